@@ -1,0 +1,236 @@
+package caddyfile_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	_ "github.com/gatehouse-dev/gatehouse/caddyfile"
+)
+
+// update rewrites the expected JSON of the golden files instead of comparing:
+//
+//	go test ./caddyfile -run 'TestAdapt' -update
+//
+// Review the diff before keeping it: a golden file is only as good as its review.
+var update = flag.Bool("update", false, "rewrite the expected JSON of caddyfile/testdata golden files")
+
+// separator splits a .caddyfiletest file into the Caddyfile and the expected JSON (Caddy's
+// caddytest/integration/caddyfile_adapt convention).
+const separator = "----------"
+
+// adapt runs the Caddyfile adapter as `caddy adapt` does, with the standard modules and the
+// gatehouse option and directives registered by the blank imports above.
+func adapt(t *testing.T, src string) ([]byte, []caddyconfig.Warning, error) {
+	t.Helper()
+	return caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), map[string]any{"filename": "Caddyfile"})
+}
+
+// normalize re-indents a JSON document with tabs so that whitespace differences between the
+// golden file and the adapter's output do not matter, and key order does (it is stable).
+func normalize(t *testing.T, name string, b []byte) string {
+	t.Helper()
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, b); err != nil {
+		t.Fatalf("%s: not JSON: %v\n%s", name, err, b)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, compact.Bytes(), "", "\t"); err != nil {
+		t.Fatalf("%s: indent: %v", name, err)
+	}
+	return out.String()
+}
+
+// TestAdaptGolden: every form of the grammar documented in global.go and directives.go adapts
+// to the JSON reviewed in testdata/*.caddyfiletest (Caddyfile, a line of dashes, the JSON).
+// A change in the produced configuration — a renamed field, a lost option, a different
+// directive order, the missing extra route for /.gatehouse/callback — fails here.
+func TestAdaptGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.caddyfiletest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 8 {
+		t.Fatalf("found %d golden files in testdata, want at least 8", len(files))
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := strings.ReplaceAll(string(data), "\r\n", "\n")
+			caddyfileText, expected, ok := strings.Cut(text, "\n"+separator+"\n")
+			if !ok {
+				t.Fatalf("%s: no %q line separating the Caddyfile from the expected JSON", file, separator)
+			}
+			caddyfileText = strings.TrimSpace(caddyfileText) + "\n"
+			got, warnings, err := adapt(t, caddyfileText)
+			if err != nil {
+				t.Fatalf("adapt %s: %v", file, err)
+			}
+			for _, w := range warnings {
+				t.Logf("warning: %s", w.String())
+			}
+			gotNorm := normalize(t, "adapted", got)
+			if *update {
+				out := caddyfileText + separator + "\n" + gotNorm + "\n"
+				if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if strings.TrimSpace(expected) == "" {
+				t.Fatalf("%s: no expected JSON (run with -update and review the result)", file)
+			}
+			if wantNorm := normalize(t, "expected", []byte(expected)); gotNorm != wantNorm {
+				t.Fatalf("%s: adapted JSON differs from the golden file\n--- got\n%s\n--- want\n%s", file, gotNorm, wantNorm)
+			}
+		})
+	}
+}
+
+// TestAdaptExamples: every examples/*/Caddyfile adapts, and to the JSON reviewed in
+// testdata/example_<dir>.json, so that the shipped examples cannot rot silently (STYLE.md §9.7).
+func TestAdaptExamples(t *testing.T) {
+	examples, err := filepath.Glob(filepath.Join("..", "examples", "*", "Caddyfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(examples) == 0 {
+		t.Fatal("no examples/*/Caddyfile found")
+	}
+	for _, ex := range examples {
+		name := filepath.Base(filepath.Dir(ex))
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile(ex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, warnings, err := adapt(t, string(src))
+			if err != nil {
+				t.Fatalf("adapt %s: %v", ex, err)
+			}
+			for _, w := range warnings {
+				t.Logf("warning: %s", w.String())
+			}
+			gotNorm := normalize(t, "adapted", got)
+			golden := filepath.Join("testdata", "example_"+name+".json")
+			if *update {
+				if err := os.WriteFile(golden, []byte(gotNorm+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%s has no golden file %s (run with -update and review it): %v", ex, golden, err)
+			}
+			if wantNorm := normalize(t, golden, want); gotNorm != wantNorm {
+				t.Fatalf("%s: adapted JSON differs from %s\n--- got\n%s\n--- want\n%s", ex, golden, gotNorm, wantNorm)
+			}
+		})
+	}
+}
+
+// TestAdaptErrors: a mistake in the Caddyfile is refused when adapting, and the message names
+// the option at fault and the line (Caddyfile:<line>) so that the operator can find it.
+// Several rows are security checks at configuration time: AS-02 (no cleartext or javascript:
+// redirect URIs), OC-18 (no fragment in a redirect URI), JW-14 (issuer exactness: no trailing
+// slash), JW-22 (no short client secret), PX-05 (header templates only use known values).
+func TestAdaptErrors(t *testing.T) {
+	global := func(body string) string {
+		return "{\n\tgatehouse {\n" + body + "\t}\n}\n"
+	}
+	const issuer = "\t\tissuer https://login.example.com\n"
+	site := func(body string) string {
+		return global(issuer) + "\napp.example.com {\n" + body + "\treverse_proxy localhost:3000\n}\n"
+	}
+	client := func(opts string) string {
+		return global(issuer + "\t\tclient web {\n" + opts + "\t\t}\n")
+	}
+	tests := []struct {
+		name string
+		src  string
+		want []string // substrings of the error: the option and the file:line
+	}{
+		{"unknown gatehouse option", global(issuer + "\t\tcolour blue\n"), []string{`unknown option "colour"`, "Caddyfile:4"}},
+		{"missing issuer", global("\t\tsignup open\n"), []string{"issuer is required", "Caddyfile:2"}},
+		{"issuer without value", global("\t\tissuer\n"), []string{"issuer takes exactly one value", "Caddyfile:3"}},
+		{"issuer trailing slash (JW-14)", global("\t\tissuer https://login.example.com/\n"), []string{"issuer", "slash", "Caddyfile:3"}},
+		{"issuer http non-loopback", global("\t\tissuer http://login.example.com\n"), []string{"issuer", "https", "Caddyfile:3"}},
+		{"issuer with query", global("\t\tissuer https://login.example.com?x=1\n"), []string{"issuer", "query", "Caddyfile:3"}},
+		{"issuer relative", global("\t\tissuer login.example.com\n"), []string{"issuer", "absolute", "Caddyfile:3"}},
+		{"storage unknown", global(issuer + "\t\tstorage redis\n"), []string{`storage "redis"`, "Caddyfile:4"}},
+		{"storage without module", global(issuer + "\t\tstorage\n"), []string{"storage", "Caddyfile:4"}},
+		{"storage too many args", global(issuer + "\t\tstorage badger /a /b\n"), []string{"storage", "Caddyfile:4"}},
+		{"bad signup mode", global(issuer + "\t\tsignup sometimes\n"), []string{`signup "sometimes"`, "Caddyfile:4"}},
+		{"unknown login method", global(issuer + "\t\tlogin password carrier_pigeon\n"), []string{`login method "carrier_pigeon"`, "Caddyfile:4"}},
+		{"login without method", global(issuer + "\t\tlogin\n"), []string{"login", "Caddyfile:4"}},
+		{"bad duration", global(issuer + "\t\tsession {\n\t\t\tidle soon\n\t\t}\n"), []string{`session idle "soon"`, "Caddyfile:5"}},
+		{"negative duration", global(issuer + "\t\ttokens {\n\t\t\taccess_token_lifetime -5m\n\t\t}\n"), []string{"tokens access_token_lifetime", "Caddyfile:5"}},
+		{"zero duration", global(issuer + "\t\tlockout {\n\t\t\twindow 0s\n\t\t}\n"), []string{"lockout window", "Caddyfile:5"}},
+		{"unknown session option", global(issuer + "\t\tsession {\n\t\t\tforever yes\n\t\t}\n"), []string{`session: unknown option "forever"`, "Caddyfile:5"}},
+		{"unknown tokens option", global(issuer + "\t\ttokens {\n\t\t\tjwe on\n\t\t}\n"), []string{`tokens: unknown option "jwe"`, "Caddyfile:5"}},
+		{"tokens alg HS256 (JW-02)", global(issuer + "\t\ttokens {\n\t\t\taccess_token_alg HS256\n\t\t}\n"), []string{`access_token_alg "HS256"`, "Caddyfile:5"}},
+		{"tokens alg none (JW-01)", global(issuer + "\t\ttokens {\n\t\t\tid_token_alg none\n\t\t}\n"), []string{`id_token_alg "none"`, "Caddyfile:5"}},
+		{"lockout not a number", global(issuer + "\t\tlockout {\n\t\t\taccount_max_failures ten\n\t\t}\n"), []string{`lockout account_max_failures "ten"`, "Caddyfile:5"}},
+		{"unknown lockout option", global(issuer + "\t\tlockout {\n\t\t\tcaptcha on\n\t\t}\n"), []string{`lockout: unknown option "captcha"`, "Caddyfile:5"}},
+		{"malformed redirect_uri", client("\t\t\tredirect_uri https://app.example.com/%zz\n"), []string{"redirect_uri", "Caddyfile:5"}},
+		{"redirect_uri with fragment (OC-18)", client("\t\t\tredirect_uri https://app.example.com/cb#frag\n"), []string{"redirect_uri", "fragment", "Caddyfile:5"}},
+		{"redirect_uri cleartext (AS-02)", client("\t\t\tredirect_uri http://example.com/cb\n"), []string{"redirect_uri", "http", "Caddyfile:5"}},
+		{"redirect_uri javascript (AS-02)", client("\t\t\tredirect_uri javascript:alert(1)\n"), []string{"redirect_uri", "javascript", "Caddyfile:5"}},
+		{"redirect_uri JavaScript mixed case (AS-02)", client("\t\t\tredirect_uri JaVaScRiPt://x/%0aalert(1)\n"), []string{"redirect_uri", "Caddyfile:5"}},
+		{"redirect_uri relative", client("\t\t\tredirect_uri /callback\n"), []string{"redirect_uri", "absolute", "Caddyfile:5"}},
+		{"redirect_uri userinfo (AS-01)", client("\t\t\tredirect_uri https://app.example.com@evil.example/cb\n"), []string{"redirect_uri", "user information", "Caddyfile:5"}},
+		{"post_logout_redirect_uri cleartext", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tpost_logout_redirect_uri http://app.example.com/\n"), []string{"post_logout_redirect_uri", "Caddyfile:6"}},
+		{"short client secret (JW-22)", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tsecret hunter2\n"), []string{"secret must be at least 16", "Caddyfile:6"}},
+		{"bad pkce", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tpkce sometimes\n"), []string{`pkce "sometimes"`, "Caddyfile:6"}},
+		{"public client pkce optional (AS-09)", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tpkce optional\n"), []string{"pkce cannot be optional", "Caddyfile:7"}},
+		{"unsupported grant type (AS-13)", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tgrant_types password\n"), []string{`grant type "password"`, "Caddyfile:6"}},
+		{"implicit grant (AS-12)", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tgrant_types implicit\n"), []string{`grant type "implicit"`, "Caddyfile:6"}},
+		{"unknown client option", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tlogo https://x/logo.png\n"), []string{`unknown option "logo"`, "Caddyfile:6"}},
+		{"client without redirect_uri", client("\t\t\tname Web\n"), []string{"redirect_uri is required", "Caddyfile:6"}},
+		{"client bad id", global(issuer + "\t\tclient \"web app\" {\n\t\t\tredirect_uri https://app.example.com/cb\n\t\t}\n"), []string{"client id", "Caddyfile:6"}},
+		{"client defined twice", global(issuer + "\t\tclient web {\n\t\t\tredirect_uri https://a.example.com/cb\n\t\t}\n\t\tclient web {\n\t\t\tredirect_uri https://a.example.com/cb\n\t\t}\n"), []string{`client "web" is defined twice`, "Caddyfile:9"}},
+		{"client bad scope", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tscopes openid \"a\\\\b\"\n"), []string{"scope", "Caddyfile:7"}},
+		{"unknown protect option", site("\tgatehouse_protect {\n\t\tallow_all yes\n\t}\n"), []string{`gatehouse_protect: unknown option "allow_all"`, "Caddyfile:9"}},
+		{"protect header unknown placeholder (PX-05)", site("\tgatehouse_protect {\n\t\theader X-Nope {gatehouse.user.nope}\n\t}\n"), []string{"gatehouse_protect", "{gatehouse.user.nope}", "Caddyfile:9"}},
+		{"protect header request placeholder", site("\tgatehouse_protect {\n\t\theader X-Host {http.request.host}\n\t}\n"), []string{"gatehouse_protect", "unknown placeholder", "Caddyfile:9"}},
+		{"protect header bad name", site("\tgatehouse_protect {\n\t\theader \"X User\" {gatehouse.user.id}\n\t}\n"), []string{"gatehouse_protect", "header name", "Caddyfile:9"}},
+		{"protect header too many args", site("\tgatehouse_protect {\n\t\theader X-A b c\n\t}\n"), []string{"gatehouse_protect", "header", "Caddyfile:9"}},
+		{"bad cache_size", site("\tgatehouse_protect {\n\t\tcache_size lots\n\t}\n"), []string{"gatehouse_protect: cache_size", "Caddyfile:9"}},
+		{"negative cache_size", site("\tgatehouse_protect {\n\t\tcache_size -1\n\t}\n"), []string{"gatehouse_protect: cache_size", "Caddyfile:9"}},
+		{"bad cookie_name", site("\tgatehouse_protect {\n\t\tcookie_name \"a;b\"\n\t}\n"), []string{"gatehouse_protect: cookie_name", "Caddyfile:9"}},
+		{"protect client two ids", site("\tgatehouse_protect {\n\t\tclient a b\n\t}\n"), []string{"gatehouse_protect: client", "Caddyfile:9"}},
+		{"protect scope empty", site("\tgatehouse_protect {\n\t\tscope\n\t}\n"), []string{"gatehouse_protect: scope", "Caddyfile:9"}},
+		{"protect argument", site("\tgatehouse_protect everything\n"), []string{"gatehouse_protect", `"everything"`, "Caddyfile:8"}},
+		{"no_default_headers with argument", site("\tgatehouse_protect {\n\t\tno_default_headers please\n\t}\n"), []string{"no_default_headers", "Caddyfile:9"}},
+		{"portal with an argument", global(issuer) + "\nlogin.example.com {\n\tgatehouse_portal extra\n}\n", []string{"gatehouse_portal", "Caddyfile:8"}},
+		{"portal with a block", global(issuer) + "\nlogin.example.com {\n\tgatehouse_portal {\n\t\tfoo bar\n\t}\n}\n", []string{"gatehouse_portal takes no options", "Caddyfile:9"}},
+		{"session with an argument", global(issuer + "\t\tsession forever {\n\t\t\tidle 1h\n\t\t}\n"), []string{"gatehouse: session takes no arguments", "Caddyfile:4"}},
+		{"tokens with an argument", global(issuer + "\t\ttokens short {\n\t\t}\n"), []string{"gatehouse: tokens takes no arguments", "Caddyfile:4"}},
+		{"lockout with an argument", global(issuer + "\t\tlockout strict {\n\t\t}\n"), []string{"gatehouse: lockout takes no arguments", "Caddyfile:4"}},
+		{"gatehouse global option with an argument", "{\n\tgatehouse extra {\n" + issuer + "\t}\n}\n", []string{`gatehouse: unexpected argument "extra"`, "Caddyfile:2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := adapt(t, tt.src)
+			if err == nil {
+				t.Fatalf("adapted without error; want an error containing %q\nCaddyfile:\n%s\nJSON: %s", tt.want, tt.src, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("error %q does not contain %q\nCaddyfile:\n%s", err, w, tt.src)
+				}
+			}
+		})
+	}
+}

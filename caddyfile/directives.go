@@ -1,0 +1,147 @@
+package caddyfile
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/protect"
+	"github.com/gatehouse-dev/gatehouse/module"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("gatehouse_portal", parsePortal)
+	httpcaddyfile.RegisterDirective("gatehouse_protect", parseProtect)
+	// The portal answers requests itself, like respond; protect guards what follows it, like
+	// basic_auth and forward_auth.
+	httpcaddyfile.RegisterDirectiveOrder("gatehouse_portal", httpcaddyfile.Before, "respond")
+	httpcaddyfile.RegisterDirectiveOrder("gatehouse_protect", httpcaddyfile.After, "basic_auth")
+}
+
+// parsePortal parses `gatehouse_portal [<matcher>]`, which takes no options.
+func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	h.Next() // directive name
+	if h.NextArg() {
+		return nil, h.Errf("gatehouse_portal takes no arguments (the portal is configured in the gatehouse global option)")
+	}
+	if h.NextBlock(0) {
+		return nil, h.Errf("gatehouse_portal takes no options (configure the portal in the gatehouse global option)")
+	}
+	return new(module.Portal), nil
+}
+
+// parseProtect parses:
+//
+//	gatehouse_protect [<matcher>] {
+//		client <id>
+//		scope <scope...>
+//		group <group...>
+//		audience <aud...>
+//		header <Name> <value>
+//		header -<Name>
+//		no_default_headers
+//		strip_header <Name...>
+//		cookie_name <name>
+//		cache_size <n>
+//	}
+//
+// With a matcher, a second route sends the handler's own endpoints (/.gatehouse/callback and
+// /.gatehouse/logout) to it, so that a browser login on a partly protected site completes.
+func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	if !h.Next() {
+		return nil, h.ArgErr()
+	}
+	matcherSet, err := h.ExtractMatcherSet()
+	if err != nil {
+		return nil, err
+	}
+	h.Next() // directive name again, after the reset
+	if h.NextArg() {
+		return nil, h.Errf("gatehouse_protect: unexpected argument %q (options go in a block)", h.Val())
+	}
+	p := new(module.Protect)
+	for h.NextBlock(0) {
+		switch opt := h.Val(); opt {
+		case "client":
+			args := h.RemainingArgs()
+			if len(args) != 1 {
+				return nil, h.Errf("gatehouse_protect: client takes exactly one client ID")
+			}
+			p.Client = args[0]
+		case "scope", "scopes":
+			args := h.RemainingArgs()
+			if len(args) == 0 {
+				return nil, h.Errf("gatehouse_protect: %s: list at least one scope", opt)
+			}
+			p.Scopes = append(p.Scopes, args...)
+		case "group", "groups":
+			args := h.RemainingArgs()
+			if len(args) == 0 {
+				return nil, h.Errf("gatehouse_protect: %s: list at least one group", opt)
+			}
+			p.Groups = append(p.Groups, args...)
+		case "audience":
+			args := h.RemainingArgs()
+			if len(args) == 0 {
+				return nil, h.Errf("gatehouse_protect: audience: list at least one audience")
+			}
+			p.Audience = append(p.Audience, args...)
+		case "header":
+			args := h.RemainingArgs()
+			if p.Headers == nil {
+				p.Headers = map[string]string{}
+			}
+			switch {
+			case len(args) == 1 && strings.HasPrefix(args[0], "-"):
+				p.Headers[http.CanonicalHeaderKey(args[0][1:])] = ""
+			case len(args) == 2:
+				if _, err := protect.CompileHeaders([]protect.HeaderSpec{{Name: args[0], Template: args[1]}}); err != nil {
+					return nil, h.Errf("gatehouse_protect: %v", err)
+				}
+				p.Headers[http.CanonicalHeaderKey(args[0])] = args[1]
+			default:
+				return nil, h.Errf("gatehouse_protect: expected `header <Name> <value>` or `header -<Name>`")
+			}
+		case "no_default_headers":
+			if h.NextArg() {
+				return nil, h.Errf("gatehouse_protect: no_default_headers takes no arguments")
+			}
+			p.NoDefaultHeaders = true
+		case "strip_header", "strip_headers":
+			args := h.RemainingArgs()
+			if len(args) == 0 {
+				return nil, h.Errf("gatehouse_protect: %s: list at least one header name", opt)
+			}
+			p.StripHeaders = append(p.StripHeaders, args...)
+		case "cookie_name":
+			args := h.RemainingArgs()
+			if len(args) != 1 || strings.ContainsFunc(args[0], func(r rune) bool {
+				return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+			}) {
+				return nil, h.Errf("gatehouse_protect: cookie_name takes one name of letters, digits, '_' and '-'")
+			}
+			p.CookieName = args[0]
+		case "cache_size":
+			args := h.RemainingArgs()
+			n, err := strconv.Atoi(strings.Join(args, " "))
+			if len(args) != 1 || err != nil || n <= 0 {
+				return nil, h.Errf("gatehouse_protect: cache_size takes one positive number")
+			}
+			p.CacheSize = n
+		default:
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, header, no_default_headers, strip_header, cookie_name, cache_size)", opt)
+		}
+	}
+	var routes []httpcaddyfile.ConfigValue
+	if matcherSet != nil {
+		endpoints := caddy.ModuleMap{"path": caddyconfig.JSON(caddyhttp.MatchPath{
+			protect.DefaultCallbackPath, protect.DefaultLogoutPath}, nil)}
+		routes = append(routes, h.NewRoute(endpoints, p)...)
+	}
+	return append(routes, h.NewRoute(matcherSet, p)...), nil
+}

@@ -1,0 +1,366 @@
+// Package caddyfile adapts Gatehouse's Caddyfile syntax to its JSON configuration: the
+// `gatehouse` global option (the app) and the `gatehouse_portal` and `gatehouse_protect`
+// directives, with their default order in the handler chain. Every mistake is reported with
+// the option's name and the file and line (caddyfile.Dispenser.Errf). Nothing imports this
+// package except the root package's blank import.
+package caddyfile
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/module"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("gatehouse", parseGlobal)
+}
+
+// parseGlobal parses the `gatehouse` global option:
+//
+//	gatehouse {
+//		issuer <url>
+//		storage badger [<path>]
+//		tenant_id <id>
+//		signup open|closed|invite
+//		login <method...>
+//		product_name <name>
+//		session {
+//			idle <duration>
+//			lifetime <duration>
+//		}
+//		tokens {
+//			access_token_lifetime <duration>
+//			id_token_lifetime <duration>
+//			refresh_token_lifetime <duration>
+//			refresh_token_idle <duration>
+//			code_lifetime <duration>
+//			access_token_alg RS256|ES256
+//			id_token_alg RS256|ES256
+//		}
+//		lockout {
+//			account_max_failures <n>
+//			ip_max_failures <n>
+//			window <duration>
+//		}
+//		client <id> {
+//			name <name>
+//			secret <secret>
+//			redirect_uri <uri...>
+//			post_logout_redirect_uri <uri...>
+//			scopes <scope...>
+//			grant_types <type...>
+//			pkce required|optional
+//		}
+//	}
+func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
+	if existing != nil {
+		return nil, d.Err("gatehouse: the global option may appear only once")
+	}
+	app := new(module.App)
+	d.Next() // "gatehouse"
+	start := d.Line()
+	if d.NextArg() {
+		return nil, d.Errf("gatehouse: unexpected argument %q (options go in a block)", d.Val())
+	}
+	for d.NextBlock(0) {
+		switch opt := d.Val(); opt {
+		case "issuer":
+			v, err := oneArg(d)
+			if err != nil {
+				return nil, err
+			}
+			if !strings.Contains(v, "{") {
+				if err := module.ValidateIssuer(v); err != nil {
+					return nil, d.Errf("gatehouse: issuer %q %v", v, err)
+				}
+			}
+			app.Issuer = v
+		case "storage":
+			args := d.RemainingArgs()
+			if len(args) == 0 || len(args) > 2 {
+				return nil, d.Errf("gatehouse: storage: expected `storage badger [<path>]`")
+			}
+			if args[0] != "badger" {
+				return nil, d.Errf("gatehouse: storage %q is not available (available: badger)", args[0])
+			}
+			st := module.BadgerStorage{}
+			if len(args) == 2 {
+				st.Path = args[1]
+			}
+			app.StorageRaw = caddyconfig.JSONModuleObject(st, "module", "badger", nil)
+		case "tenant_id":
+			v, err := oneArg(d)
+			if err != nil {
+				return nil, err
+			}
+			app.TenantID = v
+		case "signup":
+			v, err := oneArg(d)
+			if err != nil {
+				return nil, err
+			}
+			if v != idp.SignupOpen && v != idp.SignupClosed && v != idp.SignupInvite {
+				return nil, d.Errf("gatehouse: signup %q: use open, closed or invite", v)
+			}
+			app.Signup = v
+		case "login":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return nil, d.Errf("gatehouse: login: list at least one method (available: password)")
+			}
+			for _, m := range args {
+				if m != "password" {
+					return nil, d.Errf("gatehouse: login method %q is not available (available: password)", m)
+				}
+			}
+			app.Login = args
+		case "product_name":
+			v, err := oneArg(d)
+			if err != nil {
+				return nil, err
+			}
+			app.Branding.ProductName = v
+		case "session":
+			if err := parseSession(d, &app.Sessions); err != nil {
+				return nil, err
+			}
+		case "tokens":
+			if err := parseTokens(d, &app.Tokens); err != nil {
+				return nil, err
+			}
+		case "lockout":
+			if err := parseLockout(d, &app.Lockout); err != nil {
+				return nil, err
+			}
+		case "client":
+			c, err := parseClient(d)
+			if err != nil {
+				return nil, err
+			}
+			for _, other := range app.Clients {
+				if other.ID == c.ID {
+					return nil, d.Errf("gatehouse: client %q is defined twice", c.ID)
+				}
+			}
+			app.Clients = append(app.Clients, c)
+		default:
+			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, signup, login, product_name, session, tokens, lockout, client)", opt)
+		}
+	}
+	if app.Issuer == "" {
+		return nil, fmt.Errorf("%s:%d - gatehouse: issuer is required (for example: issuer https://login.example.com)", d.File(), start)
+	}
+	var warnings []caddyconfig.Warning
+	return httpcaddyfile.App{Name: "gatehouse", Value: caddyconfig.JSON(app, &warnings)}, nil
+}
+
+func oneArg(d *caddyfile.Dispenser) (string, error) {
+	opt := d.Val()
+	args := d.RemainingArgs()
+	if len(args) != 1 {
+		return "", d.Errf("gatehouse: %s takes exactly one value", opt)
+	}
+	return args[0], nil
+}
+
+func durationArg(d *caddyfile.Dispenser, prefix string) (caddy.Duration, error) {
+	opt := d.Val()
+	v, err := oneArg(d)
+	if err != nil {
+		return 0, err
+	}
+	dur, err := caddy.ParseDuration(v)
+	if err != nil || dur <= 0 {
+		return 0, d.Errf("gatehouse: %s%s %q: use a positive duration such as 10m, 12h or 7d", prefix, opt, v)
+	}
+	return caddy.Duration(dur), nil
+}
+
+func intArg(d *caddyfile.Dispenser, prefix string) (int, error) {
+	opt := d.Val()
+	v, err := oneArg(d)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, d.Errf("gatehouse: %s%s %q: use a positive whole number", prefix, opt, v)
+	}
+	return n, nil
+}
+
+func parseSession(d *caddyfile.Dispenser, s *module.SessionConfig) error {
+	if d.NextArg() {
+		return d.Errf("gatehouse: %s takes no arguments, only a block of options", "session")
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch opt := d.Val(); opt {
+		case "idle":
+			s.Idle, err = durationArg(d, "session ")
+		case "lifetime":
+			s.Lifetime, err = durationArg(d, "session ")
+		default:
+			return d.Errf("gatehouse: session: unknown option %q (options: idle, lifetime)", opt)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseTokens(d *caddyfile.Dispenser, t *module.TokenConfig) error {
+	if d.NextArg() {
+		return d.Errf("gatehouse: %s takes no arguments, only a block of options", "tokens")
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch opt := d.Val(); opt {
+		case "access_token_lifetime":
+			t.AccessTokenLifetime, err = durationArg(d, "tokens ")
+		case "id_token_lifetime":
+			t.IDTokenLifetime, err = durationArg(d, "tokens ")
+		case "refresh_token_lifetime":
+			t.RefreshTokenLifetime, err = durationArg(d, "tokens ")
+		case "refresh_token_idle":
+			t.RefreshTokenIdle, err = durationArg(d, "tokens ")
+		case "code_lifetime":
+			t.CodeLifetime, err = durationArg(d, "tokens ")
+		case "access_token_alg", "id_token_alg":
+			var v string
+			if v, err = oneArg(d); err == nil {
+				if v != "RS256" && v != "ES256" {
+					return d.Errf("gatehouse: tokens %s %q: use RS256 or ES256", opt, v)
+				}
+				if opt == "access_token_alg" {
+					t.AccessTokenAlg = v
+				} else {
+					t.IDTokenAlg = v
+				}
+			}
+		default:
+			return d.Errf("gatehouse: tokens: unknown option %q (options: access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, code_lifetime, access_token_alg, id_token_alg)", opt)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseLockout(d *caddyfile.Dispenser, l *module.LockoutConfig) error {
+	if d.NextArg() {
+		return d.Errf("gatehouse: %s takes no arguments, only a block of options", "lockout")
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch opt := d.Val(); opt {
+		case "account_max_failures":
+			l.AccountMaxFailures, err = intArg(d, "lockout ")
+		case "ip_max_failures":
+			l.IPMaxFailures, err = intArg(d, "lockout ")
+		case "window":
+			l.Window, err = durationArg(d, "lockout ")
+		default:
+			return d.Errf("gatehouse: lockout: unknown option %q (options: account_max_failures, ip_max_failures, window)", opt)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
+	var c module.ClientConfig
+	args := d.RemainingArgs()
+	if len(args) != 1 {
+		return c, d.Errf("gatehouse: client: expected `client <id> { ... }`")
+	}
+	c.ID = args[0]
+	p := "client " + c.ID + ": "
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "name":
+			v, err := oneArg(d)
+			if err != nil {
+				return c, err
+			}
+			c.Name = v
+		case "secret":
+			v, err := oneArg(d)
+			if err != nil {
+				return c, err
+			}
+			if !strings.Contains(v, "{") && len(v) < 16 {
+				return c, d.Errf("gatehouse: %ssecret must be at least 16 characters (generate one with `openssl rand -base64 32`)", p)
+			}
+			c.Secret = v
+		case "redirect_uri", "post_logout_redirect_uri":
+			uris := d.RemainingArgs()
+			if len(uris) == 0 {
+				return c, d.Errf("gatehouse: %s%s: give at least one URI", p, opt)
+			}
+			for _, u := range uris {
+				if err := idp.ValidateRedirectURI(u); err != nil {
+					return c, d.Errf("gatehouse: %s%s %q: %v", p, opt, u, err)
+				}
+			}
+			if opt == "redirect_uri" {
+				c.RedirectURIs = append(c.RedirectURIs, uris...)
+			} else {
+				c.PostLogoutRedirectURIs = append(c.PostLogoutRedirectURIs, uris...)
+			}
+		case "scopes":
+			s := d.RemainingArgs()
+			if len(s) == 0 {
+				return c, d.Errf("gatehouse: %sscopes: list at least one scope", p)
+			}
+			c.Scopes = append(c.Scopes, s...)
+		case "grant_types":
+			g := d.RemainingArgs()
+			for _, t := range g {
+				if t != idp.GrantAuthorizationCode && t != idp.GrantRefreshToken {
+					return c, d.Errf("gatehouse: %sgrant type %q is not supported (use authorization_code, refresh_token)", p, t)
+				}
+			}
+			if len(g) == 0 {
+				return c, d.Errf("gatehouse: %sgrant_types: list at least one grant type", p)
+			}
+			c.GrantTypes = g
+		case "pkce":
+			v, err := oneArg(d)
+			if err != nil {
+				return c, err
+			}
+			if v != "required" && v != "optional" {
+				return c, d.Errf("gatehouse: %spkce %q: use required or optional", p, v)
+			}
+			c.PKCE = v
+		default:
+			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce)", p, opt)
+		}
+	}
+	if _, err := idp.NewClient(idp.ClientConfig{ID: c.ID, Name: c.Name, Secret: placeholderSafe(c.Secret),
+		RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scopes: c.Scopes,
+		GrantTypes: c.GrantTypes, PKCE: c.PKCE}); err != nil {
+		return c, d.Errf("gatehouse: %v", err)
+	}
+	return c, nil
+}
+
+func placeholderSafe(s string) string {
+	if strings.Contains(s, "{") {
+		return "placeholder-secret-value"
+	}
+	return s
+}

@@ -1,0 +1,189 @@
+package caddyfile_test
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/gatehouse-dev/gatehouse/module"
+)
+
+// validateJSON runs Caddy's own validation (`caddy validate`: provision every app, then clean
+// up) on a JSON configuration.
+func validateJSON(t *testing.T, cfgJSON []byte) error {
+	t.Helper()
+	var cfg caddy.Config
+	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
+		t.Fatalf("config JSON: %v\n%s", err, cfgJSON)
+	}
+	return caddy.Validate(&cfg)
+}
+
+// appJSON wraps the gatehouse app's JSON in a configuration with a private store directory.
+func appJSON(t *testing.T, app string) []byte {
+	t.Helper()
+	storage, _ := json.Marshal(map[string]string{"module": "badger", "path": filepath.Join(t.TempDir(), "db")})
+	return []byte(`{"admin":{"disabled":true},"apps":{"gatehouse":` +
+		strings.Replace(app, "{", `{"storage":`+string(storage)+`,`, 1) + `}}`)
+}
+
+// TestValidateAcceptsGoodConfig is the control for the JSON-only checks below: a correct app
+// configuration provisions (store opened, keys generated) and validates, so a failure below
+// is caused by the one bad value.
+func TestValidateAcceptsGoodConfig(t *testing.T) {
+	err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","signup":"open",
+		"clients":[{"id":"web","secret":"0123456789abcdef0123","redirect_uris":["https://app.example.com/cb"]}],
+		"tokens":{"code_lifetime":60000000000,"access_token_alg":"ES256"}}`))
+	if err != nil {
+		t.Fatalf("valid configuration refused: %v", err)
+	}
+}
+
+// TestValidateCatchesWhatTheCaddyfileCannot: values the Caddyfile adapter cannot check — a
+// placeholder only known at run time, limits that need the whole configuration — are
+// refused when the app is provisioned (`caddy validate`, `caddy run`), with the option named.
+// JW-14 (issuer exactness, via placeholder), RFC 6749 §4.1.2 (code lifetime at most 10
+// minutes), JW-22 (client secret from the environment too short).
+func TestValidateCatchesWhatTheCaddyfileCannot(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       map[string]string
+		caddyfile string // global options of the gatehouse app
+		want      []string
+	}{
+		{
+			name:      "issuer placeholder resolving to cleartext http (JW-14)",
+			env:       map[string]string{"GH_TEST_ISSUER": "http://login.example.com"},
+			caddyfile: "issuer {env.GH_TEST_ISSUER}\n",
+			want:      []string{"issuer", "https"},
+		},
+		{
+			name:      "issuer placeholder resolving to a trailing slash (JW-14)",
+			env:       map[string]string{"GH_TEST_ISSUER": "https://login.example.com/"},
+			caddyfile: "issuer {env.GH_TEST_ISSUER}\n",
+			want:      []string{"issuer", "slash"},
+		},
+		{
+			name:      "code lifetime above 10 minutes",
+			caddyfile: "issuer https://login.example.com\ntokens {\ncode_lifetime 1h\n}\n",
+			want:      []string{"tokens.code_lifetime"},
+		},
+		{
+			name:      "access token lifetime above 24 hours",
+			caddyfile: "issuer https://login.example.com\ntokens {\naccess_token_lifetime 48h\n}\n",
+			want:      []string{"tokens.access_token_lifetime"},
+		},
+		{
+			name:      "client secret from the environment too short (JW-22)",
+			env:       map[string]string{"GH_TEST_SECRET": "short"},
+			caddyfile: "issuer https://login.example.com\nclient web {\nsecret {env.GH_TEST_SECRET}\nredirect_uri https://app.example.com/cb\n}\n",
+			want:      []string{"client", "secret must be at least 16"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			src := "{\n\tgatehouse {\n" + tt.caddyfile + "\t}\n}\n"
+			out, _, err := adapt(t, src)
+			if err != nil {
+				t.Fatalf("the Caddyfile adapter refused it (%v); this case is about what only provisioning can see", err)
+			}
+			var cfg map[string]map[string]map[string]any
+			if err := json.Unmarshal(out, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			app := cfg["apps"]["gatehouse"]
+			app["storage"] = map[string]string{"module": "badger", "path": filepath.Join(t.TempDir(), "db")}
+			full, _ := json.Marshal(map[string]any{"admin": map[string]any{"disabled": true}, "apps": map[string]any{"gatehouse": app}})
+			err = validateJSON(t, full)
+			if err == nil {
+				t.Fatalf("validation accepted %s", full)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("error %q does not name %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestValidateJSONReportsEveryProblem: a hand-written JSON configuration (no Caddyfile in
+// front of it) gets the same checks, and every problem is reported at once with its option
+// path (STYLE.md: collect every error, name the option path). JW-01/JW-02 (no none or HMAC
+// signing algorithm), AS-02 (cleartext redirect URI), AS-09 (public client without PKCE).
+func TestValidateJSONReportsEveryProblem(t *testing.T) {
+	err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","signup":"sometimes",
+		"login":["magic_link"],
+		"tokens":{"access_token_alg":"HS256","id_token_alg":"none","session_idle":1,"refresh_token_idle":-1},
+		"lockout":{"account_max_failures":-3},
+		"clients":[
+			{"id":"web","redirect_uris":["http://app.example.com/cb"]},
+			{"id":"web","redirect_uris":["https://app.example.com/cb"],"pkce":"optional"}
+		]}`))
+	if err == nil {
+		t.Fatal("validation accepted a configuration with eight mistakes")
+	}
+	for _, want := range []string{
+		`signup "sometimes"`,
+		`login method "magic_link"`,
+		`tokens.access_token_alg "HS256"`,
+		`tokens.id_token_alg "none"`,
+		"tokens.refresh_token_idle must be positive",
+		"lockout limits must be positive",
+		"clients[0]", "plain http",
+		`clients[1]: client "web" is defined twice`,
+		"pkce cannot be optional",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not report %q:\n%v", want, err)
+		}
+	}
+}
+
+// TestValidateJSONMissingIssuer: a JSON configuration without an issuer is refused (the
+// Caddyfile requires it too; the JSON path must not be weaker).
+func TestValidateJSONMissingIssuer(t *testing.T) {
+	err := validateJSON(t, appJSON(t, `{"signup":"open"}`))
+	if err == nil || !strings.Contains(err.Error(), "issuer is required") {
+		t.Fatalf("got %v, want an error saying the issuer is required", err)
+	}
+}
+
+// TestProtectValidate: the gatehouse_protect handler's JSON is validated without the app:
+// unknown header placeholders (PX-05: only vetted identity values reach upstream headers),
+// invalid header names, negative cache sizes and empty scopes are refused, each named.
+func TestProtectValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		p    module.Protect
+		want string // "" = valid
+	}{
+		{"defaults", module.Protect{}, ""},
+		{"custom headers", module.Protect{Headers: map[string]string{"X-Email": "{gatehouse.user.email}", "X-User-Name": ""}}, ""},
+		{"unknown placeholder", module.Protect{Headers: map[string]string{"X-A": "{gatehouse.user.nope}"}}, "{gatehouse.user.nope}"},
+		{"request placeholder", module.Protect{Headers: map[string]string{"X-A": "{http.request.header.Cookie}"}}, "unknown placeholder"},
+		{"bad header name", module.Protect{Headers: map[string]string{"X A": "{gatehouse.user.id}"}}, `header name "X A"`},
+		{"header name with colon", module.Protect{Headers: map[string]string{"X-A:": "{gatehouse.user.id}"}}, "header name"},
+		{"negative cache size", module.Protect{CacheSize: -1}, "cache_size"},
+		{"empty scope", module.Protect{Scopes: []string{"read", ""}}, "empty scope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.p.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("valid handler refused: %v", err)
+			case tt.want != "" && err == nil:
+				t.Fatalf("handler accepted; want an error naming %q", tt.want)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Fatalf("error %q does not name %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,254 @@
+// Package admin is Gatehouse's user-management API, served on Caddy's admin endpoint (which
+// listens on localhost only unless configured otherwise) under /gatehouse/. The `gatehouse
+// user` and `gatehouse invite` CLI commands call it. Requests and responses are JSON;
+// errors are {"error": code, "message": text}.
+//
+//	GET  /gatehouse/users?after=&limit=     list users
+//	POST /gatehouse/users                   create {email, password?, fname?, lname?, groups?, external_user_id?}
+//	GET  /gatehouse/users/{id or email}     show
+//	POST /gatehouse/users/{id}/disable      disable (revokes sessions and tokens)
+//	POST /gatehouse/users/{id}/enable       enable
+//	PUT  /gatehouse/users/{id}/password     {password} (revokes sessions and tokens)
+//	PUT  /gatehouse/users/{id}/groups       {groups: [...]}
+//	POST /gatehouse/invites                 {email?, groups?} -> {code, url, expires_at}
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// Handler serves the admin API.
+type Handler struct {
+	// Provider returns the running provider (the admin endpoint outlives config reloads,
+	// so it is looked up per request).
+	Provider func() (*idp.Provider, error)
+
+	mux *http.ServeMux
+}
+
+// New returns the admin API handler.
+func New(provider func() (*idp.Provider, error)) *Handler {
+	h := &Handler{Provider: provider, mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /gatehouse/users", h.list)
+	h.mux.HandleFunc("POST /gatehouse/users", h.create)
+	h.mux.HandleFunc("GET /gatehouse/users/{id}", h.show)
+	h.mux.HandleFunc("POST /gatehouse/users/{id}/disable", h.setDisabled(true))
+	h.mux.HandleFunc("POST /gatehouse/users/{id}/enable", h.setDisabled(false))
+	h.mux.HandleFunc("PUT /gatehouse/users/{id}/password", h.setPassword)
+	h.mux.HandleFunc("PUT /gatehouse/users/{id}/groups", h.setGroups)
+	h.mux.HandleFunc("POST /gatehouse/invites", h.invite)
+	h.mux.HandleFunc("/gatehouse/", func(w http.ResponseWriter, r *http.Request) {
+		web.WriteAPIError(w, http.StatusNotFound, "not_found", "no such admin endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *Handler) provider(w http.ResponseWriter) *idp.Provider {
+	p, err := h.Provider()
+	if err != nil {
+		web.WriteAPIError(w, http.StatusServiceUnavailable, "not_configured", err.Error())
+		return nil
+	}
+	return p
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	var in *idp.InputError
+	switch {
+	case errors.As(err, &in):
+		web.WriteJSON(w, http.StatusBadRequest, web.APIError{Error: "invalid_input", Message: in.Error(), Field: in.Field})
+	case errors.Is(err, idp.ErrUserNotFound):
+		web.WriteAPIError(w, http.StatusNotFound, "not_found", "no such user")
+	case errors.Is(err, idp.ErrEmailTaken):
+		web.WriteAPIError(w, http.StatusConflict, "email_taken", "a user with this email already exists")
+	default:
+		web.WriteAPIError(w, http.StatusInternalServerError, "internal", err.Error())
+	}
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	us, err := p.ListUsers(r.Context(), r.URL.Query().Get("after"), limit)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := make([]user, 0, len(us))
+	for _, u := range us {
+		out = append(out, userView(u))
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"users": out})
+}
+
+type createRequest struct {
+	Email          string   `json:"email"`
+	Password       string   `json:"password"`
+	FirstName      string   `json:"fname"`
+	MiddleName     string   `json:"mname"`
+	LastName       string   `json:"lname"`
+	Groups         []string `json:"groups"`
+	ExternalUserID string   `json:"external_user_id"`
+	EmailVerified  bool     `json:"email_verified"`
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	var req createRequest
+	if err := web.DecodeJSON(w, r, &req); err != nil {
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	u, err := p.CreateUser(r.Context(), idp.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName,
+		MiddleName: req.MiddleName, LastName: req.LastName, Groups: req.Groups, ExternalUserID: req.ExternalUserID,
+		EmailVerified: req.EmailVerified})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusCreated, userView(u))
+}
+
+func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, userView(u))
+}
+
+func (h *Handler) setDisabled(disabled bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := h.provider(w)
+		if p == nil {
+			return
+		}
+		u, err := p.GetUser(r.Context(), r.PathValue("id"))
+		if err == nil {
+			u, err = p.SetDisabled(r.Context(), u.ID, disabled)
+		}
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		web.WriteJSON(w, http.StatusOK, userView(u))
+	}
+}
+
+func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	var req struct {
+		Password string `json:"password"`
+	}
+	if err := web.DecodeJSON(w, r, &req); err != nil {
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	if err == nil {
+		err = p.SetPassword(r.Context(), u.ID, req.Password)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) setGroups(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	var req struct {
+		Groups []string `json:"groups"`
+	}
+	if err := web.DecodeJSON(w, r, &req); err != nil {
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	if err == nil {
+		u, err = p.SetGroups(r.Context(), u.ID, req.Groups)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, userView(u))
+}
+
+func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	var req struct {
+		Email  string   `json:"email"`
+		Groups []string `json:"groups"`
+	}
+	if r.ContentLength != 0 {
+		if err := web.DecodeJSON(w, r, &req); err != nil {
+			web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
+			return
+		}
+	}
+	inv, err := p.CreateInvite(r.Context(), req.Email, req.Groups)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	link := p.Issuer + "/signup?invite=" + url.QueryEscape(inv.Code)
+	web.WriteJSON(w, http.StatusCreated, map[string]any{"code": inv.Code, "url": link, "email": inv.Email,
+		"groups": inv.Groups, "expires_at": inv.ExpiresAt, "signup_mode": p.SignupMode})
+}
+
+// user is the admin view of a user.
+type user struct {
+	ID             string    `json:"id"`
+	Email          string    `json:"email"`
+	EmailVerified  bool      `json:"email_verified"`
+	FirstName      string    `json:"fname,omitempty"`
+	MiddleName     string    `json:"mname,omitempty"`
+	LastName       string    `json:"lname,omitempty"`
+	Groups         []string  `json:"groups"`
+	ExternalUserID string    `json:"external_user_id,omitempty"`
+	Disabled       bool      `json:"disabled"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	LastAuthAt     time.Time `json:"last_auth_at,omitzero"`
+}
+
+func userView(u store.User) user {
+	g := u.Groups
+	if g == nil {
+		g = []string{}
+	}
+	return user{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, FirstName: u.FirstName,
+		MiddleName: u.MiddleName, LastName: u.LastName, Groups: g, ExternalUserID: u.ExternalUserID,
+		Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastAuthAt: u.LastAuthAt}
+}

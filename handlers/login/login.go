@@ -1,0 +1,186 @@
+// Package login serves the portal's hosted pages — log in, sign up, log out, the account
+// page — and the JSON authentication API they are built on (docs/auth-api.md). Both entry
+// points share one implementation per action: the page handlers parse a form, the API
+// handlers parse JSON, and both call the same idp.Provider method and set the same session
+// cookie.
+//
+// Every state-changing endpoint is POST-only and protected twice against cross-site requests:
+// net/http's CrossOriginProtection (Sec-Fetch-Site / Origin) for all of them, plus a CSRF token
+// for forms; the JSON API accepts only application/json bodies, which browsers cannot send
+// cross-origin without a CORS preflight that Gatehouse never grants. Redirect targets
+// (return_to) must be local paths (web.LocalPath). The package does not import Caddy.
+package login
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/session"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/ui"
+)
+
+// Handler serves the login pages and API. Every field is required except Logger.
+type Handler struct {
+	Provider  *idp.Provider
+	Sessions  *session.Manager
+	CSRF      *web.CSRF
+	Templates *ui.Templates
+	Brand     ui.Brand
+	// Base is the path prefix of the portal (the issuer URL's path, "" at the root).
+	Base string
+	// ClientIP returns the request's client IP as determined by Caddy (trusted_proxies aware).
+	ClientIP func(*http.Request) string
+	Logger   *slog.Logger
+
+	origin *http.CrossOriginProtection
+}
+
+// Mount registers the handler's routes on mux.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	if h.Logger == nil {
+		h.Logger = slog.New(slog.DiscardHandler)
+	}
+	h.origin = http.NewCrossOriginProtection()
+	h.origin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, http.StatusForbidden, "Request refused", "This request came from another site. Go back, reload the page and try again.", "cross_origin")
+	}))
+	b := h.Base
+	post := func(f http.HandlerFunc) http.Handler { return h.origin.Handler(f) }
+	mux.HandleFunc("GET "+b+"/login", h.loginPage)
+	mux.Handle("POST "+b+"/login", post(h.loginForm))
+	mux.HandleFunc("GET "+b+"/signup", h.signupPage)
+	mux.Handle("POST "+b+"/signup", post(h.signupForm))
+	mux.HandleFunc("GET "+b+"/logout", h.logoutPage)
+	mux.Handle("POST "+b+"/logout", post(h.logoutForm))
+	mux.HandleFunc("GET "+b+"/{$}", h.accountPage)
+	mux.Handle("POST "+b+"/api/v1/login/password", post(h.apiPasswordLogin))
+	mux.Handle("POST "+b+"/api/v1/signup", post(h.apiSignup))
+	mux.HandleFunc("GET "+b+"/api/v1/session", h.apiSession)
+	mux.Handle("POST "+b+"/api/v1/logout", post(h.apiLogout))
+	mux.Handle("GET "+b+"/static/", http.StripPrefix(b+"/static/", staticHandler()))
+}
+
+func staticHandler() http.Handler {
+	fs := http.FileServerFS(ui.Static())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		fs.ServeHTTP(w, r)
+	})
+}
+
+func (h *Handler) page(w http.ResponseWriter, r *http.Request, status int, name, title, errMsg string, data any) {
+	web.SecurityHeaders(w.Header())
+	p := ui.Page{Brand: h.Brand, Base: h.Base, Title: title, CSRF: h.CSRF.Token(w, r), Error: errMsg, Data: data}
+	if err := h.Templates.Render(w, status, name, p); err != nil {
+		h.Logger.Error("render page", "page", name, "error", err)
+	}
+}
+
+type errorData struct{ Message, Code string }
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, title, msg, code string) {
+	h.page(w, r, status, "error", title, "", errorData{Message: msg, Code: code})
+}
+
+// returnTo validates a return_to value: a local path, else "".
+func returnTo(v string) string { return web.LocalPath(v) }
+
+func (h *Handler) afterLogin(target string) string {
+	if t := returnTo(target); t != "" {
+		return t
+	}
+	return h.Base + "/"
+}
+
+// authResult is what a successful login or sign-up returns through the API.
+type authResult struct {
+	User       userJSON `json:"user"`
+	RedirectTo string   `json:"redirect_to"`
+}
+
+type userJSON struct {
+	ID             string    `json:"id"`
+	Email          string    `json:"email"`
+	EmailVerified  bool      `json:"email_verified"`
+	FirstName      string    `json:"fname,omitempty"`
+	MiddleName     string    `json:"mname,omitempty"`
+	LastName       string    `json:"lname,omitempty"`
+	Groups         []string  `json:"groups"`
+	ExternalUserID string    `json:"external_user_id,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+func toUserJSON(u store.User) userJSON {
+	g := u.Groups
+	if g == nil {
+		g = []string{}
+	}
+	return userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, FirstName: u.FirstName,
+		MiddleName: u.MiddleName, LastName: u.LastName, Groups: g, ExternalUserID: u.ExternalUserID,
+		CreatedAt: u.CreatedAt}
+}
+
+// startSession ends the browser's previous session (if any), starts a new one and sets the
+// cookie: the session secret always changes at login (no fixation).
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u store.User, amr []string, newUser bool) error {
+	if old := h.Sessions.Secret(r); old != "" {
+		if err := h.Provider.EndSessionBySecret(r.Context(), old); err != nil {
+			return err
+		}
+	}
+	sec, _, err := h.Provider.StartSession(r.Context(), u, amr, idp.SessionMeta{
+		IP: h.ClientIP(r), UserAgent: r.UserAgent(), NewUser: newUser})
+	if err != nil {
+		return err
+	}
+	return h.Sessions.Issue(w, r, sec)
+}
+
+// classify maps an idp error to an HTTP status, an API error code and a user message.
+func (h *Handler) classify(w http.ResponseWriter, err error) (int, string, string, string) {
+	var in *idp.InputError
+	var locked *idp.LockedError
+	switch {
+	case errors.As(err, &in):
+		return http.StatusBadRequest, "invalid_input", in.Message, in.Field
+	case errors.As(err, &locked):
+		w.Header().Set("Retry-After", strconv.Itoa(int(locked.RetryAfter.Seconds())+1))
+		return http.StatusTooManyRequests, "too_many_attempts", capitalize(locked.Error()) + ".", ""
+	case errors.Is(err, idp.ErrInvalidCredentials):
+		return http.StatusUnauthorized, "invalid_credentials", capitalize(err.Error()) + ".", ""
+	case errors.Is(err, idp.ErrUserDisabled):
+		return http.StatusForbidden, "user_disabled", capitalize(err.Error()) + ".", ""
+	case errors.Is(err, idp.ErrEmailTaken):
+		return http.StatusConflict, "email_taken", capitalize(err.Error()) + ".", "email"
+	case errors.Is(err, idp.ErrSignupClosed):
+		return http.StatusForbidden, "signup_closed", capitalize(err.Error()) + ".", ""
+	case errors.Is(err, idp.ErrInviteRequired), errors.Is(err, idp.ErrInviteInvalid):
+		return http.StatusForbidden, "invite_invalid", capitalize(err.Error()) + ".", "invite"
+	default:
+		h.Logger.Error("login error", "error", err)
+		return http.StatusServiceUnavailable, "unavailable", "Something went wrong on our side. Try again in a moment.", ""
+	}
+}
+
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
+
+// loginURL returns the login page URL that comes back to target.
+func (h *Handler) loginURL(target string) string {
+	if target == "" {
+		return h.Base + "/login"
+	}
+	return h.Base + "/login?return_to=" + url.QueryEscape(target)
+}

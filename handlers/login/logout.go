@@ -1,0 +1,145 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/idp"
+)
+
+// logoutTarget is a validated RP-initiated logout request (OpenID Connect RP-Initiated Logout
+// 1.0): where to send the browser afterwards, if anywhere.
+type logoutTarget struct {
+	ClientID string
+	URI      string // registered post_logout_redirect_uri, or ""
+	State    string
+}
+
+func (t logoutTarget) redirect() string {
+	if t.URI == "" {
+		return ""
+	}
+	u, err := url.Parse(t.URI)
+	if err != nil {
+		return ""
+	}
+	if t.State != "" {
+		q := u.Query()
+		q.Set("state", t.State)
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// parseLogout validates the logout parameters. An invalid id_token_hint is an error (no
+// logout through it, no redirect); an unregistered post_logout_redirect_uri only disables the
+// redirect.
+func (h *Handler) parseLogout(ctx context.Context, q url.Values) (logoutTarget, error) {
+	var t logoutTarget
+	for _, k := range []string{"id_token_hint", "post_logout_redirect_uri", "state", "client_id"} {
+		if len(q[k]) > 1 || len(q.Get(k)) > 4096 {
+			return t, errors.New("a logout parameter is repeated or too long")
+		}
+	}
+	t.ClientID = q.Get("client_id")
+	if hint := q.Get("id_token_hint"); hint != "" {
+		claims, err := h.Provider.Verifier.VerifyIDToken(hint, true)
+		if err != nil {
+			return t, errors.New("the id_token_hint is not a valid ID token from this issuer")
+		}
+		aud, _ := claims["aud"].(string)
+		if aud == "" {
+			return t, errors.New("the id_token_hint has no single audience")
+		}
+		if t.ClientID != "" && t.ClientID != aud {
+			return t, errors.New("client_id does not match the id_token_hint")
+		}
+		t.ClientID = aud
+	}
+	uri := q.Get("post_logout_redirect_uri")
+	if uri == "" || t.ClientID == "" {
+		return t, nil
+	}
+	c, err := h.Provider.Client(ctx, t.ClientID)
+	if err != nil || !c.HasPostLogoutRedirectURI(uri) {
+		t.ClientID = ""
+		return t, nil
+	}
+	t.URI, t.State = uri, q.Get("state")
+	return t, nil
+}
+
+type logoutData struct {
+	Action string
+	Email  string
+	Hidden map[string]string
+}
+
+func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
+	q, err := web.ParseForm(w, r)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, "Bad request", err.Error(), "invalid_request")
+		return
+	}
+	t, err := h.parseLogout(r.Context(), q)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, "Cannot log out", capitalize(err.Error())+".", "invalid_request")
+		return
+	}
+	_, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	if errors.Is(err, idp.ErrNoSession) {
+		if target := t.redirect(); target != "" {
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		h.page(w, r, http.StatusOK, "loggedout", "Logged out", "", nil)
+		return
+	} else if err != nil {
+		h.Logger.Error("logout page: read session", "error", err)
+		h.fail(w, r, http.StatusServiceUnavailable, "Unavailable", "Something went wrong on our side. Try again in a moment.", "unavailable")
+		return
+	}
+	hidden := map[string]string{}
+	if t.URI != "" {
+		hidden["client_id"], hidden["post_logout_redirect_uri"], hidden["state"] = t.ClientID, t.URI, t.State
+	}
+	h.page(w, r, http.StatusOK, "logout", "Log out", "", logoutData{Action: h.Base + "/logout", Email: u.Email, Hidden: hidden})
+}
+
+func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
+	f, err := web.ParseForm(w, r)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, "Bad request", err.Error(), "invalid_request")
+		return
+	}
+	if !h.CSRF.Check(r, f.Get("csrf_token")) {
+		h.fail(w, r, http.StatusForbidden, "Request refused", "Your form expired. Go back, reload the page and try again.", "csrf")
+		return
+	}
+	t, err := h.parseLogout(r.Context(), f)
+	if err != nil {
+		t = logoutTarget{}
+	}
+	if err := h.endSession(w, r); err != nil {
+		h.Logger.Error("logout", "error", err)
+		h.fail(w, r, http.StatusServiceUnavailable, "Unavailable", "Logging out failed on our side. Try again in a moment.", "unavailable")
+		return
+	}
+	if target := t.redirect(); target != "" {
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	h.page(w, r, http.StatusOK, "loggedout", "Logged out", "", nil)
+}
+
+// endSession ends the browser's session (record, refresh tokens, access tokens) and clears
+// the cookie.
+func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) error {
+	if err := h.Provider.EndSessionBySecret(r.Context(), h.Sessions.Secret(r)); err != nil {
+		return err
+	}
+	return h.Sessions.Clear(w, r)
+}

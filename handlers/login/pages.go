@@ -1,0 +1,131 @@
+package login
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+type loginData struct {
+	ReturnTo      string
+	Email         string
+	SignupEnabled bool
+}
+
+func (h *Handler) signupEnabled() bool { return h.Provider.SignupMode != idp.SignupClosed }
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	target := returnTo(q.Get("return_to"))
+	if target == "" {
+		// Visiting the login page while logged in leads to the account page; with a
+		// return_to, the authorization endpoint asked for a (fresh) login, so show the form.
+		if _, _, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r)); err == nil {
+			http.Redirect(w, r, h.Base+"/", http.StatusSeeOther)
+			return
+		}
+	}
+	email := q.Get("login_hint")
+	if len(email) > 254 {
+		email = ""
+	}
+	h.page(w, r, http.StatusOK, "login", "Log in", "", loginData{ReturnTo: target, Email: email, SignupEnabled: h.signupEnabled()})
+}
+
+func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	f, err := web.ParseForm(w, r)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, "Bad request", err.Error(), "invalid_request")
+		return
+	}
+	data := loginData{ReturnTo: returnTo(f.Get("return_to")), Email: f.Get("email"), SignupEnabled: h.signupEnabled()}
+	if !h.CSRF.Check(r, f.Get("csrf_token")) {
+		h.page(w, r, http.StatusForbidden, "login", "Log in", "Your form expired. Please try again.", data)
+		return
+	}
+	u, err := h.Provider.PasswordLogin(r.Context(), f.Get("email"), f.Get("password"), h.ClientIP(r))
+	if err == nil {
+		err = h.startSession(w, r, u, []string{"pwd"}, false)
+	}
+	if err != nil {
+		status, _, msg, _ := h.classify(w, err)
+		h.page(w, r, status, "login", "Log in", msg, data)
+		return
+	}
+	http.Redirect(w, r, h.afterLogin(data.ReturnTo), http.StatusSeeOther)
+}
+
+type signupData struct {
+	ReturnTo       string
+	Email          string
+	FirstName      string
+	LastName       string
+	Invite         string
+	InviteRequired bool
+}
+
+func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) {
+	if !h.signupEnabled() {
+		h.fail(w, r, http.StatusForbidden, "Sign-up is closed", "Sign-up is closed. Ask an administrator for an account.", "signup_closed")
+		return
+	}
+	q := r.URL.Query()
+	invite := q.Get("invite")
+	if len(invite) > 128 {
+		invite = ""
+	}
+	h.page(w, r, http.StatusOK, "signup", "Sign up", "", signupData{ReturnTo: returnTo(q.Get("return_to")),
+		Invite: invite, InviteRequired: h.Provider.SignupMode == idp.SignupInvite})
+}
+
+func (h *Handler) signupForm(w http.ResponseWriter, r *http.Request) {
+	f, err := web.ParseForm(w, r)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, "Bad request", err.Error(), "invalid_request")
+		return
+	}
+	data := signupData{ReturnTo: returnTo(f.Get("return_to")), Email: f.Get("email"), FirstName: f.Get("fname"),
+		LastName: f.Get("lname"), Invite: f.Get("invite"), InviteRequired: h.Provider.SignupMode == idp.SignupInvite}
+	if !h.CSRF.Check(r, f.Get("csrf_token")) {
+		h.page(w, r, http.StatusForbidden, "signup", "Sign up", "Your form expired. Please try again.", data)
+		return
+	}
+	u, err := h.Provider.Signup(r.Context(), idp.NewUser{Email: f.Get("email"), Password: f.Get("password"),
+		FirstName: f.Get("fname"), LastName: f.Get("lname")}, f.Get("invite"))
+	if err == nil {
+		err = h.startSession(w, r, u, []string{"pwd"}, true)
+	}
+	if err != nil {
+		status, _, msg, _ := h.classify(w, err)
+		h.page(w, r, status, "signup", "Sign up", msg, data)
+		return
+	}
+	http.Redirect(w, r, h.afterLogin(data.ReturnTo), http.StatusSeeOther)
+}
+
+type accountData struct {
+	User     store.User
+	Name     string
+	AuthTime string
+}
+
+func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) {
+	s, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	if errors.Is(err, idp.ErrNoSession) {
+		http.Redirect(w, r, h.loginURL(""), http.StatusSeeOther)
+		return
+	} else if err != nil {
+		h.Logger.Error("account page: read session", "error", err)
+		h.fail(w, r, http.StatusServiceUnavailable, "Unavailable", "Something went wrong on our side. Try again in a moment.", "unavailable")
+		return
+	}
+	name := u.FirstName
+	if u.LastName != "" {
+		name += " " + u.LastName
+	}
+	h.page(w, r, http.StatusOK, "account", "Your account", "", accountData{User: u, Name: name,
+		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST")})
+}

@@ -1,0 +1,147 @@
+package oidc
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/idp"
+)
+
+// paramLoginAfter is added to the authorization request when it sends the browser to the
+// login page for prompt=login: back at /authorize, a session authenticated at or after this
+// time satisfies the request (the prompt=login is not repeated).
+const paramLoginAfter = "gh_login_after"
+
+// authorize serves GET and POST /authorize (OIDC Core §3.1.2).
+func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
+	web.SecurityHeaders(w.Header())
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		h.errorPage(w, http.StatusMethodNotAllowed, "Method not allowed", "Use GET or POST.", "invalid_request")
+		return
+	}
+	params, err := web.ParseForm(w, r)
+	if err != nil {
+		h.errorPage(w, http.StatusBadRequest, "Invalid request", "The authorization request is malformed: "+err.Error()+".", "invalid_request")
+		return
+	}
+	ctx := r.Context()
+	req, redirect, oerr := h.Provider.ParseAuthRequest(ctx, params)
+	if oerr != nil {
+		if redirect {
+			h.redirectError(w, r, req, oerr.Code, oerr.Description)
+			return
+		}
+		status := http.StatusBadRequest
+		if oerr.Code == idp.ErrCodeServerError {
+			status = http.StatusServiceUnavailable
+		}
+		h.errorPage(w, status, "Invalid request", "The application sent an invalid sign-in request: "+oerr.Description+". Contact the application's owner.", oerr.Code)
+		return
+	}
+	s, _, err := h.Provider.Session(ctx, h.Sessions.Secret(r))
+	hasSession := err == nil
+	if err != nil && !errors.Is(err, idp.ErrNoSession) {
+		h.Logger.Error("authorize: read session", "error", err)
+		h.redirectError(w, r, req, idp.ErrCodeTemporarilyUnavail, "the login service is temporarily unavailable")
+		return
+	}
+	now := h.Provider.Now()
+	fresh := hasSession
+	if hasSession {
+		after, _ := strconv.ParseInt(params.Get(paramLoginAfter), 10, 64)
+		switch {
+		case after > 0:
+			fresh = s.AuthTime.Unix() >= after
+		case req.HasPrompt("login"):
+			fresh = false
+		}
+		if req.MaxAge >= 0 && now.Sub(s.AuthTime).Seconds() > float64(req.MaxAge) {
+			fresh = false
+		}
+	}
+	if req.IDTokenHint != "" {
+		claims, err := h.Provider.Verifier.VerifyIDToken(req.IDTokenHint, true)
+		if err != nil {
+			h.redirectError(w, r, req, idp.ErrCodeInvalidRequest, "id_token_hint is not a valid ID token from this issuer")
+			return
+		}
+		if sub, _ := claims["sub"].(string); hasSession && sub != s.UserID {
+			fresh = false
+		}
+	}
+	if !fresh {
+		if req.HasPrompt("none") {
+			h.redirectError(w, r, req, idp.ErrCodeLoginRequired, "the user must log in")
+			return
+		}
+		http.Redirect(w, r, h.loginRedirect(params, req), http.StatusFound)
+		return
+	}
+	code, err := h.Provider.IssueCode(ctx, req, s)
+	if err != nil {
+		h.Logger.Error("authorize: issue code", "error", err)
+		h.redirectError(w, r, req, idp.ErrCodeServerError, "the authorization code could not be issued")
+		return
+	}
+	h.redirectTo(w, r, req, url.Values{"code": {code}})
+}
+
+// loginRedirect returns the login page URL that resumes this authorization request.
+func (h *Handler) loginRedirect(params url.Values, req *idp.AuthRequest) string {
+	resume := url.Values{}
+	for k, v := range params {
+		if k == paramLoginAfter || k == "prompt" || len(v) == 0 {
+			continue
+		}
+		resume.Set(k, v[0])
+	}
+	if req.HasPrompt("login") {
+		var rest []string
+		for _, p := range req.Prompt {
+			if p != "login" {
+				rest = append(rest, p)
+			}
+		}
+		if len(rest) > 0 {
+			resume.Set("prompt", strings.Join(rest, " "))
+		}
+		resume.Set(paramLoginAfter, strconv.FormatInt(h.Provider.Now().Unix(), 10))
+	} else if p := params.Get("prompt"); p != "" {
+		resume.Set("prompt", p)
+	}
+	target := h.Base + PathAuthorize + "?" + resume.Encode()
+	login := url.Values{"return_to": {target}}
+	if req.LoginHint != "" {
+		login.Set("login_hint", req.LoginHint)
+	}
+	return h.Base + PathLogin + "?" + login.Encode()
+}
+
+// redirectTo sends the authorization response to the validated redirect URI, with state and
+// iss (RFC 9207).
+func (h *Handler) redirectTo(w http.ResponseWriter, r *http.Request, req *idp.AuthRequest, extra url.Values) {
+	u, err := url.Parse(req.RedirectURI)
+	if err != nil {
+		h.errorPage(w, http.StatusBadRequest, "Invalid request", "The registered redirect URI is invalid.", "invalid_request")
+		return
+	}
+	q := u.Query()
+	for k, v := range extra {
+		q[k] = v
+	}
+	if req.State != "" {
+		q.Set("state", req.State)
+	}
+	q.Set("iss", h.Provider.Issuer)
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+func (h *Handler) redirectError(w http.ResponseWriter, r *http.Request, req *idp.AuthRequest, code, desc string) {
+	h.redirectTo(w, r, req, url.Values{"error": {code}, "error_description": {cleanDescription(desc)}})
+}

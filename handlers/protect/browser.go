@@ -1,0 +1,414 @@
+package protect
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// errUnavailable marks a store failure while refreshing: fail closed with 503.
+var errUnavailable = errors.New("token service unavailable")
+
+// authCookie is the content of the session cookie.
+type authCookie struct {
+	AccessToken  string `json:"a"`
+	RefreshToken string `json:"r,omitempty"`
+}
+
+// pendingLogin is a login started by the Guard, kept in the state cookie until the callback.
+type pendingLogin struct {
+	State       string `json:"s"`
+	Nonce       string `json:"n"`
+	Verifier    string `json:"v"`
+	ReturnTo    string `json:"t"`
+	RedirectURI string `json:"u"`
+	Created     int64  `json:"c"`
+}
+
+// maxPending bounds the logins remembered at once (one per tab that started one).
+const maxPending = 4
+
+// loginTTL is how long a started login may take.
+const loginTTL = 10 * time.Minute
+
+func (g *Guard) stateCookieName(r *http.Request) string {
+	if r.TLS != nil {
+		return "__Host-gatehouse_state"
+	}
+	return "gatehouse_state"
+}
+
+func (g *Guard) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+}
+
+func (g *Guard) clearCookie(w http.ResponseWriter, r *http.Request) {
+	g.setCookie(w, r, g.cookieName(r), "", -1)
+}
+
+func (g *Guard) pending(r *http.Request) []pendingLogin {
+	c, err := r.Cookie(g.stateCookieName(r))
+	if err != nil {
+		return nil
+	}
+	var list []pendingLogin
+	if err := g.codec.Decode("gatehouse_state", c.Value, &list); err != nil {
+		return nil
+	}
+	return list
+}
+
+func (g *Guard) savePending(w http.ResponseWriter, r *http.Request, list []pendingLogin) {
+	if len(list) == 0 {
+		g.setCookie(w, r, g.stateCookieName(r), "", -1)
+		return
+	}
+	enc, err := g.codec.Encode("gatehouse_state", list)
+	if err != nil {
+		g.Logger.Error("protect: encode state cookie", "error", err)
+		return
+	}
+	g.setCookie(w, r, g.stateCookieName(r), enc, int(loginTTL/time.Second))
+}
+
+// redirectURI is this site's callback URL, which must be registered for the client exactly.
+func (g *Guard) redirectURI(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + g.CallbackPath
+}
+
+// startLogin sends the browser to the portal's authorization endpoint (code flow with PKCE,
+// state and nonce), remembering where it wanted to go.
+func (g *Guard) startLogin(w http.ResponseWriter, r *http.Request) {
+	client, err := g.Provider.Client(r.Context(), g.ClientID)
+	if err != nil {
+		g.Logger.Error("protect: load client", "client", g.ClientID, "error", err)
+		renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
+		return
+	}
+	redirectURI := g.redirectURI(r)
+	if !client.HasRedirectURI(redirectURI) {
+		renderPage(w, http.StatusBadRequest, pageData{Title: "Site not registered",
+			Message: "Gatehouse does not know this site's login callback " + redirectURI + ". The administrator must add it as a redirect_uri of client " + g.ClientID + "."})
+		return
+	}
+	target := web.LocalPath(r.URL.RequestURI())
+	if target == "" || strings.HasPrefix(target, "/.gatehouse/") {
+		target = "/"
+	}
+	p := pendingLogin{State: secret.New(24), Nonce: secret.New(24), Verifier: secret.New(32),
+		ReturnTo: target, RedirectURI: redirectURI, Created: g.Provider.Now().Unix()}
+	list := append(g.livePending(r), p)
+	if len(list) > maxPending {
+		list = list[len(list)-maxPending:]
+	}
+	g.savePending(w, r, list)
+	sum := sha256.Sum256([]byte(p.Verifier))
+	var scopes []string
+	for _, s := range client.Scopes {
+		if s != "offline_access" {
+			scopes = append(scopes, s)
+		}
+	}
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {g.ClientID},
+		"redirect_uri":          {redirectURI},
+		"scope":                 {strings.Join(scopes, " ")},
+		"state":                 {p.State},
+		"nonce":                 {p.Nonce},
+		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
+		"code_challenge_method": {"S256"},
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, g.Provider.Issuer+"/authorize?"+q.Encode(), http.StatusFound)
+}
+
+func (g *Guard) livePending(r *http.Request) []pendingLogin {
+	now := g.Provider.Now().Unix()
+	var live []pendingLogin
+	for _, p := range g.pending(r) {
+		if now-p.Created < int64(loginTTL/time.Second) {
+			live = append(live, p)
+		}
+	}
+	return live
+}
+
+// callback completes a browser login: it checks state against the state cookie (so that only
+// the browser that started the login can finish it), exchanges the code in-process with the
+// PKCE verifier, checks the ID token's nonce, sets the session cookie and returns to the page
+// first asked for.
+func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if r.Method != http.MethodGet {
+		renderPage(w, http.StatusMethodNotAllowed, pageData{Title: "Invalid login", Message: "The login callback only accepts GET."})
+		return
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	for _, k := range []string{"code", "state", "iss", "error"} {
+		if err == nil && len(q[k]) > 1 {
+			err = errors.New("repeated parameter")
+		}
+	}
+	if err != nil {
+		renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response is malformed."})
+		return
+	}
+	list := g.livePending(r)
+	state := q.Get("state")
+	idx := -1
+	for i, p := range list {
+		if state != "" && subtle.ConstantTimeCompare([]byte(p.State), []byte(state)) == 1 {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		renderPage(w, http.StatusBadRequest, pageData{Title: "Login expired",
+			Message: "This login was not started in this browser, or it took too long.", Link: "/", LinkText: "Start again"})
+		return
+	}
+	p := list[idx]
+	g.savePending(w, r, append(list[:idx:idx], list[idx+1:]...))
+	if iss := q.Get("iss"); iss != "" && iss != g.Provider.Issuer {
+		renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response came from another issuer."})
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		renderPage(w, http.StatusForbidden, pageData{Title: "Login not completed",
+			Message: "The login did not complete (" + quoteSafe(e) + ").", Link: p.ReturnTo, LinkText: "Try again"})
+		return
+	}
+	client, err := g.Provider.Client(r.Context(), g.ClientID)
+	if err != nil {
+		g.Logger.Error("protect: load client", "client", g.ClientID, "error", err)
+		renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
+		return
+	}
+	resp, oerr := g.Provider.ExchangeCode(r.Context(), client, q.Get("code"), p.RedirectURI, p.Verifier)
+	if oerr != nil {
+		status := http.StatusBadRequest
+		if oerr.Code == idp.ErrCodeServerError {
+			status = http.StatusServiceUnavailable
+		}
+		renderPage(w, status, pageData{Title: "Login failed", Message: "The login could not be completed: " + oerr.Description + ".",
+			Link: p.ReturnTo, LinkText: "Try again"})
+		return
+	}
+	claims, err := g.Provider.Verifier.VerifyIDToken(resp.IDToken, false)
+	if nonce, _ := claims["nonce"].(string); err != nil || subtle.ConstantTimeCompare([]byte(nonce), []byte(p.Nonce)) != 1 {
+		renderPage(w, http.StatusBadRequest, pageData{Title: "Login failed", Message: "The login response did not match this browser's request."})
+		return
+	}
+	if _, err := g.setAuthCookie(w, r, authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}); err != nil {
+		g.Logger.Error("protect: set session cookie", "error", err)
+		renderPage(w, http.StatusInternalServerError, pageData{Title: "Login failed", Message: "The session could not be stored in this browser."})
+		return
+	}
+	http.Redirect(w, r, p.ReturnTo, http.StatusSeeOther)
+}
+
+func (g *Guard) setAuthCookie(w http.ResponseWriter, r *http.Request, c authCookie) (string, error) {
+	enc, err := g.codec.Encode("gatehouse_auth", c)
+	if err != nil {
+		return "", err
+	}
+	g.setCookie(w, r, g.cookieName(r), enc, int(g.Provider.RefreshTokenLifetime/time.Second))
+	return enc, nil
+}
+
+type refreshResult struct {
+	cookie  string
+	id      *Identity
+	expires time.Time
+}
+
+// refreshGrace is how long a rotated refresh token's successor is handed to concurrent
+// requests that still carry the old cookie, instead of treating them as a reuse.
+const refreshGrace = 30 * time.Second
+
+// verifyCookie verifies the session cookie, through the cache, refreshing an expired access
+// token in-process.
+func (g *Guard) verifyCookie(w http.ResponseWriter, r *http.Request, value string, now time.Time) (*Identity, error) {
+	if id := g.cache.get(value, now); id != nil {
+		c := id.Claims
+		if err := g.Provider.Revocations.Check(c.SessionID, c.GrantID, c.Subject, c.IssuedAt); err != nil {
+			return nil, err
+		}
+		return id, nil
+	}
+	var ac authCookie
+	if err := g.codec.Decode("gatehouse_auth", value, &ac); err != nil {
+		return nil, err
+	}
+	c, err := g.Provider.Verifier.VerifyAccessToken(ac.AccessToken)
+	if err == nil {
+		id := newIdentity(c, g.Headers)
+		g.cache.put(value, id, now)
+		return id, nil
+	}
+	if !errors.Is(err, tokens.ErrExpired) || ac.RefreshToken == "" {
+		return nil, err
+	}
+	res, err := g.refresh(r, ac.RefreshToken, now)
+	if err != nil {
+		return nil, err
+	}
+	g.setCookie(w, r, g.cookieName(r), res.cookie, int(g.Provider.RefreshTokenLifetime/time.Second))
+	return res.id, nil
+}
+
+// refresh exchanges the refresh token once even when parallel requests carry the same
+// cookie: one exchange runs and the others share its result.
+func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (refreshResult, error) {
+	key := secret.Hash(rt)
+	g.recentMu.Lock()
+	if res, ok := g.recent[key]; ok && now.Before(res.expires) {
+		g.recentMu.Unlock()
+		return res, nil
+	}
+	g.recentMu.Unlock()
+	v, err, _ := g.flights.Do(key, func() (any, error) {
+		client, err := g.Provider.Client(r.Context(), g.ClientID)
+		if err != nil {
+			return nil, errUnavailable
+		}
+		resp, oerr := g.Provider.RefreshGrant(r.Context(), client, rt, "")
+		if oerr != nil {
+			if oerr.Code == idp.ErrCodeServerError {
+				return nil, errUnavailable
+			}
+			return nil, oerr
+		}
+		enc, err := g.codec.Encode("gatehouse_auth", authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken})
+		if err != nil {
+			return nil, err
+		}
+		id := newIdentity(resp.Claims, g.Headers)
+		res := refreshResult{cookie: enc, id: id, expires: now.Add(refreshGrace)}
+		g.cache.put(enc, id, now)
+		g.recentMu.Lock()
+		for k, old := range g.recent {
+			if !now.Before(old.expires) {
+				delete(g.recent, k)
+			}
+		}
+		g.recent[key] = res
+		g.recentMu.Unlock()
+		return res, nil
+	})
+	if err != nil {
+		return refreshResult{}, err
+	}
+	return v.(refreshResult), nil
+}
+
+// logout: GET shows a confirmation form (so that a cross-site image cannot log the user out,
+// PX-23), POST ends the portal session behind the cookie — which revokes every token of it —
+// and clears the cookie.
+func (g *Guard) logout(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	cookie, has, _ := findCookie(r.Header, g.cookieName(r))
+	var sid string
+	if has {
+		var ac authCookie
+		if err := g.codec.Decode("gatehouse_auth", cookie, &ac); err == nil {
+			if c, err := g.Provider.Verifier.VerifyAccessTokenIgnoringExpiry(ac.AccessToken); err == nil {
+				sid = c.SessionID
+			}
+		}
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		if sid == "" {
+			g.clearCookie(w, r)
+			http.Redirect(w, r, g.Provider.Issuer+"/logout", http.StatusSeeOther)
+			return
+		}
+		renderPage(w, http.StatusOK, pageData{Title: "Log out", Message: "Log out of this site and every other app that uses this login?",
+			Form: g.LogoutPath, CSRF: g.csrfToken(sid)})
+	case http.MethodPost:
+		if err := http.NewCrossOriginProtection().Check(r); err != nil {
+			renderPage(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "This request came from another site."})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 4096)
+		if err := r.ParseForm(); err != nil {
+			renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid request", Message: "The logout form is malformed."})
+			return
+		}
+		if sid != "" {
+			if !hmac.Equal([]byte(r.PostForm.Get("csrf_token")), []byte(g.csrfToken(sid))) {
+				renderPage(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "The logout form expired. Go back and try again."})
+				return
+			}
+			if err := g.Provider.EndSession(r.Context(), sid); err != nil {
+				g.Logger.Error("protect: logout", "error", err)
+				renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Logout failed", Message: "Logging out failed on our side. Try again in a moment."})
+				return
+			}
+		}
+		if has {
+			g.cache.remove(cookie)
+		}
+		g.clearCookie(w, r)
+		http.Redirect(w, r, g.Provider.Issuer+"/logout", http.StatusSeeOther)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		renderPage(w, http.StatusMethodNotAllowed, pageData{Title: "Method not allowed", Message: "Use GET or POST."})
+	}
+}
+
+func (g *Guard) csrfToken(sid string) string {
+	m := hmac.New(sha256.New, g.CSRFKey)
+	m.Write([]byte("protect-logout\x00"))
+	m.Write([]byte(sid))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+type pageData struct {
+	Title, Message string
+	Link, LinkText string
+	Form, CSRF     string
+}
+
+// page is a small self-contained page (the protected site serves none of the portal's
+// assets).
+var page = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>{{.Title}}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#1d2433}
+button{font:inherit;padding:.5rem 1.2rem;border:0;border-radius:6px;background:#2454d6;color:#fff;cursor:pointer}</style>
+</head><body><h1>{{.Title}}</h1><p>{{.Message}}</p>
+{{if .Form}}<form method="post" action="{{.Form}}"><input type="hidden" name="csrf_token" value="{{.CSRF}}"><button type="submit">Log out</button></form>{{end}}
+{{if .Link}}<p><a href="{{.Link}}">{{.LinkText}}</a></p>{{end}}
+</body></html>
+`))
+
+func renderPage(w http.ResponseWriter, status int, d pageData) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = page.Execute(w, d)
+}

@@ -1,0 +1,85 @@
+package protect
+
+import (
+	"hash/maphash"
+	"sync"
+	"time"
+)
+
+// cache maps a credential (a bearer token, or the value of the protect cookie) to the
+// identity its verification produced, so that a client reusing a credential costs a map
+// lookup instead of a signature verification. It is bounded (entries beyond the limit evict
+// others) and an entry never outlives its token. Revocation is not cached: the guard checks
+// the revocation list on every request, hit or miss.
+type cache struct {
+	shards [cacheShards]cacheShard
+	seed   maphash.Seed
+	max    int // per shard
+}
+
+const cacheShards = 32
+
+type cacheShard struct {
+	mu sync.RWMutex
+	m  map[string]*Identity
+}
+
+func newCache(maxEntries int) *cache {
+	if maxEntries < cacheShards {
+		maxEntries = cacheShards
+	}
+	c := &cache{seed: maphash.MakeSeed(), max: maxEntries / cacheShards}
+	for i := range c.shards {
+		c.shards[i].m = make(map[string]*Identity)
+	}
+	return c
+}
+
+func (c *cache) shard(key string) *cacheShard {
+	return &c.shards[maphash.String(c.seed, key)%cacheShards]
+}
+
+// get returns the identity cached for key if it has not expired at now.
+func (c *cache) get(key string, now time.Time) *Identity {
+	s := c.shard(key)
+	s.mu.RLock()
+	id := s.m[key]
+	s.mu.RUnlock()
+	if id == nil || now.Unix() >= id.Claims.ExpiresAt {
+		return nil
+	}
+	return id
+}
+
+// put stores id under key, evicting expired entries (and, if none expired, arbitrary ones)
+// when the shard is full.
+func (c *cache) put(key string, id *Identity, now time.Time) {
+	s := c.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) >= c.max {
+		evicted := 0
+		for k, v := range s.m {
+			if now.Unix() >= v.Claims.ExpiresAt {
+				delete(s.m, k)
+				evicted++
+			}
+		}
+		for k := range s.m {
+			if evicted >= c.max/8+1 {
+				break
+			}
+			delete(s.m, k) // map iteration order is random: a random eviction
+			evicted++
+		}
+	}
+	s.m[key] = id
+}
+
+// remove drops key.
+func (c *cache) remove(key string) {
+	s := c.shard(key)
+	s.mu.Lock()
+	delete(s.m, key)
+	s.mu.Unlock()
+}

@@ -1,0 +1,309 @@
+// Package protect is the gateway half of Gatehouse: a Guard checks one route's requests and
+// prepares the ones it lets through for the upstream.
+//
+// For every request, before anything else, it deletes the identity headers a client could
+// forge (any case, '-' or '_', duplicates, names listed in Connection) and every Gatehouse
+// cookie. It accepts an `Authorization: Bearer` access token or its own session cookie, which
+// carries the access and refresh tokens of a browser login (encrypted with securecookie).
+// Tokens are verified locally — signature, type, issuer, lifetime, audience, the route's
+// scopes and groups — and the result is cached per credential, so a client that reuses a
+// token or cookie costs a map lookup; the in-memory revocation list is consulted on every
+// request, so a logout takes effect at once. An expired access token in the cookie is
+// refreshed in-process. A browser without a session is sent through the portal's
+// authorization-code flow (PKCE, state and nonce held in a cookie) and back to the page it
+// asked for; an API client gets 401 (RFC 6750), a token lacking a scope 403
+// insufficient_scope.
+//
+// The package does not import Caddy: module/protect.go adapts it to a Caddy middleware and
+// sets the placeholders from Identity.
+package protect
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// Default paths of the endpoints a Guard serves on the protected site.
+const (
+	DefaultCallbackPath = "/.gatehouse/callback"
+	DefaultLogoutPath   = "/.gatehouse/logout"
+)
+
+// Guard protects a route. Set the exported fields, then call Init once.
+type Guard struct {
+	// Provider issues and verifies the tokens.
+	Provider *idp.Provider
+	// ClientID is the client used for browser logins ("" disables them: browsers get 401).
+	ClientID string
+	// Rule is what the route requires.
+	Rule policy.Rule
+	// Headers are injected into upstream requests (compiled by CompileHeaders).
+	Headers []HeaderSpec
+	// StripHeaders are removed from client requests, in addition to DefaultStripHeaders
+	// and the injected headers.
+	StripHeaders []string
+	// CookieName is the base name of the session cookie ("auth" gives gatehouse_auth, or
+	// __Host-gatehouse_auth on https).
+	CookieName string
+	// CallbackPath and LogoutPath are the Guard's own endpoints on the protected site.
+	CallbackPath string
+	LogoutPath   string
+	// CookieHashKey and CookieBlockKey (32 bytes each) authenticate and encrypt the cookies.
+	CookieHashKey  []byte
+	CookieBlockKey []byte
+	// CSRFKey signs the logout form's token.
+	CSRFKey []byte
+	// CacheSize bounds the verified-credential cache (default 10000 entries).
+	CacheSize int
+	Logger    *slog.Logger
+
+	codec    *securecookie.SecureCookie
+	stripper *stripper
+	cache    *cache
+	flights  singleflight.Group
+	recentMu sync.Mutex
+	recent   map[string]refreshResult // refresh token -> successor, for concurrent requests
+}
+
+// Init prepares the Guard.
+func (g *Guard) Init() error {
+	if g.Provider == nil {
+		return errors.New("protect: no provider")
+	}
+	if g.Logger == nil {
+		g.Logger = slog.New(slog.DiscardHandler)
+	}
+	if g.CookieName == "" {
+		g.CookieName = "auth"
+	}
+	if g.CallbackPath == "" {
+		g.CallbackPath = DefaultCallbackPath
+	}
+	if g.LogoutPath == "" {
+		g.LogoutPath = DefaultLogoutPath
+	}
+	if g.CacheSize == 0 {
+		g.CacheSize = 10000
+	}
+	if len(g.CookieHashKey) != 32 || len(g.CookieBlockKey) != 32 || len(g.CSRFKey) == 0 {
+		return errors.New("protect: cookie and CSRF keys are required")
+	}
+	g.codec = securecookie.New(g.CookieHashKey, g.CookieBlockKey)
+	g.codec.SetSerializer(securecookie.JSONEncoder{})
+	g.codec.MaxAge(int(g.Provider.RefreshTokenLifetime / time.Second))
+	g.codec.MaxLength(8192)
+	names := make([]string, 0, len(g.Headers)+len(g.StripHeaders))
+	for _, h := range g.Headers {
+		names = append(names, h.Name)
+	}
+	g.stripper = newStripper(append(names, g.StripHeaders...))
+	g.cache = newCache(g.CacheSize)
+	g.recent = map[string]refreshResult{}
+	return nil
+}
+
+// Serve handles one request. It returns the identity when the request may go on to the
+// upstream — managed headers and Gatehouse cookies already stripped, identity headers
+// injected — and nil when it has written the response itself.
+func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
+	switch r.URL.Path {
+	case g.CallbackPath:
+		g.stripper.strip(r.Header)
+		g.callback(w, r)
+		return nil
+	case g.LogoutPath:
+		g.stripper.strip(r.Header)
+		g.logout(w, r)
+		return nil
+	}
+	// Read the credentials, then strip everything the client must not pass upstream.
+	var bearer string
+	authz := r.Header["Authorization"]
+	if len(authz) > 1 {
+		g.stripAll(r)
+		g.challenge(w, r, http.StatusBadRequest, "invalid_request", "send one Authorization header")
+		return nil
+	}
+	if len(authz) == 1 {
+		scheme, tok, _ := strings.Cut(authz[0], " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			if tok == "" || strings.ContainsAny(tok, " \t") {
+				g.stripAll(r)
+				g.challenge(w, r, http.StatusBadRequest, "invalid_request", "the Authorization header must be: Bearer <token>")
+				return nil
+			}
+			bearer = tok
+			delete(r.Header, "Authorization") // the gateway's credential is not forwarded (PX-30)
+		}
+	}
+	name := g.cookieName(r)
+	cookie, hasCookie, dupCookie := findCookie(r.Header, name)
+	g.stripAll(r)
+
+	now := g.Provider.Now()
+	var (
+		id  *Identity
+		err error
+	)
+	switch {
+	case bearer != "" && hasCookie:
+		g.challenge(w, r, http.StatusBadRequest, "invalid_request", "send either a bearer token or the session cookie, not both")
+		return nil
+	case bearer != "":
+		id, err = g.verifyBearer(bearer, now)
+		if err != nil {
+			g.tokenError(w, r, err)
+			return nil
+		}
+	case dupCookie:
+		g.clearCookie(w, r)
+		g.unauthenticated(w, r)
+		return nil
+	case hasCookie:
+		id, err = g.verifyCookie(w, r, cookie, now)
+		if errors.Is(err, tokens.ErrUnavailable) || errors.Is(err, errUnavailable) {
+			g.tokenError(w, r, err)
+			return nil
+		}
+		if err != nil {
+			g.clearCookie(w, r)
+			g.unauthenticated(w, r)
+			return nil
+		}
+	default:
+		g.unauthenticated(w, r)
+		return nil
+	}
+	d := policy.Evaluate(&g.Rule, &id.Policy)
+	switch d.Outcome {
+	case policy.Allow:
+	case policy.InvalidToken:
+		g.challenge(w, r, http.StatusUnauthorized, "invalid_token", d.Reason)
+		return nil
+	case policy.InsufficientScope:
+		g.forbidden(w, r, id, "insufficient_scope", d)
+		return nil
+	default:
+		g.forbidden(w, r, id, "", d)
+		return nil
+	}
+	for _, h := range id.headers {
+		r.Header[h.name] = h.values
+	}
+	return id
+}
+
+func (g *Guard) stripAll(r *http.Request) {
+	g.stripper.strip(r.Header)
+	stripCookies(r.Header)
+}
+
+func (g *Guard) cookieName(r *http.Request) string {
+	if r.TLS != nil {
+		return "__Host-gatehouse_" + g.CookieName
+	}
+	return "gatehouse_" + g.CookieName
+}
+
+// verifyBearer verifies an access token, through the cache.
+func (g *Guard) verifyBearer(tok string, now time.Time) (*Identity, error) {
+	if id := g.cache.get(tok, now); id != nil {
+		c := id.Claims
+		if err := g.Provider.Revocations.Check(c.SessionID, c.GrantID, c.Subject, c.IssuedAt); err != nil {
+			return nil, err
+		}
+		return id, nil
+	}
+	c, err := g.Provider.Verifier.VerifyAccessToken(tok)
+	if err != nil {
+		return nil, err
+	}
+	id := newIdentity(c, g.Headers)
+	g.cache.put(tok, id, now)
+	return id, nil
+}
+
+// isBrowser: a navigation that can follow a redirect to the login page.
+func isBrowser(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// unauthenticated answers a request without a valid credential: a redirect to the login for
+// a browser, 401 otherwise.
+func (g *Guard) unauthenticated(w http.ResponseWriter, r *http.Request) {
+	if g.ClientID != "" && isBrowser(r) {
+		g.startLogin(w, r)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+	writeError(w, http.StatusUnauthorized, "unauthorized", "authentication required")
+}
+
+// tokenError answers a presented token that failed verification.
+func (g *Guard) tokenError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, tokens.ErrUnavailable) || errors.Is(err, errUnavailable) {
+		g.Logger.Error("protect: failing closed", "error", err)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "authentication is temporarily unavailable")
+		return
+	}
+	desc := "the access token is invalid"
+	switch {
+	case errors.Is(err, tokens.ErrExpired):
+		desc = "the access token expired"
+	case errors.Is(err, tokens.ErrRevoked):
+		desc = "the access token was revoked"
+	}
+	g.challenge(w, r, http.StatusUnauthorized, "invalid_token", desc)
+}
+
+// challenge writes an RFC 6750 §3 error.
+func (g *Guard) challenge(w http.ResponseWriter, r *http.Request, status int, code, desc string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="`+code+`", error_description="`+quoteSafe(desc)+`"`)
+	writeError(w, status, code, desc)
+}
+
+func (g *Guard) forbidden(w http.ResponseWriter, r *http.Request, id *Identity, code string, d policy.Decision) {
+	if code == "insufficient_scope" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="insufficient_scope", scope="`+
+			quoteSafe(strings.Join(g.Rule.Scopes, " "))+`"`)
+	}
+	if isBrowser(r) && id != nil {
+		renderPage(w, http.StatusForbidden, pageData{Title: "Access denied",
+			Message: "You are logged in as " + id.Claims.Email + ", but this page needs more access: " + d.Reason + ".",
+			Link: g.LogoutPath, LinkText: "Log in as someone else"})
+		return
+	}
+	if code == "" {
+		code = "forbidden"
+	}
+	writeError(w, http.StatusForbidden, code, d.Reason)
+}
+
+func quoteSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func writeError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(`{"error":"` + code + `","error_description":"` + quoteSafe(desc) + `"}` + "\n"))
+}

@@ -1,0 +1,205 @@
+package protect
+
+import (
+	"net/http"
+	"strings"
+)
+
+// DefaultStripHeaders are removed from every request that passes through a protect handler,
+// whatever their case and whether written with "-" or "_" (PX-01, PX-02, PX-11, PX-12,
+// PX-33): identity headers of Gatehouse and of the proxies users migrate from, path and method
+// override headers, and TLS client-certificate headers. Names starting with one of
+// DefaultStripPrefixes are removed too.
+var DefaultStripHeaders = []string{
+	"X-User", "Remote-User", "Remote-Email", "Remote-Groups", "Remote-Name",
+	"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups", "X-Forwarded-Preferred-Username",
+	"X-Forwarded-Access-Token", "X-Authenticated-User", "X-Authenticated-Userid", "X-Authenticated-Groups",
+	"X-Original-URL", "X-Rewrite-URL", "X-Forwarded-Uri", "X-Forwarded-Prefix",
+	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+	"X-SSL-Client-Cert", "X-Client-Cert", "X-Forwarded-Client-Cert", "SSL-Client-Cert",
+	"SSL-Client-Verify", "X-SSL-Client-Verify", "X-Client-Verify",
+}
+
+// DefaultStripPrefixes: every header whose normalised name starts with one of these is
+// removed.
+var DefaultStripPrefixes = []string{"x-user-", "x-gatehouse-", "x-auth-request-", "x-remote-", "gatehouse-"}
+
+// stripper removes managed headers and Gatehouse cookies from client requests.
+type stripper struct {
+	names    map[string]struct{} // normalised: lower case, '_' -> '-'
+	prefixes []string
+}
+
+func newStripper(extra []string) *stripper {
+	s := &stripper{names: map[string]struct{}{}, prefixes: DefaultStripPrefixes}
+	for _, n := range append(append([]string{}, DefaultStripHeaders...), extra...) {
+		s.names[normalizeName(n)] = struct{}{}
+	}
+	return s
+}
+
+func normalizeName(n string) string {
+	b := []byte(n)
+	normalizeInPlace(b)
+	return string(b)
+}
+
+func normalizeInPlace(b []byte) {
+	for i, c := range b {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		case c == '_':
+			b[i] = '-'
+		}
+	}
+}
+
+// managed reports whether a header name is one the stripper removes, comparing
+// case-insensitively with '_' equal to '-', without allocating for names up to 128 bytes.
+func (s *stripper) managed(name string) bool {
+	var buf [128]byte
+	if len(name) > len(buf) {
+		_, ok := s.names[normalizeName(name)]
+		return ok || s.prefixed(normalizeName(name))
+	}
+	b := buf[:len(name)]
+	copy(b, name)
+	normalizeInPlace(b)
+	if _, ok := s.names[string(b)]; ok {
+		return true
+	}
+	for _, p := range s.prefixes {
+		if len(b) >= len(p) && string(b[:len(p)]) == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *stripper) prefixed(n string) bool {
+	for _, p := range s.prefixes {
+		if strings.HasPrefix(n, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// strip deletes every managed header from h, and removes managed names from the Connection
+// header so that a hop-by-hop declaration cannot delete the headers the handler injects
+// (PX-04).
+func (s *stripper) strip(h http.Header) {
+	for name := range h {
+		if s.managed(name) {
+			delete(h, name)
+		}
+	}
+	if conn, ok := h["Connection"]; ok {
+		s.cleanConnection(h, conn)
+	}
+}
+
+func (s *stripper) cleanConnection(h http.Header, conn []string) {
+	var kept []string
+	changed := false
+	for _, v := range conn {
+		for _, tok := range strings.Split(v, ",") {
+			tok = strings.TrimSpace(tok)
+			if tok == "" {
+				continue
+			}
+			if s.managed(tok) {
+				changed = true
+				continue
+			}
+			kept = append(kept, tok)
+		}
+	}
+	if !changed {
+		return
+	}
+	if len(kept) == 0 {
+		delete(h, "Connection")
+		return
+	}
+	h["Connection"] = []string{strings.Join(kept, ", ")}
+}
+
+// cookiePrefixes are the prefixes of every cookie Gatehouse sets.
+var cookiePrefixes = []string{"gatehouse_", "__Host-gatehouse_", "__Secure-gatehouse_"}
+
+func isGatehouseCookie(name string) bool {
+	for _, p := range cookiePrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// stripCookies removes every Gatehouse cookie from the Cookie headers (PX-30), keeping the
+// others in order. It does not allocate when there is no Gatehouse cookie.
+func stripCookies(h http.Header) {
+	vals, ok := h["Cookie"]
+	if !ok {
+		return
+	}
+	found := false
+	for _, v := range vals {
+		if strings.Contains(v, "gatehouse_") {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return
+	}
+	var b strings.Builder
+	for _, v := range vals {
+		for part := range strings.SplitSeq(v, ";") {
+			p := strings.TrimSpace(part)
+			if p == "" {
+				continue
+			}
+			name, _, _ := strings.Cut(p, "=")
+			if isGatehouseCookie(strings.TrimSpace(name)) {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(p)
+		}
+	}
+	if b.Len() == 0 {
+		delete(h, "Cookie")
+		return
+	}
+	vals = vals[:1]
+	vals[0] = b.String()
+	h["Cookie"] = vals
+}
+
+// findCookie returns the value of the cookie named name across the Cookie headers without
+// allocating; dup reports that the name appears more than once (cookie tossing, PX-27).
+func findCookie(h http.Header, name string) (value string, found, dup bool) {
+	for _, v := range h["Cookie"] {
+		for len(v) > 0 {
+			var part string
+			if i := strings.IndexByte(v, ';'); i >= 0 {
+				part, v = v[:i], v[i+1:]
+			} else {
+				part, v = v, ""
+			}
+			part = strings.TrimLeft(part, " ")
+			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
+				if found {
+					return "", true, true
+				}
+				value, found = strings.TrimRight(part[len(name)+1:], " "), true
+			}
+		}
+	}
+	return value, found, false
+}

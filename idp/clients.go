@@ -1,0 +1,271 @@
+package idp
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// Grant types.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+)
+
+// DefaultScopes are the scopes every client may request unless its configuration lists
+// others.
+var DefaultScopes = []string{"openid", "profile", "email", "offline_access"}
+
+// Client is an OAuth client.
+type Client struct {
+	ID   string
+	Name string
+	// secretHash is the SHA-256 of the secret; nil for a public client.
+	secretHash             []byte
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	// Scopes the client may request.
+	Scopes []string
+	// GrantTypes the client may use.
+	GrantTypes []string
+	// RequirePKCE forces S256 PKCE (always true for public clients).
+	RequirePKCE bool
+}
+
+// ClientConfig describes a client from the configuration.
+type ClientConfig struct {
+	ID                     string
+	Name                   string
+	Secret                 string
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	Scopes                 []string
+	GrantTypes             []string
+	// PKCE is "required" or "optional" ("": required for public clients, optional otherwise).
+	PKCE string
+}
+
+// NewClient validates cfg and builds a client. Each problem is reported with the field name.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	var errs []error
+	if !validClientID(cfg.ID) {
+		errs = append(errs, fmt.Errorf("client id %q: use 1-128 characters among letters, digits and . _ - : @", cfg.ID))
+	}
+	c := &Client{ID: cfg.ID, Name: cfg.Name, Scopes: cfg.Scopes, GrantTypes: cfg.GrantTypes,
+		RedirectURIs: cfg.RedirectURIs, PostLogoutRedirectURIs: cfg.PostLogoutRedirectURIs}
+	if c.Name == "" {
+		c.Name = c.ID
+	}
+	if cfg.Secret != "" {
+		if len(cfg.Secret) < 16 {
+			errs = append(errs, fmt.Errorf("client %q: secret must be at least 16 characters (generate one with `openssl rand -base64 32`)", cfg.ID))
+		}
+		sum := sha256.Sum256([]byte(cfg.Secret))
+		c.secretHash = sum[:]
+	}
+	if len(c.Scopes) == 0 {
+		c.Scopes = DefaultScopes
+	}
+	for _, s := range c.Scopes {
+		if !validScopeToken(s) {
+			errs = append(errs, fmt.Errorf("client %q: scope %q: use printable ASCII without spaces, quotes or backslashes", cfg.ID, s))
+		}
+	}
+	if len(c.GrantTypes) == 0 {
+		c.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
+	}
+	for _, g := range c.GrantTypes {
+		if g != GrantAuthorizationCode && g != GrantRefreshToken {
+			errs = append(errs, fmt.Errorf("client %q: grant type %q is not supported (use authorization_code, refresh_token)", cfg.ID, g))
+		}
+	}
+	if len(c.RedirectURIs) == 0 && hasString(c.GrantTypes, GrantAuthorizationCode) {
+		errs = append(errs, fmt.Errorf("client %q: at least one redirect_uri is required", cfg.ID))
+	}
+	for _, u := range c.RedirectURIs {
+		if err := ValidateRedirectURI(u); err != nil {
+			errs = append(errs, fmt.Errorf("client %q: redirect_uri %q: %w", cfg.ID, u, err))
+		}
+	}
+	for _, u := range c.PostLogoutRedirectURIs {
+		if err := ValidateRedirectURI(u); err != nil {
+			errs = append(errs, fmt.Errorf("client %q: post_logout_redirect_uri %q: %w", cfg.ID, u, err))
+		}
+	}
+	switch cfg.PKCE {
+	case "required":
+		c.RequirePKCE = true
+	case "", "optional":
+		c.RequirePKCE = c.Public()
+		if cfg.PKCE == "optional" && c.Public() {
+			errs = append(errs, fmt.Errorf("client %q: pkce cannot be optional for a public client (no secret)", cfg.ID))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("client %q: pkce must be required or optional, not %q", cfg.ID, cfg.PKCE))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Public tells whether the client has no secret.
+func (c *Client) Public() bool { return c.secretHash == nil }
+
+// Authenticate compares secret with the client's in constant time.
+func (c *Client) Authenticate(secret string) bool {
+	if c.secretHash == nil {
+		return false
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(sum[:], c.secretHash) == 1
+}
+
+// AllowsScope tells whether the client may request scope.
+func (c *Client) AllowsScope(scope string) bool { return hasString(c.Scopes, scope) }
+
+// AllowsGrant tells whether the client may use the grant type.
+func (c *Client) AllowsGrant(g string) bool { return hasString(c.GrantTypes, g) }
+
+// HasRedirectURI tells whether uri is registered, by exact string comparison (RFC 9700 §4.1.3).
+func (c *Client) HasRedirectURI(uri string) bool { return hasString(c.RedirectURIs, uri) }
+
+// HasPostLogoutRedirectURI tells whether uri is registered for logout, exactly.
+func (c *Client) HasPostLogoutRedirectURI(uri string) bool {
+	return hasString(c.PostLogoutRedirectURIs, uri)
+}
+
+// Client returns the client with this ID: from the configuration, else from the store. It
+// returns an error wrapping store.ErrNotFound for an unknown client.
+func (p *Provider) Client(ctx context.Context, id string) (*Client, error) {
+	if c, ok := p.clients[id]; ok {
+		return c, nil
+	}
+	if !validClientID(id) {
+		return nil, fmt.Errorf("client %q: %w", id, store.ErrNotFound)
+	}
+	rec, err := p.Store.GetClient(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("client %q: %w", id, err)
+	}
+	c := &Client{ID: rec.ID, Name: rec.Name, RedirectURIs: rec.RedirectURIs,
+		PostLogoutRedirectURIs: rec.PostLogoutRedirectURIs, Scopes: rec.Scopes,
+		GrantTypes: rec.GrantTypes, RequirePKCE: rec.RequirePKCE}
+	if rec.SecretHash != "" {
+		h, err := hex.DecodeString(rec.SecretHash)
+		if err != nil {
+			return nil, fmt.Errorf("client %q: stored secret hash: %w", id, err)
+		}
+		c.secretHash = h
+	}
+	if c.Public() {
+		c.RequirePKCE = true
+	}
+	if len(c.Scopes) == 0 {
+		c.Scopes = DefaultScopes
+	}
+	if len(c.GrantTypes) == 0 {
+		c.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
+	}
+	return c, nil
+}
+
+// Clients returns the configured clients.
+func (p *Provider) Clients() []*Client {
+	out := make([]*Client, 0, len(p.clients))
+	for _, c := range p.clients {
+		out = append(out, c)
+	}
+	return out
+}
+
+// ValidateRedirectURI checks a redirect URI at registration (RFC 9700 §2.6, OIDC Core
+// §3.1.2.1): absolute, no fragment, no user information, https — or http only on a loopback
+// host (127.0.0.1, [::1], localhost) — or a private-use scheme containing a dot (RFC 8252
+// §7.1). javascript:, data:, file: and similar schemes are refused.
+func ValidateRedirectURI(raw string) error {
+	if raw == "" || strings.TrimSpace(raw) != raw || strings.ContainsAny(raw, "\x00\r\n\t\\ ") {
+		return errors.New("must be a URL without spaces or control characters")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("not a valid URL: %w", err)
+	}
+	if !u.IsAbs() {
+		return errors.New("must be an absolute URL")
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return errors.New("must not contain a fragment (#...)")
+	}
+	if u.User != nil {
+		return errors.New("must not contain user information (user@host)")
+	}
+	switch scheme := strings.ToLower(u.Scheme); scheme {
+	case "https":
+		if u.Host == "" {
+			return errors.New("must have a host")
+		}
+	case "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return errors.New("plain http is only allowed for loopback hosts (127.0.0.1, [::1], localhost); use https")
+		}
+	case "javascript", "data", "file", "vbscript", "blob", "about", "ftp", "ws", "wss":
+		return fmt.Errorf("scheme %q is not allowed", u.Scheme)
+	default:
+		if !strings.Contains(scheme, ".") {
+			return fmt.Errorf("scheme %q is not allowed; native apps use a reverse-domain scheme such as com.example.app", u.Scheme)
+		}
+	}
+	return nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+func validClientID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-:@", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// validScopeToken follows RFC 6749 §3.3: %x21 / %x23-5B / %x5D-7E.
+func validScopeToken(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func hasString(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,186 @@
+// Package idp is Gatehouse's identity provider core, free of HTTP: accounts and password
+// login with attempt limits, portal sessions, clients, authorization codes, token grants
+// (authorization code with PKCE, refresh with rotation and reuse detection), ID-token claims
+// and revocation. The HTTP handlers (handlers/oidc, handlers/login, handlers/admin,
+// handlers/protect) parse requests into calls on a *Provider and render its results; the
+// protect handler also calls it in-process to exchange the code of a browser login and to
+// refresh the access token held in its cookie.
+//
+// Every secret it hands out comes from crypto/rand (package secret) and is stored hashed.
+// Security-critical writes go through the store's durable methods before a result is
+// returned, and every revocation also lands in the in-memory tokens.RevocationList so that
+// locally verified access tokens stop working at once on this instance and within the sync
+// interval on the others.
+package idp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/keys"
+	"github.com/gatehouse-dev/gatehouse/password"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// Signup modes.
+const (
+	SignupOpen   = "open"
+	SignupClosed = "closed"
+	SignupInvite = "invite"
+)
+
+// Config holds the provider's settings. Zero durations take the defaults of Defaults.
+type Config struct {
+	// Issuer is the exact issuer URL (no trailing slash).
+	Issuer string
+	// TenantID is the tid claim.
+	TenantID string
+	// SignupMode is SignupOpen, SignupClosed or SignupInvite.
+	SignupMode string
+	// AccessTokenAlg and IDTokenAlg are RS256 or ES256.
+	AccessTokenAlg string
+	IDTokenAlg     string
+
+	AccessTokenLifetime  time.Duration
+	IDTokenLifetime      time.Duration
+	CodeLifetime         time.Duration
+	RefreshTokenIdle     time.Duration
+	RefreshTokenLifetime time.Duration
+	SessionIdle          time.Duration
+	SessionLifetime      time.Duration
+	InviteLifetime       time.Duration
+
+	// Leeway tolerates clock skew when verifying tokens.
+	Leeway time.Duration
+
+	// AccountMaxFailures failed logins per account within LockoutWindow lock the account
+	// until the window ends; IPMaxFailures does the same per client IP.
+	AccountMaxFailures int
+	IPMaxFailures      int
+	LockoutWindow      time.Duration
+	// ClientMaxFailures limits failed client authentications per client ID.
+	ClientMaxFailures int
+}
+
+// Defaults fills the zero fields of c.
+func (c *Config) Defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.SignupMode == "" {
+		c.SignupMode = SignupClosed
+	}
+	if c.AccessTokenAlg == "" {
+		c.AccessTokenAlg = keys.RS256
+	}
+	if c.IDTokenAlg == "" {
+		c.IDTokenAlg = keys.RS256
+	}
+	def(&c.AccessTokenLifetime, 10*time.Minute)
+	def(&c.IDTokenLifetime, time.Hour)
+	def(&c.CodeLifetime, time.Minute)
+	def(&c.RefreshTokenIdle, 14*24*time.Hour)
+	def(&c.RefreshTokenLifetime, 30*24*time.Hour)
+	def(&c.SessionIdle, 24*time.Hour)
+	def(&c.SessionLifetime, 14*24*time.Hour)
+	def(&c.InviteLifetime, 7*24*time.Hour)
+	def(&c.Leeway, 30*time.Second)
+	def(&c.LockoutWindow, 15*time.Minute)
+	if c.AccountMaxFailures == 0 {
+		c.AccountMaxFailures = 10
+	}
+	if c.IPMaxFailures == 0 {
+		c.IPMaxFailures = 100
+	}
+	if c.ClientMaxFailures == 0 {
+		c.ClientMaxFailures = 50
+	}
+}
+
+// Provider is the identity provider. Build it with New.
+type Provider struct {
+	Config
+	Store       store.Store
+	Keys        *keys.Ring
+	Hasher      *password.Hasher
+	Revocations *tokens.RevocationList
+	// Verifier verifies the access tokens this provider issues (revocation included).
+	Verifier *tokens.Verifier
+	Now      func() time.Time
+	Logger   *slog.Logger
+
+	clients map[string]*Client
+}
+
+// New returns a provider. clients are the statically configured clients (already
+// validated with ValidateClient).
+func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tokens.RevocationList,
+	clients []*Client, now func() time.Time, logger *slog.Logger) (*Provider, error) {
+	cfg.Defaults()
+	if cfg.Issuer == "" {
+		return nil, errors.New("issuer is required")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Provider{Config: cfg, Store: s, Keys: ring, Hasher: h, Revocations: rl, Now: now,
+		Logger: logger, clients: map[string]*Client{}}
+	for _, c := range clients {
+		if _, dup := p.clients[c.ID]; dup {
+			return nil, fmt.Errorf("client %q is defined twice", c.ID)
+		}
+		p.clients[c.ID] = c
+	}
+	p.Verifier = &tokens.Verifier{
+		Issuer:      cfg.Issuer,
+		Keys:        ring,
+		Now:         now,
+		Leeway:      cfg.Leeway,
+		MaxLifetime: cfg.AccessTokenLifetime,
+		Revocations: rl,
+	}
+	return p, nil
+}
+
+// Error is an OAuth 2.0 error (RFC 6749 §5.2), also used for authorization responses.
+type Error struct {
+	// Code is the error code (invalid_request, invalid_grant, ...).
+	Code string
+	// Description is a human-readable explanation without CR, LF or TAB.
+	Description string
+	// Status is the HTTP status for token-endpoint responses.
+	Status int
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+func oauthErr(code string, status int, format string, args ...any) *Error {
+	return &Error{Code: code, Description: fmt.Sprintf(format, args...), Status: status}
+}
+
+// Common OAuth error codes.
+const (
+	ErrCodeInvalidRequest       = "invalid_request"
+	ErrCodeInvalidClient        = "invalid_client"
+	ErrCodeInvalidGrant         = "invalid_grant"
+	ErrCodeUnauthorizedClient   = "unauthorized_client"
+	ErrCodeUnsupportedGrantType = "unsupported_grant_type"
+	ErrCodeInvalidScope         = "invalid_scope"
+	ErrCodeServerError          = "server_error"
+	ErrCodeTemporarilyUnavail   = "temporarily_unavailable"
+	ErrCodeAccessDenied         = "access_denied"
+	ErrCodeUnsupportedResponse  = "unsupported_response_type"
+	ErrCodeLoginRequired        = "login_required"
+	ErrCodeInvalidToken         = "invalid_token"
+)
+
+// serverError wraps an internal failure as an OAuth server_error, keeping the cause for logs.
+func (p *Provider) serverError(op string, err error) *Error {
+	p.Logger.Error("internal error", "op", op, "error", err)
+	return &Error{Code: ErrCodeServerError, Description: "internal error, try again later", Status: 500}
+}

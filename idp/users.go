@@ -1,0 +1,352 @@
+package idp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/gatehouse-dev/gatehouse/password"
+	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// User-facing errors of account operations. Their text is shown as is.
+var (
+	ErrInvalidCredentials = errors.New("the email or password is incorrect")
+	ErrEmailTaken         = errors.New("an account with this email already exists; log in instead")
+	ErrSignupClosed       = errors.New("sign-up is closed; ask an administrator for an account")
+	ErrInviteRequired     = errors.New("sign-up is by invitation only; use the link from your invitation")
+	ErrInviteInvalid      = errors.New("this invitation is invalid, expired or already used")
+	ErrUserDisabled       = errors.New("this account is disabled")
+	ErrUserNotFound       = errors.New("no such user")
+)
+
+// InputError is a user-facing validation error naming the field.
+type InputError struct {
+	Field   string
+	Message string
+}
+
+func (e *InputError) Error() string { return e.Field + ": " + e.Message }
+
+// NormalizeEmail returns the canonical form of an email address: NFKC-normalised (so that
+// full-width look-alikes collide with their ASCII form), trimmed and lower-cased. It refuses
+// anything that is not a bare addr-spec of at most 254 bytes.
+func NormalizeEmail(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(norm.NFKC.String(s)))
+	if s == "" {
+		return "", &InputError{Field: "email", Message: "enter your email address"}
+	}
+	if len(s) > 254 || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r)
+	}) {
+		return "", &InputError{Field: "email", Message: "enter a valid email address"}
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" || strings.Count(s, "@") != 1 {
+		return "", &InputError{Field: "email", Message: "enter a valid email address such as name@example.com"}
+	}
+	if at := strings.LastIndexByte(s, '@'); at == 0 || at == len(s)-1 || !strings.Contains(s[at:], ".") {
+		return "", &InputError{Field: "email", Message: "enter a valid email address such as name@example.com"}
+	}
+	return s, nil
+}
+
+func checkName(field, v string) error {
+	if len(v) > 100 || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+		return &InputError{Field: field, Message: "use at most 100 characters, no control characters"}
+	}
+	return nil
+}
+
+// ValidateGroups checks group names: 1-64 characters among letters, digits and . _ : -
+// (so that they can be joined with commas in a header without escaping).
+func ValidateGroups(groups []string) error {
+	if len(groups) > 256 {
+		return &InputError{Field: "groups", Message: "at most 256 groups"}
+	}
+	for _, g := range groups {
+		if len(g) == 0 || len(g) > 64 {
+			return &InputError{Field: "groups", Message: fmt.Sprintf("group %q: use 1-64 characters", g)}
+		}
+		for _, r := range g {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:-", r)) {
+				return &InputError{Field: "groups", Message: fmt.Sprintf("group %q: use letters, digits and . _ : - only", g)}
+			}
+		}
+	}
+	return nil
+}
+
+// NewUser describes a user to create.
+type NewUser struct {
+	Email          string
+	Password       string
+	FirstName      string
+	MiddleName     string
+	LastName       string
+	ExternalUserID string
+	Groups         []string
+	EmailVerified  bool
+}
+
+func (p *Provider) buildUser(in NewUser) (store.User, error) {
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return store.User{}, err
+	}
+	for _, f := range []struct{ name, v string }{{"fname", in.FirstName}, {"mname", in.MiddleName}, {"lname", in.LastName}} {
+		if err := checkName(f.name, f.v); err != nil {
+			return store.User{}, err
+		}
+	}
+	if len(in.ExternalUserID) > 256 || strings.ContainsFunc(in.ExternalUserID, unicode.IsControl) {
+		return store.User{}, &InputError{Field: "external_user_id", Message: "use at most 256 characters, no control characters"}
+	}
+	if err := ValidateGroups(in.Groups); err != nil {
+		return store.User{}, err
+	}
+	now := p.Now()
+	return store.User{ID: secret.ID(), Email: email, EmailVerified: in.EmailVerified,
+		FirstName: in.FirstName, MiddleName: in.MiddleName, LastName: in.LastName,
+		ExternalUserID: in.ExternalUserID, Groups: in.Groups, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+// CreateUser creates a user (an administrator's action). The password is optional.
+func (p *Provider) CreateUser(ctx context.Context, in NewUser) (store.User, error) {
+	u, err := p.buildUser(in)
+	if err != nil {
+		return store.User{}, err
+	}
+	var hash string
+	if in.Password != "" {
+		if err := password.Check(in.Password); err != nil {
+			return store.User{}, &InputError{Field: "password", Message: err.Error()}
+		}
+		if hash, err = p.Hasher.Hash(ctx, in.Password); err != nil {
+			return store.User{}, fmt.Errorf("hash password: %w", err)
+		}
+	}
+	if err := p.Store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrAlreadyExists) {
+			return store.User{}, ErrEmailTaken
+		}
+		return store.User{}, fmt.Errorf("create user: %w", err)
+	}
+	if hash != "" {
+		if err := p.Store.SetPassword(ctx, store.PasswordCredential{UserID: u.ID, Hash: hash, UpdatedAt: u.CreatedAt}); err != nil {
+			return store.User{}, fmt.Errorf("store password: %w", err)
+		}
+	}
+	return u, nil
+}
+
+// Signup creates an account from the sign-up page under the configured signup mode. invite
+// is the invitation code (required in invite mode, ignored otherwise).
+func (p *Provider) Signup(ctx context.Context, in NewUser, invite string) (store.User, error) {
+	switch p.SignupMode {
+	case SignupOpen:
+	case SignupInvite:
+		if invite == "" {
+			return store.User{}, ErrInviteRequired
+		}
+	default:
+		return store.User{}, ErrSignupClosed
+	}
+	in.Groups, in.ExternalUserID, in.EmailVerified = nil, "", false
+	u, err := p.buildUser(in)
+	if err != nil {
+		return store.User{}, err
+	}
+	if err := password.Check(in.Password); err != nil {
+		return store.User{}, &InputError{Field: "password", Message: err.Error()}
+	}
+	var inv store.OneTimeCode
+	if p.SignupMode == SignupInvite {
+		if inv, err = p.consumeInvite(ctx, invite, u.Email); err != nil {
+			return store.User{}, err
+		}
+		u.Groups = splitGroups(inv.Data["groups"])
+	}
+	hash, err := p.Hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return store.User{}, fmt.Errorf("hash password: %w", err)
+	}
+	if err := p.Store.CreateUser(ctx, u); err != nil {
+		if p.SignupMode == SignupInvite {
+			// Give the invitation back: it was not used.
+			_ = p.Store.CreateOneTimeCode(ctx, inv)
+		}
+		if errors.Is(err, store.ErrAlreadyExists) {
+			return store.User{}, ErrEmailTaken
+		}
+		return store.User{}, fmt.Errorf("create user: %w", err)
+	}
+	if err := p.Store.SetPassword(ctx, store.PasswordCredential{UserID: u.ID, Hash: hash, UpdatedAt: u.CreatedAt}); err != nil {
+		return store.User{}, fmt.Errorf("store password: %w", err)
+	}
+	return u, nil
+}
+
+const purposeInvite = "invite"
+
+// Invite is a created invitation; Code is shown once.
+type Invite struct {
+	Code      string    `json:"code"`
+	Email     string    `json:"email,omitempty"`
+	Groups    []string  `json:"groups,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// CreateInvite creates an invitation code, optionally bound to an email address and carrying
+// the groups the new user gets.
+func (p *Provider) CreateInvite(ctx context.Context, email string, groups []string) (Invite, error) {
+	if email != "" {
+		var err error
+		if email, err = NormalizeEmail(email); err != nil {
+			return Invite{}, err
+		}
+	}
+	if err := ValidateGroups(groups); err != nil {
+		return Invite{}, err
+	}
+	code := secret.Token()
+	now := p.Now()
+	rec := store.OneTimeCode{ID: secret.Hash(code), Purpose: purposeInvite, Subject: email,
+		Data: map[string]string{"groups": strings.Join(groups, ",")}, CreatedAt: now,
+		ExpiresAt: now.Add(p.InviteLifetime)}
+	if err := p.Store.CreateOneTimeCode(ctx, rec); err != nil {
+		return Invite{}, fmt.Errorf("store invitation: %w", err)
+	}
+	return Invite{Code: code, Email: email, Groups: groups, ExpiresAt: rec.ExpiresAt}, nil
+}
+
+func (p *Provider) consumeInvite(ctx context.Context, code, email string) (store.OneTimeCode, error) {
+	if len(code) > 128 {
+		return store.OneTimeCode{}, ErrInviteInvalid
+	}
+	id := secret.Hash(code)
+	rec, err := p.Store.GetOneTimeCode(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.OneTimeCode{}, ErrInviteInvalid
+	} else if err != nil {
+		return store.OneTimeCode{}, fmt.Errorf("read invitation: %w", err)
+	}
+	if rec.Purpose != purposeInvite || !p.Now().Before(rec.ExpiresAt) || (rec.Subject != "" && rec.Subject != email) {
+		return store.OneTimeCode{}, ErrInviteInvalid
+	}
+	rec, err = p.Store.ConsumeOneTimeCode(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.OneTimeCode{}, ErrInviteInvalid
+	} else if err != nil {
+		return store.OneTimeCode{}, fmt.Errorf("use invitation: %w", err)
+	}
+	return rec, nil
+}
+
+func splitGroups(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// GetUser returns a user by ID or by email.
+func (p *Provider) GetUser(ctx context.Context, idOrEmail string) (store.User, error) {
+	var (
+		u   store.User
+		err error
+	)
+	if strings.Contains(idOrEmail, "@") {
+		email, nerr := NormalizeEmail(idOrEmail)
+		if nerr != nil {
+			return store.User{}, nerr
+		}
+		u, err = p.Store.GetUserByEmail(ctx, email)
+	} else {
+		u, err = p.Store.GetUser(ctx, idOrEmail)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, ErrUserNotFound
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("read user: %w", err)
+	}
+	return u, nil
+}
+
+// SetPassword replaces a user's password and revokes all of the user's sessions and tokens.
+func (p *Provider) SetPassword(ctx context.Context, userID, pw string) error {
+	if err := password.Check(pw); err != nil {
+		return &InputError{Field: "password", Message: err.Error()}
+	}
+	if _, err := p.GetUser(ctx, userID); err != nil {
+		return err
+	}
+	hash, err := p.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	if err := p.Store.SetPassword(ctx, store.PasswordCredential{UserID: userID, Hash: hash, UpdatedAt: p.Now()}); err != nil {
+		return fmt.Errorf("store password: %w", err)
+	}
+	return p.RevokeUser(ctx, userID)
+}
+
+// SetDisabled disables or enables a user; disabling revokes the user's sessions and tokens.
+func (p *Provider) SetDisabled(ctx context.Context, userID string, disabled bool) (store.User, error) {
+	u, err := p.updateUser(ctx, userID, func(u store.User) (store.User, error) {
+		u.Disabled = disabled
+		return u, nil
+	})
+	if err != nil {
+		return u, err
+	}
+	if disabled {
+		return u, p.RevokeUser(ctx, userID)
+	}
+	return u, nil
+}
+
+// SetGroups replaces a user's groups. Tokens issued before carry the old groups until they
+// expire or are refreshed.
+func (p *Provider) SetGroups(ctx context.Context, userID string, groups []string) (store.User, error) {
+	if err := ValidateGroups(groups); err != nil {
+		return store.User{}, err
+	}
+	return p.updateUser(ctx, userID, func(u store.User) (store.User, error) {
+		u.Groups = groups
+		return u, nil
+	})
+}
+
+func (p *Provider) updateUser(ctx context.Context, id string, fn func(store.User) (store.User, error)) (store.User, error) {
+	u, err := p.Store.UpdateUser(ctx, id, func(u store.User) (store.User, error) {
+		u, err := fn(u)
+		u.UpdatedAt = p.Now()
+		return u, err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, ErrUserNotFound
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("update user: %w", err)
+	}
+	return u, nil
+}
+
+// ListUsers pages through users ordered by ID.
+func (p *Provider) ListUsers(ctx context.Context, after string, limit int) ([]store.User, error) {
+	us, err := p.Store.ListUsers(ctx, store.ListOptions{After: after, Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return us, nil
+}

@@ -1,0 +1,344 @@
+// Package keys owns Gatehouse's asymmetric signing keys and its shared symmetric secrets.
+//
+// A Ring loads the keys from the store, generates the missing ones on first start (RS256 is
+// always present because OpenID Connect requires it; ES256 too), picks the active key per
+// algorithm for signing, and serves the public JWK Set with a distinct RFC 7638 thumbprint as
+// each key's kid. Private members never leave the ring. Signing and verification of JWTs is
+// the tokens package's job; this package only hands out keys.
+package keys
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// Supported JWS algorithms.
+const (
+	RS256 = "RS256"
+	ES256 = "ES256"
+)
+
+// Algorithms lists the signing algorithms a Ring can hold, RS256 first.
+var Algorithms = []string{RS256, ES256}
+
+// secretAlg marks the stored record holding the symmetric secret.
+const secretAlg = "secret"
+
+// Key is one signing key.
+type Key struct {
+	// ID is the key's kid: its RFC 7638 JWK thumbprint.
+	ID string
+	// Alg is the JWS algorithm the key is used with, and the only one accepted for it.
+	Alg string
+	// Signer is the private key.
+	Signer crypto.Signer
+	// Public is the public key.
+	Public    crypto.PublicKey
+	CreatedAt time.Time
+	RetiredAt time.Time
+}
+
+// Ring holds the signing keys. It is safe for concurrent use.
+type Ring struct {
+	store store.Keys
+	now   func() time.Time
+	rand  io.Reader
+
+	mu     sync.RWMutex
+	active map[string]*Key // by alg: the newest unretired key
+	byID   map[string]*Key
+	jwks   []byte
+	secret []byte
+}
+
+// Load reads every key from the store and generates what is missing: one key per
+// algorithm in algs (RS256 is always added) and the shared secret. Instances racing on first
+// start may both generate a key; both are published and the newest is used.
+func Load(ctx context.Context, s store.Keys, algs []string, now func() time.Time) (*Ring, error) {
+	r := &Ring{store: s, now: now, rand: rand.Reader}
+	want := map[string]bool{RS256: true}
+	for _, a := range algs {
+		if a != RS256 && a != ES256 {
+			return nil, fmt.Errorf("unsupported signing algorithm %q (supported: RS256, ES256)", a)
+		}
+		want[a] = true
+	}
+	if err := r.Reload(ctx); err != nil {
+		return nil, err
+	}
+	for alg := range want {
+		if r.activeKey(alg) != nil {
+			continue
+		}
+		if _, err := r.Generate(ctx, alg); err != nil {
+			return nil, err
+		}
+	}
+	if r.Secret() == nil {
+		secret := make([]byte, 64)
+		if _, err := io.ReadFull(r.rand, secret); err != nil {
+			return nil, fmt.Errorf("generate secret: %w", err)
+		}
+		err := s.CreateKey(ctx, store.SigningKey{ID: "gatehouse-secret-1", Alg: secretAlg, PrivateKey: secret, CreatedAt: now()})
+		if err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+			return nil, fmt.Errorf("store secret: %w", err)
+		}
+		if err := r.Reload(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Generate creates, stores and activates a new key for alg. The previous key of that
+// algorithm stays published for verification.
+func (r *Ring) Generate(ctx context.Context, alg string) (*Key, error) {
+	var (
+		signer crypto.Signer
+		err    error
+	)
+	switch alg {
+	case RS256:
+		signer, err = rsa.GenerateKey(r.rand, 2048)
+	case ES256:
+		signer, err = ecdsa.GenerateKey(elliptic.P256(), r.rand)
+	default:
+		return nil, fmt.Errorf("unsupported signing algorithm %q", alg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("generate %s key: %w", alg, err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(signer)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s key: %w", alg, err)
+	}
+	kid, err := Thumbprint(signer.Public())
+	if err != nil {
+		return nil, err
+	}
+	rec := store.SigningKey{ID: kid, Alg: alg, PrivateKey: der, CreatedAt: r.now()}
+	if err := r.store.CreateKey(ctx, rec); err != nil {
+		return nil, fmt.Errorf("store %s key: %w", alg, err)
+	}
+	if err := r.Reload(ctx); err != nil {
+		return nil, err
+	}
+	k, _ := r.Lookup(kid)
+	return k, nil
+}
+
+// Reload replaces the ring's content with the store's.
+func (r *Ring) Reload(ctx context.Context) error {
+	recs, err := r.store.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("list signing keys: %w", err)
+	}
+	active := map[string]*Key{}
+	byID := map[string]*Key{}
+	var secret []byte
+	for _, rec := range recs {
+		if rec.Alg == secretAlg {
+			if secret == nil {
+				secret = rec.PrivateKey
+			}
+			continue
+		}
+		k, err := parse(rec)
+		if err != nil {
+			return err
+		}
+		byID[k.ID] = k
+		if k.RetiredAt.IsZero() {
+			if cur := active[k.Alg]; cur == nil || k.CreatedAt.After(cur.CreatedAt) ||
+				(k.CreatedAt.Equal(cur.CreatedAt) && k.ID > cur.ID) {
+				active[k.Alg] = k
+			}
+		}
+	}
+	jwks, err := marshalJWKS(byID)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.active, r.byID, r.jwks, r.secret = active, byID, jwks, secret
+	r.mu.Unlock()
+	return nil
+}
+
+func parse(rec store.SigningKey) (*Key, error) {
+	priv, err := x509.ParsePKCS8PrivateKey(rec.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("decode signing key %s: %w", rec.ID, err)
+	}
+	signer, ok := priv.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("decode signing key %s: not a signer", rec.ID)
+	}
+	switch pk := signer.Public().(type) {
+	case *rsa.PublicKey:
+		if rec.Alg != RS256 {
+			return nil, fmt.Errorf("signing key %s: RSA key stored as %s", rec.ID, rec.Alg)
+		}
+	case *ecdsa.PublicKey:
+		if rec.Alg != ES256 || pk.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("signing key %s: EC key stored as %s", rec.ID, rec.Alg)
+		}
+	default:
+		return nil, fmt.Errorf("signing key %s: unsupported key type %T", rec.ID, pk)
+	}
+	return &Key{ID: rec.ID, Alg: rec.Alg, Signer: signer, Public: signer.Public(),
+		CreatedAt: rec.CreatedAt, RetiredAt: rec.RetiredAt}, nil
+}
+
+func (r *Ring) activeKey(alg string) *Key {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.active[alg]
+}
+
+// Signer returns the active key for alg.
+func (r *Ring) Signer(alg string) (*Key, error) {
+	if k := r.activeKey(alg); k != nil {
+		return k, nil
+	}
+	return nil, fmt.Errorf("no active %s signing key", alg)
+}
+
+// Lookup returns the published key with this kid.
+func (r *Ring) Lookup(kid string) (*Key, bool) {
+	r.mu.RLock()
+	k, ok := r.byID[kid]
+	r.mu.RUnlock()
+	return k, ok
+}
+
+// Algs returns the algorithms that have an active key, RS256 first.
+func (r *Ring) Algs() []string {
+	var out []string
+	for _, a := range Algorithms {
+		if r.activeKey(a) != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// JWKS returns the JSON JWK Set of every published key, public members only.
+func (r *Ring) JWKS() []byte {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.jwks
+}
+
+// Secret returns the 64-byte secret shared by every instance (cookie and CSRF keys are
+// derived from it with DeriveKey).
+func (r *Ring) Secret() []byte {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.secret
+}
+
+// DeriveKey derives an independent 32-byte key for purpose from the shared secret.
+func (r *Ring) DeriveKey(purpose string) []byte {
+	h := sha256.New()
+	h.Write(r.Secret())
+	h.Write([]byte{0})
+	h.Write([]byte(purpose))
+	return h.Sum(nil)
+}
+
+// JWK is the public JSON Web Key of a signing key.
+type JWK struct {
+	Kty string `json:"kty"`
+	Kid string `json:"kid"`
+	Use string `json:"use"`
+	Alg string `json:"alg"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
+	Crv string `json:"crv,omitempty"`
+	X   string `json:"x,omitempty"`
+	Y   string `json:"y,omitempty"`
+}
+
+// PublicJWK returns the public JWK of pub.
+func PublicJWK(pub crypto.PublicKey, kid, alg string) (JWK, error) {
+	b64 := base64.RawURLEncoding.EncodeToString
+	switch pk := pub.(type) {
+	case *rsa.PublicKey:
+		return JWK{Kty: "RSA", Kid: kid, Use: "sig", Alg: alg, N: b64(pk.N.Bytes()),
+			E: b64(big.NewInt(int64(pk.E)).Bytes())}, nil
+	case *ecdsa.PublicKey:
+		ecdh, err := pk.ECDH()
+		if err != nil {
+			return JWK{}, fmt.Errorf("encode EC key: %w", err)
+		}
+		raw := ecdh.Bytes() // 0x04 || X || Y
+		size := (len(raw) - 1) / 2
+		return JWK{Kty: "EC", Kid: kid, Use: "sig", Alg: alg, Crv: "P-256",
+			X: b64(raw[1 : 1+size]), Y: b64(raw[1+size:])}, nil
+	default:
+		return JWK{}, fmt.Errorf("unsupported public key type %T", pub)
+	}
+}
+
+// Thumbprint returns the RFC 7638 SHA-256 JWK thumbprint of pub, base64url-encoded.
+func Thumbprint(pub crypto.PublicKey) (string, error) {
+	j, err := PublicJWK(pub, "", "")
+	if err != nil {
+		return "", err
+	}
+	var canonical string
+	switch j.Kty {
+	case "RSA":
+		canonical = fmt.Sprintf(`{"e":%q,"kty":"RSA","n":%q}`, j.E, j.N)
+	case "EC":
+		canonical = fmt.Sprintf(`{"crv":%q,"kty":"EC","x":%q,"y":%q}`, j.Crv, j.X, j.Y)
+	}
+	sum := sha256.Sum256([]byte(canonical))
+	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
+}
+
+func marshalJWKS(byID map[string]*Key) ([]byte, error) {
+	ks := make([]*Key, 0, len(byID))
+	for _, k := range byID {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool {
+		if !ks[i].CreatedAt.Equal(ks[j].CreatedAt) {
+			return ks[i].CreatedAt.After(ks[j].CreatedAt)
+		}
+		return ks[i].ID < ks[j].ID
+	})
+	set := struct {
+		Keys []JWK `json:"keys"`
+	}{Keys: []JWK{}}
+	for _, k := range ks {
+		j, err := PublicJWK(k.Public, k.ID, k.Alg)
+		if err != nil {
+			return nil, err
+		}
+		set.Keys = append(set.Keys, j)
+	}
+	b, err := json.Marshal(set)
+	if err != nil {
+		return nil, fmt.Errorf("encode JWKS: %w", err)
+	}
+	return b, nil
+}

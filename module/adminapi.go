@@ -1,0 +1,65 @@
+package module
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/admin"
+	"github.com/gatehouse-dev/gatehouse/idp"
+)
+
+func init() {
+	caddy.RegisterModule(AdminAPI{})
+}
+
+// AdminAPI (admin.api.gatehouse) serves the user-management API under /gatehouse/ on Caddy's
+// admin endpoint, which listens on localhost:2019 unless configured otherwise and is
+// protected like the rest of Caddy's admin API.
+type AdminAPI struct {
+	ctx     caddy.Context
+	handler *admin.Handler
+}
+
+// CaddyModule returns the Caddy module information.
+func (AdminAPI) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "admin.api.gatehouse", New: func() caddy.Module { return new(AdminAPI) }}
+}
+
+// Provision keeps the context: the gatehouse app is provisioned after the admin routes, so
+// it is looked up per request.
+func (a *AdminAPI) Provision(ctx caddy.Context) error {
+	a.ctx = ctx
+	a.handler = admin.New(a.provider)
+	return nil
+}
+
+func (a *AdminAPI) provider() (*idp.Provider, error) {
+	app, err := a.ctx.AppIfConfigured("gatehouse")
+	if err != nil {
+		return nil, errors.New("the gatehouse app is not configured (add the `gatehouse` global option)")
+	}
+	ga, ok := app.(*App)
+	if !ok || ga.provider == nil {
+		return nil, errors.New("the gatehouse app is not running")
+	}
+	return ga.provider, nil
+}
+
+// Routes returns the admin routes.
+func (a *AdminAPI) Routes() []caddy.AdminRoute {
+	return []caddy.AdminRoute{{
+		Pattern: "/gatehouse/",
+		Handler: caddy.AdminHandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			a.handler.ServeHTTP(w, r)
+			return nil
+		}),
+	}}
+}
+
+// Interface guards.
+var (
+	_ caddy.AdminRouter = (*AdminAPI)(nil)
+	_ caddy.Provisioner = (*AdminAPI)(nil)
+)

@@ -1,0 +1,338 @@
+// Package module is Gatehouse's Caddy glue: the `gatehouse` app (identity-provider state:
+// store, keys, clients, users, sessions, tokens), the `gatehouse_portal` and
+// `gatehouse_protect` HTTP handlers, the `gatehouse.storage.badger` storage module, the
+// `admin.api.gatehouse` admin routes and the `gatehouse user` / `gatehouse invite` commands.
+//
+// The JSON configuration is the source of truth; package caddyfile adapts the Caddyfile to
+// it. Provision builds the runtime objects of the domain packages from the configuration;
+// Validate reports every problem at once with the option it concerns; Cleanup releases the
+// store through a usage pool, so that a config reload reuses the open Badger directory
+// instead of failing on its lock. Only this package and caddyfile import Caddy.
+package module
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/keys"
+	"github.com/gatehouse-dev/gatehouse/password"
+	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/session"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+	"github.com/gatehouse-dev/gatehouse/ui"
+)
+
+func init() {
+	caddy.RegisterModule(App{})
+}
+
+// Login methods that can be enabled.
+var loginMethods = []string{"password"}
+
+// App is the `gatehouse` app: the identity provider's configuration and state.
+type App struct {
+	// Issuer is the portal's URL exactly as it appears in tokens (the iss claim): https, or
+	// http on a loopback host; no query, fragment or trailing slash. Required.
+	Issuer string `json:"issuer,omitempty"`
+	// StorageRaw selects the store (default: badger under Caddy's data directory).
+	StorageRaw json.RawMessage `json:"storage,omitempty" caddy:"namespace=gatehouse.storage inline_key=module"`
+	// TenantID is the tid claim (default: derived from the issuer).
+	TenantID string `json:"tenant_id,omitempty"`
+	// Signup is "open" (anyone may create an account), "invite" (with an invitation code
+	// from `gatehouse invite`) or "closed" (default: accounts are created by an
+	// administrator).
+	Signup string `json:"signup,omitempty"`
+	// Login lists the enabled login methods (default: password).
+	Login []string `json:"login,omitempty"`
+	// Clients are the registered OAuth clients.
+	Clients []ClientConfig `json:"clients,omitempty"`
+	// Tokens sets token lifetimes and algorithms.
+	Tokens TokenConfig `json:"tokens,omitzero"`
+	// Sessions sets the portal session's lifetimes.
+	Sessions SessionConfig `json:"sessions,omitzero"`
+	// Lockout limits failed login attempts.
+	Lockout LockoutConfig `json:"lockout,omitzero"`
+	// Branding customises the hosted pages.
+	Branding BrandingConfig `json:"branding,omitzero"`
+
+	provider *idp.Provider
+	storage  Storage
+	store    store.Store
+	portal   *portalState
+	logger   *zap.Logger
+	slog     *slog.Logger
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// portalState is shared by every handler of the app.
+type portalState struct {
+	sessions  *session.Manager
+	csrf      *web.CSRF
+	templates *ui.Templates
+	brand     ui.Brand
+	base      string // issuer path
+	secure    bool   // issuer is https
+	keys      *keys.Ring
+}
+
+// Storage is implemented by gatehouse.storage.* modules.
+type Storage interface {
+	// Open returns the store; the module keeps ownership and releases it in its Cleanup.
+	Open(ctx caddy.Context) (store.Store, error)
+}
+
+// CaddyModule returns the Caddy module information.
+func (App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "gatehouse", New: func() caddy.Module { return new(App) }}
+}
+
+// Provider returns the running identity provider.
+func (a *App) Provider() *idp.Provider { return a.provider }
+
+// Provision opens the store, loads or creates the signing keys and builds the provider.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	a.slog = ctx.Slogger()
+	repl := caddy.NewReplacer()
+	a.Issuer = strings.TrimSpace(repl.ReplaceKnown(a.Issuer, ""))
+	if err := a.validateConfig(); err != nil {
+		return err
+	}
+	if a.StorageRaw == nil {
+		a.StorageRaw = json.RawMessage(`{"module":"badger"}`)
+	}
+	mod, err := ctx.LoadModule(a, "StorageRaw")
+	if err != nil {
+		return fmt.Errorf("loading gatehouse storage: %w", err)
+	}
+	a.storage = mod.(Storage)
+	if a.store, err = a.storage.Open(ctx); err != nil {
+		return fmt.Errorf("gatehouse storage: %w", err)
+	}
+	now := time.Now
+	algs := []string{keys.RS256, keys.ES256}
+	ring, err := keys.Load(ctx, a.store, algs, now)
+	if err != nil {
+		return fmt.Errorf("gatehouse signing keys: %w", err)
+	}
+	var clients []*idp.Client
+	for _, c := range a.Clients {
+		cl, err := idp.NewClient(idp.ClientConfig{ID: c.ID, Name: c.Name, Secret: repl.ReplaceKnown(c.Secret, ""),
+			RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scopes: c.Scopes,
+			GrantTypes: c.GrantTypes, PKCE: c.PKCE})
+		if err != nil {
+			return fmt.Errorf("gatehouse clients: %w", err)
+		}
+		clients = append(clients, cl)
+	}
+	cfg := idp.Config{
+		Issuer: a.Issuer, TenantID: a.TenantID, SignupMode: a.Signup,
+		AccessTokenAlg: a.Tokens.AccessTokenAlg, IDTokenAlg: a.Tokens.IDTokenAlg,
+		AccessTokenLifetime:  time.Duration(a.Tokens.AccessTokenLifetime),
+		IDTokenLifetime:      time.Duration(a.Tokens.IDTokenLifetime),
+		CodeLifetime:         time.Duration(a.Tokens.CodeLifetime),
+		RefreshTokenIdle:     time.Duration(a.Tokens.RefreshTokenIdle),
+		RefreshTokenLifetime: time.Duration(a.Tokens.RefreshTokenLifetime),
+		SessionIdle:          time.Duration(a.Sessions.Idle),
+		SessionLifetime:      time.Duration(a.Sessions.Lifetime),
+		AccountMaxFailures:   a.Lockout.AccountMaxFailures,
+		IPMaxFailures:        a.Lockout.IPMaxFailures,
+		LockoutWindow:        time.Duration(a.Lockout.Window),
+	}
+	if cfg.TenantID == "" {
+		cfg.TenantID = secret.Hash(a.Issuer)[:20]
+	}
+	cfg.Defaults()
+	// Revocations live as long as the longest access token; if the list cannot be synced for
+	// a minute the protect handlers fail closed.
+	rl := tokens.NewRevocationList(now, time.Minute)
+	if err := rl.Sync(ctx, a.store); err != nil {
+		return fmt.Errorf("gatehouse revocation list: %w", err)
+	}
+	hasher := password.New(password.OWASP, 0)
+	a.provider, err = idp.New(cfg, a.store, ring, hasher, rl, clients, now, a.slog)
+	if err != nil {
+		return fmt.Errorf("gatehouse: %w", err)
+	}
+	iss, _ := url.Parse(a.Issuer)
+	secure := iss.Scheme == "https"
+	tmpl, err := ui.Load()
+	if err != nil {
+		return fmt.Errorf("gatehouse templates: %w", err)
+	}
+	a.portal = &portalState{
+		sessions: session.New(web.CookieName("session", secure), ring.DeriveKey("session-cookie-hmac"),
+			ring.DeriveKey("session-cookie-aes"), secure, cfg.SessionLifetime),
+		csrf: &web.CSRF{Key: ring.DeriveKey("csrf"), CookieName: web.CookieName("csrf", secure), Secure: secure,
+			NewSecret: func() string { return secret.New(32) }},
+		templates: tmpl,
+		brand:     ui.Brand{ProductName: a.Branding.ProductName},
+		base:      strings.TrimSuffix(iss.Path, "/"),
+		secure:    secure,
+		keys:      ring,
+	}
+	return nil
+}
+
+// validateConfig checks the options that Provision needs before it opens anything.
+func (a *App) validateConfig() error {
+	var errs []error
+	if a.Issuer == "" {
+		errs = append(errs, errors.New("gatehouse: issuer is required (for example: issuer https://login.example.com)"))
+	} else if err := ValidateIssuer(a.Issuer); err != nil {
+		errs = append(errs, fmt.Errorf("gatehouse: issuer %q: %w", a.Issuer, err))
+	}
+	switch a.Signup {
+	case "", idp.SignupOpen, idp.SignupClosed, idp.SignupInvite:
+	default:
+		errs = append(errs, fmt.Errorf("gatehouse: signup %q: use open, closed or invite", a.Signup))
+	}
+	for _, m := range a.Login {
+		if !hasString(loginMethods, m) {
+			errs = append(errs, fmt.Errorf("gatehouse: login method %q is not available (available: %s)", m, strings.Join(loginMethods, ", ")))
+		}
+	}
+	for name, alg := range map[string]string{"access_token_alg": a.Tokens.AccessTokenAlg, "id_token_alg": a.Tokens.IDTokenAlg} {
+		if alg != "" && alg != keys.RS256 && alg != keys.ES256 {
+			errs = append(errs, fmt.Errorf("gatehouse: tokens.%s %q: use RS256 or ES256", name, alg))
+		}
+	}
+	for name, d := range map[string]caddy.Duration{
+		"tokens.access_token_lifetime": a.Tokens.AccessTokenLifetime, "tokens.id_token_lifetime": a.Tokens.IDTokenLifetime,
+		"tokens.refresh_token_lifetime": a.Tokens.RefreshTokenLifetime, "tokens.refresh_token_idle": a.Tokens.RefreshTokenIdle,
+		"tokens.code_lifetime": a.Tokens.CodeLifetime, "sessions.idle": a.Sessions.Idle, "sessions.lifetime": a.Sessions.Lifetime,
+		"lockout.window": a.Lockout.Window,
+	} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("gatehouse: %s must be positive", name))
+		}
+	}
+	if d := time.Duration(a.Tokens.CodeLifetime); d > 10*time.Minute {
+		errs = append(errs, errors.New("gatehouse: tokens.code_lifetime must be at most 10m (RFC 6749 §4.1.2)"))
+	}
+	if d := time.Duration(a.Tokens.AccessTokenLifetime); d > 24*time.Hour {
+		errs = append(errs, errors.New("gatehouse: tokens.access_token_lifetime must be at most 24h"))
+	}
+	if a.Lockout.AccountMaxFailures < 0 || a.Lockout.IPMaxFailures < 0 {
+		errs = append(errs, errors.New("gatehouse: lockout limits must be positive"))
+	}
+	seen := map[string]bool{}
+	for i, c := range a.Clients {
+		if seen[c.ID] {
+			errs = append(errs, fmt.Errorf("gatehouse: clients[%d]: client %q is defined twice", i, c.ID))
+		}
+		seen[c.ID] = true
+		if _, err := idp.NewClient(idp.ClientConfig{ID: c.ID, Name: c.Name, Secret: placeholderSafeSecret(c.Secret),
+			RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scopes: c.Scopes,
+			GrantTypes: c.GrantTypes, PKCE: c.PKCE}); err != nil {
+			errs = append(errs, fmt.Errorf("gatehouse: clients[%d]: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// placeholderSafeSecret keeps a secret given as a placeholder valid for validation (its value
+// is only known after replacement).
+func placeholderSafeSecret(s string) string {
+	if strings.Contains(s, "{") {
+		return "placeholder-secret-value"
+	}
+	return s
+}
+
+// ValidateIssuer checks an issuer URL (OIDC Discovery §3: https, no query or fragment).
+// Plain http is accepted for loopback hosts only (development).
+func ValidateIssuer(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return errors.New("must be an absolute URL such as https://login.example.com")
+	}
+	if u.RawQuery != "" || u.Fragment != "" || strings.Contains(raw, "#") || strings.Contains(raw, "?") {
+		return errors.New("must not have a query or fragment")
+	}
+	if u.User != nil {
+		return errors.New("must not contain user information")
+	}
+	if strings.HasSuffix(raw, "/") {
+		return errors.New("must not end with a slash")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		h := u.Hostname()
+		if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return errors.New("must use https (plain http is only allowed on localhost)")
+		}
+	default:
+		return errors.New("must be an https URL")
+	}
+	return nil
+}
+
+// Start runs the background work: the revocation list sync (every second) and the store's
+// garbage collection.
+func (a *App) Start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel, a.done = cancel, make(chan struct{})
+	go func() {
+		defer close(a.done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		failing := false
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := a.provider.Revocations.Sync(ctx, a.store); err != nil {
+				if !failing && ctx.Err() == nil {
+					a.logger.Error("revocation list sync failing; protected routes fail closed after a minute", zap.Error(err))
+				}
+				failing = true
+			} else if failing {
+				a.logger.Info("revocation list sync recovered")
+				failing = false
+			}
+		}
+	}()
+	return nil
+}
+
+// Stop ends the background work.
+func (a *App) Stop() error {
+	if a.cancel != nil {
+		a.cancel()
+		<-a.done
+	}
+	return nil
+}
+
+func hasString(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Interface guards.
+var (
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner = (*App)(nil)
+)

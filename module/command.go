@@ -1,0 +1,269 @@
+package module
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "user",
+		Usage: "add|list|show|disable|enable|passwd|groups ...",
+		Short: "Manages Gatehouse users through the running server's admin API",
+		Long: `
+Manages the users of a running Gatehouse server through its admin endpoint (by default
+localhost:2019; use --address, or --config to read it from a config file).
+
+  user add --email EMAIL [--fname F] [--lname L] [--groups a,b] [--external-id ID] [--password-stdin]
+  user list
+  user show ID|EMAIL
+  user disable ID|EMAIL       (also ends the user's sessions and revokes its tokens)
+  user enable ID|EMAIL
+  user passwd ID|EMAIL        (reads the new password from the terminal or stdin)
+  user groups ID|EMAIL [GROUP...]
+
+Without --password-stdin, "user add" asks for a password on a terminal, and creates the user
+without one otherwise (set it later with "user passwd").`,
+		CobraFunc: userCommands,
+	})
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "invite",
+		Usage: "[--email EMAIL] [--groups a,b]",
+		Short: "Creates a Gatehouse sign-up invitation",
+		Long: `
+Creates a single-use sign-up invitation on the running server (signup invite mode) and prints
+its link. --email binds it to one address; --groups gives the new user those groups.`,
+		CobraFunc: func(cmd *cobra.Command) {
+			addAdminFlags(cmd)
+			cmd.Flags().String("email", "", "bind the invitation to this email address")
+			cmd.Flags().String("groups", "", "comma-separated groups the new user gets")
+			cmd.RunE = func(cmd *cobra.Command, args []string) error {
+				email, _ := cmd.Flags().GetString("email")
+				body := map[string]any{"email": email, "groups": splitList(flagString(cmd, "groups"))}
+				var out struct {
+					URL       string `json:"url"`
+					ExpiresAt string `json:"expires_at"`
+					Mode      string `json:"signup_mode"`
+				}
+				if err := adminCall(cmd, http.MethodPost, "/gatehouse/invites", body, &out); err != nil {
+					return err
+				}
+				fmt.Println(out.URL)
+				fmt.Fprintf(os.Stderr, "single use, valid until %s\n", out.ExpiresAt)
+				if out.Mode != "invite" {
+					fmt.Fprintf(os.Stderr, "note: signup is %q; set `signup invite` for invitations to be required\n", out.Mode)
+				}
+				return nil
+			}
+		},
+	})
+}
+
+func addAdminFlags(cmd *cobra.Command) {
+	cmd.PersistentFlags().String("address", "", "address of the admin API (default: from --config, else localhost:2019)")
+	cmd.PersistentFlags().StringP("config", "c", "", "config file to read the admin address from")
+	cmd.PersistentFlags().StringP("adapter", "a", "", "name of the config adapter")
+}
+
+func flagString(cmd *cobra.Command, name string) string {
+	v, _ := cmd.Flags().GetString(name)
+	return v
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func userCommands(cmd *cobra.Command) {
+	addAdminFlags(cmd)
+	add := &cobra.Command{Use: "add", Short: "Creates a user", Args: cobra.NoArgs}
+	add.Flags().String("email", "", "email address (required)")
+	add.Flags().String("fname", "", "first name")
+	add.Flags().String("lname", "", "last name")
+	add.Flags().String("groups", "", "comma-separated groups")
+	add.Flags().String("external-id", "", "external user ID")
+	add.Flags().Bool("password-stdin", false, "read the password from stdin")
+	add.RunE = func(cmd *cobra.Command, _ []string) error {
+		email := flagString(cmd, "email")
+		if email == "" {
+			return errors.New("--email is required")
+		}
+		pw, err := readPassword(cmd, "password-stdin", false)
+		if err != nil {
+			return err
+		}
+		body := map[string]any{"email": email, "password": pw, "fname": flagString(cmd, "fname"),
+			"lname": flagString(cmd, "lname"), "groups": splitList(flagString(cmd, "groups")),
+			"external_user_id": flagString(cmd, "external-id")}
+		return printJSON(cmd, http.MethodPost, "/gatehouse/users", body)
+	}
+	list := &cobra.Command{Use: "list", Short: "Lists users", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tEMAIL\tGROUPS\tDISABLED")
+		after := ""
+		for {
+			var out struct {
+				Users []struct {
+					ID       string   `json:"id"`
+					Email    string   `json:"email"`
+					Groups   []string `json:"groups"`
+					Disabled bool     `json:"disabled"`
+				} `json:"users"`
+			}
+			if err := adminCall(cmd, http.MethodGet, "/gatehouse/users?limit=1000&after="+url.QueryEscape(after), nil, &out); err != nil {
+				return err
+			}
+			for _, u := range out.Users {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", u.ID, u.Email, strings.Join(u.Groups, ","), u.Disabled)
+				after = u.ID
+			}
+			if len(out.Users) < 1000 {
+				break
+			}
+		}
+		return tw.Flush()
+	}}
+	show := &cobra.Command{Use: "show ID|EMAIL", Short: "Shows a user", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
+		return printJSON(cmd, http.MethodGet, userPath(args[0]), nil)
+	}}
+	disable := &cobra.Command{Use: "disable ID|EMAIL", Short: "Disables a user and revokes its sessions and tokens", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return printJSON(cmd, http.MethodPost, userPath(args[0])+"/disable", nil)
+		}}
+	enable := &cobra.Command{Use: "enable ID|EMAIL", Short: "Enables a user", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return printJSON(cmd, http.MethodPost, userPath(args[0])+"/enable", nil)
+		}}
+	passwd := &cobra.Command{Use: "passwd ID|EMAIL", Short: "Sets a user's password (revokes its sessions and tokens)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pw, err := readPassword(cmd, "", true)
+			if err != nil {
+				return err
+			}
+			if err := adminCall(cmd, http.MethodPut, userPath(args[0])+"/password", map[string]string{"password": pw}, nil); err != nil {
+				return err
+			}
+			fmt.Fprintln(os.Stderr, "password set; the user's sessions were ended")
+			return nil
+		}}
+	groups := &cobra.Command{Use: "groups ID|EMAIL [GROUP...]", Short: "Replaces a user's groups", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			g := args[1:]
+			if g == nil {
+				g = []string{}
+			}
+			return printJSON(cmd, http.MethodPut, userPath(args[0])+"/groups", map[string]any{"groups": g})
+		}}
+	cmd.AddCommand(add, list, show, disable, enable, passwd, groups)
+}
+
+func userPath(idOrEmail string) string { return "/gatehouse/users/" + url.PathEscape(idOrEmail) }
+
+// readPassword reads a password from stdin (flag set or stdin not a terminal) or prompts
+// twice on the terminal. Passwords are never taken from the command line, where other users
+// of the machine could read them.
+func readPassword(cmd *cobra.Command, stdinFlag string, required bool) (string, error) {
+	fromStdin := false
+	if stdinFlag != "" {
+		fromStdin, _ = cmd.Flags().GetBool(stdinFlag)
+	}
+	fd := int(os.Stdin.Fd())
+	if fromStdin || (!term.IsTerminal(fd) && required) {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read password from stdin: %w", err)
+		}
+		pw := strings.TrimRight(line, "\r\n")
+		if pw == "" {
+			return "", errors.New("empty password on stdin")
+		}
+		return pw, nil
+	}
+	if !term.IsTerminal(fd) {
+		return "", nil
+	}
+	fmt.Fprint(os.Stderr, "Password: ")
+	a, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	fmt.Fprint(os.Stderr, "Repeat password: ")
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	if !bytes.Equal(a, b) {
+		return "", errors.New("the passwords do not match")
+	}
+	if len(a) == 0 && required {
+		return "", errors.New("empty password")
+	}
+	return string(a), nil
+}
+
+// adminCall sends a request to the admin API and decodes the JSON answer into out.
+func adminCall(cmd *cobra.Command, method, path string, body, out any) error {
+	addr, err := caddycmd.DetermineAdminAPIAddress(flagString(cmd, "address"), nil, flagString(cmd, "config"), flagString(cmd, "adapter"))
+	if err != nil {
+		return fmt.Errorf("find the admin API address: %w", err)
+	}
+	var rd io.Reader
+	hdr := http.Header{}
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+		hdr.Set("Content-Type", "application/json")
+	}
+	resp, err := caddycmd.AdminAPIRequest(addr, method, path, hdr, rd)
+	if err != nil {
+		return fmt.Errorf("call the admin API at %s (is Gatehouse running?): %w", addr, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("read the admin API's answer: %w", err)
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("decode the admin API's answer: %w", err)
+		}
+	}
+	return nil
+}
+
+func printJSON(cmd *cobra.Command, method, path string, body any) error {
+	var out json.RawMessage
+	if err := adminCall(cmd, method, path, body, &out); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, out, "", "  "); err != nil {
+		return err
+	}
+	fmt.Println(buf.String())
+	return nil
+}

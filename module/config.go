@@ -1,0 +1,75 @@
+package module
+
+import (
+	"github.com/caddyserver/caddy/v2"
+)
+
+// ClientConfig registers an OAuth 2.0 / OpenID Connect client.
+type ClientConfig struct {
+	// ID is the client_id: 1-128 letters, digits and . _ - : @. Required.
+	ID string `json:"id"`
+	// Name is shown to users (default: the ID).
+	Name string `json:"name,omitempty"`
+	// Secret makes the client confidential (client_secret_basic or client_secret_post); at
+	// least 16 characters. Use a placeholder such as {env.DEMO_SECRET} to keep it out of the
+	// file. Without a secret the client is public and must use PKCE.
+	Secret string `json:"secret,omitempty"`
+	// RedirectURIs are the exact callback URLs (https, or http on a loopback host; no
+	// fragment). A site protected by gatehouse_protect with this client registers
+	// <site origin>/.gatehouse/callback.
+	RedirectURIs []string `json:"redirect_uris,omitempty"`
+	// PostLogoutRedirectURIs are the exact URLs the portal may return to after logout.
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	// Scopes the client may request (default: openid profile email offline_access).
+	Scopes []string `json:"scopes,omitempty"`
+	// GrantTypes the client may use (default: authorization_code refresh_token).
+	GrantTypes []string `json:"grant_types,omitempty"`
+	// PKCE is "required" or "optional" (default: required for public clients, optional for
+	// confidential ones; public clients cannot make it optional).
+	PKCE string `json:"pkce,omitempty"`
+}
+
+// TokenConfig sets token lifetimes and algorithms.
+type TokenConfig struct {
+	// AccessTokenLifetime (default 10m). Access tokens are verified locally; a logout still
+	// revokes them at once through the revocation list.
+	AccessTokenLifetime caddy.Duration `json:"access_token_lifetime,omitempty"`
+	// IDTokenLifetime (default 1h).
+	IDTokenLifetime caddy.Duration `json:"id_token_lifetime,omitempty"`
+	// RefreshTokenLifetime is the absolute lifetime of a refresh-token family (default 30 days).
+	RefreshTokenLifetime caddy.Duration `json:"refresh_token_lifetime,omitempty"`
+	// RefreshTokenIdle is how long an unused refresh token stays valid (default 14 days).
+	RefreshTokenIdle caddy.Duration `json:"refresh_token_idle,omitempty"`
+	// CodeLifetime is the authorization code's lifetime (default 1m).
+	CodeLifetime caddy.Duration `json:"code_lifetime,omitempty"`
+	// AccessTokenAlg signs access tokens: RS256 (default) or ES256.
+	AccessTokenAlg string `json:"access_token_alg,omitempty"`
+	// IDTokenAlg signs ID tokens: RS256 (default) or ES256.
+	IDTokenAlg string `json:"id_token_alg,omitempty"`
+}
+
+// SessionConfig sets the portal session's lifetimes.
+type SessionConfig struct {
+	// Idle ends a session unused for this long (default 24h).
+	Idle caddy.Duration `json:"idle,omitempty"`
+	// Lifetime ends a session this long after login, used or not (default 14 days).
+	Lifetime caddy.Duration `json:"lifetime,omitempty"`
+}
+
+// LockoutConfig limits failed credential attempts.
+type LockoutConfig struct {
+	// AccountMaxFailures failed logins per account within Window lock it until the window
+	// ends (default 10). The same limit applies to unknown accounts, so it reveals nothing.
+	AccountMaxFailures int `json:"account_max_failures,omitempty"`
+	// IPMaxFailures failed logins per client IP within Window (default 100). The client IP
+	// is Caddy's, which honours trusted_proxies only.
+	IPMaxFailures int `json:"ip_max_failures,omitempty"`
+	// Window is the counting window (default 15m).
+	Window caddy.Duration `json:"window,omitempty"`
+}
+
+// BrandingConfig customises the hosted pages.
+type BrandingConfig struct {
+	// ProductName is shown on every page (default "Gatehouse").
+	ProductName string `json:"product_name,omitempty"`
+}

@@ -1,0 +1,71 @@
+package module
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/login"
+	"github.com/gatehouse-dev/gatehouse/handlers/oidc"
+)
+
+func init() {
+	caddy.RegisterModule(Portal{})
+}
+
+// Portal is the `gatehouse_portal` HTTP handler. Put it on the issuer's site: it serves the
+// OpenID Provider endpoints (discovery, JWKS, authorize, token, userinfo), the hosted login,
+// sign-up, logout and account pages and the JSON authentication API under the issuer's path.
+// Requests for other paths go to the next handler.
+type Portal struct {
+	mux *http.ServeMux
+}
+
+// CaddyModule returns the Caddy module information.
+func (Portal) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.gatehouse_portal", New: func() caddy.Module { return new(Portal) }}
+}
+
+// Provision mounts the handlers of the gatehouse app.
+func (p *Portal) Provision(ctx caddy.Context) error {
+	appIface, err := ctx.App("gatehouse")
+	if err != nil {
+		return fmt.Errorf("gatehouse_portal needs the gatehouse app (global option `gatehouse { issuer ... }`): %w", err)
+	}
+	app := appIface.(*App)
+	st := app.portal
+	logger := ctx.Slogger()
+	p.mux = http.NewServeMux()
+	(&oidc.Handler{Provider: app.provider, Sessions: st.sessions, Templates: st.templates, Brand: st.brand,
+		Base: st.base, Logger: logger}).Mount(p.mux)
+	(&login.Handler{Provider: app.provider, Sessions: st.sessions, CSRF: st.csrf, Templates: st.templates,
+		Brand: st.brand, Base: st.base, ClientIP: clientIP, Logger: logger}).Mount(p.mux)
+	return nil
+}
+
+// ServeHTTP serves the portal's routes and passes any other request on.
+func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	h, pattern := p.mux.Handler(r)
+	if pattern == "" {
+		return next.ServeHTTP(w, r)
+	}
+	h.ServeHTTP(w, r)
+	return nil
+}
+
+// clientIP returns Caddy's client IP for the request: the remote address, or the forwarded
+// address only when the peer is one of the server's trusted_proxies.
+func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
+	return r.RemoteAddr
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Portal)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Portal)(nil)
+)

@@ -1,0 +1,157 @@
+package module
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/protect"
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+func init() {
+	caddy.RegisterModule(Protect{})
+}
+
+// Protect is the `gatehouse_protect` HTTP handler: it lets a request through only with a
+// valid Gatehouse access token (Authorization: Bearer) or its own session cookie that
+// satisfies the route's requirements, strips client-sent identity headers and Gatehouse
+// cookies, injects identity headers and sets placeholders: {http.auth.user.id} and
+// {gatehouse.user.id}, {gatehouse.user.email}, {gatehouse.user.name},
+// {gatehouse.user.groups}, {gatehouse.token.scope}, ... (see README). Use Caddy matchers to
+// choose the routes it applies to.
+type Protect struct {
+	// Client is the client used for browser logins; its redirect URIs must include
+	// <site origin>/.gatehouse/callback. Default: the app's only client, if it has exactly
+	// one; with none, browsers get 401 like API clients.
+	Client string `json:"client,omitempty"`
+	// Scopes must all be granted to the token.
+	Scopes []string `json:"scopes,omitempty"`
+	// Groups: the user must be in at least one.
+	Groups []string `json:"groups,omitempty"`
+	// Audience: the token's aud must contain one of these (default: the client).
+	Audience []string `json:"audience,omitempty"`
+	// Headers are injected into the upstream request: name -> value with {gatehouse.*}
+	// placeholders. They add to (or, same name, replace) the defaults X-User-Id,
+	// X-User-Email, X-User-Name, X-User-Groups; an empty value removes a default. A header
+	// whose value is empty for a user is removed from the request, never passed through.
+	Headers map[string]string `json:"headers,omitempty"`
+	// NoDefaultHeaders disables the default headers.
+	NoDefaultHeaders bool `json:"no_default_headers,omitempty"`
+	// StripHeaders are removed from client requests in addition to the built-in list.
+	StripHeaders []string `json:"strip_headers,omitempty"`
+	// CookieName is the base name of the session cookie (default "auth":
+	// gatehouse_auth, or __Host-gatehouse_auth on https).
+	CookieName string `json:"cookie_name,omitempty"`
+	// CacheSize bounds the verified-credential cache (default 10000).
+	CacheSize int `json:"cache_size,omitempty"`
+
+	guard *protect.Guard
+}
+
+// CaddyModule returns the Caddy module information.
+func (Protect) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.gatehouse_protect", New: func() caddy.Module { return new(Protect) }}
+}
+
+// Provision builds the guard.
+func (p *Protect) Provision(ctx caddy.Context) error {
+	appIface, err := ctx.App("gatehouse")
+	if err != nil {
+		return fmt.Errorf("gatehouse_protect needs the gatehouse app (global option `gatehouse { issuer ... }`): %w", err)
+	}
+	app := appIface.(*App)
+	client := p.Client
+	if client == "" {
+		switch cs := app.provider.Clients(); len(cs) {
+		case 0:
+		case 1:
+			client = cs[0].ID
+		default:
+			return errors.New("gatehouse_protect: the gatehouse app has several clients; choose one with `client <id>`")
+		}
+	} else if _, err := app.provider.Client(ctx, client); err != nil {
+		return fmt.Errorf("gatehouse_protect: client %q is not defined in the gatehouse app", client)
+	}
+	if client == "" {
+		ctx.Logger().Warn("gatehouse_protect has no client: browsers get 401 instead of a login page; define a client in the gatehouse app")
+	}
+	specs, err := p.headerSpecs()
+	if err != nil {
+		return fmt.Errorf("gatehouse_protect: %w", err)
+	}
+	aud := p.Audience
+	if len(aud) == 0 && client != "" {
+		aud = []string{client}
+	}
+	keys := app.portal.keys
+	p.guard = &protect.Guard{
+		Provider: app.provider, ClientID: client,
+		Rule:    policy.Rule{Scopes: p.Scopes, Groups: p.Groups, Audience: aud},
+		Headers: specs, StripHeaders: p.StripHeaders, CookieName: p.CookieName, CacheSize: p.CacheSize,
+		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
+		CSRFKey: keys.DeriveKey("protect-csrf"), Logger: ctx.Slogger(),
+	}
+	return p.guard.Init()
+}
+
+func (p *Protect) headerSpecs() ([]protect.HeaderSpec, error) {
+	byName := map[string]string{}
+	if !p.NoDefaultHeaders {
+		for _, h := range protect.DefaultHeaders {
+			byName[http.CanonicalHeaderKey(h.Name)] = h.Template
+		}
+	}
+	for name, tmpl := range p.Headers {
+		byName[http.CanonicalHeaderKey(name)] = tmpl
+	}
+	var specs []protect.HeaderSpec
+	for name, tmpl := range byName {
+		if tmpl != "" {
+			specs = append(specs, protect.HeaderSpec{Name: name, Template: tmpl})
+		}
+	}
+	sort.Slice(specs, func(i, j int) bool { return specs[i].Name < specs[j].Name })
+	return protect.CompileHeaders(specs)
+}
+
+// Validate checks the options that do not need the app.
+func (p *Protect) Validate() error {
+	var errs []error
+	if _, err := p.headerSpecs(); err != nil {
+		errs = append(errs, fmt.Errorf("gatehouse_protect: %w", err))
+	}
+	if p.CacheSize < 0 {
+		errs = append(errs, errors.New("gatehouse_protect: cache_size must be positive"))
+	}
+	for _, s := range p.Scopes {
+		if s == "" {
+			errs = append(errs, errors.New("gatehouse_protect: empty scope"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ServeHTTP guards the request and passes it on when allowed.
+func (p *Protect) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	id := p.guard.Serve(w, r)
+	if id == nil {
+		return nil
+	}
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Set("http.auth.user.id", id.SubjectValue)
+		repl.Map(id.Lookup)
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Protect)(nil)
+	_ caddy.Validator             = (*Protect)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Protect)(nil)
+)

@@ -1,0 +1,230 @@
+package badger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// CreateUser implements store.Users.
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	if u.ID == "" {
+		return errors.New("badger: create user: empty id")
+	}
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		if ok, err := exists(txn, key(pUser, u.ID)); err != nil || ok {
+			return existsErr(ok, err, "id")
+		}
+		if u.Email != "" {
+			if ok, err := exists(txn, key(pUserEmail, u.Email)); err != nil || ok {
+				return existsErr(ok, err, "email")
+			}
+			if err := putRaw(txn, key(pUserEmail, u.Email), []byte(u.ID), zeroTime); err != nil {
+				return err
+			}
+		}
+		if u.ExternalUserID != "" {
+			if ok, err := exists(txn, key(pUserExt, u.ExternalUserID)); err != nil || ok {
+				return existsErr(ok, err, "external user id")
+			}
+			if err := putRaw(txn, key(pUserExt, u.ExternalUserID), []byte(u.ID), zeroTime); err != nil {
+				return err
+			}
+		}
+		return put(txn, key(pUser, u.ID), u, zeroTime)
+	})
+	if err != nil {
+		return fmt.Errorf("badger: create user %q: %w", u.ID, err)
+	}
+	return nil
+}
+
+// existsErr turns the result of exists into ErrAlreadyExists (naming the field) or the
+// lookup error.
+func existsErr(ok bool, err error, field string) error {
+	if err != nil {
+		return err
+	}
+	if ok {
+		return fmt.Errorf("%s taken: %w", field, store.ErrAlreadyExists)
+	}
+	return nil
+}
+
+// GetUser implements store.Users.
+func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+	var u store.User
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		return get(txn, key(pUser, id), &u)
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("badger: get user %q: %w", id, err)
+	}
+	return u, nil
+}
+
+// GetUserByEmail implements store.Users. The email is left out of errors.
+func (s *Store) GetUserByEmail(ctx context.Context, email string) (store.User, error) {
+	u, err := s.userByIndex(ctx, pUserEmail, email)
+	if err != nil {
+		return store.User{}, fmt.Errorf("badger: get user by email: %w", err)
+	}
+	return u, nil
+}
+
+// GetUserByExternalID implements store.Users.
+func (s *Store) GetUserByExternalID(ctx context.Context, externalID string) (store.User, error) {
+	u, err := s.userByIndex(ctx, pUserExt, externalID)
+	if err != nil {
+		return store.User{}, fmt.Errorf("badger: get user by external id %q: %w", externalID, err)
+	}
+	return u, nil
+}
+
+func (s *Store) userByIndex(ctx context.Context, prefix, value string) (store.User, error) {
+	var u store.User
+	if value == "" {
+		return u, store.ErrNotFound
+	}
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		id, err := getIndex(txn, key(prefix, value))
+		if err != nil {
+			return err
+		}
+		return get(txn, key(pUser, id), &u)
+	})
+	return u, err
+}
+
+// UpdateUser implements store.Users.
+func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.User) (store.User, error)) (store.User, error) {
+	uk := key(pUser, id)
+	return updateRecord(s, ctx, "user", id, uk, update, func(txn *badger.Txn, old, u store.User) error {
+		if u.ID != id {
+			return errIDChanged
+		}
+		if err := moveIndex(txn, pUserEmail, old.Email, u.Email, id, "email"); err != nil {
+			return err
+		}
+		if err := moveIndex(txn, pUserExt, old.ExternalUserID, u.ExternalUserID, id, "external user id"); err != nil {
+			return err
+		}
+		return put(txn, uk, u, zeroTime)
+	})
+}
+
+// moveIndex moves the unique index entry prefix/oldVal -> id to prefix/newVal, failing
+// with ErrAlreadyExists if newVal is indexed to another user. Empty values are not indexed.
+func moveIndex(txn *badger.Txn, prefix, oldVal, newVal, id, field string) error {
+	if oldVal == newVal {
+		return nil
+	}
+	if newVal != "" {
+		owner, err := getIndex(txn, key(prefix, newVal))
+		switch {
+		case err == nil && owner != id:
+			return fmt.Errorf("%s taken: %w", field, store.ErrAlreadyExists)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		if err := putRaw(txn, key(prefix, newVal), []byte(id), zeroTime); err != nil {
+			return err
+		}
+	}
+	if oldVal != "" {
+		return del(txn, key(prefix, oldVal))
+	}
+	return nil
+}
+
+// DeleteUser implements store.Users. Deleting a missing user returns ErrNotFound.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	uk := key(pUser, id)
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		var u store.User
+		if err := get(txn, uk, &u); err != nil {
+			return err
+		}
+		for _, idx := range []struct{ prefix, val string }{{pUserEmail, u.Email}, {pUserExt, u.ExternalUserID}} {
+			if idx.val == "" {
+				continue
+			}
+			// Only remove an index entry that points to this user.
+			owner, err := getIndex(txn, key(idx.prefix, idx.val))
+			if err == nil && owner == id {
+				if err := del(txn, key(idx.prefix, idx.val)); err != nil {
+					return err
+				}
+			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		if err := del(txn, key(pPassword, id)); err != nil {
+			return err
+		}
+		return del(txn, uk)
+	})
+	if err != nil {
+		return fmt.Errorf("badger: delete user %q: %w", id, err)
+	}
+	return nil
+}
+
+// ListUsers implements store.Users.
+func (s *Store) ListUsers(ctx context.Context, opts store.ListOptions) ([]store.User, error) {
+	var out []store.User
+	err := s.view(ctx, func(txn *badger.Txn) (err error) {
+		out, err = listJSON[store.User](txn, pUser, opts)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("badger: list users: %w", err)
+	}
+	return out, nil
+}
+
+// SetPassword implements store.Passwords.
+func (s *Store) SetPassword(ctx context.Context, c store.PasswordCredential) error {
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		// Reading the user makes a concurrent DeleteUser conflict with this transaction.
+		ok, err := exists(txn, key(pUser, c.UserID))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("user: %w", store.ErrNotFound)
+		}
+		return put(txn, key(pPassword, c.UserID), c, zeroTime)
+	})
+	if err != nil {
+		return fmt.Errorf("badger: set password of user %q: %w", c.UserID, err)
+	}
+	return nil
+}
+
+// GetPassword implements store.Passwords.
+func (s *Store) GetPassword(ctx context.Context, userID string) (store.PasswordCredential, error) {
+	var c store.PasswordCredential
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		return get(txn, key(pPassword, userID), &c)
+	})
+	if err != nil {
+		return store.PasswordCredential{}, fmt.Errorf("badger: get password of user %q: %w", userID, err)
+	}
+	return c, nil
+}
+
+// DeletePassword implements store.Passwords.
+func (s *Store) DeletePassword(ctx context.Context, userID string) error {
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		return del(txn, key(pPassword, userID))
+	})
+	if err != nil {
+		return fmt.Errorf("badger: delete password of user %q: %w", userID, err)
+	}
+	return nil
+}

@@ -1,0 +1,384 @@
+// Package store defines the persistence contract of Gatehouse: small interfaces, one per
+// aggregate (users, password credentials, sessions, authorization codes, refresh tokens,
+// revocations, signing keys, clients, counters, one-time codes), composed into Store, and the
+// plain record types they exchange.
+//
+// The package knows nothing about HTTP, tokens or Caddy. Secrets never reach it in clear:
+// session IDs, authorization codes, refresh tokens and one-time codes are stored under the
+// hash their caller computed, and passwords as argon2id PHC strings.
+//
+// Implementations live in sub-packages (store/badger) and must pass the shared conformance
+// suite in store/storetest. Writes that security depends on (code redemption, refresh
+// rotation, family and session revocation, logout, counter increments) are durable before the
+// method returns.
+//
+// Time is always passed in by the caller; implementations never call time.Now for a decision.
+// Records carry an expiry; an implementation may purge a record once its expiry (or, for
+// authorization codes, PurgeAfter) has passed, and callers always check expiry themselves.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors returned (possibly wrapped) by every implementation.
+var (
+	// ErrNotFound means the record does not exist (or was purged after expiry).
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists means a record with the same ID or the same unique field exists.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrAlreadyUsed means a single-use record (authorization code, refresh token) was
+	// consumed before; the method returns the stored record alongside it.
+	ErrAlreadyUsed = errors.New("already used")
+	// ErrRevoked means the refresh token's family was revoked.
+	ErrRevoked = errors.New("revoked")
+	// ErrConflict means a concurrent transaction changed the same records and retries ran out.
+	ErrConflict = errors.New("conflict")
+)
+
+// Store is everything Gatehouse persists.
+type Store interface {
+	Users
+	Passwords
+	Sessions
+	AuthCodes
+	RefreshTokens
+	Revocations
+	Keys
+	Clients
+	Counters
+	OneTimeCodes
+	// Close releases the store's resources. It is safe to call once.
+	Close() error
+}
+
+// ListOptions pages through a listing ordered by ID.
+type ListOptions struct {
+	// After returns records whose ID sorts strictly after this value ("" starts at the beginning).
+	After string
+	// Limit caps the number of records returned; 0 means 100, and values above 1000 mean 1000.
+	Limit int
+}
+
+// User is an account.
+type User struct {
+	// ID is the immutable, unique user identifier (the `sub` claim).
+	ID string `json:"id"`
+	// Email is the primary email in canonical form (the caller normalises it). Unique among
+	// users when non-empty.
+	Email string `json:"email,omitempty"`
+	// EmailVerified tells whether control of Email was proven.
+	EmailVerified bool `json:"email_verified,omitempty"`
+	// ExternalUserID is an identifier set by the app. Unique among users when non-empty.
+	ExternalUserID string `json:"external_user_id,omitempty"`
+	// FirstName, MiddleName and LastName are the user's names (claims fname, mname, lname).
+	FirstName  string `json:"fname,omitempty"`
+	MiddleName string `json:"mname,omitempty"`
+	LastName   string `json:"lname,omitempty"`
+	// Groups the user belongs to (claim groups).
+	Groups []string `json:"groups,omitempty"`
+	// Disabled users cannot log in and their sessions and tokens are revoked.
+	Disabled bool `json:"disabled,omitempty"`
+	// CreatedAt, UpdatedAt and LastAuthAt are set by the caller.
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	LastAuthAt time.Time `json:"last_auth_at,omitzero"`
+}
+
+// Users stores accounts with unique Email and ExternalUserID.
+type Users interface {
+	// CreateUser stores a new user. It returns ErrAlreadyExists if the ID, the Email or the
+	// ExternalUserID is taken.
+	CreateUser(ctx context.Context, u User) error
+	// GetUser returns the user with this ID.
+	GetUser(ctx context.Context, id string) (User, error)
+	// GetUserByEmail returns the user whose Email is exactly email.
+	GetUserByEmail(ctx context.Context, email string) (User, error)
+	// GetUserByExternalID returns the user whose ExternalUserID is exactly externalID.
+	GetUserByExternalID(ctx context.Context, externalID string) (User, error)
+	// UpdateUser applies update to the stored user atomically and stores the result; the
+	// ID cannot change. If update returns an error, nothing is written and that error is
+	// returned. It returns ErrAlreadyExists if the new Email or ExternalUserID is taken.
+	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) (User, error)
+	// DeleteUser removes the user and its unique indexes (and its password credential).
+	DeleteUser(ctx context.Context, id string) error
+	// ListUsers returns users ordered by ID.
+	ListUsers(ctx context.Context, opts ListOptions) ([]User, error)
+}
+
+// PasswordCredential is a user's password hash.
+type PasswordCredential struct {
+	UserID string `json:"user_id"`
+	// Hash is an argon2id PHC string.
+	Hash      string    `json:"hash"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Passwords stores at most one password credential per user.
+type Passwords interface {
+	// SetPassword creates or replaces the user's password credential. It returns
+	// ErrNotFound if the user does not exist.
+	SetPassword(ctx context.Context, c PasswordCredential) error
+	// GetPassword returns the user's password credential.
+	GetPassword(ctx context.Context, userID string) (PasswordCredential, error)
+	// DeletePassword removes it; deleting a missing credential is not an error.
+	DeletePassword(ctx context.Context, userID string) error
+}
+
+// Session is a portal login session. Its ID is the hash of the secret held in the cookie.
+type Session struct {
+	ID     string `json:"id"`
+	UserID string `json:"user_id"`
+	// AuthTime is when the user last actively authenticated in this session.
+	AuthTime time.Time `json:"auth_time"`
+	// AMR lists the authentication methods used (pwd, webauthn, ...).
+	AMR []string `json:"amr,omitempty"`
+	// ACR is the authentication context class satisfied.
+	ACR string `json:"acr,omitempty"`
+	// NewUser is set when the session's login created the user, until the first
+	// authorization code of the session reports it (claim new_user).
+	NewUser    bool      `json:"new_user,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	// IdleExpiresAt is LastSeenAt plus the idle lifetime; AbsoluteExpiresAt never moves.
+	IdleExpiresAt     time.Time `json:"idle_expires_at"`
+	AbsoluteExpiresAt time.Time `json:"absolute_expires_at"`
+	// UserAgent and IP describe where the session was created, for the account page.
+	UserAgent string `json:"user_agent,omitempty"`
+	IP        string `json:"ip,omitempty"`
+}
+
+// ExpiresAt is the earlier of the idle and the absolute expiry.
+func (s Session) ExpiresAt() time.Time {
+	if s.IdleExpiresAt.Before(s.AbsoluteExpiresAt) {
+		return s.IdleExpiresAt
+	}
+	return s.AbsoluteExpiresAt
+}
+
+// Sessions stores portal sessions.
+type Sessions interface {
+	// CreateSession stores a new session (ErrAlreadyExists if the ID is taken).
+	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns the session with this ID.
+	GetSession(ctx context.Context, id string) (Session, error)
+	// UpdateSession applies update atomically (see UpdateUser).
+	UpdateSession(ctx context.Context, id string, update func(Session) (Session, error)) (Session, error)
+	// DeleteSession removes the session durably; deleting a missing session is not an error.
+	DeleteSession(ctx context.Context, id string) error
+	// ListUserSessions returns the user's sessions.
+	ListUserSessions(ctx context.Context, userID string) ([]Session, error)
+	// DeleteUserSessions removes all of the user's sessions durably and returns their IDs.
+	DeleteUserSessions(ctx context.Context, userID string) ([]string, error)
+}
+
+// AuthCode is an authorization code. Its ID is the hash of the code.
+type AuthCode struct {
+	ID                  string    `json:"id"`
+	ClientID            string    `json:"client_id"`
+	RedirectURI         string    `json:"redirect_uri"`
+	UserID              string    `json:"user_id"`
+	SessionID           string    `json:"session_id"`
+	Scopes              []string  `json:"scopes,omitempty"`
+	Audience            []string  `json:"audience,omitempty"`
+	Nonce               string    `json:"nonce,omitempty"`
+	CodeChallenge       string    `json:"code_challenge,omitempty"`
+	CodeChallengeMethod string    `json:"code_challenge_method,omitempty"`
+	AuthTime            time.Time `json:"auth_time"`
+	AMR                 []string  `json:"amr,omitempty"`
+	ACR                 string    `json:"acr,omitempty"`
+	NewUser             bool      `json:"new_user,omitempty"`
+	CreatedAt           time.Time `json:"created_at"`
+	// ExpiresAt ends the code's validity; PurgeAfter (later) is when the record may be
+	// removed, so that a late replay is still recognised as a replay.
+	ExpiresAt  time.Time `json:"expires_at"`
+	PurgeAfter time.Time `json:"purge_after"`
+	// RedeemedAt and GrantID are set by RedeemAuthCode.
+	RedeemedAt time.Time `json:"redeemed_at,omitzero"`
+	GrantID    string    `json:"grant_id,omitempty"`
+}
+
+// AuthCodes stores single-use authorization codes.
+type AuthCodes interface {
+	// CreateAuthCode stores a new code (ErrAlreadyExists if the ID is taken).
+	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// RedeemAuthCode atomically marks the code redeemed at now with grantID, durably, and
+	// returns the updated record. If the code was redeemed before, nothing changes and it
+	// returns the stored record (carrying the first redemption's GrantID) with
+	// ErrAlreadyUsed. Of any number of concurrent calls exactly one succeeds. Expiry is the
+	// caller's to check.
+	RedeemAuthCode(ctx context.Context, id, grantID string, now time.Time) (AuthCode, error)
+}
+
+// RefreshToken is one token of a refresh-token family (a grant). Its ID is the hash of the
+// token.
+type RefreshToken struct {
+	ID        string   `json:"id"`
+	FamilyID  string   `json:"family_id"`
+	ClientID  string   `json:"client_id"`
+	UserID    string   `json:"user_id"`
+	SessionID string   `json:"session_id,omitempty"`
+	Scopes    []string `json:"scopes,omitempty"`
+	Audience  []string `json:"audience,omitempty"`
+	// AuthTime and AMR describe the authentication the family started from.
+	AuthTime time.Time `json:"auth_time"`
+	AMR      []string  `json:"amr,omitempty"`
+	ACR      string    `json:"acr,omitempty"`
+	Nonce    string    `json:"nonce,omitempty"`
+	// CreatedAt is when this token was issued; ExpiresAt ends this token (sliding lifetime);
+	// FamilyExpiresAt ends every token of the family (absolute lifetime).
+	CreatedAt       time.Time `json:"created_at"`
+	ExpiresAt       time.Time `json:"expires_at"`
+	FamilyExpiresAt time.Time `json:"family_expires_at"`
+	// RotatedAt is set when the token was exchanged for its successor.
+	RotatedAt time.Time `json:"rotated_at,omitzero"`
+	// Revoked is computed on read: true when the family was revoked.
+	Revoked bool `json:"-"`
+}
+
+// RefreshTokens stores refresh tokens grouped in families.
+type RefreshTokens interface {
+	// CreateRefreshToken stores the first token of a new family, or a token of an existing,
+	// unrevoked family, durably (ErrAlreadyExists if the ID is taken, ErrRevoked if the
+	// family was revoked). The family is indexed by UserID and SessionID.
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// GetRefreshToken returns the token, with Revoked set if its family was revoked.
+	GetRefreshToken(ctx context.Context, id string) (RefreshToken, error)
+	// RotateRefreshToken atomically and durably marks token oldID rotated at now and stores
+	// next (same FamilyID) as its successor, returning the old token as it was before. If
+	// the family was revoked it returns the old token with ErrRevoked; if the old token was
+	// already rotated it returns it with ErrAlreadyUsed and stores nothing. Of any number of
+	// concurrent calls for one oldID exactly one succeeds.
+	RotateRefreshToken(ctx context.Context, oldID string, next RefreshToken, now time.Time) (RefreshToken, error)
+	// RevokeFamily revokes every token of the family durably; revoking twice is not an
+	// error, revoking an unknown family returns ErrNotFound.
+	RevokeFamily(ctx context.Context, familyID string) error
+	// RevokeSessionFamilies revokes every family started in the session and returns their IDs.
+	RevokeSessionFamilies(ctx context.Context, sessionID string) ([]string, error)
+	// RevokeUserFamilies revokes every family of the user and returns their IDs.
+	RevokeUserFamilies(ctx context.Context, userID string) ([]string, error)
+}
+
+// Revocation kinds.
+const (
+	// RevokeSession ends every token carrying this session ID (claim sid).
+	RevokeSession = "session"
+	// RevokeGrant ends every token carrying this grant (refresh family) ID.
+	RevokeGrant = "grant"
+	// RevokeUser ends every token of this user issued at or before At.
+	RevokeUser = "user"
+)
+
+// Revocation is an entry of the revocation list that every instance keeps in memory so that
+// locally verified access tokens stop working within seconds of a logout or revocation.
+type Revocation struct {
+	Kind    string    `json:"kind"`
+	Subject string    `json:"subject"`
+	At      time.Time `json:"at"`
+	// ExpiresAt is when no token affected by the entry can still be valid.
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Revocations stores the revocation list.
+type Revocations interface {
+	// AddRevocation stores the entry durably. Adding the same (Kind, Subject) again keeps
+	// the later At and ExpiresAt.
+	AddRevocation(ctx context.Context, r Revocation) error
+	// ListRevocations returns every stored entry whose At is at or after since and whose
+	// ExpiresAt is after now.
+	ListRevocations(ctx context.Context, since, now time.Time) ([]Revocation, error)
+}
+
+// SigningKey is a private key used to sign tokens.
+type SigningKey struct {
+	// ID is the JWK key ID (kid).
+	ID string `json:"id"`
+	// Alg is the JWS algorithm (RS256, ES256).
+	Alg string `json:"alg"`
+	// PrivateKey is the PKCS #8 DER encoding.
+	PrivateKey []byte    `json:"private_key"`
+	CreatedAt  time.Time `json:"created_at"`
+	// RetiredAt is set when the key stopped signing; it is still published for verification
+	// until it is deleted.
+	RetiredAt time.Time `json:"retired_at,omitzero"`
+}
+
+// Keys stores signing keys.
+type Keys interface {
+	// CreateKey stores a new key (ErrAlreadyExists if the ID is taken).
+	CreateKey(ctx context.Context, k SigningKey) error
+	// ListKeys returns every stored key ordered by CreatedAt, then ID.
+	ListKeys(ctx context.Context) ([]SigningKey, error)
+	// UpdateKey applies update atomically (see UpdateUser).
+	UpdateKey(ctx context.Context, id string, update func(SigningKey) (SigningKey, error)) (SigningKey, error)
+	// DeleteKey removes the key; deleting a missing key is not an error.
+	DeleteKey(ctx context.Context, id string) error
+}
+
+// Client is an OAuth client registered at runtime (clients from the configuration are not
+// stored).
+type Client struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// SecretHash is the hex SHA-256 of the client secret; empty for public clients.
+	SecretHash             string    `json:"secret_hash,omitempty"`
+	RedirectURIs           []string  `json:"redirect_uris,omitempty"`
+	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris,omitempty"`
+	Scopes                 []string  `json:"scopes,omitempty"`
+	GrantTypes             []string  `json:"grant_types,omitempty"`
+	RequirePKCE            bool      `json:"require_pkce,omitempty"`
+	CreatedAt              time.Time `json:"created_at"`
+}
+
+// Clients stores runtime-registered clients.
+type Clients interface {
+	CreateClient(ctx context.Context, c Client) error
+	GetClient(ctx context.Context, id string) (Client, error)
+	UpdateClient(ctx context.Context, id string, update func(Client) (Client, error)) (Client, error)
+	DeleteClient(ctx context.Context, id string) error
+	ListClients(ctx context.Context, opts ListOptions) ([]Client, error)
+}
+
+// Counters are fixed-window counters for rate limits and lockouts.
+type Counters interface {
+	// IncrementCounter adds delta to the counter named key, durably and atomically. A
+	// counter that does not exist, or whose window ended at or before now, restarts at
+	// zero with a window ending at now+window. It returns the new value and when the
+	// window ends.
+	IncrementCounter(ctx context.Context, key string, delta int64, window time.Duration, now time.Time) (int64, time.Time, error)
+	// GetCounter returns the counter's value and window end; a missing or ended counter
+	// is (0, zero time, nil).
+	GetCounter(ctx context.Context, key string, now time.Time) (int64, time.Time, error)
+	// ResetCounter deletes the counter; resetting a missing counter is not an error.
+	ResetCounter(ctx context.Context, key string) error
+}
+
+// OneTimeCode is a single-use secret (invitation, and later email/SMS codes and links).
+// Its ID is the hash of the secret.
+type OneTimeCode struct {
+	ID      string `json:"id"`
+	Purpose string `json:"purpose"`
+	// Subject is what the code is bound to (an email address, a user ID).
+	Subject   string            `json:"subject,omitempty"`
+	Data      map[string]string `json:"data,omitempty"`
+	Attempts  int               `json:"attempts,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+// OneTimeCodes stores single-use codes.
+type OneTimeCodes interface {
+	// CreateOneTimeCode stores a new code (ErrAlreadyExists if the ID is taken).
+	CreateOneTimeCode(ctx context.Context, c OneTimeCode) error
+	// GetOneTimeCode returns the code.
+	GetOneTimeCode(ctx context.Context, id string) (OneTimeCode, error)
+	// UpdateOneTimeCode applies update atomically (see UpdateUser).
+	UpdateOneTimeCode(ctx context.Context, id string, update func(OneTimeCode) (OneTimeCode, error)) (OneTimeCode, error)
+	// ConsumeOneTimeCode deletes the code durably and returns it. Of any number of
+	// concurrent calls exactly one succeeds; the others get ErrNotFound.
+	ConsumeOneTimeCode(ctx context.Context, id string) (OneTimeCode, error)
+	// ListOneTimeCodes returns the codes of one purpose ordered by ID.
+	ListOneTimeCodes(ctx context.Context, purpose string, opts ListOptions) ([]OneTimeCode, error)
+}

@@ -1,0 +1,202 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// RunConcurrencyTests checks the exactly-once guarantees under concurrent callers.
+func RunConcurrencyTests(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Run("a code replayed in parallel is redeemed exactly once", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		const rounds, n = 5, 50
+		for round := range rounds {
+			code := fmt.Sprintf("c%d", round)
+			ok(t, s.CreateAuthCode(ctx, authCode(code)), "create")
+			results := race(n, func(i int) (string, error) {
+				c, err := s.RedeemAuthCode(ctx, code, fmt.Sprintf("g%d", i), base)
+				return c.GrantID, err
+			})
+			var winner string
+			wins := 0
+			for _, r := range results {
+				switch {
+				case r.err == nil:
+					wins++
+					winner = r.val
+				case errors.Is(r.err, store.ErrAlreadyUsed):
+				default:
+					t.Fatalf("redeem: unexpected error %v", r.err)
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("round %d: %d of %d concurrent redemptions succeeded, want exactly 1", round, wins, n)
+			}
+			for _, r := range results {
+				if r.err != nil && r.val != winner {
+					t.Fatalf("a replay saw grant %q, the winner stored %q", r.val, winner)
+				}
+			}
+			c, err := s.RedeemAuthCode(ctx, code, "late", base)
+			isErr(t, err, store.ErrAlreadyUsed, "late replay")
+			if c.GrantID != winner {
+				t.Fatalf("stored grant %q, winner %q", c.GrantID, winner)
+			}
+		}
+	})
+
+	t.Run("a refresh token used in parallel is rotated exactly once", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		const rounds, n = 5, 50
+		for round := range rounds {
+			family, old := fmt.Sprintf("f%d", round), fmt.Sprintf("t%d", round)
+			ok(t, s.CreateRefreshToken(ctx, refreshToken(old, family, "u1", "s1")), "create")
+			results := race(n, func(i int) (string, error) {
+				id := fmt.Sprintf("%s-%d", old, i)
+				_, err := s.RotateRefreshToken(ctx, old, refreshToken(id, family, "u1", "s1"), base)
+				return id, err
+			})
+			wins := 0
+			for _, r := range results {
+				switch {
+				case r.err == nil:
+					wins++
+				case errors.Is(r.err, store.ErrAlreadyUsed):
+				default:
+					t.Fatalf("rotate: unexpected error %v", r.err)
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("round %d: %d of %d concurrent rotations succeeded, want exactly 1", round, wins, n)
+			}
+			stored := 0
+			for _, r := range results {
+				_, err := s.GetRefreshToken(ctx, r.val)
+				switch {
+				case err == nil:
+					stored++
+					if r.err != nil {
+						t.Fatalf("successor %s of a refused rotation was stored", r.val)
+					}
+				case !errors.Is(err, store.ErrNotFound):
+					t.Fatalf("get successor: %v", err)
+				}
+			}
+			if stored != 1 {
+				t.Fatalf("round %d: %d successors stored, want exactly 1", round, stored)
+			}
+		}
+	})
+
+	t.Run("a one-time code used in parallel is consumed exactly once", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		const rounds, n = 5, 50
+		for round := range rounds {
+			id := fmt.Sprintf("o%d", round)
+			ok(t, s.CreateOneTimeCode(ctx, oneTimeCode(id, "invite")), "create")
+			results := race(n, func(int) (string, error) {
+				c, err := s.ConsumeOneTimeCode(ctx, id)
+				return c.ID, err
+			})
+			wins := 0
+			for _, r := range results {
+				switch {
+				case r.err == nil:
+					wins++
+					if r.val != id {
+						t.Fatalf("consume returned %q, want %q", r.val, id)
+					}
+				case errors.Is(r.err, store.ErrNotFound):
+				default:
+					t.Fatalf("consume: unexpected error %v", r.err)
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("round %d: %d of %d concurrent consumptions succeeded, want exactly 1", round, wins, n)
+			}
+		}
+	})
+
+	t.Run("no failed login attempt is lost under load", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		const n = 100
+		results := race(n, func(int) (string, error) {
+			_, _, err := s.IncrementCounter(ctx, "login:ada", 1, time.Hour, base)
+			return "", err
+		})
+		for _, r := range results {
+			ok(t, r.err, "increment")
+		}
+		v, end, err := s.GetCounter(ctx, "login:ada", base)
+		ok(t, err, "get")
+		if v != n || !end.Equal(at(time.Hour)) {
+			t.Fatalf("counter (%d, %v), want (%d, %v)", v, end, n, at(time.Hour))
+		}
+	})
+
+	t.Run("two sign-ups with one email create exactly one account", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		// Several rounds: the window in which two transactions overlap is short.
+		const rounds, n = 10, 50
+		for round := range rounds {
+			email := fmt.Sprintf("ada%d@example.com", round)
+			results := race(n, func(i int) (string, error) {
+				id := fmt.Sprintf("u%d-%d", round, i)
+				return id, s.CreateUser(ctx, user(id, email, ""))
+			})
+			var winner string
+			wins := 0
+			for _, r := range results {
+				switch {
+				case r.err == nil:
+					wins++
+					winner = r.val
+				case errors.Is(r.err, store.ErrAlreadyExists):
+				default:
+					t.Fatalf("create: unexpected error %v", r.err)
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("round %d: %d of %d concurrent sign-ups succeeded, want exactly 1", round, wins, n)
+			}
+			u, err := s.GetUserByEmail(ctx, email)
+			ok(t, err, "get by email")
+			if u.ID != winner {
+				t.Fatalf("email belongs to %q, winner %q", u.ID, winner)
+			}
+		}
+		list, err := s.ListUsers(ctx, store.ListOptions{})
+		ok(t, err, "list")
+		if len(list) != rounds {
+			t.Fatalf("%d users stored, want %d", len(list), rounds)
+		}
+	})
+}
+
+type result struct {
+	val string
+	err error
+}
+
+// race runs fn(0..n-1) in n goroutines released at the same moment and returns the results.
+func race(n int, fn func(i int) (string, error)) []result {
+	results := make([]result, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i].val, results[i].err = fn(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return results
+}
