@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -199,7 +200,7 @@ func intArg(d *caddyfile.Dispenser, prefix string) (int, error) {
 
 func parseSession(d *caddyfile.Dispenser, s *module.SessionConfig) error {
 	if d.NextArg() {
-		return d.Errf("gatehouse: %s takes no arguments, only a block of options", "session")
+		return d.Err("gatehouse: session takes no arguments, only a block of options")
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		var err error
@@ -220,13 +221,15 @@ func parseSession(d *caddyfile.Dispenser, s *module.SessionConfig) error {
 
 func parseTokens(d *caddyfile.Dispenser, t *module.TokenConfig) error {
 	if d.NextArg() {
-		return d.Errf("gatehouse: %s takes no arguments, only a block of options", "tokens")
+		return d.Err("gatehouse: tokens takes no arguments, only a block of options")
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		var err error
 		switch opt := d.Val(); opt {
 		case "access_token_lifetime":
-			t.AccessTokenLifetime, err = durationArg(d, "tokens ")
+			if t.AccessTokenLifetime, err = durationArg(d, "tokens "); err == nil && time.Duration(t.AccessTokenLifetime) > 24*time.Hour {
+				return d.Errf("gatehouse: tokens access_token_lifetime must be at most 24h (use refresh tokens for long sessions)")
+			}
 		case "id_token_lifetime":
 			t.IDTokenLifetime, err = durationArg(d, "tokens ")
 		case "refresh_token_lifetime":
@@ -234,7 +237,9 @@ func parseTokens(d *caddyfile.Dispenser, t *module.TokenConfig) error {
 		case "refresh_token_idle":
 			t.RefreshTokenIdle, err = durationArg(d, "tokens ")
 		case "code_lifetime":
-			t.CodeLifetime, err = durationArg(d, "tokens ")
+			if t.CodeLifetime, err = durationArg(d, "tokens "); err == nil && time.Duration(t.CodeLifetime) > 10*time.Minute {
+				return d.Errf("gatehouse: tokens code_lifetime must be at most 10m (RFC 6749 §4.1.2)")
+			}
 		case "access_token_alg", "id_token_alg":
 			var v string
 			if v, err = oneArg(d); err == nil {
@@ -259,7 +264,7 @@ func parseTokens(d *caddyfile.Dispenser, t *module.TokenConfig) error {
 
 func parseLockout(d *caddyfile.Dispenser, l *module.LockoutConfig) error {
 	if d.NextArg() {
-		return d.Errf("gatehouse: %s takes no arguments, only a block of options", "lockout")
+		return d.Err("gatehouse: lockout takes no arguments, only a block of options")
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		var err error
@@ -287,6 +292,7 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 		return c, d.Errf("gatehouse: client: expected `client <id> { ... }`")
 	}
 	c.ID = args[0]
+	line := d.Line()
 	p := "client " + c.ID + ": "
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		switch opt := d.Val(); opt {
@@ -353,7 +359,8 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 	if _, err := idp.NewClient(idp.ClientConfig{ID: c.ID, Name: c.Name, Secret: placeholderSafe(c.Secret),
 		RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scopes: c.Scopes,
 		GrantTypes: c.GrantTypes, PKCE: c.PKCE}); err != nil {
-		return c, d.Errf("gatehouse: %v", err)
+		// The problem concerns the client as a whole: report the line of `client <id>`.
+		return c, fmt.Errorf("%s:%d - Error during parsing: gatehouse: %v", d.File(), line, err)
 	}
 	return c, nil
 }

@@ -67,16 +67,6 @@ func TestValidateCatchesWhatTheCaddyfileCannot(t *testing.T) {
 			want:      []string{"issuer", "slash"},
 		},
 		{
-			name:      "code lifetime above 10 minutes",
-			caddyfile: "issuer https://login.example.com\ntokens {\ncode_lifetime 1h\n}\n",
-			want:      []string{"tokens.code_lifetime"},
-		},
-		{
-			name:      "access token lifetime above 24 hours",
-			caddyfile: "issuer https://login.example.com\ntokens {\naccess_token_lifetime 48h\n}\n",
-			want:      []string{"tokens.access_token_lifetime"},
-		},
-		{
 			name:      "client secret from the environment too short (JW-22)",
 			env:       map[string]string{"GH_TEST_SECRET": "short"},
 			caddyfile: "issuer https://login.example.com\nclient web {\nsecret {env.GH_TEST_SECRET}\nredirect_uri https://app.example.com/cb\n}\n",
@@ -120,7 +110,7 @@ func TestValidateCatchesWhatTheCaddyfileCannot(t *testing.T) {
 func TestValidateJSONReportsEveryProblem(t *testing.T) {
 	err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","signup":"sometimes",
 		"login":["magic_link"],
-		"tokens":{"access_token_alg":"HS256","id_token_alg":"none","session_idle":1,"refresh_token_idle":-1},
+		"tokens":{"access_token_alg":"HS256","id_token_alg":"none","refresh_token_idle":-1},
 		"lockout":{"account_max_failures":-3},
 		"clients":[
 			{"id":"web","redirect_uris":["http://app.example.com/cb"]},

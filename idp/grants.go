@@ -131,6 +131,15 @@ func (p *Provider) ExchangeCode(ctx context.Context, c *Client, code, redirectUR
 	if err != nil {
 		return nil, p.serverError("token: issue", err)
 	}
+	// A concurrent replay of this code may have revoked the grant before its refresh-token
+	// family existed, so that RevokeFamily found nothing to mark and only the revocation
+	// list (whose entries expire with the access-token lifetime) holds the revocation:
+	// mark the family now, or its refresh token would work again once the entry expired.
+	if errors.Is(p.Revocations.Check("", grantID, "", 0), tokens.ErrRevoked) {
+		if err := p.Store.RevokeFamily(ctx, grantID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, p.serverError("token: revoke replayed grant", err)
+		}
+	}
 	return resp, nil
 }
 

@@ -45,7 +45,9 @@ func NormalizeEmail(s string) (string, error) {
 		return "", &InputError{Field: "email", Message: "enter your email address"}
 	}
 	if len(s) > 254 || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r)
+		// Format characters (zero-width space, soft hyphen, bidi overrides) are invisible:
+		// "admin@example.com\u200b" would look like another account.
+		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
 	}) {
 		return "", &InputError{Field: "email", Message: "enter a valid email address"}
 	}

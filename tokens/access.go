@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 )
@@ -28,9 +29,23 @@ func (a *Audience) UnmarshalJSON(b []byte) error {
 		*a = Audience{s}
 		return nil
 	}
-	var ss []string
-	if err := json.Unmarshal(b, &ss); err != nil {
+	// Elements are decoded one by one: encoding/json would turn a null element into "".
+	var elems []json.RawMessage
+	if err := json.Unmarshal(b, &elems); err != nil {
 		return err
+	}
+	if elems == nil {
+		*a = nil
+		return nil
+	}
+	ss := make([]string, len(elems))
+	for i, e := range elems {
+		if len(e) == 0 || e[0] != '"' {
+			return errors.New("aud: array elements must be strings")
+		}
+		if err := json.Unmarshal(e, &ss[i]); err != nil {
+			return err
+		}
 	}
 	*a = ss
 	return nil

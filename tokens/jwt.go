@@ -105,6 +105,13 @@ func verifyJWS(ks KeySet, token, typ string) ([]byte, error) {
 	if len(token) > MaxTokenSize || len(token) == 0 {
 		return nil, ErrMalformed
 	}
+	// Only the base64url alphabet and the dots: Go's base64 decoder skips CR and LF even in
+	// strict mode, which would make "sig\n" an accepted variant of a token (JW-05).
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return nil, ErrMalformed
+		}
+	}
 	dot1 := strings.IndexByte(token, '.')
 	if dot1 < 0 {
 		return nil, ErrMalformed

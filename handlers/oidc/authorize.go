@@ -12,8 +12,10 @@ import (
 )
 
 // paramLoginAfter is added to the authorization request when it sends the browser to the
-// login page for prompt=login: back at /authorize, a session authenticated at or after this
-// time satisfies the request (the prompt=login is not repeated).
+// login page for prompt=login or max_age: back at /authorize, a session authenticated at or
+// after this time satisfies the request (the prompt=login is not repeated, and max_age is not
+// applied again to the login just made, which could otherwise loop back to the login page
+// for max_age=0 or for a login slower than max_age).
 const paramLoginAfter = "gh_login_after"
 
 // authorize serves GET and POST /authorize (OIDC Core §3.1.2).
@@ -59,8 +61,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 			fresh = s.AuthTime.Unix() >= after
 		case req.HasPrompt("login"):
 			fresh = false
-		}
-		if req.MaxAge >= 0 && now.Sub(s.AuthTime).Seconds() > float64(req.MaxAge) {
+		case req.MaxAge >= 0 && now.Sub(s.AuthTime).Seconds() > float64(req.MaxAge):
 			fresh = false
 		}
 	}
@@ -110,9 +111,11 @@ func (h *Handler) loginRedirect(params url.Values, req *idp.AuthRequest) string 
 		if len(rest) > 0 {
 			resume.Set("prompt", strings.Join(rest, " "))
 		}
-		resume.Set(paramLoginAfter, strconv.FormatInt(h.Provider.Now().Unix(), 10))
 	} else if p := params.Get("prompt"); p != "" {
 		resume.Set("prompt", p)
+	}
+	if req.HasPrompt("login") || req.MaxAge >= 0 {
+		resume.Set(paramLoginAfter, strconv.FormatInt(h.Provider.Now().Unix(), 10))
 	}
 	target := h.Base + PathAuthorize + "?" + resume.Encode()
 	login := url.Values{"return_to": {target}}

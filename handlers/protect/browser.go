@@ -35,6 +35,12 @@ type pendingLogin struct {
 	ReturnTo    string `json:"t"`
 	RedirectURI string `json:"u"`
 	Created     int64  `json:"c"`
+	// Client and Cookie are the client and the session cookie of the Guard that started the
+	// login: the callback may be served by another Guard of the same site (the first one
+	// whose route matches /.gatehouse/callback), which must complete the login as the
+	// starting Guard would.
+	Client string `json:"l"`
+	Cookie string `json:"k"`
 }
 
 // maxPending bounds the logins remembered at once (one per tab that started one).
@@ -113,7 +119,8 @@ func (g *Guard) startLogin(w http.ResponseWriter, r *http.Request) {
 		target = "/"
 	}
 	p := pendingLogin{State: secret.New(24), Nonce: secret.New(24), Verifier: secret.New(32),
-		ReturnTo: target, RedirectURI: redirectURI, Created: g.Provider.Now().Unix()}
+		ReturnTo: target, RedirectURI: redirectURI, Created: g.Provider.Now().Unix(),
+		Client: g.ClientID, Cookie: g.cookieName(r)}
 	list := append(g.livePending(r), p)
 	if len(list) > maxPending {
 		list = list[len(list)-maxPending:]
@@ -196,9 +203,9 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 			Message: "The login did not complete (" + quoteSafe(e) + ").", Link: p.ReturnTo, LinkText: "Try again"})
 		return
 	}
-	client, err := g.Provider.Client(r.Context(), g.ClientID)
+	client, err := g.Provider.Client(r.Context(), p.Client)
 	if err != nil {
-		g.Logger.Error("protect: load client", "client", g.ClientID, "error", err)
+		g.Logger.Error("protect: load client", "client", p.Client, "error", err)
 		renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
 		return
 	}
@@ -217,7 +224,7 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		renderPage(w, http.StatusBadRequest, pageData{Title: "Login failed", Message: "The login response did not match this browser's request."})
 		return
 	}
-	if _, err := g.setAuthCookie(w, r, authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}); err != nil {
+	if err := g.setAuthCookie(w, r, p.Cookie, authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}); err != nil {
 		g.Logger.Error("protect: set session cookie", "error", err)
 		renderPage(w, http.StatusInternalServerError, pageData{Title: "Login failed", Message: "The session could not be stored in this browser."})
 		return
@@ -225,13 +232,16 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, p.ReturnTo, http.StatusSeeOther)
 }
 
-func (g *Guard) setAuthCookie(w http.ResponseWriter, r *http.Request, c authCookie) (string, error) {
+func (g *Guard) setAuthCookie(w http.ResponseWriter, r *http.Request, name string, c authCookie) error {
+	if !isGatehouseCookie(name) {
+		name = g.cookieName(r)
+	}
 	enc, err := g.codec.Encode("gatehouse_auth", c)
 	if err != nil {
-		return "", err
+		return err
 	}
-	g.setCookie(w, r, g.cookieName(r), enc, int(g.Provider.RefreshTokenLifetime/time.Second))
-	return enc, nil
+	g.setCookie(w, r, name, enc, int(g.Provider.RefreshTokenLifetime/time.Second))
+	return nil
 }
 
 type refreshResult struct {

@@ -283,7 +283,7 @@ func (g *Guard) forbidden(w http.ResponseWriter, r *http.Request, id *Identity, 
 	if isBrowser(r) && id != nil {
 		renderPage(w, http.StatusForbidden, pageData{Title: "Access denied",
 			Message: "You are logged in as " + id.Claims.Email + ", but this page needs more access: " + d.Reason + ".",
-			Link: g.LogoutPath, LinkText: "Log in as someone else"})
+			Link:    g.LogoutPath, LinkText: "Log in as someone else"})
 		return
 	}
 	if code == "" {

@@ -1,0 +1,177 @@
+package protect
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/keys"
+	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// The protect benchmarks measure the gateway's per-request cost: Guard.Serve from reading
+// the credential to injecting the identity headers (stripping, cache, revocation check,
+// policy), without Caddy or the network. The request object is reused and only its
+// credential reset, so the allocations reported are the guard's own.
+
+// benchRule is a typical route: a scope and an audience.
+var benchRule = policy.Rule{Scopes: []string{"read"}, Audience: []string{"web"}}
+
+func benchRequest() *http.Request {
+	r := httptest.NewRequest(http.MethodGet, testSite+"/docs/page", nil)
+	r.Header.Set("Accept", "application/json")
+	r.Header.Set("User-Agent", "bench/1.0")
+	r.Header.Set("X-Forwarded-For", "192.0.2.1")
+	return r
+}
+
+// BenchmarkProtectBearerCached: a client reusing one access token (the common API case):
+// a cache hit plus the revocation check on every request.
+func BenchmarkProtectBearerCached(b *testing.B) {
+	e := newEnv(b)
+	g := e.guard(benchRule)
+	resp, _ := e.login("openid", "email", "read")
+	authz := []string{"Bearer " + resp.AccessToken}
+	r := benchRequest()
+	w := httptest.NewRecorder()
+	r.Header["Authorization"] = authz
+	if g.Serve(w, r) == nil {
+		b.Fatalf("control request refused: %d %s", w.Code, w.Body)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r.Header["Authorization"] = authz
+		if g.Serve(w, r) == nil {
+			b.Fatal("refused")
+		}
+	}
+}
+
+// BenchmarkProtectBearerUnique: every request carries a token never seen before (a fresh
+// signature verification each time, plus cache insertion and eviction). The b.N tokens are
+// signed before the timer starts.
+func BenchmarkProtectBearerUnique(b *testing.B) {
+	for _, alg := range []string{keys.RS256, keys.ES256} {
+		b.Run(alg, func(b *testing.B) {
+			e := newEnv(b)
+			g := e.guard(benchRule)
+			resp, _ := e.login("openid", "email", "read")
+			key, err := e.ring.Signer(alg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			authz := presign(b, key, resp.Claims, b.N)
+			r := benchRequest()
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				r.Header["Authorization"] = authz[i]
+				if g.Serve(w, r) == nil {
+					b.Fatalf("token %d refused: %d %s", i, w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
+
+// presign signs n distinct access tokens like the provider's (same claims, a distinct
+// jti each), in parallel.
+func presign(b *testing.B, key *keys.Key, base *tokens.AccessClaims, n int) [][]string {
+	b.Helper()
+	out := make([][]string, n)
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				c := *base
+				c.ID = fmt.Sprint("bench-", i)
+				tok, err := tokens.Sign(key, tokens.TypeAccessToken, &c)
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+				out[i] = []string{"Bearer " + tok}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		b.Fatal(firstErr)
+	}
+	return out
+}
+
+// BenchmarkProtectCookieCached: a browser with a session cookie (access and refresh token,
+// encrypted), next to an application cookie that must pass through: a cache hit on the
+// cookie value, cookie stripping and the revocation check.
+func BenchmarkProtectCookieCached(b *testing.B) {
+	e := newEnv(b)
+	g := e.guard(benchRule)
+	resp, _ := e.login("openid", "email", "read", "offline_access")
+	enc, err := g.codec.Encode("gatehouse_auth", authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken})
+	if err != nil {
+		b.Fatal(err)
+	}
+	line := "__Host-gatehouse_auth=" + enc + "; app_session=abc123; theme=dark"
+	r := benchRequest()
+	r.Header.Set("Accept", "text/html")
+	w := httptest.NewRecorder()
+	r.Header["Cookie"] = []string{line}
+	if g.Serve(w, r) == nil {
+		b.Fatalf("control request refused: %d %s", w.Code, w.Body)
+	}
+	if got := r.Header.Get("Cookie"); got != "app_session=abc123; theme=dark" {
+		b.Fatalf("upstream Cookie = %q", got)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		// A new slice each time, as the server would parse one per request: stripping the
+		// Gatehouse cookie rewrites it in place.
+		r.Header["Cookie"] = []string{line}
+		if g.Serve(w, r) == nil {
+			b.Fatal("refused")
+		}
+	}
+}
+
+// TestBenchmarksRun runs every protect benchmark once (-benchtime=1x) as part of the
+// ordinary test run, so that they keep compiling and working.
+func TestBenchmarksRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	f := flag.Lookup("test.benchtime")
+	if f == nil {
+		t.Skip("benchtime flag not registered")
+	}
+	old := f.Value.String()
+	if err := f.Value.Set("1x"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Value.Set(old) }()
+	for name, fn := range map[string]func(*testing.B){
+		"BearerCached": BenchmarkProtectBearerCached,
+		"BearerUnique": BenchmarkProtectBearerUnique,
+		"CookieCached": BenchmarkProtectCookieCached,
+	} {
+		res := testing.Benchmark(fn)
+		if res.N < 1 {
+			t.Fatalf("benchmark %s failed or did not run", name)
+		}
+	}
+}

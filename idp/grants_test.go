@@ -1,0 +1,455 @@
+package idp_test
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// TestExchangeCodeHappyPath: OC-01, OC-24 — a code redeemed once with the right client,
+// redirect URI and PKCE verifier yields a Bearer access token (RFC 9068, verifiable by the
+// provider), a refresh token and an ID token carrying the nonce, the session and the
+// released claims.
+func TestExchangeCodeHappyPath(t *testing.T) {
+	e := newEnv(t)
+	resp, sess := e.tokens("openid", "email", "read", "offline_access")
+	if resp.TokenType != "Bearer" || resp.ExpiresIn != 600 || resp.RefreshToken == "" || resp.IDToken == "" ||
+		resp.Scope != "openid email read offline_access" {
+		t.Fatalf("response %+v", resp)
+	}
+	c, err := e.p.Verifier.VerifyAccessToken(resp.AccessToken)
+	if err != nil {
+		t.Fatalf("access token does not verify: %v", err)
+	}
+	if c.Subject != e.user.ID || c.ClientID != "web" || !c.Audience.Contains("web") || c.SessionID != sess.ID ||
+		c.GrantID == "" || c.Email != "alice@example.com" || !c.EmailVerified || c.Name != "" || strings.Join(c.Groups, ",") != "staff" {
+		t.Fatalf("access claims %+v", c)
+	}
+	idc, err := e.p.Verifier.VerifyIDToken(resp.IDToken, false)
+	if err != nil {
+		t.Fatalf("ID token: %v", err)
+	}
+	if idc["nonce"] != "n-1" || idc["sub"] != e.user.ID || idc["aud"] != "web" || idc["sid"] != sess.ID ||
+		idc["email"] != "alice@example.com" || idc["iss"] != issuer || idc["at_hash"] == nil || idc["tid"] != "tenant-1" {
+		t.Fatalf("ID token claims %v", idc)
+	}
+	if _, ok := idc["name"]; ok {
+		t.Fatal("name released without the profile scope (OC-06)")
+	}
+	// Without openid: no ID token; client without refresh grant: no refresh token.
+	v, ch := pkce()
+	code, _ := e.code(authQuery("web", webCB, ch, "read"))
+	r2, oerr := e.p.ExchangeCode(e.ctx, e.web, code, webCB, v)
+	if oerr != nil || r2.IDToken != "" {
+		t.Fatalf("without openid: %v %q", oerr, r2.IDToken)
+	}
+}
+
+// TestExchangeCodePKCE: AS-11, AS-08, AS-10, OC-28 — a wrong verifier fails and burns the
+// code (the right verifier afterwards fails too: no guessing loop); a verifier sent for a
+// code issued without a challenge is refused (PKCE downgrade); a missing or malformed
+// verifier is refused.
+func TestExchangeCodePKCE(t *testing.T) {
+	e := newEnv(t)
+	v, ch := pkce()
+	code, _ := e.code(authQuery("cli", cliCB, ch, "openid"))
+	wrong, _ := pkce()
+	_, oerr := e.p.ExchangeCode(e.ctx, e.cli, code, cliCB, wrong)
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+	_, oerr = e.p.ExchangeCode(e.ctx, e.cli, code, cliCB, v)
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+
+	// AS-08: no challenge at authorization, a verifier at the token endpoint.
+	code, _ = e.code(authQuery("web", webCB, "", "openid"))
+	_, oerr = e.p.ExchangeCode(e.ctx, e.web, code, webCB, v)
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+
+	for name, verifier := range map[string]string{
+		"missing":       "",
+		"42 characters": strings.Repeat("a", 42),
+		"129 chars":     strings.Repeat("a", 129),
+		"with +":        v[:20] + "+" + v[21:],
+		"with /":        v[:20] + "/" + v[21:],
+		"with space":    v[:20] + " " + v[21:],
+		"the challenge": ch,
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, _ := e.code(authQuery("cli", cliCB, ch, "openid"))
+			_, oerr := e.p.ExchangeCode(e.ctx, e.cli, code, cliCB, verifier)
+			wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+		})
+	}
+	// Control: the right verifier on a fresh code works; no challenge and no verifier works
+	// for the confidential client that allows it.
+	code, _ = e.code(authQuery("cli", cliCB, ch, "openid"))
+	if _, oerr := e.p.ExchangeCode(e.ctx, e.cli, code, cliCB, v); oerr != nil {
+		t.Fatalf("control: %v", oerr)
+	}
+	code, _ = e.code(authQuery("web", webCB, "", "openid"))
+	if _, oerr := e.p.ExchangeCode(e.ctx, e.web, code, webCB, ""); oerr != nil {
+		t.Fatalf("control without PKCE: %v", oerr)
+	}
+}
+
+// TestExchangeCodeBinding: AS-04, AS-05, AS-06 — a code is bound to its client (another
+// client's redemption fails and burns it), to its redirect URI, and to its short lifetime.
+func TestExchangeCodeBinding(t *testing.T) {
+	e := newEnv(t)
+	v, ch := pkce()
+
+	// AS-05: client rp redeems web's code.
+	code, _ := e.code(authQuery("web", webCB, ch, "openid"))
+	_, oerr := e.p.ExchangeCode(e.ctx, e.rp, code, webCB, v)
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+	_, oerr = e.p.ExchangeCode(e.ctx, e.web, code, webCB, v)
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant) // burned
+
+	// AS-04: another registered redirect URI, or none while two are registered.
+	for _, ru := range []string{webCB2, "", "https://evil.test/cb", webCB + "/"} {
+		code, _ := e.code(authQuery("web", webCB, ch, "openid"))
+		_, oerr := e.p.ExchangeCode(e.ctx, e.web, code, ru, v)
+		wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+	}
+
+	// AS-06: expired code (lifetime 1 minute).
+	code, _ = e.code(authQuery("web", webCB, ch, "openid"))
+	e.clk.Advance(e.p.CodeLifetime)
+	_, oerr = e.p.ExchangeCode(e.ctx, e.web, code, webCB, v)
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+	code, _ = e.code(authQuery("web", webCB, ch, "openid"))
+	e.clk.Advance(e.p.CodeLifetime - time.Second)
+	if _, oerr := e.p.ExchangeCode(e.ctx, e.web, code, webCB, v); oerr != nil {
+		t.Fatalf("code within its lifetime: %v", oerr)
+	}
+
+	// Unknown, empty and oversized codes.
+	for _, c := range []string{"nope", "", strings.Repeat("a", 129)} {
+		if _, oerr := e.p.ExchangeCode(e.ctx, e.web, c, webCB, v); oerr == nil {
+			t.Fatalf("code %.20q accepted", c)
+		}
+	}
+}
+
+// TestExchangeCodeReplayRevokes: OC-14, OC-15, AS-07 — redeeming a code twice fails the
+// second time and revokes what the first redemption issued: its access token stops
+// verifying and its refresh token stops working.
+func TestExchangeCodeReplayRevokes(t *testing.T) {
+	e := newEnv(t)
+	v, ch := pkce()
+	code, _ := e.code(authQuery("web", webCB, ch, "openid", "offline_access"))
+	first, oerr := e.p.ExchangeCode(e.ctx, e.web, code, webCB, v)
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	if _, err := e.p.Verifier.VerifyAccessToken(first.AccessToken); err != nil {
+		t.Fatalf("control: %v", err)
+	}
+	e.clk.Advance(30 * time.Second)
+	_, oerr = e.p.ExchangeCode(e.ctx, e.web, code, webCB, v)
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+	if _, err := e.p.Verifier.VerifyAccessToken(first.AccessToken); !errors.Is(err, tokens.ErrRevoked) {
+		t.Fatalf("first access token after replay: %v, want ErrRevoked", err)
+	}
+	_, oerr = e.p.RefreshGrant(e.ctx, e.web, first.RefreshToken, "")
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+}
+
+// TestExchangeCodeConcurrent: AS-07 — of 20 parallel redemptions of one code exactly one
+// succeeds, and because reuse was detected its tokens are revoked as well.
+func TestExchangeCodeConcurrent(t *testing.T) {
+	e := newEnv(t)
+	v, ch := pkce()
+	code, _ := e.code(authQuery("web", webCB, ch, "openid"))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var wins []*idp.TokenResponse
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, oerr := e.p.ExchangeCode(e.ctx, e.web, code, webCB, v)
+			if oerr == nil {
+				mu.Lock()
+				wins = append(wins, resp)
+				mu.Unlock()
+			} else if oerr.Code != idp.ErrCodeInvalidGrant {
+				t.Errorf("loser got %v", oerr)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(wins) != 1 {
+		t.Fatalf("%d redemptions succeeded, want exactly 1", len(wins))
+	}
+	if _, err := e.p.Verifier.VerifyAccessToken(wins[0].AccessToken); !errors.Is(err, tokens.ErrRevoked) {
+		t.Fatalf("winner's token after concurrent reuse: %v, want ErrRevoked", err)
+	}
+}
+
+// TestExchangeCodeUserAndSessionState: AS-17 — a code of a user disabled, or of a session
+// logged out, since it was issued yields nothing.
+func TestExchangeCodeUserAndSessionState(t *testing.T) {
+	e := newEnv(t)
+	v, ch := pkce()
+	code, sess := e.code(authQuery("web", webCB, ch, "openid"))
+	if err := e.p.EndSession(e.ctx, sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, oerr := e.p.ExchangeCode(e.ctx, e.web, code, webCB, v)
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+
+	code, _ = e.code(authQuery("web", webCB, ch, "openid"))
+	if _, err := e.p.SetDisabled(e.ctx, e.user.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	_, oerr = e.p.ExchangeCode(e.ctx, e.web, code, webCB, v)
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+}
+
+// TestRefreshRotation: AS-15 (RFC 9700 §4.14.2) — each refresh returns a new refresh token
+// and retires the old one; presenting a retired token revokes the whole family: the
+// successor refresh token and every access token of the grant stop working.
+func TestRefreshRotation(t *testing.T) {
+	e := newEnv(t)
+	resp, _ := e.tokens("openid", "read", "offline_access")
+	rt1 := resp.RefreshToken
+	e.clk.Advance(time.Minute)
+	r2, oerr := e.p.RefreshGrant(e.ctx, e.web, rt1, "")
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	if r2.RefreshToken == "" || r2.RefreshToken == rt1 || r2.AccessToken == resp.AccessToken || r2.IDToken == "" {
+		t.Fatalf("rotation: %+v", r2)
+	}
+	c2, err := e.p.Verifier.VerifyAccessToken(r2.AccessToken)
+	if err != nil || c2.GrantID != resp.Claims.GrantID || c2.Scope != "openid read offline_access" {
+		t.Fatalf("refreshed access token: %v %+v", err, c2)
+	}
+	r3, oerr := e.p.RefreshGrant(e.ctx, e.web, r2.RefreshToken, "")
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	// Reuse of rt1 (an attacker's stolen copy): refused, and the family dies.
+	_, oerr = e.p.RefreshGrant(e.ctx, e.web, rt1, "")
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+	_, oerr = e.p.RefreshGrant(e.ctx, e.web, r3.RefreshToken, "")
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+	for _, at := range []string{resp.AccessToken, r2.AccessToken, r3.AccessToken} {
+		if _, err := e.p.Verifier.VerifyAccessToken(at); !errors.Is(err, tokens.ErrRevoked) {
+			t.Fatalf("access token of a revoked family: %v", err)
+		}
+	}
+	// Another grant of the same user is not affected.
+	other, _ := e.tokens("openid", "offline_access")
+	if _, oerr := e.p.RefreshGrant(e.ctx, e.web, other.RefreshToken, ""); oerr != nil {
+		t.Fatalf("unrelated grant: %v", oerr)
+	}
+}
+
+// TestRefreshConcurrent: AS-18 — parallel refreshes with one token never fork the family:
+// at most one succeeds, the others are reuse, and reuse revokes the family, so no returned
+// refresh token stays usable.
+func TestRefreshConcurrent(t *testing.T) {
+	e := newEnv(t)
+	resp, _ := e.tokens("openid", "offline_access")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var wins []*idp.TokenResponse
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, oerr := e.p.RefreshGrant(e.ctx, e.web, resp.RefreshToken, "")
+			if oerr == nil {
+				mu.Lock()
+				wins = append(wins, r)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(wins) > 1 {
+		t.Fatalf("%d parallel refreshes succeeded: the family forked", len(wins))
+	}
+	for _, w := range wins {
+		if _, oerr := e.p.RefreshGrant(e.ctx, e.web, w.RefreshToken, ""); oerr == nil {
+			t.Fatal("a successor survived the detected reuse")
+		}
+	}
+}
+
+// TestRefreshScope: AS-16 — a refresh may narrow the scope and later return to the
+// originally granted scope, never widen it (invalid_scope); a refresh token is bound to
+// its client (OC-23).
+func TestRefreshScope(t *testing.T) {
+	e := newEnv(t)
+	resp, _ := e.tokens("openid", "read", "offline_access")
+	narrow, oerr := e.p.RefreshGrant(e.ctx, e.web, resp.RefreshToken, "read read")
+	if oerr != nil {
+		t.Fatalf("narrowing: %v", oerr)
+	}
+	if c, _ := e.p.Verifier.VerifyAccessToken(narrow.AccessToken); c == nil || c.Scope != "read" || narrow.IDToken != "" {
+		t.Fatalf("narrowed token scope %+v, id token %q", c, narrow.IDToken)
+	}
+	back, oerr := e.p.RefreshGrant(e.ctx, e.web, narrow.RefreshToken, "")
+	if oerr != nil || back.Scope != "openid read offline_access" {
+		t.Fatalf("back to the full grant: %v %q", oerr, back.Scope)
+	}
+	for _, scope := range []string{"openid read write", "admin", "read:all", "READ"} {
+		_, oerr := e.p.RefreshGrant(e.ctx, e.web, back.RefreshToken, scope)
+		wantOAuth(t, oerr, idp.ErrCodeInvalidScope)
+	}
+	// The widening attempts did not consume the token.
+	if _, oerr := e.p.RefreshGrant(e.ctx, e.web, back.RefreshToken, ""); oerr != nil {
+		t.Fatalf("after refused widening: %v", oerr)
+	}
+	// OC-23: another client presenting it.
+	r, _ := e.tokens("openid", "offline_access")
+	_, oerr = e.p.RefreshGrant(e.ctx, e.rp, r.RefreshToken, "")
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+	for _, bad := range []string{"", strings.Repeat("x", 129)} {
+		_, oerr = e.p.RefreshGrant(e.ctx, e.web, bad, "")
+		wantOAuth(t, oerr, idp.ErrCodeInvalidRequest)
+	}
+	_, oerr = e.p.RefreshGrant(e.ctx, e.web, "unknown-token", "")
+	wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+}
+
+// TestRefreshLifecycle: AS-17, PX-29 — a refresh token dies with its session's logout
+// (session-bound without offline_access, and offline ones started in the session too),
+// with the user's disabling or password change, and after its idle lifetime.
+func TestRefreshLifecycle(t *testing.T) {
+	t.Run("logout", func(t *testing.T) {
+		e := newEnv(t)
+		resp, sess := e.tokens("openid", "read")
+		if resp.RefreshToken == "" {
+			t.Fatal("no refresh token")
+		}
+		if err := e.p.EndSession(e.ctx, sess.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, oerr := e.p.RefreshGrant(e.ctx, e.web, resp.RefreshToken, "")
+		wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+		if _, err := e.p.Verifier.VerifyAccessToken(resp.AccessToken); !errors.Is(err, tokens.ErrRevoked) {
+			t.Fatalf("access token after logout: %v", err)
+		}
+	})
+	t.Run("session expired", func(t *testing.T) {
+		e := newEnv(t)
+		resp, _ := e.tokens("openid")
+		e.clk.Advance(e.p.SessionIdle + time.Second)
+		_, oerr := e.p.RefreshGrant(e.ctx, e.web, resp.RefreshToken, "")
+		wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+	})
+	t.Run("offline access outlives the session", func(t *testing.T) {
+		e := newEnv(t)
+		resp, _ := e.tokens("openid", "offline_access")
+		e.clk.Advance(e.p.SessionIdle + time.Second)
+		if _, oerr := e.p.RefreshGrant(e.ctx, e.web, resp.RefreshToken, ""); oerr != nil {
+			t.Fatalf("offline refresh after the session expired: %v", oerr)
+		}
+	})
+	t.Run("disabled user", func(t *testing.T) {
+		e := newEnv(t)
+		resp, _ := e.tokens("openid", "offline_access")
+		if _, err := e.p.SetDisabled(e.ctx, e.user.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		_, oerr := e.p.RefreshGrant(e.ctx, e.web, resp.RefreshToken, "")
+		wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+		if _, err := e.p.Verifier.VerifyAccessToken(resp.AccessToken); !errors.Is(err, tokens.ErrRevoked) {
+			t.Fatalf("access token of a disabled user: %v", err)
+		}
+	})
+	t.Run("password change", func(t *testing.T) {
+		e := newEnv(t)
+		resp, _ := e.tokens("openid", "offline_access")
+		if err := e.p.SetPassword(e.ctx, e.user.ID, "a brand new password"); err != nil {
+			t.Fatal(err)
+		}
+		_, oerr := e.p.RefreshGrant(e.ctx, e.web, resp.RefreshToken, "")
+		wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+		// A login after the change works (the user revocation covers earlier tokens only).
+		e.clk.Advance(time.Second)
+		fresh, _ := e.tokens("openid")
+		if _, err := e.p.Verifier.VerifyAccessToken(fresh.AccessToken); err != nil {
+			t.Fatalf("token issued after the password change: %v", err)
+		}
+	})
+	t.Run("idle lifetime", func(t *testing.T) {
+		e := newEnv(t)
+		resp, _ := e.tokens("openid", "offline_access")
+		e.clk.Advance(e.p.RefreshTokenIdle)
+		_, oerr := e.p.RefreshGrant(e.ctx, e.web, resp.RefreshToken, "")
+		wantOAuth(t, oerr, idp.ErrCodeInvalidGrant)
+	})
+}
+
+// TestNewUserReportedOnce: the new_user claim is true in the ID token of the first code of
+// the session whose login created the user, and false afterwards.
+func TestNewUserReportedOnce(t *testing.T) {
+	e := newEnv(t)
+	sess := e.session(idp.SessionMeta{NewUser: true})
+	var seen []any
+	for i := 0; i < 3; i++ {
+		v, ch := pkce()
+		code, _ := e.code(authQuery("web", webCB, ch, "openid"), sess)
+		resp, oerr := e.p.ExchangeCode(e.ctx, e.web, code, webCB, v)
+		if oerr != nil {
+			t.Fatal(oerr)
+		}
+		c, err := e.p.Verifier.VerifyIDToken(resp.IDToken, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, c["new_user"])
+	}
+	if seen[0] != true || seen[1] != false || seen[2] != false {
+		t.Fatalf("new_user across three codes = %v, want [true false false]", seen)
+	}
+}
+
+// TestAuthenticateClient: AS-24, OC-20 — a confidential client authenticates with its
+// secret only; a public client must not send one; failures are counted and lock the client
+// after the limit.
+func TestAuthenticateClient(t *testing.T) {
+	e := newEnv(t, func(c *idp.Config) { c.ClientMaxFailures = 3 })
+	if c, oerr := e.p.AuthenticateClient(e.ctx, "web", webSecret, true); oerr != nil || c.ID != "web" {
+		t.Fatalf("right secret: %v", oerr)
+	}
+	for name, tc := range map[string]struct {
+		id, secret string
+		has        bool
+	}{
+		"wrong secret":          {"web", "wrong-secret-0123456", true},
+		"no secret":             {"web", "", false},
+		"unknown client":        {"nope", "x", true},
+		"empty id":              {"", webSecret, true},
+		"public with a secret":  {"cli", "anything", true},
+		"other client's secret": {"rp", webSecret, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, oerr := e.p.AuthenticateClient(e.ctx, tc.id, tc.secret, tc.has)
+			wantOAuth(t, oerr, idp.ErrCodeInvalidClient)
+			if oerr.Status != 401 {
+				t.Fatalf("status %d", oerr.Status)
+			}
+		})
+	}
+	if _, oerr := e.p.AuthenticateClient(e.ctx, "cli", "", false); oerr != nil {
+		t.Fatalf("public client: %v", oerr)
+	}
+	// rp: three failures lock it; then even the right secret is refused.
+	for i := 0; i < 3; i++ {
+		_, _ = e.p.AuthenticateClient(e.ctx, "rp", "wrong-secret-0123456", true)
+	}
+	_, oerr := e.p.AuthenticateClient(e.ctx, "rp", "another-secret-of-16+", true)
+	if oerr == nil || !strings.Contains(oerr.Description, "too many") {
+		t.Fatalf("locked client: %v", oerr)
+	}
+}
