@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/module"
 )
 
@@ -243,8 +244,8 @@ func parseTokens(d *caddyfile.Dispenser, t *module.TokenConfig) error {
 		case "access_token_alg", "id_token_alg":
 			var v string
 			if v, err = oneArg(d); err == nil {
-				if v != "RS256" && v != "ES256" {
-					return d.Errf("gatehouse: tokens %s %q: use RS256 or ES256", opt, v)
+				if !keys.ValidAlg(v) {
+					return d.Errf("gatehouse: tokens %s %q: use RS256, ES256 or EdDSA", opt, v)
 				}
 				if opt == "access_token_alg" {
 					t.AccessTokenAlg = v

@@ -1,7 +1,7 @@
 // Package keys owns Gatehouse's asymmetric signing keys and its shared symmetric secrets.
 //
 // A Ring loads the keys from the store, generates the missing ones on first start (RS256 is
-// always present because OpenID Connect requires it; ES256 too), picks the active key per
+// always present because OpenID Connect requires it; ES256 and EdDSA too), picks the active key per
 // algorithm for signing, and serves the public JWK Set with a distinct RFC 7638 thumbprint as
 // each key's kid. Private members never leave the ring. Signing and verification of JWTs is
 // the tokens package's job; this package only hands out keys.
@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -33,10 +34,15 @@ import (
 const (
 	RS256 = "RS256"
 	ES256 = "ES256"
+	// EdDSA is Ed25519 (RFC 8037): the cheapest to sign and to verify.
+	EdDSA = "EdDSA"
 )
 
 // Algorithms lists the signing algorithms a Ring can hold, RS256 first.
-var Algorithms = []string{RS256, ES256}
+var Algorithms = []string{RS256, ES256, EdDSA}
+
+// ValidAlg tells whether alg is a supported signing algorithm.
+func ValidAlg(alg string) bool { return alg == RS256 || alg == ES256 || alg == EdDSA }
 
 // secretAlg marks the stored record holding the symmetric secret.
 const secretAlg = "secret"
@@ -75,8 +81,8 @@ func Load(ctx context.Context, s store.Keys, algs []string, now func() time.Time
 	r := &Ring{store: s, now: now, rand: rand.Reader}
 	want := map[string]bool{RS256: true}
 	for _, a := range algs {
-		if a != RS256 && a != ES256 {
-			return nil, fmt.Errorf("unsupported signing algorithm %q (supported: RS256, ES256)", a)
+		if !ValidAlg(a) {
+			return nil, fmt.Errorf("unsupported signing algorithm %q (supported: RS256, ES256, EdDSA)", a)
 		}
 		want[a] = true
 	}
@@ -119,6 +125,8 @@ func (r *Ring) Generate(ctx context.Context, alg string) (*Key, error) {
 		signer, err = rsa.GenerateKey(r.rand, 2048)
 	case ES256:
 		signer, err = ecdsa.GenerateKey(elliptic.P256(), r.rand)
+	case EdDSA:
+		_, signer, err = ed25519.GenerateKey(r.rand)
 	default:
 		return nil, fmt.Errorf("unsupported signing algorithm %q", alg)
 	}
@@ -200,6 +208,10 @@ func parse(rec store.SigningKey) (*Key, error) {
 		if rec.Alg != ES256 || pk.Curve != elliptic.P256() {
 			return nil, fmt.Errorf("signing key %s: EC key stored as %s", rec.ID, rec.Alg)
 		}
+	case ed25519.PublicKey:
+		if rec.Alg != EdDSA {
+			return nil, fmt.Errorf("signing key %s: Ed25519 key stored as %s", rec.ID, rec.Alg)
+		}
 	default:
 		return nil, fmt.Errorf("signing key %s: unsupported key type %T", rec.ID, pk)
 	}
@@ -273,7 +285,7 @@ type JWK struct {
 	N   string `json:"n,omitempty"`
 	E   string `json:"e,omitempty"`
 	Crv string `json:"crv,omitempty"`
-	X   string `json:"x,omitempty"`
+	X   string `json:"x,omitempty"` // EC and OKP
 	Y   string `json:"y,omitempty"`
 }
 
@@ -293,6 +305,8 @@ func PublicJWK(pub crypto.PublicKey, kid, alg string) (JWK, error) {
 		size := (len(raw) - 1) / 2
 		return JWK{Kty: "EC", Kid: kid, Use: "sig", Alg: alg, Crv: "P-256",
 			X: b64(raw[1 : 1+size]), Y: b64(raw[1+size:])}, nil
+	case ed25519.PublicKey:
+		return JWK{Kty: "OKP", Kid: kid, Use: "sig", Alg: alg, Crv: "Ed25519", X: b64(pk)}, nil
 	default:
 		return JWK{}, fmt.Errorf("unsupported public key type %T", pub)
 	}
@@ -310,6 +324,8 @@ func Thumbprint(pub crypto.PublicKey) (string, error) {
 		canonical = fmt.Sprintf(`{"e":%q,"kty":"RSA","n":%q}`, j.E, j.N)
 	case "EC":
 		canonical = fmt.Sprintf(`{"crv":%q,"kty":"EC","x":%q,"y":%q}`, j.Crv, j.X, j.Y)
+	case "OKP":
+		canonical = fmt.Sprintf(`{"crv":%q,"kty":"OKP","x":%q}`, j.Crv, j.X)
 	}
 	sum := sha256.Sum256([]byte(canonical))
 	return base64.RawURLEncoding.EncodeToString(sum[:]), nil

@@ -124,7 +124,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("gatehouse storage: %w", err)
 	}
 	now := time.Now
-	algs := []string{keys.RS256, keys.ES256}
+	algs := keys.Algorithms
 	ring, err := keys.Load(ctx, a.store, algs, now)
 	if err != nil {
 		return fmt.Errorf("gatehouse signing keys: %w", err)
@@ -207,8 +207,8 @@ func (a *App) validateConfig() error {
 		}
 	}
 	for name, alg := range map[string]string{"access_token_alg": a.Tokens.AccessTokenAlg, "id_token_alg": a.Tokens.IDTokenAlg} {
-		if alg != "" && alg != keys.RS256 && alg != keys.ES256 {
-			errs = append(errs, fmt.Errorf("gatehouse: tokens.%s %q: use RS256 or ES256", name, alg))
+		if alg != "" && !keys.ValidAlg(alg) {
+			errs = append(errs, fmt.Errorf("gatehouse: tokens.%s %q: use RS256, ES256 or EdDSA", name, alg))
 		}
 	}
 	for name, d := range map[string]caddy.Duration{
@@ -333,6 +333,6 @@ func hasString(list []string, v string) bool {
 
 // Interface guards.
 var (
-	_ caddy.App          = (*App)(nil)
+	_ caddy.App         = (*App)(nil)
 	_ caddy.Provisioner = (*App)(nil)
 )

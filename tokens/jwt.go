@@ -55,6 +55,8 @@ func methodFor(alg string) jwt.SigningMethod {
 		return jwt.SigningMethodRS256
 	case keys.ES256:
 		return jwt.SigningMethodES256
+	case keys.EdDSA:
+		return jwt.SigningMethodEdDSA
 	}
 	return nil
 }
