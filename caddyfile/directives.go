@@ -2,6 +2,7 @@ package caddyfile
 
 import (
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -50,8 +51,11 @@ func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		cache_size <n>
 //	}
 //
-// With a matcher, a second route sends the handler's own endpoints (/.gatehouse/callback and
-// /.gatehouse/logout) to it, so that a browser login on a partly protected site completes.
+// With a matcher, a route sends the handler's own endpoints (/.gatehouse/callback and
+// /.gatehouse/logout) to it, so that a browser login on a partly protected site completes,
+// and a route without matcher runs gatehouse_sanitize, so that requests outside the
+// protected routes reach the upstream without client-sent identity headers or Gatehouse
+// cookies.
 func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	if !h.Next() {
 		return nil, h.ArgErr()
@@ -143,5 +147,18 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 			protect.DefaultCallbackPath, protect.DefaultLogoutPath}, nil)}
 		routes = append(routes, h.NewRoute(endpoints, p)...)
 	}
-	return append(routes, h.NewRoute(matcherSet, p)...), nil
+	routes = append(routes, h.NewRoute(matcherSet, p)...)
+	if matcherSet != nil {
+		// Requests outside the matcher must not carry forged identity headers or Gatehouse
+		// cookies to the upstream either (PX-01).
+		strip := append([]string{}, p.StripHeaders...)
+		for name, v := range p.Headers {
+			if v != "" {
+				strip = append(strip, name)
+			}
+		}
+		sort.Strings(strip)
+		routes = append(routes, h.NewRoute(nil, &module.Sanitize{StripHeaders: strip})...)
+	}
+	return routes, nil
 }

@@ -44,8 +44,9 @@ func init() {
 //			refresh_token_lifetime <duration>
 //			refresh_token_idle <duration>
 //			code_lifetime <duration>
-//			access_token_alg RS256|ES256
-//			id_token_alg RS256|ES256
+//			access_token_alg RS256|ES256|EdDSA
+//			id_token_alg RS256|ES256|EdDSA
+//			leeway <duration>
 //		}
 //		lockout {
 //			account_max_failures <n>
@@ -241,6 +242,10 @@ func parseTokens(d *caddyfile.Dispenser, t *module.TokenConfig) error {
 			if t.CodeLifetime, err = durationArg(d, "tokens "); err == nil && time.Duration(t.CodeLifetime) > 10*time.Minute {
 				return d.Errf("gatehouse: tokens code_lifetime must be at most 10m (RFC 6749 §4.1.2)")
 			}
+		case "leeway":
+			if t.Leeway, err = durationArg(d, "tokens "); err == nil && time.Duration(t.Leeway) > 5*time.Minute {
+				return d.Errf("gatehouse: tokens leeway must be at most 5m")
+			}
 		case "access_token_alg", "id_token_alg":
 			var v string
 			if v, err = oneArg(d); err == nil {
@@ -254,7 +259,7 @@ func parseTokens(d *caddyfile.Dispenser, t *module.TokenConfig) error {
 				}
 			}
 		default:
-			return d.Errf("gatehouse: tokens: unknown option %q (options: access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, code_lifetime, access_token_alg, id_token_alg)", opt)
+			return d.Errf("gatehouse: tokens: unknown option %q (options: access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, code_lifetime, access_token_alg, id_token_alg, leeway)", opt)
 		}
 		if err != nil {
 			return err

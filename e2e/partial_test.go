@@ -83,8 +83,22 @@ func TestPartlyProtectedSite(t *testing.T) {
 		if r.Status != http.StatusOK {
 			t.Fatalf("public page: %s", r)
 		}
-		if v := e.Upstream.Last(t).Values("X-User-Id"); v != nil {
-			t.Skipf("KNOWN GAP (PX-01 a): gatehouse_protect with a matcher leaves the rest of the site unstripped; the public route forwarded X-User-Id %q", v)
+		got := e.Upstream.Last(t)
+		for _, name := range []string{"X-User-Id", "X-User-Email", "X_User_Email", "X_user_email"} {
+			if v := got.Values(name); v != nil {
+				t.Errorf("the public route forwarded the client's %s %q (the Caddyfile's gatehouse_sanitize route must strip it)", name, v)
+			}
+		}
+	})
+
+	t.Run("public routes strip gatehouse cookies but keep others", func(t *testing.T) {
+		r := RawRequest(t, e.AppAddr(), fmt.Sprintf("GET /public HTTP/1.1\nHost: %s\nCookie: theme=dark; gatehouse_auth=stolen; gatehouse_session=x\n\n", e.AppAddr()))
+		if r.Status != http.StatusOK {
+			t.Fatalf("public page: %s", r)
+		}
+		cookies := strings.Join(e.Upstream.Last(t).Values("Cookie"), "; ")
+		if strings.Contains(cookies, "gatehouse_") || !strings.Contains(cookies, "theme=dark") {
+			t.Errorf("upstream Cookie %q: want theme=dark without gatehouse cookies", cookies)
 		}
 	})
 }

@@ -152,6 +152,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		AccountMaxFailures:   a.Lockout.AccountMaxFailures,
 		IPMaxFailures:        a.Lockout.IPMaxFailures,
 		LockoutWindow:        time.Duration(a.Lockout.Window),
+		Leeway:               time.Duration(a.Tokens.Leeway),
 	}
 	if cfg.TenantID == "" {
 		cfg.TenantID = secret.Hash(a.Issuer)[:20]
@@ -215,7 +216,7 @@ func (a *App) validateConfig() error {
 		"tokens.access_token_lifetime": a.Tokens.AccessTokenLifetime, "tokens.id_token_lifetime": a.Tokens.IDTokenLifetime,
 		"tokens.refresh_token_lifetime": a.Tokens.RefreshTokenLifetime, "tokens.refresh_token_idle": a.Tokens.RefreshTokenIdle,
 		"tokens.code_lifetime": a.Tokens.CodeLifetime, "sessions.idle": a.Sessions.Idle, "sessions.lifetime": a.Sessions.Lifetime,
-		"lockout.window": a.Lockout.Window,
+		"lockout.window": a.Lockout.Window, "tokens.leeway": a.Tokens.Leeway,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("gatehouse: %s must be positive", name))
@@ -226,6 +227,9 @@ func (a *App) validateConfig() error {
 	}
 	if d := time.Duration(a.Tokens.AccessTokenLifetime); d > 24*time.Hour {
 		errs = append(errs, errors.New("gatehouse: tokens.access_token_lifetime must be at most 24h"))
+	}
+	if d := time.Duration(a.Tokens.Leeway); d > 5*time.Minute {
+		errs = append(errs, errors.New("gatehouse: tokens.leeway must be at most 5m"))
 	}
 	if a.Lockout.AccountMaxFailures < 0 || a.Lockout.IPMaxFailures < 0 {
 		errs = append(errs, errors.New("gatehouse: lockout limits must be positive"))

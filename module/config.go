@@ -42,10 +42,13 @@ type TokenConfig struct {
 	RefreshTokenIdle caddy.Duration `json:"refresh_token_idle,omitempty"`
 	// CodeLifetime is the authorization code's lifetime (default 1m).
 	CodeLifetime caddy.Duration `json:"code_lifetime,omitempty"`
-	// AccessTokenAlg signs access tokens: RS256 (default) or ES256.
+	// AccessTokenAlg signs access tokens: RS256 (default), ES256 or EdDSA.
 	AccessTokenAlg string `json:"access_token_alg,omitempty"`
-	// IDTokenAlg signs ID tokens: RS256 (default) or ES256.
+	// IDTokenAlg signs ID tokens: RS256 (default), ES256 or EdDSA.
 	IDTokenAlg string `json:"id_token_alg,omitempty"`
+	// Leeway tolerates clock skew between servers when checking token times (default 30s,
+	// at most 5m).
+	Leeway caddy.Duration `json:"leeway,omitempty"`
 }
 
 // SessionConfig sets the portal session's lifetimes.

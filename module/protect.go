@@ -15,6 +15,7 @@ import (
 
 func init() {
 	caddy.RegisterModule(Protect{})
+	caddy.RegisterModule(Sanitize{})
 }
 
 // Protect is the `gatehouse_protect` HTTP handler: it lets a request through only with a
@@ -94,9 +95,16 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 		Rule:    policy.Rule{Scopes: p.Scopes, Groups: p.Groups, Audience: aud},
 		Headers: specs, StripHeaders: p.StripHeaders, CookieName: p.CookieName, CacheSize: p.CacheSize,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
-		CSRFKey: keys.DeriveKey("protect-csrf"), Logger: ctx.Slogger(),
+		CSRFKey: keys.DeriveKey("protect-csrf"), State: requestVars, Logger: ctx.Slogger(),
 	}
 	return p.guard.Init()
+}
+
+// requestVars returns Caddy's per-request variables, which the Gatehouse handlers of a
+// request share.
+func requestVars(r *http.Request) map[string]any {
+	m, _ := r.Context().Value(caddyhttp.VarsCtxKey).(map[string]any)
+	return m
 }
 
 func (p *Protect) headerSpecs() ([]protect.HeaderSpec, error) {
@@ -149,8 +157,42 @@ func (p *Protect) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	return next.ServeHTTP(w, r)
 }
 
+// Sanitize is the `gatehouse_sanitize` HTTP handler: it removes client-sent identity
+// headers and Gatehouse cookies (the same ones gatehouse_protect removes) from requests that
+// no gatehouse_protect handled. On a site where gatehouse_protect applies to some routes
+// only, put it in a route without matcher after them, so that requests outside the protected
+// routes cannot carry forged identity headers to the upstream; the Caddyfile adds it for
+// every gatehouse_protect with a matcher.
+type Sanitize struct {
+	// StripHeaders are removed in addition to the built-in list (give the names the
+	// gatehouse_protect handlers inject or strip).
+	StripHeaders []string `json:"strip_headers,omitempty"`
+
+	s *protect.Sanitizer
+}
+
+// CaddyModule returns the Caddy module information.
+func (Sanitize) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.gatehouse_sanitize", New: func() caddy.Module { return new(Sanitize) }}
+}
+
+// Provision prepares the sanitizer.
+func (s *Sanitize) Provision(caddy.Context) error {
+	s.s = &protect.Sanitizer{StripHeaders: s.StripHeaders, State: requestVars}
+	s.s.Init()
+	return nil
+}
+
+// ServeHTTP strips the request unless a gatehouse_protect already handled it.
+func (s *Sanitize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	s.s.Sanitize(r)
+	return next.ServeHTTP(w, r)
+}
+
 // Interface guards.
 var (
+	_ caddy.Provisioner           = (*Sanitize)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Sanitize)(nil)
 	_ caddy.Provisioner           = (*Protect)(nil)
 	_ caddy.Validator             = (*Protect)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Protect)(nil)

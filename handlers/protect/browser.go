@@ -333,9 +333,9 @@ func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (refreshResul
 // logout: GET shows a confirmation form (so that a cross-site image cannot log the user out,
 // PX-23), POST ends the portal session behind the cookie — which revokes every token of it —
 // and clears the cookie.
-func (g *Guard) logout(w http.ResponseWriter, r *http.Request) {
+func (g *Guard) logout(w http.ResponseWriter, r *http.Request, cookies []string) {
 	w.Header().Set("Cache-Control", "no-store")
-	cookie, has, _ := findCookie(r.Header, g.cookieName(r))
+	cookie, has, _ := findCookie(cookies, g.cookieName(r))
 	var sid string
 	if has {
 		var ac authCookie

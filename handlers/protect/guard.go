@@ -66,7 +66,10 @@ type Guard struct {
 	CSRFKey []byte
 	// CacheSize bounds the verified-credential cache (default 10000 entries).
 	CacheSize int
-	Logger    *slog.Logger
+	// State returns the request's per-request value map (Caddy's request variables), shared
+	// with the other Gatehouse handlers of the request; nil when there is none.
+	State  func(*http.Request) map[string]any
+	Logger *slog.Logger
 
 	codec    *securecookie.SecureCookie
 	stripper *stripper
@@ -115,8 +118,11 @@ func (g *Guard) Init() error {
 
 // Serve handles one request. It returns the identity when the request may go on to the
 // upstream — managed headers and Gatehouse cookies already stripped, identity headers
-// injected — and nil when it has written the response itself.
+// injected — and nil when it has written the response itself. When several Guards handle one
+// request, each strips the managed headers again and injects its own, so the last one's
+// headers reach the upstream; cookies are read from what the client sent (see State).
 func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
+	cookies := sentCookies(g.State, r)
 	switch r.URL.Path {
 	case g.CallbackPath:
 		g.stripper.strip(r.Header)
@@ -124,7 +130,7 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 		return nil
 	case g.LogoutPath:
 		g.stripper.strip(r.Header)
-		g.logout(w, r)
+		g.logout(w, r, cookies)
 		return nil
 	}
 	// Read the credentials, then strip everything the client must not pass upstream.
@@ -148,7 +154,7 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 		}
 	}
 	name := g.cookieName(r)
-	cookie, hasCookie, dupCookie := findCookie(r.Header, name)
+	cookie, hasCookie, dupCookie := findCookie(cookies, name)
 	g.stripAll(r)
 
 	now := g.Provider.Now()
@@ -200,6 +206,11 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 	}
 	for _, h := range id.headers {
 		r.Header[h.name] = h.values
+	}
+	if g.State != nil {
+		if m := g.State(r); m != nil {
+			m[guardedKey] = true
+		}
 	}
 	return id
 }

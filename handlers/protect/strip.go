@@ -176,15 +176,15 @@ func stripCookies(h http.Header) {
 		delete(h, "Cookie")
 		return
 	}
-	vals = vals[:1]
-	vals[0] = b.String()
-	h["Cookie"] = vals
+	// A new slice: the original values may be kept as the request's sent cookies.
+	h["Cookie"] = []string{b.String()}
 }
 
-// findCookie returns the value of the cookie named name across the Cookie headers without
-// allocating; dup reports that the name appears more than once (cookie tossing, PX-27).
-func findCookie(h http.Header, name string) (value string, found, dup bool) {
-	for _, v := range h["Cookie"] {
+// findCookie returns the value of the cookie named name across the Cookie header values
+// without allocating; dup reports that the name appears more than once (cookie tossing,
+// PX-27).
+func findCookie(cookies []string, name string) (value string, found, dup bool) {
+	for _, v := range cookies {
 		for len(v) > 0 {
 			var part string
 			if i := strings.IndexByte(v, ';'); i >= 0 {
@@ -202,4 +202,62 @@ func findCookie(h http.Header, name string) (value string, found, dup bool) {
 		}
 	}
 	return value, found, false
+}
+
+// stateKey is the request-state entry holding the Cookie header values the client sent,
+// recorded by the first Gatehouse handler that sanitized the request.
+const stateKey = "gatehouse.client_cookies"
+
+// sentCookies returns the Cookie header values the client sent, recording them in the
+// request state the first time so that handlers running after the cookies were stripped
+// still see them.
+func sentCookies(state func(*http.Request) map[string]any, r *http.Request) []string {
+	var m map[string]any
+	if state != nil {
+		if m = state(r); m != nil {
+			if v, ok := m[stateKey]; ok {
+				c, _ := v.([]string)
+				return c
+			}
+		}
+	}
+	c := r.Header["Cookie"]
+	if m != nil {
+		m[stateKey] = c
+	}
+	return c
+}
+
+// Sanitizer strips client-sent identity headers and Gatehouse cookies from requests that no
+// Guard handles: on a partly protected site, requests outside the protected routes must not
+// carry forged identity headers to the upstream either (PX-01). It does nothing to a request
+// a Guard already handled (a Guard strips, then injects the real headers).
+type Sanitizer struct {
+	// StripHeaders are removed in addition to DefaultStripHeaders.
+	StripHeaders []string
+	// State returns the request's per-request value map (Caddy's request variables); it lets
+	// Sanitizer and Guards on one request know about each other.
+	State func(*http.Request) map[string]any
+
+	stripper *stripper
+}
+
+// Init prepares the Sanitizer.
+func (s *Sanitizer) Init() { s.stripper = newStripper(s.StripHeaders) }
+
+// guardedKey marks a request a Guard handled (stripped, then injected the real headers).
+const guardedKey = "gatehouse.guarded"
+
+// Sanitize strips r unless a Guard handled it.
+func (s *Sanitizer) Sanitize(r *http.Request) {
+	if s.State != nil {
+		if m := s.State(r); m != nil {
+			if guarded, _ := m[guardedKey].(bool); guarded {
+				return
+			}
+		}
+	}
+	sentCookies(s.State, r)
+	s.stripper.strip(r.Header)
+	stripCookies(r.Header)
 }

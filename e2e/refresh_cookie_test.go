@@ -1,0 +1,109 @@
+package e2e
+
+import (
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestCookieRefresh: the access token held in the protect session cookie expires, and the
+// next request refreshes it in-process (the browser never sees a login page); parallel
+// requests carrying the same expired cookie share one refresh instead of tripping the
+// refresh-token reuse detection (AS-18); after a portal logout the refresh fails and the
+// browser is sent to the login again (PX-29, AS-17).
+func TestCookieRefresh(t *testing.T) {
+	e := Start(t, Config{
+		Gatehouse: `tokens {
+			access_token_lifetime 1s
+			leeway 1s
+		}` + AppClient,
+		Sites: AppSite,
+	})
+	e.CreateUser("rita@example.test")
+	b := NewBrowser(t)
+	page := e.App + "/docs?refresh=1"
+	if r := e.BrowserLogin(b, page, "rita@example.test", Password); r.Status != http.StatusOK || r.URL.String() != page {
+		t.Fatalf("login: %s (hops %v)", r, r.Hops)
+	}
+	first := b.Cookie(e.App, "gatehouse_auth")
+	if first == "" {
+		t.Fatal("no gatehouse_auth cookie after login")
+	}
+
+	// Let the access token expire (lifetime 1s + leeway 1s).
+	time.Sleep(2200 * time.Millisecond)
+
+	// Several requests in parallel with the expired cookie: all pass, one refresh happens.
+	var wg sync.WaitGroup
+	statuses := make([]int, 8)
+	setCookies := make([]string, 8)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := NewRequest(t, http.MethodGet, page, nil)
+			req.Header.Set("Accept", "text/html")
+			req.AddCookie(&http.Cookie{Name: "gatehouse_auth", Value: first})
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+			for _, c := range resp.Cookies() {
+				if c.Name == "gatehouse_auth" {
+					setCookies[i] = c.Value
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != http.StatusOK {
+			t.Fatalf("request %d with the expired cookie: HTTP %d, want 200 after an in-process refresh", i, s)
+		}
+		if setCookies[i] == "" || setCookies[i] == first {
+			t.Fatalf("request %d did not receive the refreshed cookie", i)
+		}
+		if setCookies[i] != setCookies[0] {
+			t.Fatalf("parallel requests got different refreshed cookies: the refresh token was exchanged twice")
+		}
+	}
+	if got := e.Upstream.Last(t).Values("X-User-Email"); len(got) != 1 || got[0] != "rita@example.test" {
+		t.Fatalf("after the refresh the upstream saw X-User-Email %q", got)
+	}
+
+	// The browser keeps working with the refreshed cookie (the family was not revoked).
+	refreshed := setCookies[0]
+	req := NewRequest(t, http.MethodGet, page, nil)
+	req.AddCookie(&http.Cookie{Name: "gatehouse_auth", Value: refreshed})
+	if resp := Do(t, http.DefaultClient, req); resp.Status != http.StatusOK {
+		t.Fatalf("request with the refreshed cookie: %s", resp)
+	}
+
+	// A portal logout ends the session the cookie descends from: the cookie stops working at
+	// once (revocation list), for API-style requests (401) and browsers (back to the login).
+	logout := b.Go(http.MethodGet, e.Issuer+"/logout", nil, nil)
+	if r := b.Go(http.MethodPost, e.Issuer+"/logout", map[string][]string{"csrf_token": {FormField(t, logout, csrfRe)}}, nil); r.Status != http.StatusOK {
+		t.Fatalf("portal logout: %s", r)
+	}
+	req = NewRequest(t, http.MethodGet, page, nil)
+	req.AddCookie(&http.Cookie{Name: "gatehouse_auth", Value: refreshed})
+	if resp := Do(t, http.DefaultClient, req); resp.Status != http.StatusUnauthorized {
+		t.Fatalf("API request with the cookie after logout: %s, want 401", resp)
+	}
+	time.Sleep(2200 * time.Millisecond) // now the refresh path is taken, and must fail too
+	req = NewRequest(t, http.MethodGet, page, nil)
+	req.Header.Set("Accept", "text/html")
+	req.AddCookie(&http.Cookie{Name: "gatehouse_auth", Value: refreshed})
+	resp := Do(t, noFollow(), req)
+	if resp.Status != http.StatusFound || resp.Location(t).Path != "/authorize" {
+		t.Fatalf("browser request with the cookie after logout: %s, want a redirect to /authorize", resp)
+	}
+}
+
+func noFollow() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
