@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
@@ -18,10 +16,43 @@ import (
 func init() {
 	httpcaddyfile.RegisterHandlerDirective("gatehouse_portal", parsePortal)
 	httpcaddyfile.RegisterDirective("gatehouse_protect", parseProtect)
+	httpcaddyfile.RegisterHandlerDirective("gatehouse_sanitize", parseSanitize)
 	// The portal answers requests itself, like respond; protect guards what follows it, like
 	// basic_auth and forward_auth.
 	httpcaddyfile.RegisterDirectiveOrder("gatehouse_portal", httpcaddyfile.Before, "respond")
 	httpcaddyfile.RegisterDirectiveOrder("gatehouse_protect", httpcaddyfile.After, "basic_auth")
+	// Sanitizing comes before any handle or route block, so that it covers the whole site.
+	httpcaddyfile.RegisterDirectiveOrder("gatehouse_sanitize", httpcaddyfile.Before, "basic_auth")
+}
+
+// parseSanitize parses:
+//
+//	gatehouse_sanitize [<matcher>] {
+//		strip_header <Name...>
+//	}
+//
+// Put it at the top of a site whose gatehouse_protect handlers sit inside handle or route
+// blocks, so that requests no gatehouse_protect handles lose client-sent identity headers and
+// Gatehouse cookies too.
+func parseSanitize(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	h.Next() // directive name
+	if h.NextArg() {
+		return nil, h.Errf("gatehouse_sanitize: unexpected argument %q (options go in a block)", h.Val())
+	}
+	s := new(module.Sanitize)
+	for h.NextBlock(0) {
+		switch opt := h.Val(); opt {
+		case "strip_header", "strip_headers":
+			args := h.RemainingArgs()
+			if len(args) == 0 {
+				return nil, h.Errf("gatehouse_sanitize: %s: list at least one header name", opt)
+			}
+			s.StripHeaders = append(s.StripHeaders, args...)
+		default:
+			return nil, h.Errf("gatehouse_sanitize: unknown option %q (options: strip_header)", opt)
+		}
+	}
+	return s, nil
 }
 
 // parsePortal parses `gatehouse_portal [<matcher>]`, which takes no options.
@@ -51,11 +82,10 @@ func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		cache_size <n>
 //	}
 //
-// With a matcher, a route sends the handler's own endpoints (/.gatehouse/callback and
-// /.gatehouse/logout) to it, so that a browser login on a partly protected site completes,
-// and a route without matcher runs gatehouse_sanitize, so that requests outside the
-// protected routes reach the upstream without client-sent identity headers or Gatehouse
-// cookies.
+// With a matcher, a route without matcher follows with gatehouse_sanitize, so that requests
+// outside the protected routes reach the upstream without client-sent identity headers or
+// Gatehouse cookies, and so that the site's /.gatehouse/callback and /.gatehouse/logout
+// endpoints are served although the matcher does not cover them.
 func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	if !h.Next() {
 		return nil, h.ArgErr()
@@ -141,16 +171,11 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, header, no_default_headers, strip_header, cookie_name, cache_size)", opt)
 		}
 	}
-	var routes []httpcaddyfile.ConfigValue
-	if matcherSet != nil {
-		endpoints := caddy.ModuleMap{"path": caddyconfig.JSON(caddyhttp.MatchPath{
-			protect.DefaultCallbackPath, protect.DefaultLogoutPath}, nil)}
-		routes = append(routes, h.NewRoute(endpoints, p)...)
-	}
-	routes = append(routes, h.NewRoute(matcherSet, p)...)
+	routes := h.NewRoute(matcherSet, p)
 	if matcherSet != nil {
 		// Requests outside the matcher must not carry forged identity headers or Gatehouse
-		// cookies to the upstream either (PX-01).
+		// cookies to the upstream either (PX-01); the sanitizer also serves the site's
+		// /.gatehouse/ endpoints (login callback, logout), which the matcher may not cover.
 		strip := append([]string{}, p.StripHeaders...)
 		for name, v := range p.Headers {
 			if v != "" {

@@ -76,15 +76,20 @@ func TestQuickstartSignupFlow(t *testing.T) {
 	}
 	want := map[string]string{
 		"X-User-Id":         id,
-		"X-User-Email":      email,
 		"X-User-Name":       "Grace Hopper",
-		"X-Remote-User":     email, // gatehouse_protect `header` with a placeholder
-		"X-Placeholder-Sub": id,    // {gatehouse.user.id} in a later handler
-		"X-Caddy-Auth-User": id,    // {http.auth.user.id}
+		"X-Placeholder-Sub": id, // {gatehouse.user.id} in a later handler
+		"X-Caddy-Auth-User": id, // {http.auth.user.id}
 	}
 	for name, v := range want {
 		if got := rec.Values(name); !slices.Equal(got, []string{v}) {
 			t.Errorf("upstream %s = %q, want [%q]", name, got, v)
+		}
+	}
+	// A self-registered address is not verified: it must not be injected as identity, or
+	// anyone could sign up as ceo@ and be trusted by an app keyed on the email (CR-32).
+	for _, name := range []string{"X-User-Email", "X-Remote-User"} {
+		if got := rec.Values(name); got != nil {
+			t.Errorf("unverified email injected: upstream %s = %q, want absent", name, got)
 		}
 	}
 	if got := rec.Values("X-User-Groups"); got != nil {

@@ -385,6 +385,15 @@ func TestOIDCRelyingParty(t *testing.T) {
 			if r.Status != http.StatusFound || r.Location(t).Query().Get("code") == "" {
 				t.Errorf("%v: after logging in again, want a code, got %s (hops %v)", extra, r, r.Hops)
 			}
+			// The marker the login round trip uses cannot be forged by a client to skip the
+			// re-authentication: an unsigned or mis-signed gh_login_after is ignored.
+			for _, forged := range []string{"1", "1.AAAAAAAAAAAAAAAAAAAAAA", "99999999999"} {
+				params.Set("gh_login_after", forged)
+				page := fresh.Go(http.MethodGet, e.Issuer+"/authorize?"+params.Encode(), nil, StopAt(e.RP))
+				if page.Status != http.StatusOK || page.URL.Path != "/login" {
+					t.Errorf("%v with forged gh_login_after=%s: want the login form, got %s", extra, forged, page)
+				}
+			}
 		}
 	})
 

@@ -102,3 +102,79 @@ func TestPartlyProtectedSite(t *testing.T) {
 		}
 	})
 }
+
+// nestedSite protects /admin/* from inside a handle block, with gatehouse_sanitize at the
+// top of the site; a second protected route injects a header of its own.
+const nestedSite = `
+{{.App}} {
+	bind 127.0.0.1
+	gatehouse_sanitize
+	handle /admin/* {
+		gatehouse_protect {
+			client app
+		}
+		reverse_proxy {{.UpstreamAddr}}
+	}
+	handle /wiki/* {
+		gatehouse_protect {
+			client app
+			header X-Webauth-User {gatehouse.user.email}
+		}
+		reverse_proxy {{.UpstreamAddr}}
+	}
+	handle {
+		reverse_proxy {{.UpstreamAddr}}
+	}
+}`
+
+// TestNestedProtectSanitized: with gatehouse_protect inside handle blocks, the top-level
+// gatehouse_sanitize strips forged identity headers and Gatehouse cookies from the requests
+// no gatehouse_protect handles, and every handler strips the headers any other one injects
+// (PX-01, PX-30); the protected routes still see their credentials.
+func TestNestedProtectSanitized(t *testing.T) {
+	e := Start(t, Config{Gatehouse: AppClient, Sites: nestedSite})
+	e.CreateUser("nina@example.test")
+	b := NewBrowser(t)
+	if r := e.BrowserLogin(b, e.App+"/admin/x", "nina@example.test", Password); r.Status != http.StatusOK {
+		t.Fatalf("login through the nested route: %s (hops %v)", r, r.Hops)
+	}
+	cookie := b.Cookie(e.App, "gatehouse_auth")
+
+	// Public route: forged headers and the session cookie never reach the upstream.
+	r := RawRequest(t, e.AppAddr(), fmt.Sprintf("GET /profile HTTP/1.1\nHost: %s\nX-User-Id: admin\nX_User_Groups: admins\nX-Webauth-User: ceo@example.test\nCookie: theme=dark; gatehouse_auth=%s\n\n", e.AppAddr(), cookie))
+	if r.Status != http.StatusOK {
+		t.Fatalf("public route: %s", r)
+	}
+	got := e.Upstream.Last(t)
+	for _, name := range []string{"X-User-Id", "X-User-Groups", "X-Webauth-User"} {
+		if v := got.Values(name); v != nil {
+			t.Errorf("public route forwarded the client's %s %q", name, v)
+		}
+	}
+	if c := strings.Join(got.Values("Cookie"), ";"); strings.Contains(c, "gatehouse_") || !strings.Contains(c, "theme=dark") {
+		t.Errorf("public route Cookie %q", c)
+	}
+
+	// /admin: the cookie still authenticates (the sanitizer ran first); the header that only
+	// /wiki injects cannot be forged here.
+	r = RawRequest(t, e.AppAddr(), fmt.Sprintf("GET /admin/x HTTP/1.1\nHost: %s\nX-Webauth-User: ceo@example.test\nCookie: gatehouse_auth=%s\n\n", e.AppAddr(), cookie))
+	if r.Status != http.StatusOK {
+		t.Fatalf("/admin with the cookie: %s", r)
+	}
+	got = e.Upstream.Last(t)
+	if v := got.Values("X-Webauth-User"); v != nil {
+		t.Errorf("/admin forwarded the forged X-Webauth-User %q", v)
+	}
+	if v := got.Values("X-User-Email"); len(v) != 1 || v[0] != "nina@example.test" {
+		t.Errorf("/admin X-User-Email %q", v)
+	}
+
+	// /wiki injects its own header with the real identity.
+	r = RawRequest(t, e.AppAddr(), fmt.Sprintf("GET /wiki/x HTTP/1.1\nHost: %s\nX-Webauth-User: ceo@example.test\nCookie: gatehouse_auth=%s\n\n", e.AppAddr(), cookie))
+	if r.Status != http.StatusOK {
+		t.Fatalf("/wiki with the cookie: %s", r)
+	}
+	if v := e.Upstream.Last(t).Values("X-Webauth-User"); len(v) != 1 || v[0] != "nina@example.test" {
+		t.Errorf("/wiki X-Webauth-User %q", v)
+	}
+}

@@ -27,8 +27,10 @@ type TokenResponse struct {
 }
 
 // AuthenticateClient identifies the client of a token request. secret is the presented
-// secret (hasSecret false for a public client's request). Failures are limited per client.
-func (p *Provider) AuthenticateClient(ctx context.Context, id, sec string, hasSecret bool) (*Client, *Error) {
+// secret (hasSecret false for a public client's request). Failures are limited per client
+// and client IP, so that guessing is slowed down without letting anyone lock a client out
+// (CR-04, AS-24).
+func (p *Provider) AuthenticateClient(ctx context.Context, id, sec string, hasSecret bool, clientIP string) (*Client, *Error) {
 	invalid := &Error{Code: ErrCodeInvalidClient, Description: "client authentication failed", Status: 401}
 	if id == "" {
 		return nil, invalid
@@ -48,7 +50,7 @@ func (p *Provider) AuthenticateClient(ctx context.Context, id, sec string, hasSe
 	if !hasSecret {
 		return nil, invalid
 	}
-	release, err := p.attempt(ctx, []string{"client:" + c.ID}, []int{p.ClientMaxFailures})
+	release, err := p.attempt(ctx, []string{"client:" + c.ID + ":" + ipKey(clientIP)}, []int{p.ClientMaxFailures})
 	var locked *LockedError
 	if errors.As(err, &locked) {
 		return nil, &Error{Code: ErrCodeInvalidClient, Description: "too many failed client authentications; " + locked.Error(), Status: 401}
@@ -123,6 +125,16 @@ func (p *Provider) ExchangeCode(ctx context.Context, c *Client, code, redirectUR
 	}
 	if err := p.Revocations.Check(rec.SessionID, "", u.ID, rec.CreatedAt.Unix()); err != nil {
 		return nil, invalid("the session was logged out")
+	}
+	// The session must still exist: a code must not outlive a logout, whatever the
+	// revocation list still holds.
+	if rec.SessionID != "" {
+		s, err := p.Store.GetSession(ctx, rec.SessionID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !now.Before(s.ExpiresAt())) {
+			return nil, invalid("the session was logged out")
+		} else if err != nil {
+			return nil, p.serverError("token: read session", err)
+		}
 	}
 	g := grant{id: grantID, client: c, user: u, sessionID: rec.SessionID, scopes: rec.Scopes,
 		audience: rec.Audience, authTime: rec.AuthTime, amr: rec.AMR, acr: rec.ACR, nonce: rec.Nonce,
@@ -310,7 +322,7 @@ func (p *Provider) accessToken(g grant, now time.Time) (string, *tokens.AccessCl
 	c := &tokens.AccessClaims{Issuer: p.Issuer, Subject: g.user.ID, Audience: aud,
 		ExpiresAt: now.Add(p.AccessTokenLifetime).Unix(), IssuedAt: now.Unix(), ID: secret.New(16),
 		ClientID: g.client.ID, Scope: strings.Join(g.scopes, " "), AuthTime: g.authTime.Unix(),
-		ACR: g.acr, AMR: g.amr, SessionID: g.sessionID, GrantID: g.id, Groups: g.user.Groups}
+		ACR: g.acr, AMR: g.amr, SessionID: g.sessionID, GrantID: g.id, Groups: p.tokenGroups(g.user)}
 	if hasString(g.scopes, "email") {
 		c.Email, c.EmailVerified = g.user.Email, g.user.EmailVerified
 	}
@@ -326,6 +338,25 @@ func (p *Provider) accessToken(g grant, now time.Time) (string, *tokens.AccessCl
 		return "", nil, err
 	}
 	return tok, c, nil
+}
+
+// maxTokenGroups caps the group names an access token carries (in bytes), so that the
+// token — and the session cookie holding it — stays small enough for browsers (4 KB per
+// cookie) and upstream header limits (RB-07). Groups beyond it are left out: a route
+// requiring one of them denies access (fails closed).
+const maxTokenGroups = 2048
+
+func (p *Provider) tokenGroups(u store.User) []string {
+	n := 0
+	for i, g := range u.Groups {
+		n += len(g) + 3
+		if n > maxTokenGroups {
+			p.Logger.Warn("access token carries only the first groups of the user", "user", u.ID,
+				"groups", len(u.Groups), "included", i)
+			return u.Groups[:i:i]
+		}
+	}
+	return u.Groups
 }
 
 func (p *Provider) idToken(g grant, now time.Time, accessToken string) (string, error) {

@@ -2,6 +2,7 @@ package idp_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -419,7 +420,7 @@ func TestNewUserReportedOnce(t *testing.T) {
 // after the limit.
 func TestAuthenticateClient(t *testing.T) {
 	e := newEnv(t, func(c *idp.Config) { c.ClientMaxFailures = 3 })
-	if c, oerr := e.p.AuthenticateClient(e.ctx, "web", webSecret, true); oerr != nil || c.ID != "web" {
+	if c, oerr := e.p.AuthenticateClient(e.ctx, "web", webSecret, true, "192.0.2.1"); oerr != nil || c.ID != "web" {
 		t.Fatalf("right secret: %v", oerr)
 	}
 	for name, tc := range map[string]struct {
@@ -434,22 +435,34 @@ func TestAuthenticateClient(t *testing.T) {
 		"other client's secret": {"rp", webSecret, true},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, oerr := e.p.AuthenticateClient(e.ctx, tc.id, tc.secret, tc.has)
+			_, oerr := e.p.AuthenticateClient(e.ctx, tc.id, tc.secret, tc.has, "192.0.2.1")
 			wantOAuth(t, oerr, idp.ErrCodeInvalidClient)
 			if oerr.Status != 401 {
 				t.Fatalf("status %d", oerr.Status)
 			}
 		})
 	}
-	if _, oerr := e.p.AuthenticateClient(e.ctx, "cli", "", false); oerr != nil {
+	if _, oerr := e.p.AuthenticateClient(e.ctx, "cli", "", false, "192.0.2.1"); oerr != nil {
 		t.Fatalf("public client: %v", oerr)
 	}
-	// rp: three failures lock it; then even the right secret is refused.
+	// rp: three failures from one IP throttle that IP (AS-24), even with the right secret...
 	for i := 0; i < 3; i++ {
-		_, _ = e.p.AuthenticateClient(e.ctx, "rp", "wrong-secret-0123456", true)
+		_, _ = e.p.AuthenticateClient(e.ctx, "rp", "wrong-secret-0123456", true, "192.0.2.66")
 	}
-	_, oerr := e.p.AuthenticateClient(e.ctx, "rp", "another-secret-of-16+", true)
+	_, oerr := e.p.AuthenticateClient(e.ctx, "rp", "another-secret-of-16+", true, "192.0.2.66")
 	if oerr == nil || !strings.Contains(oerr.Description, "too many") {
-		t.Fatalf("locked client: %v", oerr)
+		t.Fatalf("throttled client IP: %v", oerr)
+	}
+	// ...but the client keeps working from its own servers: an attacker cannot lock it out
+	// (CR-04).
+	if _, oerr := e.p.AuthenticateClient(e.ctx, "rp", "another-secret-of-16+", true, "198.51.100.7"); oerr != nil {
+		t.Fatalf("client locked out by another IP's failures: %v", oerr)
+	}
+	// IPv6 addresses of one /64 share a counter.
+	for i := 0; i < 3; i++ {
+		_, _ = e.p.AuthenticateClient(e.ctx, "rp", "wrong-secret-0123456", true, fmt.Sprintf("2001:db8:1:2::%x", i+1))
+	}
+	if _, oerr := e.p.AuthenticateClient(e.ctx, "rp", "another-secret-of-16+", true, "2001:db8:1:2::ffff"); oerr == nil {
+		t.Fatal("a /64 rotating addresses escaped the limit")
 	}
 }

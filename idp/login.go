@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/secret"
@@ -63,6 +64,23 @@ func (p *Provider) attempt(ctx context.Context, keys []string, limits []int) (re
 	}, nil
 }
 
+// ipKey is the rate-limit key of a client IP: the address for IPv4, its /64 network for IPv6
+// (one host usually holds a whole /64, so per-address counting would be no limit at all).
+func ipKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap()
+	if addr.Is6() {
+		p, err := addr.Prefix(64)
+		if err == nil {
+			return p.String()
+		}
+	}
+	return addr.String()
+}
+
 // PasswordLogin checks an email and password. The account's and the client IP's failed
 // attempts are limited; an unknown email costs the same time as a wrong password and gets
 // the same error. It returns ErrInvalidCredentials, *LockedError, ErrUserDisabled (only
@@ -73,7 +91,7 @@ func (p *Provider) PasswordLogin(ctx context.Context, email, pw, clientIP string
 		return store.User{}, err
 	}
 	release, err := p.attempt(ctx,
-		[]string{"login:account:" + secret.Hash(email), "login:ip:" + clientIP},
+		[]string{"login:account:" + secret.Hash(email), "login:ip:" + ipKey(clientIP)},
 		[]int{p.AccountMaxFailures, p.IPMaxFailures})
 	if err != nil {
 		return store.User{}, err

@@ -228,12 +228,12 @@ func TestSignupModes(t *testing.T) {
 	e := newEnv(t)
 	in := idp.NewUser{Email: "new@example.com", Password: "a long enough password", Groups: []string{"admins"}, EmailVerified: true}
 
-	if _, err := e.p.Signup(e.ctx, in, ""); !errors.Is(err, idp.ErrSignupClosed) {
+	if _, err := e.p.Signup(e.ctx, in, "", "192.0.2.10"); !errors.Is(err, idp.ErrSignupClosed) {
 		t.Fatalf("closed: %v", err)
 	}
 
 	e.p.SignupMode = idp.SignupOpen
-	u, err := e.p.Signup(e.ctx, in, "")
+	u, err := e.p.Signup(e.ctx, in, "", "192.0.2.10")
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -245,35 +245,35 @@ func TestSignupModes(t *testing.T) {
 	}
 	dup := in
 	dup.Email = "NEW@Example.com"
-	if _, err := e.p.Signup(e.ctx, dup, ""); !errors.Is(err, idp.ErrEmailTaken) {
+	if _, err := e.p.Signup(e.ctx, dup, "", "192.0.2.10"); !errors.Is(err, idp.ErrEmailTaken) {
 		t.Fatalf("duplicate email: %v", err)
 	}
 	weak := in
 	weak.Email = "weak@example.com"
 	weak.Password = "short"
 	var ie *idp.InputError
-	if _, err := e.p.Signup(e.ctx, weak, ""); !errors.As(err, &ie) || ie.Field != "password" {
+	if _, err := e.p.Signup(e.ctx, weak, "", "192.0.2.10"); !errors.As(err, &ie) || ie.Field != "password" {
 		t.Fatalf("weak password: %v", err)
 	}
 	bad := in
 	bad.Email = "Eve <eve@example.com>"
-	if _, err := e.p.Signup(e.ctx, bad, ""); !errors.As(err, &ie) || ie.Field != "email" {
+	if _, err := e.p.Signup(e.ctx, bad, "", "192.0.2.10"); !errors.As(err, &ie) || ie.Field != "email" {
 		t.Fatalf("display-name email: %v", err)
 	}
 
 	e.p.SignupMode = idp.SignupInvite
 	in.Email = "invited@example.com"
-	if _, err := e.p.Signup(e.ctx, in, ""); !errors.Is(err, idp.ErrInviteRequired) {
+	if _, err := e.p.Signup(e.ctx, in, "", "192.0.2.10"); !errors.Is(err, idp.ErrInviteRequired) {
 		t.Fatalf("invite mode without a code: %v", err)
 	}
-	if _, err := e.p.Signup(e.ctx, in, "bogus"); !errors.Is(err, idp.ErrInviteInvalid) {
+	if _, err := e.p.Signup(e.ctx, in, "bogus", "192.0.2.10"); !errors.Is(err, idp.ErrInviteInvalid) {
 		t.Fatalf("bogus invitation: %v", err)
 	}
 	inv, err := e.p.CreateInvite(e.ctx, "", []string{"staff", "beta"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err = e.p.Signup(e.ctx, in, inv.Code)
+	u, err = e.p.Signup(e.ctx, in, inv.Code, "192.0.2.10")
 	if err != nil {
 		t.Fatalf("valid invitation: %v", err)
 	}
@@ -281,7 +281,7 @@ func TestSignupModes(t *testing.T) {
 		t.Fatalf("groups from the invitation: %v", u.Groups)
 	}
 	in.Email = "second@example.com"
-	if _, err := e.p.Signup(e.ctx, in, inv.Code); !errors.Is(err, idp.ErrInviteInvalid) {
+	if _, err := e.p.Signup(e.ctx, in, inv.Code, "192.0.2.10"); !errors.Is(err, idp.ErrInviteInvalid) {
 		t.Fatalf("invitation reused: %v", err)
 	}
 
@@ -291,22 +291,22 @@ func TestSignupModes(t *testing.T) {
 		t.Fatalf("bound invite: %+v %v", bound, err)
 	}
 	in.Email = "mallory@example.com"
-	if _, err := e.p.Signup(e.ctx, in, bound.Code); !errors.Is(err, idp.ErrInviteInvalid) {
+	if _, err := e.p.Signup(e.ctx, in, bound.Code, "192.0.2.10"); !errors.Is(err, idp.ErrInviteInvalid) {
 		t.Fatalf("bound invitation used by another email: %v", err)
 	}
 	in.Email = "CAROL@example.com"
-	if u, err := e.p.Signup(e.ctx, in, bound.Code); err != nil || u.Email != "carol@example.com" {
+	if u, err := e.p.Signup(e.ctx, in, bound.Code, "192.0.2.10"); err != nil || u.Email != "carol@example.com" {
 		t.Fatalf("bound invitation by its owner: %v", err)
 	}
 
 	// An invitation whose sign-up fails (email taken) is given back.
 	again, _ := e.p.CreateInvite(e.ctx, "", nil)
 	in.Email = "alice@example.com"
-	if _, err := e.p.Signup(e.ctx, in, again.Code); !errors.Is(err, idp.ErrEmailTaken) {
+	if _, err := e.p.Signup(e.ctx, in, again.Code, "192.0.2.10"); !errors.Is(err, idp.ErrEmailTaken) {
 		t.Fatalf("taken email: %v", err)
 	}
 	in.Email = "dave@example.com"
-	if _, err := e.p.Signup(e.ctx, in, again.Code); err != nil {
+	if _, err := e.p.Signup(e.ctx, in, again.Code, "192.0.2.10"); err != nil {
 		t.Fatalf("invitation not given back after a failed sign-up: %v", err)
 	}
 
@@ -314,7 +314,7 @@ func TestSignupModes(t *testing.T) {
 	old, _ := e.p.CreateInvite(e.ctx, "", nil)
 	e.clk.Advance(e.p.InviteLifetime)
 	in.Email = "late@example.com"
-	if _, err := e.p.Signup(e.ctx, in, old.Code); !errors.Is(err, idp.ErrInviteInvalid) {
+	if _, err := e.p.Signup(e.ctx, in, old.Code, "192.0.2.10"); !errors.Is(err, idp.ErrInviteInvalid) {
 		t.Fatalf("expired invitation: %v", err)
 	}
 }
@@ -334,7 +334,7 @@ func TestInviteSingleUseConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := e.p.Signup(e.ctx, idp.NewUser{Email: "racer" + string(rune('a'+i)) + "@example.com", Password: "a long enough password"}, inv.Code)
+			_, err := e.p.Signup(e.ctx, idp.NewUser{Email: "racer" + string(rune('a'+i)) + "@example.com", Password: "a long enough password"}, inv.Code, "192.0.2.10")
 			if err == nil {
 				mu.Lock()
 				created++

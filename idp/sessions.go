@@ -109,7 +109,10 @@ func (p *Provider) Session(ctx context.Context, sec string) (store.Session, stor
 
 // revocationTTL is how long a revocation entry must live: as long as any access token
 // issued before it can be valid.
-func (p *Provider) revocationTTL() time.Duration { return p.AccessTokenLifetime + 2*p.Leeway }
+func (p *Provider) revocationTTL() time.Duration {
+	longest := max(p.AccessTokenLifetime, p.CodeLifetime)
+	return longest + 2*p.Leeway
+}
 
 func (p *Provider) revoke(ctx context.Context, kind, subject string) error {
 	now := p.Now()

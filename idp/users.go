@@ -150,9 +150,21 @@ func (p *Provider) CreateUser(ctx context.Context, in NewUser) (store.User, erro
 	return u, nil
 }
 
+// signupsPerIP limits sign-up attempts per client IP and hour: each costs a password hash,
+// and sign-up answers tell whether an address is registered.
+const signupsPerIP = 30
+
 // Signup creates an account from the sign-up page under the configured signup mode. invite
-// is the invitation code (required in invite mode, ignored otherwise).
-func (p *Provider) Signup(ctx context.Context, in NewUser, invite string) (store.User, error) {
+// is the invitation code (required in invite mode, ignored otherwise). Attempts are limited
+// per client IP.
+func (p *Provider) Signup(ctx context.Context, in NewUser, invite, clientIP string) (store.User, error) {
+	n, reset, err := p.Store.IncrementCounter(ctx, "signup:ip:"+ipKey(clientIP), 1, time.Hour, p.Now())
+	if err != nil {
+		return store.User{}, fmt.Errorf("count sign-up: %w", err)
+	}
+	if n > signupsPerIP {
+		return store.User{}, &LockedError{RetryAfter: reset.Sub(p.Now())}
+	}
 	switch p.SignupMode {
 	case SignupOpen:
 	case SignupInvite:

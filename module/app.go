@@ -24,6 +24,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/gatehouse-dev/gatehouse/handlers/protect"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/keys"
@@ -69,6 +70,7 @@ type App struct {
 	Branding BrandingConfig `json:"branding,omitzero"`
 
 	provider *idp.Provider
+	names    *protect.Names // header names every gatehouse handler strips
 	storage  Storage
 	store    store.Store
 	portal   *portalState
@@ -107,6 +109,7 @@ func (a *App) Provider() *idp.Provider { return a.provider }
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	a.slog = ctx.Slogger()
+	a.names = protect.NewNames()
 	repl := caddy.NewReplacer()
 	a.Issuer = strings.TrimSpace(repl.ReplaceKnown(a.Issuer, ""))
 	if err := a.validateConfig(); err != nil {

@@ -27,7 +27,7 @@ func init() {
 Manages the users of a running Gatehouse server through its admin endpoint (by default
 localhost:2019; use --address, or --config to read it from a config file).
 
-  user add --email EMAIL [--fname F] [--lname L] [--groups a,b] [--external-id ID] [--password-stdin]
+  user add --email EMAIL [--fname F] [--lname L] [--groups a,b] [--external-id ID] [--password-stdin] [--unverified]
   user list
   user show ID|EMAIL
   user disable ID|EMAIL       (also ends the user's sessions and revokes its tokens)
@@ -102,6 +102,7 @@ func userCommands(cmd *cobra.Command) {
 	add.Flags().String("groups", "", "comma-separated groups")
 	add.Flags().String("external-id", "", "external user ID")
 	add.Flags().Bool("password-stdin", false, "read the password from stdin")
+	add.Flags().Bool("unverified", false, "mark the email address as not verified (it is then not injected as identity)")
 	add.RunE = func(cmd *cobra.Command, _ []string) error {
 		email := flagString(cmd, "email")
 		if email == "" {
@@ -114,6 +115,9 @@ func userCommands(cmd *cobra.Command) {
 		body := map[string]any{"email": email, "password": pw, "fname": flagString(cmd, "fname"),
 			"lname": flagString(cmd, "lname"), "groups": splitList(flagString(cmd, "groups")),
 			"external_user_id": flagString(cmd, "external-id")}
+		if unverified, _ := cmd.Flags().GetBool("unverified"); unverified {
+			body["email_verified"] = false
+		}
 		return printJSON(cmd, http.MethodPost, "/gatehouse/users", body)
 	}
 	list := &cobra.Command{Use: "list", Short: "Lists users", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {

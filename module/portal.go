@@ -2,6 +2,7 @@ package module
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
@@ -39,7 +40,7 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 	logger := ctx.Slogger()
 	p.mux = http.NewServeMux()
 	(&oidc.Handler{Provider: app.provider, Sessions: st.sessions, Templates: st.templates, Brand: st.brand,
-		Base: st.base, Logger: logger}).Mount(p.mux)
+		Base: st.base, ClientIP: clientIP, Logger: logger}).Mount(p.mux)
 	(&login.Handler{Provider: app.provider, Sessions: st.sessions, CSRF: st.csrf, Templates: st.templates,
 		Brand: st.brand, Base: st.base, ClientIP: clientIP, Logger: logger}).Mount(p.mux)
 	return nil
@@ -60,6 +61,9 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 func clientIP(r *http.Request) string {
 	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
 		return ip
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
 	}
 	return r.RemoteAddr
 }

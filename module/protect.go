@@ -93,7 +93,7 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 	p.guard = &protect.Guard{
 		Provider: app.provider, ClientID: client,
 		Rule:    policy.Rule{Scopes: p.Scopes, Groups: p.Groups, Audience: aud},
-		Headers: specs, StripHeaders: p.StripHeaders, CookieName: p.CookieName, CacheSize: p.CacheSize,
+		Headers: specs, Names: app.names, StripHeaders: p.StripHeaders, CookieName: p.CookieName, CacheSize: p.CacheSize,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
 		CSRFKey: keys.DeriveKey("protect-csrf"), State: requestVars, Logger: ctx.Slogger(),
 	}
@@ -151,18 +151,21 @@ func (p *Protect) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		repl.Set("http.auth.user.id", id.SubjectValue)
+		// One provider answers {http.auth.user.id} and {gatehouse.*} on demand: cheaper
+		// than setting each value on every request.
 		repl.Map(id.Lookup)
 	}
 	return next.ServeHTTP(w, r)
 }
 
 // Sanitize is the `gatehouse_sanitize` HTTP handler: it removes client-sent identity
-// headers and Gatehouse cookies (the same ones gatehouse_protect removes) from requests that
-// no gatehouse_protect handled. On a site where gatehouse_protect applies to some routes
-// only, put it in a route without matcher after them, so that requests outside the protected
-// routes cannot carry forged identity headers to the upstream; the Caddyfile adds it for
-// every gatehouse_protect with a matcher.
+// headers and Gatehouse cookies (every name any gatehouse handler of the configuration
+// strips or injects) from requests that no gatehouse_protect handled. On a site where
+// gatehouse_protect guards only some routes, requests outside them must not carry forged
+// identity headers to the upstream either: the Caddyfile adds it after every
+// gatehouse_protect with a matcher; when gatehouse_protect sits inside handle or route
+// blocks, put `gatehouse_sanitize` at the top of the site (it runs first and leaves the
+// credentials for the gatehouse_protect handlers that follow).
 type Sanitize struct {
 	// StripHeaders are removed in addition to the built-in list (give the names the
 	// gatehouse_protect handlers inject or strip).
@@ -176,16 +179,32 @@ func (Sanitize) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "http.handlers.gatehouse_sanitize", New: func() caddy.Module { return new(Sanitize) }}
 }
 
-// Provision prepares the sanitizer.
-func (s *Sanitize) Provision(caddy.Context) error {
-	s.s = &protect.Sanitizer{StripHeaders: s.StripHeaders, State: requestVars}
+// Provision prepares the sanitizer with the header names of every gatehouse handler of the
+// configuration.
+func (s *Sanitize) Provision(ctx caddy.Context) error {
+	appIface, err := ctx.App("gatehouse")
+	if err != nil {
+		return fmt.Errorf("gatehouse_sanitize needs the gatehouse app (global option `gatehouse { issuer ... }`): %w", err)
+	}
+	app := appIface.(*App)
+	keys := app.portal.keys
+	endpoints := &protect.Guard{Provider: app.provider, Names: app.names,
+		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
+		CSRFKey: keys.DeriveKey("protect-csrf"), State: requestVars, Logger: ctx.Slogger()}
+	if err := endpoints.Init(); err != nil {
+		return err
+	}
+	s.s = &protect.Sanitizer{Names: app.names, StripHeaders: s.StripHeaders, State: requestVars, Endpoints: endpoints}
 	s.s.Init()
 	return nil
 }
 
-// ServeHTTP strips the request unless a gatehouse_protect already handled it.
+// ServeHTTP serves the site's /.gatehouse/ endpoints, or strips the request unless a
+// gatehouse_protect already handled it and passes it on.
 func (s *Sanitize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	s.s.Sanitize(r)
+	if s.s.Serve(w, r) {
+		return nil
+	}
 	return next.ServeHTTP(w, r)
 }
 

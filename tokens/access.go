@@ -134,11 +134,8 @@ func (v *Verifier) verifyAccess(token string, checkTime bool) (*AccessClaims, er
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMembers(payload, accessClaimNames); err != nil {
-		return nil, ErrMalformed
-	}
 	c := new(AccessClaims)
-	if err := json.Unmarshal(payload, c); err != nil {
+	if !parseAccessClaims(payload, c) {
 		return nil, ErrMalformed
 	}
 	if c.Issuer != v.Issuer {
@@ -186,7 +183,7 @@ func (v *Verifier) VerifyIDToken(token string, allowExpired bool) (map[string]an
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMembers(payload, []string{"iss", "sub", "aud", "exp", "iat"}); err != nil {
+	if !checkObject(payload, []string{"iss", "sub", "aud", "exp", "iat", "nonce", "sid", "client_id", "scope"}) {
 		return nil, ErrMalformed
 	}
 	var c struct {
@@ -199,7 +196,7 @@ func (v *Verifier) VerifyIDToken(token string, allowExpired bool) (map[string]an
 		ClientID *string `json:"client_id"`
 		Scope    *string `json:"scope"`
 	}
-	if err := json.Unmarshal(payload, &c); err != nil {
+	if err := json.Unmarshal([]byte(payload), &c); err != nil {
 		return nil, ErrMalformed
 	}
 	if c.Issuer != v.Issuer {
@@ -214,7 +211,7 @@ func (v *Verifier) VerifyIDToken(token string, allowExpired bool) (map[string]an
 		}
 	}
 	var m map[string]any
-	if err := json.Unmarshal(payload, &m); err != nil {
+	if err := json.Unmarshal([]byte(payload), &m); err != nil {
 		return nil, ErrMalformed
 	}
 	return m, nil

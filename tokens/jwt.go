@@ -10,13 +10,16 @@
 package tokens
 
 import (
-	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -34,17 +37,16 @@ const (
 
 // Verification errors. Every one of them means "invalid token" to a client.
 var (
-	ErrMalformed    = errors.New("malformed token")
-	ErrSignature    = errors.New("invalid token signature")
-	ErrExpired      = errors.New("token expired")
-	ErrNotYetValid  = errors.New("token not yet valid")
-	ErrIssuer       = errors.New("token issued by another issuer")
-	ErrType         = errors.New("wrong token type")
-	ErrRevoked      = errors.New("token revoked")
-	ErrUnknownKey   = errors.New("token signed with an unknown key")
-	ErrLifetime     = errors.New("token lifetime too long")
-	ErrUnavailable  = errors.New("revocation list unavailable")
-	errDuplicateKey = errors.New("duplicate or case-variant JSON member")
+	ErrMalformed   = errors.New("malformed token")
+	ErrSignature   = errors.New("invalid token signature")
+	ErrExpired     = errors.New("token expired")
+	ErrNotYetValid = errors.New("token not yet valid")
+	ErrIssuer      = errors.New("token issued by another issuer")
+	ErrType        = errors.New("wrong token type")
+	ErrRevoked     = errors.New("token revoked")
+	ErrUnknownKey  = errors.New("token signed with an unknown key")
+	ErrLifetime    = errors.New("token lifetime too long")
+	ErrUnavailable = errors.New("revocation list unavailable")
 )
 
 var b64 = base64.RawURLEncoding.Strict()
@@ -103,74 +105,105 @@ type KeySet interface {
 
 // verifyJWS checks the compact serialisation, the header and the signature of token and
 // returns the decoded payload. The key's algorithm must equal the header's.
-func verifyJWS(ks KeySet, token, typ string) ([]byte, error) {
+func verifyJWS(ks KeySet, token, typ string) (string, error) {
 	if len(token) > MaxTokenSize || len(token) == 0 {
-		return nil, ErrMalformed
+		return "", ErrMalformed
 	}
 	// Only the base64url alphabet and the dots: Go's base64 decoder skips CR and LF even in
 	// strict mode, which would make "sig\n" an accepted variant of a token (JW-05).
+	dot1, dot2 := -1, -1
 	for i := 0; i < len(token); i++ {
-		if c := token[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return nil, ErrMalformed
+		c := token[i]
+		if c == '.' {
+			switch {
+			case dot1 < 0:
+				dot1 = i
+			case dot2 < 0:
+				dot2 = i
+			default:
+				return "", ErrMalformed
+			}
+			continue
+		}
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return "", ErrMalformed
 		}
 	}
-	dot1 := strings.IndexByte(token, '.')
-	if dot1 < 0 {
-		return nil, ErrMalformed
-	}
-	dot2 := strings.IndexByte(token[dot1+1:], '.')
 	if dot2 < 0 {
-		return nil, ErrMalformed
+		return "", ErrMalformed
 	}
-	dot2 += dot1 + 1
-	if strings.IndexByte(token[dot2+1:], '.') >= 0 {
-		return nil, ErrMalformed
-	}
-	hraw, err := b64.DecodeString(token[:dot1])
-	if err != nil {
-		return nil, ErrMalformed
-	}
-	if err := checkMembers(hraw, nil); err != nil {
-		return nil, ErrMalformed
-	}
-	var h struct {
-		header
-		Crit json.RawMessage `json:"crit"`
-		Jku  json.RawMessage `json:"jku"`
-		X5u  json.RawMessage `json:"x5u"`
-		Jwk  json.RawMessage `json:"jwk"`
-		X5c  json.RawMessage `json:"x5c"`
-		Zip  json.RawMessage `json:"zip"`
-		Enc  json.RawMessage `json:"enc"`
-	}
-	if err := json.Unmarshal(hraw, &h); err != nil {
-		return nil, ErrMalformed
-	}
-	if h.Crit != nil || h.Jku != nil || h.X5u != nil || h.Jwk != nil || h.X5c != nil || h.Zip != nil || h.Enc != nil {
-		return nil, ErrMalformed
-	}
-	if !typMatches(h.Typ, typ) {
-		return nil, ErrType
-	}
-	key, ok := ks.Lookup(h.Kid)
+	var hbuf [512]byte
+	hraw, ok := decodeInto(hbuf[:], token[:dot1])
 	if !ok {
-		return nil, ErrUnknownKey
+		return "", ErrMalformed
 	}
-	if h.Alg != key.Alg {
-		return nil, ErrSignature
+	alg, kid, htyp, ok := parseHeader(unsafe.String(unsafe.SliceData(hraw), len(hraw)))
+	if !ok {
+		return "", ErrMalformed
 	}
-	sig, err := b64.DecodeString(token[dot2+1:])
+	if !typMatches(htyp, typ) {
+		return "", ErrType
+	}
+	key, ok := ks.Lookup(kid)
+	if !ok {
+		return "", ErrUnknownKey
+	}
+	if alg != key.Alg {
+		return "", ErrSignature
+	}
+	var sbuf [512]byte
+	sig, ok := decodeInto(sbuf[:], token[dot2+1:])
+	if !ok {
+		return "", ErrMalformed
+	}
+	if !verifySignature(key, token[:dot2], sig) {
+		return "", ErrSignature
+	}
+	enc := token[dot1+1 : dot2]
+	payload := make([]byte, b64.DecodedLen(len(enc)))
+	n, err := b64.Decode(payload, unsafeBytes(enc))
 	if err != nil {
-		return nil, ErrMalformed
+		return "", ErrMalformed
 	}
-	if err := methodFor(key.Alg).Verify(token[:dot2], sig, key.Public); err != nil {
-		return nil, ErrSignature
+	// payload is never written again: share it as a string, so that claims can be
+	// substrings of it.
+	return unsafe.String(unsafe.SliceData(payload), n), nil
+}
+
+// decodeInto base64url-decodes s into buf (which must be large enough), without allocating.
+func decodeInto(buf []byte, s string) ([]byte, bool) {
+	if b64.DecodedLen(len(s)) > len(buf) {
+		return nil, false
 	}
-	payload, err := b64.DecodeString(token[dot1+1 : dot2])
+	n, err := b64.Decode(buf, unsafeBytes(s))
 	if err != nil {
-		return nil, ErrMalformed
+		return nil, false
 	}
-	return payload, nil
+	return buf[:n], true
+}
+
+// unsafeBytes views s as a byte slice without copying; callers only read it.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// verifySignature checks sig over signing (header.payload) with the key's one algorithm.
+// RS256 and EdDSA call the standard library directly (as golang-jwt does, minus copying the
+// signing input); ES256 goes through golang-jwt, which converts the raw r||s signature.
+func verifySignature(key *keys.Key, signing string, sig []byte) bool {
+	switch key.Alg {
+	case keys.EdDSA:
+		pub, ok := key.Public.(ed25519.PublicKey)
+		return ok && len(sig) == ed25519.SignatureSize && ed25519.Verify(pub, unsafeBytes(signing), sig)
+	case keys.RS256:
+		pub, ok := key.Public.(*rsa.PublicKey)
+		if !ok {
+			return false
+		}
+		sum := sha256.Sum256(unsafeBytes(signing))
+		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) == nil
+	default:
+		m := methodFor(key.Alg)
+		return m != nil && m.Verify(signing, sig, key.Public) == nil
+	}
 }
 
 func typMatches(got, want string) bool {
@@ -178,92 +211,4 @@ func typMatches(got, want string) bool {
 		return got == "" || strings.EqualFold(got, "JWT")
 	}
 	return strings.EqualFold(got, want) || strings.EqualFold(got, "application/"+want)
-}
-
-// checkMembers rejects a JSON object with duplicate member names, member names that differ
-// from another only by case, invalid UTF-8, or nesting deeper than 16. If known is not nil,
-// a member whose name case-folds to a known name must be spelled exactly like it.
-func checkMembers(raw []byte, known []string) error {
-	if !utf8.Valid(raw) {
-		return errDuplicateKey
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
-		return ErrMalformed
-	}
-	seen := make(map[string]struct{}, 16)
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return ErrMalformed
-		}
-		name, ok := tok.(string)
-		if !ok {
-			return ErrMalformed
-		}
-		folded := strings.ToLower(name)
-		if _, dup := seen[folded]; dup {
-			return errDuplicateKey
-		}
-		seen[folded] = struct{}{}
-		for _, k := range known {
-			if folded == k && name != k {
-				return errDuplicateKey
-			}
-		}
-		if err := skipValue(dec, 0); err != nil {
-			return err
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return ErrMalformed
-	}
-	if dec.More() {
-		return ErrMalformed
-	}
-	return nil
-}
-
-func skipValue(dec *json.Decoder, depth int) error {
-	if depth > 16 {
-		return ErrMalformed
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return ErrMalformed
-	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	switch d {
-	case '{':
-		seen := map[string]struct{}{}
-		for dec.More() {
-			t, err := dec.Token()
-			if err != nil {
-				return ErrMalformed
-			}
-			name, _ := t.(string)
-			if _, dup := seen[name]; dup {
-				return errDuplicateKey
-			}
-			seen[name] = struct{}{}
-			if err := skipValue(dec, depth+1); err != nil {
-				return err
-			}
-		}
-	case '[':
-		for dec.More() {
-			if err := skipValue(dec, depth+1); err != nil {
-				return err
-			}
-		}
-	}
-	if _, err := dec.Token(); err != nil { // closing delimiter
-		return ErrMalformed
-	}
-	return nil
 }

@@ -50,7 +50,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "open store:", err)
 		os.Exit(1)
 	}
-	ring, err := keys.Load(context.Background(), s, []string{keys.RS256, keys.ES256}, clock)
+	ring, err := keys.Load(context.Background(), s, keys.Algorithms, clock)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load keys:", err)
 		os.Exit(1)

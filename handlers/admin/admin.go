@@ -4,7 +4,8 @@
 // errors are {"error": code, "message": text}.
 //
 //	GET  /gatehouse/users?after=&limit=     list users
-//	POST /gatehouse/users                   create {email, password?, fname?, lname?, groups?, external_user_id?}
+//	POST /gatehouse/users                   create {email, password?, fname?, lname?, groups?, external_user_id?,
+//	                                        email_verified? (default true)}
 //	GET  /gatehouse/users/{id or email}     show
 //	POST /gatehouse/users/{id}/disable      disable (revokes sessions and tokens)
 //	POST /gatehouse/users/{id}/enable       enable
@@ -102,7 +103,9 @@ type createRequest struct {
 	LastName       string   `json:"lname"`
 	Groups         []string `json:"groups"`
 	ExternalUserID string   `json:"external_user_id"`
-	EmailVerified  bool     `json:"email_verified"`
+	// EmailVerified defaults to true: an administrator creating an account vouches for its
+	// address. Send false for an address still to be verified.
+	EmailVerified *bool `json:"email_verified"`
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
@@ -115,9 +118,10 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
+	verified := req.EmailVerified == nil || *req.EmailVerified
 	u, err := p.CreateUser(r.Context(), idp.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName,
 		MiddleName: req.MiddleName, LastName: req.LastName, Groups: req.Groups, ExternalUserID: req.ExternalUserID,
-		EmailVerified: req.EmailVerified})
+		EmailVerified: verified})
 	if err != nil {
 		writeErr(w, err)
 		return

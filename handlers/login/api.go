@@ -58,7 +58,7 @@ func (h *Handler) apiSignup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := h.Provider.Signup(r.Context(), idp.NewUser{Email: req.Email, Password: req.Password,
-		FirstName: req.FirstName, MiddleName: req.MiddleName, LastName: req.LastName}, req.Invite)
+		FirstName: req.FirstName, MiddleName: req.MiddleName, LastName: req.LastName}, req.Invite, h.ClientIP(r))
 	if err == nil {
 		err = h.startSession(w, r, u, []string{"pwd"}, true)
 	}

@@ -94,7 +94,7 @@ func (h *Handler) signupForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := h.Provider.Signup(r.Context(), idp.NewUser{Email: f.Get("email"), Password: f.Get("password"),
-		FirstName: f.Get("fname"), LastName: f.Get("lname")}, f.Get("invite"))
+		FirstName: f.Get("fname"), LastName: f.Get("lname")}, f.Get("invite"), h.ClientIP(r))
 	if err == nil {
 		err = h.startSession(w, r, u, []string{"pwd"}, true)
 	}

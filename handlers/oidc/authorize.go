@@ -1,6 +1,9 @@
 package oidc
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -55,7 +58,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	now := h.Provider.Now()
 	fresh := hasSession
 	if hasSession {
-		after, _ := strconv.ParseInt(params.Get(paramLoginAfter), 10, 64)
+		after := h.loginAfter(params.Get(paramLoginAfter), req.Client.ID)
 		switch {
 		case after > 0:
 			fresh = s.AuthTime.Unix() >= after
@@ -92,6 +95,32 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	h.redirectTo(w, r, req, url.Values{"code": {code}})
 }
 
+// signLoginAfter returns the gh_login_after value for time t: "<t>.<MAC>", so that a client
+// cannot add the parameter itself to skip prompt=login or max_age.
+func (h *Handler) signLoginAfter(t int64, clientID string) string {
+	ts := strconv.FormatInt(t, 10)
+	return ts + "." + h.loginAfterMAC(ts, clientID)
+}
+
+func (h *Handler) loginAfterMAC(ts, clientID string) string {
+	m := hmac.New(sha256.New, h.Provider.Keys.DeriveKey("gh_login_after"))
+	m.Write([]byte(clientID + "\x00" + ts))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
+// loginAfter returns the time of a valid gh_login_after value, 0 otherwise.
+func (h *Handler) loginAfter(v, clientID string) int64 {
+	ts, mac, ok := strings.Cut(v, ".")
+	if !ok || !hmac.Equal([]byte(mac), []byte(h.loginAfterMAC(ts, clientID))) {
+		return 0
+	}
+	t, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || t <= 0 {
+		return 0
+	}
+	return t
+}
+
 // loginRedirect returns the login page URL that resumes this authorization request.
 func (h *Handler) loginRedirect(params url.Values, req *idp.AuthRequest) string {
 	resume := url.Values{}
@@ -115,7 +144,7 @@ func (h *Handler) loginRedirect(params url.Values, req *idp.AuthRequest) string 
 		resume.Set("prompt", p)
 	}
 	if req.HasPrompt("login") || req.MaxAge >= 0 {
-		resume.Set(paramLoginAfter, strconv.FormatInt(h.Provider.Now().Unix(), 10))
+		resume.Set(paramLoginAfter, h.signLoginAfter(h.Provider.Now().Unix(), req.Client.ID))
 	}
 	target := h.Base + PathAuthorize + "?" + resume.Encode()
 	login := url.Values{"return_to": {target}}

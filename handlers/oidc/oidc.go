@@ -11,6 +11,7 @@ package oidc
 import (
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 
@@ -38,8 +39,10 @@ type Handler struct {
 	Templates *ui.Templates
 	Brand     ui.Brand
 	// Base is the issuer URL's path ("" at the root).
-	Base   string
-	Logger *slog.Logger
+	Base string
+	// ClientIP returns the request's client IP as determined by Caddy (nil: RemoteAddr).
+	ClientIP func(*http.Request) string
+	Logger   *slog.Logger
 
 	discovery []byte
 }
@@ -122,6 +125,17 @@ func (h *Handler) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	_, _ = w.Write(h.Provider.Keys.JWKS())
+}
+
+func (h *Handler) clientIP(r *http.Request) string {
+	if h.ClientIP != nil {
+		return h.ClientIP(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // writeTokenError writes an RFC 6749 §5.2 error.

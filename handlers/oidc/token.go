@@ -100,10 +100,10 @@ func (h *Handler) authenticateClient(r *http.Request, f url.Values) (*idp.Client
 		if cid := f.Get("client_id"); cid != "" && cid != id {
 			return nil, true, bad("client_id does not match the Basic credentials")
 		}
-		c, oerr := h.Provider.AuthenticateClient(r.Context(), id, sec, true)
+		c, oerr := h.Provider.AuthenticateClient(r.Context(), id, sec, true, h.clientIP(r))
 		return c, true, oerr
 	}
-	c, oerr := h.Provider.AuthenticateClient(r.Context(), f.Get("client_id"), f.Get("client_secret"), f.Has("client_secret"))
+	c, oerr := h.Provider.AuthenticateClient(r.Context(), f.Get("client_id"), f.Get("client_secret"), f.Has("client_secret"), h.clientIP(r))
 	return c, false, oerr
 }
 

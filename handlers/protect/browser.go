@@ -21,10 +21,26 @@ import (
 // errUnavailable marks a store failure while refreshing: fail closed with 503.
 var errUnavailable = errors.New("token service unavailable")
 
-// authCookie is the content of the session cookie.
+// errBadCookie: the session cookie is not one of ours.
+var errBadCookie = errors.New("malformed session cookie")
+
+// authCookie is the content of the session cookie: "<access token>~<refresh token>". It needs
+// no encryption or MAC of its own: the access token is a signed JWT carrying only the user's
+// own identity, the refresh token is an opaque secret checked by the store, and the cookie is
+// HttpOnly — sealing it would only double its size (browsers drop cookies over 4 KB).
 type authCookie struct {
-	AccessToken  string `json:"a"`
-	RefreshToken string `json:"r,omitempty"`
+	AccessToken  string
+	RefreshToken string
+}
+
+func (c authCookie) encode() string { return c.AccessToken + "~" + c.RefreshToken }
+
+func decodeAuthCookie(v string) (authCookie, bool) {
+	at, rt, ok := strings.Cut(v, "~")
+	if !ok || at == "" || len(v) > 8192 {
+		return authCookie{}, false
+	}
+	return authCookie{AccessToken: at, RefreshToken: rt}, true
 }
 
 // pendingLogin is a login started by the Guard, kept in the state cookie until the callback.
@@ -45,6 +61,9 @@ type pendingLogin struct {
 
 // maxPending bounds the logins remembered at once (one per tab that started one).
 const maxPending = 4
+
+// maxReturnURL is the longest URL a login returns to; longer ones return to "/".
+const maxReturnURL = 1024
 
 // loginTTL is how long a started login may take.
 const loginTTL = 10 * time.Minute
@@ -77,17 +96,23 @@ func (g *Guard) pending(r *http.Request) []pendingLogin {
 	return list
 }
 
+// maxStateCookie keeps the state cookie well under the 4 KB browsers accept.
+const maxStateCookie = 3500
+
 func (g *Guard) savePending(w http.ResponseWriter, r *http.Request, list []pendingLogin) {
-	if len(list) == 0 {
-		g.setCookie(w, r, g.stateCookieName(r), "", -1)
-		return
+	for len(list) > 0 {
+		enc, err := g.codec.Encode("gatehouse_state", list)
+		if err != nil {
+			g.Logger.Error("protect: encode state cookie", "error", err)
+			return
+		}
+		if len(enc) <= maxStateCookie {
+			g.setCookie(w, r, g.stateCookieName(r), enc, int(loginTTL/time.Second))
+			return
+		}
+		list = list[1:] // drop the oldest pending login
 	}
-	enc, err := g.codec.Encode("gatehouse_state", list)
-	if err != nil {
-		g.Logger.Error("protect: encode state cookie", "error", err)
-		return
-	}
-	g.setCookie(w, r, g.stateCookieName(r), enc, int(loginTTL/time.Second))
+	g.setCookie(w, r, g.stateCookieName(r), "", -1)
 }
 
 // redirectURI is this site's callback URL, which must be registered for the client exactly.
@@ -115,8 +140,8 @@ func (g *Guard) startLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := web.LocalPath(r.URL.RequestURI())
-	if target == "" || strings.HasPrefix(target, "/.gatehouse/") {
-		target = "/"
+	if target == "" || strings.HasPrefix(target, "/.gatehouse/") || len(target) > maxReturnURL {
+		target = "/" // a very long URL would not fit in the state cookie
 	}
 	p := pendingLogin{State: secret.New(24), Nonce: secret.New(24), Verifier: secret.New(32),
 		ReturnTo: target, RedirectURI: redirectURI, Created: g.Provider.Now().Unix(),
@@ -236,11 +261,7 @@ func (g *Guard) setAuthCookie(w http.ResponseWriter, r *http.Request, name strin
 	if !isGatehouseCookie(name) {
 		name = g.cookieName(r)
 	}
-	enc, err := g.codec.Encode("gatehouse_auth", c)
-	if err != nil {
-		return err
-	}
-	g.setCookie(w, r, name, enc, int(g.Provider.RefreshTokenLifetime/time.Second))
+	g.setCookie(w, r, name, c.encode(), int(g.Provider.RefreshTokenLifetime/time.Second))
 	return nil
 }
 
@@ -264,9 +285,9 @@ func (g *Guard) verifyCookie(w http.ResponseWriter, r *http.Request, value strin
 		}
 		return id, nil
 	}
-	var ac authCookie
-	if err := g.codec.Decode("gatehouse_auth", value, &ac); err != nil {
-		return nil, err
+	ac, ok := decodeAuthCookie(value)
+	if !ok {
+		return nil, errBadCookie
 	}
 	c, err := g.Provider.Verifier.VerifyAccessToken(ac.AccessToken)
 	if err == nil {
@@ -292,6 +313,11 @@ func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (refreshResul
 	g.recentMu.Lock()
 	if res, ok := g.recent[key]; ok && now.Before(res.expires) {
 		g.recentMu.Unlock()
+		// The successor may have been revoked since (logout, user disabled).
+		c := res.id.Claims
+		if err := g.Provider.Revocations.Check(c.SessionID, c.GrantID, c.Subject, c.IssuedAt); err != nil {
+			return refreshResult{}, err
+		}
 		return res, nil
 	}
 	g.recentMu.Unlock()
@@ -307,13 +333,10 @@ func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (refreshResul
 			}
 			return nil, oerr
 		}
-		enc, err := g.codec.Encode("gatehouse_auth", authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken})
-		if err != nil {
-			return nil, err
-		}
+		enc := authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}.encode()
 		id := newIdentity(resp.Claims, g.Headers)
 		res := refreshResult{cookie: enc, id: id, expires: now.Add(refreshGrace)}
-		g.cache.put(enc, id, now)
+		g.cache.add(enc, id, now) // parallel requests will carry it: admit it at once
 		g.recentMu.Lock()
 		for k, old := range g.recent {
 			if !now.Before(old.expires) {
@@ -335,16 +358,8 @@ func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (refreshResul
 // and clears the cookie.
 func (g *Guard) logout(w http.ResponseWriter, r *http.Request, cookies []string) {
 	w.Header().Set("Cache-Control", "no-store")
-	cookie, has, _ := findCookie(cookies, g.cookieName(r))
-	var sid string
-	if has {
-		var ac authCookie
-		if err := g.codec.Decode("gatehouse_auth", cookie, &ac); err == nil {
-			if c, err := g.Provider.Verifier.VerifyAccessTokenIgnoringExpiry(ac.AccessToken); err == nil {
-				sid = c.SessionID
-			}
-		}
-	}
+	name, cookie, sid := g.sessionCookie(r, cookies)
+	has := name != ""
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		if sid == "" {
@@ -377,6 +392,7 @@ func (g *Guard) logout(w http.ResponseWriter, r *http.Request, cookies []string)
 		}
 		if has {
 			g.cache.remove(cookie)
+			g.setCookie(w, r, name, "", -1)
 		}
 		g.clearCookie(w, r)
 		http.Redirect(w, r, g.Provider.Issuer+"/logout", http.StatusSeeOther)
@@ -384,6 +400,37 @@ func (g *Guard) logout(w http.ResponseWriter, r *http.Request, cookies []string)
 		w.Header().Set("Allow", "GET, POST")
 		renderPage(w, http.StatusMethodNotAllowed, pageData{Title: "Method not allowed", Message: "Use GET or POST."})
 	}
+}
+
+// sessionCookie finds the site's session cookie among the cookies the client sent: the
+// Guard's own name first, else any Gatehouse cookie holding a Gatehouse access token (the
+// logout endpoint may be served by a handler configured with another cookie name). It
+// returns the cookie's name, value and session ID.
+func (g *Guard) sessionCookie(r *http.Request, cookies []string) (name, value, sid string) {
+	sidOf := func(v string) string {
+		if ac, ok := decodeAuthCookie(v); ok {
+			if c, err := g.Provider.Verifier.VerifyAccessTokenIgnoringExpiry(ac.AccessToken); err == nil {
+				return c.SessionID
+			}
+		}
+		return ""
+	}
+	own := g.cookieName(r)
+	if v, ok, _ := findCookie(cookies, own); ok {
+		return own, v, sidOf(v)
+	}
+	for _, line := range cookies {
+		for part := range strings.SplitSeq(line, ";") {
+			n, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if !isGatehouseCookie(n) || !strings.Contains(v, "~") {
+				continue
+			}
+			if id := sidOf(v); id != "" {
+				return n, v, id
+			}
+		}
+	}
+	return "", "", ""
 }
 
 func (g *Guard) csrfToken(sid string) string {

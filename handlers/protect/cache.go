@@ -3,6 +3,7 @@ package protect
 import (
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,11 +12,19 @@ import (
 // lookup instead of a signature verification. It is bounded (entries beyond the limit evict
 // others) and an entry never outlives its token. Revocation is not cached: the guard checks
 // the revocation list on every request, hit or miss.
+//
+// A credential is admitted on its second sighting: the first one only records its hash in
+// a small table. A client that reuses its token pays one extra verification; a flood of
+// distinct tokens (every request a new one) neither churns the cache nor keeps identities
+// alive for the garbage collector.
 type cache struct {
 	shards [cacheShards]cacheShard
 	seed   maphash.Seed
 	max    int // per shard
+	seen   [seenSlots]atomic.Uint64
 }
+
+const seenSlots = 1 << 14
 
 const cacheShards = 32
 
@@ -51,9 +60,20 @@ func (c *cache) get(key string, now time.Time) *Identity {
 	return id
 }
 
-// put stores id under key, evicting expired entries (and, if none expired, arbitrary ones)
-// when the shard is full.
+// put stores id under key if key was seen before (see cache), evicting when full.
 func (c *cache) put(key string, id *Identity, now time.Time) {
+	h := maphash.String(c.seed, key) | 1 // never 0, the empty slot
+	slot := &c.seen[h%seenSlots]
+	if slot.Load() != h {
+		slot.Store(h)
+		return
+	}
+	c.add(key, id, now)
+}
+
+// add stores id under key, evicting expired entries (and, if none expired, arbitrary ones)
+// when the shard is full.
+func (c *cache) add(key string, id *Identity, now time.Time) {
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -27,7 +27,7 @@ func (c *cache) size() int {
 func TestCacheExpiry(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	c := newCache(100)
-	c.put("tok", cachedIdentity("u1", now.Add(10*time.Second)), now)
+	c.add("tok", cachedIdentity("u1", now.Add(10*time.Second)), now)
 	if id := c.get("tok", now.Add(9*time.Second)); id == nil || id.Claims.Subject != "u1" {
 		t.Fatal("live entry not returned")
 	}
@@ -40,12 +40,33 @@ func TestCacheExpiry(t *testing.T) {
 	if c.get("other", now) != nil {
 		t.Fatal("unknown key returned an identity")
 	}
-	c.put("tok2", cachedIdentity("u2", now.Add(time.Minute)), now)
+	c.add("tok2", cachedIdentity("u2", now.Add(time.Minute)), now)
 	c.remove("tok2")
 	if c.get("tok2", now) != nil {
 		t.Fatal("removed entry returned")
 	}
 	c.remove("never-there") // no panic
+}
+
+// TestCacheAdmission: a credential enters the cache on its second sighting, so that a flood
+// of one-time tokens does not churn it.
+func TestCacheAdmission(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c := newCache(100)
+	c.put("tok", cachedIdentity("u1", now.Add(time.Hour)), now)
+	if c.get("tok", now) != nil {
+		t.Fatal("admitted on first sight")
+	}
+	c.put("tok", cachedIdentity("u1", now.Add(time.Hour)), now)
+	if c.get("tok", now) == nil {
+		t.Fatal("not admitted on second sight")
+	}
+	for i := 0; i < 10_000; i++ {
+		c.put(fmt.Sprint("once-", i), cachedIdentity("u", now.Add(time.Hour)), now)
+	}
+	if n := c.size(); n != 1 {
+		t.Fatalf("one-time tokens entered the cache: %d entries", n)
+	}
 }
 
 // TestCacheBounded: RB (memory DoS) — a client sending endless distinct valid tokens cannot
@@ -58,7 +79,7 @@ func TestCacheBounded(t *testing.T) {
 		limit := max(size, cacheShards)
 		for i := 0; i < 20_000; i++ {
 			key := fmt.Sprint("token-", i)
-			c.put(key, cachedIdentity("u", now.Add(time.Hour)), now)
+			c.add(key, cachedIdentity("u", now.Add(time.Hour)), now)
 			if c.get(key, now) == nil {
 				t.Fatalf("size %d: just-stored entry %d missing", size, i)
 			}
@@ -70,14 +91,14 @@ func TestCacheBounded(t *testing.T) {
 	// Expired entries are evicted before live ones.
 	c := newCache(cacheShards * 8) // 8 per shard
 	for i := 0; i < 1000; i++ {
-		c.put(fmt.Sprint("old-", i), cachedIdentity("u", now.Add(time.Second)), now)
+		c.add(fmt.Sprint("old-", i), cachedIdentity("u", now.Add(time.Second)), now)
 	}
 	later := now.Add(time.Minute)
 	var live []string
 	for i := 0; i < cacheShards*4; i++ {
 		k := fmt.Sprint("live-", i)
 		live = append(live, k)
-		c.put(k, cachedIdentity("u", later.Add(time.Hour)), later)
+		c.add(k, cachedIdentity("u", later.Add(time.Hour)), later)
 	}
 	kept := 0
 	for _, k := range live {

@@ -62,7 +62,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	ring, err := keys.Load(ctx, s, []string{keys.RS256, keys.ES256}, clk.Now)
+	ring, err := keys.Load(ctx, s, keys.Algorithms, clk.Now)
 	if err != nil {
 		t.Fatalf("keys: %v", err)
 	}

@@ -50,8 +50,11 @@ type Guard struct {
 	Rule policy.Rule
 	// Headers are injected into upstream requests (compiled by CompileHeaders).
 	Headers []HeaderSpec
-	// StripHeaders are removed from client requests, in addition to DefaultStripHeaders
-	// and the injected headers.
+	// Names is the set of header names shared by the configuration's handlers (nil: a set of
+	// its own); the Guard adds its injected and StripHeaders names to it.
+	Names *Names
+	// StripHeaders are removed from client requests, in addition to Names and the injected
+	// headers.
 	StripHeaders []string
 	// CookieName is the base name of the session cookie ("auth" gives gatehouse_auth, or
 	// __Host-gatehouse_auth on https).
@@ -59,7 +62,8 @@ type Guard struct {
 	// CallbackPath and LogoutPath are the Guard's own endpoints on the protected site.
 	CallbackPath string
 	LogoutPath   string
-	// CookieHashKey and CookieBlockKey (32 bytes each) authenticate and encrypt the cookies.
+	// CookieHashKey and CookieBlockKey (32 bytes each) authenticate and encrypt the login
+	// state cookie.
 	CookieHashKey  []byte
 	CookieBlockKey []byte
 	// CSRFKey signs the logout form's token.
@@ -104,13 +108,13 @@ func (g *Guard) Init() error {
 	}
 	g.codec = securecookie.New(g.CookieHashKey, g.CookieBlockKey)
 	g.codec.SetSerializer(securecookie.JSONEncoder{})
-	g.codec.MaxAge(int(g.Provider.RefreshTokenLifetime / time.Second))
+	g.codec.MaxAge(int(loginTTL / time.Second))
 	g.codec.MaxLength(8192)
 	names := make([]string, 0, len(g.Headers)+len(g.StripHeaders))
 	for _, h := range g.Headers {
 		names = append(names, h.Name)
 	}
-	g.stripper = newStripper(append(names, g.StripHeaders...))
+	g.stripper = newStripper(g.Names, append(names, g.StripHeaders...))
 	g.cache = newCache(g.CacheSize)
 	g.recent = map[string]refreshResult{}
 	return nil
@@ -142,8 +146,18 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 		return nil
 	}
 	if len(authz) == 1 {
-		scheme, tok, _ := strings.Cut(authz[0], " ")
-		if strings.EqualFold(scheme, "Bearer") {
+		// The scheme ends at the first space or tab (RFC 9110 §11.4 allows either around the
+		// credentials); any spelling of "bearer" is ours to check and never forwarded.
+		v := strings.TrimLeft(authz[0], " \t")
+		end := strings.IndexAny(v, " \t")
+		if end < 0 {
+			end = len(v)
+		}
+		if strings.EqualFold(v[:end], "Bearer") {
+			tok := v[end:]
+			if len(tok) > 0 {
+				tok = tok[1:]
+			}
 			if tok == "" || strings.ContainsAny(tok, " \t") {
 				g.stripAll(r)
 				g.challenge(w, r, http.StatusBadRequest, "invalid_request", "the Authorization header must be: Bearer <token>")
@@ -205,7 +219,9 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 		return nil
 	}
 	for _, h := range id.headers {
-		r.Header[h.name] = h.values
+		// A fresh slice per request: a later handler (request_header) may edit the value in
+		// place, which must not change the cached identity.
+		r.Header[h.name] = []string{h.values[0]}
 	}
 	if g.State != nil {
 		if m := g.State(r); m != nil {

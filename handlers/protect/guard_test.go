@@ -96,7 +96,13 @@ func TestGuardBearerPasses(t *testing.T) {
 	if id.Claims.Subject != e.user.ID || id.Claims.Email != "alice@example.com" || id.SubjectValue != e.user.ID {
 		t.Fatalf("identity = %+v", id.Claims)
 	}
-	// The same token again is served from the cache with the same result.
+	// The same token again is admitted to the cache (second sighting), and then served from
+	// it with the same result.
+	if _, again := serve(g, bearerRequest(resp.AccessToken)); again == nil {
+		t.Fatal("second request refused")
+	} else {
+		id = again
+	}
 	r2 := bearerRequest(resp.AccessToken)
 	r2.Header.Set("X-User-Id", "admin")
 	if _, id2 := serve(g, r2); id2 != id || r2.Header.Get("X-User-Id") != e.user.ID {
@@ -395,10 +401,7 @@ func TestGuardRevokedSessionCached(t *testing.T) {
 	if g.cache.get(resp.AccessToken, e.clk.Now()) == nil {
 		t.Fatal("token not cached; the test would not test the cache")
 	}
-	cookieVal, err := g.codec.Encode("gatehouse_auth", authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cookieVal := authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}.encode()
 	cookieReq := func() *http.Request {
 		r := httptest.NewRequest(http.MethodGet, testSite+"/docs", nil)
 		r.AddCookie(&http.Cookie{Name: "__Host-gatehouse_auth", Value: cookieVal})
@@ -472,10 +475,7 @@ func TestGuardRefreshesExpiredCookie(t *testing.T) {
 	e := newEnv(t)
 	g := e.guard(policy.Rule{})
 	resp, _ := e.login("openid", "email", "offline_access")
-	old, err := g.codec.Encode("gatehouse_auth", authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken})
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}.encode()
 	e.clk.Advance(e.p.AccessTokenLifetime + e.p.Leeway + time.Second)
 	if err := e.p.Revocations.Sync(e.ctx, e.store); err != nil {
 		t.Fatal(err)
@@ -528,7 +528,7 @@ func TestGuardLogout(t *testing.T) {
 	e := newEnv(t)
 	g := e.guard(policy.Rule{})
 	resp, _ := e.login("openid")
-	cookieVal, _ := g.codec.Encode("gatehouse_auth", authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken})
+	cookieVal := authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}.encode()
 	cookie := &http.Cookie{Name: "__Host-gatehouse_auth", Value: cookieVal}
 
 	r := httptest.NewRequest(http.MethodGet, testSite+DefaultLogoutPath, nil)

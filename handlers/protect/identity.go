@@ -17,7 +17,7 @@ import (
 // commas (group names cannot contain commas).
 var Placeholders = map[string]string{
 	"gatehouse.user.id":             "the user ID (sub)",
-	"gatehouse.user.email":          "the email address (with the email scope)",
+	"gatehouse.user.email":          "the email address, when verified (with the email scope)",
 	"gatehouse.user.email_verified": "true or false",
 	"gatehouse.user.name":           "the display name (with the profile scope)",
 	"gatehouse.user.groups":         "the groups, comma-separated",
@@ -69,8 +69,8 @@ func CompileHeaders(specs []HeaderSpec) ([]HeaderSpec, error) {
 }
 
 // Identity is a verified credential's identity, prepared once per credential: the policy
-// view, the placeholder values and the rendered headers, so a cached request allocates
-// nothing for them.
+// view and the rendered headers, so that a cached request allocates nothing for them.
+// Placeholder values are computed when a later handler asks for them.
 type Identity struct {
 	// Claims are the access token's claims.
 	Claims *tokens.AccessClaims
@@ -82,55 +82,93 @@ type Identity struct {
 	// to a replacer does not allocate).
 	Lookup func(key string) (any, bool)
 
-	values  map[string]any
 	headers []headerValue
 }
 
 type headerValue struct {
 	name   string
-	values []string // len == cap == 1, so an append by a later handler copies
+	values []string
 }
 
 func newIdentity(c *tokens.AccessClaims, specs []HeaderSpec) *Identity {
-	groups := strings.Join(c.Groups, ",")
-	vals := map[string]string{
-		"gatehouse.user.id":             c.Subject,
-		"gatehouse.user.email":          c.Email,
-		"gatehouse.user.email_verified": strconv.FormatBool(c.EmailVerified),
-		"gatehouse.user.name":           c.Name,
-		"gatehouse.user.groups":         groups,
-		"gatehouse.token.client_id":     c.ClientID,
-		"gatehouse.token.scope":         c.Scope,
-		"gatehouse.token.audience":      strings.Join(c.Audience, ","),
-		"gatehouse.token.expires":       strconv.FormatInt(c.ExpiresAt, 10),
-		"gatehouse.auth.amr":            strings.Join(c.AMR, ","),
-		"gatehouse.auth.time":           strconv.FormatInt(c.AuthTime, 10),
-		"gatehouse.session.id":          c.SessionID,
-	}
-	if c.Email == "" {
-		vals["gatehouse.user.email_verified"] = ""
-	}
-	id := &Identity{Claims: c, SubjectValue: c.Subject, values: make(map[string]any, len(vals)),
+	id := &Identity{Claims: c, SubjectValue: c.Subject,
 		Policy: policy.Identity{Scopes: c.Scopes(), Groups: c.Groups, Audience: c.Audience}}
-	for k, v := range vals {
-		id.values[k] = clean(v)
-	}
 	for _, s := range specs {
-		v := clean(placeholderRe.ReplaceAllStringFunc(s.Template, func(m string) string {
-			return vals[m[1:len(m)-1]]
-		}))
+		var v string
+		if key, ok := soloPlaceholder(s.Template); ok {
+			v = id.value(key) // the common case: the header is one placeholder
+		} else {
+			v = placeholderRe.ReplaceAllStringFunc(s.Template, func(m string) string { return id.value(m[1 : len(m)-1]) })
+		}
+		v = clean(v)
 		if strings.TrimSpace(v) == "" {
 			continue
 		}
-		id.headers = append(id.headers, headerValue{name: s.Name, values: []string{v}[:1:1]})
+		id.headers = append(id.headers, headerValue{name: s.Name, values: []string{v}})
 	}
 	id.Lookup = id.lookup
 	return id
 }
 
+// soloPlaceholder reports whether tmpl is exactly one placeholder, and its key.
+func soloPlaceholder(tmpl string) (string, bool) {
+	if len(tmpl) > 2 && tmpl[0] == '{' && tmpl[len(tmpl)-1] == '}' && strings.IndexByte(tmpl[1:], '{') < 0 &&
+		strings.IndexByte(tmpl, '}') == len(tmpl)-1 {
+		return tmpl[1 : len(tmpl)-1], true
+	}
+	return "", false
+}
+
+// value returns a placeholder's value ("" when the token lacks the claim).
+func (id *Identity) value(key string) string {
+	c := id.Claims
+	switch key {
+	case "gatehouse.user.id":
+		return c.Subject
+	case "gatehouse.user.email":
+		// Only a verified address is identity: an unverified one is whatever the user typed
+		// at sign-up (CR-32).
+		if !c.EmailVerified {
+			return ""
+		}
+		return c.Email
+	case "gatehouse.user.email_verified":
+		if c.Email == "" {
+			return ""
+		}
+		return strconv.FormatBool(c.EmailVerified)
+	case "gatehouse.user.name":
+		return c.Name
+	case "gatehouse.user.groups":
+		return strings.Join(c.Groups, ",")
+	case "gatehouse.token.client_id":
+		return c.ClientID
+	case "gatehouse.token.scope":
+		return c.Scope
+	case "gatehouse.token.audience":
+		return strings.Join(c.Audience, ",")
+	case "gatehouse.token.expires":
+		return strconv.FormatInt(c.ExpiresAt, 10)
+	case "gatehouse.auth.amr":
+		return strings.Join(c.AMR, ",")
+	case "gatehouse.auth.time":
+		return strconv.FormatInt(c.AuthTime, 10)
+	case "gatehouse.session.id":
+		return c.SessionID
+	}
+	return ""
+}
+
 func (id *Identity) lookup(key string) (any, bool) {
-	v, ok := id.values[key]
-	return v, ok
+	if key == "http.auth.user.id" {
+		// Caddy's own authentication placeholder: its access log's user_id, FastCGI's
+		// REMOTE_USER.
+		return id.SubjectValue, true
+	}
+	if _, ok := Placeholders[key]; !ok {
+		return nil, false
+	}
+	return clean(id.value(key)), true
 }
 
 // clean removes control characters (header splitting, PX-05) and caps the length at 4 KiB so

@@ -24,18 +24,43 @@ var DefaultStripHeaders = []string{
 // removed.
 var DefaultStripPrefixes = []string{"x-user-", "x-gatehouse-", "x-auth-request-", "x-remote-", "gatehouse-"}
 
+// Names is the set of header names the Gatehouse handlers of one configuration strip from
+// client requests: DefaultStripHeaders plus every name any of them injects or is told to
+// strip. Sharing one set between all handlers of an app means a header that one route
+// injects cannot be forged on a route that another handler lets through (PX-01). Names are
+// added while the configuration is provisioned, before it serves requests, and only read
+// afterwards.
+type Names struct {
+	m map[string]struct{} // normalised: lower case, '_' -> '-'
+}
+
+// NewNames returns the default set.
+func NewNames() *Names {
+	n := &Names{m: map[string]struct{}{}}
+	n.Add(DefaultStripHeaders...)
+	return n
+}
+
+// Add adds header names to the set.
+func (n *Names) Add(names ...string) {
+	for _, name := range names {
+		n.m[normalizeName(name)] = struct{}{}
+	}
+}
+
 // stripper removes managed headers and Gatehouse cookies from client requests.
 type stripper struct {
-	names    map[string]struct{} // normalised: lower case, '_' -> '-'
+	names    map[string]struct{}
 	prefixes []string
 }
 
-func newStripper(extra []string) *stripper {
-	s := &stripper{names: map[string]struct{}{}, prefixes: DefaultStripPrefixes}
-	for _, n := range append(append([]string{}, DefaultStripHeaders...), extra...) {
-		s.names[normalizeName(n)] = struct{}{}
+// newStripper returns a stripper of names (nil: the defaults) plus extra.
+func newStripper(names *Names, extra []string) *stripper {
+	if names == nil {
+		names = NewNames()
 	}
-	return s
+	names.Add(extra...)
+	return &stripper{names: names.m, prefixes: DefaultStripPrefixes}
 }
 
 func normalizeName(n string) string {
@@ -233,20 +258,35 @@ func sentCookies(state func(*http.Request) map[string]any, r *http.Request) []st
 // carry forged identity headers to the upstream either (PX-01). It does nothing to a request
 // a Guard already handled (a Guard strips, then injects the real headers).
 type Sanitizer struct {
-	// StripHeaders are removed in addition to DefaultStripHeaders.
+	// Names is the set shared by the configuration's handlers (nil: a set of its own).
+	Names *Names
+	// StripHeaders are removed in addition to the Names.
 	StripHeaders []string
 	// State returns the request's per-request value map (Caddy's request variables); it lets
 	// Sanitizer and Guards on one request know about each other.
 	State func(*http.Request) map[string]any
+	// Endpoints, if set, serves the login callback and logout endpoints of the site when no
+	// Guard did (a Guard configured without client or rule: the callback completes the login
+	// as the Guard that started it recorded, the logout finds the site's session cookie).
+	Endpoints *Guard
 
 	stripper *stripper
 }
 
 // Init prepares the Sanitizer.
-func (s *Sanitizer) Init() { s.stripper = newStripper(s.StripHeaders) }
+func (s *Sanitizer) Init() { s.stripper = newStripper(s.Names, s.StripHeaders) }
 
 // guardedKey marks a request a Guard handled (stripped, then injected the real headers).
 const guardedKey = "gatehouse.guarded"
+
+// Serve answers the site's /.gatehouse/ endpoints (reporting true) or strips r.
+func (s *Sanitizer) Serve(w http.ResponseWriter, r *http.Request) bool {
+	if g := s.Endpoints; g != nil && (r.URL.Path == g.CallbackPath || r.URL.Path == g.LogoutPath) {
+		return g.Serve(w, r) == nil
+	}
+	s.Sanitize(r)
+	return false
+}
 
 // Sanitize strips r unless a Guard handled it.
 func (s *Sanitizer) Sanitize(r *http.Request) {

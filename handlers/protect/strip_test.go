@@ -11,7 +11,7 @@ import (
 // its case and whether written with '-' or '_', plus every name under the managed prefixes
 // and the names a route adds; ordinary headers are left alone.
 func TestManagedNames(t *testing.T) {
-	s := newStripper([]string{"X-Legacy-User", "x_tenant"})
+	s := newStripper(nil, []string{"X-Legacy-User", "x_tenant"})
 	managed := []string{
 		"X-User-Id", "x-user-id", "X-USER-ID", "X_User_Id", "X-User_Id", "X_USER_ID", "x_user_id",
 		"X-User-Email", "X-User-Groups", "X-User-Name", "X-User", "x_user",
@@ -48,7 +48,7 @@ func TestManagedNames(t *testing.T) {
 // TestManagedDoesNotAllocate: the per-request name check is allocation-free for ordinary
 // header names (the stripper runs on every request).
 func TestManagedDoesNotAllocate(t *testing.T) {
-	s := newStripper(nil)
+	s := newStripper(nil, nil)
 	allocs := testing.AllocsPerRun(100, func() {
 		_ = s.managed("X_User_Id")
 		_ = s.managed("Content-Type")
@@ -63,7 +63,7 @@ func TestManagedDoesNotAllocate(t *testing.T) {
 // header map, including non-canonical keys (as HTTP/2 or a lax client can produce) and
 // duplicate values, and keeps the rest untouched.
 func TestStripHeaders(t *testing.T) {
-	s := newStripper(nil)
+	s := newStripper(nil, nil)
 	h := http.Header{
 		"X-User-Id":        {"admin"},
 		"x-user-id":        {"admin2"},
@@ -87,7 +87,7 @@ func TestStripHeaders(t *testing.T) {
 // as hop-by-hop; those names are removed from Connection, others kept, and an emptied
 // Connection header is removed.
 func TestStripConnection(t *testing.T) {
-	s := newStripper(nil)
+	s := newStripper(nil, nil)
 	tests := []struct {
 		in   []string
 		want []string // nil: header removed

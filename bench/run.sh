@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Gatehouse benchmark harness: builds the binary, starts a tiny upstream, plain Caddy
+# reverse_proxy and Gatehouse-protected routes in ONE server, drives them with wrk
+# (interleaved, repeated, medians), then measures logins/s, code exchanges/s, refreshes/s,
+# memory and startup. See bench/README.md.
+#
+#   bench/run.sh              full run (about 10 minutes)
+#   QUICK=1 bench/run.sh      fewer, shorter runs (about 3 minutes)
+#
+# Environment: REPS (3), DURATION (8s), CONNS (32), ALGS (access-token algorithms compared,
+# "RS256 EdDSA"), SKIP_TOKENS=1, SKIP_MEMORY=1, SKIP_STARTUP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+REPS=${REPS:-3}
+DURATION=${DURATION:-8s}
+CONNS=${CONNS:-32}
+ALGS=${ALGS:-RS256 EdDSA}
+ALG=${ALGS%% *}   # the configured access_token_alg for the proxy runs (verification takes any)
+if [ -n "${QUICK:-}" ]; then REPS=${REPS_QUICK:-1}; DURATION=4s; SKIP_STARTUP=${SKIP_STARTUP:-1}; fi
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need wrk || ! need taskset; then
+  echo "installing wrk (Debian package)" >&2
+  (apt-get install -y wrk util-linux >/dev/null 2>&1 || sudo apt-get install -y wrk util-linux >/dev/null) ||
+    { echo "install wrk first (apt-get install wrk)" >&2; exit 1; }
+fi
+NCPU=$(nproc)
+if [ "$NCPU" -ge 2 ]; then LOADCPU=0; SRVCPU=1; else LOADCPU=0; SRVCPU=0; fi
+
+OUT=${OUT:-$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+echo "== building" >&2
+go build -o "$WORK/gatehouse" ./cmd/gatehouse
+go build -o "$WORK/benchtool" ./bench/benchtool
+BIN=$WORK/gatehouse; BT=$WORK/benchtool
+
+PORTAL=19000; PLAIN=19001; PROT=19002; UP=19003; ADMIN=19019
+ISSUER=http://127.0.0.1:$PORTAL
+DATA=$WORK/data
+
+caddyfile() { # $1 = data dir, $2 = access-token algorithm
+local alg=${2:-$ALG}
+cat <<EOF
+{
+	admin 127.0.0.1:$ADMIN
+	persist_config off
+	auto_https off
+	log {
+		level ERROR
+	}
+	gatehouse {
+		issuer $ISSUER
+		storage badger $1
+		signup open
+		tokens {
+			access_token_lifetime 1h
+			access_token_alg $alg
+		}
+		lockout {
+			account_max_failures 100000000
+			ip_max_failures 100000000
+		}
+		client bench {
+			redirect_uri http://127.0.0.1:$PROT/.gatehouse/callback http://127.0.0.1:19999/cb
+			scopes openid profile email offline_access bench
+		}
+	}
+}
+http://127.0.0.1:$PORTAL {
+	gatehouse_portal
+}
+http://127.0.0.1:$PLAIN {
+	reverse_proxy 127.0.0.1:$UP
+}
+http://127.0.0.1:$PROT {
+	gatehouse_protect {
+		scope bench
+	}
+	reverse_proxy 127.0.0.1:$UP
+}
+EOF
+}
+
+wait_up() { for _ in $(seq 1 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "not up: $1" >&2; return 1; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+start_server() { # $1 = config file, $2 = cpu list ("" = all)
+  if [ -n "$2" ]; then taskset -c "$2" "$BIN" run --config "$1" >"$WORK/server.log" 2>&1 &
+  else "$BIN" run --config "$1" >"$WORK/server.log" 2>&1 & fi
+  SERVER=$!; PIDS+=("$SERVER")
+  wait_up "$ISSUER/.well-known/openid-configuration"
+}
+stop_server() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
+
+cat > "$WORK/unique.lua" <<'EOF'
+-- Every request carries a different valid token (no cache can help). Requests are formatted
+-- once at start, so that wrk's own cost per request is as low as for a fixed request.
+local reqs, i = {}, 0
+init = function(args)
+  for line in io.lines(args[1]) do
+    reqs[#reqs + 1] = wrk.format("GET", "/", { ["Authorization"] = "Bearer " .. line })
+  end
+end
+request = function()
+  i = i + 1
+  if i > #reqs then i = 1 end
+  return reqs[i]
+end
+EOF
+
+# ---------------------------------------------------------------------------------------
+echo "== fixtures: users and tokens ($ALGS)" >&2
+caddyfile "$DATA" > "$WORK/Caddyfile"
+"$BT" seed -store "$DATA" -users 100 >/dev/null
+# Enough distinct tokens for every unique-token run (up to ~10k req/s), per algorithm.
+secs=${DURATION%s}
+PER_RUN=$(( secs * 10000 ))
+for a in $ALGS; do
+  for r in $(seq 1 "$REPS"); do
+    "$BT" mint -store "$DATA" -issuer "$ISSUER" -alg "$a" -n "$PER_RUN" -out "$WORK/tokens.$a.$r"
+  done
+done
+"$BT" mint -store "$DATA" -issuer "$ISSUER" -alg "$ALG" -n 1 -out "$WORK/token.same"
+SAME=$(head -1 "$WORK/token.same")
+
+echo "== starting servers (wrk on CPU $LOADCPU, servers on CPU $SRVCPU)" >&2
+taskset -c "$SRVCPU" "$BT" upstream -addr 127.0.0.1:$UP & PIDS+=($!)
+start_server "$WORK/Caddyfile" "$SRVCPU"
+sleep 2
+IDLE_RSS=$(rss_kb "$SERVER")
+COOKIE=$("$BT" cookie -app http://127.0.0.1:$PROT)
+curl -sf -o /dev/null -H "Authorization: Bearer $SAME" http://127.0.0.1:$PROT/ || { echo "bearer check failed" >&2; exit 1; }
+curl -sf -o /dev/null -H "Cookie: $COOKIE" http://127.0.0.1:$PROT/ || { echo "cookie check failed" >&2; exit 1; }
+
+run_wrk() { # name rep args...
+  local name=$1 rep=$2; shift 2
+  taskset -c "$LOADCPU" wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@" > "$OUT/wrk.$name.$rep.txt"
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk.$name.$rep.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$OUT/wrk.$name.$rep.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$OUT/wrk.$name.$rep.txt")
+  echo "$name $rep $rps $p50 $p99" >> "$OUT/wrk.tsv"
+  echo "   $name #$rep: $rps req/s p50 $p50 p99 $p99" >&2
+}
+
+echo "== proxy throughput: $REPS x (plain, bearer, cookie; plain and protect with a new token per request), $DURATION each, $CONNS connections" >&2
+: > "$OUT/wrk.tsv"
+for r in $(seq 1 "$REPS"); do
+  run_wrk plain "$r" http://127.0.0.1:$PLAIN/
+  run_wrk bearer "$r" -H "Authorization: Bearer $SAME" http://127.0.0.1:$PROT/
+  run_wrk plain "$r" http://127.0.0.1:$PLAIN/
+  run_wrk cookie "$r" -H "Cookie: $COOKIE" http://127.0.0.1:$PROT/
+  for a in $ALGS; do
+    # The same scripted requests to plain reverse_proxy (which passes the header on) are the
+    # baseline of the unique-token runs: client-side work is identical.
+    run_wrk "plainU.$a" "$r" -s "$WORK/unique.lua" http://127.0.0.1:$PLAIN/ -- "$WORK/tokens.$a.$r"
+    run_wrk "unique.$a" "$r" -s "$WORK/unique.lua" http://127.0.0.1:$PROT/ -- "$WORK/tokens.$a.$r"
+  done
+done
+LOADED_RSS=$(rss_kb "$SERVER")
+
+: > "$OUT/logins.txt"; : > "$OUT/exchange.txt"; : > "$OUT/refresh.txt"
+if [ -z "${SKIP_TOKENS:-}" ]; then
+  echo "== password logins (server on CPU $SRVCPU: per core)" >&2
+  "$BT" logins -issuer "$ISSUER" -c 4 -d 10s | tee "$OUT/logins.txt" >&2
+  stop_server
+  for a in $ALGS; do
+    echo "== code exchanges and refreshes, access_token_alg $a (server and load generator share both CPUs)" >&2
+    caddyfile "$DATA" "$a" > "$WORK/Caddyfile.$a"
+    start_server "$WORK/Caddyfile.$a" ""
+    "$BT" exchange -issuer "$ISSUER" -redirect http://127.0.0.1:19999/cb -n 3000 -c 16 | sed "s/^/[$a] /" | tee -a "$OUT/exchange.txt" >&2
+    "$BT" refresh -issuer "$ISSUER" -redirect http://127.0.0.1:19999/cb -c 16 -d 10s | sed "s/^/[$a] /" | tee -a "$OUT/refresh.txt" >&2
+    stop_server
+  done
+else
+  stop_server
+fi
+
+MEM_RSS=""
+if [ -z "${SKIP_MEMORY:-}" ]; then
+  echo "== memory with 100k users and 100k sessions" >&2
+  caddyfile "$WORK/data100k" > "$WORK/Caddyfile.100k"
+  "$BT" seed -store "$WORK/data100k" -users 100000 -sessions 100000 2>&1 | tee "$OUT/seed100k.txt" >&2
+  start_server "$WORK/Caddyfile.100k" ""
+  "$BT" logins -issuer "$ISSUER" -users 100000 -c 4 -d 5s >/dev/null
+  sleep 5
+  MEM_RSS=$(rss_kb "$SERVER")
+  stop_server
+fi
+
+STARTUP=""
+if [ -z "${SKIP_STARTUP:-}" ]; then
+  echo "== startup with 1M users" >&2
+  caddyfile "$WORK/data1m" > "$WORK/Caddyfile.1m"
+  "$BT" seed -store "$WORK/data1m" -users 1000000 -workers 128 2>&1 | tee "$OUT/seed1m.txt" >&2
+  t0=$(date +%s%N)
+  start_server "$WORK/Caddyfile.1m" ""
+  t1=$(date +%s%N)
+  STARTUP=$(( (t1 - t0) / 1000000 ))
+  stop_server
+fi
+
+echo "== quickstart idle RSS" >&2
+QS=$WORK/qs; mkdir -p "$QS"; cp -r examples "$QS/"
+cd "$QS"
+"$BIN" run --config examples/quickstart/Caddyfile >"$WORK/qs.log" 2>&1 &
+QSPID=$!; PIDS+=("$QSPID")
+cd "$ROOT"
+wait_up http://localhost:9000/.well-known/openid-configuration; sleep 3
+QS_RSS=$(rss_kb "$QSPID"); kill "$QSPID"
+
+# ---------------------------------------------------------------------------------------
+python3 - "$OUT" "$IDLE_RSS" "$LOADED_RSS" "${MEM_RSS:-}" "${STARTUP:-}" "$QS_RSS" "$ALGS" "$CONNS" "$DURATION" "$REPS" <<'PY' | tee "$OUT/summary.md"
+import sys, statistics, re
+out, idle, loaded, mem, startup, qs, algs, conns, dur, reps = sys.argv[1:]
+rows = {}
+for line in open(out + "/wrk.tsv"):
+    name, rep, rps, p50, p99 = line.split()
+    rows.setdefault(name, []).append((float(rps), p50, p99))
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    x = float(m.group(1)); u = m.group(2)
+    return x / 1000 if u == "us" else x * 1000 if u == "s" else x
+def med(name, i):
+    vals = [r[i] if i == 0 else ms(r[i]) for r in rows[name]]
+    return statistics.median(vals)
+print(f"### Proxy throughput (wrk -t1 -c{conns} -d{dur}, medians of {reps} interleaved runs)\n")
+print("| route | req/s | ratio to baseline | p50 ms | p99 ms | p99 added ms |")
+print("|---|---|---|---|---|---|")
+labels = {"plain": "plain reverse_proxy", "bearer": "protect, same bearer token", "cookie": "protect, same session cookie"}
+def row(name, base, label):
+    rps = med(name, 0)
+    print(f"| {label} | {rps:.0f} | {rps/med(base,0):.2f} | {med(name,1):.2f} | {med(name,2):.2f} | {med(name,2)-med(base,2):+.2f} |")
+for name in ["plain", "bearer", "cookie"]:
+    row(name, "plain", labels[name])
+for a in algs.split():
+    row(f"plainU.{a}", f"plainU.{a}", f"plain reverse_proxy, scripted requests with {a} tokens (baseline)")
+    row(f"unique.{a}", f"plainU.{a}", f"protect, a new {a} token every request")
+print()
+for f in ["logins", "exchange", "refresh"]:
+    for line in open(f"{out}/{f}.txt"):
+        print("- " + line.strip())
+print()
+print(f"- RSS: idle {int(idle)//1024} MB, after the load {int(loaded)//1024} MB; quickstart idle {int(qs)//1024} MB")
+if mem: print(f"- RSS with 100k users and 100k sessions (after logins): {int(mem)//1024} MB")
+if startup: print(f"- startup with 1M users (process start to discovery answering): {startup} ms")
+PY
+echo "results in $OUT" >&2
