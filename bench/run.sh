@@ -164,6 +164,17 @@ for r in $(seq 1 "$REPS"); do
     run_wrk "unique.$a" "$r" -s "$WORK/unique.lua" http://127.0.0.1:$PROT/ -- "$WORK/tokens.$a.$r"
   done
 done
+echo "== latency at a fixed rate of ${RATE:=2000} req/s (below saturation), $REPS x" >&2
+: > "$OUT/latency.txt"
+for r in $(seq 1 "$REPS"); do
+  lat() { taskset -c "$LOADCPU" "$BT" latency -rate "$RATE" -d 5s "$@" | tee -a "$OUT/latency.txt" >&2; }
+  lat -label "plain#$r" -url http://127.0.0.1:$PLAIN/
+  lat -label "bearer#$r" -url http://127.0.0.1:$PROT/ -H "Authorization: Bearer $SAME"
+  lat -label "cookie#$r" -url http://127.0.0.1:$PROT/ -H "Cookie: $COOKIE"
+  for a in $ALGS; do
+    lat -label "unique.$a#$r" -url http://127.0.0.1:$PROT/ -tokens "$WORK/tokens.$a.$r"
+  done
+done
 LOADED_RSS=$(rss_kb "$SERVER")
 
 : > "$OUT/logins.txt"; : > "$OUT/exchange.txt"; : > "$OUT/refresh.txt"
@@ -225,9 +236,9 @@ for line in open(out + "/wrk.tsv"):
     name, rep, rps, p50, p99 = line.split()
     rows.setdefault(name, []).append((float(rps), p50, p99))
 def ms(v):
-    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    m = re.match(r"([\d.]+)(us|µs|ms|s)", v)
     x = float(m.group(1)); u = m.group(2)
-    return x / 1000 if u == "us" else x * 1000 if u == "s" else x
+    return x / 1000 if u in ("us", "µs") else x * 1000 if u == "s" else x
 def med(name, i):
     vals = [r[i] if i == 0 else ms(r[i]) for r in rows[name]]
     return statistics.median(vals)
@@ -244,6 +255,21 @@ for a in algs.split():
     row(f"plainU.{a}", f"plainU.{a}", f"plain reverse_proxy, scripted requests with {a} tokens (baseline)")
     row(f"unique.{a}", f"plainU.{a}", f"protect, a new {a} token every request")
 print()
+lat = {}
+for line in open(out + "/latency.txt"):
+    m = re.match(r"(\S+)#\d+ at (\d+)/s: .* p50 (\S+)\s+p99 (\S+)\s+errors (\d+)", line)
+    if m:
+        lat.setdefault(m.group(1), []).append((ms(m.group(3)), ms(m.group(4)), int(m.group(5))))
+if lat:
+    rate = re.search(r" at (\d+)/s", open(out + "/latency.txt").read()).group(1)
+    print(f"### Latency at a fixed {rate} req/s (open loop, medians)\n")
+    print("| route | p50 ms | p99 ms | p99 added ms | errors |")
+    print("|---|---|---|---|---|")
+    base99 = statistics.median(x[1] for x in lat["plain"])
+    for name, vals in lat.items():
+        p50 = statistics.median(x[0] for x in vals); p99 = statistics.median(x[1] for x in vals)
+        print(f"| {name} | {p50:.3f} | {p99:.3f} | {p99-base99:+.3f} | {sum(x[2] for x in vals)} |")
+    print()
 for f in ["logins", "exchange", "refresh"]:
     for line in open(f"{out}/{f}.txt"):
         print("- " + line.strip())

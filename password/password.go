@@ -17,7 +17,10 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -61,13 +64,24 @@ type Hasher struct {
 	sem    chan struct{}
 	rand   io.Reader
 	dummy  string
+
+	// After a burst of hashes, the 19 MiB buffers they used are garbage that the Go runtime
+	// would keep until its next collection (every two minutes when idle) and return to the
+	// operating system only slowly. releaseAfter of quiet returns them at once.
+	mu       sync.Mutex
+	inflight int
+	release  *time.Timer
 }
 
+// releaseAfter is how long no hash must run before the hash buffers go back to the OS.
+const releaseAfter = 2 * time.Second
+
 // New returns a Hasher with the given parameters that runs at most concurrency hashes at once
-// (0 means 2 × GOMAXPROCS).
+// (0 means GOMAXPROCS: hashing is CPU-bound, so more would not be faster, only hold more
+// 19 MiB buffers at once).
 func New(p Params, concurrency int) *Hasher {
 	if concurrency <= 0 {
-		concurrency = 2 * runtime.GOMAXPROCS(0)
+		concurrency = runtime.GOMAXPROCS(0)
 	}
 	h := &Hasher{params: p, sem: make(chan struct{}, concurrency), rand: rand.Reader}
 	// The dummy hash has the configured parameters so that verifying against it costs the
@@ -135,8 +149,32 @@ func (h *Hasher) derive(ctx context.Context, pw string, salt []byte, p Params) (
 	case <-ctx.Done():
 		return nil, fmt.Errorf("wait for password hashing: %w", ctx.Err())
 	}
-	defer func() { <-h.sem }()
+	h.mu.Lock()
+	h.inflight++
+	h.mu.Unlock()
+	defer func() {
+		<-h.sem
+		h.mu.Lock()
+		h.inflight--
+		if h.inflight == 0 {
+			if h.release == nil {
+				h.release = time.AfterFunc(releaseAfter, h.releaseMemory)
+			} else {
+				h.release.Reset(releaseAfter)
+			}
+		}
+		h.mu.Unlock()
+	}()
 	return argon2.IDKey([]byte(norm.NFKC.String(pw)), salt, p.Time, p.Memory, p.Threads, keyLen), nil
+}
+
+func (h *Hasher) releaseMemory() {
+	h.mu.Lock()
+	busy := h.inflight > 0
+	h.mu.Unlock()
+	if !busy {
+		debug.FreeOSMemory()
+	}
 }
 
 var enc = base64.RawStdEncoding

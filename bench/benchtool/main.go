@@ -22,6 +22,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,12 +38,12 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool upstream|mint|seed|cookie|logins|exchange|refresh [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool upstream|mint|seed|cookie|logins|exchange|refresh|latency [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
 		"upstream": upstream, "mint": mint, "seed": seed, "cookie": cookie,
-		"logins": logins, "exchange": exchange, "refresh": refresh,
+		"logins": logins, "exchange": exchange, "refresh": refresh, "latency": latency,
 	}
 	f, ok := cmds[os.Args[1]]
 	if !ok {
@@ -508,3 +509,61 @@ func refresh(args []string) error {
 	return nil
 }
 
+
+// latency sends requests at a fixed rate (open loop, well below saturation) and reports the
+// latency distribution: unlike a saturating load, it shows the time a request spends in the
+// server, not in a queue.
+func latency(args []string) error {
+	fs := flag.NewFlagSet("latency", flag.ExitOnError)
+	target := fs.String("url", "", "URL")
+	rate := fs.Int("rate", 2000, "requests per second")
+	dur := fs.Duration("d", 10*time.Second, "duration")
+	tokFile := fs.String("tokens", "", "file of bearer tokens, one per request (optional)")
+	header := fs.String("H", "", "extra header, Name: value (optional)")
+	label := fs.String("label", "", "label to print")
+	_ = fs.Parse(args)
+	var toks []string
+	if *tokFile != "" {
+		b, err := os.ReadFile(*tokFile)
+		if err != nil {
+			return err
+		}
+		toks = strings.Fields(string(b))
+	}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512}}
+	var res result
+	var wg sync.WaitGroup
+	interval := time.Second / time.Duration(*rate)
+	n := int(dur.Seconds() * float64(*rate))
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		next := start.Add(time.Duration(i) * interval)
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, *target, nil)
+			if len(toks) > 0 {
+				req.Header.Set("Authorization", "Bearer "+toks[i%len(toks)])
+			}
+			if name, v, ok := strings.Cut(*header, ":"); ok {
+				req.Header.Set(strings.TrimSpace(name), strings.TrimSpace(v))
+			}
+			t0 := time.Now()
+			resp, err := c.Do(req)
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					err = fmt.Errorf("HTTP %d", resp.StatusCode)
+				}
+			}
+			res.add(time.Since(t0), err)
+		}(i)
+	}
+	wg.Wait()
+	res.report(*label+" at "+strconv.Itoa(*rate)+"/s", time.Since(start))
+	return nil
+}
