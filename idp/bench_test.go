@@ -52,3 +52,16 @@ func BenchmarkRefreshGrant(b *testing.B) {
 		rt = r.RefreshToken
 	}
 }
+
+// BenchmarkUserClaims: building the ID-token / userinfo claims of a user for the openid
+// profile email scopes.
+func BenchmarkUserClaims(b *testing.B) {
+	e := newEnv(b)
+	scopes := []string{"openid", "profile", "email"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if c := e.p.UserClaims(e.user, scopes); c["sub"] == nil {
+			b.Fatal("no sub")
+		}
+	}
+}

@@ -41,6 +41,7 @@ var fixture struct {
 	ring  *keys.Ring
 	rs    *keys.Key
 	es    *keys.Key
+	ed    *keys.Key
 }
 
 // TestMain builds the shared key ring once for the package.
@@ -58,6 +59,7 @@ func TestMain(m *testing.M) {
 	fixture.store, fixture.ring = s, ring
 	fixture.rs, _ = ring.Signer(keys.RS256)
 	fixture.es, _ = ring.Signer(keys.ES256)
+	fixture.ed, _ = ring.Signer(keys.EdDSA)
 	code := m.Run()
 	_ = s.Close()
 	os.Exit(code)
@@ -764,7 +766,7 @@ func TestSignUnsupported(t *testing.T) {
 // BenchmarkVerifyAccessToken: full verification (parse, member checks, signature, claims)
 // of one access token, RS256 against ES256.
 func BenchmarkVerifyAccessToken(b *testing.B) {
-	for _, key := range []*keys.Key{fixture.rs, fixture.es} {
+	for _, key := range []*keys.Key{fixture.rs, fixture.es, fixture.ed} {
 		b.Run(key.Alg, func(b *testing.B) {
 			tok := access(b, key, claims())
 			v := verifier()
@@ -781,7 +783,7 @@ func BenchmarkVerifyAccessToken(b *testing.B) {
 
 // BenchmarkSign: signing one access token, RS256 against ES256.
 func BenchmarkSign(b *testing.B) {
-	for _, key := range []*keys.Key{fixture.rs, fixture.es} {
+	for _, key := range []*keys.Key{fixture.rs, fixture.es, fixture.ed} {
 		b.Run(key.Alg, func(b *testing.B) {
 			c := &tokens.AccessClaims{Issuer: issuer, Subject: "user-1", Audience: tokens.Audience{"web"},
 				ExpiresAt: now.Add(5 * time.Minute).Unix(), IssuedAt: now.Unix(), ID: "j", ClientID: "web",

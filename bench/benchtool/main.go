@@ -509,7 +509,6 @@ func refresh(args []string) error {
 	return nil
 }
 
-
 // latency sends requests at a fixed rate (open loop, well below saturation) and reports the
 // latency distribution: unlike a saturating load, it shows the time a request spends in the
 // server, not in a queue.
