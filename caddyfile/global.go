@@ -53,14 +53,21 @@ func init() {
 //			ip_max_failures <n>
 //			window <duration>
 //		}
+//		keys {
+//			rotate_every <duration>
+//		}
 //		client <id> {
 //			name <name>
 //			secret <secret>
 //			redirect_uri <uri...>
 //			post_logout_redirect_uri <uri...>
 //			scopes <scope...>
-//			grant_types <type...>
+//			grant_types authorization_code|refresh_token|client_credentials...
 //			pkce required|optional
+//			access_token_lifetime|id_token_lifetime|refresh_token_lifetime|refresh_token_idle <duration>
+//			id_token_alg RS256|ES256|EdDSA
+//			resource <uri...>
+//			backchannel_logout_uri <uri>
 //		}
 //	}
 func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
@@ -143,6 +150,25 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			if err := parseLockout(d, &app.Lockout); err != nil {
 				return nil, err
 			}
+		case "keys":
+			if d.NextArg() {
+				return nil, d.Errf("gatehouse: keys takes a block, not %q", d.Val())
+			}
+			for nesting := d.Nesting(); d.NextBlock(nesting); {
+				switch opt := d.Val(); opt {
+				case "rotate_every":
+					v, err := durationArg(d, "keys ")
+					if err != nil {
+						return nil, err
+					}
+					if time.Duration(v) < time.Hour {
+						return nil, d.Errf("gatehouse: keys rotate_every must be at least 1h")
+					}
+					app.Keys.RotateEvery = v
+				default:
+					return nil, d.Errf("gatehouse: keys: unknown option %q (options: rotate_every)", opt)
+				}
+			}
 		case "client":
 			c, err := parseClient(d)
 			if err != nil {
@@ -155,7 +181,7 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			app.Clients = append(app.Clients, c)
 		default:
-			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, signup, login, product_name, session, tokens, lockout, client)", opt)
+			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, signup, login, product_name, session, tokens, lockout, keys, client)", opt)
 		}
 	}
 	if app.Issuer == "" {
@@ -341,8 +367,8 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 		case "grant_types":
 			g := d.RemainingArgs()
 			for _, t := range g {
-				if t != idp.GrantAuthorizationCode && t != idp.GrantRefreshToken {
-					return c, d.Errf("gatehouse: %sgrant type %q is not supported (use authorization_code, refresh_token)", p, t)
+				if t != idp.GrantAuthorizationCode && t != idp.GrantRefreshToken && t != idp.GrantClientCredentials {
+					return c, d.Errf("gatehouse: %sgrant type %q is not supported (use authorization_code, refresh_token, client_credentials)", p, t)
 				}
 			}
 			if len(g) == 0 {
@@ -358,13 +384,58 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 				return c, d.Errf("gatehouse: %spkce %q: use required or optional", p, v)
 			}
 			c.PKCE = v
+		case "access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime", "refresh_token_idle":
+			dur, err := durationArg(d, p)
+			if err != nil {
+				return c, err
+			}
+			switch opt {
+			case "access_token_lifetime":
+				if time.Duration(dur) > 24*time.Hour {
+					return c, d.Errf("gatehouse: %saccess_token_lifetime must be at most 24h", p)
+				}
+				c.AccessTokenLifetime = dur
+			case "id_token_lifetime":
+				c.IDTokenLifetime = dur
+			case "refresh_token_lifetime":
+				c.RefreshTokenLifetime = dur
+			default:
+				c.RefreshTokenIdle = dur
+			}
+		case "id_token_alg":
+			v, err := oneArg(d)
+			if err != nil {
+				return c, err
+			}
+			if !keys.ValidAlg(v) {
+				return c, d.Errf("gatehouse: %sid_token_alg %q: use RS256, ES256 or EdDSA", p, v)
+			}
+			c.IDTokenAlg = v
+		case "resource", "resources":
+			rs := d.RemainingArgs()
+			if len(rs) == 0 {
+				return c, d.Errf("gatehouse: %s%s: give at least one resource URI", p, opt)
+			}
+			for _, r := range rs {
+				if err := idp.ValidateResource(r); err != nil {
+					return c, d.Errf("gatehouse: %sresource %q: %v", p, r, err)
+				}
+			}
+			c.Resources = append(c.Resources, rs...)
+		case "backchannel_logout_uri":
+			v, err := oneArg(d)
+			if err != nil {
+				return c, err
+			}
+			if err := idp.ValidateRedirectURI(v); err != nil {
+				return c, d.Errf("gatehouse: %sbackchannel_logout_uri %q: %v", p, v, err)
+			}
+			c.BackchannelLogoutURI = v
 		default:
-			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce)", p, opt)
+			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, resource, backchannel_logout_uri)", p, opt)
 		}
 	}
-	if _, err := idp.NewClient(idp.ClientConfig{ID: c.ID, Name: c.Name, Secret: placeholderSafe(c.Secret),
-		RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scopes: c.Scopes,
-		GrantTypes: c.GrantTypes, PKCE: c.PKCE}); err != nil {
+	if _, err := idp.NewClient(c.IDP(placeholderSafe(c.Secret))); err != nil {
 		// The problem concerns the client as a whole: report the line of `client <id>`.
 		return c, fmt.Errorf("%s:%d - Error during parsing: gatehouse: %v", d.File(), line, err)
 	}

@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -29,6 +30,62 @@ type AuthRequest struct {
 	IDTokenHint string
 	ACRValues   []string
 	UILocales   string
+	// Claims is the validated claims request parameter (nil without one).
+	Claims *ClaimsRequest
+	// Resources are the requested resource indicators (RFC 8707): the access token's
+	// audience.
+	Resources []string
+}
+
+// RequestedSubject returns the sub value the claims request demands for the ID token, if any
+// (OIDC Core §5.5.1: only a session of that user may answer positively).
+func (r *AuthRequest) RequestedSubject() (string, bool) {
+	if r.Claims == nil {
+		return "", false
+	}
+	spec := r.Claims.IDToken["sub"]
+	if spec == nil || len(spec.Value) == 0 {
+		return "", false
+	}
+	var sub string
+	if json.Unmarshal(spec.Value, &sub) != nil {
+		return "\x00not-a-string", true
+	}
+	return sub, true
+}
+
+// UnsatisfiableACR reports an essential acr request none of whose values Gatehouse can meet
+// (OIDC Core §5.5.1.1: that must fail the authentication).
+func (r *AuthRequest) UnsatisfiableACR(available ...string) bool {
+	if r.Claims == nil {
+		return false
+	}
+	spec := r.Claims.IDToken["acr"]
+	if spec == nil || !spec.Essential {
+		return false
+	}
+	var want []string
+	if len(spec.Value) > 0 {
+		var v string
+		if json.Unmarshal(spec.Value, &v) == nil {
+			want = append(want, v)
+		}
+	}
+	for _, raw := range spec.Values {
+		var v string
+		if json.Unmarshal(raw, &v) == nil {
+			want = append(want, v)
+		}
+	}
+	if len(want) == 0 {
+		return false
+	}
+	for _, w := range want {
+		if hasString(available, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // HasPrompt tells whether the request carries the prompt value v.
@@ -144,17 +201,42 @@ func (p *Provider) ParseAuthRequest(ctx context.Context, q url.Values) (req *Aut
 	req.IDTokenHint = q.Get("id_token_hint")
 	req.ACRValues = strings.Fields(q.Get("acr_values"))
 	req.UILocales = q.Get("ui_locales")
+	if raw := q.Get("claims"); raw != "" {
+		cr, cerr := ParseClaimsRequest(raw)
+		if cerr != nil {
+			return req, true, cerr
+		}
+		req.Claims = cr
+	}
+	if len(q["resource"]) > 8 {
+		return req, true, oauthErr("invalid_target", 400, "at most 8 resource parameters")
+	}
+	for _, r := range q["resource"] {
+		if err := ValidateResource(r); err != nil {
+			return req, true, oauthErr("invalid_target", 400, "resource %q: %v", sanitize(r), err)
+		}
+		if !client.AllowsResource(r) {
+			return req, true, oauthErr("invalid_target", 400, "resource %q is not registered for this client", sanitize(r))
+		}
+		if !hasString(req.Resources, r) {
+			req.Resources = append(req.Resources, r)
+		}
+	}
 	return req, false, nil
 }
 
 // IssueCode creates an authorization code for the request, the session and its user.
 func (p *Provider) IssueCode(ctx context.Context, req *AuthRequest, s store.Session) (string, error) {
 	newUser := false
-	if s.NewUser {
-		// new_user is reported once: by the first code of the session that created the user.
+	if s.NewUser || !hasString(s.Clients, req.Client.ID) {
+		// new_user is reported once: by the first code of the session that created the
+		// user. The session also remembers its clients, for back-channel logout.
 		s2, err := p.Store.UpdateSession(ctx, s.ID, func(s store.Session) (store.Session, error) {
 			newUser = s.NewUser
 			s.NewUser = false
+			if !hasString(s.Clients, req.Client.ID) && len(s.Clients) < 64 {
+				s.Clients = append(s.Clients, req.Client.ID)
+			}
 			return s, nil
 		})
 		if err != nil {
@@ -165,7 +247,8 @@ func (p *Provider) IssueCode(ctx context.Context, req *AuthRequest, s store.Sess
 	code := secret.Token()
 	now := p.Now()
 	rec := store.AuthCode{ID: secret.Hash(code), ClientID: req.Client.ID, RedirectURI: req.RedirectURI,
-		UserID: s.UserID, SessionID: s.ID, Scopes: req.Scopes, Nonce: req.Nonce,
+		UserID: s.UserID, SessionID: s.ID, Scopes: req.Scopes, Nonce: req.Nonce, Audience: req.Resources,
+		Claims:   req.Claims.encode(),
 		AuthTime: s.AuthTime, AMR: s.AMR, ACR: s.ACR, NewUser: newUser, CreatedAt: now,
 		ExpiresAt: now.Add(p.CodeLifetime), PurgeAfter: now.Add(p.CodeLifetime + p.AccessTokenLifetime)}
 	if req.CodeChallenge != "" {

@@ -270,10 +270,15 @@ func TestNewClientValidation(t *testing.T) {
 		t.Fatal("accepted")
 	}
 	for _, want := range []string{"client id", "secret must be at least 16", "redirect_uri", `scope "a b"`, `grant type "implicit"`,
-		`grant type "password"`, `grant type "client_credentials"`, "pkce must be required or optional"} {
+		`grant type "password"`, "pkce must be required or optional"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not report %q:\n%v", want, err)
 		}
+	}
+	// client_credentials needs a confidential client.
+	if _, err := idp.NewClient(idp.ClientConfig{ID: "m2m", GrantTypes: []string{"client_credentials"}}); err == nil ||
+		!strings.Contains(err.Error(), "client_credentials needs a confidential client") {
+		t.Fatalf("public client_credentials client: %v", err)
 	}
 	if _, err := idp.NewClient(idp.ClientConfig{ID: "web"}); err == nil || !strings.Contains(err.Error(), "redirect_uri is required") {
 		t.Fatalf("client without redirect URI: %v", err)

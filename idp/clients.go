@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -18,6 +19,7 @@ import (
 const (
 	GrantAuthorizationCode = "authorization_code"
 	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
 )
 
 // DefaultScopes are the scopes every client may request unless its configuration lists
@@ -38,6 +40,26 @@ type Client struct {
 	GrantTypes []string
 	// RequirePKCE forces S256 PKCE (always true for public clients).
 	RequirePKCE bool
+	// Token lifetimes of this client (0: the provider's).
+	AccessTokenLifetime  time.Duration
+	IDTokenLifetime      time.Duration
+	RefreshTokenLifetime time.Duration
+	RefreshTokenIdle     time.Duration
+	// IDTokenAlg signs this client's ID tokens ("": the provider's).
+	IDTokenAlg string
+	// Resources are the resource indicators (RFC 8707) the client may request as the access
+	// token's audience.
+	Resources []string
+	// BackchannelLogoutURI receives a logout token when a session the client took part in
+	// ends (OpenID Connect Back-Channel Logout 1.0).
+	BackchannelLogoutURI string
+}
+
+func (c *Client) lifetime(own, def time.Duration) time.Duration {
+	if own > 0 {
+		return own
+	}
+	return def
 }
 
 // ClientConfig describes a client from the configuration.
@@ -50,7 +72,14 @@ type ClientConfig struct {
 	Scopes                 []string
 	GrantTypes             []string
 	// PKCE is "required" or "optional" ("": required for public clients, optional otherwise).
-	PKCE string
+	PKCE                 string
+	AccessTokenLifetime  time.Duration
+	IDTokenLifetime      time.Duration
+	RefreshTokenLifetime time.Duration
+	RefreshTokenIdle     time.Duration
+	IDTokenAlg           string
+	Resources            []string
+	BackchannelLogoutURI string
 }
 
 // NewClient validates cfg and builds a client. Each problem is reported with the field name.
@@ -60,7 +89,10 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		errs = append(errs, fmt.Errorf("client id %q: use 1-128 characters among letters, digits and . _ - : @", cfg.ID))
 	}
 	c := &Client{ID: cfg.ID, Name: cfg.Name, Scopes: cfg.Scopes, GrantTypes: cfg.GrantTypes,
-		RedirectURIs: cfg.RedirectURIs, PostLogoutRedirectURIs: cfg.PostLogoutRedirectURIs}
+		RedirectURIs: cfg.RedirectURIs, PostLogoutRedirectURIs: cfg.PostLogoutRedirectURIs,
+		AccessTokenLifetime: cfg.AccessTokenLifetime, IDTokenLifetime: cfg.IDTokenLifetime,
+		RefreshTokenLifetime: cfg.RefreshTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle,
+		IDTokenAlg: cfg.IDTokenAlg, Resources: cfg.Resources, BackchannelLogoutURI: cfg.BackchannelLogoutURI}
 	if c.Name == "" {
 		c.Name = c.ID
 	}
@@ -83,8 +115,36 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		c.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
 	}
 	for _, g := range c.GrantTypes {
-		if g != GrantAuthorizationCode && g != GrantRefreshToken {
-			errs = append(errs, fmt.Errorf("client %q: grant type %q is not supported (use authorization_code, refresh_token)", cfg.ID, g))
+		switch g {
+		case GrantAuthorizationCode, GrantRefreshToken:
+		case GrantClientCredentials:
+			if c.Public() {
+				errs = append(errs, fmt.Errorf("client %q: client_credentials needs a confidential client (set a secret)", cfg.ID))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("client %q: grant type %q is not supported (use authorization_code, refresh_token, client_credentials)", cfg.ID, g))
+		}
+	}
+	for name, d := range map[string]time.Duration{"access_token_lifetime": c.AccessTokenLifetime,
+		"id_token_lifetime": c.IDTokenLifetime, "refresh_token_lifetime": c.RefreshTokenLifetime,
+		"refresh_token_idle": c.RefreshTokenIdle} {
+		if d < 0 || (name == "access_token_lifetime" && d > 24*time.Hour) {
+			errs = append(errs, fmt.Errorf("client %q: %s must be positive (and an access token lives at most 24h)", cfg.ID, name))
+		}
+	}
+	switch c.IDTokenAlg {
+	case "", "RS256", "ES256", "EdDSA":
+	default:
+		errs = append(errs, fmt.Errorf("client %q: id_token_alg %q: use RS256, ES256 or EdDSA", cfg.ID, c.IDTokenAlg))
+	}
+	for _, r := range c.Resources {
+		if err := ValidateResource(r); err != nil {
+			errs = append(errs, fmt.Errorf("client %q: resource %q: %w", cfg.ID, r, err))
+		}
+	}
+	if c.BackchannelLogoutURI != "" {
+		if err := ValidateRedirectURI(c.BackchannelLogoutURI); err != nil || strings.HasPrefix(c.BackchannelLogoutURI, "com.") {
+			errs = append(errs, fmt.Errorf("client %q: backchannel_logout_uri %q: an https URL (http on loopback) without fragment", cfg.ID, c.BackchannelLogoutURI))
 		}
 	}
 	if len(c.RedirectURIs) == 0 && hasString(c.GrantTypes, GrantAuthorizationCode) {
@@ -116,6 +176,19 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	return c, nil
 }
+
+// ValidateResource checks a resource indicator (RFC 8707 §2): an absolute URI without a
+// fragment.
+func ValidateResource(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(raw, "#") || strings.ContainsAny(raw, " \t\r\n") {
+		return errors.New("must be an absolute URI without fragment, such as https://api.example.com")
+	}
+	return nil
+}
+
+// AllowsResource tells whether the client may request resource as an audience.
+func (c *Client) AllowsResource(r string) bool { return hasString(c.Resources, r) }
 
 // Public tells whether the client has no secret.
 func (c *Client) Public() bool { return c.secretHash == nil }

@@ -138,7 +138,7 @@ func (p *Provider) ExchangeCode(ctx context.Context, c *Client, code, redirectUR
 	}
 	g := grant{id: grantID, client: c, user: u, sessionID: rec.SessionID, scopes: rec.Scopes,
 		audience: rec.Audience, authTime: rec.AuthTime, amr: rec.AMR, acr: rec.ACR, nonce: rec.Nonce,
-		newUser: rec.NewUser}
+		newUser: rec.NewUser, claims: rec.Claims}
 	resp, err := p.issue(ctx, g, now, true)
 	if err != nil {
 		return nil, p.serverError("token: issue", err)
@@ -217,7 +217,7 @@ func (p *Provider) RefreshGrant(ctx context.Context, c *Client, rt, scope string
 	}
 	g := grant{id: old.FamilyID, client: c, user: u, sessionID: old.SessionID, scopes: scopes,
 		audience: old.Audience, authTime: old.AuthTime, amr: old.AMR, acr: old.ACR, nonce: old.Nonce,
-		familyExpires: old.FamilyExpiresAt, rotateFrom: old.ID, grantedScopes: old.Scopes}
+		familyExpires: old.FamilyExpiresAt, rotateFrom: old.ID, grantedScopes: old.Scopes, claims: old.Claims}
 	resp, err := p.issue(ctx, g, now, false)
 	if errors.Is(err, store.ErrAlreadyUsed) {
 		return nil, p.refreshReuse(ctx, old)
@@ -267,6 +267,7 @@ type grant struct {
 	newUser       bool
 	familyExpires time.Time
 	rotateFrom    string // refresh: the token being rotated
+	claims        string // the claims request (JSON)
 }
 
 // issue mints the access token, the ID token (with openid) and the refresh token (when the
@@ -276,8 +277,9 @@ func (p *Provider) issue(ctx context.Context, g grant, now time.Time, first bool
 	if err != nil {
 		return nil, err
 	}
-	resp := &TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: int(p.AccessTokenLifetime / time.Second),
-		Scope: strings.Join(g.scopes, " "), Claims: claims}
+	resp := &TokenResponse{AccessToken: at, TokenType: "Bearer",
+		ExpiresIn: int(g.client.lifetime(g.client.AccessTokenLifetime, p.AccessTokenLifetime) / time.Second),
+		Scope:     strings.Join(g.scopes, " "), Claims: claims}
 	if g.client.AllowsGrant(GrantRefreshToken) {
 		rt := secret.Token()
 		granted := g.grantedScopes
@@ -286,10 +288,11 @@ func (p *Provider) issue(ctx context.Context, g grant, now time.Time, first bool
 		}
 		rec := store.RefreshToken{ID: secret.Hash(rt), FamilyID: g.id, ClientID: g.client.ID, UserID: g.user.ID,
 			SessionID: g.sessionID, Scopes: granted, Audience: g.audience, AuthTime: g.authTime, AMR: g.amr,
-			ACR: g.acr, Nonce: g.nonce, CreatedAt: now, ExpiresAt: now.Add(p.RefreshTokenIdle),
+			ACR: g.acr, Nonce: g.nonce, Claims: g.claims, CreatedAt: now,
+			ExpiresAt:       now.Add(g.client.lifetime(g.client.RefreshTokenIdle, p.RefreshTokenIdle)),
 			FamilyExpiresAt: g.familyExpires}
 		if first {
-			rec.FamilyExpiresAt = now.Add(p.RefreshTokenLifetime)
+			rec.FamilyExpiresAt = now.Add(g.client.lifetime(g.client.RefreshTokenLifetime, p.RefreshTokenLifetime))
 		}
 		if rec.ExpiresAt.After(rec.FamilyExpiresAt) {
 			rec.ExpiresAt = rec.FamilyExpiresAt
@@ -305,7 +308,7 @@ func (p *Provider) issue(ctx context.Context, g grant, now time.Time, first bool
 		resp.RefreshToken = rt
 	}
 	if hasString(g.scopes, "openid") {
-		idt, err := p.idToken(g, now, at)
+		idt, err := p.idToken(ctx, g, now, at)
 		if err != nil {
 			return nil, err
 		}
@@ -320,7 +323,8 @@ func (p *Provider) accessToken(g grant, now time.Time) (string, *tokens.AccessCl
 		aud = tokens.Audience{g.client.ID}
 	}
 	c := &tokens.AccessClaims{Issuer: p.Issuer, Subject: g.user.ID, Audience: aud,
-		ExpiresAt: now.Add(p.AccessTokenLifetime).Unix(), IssuedAt: now.Unix(), ID: secret.New(16),
+		ExpiresAt: now.Add(g.client.lifetime(g.client.AccessTokenLifetime, p.AccessTokenLifetime)).Unix(),
+		IssuedAt:  now.Unix(), ID: secret.New(16),
 		ClientID: g.client.ID, Scope: strings.Join(g.scopes, " "), AuthTime: g.authTime.Unix(),
 		ACR: g.acr, AMR: g.amr, SessionID: g.sessionID, GrantID: g.id, Groups: p.tokenGroups(g.user)}
 	if hasString(g.scopes, "email") {
@@ -328,6 +332,11 @@ func (p *Provider) accessToken(g grant, now time.Time) (string, *tokens.AccessCl
 	}
 	if hasString(g.scopes, "profile") {
 		c.Name = displayName(g.user)
+	}
+	if cr := decodeClaimsRequest(g.claims); cr != nil && len(cr.Userinfo) > 0 {
+		// The userinfo part of the claims request travels with the access token, signed,
+		// to the userinfo endpoint.
+		c.UserinfoClaims = (&ClaimsRequest{Userinfo: cr.Userinfo}).encode()
 	}
 	key, err := p.Keys.Signer(p.AccessTokenAlg)
 	if err != nil {
@@ -359,15 +368,26 @@ func (p *Provider) tokenGroups(u store.User) []string {
 	return u.Groups
 }
 
-func (p *Provider) idToken(g grant, now time.Time, accessToken string) (string, error) {
-	key, err := p.Keys.Signer(p.IDTokenAlg)
+func (p *Provider) idToken(ctx context.Context, g grant, now time.Time, accessToken string) (string, error) {
+	alg := p.IDTokenAlg
+	if g.client.IDTokenAlg != "" {
+		alg = g.client.IDTokenAlg
+	}
+	key, err := p.Keys.Signer(alg)
 	if err != nil {
 		return "", err
 	}
-	claims := p.UserClaims(g.user, g.scopes)
+	var requested map[string]*ClaimSpec
+	if cr := decodeClaimsRequest(g.claims); cr != nil {
+		requested = cr.IDToken
+	}
+	claims, err := p.claimSet(ctx, g.user, g.client, g.scopes, requested)
+	if err != nil {
+		return "", err
+	}
 	claims["iss"] = p.Issuer
 	claims["aud"] = g.client.ID
-	claims["exp"] = now.Add(p.IDTokenLifetime).Unix()
+	claims["exp"] = now.Add(g.client.lifetime(g.client.IDTokenLifetime, p.IDTokenLifetime)).Unix()
 	claims["iat"] = now.Unix()
 	claims["auth_time"] = g.authTime.Unix()
 	claims["tid"] = p.TenantID
@@ -385,27 +405,9 @@ func (p *Provider) idToken(g grant, now time.Time, accessToken string) (string, 
 	return tokens.Sign(key, tokens.TypeIDToken, claims)
 }
 
-// UserClaims returns the user's claims released for scopes: sub and groups always, email
-// and email_verified with "email", the name claims with "profile".
+// UserClaims returns the user's claims released for scopes (without a claims request).
 func (p *Provider) UserClaims(u store.User, scopes []string) map[string]any {
-	c := map[string]any{"sub": u.ID, "groups": nonNil(u.Groups)}
-	if hasString(scopes, "email") && u.Email != "" {
-		c["email"] = u.Email
-		c["email_verified"] = u.EmailVerified
-	}
-	if hasString(scopes, "profile") {
-		if n := displayName(u); n != "" {
-			c["name"] = n
-		}
-		for _, f := range []struct{ std, seed, v string }{
-			{"given_name", "fname", u.FirstName}, {"middle_name", "mname", u.MiddleName}, {"family_name", "lname", u.LastName},
-		} {
-			if f.v != "" {
-				c[f.std], c[f.seed] = f.v, f.v
-			}
-		}
-		c["updated_at"] = u.UpdatedAt.Unix()
-	}
+	c, _ := p.claimSet(context.Background(), u, &Client{}, scopes, nil)
 	return c
 }
 
@@ -424,7 +426,21 @@ func (p *Provider) UserInfo(ctx context.Context, ac *tokens.AccessClaims) (map[s
 	if u.Disabled {
 		return nil, &Error{Code: ErrCodeInvalidToken, Description: "the user is disabled", Status: 401}
 	}
-	return p.UserClaims(u, scopes), nil
+	client, err := p.Client(ctx, ac.ClientID)
+	if err != nil {
+		client = &Client{ID: ac.ClientID}
+	}
+	var requested map[string]*ClaimSpec
+	if ac.UserinfoClaims != "" {
+		if cr := decodeClaimsRequest(ac.UserinfoClaims); cr != nil {
+			requested = cr.Userinfo
+		}
+	}
+	claims, err := p.claimSet(ctx, u, client, scopes, requested)
+	if err != nil {
+		return nil, p.serverError("userinfo: claims", err)
+	}
+	return claims, nil
 }
 
 func displayName(u store.User) string {

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/keys"
@@ -113,6 +114,9 @@ type Provider struct {
 	Verifier *tokens.Verifier
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// HTTPClient delivers back-channel logout tokens (nil: a client with a 5 s timeout that
+	// never follows redirects).
+	HTTPClient *http.Client
 
 	clients map[string]*Client
 }

@@ -26,6 +26,8 @@ type SessionMeta struct {
 	UserAgent string
 	// NewUser is set when the login created the user.
 	NewUser bool
+	// Language is the browser's preferred language (claim language), if known.
+	Language string
 }
 
 // StartSession creates a portal session for u authenticated with amr, durably, and returns
@@ -45,6 +47,9 @@ func (p *Provider) StartSession(ctx context.Context, u store.User, amr []string,
 	}
 	if _, err := p.Store.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
 		u.LastAuthAt = now
+		if meta.Language != "" {
+			u.Language = meta.Language
+		}
 		return u, nil
 	}); err != nil {
 		p.Logger.Warn("record last authentication", "user", u.ID, "error", err)
@@ -127,6 +132,11 @@ func (p *Provider) revoke(ctx context.Context, kind, subject string) error {
 // EndSession logs a session out: the record is deleted, every refresh-token family started in
 // it is revoked, and access tokens carrying its sid stop being accepted.
 func (p *Provider) EndSession(ctx context.Context, sessionID string) error {
+	sess, err := p.Store.GetSession(ctx, sessionID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		// Revoke anyway (fail safe); only the back-channel notification is lost.
+		p.Logger.Warn("logout: read session", "error", err)
+	}
 	if err := p.revoke(ctx, store.RevokeSession, sessionID); err != nil {
 		return err
 	}
@@ -135,6 +145,9 @@ func (p *Provider) EndSession(ctx context.Context, sessionID string) error {
 	}
 	if err := p.Store.DeleteSession(ctx, sessionID); err != nil {
 		return fmt.Errorf("delete session: %w", err)
+	}
+	if sess.ID != "" {
+		p.notifyLogout(sess)
 	}
 	return nil
 }
@@ -157,6 +170,10 @@ func (p *Provider) RevokeUser(ctx context.Context, userID string) error {
 	if _, err := p.Store.RevokeUserFamilies(ctx, userID); err != nil {
 		return fmt.Errorf("revoke refresh tokens: %w", err)
 	}
+	sessions, err := p.Store.ListUserSessions(ctx, userID)
+	if err != nil {
+		p.Logger.Warn("revoke user: list sessions", "error", err)
+	}
 	ids, err := p.Store.DeleteUserSessions(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("delete sessions: %w", err)
@@ -165,6 +182,9 @@ func (p *Provider) RevokeUser(ctx context.Context, userID string) error {
 		if err := p.revoke(ctx, store.RevokeSession, id); err != nil {
 			return err
 		}
+	}
+	for _, s := range sessions {
+		p.notifyLogout(s)
 	}
 	return nil
 }

@@ -62,23 +62,35 @@ type Key struct {
 }
 
 // Ring holds the signing keys. It is safe for concurrent use.
+//
+// Rotation without downtime: a new key is published at once but signs only after
+// Prepublish (longer than relying parties cache the JWK Set), and the key it replaces stays
+// published for Retain after that (as long as any token it signed can be valid); then
+// Collect deletes it.
 type Ring struct {
+	// Prepublish is how long a new key is published before it signs (default 5 minutes,
+	// the JWKS cache lifetime).
+	Prepublish time.Duration
+	// Retain is how long a replaced key stays published (default 24 hours).
+	Retain time.Duration
+
 	store store.Keys
 	now   func() time.Time
 	rand  io.Reader
 
-	mu     sync.RWMutex
-	active map[string]*Key // by alg: the newest unretired key
-	byID   map[string]*Key
-	jwks   []byte
-	secret []byte
+	mu         sync.RWMutex
+	byAlg      map[string][]*Key // by alg, newest first
+	byID       map[string]*Key
+	jwks       []byte
+	secret     []byte
+	lastReload time.Time
 }
 
 // Load reads every key from the store and generates what is missing: one key per
 // algorithm in algs (RS256 is always added) and the shared secret. Instances racing on first
 // start may both generate a key; both are published and the newest is used.
 func Load(ctx context.Context, s store.Keys, algs []string, now func() time.Time) (*Ring, error) {
-	r := &Ring{store: s, now: now, rand: rand.Reader}
+	r := &Ring{store: s, now: now, rand: rand.Reader, Prepublish: 5 * time.Minute, Retain: 24 * time.Hour}
 	want := map[string]bool{RS256: true}
 	for _, a := range algs {
 		if !ValidAlg(a) {
@@ -90,10 +102,11 @@ func Load(ctx context.Context, s store.Keys, algs []string, now func() time.Time
 		return nil, err
 	}
 	for alg := range want {
-		if r.activeKey(alg) != nil {
+		if r.signer(alg) != nil {
 			continue
 		}
-		if _, err := r.Generate(ctx, alg); err != nil {
+		// The first key of an algorithm signs at once.
+		if _, err := r.generate(ctx, alg, now().Add(-r.Prepublish)); err != nil {
 			return nil, err
 		}
 	}
@@ -113,9 +126,24 @@ func Load(ctx context.Context, s store.Keys, algs []string, now func() time.Time
 	return r, nil
 }
 
-// Generate creates, stores and activates a new key for alg. The previous key of that
-// algorithm stays published for verification.
+// Generate creates and stores a new key for alg; it signs after Prepublish. The previous key
+// of that algorithm signs until then and stays published for verification.
 func (r *Ring) Generate(ctx context.Context, alg string) (*Key, error) {
+	return r.generate(ctx, alg, r.now())
+}
+
+// Rotate replaces the signing key of alg. With immediate, the new key signs at once (after a
+// suspected compromise: relying parties that cached the JWK Set refetch it on the unknown
+// kid); otherwise after Prepublish.
+func (r *Ring) Rotate(ctx context.Context, alg string, immediate bool) (*Key, error) {
+	at := r.now()
+	if immediate {
+		at = at.Add(-r.Prepublish)
+	}
+	return r.generate(ctx, alg, at)
+}
+
+func (r *Ring) generate(ctx context.Context, alg string, createdAt time.Time) (*Key, error) {
 	var (
 		signer crypto.Signer
 		err    error
@@ -141,7 +169,7 @@ func (r *Ring) Generate(ctx context.Context, alg string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := store.SigningKey{ID: kid, Alg: alg, PrivateKey: der, CreatedAt: r.now()}
+	rec := store.SigningKey{ID: kid, Alg: alg, PrivateKey: der, CreatedAt: createdAt}
 	if err := r.store.CreateKey(ctx, rec); err != nil {
 		return nil, fmt.Errorf("store %s key: %w", alg, err)
 	}
@@ -158,7 +186,7 @@ func (r *Ring) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list signing keys: %w", err)
 	}
-	active := map[string]*Key{}
+	byAlg := map[string][]*Key{}
 	byID := map[string]*Key{}
 	var secret []byte
 	for _, rec := range recs {
@@ -174,18 +202,23 @@ func (r *Ring) Reload(ctx context.Context) error {
 		}
 		byID[k.ID] = k
 		if k.RetiredAt.IsZero() {
-			if cur := active[k.Alg]; cur == nil || k.CreatedAt.After(cur.CreatedAt) ||
-				(k.CreatedAt.Equal(cur.CreatedAt) && k.ID > cur.ID) {
-				active[k.Alg] = k
-			}
+			byAlg[k.Alg] = append(byAlg[k.Alg], k)
 		}
+	}
+	for _, ks := range byAlg {
+		sort.Slice(ks, func(i, j int) bool {
+			if !ks[i].CreatedAt.Equal(ks[j].CreatedAt) {
+				return ks[i].CreatedAt.After(ks[j].CreatedAt)
+			}
+			return ks[i].ID > ks[j].ID
+		})
 	}
 	jwks, err := marshalJWKS(byID)
 	if err != nil {
 		return err
 	}
 	r.mu.Lock()
-	r.active, r.byID, r.jwks, r.secret = active, byID, jwks, secret
+	r.byAlg, r.byID, r.jwks, r.secret, r.lastReload = byAlg, byID, jwks, secret, r.now()
 	r.mu.Unlock()
 	return nil
 }
@@ -219,33 +252,144 @@ func parse(rec store.SigningKey) (*Key, error) {
 		CreatedAt: rec.CreatedAt, RetiredAt: rec.RetiredAt}, nil
 }
 
-func (r *Ring) activeKey(alg string) *Key {
+// signer returns the key that signs for alg now: the newest key published for at least
+// Prepublish, or the oldest one if none is (a ring whose keys are all new).
+func (r *Ring) signer(alg string) *Key {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.active[alg]
+	ks := r.byAlg[alg]
+	if len(ks) == 0 {
+		return nil
+	}
+	ready := r.now().Add(-r.Prepublish)
+	for _, k := range ks {
+		if !k.CreatedAt.After(ready) {
+			return k
+		}
+	}
+	return ks[len(ks)-1]
 }
 
-// Signer returns the active key for alg.
+// Signer returns the key that signs for alg.
 func (r *Ring) Signer(alg string) (*Key, error) {
-	if k := r.activeKey(alg); k != nil {
+	if k := r.signer(alg); k != nil {
 		return k, nil
 	}
 	return nil, fmt.Errorf("no active %s signing key", alg)
 }
 
-// Lookup returns the published key with this kid.
+// reloadEvery limits the reloads an unknown kid can trigger.
+const reloadEvery = 10 * time.Second
+
+// Lookup returns the published key with this kid. An unknown kid reloads the ring from the
+// store (at most every 10 seconds), so that keys another instance rotated in are found.
 func (r *Ring) Lookup(kid string) (*Key, bool) {
 	r.mu.RLock()
 	k, ok := r.byID[kid]
+	last := r.lastReload
+	r.mu.RUnlock()
+	if ok || kid == "" || len(kid) > 128 || r.now().Sub(last) < reloadEvery {
+		return k, ok
+	}
+	r.mu.Lock()
+	if r.now().Sub(r.lastReload) < reloadEvery {
+		r.mu.Unlock()
+		return nil, false
+	}
+	r.lastReload = r.now() // claim the reload; failures wait too
+	r.mu.Unlock()
+	if err := r.Reload(context.Background()); err != nil {
+		return nil, false
+	}
+	r.mu.RLock()
+	k, ok = r.byID[kid]
 	r.mu.RUnlock()
 	return k, ok
+}
+
+// KeyInfo describes a key for administrators.
+type KeyInfo struct {
+	ID        string    `json:"kid"`
+	Alg       string    `json:"alg"`
+	CreatedAt time.Time `json:"created_at"`
+	// Signing tells whether the key signs new tokens now.
+	Signing bool `json:"signing"`
+}
+
+// Keys lists the published keys, newest first.
+func (r *Ring) Keys() []KeyInfo {
+	var out []KeyInfo
+	for _, alg := range Algorithms {
+		s := r.signer(alg)
+		r.mu.RLock()
+		for _, k := range r.byAlg[alg] {
+			out = append(out, KeyInfo{ID: k.ID, Alg: k.Alg, CreatedAt: k.CreatedAt, Signing: s != nil && s.ID == k.ID})
+		}
+		r.mu.RUnlock()
+	}
+	return out
+}
+
+// Collect deletes the keys that no token can need any more: for each algorithm, the keys
+// older than the signing key once the signing key has been signing for Retain.
+func (r *Ring) Collect(ctx context.Context) error {
+	now := r.now()
+	var doomed []string
+	for _, alg := range Algorithms {
+		s := r.signer(alg)
+		if s == nil {
+			continue
+		}
+		signingSince := s.CreatedAt.Add(r.Prepublish)
+		if now.Sub(signingSince) < r.Retain {
+			continue
+		}
+		r.mu.RLock()
+		for _, k := range r.byAlg[alg] {
+			if k.CreatedAt.Before(s.CreatedAt) {
+				doomed = append(doomed, k.ID)
+			}
+		}
+		r.mu.RUnlock()
+	}
+	for _, kid := range doomed {
+		if err := r.store.DeleteKey(ctx, kid); err != nil {
+			return fmt.Errorf("delete retired key %s: %w", kid, err)
+		}
+	}
+	if len(doomed) == 0 {
+		return nil
+	}
+	return r.Reload(ctx)
+}
+
+// Remove deletes a key at once: tokens it signed stop verifying (after a compromise). The
+// last key of an algorithm cannot be removed; rotate first.
+func (r *Ring) Remove(ctx context.Context, kid string) error {
+	k, ok := r.Lookup(kid)
+	if !ok {
+		return fmt.Errorf("no key %q", kid)
+	}
+	r.mu.RLock()
+	n := len(r.byAlg[k.Alg])
+	r.mu.RUnlock()
+	if n < 2 {
+		return fmt.Errorf("key %s is the only %s key: rotate first", kid, k.Alg)
+	}
+	if s := r.signer(k.Alg); s != nil && s.ID == kid {
+		return fmt.Errorf("key %s signs now: rotate with immediate first", kid)
+	}
+	if err := r.store.DeleteKey(ctx, kid); err != nil {
+		return fmt.Errorf("delete key %s: %w", kid, err)
+	}
+	return r.Reload(ctx)
 }
 
 // Algs returns the algorithms that have an active key, RS256 first.
 func (r *Ring) Algs() []string {
 	var out []string
 	for _, a := range Algorithms {
-		if r.activeKey(a) != nil {
+		if r.signer(a) != nil {
 			out = append(out, a)
 		}
 	}

@@ -249,8 +249,9 @@ func TestLoadRefusesUnsupportedAlgorithms(t *testing.T) {
 	}
 }
 
-// TestGenerateRotates: OC-26 — Generate makes a new key the active signer for its
-// algorithm while the previous key stays published and resolvable (tokens it signed keep
+// TestGenerateRotates: OC-26 — Generate publishes a new key at once and makes it the signer
+// for its algorithm after Prepublish (relying parties that cached the JWK Set meanwhile
+// refetch it), while the previous key stays published and resolvable (tokens it signed keep
 // verifying until they expire); other rings on the store see the rotation after Reload.
 func TestGenerateRotates(t *testing.T) {
 	ctx := context.Background()
@@ -268,6 +269,13 @@ func TestGenerateRotates(t *testing.T) {
 	if nk.ID == old.ID {
 		t.Fatal("Generate returned the old key")
 	}
+	if !kids(t, r)[nk.ID] {
+		t.Fatal("the new key is not published at once")
+	}
+	if k, _ := r.Signer(keys.ES256); k.ID != old.ID {
+		t.Fatal("the new key signs before relying parties could have fetched it")
+	}
+	clk.Advance(r.Prepublish)
 	active, _ := r.Signer(keys.ES256)
 	if active.ID != nk.ID {
 		t.Fatalf("active ES256 key is %s, want the new %s", active.ID, nk.ID)
@@ -425,5 +433,49 @@ func TestConcurrentFirstStart(t *testing.T) {
 				t.Fatalf("duplicate kid: %v", err)
 			}
 		}
+	}
+}
+
+// TestRotateImmediateCollectRemove: an immediate rotation signs at once; the replaced key
+// stays published for Retain after its successor started signing, then Collect deletes it;
+// Remove deletes a key at once but never the signing or the only key.
+func TestRotateImmediateCollectRemove(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	r := load(t, memStore(t), clk, keys.RS256)
+	old, _ := r.Signer(keys.RS256)
+	clk.Advance(time.Second)
+	nk, err := r.Rotate(ctx, keys.RS256, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := r.Signer(keys.RS256); k.ID != nk.ID {
+		t.Fatal("immediate rotation: the new key does not sign")
+	}
+	if err := r.Remove(ctx, nk.ID); err == nil {
+		t.Fatal("removed the signing key")
+	}
+	if err := r.Collect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !kids(t, r)[old.ID] {
+		t.Fatal("Collect deleted the replaced key before Retain")
+	}
+	clk.Advance(r.Retain + time.Minute)
+	if err := r.Collect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if kids(t, r)[old.ID] || !kids(t, r)[nk.ID] {
+		t.Fatalf("after Retain: JWKS %v, want only the new key", kids(t, r))
+	}
+	if err := r.Remove(ctx, nk.ID); err == nil {
+		t.Fatal("removed the only key")
+	}
+	third, _ := r.Rotate(ctx, keys.RS256, false)
+	if err := r.Remove(ctx, third.ID); err != nil {
+		t.Fatalf("remove a pre-published key: %v", err)
+	}
+	if _, ok := r.Lookup(third.ID); ok {
+		t.Fatal("removed key still resolves")
 	}
 }

@@ -68,6 +68,8 @@ type App struct {
 	Lockout LockoutConfig `json:"lockout,omitzero"`
 	// Branding customises the hosted pages.
 	Branding BrandingConfig `json:"branding,omitzero"`
+	// Keys sets signing-key rotation.
+	Keys KeysConfig `json:"keys,omitzero"`
 
 	provider *idp.Provider
 	names    *protect.Names // header names every gatehouse handler strips
@@ -78,6 +80,8 @@ type App struct {
 	slog     *slog.Logger
 	cancel   context.CancelFunc
 	done     chan struct{}
+
+	rotateEvery time.Duration
 }
 
 // portalState is shared by every handler of the app.
@@ -134,9 +138,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	var clients []*idp.Client
 	for _, c := range a.Clients {
-		cl, err := idp.NewClient(idp.ClientConfig{ID: c.ID, Name: c.Name, Secret: repl.ReplaceKnown(c.Secret, ""),
-			RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scopes: c.Scopes,
-			GrantTypes: c.GrantTypes, PKCE: c.PKCE})
+		cl, err := idp.NewClient(c.IDP(repl.ReplaceKnown(c.Secret, "")))
 		if err != nil {
 			return fmt.Errorf("gatehouse clients: %w", err)
 		}
@@ -161,6 +163,15 @@ func (a *App) Provision(ctx caddy.Context) error {
 		cfg.TenantID = secret.Hash(a.Issuer)[:20]
 	}
 	cfg.Defaults()
+	// A replaced key stays published as long as any token it signed can be valid.
+	ring.Retain = max(cfg.IDTokenLifetime, cfg.AccessTokenLifetime) + 2*cfg.Leeway
+	for _, c := range clients {
+		ring.Retain = max(ring.Retain, c.IDTokenLifetime+2*cfg.Leeway, c.AccessTokenLifetime+2*cfg.Leeway)
+	}
+	a.rotateEvery = time.Duration(a.Keys.RotateEvery)
+	if a.rotateEvery == 0 {
+		a.rotateEvery = 90 * 24 * time.Hour
+	}
 	// Revocations live as long as the longest access token; if the list cannot be synced for
 	// a minute the protect handlers fail closed.
 	rl := tokens.NewRevocationList(now, time.Minute)
@@ -219,7 +230,7 @@ func (a *App) validateConfig() error {
 		"tokens.access_token_lifetime": a.Tokens.AccessTokenLifetime, "tokens.id_token_lifetime": a.Tokens.IDTokenLifetime,
 		"tokens.refresh_token_lifetime": a.Tokens.RefreshTokenLifetime, "tokens.refresh_token_idle": a.Tokens.RefreshTokenIdle,
 		"tokens.code_lifetime": a.Tokens.CodeLifetime, "sessions.idle": a.Sessions.Idle, "sessions.lifetime": a.Sessions.Lifetime,
-		"lockout.window": a.Lockout.Window, "tokens.leeway": a.Tokens.Leeway,
+		"lockout.window": a.Lockout.Window, "tokens.leeway": a.Tokens.Leeway, "keys.rotate_every": a.Keys.RotateEvery,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("gatehouse: %s must be positive", name))
@@ -243,9 +254,7 @@ func (a *App) validateConfig() error {
 			errs = append(errs, fmt.Errorf("gatehouse: clients[%d]: client %q is defined twice", i, c.ID))
 		}
 		seen[c.ID] = true
-		if _, err := idp.NewClient(idp.ClientConfig{ID: c.ID, Name: c.Name, Secret: placeholderSafeSecret(c.Secret),
-			RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scopes: c.Scopes,
-			GrantTypes: c.GrantTypes, PKCE: c.PKCE}); err != nil {
+		if _, err := idp.NewClient(c.IDP(placeholderSafeSecret(c.Secret))); err != nil {
 			errs = append(errs, fmt.Errorf("gatehouse: clients[%d]: %w", i, err))
 		}
 	}
@@ -300,11 +309,16 @@ func (a *App) Start() error {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		failing := false
+		tick := 0
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			}
+			tick++
+			if tick%60 == 0 {
+				a.maintainKeys(ctx, tick%3600 == 0 || tick == 60)
 			}
 			if err := a.provider.Revocations.Sync(ctx, a.store); err != nil {
 				if !failing && ctx.Err() == nil {
@@ -318,6 +332,45 @@ func (a *App) Start() error {
 		}
 	}()
 	return nil
+}
+
+// maintainKeys picks up keys other instances created and, when rotate is set, replaces keys
+// older than rotate_every and deletes the ones no token can need any more.
+func (a *App) maintainKeys(ctx context.Context, rotate bool) {
+	ring := a.provider.Keys
+	if err := ring.Reload(ctx); err != nil {
+		a.logger.Error("reload signing keys", zap.Error(err))
+		return
+	}
+	if !rotate {
+		return
+	}
+	now := time.Now()
+	for _, alg := range ring.Algs() {
+		k, err := ring.Signer(alg)
+		if err != nil || now.Sub(k.CreatedAt) < a.rotateEvery {
+			continue
+		}
+		// Another instance may have rotated already: only rotate if no newer key is waiting.
+		newest := k
+		for _, info := range ring.Keys() {
+			if info.Alg == alg && info.CreatedAt.After(newest.CreatedAt) {
+				newest = nil
+				break
+			}
+		}
+		if newest == nil {
+			continue
+		}
+		if nk, err := ring.Rotate(ctx, alg, false); err != nil {
+			a.logger.Error("rotate signing key", zap.String("alg", alg), zap.Error(err))
+		} else {
+			a.logger.Info("signing key rotated", zap.String("alg", alg), zap.String("new_kid", nk.ID), zap.String("old_kid", k.ID))
+		}
+	}
+	if err := ring.Collect(ctx); err != nil {
+		a.logger.Error("delete retired signing keys", zap.Error(err))
+	}
 }
 
 // Stop ends the background work.

@@ -40,6 +40,16 @@ without one otherwise (set it later with "user passwd").`,
 		CobraFunc: userCommands,
 	})
 	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "keys",
+		Usage: "list|rotate [--alg ALG] [--now]|remove KID",
+		Short: "Manages Gatehouse signing keys through the running server's admin API",
+		Long: `
+Lists and rotates the signing keys of a running Gatehouse server. A rotated key is published
+at once and signs after 5 minutes (--now: at once); the key it replaces stays published as long
+as tokens it signed can be valid. Keys also rotate on their own (keys { rotate_every }).`,
+		CobraFunc: keyCommands,
+	})
+	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "invite",
 		Usage: "[--email EMAIL] [--groups a,b]",
 		Short: "Creates a Gatehouse sign-up invitation",
@@ -70,6 +80,45 @@ its link. --email binds it to one address; --groups gives the new user those gro
 			}
 		},
 	})
+}
+
+func keyCommands(cmd *cobra.Command) {
+	addAdminFlags(cmd)
+	list := &cobra.Command{Use: "list", Short: "Lists the signing keys", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		var out struct {
+			Keys []struct {
+				ID        string `json:"kid"`
+				Alg       string `json:"alg"`
+				CreatedAt string `json:"created_at"`
+				Signing   bool   `json:"signing"`
+			} `json:"keys"`
+		}
+		if err := adminCall(cmd, http.MethodGet, "/gatehouse/keys", nil, &out); err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KID\tALG\tCREATED\tSIGNING")
+		for _, k := range out.Keys {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", k.ID, k.Alg, k.CreatedAt, k.Signing)
+		}
+		return tw.Flush()
+	}}
+	rotate := &cobra.Command{Use: "rotate", Short: "Rotates the signing keys", Args: cobra.NoArgs}
+	rotate.Flags().String("alg", "", "rotate only this algorithm (RS256, ES256, EdDSA)")
+	rotate.Flags().Bool("now", false, "sign with the new key at once instead of after 5 minutes (after a compromise)")
+	rotate.RunE = func(cmd *cobra.Command, _ []string) error {
+		now, _ := cmd.Flags().GetBool("now")
+		return printJSON(cmd, http.MethodPost, "/gatehouse/keys/rotate", map[string]any{"alg": flagString(cmd, "alg"), "immediate": now})
+	}
+	remove := &cobra.Command{Use: "remove KID", Short: "Deletes a key at once: tokens it signed stop verifying", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := adminCall(cmd, http.MethodDelete, "/gatehouse/keys/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintln(os.Stderr, "key removed")
+			return nil
+		}}
+	cmd.AddCommand(list, rotate, remove)
 }
 
 func addAdminFlags(cmd *cobra.Command) {

@@ -1,7 +1,11 @@
 package module
 
 import (
+	"time"
+
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/gatehouse-dev/gatehouse/idp"
 )
 
 // ClientConfig registers an OAuth 2.0 / OpenID Connect client.
@@ -27,6 +31,38 @@ type ClientConfig struct {
 	// PKCE is "required" or "optional" (default: required for public clients, optional for
 	// confidential ones; public clients cannot make it optional).
 	PKCE string `json:"pkce,omitempty"`
+	// AccessTokenLifetime, IDTokenLifetime, RefreshTokenLifetime and RefreshTokenIdle
+	// override the app's token lifetimes for this client.
+	AccessTokenLifetime  caddy.Duration `json:"access_token_lifetime,omitempty"`
+	IDTokenLifetime      caddy.Duration `json:"id_token_lifetime,omitempty"`
+	RefreshTokenLifetime caddy.Duration `json:"refresh_token_lifetime,omitempty"`
+	RefreshTokenIdle     caddy.Duration `json:"refresh_token_idle,omitempty"`
+	// IDTokenAlg signs this client's ID tokens (id_token_signed_response_alg; default the
+	// app's, RS256).
+	IDTokenAlg string `json:"id_token_alg,omitempty"`
+	// Resources are the resource indicators (RFC 8707, absolute URIs) this client may
+	// request as the access token's audience with the resource parameter.
+	Resources []string `json:"resources,omitempty"`
+	// BackchannelLogoutURI receives a logout token (OpenID Connect Back-Channel Logout 1.0)
+	// when a session in which the client obtained tokens ends.
+	BackchannelLogoutURI string `json:"backchannel_logout_uri,omitempty"`
+}
+
+// IDP converts the configuration (secret placeholders resolved by the caller).
+func (c ClientConfig) IDP(secret string) idp.ClientConfig {
+	return idp.ClientConfig{ID: c.ID, Name: c.Name, Secret: secret, RedirectURIs: c.RedirectURIs,
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scopes: c.Scopes, GrantTypes: c.GrantTypes, PKCE: c.PKCE,
+		AccessTokenLifetime: time.Duration(c.AccessTokenLifetime), IDTokenLifetime: time.Duration(c.IDTokenLifetime),
+		RefreshTokenLifetime: time.Duration(c.RefreshTokenLifetime), RefreshTokenIdle: time.Duration(c.RefreshTokenIdle),
+		IDTokenAlg: c.IDTokenAlg, Resources: c.Resources, BackchannelLogoutURI: c.BackchannelLogoutURI}
+}
+
+// KeysConfig sets signing-key rotation.
+type KeysConfig struct {
+	// RotateEvery replaces each signing key after this long (default 90 days). A new key is
+	// published 5 minutes before it signs; a replaced key stays published as long as tokens
+	// it signed can be valid.
+	RotateEvery caddy.Duration `json:"rotate_every,omitempty"`
 }
 
 // TokenConfig sets token lifetimes and algorithms.

@@ -4,6 +4,7 @@
 # Go benchmark once so that they keep compiling. Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/deps.sh
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))

@@ -19,6 +19,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -50,6 +51,7 @@ type Store interface {
 	Clients
 	Counters
 	OneTimeCodes
+	Groups
 	// Close releases the store's resources. It is safe to call once.
 	Close() error
 }
@@ -85,6 +87,51 @@ type User struct {
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 	LastAuthAt time.Time `json:"last_auth_at,omitzero"`
+
+	// Profile: the seed's user fields, each released as the claim of the same name.
+	Username              string           `json:"username,omitempty"`
+	PhoneNumber           string           `json:"phone_number,omitempty"`
+	PhoneNumberVerified   bool             `json:"phone_number_verified,omitempty"`
+	SecondaryEmails       []SecondaryEmail `json:"secondary_emails,omitempty"`
+	SecondaryPhoneNumbers []SecondaryPhone `json:"secondary_phone_numbers,omitempty"`
+	// Birthday is YYYY-MM-DD.
+	Birthday string   `json:"birthday,omitempty"`
+	Address  *Address `json:"address,omitempty"`
+	// Picture is an https URL.
+	Picture string `json:"picture,omitempty"`
+	// Language is the browser's preferred language at the last login (Accept-Language).
+	Language          string   `json:"language,omitempty"`
+	Organization      string   `json:"organization,omitempty"`
+	Roles             []string `json:"roles,omitempty"`
+	RoleValues        []string `json:"role_values,omitempty"`
+	Permissions       []string `json:"permissions,omitempty"`
+	ExternalAccountID string   `json:"external_account_id,omitempty"`
+	// CustomData is a JSON object set by the tenant's apps (at most 100 KB).
+	CustomData json.RawMessage `json:"custom_data,omitempty"`
+	// CustomAppData holds a JSON object per client ID (each at most 100 KB).
+	CustomAppData map[string]json.RawMessage `json:"custom_app_data,omitempty"`
+}
+
+// SecondaryEmail is an additional email address of a user.
+type SecondaryEmail struct {
+	Value         string `json:"value"`
+	EmailVerified bool   `json:"email_verified"`
+}
+
+// SecondaryPhone is an additional phone number of a user.
+type SecondaryPhone struct {
+	Value               string `json:"value"`
+	PhoneNumberVerified bool   `json:"phone_number_verified"`
+}
+
+// Address is a postal address (OpenID Connect Core §5.1.1).
+type Address struct {
+	Formatted     string `json:"formatted,omitempty"`
+	StreetAddress string `json:"street_address,omitempty"`
+	Locality      string `json:"locality,omitempty"`
+	Region        string `json:"region,omitempty"`
+	PostalCode    string `json:"postal_code,omitempty"`
+	Country       string `json:"country,omitempty"`
 }
 
 // Users stores accounts with unique Email and ExternalUserID.
@@ -139,7 +186,10 @@ type Session struct {
 	ACR string `json:"acr,omitempty"`
 	// NewUser is set when the session's login created the user, until the first
 	// authorization code of the session reports it (claim new_user).
-	NewUser    bool      `json:"new_user,omitempty"`
+	NewUser bool `json:"new_user,omitempty"`
+	// Clients lists the clients the session issued authorization codes to (for back-channel
+	// logout).
+	Clients    []string  `json:"clients,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 	LastSeenAt time.Time `json:"last_seen_at"`
 	// IdleExpiresAt is LastSeenAt plus the idle lifetime; AbsoluteExpiresAt never moves.
@@ -190,7 +240,9 @@ type AuthCode struct {
 	AMR                 []string  `json:"amr,omitempty"`
 	ACR                 string    `json:"acr,omitempty"`
 	NewUser             bool      `json:"new_user,omitempty"`
-	CreatedAt           time.Time `json:"created_at"`
+	// Claims is the validated OIDC claims request of the authorization request (JSON).
+	Claims    string    `json:"claims,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 	// ExpiresAt ends the code's validity; PurgeAfter (later) is when the record may be
 	// removed, so that a late replay is still recognised as a replay.
 	ExpiresAt  time.Time `json:"expires_at"`
@@ -227,6 +279,8 @@ type RefreshToken struct {
 	AMR      []string  `json:"amr,omitempty"`
 	ACR      string    `json:"acr,omitempty"`
 	Nonce    string    `json:"nonce,omitempty"`
+	// Claims is the claims request of the authorization (JSON), applied again at refresh.
+	Claims string `json:"claims,omitempty"`
 	// CreatedAt is when this token was issued; ExpiresAt ends this token (sliding lifetime);
 	// FamilyExpiresAt ends every token of the family (absolute lifetime).
 	CreatedAt       time.Time `json:"created_at"`
@@ -269,6 +323,8 @@ const (
 	RevokeGrant = "grant"
 	// RevokeUser ends every token of this user issued at or before At.
 	RevokeUser = "user"
+	// RevokeToken ends the one access token with this ID (claim jti).
+	RevokeToken = "token"
 )
 
 // Revocation is an entry of the revocation list that every instance keeps in memory so that
@@ -381,4 +437,25 @@ type OneTimeCodes interface {
 	ConsumeOneTimeCode(ctx context.Context, id string) (OneTimeCode, error)
 	// ListOneTimeCodes returns the codes of one purpose ordered by ID.
 	ListOneTimeCodes(ctx context.Context, purpose string, opts ListOptions) ([]OneTimeCode, error)
+}
+
+// Group is data attached to a group name; users' groups are names (User.Groups), and a
+// group needs no record to exist. Its data is released as the claim custom_group_data.
+type Group struct {
+	Name string `json:"name"`
+	// CustomData is a JSON object (at most 100 KB).
+	CustomData json.RawMessage `json:"custom_data,omitempty"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+// Groups stores group data.
+type Groups interface {
+	// PutGroup creates or replaces the group's record.
+	PutGroup(ctx context.Context, g Group) error
+	// GetGroup returns the group's record.
+	GetGroup(ctx context.Context, name string) (Group, error)
+	// DeleteGroup removes it; deleting a missing group is not an error.
+	DeleteGroup(ctx context.Context, name string) error
+	// ListGroups returns group records ordered by name.
+	ListGroups(ctx context.Context, opts ListOptions) ([]Group, error)
 }

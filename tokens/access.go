@@ -88,11 +88,17 @@ type AccessClaims struct {
 	Name string `json:"name,omitempty"`
 	// Groups the user belongs to.
 	Groups []string `json:"groups,omitempty"`
+	// GrantType is "client_credentials" for a token a client obtained for itself: it
+	// identifies no user.
+	GrantType string `json:"gty,omitempty"`
+	// UserinfoClaims is the userinfo member of the OIDC claims request (JSON), for the
+	// userinfo endpoint.
+	UserinfoClaims string `json:"ucr,omitempty"`
 }
 
 // accessClaimNames are the claims whose spelling is checked exactly.
 var accessClaimNames = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id",
-	"scope", "auth_time", "acr", "amr", "sid", "gid", "email", "email_verified", "name", "groups"}
+	"scope", "auth_time", "acr", "amr", "sid", "gid", "email", "email_verified", "name", "groups", "ucr", "gty"}
 
 // Scopes returns the granted scopes.
 func (c *AccessClaims) Scopes() []string { return strings.Fields(c.Scope) }
@@ -151,7 +157,7 @@ func (v *Verifier) verifyAccess(token string, checkTime bool) (*AccessClaims, er
 		return nil, err
 	}
 	if v.Revocations != nil {
-		if err := v.Revocations.Check(c.SessionID, c.GrantID, c.Subject, c.IssuedAt); err != nil {
+		if err := v.Revocations.CheckClaims(c); err != nil {
 			return nil, err
 		}
 	}

@@ -450,6 +450,10 @@ func parseAccessClaims(s string, c *AccessClaims) bool {
 			c.Name, ok = r.str()
 		case "groups":
 			c.Groups, ok = r.strings()
+		case "ucr":
+			c.UserinfoClaims, ok = r.str()
+		case "gty":
+			c.GrantType, ok = r.str()
 		default:
 			ok = r.skip(1)
 		}

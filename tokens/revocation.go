@@ -33,6 +33,7 @@ type RevocationList struct {
 type revSnapshot struct {
 	sessions map[string]time.Time // subject -> expires
 	grants   map[string]time.Time
+	tokens   map[string]time.Time
 	users    map[string]userRevocation
 }
 
@@ -44,7 +45,8 @@ type userRevocation struct {
 // NewRevocationList returns an empty list.
 func NewRevocationList(now func() time.Time, staleAfter time.Duration) *RevocationList {
 	l := &RevocationList{Now: now, StaleAfter: staleAfter}
-	l.snap.Store(&revSnapshot{sessions: map[string]time.Time{}, grants: map[string]time.Time{}, users: map[string]userRevocation{}})
+	l.snap.Store(&revSnapshot{sessions: map[string]time.Time{}, grants: map[string]time.Time{},
+		tokens: map[string]time.Time{}, users: map[string]userRevocation{}})
 	l.lastSync.Store(now().UnixNano())
 	return l
 }
@@ -72,6 +74,20 @@ func (l *RevocationList) Check(sid, gid, sub string, iat int64) error {
 	return nil
 }
 
+// CheckClaims is Check for an access token, including the revocation of the token itself
+// (RFC 7009 revocation of one access token).
+func (l *RevocationList) CheckClaims(c *AccessClaims) error {
+	if err := l.Check(c.SessionID, c.GrantID, c.Subject, c.IssuedAt); err != nil {
+		return err
+	}
+	if c.ID != "" {
+		if _, ok := l.snap.Load().tokens[c.ID]; ok {
+			return ErrRevoked
+		}
+	}
+	return nil
+}
+
 // Add applies entries to the list at once.
 func (l *RevocationList) Add(entries ...store.Revocation) {
 	if len(entries) == 0 {
@@ -84,6 +100,7 @@ func (l *RevocationList) Add(entries ...store.Revocation) {
 	next := &revSnapshot{
 		sessions: make(map[string]time.Time, len(old.sessions)+len(entries)),
 		grants:   make(map[string]time.Time, len(old.grants)),
+		tokens:   make(map[string]time.Time, len(old.tokens)),
 		users:    make(map[string]userRevocation, len(old.users)),
 	}
 	for k, exp := range old.sessions {
@@ -94,6 +111,11 @@ func (l *RevocationList) Add(entries ...store.Revocation) {
 	for k, exp := range old.grants {
 		if exp.After(now) {
 			next.grants[k] = exp
+		}
+	}
+	for k, exp := range old.tokens {
+		if exp.After(now) {
+			next.tokens[k] = exp
 		}
 	}
 	for k, u := range old.users {
@@ -113,6 +135,10 @@ func (l *RevocationList) Add(entries ...store.Revocation) {
 		case store.RevokeGrant:
 			if e.ExpiresAt.After(next.grants[e.Subject]) {
 				next.grants[e.Subject] = e.ExpiresAt
+			}
+		case store.RevokeToken:
+			if e.ExpiresAt.After(next.tokens[e.Subject]) {
+				next.tokens[e.Subject] = e.ExpiresAt
 			}
 		case store.RevokeUser:
 			u := next.users[e.Subject]
@@ -156,5 +182,5 @@ func (l *RevocationList) Sync(ctx context.Context, s store.Revocations) error {
 // Len returns the number of entries (for metrics and tests).
 func (l *RevocationList) Len() int {
 	s := l.snap.Load()
-	return len(s.sessions) + len(s.grants) + len(s.users)
+	return len(s.sessions) + len(s.grants) + len(s.tokens) + len(s.users)
 }

@@ -11,10 +11,19 @@
 //	POST /gatehouse/users/{id}/enable       enable
 //	PUT  /gatehouse/users/{id}/password     {password} (revokes sessions and tokens)
 //	PUT  /gatehouse/users/{id}/groups       {groups: [...]}
+//	PATCH /gatehouse/users/{id}             profile fields (see idp.ProfilePatch), custom_data
+//	PUT  /gatehouse/users/{id}/custom_app_data/{client}   a JSON object (null removes it)
 //	POST /gatehouse/invites                 {email?, groups?} -> {code, url, expires_at}
+//	GET  /gatehouse/groups                  list group data
+//	PUT  /gatehouse/groups/{name}           {custom_data}
+//	DELETE /gatehouse/groups/{name}
+//	GET  /gatehouse/keys                    signing keys (kid, alg, created_at, signing)
+//	POST /gatehouse/keys/rotate             {alg?, immediate?} rotate (every algorithm by default)
+//	DELETE /gatehouse/keys/{kid}            delete a key at once (after a compromise)
 package admin
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -23,6 +32,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -46,6 +56,14 @@ func New(provider func() (*idp.Provider, error)) *Handler {
 	h.mux.HandleFunc("PUT /gatehouse/users/{id}/password", h.setPassword)
 	h.mux.HandleFunc("PUT /gatehouse/users/{id}/groups", h.setGroups)
 	h.mux.HandleFunc("POST /gatehouse/invites", h.invite)
+	h.mux.HandleFunc("PATCH /gatehouse/users/{id}", h.patch)
+	h.mux.HandleFunc("PUT /gatehouse/users/{id}/custom_app_data/{client}", h.customAppData)
+	h.mux.HandleFunc("GET /gatehouse/groups", h.listGroups)
+	h.mux.HandleFunc("PUT /gatehouse/groups/{name}", h.putGroup)
+	h.mux.HandleFunc("DELETE /gatehouse/groups/{name}", h.deleteGroup)
+	h.mux.HandleFunc("GET /gatehouse/keys", h.listKeys)
+	h.mux.HandleFunc("POST /gatehouse/keys/rotate", h.rotateKeys)
+	h.mux.HandleFunc("DELETE /gatehouse/keys/{kid}", h.removeKey)
 	h.mux.HandleFunc("/gatehouse/", func(w http.ResponseWriter, r *http.Request) {
 		web.WriteAPIError(w, http.StatusNotFound, "not_found", "no such admin endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -231,6 +249,155 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
 		"groups": inv.Groups, "expires_at": inv.ExpiresAt, "signup_mode": p.SignupMode})
 }
 
+// maxAdminBody fits a 100 KB custom data payload and the rest of a request.
+const maxAdminBody = 256 << 10
+
+func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	var pp idp.ProfilePatch
+	if err := web.DecodeJSONLimit(w, r, &pp, maxAdminBody); err != nil {
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	if err == nil {
+		u, err = p.UpdateProfile(r.Context(), u.ID, pp)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, userView(u))
+}
+
+func (h *Handler) customAppData(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	var data json.RawMessage
+	if err := web.DecodeJSONLimit(w, r, &data, maxAdminBody); err != nil {
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	if err == nil {
+		u, err = p.SetCustomAppData(r.Context(), u.ID, r.PathValue("client"), data)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, userView(u))
+}
+
+func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	gs, err := p.Store.ListGroups(r.Context(), store.ListOptions{After: r.URL.Query().Get("after"), Limit: limit})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if gs == nil {
+		gs = []store.Group{}
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"groups": gs})
+}
+
+func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	var req struct {
+		CustomData json.RawMessage `json:"custom_data"`
+	}
+	if err := web.DecodeJSONLimit(w, r, &req, maxAdminBody); err != nil {
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	g, err := p.SetGroupData(r.Context(), r.PathValue("name"), req.CustomData)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, g)
+}
+
+func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	if err := p.Store.DeleteGroup(r.Context(), r.PathValue("name")); err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"keys": p.Keys.Keys()})
+}
+
+func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	var req struct {
+		Alg       string `json:"alg"`
+		Immediate bool   `json:"immediate"`
+	}
+	if r.ContentLength != 0 {
+		if err := web.DecodeJSON(w, r, &req); err != nil {
+			web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
+			return
+		}
+	}
+	algs := p.Keys.Algs()
+	if req.Alg != "" {
+		if !keys.ValidAlg(req.Alg) {
+			web.WriteAPIError(w, http.StatusBadRequest, "invalid_input", "alg must be RS256, ES256 or EdDSA")
+			return
+		}
+		algs = []string{req.Alg}
+	}
+	var created []keys.KeyInfo
+	for _, alg := range algs {
+		k, err := p.Keys.Rotate(r.Context(), alg, req.Immediate)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		created = append(created, keys.KeyInfo{ID: k.ID, Alg: k.Alg, CreatedAt: k.CreatedAt})
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"created": created, "keys": p.Keys.Keys()})
+}
+
+func (h *Handler) removeKey(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	if err := p.Keys.Remove(r.Context(), r.PathValue("kid")); err != nil {
+		web.WriteAPIError(w, http.StatusConflict, "conflict", err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // user is the admin view of a user.
 type user struct {
 	ID             string    `json:"id"`
@@ -245,6 +412,23 @@ type user struct {
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
 	LastAuthAt     time.Time `json:"last_auth_at,omitzero"`
+
+	Username              string                     `json:"username,omitempty"`
+	PhoneNumber           string                     `json:"phone_number,omitempty"`
+	PhoneNumberVerified   bool                       `json:"phone_number_verified,omitempty"`
+	SecondaryEmails       []store.SecondaryEmail     `json:"secondary_emails,omitempty"`
+	SecondaryPhoneNumbers []store.SecondaryPhone     `json:"secondary_phone_numbers,omitempty"`
+	Birthday              string                     `json:"birthday,omitempty"`
+	Address               *store.Address             `json:"address,omitempty"`
+	Picture               string                     `json:"picture,omitempty"`
+	Language              string                     `json:"language,omitempty"`
+	Organization          string                     `json:"organization,omitempty"`
+	Roles                 []string                   `json:"roles,omitempty"`
+	RoleValues            []string                   `json:"role_values,omitempty"`
+	Permissions           []string                   `json:"permissions,omitempty"`
+	ExternalAccountID     string                     `json:"external_account_id,omitempty"`
+	CustomData            json.RawMessage            `json:"custom_data,omitempty"`
+	CustomAppData         map[string]json.RawMessage `json:"custom_app_data,omitempty"`
 }
 
 func userView(u store.User) user {
@@ -254,5 +438,10 @@ func userView(u store.User) user {
 	}
 	return user{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, FirstName: u.FirstName,
 		MiddleName: u.MiddleName, LastName: u.LastName, Groups: g, ExternalUserID: u.ExternalUserID,
-		Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastAuthAt: u.LastAuthAt}
+		Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastAuthAt: u.LastAuthAt,
+		Username: u.Username, PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
+		SecondaryEmails: u.SecondaryEmails, SecondaryPhoneNumbers: u.SecondaryPhoneNumbers, Birthday: u.Birthday,
+		Address: u.Address, Picture: u.Picture, Language: u.Language, Organization: u.Organization, Roles: u.Roles,
+		RoleValues: u.RoleValues, Permissions: u.Permissions, ExternalAccountID: u.ExternalAccountID,
+		CustomData: u.CustomData, CustomAppData: u.CustomAppData}
 }

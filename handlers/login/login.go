@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/text/language"
+
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/session"
@@ -137,11 +139,24 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u store.U
 		}
 	}
 	sec, _, err := h.Provider.StartSession(r.Context(), u, amr, idp.SessionMeta{
-		IP: h.ClientIP(r), UserAgent: r.UserAgent(), NewUser: newUser})
+		IP: h.ClientIP(r), UserAgent: r.UserAgent(), NewUser: newUser, Language: preferredLanguage(r)})
 	if err != nil {
 		return err
 	}
 	return h.Sessions.Issue(w, r, sec)
+}
+
+// preferredLanguage returns the browser's first Accept-Language tag (claim language), or "".
+func preferredLanguage(r *http.Request) string {
+	v := r.Header.Get("Accept-Language")
+	if v == "" || len(v) > 256 {
+		return ""
+	}
+	tags, _, err := language.ParseAcceptLanguage(v)
+	if err != nil || len(tags) == 0 || tags[0] == language.Und {
+		return ""
+	}
+	return tags[0].String()
 }
 
 // classify maps an idp error to an HTTP status, an API error code and a user message.

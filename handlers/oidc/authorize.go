@@ -68,6 +68,15 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 			fresh = false
 		}
 	}
+	// A claims request for a specific sub (OIDC Core §5.5.1) is satisfied only by a session of
+	// that user; a different user must log in (prompt=none: login_required).
+	if sub, ok := req.RequestedSubject(); ok && hasSession && sub != s.UserID {
+		fresh = false
+	}
+	if req.UnsatisfiableACR(idp.ACRSingleFactor) {
+		h.redirectError(w, r, req, idp.ErrCodeAccessDenied, "the requested authentication context (acr) cannot be satisfied")
+		return
+	}
 	if req.IDTokenHint != "" {
 		claims, err := h.Provider.Verifier.VerifyIDToken(req.IDTokenHint, true)
 		if err != nil {

@@ -23,13 +23,15 @@ import (
 
 // Endpoint paths, relative to the issuer.
 const (
-	PathDiscovery = "/.well-known/openid-configuration"
-	PathJWKS      = "/jwks"
-	PathAuthorize = "/authorize"
-	PathToken     = "/token"
-	PathUserinfo  = "/userinfo"
-	PathLogout    = "/logout"
-	PathLogin     = "/login"
+	PathDiscovery  = "/.well-known/openid-configuration"
+	PathJWKS       = "/jwks"
+	PathAuthorize  = "/authorize"
+	PathToken      = "/token"
+	PathUserinfo   = "/userinfo"
+	PathLogout     = "/logout"
+	PathLogin      = "/login"
+	PathRevoke     = "/revoke"
+	PathIntrospect = "/introspect"
 )
 
 // Handler serves the OpenID Provider endpoints. Every field is required except Logger.
@@ -59,55 +61,81 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc(b+PathAuthorize, h.authorize)
 	mux.HandleFunc(b+PathToken, h.token)
 	mux.HandleFunc(b+PathUserinfo, h.userinfo)
+	mux.HandleFunc(b+PathRevoke, h.revoke)
+	mux.HandleFunc(b+PathIntrospect, h.introspect)
 }
 
-// Discovery is the OpenID Provider metadata (OIDC Discovery §3). Only what is implemented is
-// advertised.
+// Discovery is the OpenID Provider metadata (OIDC Discovery §3, RFC 8414). Only what is
+// implemented is advertised.
 type Discovery struct {
-	Issuer                            string   `json:"issuer"`
-	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
-	TokenEndpoint                     string   `json:"token_endpoint"`
-	UserinfoEndpoint                  string   `json:"userinfo_endpoint"`
-	JWKSURI                           string   `json:"jwks_uri"`
-	EndSessionEndpoint                string   `json:"end_session_endpoint"`
-	ScopesSupported                   []string `json:"scopes_supported"`
-	ResponseTypesSupported            []string `json:"response_types_supported"`
-	ResponseModesSupported            []string `json:"response_modes_supported"`
-	GrantTypesSupported               []string `json:"grant_types_supported"`
-	SubjectTypesSupported             []string `json:"subject_types_supported"`
-	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
-	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
-	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
-	ClaimsSupported                   []string `json:"claims_supported"`
-	PromptValuesSupported             []string `json:"prompt_values_supported"`
-	AuthorizationResponseIssParameter bool     `json:"authorization_response_iss_parameter_supported"`
-	ClaimsParameterSupported          bool     `json:"claims_parameter_supported"`
-	RequestParameterSupported         bool     `json:"request_parameter_supported"`
-	RequestURIParameterSupported      bool     `json:"request_uri_parameter_supported"`
+	Issuer                                    string   `json:"issuer"`
+	AuthorizationEndpoint                     string   `json:"authorization_endpoint"`
+	TokenEndpoint                             string   `json:"token_endpoint"`
+	UserinfoEndpoint                          string   `json:"userinfo_endpoint"`
+	JWKSURI                                   string   `json:"jwks_uri"`
+	EndSessionEndpoint                        string   `json:"end_session_endpoint"`
+	RevocationEndpoint                        string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
+	ScopesSupported                           []string `json:"scopes_supported"`
+	ResponseTypesSupported                    []string `json:"response_types_supported"`
+	ResponseModesSupported                    []string `json:"response_modes_supported"`
+	GrantTypesSupported                       []string `json:"grant_types_supported"`
+	SubjectTypesSupported                     []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported          []string `json:"id_token_signing_alg_values_supported"`
+	UserinfoSigningAlgValuesSupported         []string `json:"userinfo_signing_alg_values_supported,omitempty"`
+	TokenEndpointAuthMethodsSupported         []string `json:"token_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported             []string `json:"code_challenge_methods_supported"`
+	ClaimsSupported                           []string `json:"claims_supported"`
+	ClaimTypesSupported                       []string `json:"claim_types_supported"`
+	PromptValuesSupported                     []string `json:"prompt_values_supported"`
+	ACRValuesSupported                        []string `json:"acr_values_supported"`
+	UILocalesSupported                        []string `json:"ui_locales_supported"`
+	AuthorizationResponseIssParameter         bool     `json:"authorization_response_iss_parameter_supported"`
+	ClaimsParameterSupported                  bool     `json:"claims_parameter_supported"`
+	RequestParameterSupported                 bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupported              bool     `json:"request_uri_parameter_supported"`
+	RequireRequestURIRegistration             bool     `json:"require_request_uri_registration"`
+	BackchannelLogoutSupported                bool     `json:"backchannel_logout_supported"`
+	BackchannelLogoutSessionSupported         bool     `json:"backchannel_logout_session_supported"`
+	FrontchannelLogoutSupported               bool     `json:"frontchannel_logout_supported"`
+	TLSClientCertificateBoundAccessTokens     bool     `json:"tls_client_certificate_bound_access_tokens"`
 }
 
 func (h *Handler) buildDiscovery() []byte {
 	iss := h.Provider.Issuer
+	auth := []string{"client_secret_basic", "client_secret_post"}
+	// Every signing algorithm with a key is available per client; RS256 always is.
+	algs := h.Provider.Keys.Algs()
 	d := Discovery{
-		Issuer:                            iss,
-		AuthorizationEndpoint:             iss + PathAuthorize,
-		TokenEndpoint:                     iss + PathToken,
-		UserinfoEndpoint:                  iss + PathUserinfo,
-		JWKSURI:                           iss + PathJWKS,
-		EndSessionEndpoint:                iss + PathLogout,
-		ScopesSupported:                   []string{"openid", "profile", "email", "offline_access"},
-		ResponseTypesSupported:            []string{"code"},
-		ResponseModesSupported:            []string{"query"},
-		GrantTypesSupported:               []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken},
-		SubjectTypesSupported:             []string{"public"},
-		IDTokenSigningAlgValuesSupported:  []string{h.Provider.IDTokenAlg},
-		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
-		CodeChallengeMethodsSupported:     []string{"S256"},
-		ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "amr",
-			"sid", "tid", "new_user", "groups", "email", "email_verified", "name", "given_name", "middle_name",
-			"family_name", "fname", "mname", "lname", "updated_at"},
-		PromptValuesSupported:             []string{"none", "login", "consent", "select_account"},
-		AuthorizationResponseIssParameter: true,
+		Issuer:                                    iss,
+		AuthorizationEndpoint:                     iss + PathAuthorize,
+		TokenEndpoint:                             iss + PathToken,
+		UserinfoEndpoint:                          iss + PathUserinfo,
+		JWKSURI:                                   iss + PathJWKS,
+		EndSessionEndpoint:                        iss + PathLogout,
+		RevocationEndpoint:                        iss + PathRevoke,
+		IntrospectionEndpoint:                     iss + PathIntrospect,
+		ScopesSupported:                           []string{"openid", "profile", "email", "phone", "address", "offline_access"},
+		ResponseTypesSupported:                    []string{"code"},
+		ResponseModesSupported:                    []string{"query"},
+		GrantTypesSupported:                       []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials},
+		SubjectTypesSupported:                     []string{"public"},
+		IDTokenSigningAlgValuesSupported:          algs,
+		TokenEndpointAuthMethodsSupported:         append(auth, "none"),
+		RevocationEndpointAuthMethodsSupported:    append(auth, "none"),
+		IntrospectionEndpointAuthMethodsSupported: auth,
+		CodeChallengeMethodsSupported:             []string{"S256"},
+		ClaimsSupported:                           idp.SupportedClaims,
+		ClaimTypesSupported:                       []string{"normal"},
+		PromptValuesSupported:                     []string{"none", "login", "consent", "select_account"},
+		ACRValuesSupported:                        []string{idp.ACRSingleFactor},
+		UILocalesSupported:                        []string{"en"},
+		AuthorizationResponseIssParameter:         true,
+		ClaimsParameterSupported:                  true,
+		BackchannelLogoutSupported:                true,
+		BackchannelLogoutSessionSupported:         true,
 	}
 	b, _ := json.MarshalIndent(d, "", "  ")
 	return b

@@ -14,41 +14,39 @@ import (
 
 // tokenParams must appear at most once in a token request (RFC 6749 §3.2).
 var tokenParams = []string{"grant_type", "code", "redirect_uri", "code_verifier", "client_id",
-	"client_secret", "refresh_token", "scope"}
+	"client_secret", "refresh_token", "scope", "token", "token_type_hint"}
 
-// token serves POST /token (RFC 6749 §3.2).
-func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
+// clientForm reads a client-authenticated form request (token, revocation, introspection
+// endpoints: POST, form-encoded, at most 64 KiB, no repeated parameters) and authenticates
+// the client. It writes the error response itself and returns nil on failure.
+func (h *Handler) clientForm(w http.ResponseWriter, r *http.Request, precheck func(url.Values) *idp.Error) (*idp.Client, url.Values) {
 	web.NoStore(w.Header())
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		writeTokenError(w, &idp.Error{Code: idp.ErrCodeInvalidRequest, Description: "use POST", Status: http.StatusMethodNotAllowed})
-		return
+		return nil, nil
 	}
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
 		writeTokenError(w, &idp.Error{Code: idp.ErrCodeInvalidRequest, Description: "the body must be application/x-www-form-urlencoded"})
-		return
+		return nil, nil
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, web.MaxBodyBytes)
 	if err := r.ParseForm(); err != nil {
 		writeTokenError(w, &idp.Error{Code: idp.ErrCodeInvalidRequest, Description: "malformed or too large body"})
-		return
+		return nil, nil
 	}
 	f := r.PostForm
 	for _, k := range tokenParams {
 		if len(f[k]) > 1 {
 			writeTokenError(w, &idp.Error{Code: idp.ErrCodeInvalidRequest, Description: "parameter " + k + " is repeated"})
-			return
+			return nil, nil
 		}
 	}
-	grant := f.Get("grant_type")
-	switch grant {
-	case idp.GrantAuthorizationCode, idp.GrantRefreshToken:
-	case "":
-		writeTokenError(w, &idp.Error{Code: idp.ErrCodeInvalidRequest, Description: "grant_type is missing"})
-		return
-	default:
-		writeTokenError(w, &idp.Error{Code: idp.ErrCodeUnsupportedGrantType, Description: "supported grant types: authorization_code, refresh_token"})
-		return
+	if precheck != nil {
+		if oerr := precheck(f); oerr != nil {
+			writeTokenError(w, oerr)
+			return nil, nil
+		}
 	}
 	client, basic, oerr := h.authenticateClient(r, f)
 	if oerr != nil {
@@ -56,14 +54,40 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
 		}
 		writeTokenError(w, oerr)
+		return nil, nil
+	}
+	return client, f
+}
+
+// token serves POST /token (RFC 6749 §3.2).
+func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
+	// The grant type is checked before the client: an unsupported grant (password,
+	// implicit) is refused without becoming a credential oracle (AS-13).
+	client, f := h.clientForm(w, r, func(f url.Values) *idp.Error {
+		switch f.Get("grant_type") {
+		case idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials:
+			return nil
+		case "":
+			return &idp.Error{Code: idp.ErrCodeInvalidRequest, Description: "grant_type is missing"}
+		default:
+			return &idp.Error{Code: idp.ErrCodeUnsupportedGrantType, Description: "supported grant types: authorization_code, refresh_token, client_credentials"}
+		}
+	})
+	if client == nil {
 		return
 	}
-	var resp *idp.TokenResponse
+	grant := f.Get("grant_type")
+	var (
+		resp *idp.TokenResponse
+		oerr *idp.Error
+	)
 	switch grant {
 	case idp.GrantAuthorizationCode:
 		resp, oerr = h.Provider.ExchangeCode(r.Context(), client, f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"))
 	case idp.GrantRefreshToken:
 		resp, oerr = h.Provider.RefreshGrant(r.Context(), client, f.Get("refresh_token"), f.Get("scope"))
+	case idp.GrantClientCredentials:
+		resp, oerr = h.Provider.ClientCredentialsGrant(r.Context(), client, f.Get("scope"), f["resource"])
 	}
 	if oerr != nil {
 		writeTokenError(w, oerr)
@@ -105,6 +129,37 @@ func (h *Handler) authenticateClient(r *http.Request, f url.Values) (*idp.Client
 	}
 	c, oerr := h.Provider.AuthenticateClient(r.Context(), f.Get("client_id"), f.Get("client_secret"), f.Has("client_secret"), h.clientIP(r))
 	return c, false, oerr
+}
+
+// revoke serves POST /revoke (RFC 7009).
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
+	client, f := h.clientForm(w, r, nil)
+	if client == nil {
+		return
+	}
+	if hint := f.Get("token_type_hint"); hint != "" && hint != "access_token" && hint != "refresh_token" {
+		writeTokenError(w, &idp.Error{Code: "unsupported_token_type", Description: "token_type_hint must be access_token or refresh_token"})
+		return
+	}
+	if oerr := h.Provider.Revoke(r.Context(), client, f.Get("token"), f.Get("token_type_hint")); oerr != nil {
+		writeTokenError(w, oerr)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// introspect serves POST /introspect (RFC 7662).
+func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
+	client, f := h.clientForm(w, r, nil)
+	if client == nil {
+		return
+	}
+	res, oerr := h.Provider.Introspect(r.Context(), client, f.Get("token"), f.Get("token_type_hint"))
+	if oerr != nil {
+		writeTokenError(w, oerr)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, res)
 }
 
 // userinfo serves GET and POST /userinfo (OIDC Core §5.3) with a Bearer access token.

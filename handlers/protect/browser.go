@@ -280,7 +280,7 @@ const refreshGrace = 30 * time.Second
 func (g *Guard) verifyCookie(w http.ResponseWriter, r *http.Request, value string, now time.Time) (*Identity, error) {
 	if id := g.cache.get(value, now); id != nil {
 		c := id.Claims
-		if err := g.Provider.Revocations.Check(c.SessionID, c.GrantID, c.Subject, c.IssuedAt); err != nil {
+		if err := g.Provider.Revocations.CheckClaims(c); err != nil {
 			return nil, err
 		}
 		return id, nil
@@ -315,7 +315,7 @@ func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (refreshResul
 		g.recentMu.Unlock()
 		// The successor may have been revoked since (logout, user disabled).
 		c := res.id.Claims
-		if err := g.Provider.Revocations.Check(c.SessionID, c.GrantID, c.Subject, c.IssuedAt); err != nil {
+		if err := g.Provider.Revocations.CheckClaims(c); err != nil {
 			return refreshResult{}, err
 		}
 		return res, nil

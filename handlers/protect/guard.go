@@ -247,7 +247,7 @@ func (g *Guard) cookieName(r *http.Request) string {
 func (g *Guard) verifyBearer(tok string, now time.Time) (*Identity, error) {
 	if id := g.cache.get(tok, now); id != nil {
 		c := id.Claims
-		if err := g.Provider.Revocations.Check(c.SessionID, c.GrantID, c.Subject, c.IssuedAt); err != nil {
+		if err := g.Provider.Revocations.CheckClaims(c); err != nil {
 			return nil, err
 		}
 		return id, nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -93,6 +94,11 @@ type headerValue struct {
 func newIdentity(c *tokens.AccessClaims, specs []HeaderSpec) *Identity {
 	id := &Identity{Claims: c, SubjectValue: c.Subject,
 		Policy: policy.Identity{Scopes: c.Scopes(), Groups: c.Groups, Audience: c.Audience}}
+	if c.GrantType == idp.GrantTypeClientCredentials {
+		// A client acting for itself is not a user: no user headers, no groups (AS-30).
+		id.SubjectValue = "client:" + c.ClientID
+		id.Policy.Groups = nil
+	}
 	for _, s := range specs {
 		var v string
 		if key, ok := soloPlaceholder(s.Template); ok {
@@ -122,6 +128,9 @@ func soloPlaceholder(tmpl string) (string, bool) {
 // value returns a placeholder's value ("" when the token lacks the claim).
 func (id *Identity) value(key string) string {
 	c := id.Claims
+	if c.GrantType == idp.GrantTypeClientCredentials && strings.HasPrefix(key, "gatehouse.user.") {
+		return ""
+	}
 	switch key {
 	case "gatehouse.user.id":
 		return c.Subject

@@ -55,30 +55,35 @@ func ParseForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if err := r.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, ErrTooLarge
+			return nil, fmt.Errorf("request body larger than %d bytes: %w", MaxBodyBytes, ErrTooLarge)
 		}
 		return nil, errors.New("malformed form body")
 	}
 	return r.PostForm, nil
 }
 
-// ErrTooLarge is returned for bodies over MaxBodyBytes.
-var ErrTooLarge = fmt.Errorf("request body larger than %d bytes", MaxBodyBytes)
+// ErrTooLarge is returned (wrapped) for bodies over the size limit.
+var ErrTooLarge = errors.New("request body too large")
 
 // DecodeJSON reads a JSON object body (application/json, at most MaxBodyBytes, no unknown
 // fields, nothing after the object) into dst.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	return DecodeJSONLimit(w, r, dst, MaxBodyBytes)
+}
+
+// DecodeJSONLimit is DecodeJSON with another body size limit.
+func DecodeJSONLimit(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "application/json" {
 		return errors.New("the body must be application/json")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return ErrTooLarge
+			return fmt.Errorf("request body larger than %d bytes: %w", limit, ErrTooLarge)
 		}
 		return fmt.Errorf("malformed JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}

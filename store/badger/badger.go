@@ -417,6 +417,7 @@ const (
 	pCounter     = "n/"
 	pOneTime     = "o/"
 	pOneTimePurp = "op/"
+	pGroup       = "g/"
 )
 
 // --- listing ---

@@ -9,6 +9,8 @@
 package storetest
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -42,6 +44,59 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Clients", func(t *testing.T) { testClients(t, newStore) })
 	t.Run("Counters", func(t *testing.T) { testCounters(t, newStore) })
 	t.Run("OneTimeCodes", func(t *testing.T) { testOneTimeCodes(t, newStore) })
+	t.Run("Groups", func(t *testing.T) { testGroups(t, newStore) })
+	t.Run("UserProfile", func(t *testing.T) { testUserProfile(t, newStore) })
+}
+
+// testGroups: group data is created, replaced, listed by name and deleted.
+func testGroups(t *testing.T, newStore func(t *testing.T) store.Store) {
+	s := newStore(t)
+	ctx := context.Background()
+	_, err := s.GetGroup(ctx, "admins")
+	isErr(t, err, store.ErrNotFound, "get missing group")
+	ok(t, s.PutGroup(ctx, store.Group{Name: "admins", CustomData: json.RawMessage(`{"level":1}`)}), "put group")
+	ok(t, s.PutGroup(ctx, store.Group{Name: "admins", CustomData: json.RawMessage(`{"level":2}`)}), "replace group")
+	ok(t, s.PutGroup(ctx, store.Group{Name: "editors"}), "put second group")
+	g, err := s.GetGroup(ctx, "admins")
+	ok(t, err, "get group")
+	if string(g.CustomData) != `{"level":2}` {
+		t.Fatalf("group data %s after replacement", g.CustomData)
+	}
+	list, err := s.ListGroups(ctx, store.ListOptions{})
+	ok(t, err, "list groups")
+	if len(list) != 2 || list[0].Name != "admins" || list[1].Name != "editors" {
+		t.Fatalf("list groups = %+v", list)
+	}
+	page, err := s.ListGroups(ctx, store.ListOptions{After: "admins", Limit: 1})
+	ok(t, err, "list after")
+	if len(page) != 1 || page[0].Name != "editors" {
+		t.Fatalf("page = %+v", page)
+	}
+	ok(t, s.DeleteGroup(ctx, "admins"), "delete group")
+	ok(t, s.DeleteGroup(ctx, "admins"), "delete missing group")
+	_, err = s.GetGroup(ctx, "admins")
+	isErr(t, err, store.ErrNotFound, "get deleted group")
+}
+
+// testUserProfile: every profile field survives a round trip through the store.
+func testUserProfile(t *testing.T, newStore func(t *testing.T) store.Store) {
+	s := newStore(t)
+	ctx := context.Background()
+	u := store.User{ID: "p1", Email: "p@example.com", Username: "pat", PhoneNumber: "+15551234567",
+		PhoneNumberVerified: true, SecondaryEmails: []store.SecondaryEmail{{Value: "p2@example.com", EmailVerified: true}},
+		SecondaryPhoneNumbers: []store.SecondaryPhone{{Value: "+15557654321"}}, Birthday: "1990-01-02",
+		Address: &store.Address{Locality: "Paris", Country: "FR"}, Picture: "https://img.example.com/p.png",
+		Language: "fr-FR", Organization: "Acme", Roles: []string{"r1"}, RoleValues: []string{"Reader"},
+		Permissions: []string{"read:docs"}, ExternalAccountID: "acct-9", CustomData: json.RawMessage(`{"a":1}`),
+		CustomAppData: map[string]json.RawMessage{"web": json.RawMessage(`{"b":2}`)}}
+	ok(t, s.CreateUser(ctx, u), "create user with profile")
+	got, err := s.GetUser(ctx, "p1")
+	ok(t, err, "get user")
+	a, _ := json.Marshal(u)
+	b, _ := json.Marshal(got)
+	if string(a) != string(b) {
+		t.Fatalf("profile round trip:\nwant %s\ngot  %s", a, b)
+	}
 }
 
 // --- assertion helpers ---
