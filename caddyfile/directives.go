@@ -74,6 +74,7 @@ func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		scope <scope...>
 //		group <group...>
 //		audience <aud...>
+//		mfa [required]
 //		header <Name> <value>
 //		header -<Name>
 //		no_default_headers
@@ -141,6 +142,12 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 			default:
 				return nil, h.Errf("gatehouse_protect: expected `header <Name> <value>` or `header -<Name>`")
 			}
+		case "mfa":
+			args := h.RemainingArgs()
+			if len(args) > 1 || (len(args) == 1 && args[0] != "required") {
+				return nil, h.Errf("gatehouse_protect: expected `mfa` or `mfa required`")
+			}
+			p.MFA = true
 		case "no_default_headers":
 			if h.NextArg() {
 				return nil, h.Errf("gatehouse_protect: no_default_headers takes no arguments")
@@ -168,7 +175,7 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 			}
 			p.CacheSize = n
 		default:
-			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, header, no_default_headers, strip_header, cookie_name, cache_size)", opt)
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, header, no_default_headers, strip_header, cookie_name, cache_size)", opt)
 		}
 	}
 	routes := h.NewRoute(matcherSet, p)

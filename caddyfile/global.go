@@ -124,11 +124,11 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 		case "login":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
-				return nil, d.Errf("gatehouse: login: list at least one method (available: password)")
+				return nil, d.Errf("gatehouse: login: list at least one method (available: password, passkey)")
 			}
 			for _, m := range args {
-				if m != "password" {
-					return nil, d.Errf("gatehouse: login method %q is not available (available: password)", m)
+				if m != "password" && m != "passkey" {
+					return nil, d.Errf("gatehouse: login method %q is not available (available: password, passkey)", m)
 				}
 			}
 			app.Login = args
@@ -169,6 +169,34 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 					return nil, d.Errf("gatehouse: keys: unknown option %q (options: rotate_every)", opt)
 				}
 			}
+		case "passkeys":
+			if d.NextArg() {
+				return nil, d.Errf("gatehouse: passkeys takes a block, not %q", d.Val())
+			}
+			for nesting := d.Nesting(); d.NextBlock(nesting); {
+				switch opt := d.Val(); opt {
+				case "rp_id":
+					v, err := oneArg(d)
+					if err != nil {
+						return nil, err
+					}
+					app.Passkeys.RPID = v
+				case "rp_name":
+					v, err := oneArg(d)
+					if err != nil {
+						return nil, err
+					}
+					app.Passkeys.RPName = v
+				case "origins":
+					args := d.RemainingArgs()
+					if len(args) == 0 {
+						return nil, d.Errf("gatehouse: passkeys origins: list at least one origin, such as https://login.example.com")
+					}
+					app.Passkeys.Origins = append(app.Passkeys.Origins, args...)
+				default:
+					return nil, d.Errf("gatehouse: passkeys: unknown option %q (options: rp_id, rp_name, origins)", opt)
+				}
+			}
 		case "client":
 			c, err := parseClient(d)
 			if err != nil {
@@ -181,7 +209,7 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			app.Clients = append(app.Clients, c)
 		default:
-			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, signup, login, product_name, session, tokens, lockout, keys, client)", opt)
+			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, signup, login, product_name, session, tokens, lockout, keys, passkeys, client)", opt)
 		}
 	}
 	if app.Issuer == "" {

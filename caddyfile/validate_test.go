@@ -136,6 +136,37 @@ func TestValidateJSONReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// TestValidatePasskeys: the WebAuthn relying party must match the issuer, or browsers would
+// refuse every ceremony; each mistake is named.
+func TestValidatePasskeys(t *testing.T) {
+	for _, tc := range []struct{ name, passkeys, want string }{
+		{"rp_id foreign domain", `{"rp_id":"evil.example"}`, `rp_id "evil.example" must be the issuer's host`},
+		{"rp_id suffix without dot", `{"rp_id":"ample.com"}`, `rp_id "ample.com" must be the issuer's host`},
+		{"rp_id with scheme", `{"rp_id":"https://example.com"}`, "bare domain name"},
+		{"rp_id IP", `{"rp_id":"192.0.2.1"}`, "bare domain name"},
+		{"origin with path", `{"origins":["https://login.example.com/portal"]}`, "no path"},
+		{"origin plain http", `{"origins":["http://login.example.com"]}`, "must use https"},
+		{"origin outside rp_id", `{"origins":["https://login.example.org"]}`, `not under the rp_id "login.example.com"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","passkeys":`+tc.passkeys+`}`))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	for _, good := range []string{`{"rp_id":"example.com","origins":["https://login.example.com","https://www.example.com"]}`,
+		`{"rp_id":"login.example.com"}`, `{"rp_name":"Acme"}`} {
+		if err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","passkeys":`+good+`}`)); err != nil {
+			t.Errorf("passkeys %s refused: %v", good, err)
+		}
+	}
+	err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","login":["passkey"]}`))
+	if err == nil || !strings.Contains(err.Error(), "login must include password") {
+		t.Errorf("passkey-only login: got %v, want a clear refusal", err)
+	}
+}
+
 // TestValidateJSONMissingIssuer: a JSON configuration without an issuer is refused (the
 // Caddyfile requires it too; the JSON path must not be weaker).
 func TestValidateJSONMissingIssuer(t *testing.T) {

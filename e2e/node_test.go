@@ -15,7 +15,10 @@ import (
 
 // nodeClients are the relying parties of the openid-client interoperability test. The basic
 // client's secret has characters that client_secret_basic must form-encode before Base64
-// (RFC 6749 §2.3.1).
+// (RFC 6749 §2.3.1). rp-machine is a confidential machine client (client_credentials only,
+// no redirect URI) that may ask for the resource nodeResource as its tokens' audience; it lists
+// openid and offline_access among its scopes so that the test proves the grant itself refuses
+// them (no user, no refresh token), not merely the client's registration.
 const nodeClients = `
 		client rp-basic {
 			name "openid-client (client_secret_basic)"
@@ -36,15 +39,27 @@ const nodeClients = `
 			redirect_uri {{.RP}}/cb
 			post_logout_redirect_uri {{.RP}}/bye
 			scopes openid profile email offline_access
+		}
+		client rp-machine {
+			name "openid-client (client_credentials)"
+			secret rp-machine-secret-0123456789abcdef
+			grant_types client_credentials
+			scopes openid offline_access api:read api:write
+			resource ` + nodeResource + `
 		}`
+
+// nodeResource is the resource indicator (RFC 8707) registered for rp-machine.
+const nodeResource = "https://api.example.test"
 
 // TestOpenIDClientInterop runs e2e/node/openid-client.test.mjs against a running Gatehouse:
 // openid-client (panva), the OpenID-certified relying-party library for Node.js, performs
 // discovery, the authorization code flow with PKCE for client_secret_basic,
 // client_secret_post and public clients, ID token validation, userinfo, refresh-token
-// rotation, RP-initiated logout and rejects forged authorization responses. See the script
-// for the individual tests. Needs Node.js ≥ 20 and the packages that scripts/deps.sh
-// installs.
+// rotation and narrowing, RP-initiated logout, the client credentials grant with resource
+// indicators, token introspection and revocation, the claims request parameter (on a profile
+// set through the admin API) and an immediate signing-key rotation (through the admin API),
+// and rejects forged authorization responses. See the script for the individual tests. Needs
+// Node.js ≥ 20 and the packages that scripts/deps.sh installs.
 func TestOpenIDClientInterop(t *testing.T) {
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -78,6 +93,12 @@ func TestOpenIDClientInterop(t *testing.T) {
 		"GATEHOUSE_POST_CLIENT_ID=rp-post",
 		"GATEHOUSE_POST_CLIENT_SECRET=rp-post-secret-0123456789abcdef",
 		"GATEHOUSE_PUBLIC_CLIENT_ID=rp-public",
+		"GATEHOUSE_MACHINE_CLIENT_ID=rp-machine",
+		"GATEHOUSE_MACHINE_CLIENT_SECRET=rp-machine-secret-0123456789abcdef",
+		"GATEHOUSE_MACHINE_RESOURCE="+nodeResource,
+		// Caddy's admin endpoint (the admin API under /gatehouse/): the script sets the user's
+		// profile and rotates the signing keys through it.
+		"GATEHOUSE_ADMIN_URL=http://"+e.AdminAddr,
 		"GATEHOUSE_USER_ID="+userID,
 		"GATEHOUSE_USER_EMAIL="+email,
 		"GATEHOUSE_USER_PASSWORD="+Password,

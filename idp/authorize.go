@@ -54,6 +54,33 @@ func (r *AuthRequest) RequestedSubject() (string, bool) {
 	return sub, true
 }
 
+// WantsMultiFactor reports whether the request asks for a multi-factor login: acr_values
+// preferring aal2 (voluntary), or an essential acr claim whose values exclude aal1
+// (essential).
+func (r *AuthRequest) WantsMultiFactor() (want, essential bool) {
+	if len(r.ACRValues) > 0 && r.ACRValues[0] == ACRMultiFactor {
+		want = true
+	}
+	if r.Claims != nil {
+		if spec := r.Claims.IDToken["acr"]; spec != nil && spec.Essential {
+			var vals []string
+			var v string
+			if len(spec.Value) > 0 && json.Unmarshal(spec.Value, &v) == nil {
+				vals = append(vals, v)
+			}
+			for _, raw := range spec.Values {
+				if json.Unmarshal(raw, &v) == nil {
+					vals = append(vals, v)
+				}
+			}
+			if len(vals) > 0 && hasString(vals, ACRMultiFactor) && !hasString(vals, ACRSingleFactor) {
+				return true, true
+			}
+		}
+	}
+	return want, false
+}
+
 // UnsatisfiableACR reports an essential acr request none of whose values Gatehouse can meet
 // (OIDC Core §5.5.1.1: that must fail the authentication).
 func (r *AuthRequest) UnsatisfiableACR(available ...string) bool {
@@ -250,7 +277,7 @@ func (p *Provider) IssueCode(ctx context.Context, req *AuthRequest, s store.Sess
 		UserID: s.UserID, SessionID: s.ID, Scopes: req.Scopes, Nonce: req.Nonce, Audience: req.Resources,
 		Claims:   req.Claims.encode(),
 		AuthTime: s.AuthTime, AMR: s.AMR, ACR: s.ACR, NewUser: newUser, CreatedAt: now,
-		ExpiresAt: now.Add(p.CodeLifetime), PurgeAfter: now.Add(p.CodeLifetime + p.AccessTokenLifetime)}
+		ExpiresAt: now.Add(p.CodeLifetime), PurgeAfter: now.Add(p.CodeLifetime + max(p.AccessTokenLifetime, p.Verifier.MaxLifetime))}
 	if req.CodeChallenge != "" {
 		rec.CodeChallenge, rec.CodeChallengeMethod = req.CodeChallenge, "S256"
 	}

@@ -138,7 +138,7 @@ func (p *Provider) ExchangeCode(ctx context.Context, c *Client, code, redirectUR
 	}
 	g := grant{id: grantID, client: c, user: u, sessionID: rec.SessionID, scopes: rec.Scopes,
 		audience: rec.Audience, authTime: rec.AuthTime, amr: rec.AMR, acr: rec.ACR, nonce: rec.Nonce,
-		newUser: rec.NewUser, claims: rec.Claims}
+		newUser: rec.NewUser, claims: rec.Claims, passkey: rec.Passkey}
 	resp, err := p.issue(ctx, g, now, true)
 	if err != nil {
 		return nil, p.serverError("token: issue", err)
@@ -217,7 +217,8 @@ func (p *Provider) RefreshGrant(ctx context.Context, c *Client, rt, scope string
 	}
 	g := grant{id: old.FamilyID, client: c, user: u, sessionID: old.SessionID, scopes: scopes,
 		audience: old.Audience, authTime: old.AuthTime, amr: old.AMR, acr: old.ACR, nonce: old.Nonce,
-		familyExpires: old.FamilyExpiresAt, rotateFrom: old.ID, grantedScopes: old.Scopes, claims: old.Claims}
+		familyExpires: old.FamilyExpiresAt, rotateFrom: old.ID, grantedScopes: old.Scopes, claims: old.Claims,
+		passkey: old.Passkey}
 	resp, err := p.issue(ctx, g, now, false)
 	if errors.Is(err, store.ErrAlreadyUsed) {
 		return nil, p.refreshReuse(ctx, old)
@@ -268,6 +269,7 @@ type grant struct {
 	familyExpires time.Time
 	rotateFrom    string // refresh: the token being rotated
 	claims        string // the claims request (JSON)
+	passkey       string // the passkey of the authentication
 }
 
 // issue mints the access token, the ID token (with openid) and the refresh token (when the
@@ -288,7 +290,7 @@ func (p *Provider) issue(ctx context.Context, g grant, now time.Time, first bool
 		}
 		rec := store.RefreshToken{ID: secret.Hash(rt), FamilyID: g.id, ClientID: g.client.ID, UserID: g.user.ID,
 			SessionID: g.sessionID, Scopes: granted, Audience: g.audience, AuthTime: g.authTime, AMR: g.amr,
-			ACR: g.acr, Nonce: g.nonce, Claims: g.claims, CreatedAt: now,
+			ACR: g.acr, Nonce: g.nonce, Claims: g.claims, Passkey: g.passkey, CreatedAt: now,
 			ExpiresAt:       now.Add(g.client.lifetime(g.client.RefreshTokenIdle, p.RefreshTokenIdle)),
 			FamilyExpiresAt: g.familyExpires}
 		if first {
@@ -384,6 +386,10 @@ func (p *Provider) idToken(ctx context.Context, g grant, now time.Time, accessTo
 	claims, err := p.claimSet(ctx, g.user, g.client, g.scopes, requested)
 	if err != nil {
 		return "", err
+	}
+	if obj, ok := p.webauthnClaims(ctx, g.user, g.passkey); ok {
+		claims["webauthn"] = obj
+		claims["webauthn_username"] = WebAuthnUsername(g.user)
 	}
 	claims["iss"] = p.Issuer
 	claims["aud"] = g.client.ID

@@ -20,6 +20,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -64,6 +66,8 @@ type Config struct {
 	LockoutWindow      time.Duration
 	// ClientMaxFailures limits failed client authentications per client ID.
 	ClientMaxFailures int
+	// Passkeys configures WebAuthn.
+	Passkeys PasskeyConfig
 }
 
 // Defaults fills the zero fields of c.
@@ -117,6 +121,8 @@ type Provider struct {
 	// HTTPClient delivers back-channel logout tokens (nil: a client with a 5 s timeout that
 	// never follows redirects).
 	HTTPClient *http.Client
+	// WebAuthn is the passkey relying party.
+	WebAuthn *webauthn.WebAuthn
 
 	clients map[string]*Client
 }
@@ -140,15 +146,33 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		}
 		p.clients[c.ID] = c
 	}
+	wa, err := newWebAuthn(cfg.Issuer, cfg.Passkeys)
+	if err != nil {
+		return nil, fmt.Errorf("passkeys: %w", err)
+	}
+	p.WebAuthn = wa
+	if wa == nil && !cfg.Passkeys.Disabled {
+		logger.Warn("passkeys are off: the issuer's host is an IP address and WebAuthn needs a domain name; use a hostname (localhost works) or set passkeys rp_id", "issuer", cfg.Issuer)
+	}
 	p.Verifier = &tokens.Verifier{
 		Issuer:      cfg.Issuer,
 		Keys:        ring,
 		Now:         now,
 		Leeway:      cfg.Leeway,
-		MaxLifetime: cfg.AccessTokenLifetime,
+		MaxLifetime: maxAccessTokenLifetime(cfg.AccessTokenLifetime, clients),
 		Revocations: rl,
 	}
 	return p, nil
+}
+
+// maxAccessTokenLifetime is the longest access-token lifetime of the provider and its
+// clients (access_token_lifetime per client): what the verifier accepts, and how long
+// revocations and used codes must be remembered.
+func maxAccessTokenLifetime(def time.Duration, clients []*Client) time.Duration {
+	for _, c := range clients {
+		def = max(def, c.AccessTokenLifetime)
+	}
+	return def
 }
 
 // Error is an OAuth 2.0 error (RFC 6749 §5.2), also used for authorization responses.

@@ -152,6 +152,11 @@ type Introspection struct {
 // access tokens issued to it or meant for it (its ID in the audience) and its own refresh
 // tokens; anything else is reported inactive, revealing nothing.
 func (p *Provider) Introspect(ctx context.Context, c *Client, token, hint string) (*Introspection, *Error) {
+	if c.Public() {
+		// Introspection needs an authenticated client (RFC 7662 §2.1): a public client's
+		// client_id is no credential (discovery lists no "none" method for it).
+		return nil, &Error{Code: ErrCodeInvalidClient, Description: "public clients cannot use token introspection", Status: 401}
+	}
 	inactive := &Introspection{Active: false}
 	if token == "" || len(token) > tokens.MaxTokenSize {
 		return inactive, nil

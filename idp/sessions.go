@@ -28,6 +28,8 @@ type SessionMeta struct {
 	NewUser bool
 	// Language is the browser's preferred language (claim language), if known.
 	Language string
+	// Passkey is the passkey used, if any.
+	Passkey string
 }
 
 // StartSession creates a portal session for u authenticated with amr, durably, and returns
@@ -39,9 +41,14 @@ func (p *Provider) StartSession(ctx context.Context, u store.User, amr []string,
 	if len(ua) > 256 {
 		ua = ua[:256]
 	}
-	s := store.Session{ID: secret.Hash(sec), UserID: u.ID, AuthTime: now, AMR: amr, ACR: ACRSingleFactor,
+	acr := ACRSingleFactor
+	if hasString(amr, AMRWebAuthn) || hasString(amr, AMRMFA) {
+		// A user-verifying passkey, or a second factor: NIST AAL2.
+		acr = ACRMultiFactor
+	}
+	s := store.Session{ID: secret.Hash(sec), UserID: u.ID, AuthTime: now, AMR: amr, ACR: acr,
 		NewUser: meta.NewUser, CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(p.SessionIdle),
-		AbsoluteExpiresAt: now.Add(p.SessionLifetime), UserAgent: ua, IP: meta.IP}
+		AbsoluteExpiresAt: now.Add(p.SessionLifetime), UserAgent: ua, IP: meta.IP, Passkey: meta.Passkey}
 	if err := p.Store.CreateSession(ctx, s); err != nil {
 		return "", store.Session{}, fmt.Errorf("create session: %w", err)
 	}
@@ -115,7 +122,7 @@ func (p *Provider) Session(ctx context.Context, sec string) (store.Session, stor
 // revocationTTL is how long a revocation entry must live: as long as any access token
 // issued before it can be valid.
 func (p *Provider) revocationTTL() time.Duration {
-	longest := max(p.AccessTokenLifetime, p.CodeLifetime)
+	longest := max(p.AccessTokenLifetime, p.Verifier.MaxLifetime, p.CodeLifetime)
 	return longest + 2*p.Leeway
 }
 

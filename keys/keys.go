@@ -25,6 +25,7 @@ import (
 	"math/big"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -84,6 +85,8 @@ type Ring struct {
 	jwks       []byte
 	secret     []byte
 	lastReload time.Time
+	// removals counts the reloads that dropped a key (see Removals).
+	removals atomic.Uint64
 }
 
 // Load reads every key from the store and generates what is missing: one key per
@@ -218,10 +221,26 @@ func (r *Ring) Reload(ctx context.Context) error {
 		return err
 	}
 	r.mu.Lock()
+	dropped := false
+	for kid := range r.byID {
+		if _, ok := byID[kid]; !ok {
+			dropped = true
+			break
+		}
+	}
 	r.byAlg, r.byID, r.jwks, r.secret, r.lastReload = byAlg, byID, jwks, secret, r.now()
+	if dropped {
+		r.removals.Add(1)
+	}
 	r.mu.Unlock()
 	return nil
 }
+
+// Removals returns a counter that grows whenever a key leaves the ring (Remove, Collect, or
+// a reload after another instance removed one). Caches of verified tokens remember its value
+// from before a verification and discard entries made under an older value, so that tokens
+// signed by a removed key stop working at once (JW-23).
+func (r *Ring) Removals() uint64 { return r.removals.Load() }
 
 func parse(rec store.SigningKey) (*Key, error) {
 	priv, err := x509.ParsePKCS8PrivateKey(rec.PrivateKey)

@@ -41,7 +41,7 @@ func init() {
 }
 
 // Login methods that can be enabled.
-var loginMethods = []string{"password"}
+var loginMethods = []string{"password", "passkey"}
 
 // App is the `gatehouse` app: the identity provider's configuration and state.
 type App struct {
@@ -56,7 +56,8 @@ type App struct {
 	// from `gatehouse invite`) or "closed" (default: accounts are created by an
 	// administrator).
 	Signup string `json:"signup,omitempty"`
-	// Login lists the enabled login methods (default: password).
+	// Login lists the enabled login methods: password and passkey (default: both). Leaving
+	// out passkey turns passkeys off; password cannot be left out yet.
 	Login []string `json:"login,omitempty"`
 	// Clients are the registered OAuth clients.
 	Clients []ClientConfig `json:"clients,omitempty"`
@@ -70,6 +71,8 @@ type App struct {
 	Branding BrandingConfig `json:"branding,omitzero"`
 	// Keys sets signing-key rotation.
 	Keys KeysConfig `json:"keys,omitzero"`
+	// Passkeys sets the WebAuthn relying party.
+	Passkeys PasskeysConfig `json:"passkeys,omitzero"`
 
 	provider *idp.Provider
 	names    *protect.Names // header names every gatehouse handler strips
@@ -158,6 +161,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 		IPMaxFailures:        a.Lockout.IPMaxFailures,
 		LockoutWindow:        time.Duration(a.Lockout.Window),
 		Leeway:               time.Duration(a.Tokens.Leeway),
+		Passkeys: idp.PasskeyConfig{RPID: a.Passkeys.RPID, RPName: a.Passkeys.RPName, Origins: a.Passkeys.Origins,
+			Disabled: len(a.Login) > 0 && !hasString(a.Login, "passkey")},
+	}
+	if cfg.Passkeys.RPName == "" {
+		cfg.Passkeys.RPName = a.Branding.ProductName
 	}
 	if cfg.TenantID == "" {
 		cfg.TenantID = secret.Hash(a.Issuer)[:20]
@@ -220,6 +228,12 @@ func (a *App) validateConfig() error {
 		if !hasString(loginMethods, m) {
 			errs = append(errs, fmt.Errorf("gatehouse: login method %q is not available (available: %s)", m, strings.Join(loginMethods, ", ")))
 		}
+	}
+	if len(a.Login) > 0 && !hasString(a.Login, "password") {
+		errs = append(errs, errors.New("gatehouse: login must include password (passkey-only servers are not available yet)"))
+	}
+	if err := validatePasskeys(a.Issuer, a.Passkeys); err != nil {
+		errs = append(errs, err)
 	}
 	for name, alg := range map[string]string{"access_token_alg": a.Tokens.AccessTokenAlg, "id_token_alg": a.Tokens.IDTokenAlg} {
 		if alg != "" && !keys.ValidAlg(alg) {
@@ -396,3 +410,37 @@ var (
 	_ caddy.App         = (*App)(nil)
 	_ caddy.Provisioner = (*App)(nil)
 )
+
+// validatePasskeys checks the WebAuthn relying party against the issuer: the RP ID must be
+// the issuer's host or a parent domain of it, and every origin must sit under the RP ID.
+func validatePasskeys(issuer string, c PasskeysConfig) error {
+	iu, err := url.Parse(issuer)
+	if err != nil || issuer == "" {
+		return nil // reported with the issuer
+	}
+	rpID := strings.ToLower(c.RPID)
+	if c.RPID != "" {
+		if net.ParseIP(c.RPID) != nil || strings.ContainsAny(c.RPID, ":/?#@ ") || strings.Trim(c.RPID, ".") != c.RPID {
+			return fmt.Errorf("gatehouse: passkeys rp_id %q must be a bare domain name such as example.com (no scheme, port or path)", c.RPID)
+		}
+		if h := strings.ToLower(iu.Hostname()); h != rpID && !strings.HasSuffix(h, "."+rpID) {
+			return fmt.Errorf("gatehouse: passkeys rp_id %q must be the issuer's host %q or a parent domain of it", c.RPID, iu.Hostname())
+		}
+	} else {
+		rpID = strings.ToLower(iu.Hostname())
+	}
+	for _, o := range c.Origins {
+		u, err := url.Parse(o)
+		if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("gatehouse: passkeys origin %q must be an origin such as https://login.example.com (no path)", o)
+		}
+		h := strings.ToLower(u.Hostname())
+		if u.Scheme != "https" && !(u.Scheme == "http" && h == "localhost") {
+			return fmt.Errorf("gatehouse: passkeys origin %q must use https (browsers allow http only on localhost)", o)
+		}
+		if h != rpID && !strings.HasSuffix(h, "."+rpID) {
+			return fmt.Errorf("gatehouse: passkeys origin %q is not under the rp_id %q, so browsers would refuse it", o, rpID)
+		}
+	}
+	return nil
+}

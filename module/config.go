@@ -65,6 +65,18 @@ type KeysConfig struct {
 	RotateEvery caddy.Duration `json:"rotate_every,omitempty"`
 }
 
+// PasskeysConfig sets the WebAuthn relying party. The defaults suit a portal served at the
+// issuer's origin; set them only when passkeys must work across subdomains.
+type PasskeysConfig struct {
+	// RPID is the relying party ID that passkeys are bound to: the issuer's host or a parent
+	// domain of it (default: the issuer's host). Changing it later orphans every passkey.
+	RPID string `json:"rp_id,omitempty"`
+	// RPName is the name authenticators show (default: branding.product_name, or Gatehouse).
+	RPName string `json:"rp_name,omitempty"`
+	// Origins are the page origins allowed to run ceremonies (default: the issuer's origin).
+	Origins []string `json:"origins,omitempty"`
+}
+
 // TokenConfig sets token lifetimes and algorithms.
 type TokenConfig struct {
 	// AccessTokenLifetime (default 10m). Access tokens are verified locally; a logout still

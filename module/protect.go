@@ -36,6 +36,10 @@ type Protect struct {
 	Groups []string `json:"groups,omitempty"`
 	// Audience: the token's aud must contain one of these (default: the client).
 	Audience []string `json:"audience,omitempty"`
+	// MFA requires a multi-factor login: a passkey login, or a password confirmed with a
+	// passkey. A browser without one is sent to confirm with a passkey (step-up); an API
+	// client gets 401 insufficient_user_authentication (RFC 9470).
+	MFA bool `json:"mfa,omitempty"`
 	// Headers are injected into the upstream request: name -> value with {gatehouse.*}
 	// placeholders. They add to (or, same name, replace) the defaults X-User-Id,
 	// X-User-Email, X-User-Name, X-User-Groups; an empty value removes a default. A header
@@ -92,7 +96,7 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 	keys := app.portal.keys
 	p.guard = &protect.Guard{
 		Provider: app.provider, ClientID: client,
-		Rule:    policy.Rule{Scopes: p.Scopes, Groups: p.Groups, Audience: aud},
+		Rule:    policy.Rule{Scopes: p.Scopes, Groups: p.Groups, Audience: aud, MFA: p.MFA},
 		Headers: specs, Names: app.names, StripHeaders: p.StripHeaders, CookieName: p.CookieName, CacheSize: p.CacheSize,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
 		CSRFKey: keys.DeriveKey("protect-csrf"), State: requestVars, Logger: ctx.Slogger(),

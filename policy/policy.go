@@ -16,6 +16,8 @@ type Rule struct {
 	Groups []string
 	// Audience: the token's aud must contain at least one (no audience: no requirement).
 	Audience []string
+	// MFA requires a multi-factor login (a passkey, or a password and a passkey).
+	MFA bool
 }
 
 // Identity is what a verified token asserts.
@@ -23,6 +25,8 @@ type Identity struct {
 	Scopes   []string
 	Groups   []string
 	Audience []string
+	// MFA tells whether the login was multi-factor.
+	MFA bool
 }
 
 // Outcome of an evaluation.
@@ -38,6 +42,8 @@ const (
 	InsufficientScope
 	// Forbidden: the user is in none of the required groups: 403.
 	Forbidden
+	// InsufficientAuthentication: the route needs a multi-factor login (RFC 9470 step-up).
+	InsufficientAuthentication
 )
 
 // Decision is the result of Evaluate.
@@ -67,6 +73,9 @@ func Evaluate(r *Rule, id *Identity) Decision {
 	}
 	if len(r.Groups) > 0 && !intersects(r.Groups, id.Groups) {
 		return Decision{Outcome: Forbidden, Reason: "user is in none of the groups " + quoteList(r.Groups)}
+	}
+	if r.MFA && !id.MFA {
+		return Decision{Outcome: InsufficientAuthentication, Reason: "a multi-factor login (passkey) is required"}
 	}
 	return Decision{Outcome: Allow}
 }

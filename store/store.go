@@ -52,6 +52,7 @@ type Store interface {
 	Counters
 	OneTimeCodes
 	Groups
+	Passkeys
 	// Close releases the store's resources. It is safe to call once.
 	Close() error
 }
@@ -110,6 +111,9 @@ type User struct {
 	CustomData json.RawMessage `json:"custom_data,omitempty"`
 	// CustomAppData holds a JSON object per client ID (each at most 100 KB).
 	CustomAppData map[string]json.RawMessage `json:"custom_app_data,omitempty"`
+	// WebAuthnID is the user handle given to the user's passkeys (base64url of 16 random
+	// bytes, claim webauthn_username as a UUID); set with the first passkey.
+	WebAuthnID string `json:"webauthn_id,omitempty"`
 }
 
 // SecondaryEmail is an additional email address of a user.
@@ -149,7 +153,8 @@ type Users interface {
 	// ID cannot change. If update returns an error, nothing is written and that error is
 	// returned. It returns ErrAlreadyExists if the new Email or ExternalUserID is taken.
 	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) (User, error)
-	// DeleteUser removes the user and its unique indexes (and its password credential).
+	// DeleteUser removes the user and its unique indexes (and its password credential and
+	// passkeys).
 	DeleteUser(ctx context.Context, id string) error
 	// ListUsers returns users ordered by ID.
 	ListUsers(ctx context.Context, opts ListOptions) ([]User, error)
@@ -189,7 +194,9 @@ type Session struct {
 	NewUser bool `json:"new_user,omitempty"`
 	// Clients lists the clients the session issued authorization codes to (for back-channel
 	// logout).
-	Clients    []string  `json:"clients,omitempty"`
+	Clients []string `json:"clients,omitempty"`
+	// Passkey is the ID of the passkey the user authenticated with, if any.
+	Passkey    string    `json:"passkey,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 	LastSeenAt time.Time `json:"last_seen_at"`
 	// IdleExpiresAt is LastSeenAt plus the idle lifetime; AbsoluteExpiresAt never moves.
@@ -241,7 +248,9 @@ type AuthCode struct {
 	ACR                 string    `json:"acr,omitempty"`
 	NewUser             bool      `json:"new_user,omitempty"`
 	// Claims is the validated OIDC claims request of the authorization request (JSON).
-	Claims    string    `json:"claims,omitempty"`
+	Claims string `json:"claims,omitempty"`
+	// Passkey is the passkey the session authenticated with (claim webauthn).
+	Passkey   string    `json:"passkey,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	// ExpiresAt ends the code's validity; PurgeAfter (later) is when the record may be
 	// removed, so that a late replay is still recognised as a replay.
@@ -281,6 +290,8 @@ type RefreshToken struct {
 	Nonce    string    `json:"nonce,omitempty"`
 	// Claims is the claims request of the authorization (JSON), applied again at refresh.
 	Claims string `json:"claims,omitempty"`
+	// Passkey is the passkey the family's authentication used.
+	Passkey string `json:"passkey,omitempty"`
 	// CreatedAt is when this token was issued; ExpiresAt ends this token (sliding lifetime);
 	// FamilyExpiresAt ends every token of the family (absolute lifetime).
 	CreatedAt       time.Time `json:"created_at"`
@@ -458,4 +469,36 @@ type Groups interface {
 	DeleteGroup(ctx context.Context, name string) error
 	// ListGroups returns group records ordered by name.
 	ListGroups(ctx context.Context, opts ListOptions) ([]Group, error)
+}
+
+// Passkey is a WebAuthn credential of a user. Its ID is the base64url credential ID, unique
+// across users.
+type Passkey struct {
+	ID     string `json:"id"`
+	UserID string `json:"user_id"`
+	// Credential is the WebAuthn library's credential record (public key, sign count,
+	// flags, AAGUID, transports), as JSON.
+	Credential json.RawMessage `json:"credential"`
+	// Name is chosen by the user ("Laptop", "Phone").
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	// UseCount counts the logins with this passkey.
+	UseCount int `json:"use_count,omitempty"`
+}
+
+// Passkeys stores WebAuthn credentials.
+type Passkeys interface {
+	// CreatePasskey stores a new passkey; ErrAlreadyExists if its credential ID is taken,
+	// by this or any other user (CR-26).
+	CreatePasskey(ctx context.Context, p Passkey) error
+	// GetPasskey returns the passkey with this credential ID.
+	GetPasskey(ctx context.Context, id string) (Passkey, error)
+	// ListUserPasskeys returns the user's passkeys ordered by ID.
+	ListUserPasskeys(ctx context.Context, userID string) ([]Passkey, error)
+	// UpdatePasskey applies update atomically (see UpdateUser); the ID and UserID cannot
+	// change.
+	UpdatePasskey(ctx context.Context, id string, update func(Passkey) (Passkey, error)) (Passkey, error)
+	// DeletePasskey removes it; deleting a missing passkey is not an error.
+	DeletePasskey(ctx context.Context, id string) error
 }

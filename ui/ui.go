@@ -45,6 +45,8 @@ type Page struct {
 	Error string
 	// Data is the page-specific data.
 	Data any
+	// Passkeys tells whether the server can use passkeys (WebAuthn needs a domain name).
+	Passkeys bool
 }
 
 // Templates renders the portal pages.

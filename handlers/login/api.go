@@ -30,14 +30,17 @@ func (h *Handler) apiPasswordLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := h.Provider.PasswordLogin(r.Context(), req.Email, req.Password, h.ClientIP(r))
+	var next string
 	if err == nil {
-		err = h.startSession(w, r, u, []string{"pwd"}, false)
+		next, err = h.afterPassword(w, r, u, req.ReturnTo)
 	}
 	if err != nil {
 		h.apiError(w, err)
 		return
 	}
-	web.WriteJSON(w, http.StatusOK, authResult{User: toUserJSON(u), RedirectTo: h.afterLogin(req.ReturnTo)})
+	res := authResult{User: toUserJSON(u), RedirectTo: next}
+	res.MFARequired = next != h.afterLogin(req.ReturnTo)
+	web.WriteJSON(w, http.StatusOK, res)
 }
 
 type signupRequest struct {

@@ -66,6 +66,20 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("POST "+b+"/api/v1/signup", post(h.apiSignup))
 	mux.HandleFunc("GET "+b+"/api/v1/session", h.apiSession)
 	mux.Handle("POST "+b+"/api/v1/logout", post(h.apiLogout))
+	mux.HandleFunc("GET "+b+"/login/mfa", h.mfaPage)
+	mux.Handle("POST "+b+"/api/v1/passkeys/signup/begin", post(h.apiPasskeySignupBegin))
+	mux.Handle("POST "+b+"/api/v1/passkeys/signup/finish", post(h.apiPasskeySignupFinish))
+	mux.Handle("POST "+b+"/api/v1/passkeys/login/begin", post(h.apiPasskeyLoginBegin))
+	mux.Handle("POST "+b+"/api/v1/passkeys/login/finish", post(h.apiPasskeyLoginFinish))
+	mux.Handle("POST "+b+"/api/v1/passkeys/mfa/begin", post(h.apiPasskeyMFABegin))
+	mux.Handle("POST "+b+"/api/v1/passkeys/mfa/finish", post(h.apiPasskeyMFAFinish))
+	mux.HandleFunc("GET "+b+"/api/v1/passkeys", h.apiPasskeys)
+	mux.Handle("POST "+b+"/api/v1/passkeys/register/begin", post(h.apiPasskeyRegisterBegin))
+	mux.Handle("POST "+b+"/api/v1/passkeys/register/finish", post(h.apiPasskeyRegisterFinish))
+	mux.Handle("PATCH "+b+"/api/v1/passkeys/{id}", post(h.apiPasskeyRename))
+	mux.Handle("DELETE "+b+"/api/v1/passkeys/{id}", post(h.apiPasskeyDelete))
+	mux.Handle("POST "+b+"/account/passkeys/{id}/rename", post(h.passkeyRenameForm))
+	mux.Handle("POST "+b+"/account/passkeys/{id}/delete", post(h.passkeyDeleteForm))
 	mux.Handle("GET "+b+"/static/", http.StripPrefix(b+"/static/", staticHandler()))
 }
 
@@ -80,7 +94,8 @@ func staticHandler() http.Handler {
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, status int, name, title, errMsg string, data any) {
 	web.SecurityHeaders(w.Header())
-	p := ui.Page{Brand: h.Brand, Base: h.Base, Title: title, CSRF: h.CSRF.Token(w, r), Error: errMsg, Data: data}
+	p := ui.Page{Brand: h.Brand, Base: h.Base, Title: title, CSRF: h.CSRF.Token(w, r), Error: errMsg, Data: data,
+		Passkeys: h.Provider.PasskeysEnabled()}
 	if err := h.Templates.Render(w, status, name, p); err != nil {
 		h.Logger.Error("render page", "page", name, "error", err)
 	}
@@ -106,6 +121,9 @@ func (h *Handler) afterLogin(target string) string {
 type authResult struct {
 	User       userJSON `json:"user"`
 	RedirectTo string   `json:"redirect_to"`
+	// MFARequired: the password was right, and the passkey must now confirm the login at
+	// redirect_to (no session exists yet).
+	MFARequired bool `json:"mfa_required,omitempty"`
 }
 
 type userJSON struct {
@@ -133,13 +151,18 @@ func toUserJSON(u store.User) userJSON {
 // startSession ends the browser's previous session (if any), starts a new one and sets the
 // cookie: the session secret always changes at login (no fixation).
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u store.User, amr []string, newUser bool) error {
+	return h.startSessionWith(w, r, u, amr, newUser, "")
+}
+
+// startSessionWith is startSession recording the passkey used.
+func (h *Handler) startSessionWith(w http.ResponseWriter, r *http.Request, u store.User, amr []string, newUser bool, passkey string) error {
 	if old := h.Sessions.Secret(r); old != "" {
 		if err := h.Provider.EndSessionBySecret(r.Context(), old); err != nil {
 			return err
 		}
 	}
 	sec, _, err := h.Provider.StartSession(r.Context(), u, amr, idp.SessionMeta{
-		IP: h.ClientIP(r), UserAgent: r.UserAgent(), NewUser: newUser, Language: preferredLanguage(r)})
+		IP: h.ClientIP(r), UserAgent: r.UserAgent(), NewUser: newUser, Language: preferredLanguage(r), Passkey: passkey})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package login
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/idp"
@@ -47,15 +49,42 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := h.Provider.PasswordLogin(r.Context(), f.Get("email"), f.Get("password"), h.ClientIP(r))
+	var next string
 	if err == nil {
-		err = h.startSession(w, r, u, []string{"pwd"}, false)
+		next, err = h.afterPassword(w, r, u, data.ReturnTo)
 	}
 	if err != nil {
 		status, _, msg, _ := h.classify(w, err)
 		h.page(w, r, status, "login", "Log in", msg, data)
 		return
 	}
-	http.Redirect(w, r, h.afterLogin(data.ReturnTo), http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// afterPassword completes a password login: a session, or — for a user with a passkey — a
+// pending login whose second factor the MFA page collects (no session exists meanwhile). It
+// returns where to go next.
+func (h *Handler) afterPassword(w http.ResponseWriter, r *http.Request, u store.User, target string) (string, error) {
+	need, err := h.Provider.NeedsSecondFactor(r.Context(), u)
+	if err != nil {
+		return "", err
+	}
+	if !need {
+		if err := h.startSession(w, r, u, []string{idp.AMRPassword}, false); err != nil {
+			return "", err
+		}
+		return h.afterLogin(target), nil
+	}
+	sec, err := h.Provider.StartPendingMFA(r.Context(), u, []string{idp.AMRPassword})
+	if err != nil {
+		return "", err
+	}
+	h.setShortCookie(w, mfaCookie, sec, 300)
+	next := h.Base + "/login/mfa"
+	if t := returnTo(target); t != "" {
+		next += "?return_to=" + url.QueryEscape(t)
+	}
+	return next, nil
 }
 
 type signupData struct {
@@ -110,9 +139,17 @@ type accountData struct {
 	User     store.User
 	Name     string
 	AuthTime string
+	Passkeys []passkeyJSON
+	// Fresh tells whether the login is recent enough to change passkeys.
+	Fresh bool
 }
 
 func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) {
+	h.accountWithError(w, r, http.StatusOK, "")
+}
+
+// accountWithError renders the account page with an error message above it.
+func (h *Handler) accountWithError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	s, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
 	if errors.Is(err, idp.ErrNoSession) {
 		http.Redirect(w, r, h.loginURL(""), http.StatusSeeOther)
@@ -122,10 +159,19 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusServiceUnavailable, "Unavailable", "Something went wrong on our side. Try again in a moment.", "unavailable")
 		return
 	}
+	keys, err := h.Provider.Passkeys(r.Context(), u.ID)
+	if err != nil {
+		h.Logger.Error("account page: passkeys", "error", err)
+	}
+	var pks []passkeyJSON
+	for _, k := range keys {
+		pks = append(pks, toPasskeyJSON(k))
+	}
 	name := u.FirstName
 	if u.LastName != "" {
 		name += " " + u.LastName
 	}
-	h.page(w, r, http.StatusOK, "account", "Your account", "", accountData{User: u, Name: name,
-		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST")})
+	h.page(w, r, status, "account", "Your account", msg, accountData{User: u, Name: name,
+		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST"), Passkeys: pks,
+		Fresh: h.Provider.Now().Sub(s.AuthTime) <= 10*time.Minute})
 }

@@ -48,7 +48,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, status, "Invalid request", "The application sent an invalid sign-in request: "+oerr.Description+". Contact the application's owner.", oerr.Code)
 		return
 	}
-	s, _, err := h.Provider.Session(ctx, h.Sessions.Secret(r))
+	s, u, err := h.Provider.Session(ctx, h.Sessions.Secret(r))
 	hasSession := err == nil
 	if err != nil && !errors.Is(err, idp.ErrNoSession) {
 		h.Logger.Error("authorize: read session", "error", err)
@@ -73,7 +73,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	if sub, ok := req.RequestedSubject(); ok && hasSession && sub != s.UserID {
 		fresh = false
 	}
-	if req.UnsatisfiableACR(idp.ACRSingleFactor) {
+	if req.UnsatisfiableACR(idp.ACRSingleFactor, idp.ACRMultiFactor) {
 		h.redirectError(w, r, req, idp.ErrCodeAccessDenied, "the requested authentication context (acr) cannot be satisfied")
 		return
 	}
@@ -94,6 +94,27 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Redirect(w, r, h.loginRedirect(params, req), http.StatusFound)
 		return
+	}
+	// Step-up: a client asking for a multi-factor login (acr_values aal2, or an essential
+	// acr claim) gets the session confirmed with a passkey first.
+	if want, essential := req.WantsMultiFactor(); want && s.ACR != idp.ACRMultiFactor {
+		has, err := h.Provider.NeedsSecondFactor(ctx, u)
+		switch {
+		case err != nil:
+			h.Logger.Error("authorize: passkeys", "error", err)
+			h.redirectError(w, r, req, idp.ErrCodeTemporarilyUnavail, "the login service is temporarily unavailable")
+			return
+		case has && req.HasPrompt("none"):
+			h.redirectError(w, r, req, "interaction_required", "the user must confirm with a passkey")
+			return
+		case has:
+			target := h.Base + PathAuthorize + "?" + params.Encode()
+			http.Redirect(w, r, h.Base+"/login/mfa?return_to="+url.QueryEscape(target), http.StatusFound)
+			return
+		case essential:
+			h.redirectError(w, r, req, idp.ErrCodeAccessDenied, "a multi-factor login was required and this account has no passkey")
+			return
+		}
 	}
 	code, err := h.Provider.IssueCode(ctx, req, s)
 	if err != nil {

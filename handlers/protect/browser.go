@@ -126,7 +126,10 @@ func (g *Guard) redirectURI(r *http.Request) string {
 
 // startLogin sends the browser to the portal's authorization endpoint (code flow with PKCE,
 // state and nonce), remembering where it wanted to go.
-func (g *Guard) startLogin(w http.ResponseWriter, r *http.Request) {
+func (g *Guard) startLogin(w http.ResponseWriter, r *http.Request) { g.startLoginWith(w, r, nil) }
+
+// startLoginWith is startLogin with extra authorization parameters (acr_values for step-up).
+func (g *Guard) startLoginWith(w http.ResponseWriter, r *http.Request, extra url.Values) {
 	client, err := g.Provider.Client(r.Context(), g.ClientID)
 	if err != nil {
 		g.Logger.Error("protect: load client", "client", g.ClientID, "error", err)
@@ -167,6 +170,9 @@ func (g *Guard) startLogin(w http.ResponseWriter, r *http.Request) {
 		"nonce":                 {p.Nonce},
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"},
+	}
+	for k, v := range extra {
+		q[k] = v
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, g.Provider.Issuer+"/authorize?"+q.Encode(), http.StatusFound)
@@ -278,6 +284,7 @@ const refreshGrace = 30 * time.Second
 // verifyCookie verifies the session cookie, through the cache, refreshing an expired access
 // token in-process.
 func (g *Guard) verifyCookie(w http.ResponseWriter, r *http.Request, value string, now time.Time) (*Identity, error) {
+	gen := g.cache.generation()
 	if id := g.cache.get(value, now); id != nil {
 		c := id.Claims
 		if err := g.Provider.Revocations.CheckClaims(c); err != nil {
@@ -292,6 +299,7 @@ func (g *Guard) verifyCookie(w http.ResponseWriter, r *http.Request, value strin
 	c, err := g.Provider.Verifier.VerifyAccessToken(ac.AccessToken)
 	if err == nil {
 		id := newIdentity(c, g.Headers)
+		id.keyGen = gen
 		g.cache.put(value, id, now)
 		return id, nil
 	}
@@ -322,6 +330,7 @@ func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (refreshResul
 	}
 	g.recentMu.Unlock()
 	v, err, _ := g.flights.Do(key, func() (any, error) {
+		gen := g.cache.generation()
 		client, err := g.Provider.Client(r.Context(), g.ClientID)
 		if err != nil {
 			return nil, errUnavailable
@@ -335,6 +344,7 @@ func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (refreshResul
 		}
 		enc := authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}.encode()
 		id := newIdentity(resp.Claims, g.Headers)
+		id.keyGen = gen
 		res := refreshResult{cookie: enc, id: id, expires: now.Add(refreshGrace)}
 		g.cache.add(enc, id, now) // parallel requests will carry it: admit it at once
 		g.recentMu.Lock()

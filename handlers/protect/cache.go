@@ -22,6 +22,9 @@ type cache struct {
 	seed   maphash.Seed
 	max    int // per shard
 	seen   [seenSlots]atomic.Uint64
+	// removals is the key ring's removal counter (keys.Ring.Removals; nil: none). An entry
+	// made before a signing key was removed is not used: the token may be signed by it.
+	removals func() uint64
 }
 
 const seenSlots = 1 << 14
@@ -54,10 +57,19 @@ func (c *cache) get(key string, now time.Time) *Identity {
 	s.mu.RLock()
 	id := s.m[key]
 	s.mu.RUnlock()
-	if id == nil || now.Unix() >= id.Claims.ExpiresAt {
+	if id == nil || now.Unix() >= id.Claims.ExpiresAt || id.keyGen != c.generation() {
 		return nil
 	}
 	return id
+}
+
+// generation returns the key ring's removal counter; read it before verifying a credential
+// and store it in the identity's keyGen.
+func (c *cache) generation() uint64 {
+	if c.removals == nil {
+		return 0
+	}
+	return c.removals()
 }
 
 // put stores id under key if key was seen before (see cache), evicting when full.

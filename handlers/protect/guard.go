@@ -22,6 +22,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -116,6 +117,9 @@ func (g *Guard) Init() error {
 	}
 	g.stripper = newStripper(g.Names, append(names, g.StripHeaders...))
 	g.cache = newCache(g.CacheSize)
+	if g.Provider.Keys != nil {
+		g.cache.removals = g.Provider.Keys.Removals
+	}
 	g.recent = map[string]refreshResult{}
 	return nil
 }
@@ -214,6 +218,16 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 	case policy.InsufficientScope:
 		g.forbidden(w, r, id, "insufficient_scope", d)
 		return nil
+	case policy.InsufficientAuthentication:
+		// RFC 9470 step-up: a browser goes back through the login for a passkey; an API
+		// client is told what is missing.
+		if g.ClientID != "" && isBrowser(r) {
+			g.startLoginWith(w, r, url.Values{"acr_values": {"aal2"}})
+			return nil
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="insufficient_user_authentication", error_description="a multi-factor login is required", acr_values="aal2"`)
+		writeError(w, http.StatusUnauthorized, "insufficient_user_authentication", d.Reason)
+		return nil
 	default:
 		g.forbidden(w, r, id, "", d)
 		return nil
@@ -245,6 +259,7 @@ func (g *Guard) cookieName(r *http.Request) string {
 
 // verifyBearer verifies an access token, through the cache.
 func (g *Guard) verifyBearer(tok string, now time.Time) (*Identity, error) {
+	gen := g.cache.generation()
 	if id := g.cache.get(tok, now); id != nil {
 		c := id.Claims
 		if err := g.Provider.Revocations.CheckClaims(c); err != nil {
@@ -257,6 +272,7 @@ func (g *Guard) verifyBearer(tok string, now time.Time) (*Identity, error) {
 		return nil, err
 	}
 	id := newIdentity(c, g.Headers)
+	id.keyGen = gen
 	g.cache.put(tok, id, now)
 	return id, nil
 }

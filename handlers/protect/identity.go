@@ -84,6 +84,8 @@ type Identity struct {
 	Lookup func(key string) (any, bool)
 
 	headers []headerValue
+	// keyGen is the key ring's removal counter before the verification (see cache).
+	keyGen uint64
 }
 
 type headerValue struct {
@@ -93,7 +95,8 @@ type headerValue struct {
 
 func newIdentity(c *tokens.AccessClaims, specs []HeaderSpec) *Identity {
 	id := &Identity{Claims: c, SubjectValue: c.Subject,
-		Policy: policy.Identity{Scopes: c.Scopes(), Groups: c.Groups, Audience: c.Audience}}
+		Policy: policy.Identity{Scopes: c.Scopes(), Groups: c.Groups, Audience: c.Audience,
+			MFA: c.ACR == "aal2" || hasAMR(c.AMR, "mfa") || hasAMR(c.AMR, "webauthn")}}
 	if c.GrantType == idp.GrantTypeClientCredentials {
 		// A client acting for itself is not a user: no user headers, no groups (AS-30).
 		id.SubjectValue = "client:" + c.ClientID
@@ -149,7 +152,7 @@ func (id *Identity) value(key string) string {
 	case "gatehouse.user.name":
 		return c.Name
 	case "gatehouse.user.groups":
-		return strings.Join(c.Groups, ",")
+		return joinGroups(c.Groups)
 	case "gatehouse.token.client_id":
 		return c.ClientID
 	case "gatehouse.token.scope":
@@ -205,5 +208,32 @@ func clean(s string) string {
 	return s
 }
 
+// joinGroups renders the groups comma-separated, leaving out any name that contains a comma:
+// Gatehouse group names never do (idp.ValidateGroups), and such a name would read as two
+// groups upstream (JW-18).
+func joinGroups(groups []string) string {
+	for _, g := range groups {
+		if strings.IndexByte(g, ',') >= 0 {
+			kept := make([]string, 0, len(groups))
+			for _, g := range groups {
+				if strings.IndexByte(g, ',') < 0 {
+					kept = append(kept, g)
+				}
+			}
+			return strings.Join(kept, ",")
+		}
+	}
+	return strings.Join(groups, ",")
+}
+
 // expired reports whether the identity's token has expired at now.
 func (id *Identity) expired(now time.Time) bool { return now.Unix() >= id.Claims.ExpiresAt }
+
+func hasAMR(amr []string, v string) bool {
+	for _, a := range amr {
+		if a == v {
+			return true
+		}
+	}
+	return false
+}

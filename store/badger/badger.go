@@ -418,6 +418,8 @@ const (
 	pOneTime     = "o/"
 	pOneTimePurp = "op/"
 	pGroup       = "g/"
+	pPasskey     = "pk/"
+	pUserPasskey = "pku/"
 )
 
 // --- listing ---

@@ -166,6 +166,18 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if err := del(txn, key(pPassword, id)); err != nil {
 			return err
 		}
+		pks, err := indexIDs(txn, indexPrefix(pUserPasskey, id), 0)
+		if err != nil {
+			return err
+		}
+		for _, pk := range pks {
+			if err := del(txn, key(pPasskey, pk)); err != nil {
+				return err
+			}
+			if err := del(txn, indexKey(pUserPasskey, id, pk)); err != nil {
+				return err
+			}
+		}
 		return del(txn, uk)
 	})
 	if err != nil {
