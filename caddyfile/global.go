@@ -7,6 +7,7 @@ package caddyfile
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,9 @@ import (
 func init() {
 	httpcaddyfile.RegisterGlobalOption("gatehouse", parseGlobal)
 }
+
+// loginMethods are the values of the login option.
+var loginMethods = []string{"password", "passkey", "email_code", "magic_link", "sms_code"}
 
 // parseGlobal parses the `gatehouse` global option:
 //
@@ -124,11 +128,11 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 		case "login":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
-				return nil, d.Errf("gatehouse: login: list at least one method (available: password, passkey)")
+				return nil, d.Errf("gatehouse: login: list at least one method (available: %s)", strings.Join(loginMethods, ", "))
 			}
 			for _, m := range args {
-				if m != "password" && m != "passkey" {
-					return nil, d.Errf("gatehouse: login method %q is not available (available: password, passkey)", m)
+				if !slices.Contains(loginMethods, m) {
+					return nil, d.Errf("gatehouse: login method %q is not available (available: %s)", m, strings.Join(loginMethods, ", "))
 				}
 			}
 			app.Login = args
@@ -197,6 +201,29 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 					return nil, d.Errf("gatehouse: passkeys: unknown option %q (options: rp_id, rp_name, origins)", opt)
 				}
 			}
+		case "email":
+			if err := parseEmail(d, app); err != nil {
+				return nil, err
+			}
+		case "sms":
+			if err := parseSMS(d, app); err != nil {
+				return nil, err
+			}
+		case "branding":
+			if err := parseBranding(d, &app.Branding); err != nil {
+				return nil, err
+			}
+		case "social":
+			c, err := parseSocial(d)
+			if err != nil {
+				return nil, err
+			}
+			for _, other := range app.Social {
+				if other.Name == c.Name {
+					return nil, d.Errf("gatehouse: social provider %q is defined twice", c.Name)
+				}
+			}
+			app.Social = append(app.Social, c)
 		case "client":
 			c, err := parseClient(d)
 			if err != nil {
@@ -209,7 +236,7 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			app.Clients = append(app.Clients, c)
 		default:
-			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, signup, login, product_name, session, tokens, lockout, keys, passkeys, client)", opt)
+			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, signup, login, product_name, branding, email, sms, session, tokens, lockout, keys, passkeys, social, client)", opt)
 		}
 	}
 	if app.Issuer == "" {

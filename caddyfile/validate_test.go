@@ -109,7 +109,7 @@ func TestValidateCatchesWhatTheCaddyfileCannot(t *testing.T) {
 // signing algorithm), AS-02 (cleartext redirect URI), AS-09 (public client without PKCE).
 func TestValidateJSONReportsEveryProblem(t *testing.T) {
 	err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","signup":"sometimes",
-		"login":["magic_link"],
+		"login":["carrier_pigeon"],
 		"tokens":{"access_token_alg":"HS256","id_token_alg":"none","refresh_token_idle":-1},
 		"lockout":{"account_max_failures":-3},
 		"clients":[
@@ -121,7 +121,7 @@ func TestValidateJSONReportsEveryProblem(t *testing.T) {
 	}
 	for _, want := range []string{
 		`signup "sometimes"`,
-		`login method "magic_link"`,
+		`login method "carrier_pigeon"`,
 		`tokens.access_token_alg "HS256"`,
 		`tokens.id_token_alg "none"`,
 		"tokens.refresh_token_idle must be positive",
@@ -164,6 +164,43 @@ func TestValidatePasskeys(t *testing.T) {
 	err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","login":["passkey"]}`))
 	if err == nil || !strings.Contains(err.Error(), "login must include password") {
 		t.Errorf("passkey-only login: got %v, want a clear refusal", err)
+	}
+}
+
+// TestValidateSocialAndSenders: social providers and the email/SMS methods are checked at
+// load time with messages naming what to change.
+func TestValidateSocialAndSenders(t *testing.T) {
+	for _, tc := range []struct{ name, cfg, want string }{
+		{"oidc without issuer", `"social":[{"name":"corp","client_id":"a","client_secret":"b"}]`, "issuer is required"},
+		{"http issuer", `"social":[{"name":"corp","issuer":"http://sso.example.com","client_id":"a","client_secret":"b"}]`, "must be an https URL"},
+		{"no client id", `"social":[{"name":"google","client_secret":"b"}]`, "client_id is required"},
+		{"no secret", `"social":[{"name":"google","client_id":"a"}]`, "client_secret is required"},
+		{"bad name", `"social":[{"name":"Google!","preset":"google","client_id":"a","client_secret":"b"}]`, "use 1 to 32 lowercase"},
+		{"unknown preset", `"social":[{"name":"x","preset":"myspace","client_id":"a","client_secret":"b"}]`, `preset "myspace"`},
+		{"twice", `"social":[{"name":"google","client_id":"a","client_secret":"b"},{"name":"google","client_id":"a","client_secret":"b"}]`, "defined twice"},
+		{"bad import group", `"social":[{"name":"google","client_id":"a","client_secret":"b","import_groups":["a,b"]}]`, "import_groups"},
+		{"email method without sender", `"login":["password","email_code"]`, "login method email_code sends email"},
+		{"sms method without sender", `"login":["password","sms_code"]`, "login method sms_code sends text messages"},
+		{"bad sms prefix", `"sms":{"allowed_prefixes":["44"]}`, `sms.allowed_prefixes "44"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com",`+tc.cfg+`}`))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	// On a development issuer the outbox is the default sender.
+	if err := validateJSON(t, appJSON(t, `{"issuer":"http://localhost:9000","login":["password","email_code","magic_link","sms_code"]}`)); err != nil {
+		t.Errorf("email and SMS methods on a localhost issuer: %v", err)
+	}
+	t.Setenv("GATEHOUSE_TEST_GOOGLE_SECRET", "s3cret")
+	if err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","social":[{"name":"google","client_id":"a","client_secret":"{env.GATEHOUSE_TEST_GOOGLE_SECRET}"}]}`)); err != nil {
+		t.Errorf("social provider with a placeholder secret: %v", err)
+	}
+	err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","social":[{"name":"google","client_id":"a","client_secret":"{env.GATEHOUSE_TEST_UNSET}"}]}`))
+	if err == nil || !strings.Contains(err.Error(), "client_secret {env.GATEHOUSE_TEST_UNSET} is empty") {
+		t.Errorf("unset secret variable: got %v, want an error naming it", err)
 	}
 }
 

@@ -63,6 +63,9 @@ type Config struct {
 	Gatehouse string
 	// Sites are the site blocks besides the portal.
 	Sites string
+	// Localhost names every site http://localhost:<port> instead of http://127.0.0.1:<port>
+	// (WebAuthn needs a domain name: with an IP issuer, passkeys are off).
+	Localhost bool
 }
 
 // AppClient is a public client for the protected site App, with the read:docs scope.
@@ -115,10 +118,14 @@ func Start(t *testing.T, cfg Config) *Env {
 	e := &Env{t: t, Dir: filepath.Join(tmp, "badger"), CaddyDir: filepath.Join(tmp, "caddy"),
 		LogFile: filepath.Join(tmp, "caddy.log"), cfg: cfg}
 	e.PortalPort, e.AdminPort, e.AppPort, e.App2Port, e.RPPort = freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
-	e.Issuer = fmt.Sprintf("http://127.0.0.1:%d", e.PortalPort)
-	e.App = fmt.Sprintf("http://127.0.0.1:%d", e.AppPort)
-	e.App2 = fmt.Sprintf("http://127.0.0.1:%d", e.App2Port)
-	e.RP = fmt.Sprintf("http://127.0.0.1:%d", e.RPPort)
+	host := "127.0.0.1"
+	if cfg.Localhost {
+		host = "localhost"
+	}
+	e.Issuer = fmt.Sprintf("http://%s:%d", host, e.PortalPort)
+	e.App = fmt.Sprintf("http://%s:%d", host, e.AppPort)
+	e.App2 = fmt.Sprintf("http://%s:%d", host, e.App2Port)
+	e.RP = fmt.Sprintf("http://%s:%d", host, e.RPPort)
 	e.AdminAddr = fmt.Sprintf("127.0.0.1:%d", e.AdminPort)
 	e.Upstream = NewUpstream(t)
 	e.UpstreamAddr = e.Upstream.Addr()

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/url"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 
@@ -26,6 +28,7 @@ import (
 // Passkey errors shown to users.
 var (
 	ErrPasskeyFailed       = errors.New("the passkey could not be verified; try again")
+	ErrPasskeyMalformed    = errors.New("the passkey response is malformed or its key is not supported")
 	ErrCeremonyExpired     = errors.New("this passkey request expired or was already used; start again")
 	ErrReauthenticate      = errors.New("log in again to change your passkeys (sensitive changes need a login from the last 10 minutes)")
 	ErrLastCredential      = errors.New("this is your only way to log in: add another passkey or a password first")
@@ -220,9 +223,53 @@ const maxCredentialResponse = 32 << 10
 
 func checkResponseSize(resp []byte) error {
 	if len(resp) == 0 || len(resp) > maxCredentialResponse {
-		return ErrPasskeyFailed
+		return ErrPasskeyMalformed
 	}
 	return nil
+}
+
+// minRSABits is the smallest RSA modulus accepted in a passkey (CR-27).
+const minRSABits = 2048
+
+// checkCredentialKey refuses a new credential whose public key is not a well-formed key of an
+// algorithm the ceremony offered. go-webauthn compares only the key's alg label with the
+// offered algorithms at registration ("none" attestation verifies no signature), so a key
+// whose type or curve contradicts its alg, a point off the curve or a short RSA modulus would
+// otherwise be stored (CR-27).
+func checkCredentialKey(parsed *protocol.ParsedCredentialCreationData, offered []protocol.CredentialParameter) error {
+	key, err := webauthncose.ParsePublicKey(parsed.Response.AttestationObject.AuthData.AttData.CredentialPublicKey)
+	if err != nil {
+		return ErrPasskeyMalformed
+	}
+	var alg webauthncose.COSEAlgorithmIdentifier
+	switch k := key.(type) {
+	case webauthncose.EC2PublicKeyData: // alg and curve checked by ParsePublicKey
+		alg = webauthncose.COSEAlgorithmIdentifier(k.Algorithm)
+	case webauthncose.OKPPublicKeyData: // likewise
+		alg = webauthncose.COSEAlgorithmIdentifier(k.Algorithm)
+	case webauthncose.RSAPublicKeyData:
+		alg = webauthncose.COSEAlgorithmIdentifier(k.Algorithm)
+		switch alg {
+		case webauthncose.AlgRS256, webauthncose.AlgRS384, webauthncose.AlgRS512,
+			webauthncose.AlgPS256, webauthncose.AlgPS384, webauthncose.AlgPS512:
+		default:
+			return ErrPasskeyMalformed
+		}
+		if new(big.Int).SetBytes(k.Modulus).BitLen() < minRSABits {
+			return ErrPasskeyMalformed
+		}
+	default:
+		return ErrPasskeyMalformed
+	}
+	if len(offered) == 0 {
+		offered = webauthn.CredentialParametersDefault()
+	}
+	for _, p := range offered {
+		if p.Algorithm == alg {
+			return nil
+		}
+	}
+	return ErrPasskeyMalformed
 }
 
 // BeginPasskeySignup starts creating an account whose only credential is a passkey, under the
@@ -286,7 +333,10 @@ func (p *Provider) FinishPasskeySignup(ctx context.Context, sec string, response
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return store.User{}, store.Passkey{}, ErrPasskeyFailed
+		return store.User{}, store.Passkey{}, ErrPasskeyMalformed
+	}
+	if err := checkCredentialKey(parsed, sd.CredParams); err != nil {
+		return store.User{}, store.Passkey{}, err
 	}
 	cred, err := p.WebAuthn.CreateCredential(&waUser{u: u}, sd, parsed)
 	if err != nil {
@@ -435,7 +485,10 @@ func (p *Provider) FinishPasskeyRegistration(ctx context.Context, s store.Sessio
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return store.Passkey{}, ErrPasskeyFailed
+		return store.Passkey{}, ErrPasskeyMalformed
+	}
+	if err := checkCredentialKey(parsed, sd.CredParams); err != nil {
+		return store.Passkey{}, err
 	}
 	cred, err := p.WebAuthn.CreateCredential(w, sd, parsed)
 	if err != nil {
@@ -477,7 +530,11 @@ func (p *Provider) BeginPasskeyLogin(ctx context.Context, email string) (*Ceremo
 			return nil, err
 		}
 		for _, c := range w.creds {
-			allow = append(allow, c.Descriptor())
+			// Without transports: the decoys have none, and a list with them would tell
+			// real accounts from unknown emails (CR-08).
+			d := c.Descriptor()
+			d.Transport = nil
+			allow = append(allow, d)
 		}
 		if len(allow) > 0 {
 			subject = u.ID
@@ -525,7 +582,7 @@ func (p *Provider) FinishPasskeyLogin(ctx context.Context, sec string, response 
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return store.User{}, store.Passkey{}, ErrPasskeyFailed
+		return store.User{}, store.Passkey{}, ErrPasskeyMalformed
 	}
 	var found *waUser
 	handler := func(rawID, userHandle []byte) (webauthn.User, error) {
@@ -688,7 +745,7 @@ func (p *Provider) FinishSecondFactor(ctx context.Context, u store.User, bind, s
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return store.Passkey{}, ErrPasskeyFailed
+		return store.Passkey{}, ErrPasskeyMalformed
 	}
 	cred, err := p.WebAuthn.ValidateLogin(w, sd, parsed)
 	if err != nil {

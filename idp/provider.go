@@ -68,6 +68,26 @@ type Config struct {
 	ClientMaxFailures int
 	// Passkeys configures WebAuthn.
 	Passkeys PasskeyConfig
+
+	// Methods are the enabled passwordless methods besides passkeys: MethodEmailCode,
+	// MethodMagicLink, MethodSMSCode.
+	Methods []string
+	// Messenger delivers codes and links; nil means no email or SMS can be sent (the email
+	// and SMS methods, verification and recovery are then unavailable).
+	Messenger Messenger
+	// EmailEnabled and SMSEnabled tell whether Messenger can deliver email / SMS.
+	EmailEnabled, SMSEnabled bool
+	// CodeTTL is how long an email or SMS code is valid (default 10m, at most 10m);
+	// MagicLinkTTL how long a magic link is (default 10m, at most 15m).
+	CodeTTL, MagicLinkTTL time.Duration
+	// SocialProviders are the upstream identity providers (social login).
+	SocialProviders []*SocialProvider
+	// SocialHTTPClient, if set, replaces the client for upstream providers (tests; default:
+	// 10 s timeout, 1 MiB bodies).
+	SocialHTTPClient *http.Client
+	// SMSAllowedPrefixes limits SMS to numbers starting with one of these (E.164 prefixes
+	// such as +1, +44); empty allows any number.
+	SMSAllowedPrefixes []string
 }
 
 // Defaults fills the zero fields of c.
@@ -96,6 +116,8 @@ func (c *Config) Defaults() {
 	def(&c.InviteLifetime, 7*24*time.Hour)
 	def(&c.Leeway, 30*time.Second)
 	def(&c.LockoutWindow, 15*time.Minute)
+	def(&c.CodeTTL, 10*time.Minute)
+	def(&c.MagicLinkTTL, 10*time.Minute)
 	if c.AccountMaxFailures == 0 {
 		c.AccountMaxFailures = 10
 	}

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/keys"
+	"github.com/gatehouse-dev/gatehouse/notify"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/session"
@@ -41,7 +43,7 @@ func init() {
 }
 
 // Login methods that can be enabled.
-var loginMethods = []string{"password", "passkey"}
+var loginMethods = []string{"password", "passkey", idp.MethodEmailCode, idp.MethodMagicLink, idp.MethodSMSCode}
 
 // App is the `gatehouse` app: the identity provider's configuration and state.
 type App struct {
@@ -73,16 +75,22 @@ type App struct {
 	Keys KeysConfig `json:"keys,omitzero"`
 	// Passkeys sets the WebAuthn relying party.
 	Passkeys PasskeysConfig `json:"passkeys,omitzero"`
+	// Social lists the upstream identity providers (social login).
+	Social []SocialConfig `json:"social,omitempty"`
+	// Email and SMS deliver login codes, magic links and verification messages.
+	Email EmailConfig `json:"email,omitzero"`
+	SMS   SMSConfig   `json:"sms,omitzero"`
 
-	provider *idp.Provider
-	names    *protect.Names // header names every gatehouse handler strips
-	storage  Storage
-	store    store.Store
-	portal   *portalState
-	logger   *zap.Logger
-	slog     *slog.Logger
-	cancel   context.CancelFunc
-	done     chan struct{}
+	provider  *idp.Provider
+	messenger *messenger
+	names     *protect.Names // header names every gatehouse handler strips
+	storage   Storage
+	store     store.Store
+	portal    *portalState
+	logger    *zap.Logger
+	slog      *slog.Logger
+	cancel    context.CancelFunc
+	done      chan struct{}
 
 	rotateEvery time.Duration
 }
@@ -167,6 +175,16 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if cfg.Passkeys.RPName == "" {
 		cfg.Passkeys.RPName = a.Branding.ProductName
 	}
+	if err := a.provisionMessenger(ctx, &cfg); err != nil {
+		return err
+	}
+	for _, sc := range a.Social {
+		sp, err := sc.IDP(repl, a.Signup == idp.SignupOpen)
+		if err != nil {
+			return fmt.Errorf("gatehouse social %q: %w", sc.Name, err)
+		}
+		cfg.SocialProviders = append(cfg.SocialProviders, sp)
+	}
 	if cfg.TenantID == "" {
 		cfg.TenantID = secret.Hash(a.Issuer)[:20]
 	}
@@ -231,6 +249,39 @@ func (a *App) validateConfig() error {
 	}
 	if len(a.Login) > 0 && !hasString(a.Login, "password") {
 		errs = append(errs, errors.New("gatehouse: login must include password (passkey-only servers are not available yet)"))
+	}
+	if !devIssuer(a.Issuer) {
+		for _, m := range a.Login {
+			switch {
+			case (m == idp.MethodEmailCode || m == idp.MethodMagicLink) && a.Email.SenderRaw == nil:
+				errs = append(errs, fmt.Errorf("gatehouse: login method %s sends email: configure a sender (email { smtp <host:port> { ... } })", m))
+			case m == idp.MethodSMSCode && a.SMS.SenderRaw == nil:
+				errs = append(errs, fmt.Errorf("gatehouse: login method %s sends text messages: configure a sender (sms { twilio { ... } } or sms { webhook <url> { ... } })", m))
+			}
+		}
+	}
+	for _, pre := range a.SMS.AllowedPrefixes {
+		if !smsPrefixRe.MatchString(pre) {
+			errs = append(errs, fmt.Errorf("gatehouse: sms.allowed_prefixes %q: use + and 1 to 6 digits of an E.164 prefix (+1, +44, +4930)", pre))
+		}
+	}
+	seenSocial := map[string]bool{}
+	for i, sc := range a.Social {
+		if seenSocial[sc.Name] {
+			errs = append(errs, fmt.Errorf("gatehouse: social[%d]: provider %q is defined twice", i, sc.Name))
+		}
+		seenSocial[sc.Name] = true
+		// Secrets may come from placeholders resolved only at run time.
+		sc.ClientID, sc.ClientSecret = placeholderSafeSecret(sc.ClientID), placeholderSafeSecret(sc.ClientSecret)
+		if strings.Contains(sc.PrivateKey, "{") {
+			sc.PrivateKey = ""
+			if sc.ClientSecret == "" {
+				sc.ClientSecret = "placeholder-secret-value"
+			}
+		}
+		if _, err := sc.IDP(caddy.NewReplacer(), false); err != nil {
+			errs = append(errs, fmt.Errorf("gatehouse: social[%d] %q: %w", i, sc.Name, err))
+		}
 	}
 	if err := validatePasskeys(a.Issuer, a.Passkeys); err != nil {
 		errs = append(errs, err)
@@ -441,6 +492,44 @@ func validatePasskeys(issuer string, c PasskeysConfig) error {
 		if h != rpID && !strings.HasSuffix(h, "."+rpID) {
 			return fmt.Errorf("gatehouse: passkeys origin %q is not under the rp_id %q, so browsers would refuse it", o, rpID)
 		}
+	}
+	return nil
+}
+
+var smsPrefixRe = regexp.MustCompile(`^\+[1-9][0-9]{0,5}$`)
+
+// provisionMessenger loads the senders and templates of the email and SMS methods and fills
+// the provider configuration's messaging fields.
+func (a *App) provisionMessenger(ctx caddy.Context, cfg *idp.Config) error {
+	for _, m := range a.Login {
+		if m == idp.MethodEmailCode || m == idp.MethodMagicLink || m == idp.MethodSMSCode {
+			cfg.Methods = append(cfg.Methods, m)
+		}
+	}
+	cfg.SMSAllowedPrefixes = a.SMS.AllowedPrefixes
+	email, sms, err := a.loadSenders(ctx)
+	if err != nil || (email == nil && sms == nil) {
+		return err
+	}
+	tmpl, err := notify.LoadTemplates(a.Branding.Templates)
+	if err != nil {
+		return fmt.Errorf("gatehouse message templates: %w", err)
+	}
+	name := a.Branding.ProductName
+	if name == "" {
+		name = "Gatehouse"
+	}
+	a.messenger = &messenger{templates: tmpl, queue: notify.NewQueue(email, sms, a.slog, notify.QueueOptions{}),
+		brand: notify.MessageData{ProductName: name, LogoURL: a.Branding.LogoURL, Color: a.Branding.Color}}
+	cfg.Messenger, cfg.EmailEnabled, cfg.SMSEnabled = a.messenger, email != nil, sms != nil
+	return nil
+}
+
+// Cleanup drains the message queue (a reload or shutdown does not drop codes already
+// requested, within five seconds).
+func (a *App) Cleanup() error {
+	if a.messenger != nil {
+		a.messenger.close()
 	}
 	return nil
 }

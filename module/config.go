@@ -1,6 +1,7 @@
 package module
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -119,8 +120,35 @@ type LockoutConfig struct {
 	Window caddy.Duration `json:"window,omitempty"`
 }
 
-// BrandingConfig customises the hosted pages.
+// BrandingConfig customises the hosted pages and the messages Gatehouse sends.
 type BrandingConfig struct {
-	// ProductName is shown on every page (default "Gatehouse").
+	// ProductName is shown on every page and message (default "Gatehouse").
 	ProductName string `json:"product_name,omitempty"`
+	// LogoURL is an https URL of the logo shown in HTML email and on the pages.
+	LogoURL string `json:"logo_url,omitempty"`
+	// Color is the accent colour as #rrggbb (buttons, links).
+	Color string `json:"color,omitempty"`
+	// Templates is a directory whose files override the built-in email and SMS templates
+	// (same file names; see notify/templates).
+	Templates string `json:"templates,omitempty"`
+}
+
+// EmailConfig selects how email is delivered.
+type EmailConfig struct {
+	// SenderRaw is the email sender module (gatehouse.email.smtp or gatehouse.email.outbox).
+	// Default on a development issuer (http on loopback) with an email login method enabled:
+	// the outbox. Required on any other issuer when an email login method is enabled. Without
+	// a sender, no email is sent (no verification, no recovery by email).
+	SenderRaw json.RawMessage `json:"sender,omitempty" caddy:"namespace=gatehouse.email inline_key=sender"`
+}
+
+// SMSConfig selects how text messages are delivered.
+type SMSConfig struct {
+	// SenderRaw is the SMS sender module (gatehouse.sms.twilio, gatehouse.sms.webhook or
+	// gatehouse.sms.outbox), with the same default rule as EmailConfig.
+	SenderRaw json.RawMessage `json:"sender,omitempty" caddy:"namespace=gatehouse.sms inline_key=sender"`
+	// AllowedPrefixes limits text messages to numbers starting with one of these E.164
+	// prefixes (+1, +44): a defence against SMS pumping to premium-rate ranges. Empty allows
+	// every number.
+	AllowedPrefixes []string `json:"allowed_prefixes,omitempty"`
 }

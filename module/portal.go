@@ -48,11 +48,11 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 
 // ServeHTTP serves the portal's routes and passes any other request on.
 func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	h, pattern := p.mux.Handler(r)
-	if pattern == "" {
+	if _, pattern := p.mux.Handler(r); pattern == "" {
 		return next.ServeHTTP(w, r)
 	}
-	h.ServeHTTP(w, r)
+	// Served through the mux (not the handler Handler returned) so that r.PathValue works.
+	p.mux.ServeHTTP(w, r)
 	return nil
 }
 

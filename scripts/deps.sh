@@ -14,9 +14,11 @@ need() { # need <command> <what it is for>
   fi
 }
 
-# Node.js packages of the relying-party interoperability tests (e2e/node, e2e/node_test.go):
-# installed exactly as locked, again whenever package.json or package-lock.json is newer than
-# the last install (npm writes node_modules/.package-lock.json on every install).
+# Node.js packages of the relying-party interoperability tests (e2e/node, e2e/node_test.go)
+# and of the notify tests (MailDev and its smtp-server, the real SMTP servers of
+# notify/servers_test.go; devDependencies, which npm ci installs): installed exactly as
+# locked, again whenever package.json or package-lock.json is newer than the last install
+# (npm writes node_modules/.package-lock.json on every install).
 step_node_packages() {
   local dir=e2e/node
   local stamp=$dir/node_modules/.package-lock.json
@@ -36,8 +38,43 @@ step_node_packages() {
   npm ci --prefix "$dir" --no-audit --no-fund
 }
 
+# Chromium for the real-browser passkey tests (e2e/browser_passkey_test.go, driven over the
+# DevTools protocol with virtual WebAuthn authenticators): the Debian/Ubuntu package, through
+# sudo when not root. GATEHOUSE_SKIP_BROWSER=1 makes those tests skip instead.
+step_chromium() {
+  local name
+  for name in chromium chromium-browser google-chrome google-chrome-stable; do
+    if command -v "$name" >/dev/null 2>&1; then
+      echo "deps: $name is installed ($(command -v "$name"))"
+      return
+    fi
+  done
+  if [ "${GATEHOUSE_SKIP_BROWSER:-}" = 1 ]; then
+    echo "deps: no Chromium, and GATEHOUSE_SKIP_BROWSER=1: the browser tests will be skipped"
+    return
+  fi
+  need apt-get "to install Chromium (or install Chromium yourself, or set GATEHOUSE_SKIP_BROWSER=1)"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    need sudo "to install Chromium with apt-get (or install the chromium package yourself)"
+    sudo=sudo
+  fi
+  echo "deps: apt-get install chromium"
+  if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get update ||
+    ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; then
+    echo "deps: installing the chromium package failed; install Chromium yourself (the browser tests" >&2
+    echo "deps: look for chromium, chromium-browser or google-chrome on PATH), or set GATEHOUSE_SKIP_BROWSER=1" >&2
+    exit 1
+  fi
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "deps: apt-get installed chromium but it is not on PATH" >&2
+    exit 1
+  fi
+}
+
 STEPS=(
   step_node_packages
+  step_chromium
 )
 
 for step in "${STEPS[@]}"; do

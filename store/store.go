@@ -53,6 +53,7 @@ type Store interface {
 	OneTimeCodes
 	Groups
 	Passkeys
+	Identities
 	// Close releases the store's resources. It is safe to call once.
 	Close() error
 }
@@ -147,14 +148,18 @@ type Users interface {
 	GetUser(ctx context.Context, id string) (User, error)
 	// GetUserByEmail returns the user whose Email is exactly email.
 	GetUserByEmail(ctx context.Context, email string) (User, error)
+	// GetUserByPhone returns the user whose PhoneNumber is exactly phone and verified.
+	// Verified numbers are unique among users (CreateUser and UpdateUser return
+	// ErrAlreadyExists for a verified number another user has verified).
+	GetUserByPhone(ctx context.Context, phone string) (User, error)
 	// GetUserByExternalID returns the user whose ExternalUserID is exactly externalID.
 	GetUserByExternalID(ctx context.Context, externalID string) (User, error)
 	// UpdateUser applies update to the stored user atomically and stores the result; the
 	// ID cannot change. If update returns an error, nothing is written and that error is
 	// returned. It returns ErrAlreadyExists if the new Email or ExternalUserID is taken.
 	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) (User, error)
-	// DeleteUser removes the user and its unique indexes (and its password credential and
-	// passkeys).
+	// DeleteUser removes the user and its unique indexes (and its password credential,
+	// passkeys and linked identities).
 	DeleteUser(ctx context.Context, id string) error
 	// ListUsers returns users ordered by ID.
 	ListUsers(ctx context.Context, opts ListOptions) ([]User, error)
@@ -501,4 +506,31 @@ type Passkeys interface {
 	UpdatePasskey(ctx context.Context, id string, update func(Passkey) (Passkey, error)) (Passkey, error)
 	// DeletePasskey removes it; deleting a missing passkey is not an error.
 	DeletePasskey(ctx context.Context, id string) error
+}
+
+// Identity links an account of an upstream identity provider (social login) to a user.
+type Identity struct {
+	// Provider is the configured provider's name ("google"); Subject the upstream's stable
+	// user identifier (its sub claim, or GitHub's numeric user ID).
+	Provider string `json:"provider"`
+	Subject  string `json:"subject"`
+	UserID   string `json:"user_id"`
+	// Email is the upstream's address at the last login, for display.
+	Email      string    `json:"email,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+}
+
+// Identities stores linked upstream identities. (Provider, Subject) is unique.
+type Identities interface {
+	// CreateIdentity links an identity; ErrAlreadyExists if it is linked (to anyone).
+	CreateIdentity(ctx context.Context, id Identity) error
+	// GetIdentity returns the link of this upstream identity.
+	GetIdentity(ctx context.Context, provider, subject string) (Identity, error)
+	// ListUserIdentities returns the user's links ordered by provider and subject.
+	ListUserIdentities(ctx context.Context, userID string) ([]Identity, error)
+	// TouchIdentity records a login with the identity (LastUsedAt, Email).
+	TouchIdentity(ctx context.Context, provider, subject, email string, at time.Time) error
+	// DeleteIdentity removes the link; deleting a missing link is not an error.
+	DeleteIdentity(ctx context.Context, provider, subject string) error
 }

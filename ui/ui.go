@@ -47,6 +47,23 @@ type Page struct {
 	Data any
 	// Passkeys tells whether the server can use passkeys (WebAuthn needs a domain name).
 	Passkeys bool
+	// Methods are the enabled passwordless methods and account features.
+	Methods Methods
+	// Social lists the upstream identity providers ("Log in with …" buttons).
+	Social []SocialButton
+}
+
+// SocialButton is an upstream identity provider on the login and account pages.
+type SocialButton struct {
+	Name, Label string
+}
+
+// Methods tells the pages which login methods and account features to offer.
+type Methods struct {
+	EmailCode, MagicLink, SMSCode bool
+	// Recovery: an account can be recovered by email or SMS; VerifyEmail, VerifyPhone: an
+	// address or number can be verified.
+	Recovery, VerifyEmail, VerifyPhone bool
 }
 
 // Templates renders the portal pages.

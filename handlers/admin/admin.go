@@ -58,6 +58,9 @@ func New(provider func() (*idp.Provider, error)) *Handler {
 	h.mux.HandleFunc("POST /gatehouse/invites", h.invite)
 	h.mux.HandleFunc("PATCH /gatehouse/users/{id}", h.patch)
 	h.mux.HandleFunc("PUT /gatehouse/users/{id}/custom_app_data/{client}", h.customAppData)
+	h.mux.HandleFunc("GET /gatehouse/users/{id}/identities", h.listIdentities)
+	h.mux.HandleFunc("POST /gatehouse/users/{id}/identities", h.linkIdentity)
+	h.mux.HandleFunc("DELETE /gatehouse/users/{id}/identities/{provider}", h.unlinkIdentity)
 	h.mux.HandleFunc("GET /gatehouse/groups", h.listGroups)
 	h.mux.HandleFunc("PUT /gatehouse/groups/{name}", h.putGroup)
 	h.mux.HandleFunc("DELETE /gatehouse/groups/{name}", h.deleteGroup)
@@ -90,6 +93,12 @@ func writeErr(w http.ResponseWriter, err error) {
 		web.WriteAPIError(w, http.StatusNotFound, "not_found", "no such user")
 	case errors.Is(err, idp.ErrEmailTaken):
 		web.WriteAPIError(w, http.StatusConflict, "email_taken", "a user with this email already exists")
+	case errors.Is(err, idp.ErrPhoneTaken):
+		web.WriteAPIError(w, http.StatusConflict, "phone_taken", "another user verified this phone number")
+	case errors.Is(err, idp.ErrSocialUnknown):
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_input", "no social provider of that name is configured")
+	case errors.Is(err, idp.ErrSocialLinkedOther):
+		web.WriteAPIError(w, http.StatusConflict, "identity_taken", "this identity is linked to a user already")
 	default:
 		web.WriteAPIError(w, http.StatusInternalServerError, "internal", err.Error())
 	}
@@ -444,4 +453,78 @@ func userView(u store.User) user {
 		Address: u.Address, Picture: u.Picture, Language: u.Language, Organization: u.Organization, Roles: u.Roles,
 		RoleValues: u.RoleValues, Permissions: u.Permissions, ExternalAccountID: u.ExternalAccountID,
 		CustomData: u.CustomData, CustomAppData: u.CustomAppData}
+}
+
+// identities: GET /gatehouse/users/{id}/identities.
+func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	ids, err := p.Identities(r.Context(), u.ID)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if ids == nil {
+		ids = []store.Identity{}
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"identities": ids})
+}
+
+// linkIdentity: POST /gatehouse/users/{id}/identities {provider, subject} — an
+// administrator links an upstream identity (the user then logs in with it).
+func (h *Handler) linkIdentity(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	var req struct {
+		Provider string `json:"provider"`
+		Subject  string `json:"subject"`
+	}
+	if err := web.DecodeJSON(w, r, &req); err != nil {
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	id, err := p.LinkIdentity(r.Context(), u.ID, req.Provider, req.Subject)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusCreated, id)
+}
+
+// unlinkIdentity: DELETE /gatehouse/users/{id}/identities/{provider}?subject=.
+func (h *Handler) unlinkIdentity(w http.ResponseWriter, r *http.Request) {
+	p := h.provider(w)
+	if p == nil {
+		return
+	}
+	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	provider, subject := r.PathValue("provider"), r.URL.Query().Get("subject")
+	id, err := p.Store.GetIdentity(r.Context(), provider, subject)
+	if err != nil || id.UserID != u.ID {
+		web.WriteAPIError(w, http.StatusNotFound, "not_found", "no such linked identity")
+		return
+	}
+	if err := p.Store.DeleteIdentity(r.Context(), provider, subject); err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -69,7 +69,7 @@ func (h *Handler) apiSignup(w http.ResponseWriter, r *http.Request) {
 		h.apiError(w, err)
 		return
 	}
-	web.WriteJSON(w, http.StatusCreated, authResult{User: toUserJSON(u), RedirectTo: h.afterLogin(req.ReturnTo)})
+	web.WriteJSON(w, http.StatusCreated, authResult{User: toUserJSON(u), RedirectTo: h.afterSignup(w, r, u, req.ReturnTo)})
 }
 
 type sessionResponse struct {

@@ -80,6 +80,42 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("DELETE "+b+"/api/v1/passkeys/{id}", post(h.apiPasskeyDelete))
 	mux.Handle("POST "+b+"/account/passkeys/{id}/rename", post(h.passkeyRenameForm))
 	mux.Handle("POST "+b+"/account/passkeys/{id}/delete", post(h.passkeyDeleteForm))
+	mux.HandleFunc("GET "+b+"/login/code", h.loginCodePage)
+	mux.Handle("POST "+b+"/login/code", post(h.loginCodeForm))
+	mux.Handle("POST "+b+"/login/code/verify", post(h.loginCodeVerifyForm))
+	mux.HandleFunc("GET "+b+"/login/magic-link", h.magicLinkPage)
+	mux.Handle("POST "+b+"/login/magic-link", post(h.magicLinkForm))
+	mux.HandleFunc("GET "+b+"/login/magic", h.magicPage)
+	mux.Handle("POST "+b+"/login/magic", post(h.magicForm))
+	mux.HandleFunc("GET "+b+"/recover", h.recoverPage)
+	mux.Handle("POST "+b+"/recover", post(h.recoverForm))
+	mux.Handle("POST "+b+"/recover/verify", post(h.recoverVerifyForm))
+	mux.HandleFunc("GET "+b+"/account/password", h.passwordPage)
+	mux.Handle("POST "+b+"/account/password", post(h.passwordForm))
+	mux.Handle("POST "+b+"/account/email", post(h.emailForm))
+	mux.HandleFunc("GET "+b+"/account/email/verify", h.emailVerifyPage)
+	mux.Handle("POST "+b+"/account/email/verify", post(h.emailVerifyForm))
+	mux.Handle("POST "+b+"/account/phone", post(h.phoneForm))
+	mux.Handle("POST "+b+"/account/phone/verify", post(h.phoneVerifyForm))
+	mux.Handle("POST "+b+"/api/v1/login/email-code/start", post(h.apiEmailCodeStart))
+	mux.Handle("POST "+b+"/api/v1/login/sms-code/start", post(h.apiSMSCodeStart))
+	mux.Handle("POST "+b+"/api/v1/login/code/verify", post(h.apiCodeVerify))
+	mux.Handle("POST "+b+"/api/v1/login/magic-link/start", post(h.apiMagicLinkStart))
+	mux.Handle("POST "+b+"/api/v1/login/magic-link/finish", post(h.apiMagicLinkFinish))
+	mux.Handle("POST "+b+"/api/v1/recovery/start", post(h.apiRecoveryStart))
+	mux.Handle("POST "+b+"/api/v1/recovery/verify", post(h.apiRecoveryVerify))
+	mux.Handle("POST "+b+"/api/v1/account/password", post(h.apiChangePassword))
+	mux.Handle("POST "+b+"/api/v1/account/email/start", post(h.apiEmailStart))
+	mux.Handle("POST "+b+"/api/v1/account/email/verify", post(h.apiEmailVerify))
+	mux.Handle("POST "+b+"/api/v1/account/phone/start", post(h.apiPhoneStart))
+	mux.Handle("POST "+b+"/api/v1/account/phone/verify", post(h.apiPhoneVerify))
+	mux.HandleFunc("GET "+b+"/login/social/{name}", h.socialStart)
+	mux.HandleFunc("GET "+b+"/login/social/{name}/callback", h.socialCallback)
+	mux.HandleFunc("POST "+b+"/login/social/{name}/callback", h.socialCallback)
+	mux.Handle("POST "+b+"/account/identities/link/{name}", post(h.socialLinkForm))
+	mux.Handle("POST "+b+"/account/identities/unlink", post(h.socialUnlinkForm))
+	mux.HandleFunc("GET "+b+"/api/v1/account/identities", h.apiIdentities)
+	mux.Handle("POST "+b+"/api/v1/account/identities/unlink", post(h.apiUnlinkIdentity))
 	mux.Handle("GET "+b+"/static/", http.StripPrefix(b+"/static/", staticHandler()))
 }
 
@@ -95,7 +131,7 @@ func staticHandler() http.Handler {
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, status int, name, title, errMsg string, data any) {
 	web.SecurityHeaders(w.Header())
 	p := ui.Page{Brand: h.Brand, Base: h.Base, Title: title, CSRF: h.CSRF.Token(w, r), Error: errMsg, Data: data,
-		Passkeys: h.Provider.PasskeysEnabled()}
+		Passkeys: h.Provider.PasskeysEnabled(), Methods: h.methods(), Social: h.socialButtons()}
 	if err := h.Templates.Render(w, status, name, p); err != nil {
 		h.Logger.Error("render page", "page", name, "error", err)
 	}

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/ui"
 )
 
 type loginData struct {
@@ -65,17 +65,23 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 // pending login whose second factor the MFA page collects (no session exists meanwhile). It
 // returns where to go next.
 func (h *Handler) afterPassword(w http.ResponseWriter, r *http.Request, u store.User, target string) (string, error) {
+	return h.afterFirstFactor(w, r, u, []string{idp.AMRPassword}, target)
+}
+
+// afterFirstFactor completes a login by one factor that is not a passkey (password, email or
+// SMS code, magic link): a session, or for a user with a passkey the MFA step.
+func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, u store.User, amr []string, target string) (string, error) {
 	need, err := h.Provider.NeedsSecondFactor(r.Context(), u)
 	if err != nil {
 		return "", err
 	}
 	if !need {
-		if err := h.startSession(w, r, u, []string{idp.AMRPassword}, false); err != nil {
+		if err := h.startSession(w, r, u, amr, false); err != nil {
 			return "", err
 		}
 		return h.afterLogin(target), nil
 	}
-	sec, err := h.Provider.StartPendingMFA(r.Context(), u, []string{idp.AMRPassword})
+	sec, err := h.Provider.StartPendingMFA(r.Context(), u, amr)
 	if err != nil {
 		return "", err
 	}
@@ -132,7 +138,7 @@ func (h *Handler) signupForm(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r, status, "signup", "Sign up", msg, data)
 		return
 	}
-	http.Redirect(w, r, h.afterLogin(data.ReturnTo), http.StatusSeeOther)
+	http.Redirect(w, r, h.afterSignup(w, r, u, data.ReturnTo), http.StatusSeeOther)
 }
 
 type accountData struct {
@@ -142,6 +148,9 @@ type accountData struct {
 	Passkeys []passkeyJSON
 	// Fresh tells whether the login is recent enough to change passkeys.
 	Fresh bool
+	// Identities are the linked upstream accounts; Linkable the providers not linked yet.
+	Identities []identityJSON
+	Linkable   []ui.SocialButton
 }
 
 func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) {
@@ -167,11 +176,27 @@ func (h *Handler) accountWithError(w http.ResponseWriter, r *http.Request, statu
 	for _, k := range keys {
 		pks = append(pks, toPasskeyJSON(k))
 	}
+	var idents []identityJSON
+	linked := map[string]bool{}
+	if ids, err := h.Provider.Identities(r.Context(), u.ID); err != nil {
+		h.Logger.Error("account page: identities", "error", err)
+	} else {
+		for _, i := range ids {
+			idents = append(idents, identityJSON{Provider: i.Provider, Subject: i.Subject, Email: i.Email, CreatedAt: i.CreatedAt, LastUsedAt: i.LastUsedAt})
+			linked[i.Provider] = true
+		}
+	}
+	var linkable []ui.SocialButton
+	for _, b := range h.socialButtons() {
+		if !linked[b.Name] {
+			linkable = append(linkable, b)
+		}
+	}
 	name := u.FirstName
 	if u.LastName != "" {
 		name += " " + u.LastName
 	}
 	h.page(w, r, status, "account", "Your account", msg, accountData{User: u, Name: name,
-		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST"), Passkeys: pks,
-		Fresh: h.Provider.Now().Sub(s.AuthTime) <= 10*time.Minute})
+		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST"), Passkeys: pks, Identities: idents, Linkable: linkable,
+		Fresh: h.Provider.Now().Sub(s.AuthTime) <= freshLogin})
 }

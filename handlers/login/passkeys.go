@@ -50,6 +50,8 @@ func (h *Handler) passkeyError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, idp.ErrPasskeyFailed), errors.Is(err, idp.ErrClonedAuthenticator):
 		web.WriteAPIError(w, http.StatusUnauthorized, "passkey_failed", capitalize(err.Error())+".")
+	case errors.Is(err, idp.ErrPasskeyMalformed):
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_credential", capitalize(err.Error())+".")
 	case errors.Is(err, idp.ErrCeremonyExpired):
 		web.WriteAPIError(w, http.StatusBadRequest, "ceremony_expired", capitalize(err.Error())+".")
 	case errors.Is(err, idp.ErrReauthenticate):
@@ -100,7 +102,7 @@ func (h *Handler) apiPasskeySignupFinish(w http.ResponseWriter, r *http.Request)
 		h.passkeyError(w, err)
 		return
 	}
-	web.WriteJSON(w, http.StatusCreated, authResult{User: toUserJSON(u), RedirectTo: h.afterLogin(req.ReturnTo)})
+	web.WriteJSON(w, http.StatusCreated, authResult{User: toUserJSON(u), RedirectTo: h.afterSignup(w, r, u, req.ReturnTo)})
 }
 
 // apiPasskeyLoginBegin: POST /api/v1/passkeys/login/begin {email?}.

@@ -403,6 +403,7 @@ const (
 	pUser        = "u/"
 	pUserEmail   = "ue/"
 	pUserExt     = "ux/"
+	pUserPhone   = "up/"
 	pPassword    = "pw/"
 	pSession     = "s/"
 	pUserSession = "su/"
@@ -420,6 +421,8 @@ const (
 	pGroup       = "g/"
 	pPasskey     = "pk/"
 	pUserPasskey = "pku/"
+	pIdentity    = "id/"
+	pUserIdent   = "idu/"
 )
 
 // --- listing ---

@@ -16,6 +16,7 @@
 //	u/<id>                    User
 //	ue/<email>                -> user ID (unique index, only for a non-empty Email)
 //	ux/<external id>          -> user ID (unique index, only for a non-empty ExternalUserID)
+//	up/<phone number>         -> user ID (unique index, only for a verified PhoneNumber)
 //	pw/<user id>              PasswordCredential
 //	s/<id>                    Session
 //	su/<uid>/<sid>            index of a user's sessions
@@ -30,8 +31,13 @@
 //	n/<key>                   counter (value and window end)
 //	o/<id>                    OneTimeCode
 //	op/<purpose>/<id>         index of one-time codes by purpose
+//	g/<name>                  Group
+//	pk/<credential id>        Passkey
+//	pku/<user>/<id>           index of passkeys by user
+//	id/<provider>/<subject>   Identity (linked upstream account; provider names have no "/")
+//	idu/<user>/<provider/subject>  index of identities by user
 //
-// In composite keys (su, rfs, rfu, rv, op) every component but the last is written as
+// In composite keys (su, rfs, rfu, rv, op, pku, idu) every component but the last is written as
 // "<length>:<bytes>" so that IDs containing "/" can never make two keys collide or make a
 // prefix scan for one user return another user's records.
 //

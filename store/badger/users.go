@@ -27,6 +27,14 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 				return err
 			}
 		}
+		if ph := verifiedPhone(u); ph != "" {
+			if ok, err := exists(txn, key(pUserPhone, ph)); err != nil || ok {
+				return existsErr(ok, err, "phone number")
+			}
+			if err := putRaw(txn, key(pUserPhone, ph), []byte(u.ID), zeroTime); err != nil {
+				return err
+			}
+		}
 		if u.ExternalUserID != "" {
 			if ok, err := exists(txn, key(pUserExt, u.ExternalUserID)); err != nil || ok {
 				return existsErr(ok, err, "external user id")
@@ -76,6 +84,24 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (store.User, e
 	return u, nil
 }
 
+// verifiedPhone is the user's phone number if verified: only verified numbers are indexed, so
+// nobody can claim another person's number by typing it.
+func verifiedPhone(u store.User) string {
+	if u.PhoneNumberVerified {
+		return u.PhoneNumber
+	}
+	return ""
+}
+
+// GetUserByPhone implements store.Users. The number is left out of errors.
+func (s *Store) GetUserByPhone(ctx context.Context, phone string) (store.User, error) {
+	u, err := s.userByIndex(ctx, pUserPhone, phone)
+	if err != nil {
+		return store.User{}, fmt.Errorf("badger: get user by phone: %w", err)
+	}
+	return u, nil
+}
+
 // GetUserByExternalID implements store.Users.
 func (s *Store) GetUserByExternalID(ctx context.Context, externalID string) (store.User, error) {
 	u, err := s.userByIndex(ctx, pUserExt, externalID)
@@ -111,6 +137,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 			return err
 		}
 		if err := moveIndex(txn, pUserExt, old.ExternalUserID, u.ExternalUserID, id, "external user id"); err != nil {
+			return err
+		}
+		if err := moveIndex(txn, pUserPhone, verifiedPhone(old), verifiedPhone(u), id, "phone number"); err != nil {
 			return err
 		}
 		return put(txn, uk, u, zeroTime)
@@ -149,7 +178,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if err := get(txn, uk, &u); err != nil {
 			return err
 		}
-		for _, idx := range []struct{ prefix, val string }{{pUserEmail, u.Email}, {pUserExt, u.ExternalUserID}} {
+		for _, idx := range []struct{ prefix, val string }{{pUserEmail, u.Email}, {pUserExt, u.ExternalUserID}, {pUserPhone, verifiedPhone(u)}} {
 			if idx.val == "" {
 				continue
 			}
@@ -175,6 +204,18 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 				return err
 			}
 			if err := del(txn, indexKey(pUserPasskey, id, pk)); err != nil {
+				return err
+			}
+		}
+		idents, err := indexIDs(txn, indexPrefix(pUserIdent, id), 0)
+		if err != nil {
+			return err
+		}
+		for _, iid := range idents {
+			if err := del(txn, key(pIdentity, iid)); err != nil {
+				return err
+			}
+			if err := del(txn, indexKey(pUserIdent, id, iid)); err != nil {
 				return err
 			}
 		}

@@ -47,6 +47,53 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Groups", func(t *testing.T) { testGroups(t, newStore) })
 	t.Run("UserProfile", func(t *testing.T) { testUserProfile(t, newStore) })
 	t.Run("Passkeys", func(t *testing.T) { testPasskeys(t, newStore) })
+	t.Run("Identities", func(t *testing.T) { testIdentities(t, newStore) })
+}
+
+// testIdentities: an upstream identity links to one user only (no account takeover by a
+// second link); links are listed per user, touched at login, deleted with their user, and
+// subjects with unusual characters cannot collide.
+func testIdentities(t *testing.T, newStore func(t *testing.T) store.Store) {
+	s := newStore(t)
+	ctx := context.Background()
+	for _, id := range []string{"ia", "ib"} {
+		ok(t, s.CreateUser(ctx, store.User{ID: id}), "create user "+id)
+	}
+	g := store.Identity{Provider: "google", Subject: "1234", UserID: "ia", Email: "a@example.com", CreatedAt: at(0)}
+	ok(t, s.CreateIdentity(ctx, g), "link")
+	isErr(t, s.CreateIdentity(ctx, store.Identity{Provider: "google", Subject: "1234", UserID: "ib"}), store.ErrAlreadyExists, "same identity for another user")
+	isErr(t, s.CreateIdentity(ctx, store.Identity{Provider: "github", Subject: "1", UserID: "nobody"}), store.ErrNotFound, "link to a missing user")
+	ok(t, s.CreateIdentity(ctx, store.Identity{Provider: "github", Subject: "a/b", UserID: "ia", CreatedAt: at(0)}), "subject with a slash")
+	ok(t, s.CreateIdentity(ctx, store.Identity{Provider: "github", Subject: "a", UserID: "ib", CreatedAt: at(0)}), "prefix of another subject")
+	got, err := s.GetIdentity(ctx, "google", "1234")
+	ok(t, err, "get")
+	same(t, got, g, "identity")
+	_, err = s.GetIdentity(ctx, "google", "123")
+	isErr(t, err, store.ErrNotFound, "prefix of a subject")
+	list, err := s.ListUserIdentities(ctx, "ia")
+	ok(t, err, "list")
+	if len(list) != 2 {
+		t.Fatalf("user ia has %d identities, want 2: %+v", len(list), list)
+	}
+	ok(t, s.TouchIdentity(ctx, "google", "1234", "new@example.com", at(time.Hour)), "touch")
+	got, err = s.GetIdentity(ctx, "google", "1234")
+	ok(t, err, "get after touch")
+	same(t, got.LastUsedAt, at(time.Hour), "last used")
+	same(t, got.Email, "new@example.com", "email")
+	isErr(t, s.TouchIdentity(ctx, "google", "nope", "", at(0)), store.ErrNotFound, "touch a missing identity")
+	ok(t, s.DeleteIdentity(ctx, "google", "1234"), "unlink")
+	ok(t, s.DeleteIdentity(ctx, "google", "1234"), "unlink twice")
+	_, err = s.GetIdentity(ctx, "google", "1234")
+	isErr(t, err, store.ErrNotFound, "after unlink")
+	ok(t, s.CreateIdentity(ctx, store.Identity{Provider: "google", Subject: "1234", UserID: "ib"}), "relink to another user after unlink")
+	ok(t, s.DeleteUser(ctx, "ia"), "delete user")
+	_, err = s.GetIdentity(ctx, "github", "a/b")
+	isErr(t, err, store.ErrNotFound, "identity of a deleted user")
+	list, err = s.ListUserIdentities(ctx, "ib")
+	ok(t, err, "list ib")
+	if len(list) != 2 {
+		t.Fatalf("user ib has %d identities, want 2 (github/a, google/1234): %+v", len(list), list)
+	}
 }
 
 // testPasskeys: a credential ID belongs to one user only (CR-26); passkeys are listed per
@@ -325,6 +372,51 @@ func testUsers(t *testing.T, newStore func(t *testing.T) store.Store) {
 		got, err = s.GetUserByExternalID(ctx, "ext-1")
 		ok(t, err, "get by external id")
 		same(t, got, u, "by external id")
+	})
+
+	t.Run("only verified phone numbers are indexed, uniquely", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		a := user("u1", "ada@example.com", "")
+		a.PhoneNumber = "+14155550100"
+		ok(t, s.CreateUser(ctx, a), "create with unverified phone")
+		_, err := s.GetUserByPhone(ctx, "+14155550100")
+		isErr(t, err, store.ErrNotFound, "unverified number looked up")
+		b := user("u2", "bob@example.com", "")
+		b.PhoneNumber, b.PhoneNumberVerified = "+14155550100", true
+		ok(t, s.CreateUser(ctx, b), "create with the same number, verified (an unverified claim blocks nobody)")
+		got, err := s.GetUserByPhone(ctx, "+14155550100")
+		ok(t, err, "get by phone")
+		same(t, got.ID, "u2", "owner of the verified number")
+		_, err = s.UpdateUser(ctx, "u1", func(u store.User) (store.User, error) {
+			u.PhoneNumberVerified = true
+			return u, nil
+		})
+		isErr(t, err, store.ErrAlreadyExists, "verify a number another user verified")
+		_, err = s.UpdateUser(ctx, "u2", func(u store.User) (store.User, error) {
+			u.PhoneNumber = "+14155550199"
+			return u, nil
+		})
+		ok(t, err, "change the verified number")
+		_, err = s.GetUserByPhone(ctx, "+14155550100")
+		isErr(t, err, store.ErrNotFound, "old number after the change")
+		got, err = s.GetUserByPhone(ctx, "+14155550199")
+		ok(t, err, "new number")
+		same(t, got.ID, "u2", "owner of the new number")
+		_, err = s.UpdateUser(ctx, "u2", func(u store.User) (store.User, error) {
+			u.PhoneNumberVerified = false
+			return u, nil
+		})
+		ok(t, err, "unverify")
+		_, err = s.GetUserByPhone(ctx, "+14155550199")
+		isErr(t, err, store.ErrNotFound, "number no longer verified")
+		c := user("u3", "cy@example.com", "")
+		c.PhoneNumber, c.PhoneNumberVerified = "+14155550177", true
+		ok(t, s.CreateUser(ctx, c), "create u3")
+		ok(t, s.DeleteUser(ctx, "u3"), "delete u3")
+		_, err = s.GetUserByPhone(ctx, "+14155550177")
+		isErr(t, err, store.ErrNotFound, "number of a deleted user")
+		_, err = s.GetUserByPhone(ctx, "")
+		isErr(t, err, store.ErrNotFound, "empty number")
 	})
 
 	t.Run("unknown user is not found", func(t *testing.T) {

@@ -3,7 +3,8 @@
 // 1. Forms carrying data-api are submitted to the JSON authentication API instead of the
 //    HTML endpoint, so errors show without a page reload. Without JavaScript the same forms
 //    post to the HTML endpoints, which share the API's implementation.
-// 2. Passkey ceremonies (WebAuthn needs JavaScript): sign-up, login (button and browser
+// 2. The magic-link page moves the link's token from the URL fragment into its form.
+// 3. Passkey ceremonies (WebAuthn needs JavaScript): sign-up, login (button and browser
 //    autofill), second factor / step-up, and adding a passkey on the account page. Each calls
 //    <api>/begin for the options, runs navigator.credentials, and posts the result to
 //    <api>/finish.
@@ -135,7 +136,23 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
-  if (!window.PublicKeyCredential) return; // no WebAuthn: passkey controls stay hidden
+  // Magic link: the token arrives in the URL fragment, which browsers never send to a server
+  // or in a Referer; move it into the form and clear it from the address bar.
+  const magic = document.querySelector("[data-magic-token]");
+  if (magic && !magic.value && location.hash.length > 1) {
+    magic.value = decodeURIComponent(location.hash.slice(1));
+    history.replaceState(null, "", location.pathname);
+  }
+
+  if (!window.PublicKeyCredential) {
+    // No WebAuthn: passkey controls stay hidden. The second-factor page cannot go on without
+    // one, so it says why instead of offering a button that does nothing.
+    for (const el of document.querySelectorAll("[data-passkey-mfa]")) {
+      el.querySelector("[data-passkey-button]").disabled = true;
+      showError("This browser cannot use passkeys, and your account needs one to finish logging in. Use a browser that supports passkeys.");
+    }
+    return;
+  }
 
   for (const el of document.querySelectorAll("[data-passkey-signup]")) {
     el.hidden = false;

@@ -1,0 +1,76 @@
+package caddyfile
+
+import (
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/gatehouse-dev/gatehouse/module"
+)
+
+// parseSocial parses
+//
+//	social <name> {
+//		preset google|microsoft|gitlab|apple|github|oidc
+//		label "Google"
+//		issuer https://accounts.example.com
+//		tenant common
+//		client_id <id>
+//		client_secret {env.GOOGLE_CLIENT_SECRET}
+//		team_id <apple team>
+//		key_id <apple key>
+//		private_key {file./etc/gatehouse/AuthKey.p8}
+//		scopes openid email profile
+//		groups_claim groups
+//		import_groups staff admins
+//		allowed_domains example.com
+//		required_groups staff
+//		onboarding on|off
+//		auth_url / token_url / api_url <url>
+//	}
+func parseSocial(d *caddyfile.Dispenser) (module.SocialConfig, error) {
+	var c module.SocialConfig
+	args := d.RemainingArgs()
+	if len(args) != 1 {
+		return c, d.Errf("gatehouse: social: expected `social <name> { ... }`")
+	}
+	c.Name = args[0]
+	str := map[string]*string{"preset": &c.Preset, "label": &c.Label, "issuer": &c.Issuer, "tenant": &c.Tenant,
+		"client_id": &c.ClientID, "client_secret": &c.ClientSecret, "team_id": &c.TeamID, "key_id": &c.KeyID,
+		"private_key": &c.PrivateKey, "groups_claim": &c.GroupsClaim, "auth_url": &c.AuthURL,
+		"token_url": &c.TokenURL, "api_url": &c.APIURL}
+	lists := map[string]*[]string{"scopes": &c.Scopes, "import_groups": &c.ImportGroups,
+		"allowed_domains": &c.AllowedDomains, "required_groups": &c.RequiredGroups}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		if p, ok := str[opt]; ok {
+			v, err := oneArg(d)
+			if err != nil {
+				return c, err
+			}
+			*p = v
+			continue
+		}
+		if p, ok := lists[opt]; ok {
+			vals := d.RemainingArgs()
+			if len(vals) == 0 {
+				return c, d.Errf("gatehouse: social %s: %s needs at least one value", c.Name, opt)
+			}
+			*p = append(*p, vals...)
+			continue
+		}
+		switch opt {
+		case "onboarding":
+			v, err := oneArg(d)
+			if err != nil {
+				return c, err
+			}
+			if v != "on" && v != "off" {
+				return c, d.Errf("gatehouse: social %s: onboarding %q: use on or off", c.Name, v)
+			}
+			on := v == "on"
+			c.Onboarding = &on
+		default:
+			return c, d.Errf("gatehouse: social %s: unknown option %q (options: preset, label, issuer, tenant, client_id, client_secret, team_id, key_id, private_key, scopes, groups_claim, import_groups, allowed_domains, required_groups, onboarding, auth_url, token_url, api_url)", c.Name, opt)
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,773 @@
+package login
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/ui"
+)
+
+// Cookies of the code and link methods. The flow cookie holds the secret a code is bound to:
+// a code works only in the browser it was requested from (CR-11). The magic cookie marks
+// the browser that asked for a magic link (CR-17); magic_link carries a link token that
+// arrived in a query string, so that the page it lands on has a clean URL (CR-15).
+const (
+	flowCookie      = "otp"
+	magicCookie     = "magic"
+	magicLinkCookie = "magic_link"
+	flowMaxAge      = 600
+	magicMaxAge     = 900
+	// freshLogin is how recent a login must be to change the email address or phone number
+	// (CR-19), as for passkeys.
+	freshLogin = 10 * time.Minute
+)
+
+func (h *Handler) methods() ui.Methods {
+	p := h.Provider
+	return ui.Methods{EmailCode: p.MethodEnabled(idp.MethodEmailCode), MagicLink: p.MethodEnabled(idp.MethodMagicLink),
+		SMSCode: p.MethodEnabled(idp.MethodSMSCode), Recovery: p.CanEmail() || p.CanSMS(),
+		VerifyEmail: p.CanEmail(), VerifyPhone: p.CanSMS()}
+}
+
+// codeError maps the errors of the code and link methods; other errors go to classify.
+func (h *Handler) codeError(w http.ResponseWriter, err error) (int, string, string, string) {
+	var limit *idp.SendLimitError
+	switch {
+	case errors.As(err, &limit):
+		w.Header().Set("Retry-After", strconv.Itoa(int(limit.RetryAfter.Seconds())+1))
+		return http.StatusTooManyRequests, "too_many_requests", capitalize(err.Error()) + ".", ""
+	case errors.Is(err, idp.ErrCodeInvalid):
+		return http.StatusUnauthorized, "invalid_code", capitalize(err.Error()) + ".", "code"
+	case errors.Is(err, idp.ErrCodeExpired), errors.Is(err, idp.ErrCodeAttempts):
+		return http.StatusBadRequest, "code_expired", capitalize(err.Error()) + ".", "code"
+	case errors.Is(err, idp.ErrLinkExpired):
+		return http.StatusBadRequest, "link_expired", capitalize(err.Error()) + ".", ""
+	case errors.Is(err, idp.ErrMethodDisabled):
+		return http.StatusNotFound, "method_disabled", capitalize(err.Error()) + ".", ""
+	case errors.Is(err, idp.ErrPhoneTaken):
+		return http.StatusConflict, "phone_taken", capitalize(err.Error()) + ".", "phone_number"
+	case errors.Is(err, idp.ErrPhoneNotAllowed):
+		return http.StatusBadRequest, "invalid_input", capitalize(err.Error()) + ".", "phone_number"
+	case errors.Is(err, idp.ErrReauthenticate):
+		return http.StatusForbidden, "reauthenticate", capitalize(err.Error()) + ".", ""
+	}
+	return h.classify(w, err)
+}
+
+func (h *Handler) apiCodeError(w http.ResponseWriter, err error) {
+	status, code, msg, field := h.codeError(w, err)
+	web.WriteJSON(w, status, web.APIError{Error: code, Message: msg, Field: field})
+}
+
+// sentJSON answers a request for a code or link: the same whether or not the address
+// belongs to an account (CR-06).
+type sentJSON struct {
+	Sent      bool `json:"sent"`
+	ExpiresIn int  `json:"expires_in"`
+}
+
+func (h *Handler) sent(w http.ResponseWriter) {
+	web.WriteJSON(w, http.StatusAccepted, sentJSON{Sent: true, ExpiresIn: int(h.Provider.CodeTTL.Seconds())})
+}
+
+// --- JSON API ---
+
+type codeStartRequest struct {
+	Email       string `json:"email"`
+	PhoneNumber string `json:"phone_number"`
+	Identifier  string `json:"identifier"`
+	ReturnTo    string `json:"return_to"`
+}
+
+type codeVerifyRequest struct {
+	Code     string `json:"code"`
+	ReturnTo string `json:"return_to"`
+}
+
+// apiEmailCodeStart: POST /api/v1/login/email-code/start {email}.
+func (h *Handler) apiEmailCodeStart(w http.ResponseWriter, r *http.Request) {
+	var req codeStartRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	flow, err := h.Provider.StartEmailCodeLogin(r.Context(), req.Email, preferredLanguage(r), h.ClientIP(r))
+	h.flowStarted(w, flow, err)
+}
+
+// apiSMSCodeStart: POST /api/v1/login/sms-code/start {phone_number}.
+func (h *Handler) apiSMSCodeStart(w http.ResponseWriter, r *http.Request) {
+	var req codeStartRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	flow, err := h.Provider.StartSMSCodeLogin(r.Context(), req.PhoneNumber, preferredLanguage(r), h.ClientIP(r))
+	h.flowStarted(w, flow, err)
+}
+
+func (h *Handler) flowStarted(w http.ResponseWriter, flow string, err error) {
+	if err != nil {
+		h.apiCodeError(w, err)
+		return
+	}
+	h.setShortCookie(w, flowCookie, flow, flowMaxAge)
+	h.sent(w)
+}
+
+// apiCodeVerify: POST /api/v1/login/code/verify {code, return_to}.
+func (h *Handler) apiCodeVerify(w http.ResponseWriter, r *http.Request) {
+	var req codeVerifyRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	u, amr, err := h.Provider.FinishCodeLogin(r.Context(), h.shortCookie(r, flowCookie), req.Code, h.ClientIP(r))
+	h.finishLogin(w, r, u, amr, req.ReturnTo, err)
+}
+
+// finishLogin ends a code or link login: the session (or the MFA step) and the API answer.
+func (h *Handler) finishLogin(w http.ResponseWriter, r *http.Request, u store.User, amr []string, target string, err error) {
+	if err == nil {
+		h.setShortCookie(w, flowCookie, "", -1)
+		var next string
+		next, err = h.afterFirstFactor(w, r, u, amr, target)
+		if err == nil {
+			web.WriteJSON(w, http.StatusOK, authResult{User: toUserJSON(u), RedirectTo: next,
+				MFARequired: next != h.afterLogin(target)})
+			return
+		}
+	}
+	h.apiCodeError(w, err)
+}
+
+// apiMagicLinkStart: POST /api/v1/login/magic-link/start {email, return_to}.
+func (h *Handler) apiMagicLinkStart(w http.ResponseWriter, r *http.Request) {
+	var req codeStartRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	nonce, err := h.Provider.StartMagicLink(r.Context(), req.Email, returnTo(req.ReturnTo), preferredLanguage(r), h.ClientIP(r))
+	if err != nil {
+		h.apiCodeError(w, err)
+		return
+	}
+	h.setShortCookie(w, magicCookie, nonce, magicMaxAge)
+	web.WriteJSON(w, http.StatusAccepted, sentJSON{Sent: true, ExpiresIn: int(h.Provider.MagicLinkTTL.Seconds())})
+}
+
+type magicFinishRequest struct {
+	Token string `json:"token"`
+	// Confirm: the user agreed to log in here although the link was requested elsewhere.
+	Confirm bool `json:"confirm"`
+}
+
+// apiMagicLinkFinish: POST /api/v1/login/magic-link/finish {token, confirm}.
+func (h *Handler) apiMagicLinkFinish(w http.ResponseWriter, r *http.Request) {
+	var req magicFinishRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	u, ml, err := h.Provider.RedeemMagicLink(r.Context(), req.Token, h.shortCookie(r, magicCookie), req.Confirm)
+	var confirm *idp.ConfirmationRequiredError
+	if errors.As(err, &confirm) {
+		web.WriteJSON(w, http.StatusConflict, map[string]string{"error": "confirmation_required",
+			"message": "This link was requested from another browser. Log in here as " + confirm.Email + "?", "email": confirm.Email})
+		return
+	}
+	if err == nil {
+		h.setShortCookie(w, magicCookie, "", -1)
+		h.setShortCookie(w, magicLinkCookie, "", -1)
+	}
+	h.finishLogin(w, r, u, []string{idp.AMREmailLink}, ml.ReturnTo, err)
+}
+
+// apiRecoveryStart: POST /api/v1/recovery/start {identifier}.
+func (h *Handler) apiRecoveryStart(w http.ResponseWriter, r *http.Request) {
+	var req codeStartRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	id := req.Identifier
+	if id == "" {
+		id = req.Email + req.PhoneNumber
+	}
+	flow, err := h.Provider.StartRecovery(r.Context(), id, preferredLanguage(r), h.ClientIP(r))
+	h.flowStarted(w, flow, err)
+}
+
+// apiRecoveryVerify: POST /api/v1/recovery/verify {code, return_to}. A new session starts
+// (every other one has ended); redirect_to is the page where the user sets a new password or
+// adds a passkey.
+func (h *Handler) apiRecoveryVerify(w http.ResponseWriter, r *http.Request) {
+	var req codeVerifyRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	next, u, err := h.recover(w, r, req.Code, req.ReturnTo)
+	if err != nil {
+		h.apiCodeError(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, authResult{User: toUserJSON(u), RedirectTo: next})
+}
+
+func (h *Handler) recover(w http.ResponseWriter, r *http.Request, code, target string) (string, store.User, error) {
+	u, amr, err := h.Provider.FinishRecovery(r.Context(), h.shortCookie(r, flowCookie), code, h.ClientIP(r))
+	if err != nil {
+		return "", u, err
+	}
+	h.setShortCookie(w, flowCookie, "", -1)
+	if err := h.startSession(w, r, u, amr, false); err != nil {
+		return "", u, err
+	}
+	next := h.Base + "/account/password?recovered=1"
+	if t := returnTo(target); t != "" {
+		next += "&return_to=" + url.QueryEscape(t)
+	}
+	return next, u, nil
+}
+
+// apiChangePassword: POST /api/v1/account/password {password}.
+func (h *Handler) apiChangePassword(w http.ResponseWriter, r *http.Request) {
+	s, _, ok := h.apiSessionOr401(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Password string `json:"password"`
+	}
+	if !h.decode(w, r, &req) {
+		return
+	}
+	if err := h.Provider.ChangePassword(r.Context(), s, req.Password); err != nil {
+		h.apiCodeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiEmailStart: POST /api/v1/account/email/start {email}: verify the account's address
+// (email empty) or a new one.
+func (h *Handler) apiEmailStart(w http.ResponseWriter, r *http.Request) {
+	s, u, ok := h.apiSessionOr401(w, r)
+	if !ok {
+		return
+	}
+	var req codeStartRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	flow, err := h.startEmailVerification(r, s, u, req.Email)
+	h.flowStarted(w, flow, err)
+}
+
+// startEmailVerification: changing the address needs a fresh login (CR-19); verifying the
+// current one does not.
+func (h *Handler) startEmailVerification(r *http.Request, s store.Session, u store.User, email string) (string, error) {
+	if email != "" {
+		if n, err := idp.NormalizeEmail(email); err == nil && n != u.Email && h.Provider.Now().Sub(s.AuthTime) > freshLogin {
+			return "", idp.ErrReauthenticate
+		}
+	}
+	return h.Provider.StartEmailVerification(r.Context(), u, email, preferredLanguage(r), h.ClientIP(r))
+}
+
+// apiEmailVerify: POST /api/v1/account/email/verify {code}.
+func (h *Handler) apiEmailVerify(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := h.apiSessionOr401(w, r)
+	if !ok {
+		return
+	}
+	var req codeVerifyRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	nu, err := h.Provider.FinishEmailVerification(r.Context(), u, h.shortCookie(r, flowCookie), req.Code, h.ClientIP(r))
+	h.verified(w, nu, err)
+}
+
+func (h *Handler) verified(w http.ResponseWriter, u store.User, err error) {
+	if err != nil {
+		h.apiCodeError(w, err)
+		return
+	}
+	h.setShortCookie(w, flowCookie, "", -1)
+	web.WriteJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u), "phone_number": u.PhoneNumber,
+		"phone_number_verified": u.PhoneNumberVerified})
+}
+
+// apiPhoneStart: POST /api/v1/account/phone/start {phone_number} (a fresh login, CR-19).
+func (h *Handler) apiPhoneStart(w http.ResponseWriter, r *http.Request) {
+	s, u, ok := h.apiSessionOr401(w, r)
+	if !ok {
+		return
+	}
+	var req codeStartRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	flow, err := h.startPhoneVerification(r, s, u, req.PhoneNumber)
+	h.flowStarted(w, flow, err)
+}
+
+func (h *Handler) startPhoneVerification(r *http.Request, s store.Session, u store.User, phone string) (string, error) {
+	if n, err := idp.NormalizePhone(phone); err == nil && (n != u.PhoneNumber || !u.PhoneNumberVerified) &&
+		u.PhoneNumber != "" && h.Provider.Now().Sub(s.AuthTime) > freshLogin {
+		// Replacing a number needs a fresh login; adding the first one does not.
+		return "", idp.ErrReauthenticate
+	}
+	return h.Provider.StartPhoneVerification(r.Context(), u, phone, preferredLanguage(r), h.ClientIP(r))
+}
+
+// apiPhoneVerify: POST /api/v1/account/phone/verify {code}.
+func (h *Handler) apiPhoneVerify(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := h.apiSessionOr401(w, r)
+	if !ok {
+		return
+	}
+	var req codeVerifyRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	nu, err := h.Provider.FinishPhoneVerification(r.Context(), u, h.shortCookie(r, flowCookie), req.Code, h.ClientIP(r))
+	h.verified(w, nu, err)
+}
+
+func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := web.DecodeJSON(w, r, v); err != nil {
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return false
+	}
+	return true
+}
+
+// --- pages ---
+
+// codeStartData is the form asking where to send a code or link.
+type codeStartData struct {
+	Title, Intro, Action string
+	// Field is "email", "phone_number" or "identifier".
+	Field, Value, ReturnTo, Button string
+}
+
+// codeVerifyData is the form asking for a received code.
+type codeVerifyData struct {
+	Title, Intro, Action, ReturnTo, Resend string
+	// Skip is where "skip for now" leads (verification after sign-up).
+	Skip string
+}
+
+func (h *Handler) codeStartPage(w http.ResponseWriter, r *http.Request, status int, d codeStartData, msg string) {
+	h.page(w, r, status, "code_start", d.Title, msg, d)
+}
+
+func (h *Handler) codeVerifyPage(w http.ResponseWriter, r *http.Request, status int, d codeVerifyData, msg string) {
+	h.page(w, r, status, "code_verify", d.Title, msg, d)
+}
+
+func (h *Handler) loginCodeStart(channel, target string) codeStartData {
+	if channel == "sms" {
+		return codeStartData{Title: "Log in with a text message", Intro: "We'll text a 6-digit code to the verified phone number of your account.",
+			Action: h.Base + "/login/code?channel=sms", Field: "phone_number", ReturnTo: target, Button: "Text me a code"}
+	}
+	return codeStartData{Title: "Log in with an email code", Intro: "We'll email a 6-digit code to the address of your account.",
+		Action: h.Base + "/login/code?channel=email", Field: "email", ReturnTo: target, Button: "Email me a code"}
+}
+
+func (h *Handler) loginCodeVerify(channel, target string) codeVerifyData {
+	where := "email"
+	if channel == "sms" {
+		where = "text message"
+	}
+	return codeVerifyData{Title: "Enter your code", Intro: "If an account exists for what you entered, we sent it a 6-digit code by " + where + ". It works for 10 minutes, in this browser only.",
+		Action: h.Base + "/login/code/verify", ReturnTo: target, Resend: h.Base + "/login/code?channel=" + channel}
+}
+
+func channelOf(r *http.Request) string {
+	if r.URL.Query().Get("channel") == "sms" {
+		return "sms"
+	}
+	return "email"
+}
+
+func (h *Handler) channelMethod(channel string) string {
+	if channel == "sms" {
+		return idp.MethodSMSCode
+	}
+	return idp.MethodEmailCode
+}
+
+// GET /login/code?channel=email|sms.
+func (h *Handler) loginCodePage(w http.ResponseWriter, r *http.Request) {
+	ch := channelOf(r)
+	if !h.Provider.MethodEnabled(h.channelMethod(ch)) {
+		h.fail(w, r, http.StatusNotFound, "Not available", capitalize(idp.ErrMethodDisabled.Error())+".", "method_disabled")
+		return
+	}
+	d := h.loginCodeStart(ch, returnTo(r.URL.Query().Get("return_to")))
+	d.Value = r.URL.Query().Get("login_hint")
+	if len(d.Value) > 254 {
+		d.Value = ""
+	}
+	h.codeStartPage(w, r, http.StatusOK, d, "")
+}
+
+// form parses a page form and checks its CSRF token, answering the error itself.
+func (h *Handler) form(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	f, err := web.ParseForm(w, r)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, "Bad request", err.Error(), "invalid_request")
+		return nil, false
+	}
+	if !h.CSRF.Check(r, f.Get("csrf_token")) {
+		h.fail(w, r, http.StatusForbidden, "Request refused", "Your form expired. Go back, reload the page and try again.", "csrf")
+		return nil, false
+	}
+	return f, true
+}
+
+// POST /login/code?channel=email|sms: send the code, then ask for it.
+func (h *Handler) loginCodeForm(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	ch, target := channelOf(r), returnTo(f.Get("return_to"))
+	var flow string
+	var err error
+	if ch == "sms" {
+		flow, err = h.Provider.StartSMSCodeLogin(r.Context(), f.Get("phone_number"), preferredLanguage(r), h.ClientIP(r))
+	} else {
+		flow, err = h.Provider.StartEmailCodeLogin(r.Context(), f.Get("email"), preferredLanguage(r), h.ClientIP(r))
+	}
+	if err != nil {
+		status, _, msg, _ := h.codeError(w, err)
+		d := h.loginCodeStart(ch, target)
+		d.Value = f.Get(d.Field)
+		h.codeStartPage(w, r, status, d, msg)
+		return
+	}
+	h.setShortCookie(w, flowCookie, flow, flowMaxAge)
+	h.codeVerifyPage(w, r, http.StatusOK, h.loginCodeVerify(ch, target), "")
+}
+
+// POST /login/code/verify.
+func (h *Handler) loginCodeVerifyForm(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	target := returnTo(f.Get("return_to"))
+	u, amr, err := h.Provider.FinishCodeLogin(r.Context(), h.shortCookie(r, flowCookie), f.Get("code"), h.ClientIP(r))
+	var next string
+	if err == nil {
+		h.setShortCookie(w, flowCookie, "", -1)
+		next, err = h.afterFirstFactor(w, r, u, amr, target)
+	}
+	if err != nil {
+		status, _, msg, _ := h.codeError(w, err)
+		d := h.loginCodeVerify("email", target)
+		d.Intro = ""
+		h.codeVerifyPage(w, r, status, d, msg)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (h *Handler) magicStart(target string) codeStartData {
+	return codeStartData{Title: "Log in with an email link", Intro: "We'll email you a link that logs you in. Open it in this browser.",
+		Action: h.Base + "/login/magic-link", Field: "email", ReturnTo: target, Button: "Email me a link"}
+}
+
+// GET /login/magic-link.
+func (h *Handler) magicLinkPage(w http.ResponseWriter, r *http.Request) {
+	if !h.Provider.MethodEnabled(idp.MethodMagicLink) {
+		h.fail(w, r, http.StatusNotFound, "Not available", capitalize(idp.ErrMethodDisabled.Error())+".", "method_disabled")
+		return
+	}
+	h.codeStartPage(w, r, http.StatusOK, h.magicStart(returnTo(r.URL.Query().Get("return_to"))), "")
+}
+
+// POST /login/magic-link.
+func (h *Handler) magicLinkForm(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	target := returnTo(f.Get("return_to"))
+	nonce, err := h.Provider.StartMagicLink(r.Context(), f.Get("email"), target, preferredLanguage(r), h.ClientIP(r))
+	if err != nil {
+		status, _, msg, _ := h.codeError(w, err)
+		d := h.magicStart(target)
+		d.Value = f.Get("email")
+		h.codeStartPage(w, r, status, d, msg)
+		return
+	}
+	h.setShortCookie(w, magicCookie, nonce, magicMaxAge)
+	h.page(w, r, http.StatusOK, "magic_sent", "Check your email", "", nil)
+}
+
+type magicData struct {
+	// Token is set when it came through the cookie (a query-string link) or in a form.
+	Token string
+	// Email is set when the user must confirm logging in here (CR-17).
+	Email string
+}
+
+// GET /login/magic: the interstitial page of a magic link. It never logs in: mail scanners
+// that fetch links do nothing (CR-16). The token normally arrives in the URL fragment, which
+// the page's script posts; a token in the query string is moved to a cookie and the browser
+// sent to the clean URL at once (CR-15).
+func (h *Handler) magicPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if t := r.URL.Query().Get("token"); t != "" {
+		if len(t) <= 128 {
+			h.setShortCookie(w, magicLinkCookie, t, magicMaxAge)
+		}
+		http.Redirect(w, r, h.Base+"/login/magic", http.StatusSeeOther)
+		return
+	}
+	h.page(w, r, http.StatusOK, "magic", "Log in", "", magicData{})
+}
+
+// POST /login/magic {token, confirm}.
+func (h *Handler) magicForm(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	token := f.Get("token")
+	if token == "" {
+		token = h.shortCookie(r, magicLinkCookie)
+	}
+	u, ml, err := h.Provider.RedeemMagicLink(r.Context(), token, h.shortCookie(r, magicCookie), f.Get("confirm") == "yes")
+	var confirm *idp.ConfirmationRequiredError
+	if errors.As(err, &confirm) {
+		h.page(w, r, http.StatusOK, "magic", "Log in here?", "", magicData{Token: token, Email: confirm.Email})
+		return
+	}
+	var next string
+	if err == nil {
+		h.setShortCookie(w, magicCookie, "", -1)
+		h.setShortCookie(w, magicLinkCookie, "", -1)
+		next, err = h.afterFirstFactor(w, r, u, []string{idp.AMREmailLink}, ml.ReturnTo)
+	}
+	if err != nil {
+		_, _, msg, code := h.codeError(w, err)
+		h.fail(w, r, http.StatusBadRequest, "Link not valid", msg, code)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (h *Handler) recoverStart(target string) codeStartData {
+	field, intro := "email", "Enter the email address of your account. We'll send it a code; then you can set a new password or add a passkey."
+	if h.Provider.CanSMS() {
+		field = "identifier"
+		intro = "Enter the email address or verified phone number of your account. We'll send it a code; then you can set a new password or add a passkey."
+		if !h.Provider.CanEmail() {
+			field, intro = "phone_number", "Enter the verified phone number of your account. We'll text it a code; then you can set a new password or add a passkey."
+		}
+	}
+	return codeStartData{Title: "Recover your account", Intro: intro, Action: h.Base + "/recover", Field: field,
+		ReturnTo: target, Button: "Send me a code"}
+}
+
+// GET /recover.
+func (h *Handler) recoverPage(w http.ResponseWriter, r *http.Request) {
+	if !h.methods().Recovery {
+		h.fail(w, r, http.StatusNotFound, "Not available", "Account recovery needs email or text messages, which this server cannot send. Ask your administrator.", "method_disabled")
+		return
+	}
+	h.codeStartPage(w, r, http.StatusOK, h.recoverStart(returnTo(r.URL.Query().Get("return_to"))), "")
+}
+
+// POST /recover.
+func (h *Handler) recoverForm(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	target := returnTo(f.Get("return_to"))
+	id := f.Get("identifier") + f.Get("email") + f.Get("phone_number")
+	flow, err := h.Provider.StartRecovery(r.Context(), id, preferredLanguage(r), h.ClientIP(r))
+	if err != nil {
+		status, _, msg, _ := h.codeError(w, err)
+		d := h.recoverStart(target)
+		d.Value = id
+		h.codeStartPage(w, r, status, d, msg)
+		return
+	}
+	h.setShortCookie(w, flowCookie, flow, flowMaxAge)
+	h.codeVerifyPage(w, r, http.StatusOK, codeVerifyData{Title: "Enter your code",
+		Intro:  "If an account exists for what you entered, we sent it a 6-digit code. It works for 10 minutes, in this browser only.",
+		Action: h.Base + "/recover/verify", ReturnTo: target, Resend: h.Base + "/recover"}, "")
+}
+
+// POST /recover/verify.
+func (h *Handler) recoverVerifyForm(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	target := returnTo(f.Get("return_to"))
+	next, _, err := h.recover(w, r, f.Get("code"), target)
+	if err != nil {
+		status, _, msg, _ := h.codeError(w, err)
+		h.codeVerifyPage(w, r, status, codeVerifyData{Title: "Enter your code", Action: h.Base + "/recover/verify",
+			ReturnTo: target, Resend: h.Base + "/recover"}, msg)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+type passwordData struct {
+	Recovered bool
+	ReturnTo  string
+	Fresh     bool
+}
+
+// GET /account/password.
+func (h *Handler) passwordPage(w http.ResponseWriter, r *http.Request) {
+	s, _, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	if err != nil {
+		http.Redirect(w, r, h.loginURL(h.Base+"/account/password"), http.StatusSeeOther)
+		return
+	}
+	q := r.URL.Query()
+	h.page(w, r, http.StatusOK, "password", "Set a new password", "", passwordData{Recovered: q.Get("recovered") == "1",
+		ReturnTo: returnTo(q.Get("return_to")), Fresh: h.Provider.Now().Sub(s.AuthTime) <= freshLogin})
+}
+
+// POST /account/password.
+func (h *Handler) passwordForm(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	s, _, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	if err != nil {
+		http.Redirect(w, r, h.loginURL(h.Base+"/account/password"), http.StatusSeeOther)
+		return
+	}
+	target := returnTo(f.Get("return_to"))
+	if err := h.Provider.ChangePassword(r.Context(), s, f.Get("password")); err != nil {
+		status, _, msg, _ := h.codeError(w, err)
+		h.page(w, r, status, "password", "Set a new password", msg, passwordData{ReturnTo: target,
+			Fresh: h.Provider.Now().Sub(s.AuthTime) <= freshLogin})
+		return
+	}
+	http.Redirect(w, r, h.afterLogin(target), http.StatusSeeOther)
+}
+
+// POST /account/email {email}: send a verification code (current or new address).
+func (h *Handler) emailForm(w http.ResponseWriter, r *http.Request) {
+	h.verifyStartForm(w, r, "email")
+}
+
+// POST /account/phone {phone_number}.
+func (h *Handler) phoneForm(w http.ResponseWriter, r *http.Request) {
+	h.verifyStartForm(w, r, "phone")
+}
+
+func (h *Handler) verifyStartForm(w http.ResponseWriter, r *http.Request, what string) {
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	s, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	if err != nil {
+		http.Redirect(w, r, h.loginURL(h.Base+"/"), http.StatusSeeOther)
+		return
+	}
+	var flow string
+	d := codeVerifyData{Title: "Enter your code", Action: h.Base + "/account/" + what + "/verify"}
+	if what == "phone" {
+		flow, err = h.startPhoneVerification(r, s, u, f.Get("phone_number"))
+		d.Intro = "We texted a 6-digit code to the number you entered. It works for 10 minutes."
+	} else {
+		flow, err = h.startEmailVerification(r, s, u, f.Get("email"))
+		d.Intro = "We emailed a 6-digit code to the address you entered. It works for 10 minutes."
+	}
+	if err != nil {
+		_, _, msg, _ := h.codeError(w, err)
+		h.accountWithError(w, r, http.StatusBadRequest, msg)
+		return
+	}
+	h.setShortCookie(w, flowCookie, flow, flowMaxAge)
+	h.codeVerifyPage(w, r, http.StatusOK, d, "")
+}
+
+// POST /account/email/verify and /account/phone/verify.
+func (h *Handler) emailVerifyForm(w http.ResponseWriter, r *http.Request) {
+	h.verifyFinishForm(w, r, "email")
+}
+
+func (h *Handler) phoneVerifyForm(w http.ResponseWriter, r *http.Request) {
+	h.verifyFinishForm(w, r, "phone")
+}
+
+func (h *Handler) verifyFinishForm(w http.ResponseWriter, r *http.Request, what string) {
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	_, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	if err != nil {
+		http.Redirect(w, r, h.loginURL(h.Base+"/"), http.StatusSeeOther)
+		return
+	}
+	flow, code := h.shortCookie(r, flowCookie), f.Get("code")
+	if what == "phone" {
+		_, err = h.Provider.FinishPhoneVerification(r.Context(), u, flow, code, h.ClientIP(r))
+	} else {
+		_, err = h.Provider.FinishEmailVerification(r.Context(), u, flow, code, h.ClientIP(r))
+	}
+	if err != nil {
+		status, _, msg, _ := h.codeError(w, err)
+		h.codeVerifyPage(w, r, status, codeVerifyData{Title: "Enter your code", Action: h.Base + "/account/" + what + "/verify",
+			ReturnTo: returnTo(f.Get("return_to"))}, msg)
+		return
+	}
+	h.setShortCookie(w, flowCookie, "", -1)
+	http.Redirect(w, r, h.afterLogin(f.Get("return_to")), http.StatusSeeOther)
+}
+
+// afterSignup sends the new account a code to verify its email address, when email can be
+// sent, and returns where the browser goes next: the page asking for that code (which can be
+// skipped), else target.
+func (h *Handler) afterSignup(w http.ResponseWriter, r *http.Request, u store.User, target string) string {
+	if !h.Provider.CanEmail() || u.EmailVerified {
+		return h.afterLogin(target)
+	}
+	flow, err := h.Provider.StartEmailVerification(r.Context(), u, "", preferredLanguage(r), h.ClientIP(r))
+	if err != nil {
+		h.Logger.Warn("sign-up: send verification code", "error", err)
+		return h.afterLogin(target)
+	}
+	h.setShortCookie(w, flowCookie, flow, flowMaxAge)
+	next := h.Base + "/account/email/verify"
+	if t := returnTo(target); t != "" {
+		next += "?return_to=" + url.QueryEscape(t)
+	}
+	return next
+}
+
+// GET /account/email/verify: the page asking for the code sent at sign-up.
+func (h *Handler) emailVerifyPage(w http.ResponseWriter, r *http.Request) {
+	_, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	if err != nil {
+		http.Redirect(w, r, h.loginURL(h.Base+"/"), http.StatusSeeOther)
+		return
+	}
+	target := returnTo(r.URL.Query().Get("return_to"))
+	skip := h.afterLogin(target)
+	h.codeVerifyPage(w, r, http.StatusOK, codeVerifyData{Title: "Verify your email",
+		Intro:  "We emailed a 6-digit code to " + u.Email + ". Enter it to confirm the address is yours.",
+		Action: h.Base + "/account/email/verify", ReturnTo: target, Skip: skip}, "")
+}

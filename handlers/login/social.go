@@ -1,0 +1,217 @@
+package login
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/ui"
+)
+
+// socialCookie holds the state of an upstream login: the callback is accepted only in the
+// browser that started it (login CSRF).
+const socialCookie = "social"
+
+func (h *Handler) socialButtons() []ui.SocialButton {
+	var out []ui.SocialButton
+	for _, sp := range h.Provider.SocialProviders {
+		label := sp.Label
+		if label == "" {
+			label = sp.Name
+		}
+		out = append(out, ui.SocialButton{Name: sp.Name, Label: label})
+	}
+	return out
+}
+
+// setSocialCookie: the callback may arrive as a cross-site POST (Apple's form_post), which a
+// SameSite=Lax cookie would miss; over https the cookie is SameSite=None (it holds only the
+// state, useless without the upstream's code).
+func (h *Handler) setSocialCookie(w http.ResponseWriter, value string, maxAge int) {
+	c := &http.Cookie{Name: web.CookieName(socialCookie, h.CSRF.Secure), Value: value, Path: "/",
+		MaxAge: maxAge, HttpOnly: true, Secure: h.CSRF.Secure, SameSite: http.SameSiteLaxMode}
+	if h.CSRF.Secure {
+		c.SameSite = http.SameSiteNoneMode
+	}
+	http.SetCookie(w, c)
+}
+
+// socialStartsPerIP limits upstream logins started per client IP and 10 minutes (each
+// stores a state record).
+const socialStartsPerIP = 60
+
+// GET /login/social/{name}?return_to=: go to the upstream provider.
+func (h *Handler) socialStart(w http.ResponseWriter, r *http.Request) {
+	h.beginSocial(w, r, returnTo(r.URL.Query().Get("return_to")), "")
+}
+
+func (h *Handler) beginSocial(w http.ResponseWriter, r *http.Request, target, linkUser string) {
+	now := h.Provider.Now()
+	n, reset, err := h.Provider.Store.IncrementCounter(r.Context(), "social:ip:"+h.ClientIP(r), 1, 10*time.Minute, now)
+	if err == nil && n > socialStartsPerIP {
+		err = &idp.LockedError{RetryAfter: reset.Sub(now)}
+	}
+	var start idp.SocialStart
+	if err == nil {
+		start, err = h.Provider.BeginSocial(r.Context(), r.PathValue("name"), target, linkUser)
+	}
+	if err != nil {
+		h.socialFail(w, r, err)
+		return
+	}
+	h.setSocialCookie(w, start.State, 600)
+	http.Redirect(w, r, start.URL, http.StatusSeeOther)
+}
+
+// POST /account/identities/link/{name}: link an upstream identity to the signed-in user.
+func (h *Handler) socialLinkForm(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.form(w, r); !ok {
+		return
+	}
+	s, _, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	if err != nil {
+		http.Redirect(w, r, h.loginURL(h.Base+"/"), http.StatusSeeOther)
+		return
+	}
+	h.beginSocial(w, r, h.Base+"/", s.UserID)
+}
+
+// GET or POST /login/social/{name}/callback: the upstream's answer. POST (form_post) comes
+// from the provider's site, so it is not subject to the same-origin check; the state cookie
+// is what ties it to this browser.
+func (h *Handler) socialCallback(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	var q url.Values
+	if r.Method == http.MethodPost {
+		f, err := web.ParseForm(w, r)
+		if err != nil {
+			h.fail(w, r, http.StatusBadRequest, "Bad request", err.Error(), "invalid_request")
+			return
+		}
+		q = f
+	} else {
+		q = r.URL.Query()
+	}
+	cookie := h.shortCookie(r, socialCookie)
+	h.setSocialCookie(w, "", -1)
+	var sessionUser string
+	if _, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r)); err == nil {
+		sessionUser = u.ID
+	}
+	res, err := h.Provider.FinishSocial(r.Context(), r.PathValue("name"), q.Get("state"), cookie, q.Get("code"), q.Get("error"), q.Get("iss"), sessionUser)
+	if err != nil {
+		h.socialFail(w, r, err)
+		return
+	}
+	if res.Linked {
+		http.Redirect(w, r, h.Base+"/", http.StatusSeeOther)
+		return
+	}
+	amr := []string{idp.AMRSocial}
+	next := h.afterLogin(res.ReturnTo)
+	if res.NewUser {
+		err = h.startSession(w, r, res.User, amr, true)
+	} else {
+		next, err = h.afterFirstFactor(w, r, res.User, amr, res.ReturnTo)
+	}
+	if err != nil {
+		h.socialFail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+type linkRequiredData struct {
+	Email, Provider, Login string
+}
+
+func (h *Handler) socialFail(w http.ResponseWriter, r *http.Request, err error) {
+	var link *idp.LinkRequiredError
+	switch {
+	case errors.As(err, &link):
+		h.page(w, r, http.StatusConflict, "link_required", "Account exists", "", linkRequiredData{Email: link.Email,
+			Provider: link.Provider, Login: h.Base + "/login?login_hint=" + url.QueryEscape(link.Email)})
+	case errors.Is(err, idp.ErrSocialUnknown):
+		h.fail(w, r, http.StatusNotFound, "Not available", capitalize(err.Error())+".", "social_unknown")
+	case errors.Is(err, idp.ErrSocialState):
+		h.fail(w, r, http.StatusBadRequest, "Login expired", capitalize(err.Error())+".", "invalid_state")
+	case errors.Is(err, idp.ErrSocialDenied):
+		h.fail(w, r, http.StatusForbidden, "Login cancelled", capitalize(err.Error())+".", "access_denied")
+	case errors.Is(err, idp.ErrSocialNoAccount):
+		h.fail(w, r, http.StatusForbidden, "No account", capitalize(err.Error())+".", "no_account")
+	case errors.Is(err, idp.ErrSocialNotAllowed):
+		h.fail(w, r, http.StatusForbidden, "Not allowed", capitalize(err.Error())+".", "not_allowed")
+	case errors.Is(err, idp.ErrSocialNoEmail):
+		h.fail(w, r, http.StatusForbidden, "Email not confirmed", capitalize(err.Error())+".", "email_unverified")
+	case errors.Is(err, idp.ErrSocialLinkedOther):
+		h.fail(w, r, http.StatusConflict, "Already linked", capitalize(err.Error())+".", "identity_taken")
+	case errors.Is(err, idp.ErrSocialFailed):
+		h.fail(w, r, http.StatusBadGateway, "Login failed", capitalize(err.Error())+".", "upstream_failed")
+	default:
+		status, code, msg, _ := h.classify(w, err)
+		h.fail(w, r, status, "Login failed", msg, code)
+	}
+}
+
+// POST /account/identities/unlink {provider, subject}.
+func (h *Handler) socialUnlinkForm(w http.ResponseWriter, r *http.Request) {
+	h.passkeyForm(w, r, func(s store.Session, f url.Values) error {
+		return h.Provider.UnlinkIdentity(r.Context(), s, f.Get("provider"), f.Get("subject"))
+	})
+}
+
+type identityJSON struct {
+	Provider   string    `json:"provider"`
+	Subject    string    `json:"subject"`
+	Email      string    `json:"email,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+}
+
+// GET /api/v1/account/identities.
+func (h *Handler) apiIdentities(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := h.apiSessionOr401(w, r)
+	if !ok {
+		return
+	}
+	ids, err := h.Provider.Identities(r.Context(), u.ID)
+	if err != nil {
+		h.apiError(w, err)
+		return
+	}
+	out := []identityJSON{}
+	for _, i := range ids {
+		out = append(out, identityJSON{Provider: i.Provider, Subject: i.Subject, Email: i.Email, CreatedAt: i.CreatedAt, LastUsedAt: i.LastUsedAt})
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"identities": out})
+}
+
+// POST /api/v1/account/identities/unlink {provider, subject}.
+func (h *Handler) apiUnlinkIdentity(w http.ResponseWriter, r *http.Request) {
+	s, _, ok := h.apiSessionOr401(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Provider string `json:"provider"`
+		Subject  string `json:"subject"`
+	}
+	if !h.decode(w, r, &req) {
+		return
+	}
+	err := h.Provider.UnlinkIdentity(r.Context(), s, req.Provider, req.Subject)
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.Is(err, idp.ErrSocialLastMethod):
+		web.WriteAPIError(w, http.StatusConflict, "last_credential", capitalize(err.Error())+".")
+	case errors.Is(err, idp.ErrUserNotFound):
+		web.WriteAPIError(w, http.StatusNotFound, "not_found", "No such linked identity.")
+	default:
+		h.apiCodeError(w, err)
+	}
+}

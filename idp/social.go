@@ -1,0 +1,728 @@
+package idp
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// AMRSocial is the amr value of a login through an upstream identity provider.
+const AMRSocial = "social"
+
+// Kinds of upstream providers.
+const (
+	// SocialOIDC is any OpenID Connect provider, configured by discovery.
+	SocialOIDC = "oidc"
+	// SocialGitHub is GitHub's OAuth 2.0 with its REST user API (no OpenID Connect).
+	SocialGitHub = "github"
+)
+
+// SocialProvider is one upstream identity provider (a "Log in with …" button).
+type SocialProvider struct {
+	// Name identifies it in URLs and in linked identities ([a-z0-9_-], at most 32).
+	Name string
+	// Label is the button's text after "Log in with" (default: Name).
+	Label string
+	// Kind is SocialOIDC or SocialGitHub.
+	Kind string
+	// Issuer is the OpenID issuer (discovery at Issuer/.well-known/openid-configuration).
+	Issuer string
+	// IssuerTemplate, when set, accepts ID tokens whose iss is this template with
+	// "{tenantid}" replaced by the token's tid claim (Microsoft's multi-tenant endpoints).
+	IssuerTemplate string
+	// AuthURL, TokenURL, APIURL are GitHub's endpoints (defaults: github.com, api.github.com).
+	AuthURL, TokenURL, APIURL string
+	ClientID                  string
+	ClientSecret              string
+	// AppleTeamID, AppleKeyID, AppleKey: Sign in with Apple's client secret is a short JWT
+	// signed with this key, made for each token request.
+	AppleTeamID, AppleKeyID string
+	AppleKey                *ecdsa.PrivateKey
+	// FormPost asks for response_mode=form_post (Apple, when asking for name or email).
+	FormPost bool
+	// Scopes requested (default: openid email profile; GitHub: read:user user:email).
+	Scopes []string
+	// GroupsClaim names the upstream claim holding group names; only those listed in
+	// ImportGroups become Gatehouse groups (an allow-list).
+	GroupsClaim  string
+	ImportGroups []string
+	// AllowedDomains limits sign-in to verified email addresses in these domains;
+	// RequiredGroups to members of at least one of these upstream groups.
+	AllowedDomains []string
+	RequiredGroups []string
+	// Onboarding creates an account at the first login of an unknown identity (implicit
+	// onboarding). Off, unknown identities are refused.
+	Onboarding bool
+
+	mu       sync.Mutex
+	oidc     *oidc.Provider
+	verifier *oidc.IDTokenVerifier
+}
+
+var socialNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// ValidateSocial checks a provider's configuration.
+func ValidateSocial(sp *SocialProvider) error {
+	if !socialNameRe.MatchString(sp.Name) {
+		return fmt.Errorf("name %q: use 1 to 32 lowercase letters, digits, - or _", sp.Name)
+	}
+	if sp.ClientID == "" {
+		return errors.New("client_id is required")
+	}
+	if sp.ClientSecret == "" && sp.AppleKey == nil {
+		return errors.New("client_secret is required (or, for Apple, team_id, key_id and private_key)")
+	}
+	switch sp.Kind {
+	case SocialOIDC:
+		u, err := url.Parse(sp.Issuer)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !loopbackHost(u.Hostname())) {
+			return fmt.Errorf("issuer %q must be an https URL", sp.Issuer)
+		}
+	case SocialGitHub:
+	default:
+		return fmt.Errorf("kind %q: use oidc or github", sp.Kind)
+	}
+	for _, d := range sp.AllowedDomains {
+		if d == "" || strings.ContainsAny(d, "@/ ") {
+			return fmt.Errorf("allowed domain %q: write a bare domain such as example.com", d)
+		}
+	}
+	return nil
+}
+
+func loopbackHost(h string) bool {
+	return h == "localhost" || h == "127.0.0.1" || h == "::1"
+}
+
+// Errors of social login, shown to users.
+var (
+	ErrSocialUnknown     = errors.New("this login provider is not configured")
+	ErrSocialState       = errors.New("this login attempt expired or was started in another browser; start again")
+	ErrSocialDenied      = errors.New("the login was cancelled at the provider; start again if you want to log in")
+	ErrSocialFailed      = errors.New("the provider's answer could not be verified; try again")
+	ErrSocialNoAccount   = errors.New("there is no account for this identity, and accounts are not created automatically; ask an administrator")
+	ErrSocialNotAllowed  = errors.New("this identity is not allowed to log in here (its email domain or groups are not on the list)")
+	ErrSocialNoEmail     = errors.New("the provider did not confirm an email address for this identity; verify one there and try again")
+	ErrSocialLinkedOther = errors.New("this identity is already linked to another account")
+	ErrSocialLastMethod  = errors.New("this is your only way to log in: add a password or a passkey before unlinking it")
+)
+
+// LinkRequiredError: an account with the identity's email address exists. Linking needs
+// proof of control of that account (CR: pre-account takeover), so the user logs in to it and
+// links the identity from the account page.
+type LinkRequiredError struct {
+	Email, Provider string
+}
+
+func (e *LinkRequiredError) Error() string {
+	return "an account with " + e.Email + " already exists: log in to it, then link " + e.Provider + " from your account page"
+}
+
+// upstreamTimeout bounds every request to an upstream provider; upstreamMaxBody bounds what
+// Gatehouse reads from it (discovery, keys, tokens, user API).
+const (
+	upstreamTimeout = 10 * time.Second
+	upstreamMaxBody = 1 << 20
+	socialTTL       = 10 * time.Minute
+	purposeSocial   = "social:state"
+)
+
+// limitedBody caps response bodies from upstream providers.
+type limitedBody struct {
+	rt http.RoundTripper
+}
+
+func (l limitedBody) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := l.rt.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	res.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(res.Body, upstreamMaxBody), res.Body}
+	return res, nil
+}
+
+// upstreamClient is the HTTP client for upstream providers.
+func (p *Provider) upstreamClient() *http.Client {
+	if p.SocialHTTPClient != nil {
+		return p.SocialHTTPClient
+	}
+	return &http.Client{Timeout: upstreamTimeout, Transport: limitedBody{http.DefaultTransport}}
+}
+
+// Social returns the configured provider name, or nil.
+func (p *Provider) Social(name string) *SocialProvider {
+	for _, sp := range p.SocialProviders {
+		if sp.Name == name {
+			return sp
+		}
+	}
+	return nil
+}
+
+func (p *Provider) upstreamCtx(ctx context.Context) context.Context {
+	return oidc.ClientContext(ctx, p.upstreamClient())
+}
+
+// discover returns the provider's OpenID configuration, fetched once (retried after a
+// failure).
+func (p *Provider) discover(ctx context.Context, sp *SocialProvider) (*oidc.Provider, *oidc.IDTokenVerifier, error) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.oidc != nil {
+		return sp.oidc, sp.verifier, nil
+	}
+	dctx := p.upstreamCtx(ctx)
+	if sp.IssuerTemplate != "" {
+		dctx = oidc.InsecureIssuerURLContext(dctx, sp.Issuer)
+	}
+	op, err := oidc.NewProvider(dctx, sp.Issuer)
+	if err != nil {
+		return nil, nil, fmt.Errorf("discover %s: %w", sp.Name, err)
+	}
+	// The key set is used with a background context: it refetches keys on its own.
+	cfg := &oidc.Config{ClientID: sp.ClientID, SkipIssuerCheck: sp.IssuerTemplate != "", Now: p.Now}
+	sp.oidc, sp.verifier = op, op.VerifierContext(oidc.ClientContext(context.Background(), p.upstreamClient()), cfg)
+	return sp.oidc, sp.verifier, nil
+}
+
+func (p *Provider) oauthConfig(ctx context.Context, sp *SocialProvider) (*oauth2.Config, error) {
+	cfg := &oauth2.Config{ClientID: sp.ClientID, ClientSecret: sp.ClientSecret, Scopes: sp.Scopes,
+		RedirectURL: p.Issuer + "/login/social/" + sp.Name + "/callback"}
+	switch sp.Kind {
+	case SocialGitHub:
+		cfg.Endpoint = oauth2.Endpoint{AuthURL: sp.AuthURL, TokenURL: sp.TokenURL, AuthStyle: oauth2.AuthStyleInParams}
+		if len(cfg.Scopes) == 0 {
+			cfg.Scopes = []string{"read:user", "user:email"}
+		}
+	default:
+		op, _, err := p.discover(ctx, sp)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Endpoint = op.Endpoint()
+		if len(cfg.Scopes) == 0 {
+			cfg.Scopes = []string{oidc.ScopeOpenID, "email", "profile"}
+		}
+		if !slices.Contains(cfg.Scopes, oidc.ScopeOpenID) {
+			cfg.Scopes = append([]string{oidc.ScopeOpenID}, cfg.Scopes...)
+		}
+	}
+	if sp.AppleKey != nil {
+		s, err := appleClientSecret(sp, p.Now())
+		if err != nil {
+			return nil, err
+		}
+		cfg.ClientSecret = s
+	}
+	return cfg, nil
+}
+
+// appleClientSecret makes Sign in with Apple's client secret: an ES256 JWT from the team's
+// key, valid five minutes.
+func appleClientSecret(sp *SocialProvider, now time.Time) (string, error) {
+	t := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{"iss": sp.AppleTeamID, "iat": now.Unix(),
+		"exp": now.Add(5 * time.Minute).Unix(), "aud": "https://appleid.apple.com", "sub": sp.ClientID})
+	t.Header["kid"] = sp.AppleKeyID
+	s, err := t.SignedString(sp.AppleKey)
+	if err != nil {
+		return "", fmt.Errorf("apple client secret: %w", err)
+	}
+	return s, nil
+}
+
+// SocialStart is a started upstream login.
+type SocialStart struct {
+	// URL is where to send the browser; State goes in the browser's cookie (the callback
+	// is accepted only with it: login CSRF).
+	URL, State string
+}
+
+// BeginSocial starts a login (or, with linkUserID, linking to that signed-in user) through
+// the named provider: state bound to the browser, nonce and PKCE (S256), exact callback URL.
+func (p *Provider) BeginSocial(ctx context.Context, name, returnTo, linkUserID string) (SocialStart, error) {
+	sp := p.Social(name)
+	if sp == nil {
+		return SocialStart{}, ErrSocialUnknown
+	}
+	cfg, err := p.oauthConfig(ctx, sp)
+	if err != nil {
+		p.Logger.Warn("social login: provider unavailable", "provider", name, "error", err)
+		return SocialStart{}, fmt.Errorf("%w: %s is unavailable", ErrSocialFailed, sp.label())
+	}
+	state, nonce, verifier, now := secret.Token(), secret.Token(), oauth2.GenerateVerifier(), p.Now()
+	rec := store.OneTimeCode{ID: secret.Hash(state), Purpose: purposeSocial, Subject: linkUserID,
+		Data:      map[string]string{"provider": name, "nonce": nonce, "verifier": verifier, "return_to": returnTo},
+		CreatedAt: now, ExpiresAt: now.Add(socialTTL)}
+	if err := p.Store.CreateOneTimeCode(ctx, rec); err != nil {
+		return SocialStart{}, fmt.Errorf("store login state: %w", err)
+	}
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	if sp.Kind != SocialGitHub {
+		opts = append(opts, oidc.Nonce(nonce))
+	}
+	if sp.FormPost {
+		opts = append(opts, oauth2.SetAuthURLParam("response_mode", "form_post"))
+	}
+	return SocialStart{URL: cfg.AuthCodeURL(state, opts...), State: state}, nil
+}
+
+func (sp *SocialProvider) label() string {
+	if sp.Label != "" {
+		return sp.Label
+	}
+	return sp.Name
+}
+
+// upstreamUser is what an upstream provider asserted.
+type upstreamUser struct {
+	Subject                     string
+	Email                       string
+	EmailVerified               bool
+	Name, GivenName, FamilyName string
+	Picture, Locale             string
+	Groups                      []string
+}
+
+// SocialResult is a finished upstream login.
+type SocialResult struct {
+	User     store.User
+	NewUser  bool
+	Linked   bool
+	ReturnTo string
+	Provider string
+}
+
+// FinishSocial completes the upstream login at the callback. state is the callback's state
+// parameter and cookieState the browser's cookie: they must match and be unused. errCode is
+// the callback's error parameter, issParam its iss parameter (RFC 9207), if any. sessionUserID is the browser's signed-in user, which must
+// be the one that started a link.
+func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, code, errCode, issParam, sessionUserID string) (SocialResult, error) {
+	sp := p.Social(name)
+	if sp == nil {
+		return SocialResult{}, ErrSocialUnknown
+	}
+	if state == "" || cookieState == "" || len(state) > 128 || !secret.Equal(state, cookieState) {
+		return SocialResult{}, ErrSocialState
+	}
+	rec, err := p.Store.ConsumeOneTimeCode(ctx, secret.Hash(state))
+	if errors.Is(err, store.ErrNotFound) {
+		return SocialResult{}, ErrSocialState
+	} else if err != nil {
+		return SocialResult{}, fmt.Errorf("read login state: %w", err)
+	}
+	if rec.Purpose != purposeSocial || rec.Data["provider"] != name || !p.Now().Before(rec.ExpiresAt) {
+		return SocialResult{}, ErrSocialState
+	}
+	res := SocialResult{ReturnTo: rec.Data["return_to"], Provider: sp.label()}
+	if errCode != "" {
+		if errCode == "access_denied" {
+			return res, ErrSocialDenied
+		}
+		p.Logger.Warn("social login: provider error", "provider", name, "error", errCode)
+		return res, ErrSocialFailed
+	}
+	if code == "" || len(code) > 2048 {
+		return res, ErrSocialFailed
+	}
+	if issParam != "" && sp.Kind == SocialOIDC && sp.IssuerTemplate == "" && issParam != sp.Issuer {
+		// RFC 9207: the answer names another issuer than the one asked (mix-up, AS-28).
+		p.Logger.Warn("social login: callback from another issuer", "provider", name, "iss", issParam)
+		return res, ErrSocialFailed
+	}
+	if rec.Subject != "" && rec.Subject != sessionUserID {
+		return res, ErrSocialState // a link started by another session
+	}
+	up, err := p.upstreamIdentity(ctx, sp, code, rec.Data["verifier"], rec.Data["nonce"])
+	if err != nil {
+		p.Logger.Warn("social login: upstream answer refused", "provider", name, "error", err)
+		return res, ErrSocialFailed
+	}
+	if err := sp.allowed(up); err != nil {
+		return res, err
+	}
+	// A known identity logs in (or, while linking, must already be this user's).
+	link, err := p.Store.GetIdentity(ctx, name, up.Subject)
+	switch {
+	case err == nil:
+		if rec.Subject != "" && link.UserID != rec.Subject {
+			return res, ErrSocialLinkedOther
+		}
+		u, err := p.loginUser(ctx, link.UserID)
+		if errors.Is(err, ErrCodeExpired) {
+			return res, ErrSocialNoAccount
+		} else if err != nil {
+			return res, err
+		}
+		_ = p.Store.TouchIdentity(ctx, name, up.Subject, up.Email, p.Now())
+		res.User, res.Linked = p.syncGroups(ctx, sp, u, up), rec.Subject != ""
+		return res, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return res, fmt.Errorf("read identity: %w", err)
+	}
+	if rec.Subject != "" {
+		// Linking: the user proved control of the account by being logged in to it, and
+		// the upstream must vouch for an email address.
+		if up.Email == "" || !up.EmailVerified {
+			return res, ErrSocialNoEmail
+		}
+		u, err := p.loginUser(ctx, rec.Subject)
+		if err != nil {
+			return res, err
+		}
+		if err := p.linkIdentity(ctx, name, up, u.ID); err != nil {
+			return res, err
+		}
+		res.User, res.Linked = p.syncGroups(ctx, sp, u, up), true
+		return res, nil
+	}
+	if up.Email != "" {
+		if email, err := NormalizeEmail(up.Email); err == nil {
+			if _, err := p.Store.GetUserByEmail(ctx, email); err == nil {
+				return res, &LinkRequiredError{Email: email, Provider: sp.label()}
+			}
+		}
+	}
+	if !sp.Onboarding {
+		return res, ErrSocialNoAccount
+	}
+	if up.Email == "" || !up.EmailVerified {
+		return res, ErrSocialNoEmail
+	}
+	u, err := p.onboard(ctx, sp, up)
+	if err != nil {
+		return res, err
+	}
+	res.User, res.NewUser = u, true
+	return res, nil
+}
+
+func (p *Provider) linkIdentity(ctx context.Context, provider string, up upstreamUser, userID string) error {
+	now := p.Now()
+	err := p.Store.CreateIdentity(ctx, store.Identity{Provider: provider, Subject: up.Subject, UserID: userID,
+		Email: up.Email, CreatedAt: now, LastUsedAt: now})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return ErrSocialLinkedOther
+	} else if err != nil {
+		return fmt.Errorf("link identity: %w", err)
+	}
+	return nil
+}
+
+// onboard creates the account of a new upstream identity (implicit onboarding).
+func (p *Provider) onboard(ctx context.Context, sp *SocialProvider, up upstreamUser) (store.User, error) {
+	first, last := up.GivenName, up.FamilyName
+	if first == "" && last == "" && up.Name != "" {
+		first, last, _ = strings.Cut(up.Name, " ")
+	}
+	if checkName("fname", first) != nil {
+		first = ""
+	}
+	if checkName("lname", last) != nil {
+		last = ""
+	}
+	u, err := p.buildUser(NewUser{Email: up.Email, FirstName: first, LastName: last, EmailVerified: true})
+	if err != nil {
+		return store.User{}, err
+	}
+	if strings.HasPrefix(up.Picture, "https://") && len(up.Picture) <= 2048 {
+		u.Picture = up.Picture
+	}
+	u.Groups = sp.importedGroups(up, nil)
+	if err := p.Store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrAlreadyExists) {
+			return store.User{}, &LinkRequiredError{Email: u.Email, Provider: sp.label()}
+		}
+		return store.User{}, fmt.Errorf("create user: %w", err)
+	}
+	if err := p.linkIdentity(ctx, sp.Name, up, u.ID); err != nil {
+		_ = p.Store.DeleteUser(ctx, u.ID)
+		return store.User{}, err
+	}
+	return u, nil
+}
+
+// importedGroups returns current with the allow-listed groups set from the upstream: each
+// allow-listed group is added when the upstream lists it and removed when it does not;
+// other groups are left alone.
+func (sp *SocialProvider) importedGroups(up upstreamUser, current []string) []string {
+	out := slices.DeleteFunc(slices.Clone(current), func(g string) bool { return slices.Contains(sp.ImportGroups, g) })
+	for _, g := range sp.ImportGroups {
+		if slices.Contains(up.Groups, g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func (p *Provider) syncGroups(ctx context.Context, sp *SocialProvider, u store.User, up upstreamUser) store.User {
+	if len(sp.ImportGroups) == 0 {
+		return u
+	}
+	want := sp.importedGroups(up, u.Groups)
+	if slices.Equal(want, u.Groups) {
+		return u
+	}
+	nu, err := p.updateUser(ctx, u.ID, func(x store.User) (store.User, error) {
+		x.Groups = sp.importedGroups(up, x.Groups)
+		return x, nil
+	})
+	if err != nil {
+		p.Logger.Warn("social login: update groups", "user", u.ID, "error", err)
+		return u
+	}
+	return nu
+}
+
+// allowed applies the provider's domain and group restrictions.
+func (sp *SocialProvider) allowed(up upstreamUser) error {
+	if len(sp.AllowedDomains) > 0 {
+		at := strings.LastIndexByte(up.Email, '@')
+		if !up.EmailVerified || at < 0 || !slices.ContainsFunc(sp.AllowedDomains, func(d string) bool {
+			return strings.EqualFold(up.Email[at+1:], d)
+		}) {
+			return ErrSocialNotAllowed
+		}
+	}
+	if len(sp.RequiredGroups) > 0 && !slices.ContainsFunc(sp.RequiredGroups, func(g string) bool { return slices.Contains(up.Groups, g) }) {
+		return ErrSocialNotAllowed
+	}
+	return nil
+}
+
+// upstreamIdentity redeems the code and returns the verified identity.
+func (p *Provider) upstreamIdentity(ctx context.Context, sp *SocialProvider, code, verifier, nonce string) (upstreamUser, error) {
+	cfg, err := p.oauthConfig(ctx, sp)
+	if err != nil {
+		return upstreamUser{}, err
+	}
+	uctx := p.upstreamCtx(ctx)
+	tok, err := cfg.Exchange(uctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return upstreamUser{}, fmt.Errorf("token request: %w", err)
+	}
+	if sp.Kind == SocialGitHub {
+		return p.githubUser(uctx, sp, tok)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return upstreamUser{}, errors.New("no id_token in the token response")
+	}
+	op, verify, err := p.discover(ctx, sp)
+	if err != nil {
+		return upstreamUser{}, err
+	}
+	idt, err := verify.Verify(uctx, raw)
+	if err != nil {
+		return upstreamUser{}, fmt.Errorf("id token: %w", err)
+	}
+	var c struct {
+		Azp           string          `json:"azp"`
+		Tid           string          `json:"tid"`
+		Nonce         string          `json:"nonce"`
+		Email         string          `json:"email"`
+		EmailVerified json.RawMessage `json:"email_verified"`
+		Name          string          `json:"name"`
+		GivenName     string          `json:"given_name"`
+		FamilyName    string          `json:"family_name"`
+		Picture       string          `json:"picture"`
+		Locale        string          `json:"locale"`
+	}
+	var all map[string]json.RawMessage
+	if err := idt.Claims(&c); err != nil {
+		return upstreamUser{}, fmt.Errorf("id token claims: %w", err)
+	}
+	if err := idt.Claims(&all); err != nil {
+		return upstreamUser{}, fmt.Errorf("id token claims: %w", err)
+	}
+	if nonce == "" || !secret.Equal(c.Nonce, nonce) {
+		return upstreamUser{}, errors.New("id token nonce does not match the request")
+	}
+	if len(idt.Audience) > 1 && c.Azp != sp.ClientID {
+		return upstreamUser{}, errors.New("id token has several audiences and azp is not this client")
+	}
+	if c.Azp != "" && c.Azp != sp.ClientID {
+		return upstreamUser{}, fmt.Errorf("id token azp %q is not this client", c.Azp)
+	}
+	if sp.IssuerTemplate != "" {
+		if c.Tid == "" || idt.Issuer != strings.ReplaceAll(sp.IssuerTemplate, "{tenantid}", c.Tid) {
+			return upstreamUser{}, fmt.Errorf("id token issuer %q does not match %s", idt.Issuer, sp.IssuerTemplate)
+		}
+	}
+	up := upstreamUser{Subject: idt.Subject, Email: c.Email, EmailVerified: truthy(c.EmailVerified),
+		Name: c.Name, GivenName: c.GivenName, FamilyName: c.FamilyName, Picture: c.Picture, Locale: c.Locale}
+	if up.Subject == "" || len(up.Subject) > 255 {
+		return upstreamUser{}, errors.New("id token has no usable sub")
+	}
+	if sp.IssuerTemplate != "" {
+		// A subject is unique per issuer; multi-tenant issuers vary.
+		up.Subject = c.Tid + "/" + up.Subject
+	}
+	if sp.GroupsClaim != "" {
+		up.Groups = stringList(all[sp.GroupsClaim])
+	}
+	if up.Email == "" || (sp.GroupsClaim != "" && all[sp.GroupsClaim] == nil) {
+		// Some providers put the address or groups only in userinfo.
+		if ui, err := op.UserInfo(uctx, oauth2.StaticTokenSource(tok)); err == nil {
+			var extra map[string]json.RawMessage
+			if ui.Subject == idt.Subject && ui.Claims(&extra) == nil {
+				if up.Email == "" {
+					up.Email, up.EmailVerified = ui.Email, ui.EmailVerified
+				}
+				if sp.GroupsClaim != "" && up.Groups == nil {
+					up.Groups = stringList(extra[sp.GroupsClaim])
+				}
+			}
+		}
+	}
+	return up, nil
+}
+
+// truthy reads email_verified, which some providers send as the string "true".
+func truthy(raw json.RawMessage) bool {
+	s := strings.Trim(string(raw), `"`)
+	return s == "true"
+}
+
+func stringList(raw json.RawMessage) []string {
+	var list []string
+	if json.Unmarshal(raw, &list) == nil {
+		return list
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil && one != "" {
+		return []string{one}
+	}
+	return nil
+}
+
+// githubUser reads the user and its verified primary address from GitHub's REST API.
+func (p *Provider) githubUser(ctx context.Context, sp *SocialProvider, tok *oauth2.Token) (upstreamUser, error) {
+	get := func(path string, v any) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(sp.APIURL, "/")+path, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		req.Header.Set("Accept", "application/vnd.github+json")
+		res, err := p.upstreamClient().Do(req)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: status %d", path, res.StatusCode)
+		}
+		return json.NewDecoder(res.Body).Decode(v)
+	}
+	var u struct {
+		ID        int64  `json:"id"`
+		Login     string `json:"login"`
+		Name      string `json:"name"`
+		AvatarURL string `json:"avatar_url"`
+	}
+	if err := get("/user", &u); err != nil {
+		return upstreamUser{}, err
+	}
+	if u.ID <= 0 {
+		return upstreamUser{}, errors.New("github user has no id")
+	}
+	var emails []struct {
+		Email    string `json:"email"`
+		Primary  bool   `json:"primary"`
+		Verified bool   `json:"verified"`
+	}
+	if err := get("/user/emails", &emails); err != nil {
+		return upstreamUser{}, err
+	}
+	up := upstreamUser{Subject: strconv.FormatInt(u.ID, 10), Name: u.Name, Picture: u.AvatarURL}
+	for _, e := range emails {
+		if e.Primary && e.Verified {
+			up.Email, up.EmailVerified = e.Email, true
+		}
+	}
+	return up, nil
+}
+
+// Identities returns the upstream identities linked to the user.
+func (p *Provider) Identities(ctx context.Context, userID string) ([]store.Identity, error) {
+	return p.Store.ListUserIdentities(ctx, userID)
+}
+
+// LinkIdentity links an upstream identity to a user (the admin API).
+func (p *Provider) LinkIdentity(ctx context.Context, userID, provider, subject string) (store.Identity, error) {
+	if p.Social(provider) == nil {
+		return store.Identity{}, ErrSocialUnknown
+	}
+	if subject == "" || len(subject) > 255 {
+		return store.Identity{}, &InputError{Field: "subject", Message: "give the upstream user ID (1 to 255 characters)"}
+	}
+	if _, err := p.GetUser(ctx, userID); err != nil {
+		return store.Identity{}, err
+	}
+	if err := p.linkIdentity(ctx, provider, upstreamUser{Subject: subject}, userID); err != nil {
+		return store.Identity{}, err
+	}
+	return p.Store.GetIdentity(ctx, provider, subject)
+}
+
+// UnlinkIdentity removes a linked identity of the session's user, unless it is the last way
+// to log in. It needs a login from the last 10 minutes (CR-19).
+func (p *Provider) UnlinkIdentity(ctx context.Context, s store.Session, provider, subject string) error {
+	if !p.fresh(s) {
+		return ErrReauthenticate
+	}
+	id, err := p.Store.GetIdentity(ctx, provider, subject)
+	if err != nil || id.UserID != s.UserID {
+		return ErrUserNotFound
+	}
+	if err := p.hasOtherWayIn(ctx, s.UserID, provider, subject); err != nil {
+		return err
+	}
+	return p.Store.DeleteIdentity(ctx, provider, subject)
+}
+
+// hasOtherWayIn tells whether the user can still log in without the identity: a password, a
+// passkey, another identity, or a code to a verified address.
+func (p *Provider) hasOtherWayIn(ctx context.Context, userID, provider, subject string) error {
+	if _, err := p.Store.GetPassword(ctx, userID); err == nil {
+		return nil
+	}
+	if pks, err := p.Store.ListUserPasskeys(ctx, userID); err == nil && len(pks) > 0 {
+		return nil
+	}
+	ids, err := p.Store.ListUserIdentities(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("list identities: %w", err)
+	}
+	for _, o := range ids {
+		if o.Provider != provider || o.Subject != subject {
+			return nil
+		}
+	}
+	if u, err := p.Store.GetUser(ctx, userID); err == nil && u.EmailVerified &&
+		(p.MethodEnabled(MethodEmailCode) || p.MethodEnabled(MethodMagicLink)) {
+		return nil
+	}
+	return ErrSocialLastMethod
+}
