@@ -86,6 +86,14 @@ func parseSMS(d *caddyfile.Dispenser, app *module.App) error {
 		return d.Err("gatehouse: sms is set twice (give one sender: twilio, webhook or outbox)")
 	}
 	return parseSenders(d, "sms", func(name string) error {
+		if name == "allowed_prefixes" {
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.Errf("gatehouse: sms allowed_prefixes: list E.164 prefixes such as +1 +44")
+			}
+			app.SMS.AllowedPrefixes = append(app.SMS.AllowedPrefixes, args...)
+			return nil
+		}
 		if app.SMS.SenderRaw != nil {
 			return d.Errf("gatehouse: sms: %s is a second sender; give one sender (twilio, webhook or outbox)", name)
 		}
@@ -101,7 +109,7 @@ func parseSMS(d *caddyfile.Dispenser, app *module.App) error {
 		case "outbox":
 			mod, err = parseOutbox(d, "sms", &module.OutboxSMS{})
 		default:
-			return d.Errf("gatehouse: sms: unknown sender %q (senders: twilio, webhook, outbox)", name)
+			return d.Errf("gatehouse: sms: unknown sender %q (senders: twilio, webhook, outbox; option: allowed_prefixes)", name)
 		}
 		if err != nil {
 			return err

@@ -149,15 +149,11 @@ func TestAdaptedSendersProvision(t *testing.T) {
 			app := cfg.Apps.Gatehouse
 			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 			defer cancel()
-			if app.Email.SenderRaw != nil {
-				if _, err := app.Email.Sender(ctx, false); err != nil {
-					t.Errorf("email sender: %v", err)
-				}
+			if _, err := ctx.LoadModule(&app.Email, "SenderRaw"); err != nil {
+				t.Errorf("email sender: %v", err)
 			}
-			if app.SMS.SenderRaw != nil {
-				if _, err := app.SMS.Sender(ctx, false); err != nil {
-					t.Errorf("sms sender: %v", err)
-				}
+			if _, err := ctx.LoadModule(&app.SMS, "SenderRaw"); err != nil {
+				t.Errorf("sms sender: %v", err)
 			}
 			if err := app.Branding.Validate(); err != nil && !strings.Contains(err.Error(), "templates") {
 				t.Errorf("branding: %v", err)

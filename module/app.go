@@ -283,6 +283,9 @@ func (a *App) validateConfig() error {
 			errs = append(errs, fmt.Errorf("gatehouse: social[%d] %q: %w", i, sc.Name, err))
 		}
 	}
+	if err := a.Branding.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := validatePasskeys(a.Issuer, a.Passkeys); err != nil {
 		errs = append(errs, err)
 	}
@@ -511,7 +514,7 @@ func (a *App) provisionMessenger(ctx caddy.Context, cfg *idp.Config) error {
 	if err != nil || (email == nil && sms == nil) {
 		return err
 	}
-	tmpl, err := notify.LoadTemplates(a.Branding.Templates)
+	tmpl, err := notify.LoadTemplates(caddy.NewReplacer().ReplaceKnown(a.Branding.Templates, ""))
 	if err != nil {
 		return fmt.Errorf("gatehouse message templates: %w", err)
 	}
@@ -520,7 +523,8 @@ func (a *App) provisionMessenger(ctx caddy.Context, cfg *idp.Config) error {
 		name = "Gatehouse"
 	}
 	a.messenger = &messenger{templates: tmpl, queue: notify.NewQueue(email, sms, a.slog, notify.QueueOptions{}),
-		brand: notify.MessageData{ProductName: name, LogoURL: a.Branding.LogoURL, Color: a.Branding.Color}}
+		brand: notify.MessageData{ProductName: name, LogoURL: a.Branding.LogoURL, Color: a.Branding.Color,
+			Domain: issuerHost(a.Issuer)}}
 	cfg.Messenger, cfg.EmailEnabled, cfg.SMSEnabled = a.messenger, email != nil, sms != nil
 	return nil
 }
@@ -532,4 +536,13 @@ func (a *App) Cleanup() error {
 		a.messenger.close()
 	}
 	return nil
+}
+
+// issuerHost is the issuer's host name without port (the WebOTP line of SMS codes).
+func issuerHost(issuer string) string {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }

@@ -97,7 +97,9 @@ func (m *messenger) SendEmail(kind, to string, v idp.MessageVars) error {
 
 // SendSMS implements idp.Messenger.
 func (m *messenger) SendSMS(kind, to string, v idp.MessageVars) error {
-	s, err := m.templates.SMS(kind, m.data(v))
+	d := m.data(v)
+	d.Phone = to
+	s, err := m.templates.SMS(kind, d)
 	if err != nil {
 		return fmt.Errorf("render %s sms: %w", kind, err)
 	}

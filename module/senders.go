@@ -3,7 +3,6 @@ package module
 import (
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -333,46 +332,6 @@ func (w *WebhookSMS) SendSMS(ctx context.Context, m notify.SMS) error {
 	return w.sender.SendSMS(ctx, m)
 }
 
-// Sender loads the configured email sender module. With none configured it returns the
-// outbox when devDefault is set (an http issuer on loopback), and nil otherwise.
-func (c *EmailConfig) Sender(ctx caddy.Context, devDefault bool) (notify.EmailSender, error) {
-	if c.SenderRaw == nil {
-		if !devDefault {
-			return nil, nil
-		}
-		c.SenderRaw = json.RawMessage(`{"sender":"outbox"}`)
-	}
-	mod, err := ctx.LoadModule(c, "SenderRaw")
-	if err != nil {
-		return nil, fmt.Errorf("loading gatehouse email sender: %w", err)
-	}
-	s, ok := mod.(notify.EmailSender)
-	if !ok {
-		return nil, fmt.Errorf("gatehouse email sender: module %T does not send email", mod)
-	}
-	return s, nil
-}
-
-// Sender loads the configured SMS sender module, with the same default rule as
-// EmailConfig.Sender.
-func (c *SMSConfig) Sender(ctx caddy.Context, devDefault bool) (notify.SMSSender, error) {
-	if c.SenderRaw == nil {
-		if !devDefault {
-			return nil, nil
-		}
-		c.SenderRaw = json.RawMessage(`{"sender":"outbox"}`)
-	}
-	mod, err := ctx.LoadModule(c, "SenderRaw")
-	if err != nil {
-		return nil, fmt.Errorf("loading gatehouse SMS sender: %w", err)
-	}
-	s, ok := mod.(notify.SMSSender)
-	if !ok {
-		return nil, fmt.Errorf("gatehouse SMS sender: module %T does not send SMS", mod)
-	}
-	return s, nil
-}
-
 // Validate checks the branding options: logo_url an absolute https URL (http on a loopback
 // host), color #rgb or #rrggbb, templates an existing directory.
 func (b BrandingConfig) Validate() error {
@@ -404,22 +363,6 @@ func CheckLogoURL(raw string) error {
 		return errors.New("must use https")
 	}
 	return nil
-}
-
-// LoadTemplates loads the message templates: the built-ins, overridden by the files in
-// b.Templates (placeholders resolved).
-func (b BrandingConfig) LoadTemplates() (*notify.Templates, error) {
-	dir := caddy.NewReplacer().ReplaceKnown(b.Templates, "")
-	t, err := notify.LoadTemplates(dir)
-	if err != nil {
-		return nil, fmt.Errorf("gatehouse: branding.templates: %w", err)
-	}
-	return t, nil
-}
-
-// MessageData returns message data with the branding filled in.
-func (b BrandingConfig) MessageData() notify.MessageData {
-	return notify.MessageData{ProductName: b.ProductName, LogoURL: b.LogoURL, Color: b.Color}
 }
 
 // resolve replaces the placeholders in the named fields; an unknown placeholder, an unset
