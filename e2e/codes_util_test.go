@@ -263,12 +263,11 @@ func (m *otMailDev) none(t testing.TB, to string, wait time.Duration) {
 
 // Subjects of the messages (the default English templates, product name Gatehouse).
 const (
-	otSubjCode     = "sign-in code"
-	otSubjLink     = "Sign in to"
-	otSubjVerify   = "Confirm your email address"
-	otSubjRecover  = "Recover your"
-	otSubjChanged  = "account was changed"
-	otSubjAnything = ""
+	otSubjCode    = "sign-in code"
+	otSubjLink    = "Sign in to"
+	otSubjVerify  = "Confirm your email address"
+	otSubjRecover = "Recover your"
+	otSubjChanged = "account was changed"
 )
 
 // ---------------------------------------------------------------------------------------
@@ -401,8 +400,8 @@ type otEnv struct {
 
 // otOptions change the configuration of otStart.
 type otOptions struct {
-	// Extra is added to the gatehouse block.
-	Extra string
+	// Extra is added to the gatehouse block; SMSExtra to its sms block.
+	Extra, SMSExtra string
 	// AccessLog turns on the portal's access log and Caddy's DEBUG level in the log file.
 	AccessLog bool
 	// TrustProxy makes Caddy take the client IP from X-Forwarded-For (sent by otClient.ip).
@@ -411,7 +410,7 @@ type otOptions struct {
 
 // otGatehouse is the gatehouse block of the tests: open sign-up, every login method, email
 // through MailDev and SMS through the fake Twilio; the app client is the relying party.
-func otGatehouse(m *otMailDev, tw *otTwilio, extra string) string {
+func otGatehouse(m *otMailDev, tw *otTwilio, extra, smsExtra string) string {
 	return fmt.Sprintf(`signup open
 		login password passkey email_code magic_link sms_code
 		email {
@@ -424,13 +423,14 @@ func otGatehouse(m *otMailDev, tw *otTwilio, extra string) string {
 			}
 		}
 		sms {
+			%s
 			twilio {
 				account_sid %s
 				auth_token %s
 				from %s
 				base_url %s
 			}
-		}`, m.SMTPPort, otSMTPUser, otSMTPPass, otFrom, otTwilioSID, otTwilioTok, otTwilioNum, tw.srv.URL) + AppClient + "\n\t\t" + extra
+		}`, m.SMTPPort, otSMTPUser, otSMTPPass, otFrom, smsExtra, otTwilioSID, otTwilioTok, otTwilioNum, tw.srv.URL) + AppClient + "\n\t\t" + extra
 }
 
 // otStart starts MailDev, the fake Twilio and Gatehouse configured to use them.
@@ -438,7 +438,7 @@ func otStart(t *testing.T, o otOptions) *otEnv {
 	t.Helper()
 	m := otStartMailDev(t)
 	tw := otStartTwilio(t)
-	cfg := Config{Gatehouse: otGatehouse(m, tw, o.Extra), Sites: AppSite}
+	cfg := Config{Gatehouse: otGatehouse(m, tw, o.Extra, o.SMSExtra), Sites: AppSite}
 	if !o.AccessLog && !o.TrustProxy {
 		e := Start(t, cfg)
 		return &otEnv{Env: e, mail: m, sms: tw, src: e.Render(cfg)}
@@ -634,24 +634,7 @@ func otExpire(t *testing.T, sec string) {
 // by d.
 func otAgeSessions(t *testing.T, email string, d time.Duration) {
 	t.Helper()
-	ctx := context.Background()
-	st := Provider(t).Store
-	u, err := st.GetUserByEmail(ctx, email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessions, err := st.ListUserSessions(ctx, u.ID)
-	if err != nil || len(sessions) == 0 {
-		t.Fatalf("sessions of %s: %v (%d)", email, err, len(sessions))
-	}
-	for _, s := range sessions {
-		if _, err := st.UpdateSession(ctx, s.ID, func(s store.Session) (store.Session, error) {
-			s.AuthTime = s.AuthTime.Add(-d)
-			return s, nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	AgeSessions(t, otUser(t, email).ID, d)
 }
 
 // otUser returns the stored account of email.
@@ -691,7 +674,7 @@ func otFreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// otMedian and otP95 summarise durations.
+// otPercentile returns the p-quantile (0..1) of d.
 func otPercentile(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
 		return 0
@@ -700,4 +683,129 @@ func otPercentile(d []time.Duration, p float64) time.Duration {
 	slices.Sort(s)
 	i := int(float64(len(s)-1) * p)
 	return s[i]
+}
+
+// otAddPhone logs email in with its password in a new client (from ip, if set) and adds and
+// verifies phone with the texted code.
+func (e *otEnv) addPhone(t *testing.T, email, phone, ip string) {
+	t.Helper()
+	c := e.client(t)
+	c.ip = ip
+	otWant(t, "password login", c.api("/api/v1/login/password", map[string]string{"email": email, "password": Password}), http.StatusOK)
+	otWant(t, "phone start", c.api("/api/v1/account/phone/start", map[string]string{"phone_number": phone}), http.StatusAccepted)
+	otWant(t, "phone verify", c.api("/api/v1/account/phone/verify", map[string]string{"code": e.sms.next(t, phone).code(t)}), http.StatusOK)
+}
+
+// otErr returns the error code and message of an API error answer ("" if none).
+func otErr(r *Resp) (code, message string) {
+	var e struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error, e.Message
+}
+
+// otParallel runs fn(0..n-1) at the same time (released together) and returns the answers.
+func otParallel(n int, fn func(i int) *Resp) []*Resp {
+	out := make([]*Resp, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			out[i] = fn(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+// otTally counts answers by "status error-code".
+func otTally(rs []*Resp) map[string]int {
+	m := map[string]int{}
+	for _, r := range rs {
+		code, _ := otErr(r)
+		m[strconv.Itoa(r.Status)+" "+code]++
+	}
+	return m
+}
+
+// otSame checks that two answers an attacker can tell apart by nothing: the same status, the
+// same body once the echoed values (each pair in echoes: the value in a, the value in b) and
+// CSRF tokens are masked, the same headers but Date, and the same cookies (names, attributes
+// and value lengths; the values are random).
+func otSame(t *testing.T, what string, a, b *Resp, echoes ...string) {
+	t.Helper()
+	if a.Status != b.Status {
+		t.Errorf("%s: HTTP %d vs %d\n%s\n%s", what, a.Status, b.Status, a, b)
+		return
+	}
+	mask := func(r *Resp, off int) string {
+		s := string(csrfRe.ReplaceAll(r.Body, []byte(`name="csrf_token" value="CSRF"`)))
+		for i := off; i < len(echoes); i += 2 {
+			s = strings.ReplaceAll(s, echoes[i], "ECHO")
+		}
+		return s
+	}
+	if ba, bb := mask(a, 0), mask(b, 1); ba != bb {
+		t.Errorf("%s: bodies differ:\n%s\n---\n%s", what, truncate(ba, 1500), truncate(bb, 1500))
+	}
+	names := func(h http.Header) []string {
+		var n []string
+		for k := range h {
+			if k != "Date" {
+				n = append(n, k)
+			}
+		}
+		slices.Sort(n)
+		return n
+	}
+	if na, nb := names(a.Header), names(b.Header); !slices.Equal(na, nb) {
+		t.Errorf("%s: header names differ: %q vs %q", what, na, nb)
+	}
+	for k, va := range a.Header {
+		if k == "Date" || k == "Set-Cookie" || k == "Content-Length" && len(echoes) > 0 {
+			continue
+		}
+		if vb := b.Header.Values(k); !slices.Equal(va, vb) {
+			t.Errorf("%s: header %s: %q vs %q", what, k, va, vb)
+		}
+	}
+	cookies := func(r *Resp) []string {
+		var out []string
+		for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+			out = append(out, fmt.Sprintf("%s len=%d path=%s maxage=%d httponly=%v secure=%v samesite=%v",
+				c.Name, len(c.Value), c.Path, c.MaxAge, c.HttpOnly, c.Secure, c.SameSite))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if ca, cb := cookies(a), cookies(b); !slices.Equal(ca, cb) {
+		t.Errorf("%s: cookies differ:\n%q\n%q", what, ca, cb)
+	}
+}
+
+// otDiskContains reports whether any file under dir (the Badger directory) contains s.
+func otDiskContains(t *testing.T, dir, s string) bool {
+	t.Helper()
+	found := false
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || found {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		found = strings.Contains(string(b), s)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("scan %s: %v", dir, err)
+	}
+	return found
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -31,6 +32,7 @@ import (
 	_ "github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/module"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // Password is the password of every test user.
@@ -707,4 +709,43 @@ func Ctx(t *testing.T) context.Context {
 func jsonDecode(resp *http.Response, v any) error {
 	defer resp.Body.Close()
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// JWTClaims decodes a JWT's payload without checking its signature (the token comes straight
+// from the token endpoint; signatures are checked by the OIDC suites).
+func JWTClaims(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWS: %q", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// AgeSessions moves the authentication time of every session of the user back by d (the
+// store is the only clock the running server has).
+func AgeSessions(t *testing.T, userID string, d time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	st := Provider(t).Store
+	sessions, err := st.ListUserSessions(ctx, userID)
+	if err != nil || len(sessions) == 0 {
+		t.Fatalf("sessions of %s: %v (%d)", userID, err, len(sessions))
+	}
+	for _, s := range sessions {
+		if _, err := st.UpdateSession(ctx, s.ID, func(s store.Session) (store.Session, error) {
+			s.AuthTime = s.AuthTime.Add(-d)
+			return s, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -165,7 +165,7 @@ func TestPasskeyLifecycle(t *testing.T) {
 	}
 
 	// A login older than 10 minutes can neither delete nor add a passkey (CR-19).
-	pkAgeSessions(t, userID, 11*time.Minute)
+	AgeSessions(t, userID, 11*time.Minute)
 	if r := c2.do(http.MethodDelete, "/api/v1/passkeys/"+pkID(phoneCred), nil); r.Status != http.StatusForbidden || r.JSON(t)["error"] != "reauthenticate" {
 		t.Errorf("delete with a stale login: %s", r)
 	}
@@ -286,7 +286,7 @@ func TestPasskeyPasswordMFA(t *testing.T) {
 		t.Errorf("session amr = %v, want pwd, webauthn, mfa", amr)
 	}
 	tok := e.T(t).Tokens(c.b, "app", e.RP+"/app-cb", "openid email")
-	claims := pkJWTClaims(t, tok["id_token"].(string))
+	claims := JWTClaims(t, tok["id_token"].(string))
 	if got := pkStrings(claims["amr"]); !pkHas(got, "pwd", "webauthn", "mfa") {
 		t.Errorf("ID token amr = %v, want pwd, webauthn, mfa", got)
 	}

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -240,26 +239,6 @@ func pkCeremony(t *testing.T, sec string) (store.OneTimeCode, error) {
 	return Provider(t).Store.GetOneTimeCode(context.Background(), secret.Hash(sec))
 }
 
-// pkAgeSessions moves the authentication time of every session of user back by d (the
-// store is the only clock the running server has).
-func pkAgeSessions(t *testing.T, userID string, d time.Duration) {
-	t.Helper()
-	ctx := context.Background()
-	st := Provider(t).Store
-	sessions, err := st.ListUserSessions(ctx, userID)
-	if err != nil || len(sessions) == 0 {
-		t.Fatalf("sessions of %s: %v (%d)", userID, err, len(sessions))
-	}
-	for _, s := range sessions {
-		if _, err := st.UpdateSession(ctx, s.ID, func(s store.Session) (store.Session, error) {
-			s.AuthTime = s.AuthTime.Add(-d)
-			return s, nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // pkUserExists reports whether an account with email exists.
 func pkUserExists(t *testing.T, email string) bool {
 	t.Helper()
@@ -338,24 +317,6 @@ func pkShape(v any) string {
 	default:
 		return reflect.TypeOf(v).Kind().String()
 	}
-}
-
-// pkJWTClaims decodes a JWT's payload (the token comes straight from the token endpoint).
-func pkJWTClaims(t *testing.T, tok string) map[string]any {
-	t.Helper()
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWS: %q", tok)
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.NewDecoder(bytes.NewReader(raw)).Decode(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 func pkHas(list []string, want ...string) bool {

@@ -370,8 +370,7 @@ func (p *Provider) checkCode(ctx context.Context, purposePrefix, flow, code, cli
 	} else if err != nil {
 		return store.OneTimeCode{}, fmt.Errorf("use code: %w", err)
 	}
-	_ = p.Store.ResetCounter(ctx, "code:account:"+account)
-	ok = true
+	ok = true // release resets the account's failures and gives the IP's attempt back
 	return rec, nil
 }
 
@@ -491,6 +490,9 @@ func (p *Provider) FinishCodeLogin(ctx context.Context, flow, code, clientIP str
 		}
 		return u, []string{AMRSMS}, nil
 	}
+	if u.Email != rec.Data["dest"] {
+		return store.User{}, nil, ErrCodeExpired // sent to an address the account no longer has
+	}
 	return p.markEmailVerified(ctx, u, rec.Data["dest"]), []string{AMREmailCode}, nil
 }
 
@@ -512,19 +514,28 @@ func (p *Provider) StartMagicLink(ctx context.Context, email, returnTo, lang, cl
 	}
 	nonce := secret.Token()
 	u, found, err := p.lookupEmail(ctx, email)
-	if err != nil || !found {
-		return nonce, err
+	if err != nil {
+		return "", err
 	}
+	// An address without an account gets a link record too, with no subject (it can never
+	// log in, and its token is sent nowhere): the same store writes, so the answer takes the
+	// same time (CR-07).
 	token, now := secret.Token(), p.Now()
 	ttl := min(p.MagicLinkTTL, maxMagicLinkTTL)
-	rec := store.OneTimeCode{ID: secret.Hash(token), Purpose: purposeLinkLogin, Subject: u.ID,
+	rec := store.OneTimeCode{ID: secret.Hash(token), Purpose: purposeLinkLogin,
 		Data:      map[string]string{"browser": secret.Hash(nonce), "dest": email, "return_to": returnTo},
 		CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if found {
+		rec.Subject = u.ID
+	}
 	if err := p.Store.CreateOneTimeCode(ctx, rec); err != nil {
 		return "", fmt.Errorf("store magic link: %w", err)
 	}
 	if err := p.markLatest(ctx, purposeLinkLogin, email, rec); err != nil {
 		return "", err
+	}
+	if !found {
+		return nonce, nil
 	}
 	// The token travels in the fragment: browsers never send it to a server, so it cannot
 	// reach access logs or a Referer header (CR-15).
@@ -556,7 +567,7 @@ func (p *Provider) LookupMagicLink(ctx context.Context, token, nonce string) (Ma
 	} else if err != nil {
 		return MagicLink{}, store.OneTimeCode{}, fmt.Errorf("read magic link: %w", err)
 	}
-	if rec.Purpose != purposeLinkLogin || !p.Now().Before(rec.ExpiresAt) {
+	if rec.Purpose != purposeLinkLogin || rec.Subject == "" || !p.Now().Before(rec.ExpiresAt) {
 		return MagicLink{}, store.OneTimeCode{}, ErrLinkExpired
 	}
 	if latest, err := p.isLatest(ctx, rec); err != nil {
@@ -588,6 +599,9 @@ func (p *Provider) RedeemMagicLink(ctx context.Context, token, nonce string, con
 		return store.User{}, ml, ErrLinkExpired
 	} else if err != nil {
 		return store.User{}, ml, err
+	}
+	if u.Email != ml.Email {
+		return store.User{}, ml, ErrLinkExpired // sent to an address the account no longer has
 	}
 	return p.markEmailVerified(ctx, u, ml.Email), ml, nil
 }
@@ -745,7 +759,15 @@ func (p *Provider) FinishRecovery(ctx context.Context, flow, code, clientIP stri
 		}
 		amr = []string{AMRSMS}
 	} else {
+		if u.Email != rec.Data["dest"] {
+			return store.User{}, nil, ErrCodeExpired // sent to an address the account no longer has
+		}
 		u = p.markEmailVerified(ctx, u, rec.Data["dest"])
+	}
+	// A recovery code asked for on the other channel before this one was used must not
+	// reopen the account after it.
+	if err := p.revokeRecoveryCodes(ctx, u); err != nil {
+		return store.User{}, nil, err
 	}
 	if err := p.endSessionsExcept(ctx, u.ID, ""); err != nil {
 		return store.User{}, nil, err
@@ -786,12 +808,35 @@ func (p *Provider) ChangePassword(ctx context.Context, s store.Session, pw strin
 	if err := p.Store.SetPassword(ctx, store.PasswordCredential{UserID: u.ID, Hash: hash, UpdatedAt: p.Now()}); err != nil {
 		return fmt.Errorf("store password: %w", err)
 	}
+	// A recovery code asked for before the change no longer works (CR-31).
+	if err := p.revokeRecoveryCodes(ctx, u); err != nil {
+		return err
+	}
 	// Every other session ends with its tokens; this one stays.
 	if err := p.endSessionsExcept(ctx, u.ID, s.ID); err != nil {
 		return err
 	}
 	if u.Email != "" {
 		p.notifyChange(u.Email, "The password of your account was changed, and every other device was signed out.", u.Language)
+	}
+	return nil
+}
+
+// revokeRecoveryCodes makes the pending recovery codes of u's address and phone number stop
+// working (CR-31): the "latest" pointer of each moves to a challenge that does not exist, so
+// a code asked for before a password change or before another recovery finished is refused
+// as superseded. The pointer outlives every code that could be pending.
+func (p *Provider) revokeRecoveryCodes(ctx context.Context, u store.User) error {
+	now := p.Now()
+	none := store.OneTimeCode{ID: "", CreatedAt: now, ExpiresAt: now.Add(maxCodeTTL)}
+	for _, c := range []struct{ purpose, dest string }{
+		{purposeRecover + channelEmail, u.Email}, {purposeRecover + channelSMS, u.PhoneNumber}} {
+		if c.dest == "" {
+			continue
+		}
+		if err := p.markLatest(ctx, c.purpose, c.dest, none); err != nil {
+			return fmt.Errorf("revoke recovery codes: %w", err)
+		}
 	}
 	return nil
 }

@@ -92,11 +92,16 @@ func ValidateSocial(sp *SocialProvider) error {
 	}
 	switch sp.Kind {
 	case SocialOIDC:
-		u, err := url.Parse(sp.Issuer)
-		if err != nil || u.Host == "" || (u.Scheme != "https" && !loopbackHost(u.Hostname())) {
+		if !upstreamURL(sp.Issuer) {
 			return fmt.Errorf("issuer %q must be an https URL", sp.Issuer)
 		}
 	case SocialGitHub:
+		// The client secret and the user's access token travel to these: never in clear.
+		for _, f := range []struct{ name, url string }{{"auth_url", sp.AuthURL}, {"token_url", sp.TokenURL}, {"api_url", sp.APIURL}} {
+			if !upstreamURL(f.url) {
+				return fmt.Errorf("%s %q must be an https URL", f.name, f.url)
+			}
+		}
 	default:
 		return fmt.Errorf("kind %q: use oidc or github", sp.Kind)
 	}
@@ -106,6 +111,13 @@ func ValidateSocial(sp *SocialProvider) error {
 		}
 	}
 	return nil
+}
+
+// upstreamURL tells whether raw is an https URL, or http to a loopback host (tests, local
+// development).
+func upstreamURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Host != "" && (u.Scheme == "https" || (u.Scheme == "http" && loopbackHost(u.Hostname())))
 }
 
 func loopbackHost(h string) bool {
@@ -123,7 +135,18 @@ var (
 	ErrSocialNoEmail     = errors.New("the provider did not confirm an email address for this identity; verify one there and try again")
 	ErrSocialLinkedOther = errors.New("this identity is already linked to another account")
 	ErrSocialLastMethod  = errors.New("this is your only way to log in: add a password or a passkey before unlinking it")
+	// ErrSocialReauthenticate: linking or unlinking needs a login from the last 10 minutes
+	// (CR-19), like adding a passkey. It matches ErrReauthenticate.
+	ErrSocialReauthenticate error = socialReauth{}
 )
+
+type socialReauth struct{}
+
+func (socialReauth) Error() string {
+	return "log in again to link or unlink accounts (sensitive changes need a login from the last 10 minutes)"
+}
+
+func (socialReauth) Is(target error) bool { return target == ErrReauthenticate }
 
 // LinkRequiredError: an account with the identity's email address exists. Linking needs
 // proof of control of that account (CR: pre-account takeover), so the user logs in to it and
@@ -221,6 +244,7 @@ func (p *Provider) oauthConfig(ctx context.Context, sp *SocialProvider) (*oauth2
 			return nil, err
 		}
 		cfg.Endpoint = op.Endpoint()
+		cfg.Endpoint.AuthStyle = tokenAuthStyle(op)
 		if len(cfg.Scopes) == 0 {
 			cfg.Scopes = []string{oidc.ScopeOpenID, "email", "profile"}
 		}
@@ -236,6 +260,23 @@ func (p *Provider) oauthConfig(ctx context.Context, sp *SocialProvider) (*oauth2
 		cfg.ClientSecret = s
 	}
 	return cfg, nil
+}
+
+// tokenAuthStyle picks how the client authenticates at the token endpoint from the
+// provider's discovery document: client_secret_basic when listed (or when nothing is
+// listed, its default in OpenID Connect Discovery §3), else client_secret_post (Apple).
+// oauth2's auto-detection would instead send every failed token request twice, the second
+// time with the secret in the body: a refused code is redeemed twice and the upstream sees
+// a failed client authentication.
+func tokenAuthStyle(op *oidc.Provider) oauth2.AuthStyle {
+	var meta struct {
+		Methods []string `json:"token_endpoint_auth_methods_supported"`
+	}
+	_ = op.Claims(&meta)
+	if len(meta.Methods) > 0 && !slices.Contains(meta.Methods, "client_secret_basic") && slices.Contains(meta.Methods, "client_secret_post") {
+		return oauth2.AuthStyleInParams
+	}
+	return oauth2.AuthStyleInHeader
 }
 
 // appleClientSecret makes Sign in with Apple's client secret: an ES256 JWT from the team's
@@ -285,6 +326,19 @@ func (p *Provider) BeginSocial(ctx context.Context, name, returnTo, linkUserID s
 		opts = append(opts, oauth2.SetAuthURLParam("response_mode", "form_post"))
 	}
 	return SocialStart{URL: cfg.AuthCodeURL(state, opts...), State: state}, nil
+}
+
+// BeginSocialLink starts linking an identity of the named provider to the session's user. A
+// linked identity is a way into the account, so, like adding a passkey, it needs a login
+// from the last 10 minutes (CR-19): otherwise a stolen session could add a lasting way in.
+func (p *Provider) BeginSocialLink(ctx context.Context, name string, s store.Session) (SocialStart, error) {
+	if p.Social(name) == nil {
+		return SocialStart{}, ErrSocialUnknown
+	}
+	if !p.fresh(s) {
+		return SocialStart{}, ErrSocialReauthenticate
+	}
+	return p.BeginSocial(ctx, name, "", s.UserID)
 }
 
 func (sp *SocialProvider) label() string {
@@ -396,7 +450,9 @@ func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, c
 		res.User, res.Linked = p.syncGroups(ctx, sp, u, up), true
 		return res, nil
 	}
-	if up.Email != "" {
+	// Only an address the upstream vouches for is compared with the accounts' (AS-29): an
+	// unverified one neither joins nor reveals an account.
+	if up.Email != "" && up.EmailVerified {
 		if email, err := NormalizeEmail(up.Email); err == nil {
 			if _, err := p.Store.GetUserByEmail(ctx, email); err == nil {
 				return res, &LinkRequiredError{Email: email, Provider: sp.label()}
@@ -583,15 +639,36 @@ func (p *Provider) upstreamIdentity(ctx context.Context, sp *SocialProvider, cod
 	}
 	if up.Email == "" || (sp.GroupsClaim != "" && all[sp.GroupsClaim] == nil) {
 		// Some providers put the address or groups only in userinfo.
-		if ui, err := op.UserInfo(uctx, oauth2.StaticTokenSource(tok)); err == nil {
+		ui, err := op.UserInfo(uctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			p.Logger.Warn("social login: userinfo", "provider", sp.Name, "error", err)
+		} else {
 			var extra map[string]json.RawMessage
-			if ui.Subject == idt.Subject && ui.Claims(&extra) == nil {
+			var names struct {
+				Name       string `json:"name"`
+				GivenName  string `json:"given_name"`
+				FamilyName string `json:"family_name"`
+				Picture    string `json:"picture"`
+				Locale     string `json:"locale"`
+			}
+			if ui.Subject == idt.Subject && ui.Claims(&extra) == nil && ui.Claims(&names) == nil {
 				if up.Email == "" {
 					up.Email, up.EmailVerified = ui.Email, ui.EmailVerified
 				}
 				if sp.GroupsClaim != "" && up.Groups == nil {
 					up.Groups = stringList(extra[sp.GroupsClaim])
 				}
+				// The profile too, when the ID token left it to userinfo.
+				fill := func(dst *string, src string) {
+					if *dst == "" {
+						*dst = src
+					}
+				}
+				fill(&up.Name, names.Name)
+				fill(&up.GivenName, names.GivenName)
+				fill(&up.FamilyName, names.FamilyName)
+				fill(&up.Picture, names.Picture)
+				fill(&up.Locale, names.Locale)
 			}
 		}
 	}
@@ -690,7 +767,7 @@ func (p *Provider) LinkIdentity(ctx context.Context, userID, provider, subject s
 // to log in. It needs a login from the last 10 minutes (CR-19).
 func (p *Provider) UnlinkIdentity(ctx context.Context, s store.Session, provider, subject string) error {
 	if !p.fresh(s) {
-		return ErrReauthenticate
+		return ErrSocialReauthenticate
 	}
 	id, err := p.Store.GetIdentity(ctx, provider, subject)
 	if err != nil || id.UserID != s.UserID {

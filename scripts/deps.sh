@@ -14,29 +14,37 @@ need() { # need <command> <what it is for>
   fi
 }
 
-# Node.js packages of the relying-party interoperability tests (e2e/node, e2e/node_test.go)
-# and of the notify tests (MailDev and its smtp-server, the real SMTP servers of
-# notify/servers_test.go; devDependencies, which npm ci installs): installed exactly as
-# locked, again whenever package.json or package-lock.json is newer than the last install
-# (npm writes node_modules/.package-lock.json on every install).
-step_node_packages() {
-  local dir=e2e/node
+# npm_ci_locked <dir>: installs a Node project's packages exactly as locked, again whenever
+# package.json or package-lock.json is newer than the last install (npm writes
+# node_modules/.package-lock.json on every install).
+npm_ci_locked() {
+  local dir=$1
   local stamp=$dir/node_modules/.package-lock.json
   if [ -f "$stamp" ] && [ ! "$dir/package-lock.json" -nt "$stamp" ] && [ ! "$dir/package.json" -nt "$stamp" ]; then
     echo "deps: $dir/node_modules is up to date"
     return
   fi
-  need node "Node.js >= 20, for e2e/node"
-  need npm "for e2e/node"
+  need node "Node.js >= 20, for $dir"
+  need npm "for $dir"
   local major
   major=$(node -p 'process.versions.node.split(".")[0]')
   if [ "$major" -lt 20 ]; then
-    echo "deps: Node.js >= 20 is required for e2e/node, found $(node --version)" >&2
+    echo "deps: Node.js >= 20 is required for $dir, found $(node --version)" >&2
     exit 1
   fi
   echo "deps: npm ci in $dir"
   npm ci --prefix "$dir" --no-audit --no-fund
 }
+
+# Node.js packages of the relying-party interoperability tests (e2e/node, e2e/node_test.go)
+# and of the notify and email e2e tests (MailDev and its smtp-server, real SMTP servers;
+# devDependencies, which npm ci installs).
+step_node_packages() { npm_ci_locked e2e/node; }
+
+# oidc-provider, the upstream OpenID provider of the social login tests (e2e/upstream,
+# started by e2e/social_util_test.go). GATEHOUSE_SKIP_NODE=1 makes the Node-based tests skip
+# instead.
+step_upstream_packages() { npm_ci_locked e2e/upstream; }
 
 # Chromium for the real-browser passkey tests (e2e/browser_passkey_test.go, driven over the
 # DevTools protocol with virtual WebAuthn authenticators): the Debian/Ubuntu package, through
@@ -74,6 +82,7 @@ step_chromium() {
 
 STEPS=(
   step_node_packages
+  step_upstream_packages
   step_chromium
 )
 

@@ -140,8 +140,7 @@ function start(pc) {
       return {
         accountId: sub,
         async claims() {
-          const c = { ...u };
-          return c;
+          return { ...u };
         },
       };
     },

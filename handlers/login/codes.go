@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
@@ -315,9 +316,11 @@ func (h *Handler) apiPhoneStart(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) startPhoneVerification(r *http.Request, s store.Session, u store.User, phone string) (string, error) {
-	if n, err := idp.NormalizePhone(phone); err == nil && (n != u.PhoneNumber || !u.PhoneNumberVerified) &&
-		u.PhoneNumber != "" && h.Provider.Now().Sub(s.AuthTime) > freshLogin {
-		// Replacing a number needs a fresh login; adding the first one does not.
+	// A verified number is a way to log in (SMS codes) and to recover the account, so
+	// adding one — the first or a replacement — needs a fresh login, like adding a passkey:
+	// else a stolen old session could add the thief's phone and keep the account (CR-19).
+	// Verifying the number already on the account adds nothing.
+	if n, err := idp.NormalizePhone(phone); err == nil && n != u.PhoneNumber && h.Provider.Now().Sub(s.AuthTime) > freshLogin {
 		return "", idp.ErrReauthenticate
 	}
 	return h.Provider.StartPhoneVerification(r.Context(), u, phone, preferredLanguage(r), h.ClientIP(r))
@@ -384,7 +387,19 @@ func (h *Handler) loginCodeVerify(channel, target string) codeVerifyData {
 		where = "text message"
 	}
 	return codeVerifyData{Title: "Enter your code", Intro: "If an account exists for what you entered, we sent it a 6-digit code by " + where + ". It works for 10 minutes, in this browser only.",
-		Action: h.Base + "/login/code/verify", ReturnTo: target, Resend: h.Base + "/login/code?channel=" + channel}
+		Action: h.Base + "/login/code/verify?channel=" + channel, ReturnTo: target, Resend: resendURL(h.Base+"/login/code?channel="+channel, target)}
+}
+
+// resendURL is the link asking for a new code: the start page, keeping return_to.
+func resendURL(start, target string) string {
+	if target == "" {
+		return start
+	}
+	sep := "?"
+	if strings.Contains(start, "?") {
+		sep = "&"
+	}
+	return start + sep + "return_to=" + url.QueryEscape(target)
 }
 
 func channelOf(r *http.Request) string {
@@ -470,7 +485,7 @@ func (h *Handler) loginCodeVerifyForm(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		status, _, msg, _ := h.codeError(w, err)
-		d := h.loginCodeVerify("email", target)
+		d := h.loginCodeVerify(channelOf(r), target)
 		d.Intro = ""
 		h.codeVerifyPage(w, r, status, d, msg)
 		return
@@ -512,8 +527,11 @@ func (h *Handler) magicLinkForm(w http.ResponseWriter, r *http.Request) {
 }
 
 type magicData struct {
-	// Token is set when it came through the cookie (a query-string link) or in a form.
+	// Token is set when it came in a form (the confirmation question).
 	Token string
+	// Waiting: a token that came in a query string waits in the cookie, so the page works
+	// without JavaScript.
+	Waiting bool
 	// Email is set when the user must confirm logging in here (CR-17).
 	Email string
 }
@@ -531,7 +549,7 @@ func (h *Handler) magicPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.Base+"/login/magic", http.StatusSeeOther)
 		return
 	}
-	h.page(w, r, http.StatusOK, "magic", "Log in", "", magicData{})
+	h.page(w, r, http.StatusOK, "magic", "Log in", "", magicData{Waiting: h.shortCookie(r, magicLinkCookie) != ""})
 }
 
 // POST /login/magic {token, confirm}.
@@ -558,7 +576,7 @@ func (h *Handler) magicForm(w http.ResponseWriter, r *http.Request) {
 		next, err = h.afterFirstFactor(w, r, u, []string{idp.AMREmailLink}, ml.ReturnTo)
 	}
 	if err != nil {
-		_, _, msg, code := h.codeError(w, err)
+		_, code, msg, _ := h.codeError(w, err)
 		h.fail(w, r, http.StatusBadRequest, "Link not valid", msg, code)
 		return
 	}
@@ -606,7 +624,7 @@ func (h *Handler) recoverForm(w http.ResponseWriter, r *http.Request) {
 	h.setShortCookie(w, flowCookie, flow, flowMaxAge)
 	h.codeVerifyPage(w, r, http.StatusOK, codeVerifyData{Title: "Enter your code",
 		Intro:  "If an account exists for what you entered, we sent it a 6-digit code. It works for 10 minutes, in this browser only.",
-		Action: h.Base + "/recover/verify", ReturnTo: target, Resend: h.Base + "/recover"}, "")
+		Action: h.Base + "/recover/verify", ReturnTo: target, Resend: resendURL(h.Base+"/recover", target)}, "")
 }
 
 // POST /recover/verify.
@@ -620,7 +638,7 @@ func (h *Handler) recoverVerifyForm(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		status, _, msg, _ := h.codeError(w, err)
 		h.codeVerifyPage(w, r, status, codeVerifyData{Title: "Enter your code", Action: h.Base + "/recover/verify",
-			ReturnTo: target, Resend: h.Base + "/recover"}, msg)
+			ReturnTo: target, Resend: resendURL(h.Base+"/recover", target)}, msg)
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)

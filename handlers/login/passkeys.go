@@ -413,7 +413,7 @@ func (h *Handler) passkeyForm(w http.ResponseWriter, r *http.Request, act func(s
 		var in *idp.InputError
 		msg := capitalize(err.Error()) + "."
 		if errors.As(err, &in) {
-			msg = in.Message
+			msg = capitalize(in.Message) + "."
 		}
 		h.accountWithError(w, r, http.StatusBadRequest, msg)
 		return

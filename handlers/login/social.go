@@ -46,10 +46,12 @@ const socialStartsPerIP = 60
 
 // GET /login/social/{name}?return_to=: go to the upstream provider.
 func (h *Handler) socialStart(w http.ResponseWriter, r *http.Request) {
-	h.beginSocial(w, r, returnTo(r.URL.Query().Get("return_to")), "")
+	h.beginSocial(w, r, func() (idp.SocialStart, error) {
+		return h.Provider.BeginSocial(r.Context(), r.PathValue("name"), returnTo(r.URL.Query().Get("return_to")), "")
+	})
 }
 
-func (h *Handler) beginSocial(w http.ResponseWriter, r *http.Request, target, linkUser string) {
+func (h *Handler) beginSocial(w http.ResponseWriter, r *http.Request, begin func() (idp.SocialStart, error)) {
 	now := h.Provider.Now()
 	n, reset, err := h.Provider.Store.IncrementCounter(r.Context(), "social:ip:"+h.ClientIP(r), 1, 10*time.Minute, now)
 	if err == nil && n > socialStartsPerIP {
@@ -57,7 +59,7 @@ func (h *Handler) beginSocial(w http.ResponseWriter, r *http.Request, target, li
 	}
 	var start idp.SocialStart
 	if err == nil {
-		start, err = h.Provider.BeginSocial(r.Context(), r.PathValue("name"), target, linkUser)
+		start, err = begin()
 	}
 	if err != nil {
 		h.socialFail(w, r, err)
@@ -77,7 +79,9 @@ func (h *Handler) socialLinkForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.loginURL(h.Base+"/"), http.StatusSeeOther)
 		return
 	}
-	h.beginSocial(w, r, h.Base+"/", s.UserID)
+	h.beginSocial(w, r, func() (idp.SocialStart, error) {
+		return h.Provider.BeginSocialLink(r.Context(), r.PathValue("name"), s)
+	})
 }
 
 // GET or POST /login/social/{name}/callback: the upstream's answer. POST (form_post) comes
@@ -135,6 +139,9 @@ func (h *Handler) socialFail(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.As(err, &link):
 		h.page(w, r, http.StatusConflict, "link_required", "Account exists", "", linkRequiredData{Email: link.Email,
 			Provider: link.Provider, Login: h.Base + "/login?login_hint=" + url.QueryEscape(link.Email)})
+	case errors.Is(err, idp.ErrReauthenticate):
+		// Linking with an old login: back to the account page, which offers a new login.
+		h.accountWithError(w, r, http.StatusForbidden, capitalize(err.Error())+".")
 	case errors.Is(err, idp.ErrSocialUnknown):
 		h.fail(w, r, http.StatusNotFound, "Not available", capitalize(err.Error())+".", "social_unknown")
 	case errors.Is(err, idp.ErrSocialState):

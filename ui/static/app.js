@@ -149,7 +149,7 @@ document.addEventListener("DOMContentLoaded", () => {
     // one, so it says why instead of offering a button that does nothing.
     for (const el of document.querySelectorAll("[data-passkey-mfa]")) {
       el.querySelector("[data-passkey-button]").disabled = true;
-      showError("This browser cannot use passkeys, and your account needs one to finish logging in. Use a browser that supports passkeys.");
+      showError("This browser cannot use passkeys, which this login needs. Use a browser that supports them.");
     }
     return;
   }
@@ -172,8 +172,12 @@ document.addEventListener("DOMContentLoaded", () => {
     el.hidden = false;
     const finish = { return_to: el.dataset.returnTo };
     let autofill = null;
+    // The autofill request's /begin answer sets the ceremony cookie: a click waits for it,
+    // so that the button's own ceremony cookie is the one that stays.
+    let autofillBegin = Promise.resolve();
     el.querySelector("[data-passkey-button]").addEventListener("click", async () => {
       if (autofill) autofill.abort();
+      await autofillBegin.catch(() => {});
       try {
         const data = await assert(el.dataset.api, {}, finish);
         window.location.assign(data.redirect_to);
@@ -188,7 +192,11 @@ document.addEventListener("DOMContentLoaded", () => {
         if (!ok) return;
         autofill = new AbortController();
         try {
-          const data = await assert(el.dataset.api, {}, finish, "conditional", autofill.signal);
+          autofillBegin = postJSON(el.dataset.api + "/begin", {});
+          const options = await autofillBegin;
+          const cred = await navigator.credentials.get({ publicKey: requestOptions(options), mediation: "conditional", signal: autofill.signal });
+          if (!cred) return;
+          const data = await postJSON(el.dataset.api + "/finish", Object.assign({ credential: credentialJSON(cred) }, finish));
           window.location.assign(data.redirect_to);
         } catch (e) {
           if (e.name !== "AbortError") showError(friendly(e));
