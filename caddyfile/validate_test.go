@@ -178,6 +178,8 @@ func TestValidateSocialAndSenders(t *testing.T) {
 		{"bad name", `"social":[{"name":"Google!","preset":"google","client_id":"a","client_secret":"b"}]`, "use 1 to 32 lowercase"},
 		{"unknown preset", `"social":[{"name":"x","preset":"myspace","client_id":"a","client_secret":"b"}]`, `preset "myspace"`},
 		{"twice", `"social":[{"name":"google","client_id":"a","client_secret":"b"},{"name":"google","client_id":"a","client_secret":"b"}]`, "defined twice"},
+		{"groups without a claim", `"social":[{"name":"google","client_id":"a","client_secret":"b","required_groups":["staff"]}]`, "need groups_claim"},
+		{"groups on github", `"social":[{"name":"github","client_id":"a","client_secret":"b","groups_claim":"groups","import_groups":["staff"]}]`, "GitHub sends none"},
 		{"bad import group", `"social":[{"name":"google","client_id":"a","client_secret":"b","import_groups":["a,b"]}]`, "import_groups"},
 		{"email method without sender", `"login":["password","email_code"]`, "login method email_code sends email"},
 		{"sms method without sender", `"login":["password","sms_code"]`, "login method sms_code sends text messages"},

@@ -160,6 +160,43 @@ func TestMagicLinkLoginThroughSMTP(t *testing.T) {
 	})
 }
 
+// TestPreAccountHijackByEmail: an attacker signs up with the victim's address and a
+// password and keeps the session (and an offline OIDC refresh token); the address is never
+// verified. When the victim first logs in with a code from that mailbox, the attacker's
+// session, refresh token and password stop working, the victim is told, and the victim's
+// new password works.
+func TestPreAccountHijackByEmail(t *testing.T) {
+	e := otStart(t, otOptions{})
+	const victim = "vera@example.test"
+	attacker := e.client(t)
+	otWant(t, "attacker's signup", attacker.api("/api/v1/signup", map[string]string{"email": victim, "password": Password, "fname": "Vera", "lname": "X"}), http.StatusCreated)
+	tok := e.Tokens(attacker.Browser, "app", e.RP+"/app-cb", "openid email offline_access read:docs")
+	rt := tok["refresh_token"].(string)
+	e.mail.next(victim, otSubjVerify) // the victim ignores the unexpected message
+
+	v := e.client(t)
+	v.emailCodeLogin(victim)
+	v.wantSession("victim", victim, "eotp")
+	attacker.wantNoSession("attacker after the victim's first login")
+	if r := e.APILogin(victim, Password); r.Status != http.StatusUnauthorized {
+		t.Errorf("the attacker's password after the victim's first login: %s", r)
+	}
+	if r := e.Refresh("app", rt); r.Status != http.StatusBadRequest {
+		t.Errorf("the attacker's refresh token after the victim's first login: %s", r)
+	}
+	if n := e.mail.next(victim, otSubjChanged); !strings.Contains(n.Text, "removed") {
+		t.Errorf("the notice does not say what was removed:\n%s", n.Text)
+	}
+	if !otUser(t, victim).EmailVerified {
+		t.Error("the address is not verified after the login by code")
+	}
+	otWant(t, "victim sets a password", v.api("/api/v1/account/password", map[string]string{"password": "vera's own passphrase"}), http.StatusNoContent)
+	e.mail.next(victim, otSubjChanged)
+	if r := e.APILogin(victim, "vera's own passphrase"); r.Status != http.StatusOK {
+		t.Errorf("the victim's new password: %s", r)
+	}
+}
+
 // TestSignupEmailVerificationThroughSMTP: signing up sends a code that verifies the address
 // (API and pages); the account's email_verified follows it.
 func TestSignupEmailVerificationThroughSMTP(t *testing.T) {
@@ -1540,8 +1577,9 @@ func TestCR19ReauthForCodeChanges(t *testing.T) {
 // the later steps (verify without a started flow, a login code at the recovery step, setting
 // a password without the fresh session recovery gives) are refused; a recovery code requested
 // before the password was changed, or before another recovery finished, no longer works.
-// After a recovery every session of the account is gone, and an OIDC refresh token and access
-// token obtained before stop working, while another account's are untouched.
+// After a recovery every session of the account is gone, the old password no longer logs in,
+// and an OIDC refresh token and access token obtained before stop working, while another
+// account's are untouched.
 func TestCR31RecoveryIntegrity(t *testing.T) {
 	e := otStart(t, otOptions{})
 	const alma, bea = "alma@example.test", "bea@example.test"
@@ -1556,6 +1594,12 @@ func TestCR31RecoveryIntegrity(t *testing.T) {
 			return e.sms.next(t, who).code(t)
 		}
 		return e.mail.next(who, otSubjRecover).code(t)
+	}
+	// Recovery removes the password; the recovered session sets it again.
+	setPassword := func(t *testing.T, c *otClient) {
+		t.Helper()
+		otWant(t, "password after recovery", c.api("/api/v1/account/password", map[string]string{"password": Password}), http.StatusNoContent)
+		e.mail.next(alma, otSubjChanged)
 	}
 
 	t.Run("sessions and tokens revoked", func(t *testing.T) {
@@ -1600,6 +1644,11 @@ func TestCR31RecoveryIntegrity(t *testing.T) {
 		other.wantSession("bea", bea)
 		otWant(t, "bea's refresh token", e.Refresh("app", btok["refresh_token"].(string)), http.StatusOK)
 		e.mail.next(alma, otSubjChanged)
+		// The old password stopped working with the recovery, before a new one is set.
+		if r := e.APILogin(alma, Password); r.Status != http.StatusUnauthorized {
+			t.Errorf("the old password after recovery: %s", r)
+		}
+		setPassword(t, c)
 	})
 
 	t.Run("code reuse", func(t *testing.T) {
@@ -1609,6 +1658,7 @@ func TestCR31RecoveryIntegrity(t *testing.T) {
 		flow := c.cookie("otp")
 		otWant(t, "first use", c.api("/api/v1/recovery/verify", map[string]string{"code": code}), http.StatusOK)
 		e.mail.next(alma, otSubjChanged)
+		setPassword(t, c)
 		for _, who := range []*otClient{c, e.client(t)} {
 			who.setCookie("otp", flow)
 			otAPIError(t, "second use", who.api("/api/v1/recovery/verify", map[string]string{"code": code}), http.StatusBadRequest, "code_expired")
@@ -1626,6 +1676,7 @@ func TestCR31RecoveryIntegrity(t *testing.T) {
 		otWant(t, "alma's code in alma's flow", ca.api("/api/v1/recovery/verify", map[string]string{"code": codeA}), http.StatusOK)
 		ca.wantSession("alma's flow", alma)
 		e.mail.next(alma, otSubjChanged)
+		setPassword(t, ca)
 	})
 
 	t.Run("skipping the email step", func(t *testing.T) {

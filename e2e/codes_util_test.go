@@ -136,7 +136,7 @@ func otNode(t testing.TB) (string, string) {
 func otStartMailDev(t testing.TB) *otMailDev {
 	t.Helper()
 	bin, script := otNode(t)
-	m := &otMailDev{t: t, SMTPPort: otFreePort(t), WebPort: otFreePort(t), seen: map[string]bool{}}
+	m := &otMailDev{t: t, SMTPPort: freePort(t), WebPort: freePort(t), seen: map[string]bool{}}
 	cmd := exec.Command(bin, script, "--smtp", strconv.Itoa(m.SMTPPort), "--web", strconv.Itoa(m.WebPort),
 		"--ip", "127.0.0.1", "--mail-directory", t.TempDir(), "--incoming-user", otSMTPUser, "--incoming-pass", otSMTPPass)
 	pr, pw := io.Pipe()
@@ -663,17 +663,6 @@ func otResetSendLimits(t *testing.T, ip string, dests ...string) {
 	}
 }
 
-// otFreePort returns a loopback TCP port that was free a moment ago.
-func otFreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // otPercentile returns the p-quantile (0..1) of d.
 func otPercentile(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
@@ -694,6 +683,10 @@ func (e *otEnv) addPhone(t *testing.T, email, phone, ip string) {
 	otWant(t, "password login", c.api("/api/v1/login/password", map[string]string{"email": email, "password": Password}), http.StatusOK)
 	otWant(t, "phone start", c.api("/api/v1/account/phone/start", map[string]string{"phone_number": phone}), http.StatusAccepted)
 	otWant(t, "phone verify", c.api("/api/v1/account/phone/verify", map[string]string{"code": e.sms.next(t, phone).code(t)}), http.StatusOK)
+	// The account's address is told of the new number.
+	if n := e.mail.next(email, otSubjChanged); !strings.Contains(n.Text, phone) {
+		t.Errorf("the notice of the phone change does not name %s:\n%s", phone, n.Text)
+	}
 }
 
 // otErr returns the error code and message of an API error answer ("" if none).

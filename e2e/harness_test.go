@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -139,7 +140,9 @@ func Start(t *testing.T, cfg Config) *Env {
 			e.dumpLog()
 		}
 	})
-	if err := e.Load(cfg); err != nil {
+	// A first load: fresh ports, so no old servers to wait out (see Load).
+	e.cfg = cfg
+	if err := LoadCaddyfile(e.Render(cfg)); err != nil {
 		t.Fatalf("load config: %v", err)
 	}
 	return e
@@ -177,10 +180,21 @@ func (e *Env) exec(src string) string {
 	return buf.String()
 }
 
-// Load adapts and loads cfg (a reload when a config is running).
+// Load adapts and loads cfg in place of the test's running configuration (a reload).
+//
+// Caddy listens with SO_REUSEPORT: until the old servers have closed their sockets (Load
+// returns once their shutdown has started, not finished), the kernel may queue a new
+// connection on an old socket, and closing it resets the connection. Browsers retry that;
+// Load waits it out and drops the shared API client's keep-alive connections to the old
+// servers (a test's own Browser should call C.CloseIdleConnections after a reload).
 func (e *Env) Load(cfg Config) error {
 	e.cfg = cfg
-	return LoadCaddyfile(e.Render(cfg))
+	if err := LoadCaddyfile(e.Render(cfg)); err != nil {
+		return err
+	}
+	time.Sleep(300 * time.Millisecond)
+	API.CloseIdleConnections()
+	return nil
 }
 
 // LoadCaddyfile adapts a Caddyfile and loads it into the process's Caddy.
@@ -208,14 +222,34 @@ func (e *Env) dumpLog() {
 	e.t.Logf("caddy log (tail):\n%s", b)
 }
 
-func freePort(t *testing.T) int {
+// freePort returns a loopback port a server can listen on a moment later (fatal if none).
+func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := pickPort()
 	if err != nil {
 		t.Fatalf("free port: %v", err)
 	}
+	return port
+}
+
+// pickPort returns a free loopback port below the kernel's ephemeral range (32768–60999 by
+// default): a port from that range, free when checked, can be taken before the server binds
+// it by the local end of any outgoing connection the tests open meanwhile ("address already
+// in use").
+func pickPort() (int, error) {
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Provider returns the running identity provider (white-box access for forging tokens with

@@ -15,7 +15,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -268,7 +268,7 @@ func TestSocialStateNonceReplay(t *testing.T) {
 	if c, n := corp.gatehouseRequests(t); n != 0 {
 		t.Errorf("a replayed callback reached the upstream: %v", c)
 	}
-	if _, err := Provider(t).Store.GetOneTimeCode(Ctx(t), secret.Hash(state)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := Provider(t).Store.GetOneTimeCode(Ctx(t), idp.SocialStateID(state)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the state record outlived its use: %v", err)
 	}
 	if s := soSession(t, e, victim); s == nil || s.User.ID != userID {
@@ -278,7 +278,7 @@ func TestSocialStateNonceReplay(t *testing.T) {
 	// A state past its 10 minutes is refused, before the code is redeemed.
 	late := NewBrowser(t)
 	tripL := soThrough(t, late, http.MethodGet, e.Issuer+"/login/social/corp", nil, "so-eve", false)
-	if _, err := Provider(t).Store.UpdateOneTimeCode(Ctx(t), secret.Hash(tripL.Auth.Query().Get("state")), func(c store.OneTimeCode) (store.OneTimeCode, error) {
+	if _, err := Provider(t).Store.UpdateOneTimeCode(Ctx(t), idp.SocialStateID(tripL.Auth.Query().Get("state")), func(c store.OneTimeCode) (store.OneTimeCode, error) {
 		c.ExpiresAt = time.Now().Add(-time.Second)
 		return c, nil
 	}); err != nil {
@@ -653,6 +653,16 @@ func TestSocialGroups(t *testing.T) {
 			}
 		}
 	}
+
+	// Sue leaves staff upstream: her next login is refused, and the refusal also takes the
+	// imported group away, so sessions and tokens checked against the account's groups stop
+	// granting staff.
+	other.setUser(t, soUser{Sub: "so-sue", Email: "sue@other.test", EmailVerified: true, Groups: []string{"x"}})
+	b = NewBrowser(t)
+	soRefused(t, "sue after leaving staff", soLogin(t, e, b, "otherstaff", "so-sue"), http.StatusForbidden, "Not allowed", "not_allowed")
+	if u, ok := soUserByEmail(t, "sue@other.test"); !ok || slices.Contains(u.Groups, "staff") {
+		t.Errorf("sue's account after a refused login without staff upstream: %+v (exists %v), want no staff group", u, ok)
+	}
 }
 
 // TestSocialDisabledUser: a disabled account cannot log in through its linked identity.
@@ -804,5 +814,19 @@ func TestSocialFormPost(t *testing.T) {
 	soLoggedIn(t, e, b, "posted answer", trip.deliver(b, nil), "")
 	if u, ok := soUserByEmail(t, "fern@corp.test"); !ok || !u.EmailVerified {
 		t.Errorf("account %+v (exists %v)", u, ok)
+	}
+
+	// Linking through a form_post provider: the posted answer arrives without the session
+	// cookie (a cross-site POST), and the link still lands on the signed-in account.
+	corp.setUser(t, soUser{Sub: "so-gus", Email: "gus@corp.test", EmailVerified: true})
+	gusID := e.CreateUser("gus@corp.test")
+	g := NewBrowser(t)
+	e.PortalLogin(g, "gus@corp.test", Password)
+	account := soLink(t, e, g, "apple", "so-gus")
+	if account.Status != http.StatusOK || account.URL.Path != "/" {
+		t.Fatalf("linking through form_post: want the account page, got %s", account)
+	}
+	if ids := soIdentities(t, e, gusID); len(ids) != 1 || !strings.Contains(ids[0], "so-gus") {
+		t.Fatalf("identities of gus after linking through form_post: %v", ids)
 	}
 }

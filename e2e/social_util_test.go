@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"html"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -114,7 +113,7 @@ func soLaunch() (*soNode, error) {
 	n := &soNode{out: &soLog{}, ops: map[string]*soOP{}}
 	var providers []map[string]any
 	for _, name := range []string{"corp", "other"} {
-		port, err := soFreePort()
+		port, err := pickPort()
 		if err != nil {
 			return nil, err
 		}
@@ -179,15 +178,6 @@ func soLaunch() (*soNode, error) {
 		}
 	}
 	return n, nil
-}
-
-func soFreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // soPrivateJWK encodes an RSA private key as a JWK for oidc-provider's keystore.
@@ -313,15 +303,42 @@ type soTrip struct {
 var (
 	soFormPostRe = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
 	soHiddenRe   = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)"/>`)
+	// Gatehouse's re-post page (social_repost.html).
+	soRepostRe      = regexp.MustCompile(`<form method="post" action="([^"]*)" data-autosubmit>`)
+	soRepostFieldRe = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
 )
 
 // deliver makes the browser follow the upstream's answer to Gatehouse's callback (stop as
-// in Browser.Go).
+// in Browser.Go). A posted answer (form_post) comes from the upstream's page, another site:
+// like a real browser, it carries none of the portal's SameSite=Lax cookies, and Gatehouse
+// answers with a page that posts the same fields again from its own origin, which the
+// browser then submits with its cookies (app.js does it on load).
 func (tr soTrip) deliver(b *Browser, stop func(*url.URL) bool) *Resp {
-	if tr.Form != nil {
-		return b.Go(http.MethodPost, tr.Callback.String(), tr.Form, stop)
+	if tr.Form == nil {
+		return b.Go(http.MethodGet, tr.Callback.String(), nil, stop)
 	}
-	return b.Go(http.MethodGet, tr.Callback.String(), nil, stop)
+	t := b.t
+	t.Helper()
+	crossSite := &Browser{t: t, C: &http.Client{CheckRedirect: noRedirect, Timeout: 30 * time.Second}}
+	r := crossSite.Do(http.MethodPost, tr.Callback.String(), tr.Form)
+	m := soRepostRe.FindSubmatch(r.Body)
+	if r.Status != http.StatusOK || m == nil || len(r.Header.Values("Set-Cookie")) != 0 {
+		t.Fatalf("cross-site POST of the upstream's answer: want the re-post page and no cookie set (the state and CSRF cookies left alone), got %s (Set-Cookie %q)", r, r.Header.Values("Set-Cookie"))
+	}
+	action, err := url.Parse(html.UnescapeString(string(m[1])))
+	if err != nil || action.Path != tr.Callback.Path {
+		t.Fatalf("re-post page posts to %q, want %s", m[1], tr.Callback.Path)
+	}
+	fields := url.Values{}
+	for _, in := range soRepostFieldRe.FindAllSubmatch(r.Body, -1) {
+		fields.Set(html.UnescapeString(string(in[1])), html.UnescapeString(string(in[2])))
+	}
+	for _, k := range []string{"state", "code", "error", "iss"} {
+		if fields.Get(k) != tr.Form.Get(k) {
+			t.Fatalf("re-post page changed %s: %q, posted %q", k, fields.Get(k), tr.Form.Get(k))
+		}
+	}
+	return b.Go(http.MethodPost, tr.Callback.ResolveReference(action).String(), fields, stop)
 }
 
 func soIsCallback(u *url.URL) bool {

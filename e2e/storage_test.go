@@ -97,13 +97,7 @@ func TestBadgerLockAndReload(t *testing.T) {
 	if err := e.Load(cfg); err != nil {
 		t.Fatalf("reload with the same storage path: %v", err)
 	}
-	// Caddy listens with SO_REUSEPORT: until the old servers have closed their sockets
-	// (Load returns once their shutdown has started, not finished), the kernel may queue a
-	// new connection on an old socket, and closing it resets the connection. Browsers retry
-	// that; this test waits it out, and drops its keep-alive connections to the old servers.
-	time.Sleep(300 * time.Millisecond)
-	API.CloseIdleConnections()
-	b.C.CloseIdleConnections()
+	b.C.CloseIdleConnections() // Load waited out the old servers (see Env.Load)
 	if p := NewBrowser(t).Go(http.MethodGet, e.Issuer+"/login", nil, nil); p.Status != http.StatusOK ||
 		!strings.Contains(string(p.Body), "Reloaded Gatehouse") {
 		t.Errorf("the reloaded configuration is not in effect: %s", p)

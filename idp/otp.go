@@ -123,6 +123,10 @@ func (p *Provider) MethodEnabled(m string) bool {
 	return p.EmailEnabled
 }
 
+// OTPTTL is how long an email or SMS code works; LinkTTL how long a magic link does.
+func (p *Provider) OTPTTL() time.Duration  { return min(p.CodeTTL, maxCodeTTL) }
+func (p *Provider) LinkTTL() time.Duration { return min(p.MagicLinkTTL, maxMagicLinkTTL) }
+
 // CanEmail and CanSMS tell whether verification and recovery can use the channel.
 func (p *Provider) CanEmail() bool { return p.Messenger != nil && p.EmailEnabled }
 func (p *Provider) CanSMS() bool   { return p.Messenger != nil && p.SMSEnabled }
@@ -278,7 +282,7 @@ func (p *Provider) startCode(ctx context.Context, req codeRequest, clientIP stri
 	for k, v := range req.data {
 		data[k] = v
 	}
-	ttl := min(p.CodeTTL, maxCodeTTL)
+	ttl := p.OTPTTL()
 	rec := store.OneTimeCode{ID: secret.Hash(flow), Purpose: req.purpose, Subject: req.subject, Data: data,
 		CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	if err := p.Store.CreateOneTimeCode(ctx, rec); err != nil {
@@ -299,7 +303,9 @@ func (p *Provider) startCode(ctx context.Context, req codeRequest, clientIP stri
 		err = p.Messenger.SendEmail(req.kind, req.dest, v)
 	}
 	if err != nil {
-		return "", fmt.Errorf("send %s: %w", req.kind, err)
+		// The answer stays the one an unknown address gets: a failure only for existing
+		// accounts would tell which addresses have one (CR-06). The user asks again.
+		p.Logger.Error("send message", "kind", req.kind, "channel", req.channel, "user", req.subject, "error", err)
 	}
 	return flow, nil
 }
@@ -388,23 +394,73 @@ func (p *Provider) loginUser(ctx context.Context, id string) (store.User, error)
 	return u, nil
 }
 
-// markEmailVerified records that the user proved control of email (a code or link reached
-// it), if it is still the account's address.
-func (p *Provider) markEmailVerified(ctx context.Context, u store.User, email string) store.User {
+// claimAccount records that a login code or link proved control of email. When that makes
+// the account's address verified for the first time, the account is claimed: whoever typed
+// the address at signup may not have owned it (an attacker pre-registering a victim's address
+// and waiting for the victim to log in by email, "account pre-hijacking"), so every way in
+// set up before the proof stops working — the password, passkeys, linked upstream
+// identities, a verified phone number, all sessions and every refresh token — and the
+// address is told. The owner sets a new password or passkey from the session that follows.
+// Nothing changes when the address was already verified.
+func (p *Provider) claimAccount(ctx context.Context, u store.User, email string) (store.User, error) {
 	if u.EmailVerified || u.Email != email {
-		return u
+		return u, nil
+	}
+	// Sessions end first, then the ways in go: a credential that a session adds meanwhile is
+	// either removed below or, written after its session ended, rolled back by
+	// keepIfSessionLive. If this fails half way, the address stays unverified and the next
+	// login by code or link does it all again.
+	if err := p.signOutEverywhere(ctx, u.ID, ""); err != nil {
+		return store.User{}, fmt.Errorf("claim account: %w", err)
+	}
+	removed := false
+	if _, err := p.Store.GetPassword(ctx, u.ID); err == nil {
+		removed = true
+		if err := p.Store.DeletePassword(ctx, u.ID); err != nil {
+			return store.User{}, fmt.Errorf("claim account: delete password: %w", err)
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return store.User{}, fmt.Errorf("claim account: read password: %w", err)
+	}
+	pks, err := p.Store.ListUserPasskeys(ctx, u.ID)
+	if err != nil {
+		return store.User{}, fmt.Errorf("claim account: list passkeys: %w", err)
+	}
+	for _, pk := range pks {
+		removed = true
+		if err := p.Store.DeletePasskey(ctx, pk.ID); err != nil {
+			return store.User{}, fmt.Errorf("claim account: delete passkey: %w", err)
+		}
+	}
+	ids, err := p.Store.ListUserIdentities(ctx, u.ID)
+	if err != nil {
+		return store.User{}, fmt.Errorf("claim account: list identities: %w", err)
+	}
+	for _, id := range ids {
+		removed = true
+		if err := p.Store.DeleteIdentity(ctx, id.Provider, id.Subject); err != nil {
+			return store.User{}, fmt.Errorf("claim account: unlink identity: %w", err)
+		}
+	}
+	if u.PhoneNumberVerified {
+		removed = true
 	}
 	nu, err := p.updateUser(ctx, u.ID, func(x store.User) (store.User, error) {
 		if x.Email == email {
-			x.EmailVerified = true
+			x.EmailVerified, x.PhoneNumberVerified = true, false
 		}
 		return x, nil
 	})
 	if err != nil {
-		p.Logger.Warn("mark email verified", "user", u.ID, "error", err)
-		return u
+		return store.User{}, fmt.Errorf("claim account: %w", err)
 	}
-	return nu
+	if removed {
+		p.Logger.Info("account claimed by its email address: earlier sign-in methods removed", "user", u.ID)
+		p.notifyChange(email, "Your email address was confirmed for the first time. Sign-in methods set up before that "+
+			"(password, passkeys, linked accounts, phone number) were removed and every device was signed out, "+
+			"in case someone else created the account with your address. Set a new password or passkey on your account page.", nu.Language)
+	}
+	return nu, nil
 }
 
 // lookupEmail returns the enabled account of email, or ok=false.
@@ -493,7 +549,11 @@ func (p *Provider) FinishCodeLogin(ctx context.Context, flow, code, clientIP str
 	if u.Email != rec.Data["dest"] {
 		return store.User{}, nil, ErrCodeExpired // sent to an address the account no longer has
 	}
-	return p.markEmailVerified(ctx, u, rec.Data["dest"]), []string{AMREmailCode}, nil
+	u, err = p.claimAccount(ctx, u, rec.Data["dest"])
+	if err != nil {
+		return store.User{}, nil, err
+	}
+	return u, []string{AMREmailCode}, nil
 }
 
 // StartMagicLink emails a login link to email if it belongs to an account, and returns the
@@ -521,7 +581,7 @@ func (p *Provider) StartMagicLink(ctx context.Context, email, returnTo, lang, cl
 	// log in, and its token is sent nowhere): the same store writes, so the answer takes the
 	// same time (CR-07).
 	token, now := secret.Token(), p.Now()
-	ttl := min(p.MagicLinkTTL, maxMagicLinkTTL)
+	ttl := p.LinkTTL()
 	rec := store.OneTimeCode{ID: secret.Hash(token), Purpose: purposeLinkLogin,
 		Data:      map[string]string{"browser": secret.Hash(nonce), "dest": email, "return_to": returnTo},
 		CreatedAt: now, ExpiresAt: now.Add(ttl)}
@@ -541,7 +601,8 @@ func (p *Provider) StartMagicLink(ctx context.Context, email, returnTo, lang, cl
 	// reach access logs or a Referer header (CR-15).
 	link := p.Issuer + "/login/magic#" + token
 	if err := p.Messenger.SendEmail(MsgMagicLink, email, MessageVars{Email: email, Link: link, ExpiresIn: ttl, Language: lang}); err != nil {
-		return "", fmt.Errorf("send magic link: %w", err)
+		// Same answer as for an unknown address (CR-07); see startCode.
+		p.Logger.Error("send message", "kind", MsgMagicLink, "channel", channelEmail, "user", u.ID, "error", err)
 	}
 	return nonce, nil
 }
@@ -603,7 +664,11 @@ func (p *Provider) RedeemMagicLink(ctx context.Context, token, nonce string, con
 	if u.Email != ml.Email {
 		return store.User{}, ml, ErrLinkExpired // sent to an address the account no longer has
 	}
-	return p.markEmailVerified(ctx, u, ml.Email), ml, nil
+	u, err = p.claimAccount(ctx, u, ml.Email)
+	if err != nil {
+		return store.User{}, ml, err
+	}
+	return u, ml, nil
 }
 
 // StartEmailVerification sends a code proving control of email (the account's address, or a
@@ -619,11 +684,9 @@ func (p *Provider) StartEmailVerification(ctx context.Context, u store.User, ema
 	if err != nil {
 		return "", err
 	}
-	if email != u.Email {
-		if other, err := p.Store.GetUserByEmail(ctx, email); err == nil && other.ID != u.ID {
-			return "", ErrEmailTaken
-		}
-	}
+	// An address of another account gets its code too: refusing here would tell anyone
+	// signed in which addresses have accounts. Only who reads the code learns, at Finish,
+	// that the address is taken.
 	return p.startCode(ctx, codeRequest{purpose: purposeVerify + channelEmail, channel: channelEmail, dest: email,
 		subject: u.ID, kind: MsgVerifyEmail, vars: MessageVars{Email: email, Language: lang}}, clientIP)
 }
@@ -666,9 +729,7 @@ func (p *Provider) StartPhoneVerification(ctx context.Context, u store.User, pho
 	if !p.smsAllowed(phone) {
 		return "", ErrPhoneNotAllowed
 	}
-	if other, err := p.Store.GetUserByPhone(ctx, phone); err == nil && other.ID != u.ID {
-		return "", ErrPhoneTaken
-	}
+	// As for email: a number verified by another account is refused only at Finish.
 	return p.startCode(ctx, codeRequest{purpose: purposeVerify + channelSMS, channel: channelSMS, dest: phone,
 		subject: u.ID, kind: MsgVerifyPhone, vars: MessageVars{Email: u.Email, Language: lang}}, clientIP)
 }
@@ -682,14 +743,18 @@ func (p *Provider) FinishPhoneVerification(ctx context.Context, u store.User, fl
 	if rec.Subject != u.ID {
 		return store.User{}, ErrCodeExpired
 	}
-	nu, err := p.Store.UpdateUser(ctx, u.ID, func(x store.User) (store.User, error) {
-		x.PhoneNumber, x.PhoneNumberVerified, x.UpdatedAt = rec.Data["dest"], true, p.Now()
+	phone, old := rec.Data["dest"], u.PhoneNumber
+	nu, err := p.updateUser(ctx, u.ID, func(x store.User) (store.User, error) {
+		x.PhoneNumber, x.PhoneNumberVerified = phone, true
 		return x, nil
 	})
 	if errors.Is(err, store.ErrAlreadyExists) {
 		return store.User{}, ErrPhoneTaken
 	} else if err != nil {
-		return store.User{}, fmt.Errorf("update user: %w", err)
+		return store.User{}, err
+	}
+	if nu.Email != "" && old != phone {
+		p.notifyChange(nu.Email, "The phone number of your account was changed to "+phone+".", nu.Language)
 	}
 	return nu, nil
 }
@@ -739,8 +804,9 @@ func (p *Provider) StartRecovery(ctx context.Context, identifier, lang, clientIP
 	return p.startCode(ctx, req, clientIP)
 }
 
-// FinishRecovery checks a recovery code, then ends every session of the account and revokes
-// all its refresh tokens and the access tokens of its sessions (CR-31) before the caller starts a new session, in which
+// FinishRecovery checks a recovery code, then ends every session of the account, revokes
+// all its refresh tokens and the access tokens of its sessions (CR-31) and removes its
+// password (it may be what leaked) before the caller starts a new session, in which
 // the user sets a new password or adds a passkey. It returns the account and the amr of the
 // proof.
 func (p *Provider) FinishRecovery(ctx context.Context, flow, code, clientIP string) (store.User, []string, error) {
@@ -762,24 +828,22 @@ func (p *Provider) FinishRecovery(ctx context.Context, flow, code, clientIP stri
 		if u.Email != rec.Data["dest"] {
 			return store.User{}, nil, ErrCodeExpired // sent to an address the account no longer has
 		}
-		u = p.markEmailVerified(ctx, u, rec.Data["dest"])
+		if u, err = p.claimAccount(ctx, u, rec.Data["dest"]); err != nil {
+			return store.User{}, nil, err
+		}
 	}
 	// A recovery code asked for on the other channel before this one was used must not
 	// reopen the account after it.
 	if err := p.revokeRecoveryCodes(ctx, u); err != nil {
 		return store.User{}, nil, err
 	}
-	if err := p.endSessionsExcept(ctx, u.ID, ""); err != nil {
+	if err := p.signOutEverywhere(ctx, u.ID, ""); err != nil {
 		return store.User{}, nil, err
 	}
-	grants, err := p.Store.RevokeUserFamilies(ctx, u.ID)
-	if err != nil {
-		return store.User{}, nil, fmt.Errorf("revoke refresh tokens: %w", err)
-	}
-	for _, g := range grants {
-		if err := p.revoke(ctx, store.RevokeGrant, g); err != nil {
-			return store.User{}, nil, err
-		}
+	// The old password may be what was stolen or forgotten: it stops working now, not only
+	// once a new one is set.
+	if err := p.Store.DeletePassword(ctx, u.ID); err != nil {
+		return store.User{}, nil, fmt.Errorf("delete password: %w", err)
 	}
 	if u.Email != "" {
 		p.notifyChange(u.Email, "Your account was recovered: every device was signed out. If this wasn't you, recover your account again and contact your administrator.", u.Language)
@@ -808,12 +872,16 @@ func (p *Provider) ChangePassword(ctx context.Context, s store.Session, pw strin
 	if err := p.Store.SetPassword(ctx, store.PasswordCredential{UserID: u.ID, Hash: hash, UpdatedAt: p.Now()}); err != nil {
 		return fmt.Errorf("store password: %w", err)
 	}
+	if err := p.keepIfSessionLive(ctx, s.ID, func() error { return p.Store.DeletePassword(ctx, u.ID) }); err != nil {
+		return err
+	}
 	// A recovery code asked for before the change no longer works (CR-31).
 	if err := p.revokeRecoveryCodes(ctx, u); err != nil {
 		return err
 	}
-	// Every other session ends with its tokens; this one stays.
-	if err := p.endSessionsExcept(ctx, u.ID, s.ID); err != nil {
+	// Every other session ends with its tokens, and every refresh token of the user is
+	// revoked (offline ones outlive their session); this browser session stays.
+	if err := p.signOutEverywhere(ctx, u.ID, s.ID); err != nil {
 		return err
 	}
 	if u.Email != "" {
@@ -849,6 +917,46 @@ func (p *Provider) notifyChange(email, notice, lang string) {
 	if err := p.Messenger.SendEmail(MsgAccountChanged, email, MessageVars{Email: email, Notice: notice, Language: lang}); err != nil {
 		p.Logger.Warn("send account notice", "error", err)
 	}
+}
+
+// keepIfSessionLive is called after a session added a way into its account (a password, a
+// passkey, a linked identity). If the session ended meanwhile — a recovery or the first
+// proof of the address signed everyone out (claimAccount) between the session check and the
+// write — the write is undone and the change refused: an attacker's session racing the
+// owner's recovery must not leave a credential behind.
+func (p *Provider) keepIfSessionLive(ctx context.Context, sessionID string, undo func() error) error {
+	_, err := p.Store.GetSession(ctx, sessionID)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		err = fmt.Errorf("read session: %w", err)
+	} else {
+		err = ErrReauthenticate
+	}
+	if uerr := undo(); uerr != nil {
+		return fmt.Errorf("undo a change of an ended session: %w", uerr)
+	}
+	return err
+}
+
+// signOutEverywhere ends every session of the user but keep and revokes every refresh-token
+// family of the user, with the access tokens issued from them: offline refresh tokens
+// outlive the session they were issued in.
+func (p *Provider) signOutEverywhere(ctx context.Context, userID, keep string) error {
+	if err := p.endSessionsExcept(ctx, userID, keep); err != nil {
+		return err
+	}
+	grants, err := p.Store.RevokeUserFamilies(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("revoke refresh tokens: %w", err)
+	}
+	for _, g := range grants {
+		if err := p.revoke(ctx, store.RevokeGrant, g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // endSessionsExcept ends every session of the user but keep, with the tokens issued in them

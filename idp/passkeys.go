@@ -495,7 +495,14 @@ func (p *Provider) FinishPasskeyRegistration(ctx context.Context, s store.Sessio
 		p.Logger.Info("passkey registration refused", "user", u.ID, "error", err)
 		return store.Passkey{}, ErrPasskeyFailed
 	}
-	return p.storePasskey(ctx, u, cred, name)
+	pk, err := p.storePasskey(ctx, u, cred, name)
+	if err != nil {
+		return store.Passkey{}, err
+	}
+	if err := p.keepIfSessionLive(ctx, s.ID, func() error { return p.Store.DeletePasskey(ctx, pk.ID) }); err != nil {
+		return store.Passkey{}, err
+	}
+	return pk, nil
 }
 
 // BeginPasskeyLogin starts a passkey login: usernameless (discoverable credentials, also for

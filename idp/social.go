@@ -71,6 +71,9 @@ type SocialProvider struct {
 	// Onboarding creates an account at the first login of an unknown identity (implicit
 	// onboarding). Off, unknown identities are refused.
 	Onboarding bool
+	// VerifiedEmailClaim names a boolean claim that, when the ID token has no
+	// email_verified, says the address is verified (Microsoft Entra ID's xms_edov).
+	VerifiedEmailClaim string
 
 	mu       sync.Mutex
 	oidc     *oidc.Provider
@@ -104,6 +107,14 @@ func ValidateSocial(sp *SocialProvider) error {
 		}
 	default:
 		return fmt.Errorf("kind %q: use oidc or github", sp.Kind)
+	}
+	if len(sp.ImportGroups)+len(sp.RequiredGroups) > 0 {
+		if sp.Kind == SocialGitHub {
+			return errors.New("import_groups and required_groups need an OpenID provider with a groups claim; GitHub sends none")
+		}
+		if sp.GroupsClaim == "" {
+			return errors.New("import_groups and required_groups need groups_claim (the upstream claim listing the user's groups, often groups)")
+		}
 	}
 	for _, d := range sp.AllowedDomains {
 		if d == "" || strings.ContainsAny(d, "@/ ") {
@@ -185,12 +196,26 @@ func (l limitedBody) RoundTrip(r *http.Request) (*http.Response, error) {
 	return res, nil
 }
 
-// upstreamClient is the HTTP client for upstream providers.
+// upstreamClient is the HTTP client for upstream providers. It follows a redirect only to
+// the same host over https (or loopback http): a provider's answer must not send Gatehouse,
+// with a client secret or a user's token, to another server.
 func (p *Provider) upstreamClient() *http.Client {
 	if p.SocialHTTPClient != nil {
 		return p.SocialHTTPClient
 	}
-	return &http.Client{Timeout: upstreamTimeout, Transport: limitedBody{http.DefaultTransport}}
+	return &http.Client{Timeout: upstreamTimeout, Transport: limitedBody{http.DefaultTransport}, CheckRedirect: upstreamRedirect}
+}
+
+// upstreamRedirect allows at most 3 redirects, each to the host of the original request
+// over https (or http on loopback).
+func upstreamRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 {
+		return errors.New("too many redirects from the upstream provider")
+	}
+	if req.URL.Host != via[0].URL.Host || !upstreamURL(req.URL.String()) {
+		return fmt.Errorf("the upstream provider redirected to %s://%s, another server", req.URL.Scheme, req.URL.Host)
+	}
+	return nil
 }
 
 // Social returns the configured provider name, or nil.
@@ -222,6 +247,24 @@ func (p *Provider) discover(ctx context.Context, sp *SocialProvider) (*oidc.Prov
 	op, err := oidc.NewProvider(dctx, sp.Issuer)
 	if err != nil {
 		return nil, nil, fmt.Errorf("discover %s: %w", sp.Name, err)
+	}
+	// The client secret, codes and tokens go to these endpoints: https only (or loopback).
+	var ep struct {
+		Auth     string `json:"authorization_endpoint"`
+		Token    string `json:"token_endpoint"`
+		JWKS     string `json:"jwks_uri"`
+		UserInfo string `json:"userinfo_endpoint"`
+	}
+	if err := op.Claims(&ep); err != nil {
+		return nil, nil, fmt.Errorf("discover %s: %w", sp.Name, err)
+	}
+	for _, e := range []struct{ name, url string }{{"authorization_endpoint", ep.Auth}, {"token_endpoint", ep.Token}, {"jwks_uri", ep.JWKS}} {
+		if !upstreamURL(e.url) {
+			return nil, nil, fmt.Errorf("discover %s: %s %q is not an https URL", sp.Name, e.name, e.url)
+		}
+	}
+	if ep.UserInfo != "" && !upstreamURL(ep.UserInfo) {
+		return nil, nil, fmt.Errorf("discover %s: userinfo_endpoint %q is not an https URL", sp.Name, ep.UserInfo)
 	}
 	// The key set is used with a background context: it refetches keys on its own.
 	cfg := &oidc.Config{ClientID: sp.ClientID, SkipIssuerCheck: sp.IssuerTemplate != "", Now: p.Now}
@@ -292,6 +335,10 @@ func appleClientSecret(sp *SocialProvider, now time.Time) (string, error) {
 	return s, nil
 }
 
+// SocialStateID is the store key of a login state: hashed with the purpose, so a state value
+// can only ever name a social login record (not, say, a code flow's). Exported for tests.
+func SocialStateID(state string) string { return secret.Hash(purposeSocial + "\x00" + state) }
+
 // SocialStart is a started upstream login.
 type SocialStart struct {
 	// URL is where to send the browser; State goes in the browser's cookie (the callback
@@ -312,7 +359,7 @@ func (p *Provider) BeginSocial(ctx context.Context, name, returnTo, linkUserID s
 		return SocialStart{}, fmt.Errorf("%w: %s is unavailable", ErrSocialFailed, sp.label())
 	}
 	state, nonce, verifier, now := secret.Token(), secret.Token(), oauth2.GenerateVerifier(), p.Now()
-	rec := store.OneTimeCode{ID: secret.Hash(state), Purpose: purposeSocial, Subject: linkUserID,
+	rec := store.OneTimeCode{ID: SocialStateID(state), Purpose: purposeSocial, Subject: linkUserID,
 		Data:      map[string]string{"provider": name, "nonce": nonce, "verifier": verifier, "return_to": returnTo},
 		CreatedAt: now, ExpiresAt: now.Add(socialTTL)}
 	if err := p.Store.CreateOneTimeCode(ctx, rec); err != nil {
@@ -369,9 +416,10 @@ type SocialResult struct {
 
 // FinishSocial completes the upstream login at the callback. state is the callback's state
 // parameter and cookieState the browser's cookie: they must match and be unused. errCode is
-// the callback's error parameter, issParam its iss parameter (RFC 9207), if any. sessionUserID is the browser's signed-in user, which must
-// be the one that started a link.
-func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, code, errCode, issParam, sessionUserID string) (SocialResult, error) {
+// the callback's error parameter, issParam its iss parameter (RFC 9207), if any. sess is
+// the browser's session (zero if none), whose user must be the one that started a link.
+func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, code, errCode, issParam string, sess store.Session) (SocialResult, error) {
+	sessionUserID := sess.UserID
 	sp := p.Social(name)
 	if sp == nil {
 		return SocialResult{}, ErrSocialUnknown
@@ -379,7 +427,7 @@ func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, c
 	if state == "" || cookieState == "" || len(state) > 128 || !secret.Equal(state, cookieState) {
 		return SocialResult{}, ErrSocialState
 	}
-	rec, err := p.Store.ConsumeOneTimeCode(ctx, secret.Hash(state))
+	rec, err := p.Store.ConsumeOneTimeCode(ctx, SocialStateID(state))
 	if errors.Is(err, store.ErrNotFound) {
 		return SocialResult{}, ErrSocialState
 	} else if err != nil {
@@ -413,6 +461,15 @@ func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, c
 		return res, ErrSocialFailed
 	}
 	if err := sp.allowed(up); err != nil {
+		// A linked account loses the imported groups the upstream no longer lists even
+		// though it may not log in now: its other sessions are checked against them.
+		if link, lerr := p.Store.GetIdentity(ctx, name, up.Subject); lerr == nil {
+			if u, uerr := p.Store.GetUser(ctx, link.UserID); uerr == nil {
+				if _, serr := p.syncGroups(ctx, sp, u, up); serr != nil {
+					return res, serr
+				}
+			}
+		}
 		return res, err
 	}
 	// A known identity logs in (or, while linking, must already be this user's).
@@ -429,7 +486,10 @@ func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, c
 			return res, err
 		}
 		_ = p.Store.TouchIdentity(ctx, name, up.Subject, up.Email, p.Now())
-		res.User, res.Linked = p.syncGroups(ctx, sp, u, up), rec.Subject != ""
+		if res.User, err = p.syncGroups(ctx, sp, u, up); err != nil {
+			return res, err
+		}
+		res.Linked = rec.Subject != ""
 		return res, nil
 	case !errors.Is(err, store.ErrNotFound):
 		return res, fmt.Errorf("read identity: %w", err)
@@ -447,7 +507,13 @@ func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, c
 		if err := p.linkIdentity(ctx, name, up, u.ID); err != nil {
 			return res, err
 		}
-		res.User, res.Linked = p.syncGroups(ctx, sp, u, up), true
+		if err := p.keepIfSessionLive(ctx, sess.ID, func() error { return p.Store.DeleteIdentity(ctx, name, up.Subject) }); err != nil {
+			return res, err
+		}
+		if res.User, err = p.syncGroups(ctx, sp, u, up); err != nil {
+			return res, err
+		}
+		res.Linked = true
 		return res, nil
 	}
 	// Only an address the upstream vouches for is compared with the accounts' (AS-29): an
@@ -531,23 +597,24 @@ func (sp *SocialProvider) importedGroups(up upstreamUser, current []string) []st
 	return out
 }
 
-func (p *Provider) syncGroups(ctx context.Context, sp *SocialProvider, u store.User, up upstreamUser) store.User {
+// syncGroups sets the user's imported groups from the upstream's answer. A failure fails the
+// login: a group the upstream took away must not stay.
+func (p *Provider) syncGroups(ctx context.Context, sp *SocialProvider, u store.User, up upstreamUser) (store.User, error) {
 	if len(sp.ImportGroups) == 0 {
-		return u
+		return u, nil
 	}
 	want := sp.importedGroups(up, u.Groups)
 	if slices.Equal(want, u.Groups) {
-		return u
+		return u, nil
 	}
 	nu, err := p.updateUser(ctx, u.ID, func(x store.User) (store.User, error) {
 		x.Groups = sp.importedGroups(up, x.Groups)
 		return x, nil
 	})
 	if err != nil {
-		p.Logger.Warn("social login: update groups", "user", u.ID, "error", err)
-		return u
+		return store.User{}, fmt.Errorf("social login: update groups: %w", err)
 	}
-	return nu
+	return nu, nil
 }
 
 // allowed applies the provider's domain and group restrictions.
@@ -627,6 +694,11 @@ func (p *Provider) upstreamIdentity(ctx context.Context, sp *SocialProvider, cod
 	}
 	up := upstreamUser{Subject: idt.Subject, Email: c.Email, EmailVerified: truthy(c.EmailVerified),
 		Name: c.Name, GivenName: c.GivenName, FamilyName: c.FamilyName, Picture: c.Picture, Locale: c.Locale}
+	if c.EmailVerified == nil && sp.VerifiedEmailClaim != "" {
+		// Entra documents a boolean; 1 is accepted too, as some tenants send it.
+		v := strings.Trim(string(all[sp.VerifiedEmailClaim]), `"`)
+		up.EmailVerified = v == "true" || v == "1"
+	}
 	if up.Subject == "" || len(up.Subject) > 255 {
 		return upstreamUser{}, errors.New("id token has no usable sub")
 	}

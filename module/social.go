@@ -98,11 +98,14 @@ func (c SocialConfig) IDP(repl *caddy.Replacer, signupOpen bool) (*idp.SocialPro
 		}
 		if sp.Issuer == "" {
 			sp.Issuer = "https://login.microsoftonline.com/" + tenant + "/v2.0"
+			if tenant == "common" || tenant == "organizations" || tenant == "consumers" {
+				// Tokens name the user's own tenant as issuer.
+				sp.IssuerTemplate = "https://login.microsoftonline.com/{tenantid}/v2.0"
+			}
 		}
-		if tenant == "common" || tenant == "organizations" || tenant == "consumers" {
-			// Tokens name the user's own tenant as issuer.
-			sp.IssuerTemplate = "https://login.microsoftonline.com/{tenantid}/v2.0"
-		}
+		// Entra ID sends no email_verified; its optional claim xms_edov (email domain
+		// owner verified) says the same, once added to the app registration's token.
+		sp.VerifiedEmailClaim = "xms_edov"
 	case "gitlab":
 		label("GitLab")
 		if sp.Issuer == "" {

@@ -22,9 +22,6 @@ var (
 	twilioSID = regexp.MustCompile(`^[A-Za-z0-9]{2,64}$`)
 )
 
-// ValidPhone reports whether to is a phone number in E.164 form (+14155550123).
-func ValidPhone(to string) bool { return e164.MatchString(to) }
-
 // TwilioConfig configures the Twilio sender, which also works with services that copy
 // Twilio's Messages API.
 type TwilioConfig struct {

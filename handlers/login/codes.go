@@ -1,6 +1,7 @@
 package login
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
@@ -74,7 +75,7 @@ type sentJSON struct {
 }
 
 func (h *Handler) sent(w http.ResponseWriter) {
-	web.WriteJSON(w, http.StatusAccepted, sentJSON{Sent: true, ExpiresIn: int(h.Provider.CodeTTL.Seconds())})
+	web.WriteJSON(w, http.StatusAccepted, sentJSON{Sent: true, ExpiresIn: int(h.Provider.OTPTTL().Seconds())})
 }
 
 // --- JSON API ---
@@ -157,7 +158,7 @@ func (h *Handler) apiMagicLinkStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setShortCookie(w, magicCookie, nonce, magicMaxAge)
-	web.WriteJSON(w, http.StatusAccepted, sentJSON{Sent: true, ExpiresIn: int(h.Provider.MagicLinkTTL.Seconds())})
+	web.WriteJSON(w, http.StatusAccepted, sentJSON{Sent: true, ExpiresIn: int(h.Provider.LinkTTL().Seconds())})
 }
 
 type magicFinishRequest struct {
@@ -192,10 +193,7 @@ func (h *Handler) apiRecoveryStart(w http.ResponseWriter, r *http.Request) {
 	if !h.decode(w, r, &req) {
 		return
 	}
-	id := req.Identifier
-	if id == "" {
-		id = req.Email + req.PhoneNumber
-	}
+	id := cmp.Or(req.Identifier, req.Email, req.PhoneNumber)
 	flow, err := h.Provider.StartRecovery(r.Context(), id, preferredLanguage(r), h.ClientIP(r))
 	h.flowStarted(w, flow, err)
 }
@@ -386,7 +384,7 @@ func (h *Handler) loginCodeVerify(channel, target string) codeVerifyData {
 	if channel == "sms" {
 		where = "text message"
 	}
-	return codeVerifyData{Title: "Enter your code", Intro: "If an account exists for what you entered, we sent it a 6-digit code by " + where + ". It works for 10 minutes, in this browser only.",
+	return codeVerifyData{Title: "Enter your code", Intro: "If an account exists for what you entered, we sent it a 6-digit code by " + where + ". It works for " + minutes(h.Provider.OTPTTL()) + ", in this browser only.",
 		Action: h.Base + "/login/code/verify?channel=" + channel, ReturnTo: target, Resend: resendURL(h.Base+"/login/code?channel="+channel, target)}
 }
 
@@ -523,7 +521,7 @@ func (h *Handler) magicLinkForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setShortCookie(w, magicCookie, nonce, magicMaxAge)
-	h.page(w, r, http.StatusOK, "magic_sent", "Check your email", "", nil)
+	h.page(w, r, http.StatusOK, "magic_sent", "Check your email", "", struct{ ExpiresIn string }{minutes(h.Provider.LinkTTL())})
 }
 
 type magicData struct {
@@ -612,7 +610,7 @@ func (h *Handler) recoverForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := returnTo(f.Get("return_to"))
-	id := f.Get("identifier") + f.Get("email") + f.Get("phone_number")
+	id := cmp.Or(f.Get("identifier"), f.Get("email"), f.Get("phone_number"))
 	flow, err := h.Provider.StartRecovery(r.Context(), id, preferredLanguage(r), h.ClientIP(r))
 	if err != nil {
 		status, _, msg, _ := h.codeError(w, err)
@@ -623,7 +621,7 @@ func (h *Handler) recoverForm(w http.ResponseWriter, r *http.Request) {
 	}
 	h.setShortCookie(w, flowCookie, flow, flowMaxAge)
 	h.codeVerifyPage(w, r, http.StatusOK, codeVerifyData{Title: "Enter your code",
-		Intro:  "If an account exists for what you entered, we sent it a 6-digit code. It works for 10 minutes, in this browser only.",
+		Intro:  "If an account exists for what you entered, we sent it a 6-digit code. It works for " + minutes(h.Provider.OTPTTL()) + ", in this browser only.",
 		Action: h.Base + "/recover/verify", ReturnTo: target, Resend: resendURL(h.Base+"/recover", target)}, "")
 }
 
@@ -707,10 +705,10 @@ func (h *Handler) verifyStartForm(w http.ResponseWriter, r *http.Request, what s
 	d := codeVerifyData{Title: "Enter your code", Action: h.Base + "/account/" + what + "/verify"}
 	if what == "phone" {
 		flow, err = h.startPhoneVerification(r, s, u, f.Get("phone_number"))
-		d.Intro = "We texted a 6-digit code to the number you entered. It works for 10 minutes."
+		d.Intro = "We texted a 6-digit code to the number you entered. It works for " + minutes(h.Provider.OTPTTL()) + "."
 	} else {
 		flow, err = h.startEmailVerification(r, s, u, f.Get("email"))
-		d.Intro = "We emailed a 6-digit code to the address you entered. It works for 10 minutes."
+		d.Intro = "We emailed a 6-digit code to the address you entered. It works for " + minutes(h.Provider.OTPTTL()) + "."
 	}
 	if err != nil {
 		_, _, msg, _ := h.codeError(w, err)
@@ -788,4 +786,13 @@ func (h *Handler) emailVerifyPage(w http.ResponseWriter, r *http.Request) {
 	h.codeVerifyPage(w, r, http.StatusOK, codeVerifyData{Title: "Verify your email",
 		Intro:  "We emailed a 6-digit code to " + u.Email + ". Enter it to confirm the address is yours.",
 		Action: h.Base + "/account/email/verify", ReturnTo: target, Skip: skip}, "")
+}
+
+// minutes says a code's or link's lifetime in words ("10 minutes").
+func minutes(d time.Duration) string {
+	m := max(int(d.Round(time.Minute)/time.Minute), 1)
+	if m == 1 {
+		return "1 minute"
+	}
+	return strconv.Itoa(m) + " minutes"
 }

@@ -129,8 +129,14 @@ func staticHandler() http.Handler {
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, status int, name, title, errMsg string, data any) {
+	h.render(w, status, name, title, errMsg, h.CSRF.Token(w, r), data)
+}
+
+// render writes a page with the given CSRF token ("" for a page without forms that need
+// one: it then sets no cookie).
+func (h *Handler) render(w http.ResponseWriter, status int, name, title, errMsg, csrf string, data any) {
 	web.SecurityHeaders(w.Header())
-	p := ui.Page{Brand: h.Brand, Base: h.Base, Title: title, CSRF: h.CSRF.Token(w, r), Error: errMsg, Data: data,
+	p := ui.Page{Brand: h.Brand, Base: h.Base, Title: title, CSRF: csrf, Error: errMsg, Data: data,
 		Passkeys: h.Provider.PasskeysEnabled(), Methods: h.methods(), Social: h.socialButtons()}
 	if err := h.Templates.Render(w, status, name, p); err != nil {
 		h.Logger.Error("render page", "page", name, "error", err)

@@ -411,11 +411,20 @@ func (h *Handler) passkeyForm(w http.ResponseWriter, r *http.Request, act func(s
 	}
 	if err := act(s, f); err != nil {
 		var in *idp.InputError
-		msg := capitalize(err.Error()) + "."
-		if errors.As(err, &in) {
+		status, msg := http.StatusBadRequest, capitalize(err.Error())+"."
+		switch {
+		case errors.As(err, &in):
 			msg = capitalize(in.Message) + "."
+		case errors.Is(err, idp.ErrReauthenticate), errors.Is(err, idp.ErrLastCredential),
+			errors.Is(err, idp.ErrSocialLastMethod):
+		case errors.Is(err, idp.ErrUserNotFound):
+			msg = "No such linked identity."
+		default:
+			// A store failure: its text is for the log, not the page.
+			h.Logger.Error("account change", "error", err)
+			status, msg = http.StatusServiceUnavailable, "Something went wrong on our side. Try again in a moment."
 		}
-		h.accountWithError(w, r, http.StatusBadRequest, msg)
+		h.accountWithError(w, r, status, msg)
 		return
 	}
 	http.Redirect(w, r, h.Base+"/", http.StatusSeeOther)

@@ -28,16 +28,11 @@ func (h *Handler) socialButtons() []ui.SocialButton {
 	return out
 }
 
-// setSocialCookie: the callback may arrive as a cross-site POST (Apple's form_post), which a
-// SameSite=Lax cookie would miss; over https the cookie is SameSite=None (it holds only the
-// state, useless without the upstream's code).
+// setSocialCookie sets the state cookie (SameSite=Lax: a callback posted from the provider's
+// site is first re-posted from a portal page, see socialCallback).
 func (h *Handler) setSocialCookie(w http.ResponseWriter, value string, maxAge int) {
-	c := &http.Cookie{Name: web.CookieName(socialCookie, h.CSRF.Secure), Value: value, Path: "/",
-		MaxAge: maxAge, HttpOnly: true, Secure: h.CSRF.Secure, SameSite: http.SameSiteLaxMode}
-	if h.CSRF.Secure {
-		c.SameSite = http.SameSiteNoneMode
-	}
-	http.SetCookie(w, c)
+	http.SetCookie(w, &http.Cookie{Name: web.CookieName(socialCookie, h.CSRF.Secure), Value: value, Path: "/",
+		MaxAge: maxAge, HttpOnly: true, Secure: h.CSRF.Secure, SameSite: http.SameSiteLaxMode})
 }
 
 // socialStartsPerIP limits upstream logins started per client IP and 10 minutes (each
@@ -84,11 +79,30 @@ func (h *Handler) socialLinkForm(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// repostData is the page that posts a form_post answer to the callback again, from the
+// portal's own origin.
+type repostData struct {
+	Action string
+	Fields []repostField
+}
+
+type repostField struct{ Name, Value string }
+
+// repostFields are the parameters of an authorization answer (RFC 6749 §4.1.2, RFC 9207).
+var repostFields = []string{"state", "code", "error", "iss"}
+
 // GET or POST /login/social/{name}/callback: the upstream's answer. POST (form_post) comes
 // from the provider's site, so it is not subject to the same-origin check; the state cookie
-// is what ties it to this browser.
+// is what ties it to this browser. A cross-site POST carries none of the portal's
+// SameSite=Lax cookies, so the answer is first posted again by a portal page (same-site),
+// with the cookies: the state cookie, and the session of a user linking an identity.
 func (h *Handler) socialCallback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
+	name := r.PathValue("name")
+	if h.Provider.Social(name) == nil {
+		h.socialFail(w, r, idp.ErrSocialUnknown)
+		return
+	}
 	var q url.Values
 	if r.Method == http.MethodPost {
 		f, err := web.ParseForm(w, r)
@@ -97,16 +111,28 @@ func (h *Handler) socialCallback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		q = f
+		if q.Get("reposted") == "" {
+			d := repostData{Action: h.Base + "/login/social/" + name + "/callback"}
+			for _, k := range repostFields {
+				if v := q.Get(k); v != "" && len(v) <= 4096 {
+					d.Fields = append(d.Fields, repostField{k, v})
+				}
+			}
+			// No CSRF token: the cross-site POST came without the CSRF cookie, and setting a
+			// new one would break the forms of the user's other portal tabs.
+			h.render(w, http.StatusOK, "social_repost", "Logging in", "", "", d)
+			return
+		}
 	} else {
 		q = r.URL.Query()
 	}
 	cookie := h.shortCookie(r, socialCookie)
 	h.setSocialCookie(w, "", -1)
-	var sessionUser string
-	if _, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r)); err == nil {
-		sessionUser = u.ID
+	var sess store.Session
+	if s, _, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r)); err == nil {
+		sess = s
 	}
-	res, err := h.Provider.FinishSocial(r.Context(), r.PathValue("name"), q.Get("state"), cookie, q.Get("code"), q.Get("error"), q.Get("iss"), sessionUser)
+	res, err := h.Provider.FinishSocial(r.Context(), name, q.Get("state"), cookie, q.Get("code"), q.Get("error"), q.Get("iss"), sess)
 	if err != nil {
 		h.socialFail(w, r, err)
 		return

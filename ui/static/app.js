@@ -3,7 +3,8 @@
 // 1. Forms carrying data-api are submitted to the JSON authentication API instead of the
 //    HTML endpoint, so errors show without a page reload. Without JavaScript the same forms
 //    post to the HTML endpoints, which share the API's implementation.
-// 2. The magic-link page moves the link's token from the URL fragment into its form.
+// 2. The magic-link page moves the link's token from the URL fragment into its form, and a
+//    social login's form_post answer is posted again from the portal (data-autosubmit).
 // 3. Passkey ceremonies (WebAuthn needs JavaScript): sign-up, login (button and browser
 //    autofill), second factor / step-up, and adding a passkey on the account page. Each calls
 //    <api>/begin for the options, runs navigator.credentials, and posts the result to
@@ -140,9 +141,15 @@ document.addEventListener("DOMContentLoaded", () => {
   // or in a Referer; move it into the form and clear it from the address bar.
   const magic = document.querySelector("[data-magic-token]");
   if (magic && !magic.value && location.hash.length > 1) {
-    magic.value = decodeURIComponent(location.hash.slice(1));
+    // Tokens are URL-safe base64: nothing to decode.
+    magic.value = location.hash.slice(1);
     history.replaceState(null, "", location.pathname);
   }
+
+  // A social login's answer posted from the provider's site, posted again from here so the
+  // browser sends the portal's cookies.
+  const repost = document.querySelector("form[data-autosubmit]");
+  if (repost) repost.submit();
 
   if (!window.PublicKeyCredential) {
     // No WebAuthn: passkey controls stay hidden. The second-factor page cannot go on without
