@@ -872,6 +872,9 @@ func (p *Provider) ChangePassword(ctx context.Context, s store.Session, pw strin
 	if err := p.Store.SetPassword(ctx, store.PasswordCredential{UserID: u.ID, Hash: hash, UpdatedAt: p.Now()}); err != nil {
 		return fmt.Errorf("store password: %w", err)
 	}
+	// Undone by deleting, not by restoring the previous hash: in the race that matters the
+	// previous password is the one a claim just removed. A session that ended for another
+	// reason meanwhile leaves the account without a password; recovery sets one.
 	if err := p.keepIfSessionLive(ctx, s.ID, func() error { return p.Store.DeletePassword(ctx, u.ID) }); err != nil {
 		return err
 	}

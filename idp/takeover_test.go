@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/softauthn"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -303,11 +304,18 @@ func TestSocialStateCannotConsumeOtherRecords(t *testing.T) {
 	}
 }
 
-// raceStore runs beforeSetPassword just before a password is written: the moment a
+// raceStore runs its hooks just before a password or passkey is written: the moment a
 // concurrent claim or recovery could end the writer's session.
 type raceStore struct {
 	store.Store
-	beforeSetPassword func()
+	beforeSetPassword, beforeCreatePasskey func()
+}
+
+func (r *raceStore) CreatePasskey(ctx context.Context, pk store.Passkey) error {
+	if r.beforeCreatePasskey != nil {
+		r.beforeCreatePasskey()
+	}
+	return r.Store.CreatePasskey(ctx, pk)
 }
 
 func (r *raceStore) SetPassword(ctx context.Context, c store.PasswordCredential) error {
@@ -339,5 +347,34 @@ func TestOTPClaimRacesPasswordChange(t *testing.T) {
 	}
 	if _, err := e.store.GetPassword(e.ctx, e.user.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the password written by the ended session survived (%v)", err)
+	}
+}
+
+// TestPasskeyRegistrationRacesSignOut: a passkey whose registration finishes after its
+// session was ended (by a claim, a recovery or a logout elsewhere) is not kept.
+func TestPasskeyRegistrationRacesSignOut(t *testing.T) {
+	e := newEnv(t)
+	s := e.session(idp.SessionMeta{})
+	c, err := e.p.BeginPasskeyRegistration(e.ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, _ := json.Marshal(c.Options)
+	resp, _, err := softauthn.New(issuer).Create(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := &raceStore{Store: e.store}
+	e.p.Store = rs
+	rs.beforeCreatePasskey = func() {
+		if err := e.p.EndSession(e.ctx, s.ID); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := e.p.FinishPasskeyRegistration(e.ctx, s, c.Secret, "laptop", resp); !errors.Is(err, idp.ErrReauthenticate) {
+		t.Errorf("registration finished by an ended session: %v, want ErrReauthenticate", err)
+	}
+	if pks, _ := e.store.ListUserPasskeys(e.ctx, e.user.ID); len(pks) != 0 {
+		t.Errorf("%d passkeys kept from a session that ended during registration", len(pks))
 	}
 }
