@@ -222,6 +222,11 @@ func (e *Env) dumpLog() {
 	e.t.Logf("caddy log (tail):\n%s", b)
 }
 
+var (
+	pickedMu sync.Mutex
+	picked   = map[int]bool{}
+)
+
 // freePort returns a loopback port a server can listen on a moment later (fatal if none).
 func freePort(t testing.TB) int {
 	t.Helper()
@@ -235,12 +240,19 @@ func freePort(t testing.TB) int {
 // pickPort returns a free loopback port below the kernel's ephemeral range (32768–60999 by
 // default): a port from that range, free when checked, can be taken before the server binds
 // it by the local end of any outgoing connection the tests open meanwhile ("address already
-// in use").
+// in use"). A port is handed out once per test process, so two servers of one test never
+// get the same one.
 func pickPort() (int, error) {
-	for range 100 {
+	pickedMu.Lock()
+	defer pickedMu.Unlock()
+	for range 200 {
 		port := 20000 + rand.IntN(12000)
+		if picked[port] {
+			continue
+		}
 		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 			l.Close()
+			picked[port] = true
 			return port, nil
 		}
 	}
