@@ -144,7 +144,8 @@ func TestAdaptExamples(t *testing.T) {
 // the option at fault and the line (Caddyfile:<line>) so that the operator can find it.
 // Several rows are security checks at configuration time: AS-02 (no cleartext or javascript:
 // redirect URIs), OC-18 (no fragment in a redirect URI), JW-14 (issuer exactness: no trailing
-// slash), JW-22 (no short client secret), PX-05 (header templates only use known values).
+// slash), JW-22 (no short client secret, no secret_hash that cannot verify anything), PX-05
+// (header templates only use known values).
 func TestAdaptErrors(t *testing.T) {
 	global := func(body string) string {
 		return "{\n\tgatehouse {\n" + body + "\t}\n}\n"
@@ -172,6 +173,7 @@ func TestAdaptErrors(t *testing.T) {
 		{"storage without module", global(issuer + "\t\tstorage\n"), []string{"storage", "Caddyfile:4"}},
 		{"storage too many args", global(issuer + "\t\tstorage badger /a /b\n"), []string{"storage", "Caddyfile:4"}},
 		{"bad signup mode", global(issuer + "\t\tsignup sometimes\n"), []string{`signup "sometimes"`, "Caddyfile:4"}},
+		{"signup_reveals_existing with a value", global(issuer + "\t\tsignup_reveals_existing no\n"), []string{"signup_reveals_existing takes no value", "Caddyfile:4"}},
 		{"unknown login method", global(issuer + "\t\tlogin password carrier_pigeon\n"), []string{`login method "carrier_pigeon"`, "Caddyfile:4"}},
 		{"login without method", global(issuer + "\t\tlogin\n"), []string{"login", "Caddyfile:4"}},
 		{"social without name", global(issuer + "\t\tsocial {\n\t\t}\n"), []string{"social <name>", "Caddyfile:4"}},
@@ -201,6 +203,9 @@ func TestAdaptErrors(t *testing.T) {
 		{"redirect_uri userinfo (AS-01)", client("\t\t\tredirect_uri https://app.example.com@evil.example/cb\n"), []string{"redirect_uri", "user information", "Caddyfile:5"}},
 		{"post_logout_redirect_uri cleartext", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tpost_logout_redirect_uri http://app.example.com/\n"), []string{"post_logout_redirect_uri", "Caddyfile:6"}},
 		{"short client secret (JW-22)", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tsecret hunter2\n"), []string{"secret must be at least 16", "Caddyfile:6"}},
+		{"malformed secret_hash", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tsecret_hash 5f4dcc3b5aa765d61d8327deb882cf99\n"), []string{"client web: secret_hash", "gatehouse hash-secret", "Caddyfile:6"}},
+		{"secret_hash of the wrong kind", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tsecret_hash $argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaA\n"), []string{"client web: secret_hash", "Caddyfile:6"}},
+		{"secret and secret_hash", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tsecret {env.WEB_SECRET}\n\t\t\tsecret_hash $sha256$rBp2Kwwaa69TwdOKTPcCrg$EtOW7JMCA+bUymwfUuzbsvKCX3eTu1EsYsoqRqhvvE0\n"), []string{"secret or secret_hash, not both", "Caddyfile:4"}},
 		{"bad pkce", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tpkce sometimes\n"), []string{`pkce "sometimes"`, "Caddyfile:6"}},
 		{"public client pkce optional (AS-09)", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tpkce optional\n"), []string{"pkce cannot be optional", "Caddyfile:4"}},
 		{"unsupported grant type (AS-13)", client("\t\t\tredirect_uri https://app.example.com/cb\n\t\t\tgrant_types password\n"), []string{`grant type "password"`, "Caddyfile:6"}},

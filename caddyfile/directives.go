@@ -21,19 +21,24 @@ func init() {
 	// basic_auth and forward_auth.
 	httpcaddyfile.RegisterDirectiveOrder("gatehouse_portal", httpcaddyfile.Before, "respond")
 	httpcaddyfile.RegisterDirectiveOrder("gatehouse_protect", httpcaddyfile.After, "basic_auth")
-	// Sanitizing comes before any handle or route block, so that it covers the whole site.
-	httpcaddyfile.RegisterDirectiveOrder("gatehouse_sanitize", httpcaddyfile.Before, "basic_auth")
+	// Sanitizing comes first in a site, before any handler or matcher looks at the request:
+	// it refuses non-canonical paths (so that no matcher judges a path the upstream reads
+	// otherwise) and strips forged identity headers before any placeholder reads them.
+	httpcaddyfile.RegisterDirectiveOrder("gatehouse_sanitize", httpcaddyfile.After, "tracing")
 }
 
 // parseSanitize parses:
 //
 //	gatehouse_sanitize [<matcher>] {
 //		strip_header <Name...>
+//		insecure_allow_noncanonical_paths
 //	}
 //
 // Put it at the top of a site whose gatehouse_protect handlers sit inside handle or route
 // blocks, so that requests no gatehouse_protect handles lose client-sent identity headers and
-// Gatehouse cookies too.
+// Gatehouse cookies too, and so that non-canonical paths are refused before any handle
+// block's matcher judges them. It runs first in the site (right after tracing).
+// insecure_allow_noncanonical_paths turns the path refusal off for the whole site.
 func parseSanitize(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	h.Next() // directive name
 	if h.NextArg() {
@@ -48,8 +53,13 @@ func parseSanitize(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) 
 				return nil, h.Errf("gatehouse_sanitize: %s: list at least one header name", opt)
 			}
 			s.StripHeaders = append(s.StripHeaders, args...)
+		case "insecure_allow_noncanonical_paths":
+			if h.NextArg() {
+				return nil, h.Errf("gatehouse_sanitize: insecure_allow_noncanonical_paths takes no arguments")
+			}
+			s.InsecureAllowNonCanonicalPaths = true
 		default:
-			return nil, h.Errf("gatehouse_sanitize: unknown option %q (options: strip_header)", opt)
+			return nil, h.Errf("gatehouse_sanitize: unknown option %q (options: strip_header, insecure_allow_noncanonical_paths)", opt)
 		}
 	}
 	return s, nil
@@ -81,6 +91,7 @@ func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		strip_header <Name...>
 //		cookie_name <name>
 //		cache_size <n>
+//		insecure_allow_noncanonical_paths
 //	}
 //
 // With a matcher, a route without matcher follows with gatehouse_sanitize, so that requests
@@ -174,8 +185,13 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 				return nil, h.Errf("gatehouse_protect: cache_size takes one positive number")
 			}
 			p.CacheSize = n
+		case "insecure_allow_noncanonical_paths":
+			if h.NextArg() {
+				return nil, h.Errf("gatehouse_protect: insecure_allow_noncanonical_paths takes no arguments")
+			}
+			p.InsecureAllowNonCanonicalPaths = true
 		default:
-			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, header, no_default_headers, strip_header, cookie_name, cache_size)", opt)
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, header, no_default_headers, strip_header, cookie_name, cache_size, insecure_allow_noncanonical_paths)", opt)
 		}
 	}
 	routes := h.NewRoute(matcherSet, p)
@@ -190,7 +206,8 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 			}
 		}
 		sort.Strings(strip)
-		routes = append(routes, h.NewRoute(nil, &module.Sanitize{StripHeaders: strip})...)
+		routes = append(routes, h.NewRoute(nil, &module.Sanitize{StripHeaders: strip,
+			InsecureAllowNonCanonicalPaths: p.InsecureAllowNonCanonicalPaths})...)
 	}
 	return routes, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/module"
+	"github.com/gatehouse-dev/gatehouse/secret"
 )
 
 func init() {
@@ -36,6 +37,7 @@ var loginMethods = []string{"password", "passkey", "email_code", "magic_link", "
 //		storage badger [<path>]
 //		tenant_id <id>
 //		signup open|closed|invite
+//		signup_reveals_existing          # old sign-up: 409 for a registered address (enumeration)
 //		login <method...>
 //		product_name <name>
 //		session {
@@ -62,7 +64,8 @@ var loginMethods = []string{"password", "passkey", "email_code", "magic_link", "
 //		}
 //		client <id> {
 //			name <name>
-//			secret <secret>
+//			secret <secret>              # a placeholder: {env.CLIENT_SECRET} or {file./run/secrets/client}
+//			secret_hash <hash>           # instead of secret: the output of `gatehouse hash-secret`
 //			redirect_uri <uri...>
 //			post_logout_redirect_uri <uri...>
 //			scopes <scope...>
@@ -125,6 +128,11 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 				return nil, d.Errf("gatehouse: signup %q: use open, closed or invite", v)
 			}
 			app.Signup = v
+		case "signup_reveals_existing":
+			if d.NextArg() {
+				return nil, d.Errf("gatehouse: signup_reveals_existing takes no value (leave it out to keep registered addresses secret)")
+			}
+			app.SignupRevealsExisting = true
 		case "login":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
@@ -224,6 +232,10 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 				}
 			}
 			app.Social = append(app.Social, c)
+		case "social_limits":
+			if err := parseSocialLimits(d, &app.SocialLimits); err != nil {
+				return nil, err
+			}
 		case "client":
 			c, err := parseClient(d)
 			if err != nil {
@@ -236,7 +248,7 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			app.Clients = append(app.Clients, c)
 		default:
-			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, signup, login, product_name, branding, email, sms, session, tokens, lockout, keys, passkeys, social, client)", opt)
+			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, passkeys, social, social_limits, client)", opt)
 		}
 	}
 	if app.Issuer == "" {
@@ -398,6 +410,15 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 				return c, d.Errf("gatehouse: %ssecret must be at least 16 characters (generate one with `openssl rand -base64 32`)", p)
 			}
 			c.Secret = v
+		case "secret_hash":
+			v, err := oneArg(d)
+			if err != nil {
+				return c, err
+			}
+			if _, _, err := secret.ParseClientSecretHash(v); err != nil {
+				return c, d.Errf("gatehouse: %ssecret_hash: %v", p, err)
+			}
+			c.SecretHash = v
 		case "redirect_uri", "post_logout_redirect_uri":
 			uris := d.RemainingArgs()
 			if len(uris) == 0 {
@@ -487,7 +508,7 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 			}
 			c.BackchannelLogoutURI = v
 		default:
-			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, resource, backchannel_logout_uri)", p, opt)
+			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, resource, backchannel_logout_uri)", p, opt)
 		}
 	}
 	if _, err := idp.NewClient(c.IDP(placeholderSafe(c.Secret))); err != nil {

@@ -74,3 +74,32 @@ func parseSocial(d *caddyfile.Dispenser) (module.SocialConfig, error) {
 	}
 	return c, nil
 }
+
+// parseSocialLimits parses, in the gatehouse option,
+//
+//	social_limits {
+//		max_unfinished_per_ip <n>   # default 60
+//		window <duration>           # default 10m
+//	}
+//
+// (module.SocialLimitsConfig: social logins a client IP may leave unfinished).
+func parseSocialLimits(d *caddyfile.Dispenser, l *module.SocialLimitsConfig) error {
+	if d.NextArg() {
+		return d.Err("gatehouse: social_limits takes no arguments, only a block of options")
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch opt := d.Val(); opt {
+		case "max_unfinished_per_ip":
+			l.MaxUnfinishedPerIP, err = intArg(d, "social_limits ")
+		case "window":
+			l.Window, err = durationArg(d, "social_limits ")
+		default:
+			return d.Errf("gatehouse: social_limits: unknown option %q (options: max_unfinished_per_ip, window)", opt)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

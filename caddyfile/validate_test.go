@@ -2,6 +2,7 @@ package caddyfile_test
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/gatehouse-dev/gatehouse/module"
+	"github.com/gatehouse-dev/gatehouse/secret"
 )
 
 // validateJSON runs Caddy's own validation (`caddy validate`: provision every app, then clean
@@ -100,6 +102,52 @@ func TestValidateCatchesWhatTheCaddyfileCannot(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestValidateClientSecrets: a client secret kept out of the configuration — a placeholder
+// resolved at provisioning, or only its hash — works, and every way it can go wrong is a
+// load error naming the client and the option, never the secret: an unset variable or a
+// missing file does not silently turn a confidential client into a public one (AS-09: a
+// public client has no secret to check), and a secret_hash that is not one cannot be
+// mistaken for "no secret" (JW-22).
+func TestValidateClientSecrets(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "web-secret")
+	if err := os.WriteFile(file, []byte("0123456789abcdef-from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GH_TEST_CLIENT_SECRET", "0123456789abcdef-from-the-environment")
+	const cb = `"redirect_uris":["https://app.example.com/cb"]`
+	good := map[string]string{
+		"environment": `{"id":"web","secret":"{env.GH_TEST_CLIENT_SECRET}",` + cb + `}`,
+		"file":        `{"id":"web","secret":"{file.` + file + `}",` + cb + `}`,
+		"hash":        `{"id":"web","secret_hash":"` + secret.HashClientSecret("0123456789abcdef-hashed") + `",` + cb + `}`,
+	}
+	for name, client := range good {
+		if err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","clients":[`+client+`]}`)); err != nil {
+			t.Errorf("client secret from the %s refused: %v", name, err)
+		}
+	}
+	bad := []struct{ name, client, want string }{
+		{"unset variable", `{"id":"web","secret":"{env.GH_TEST_UNSET_CLIENT_SECRET}",` + cb + `}`,
+			`clients[0] "web": secret {env.GH_TEST_UNSET_CLIENT_SECRET} is empty`},
+		{"missing file", `{"id":"web","secret":"{file.` + filepath.Join(dir, "missing") + `}",` + cb + `}`,
+			`clients[0] "web": secret {file.`},
+		{"malformed hash", `{"id":"web","secret_hash":"5f4dcc3b5aa765d61d8327deb882cf99",` + cb + `}`,
+			`clients[0]: client "web": secret_hash: not a client secret hash`},
+		{"secret and hash", `{"id":"web","secret":"{env.GH_TEST_CLIENT_SECRET}","secret_hash":"` + secret.HashClientSecret("0123456789abcdef-hashed") + `",` + cb + `}`,
+			`secret or secret_hash, not both`},
+	}
+	for _, tc := range bad {
+		err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","clients":[`+tc.client+`]}`))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "from-the-environment") {
+			t.Errorf("%s: the error shows the secret: %v", tc.name, err)
+		}
 	}
 }
 

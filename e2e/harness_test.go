@@ -284,6 +284,8 @@ type Recorded struct {
 	URI    string
 	Host   string
 	Header http.Header
+	// Trailer holds the request trailers (the body is read to the end first).
+	Trailer http.Header
 }
 
 // Upstream is an echo server that records every request.
@@ -297,7 +299,8 @@ type Upstream struct {
 func NewUpstream(t *testing.T) *Upstream {
 	u := &Upstream{}
 	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := Recorded{Method: r.Method, URI: r.RequestURI, Host: r.Host, Header: r.Header.Clone()}
+		_, _ = io.Copy(io.Discard, r.Body)
+		rec := Recorded{Method: r.Method, URI: r.RequestURI, Host: r.Host, Header: r.Header.Clone(), Trailer: r.Trailer.Clone()}
 		u.mu.Lock()
 		u.reqs = append(u.reqs, rec)
 		u.mu.Unlock()

@@ -172,7 +172,8 @@ func TestSocialLoginThroughOIDCProvider(t *testing.T) {
 
 // TestSocialOnboardingOff: with onboarding off, an unknown upstream identity is refused with
 // a page that says so, and no account is created. A provider that cannot be reached and a
-// provider that is not configured get clear pages too.
+// provider that is not configured get clear pages too: the unreachable one 503 with
+// Retry-After, and during the back-off that follows, at once again (issue 12).
 func TestSocialOnboardingOff(t *testing.T) {
 	up := soUpstreams(t)
 	corp := up.op("corp")
@@ -192,9 +193,17 @@ func TestSocialOnboardingOff(t *testing.T) {
 	}
 
 	r = b.Go(http.MethodGet, e.Issuer+"/login/social/down", nil, nil)
-	soRefused(t, "unreachable provider", r, http.StatusBadGateway, "Login failed", "upstream_failed")
+	soRefused(t, "unreachable provider", r, http.StatusServiceUnavailable, "Provider unavailable", "provider_unavailable")
+	if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
+		t.Errorf("unreachable provider: Retry-After %q, want 1 to 60 seconds", r.Header.Get("Retry-After"))
+	}
 	if b.Cookie(e.Issuer, "gatehouse_social") != "" {
 		t.Errorf("a state cookie was set for a login that could not start")
+	}
+	r = b.Go(http.MethodGet, e.Issuer+"/login/social/down", nil, nil)
+	soRefused(t, "unreachable provider during the back-off", r, http.StatusServiceUnavailable, "Provider unavailable", "provider_unavailable")
+	if !soLogged(t, e, `"event":"social_provider_unavailable"`) {
+		t.Errorf("the outage was not logged as social_provider_unavailable")
 	}
 	r = b.Go(http.MethodGet, e.Issuer+"/login/social/nope", nil, nil)
 	soRefused(t, "unknown provider", r, http.StatusNotFound, "Not available", "social_unknown")
@@ -303,7 +312,7 @@ func TestSocialStateNonceReplay(t *testing.T) {
 	tripN := soThrough(t, b1, http.MethodGet, first.String(), nil, "so-eve", false)
 	corp.resetRequests(t)
 	r = b1.Go(http.MethodGet, tripN.Callback.String(), nil, nil)
-	soRefused(t, "ID token with another login's nonce", r, http.StatusBadGateway, "Login failed", "upstream_failed")
+	soRefused(t, "ID token with another login's nonce", r, http.StatusBadRequest, "Login failed", "upstream_rejected")
 	soNoSession(t, e, b1, "ID token with another login's nonce")
 	if c, _ := corp.gatehouseRequests(t); c["POST /token"] != 1 {
 		t.Errorf("token requests %v: the code should have been redeemed once, then refused for its nonce", c)
@@ -315,9 +324,13 @@ func TestSocialStateNonceReplay(t *testing.T) {
 
 // TestSocialMixUp (AS-28): with two upstream providers, an answer of one delivered as the
 // answer of the other is refused: by the iss parameter (RFC 9207) before the code goes
-// anywhere, by the provider recorded with the state, by the token endpoint that does not
-// know the code, and by the ID token's issuer even when it is signed with a key the
-// provider publishes.
+// anywhere — also when it is missing, as the provider advertises
+// authorization_response_iss_parameter_supported (RFC 9207 §2.4: "Clients MUST reject
+// authorization responses without the iss parameter from authorization servers that do
+// support the parameter") —, by the provider recorded with the state, by the token endpoint
+// that does not know the code (invalid_grant), and by the ID token's issuer even when it is
+// signed with a key the provider publishes. Each is a refused login (400), logged as
+// social_login_refused, not an outage (502).
 func TestSocialMixUp(t *testing.T) {
 	up := soUpstreams(t)
 	corp, other := up.op("corp"), up.op("other")
@@ -338,9 +351,10 @@ func TestSocialMixUp(t *testing.T) {
 		code       string
 		tokens     int // token requests at corp
 	}{
-		{"corp's callback with other's code and iss", "corp", other.Issuer, http.StatusBadGateway, "upstream_failed", 0},
+		{"corp's callback with other's code and iss", "corp", other.Issuer, http.StatusBadRequest, "upstream_rejected", 0},
 		{"other's callback with the state of a login at corp", "other", other.Issuer, http.StatusBadRequest, "invalid_state", 0},
-		{"corp's callback with other's code, no iss", "corp", "", http.StatusBadGateway, "upstream_failed", 1},
+		{"corp's callback with other's code, no iss (RFC 9207 §2.4)", "corp", "", http.StatusBadRequest, "upstream_rejected", 0},
+		{"corp's callback with other's code and corp's iss: invalid_grant", "corp", corp.Issuer, http.StatusBadRequest, "upstream_rejected", 1},
 	} {
 		state := soBegin(t, e, v, "corp").Query().Get("state")
 		corp.resetRequests(t)
@@ -350,7 +364,7 @@ func TestSocialMixUp(t *testing.T) {
 			q.Set("iss", c.iss)
 		}
 		r := v.Go(http.MethodGet, e.Issuer+"/login/social/"+c.path+"/callback?"+q.Encode(), nil, nil)
-		soRefused(t, c.what, r, c.status, map[int]string{http.StatusBadGateway: "Login failed", http.StatusBadRequest: "Login expired"}[c.status], c.code)
+		soRefused(t, c.what, r, c.status, map[string]string{"upstream_rejected": "Login failed", "invalid_state": "Login expired"}[c.code], c.code)
 		soNoSession(t, e, v, c.what)
 		cc, _ := corp.gatehouseRequests(t)
 		oc, _ := other.gatehouseRequests(t)
@@ -360,6 +374,10 @@ func TestSocialMixUp(t *testing.T) {
 	}
 	if n := soUserCount(t); n != 0 {
 		t.Errorf("%d accounts after refused callbacks, want none", n)
+	}
+	if !soLogged(t, e, "RFC 9207") || !soLogged(t, e, "token endpoint answered 400 invalid_grant") ||
+		!soLogged(t, e, `"event":"social_login_refused"`) || soLogged(t, e, codeY) {
+		t.Errorf("the refusals were not logged as social_login_refused (iss, invalid_grant), or the log holds the code")
 	}
 
 	// corp answers with an ID token naming other as its issuer, signed with corp's own key.
@@ -374,7 +392,7 @@ func TestSocialMixUp(t *testing.T) {
 	trip := soThrough(t, b, http.MethodGet, e.Issuer+"/login/social/corp", nil, "so-mix", false)
 	corp.tamper(t, forge(other.Issuer, trip.Auth.Query().Get("nonce")))
 	r := b.Go(http.MethodGet, trip.Callback.String(), nil, nil)
-	soRefused(t, "ID token issued by other", r, http.StatusBadGateway, "Login failed", "upstream_failed")
+	soRefused(t, "ID token issued by other", r, http.StatusBadRequest, "Login failed", "upstream_rejected")
 	soNoSession(t, e, b, "ID token issued by other")
 	if !soLogged(t, e, "issued by a different provider") {
 		t.Errorf("the refusal was not for the issuer (see the log)")
@@ -828,5 +846,86 @@ func TestSocialFormPost(t *testing.T) {
 	}
 	if ids := soIdentities(t, e, gusID); len(ids) != 1 || !strings.Contains(ids[0], "so-gus") {
 		t.Fatalf("identities of gus after linking through form_post: %v", ids)
+	}
+}
+
+// TestSocialProviderErrorsAreRefusals (issue 12): an error the provider sends back through
+// the browser (error=server_error) is a refused login, 400, logged as the security event
+// social_login_refused — not an outage in monitoring (502). Without iss, from a provider that
+// advertises RFC 9207, the same answer is not even taken as the provider's (RFC 9207 §2.4).
+// access_denied is 403 (TestSocialDeniedConsent).
+func TestSocialProviderErrorsAreRefusals(t *testing.T) {
+	up := soUpstreams(t)
+	corp := up.op("corp")
+	e := Start(t, Config{Gatehouse: "signup open" + soSocial("corp", corp)})
+	b := NewBrowser(t)
+	for _, c := range []struct {
+		what  string
+		iss   string
+		title string
+		code  string
+	}{
+		{"error=server_error with the provider's iss", corp.Issuer, "Login failed", "upstream_error"},
+		{"error=server_error without iss (RFC 9207 §2.4)", "", "Login failed", "upstream_rejected"},
+	} {
+		state := soBegin(t, e, b, "corp").Query().Get("state")
+		q := url.Values{"error": {"server_error"}, "state": {state}}
+		if c.iss != "" {
+			q.Set("iss", c.iss)
+		}
+		r := b.Go(http.MethodGet, e.Issuer+"/login/social/corp/callback?"+q.Encode(), nil, nil)
+		soRefused(t, c.what, r, http.StatusBadRequest, c.title, c.code)
+		soNoSession(t, e, b, c.what)
+	}
+	if !soLogged(t, e, `"event":"social_login_refused"`) || !soLogged(t, e, "error=server_error") {
+		t.Errorf("the provider's error was not logged as social_login_refused")
+	}
+	if soLogged(t, e, "social_provider_unavailable") {
+		t.Errorf("a provider's error answer was logged as an outage")
+	}
+}
+
+// TestSocialLimits (CR-04, lockout as DoS; RB-15, pre-auth state exhaustion; issue 12): the
+// per-IP limit of social logins counts only unfinished ones — abandoned starts and refused
+// callbacks — so 61 successful logins from one address (an office behind one NAT) all
+// succeed under the default limit of 60. `social_limits { max_unfinished_per_ip 3 }` sets the
+// limit: past 3 unfinished starts the next is answered 429 with Retry-After and a message
+// that says logins were started from the network (not that attempts failed); a successful
+// login in between does not count. A window outside 1m..24h does not load.
+func TestSocialLimits(t *testing.T) {
+	up := soUpstreams(t)
+	corp := up.op("corp")
+	corp.setUser(t, soUser{Sub: "so-office", Email: "office@corp.test", EmailVerified: true})
+	e := Start(t, Config{Gatehouse: "signup open" + soSocial("corp", corp)})
+
+	b := NewBrowser(t)
+	id := ""
+	for i := range idp.DefaultSocialMaxUnfinishedPerIP + 1 {
+		id = soLoggedIn(t, e, b, "successful login "+strconv.Itoa(i+1)+" from one address", soLogin(t, e, b, "corp", "so-office"), id)
+	}
+
+	limits := func(lines string) Config {
+		return Config{Gatehouse: "signup open" + soSocial("corp", corp) + "\n\t\tsocial_limits {\n" + lines + "\t\t}\n"}
+	}
+	if err := e.Load(limits("\t\t\tmax_unfinished_per_ip 3\n\t\t\twindow 5m\n")); err != nil {
+		t.Fatalf("load social_limits: %v", err)
+	}
+	a := NewBrowser(t)
+	soBegin(t, e, a, "corp")
+	soBegin(t, e, a, "corp")
+	soLoggedIn(t, e, b, "a successful login between abandoned ones", soLogin(t, e, b, "corp", "so-office"), id)
+	soBegin(t, e, a, "corp")
+	r := a.Go(http.MethodGet, e.Issuer+"/login/social/corp", nil, soToUpstream(e))
+	soRefused(t, "fourth unfinished start with max_unfinished_per_ip 3", r, http.StatusTooManyRequests, "Too many logins", "too_many_requests")
+	if !strings.Contains(string(r.Body), "Too many logins were started from your network") || strings.Contains(string(r.Body), "failed attempts") {
+		t.Errorf("the limit page does not say what happened: %s", r)
+	}
+	// The address's counting window opened at the first login above, under the default 10m.
+	if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 601 {
+		t.Errorf("Retry-After %q, want the rest of the counting window", r.Header.Get("Retry-After"))
+	}
+
+	if err := e.Load(limits("\t\t\twindow 10s\n")); err == nil || !strings.Contains(err.Error(), "social_limits.window") {
+		t.Errorf("social_limits window 10s: load error %v, want one naming social_limits.window", err)
 	}
 }

@@ -54,29 +54,42 @@ func (r *AuthRequest) RequestedSubject() (string, bool) {
 	return sub, true
 }
 
+// essentialACRs returns the values of an essential acr claim request for the ID token (OIDC
+// Core §5.5.1.1: "value" or "values"), nil when acr is not requested as essential.
+func (r *AuthRequest) essentialACRs() []string {
+	if r.Claims == nil {
+		return nil
+	}
+	spec := r.Claims.IDToken["acr"]
+	if spec == nil || !spec.Essential {
+		return nil
+	}
+	var vals []string
+	if len(spec.Value) > 0 {
+		var v string
+		if json.Unmarshal(spec.Value, &v) == nil {
+			vals = append(vals, v)
+		}
+	}
+	for _, raw := range spec.Values {
+		var v string
+		if json.Unmarshal(raw, &v) == nil {
+			vals = append(vals, v)
+		}
+	}
+	return vals
+}
+
 // WantsMultiFactor reports whether the request asks for a multi-factor login: acr_values
-// preferring aal2 (voluntary), or an essential acr claim whose values exclude aal1
-// (essential).
+// preferring aal2 (voluntary: OIDC Core §3.1.2.1 lets the OP answer with a lower acr), or an
+// essential acr claim whose values exclude aal1 (essential: OIDC Core §5.5.1.1 makes a login
+// that cannot meet it a failed authentication).
 func (r *AuthRequest) WantsMultiFactor() (want, essential bool) {
 	if len(r.ACRValues) > 0 && r.ACRValues[0] == ACRMultiFactor {
 		want = true
 	}
-	if r.Claims != nil {
-		if spec := r.Claims.IDToken["acr"]; spec != nil && spec.Essential {
-			var vals []string
-			var v string
-			if len(spec.Value) > 0 && json.Unmarshal(spec.Value, &v) == nil {
-				vals = append(vals, v)
-			}
-			for _, raw := range spec.Values {
-				if json.Unmarshal(raw, &v) == nil {
-					vals = append(vals, v)
-				}
-			}
-			if len(vals) > 0 && hasString(vals, ACRMultiFactor) && !hasString(vals, ACRSingleFactor) {
-				return true, true
-			}
-		}
+	if vals := r.essentialACRs(); hasString(vals, ACRMultiFactor) && !hasString(vals, ACRSingleFactor) {
+		return true, true
 	}
 	return want, false
 }
@@ -84,26 +97,7 @@ func (r *AuthRequest) WantsMultiFactor() (want, essential bool) {
 // UnsatisfiableACR reports an essential acr request none of whose values Gatehouse can meet
 // (OIDC Core §5.5.1.1: that must fail the authentication).
 func (r *AuthRequest) UnsatisfiableACR(available ...string) bool {
-	if r.Claims == nil {
-		return false
-	}
-	spec := r.Claims.IDToken["acr"]
-	if spec == nil || !spec.Essential {
-		return false
-	}
-	var want []string
-	if len(spec.Value) > 0 {
-		var v string
-		if json.Unmarshal(spec.Value, &v) == nil {
-			want = append(want, v)
-		}
-	}
-	for _, raw := range spec.Values {
-		var v string
-		if json.Unmarshal(raw, &v) == nil {
-			want = append(want, v)
-		}
-	}
+	want := r.essentialACRs()
 	if len(want) == 0 {
 		return false
 	}
@@ -114,6 +108,28 @@ func (r *AuthRequest) UnsatisfiableACR(available ...string) bool {
 	}
 	return true
 }
+
+// ACRFor returns the acr to assert for a session authenticated at level sessionACR. It is the
+// session's own level, except when an essential acr claim lists values that exclude it but
+// include aal1 and the session is aal2 (a multi-factor login meets aal1 too): then aal1, since
+// OIDC Core §5.5.1.1 requires the returned acr to match one of the requested values. The
+// authorization endpoint refuses the requests that no session level can meet
+// (UnsatisfiableACR, WantsMultiFactor) before a code is issued.
+func (r *AuthRequest) ACRFor(sessionACR string) string {
+	want := r.essentialACRs()
+	if len(want) == 0 || hasString(want, sessionACR) {
+		return sessionACR
+	}
+	if sessionACR == ACRMultiFactor && hasString(want, ACRSingleFactor) {
+		return ACRSingleFactor
+	}
+	return sessionACR
+}
+
+// CanAddPasskey tells whether the user of session s could add a passkey right now: passkeys
+// are available on this server and the login is recent enough (CR-19). The authorization
+// endpoint's second-factor page offers the "Add a passkey" button only then.
+func (p *Provider) CanAddPasskey(s store.Session) bool { return p.PasskeysEnabled() && p.fresh(s) }
 
 // HasPrompt tells whether the request carries the prompt value v.
 func (r *AuthRequest) HasPrompt(v string) bool { return hasString(r.Prompt, v) }
@@ -276,7 +292,7 @@ func (p *Provider) IssueCode(ctx context.Context, req *AuthRequest, s store.Sess
 	rec := store.AuthCode{ID: secret.Hash(code), ClientID: req.Client.ID, RedirectURI: req.RedirectURI,
 		UserID: s.UserID, SessionID: s.ID, Scopes: req.Scopes, Nonce: req.Nonce, Audience: req.Resources,
 		Claims:   req.Claims.encode(),
-		AuthTime: s.AuthTime, AMR: s.AMR, ACR: s.ACR, NewUser: newUser, CreatedAt: now,
+		AuthTime: s.AuthTime, AMR: s.AMR, ACR: req.ACRFor(s.ACR), NewUser: newUser, CreatedAt: now,
 		ExpiresAt: now.Add(p.CodeLifetime), PurgeAfter: now.Add(p.CodeLifetime + max(p.AccessTokenLifetime, p.Verifier.MaxLifetime))}
 	if req.CodeChallenge != "" {
 		rec.CodeChallenge, rec.CodeChallengeMethod = req.CodeChallenge, "S256"

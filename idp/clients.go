@@ -2,7 +2,6 @@ package idp
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -30,8 +30,10 @@ var DefaultScopes = []string{"openid", "profile", "email", "offline_access"}
 type Client struct {
 	ID   string
 	Name string
-	// secretHash is the SHA-256 of the secret; nil for a public client.
+	// secretHash is the SHA-256 of secretSalt ‖ secret (secret.ClientDigest); nil for a
+	// public client. secretSalt is nil for a plain secret and for clients from the store.
 	secretHash             []byte
+	secretSalt             []byte
 	RedirectURIs           []string
 	PostLogoutRedirectURIs []string
 	// Scopes the client may request.
@@ -64,9 +66,13 @@ func (c *Client) lifetime(own, def time.Duration) time.Duration {
 
 // ClientConfig describes a client from the configuration.
 type ClientConfig struct {
-	ID                     string
-	Name                   string
+	ID   string
+	Name string
+	// Secret is the client secret in clear; SecretHash a verifier of it made by
+	// secret.HashClientSecret (`gatehouse hash-secret`). At most one of them is set; with
+	// neither, the client is public.
 	Secret                 string
+	SecretHash             string
 	RedirectURIs           []string
 	PostLogoutRedirectURIs []string
 	Scopes                 []string
@@ -96,12 +102,21 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if c.Name == "" {
 		c.Name = c.ID
 	}
-	if cfg.Secret != "" {
+	switch {
+	case cfg.Secret != "" && cfg.SecretHash != "":
+		errs = append(errs, fmt.Errorf("client %q: set secret or secret_hash, not both", cfg.ID))
+	case cfg.Secret != "":
 		if len(cfg.Secret) < 16 {
 			errs = append(errs, fmt.Errorf("client %q: secret must be at least 16 characters (generate one with `openssl rand -base64 32`)", cfg.ID))
 		}
-		sum := sha256.Sum256([]byte(cfg.Secret))
-		c.secretHash = sum[:]
+		c.secretHash = secret.ClientDigest(nil, cfg.Secret)
+	case cfg.SecretHash != "":
+		salt, digest, err := secret.ParseClientSecretHash(cfg.SecretHash)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("client %q: secret_hash: %w", cfg.ID, err))
+			break
+		}
+		c.secretSalt, c.secretHash = salt, digest
 	}
 	if len(c.Scopes) == 0 {
 		c.Scopes = DefaultScopes
@@ -119,7 +134,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		case GrantAuthorizationCode, GrantRefreshToken:
 		case GrantClientCredentials:
 			if c.Public() {
-				errs = append(errs, fmt.Errorf("client %q: client_credentials needs a confidential client (set a secret)", cfg.ID))
+				errs = append(errs, fmt.Errorf("client %q: client_credentials needs a confidential client (set a secret or secret_hash)", cfg.ID))
 			}
 		default:
 			errs = append(errs, fmt.Errorf("client %q: grant type %q is not supported (use authorization_code, refresh_token, client_credentials)", cfg.ID, g))
@@ -193,13 +208,13 @@ func (c *Client) AllowsResource(r string) bool { return hasString(c.Resources, r
 // Public tells whether the client has no secret.
 func (c *Client) Public() bool { return c.secretHash == nil }
 
-// Authenticate compares secret with the client's in constant time.
-func (c *Client) Authenticate(secret string) bool {
+// Authenticate compares the presented secret with the client's in constant time: both sides
+// are fixed-size digests, so neither the secret's length nor its content shows in the time.
+func (c *Client) Authenticate(presented string) bool {
 	if c.secretHash == nil {
 		return false
 	}
-	sum := sha256.Sum256([]byte(secret))
-	return subtle.ConstantTimeCompare(sum[:], c.secretHash) == 1
+	return subtle.ConstantTimeCompare(secret.ClientDigest(c.secretSalt, presented), c.secretHash) == 1
 }
 
 // AllowsScope tells whether the client may request scope.

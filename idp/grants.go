@@ -148,7 +148,9 @@ func (p *Provider) ExchangeCode(ctx context.Context, c *Client, code, redirectUR
 	// list (whose entries expire with the access-token lifetime) holds the revocation:
 	// mark the family now, or its refresh token would work again once the entry expired.
 	if errors.Is(p.Revocations.Check("", grantID, "", 0), tokens.ErrRevoked) {
-		if err := p.Store.RevokeFamily(ctx, grantID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		wctx, cancel := detached(ctx)
+		defer cancel()
+		if err := p.Store.RevokeFamily(wctx, grantID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, p.serverError("token: revoke replayed grant", err)
 		}
 	}
@@ -238,11 +240,15 @@ func (p *Provider) refreshReuse(ctx context.Context, old store.RefreshToken) *Er
 	return oauthErr(ErrCodeInvalidGrant, 400, "the refresh token was already used; its grant is revoked")
 }
 
-// revokeGrant revokes a refresh-token family and the access tokens issued in it.
+// revokeGrant revokes a refresh-token family and the access tokens issued in it. The writes
+// run detached from the request: a client closing its connection must not leave a replayed
+// grant half revoked.
 func (p *Provider) revokeGrant(ctx context.Context, grantID string) error {
 	if grantID == "" {
 		return nil
 	}
+	ctx, cancel := detached(ctx)
+	defer cancel()
 	if err := p.revoke(ctx, store.RevokeGrant, grantID); err != nil {
 		return err
 	}

@@ -29,16 +29,27 @@ func (e *LockedError) Error() string {
 // credential is checked, so that parallel guesses cannot exceed the limits (CR-03): the
 // counter is incremented first, and a success gives the attempt back. limits[i] is the
 // maximum for keys[i].
+//
+// A request already canceled counts nothing. Once counting has begun, every counter write —
+// the increments, their undoing over the limit, and release — runs detached from the
+// request's cancellation: a client that closes its connection between the increment and
+// the release must not leave a success counted as a failure, nor an undone increment
+// standing.
 func (p *Provider) attempt(ctx context.Context, keys []string, limits []int) (release func(success bool), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("count attempt: %w", err)
+	}
 	now := p.Now()
+	wctx, cancel := detached(ctx)
+	defer cancel()
 	var taken []string
 	undo := func() {
 		for _, k := range taken {
-			_, _, _ = p.Store.IncrementCounter(ctx, k, -1, p.LockoutWindow, now)
+			_, _, _ = p.Store.IncrementCounter(wctx, k, -1, p.LockoutWindow, now)
 		}
 	}
 	for i, k := range keys {
-		n, reset, err := p.Store.IncrementCounter(ctx, k, 1, p.LockoutWindow, now)
+		n, reset, err := p.Store.IncrementCounter(wctx, k, 1, p.LockoutWindow, now)
 		if err != nil {
 			undo()
 			return nil, fmt.Errorf("count attempt: %w", err)
@@ -54,12 +65,18 @@ func (p *Provider) attempt(ctx context.Context, keys []string, limits []int) (re
 		if !success {
 			return
 		}
+		rctx, cancel := detached(ctx)
+		defer cancel()
 		for i, k := range keys {
 			if i == 0 {
-				_ = p.Store.ResetCounter(ctx, k) // the account's failures start over
+				if err := p.Store.ResetCounter(rctx, k); err != nil { // the account's failures start over
+					p.Logger.Warn("reset attempt counter", "error", err)
+				}
 				continue
 			}
-			_, _, _ = p.Store.IncrementCounter(ctx, k, -1, p.LockoutWindow, now)
+			if _, _, err := p.Store.IncrementCounter(rctx, k, -1, p.LockoutWindow, now); err != nil {
+				p.Logger.Warn("give back an attempt", "error", err)
+			}
 		}
 	}, nil
 }

@@ -243,6 +243,9 @@ func TestSignupModes(t *testing.T) {
 	if _, err := e.p.PasswordLogin(e.ctx, "new@example.com", in.Password, "192.0.2.1"); err != nil {
 		t.Fatalf("login after sign-up: %v", err)
 	}
+	// This provider cannot send email, so sign-up is the immediate kind, which refuses a
+	// registered address and so reveals it (CR-06); with email, sign-up answers every address
+	// alike (TestSignupSameAnswerForRegisteredAddress).
 	dup := in
 	dup.Email = "NEW@Example.com"
 	if _, err := e.p.Signup(e.ctx, dup, "", "192.0.2.10"); !errors.Is(err, idp.ErrEmailTaken) {

@@ -37,6 +37,9 @@ const (
 	MsgVerifyPhone    = "verify_phone"
 	MsgRecovery       = "recovery"
 	MsgAccountChanged = "account_changed"
+	// MsgSignupExisting tells an account's address that someone tried to sign up with it
+	// (instead of a code: sign-up does not reveal which addresses have accounts).
+	MsgSignupExisting = "signup_existing"
 )
 
 // Messenger delivers a message built from the template of kind. It must return at once
@@ -106,6 +109,7 @@ const (
 	purposeCodeLogin = "code:login:"
 	purposeVerify    = "code:verify:"
 	purposeRecover   = "code:recover:"
+	purposeSignup    = "code:signup:"
 	purposeLinkLogin = "link:login"
 	purposeLatest    = "latest"
 	channelEmail     = "email"
@@ -269,6 +273,9 @@ type codeRequest struct {
 	kind    string
 	vars    MessageVars
 	data    map[string]string
+	// notice, if set, is the kind of message sent instead of the code when subject is ""
+	// (with vars, without a code): the address is told, but gets nothing to enter.
+	notice string
 }
 
 // startCode creates a code challenge and sends it; it returns the flow secret, which goes in
@@ -291,21 +298,25 @@ func (p *Provider) startCode(ctx context.Context, req codeRequest, clientIP stri
 	if err := p.markLatest(ctx, req.purpose, req.dest, rec); err != nil {
 		return "", err
 	}
-	if req.subject == "" {
+	kind, v := req.kind, req.vars
+	switch {
+	case req.subject != "":
+		v.Code, v.ExpiresIn = code, ttl
+	case req.notice != "":
+		kind = req.notice
+	default:
 		return flow, nil
 	}
-	v := req.vars
-	v.Code, v.ExpiresIn = code, ttl
 	var err error
 	if req.channel == channelSMS {
-		err = p.Messenger.SendSMS(req.kind, req.dest, v)
+		err = p.Messenger.SendSMS(kind, req.dest, v)
 	} else {
-		err = p.Messenger.SendEmail(req.kind, req.dest, v)
+		err = p.Messenger.SendEmail(kind, req.dest, v)
 	}
 	if err != nil {
 		// The answer stays the one an unknown address gets: a failure only for existing
 		// accounts would tell which addresses have one (CR-06). The user asks again.
-		p.Logger.Error("send message", "kind", req.kind, "channel", req.channel, "user", req.subject, "error", err)
+		p.Logger.Error("send message", "kind", kind, "channel", req.channel, "user", req.subject, "error", err)
 	}
 	return flow, nil
 }
@@ -332,7 +343,10 @@ func (p *Provider) checkCode(ctx context.Context, purposePrefix, flow, code, cli
 		return store.OneTimeCode{}, ErrCodeExpired
 	}
 	account := rec.Subject
-	if account == "" {
+	if account == "" || strings.HasPrefix(rec.Purpose, purposeSignup) {
+		// A sign-up's subject is the ID of an account that does not exist yet, a new one
+		// each time: its failures are counted per address, as those of a sign-up for an
+		// address that has an account are, so that the limit cannot tell them apart.
 		account = "dest:" + secret.Hash(rec.Data["dest"])
 	}
 	release, err := p.attempt(ctx, []string{"code:account:" + account, "code:ip:" + ipKey(clientIP)},

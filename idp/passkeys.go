@@ -278,28 +278,17 @@ func (p *Provider) BeginPasskeySignup(ctx context.Context, in NewUser, invite, c
 	if p.WebAuthn == nil {
 		return nil, ErrPasskeysDisabled
 	}
-	n, reset, err := p.Store.IncrementCounter(ctx, "signup:ip:"+ipKey(clientIP), 1, time.Hour, p.Now())
-	if err != nil {
-		return nil, fmt.Errorf("count sign-up: %w", err)
-	}
-	if n > signupsPerIP {
-		return nil, &LockedError{RetryAfter: reset.Sub(p.Now())}
-	}
-	switch p.SignupMode {
-	case SignupOpen:
-	case SignupInvite:
-		if invite == "" {
-			return nil, ErrInviteRequired
-		}
-	default:
-		return nil, ErrSignupClosed
+	if err := p.checkSignup(ctx, invite, clientIP); err != nil {
+		return nil, err
 	}
 	in.Groups, in.ExternalUserID, in.EmailVerified, in.Password = nil, "", false, ""
 	u, err := p.buildUser(in)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.Store.GetUserByEmail(ctx, u.Email); err == nil {
+	// A sign-up that verifies the address first answers the same for every address
+	// (FinishPasskeySignupByCode); only the other kind says here that it is taken.
+	if _, err := p.Store.GetUserByEmail(ctx, u.Email); err == nil && !p.SignupVerifiesFirst() {
 		return nil, ErrEmailTaken
 	}
 	u.WebAuthnID = newUserHandle()
@@ -315,33 +304,44 @@ func (p *Provider) BeginPasskeySignup(ctx context.Context, in NewUser, invite, c
 	return &Ceremony{Secret: sec, Options: creation}, nil
 }
 
-// FinishPasskeySignup verifies the new credential and creates the user with it.
-func (p *Provider) FinishPasskeySignup(ctx context.Context, sec string, response []byte, name string) (store.User, store.Passkey, error) {
+// signupCredential verifies the answer to a sign-up ceremony and returns the pending user,
+// the new credential and the ceremony's record.
+func (p *Provider) signupCredential(ctx context.Context, sec string, response []byte) (store.User, *webauthn.Credential, store.OneTimeCode, error) {
 	if p.WebAuthn == nil {
-		return store.User{}, store.Passkey{}, ErrPasskeysDisabled
+		return store.User{}, nil, store.OneTimeCode{}, ErrPasskeysDisabled
 	}
 	if err := checkResponseSize(response); err != nil {
-		return store.User{}, store.Passkey{}, err
+		return store.User{}, nil, store.OneTimeCode{}, err
 	}
 	rec, sd, err := p.takeCeremony(ctx, ceremonySignup, sec)
 	if err != nil {
-		return store.User{}, store.Passkey{}, err
+		return store.User{}, nil, store.OneTimeCode{}, err
 	}
 	var u store.User
 	if err := json.Unmarshal([]byte(rec.Data["user"]), &u); err != nil {
-		return store.User{}, store.Passkey{}, ErrCeremonyExpired
+		return store.User{}, nil, store.OneTimeCode{}, ErrCeremonyExpired
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return store.User{}, store.Passkey{}, ErrPasskeyMalformed
+		return store.User{}, nil, store.OneTimeCode{}, ErrPasskeyMalformed
 	}
 	if err := checkCredentialKey(parsed, sd.CredParams); err != nil {
-		return store.User{}, store.Passkey{}, err
+		return store.User{}, nil, store.OneTimeCode{}, err
 	}
 	cred, err := p.WebAuthn.CreateCredential(&waUser{u: u}, sd, parsed)
 	if err != nil {
 		p.Logger.Info("passkey sign-up refused", "error", err)
-		return store.User{}, store.Passkey{}, ErrPasskeyFailed
+		return store.User{}, nil, store.OneTimeCode{}, ErrPasskeyFailed
+	}
+	return u, cred, rec, nil
+}
+
+// FinishPasskeySignup verifies the new credential and creates the user with it at once (the
+// sign-up that does not verify the address first; see FinishPasskeySignupByCode).
+func (p *Provider) FinishPasskeySignup(ctx context.Context, sec string, response []byte, name string) (store.User, store.Passkey, error) {
+	u, cred, rec, err := p.signupCredential(ctx, sec, response)
+	if err != nil {
+		return store.User{}, store.Passkey{}, err
 	}
 	var inv store.OneTimeCode
 	if p.SignupMode == SignupInvite {

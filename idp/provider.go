@@ -14,6 +14,7 @@
 package idp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,13 @@ type Config struct {
 	TenantID string
 	// SignupMode is SignupOpen, SignupClosed or SignupInvite.
 	SignupMode string
+	// SignupRevealsExisting keeps the sign-up of earlier versions when email can be sent:
+	// the account is created at once and an address that has an account is refused with
+	// ErrEmailTaken, which tells anyone which addresses are registered (user enumeration,
+	// CR-06). Off (the default), sign-up first proves the address with an emailed code and
+	// answers the same for every address (StartSignup). Without email, sign-up always works
+	// the old way.
+	SignupRevealsExisting bool
 	// AccessTokenAlg and IDTokenAlg are RS256 or ES256.
 	AccessTokenAlg string
 	IDTokenAlg     string
@@ -85,6 +93,9 @@ type Config struct {
 	// SocialHTTPClient, if set, replaces the client for upstream providers (tests; default:
 	// 10 s timeout, 1 MiB bodies).
 	SocialHTTPClient *http.Client
+	// SocialLimits bound the social logins a client IP may leave unfinished (zero fields:
+	// the defaults).
+	SocialLimits SocialLimits
 	// SMSAllowedPrefixes limits SMS to numbers starting with one of these (E.164 prefixes
 	// such as +1, +44); empty allows any number.
 	SMSAllowedPrefixes []string
@@ -173,6 +184,9 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
 	p.WebAuthn = wa
+	if cfg.SignupMode != SignupClosed && !p.CanEmail() && !cfg.SignupRevealsExisting {
+		logger.Warn("sign-up tells whether an address has an account: without an email sender there is no verification code to send first; configure email to avoid it", "signup", cfg.SignupMode)
+	}
 	if wa == nil && !cfg.Passkeys.Disabled {
 		logger.Warn("passkeys are off: the issuer's host is an IP address and WebAuthn needs a domain name; use a hostname (localhost works) or set passkeys rp_id", "issuer", cfg.Issuer)
 	}
@@ -229,8 +243,31 @@ const (
 	ErrCodeInvalidToken         = "invalid_token"
 )
 
+// StatusClientClosedRequest is the status of an answer to a request whose client went away
+// before it was served (nginx's 499): nobody reads it, but access logs show what happened.
+const StatusClientClosedRequest = 499
+
 // serverError wraps an internal failure as an OAuth server_error, keeping the cause for logs.
+// A failure caused by the request's cancellation — the client closed the connection, or the
+// server is shutting down — is no internal error: it is logged at debug level only and
+// answered with StatusClientClosedRequest.
 func (p *Provider) serverError(op string, err error) *Error {
+	if errors.Is(err, context.Canceled) {
+		p.Logger.Debug("request canceled by the client", "op", op, "error", err)
+		return &Error{Code: ErrCodeServerError, Description: "the request was canceled", Status: StatusClientClosedRequest}
+	}
 	p.Logger.Error("internal error", "op", op, "error", err)
 	return &Error{Code: ErrCodeServerError, Description: "internal error, try again later", Status: 500}
+}
+
+// settleTimeout bounds the store writes that run detached from the request (detached).
+const settleTimeout = 5 * time.Second
+
+// detached returns a context with ctx's values but not its cancellation, bounded by
+// settleTimeout, for store writes that must complete once begun even if the client goes
+// away in between: an attempt counted is also settled (attempt), a revocation started is
+// finished (revokeGrant). Without it, a client closing its connection at the right moment
+// would leave a counter incremented for a success, or a replayed grant half revoked.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 }

@@ -3,7 +3,6 @@ package idp
 import (
 	"context"
 	"crypto/ecdsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,9 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -75,9 +72,7 @@ type SocialProvider struct {
 	// email_verified, says the address is verified (Microsoft Entra ID's xms_edov).
 	VerifiedEmailClaim string
 
-	mu       sync.Mutex
-	oidc     *oidc.Provider
-	verifier *oidc.IDTokenVerifier
+	discovery discoveryState
 }
 
 var socialNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
@@ -137,10 +132,12 @@ func loopbackHost(h string) bool {
 
 // Errors of social login, shown to users.
 var (
-	ErrSocialUnknown     = errors.New("this login provider is not configured")
-	ErrSocialState       = errors.New("this login attempt expired or was started in another browser; start again")
-	ErrSocialDenied      = errors.New("the login was cancelled at the provider; start again if you want to log in")
-	ErrSocialFailed      = errors.New("the provider's answer could not be verified; try again")
+	ErrSocialUnknown = errors.New("this login provider is not configured")
+	ErrSocialState   = errors.New("this login attempt expired or was started in another browser; start again")
+	ErrSocialDenied  = errors.New("the login was cancelled at the provider; start again if you want to log in")
+	// ErrSocialFailed matches every failed exchange with a provider: ErrSocialRejected (its
+	// answer refused) and *SocialUnavailableError (an outage); see social_errors.go.
+	ErrSocialFailed      = errors.New("the login through the provider could not be completed; try again")
 	ErrSocialNoAccount   = errors.New("there is no account for this identity, and accounts are not created automatically; ask an administrator")
 	ErrSocialNotAllowed  = errors.New("this identity is not allowed to log in here (its email domain or groups are not on the list)")
 	ErrSocialNoEmail     = errors.New("the provider did not confirm an email address for this identity; verify one there and try again")
@@ -232,46 +229,6 @@ func (p *Provider) upstreamCtx(ctx context.Context) context.Context {
 	return oidc.ClientContext(ctx, p.upstreamClient())
 }
 
-// discover returns the provider's OpenID configuration, fetched once (retried after a
-// failure).
-func (p *Provider) discover(ctx context.Context, sp *SocialProvider) (*oidc.Provider, *oidc.IDTokenVerifier, error) {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	if sp.oidc != nil {
-		return sp.oidc, sp.verifier, nil
-	}
-	dctx := p.upstreamCtx(ctx)
-	if sp.IssuerTemplate != "" {
-		dctx = oidc.InsecureIssuerURLContext(dctx, sp.Issuer)
-	}
-	op, err := oidc.NewProvider(dctx, sp.Issuer)
-	if err != nil {
-		return nil, nil, fmt.Errorf("discover %s: %w", sp.Name, err)
-	}
-	// The client secret, codes and tokens go to these endpoints: https only (or loopback).
-	var ep struct {
-		Auth     string `json:"authorization_endpoint"`
-		Token    string `json:"token_endpoint"`
-		JWKS     string `json:"jwks_uri"`
-		UserInfo string `json:"userinfo_endpoint"`
-	}
-	if err := op.Claims(&ep); err != nil {
-		return nil, nil, fmt.Errorf("discover %s: %w", sp.Name, err)
-	}
-	for _, e := range []struct{ name, url string }{{"authorization_endpoint", ep.Auth}, {"token_endpoint", ep.Token}, {"jwks_uri", ep.JWKS}} {
-		if !upstreamURL(e.url) {
-			return nil, nil, fmt.Errorf("discover %s: %s %q is not an https URL", sp.Name, e.name, e.url)
-		}
-	}
-	if ep.UserInfo != "" && !upstreamURL(ep.UserInfo) {
-		return nil, nil, fmt.Errorf("discover %s: userinfo_endpoint %q is not an https URL", sp.Name, ep.UserInfo)
-	}
-	// The key set is used with a background context: it refetches keys on its own.
-	cfg := &oidc.Config{ClientID: sp.ClientID, SkipIssuerCheck: sp.IssuerTemplate != "", Now: p.Now}
-	sp.oidc, sp.verifier = op, op.VerifierContext(oidc.ClientContext(context.Background(), p.upstreamClient()), cfg)
-	return sp.oidc, sp.verifier, nil
-}
-
 func (p *Provider) oauthConfig(ctx context.Context, sp *SocialProvider) (*oauth2.Config, error) {
 	cfg := &oauth2.Config{ClientID: sp.ClientID, ClientSecret: sp.ClientSecret, Scopes: sp.Scopes,
 		RedirectURL: p.Issuer + "/login/social/" + sp.Name + "/callback"}
@@ -282,12 +239,12 @@ func (p *Provider) oauthConfig(ctx context.Context, sp *SocialProvider) (*oauth2
 			cfg.Scopes = []string{"read:user", "user:email"}
 		}
 	default:
-		op, _, err := p.discover(ctx, sp)
+		d, err := p.discover(ctx, sp)
 		if err != nil {
 			return nil, err
 		}
-		cfg.Endpoint = op.Endpoint()
-		cfg.Endpoint.AuthStyle = tokenAuthStyle(op)
+		cfg.Endpoint = d.op.Endpoint()
+		cfg.Endpoint.AuthStyle = d.authStyle
 		if len(cfg.Scopes) == 0 {
 			cfg.Scopes = []string{oidc.ScopeOpenID, "email", "profile"}
 		}
@@ -348,20 +305,41 @@ type SocialStart struct {
 
 // BeginSocial starts a login (or, with linkUserID, linking to that signed-in user) through
 // the named provider: state bound to the browser, nonce and PKCE (S256), exact callback URL.
+// It counts against no client IP's limit; the portal uses BeginSocialFrom.
 func (p *Provider) BeginSocial(ctx context.Context, name, returnTo, linkUserID string) (SocialStart, error) {
+	return p.BeginSocialFrom(ctx, "", name, returnTo, linkUserID)
+}
+
+// BeginSocialFrom is BeginSocial for a browser at clientIP, whose unfinished logins are
+// limited by SocialLimits: it returns a *SocialLimitError over the limit, and a
+// *SocialUnavailableError (at once while the provider is known to be down) when the
+// provider cannot be reached.
+func (p *Provider) BeginSocialFrom(ctx context.Context, clientIP, name, returnTo, linkUserID string) (SocialStart, error) {
 	sp := p.Social(name)
 	if sp == nil {
 		return SocialStart{}, ErrSocialUnknown
 	}
+	slot, err := p.takeSocialSlot(ctx, clientIP)
+	if err != nil {
+		return SocialStart{}, err
+	}
+	start, err := p.beginSocial(ctx, sp, slot, returnTo, linkUserID)
+	if err != nil {
+		p.giveBack(ctx, slot) // it never went upstream
+	}
+	return start, err
+}
+
+func (p *Provider) beginSocial(ctx context.Context, sp *SocialProvider, slot socialSlot, returnTo, linkUserID string) (SocialStart, error) {
 	cfg, err := p.oauthConfig(ctx, sp)
 	if err != nil {
-		p.Logger.Warn("social login: provider unavailable", "provider", name, "error", err)
-		return SocialStart{}, fmt.Errorf("%w: %s is unavailable", ErrSocialFailed, sp.label())
+		return SocialStart{}, err
 	}
 	state, nonce, verifier, now := secret.Token(), secret.Token(), oauth2.GenerateVerifier(), p.Now()
+	data := map[string]string{"provider": sp.Name, "nonce": nonce, "verifier": verifier, "return_to": returnTo}
+	slot.record(data)
 	rec := store.OneTimeCode{ID: SocialStateID(state), Purpose: purposeSocial, Subject: linkUserID,
-		Data:      map[string]string{"provider": name, "nonce": nonce, "verifier": verifier, "return_to": returnTo},
-		CreatedAt: now, ExpiresAt: now.Add(socialTTL)}
+		Data: data, CreatedAt: now, ExpiresAt: now.Add(socialTTL)}
 	if err := p.Store.CreateOneTimeCode(ctx, rec); err != nil {
 		return SocialStart{}, fmt.Errorf("store login state: %w", err)
 	}
@@ -375,17 +353,18 @@ func (p *Provider) BeginSocial(ctx context.Context, name, returnTo, linkUserID s
 	return SocialStart{URL: cfg.AuthCodeURL(state, opts...), State: state}, nil
 }
 
-// BeginSocialLink starts linking an identity of the named provider to the session's user. A
-// linked identity is a way into the account, so, like adding a passkey, it needs a login
-// from the last 10 minutes (CR-19): otherwise a stolen session could add a lasting way in.
-func (p *Provider) BeginSocialLink(ctx context.Context, name string, s store.Session) (SocialStart, error) {
+// BeginSocialLink starts linking an identity of the named provider to the session's user,
+// for a browser at clientIP (see BeginSocialFrom). A linked identity is a way into the
+// account, so, like adding a passkey, it needs a login from the last 10 minutes (CR-19):
+// otherwise a stolen session could add a lasting way in.
+func (p *Provider) BeginSocialLink(ctx context.Context, clientIP, name string, s store.Session) (SocialStart, error) {
 	if p.Social(name) == nil {
 		return SocialStart{}, ErrSocialUnknown
 	}
 	if !p.fresh(s) {
 		return SocialStart{}, ErrSocialReauthenticate
 	}
-	return p.BeginSocial(ctx, name, "", s.UserID)
+	return p.BeginSocialFrom(ctx, clientIP, name, "", s.UserID)
 }
 
 func (sp *SocialProvider) label() string {
@@ -418,6 +397,12 @@ type SocialResult struct {
 // parameter and cookieState the browser's cookie: they must match and be unused. errCode is
 // the callback's error parameter, issParam its iss parameter (RFC 9207), if any. sess is
 // the browser's session (zero if none), whose user must be the one that started a link.
+//
+// A refused answer — iss wrong or missing (RFC 9207), a code the token endpoint refuses, an
+// ID token that does not verify, an error from the provider — returns ErrSocialRejected,
+// a *SocialProviderError or ErrSocialDenied and is logged as event social_login_refused; a
+// provider that fails returns a *SocialUnavailableError (see social_errors.go). An answer the
+// provider vouches for gives its start back to the client's limit (SocialLimits).
 func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, code, errCode, issParam string, sess store.Session) (SocialResult, error) {
 	sessionUserID := sess.UserID
 	sp := p.Social(name)
@@ -437,29 +422,39 @@ func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, c
 		return SocialResult{}, ErrSocialState
 	}
 	res := SocialResult{ReturnTo: rec.Data["return_to"], Provider: sp.label()}
+	// RFC 9207 applies to error responses too: an error must not be taken as the asked
+	// provider's unless it names it.
+	if err := p.checkSocialIss(ctx, sp, issParam); err != nil {
+		var rf *refusal
+		if !errors.As(err, &rf) {
+			return res, err // discovery unavailable
+		}
+		p.auditSocialRefused(name, rec, "iss", err)
+		return res, ErrSocialRejected
+	}
 	if errCode != "" {
 		if errCode == "access_denied" {
+			p.auditSocialRefused(name, rec, "access_denied", errors.New("the provider answered error=access_denied"))
 			return res, ErrSocialDenied
 		}
-		p.Logger.Warn("social login: provider error", "provider", name, "error", errCode)
-		return res, ErrSocialFailed
+		ec := oauthCode(errCode)
+		p.auditSocialRefused(name, rec, "provider_error", errors.New("the provider answered error="+ec))
+		return res, &SocialProviderError{Provider: sp.label(), Code: ec}
 	}
 	if code == "" || len(code) > 2048 {
-		return res, ErrSocialFailed
-	}
-	if issParam != "" && sp.Kind == SocialOIDC && sp.IssuerTemplate == "" && issParam != sp.Issuer {
-		// RFC 9207: the answer names another issuer than the one asked (mix-up, AS-28).
-		p.Logger.Warn("social login: callback from another issuer", "provider", name, "iss", issParam)
-		return res, ErrSocialFailed
+		p.auditSocialRefused(name, rec, "no_code", nil)
+		return res, ErrSocialRejected
 	}
 	if rec.Subject != "" && rec.Subject != sessionUserID {
 		return res, ErrSocialState // a link started by another session
 	}
 	up, err := p.upstreamIdentity(ctx, sp, code, rec.Data["verifier"], rec.Data["nonce"])
 	if err != nil {
-		p.Logger.Warn("social login: upstream answer refused", "provider", name, "error", err)
-		return res, ErrSocialFailed
+		return res, p.exchangeError(sp, rec, err)
 	}
+	// The provider vouched for this answer: the start was no attacker's; it stops counting
+	// against the client's network.
+	p.giveBack(ctx, slotOf(rec))
 	if err := sp.allowed(up); err != nil {
 		// A linked account loses the imported groups the upstream no longer lists even
 		// though it may not log in now: its other sessions are checked against them.
@@ -631,186 +626,6 @@ func (sp *SocialProvider) allowed(up upstreamUser) error {
 		return ErrSocialNotAllowed
 	}
 	return nil
-}
-
-// upstreamIdentity redeems the code and returns the verified identity.
-func (p *Provider) upstreamIdentity(ctx context.Context, sp *SocialProvider, code, verifier, nonce string) (upstreamUser, error) {
-	cfg, err := p.oauthConfig(ctx, sp)
-	if err != nil {
-		return upstreamUser{}, err
-	}
-	uctx := p.upstreamCtx(ctx)
-	tok, err := cfg.Exchange(uctx, code, oauth2.VerifierOption(verifier))
-	if err != nil {
-		return upstreamUser{}, fmt.Errorf("token request: %w", err)
-	}
-	if sp.Kind == SocialGitHub {
-		return p.githubUser(uctx, sp, tok)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	if raw == "" {
-		return upstreamUser{}, errors.New("no id_token in the token response")
-	}
-	op, verify, err := p.discover(ctx, sp)
-	if err != nil {
-		return upstreamUser{}, err
-	}
-	idt, err := verify.Verify(uctx, raw)
-	if err != nil {
-		return upstreamUser{}, fmt.Errorf("id token: %w", err)
-	}
-	var c struct {
-		Azp           string          `json:"azp"`
-		Tid           string          `json:"tid"`
-		Nonce         string          `json:"nonce"`
-		Email         string          `json:"email"`
-		EmailVerified json.RawMessage `json:"email_verified"`
-		Name          string          `json:"name"`
-		GivenName     string          `json:"given_name"`
-		FamilyName    string          `json:"family_name"`
-		Picture       string          `json:"picture"`
-		Locale        string          `json:"locale"`
-	}
-	var all map[string]json.RawMessage
-	if err := idt.Claims(&c); err != nil {
-		return upstreamUser{}, fmt.Errorf("id token claims: %w", err)
-	}
-	if err := idt.Claims(&all); err != nil {
-		return upstreamUser{}, fmt.Errorf("id token claims: %w", err)
-	}
-	if nonce == "" || !secret.Equal(c.Nonce, nonce) {
-		return upstreamUser{}, errors.New("id token nonce does not match the request")
-	}
-	if len(idt.Audience) > 1 && c.Azp != sp.ClientID {
-		return upstreamUser{}, errors.New("id token has several audiences and azp is not this client")
-	}
-	if c.Azp != "" && c.Azp != sp.ClientID {
-		return upstreamUser{}, fmt.Errorf("id token azp %q is not this client", c.Azp)
-	}
-	if sp.IssuerTemplate != "" {
-		if c.Tid == "" || idt.Issuer != strings.ReplaceAll(sp.IssuerTemplate, "{tenantid}", c.Tid) {
-			return upstreamUser{}, fmt.Errorf("id token issuer %q does not match %s", idt.Issuer, sp.IssuerTemplate)
-		}
-	}
-	up := upstreamUser{Subject: idt.Subject, Email: c.Email, EmailVerified: truthy(c.EmailVerified),
-		Name: c.Name, GivenName: c.GivenName, FamilyName: c.FamilyName, Picture: c.Picture, Locale: c.Locale}
-	if c.EmailVerified == nil && sp.VerifiedEmailClaim != "" {
-		// Entra documents a boolean; 1 is accepted too, as some tenants send it.
-		v := strings.Trim(string(all[sp.VerifiedEmailClaim]), `"`)
-		up.EmailVerified = v == "true" || v == "1"
-	}
-	if up.Subject == "" || len(up.Subject) > 255 {
-		return upstreamUser{}, errors.New("id token has no usable sub")
-	}
-	if sp.IssuerTemplate != "" {
-		// A subject is unique per issuer; multi-tenant issuers vary.
-		up.Subject = c.Tid + "/" + up.Subject
-	}
-	if sp.GroupsClaim != "" {
-		up.Groups = stringList(all[sp.GroupsClaim])
-	}
-	if up.Email == "" || (sp.GroupsClaim != "" && all[sp.GroupsClaim] == nil) {
-		// Some providers put the address or groups only in userinfo.
-		ui, err := op.UserInfo(uctx, oauth2.StaticTokenSource(tok))
-		if err != nil {
-			p.Logger.Warn("social login: userinfo", "provider", sp.Name, "error", err)
-		} else {
-			var extra map[string]json.RawMessage
-			var names struct {
-				Name       string `json:"name"`
-				GivenName  string `json:"given_name"`
-				FamilyName string `json:"family_name"`
-				Picture    string `json:"picture"`
-				Locale     string `json:"locale"`
-			}
-			if ui.Subject == idt.Subject && ui.Claims(&extra) == nil && ui.Claims(&names) == nil {
-				if up.Email == "" {
-					up.Email, up.EmailVerified = ui.Email, ui.EmailVerified
-				}
-				if sp.GroupsClaim != "" && up.Groups == nil {
-					up.Groups = stringList(extra[sp.GroupsClaim])
-				}
-				// The profile too, when the ID token left it to userinfo.
-				fill := func(dst *string, src string) {
-					if *dst == "" {
-						*dst = src
-					}
-				}
-				fill(&up.Name, names.Name)
-				fill(&up.GivenName, names.GivenName)
-				fill(&up.FamilyName, names.FamilyName)
-				fill(&up.Picture, names.Picture)
-				fill(&up.Locale, names.Locale)
-			}
-		}
-	}
-	return up, nil
-}
-
-// truthy reads email_verified, which some providers send as the string "true".
-func truthy(raw json.RawMessage) bool {
-	s := strings.Trim(string(raw), `"`)
-	return s == "true"
-}
-
-func stringList(raw json.RawMessage) []string {
-	var list []string
-	if json.Unmarshal(raw, &list) == nil {
-		return list
-	}
-	var one string
-	if json.Unmarshal(raw, &one) == nil && one != "" {
-		return []string{one}
-	}
-	return nil
-}
-
-// githubUser reads the user and its verified primary address from GitHub's REST API.
-func (p *Provider) githubUser(ctx context.Context, sp *SocialProvider, tok *oauth2.Token) (upstreamUser, error) {
-	get := func(path string, v any) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(sp.APIURL, "/")+path, nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-		req.Header.Set("Accept", "application/vnd.github+json")
-		res, err := p.upstreamClient().Do(req)
-		if err != nil {
-			return err
-		}
-		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: status %d", path, res.StatusCode)
-		}
-		return json.NewDecoder(res.Body).Decode(v)
-	}
-	var u struct {
-		ID        int64  `json:"id"`
-		Login     string `json:"login"`
-		Name      string `json:"name"`
-		AvatarURL string `json:"avatar_url"`
-	}
-	if err := get("/user", &u); err != nil {
-		return upstreamUser{}, err
-	}
-	if u.ID <= 0 {
-		return upstreamUser{}, errors.New("github user has no id")
-	}
-	var emails []struct {
-		Email    string `json:"email"`
-		Primary  bool   `json:"primary"`
-		Verified bool   `json:"verified"`
-	}
-	if err := get("/user/emails", &emails); err != nil {
-		return upstreamUser{}, err
-	}
-	up := upstreamUser{Subject: strconv.FormatInt(u.ID, 10), Name: u.Name, Picture: u.AvatarURL}
-	for _, e := range emails {
-		if e.Primary && e.Verified {
-			up.Email, up.EmailVerified = e.Email, true
-		}
-	}
-	return up, nil
 }
 
 // Identities returns the upstream identities linked to the user.

@@ -150,29 +150,41 @@ func (p *Provider) CreateUser(ctx context.Context, in NewUser) (store.User, erro
 	return u, nil
 }
 
-// signupsPerIP limits sign-up attempts per client IP and hour: each costs a password hash,
-// and sign-up answers tell whether an address is registered.
+// signupsPerIP limits sign-up attempts per client IP and hour: each costs a password hash
+// (and, with SignupRevealsExisting or without email, answers whether an address is
+// registered).
 const signupsPerIP = 30
 
-// Signup creates an account from the sign-up page under the configured signup mode. invite
-// is the invitation code (required in invite mode, ignored otherwise). Attempts are limited
-// per client IP.
-func (p *Provider) Signup(ctx context.Context, in NewUser, invite, clientIP string) (store.User, error) {
+// checkSignup counts a sign-up attempt of clientIP and checks the signup mode (invite is
+// required in invite mode).
+func (p *Provider) checkSignup(ctx context.Context, invite, clientIP string) error {
 	n, reset, err := p.Store.IncrementCounter(ctx, "signup:ip:"+ipKey(clientIP), 1, time.Hour, p.Now())
 	if err != nil {
-		return store.User{}, fmt.Errorf("count sign-up: %w", err)
+		return fmt.Errorf("count sign-up: %w", err)
 	}
 	if n > signupsPerIP {
-		return store.User{}, &LockedError{RetryAfter: reset.Sub(p.Now())}
+		return &LockedError{RetryAfter: reset.Sub(p.Now())}
 	}
 	switch p.SignupMode {
 	case SignupOpen:
 	case SignupInvite:
 		if invite == "" {
-			return store.User{}, ErrInviteRequired
+			return ErrInviteRequired
 		}
 	default:
-		return store.User{}, ErrSignupClosed
+		return ErrSignupClosed
+	}
+	return nil
+}
+
+// Signup creates an account at once from the sign-up page under the configured signup mode
+// and refuses an address that has an account with ErrEmailTaken: the sign-up of servers
+// that cannot send email, or that set SignupRevealsExisting (see SignupVerifiesFirst; the
+// others use StartSignup). invite is the invitation code (required in invite mode, ignored
+// otherwise). Attempts are limited per client IP.
+func (p *Provider) Signup(ctx context.Context, in NewUser, invite, clientIP string) (store.User, error) {
+	if err := p.checkSignup(ctx, invite, clientIP); err != nil {
+		return store.User{}, err
 	}
 	in.Groups, in.ExternalUserID, in.EmailVerified = nil, "", false
 	u, err := p.buildUser(in)
@@ -246,7 +258,12 @@ func (p *Provider) consumeInvite(ctx context.Context, code, email string) (store
 	if len(code) > 128 {
 		return store.OneTimeCode{}, ErrInviteInvalid
 	}
-	id := secret.Hash(code)
+	return p.useInvite(ctx, secret.Hash(code), email)
+}
+
+// findInvite returns the usable invitation stored under id (the hash of its code) for
+// email, without using it.
+func (p *Provider) findInvite(ctx context.Context, id, email string) (store.OneTimeCode, error) {
 	rec, err := p.Store.GetOneTimeCode(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.OneTimeCode{}, ErrInviteInvalid
@@ -256,7 +273,15 @@ func (p *Provider) consumeInvite(ctx context.Context, code, email string) (store
 	if rec.Purpose != purposeInvite || !p.Now().Before(rec.ExpiresAt) || (rec.Subject != "" && rec.Subject != email) {
 		return store.OneTimeCode{}, ErrInviteInvalid
 	}
-	rec, err = p.Store.ConsumeOneTimeCode(ctx, id)
+	return rec, nil
+}
+
+// useInvite consumes the invitation stored under id for email, once.
+func (p *Provider) useInvite(ctx context.Context, id, email string) (store.OneTimeCode, error) {
+	if _, err := p.findInvite(ctx, id, email); err != nil {
+		return store.OneTimeCode{}, err
+	}
+	rec, err := p.Store.ConsumeOneTimeCode(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.OneTimeCode{}, ErrInviteInvalid
 	} else if err != nil {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/protect"
@@ -58,6 +59,14 @@ type App struct {
 	// from `gatehouse invite`) or "closed" (default: accounts are created by an
 	// administrator).
 	Signup string `json:"signup,omitempty"`
+	// SignupRevealsExisting brings back the sign-up of earlier versions: the account is
+	// created (and logged in) at once, and an address that already has an account is refused
+	// with 409 email_taken — which tells anyone which addresses are registered (user
+	// enumeration). Default false: when email can be sent, sign-up first emails a code to the
+	// address (the account is created, verified, when the code comes back) and answers the
+	// same for every address; an address that has an account is told by email instead.
+	// Without an email sender sign-up always works the old way (a warning is logged).
+	SignupRevealsExisting bool `json:"signup_reveals_existing,omitempty"`
 	// Login lists the enabled login methods: password and passkey (default: both). Leaving
 	// out passkey turns passkeys off; password cannot be left out yet.
 	Login []string `json:"login,omitempty"`
@@ -77,6 +86,8 @@ type App struct {
 	Passkeys PasskeysConfig `json:"passkeys,omitzero"`
 	// Social lists the upstream identity providers (social login).
 	Social []SocialConfig `json:"social,omitempty"`
+	// SocialLimits limits the social logins a client IP may leave unfinished.
+	SocialLimits SocialLimitsConfig `json:"social_limits,omitzero"`
 	// Email and SMS deliver login codes, magic links and verification messages.
 	Email EmailConfig `json:"email,omitzero"`
 	SMS   SMSConfig   `json:"sms,omitzero"`
@@ -91,6 +102,7 @@ type App struct {
 	slog      *slog.Logger
 	cancel    context.CancelFunc
 	done      chan struct{}
+	ctx       caddy.Context
 
 	rotateEvery time.Duration
 }
@@ -122,6 +134,7 @@ func (a *App) Provider() *idp.Provider { return a.provider }
 
 // Provision opens the store, loads or creates the signing keys and builds the provider.
 func (a *App) Provision(ctx caddy.Context) error {
+	a.ctx = ctx
 	a.logger = ctx.Logger()
 	a.slog = ctx.Slogger()
 	a.names = protect.NewNames()
@@ -149,14 +162,18 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	var clients []*idp.Client
 	for _, c := range a.Clients {
-		cl, err := idp.NewClient(c.IDP(repl.ReplaceKnown(c.Secret, "")))
+		sec, err := resolveSecret(repl, c.Secret)
+		if err != nil {
+			return fmt.Errorf("gatehouse clients: client %q: secret %w", c.ID, err)
+		}
+		cl, err := idp.NewClient(c.IDP(sec))
 		if err != nil {
 			return fmt.Errorf("gatehouse clients: %w", err)
 		}
 		clients = append(clients, cl)
 	}
 	cfg := idp.Config{
-		Issuer: a.Issuer, TenantID: a.TenantID, SignupMode: a.Signup,
+		Issuer: a.Issuer, TenantID: a.TenantID, SignupMode: a.Signup, SignupRevealsExisting: a.SignupRevealsExisting,
 		AccessTokenAlg: a.Tokens.AccessTokenAlg, IDTokenAlg: a.Tokens.IDTokenAlg,
 		AccessTokenLifetime:  time.Duration(a.Tokens.AccessTokenLifetime),
 		IDTokenLifetime:      time.Duration(a.Tokens.IDTokenLifetime),
@@ -185,6 +202,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		cfg.SocialProviders = append(cfg.SocialProviders, sp)
 	}
+	cfg.SocialLimits = a.SocialLimits.IDP()
 	if cfg.TenantID == "" {
 		cfg.TenantID = secret.Hash(a.Issuer)[:20]
 	}
@@ -265,24 +283,21 @@ func (a *App) validateConfig() error {
 			errs = append(errs, fmt.Errorf("gatehouse: sms.allowed_prefixes %q: use + and 1 to 6 digits of an E.164 prefix (+1, +44, +4930)", pre))
 		}
 	}
+	// Secrets given as {env.*} and {file.*} placeholders are validated as resolved now, at
+	// provisioning: a variable that is unset or a file that is missing is reported here
+	// instead of making a confidential client public or a provider fail at first use.
+	repl := caddy.NewReplacer()
 	seenSocial := map[string]bool{}
 	for i, sc := range a.Social {
 		if seenSocial[sc.Name] {
 			errs = append(errs, fmt.Errorf("gatehouse: social[%d]: provider %q is defined twice", i, sc.Name))
 		}
 		seenSocial[sc.Name] = true
-		// Secrets may come from placeholders resolved only at run time.
-		sc.ClientID, sc.ClientSecret = placeholderSafeSecret(sc.ClientID), placeholderSafeSecret(sc.ClientSecret)
-		if strings.Contains(sc.PrivateKey, "{") {
-			sc.PrivateKey = ""
-			if sc.ClientSecret == "" {
-				sc.ClientSecret = "placeholder-secret-value"
-			}
-		}
-		if _, err := sc.IDP(caddy.NewReplacer(), false); err != nil {
+		if _, err := sc.IDP(repl, false); err != nil {
 			errs = append(errs, fmt.Errorf("gatehouse: social[%d] %q: %w", i, sc.Name, err))
 		}
 	}
+	errs = append(errs, a.SocialLimits.Validate()...)
 	if err := a.Branding.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -322,20 +337,27 @@ func (a *App) validateConfig() error {
 			errs = append(errs, fmt.Errorf("gatehouse: clients[%d]: client %q is defined twice", i, c.ID))
 		}
 		seen[c.ID] = true
-		if _, err := idp.NewClient(c.IDP(placeholderSafeSecret(c.Secret))); err != nil {
+		sec, err := resolveSecret(repl, c.Secret)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("gatehouse: clients[%d] %q: secret %w", i, c.ID, err))
+			continue
+		}
+		if _, err := idp.NewClient(c.IDP(sec)); err != nil {
 			errs = append(errs, fmt.Errorf("gatehouse: clients[%d]: %w", i, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// placeholderSafeSecret keeps a secret given as a placeholder valid for validation (its value
-// is only known after replacement).
-func placeholderSafeSecret(s string) string {
-	if strings.Contains(s, "{") {
-		return "placeholder-secret-value"
+// resolveSecret replaces the {env.*} and {file.*} placeholders of a secret option. A value
+// that resolves to nothing is an error naming the placeholder (never the secret): a client
+// whose secret variable is unset would otherwise silently become a public client.
+func resolveSecret(repl *caddy.Replacer, raw string) (string, error) {
+	v := repl.ReplaceKnown(raw, "")
+	if raw != "" && strings.TrimSpace(v) == "" {
+		return "", fmt.Errorf("%s is empty: set the environment variable or create the file it names", raw)
 	}
-	return s
+	return v, nil
 }
 
 // ValidateIssuer checks an issuer URL (OIDC Discovery §3: https, no query or fragment).
@@ -370,6 +392,15 @@ func ValidateIssuer(raw string) error {
 // Start runs the background work: the revocation list sync (every second) and the store's
 // garbage collection.
 func (a *App) Start() error {
+	// Every app is provisioned by now: refuse a configuration whose routes decide on a path
+	// before a Gatehouse handler checked it.
+	if httpApp, err := a.ctx.AppIfConfigured("http"); err == nil {
+		if h, ok := httpApp.(*caddyhttp.App); ok {
+			if err := checkPathOrder(h); err != nil {
+				return fmt.Errorf("gatehouse: %w", err)
+			}
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel, a.done = cancel, make(chan struct{})
 	go func() {

@@ -16,6 +16,8 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/gatehouse-dev/gatehouse/secret"
 )
 
 func init() {
@@ -80,6 +82,73 @@ its link. --email binds it to one address; --groups gives the new user those gro
 			}
 		},
 	})
+}
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "hash-secret",
+		Usage: "< secret.txt",
+		Short: "Prints the secret_hash of an OAuth client secret",
+		Long: `
+Reads an OAuth client secret from stdin (the first line; on a terminal it is asked for without
+echo) and prints the value for the client's secret_hash option:
+
+  openssl rand -base64 32 | tee client-secret.txt | gatehouse hash-secret
+
+Give the secret to the client application and keep only the hash in the Caddyfile:
+
+  client grafana {
+      secret_hash $sha256$...
+  }
+
+The configuration, and Caddy's config API that shows it, then holds no usable secret. The hash
+is a salted SHA-256 (a client secret is random and long, so a slow password hash would add
+nothing but CPU on every token request); the secret must be at least 16 characters. Each run
+uses a new salt, so hashing the same secret twice gives two different, equally valid values.`,
+		CobraFunc: func(cmd *cobra.Command) {
+			cmd.Args = cobra.NoArgs
+			cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+				sec, err := readClientSecret()
+				if err != nil {
+					return err
+				}
+				fmt.Println(secret.HashClientSecret(sec))
+				return nil
+			}
+		},
+	})
+}
+
+// readClientSecret reads the secret to hash: the first line of stdin, or from the terminal
+// without echo. Leading and trailing white space is an error rather than silently part of
+// the secret or dropped.
+func readClientSecret() (string, error) {
+	fd := int(os.Stdin.Fd())
+	var sec string
+	if term.IsTerminal(fd) {
+		fmt.Fprint(os.Stderr, "Client secret: ")
+		b, err := term.ReadPassword(fd)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("read secret: %w", err)
+		}
+		sec = string(b)
+	} else {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read secret from stdin: %w", err)
+		}
+		sec = strings.TrimRight(line, "\r\n")
+	}
+	switch {
+	case sec == "":
+		return "", errors.New("no secret on stdin: pipe the client secret in, such as `openssl rand -base64 32 | gatehouse hash-secret`")
+	case strings.TrimSpace(sec) != sec:
+		return "", errors.New("the secret starts or ends with white space: remove it")
+	case len(sec) < 16:
+		return "", errors.New("the secret is shorter than 16 characters: generate one with `openssl rand -base64 32`")
+	}
+	return sec, nil
 }
 
 func keyCommands(cmd *cobra.Command) {

@@ -16,9 +16,17 @@ type ClientConfig struct {
 	// Name is shown to users (default: the ID).
 	Name string `json:"name,omitempty"`
 	// Secret makes the client confidential (client_secret_basic or client_secret_post); at
-	// least 16 characters. Use a placeholder such as {env.DEMO_SECRET} to keep it out of the
-	// file. Without a secret the client is public and must use PKCE.
+	// least 16 characters. Give it as a placeholder, {env.DEMO_SECRET} or
+	// {file./run/secrets/demo}, resolved when the config is loaded: a secret written here
+	// in clear is shown by Caddy's config API (GET /config/) and kept in autosave.json. A
+	// placeholder that resolves to nothing is a load error. Without a secret (or
+	// SecretHash) the client is public and must use PKCE.
 	Secret string `json:"secret,omitempty"`
+	// SecretHash makes the client confidential like Secret, but holds only a verifier of the
+	// secret, printed by `gatehouse hash-secret` ("$sha256$<salt>$<digest>": SHA-256 of a
+	// 16-byte random salt and the secret), so that neither the file nor the config API
+	// shows a usable secret. Set Secret or SecretHash, not both.
+	SecretHash string `json:"secret_hash,omitempty"`
 	// RedirectURIs are the exact callback URLs (https, or http on a loopback host; no
 	// fragment). A site protected by gatehouse_protect with this client registers
 	// <site origin>/.gatehouse/callback.
@@ -51,7 +59,7 @@ type ClientConfig struct {
 
 // IDP converts the configuration (secret placeholders resolved by the caller).
 func (c ClientConfig) IDP(secret string) idp.ClientConfig {
-	return idp.ClientConfig{ID: c.ID, Name: c.Name, Secret: secret, RedirectURIs: c.RedirectURIs,
+	return idp.ClientConfig{ID: c.ID, Name: c.Name, Secret: secret, SecretHash: c.SecretHash, RedirectURIs: c.RedirectURIs,
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scopes: c.Scopes, GrantTypes: c.GrantTypes, PKCE: c.PKCE,
 		AccessTokenLifetime: time.Duration(c.AccessTokenLifetime), IDTokenLifetime: time.Duration(c.IDTokenLifetime),
 		RefreshTokenLifetime: time.Duration(c.RefreshTokenLifetime), RefreshTokenIdle: time.Duration(c.RefreshTokenIdle),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/handlers/login"
 	"github.com/gatehouse-dev/gatehouse/handlers/oidc"
+	"github.com/gatehouse-dev/gatehouse/handlers/protect"
 )
 
 func init() {
@@ -19,7 +20,8 @@ func init() {
 // Portal is the `gatehouse_portal` HTTP handler. Put it on the issuer's site: it serves the
 // OpenID Provider endpoints (discovery, JWKS, authorize, token, userinfo), the hosted login,
 // sign-up, logout and account pages and the JSON authentication API under the issuer's path.
-// Requests for other paths go to the next handler.
+// Requests for other paths go to the next handler; requests with a non-canonical path (see
+// Protect) are refused with 400.
 type Portal struct {
 	mux *http.ServeMux
 }
@@ -48,6 +50,11 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 
 // ServeHTTP serves the portal's routes and passes any other request on.
 func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	// The portal's routes are chosen by path too: refuse what a later handler or upstream
+	// could read as another path (THREATS PX-13).
+	if !protect.CheckPath(w, r, requestVars, false) {
+		return nil
+	}
 	if _, pattern := p.mux.Handler(r); pattern == "" {
 		return next.ServeHTTP(w, r)
 	}

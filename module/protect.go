@@ -54,6 +54,13 @@ type Protect struct {
 	CookieName string `json:"cookie_name,omitempty"`
 	// CacheSize bounds the verified-credential cache (default 10000).
 	CacheSize int `json:"cache_size,omitempty"`
+	// InsecureAllowNonCanonicalPaths turns off the refusal of request paths that are not
+	// canonical (dot segments, "//", encoded slashes or dots, ";", backslashes, ...: see
+	// package reqpath). By default every Gatehouse handler answers such a request with 400
+	// before any decision, because Caddy's matchers judge a cleaned copy of the path while
+	// the upstream receives the raw one. Only for upstreams that need such paths, and only
+	// with a policy that does not depend on the path.
+	InsecureAllowNonCanonicalPaths bool `json:"insecure_allow_noncanonical_paths,omitempty"`
 
 	guard *protect.Guard
 }
@@ -100,6 +107,11 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 		Headers: specs, Names: app.names, StripHeaders: p.StripHeaders, CookieName: p.CookieName, CacheSize: p.CacheSize,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
 		CSRFKey: keys.DeriveKey("protect-csrf"), State: requestVars, Logger: ctx.Slogger(),
+		InsecureAllowNonCanonicalPaths: p.InsecureAllowNonCanonicalPaths,
+	}
+	if p.InsecureAllowNonCanonicalPaths {
+		ctx.Logger().Warn("gatehouse_protect: insecure_allow_noncanonical_paths is set: paths with dot segments, " +
+			"encoded slashes or path parameters reach the upstream, which may read them as another path than the policy judged")
 	}
 	return p.guard.Init()
 }
@@ -174,6 +186,10 @@ type Sanitize struct {
 	// StripHeaders are removed in addition to the built-in list (give the names the
 	// gatehouse_protect handlers inject or strip).
 	StripHeaders []string `json:"strip_headers,omitempty"`
+	// InsecureAllowNonCanonicalPaths turns off the refusal of non-canonical request paths
+	// (see Protect) for this request and every Gatehouse handler after this one: put on the
+	// sanitizer at the top of a site, it opts the whole site out.
+	InsecureAllowNonCanonicalPaths bool `json:"insecure_allow_noncanonical_paths,omitempty"`
 
 	s *protect.Sanitizer
 }
@@ -198,13 +214,18 @@ func (s *Sanitize) Provision(ctx caddy.Context) error {
 	if err := endpoints.Init(); err != nil {
 		return err
 	}
-	s.s = &protect.Sanitizer{Names: app.names, StripHeaders: s.StripHeaders, State: requestVars, Endpoints: endpoints}
+	s.s = &protect.Sanitizer{Names: app.names, StripHeaders: s.StripHeaders, State: requestVars, Endpoints: endpoints,
+		InsecureAllowNonCanonicalPaths: s.InsecureAllowNonCanonicalPaths}
 	s.s.Init()
+	if s.InsecureAllowNonCanonicalPaths {
+		ctx.Logger().Warn("gatehouse_sanitize: insecure_allow_noncanonical_paths is set: paths with dot segments, " +
+			"encoded slashes or path parameters reach the upstream, which may read them as another path than a policy judged")
+	}
 	return nil
 }
 
-// ServeHTTP serves the site's /.gatehouse/ endpoints, or strips the request unless a
-// gatehouse_protect already handled it and passes it on.
+// ServeHTTP refuses a non-canonical path, serves the site's /.gatehouse/ endpoints, or
+// strips the request unless a gatehouse_protect already handled it and passes it on.
 func (s *Sanitize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if s.s.Serve(w, r) {
 		return nil

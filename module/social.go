@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -57,6 +58,39 @@ type SocialConfig struct {
 }
 
 var socialPresets = []string{"google", "microsoft", "gitlab", "apple", "github", "oidc"}
+
+// SocialLimitsConfig limits the social logins a client IP may leave unfinished. A start
+// counts until its callback brings an answer the provider vouches for; abandoned starts and
+// refused callbacks (forged, altered or replayed answers, errors from the provider) keep
+// counting until the window ends. Successful logins do not count, so an office behind one
+// NAT is not locked out by its own logins.
+type SocialLimitsConfig struct {
+	// MaxUnfinishedPerIP is how many social logins started from one client IP (for IPv6,
+	// its /64) within Window may be unfinished before further starts are answered 429
+	// until the window ends (default 60). The client IP is Caddy's, which honours
+	// trusted_proxies only.
+	MaxUnfinishedPerIP int `json:"max_unfinished_per_ip,omitempty"`
+	// Window is the counting window (default 10m; from 1m to 24h).
+	Window caddy.Duration `json:"window,omitempty"`
+}
+
+// IDP converts the configuration (zero fields take the defaults).
+func (c SocialLimitsConfig) IDP() idp.SocialLimits {
+	return idp.SocialLimits{MaxUnfinishedPerIP: c.MaxUnfinishedPerIP, Window: time.Duration(c.Window)}
+}
+
+// Validate reports every problem, naming the option.
+func (c SocialLimitsConfig) Validate() []error {
+	var errs []error
+	if c.MaxUnfinishedPerIP < 0 {
+		errs = append(errs, fmt.Errorf("gatehouse: social_limits.max_unfinished_per_ip %d: use a positive whole number (default %d)",
+			c.MaxUnfinishedPerIP, idp.DefaultSocialMaxUnfinishedPerIP))
+	}
+	if w := time.Duration(c.Window); w != 0 && (w < time.Minute || w > 24*time.Hour) {
+		errs = append(errs, fmt.Errorf("gatehouse: social_limits.window %s: use a duration from 1m to 24h (default 10m)", w))
+	}
+	return errs
+}
 
 // IDP builds the provider from the configuration; secrets are resolved with repl.
 func (c SocialConfig) IDP(repl *caddy.Replacer, signupOpen bool) (*idp.SocialProvider, error) {

@@ -18,7 +18,7 @@ import (
 )
 
 // Message kinds. Email: KindLoginCode, KindMagicLink, KindVerifyEmail, KindRecovery,
-// KindAccountChanged. SMS: KindLoginCode, KindVerifyPhone, KindRecovery.
+// KindAccountChanged, KindSignupExisting. SMS: KindLoginCode, KindVerifyPhone, KindRecovery.
 const (
 	KindLoginCode      = "login_code"
 	KindMagicLink      = "magic_link"
@@ -26,11 +26,14 @@ const (
 	KindVerifyPhone    = "verify_phone"
 	KindRecovery       = "recovery"
 	KindAccountChanged = "account_changed"
+	// KindSignupExisting tells an account's address that someone tried to sign up with it;
+	// Link is the login page. It carries no code.
+	KindSignupExisting = "signup_existing"
 )
 
 // EmailKinds and SMSKinds list the kinds each channel has templates for.
 var (
-	EmailKinds = []string{KindLoginCode, KindMagicLink, KindVerifyEmail, KindRecovery, KindAccountChanged}
+	EmailKinds = []string{KindLoginCode, KindMagicLink, KindVerifyEmail, KindRecovery, KindAccountChanged, KindSignupExisting}
 	SMSKinds   = []string{KindLoginCode, KindVerifyPhone, KindRecovery}
 )
 
@@ -255,7 +258,7 @@ func (t *Templates) selfTest(files map[string]templateSource) error {
 	emailVariants := map[string][]variant{
 		KindLoginCode: {{withCode, code}}, KindMagicLink: {{withLink, link}},
 		KindVerifyEmail: {{withCode, code}, {withLink, link}}, KindRecovery: {{withCode, code}, {withLink, link}},
-		KindAccountChanged: {{withNotice, notice}},
+		KindAccountChanged: {{withNotice, notice}}, KindSignupExisting: {{withLink, link}},
 	}
 	var errs []error
 	for lang, kinds := range t.email {

@@ -51,6 +51,10 @@ func TestTemplatesEveryKind(t *testing.T) {
 				d.Link, want = link, []string{link}
 			case notify.KindAccountChanged:
 				want = []string{"Your password was changed."}
+			case notify.KindSignupExisting:
+				// A notice for the owner of the address: the login link, never a code
+				// (sign-up must not let anyone complete it for an existing account).
+				d.Link, want = link, []string{link, "already has an account"}
 			default:
 				d.Code, d.Link, want = code, link, []string{code, link}
 			}

@@ -14,7 +14,7 @@ import (
 // fast parameters for tests where the cost is not the point.
 var fast = password.Params{Memory: 64, Time: 1, Threads: 1}
 
-// TestHashOWASPParameters: CR (password storage) — hashes are argon2id PHC strings with the
+// TestHashOWASPParameters: CR-28 (password storage) — hashes are argon2id PHC strings with the
 // OWASP parameters (m=19456 KiB, t=2, p=1), a 16-byte salt and a 32-byte key.
 func TestHashOWASPParameters(t *testing.T) {
 	h := password.New(password.OWASP, 0)
@@ -122,8 +122,8 @@ func TestVerifyUnknownUser(t *testing.T) {
 	}
 }
 
-// TestVerifyNeedsRehash: a hash made with other parameters still verifies and reports that
-// it should be replaced (so parameters can be raised over time); a matching hash does not.
+// TestVerifyNeedsRehash: CR-28 — a hash made with other parameters still verifies and reports
+// that it should be replaced (so parameters can be raised over time); a matching hash does not.
 func TestVerifyNeedsRehash(t *testing.T) {
 	ctx := context.Background()
 	weak := password.New(fast, 0)

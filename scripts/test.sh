@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole Gatehouse test suite: formatting, vet, every Go test (unit, store
-# conformance, Caddyfile adapt goldens, end-to-end against a real Caddy and Badger), and every
-# Go benchmark once so that they keep compiling. Usage: scripts/test.sh
+# conformance, Caddyfile adapt goldens, end-to-end against a real Caddy and Badger), every Go
+# fuzz target for a few seconds (scripts/fuzz.sh), and every Go benchmark once so that they
+# keep compiling. Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -18,7 +19,12 @@ go vet ./...
 echo "== go test"
 go test -count=1 -timeout 30m ./...
 
+echo "== fuzz (3 s per target)"
+FUZZTIME=3s scripts/fuzz.sh
+
 echo "== benchmarks (one iteration each, to keep them compiling)"
-go test -count=1 -run '^$' -bench . -benchtime 1x -timeout 20m ./... > /tmp/gatehouse-bench-smoke.txt || {
-  cat /tmp/gatehouse-bench-smoke.txt; exit 1; }
+bench_log=$(mktemp "${TMPDIR:-/tmp}/gatehouse-bench-smoke.XXXXXX")
+trap 'rm -f "$bench_log"' EXIT
+go test -count=1 -run '^$' -bench . -benchtime 1x -timeout 20m ./... > "$bench_log" || {
+  cat "$bench_log"; exit 1; }
 echo "ok"

@@ -10,6 +10,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
+	"strings"
 )
 
 // New returns a base64url secret of n random bytes (n ≥ 16 gives ≥ 128 bits).
@@ -55,4 +57,60 @@ func Hash(s string) string {
 // Equal compares two strings in constant time (for equal lengths).
 func Equal(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// ClientHashPrefix starts every hash made by HashClientSecret.
+const ClientHashPrefix = "$sha256$"
+
+const clientSaltBytes = 16
+
+var errClientHash = errors.New("not a client secret hash: expected $sha256$<salt>$<digest> as printed by `gatehouse hash-secret`")
+
+// HashClientSecret returns a verifier of an OAuth client secret for the configuration
+// (a client's secret_hash): "$sha256$<salt>$<digest>", where salt is 16 random bytes and
+// digest is SHA-256(salt ‖ secret), both in unpadded standard base64 (the PHC string
+// layout). The configuration, and Caddy's config API that shows it, then holds no usable
+// secret.
+//
+// A fast salted hash suffices because client secrets are high-entropy random strings (at
+// least 16 characters; `openssl rand -base64 32` gives 256 bits), for which guessing offline
+// is hopeless at any hash speed; the salt makes equal secrets hash differently and rules out
+// precomputed tables. A password hash (argon2id) would instead cost tens of milliseconds and
+// megabytes on every token request — work any anonymous caller could trigger.
+func HashClientSecret(secret string) string {
+	salt := make([]byte, clientSaltBytes)
+	_, _ = rand.Read(salt)
+	return ClientHashPrefix + base64.RawStdEncoding.EncodeToString(salt) + "$" +
+		base64.RawStdEncoding.EncodeToString(ClientDigest(salt, secret))
+}
+
+// ParseClientSecretHash splits a hash made by HashClientSecret into its salt and digest.
+func ParseClientSecretHash(h string) (salt, digest []byte, err error) {
+	rest, ok := strings.CutPrefix(h, ClientHashPrefix)
+	if !ok {
+		return nil, nil, errClientHash
+	}
+	s, d, ok := strings.Cut(rest, "$")
+	if !ok {
+		return nil, nil, errClientHash
+	}
+	salt, err = base64.RawStdEncoding.Strict().DecodeString(s)
+	if err != nil || len(salt) < clientSaltBytes {
+		return nil, nil, errClientHash
+	}
+	digest, err = base64.RawStdEncoding.Strict().DecodeString(d)
+	if err != nil || len(digest) != sha256.Size {
+		return nil, nil, errClientHash
+	}
+	return salt, digest, nil
+}
+
+// ClientDigest is the digest HashClientSecret stores for secret with salt (nil salt: the
+// unsalted SHA-256 of secret, the form kept for clients registered through the admin API).
+// Compare digests with subtle.ConstantTimeCompare.
+func ClientDigest(salt []byte, secret string) []byte {
+	h := sha256.New()
+	h.Write(salt)
+	h.Write([]byte(secret))
+	return h.Sum(nil)
 }

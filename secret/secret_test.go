@@ -82,3 +82,37 @@ func TestHashAndEqual(t *testing.T) {
 		t.Fatal("Equal of two empty strings")
 	}
 }
+
+// TestClientSecretHash: a client's secret_hash verifies its secret and no other (AS-24: the
+// comparison is of fixed-size digests, in constant time, by the caller); each hash has its
+// own salt, so two clients with the same secret do not show it; malformed hashes are refused
+// rather than read as "no secret" (a confidential client must never become public).
+func TestClientSecretHash(t *testing.T) {
+	const sec = "b8Jc5mW0pZ1n3Qx7Lr2Tt9Vy4Hk6Fa8Ds0Ge1Ji3Ko="
+	h := secret.HashClientSecret(sec)
+	if !strings.HasPrefix(h, secret.ClientHashPrefix) || strings.Contains(h, sec) {
+		t.Fatalf("hash %q", h)
+	}
+	if h2 := secret.HashClientSecret(sec); h2 == h {
+		t.Fatal("two hashes of one secret are equal: no salt")
+	}
+	salt, digest, err := secret.ParseClientSecretHash(h)
+	if err != nil {
+		t.Fatalf("parse own hash: %v", err)
+	}
+	if !secret.Equal(string(secret.ClientDigest(salt, sec)), string(digest)) {
+		t.Error("the secret does not verify against its hash")
+	}
+	for _, wrong := range []string{"", sec[:len(sec)-1], sec + "x", strings.ToUpper(sec)} {
+		if secret.Equal(string(secret.ClientDigest(salt, wrong)), string(digest)) {
+			t.Errorf("%q verifies against the hash of another secret", wrong)
+		}
+	}
+	for _, bad := range []string{"", sec, "$sha256$", "$sha256$abc", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+		"$sha256$" + strings.Repeat("A", 22) + "$short", "$sha256$!!$" + strings.Repeat("A", 43),
+		"$sha256$QUJD$" + strings.Repeat("A", 43), h + "=", h + "$extra"} {
+		if _, _, err := secret.ParseClientSecretHash(bad); err == nil {
+			t.Errorf("malformed hash %q accepted", bad)
+		}
+	}
+}

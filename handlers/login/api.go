@@ -53,15 +53,26 @@ type signupRequest struct {
 	ReturnTo   string `json:"return_to"`
 }
 
-// apiSignup: POST /api/v1/signup.
+// apiSignup: POST /api/v1/signup. When the address is proven first (signup.go) the answer
+// is 202 and the code step, the same for every address; otherwise 201 and a session, or
+// 409 email_taken.
 func (h *Handler) apiSignup(w http.ResponseWriter, r *http.Request) {
 	var req signupRequest
 	if err := web.DecodeJSON(w, r, &req); err != nil {
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	u, err := h.Provider.Signup(r.Context(), idp.NewUser{Email: req.Email, Password: req.Password,
-		FirstName: req.FirstName, MiddleName: req.MiddleName, LastName: req.LastName}, req.Invite, h.ClientIP(r))
+	in := idp.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName, MiddleName: req.MiddleName, LastName: req.LastName}
+	if h.Provider.SignupVerifiesFirst() {
+		flow, err := h.Provider.StartSignup(r.Context(), in, req.Invite, preferredLanguage(r), h.ClientIP(r))
+		if err != nil {
+			h.apiCodeError(w, err)
+			return
+		}
+		h.signupCodeSent(w, flow, req.ReturnTo)
+		return
+	}
+	u, err := h.Provider.Signup(r.Context(), in, req.Invite, h.ClientIP(r))
 	if err == nil {
 		err = h.startSession(w, r, u, []string{"pwd"}, true)
 	}

@@ -12,6 +12,7 @@
 package login
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -64,6 +65,9 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+b+"/{$}", h.accountPage)
 	mux.Handle("POST "+b+"/api/v1/login/password", post(h.apiPasswordLogin))
 	mux.Handle("POST "+b+"/api/v1/signup", post(h.apiSignup))
+	mux.Handle("POST "+b+"/api/v1/signup/verify", post(h.apiSignupVerify))
+	mux.HandleFunc("GET "+b+"/signup/verify", h.signupVerifyPage)
+	mux.Handle("POST "+b+"/signup/verify", post(h.signupVerifyForm))
 	mux.HandleFunc("GET "+b+"/api/v1/session", h.apiSession)
 	mux.Handle("POST "+b+"/api/v1/logout", post(h.apiLogout))
 	mux.HandleFunc("GET "+b+"/login/mfa", h.mfaPage)
@@ -244,10 +248,25 @@ func (h *Handler) classify(w http.ResponseWriter, err error) (int, string, strin
 		return http.StatusForbidden, "signup_closed", capitalize(err.Error()) + ".", ""
 	case errors.Is(err, idp.ErrInviteRequired), errors.Is(err, idp.ErrInviteInvalid):
 		return http.StatusForbidden, "invite_invalid", capitalize(err.Error()) + ".", "invite"
+	case errors.Is(err, context.Canceled):
+		// The client closed the connection (or the server is stopping): not a failure of
+		// ours, and nobody reads the answer.
+		h.Logger.Debug("request canceled by the client", "error", err)
+		return idp.StatusClientClosedRequest, "unavailable", "The request was canceled.", ""
 	default:
 		h.Logger.Error("login error", "error", err)
 		return http.StatusServiceUnavailable, "unavailable", "Something went wrong on our side. Try again in a moment.", ""
 	}
+}
+
+// logFailure logs an unexpected failure at error level, or at debug level when the request
+// was canceled by its client (a client going away is not an internal error).
+func (h *Handler) logFailure(msg string, err error) {
+	if errors.Is(err, context.Canceled) {
+		h.Logger.Debug(msg, "error", err)
+		return
+	}
+	h.Logger.Error(msg, "error", err)
 }
 
 func capitalize(s string) string {

@@ -98,7 +98,7 @@ func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r, http.StatusOK, "loggedout", "Logged out", "", nil)
 		return
 	} else if err != nil {
-		h.Logger.Error("logout page: read session", "error", err)
+		h.logFailure("logout page: read session", err)
 		h.fail(w, r, http.StatusServiceUnavailable, "Unavailable", "Something went wrong on our side. Try again in a moment.", "unavailable")
 		return
 	}
@@ -124,7 +124,7 @@ func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
 		t = logoutTarget{}
 	}
 	if err := h.endSession(w, r); err != nil {
-		h.Logger.Error("logout", "error", err)
+		h.logFailure("logout", err)
 		h.fail(w, r, http.StatusServiceUnavailable, "Unavailable", "Logging out failed on our side. Try again in a moment.", "unavailable")
 		return
 	}

@@ -128,8 +128,19 @@ func (h *Handler) signupForm(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r, http.StatusForbidden, "signup", "Sign up", "Your form expired. Please try again.", data)
 		return
 	}
-	u, err := h.Provider.Signup(r.Context(), idp.NewUser{Email: f.Get("email"), Password: f.Get("password"),
-		FirstName: f.Get("fname"), LastName: f.Get("lname")}, f.Get("invite"), h.ClientIP(r))
+	in := idp.NewUser{Email: f.Get("email"), Password: f.Get("password"), FirstName: f.Get("fname"), LastName: f.Get("lname")}
+	if h.Provider.SignupVerifiesFirst() {
+		flow, err := h.Provider.StartSignup(r.Context(), in, f.Get("invite"), preferredLanguage(r), h.ClientIP(r))
+		if err != nil {
+			status, _, msg, _ := h.codeError(w, err)
+			h.page(w, r, status, "signup", "Sign up", msg, data)
+			return
+		}
+		h.setShortCookie(w, flowCookie, flow, flowMaxAge)
+		http.Redirect(w, r, h.signupVerifyURL(data.ReturnTo), http.StatusSeeOther)
+		return
+	}
+	u, err := h.Provider.Signup(r.Context(), in, f.Get("invite"), h.ClientIP(r))
 	if err == nil {
 		err = h.startSession(w, r, u, []string{"pwd"}, true)
 	}
@@ -164,13 +175,13 @@ func (h *Handler) accountWithError(w http.ResponseWriter, r *http.Request, statu
 		http.Redirect(w, r, h.loginURL(""), http.StatusSeeOther)
 		return
 	} else if err != nil {
-		h.Logger.Error("account page: read session", "error", err)
+		h.logFailure("account page: read session", err)
 		h.fail(w, r, http.StatusServiceUnavailable, "Unavailable", "Something went wrong on our side. Try again in a moment.", "unavailable")
 		return
 	}
 	keys, err := h.Provider.Passkeys(r.Context(), u.ID)
 	if err != nil {
-		h.Logger.Error("account page: passkeys", "error", err)
+		h.logFailure("account page: passkeys", err)
 	}
 	var pks []passkeyJSON
 	for _, k := range keys {
@@ -179,7 +190,7 @@ func (h *Handler) accountWithError(w http.ResponseWriter, r *http.Request, statu
 	var idents []identityJSON
 	linked := map[string]bool{}
 	if ids, err := h.Provider.Identities(r.Context(), u.ID); err != nil {
-		h.Logger.Error("account page: identities", "error", err)
+		h.logFailure("account page: identities", err)
 	} else {
 		for _, i := range ids {
 			idents = append(idents, identityJSON{Provider: i.Provider, Subject: i.Subject, Email: i.Email, CreatedAt: i.CreatedAt, LastUsedAt: i.LastUsedAt})

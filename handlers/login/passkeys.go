@@ -61,7 +61,7 @@ func (h *Handler) passkeyError(w http.ResponseWriter, err error) {
 	case errors.Is(err, idp.ErrLastCredential), errors.Is(err, idp.ErrNoPasskey):
 		web.WriteAPIError(w, http.StatusConflict, "last_credential", capitalize(err.Error())+".")
 	default:
-		h.apiError(w, err)
+		h.apiCodeError(w, err) // a passkey sign-up that sends a code can hit the send limits
 	}
 }
 
@@ -92,6 +92,16 @@ func (h *Handler) apiPasskeySignupFinish(w http.ResponseWriter, r *http.Request)
 	var req credentialRequest
 	if err := web.DecodeJSON(w, r, &req); err != nil {
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	if h.Provider.SignupVerifiesFirst() {
+		flow, err := h.Provider.FinishPasskeySignupByCode(r.Context(), h.ceremonySecret(w, r), req.Credential, req.Name,
+			preferredLanguage(r), h.ClientIP(r))
+		if err != nil {
+			h.passkeyError(w, err)
+			return
+		}
+		h.signupCodeSent(w, flow, req.ReturnTo)
 		return
 	}
 	u, pk, err := h.Provider.FinishPasskeySignup(r.Context(), h.ceremonySecret(w, r), req.Credential, req.Name)
@@ -421,7 +431,7 @@ func (h *Handler) passkeyForm(w http.ResponseWriter, r *http.Request, act func(s
 			msg = "No such linked identity."
 		default:
 			// A store failure: its text is for the log, not the page.
-			h.Logger.Error("account change", "error", err)
+			h.logFailure("account change", err)
 			status, msg = http.StatusServiceUnavailable, "Something went wrong on our side. Try again in a moment."
 		}
 		h.accountWithError(w, r, status, msg)

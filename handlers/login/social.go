@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
@@ -35,27 +36,16 @@ func (h *Handler) setSocialCookie(w http.ResponseWriter, value string, maxAge in
 		MaxAge: maxAge, HttpOnly: true, Secure: h.CSRF.Secure, SameSite: http.SameSiteLaxMode})
 }
 
-// socialStartsPerIP limits upstream logins started per client IP and 10 minutes (each
-// stores a state record).
-const socialStartsPerIP = 60
-
-// GET /login/social/{name}?return_to=: go to the upstream provider.
+// GET /login/social/{name}?return_to=: go to the upstream provider. The logins a client IP
+// leaves unfinished are limited (idp.SocialLimits).
 func (h *Handler) socialStart(w http.ResponseWriter, r *http.Request) {
 	h.beginSocial(w, r, func() (idp.SocialStart, error) {
-		return h.Provider.BeginSocial(r.Context(), r.PathValue("name"), returnTo(r.URL.Query().Get("return_to")), "")
+		return h.Provider.BeginSocialFrom(r.Context(), h.ClientIP(r), r.PathValue("name"), returnTo(r.URL.Query().Get("return_to")), "")
 	})
 }
 
 func (h *Handler) beginSocial(w http.ResponseWriter, r *http.Request, begin func() (idp.SocialStart, error)) {
-	now := h.Provider.Now()
-	n, reset, err := h.Provider.Store.IncrementCounter(r.Context(), "social:ip:"+h.ClientIP(r), 1, 10*time.Minute, now)
-	if err == nil && n > socialStartsPerIP {
-		err = &idp.LockedError{RetryAfter: reset.Sub(now)}
-	}
-	var start idp.SocialStart
-	if err == nil {
-		start, err = begin()
-	}
+	start, err := begin()
 	if err != nil {
 		h.socialFail(w, r, err)
 		return
@@ -75,7 +65,7 @@ func (h *Handler) socialLinkForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.beginSocial(w, r, func() (idp.SocialStart, error) {
-		return h.Provider.BeginSocialLink(r.Context(), r.PathValue("name"), s)
+		return h.Provider.BeginSocialLink(r.Context(), h.ClientIP(r), r.PathValue("name"), s)
 	})
 }
 
@@ -159,9 +149,32 @@ type linkRequiredData struct {
 	Email, Provider, Login string
 }
 
+// socialFail answers a failed social login. A refused upstream answer (forged, altered,
+// replayed, an error from the provider) is a 400-class answer, access_denied 403; only an
+// outage is 502 (the provider failed during the callback) or 503 (it cannot be reached to
+// start; Retry-After while Gatehouse waits before asking it again).
 func (h *Handler) socialFail(w http.ResponseWriter, r *http.Request, err error) {
-	var link *idp.LinkRequiredError
+	var (
+		link    *idp.LinkRequiredError
+		limit   *idp.SocialLimitError
+		down    *idp.SocialUnavailableError
+		upError *idp.SocialProviderError
+	)
 	switch {
+	case errors.As(err, &limit):
+		w.Header().Set("Retry-After", strconv.Itoa(int(limit.RetryAfter.Seconds())+1))
+		h.fail(w, r, http.StatusTooManyRequests, "Too many logins", capitalize(err.Error())+".", "too_many_requests")
+	case errors.As(err, &down) && down.Callback:
+		h.fail(w, r, http.StatusBadGateway, "Login failed", capitalize(err.Error())+".", "upstream_failed")
+	case errors.As(err, &down):
+		if down.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((down.RetryAfter+time.Second-1)/time.Second)))
+		}
+		h.fail(w, r, http.StatusServiceUnavailable, "Provider unavailable", capitalize(err.Error())+".", "provider_unavailable")
+	case errors.As(err, &upError):
+		h.fail(w, r, http.StatusBadRequest, "Login failed", capitalize(err.Error())+".", "upstream_error")
+	case errors.Is(err, idp.ErrSocialRejected):
+		h.fail(w, r, http.StatusBadRequest, "Login failed", capitalize(err.Error())+".", "upstream_rejected")
 	case errors.As(err, &link):
 		h.page(w, r, http.StatusConflict, "link_required", "Account exists", "", linkRequiredData{Email: link.Email,
 			Provider: link.Provider, Login: h.Base + "/login?login_hint=" + url.QueryEscape(link.Email)})

@@ -12,6 +12,8 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/ui"
 )
 
 // paramLoginAfter is added to the authorization request when it sends the browser to the
@@ -20,6 +22,12 @@ import (
 // applied again to the login just made, which could otherwise loop back to the login page
 // for max_age=0 or for a login slower than max_age).
 const paramLoginAfter = "gh_login_after"
+
+// paramMFASkip is set by the second-factor page's "Continue without a second factor" link:
+// the user chose a single-factor login for a request that prefers aal2 (acr_values). It needs
+// no MAC: a client that adds it itself only skips a page shown for its own voluntary request;
+// the code then says acr aal1, and an essential acr request ignores it.
+const paramMFASkip = "gh_mfa_skip"
 
 // authorize serves GET and POST /authorize (OIDC Core §3.1.2).
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +104,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Step-up: a client asking for a multi-factor login (acr_values aal2, or an essential
-	// acr claim) gets the session confirmed with a passkey first.
+	// acr claim) gets the session confirmed with a passkey first. A user without a second
+	// factor cannot do better than aal1: an essential request fails (OIDC Core §5.5.1.1), a
+	// voluntary one gets the second-factor page, which offers to set one up or to continue
+	// with a single-factor login (OIDC Core §3.1.2.1: the acr returned may be lower).
 	if want, essential := req.WantsMultiFactor(); want && s.ACR != idp.ACRMultiFactor {
 		has, err := h.Provider.NeedsSecondFactor(ctx, u)
 		switch {
@@ -112,7 +123,13 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, h.Base+"/login/mfa?return_to="+url.QueryEscape(target), http.StatusFound)
 			return
 		case essential:
-			h.redirectError(w, r, req, idp.ErrCodeAccessDenied, "a multi-factor login was required and this account has no passkey")
+			// access_denied (RFC 6749 §4.1.2.1), as README documents: OIDC Core 1.0 (errata
+			// set 2) names no code for this failure; the later OpenID Connect Core Error
+			// Code unmet_authentication_requirements 1.0 defines a dedicated one.
+			h.redirectError(w, r, req, idp.ErrCodeAccessDenied, "a multi-factor login was required and this account has no second factor")
+			return
+		case !req.HasPrompt("none") && params.Get(paramMFASkip) == "":
+			h.secondFactorPage(w, r, params, req, s, u)
 			return
 		}
 	}
@@ -206,4 +223,42 @@ func (h *Handler) redirectTo(w http.ResponseWriter, r *http.Request, req *idp.Au
 
 func (h *Handler) redirectError(w http.ResponseWriter, r *http.Request, req *idp.AuthRequest, code, desc string) {
 	h.redirectTo(w, r, req, url.Values{"error": {code}, "error_description": {cleanDescription(desc)}})
+}
+
+// secondFactorData is the second-factor page's data.
+type secondFactorData struct {
+	// App is the client's name; Email the user's.
+	App, Email string
+	// CanAdd: the "Add a passkey" button works now (passkeys available, recent login).
+	CanAdd bool
+	// ReloginURL logs in again (a fresh login is needed to add a passkey) and comes back.
+	ReloginURL string
+	// AccountURL is the account page, where passkeys are managed.
+	AccountURL string
+	// ContinueURL resumes the authorization request with a single-factor login.
+	ContinueURL string
+}
+
+// secondFactorPage answers an authorization request that prefers a multi-factor login
+// (acr_values=aal2) for a user who has no second factor: it says so and offers to add one
+// (a passkey today) right there, after which a reload resumes the request through the
+// step-up, or to continue without one. It is a page and not a redirect, so that a client
+// that insists on aal2 (gatehouse_protect's mfa) cannot send the browser round in circles.
+func (h *Handler) secondFactorPage(w http.ResponseWriter, r *http.Request, params url.Values, req *idp.AuthRequest, s store.Session, u store.User) {
+	resume := url.Values{}
+	for k, v := range params {
+		if len(v) > 0 && k != paramMFASkip {
+			resume.Set(k, v[0])
+		}
+	}
+	here := h.Base + PathAuthorize + "?" + resume.Encode()
+	resume.Set(paramMFASkip, "1")
+	d := secondFactorData{App: req.Client.Name, Email: u.Email, CanAdd: h.Provider.CanAddPasskey(s),
+		ReloginURL: h.Base + PathLogin + "?" + url.Values{"return_to": {here}}.Encode(),
+		AccountURL: h.Base + "/", ContinueURL: h.Base + PathAuthorize + "?" + resume.Encode()}
+	web.SecurityHeaders(w.Header())
+	if err := h.Templates.Render(w, http.StatusOK, "mfa_setup", ui.Page{Brand: h.Brand, Base: h.Base,
+		Title: "Set up a second factor", Data: d, Passkeys: h.Provider.PasskeysEnabled()}); err != nil {
+		h.Logger.Error("render second-factor page", "error", err)
+	}
 }

@@ -57,6 +57,10 @@ type pendingLogin struct {
 	// starting Guard would.
 	Client string `json:"l"`
 	Cookie string `json:"k"`
+	// StepUp marks a login started to get a multi-factor login (acr_values=aal2) for a
+	// route with mfa: if it comes back without one, the callback explains what to do instead
+	// of returning to the route, which would only start the same login again.
+	StepUp bool `json:"m,omitempty"`
 }
 
 // maxPending bounds the logins remembered at once (one per tab that started one).
@@ -84,13 +88,16 @@ func (g *Guard) clearCookie(w http.ResponseWriter, r *http.Request) {
 	g.setCookie(w, r, g.cookieName(r), "", -1)
 }
 
+// pending returns the logins recorded in the state cookie. It reads the cookies the client
+// sent (sentCookies): when a Guard starts a login it has already stripped the Gatehouse
+// cookies from r, and reading r would forget the logins other tabs started.
 func (g *Guard) pending(r *http.Request) []pendingLogin {
-	c, err := r.Cookie(g.stateCookieName(r))
-	if err != nil {
+	v, ok, dup := findCookie(sentCookies(g.State, r), g.stateCookieName(r))
+	if !ok || dup {
 		return nil
 	}
 	var list []pendingLogin
-	if err := g.codec.Decode("gatehouse_state", c.Value, &list); err != nil {
+	if err := g.codec.Decode("gatehouse_state", v, &list); err != nil {
 		return nil
 	}
 	return list
@@ -126,10 +133,16 @@ func (g *Guard) redirectURI(r *http.Request) string {
 
 // startLogin sends the browser to the portal's authorization endpoint (code flow with PKCE,
 // state and nonce), remembering where it wanted to go.
-func (g *Guard) startLogin(w http.ResponseWriter, r *http.Request) { g.startLoginWith(w, r, nil) }
+func (g *Guard) startLogin(w http.ResponseWriter, r *http.Request) { g.startLoginWith(w, r, false) }
 
-// startLoginWith is startLogin with extra authorization parameters (acr_values for step-up).
-func (g *Guard) startLoginWith(w http.ResponseWriter, r *http.Request, extra url.Values) {
+// startStepUp is startLogin asking for a multi-factor login (RFC 9470 step-up: acr_values
+// aal2), for a user whose credential lacks one on a route with mfa. The pending login is
+// marked, so that a login that comes back still without a second factor ends on a page
+// that says how to add one, never in another redirect (see callback).
+func (g *Guard) startStepUp(w http.ResponseWriter, r *http.Request) { g.startLoginWith(w, r, true) }
+
+// startLoginWith starts a login, a step-up if stepUp.
+func (g *Guard) startLoginWith(w http.ResponseWriter, r *http.Request, stepUp bool) {
 	client, err := g.Provider.Client(r.Context(), g.ClientID)
 	if err != nil {
 		g.Logger.Error("protect: load client", "client", g.ClientID, "error", err)
@@ -148,7 +161,7 @@ func (g *Guard) startLoginWith(w http.ResponseWriter, r *http.Request, extra url
 	}
 	p := pendingLogin{State: secret.New(24), Nonce: secret.New(24), Verifier: secret.New(32),
 		ReturnTo: target, RedirectURI: redirectURI, Created: g.Provider.Now().Unix(),
-		Client: g.ClientID, Cookie: g.cookieName(r)}
+		Client: g.ClientID, Cookie: g.cookieName(r), StepUp: stepUp}
 	list := append(g.livePending(r), p)
 	if len(list) > maxPending {
 		list = list[len(list)-maxPending:]
@@ -171,8 +184,8 @@ func (g *Guard) startLoginWith(w http.ResponseWriter, r *http.Request, extra url
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"},
 	}
-	for k, v := range extra {
-		q[k] = v
+	if stepUp {
+		q.Set("acr_values", idp.ACRMultiFactor)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, g.Provider.Issuer+"/authorize?"+q.Encode(), http.StatusFound)
@@ -230,6 +243,11 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if e := q.Get("error"); e != "" {
+		if p.StepUp && e == idp.ErrCodeAccessDenied {
+			// The portal refused the multi-factor login outright: same advice.
+			g.secondFactorPage(w, p.ReturnTo, "")
+			return
+		}
 		renderPage(w, http.StatusForbidden, pageData{Title: "Login not completed",
 			Message: "The login did not complete (" + quoteSafe(e) + ").", Link: p.ReturnTo, LinkText: "Try again"})
 		return
@@ -258,6 +276,18 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 	if err := g.setAuthCookie(w, r, p.Cookie, authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}); err != nil {
 		g.Logger.Error("protect: set session cookie", "error", err)
 		renderPage(w, http.StatusInternalServerError, pageData{Title: "Login failed", Message: "The session could not be stored in this browser."})
+		return
+	}
+	if p.StepUp && (resp.Claims == nil || !newIdentity(resp.Claims, nil).Policy.MFA) {
+		// A step-up that came back without a second factor (the user has none, or chose to
+		// go on without): returning to the route would only start the same login again, and
+		// again. The new session is kept (it serves the routes without mfa); the page says
+		// how to get a second factor, and going back to the route is the user's choice.
+		email := ""
+		if resp.Claims != nil {
+			email = resp.Claims.Email
+		}
+		g.secondFactorPage(w, p.ReturnTo, email)
 		return
 	}
 	http.Redirect(w, r, p.ReturnTo, http.StatusSeeOther)
@@ -454,7 +484,11 @@ type pageData struct {
 	Title, Message string
 	Link, LinkText string
 	Form, CSRF     string
+	// Links are more links, shown after Link.
+	Links []pageLink
 }
+
+type pageLink struct{ URL, Text string }
 
 // page is a small self-contained page (the protected site serves none of the portal's
 // assets).
@@ -466,6 +500,7 @@ button{font:inherit;padding:.5rem 1.2rem;border:0;border-radius:6px;background:#
 </head><body><h1>{{.Title}}</h1><p>{{.Message}}</p>
 {{if .Form}}<form method="post" action="{{.Form}}"><input type="hidden" name="csrf_token" value="{{.CSRF}}"><button type="submit">Log out</button></form>{{end}}
 {{if .Link}}<p><a href="{{.Link}}">{{.LinkText}}</a></p>{{end}}
+{{range .Links}}<p><a href="{{.URL}}">{{.Text}}</a></p>{{end}}
 </body></html>
 `))
 
@@ -478,4 +513,26 @@ func renderPage(w http.ResponseWriter, status int, d pageData) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_ = page.Execute(w, d)
+}
+
+// secondFactorPage answers a browser whose step-up login ended without a multi-factor login:
+// 403, with what to do — add a second factor on the portal's account page (a passkey today),
+// then try the page again. email, when known, names the account.
+func (g *Guard) secondFactorPage(w http.ResponseWriter, returnTo, email string) {
+	account := "your account"
+	if email != "" {
+		account = "your account (" + email + ")"
+	}
+	d := pageData{Title: "A second factor is needed"}
+	if g.Provider.PasskeysEnabled() {
+		d.Message = "This page needs a login with a second factor, and " + account + " has none yet. " +
+			"Add one on your account page — a passkey: your fingerprint, face, device PIN or a security key — then try again."
+		d.Links = []pageLink{{URL: g.Provider.Issuer + "/", Text: "Add a passkey on your account page"}, {URL: returnTo, Text: "Try again"}}
+	} else {
+		d.Message = "This page needs a login with a second factor, and " + account + " has none. " +
+			"This server cannot offer one yet: ask your administrator."
+		d.Links = []pageLink{{URL: returnTo, Text: "Try again"}}
+	}
+	d.Links = append(d.Links, pageLink{URL: g.LogoutPath, Text: "Log in as someone else"})
+	renderPage(w, http.StatusForbidden, d)
 }

@@ -22,7 +22,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -71,6 +70,9 @@ type Guard struct {
 	CSRFKey []byte
 	// CacheSize bounds the verified-credential cache (default 10000 entries).
 	CacheSize int
+	// InsecureAllowNonCanonicalPaths turns off the refusal of non-canonical request paths
+	// (see CheckPath) for this Guard and the Gatehouse handlers after it on the request.
+	InsecureAllowNonCanonicalPaths bool
 	// State returns the request's per-request value map (Caddy's request variables), shared
 	// with the other Gatehouse handlers of the request; nil when there is none.
 	State  func(*http.Request) map[string]any
@@ -124,26 +126,30 @@ func (g *Guard) Init() error {
 	return nil
 }
 
-// Serve handles one request. It returns the identity when the request may go on to the
+// Serve handles one request. A request whose path is not canonical is refused with 400
+// before anything else (CheckPath). It returns the identity when the request may go on to the
 // upstream — managed headers and Gatehouse cookies already stripped, identity headers
 // injected — and nil when it has written the response itself. When several Guards handle one
 // request, each strips the managed headers again and injects its own, so the last one's
 // headers reach the upstream; cookies are read from what the client sent (see State).
 func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
+	if !CheckPath(w, r, g.State, g.InsecureAllowNonCanonicalPaths) {
+		return nil
+	}
 	cookies := sentCookies(g.State, r)
 	switch r.URL.Path {
 	case g.CallbackPath:
-		g.stripper.strip(r.Header)
+		g.stripper.stripRequest(r)
 		g.callback(w, r)
 		return nil
 	case g.LogoutPath:
-		g.stripper.strip(r.Header)
+		g.stripper.stripRequest(r)
 		g.logout(w, r, cookies)
 		return nil
 	}
 	// Read the credentials, then strip everything the client must not pass upstream.
 	var bearer string
-	authz := r.Header["Authorization"]
+	authz := sentAuthorization(g.State, r)
 	if len(authz) > 1 {
 		g.stripAll(r)
 		g.challenge(w, r, http.StatusBadRequest, "invalid_request", "send one Authorization header")
@@ -219,10 +225,11 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 		g.forbidden(w, r, id, "insufficient_scope", d)
 		return nil
 	case policy.InsufficientAuthentication:
-		// RFC 9470 step-up: a browser goes back through the login for a passkey; an API
-		// client is told what is missing.
+		// RFC 9470 step-up: a browser goes back through the login for a passkey (a login
+		// that comes back without one ends on a page, not here again: see callback); an
+		// API client is told what is missing.
 		if g.ClientID != "" && isBrowser(r) {
-			g.startLoginWith(w, r, url.Values{"acr_values": {"aal2"}})
+			g.startStepUp(w, r)
 			return nil
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="insufficient_user_authentication", error_description="a multi-factor login is required", acr_values="aal2"`)
@@ -246,7 +253,7 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 }
 
 func (g *Guard) stripAll(r *http.Request) {
-	g.stripper.strip(r.Header)
+	g.stripper.stripRequest(r)
 	stripCookies(r.Header)
 }
 

@@ -579,12 +579,24 @@ func TestGuardRedirectSafety(t *testing.T) {
 	if w.Code != http.StatusBadRequest || w.Header().Get("Location") != "" {
 		t.Fatalf("unregistered Host: %d, Location %q", w.Code, w.Header().Get("Location"))
 	}
+	// Protocol-relative and backslash targets are not canonical paths: refused with 400
+	// before any redirect is considered (PX-13), so they never become a return address.
+	for _, target := range []string{"//evil.example/x", "/%2F%2Fevil.example", "/\\evil.example"} {
+		r := httptest.NewRequest(http.MethodGet, testSite+"/", nil)
+		u, err := url.ParseRequestURI(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.URL, r.RequestURI = u, target
+		r.Header.Set("Accept", "text/html")
+		w, _ := serve(g, r)
+		if w.Code != http.StatusBadRequest || w.Header().Get("Location") != "" || len(w.Result().Cookies()) != 0 {
+			t.Fatalf("%s: %d, Location %q, cookies %v", target, w.Code, w.Header().Get("Location"), w.Result().Cookies())
+		}
+	}
 	for target, want := range map[string]string{
-		"/docs?a=1":           "/docs?a=1",
-		"//evil.example/x":    "/",
-		"/%2F%2Fevil.example": "/",
-		"/\\evil.example":     "/",
-		"/.gatehouse/other":   "/",
+		"/docs?a=1":         "/docs?a=1",
+		"/.gatehouse/other": "/",
 	} {
 		r := httptest.NewRequest(http.MethodGet, testSite+"/", nil)
 		u, err := url.ParseRequestURI(target) // as the server parses the request line

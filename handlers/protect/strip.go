@@ -1,6 +1,7 @@
 package protect
 
 import (
+	"io"
 	"net/http"
 	"strings"
 )
@@ -125,6 +126,49 @@ func (s *stripper) strip(h http.Header) {
 	}
 }
 
+// stripRequest strips r's headers (strip) and its trailers: a client may declare a trailer
+// named like an identity header (`Trailer: X-User-Id`) and send it after the body, when the
+// headers have long been checked; upstreams that merge trailers into headers would read it
+// as the gateway's. Managed names and Cookie are removed from the declared trailers now and,
+// because net/http fills the trailer map only when the body reaches EOF, again at EOF
+// (before reverse_proxy copies the trailers upstream).
+func (s *stripper) stripRequest(r *http.Request) {
+	s.strip(r.Header)
+	if len(r.Trailer) == 0 {
+		return
+	}
+	s.stripTrailer(r.Trailer)
+	if r.Body != nil && r.Body != http.NoBody {
+		if _, wrapped := r.Body.(*trailerStrippingBody); !wrapped {
+			r.Body = &trailerStrippingBody{ReadCloser: r.Body, trailer: r.Trailer, s: s}
+		}
+	}
+}
+
+func (s *stripper) stripTrailer(t http.Header) {
+	for name := range t {
+		if s.managed(name) || strings.EqualFold(name, "Cookie") || strings.EqualFold(name, "Authorization") {
+			delete(t, name)
+		}
+	}
+}
+
+// trailerStrippingBody strips the trailers net/http merged into the request's trailer map
+// once the body reached EOF.
+type trailerStrippingBody struct {
+	io.ReadCloser
+	trailer http.Header
+	s       *stripper
+}
+
+func (b *trailerStrippingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.s.stripTrailer(b.trailer)
+	}
+	return n, err
+}
+
 func (s *stripper) cleanConnection(h http.Header, conn []string) {
 	var kept []string
 	changed := false
@@ -217,7 +261,7 @@ func findCookie(cookies []string, name string) (value string, found, dup bool) {
 			} else {
 				part, v = v, ""
 			}
-			part = strings.TrimLeft(part, " ")
+			part = strings.TrimLeft(part, " \t")
 			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
 				if found {
 					return "", true, true
@@ -232,6 +276,31 @@ func findCookie(cookies []string, name string) (value string, found, dup bool) {
 // stateKey is the request-state entry holding the Cookie header values the client sent,
 // recorded by the first Gatehouse handler that sanitized the request.
 const stateKey = "gatehouse.client_cookies"
+
+// authStateKey is the request-state entry holding the Authorization header values the client
+// sent, recorded by the first Guard that read them.
+const authStateKey = "gatehouse.client_authorization"
+
+// sentAuthorization returns the Authorization header values the client sent, recording them
+// in the request state the first time: a Guard removes the bearer token it consumed (PX-30),
+// and a second Guard on the same request (several gatehouse_protect matching one route) must
+// still see it.
+func sentAuthorization(state func(*http.Request) map[string]any, r *http.Request) []string {
+	var m map[string]any
+	if state != nil {
+		if m = state(r); m != nil {
+			if v, ok := m[authStateKey]; ok {
+				a, _ := v.([]string)
+				return a
+			}
+		}
+	}
+	a := r.Header["Authorization"]
+	if m != nil {
+		m[authStateKey] = a
+	}
+	return a
+}
 
 // sentCookies returns the Cookie header values the client sent, recording them in the
 // request state the first time so that handlers running after the cookies were stripped
@@ -269,6 +338,9 @@ type Sanitizer struct {
 	// Guard did (a Guard configured without client or rule: the callback completes the login
 	// as the Guard that started it recorded, the logout finds the site's session cookie).
 	Endpoints *Guard
+	// InsecureAllowNonCanonicalPaths turns off the refusal of non-canonical request paths
+	// (see CheckPath) for this request's Gatehouse handlers.
+	InsecureAllowNonCanonicalPaths bool
 
 	stripper *stripper
 }
@@ -279,8 +351,12 @@ func (s *Sanitizer) Init() { s.stripper = newStripper(s.Names, s.StripHeaders) }
 // guardedKey marks a request a Guard handled (stripped, then injected the real headers).
 const guardedKey = "gatehouse.guarded"
 
-// Serve answers the site's /.gatehouse/ endpoints (reporting true) or strips r.
+// Serve refuses a non-canonical path (CheckPath) or answers the site's /.gatehouse/
+// endpoints (reporting true for both), or strips r.
 func (s *Sanitizer) Serve(w http.ResponseWriter, r *http.Request) bool {
+	if !CheckPath(w, r, s.State, s.InsecureAllowNonCanonicalPaths) {
+		return true
+	}
 	if g := s.Endpoints; g != nil && (r.URL.Path == g.CallbackPath || r.URL.Path == g.LogoutPath) {
 		return g.Serve(w, r) == nil
 	}
@@ -298,6 +374,6 @@ func (s *Sanitizer) Sanitize(r *http.Request) {
 		}
 	}
 	sentCookies(s.State, r)
-	s.stripper.strip(r.Header)
+	s.stripper.stripRequest(r)
 	stripCookies(r.Header)
 }

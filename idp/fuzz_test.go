@@ -1,0 +1,483 @@
+package idp
+
+// Fuzz targets for the identity provider's parsers of outside input: the authorization
+// request (url.Values -> AuthRequest), the OIDC claims parameter, and the WebAuthn responses
+// a browser posts at the end of a ceremony. Run one with
+//
+//	go test -run '^$' -fuzz '^FuzzParseAuthRequest$' -fuzztime 60s ./idp
+//
+// or all of them with scripts/fuzz.sh. The package-internal test reaches the unexported
+// pieces (the claims encoding kept in the code record, the ceremony store, the credential key
+// check); the provider is built as module/app.go builds it, on an in-memory Badger store.
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/gatehouse-dev/gatehouse/internal/softauthn"
+	"github.com/gatehouse-dev/gatehouse/keys"
+	"github.com/gatehouse-dev/gatehouse/password"
+	"github.com/gatehouse-dev/gatehouse/store/badger"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+const (
+	fuzzIssuer = "https://login.example.com"
+	fuzzWebCB  = "https://rp.test/cb"
+	fuzzWebCB2 = "https://rp.test/other-cb"
+	fuzzCliCB  = "http://127.0.0.1:8765/callback"
+)
+
+// fuzzProvider is a provider with a confidential client "web" (two redirect URIs, PKCE
+// optional, resource https://api.test), a public client "cli" (PKCE required) and a
+// confidential client "rp" with one redirect URI.
+func fuzzProvider(tb testing.TB) *Provider {
+	tb.Helper()
+	ctx := context.Background()
+	s, err := badger.Open(badger.Options{InMemory: true})
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	ring, err := keys.Load(ctx, s, keys.Algorithms, time.Now)
+	if err != nil {
+		tb.Fatalf("keys: %v", err)
+	}
+	scopes := []string{"openid", "profile", "email", "offline_access", "read", "write"}
+	var clients []*Client
+	for _, cfg := range []ClientConfig{
+		{ID: "web", Secret: "0123456789abcdef-web-secret", RedirectURIs: []string{fuzzWebCB, fuzzWebCB2}, Scopes: scopes,
+			Resources: []string{"https://api.test"}},
+		{ID: "cli", RedirectURIs: []string{fuzzCliCB}, Scopes: scopes},
+		{ID: "rp", Secret: "another-secret-of-16+", RedirectURIs: []string{"https://rp2.test/cb"}},
+	} {
+		c, err := NewClient(cfg)
+		if err != nil {
+			tb.Fatalf("client %s: %v", cfg.ID, err)
+		}
+		clients = append(clients, c)
+	}
+	p, err := New(Config{Issuer: fuzzIssuer, TenantID: "tenant-1", SignupMode: SignupOpen}, s, ring,
+		password.New(password.Params{Memory: 64, Time: 1, Threads: 1}, 0), tokens.NewRevocationList(time.Now, 0),
+		clients, time.Now, nil)
+	if err != nil {
+		tb.Fatalf("provider: %v", err)
+	}
+	return p
+}
+
+// FuzzParseAuthRequest: whatever the query, ParseAuthRequest never panics, and
+//   - an error it does not send to a redirect URI is shown on a page (redirect false); an
+//     error it redirects goes to a redirect URI registered for the client, exactly
+//     (AS-01, AS-03, OC-16, OC-17: no redirect to an unvalidated URI);
+//   - an accepted request has a registered redirect URI, only allowed scopes, an S256
+//     challenge of 43 base64url characters or none, and none only for a client that does not
+//     require PKCE (AS-09, AS-10, OC-28); only response_type=code (AS-12);
+//   - no error description carries CR, LF or TAB (RB-14), and repeated single-valued
+//     parameters are refused (RB-03).
+func FuzzParseAuthRequest(f *testing.F) {
+	const ch = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" // RFC 7636 Appendix B
+	for _, q := range []string{
+		"response_type=code&client_id=web&redirect_uri=https%3A%2F%2Frp.test%2Fcb&scope=openid+email&state=st&nonce=n-1",
+		"response_type=code&client_id=cli&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback&scope=openid&code_challenge=" + ch + "&code_challenge_method=S256",
+		"response_type=code&client_id=rp&scope=openid",
+		"response_type=code&client_id=web&scope=openid",
+		"response_type=code&client_id=web&redirect_uri=https%3A%2F%2Frp.test%2Fcb%2F&scope=openid",
+		"response_type=code&client_id=web&redirect_uri=HTTPS%3A%2F%2FRP.test%2Fcb&scope=openid",
+		"response_type=code&client_id=web&redirect_uri=https%3A%2F%2Frp.test%3A443%2Fcb",
+		"response_type=code&client_id=web&redirect_uri=https%3A%2F%2Frp.test%40evil.test%2Fcb",
+		"response_type=code&client_id=web&redirect_uri=https%3A%2F%2Frp.test%2Fcb%2F..%2Fevil",
+		"response_type=code&client_id=cli&redirect_uri=http%3A%2F%2F127.0.0.1%3A9999%2Fcallback&code_challenge=" + ch + "&code_challenge_method=S256",
+		"response_type=code&client_id=nope&redirect_uri=https%3A%2F%2Fevil.test",
+		"response_type=token&client_id=web&redirect_uri=https%3A%2F%2Frp.test%2Fcb",
+		"response_type=code+id_token&client_id=web&redirect_uri=https%3A%2F%2Frp.test%2Fcb&response_mode=fragment",
+		"client_id=web&client_id=rp&redirect_uri=https%3A%2F%2Frp.test%2Fcb&response_type=code",
+		"response_type=code&client_id=cli&code_challenge=abc&code_challenge_method=plain",
+		"response_type=code&client_id=cli&code_challenge_method=S256",
+		"response_type=code&client_id=web&prompt=none+login&max_age=-1",
+		"response_type=code&client_id=web&prompt=login&max_age=0&acr_values=aal2+aal1&ui_locales=se&login_hint=x&display=popup&extra=foobar",
+		"response_type=code&client_id=web&request=eyJhbGciOiJub25lIn0.e30.",
+		"response_type=code&client_id=web&request_uri=https%3A%2F%2Fattacker.test%2Fro",
+		`response_type=code&client_id=web&scope=openid&claims=%7B%22id_token%22%3A%7B%22sub%22%3A%7B%22value%22%3A%22admin%22%7D%7D%7D`,
+		`response_type=code&client_id=web&scope=openid&claims=%7B%22userinfo%22%3A%7B%22name%22%3A%7B%22essential%22%3Atrue%7D%7D%7D`,
+		"response_type=code&client_id=web&resource=https%3A%2F%2Fapi.test&resource=https%3A%2F%2Fevil.test",
+		"response_type=code&client_id=web&state=a%0D%0ASet-Cookie%3A+x&scope=%0Aevil",
+		"response_type=code&client_id=web&scope=" + strings.Repeat("read+", 70),
+	} {
+		f.Add(q)
+	}
+	p := fuzzProvider(f)
+	ctx := context.Background()
+	for _, raw := range []string{"response_type=code&client_id=rp&scope=openid",
+		"response_type=code&client_id=cli&code_challenge=" + ch + "&code_challenge_method=S256"} {
+		q, _ := url.ParseQuery(raw)
+		if _, _, oerr := p.ParseAuthRequest(ctx, q); oerr != nil {
+			f.Fatalf("valid request %s refused: %v", raw, oerr)
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return // the handler refuses an unparsable query before ParseAuthRequest
+		}
+		req, redirect, oerr := p.ParseAuthRequest(ctx, q)
+		if oerr != nil {
+			if oerr.Code == "" || strings.ContainsAny(oerr.Description, "\r\n\t") {
+				t.Fatalf("bad error %q: %q", oerr.Code, oerr.Description)
+			}
+			if !redirect {
+				return
+			}
+		}
+		if req == nil || req.Client == nil {
+			t.Fatalf("no request (redirect %v, err %v)", redirect, oerr)
+		}
+		if !slices.Contains(req.Client.RedirectURIs, req.RedirectURI) {
+			t.Fatalf("redirect URI %q is not registered for %s (err %v)", req.RedirectURI, req.Client.ID, oerr)
+		}
+		if oerr != nil {
+			return
+		}
+		for _, k := range singleParams {
+			if len(q[k]) > 1 {
+				t.Fatalf("repeated %s accepted", k)
+			}
+		}
+		if q.Get("response_type") != "code" || q.Has("request") || q.Has("request_uri") {
+			t.Fatalf("accepted response_type %q / request object", q.Get("response_type"))
+		}
+		for _, s := range req.Scopes {
+			if !req.Client.AllowsScope(s) {
+				t.Fatalf("scope %q accepted for %s", s, req.Client.ID)
+			}
+		}
+		switch {
+		case req.CodeChallenge == "" && req.Client.RequirePKCE:
+			t.Fatalf("client %s requires PKCE, request without a challenge accepted", req.Client.ID)
+		case req.CodeChallenge != "" && (len(req.CodeChallenge) != 43 || !validPKCE(req.CodeChallenge) || q.Get("code_challenge_method") != "S256"):
+			t.Fatalf("challenge %q (method %q) accepted", req.CodeChallenge, q.Get("code_challenge_method"))
+		}
+		if req.HasPrompt("none") && len(req.Prompt) > 1 {
+			t.Fatalf("prompt %q accepted", req.Prompt)
+		}
+		for _, r := range req.Resources {
+			if !req.Client.AllowsResource(r) {
+				t.Fatalf("resource %q accepted", r)
+			}
+		}
+		// The claims request survives the trip through the code record unchanged.
+		if enc := req.Claims.encode(); enc != "" {
+			if again := decodeClaimsRequest(enc).encode(); again != enc {
+				t.Fatalf("claims request changes when stored: %q -> %q", enc, again)
+			}
+		}
+	})
+}
+
+// FuzzParseClaimsRequest: the claims parameter parser (OIDC Core §5.5) never panics; what it
+// accepts is within the documented limits — at most 8 KB, nested at most 5 deep, id_token
+// and userinfo objects of at most 64 claims with names of 1 to 128 bytes, at most 100
+// fields — and what it refuses is an invalid_request whose description is safe to echo
+// (RB-05, RB-14, OC-21). An accepted request is stored in the authorization code as its
+// normalised JSON: decoding that gives the same request back.
+func FuzzParseClaimsRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"userinfo":{"name":{"essential":true}}}`,
+		`{"id_token":{"sub":{"value":"admin"},"acr":{"essential":true,"values":["aal2","aal1"]}},"userinfo":{"email":null}}`,
+		`{"id_token":{"custom_data":{"fields":["plan","tier"]},"custom_app_data":null,"groups":null}}`,
+		`{"id_token":{"auth_time":{"essential":true}},"userinfo":null}`,
+		`{"id_token":{"x":{"unknown":1}}}`,
+		`{"id_token":[]}`, `{"id_token":{"":null}}`, `[]`, `null`, `{}`, `{"a":1} x`, `{"id_token":{"sub":{"value":"\ud800"}}}`,
+		`{"id_token":{"n":{"value":1e999999}}}`,
+		`{"id_token":{"n":{"value":[[[[[[1]]]]]]}}}`,
+		strings.Repeat("[", 10000),
+		`{"id_token":{"a":{"value":"` + strings.Repeat("<", 8100) + `"}}}`,
+		`{"id_token":{"sub":{"value":"a","value":"b"}}}`,
+		`{"ID_TOKEN":{"sub":{"Value":"admin"}}}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		req, oerr := ParseClaimsRequest(raw)
+		if oerr != nil {
+			if oerr.Code != ErrCodeInvalidRequest || strings.ContainsAny(oerr.Description, "\r\n\t") {
+				t.Fatalf("error %q %q", oerr.Code, oerr.Description)
+			}
+			return
+		}
+		if len(raw) > maxClaimsRequest {
+			t.Fatalf("accepted %d bytes", len(raw))
+		}
+		if d := jsonDepth(raw); d < 1 || d > 5 {
+			t.Fatalf("accepted depth %d", d)
+		}
+		if !json.Valid([]byte(raw)) {
+			t.Fatalf("accepted invalid JSON %q", raw)
+		}
+		for _, m := range []map[string]*ClaimSpec{req.IDToken, req.Userinfo} {
+			if len(m) > 64 {
+				t.Fatalf("accepted %d claims", len(m))
+			}
+			for name, spec := range m {
+				if name == "" || len(name) > 128 {
+					t.Fatalf("accepted claim name %q", name)
+				}
+				if spec != nil && len(spec.Fields) > 100 {
+					t.Fatalf("accepted %d fields", len(spec.Fields))
+				}
+			}
+		}
+		enc := req.encode()
+		if enc == "" {
+			return
+		}
+		back := decodeClaimsRequest(enc)
+		if back == nil {
+			t.Fatalf("stored form %q does not decode", enc)
+		}
+		if again := back.encode(); again != enc {
+			t.Fatalf("stored form changes: %q -> %q", enc, again)
+		}
+	})
+}
+
+// passkeyFixture is a provider with one passkey account, the session data of a
+// usernameless login ceremony and a valid answer to it.
+type passkeyFixture struct {
+	p        *Provider
+	sd       webauthn.SessionData
+	userID   string
+	handle   []byte
+	credID   []byte
+	response []byte
+}
+
+func newPasskeyFixture(tb testing.TB) *passkeyFixture {
+	tb.Helper()
+	ctx := context.Background()
+	p := fuzzProvider(tb)
+	if p.WebAuthn == nil {
+		tb.Fatal("passkeys are disabled")
+	}
+	auth := softauthn.New(fuzzIssuer)
+	c, err := p.BeginPasskeySignup(ctx, NewUser{Email: "alice@example.com"}, "", "192.0.2.1")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	opts, _ := json.Marshal(c.Options)
+	resp, cred, err := auth.Create(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u, _, err := p.FinishPasskeySignup(ctx, c.Secret, resp, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	assertion, sd, err := p.WebAuthn.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	opts, _ = json.Marshal(assertion)
+	answer, err := auth.Get(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &passkeyFixture{p: p, sd: *sd, userID: u.ID, handle: cred.UserHandle, credID: cred.ID, response: answer}
+}
+
+// FuzzFinishPasskeyLogin: the end of a passkey login (FinishPasskeyLogin: size check, the
+// go-webauthn parse, the credential lookup by user handle, verification) never panics on
+// what a browser posts, and accepts an assertion only when it is one an honest authenticator
+// made for this ceremony: type webauthn.get (CR-23), the ceremony's challenge (CR-22), the
+// issuer's origin (CR-20), the RP ID's hash (CR-21), user presence and verification (CR-24),
+// the registered credential of the user its user handle names (CR-26). Malformed input is
+// refused with ErrPasskeyMalformed or ErrPasskeyFailed, never a panic (CR-27). Every run
+// answers a ceremony stored afresh with the fixture's challenge, so the seed's valid answer
+// (and any mutation that keeps it valid) reaches the signature check.
+func FuzzFinishPasskeyLogin(f *testing.F) {
+	fx := newPasskeyFixture(f)
+	f.Add(fx.response)
+	var seed map[string]any
+	_ = json.Unmarshal(fx.response, &seed)
+	edit := func(fn func(m map[string]any)) []byte {
+		b, _ := json.Marshal(seed)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		fn(m)
+		out, _ := json.Marshal(m)
+		return out
+	}
+	resp, _ := seed["response"].(map[string]any)
+	cdj, _ := base64.RawURLEncoding.DecodeString(strings.TrimRight(asString(resp["clientDataJSON"]), "="))
+	f.Add(edit(func(m map[string]any) {
+		r := m["response"].(map[string]any)
+		r["clientDataJSON"] = base64.RawURLEncoding.EncodeToString(bytes.Replace(cdj, []byte("webauthn.get"), []byte("webauthn.create"), 1))
+	}))
+	f.Add(edit(func(m map[string]any) {
+		r := m["response"].(map[string]any)
+		r["clientDataJSON"] = base64.RawURLEncoding.EncodeToString(bytes.Replace(cdj, []byte(fuzzIssuer), []byte("https://evil.test"), 1))
+	}))
+	f.Add(edit(func(m map[string]any) { m["response"].(map[string]any)["userHandle"] = "AAAA" }))
+	f.Add(edit(func(m map[string]any) { m["response"].(map[string]any)["authenticatorData"] = "" }))
+	f.Add(edit(func(m map[string]any) { m["type"] = "password" }))
+	for _, s := range []string{`{}`, `null`, `[]`, `{"id":"","rawId":"","type":"public-key","response":{}}`,
+		`{"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"e30","authenticatorData":"AAAA","signature":"AA","userHandle":null}}`} {
+		f.Add([]byte(s))
+	}
+	ctx := context.Background()
+	rpHash := sha256.Sum256([]byte(fx.sd.RelyingPartyID))
+	// The harness is sound: the seed's answer is accepted once (later runs replay its
+	// counter and get ErrClonedAuthenticator, after verification).
+	sd := fx.sd
+	sd.Expires = time.Now().Add(time.Minute)
+	sec, err := fx.p.saveCeremony(ctx, ceremonyLogin, "", &sd, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, _, err := fx.p.FinishPasskeyLogin(ctx, sec, fx.response); err != nil {
+		f.Fatalf("the seed assertion is refused: %v", err)
+	}
+	f.Fuzz(func(t *testing.T, response []byte) {
+		sd := fx.sd
+		sd.Expires = time.Now().Add(time.Minute)
+		sec, err := fx.p.saveCeremony(ctx, ceremonyLogin, "", &sd, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _, err := fx.p.FinishPasskeyLogin(ctx, sec, response)
+		if err != nil && !errors.Is(err, ErrClonedAuthenticator) {
+			// Cloned: verification passed, the replayed counter is refused after it.
+			return
+		}
+		if err == nil && u.ID != fx.userID {
+			t.Fatalf("logged in as %q", u.ID)
+		}
+		parsed, perr := protocol.ParseCredentialRequestResponseBytes(response)
+		if perr != nil {
+			t.Fatalf("accepted a response that does not parse: %v", perr)
+		}
+		cd := parsed.Response.CollectedClientData
+		ad := parsed.Response.AuthenticatorData
+		switch {
+		case cd.Type != protocol.AssertCeremony:
+			t.Fatalf("accepted client data type %q", cd.Type)
+		case cd.Challenge != sd.Challenge:
+			t.Fatalf("accepted challenge %q", cd.Challenge)
+		case cd.Origin != fuzzIssuer:
+			t.Fatalf("accepted origin %q", cd.Origin)
+		case !bytes.Equal(ad.RPIDHash, rpHash[:]):
+			t.Fatalf("accepted rpIdHash %x", ad.RPIDHash)
+		case !ad.Flags.UserPresent() || !ad.Flags.UserVerified():
+			t.Fatalf("accepted flags %08b", ad.Flags)
+		case !bytes.Equal(parsed.RawID, fx.credID) || !bytes.Equal(parsed.Response.UserHandle, fx.handle):
+			t.Fatalf("accepted credential %x / user handle %x", parsed.RawID, parsed.Response.UserHandle)
+		}
+	})
+}
+
+func asString(v any) string { s, _ := v.(string); return s }
+
+// FuzzPasskeyCredentialKey: the parse of a registration response (what sign-up and "add a
+// passkey" receive) and Gatehouse's own check of the new credential's key never panic, and a
+// key the check lets through is a well-formed key of an algorithm the ceremony offered, RSA
+// keys of at least 2048 bits only (CR-27: malformed attestation, unknown COSE algorithms,
+// short RSA keys).
+func FuzzPasskeyCredentialKey(f *testing.F) {
+	challenge := []byte("0123456789abcdef0123456789abcdef")
+	options := func() []byte {
+		o := map[string]any{"publicKey": map[string]any{
+			"rp":               map[string]any{"id": "login.example.com"},
+			"user":             map[string]any{"id": base64.RawURLEncoding.EncodeToString([]byte("user-handle")), "name": "alice"},
+			"challenge":        base64.RawURLEncoding.EncodeToString(challenge),
+			"pubKeyCredParams": []map[string]any{{"type": "public-key", "alg": -7}},
+		}}
+		b, _ := json.Marshal(o)
+		return b
+	}
+	auth := softauthn.New(fuzzIssuer)
+	withKey := func(pub any, alg int64) softauthn.AttestationOption {
+		return func(a *softauthn.Attestation) {
+			k, err := softauthn.COSEKey(pub, alg)
+			if err != nil {
+				f.Fatal(err)
+			}
+			a.COSEKey = k
+		}
+	}
+	ed, _, _ := ed25519.GenerateKey(rand.Reader)
+	rsa1024, _ := rsa.GenerateKey(rand.Reader, 1024)
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for _, opt := range []softauthn.AttestationOption{
+		func(*softauthn.Attestation) {},
+		withKey(ed, softauthn.AlgEdDSA),
+		withKey(&rsa1024.PublicKey, softauthn.AlgRS256),
+		withKey(&p256.PublicKey, -8),     // EC2 key labelled EdDSA
+		withKey(&p256.PublicKey, -65535), // unknown algorithm
+		func(a *softauthn.Attestation) { a.COSEKey = []byte{0xa1, 0x01} },
+		func(a *softauthn.Attestation) { a.Format = "packed" },
+	} {
+		resp, _, err := auth.Create(options(), opt)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(resp)
+	}
+	f.Add([]byte(`{"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"e30","attestationObject":"oA"}}`))
+	offered := webauthn.CredentialParametersDefault()
+	honest, _, _ := auth.Create(options())
+	if parsed, err := protocol.ParseCredentialCreationResponseBytes(honest); err != nil || checkCredentialKey(parsed, offered) != nil {
+		f.Fatalf("an honest ES256 credential is refused: %v", err)
+	}
+	f.Fuzz(func(t *testing.T, response []byte) {
+		if checkResponseSize(response) != nil {
+			return
+		}
+		parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
+		if err != nil {
+			return
+		}
+		if checkCredentialKey(parsed, offered) != nil {
+			return
+		}
+		key, err := webauthncose.ParsePublicKey(parsed.Response.AttestationObject.AuthData.AttData.CredentialPublicKey)
+		if err != nil {
+			t.Fatalf("accepted a key that does not parse: %v", err)
+		}
+		var alg int64
+		switch k := key.(type) {
+		case webauthncose.EC2PublicKeyData:
+			alg = k.Algorithm
+		case webauthncose.OKPPublicKeyData:
+			alg = k.Algorithm
+		case webauthncose.RSAPublicKeyData:
+			alg = k.Algorithm
+			if n := new(big.Int).SetBytes(k.Modulus).BitLen(); n < 2048 {
+				t.Fatalf("accepted a %d-bit RSA key", n)
+			}
+		default:
+			t.Fatalf("accepted key type %T", key)
+		}
+		if !slices.ContainsFunc(offered, func(p protocol.CredentialParameter) bool { return int64(p.Algorithm) == alg }) {
+			t.Fatalf("accepted algorithm %d, not offered", alg)
+		}
+	})
+}
