@@ -91,7 +91,6 @@ func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		strip_header <Name...>
 //		cookie_name <name>
 //		cache_size <n>
-//		insecure_allow_noncanonical_paths
 //	}
 //
 // With a matcher, a route without matcher follows with gatehouse_sanitize, so that requests
@@ -186,12 +185,9 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 			}
 			p.CacheSize = n
 		case "insecure_allow_noncanonical_paths":
-			if h.NextArg() {
-				return nil, h.Errf("gatehouse_protect: insecure_allow_noncanonical_paths takes no arguments")
-			}
-			p.InsecureAllowNonCanonicalPaths = true
+			return nil, h.Errf("gatehouse_protect: insecure_allow_noncanonical_paths is a site-wide choice: put it in `gatehouse_sanitize { insecure_allow_noncanonical_paths }` at the top of the site")
 		default:
-			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, header, no_default_headers, strip_header, cookie_name, cache_size, insecure_allow_noncanonical_paths)", opt)
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, header, no_default_headers, strip_header, cookie_name, cache_size)", opt)
 		}
 	}
 	routes := h.NewRoute(matcherSet, p)
@@ -206,8 +202,7 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 			}
 		}
 		sort.Strings(strip)
-		routes = append(routes, h.NewRoute(nil, &module.Sanitize{StripHeaders: strip,
-			InsecureAllowNonCanonicalPaths: p.InsecureAllowNonCanonicalPaths})...)
+		routes = append(routes, h.NewRoute(nil, &module.Sanitize{StripHeaders: strip})...)
 	}
 	return routes, nil
 }

@@ -235,6 +235,8 @@ var pcAttackTemplates = []struct{ Tmpl, Why string }{
 	{"/public/%252e%252e/{P}/x", "double-encoded dots: a double decoder reads /P/x"},
 	{"/public%3f/../{P}", "encoded '?' before dots"},
 	{"/public#/../{P}/x", "raw '#' in the request-target"},
+	{"/{P}%3F/x", "encoded '?': a decode-and-reparse upstream (nginx $uri) cuts the path at it"},
+	{"/{P}%23/x", "encoded '#': a decode-and-reparse upstream cuts the path at it"},
 }
 
 // pcAttackExtras are the issue's spellings that point from one prefix to a public path.
@@ -249,7 +251,7 @@ var pcControlTemplates = []string{"/{P}/x", "/{P}/", "/{P}", "/{UP}/x", "/{MIXED
 // handle sites, login-only on the fully protected one).
 var pcControls = []string{"/", "/docs/a%20b", "/wiki/Z%C3%BCrich", "/wiki/Z%c3%bcrich", "/docs/%E4%B8%AD",
 	"/docs/a%2Bb", "/docs/~user", "/secret", "/settings", "/users", "/public/x", "/adminx", "/apix/y", "/mfa-not/x",
-	"/public?/../admin/x", "/docs/", "/admin/secret", "/api/docs", "/mfa/settings", "/docs/a%3Fb", "/docs/a%23b", "/docs/a%2Cb", "/docs/%C4%81"}
+	"/public?/../admin/x", "/docs/", "/admin/secret", "/api/docs", "/mfa/settings", "/docs/a%2Cb", "/docs/%C4%81"}
 
 var pcFullWidth = map[byte]string{'a': "%EF%BD%81", 'm': "%EF%BD%8D"}
 
@@ -730,7 +732,9 @@ func TestPX13UpstreamModels(t *testing.T) {
 		for _, esc := range []string{"%61", "%6d", "%2f", "%3b"} {
 			ambiguous = ambiguous || strings.Contains(lower, esc)
 		}
-		if !differs && !ambiguous && !strings.ContainsAny(plain, "\x00#") && !strings.Contains(plain, "\u2215") {
+		// A decoded '?' is where a decode-and-reparse upstream (nginx proxy_pass with $uri)
+		// would cut the path; none of the models re-parses, so it counts as ambiguous.
+		if !differs && !ambiguous && !strings.ContainsAny(plain, "\x00#?") && !strings.Contains(plain, "\u2215") {
 			t.Errorf("the matrix spelling %q (%s) reads the same under every model", c.Path, c.Note)
 		}
 	}
@@ -771,16 +775,19 @@ const (
 		reverse_proxy PCUP
 	}
 }`
-	// pcOptOut turns the refusal off, once on a matched gatehouse_protect (App) and once
-	// on the site's gatehouse_sanitize (App2).
+	// pcOptOut turns the refusal off for a whole site with the sanitizer's option, once on a
+	// site with a matched gatehouse_protect (App) and once on a site with handle blocks
+	// (App2). There is no per-route opt-out (pcRouteOptOut must not load).
 	pcOptOut = `
 {{.App}} {
 	bind 127.0.0.1
+	gatehouse_sanitize {
+		insecure_allow_noncanonical_paths
+	}
 	@admin path /admin /admin/*
 	gatehouse_protect @admin {
 		client app
 		group admins
-		insecure_allow_noncanonical_paths
 	}
 	reverse_proxy PCUP
 }
@@ -801,14 +808,24 @@ const (
 		reverse_proxy PCUP
 	}
 }`
+	pcRouteOptOut = `
+{{.App}} {
+	bind 127.0.0.1
+	@legacy path /legacy /legacy/*
+	gatehouse_protect @legacy {
+		client app
+		insecure_allow_noncanonical_paths
+	}
+	reverse_proxy PCUP
+}`
 )
 
 // TestPX13ConfigChecks: the load-time check refuses a site whose path matcher can route a
 // request to an upstream before any Gatehouse handler checked its path (handle blocks
 // without gatehouse_sanitize), naming gatehouse_sanitize as the remedy; a failed reload
 // leaves the running, checked configuration in place; with gatehouse_sanitize at the top the
-// same site loads and refuses the Tomcat classic. insecure_allow_noncanonical_paths (on
-// gatehouse_protect or gatehouse_sanitize) lets non-canonical paths through: this test
+// same site loads and refuses the Tomcat classic. insecure_allow_noncanonical_paths (only on
+// gatehouse_sanitize: a whole site) lets non-canonical paths through: this test
 // documents what that re-opens — an anonymous /admin//../secret judged as /secret reaches
 // an upstream that serves /admin/secret.
 func TestPX13ConfigChecks(t *testing.T) {
@@ -859,11 +876,20 @@ func TestPX13ConfigChecks(t *testing.T) {
 		checked(t)
 	})
 
+	t.Run("no per-route opt-out", func(t *testing.T) {
+		// One matched route's opt-out would have waived the check for the whole site (the
+		// sanitizer after it): refused, with the site-wide form named.
+		err := e.Load(Config{Gatehouse: AppClient, Sites: withUp(pcRouteOptOut)})
+		if err == nil || !strings.Contains(err.Error(), "gatehouse_sanitize { insecure_allow_noncanonical_paths }") {
+			t.Fatalf("gatehouse_protect with insecure_allow_noncanonical_paths: load error %v", err)
+		}
+	})
+
 	t.Run("insecure_allow_noncanonical_paths lets them through", func(t *testing.T) {
 		if err := e.Load(Config{Gatehouse: AppClient, Sites: withUp(pcOptOut)}); err != nil {
 			t.Fatalf("load the opt-out configuration: %v", err)
 		}
-		for _, site := range []struct{ name, addr string }{{"gatehouse_protect opt-out", e.AppAddr()}, {"gatehouse_sanitize opt-out", app2}} {
+		for _, site := range []struct{ name, addr string }{{"matched guard, site opt-out", e.AppAddr()}, {"handle blocks, site opt-out", app2}} {
 			// Canonical paths are still judged.
 			if r, _, ok := send(t, site.addr, "/admin/x"); ok || r.Status != http.StatusUnauthorized {
 				t.Errorf("%s: GET /admin/x anonymously: HTTP %d (forwarded: %v), want 401", site.name, r.Status, ok)

@@ -48,7 +48,7 @@ var inertHandlers = map[string]bool{
 func pathCheckingHandler(h caddyhttp.MiddlewareHandler) (gatehouse, waives bool) {
 	switch h := h.(type) {
 	case *Protect:
-		return true, h.InsecureAllowNonCanonicalPaths
+		return true, false
 	case *Sanitize:
 		return true, h.InsecureAllowNonCanonicalPaths
 	case *Portal:
@@ -71,23 +71,25 @@ func checkPathOrder(app *caddyhttp.App) error {
 	var errs []error
 	for _, name := range names {
 		srv := app.Servers[name]
-		base := "apps.http.servers." + name + ".routes"
+		base := "apps.http.servers." + name
 		if siteRoutes(srv.Routes) {
 			// Caddyfile shape: one route per site, chosen by host. Sites without a
 			// Gatehouse handler are none of Gatehouse's business.
 			for i, rt := range srv.Routes {
-				if !hasGatehouse(caddyhttp.RouteList{rt}) {
+				if !hasGatehouse(srv, caddyhttp.RouteList{rt}, nil) {
 					continue
 				}
-				w := &pathWalk{site: siteName(rt)}
-				w.route(rt, fmt.Sprintf("%s[%d]", base, i), walkState{})
+				w := &pathWalk{site: siteName(rt), srv: srv}
+				w.route(rt, fmt.Sprintf("%s.routes[%d]", base, i), walkState{})
+				w.errorRoutes(srv.Errors, base+".errors.routes", hostsOf(rt))
 				errs = append(errs, w.errs...)
 			}
 			continue
 		}
-		if hasGatehouse(srv.Routes) {
-			w := &pathWalk{site: "server " + name}
-			w.list(srv.Routes, base, walkState{})
+		if hasGatehouse(srv, srv.Routes, nil) {
+			w := &pathWalk{site: "server " + name, srv: srv}
+			w.list(srv.Routes, base+".routes", walkState{})
+			w.errorRoutes(srv.Errors, base+".errors.routes", nil)
 			errs = append(errs, w.errs...)
 		}
 	}
@@ -96,7 +98,12 @@ func checkPathOrder(app *caddyhttp.App) error {
 
 type pathWalk struct {
 	site string
+	srv  *caddyhttp.Server
 	errs []error
+	// uncheckedRaisers: a handler that can raise an error ran before the path was checked,
+	// so error routes may see an unchecked path.
+	uncheckedRaisers bool
+	invoking         map[string]bool // named routes being walked (cycle guard)
 }
 
 // walkState is what is known at a point of the route tree about every request reaching it.
@@ -122,10 +129,13 @@ func (w *pathWalk) list(routes caddyhttp.RouteList, at string, st walkState) wal
 }
 
 // route visits one route's handlers; the returned state holds for the routes after it.
+// Only a route without matchers runs for every request reaching it: a request that a
+// matcher of any kind (host, header, method, path) turns away keeps the state it had.
 func (w *pathWalk) route(rt caddyhttp.Route, at string, st walkState) walkState {
-	conditional := !pathBlindSets(rt.MatcherSets)
+	conditional := len(rt.MatcherSets) > 0
+	pathDecision := !pathBlindSets(rt.MatcherSets)
 	in := st // the state of a request that took this route
-	if conditional {
+	if pathDecision {
 		in.tainted, in.why = true, describeMatchers(rt.MatcherSets)
 	}
 	for j, h := range rt.Handlers {
@@ -137,16 +147,27 @@ func (w *pathWalk) route(rt caddyhttp.Route, at string, st walkState) walkState 
 			in.checked = true
 			continue
 		}
-		if sub, ok := h.(*caddyhttp.Subroute); ok {
-			in = w.list(sub.Routes, hat+".routes", in)
+		switch h := h.(type) {
+		case *caddyhttp.Subroute:
+			in = w.list(h.Routes, hat+".routes", in)
+			if h.Errors != nil && !in.stopped {
+				w.errorRoutes(h.Errors, hat+".errors.routes", nil)
+			}
+			continue
+		case *caddyhttp.Invoke:
+			in = w.invoke(h.Name, hat, in)
 			continue
 		}
-		if !inertHandlers[caddy.GetModuleID(h)] && in.tainted {
+		id := caddy.GetModuleID(h)
+		if !errorless[id] {
+			w.uncheckedRaisers = true
+		}
+		if !inertHandlers[id] && in.tainted {
 			w.errs = append(w.errs, fmt.Errorf("%s: %s (%s) can receive a request after %s judged its path, "+
 				"before Gatehouse checked it, so a path like /public/..;/admin or /admin//../secret could be "+
 				"judged as one path and served as another; put `gatehouse_sanitize` at the top of the site "+
-				"(Caddyfile), or a route with the gatehouse_sanitize handler and no path matcher before that "+
-				"matcher (JSON)", w.site, hat, caddy.GetModuleID(h), in.why))
+				"(Caddyfile), or a route with the gatehouse_sanitize handler and no matcher before that "+
+				"matcher (JSON)", w.site, hat, id, in.why))
 			in.stopped = true
 		}
 	}
@@ -157,24 +178,63 @@ func (w *pathWalk) route(rt caddyhttp.Route, at string, st walkState) walkState 
 	if !conditional {
 		return in // every request reaching the route ran its handlers
 	}
-	// Requests that did not take the route are unchecked as before; if the route could apply
-	// a policy or reach an upstream, whether they took it was a path decision.
-	if !st.checked && !inertRoute(rt) {
+	// Requests that did not take the route are as before; if the route could apply a
+	// policy or reach an upstream, whether they took it was a path decision.
+	if pathDecision && !st.checked && !w.inertRoute(rt) {
 		st.tainted, st.why = true, describeMatchers(rt.MatcherSets)
 	}
 	return st
 }
 
+// invoke walks the named route an invoke handler runs, as if it stood in its place.
+func (w *pathWalk) invoke(name, at string, st walkState) walkState {
+	rt := w.srv.NamedRoutes[name]
+	if rt == nil || w.invoking[name] {
+		return st
+	}
+	if w.invoking == nil {
+		w.invoking = map[string]bool{}
+	}
+	w.invoking[name] = true
+	defer delete(w.invoking, name)
+	return w.route(*rt, at+".invoke("+name+")", st)
+}
+
+// errorRoutes walks error routes (handle_errors), which run with the request's path as it
+// is: unchecked if any handler that can fail ran before the path was checked. hosts limits
+// server-level error routes to the site's (nil: all).
+func (w *pathWalk) errorRoutes(cfg *caddyhttp.HTTPErrorConfig, at string, hosts []string) {
+	if cfg == nil || !w.uncheckedRaisers {
+		return
+	}
+	for i, rt := range cfg.Routes {
+		if hosts != nil && !sharesHost(hostsOf(rt), hosts) {
+			continue
+		}
+		ew := &pathWalk{site: w.site, srv: w.srv}
+		ew.route(rt, fmt.Sprintf("%s[%d]", at, i), walkState{tainted: true,
+			why: "an error raised by a handler that ran before Gatehouse (handle_errors)"})
+		w.errs = append(w.errs, ew.errs...)
+	}
+}
+
+// errorless handlers cannot fail a request (so they cannot send it to error routes).
+var errorless = map[string]bool{
+	"http.handlers.tracing": true, "http.handlers.vars": true, "http.handlers.map": true,
+	"http.handlers.headers": true, "http.handlers.log_append": true, "http.handlers.log_skip": true,
+	"http.handlers.log_name": true, "http.handlers.push": true, "http.handlers.copy_response_headers": true,
+}
+
 // inertRoute reports a route whose handlers cannot apply a Gatehouse policy or reach an
 // upstream.
-func inertRoute(rt caddyhttp.Route) bool {
+func (w *pathWalk) inertRoute(rt caddyhttp.Route) bool {
 	for _, h := range rt.Handlers {
 		if gh, _ := pathCheckingHandler(h); gh {
 			return false
 		}
 		if sub, ok := h.(*caddyhttp.Subroute); ok {
 			for _, r := range sub.Routes {
-				if !inertRoute(r) {
+				if !w.inertRoute(r) {
 					return false
 				}
 			}
@@ -185,6 +245,34 @@ func inertRoute(rt caddyhttp.Route) bool {
 		}
 	}
 	return true
+}
+
+func hostsOf(rt caddyhttp.Route) []string {
+	var hosts []string
+	for _, set := range rt.MatcherSets {
+		for _, m := range set {
+			if h, ok := m.(*caddyhttp.MatchHost); ok {
+				hosts = append(hosts, *h...)
+			} else if h, ok := m.(caddyhttp.MatchHost); ok {
+				hosts = append(hosts, h...)
+			}
+		}
+	}
+	return hosts
+}
+
+// sharesHost reports whether an error route chosen by hosts a (none: every host) can serve
+// a site of hosts b.
+func sharesHost(a, b []string) bool {
+	if len(a) == 0 {
+		return true
+	}
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
 }
 
 // siteRoutes reports the Caddyfile's shape: every top-level route is chosen by host alone.
@@ -201,30 +289,38 @@ func siteRoutes(routes caddyhttp.RouteList) bool {
 }
 
 func siteName(rt caddyhttp.Route) string {
-	var hosts []string
-	for _, set := range rt.MatcherSets {
-		for _, m := range set {
-			if h, ok := m.(*caddyhttp.MatchHost); ok {
-				hosts = append(hosts, *h...)
-			} else if h, ok := m.(caddyhttp.MatchHost); ok {
-				hosts = append(hosts, h...)
-			}
-		}
-	}
+	hosts := hostsOf(rt)
 	if len(hosts) == 0 {
 		return "site"
 	}
 	return "site " + strings.Join(hosts, ", ")
 }
 
-func hasGatehouse(routes caddyhttp.RouteList) bool {
+// hasGatehouse reports whether routes (or a named route they invoke) hold a Gatehouse
+// handler.
+func hasGatehouse(srv *caddyhttp.Server, routes caddyhttp.RouteList, seen map[string]bool) bool {
 	for _, rt := range routes {
 		for _, h := range rt.Handlers {
 			if gh, _ := pathCheckingHandler(h); gh {
 				return true
 			}
-			if sub, ok := h.(*caddyhttp.Subroute); ok && hasGatehouse(sub.Routes) {
-				return true
+			switch h := h.(type) {
+			case *caddyhttp.Subroute:
+				if hasGatehouse(srv, h.Routes, seen) {
+					return true
+				}
+			case *caddyhttp.Invoke:
+				named := srv.NamedRoutes[h.Name]
+				if named == nil || seen[h.Name] {
+					continue
+				}
+				if seen == nil {
+					seen = map[string]bool{}
+				}
+				seen[h.Name] = true
+				if hasGatehouse(srv, caddyhttp.RouteList{*named}, seen) {
+					return true
+				}
 			}
 		}
 	}

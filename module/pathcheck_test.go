@@ -62,6 +62,21 @@ func TestPathOrderAcceptsCaddyfileShapes(t *testing.T) {
 		"other site without gatehouse": server(
 			site("app.example", handle(nil, &Protect{}), handle(nil, proxy)),
 			site("static.example", group(pathM("/files/*"), handle(nil, proxy)))),
+		"error routes after the check": func() *caddyhttp.App {
+			a := server(site("app.example",
+				handle(nil, &Sanitize{}),
+				handle(pathM("/private/*"), &caddyhttp.StaticResponse{}),
+				group(pathM("/admin/*"), handle(nil, &Protect{}), handle(nil, proxy))))
+			a.Servers["srv0"].Errors = &caddyhttp.HTTPErrorConfig{Routes: caddyhttp.RouteList{site("app.example", handle(nil, proxy))}}
+			return a
+		}(),
+		"invoke after the check": func() *caddyhttp.App {
+			a := server(site("app.example",
+				handle(nil, &Sanitize{}),
+				handle(pathM("/admin/*"), &caddyhttp.Invoke{Name: "up"})))
+			a.Servers["srv0"].NamedRoutes = map[string]*caddyhttp.Route{"up": {Handlers: []caddyhttp.MiddlewareHandler{proxy}}}
+			return a
+		}(),
 		"opted out": server(site("app.example",
 			handle(nil, &Sanitize{InsecureAllowNonCanonicalPaths: true}),
 			group(pathM("/admin/*"), handle(nil, &Protect{}), handle(nil, proxy)),
@@ -98,6 +113,30 @@ func TestPathOrderRefusesUncheckedPathDecisions(t *testing.T) {
 			handle(pathM("/admin/*"), &Protect{}),
 			handle(pathM("/api/*"), proxy)),
 			"server srv0"},
+		// Found by review: a guard behind a path-blind matcher (header) does not check the
+		// requests that matcher turns away.
+		"guard behind a header matcher": {server(site("app.example",
+			group(caddyhttp.MatcherSets{{&caddyhttp.MatchHeader{"Authorization": {"Bearer *"}}}}, handle(nil, &Protect{}), handle(nil, proxy)),
+			group(pathM("/admin/*"), handle(nil, &Protect{}), handle(nil, proxy)),
+			group(nil, handle(nil, proxy)))),
+			"path /admin/*"},
+		// A guard in a named route (invoke) is a guard like any other.
+		"guard in a named route": {func() *caddyhttp.App {
+			a := server(site("app.example",
+				handle(pathM("/admin/*"), &caddyhttp.Invoke{Name: "adminonly"}),
+				handle(nil, proxy)))
+			a.Servers["srv0"].NamedRoutes = map[string]*caddyhttp.Route{"adminonly": {Handlers: []caddyhttp.MiddlewareHandler{&Protect{}, proxy}}}
+			return a
+		}(), "path /admin/*"},
+		// handle_errors runs with the request's own path: basic_auth (or anything that can
+		// fail) before the guard sends an unchecked /private/..;/admin to the error routes.
+		"error routes after an unchecked failure": {func() *caddyhttp.App {
+			a := server(site("app.example",
+				handle(pathM("/private/*"), &caddyhttp.StaticResponse{}),
+				handle(pathM("/admin/*"), &Protect{}), handle(nil, &Sanitize{}), handle(nil, proxy)))
+			a.Servers["srv0"].Errors = &caddyhttp.HTTPErrorConfig{Routes: caddyhttp.RouteList{site("app.example", handle(nil, proxy))}}
+			return a
+		}(), "handle_errors"},
 		"check inside a conditional branch does not cover the rest": {server(site("app.example",
 			group(pathM("/a/*"), handle(nil, &Sanitize{}), handle(nil, proxy)),
 			group(pathM("/b/*"), handle(nil, proxy)),

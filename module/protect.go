@@ -54,13 +54,6 @@ type Protect struct {
 	CookieName string `json:"cookie_name,omitempty"`
 	// CacheSize bounds the verified-credential cache (default 10000).
 	CacheSize int `json:"cache_size,omitempty"`
-	// InsecureAllowNonCanonicalPaths turns off the refusal of request paths that are not
-	// canonical (dot segments, "//", encoded slashes or dots, ";", backslashes, ...: see
-	// package reqpath). By default every Gatehouse handler answers such a request with 400
-	// before any decision, because Caddy's matchers judge a cleaned copy of the path while
-	// the upstream receives the raw one. Only for upstreams that need such paths, and only
-	// with a policy that does not depend on the path.
-	InsecureAllowNonCanonicalPaths bool `json:"insecure_allow_noncanonical_paths,omitempty"`
 
 	guard *protect.Guard
 }
@@ -107,11 +100,6 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 		Headers: specs, Names: app.names, StripHeaders: p.StripHeaders, CookieName: p.CookieName, CacheSize: p.CacheSize,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
 		CSRFKey: keys.DeriveKey("protect-csrf"), State: requestVars, Logger: ctx.Slogger(),
-		InsecureAllowNonCanonicalPaths: p.InsecureAllowNonCanonicalPaths,
-	}
-	if p.InsecureAllowNonCanonicalPaths {
-		ctx.Logger().Warn("gatehouse_protect: insecure_allow_noncanonical_paths is set: paths with dot segments, " +
-			"encoded slashes or path parameters reach the upstream, which may read them as another path than the policy judged")
 	}
 	return p.guard.Init()
 }
@@ -186,9 +174,15 @@ type Sanitize struct {
 	// StripHeaders are removed in addition to the built-in list (give the names the
 	// gatehouse_protect handlers inject or strip).
 	StripHeaders []string `json:"strip_headers,omitempty"`
-	// InsecureAllowNonCanonicalPaths turns off the refusal of non-canonical request paths
-	// (see Protect) for this request and every Gatehouse handler after this one: put on the
-	// sanitizer at the top of a site, it opts the whole site out.
+	// InsecureAllowNonCanonicalPaths turns off the refusal of request paths that are not
+	// canonical (dot segments, "//", encoded slashes or dots, ";", backslashes, ...: see
+	// package reqpath) for this request and every Gatehouse handler after this one: put on
+	// the sanitizer at the top of a site (where the Caddyfile puts it), it opts the whole site
+	// out. By default every Gatehouse handler answers such a request with 400 before any
+	// decision, because Caddy's matchers judge a cleaned copy of the path while the upstream
+	// receives the raw one. Only for upstreams that need such paths, and only with rules that
+	// do not depend on the path. There is no per-route form: a route cannot know which other
+	// route a path like /public/..;/admin is meant for.
 	InsecureAllowNonCanonicalPaths bool `json:"insecure_allow_noncanonical_paths,omitempty"`
 
 	s *protect.Sanitizer

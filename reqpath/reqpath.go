@@ -20,17 +20,21 @@
 //   - it contains no backslash, no ";" (path parameters), no control character, no "#";
 //   - every percent-encoding is valid and encodes a character that must be encoded: an
 //     encoded unreserved character ("%2e", "%61"), "/" ("%2f"), "\" ("%5c"), "%" ("%25",
-//     which double-decoding upstreams read as an escape), ";" ("%3b") or a control
-//     character ("%00") is refused;
+//     which double-decoding upstreams read as an escape), ";" ("%3b"), "?" or "#" ("%3f",
+//     "%23", where a decode-and-reparse upstream cuts the path) or a control character
+//     ("%00") is refused;
+//   - no segment looks like a Windows 8.3 short name ("ADMINI~1");
 //   - decoded, it is valid UTF-8 (no overlong encoding such as "%c0%ae") in Unicode
 //     normalisation form NFKC (no full-width or other compatibility characters), without
-//     the look-alike slashes that Windows' best-fit code pages turn into "/" or "\".
+//     the look-alike slashes that Windows' best-fit code pages turn into "/" or "\", and
+//     without letters whose upper- or lower-case form is ASCII (the dotless ı, the long ſ).
 //
 // Case is not part of the canonical form: paths are case-sensitive, and Caddy's path matcher
 // compares without case, so a policy on /admin/* also covers /ADMIN/x.
 package reqpath
 
 import (
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -61,6 +65,9 @@ var (
 	ErrEncodedSlash    = &Error{"it percent-encodes a slash or backslash (%2f, %5c)"}
 	ErrEncodedPercent  = &Error{"it percent-encodes a percent sign (%25)"}
 	ErrEncodedSemi     = &Error{"it percent-encodes ';' (%3b)"}
+	ErrEncodedDelim    = &Error{"it percent-encodes '?' or '#' (%3f, %23), which a decode-and-reparse upstream cuts the path at"}
+	ErrCaseFoldsASCII  = &Error{"it decodes to a letter whose case mapping is ASCII (such as the dotless i or the long s)"}
+	ErrShortName       = &Error{"a segment looks like a Windows 8.3 short name (such as ADMINI~1)"}
 	ErrEncodedControl  = &Error{"it percent-encodes a control character"}
 	ErrInvalidUTF8     = &Error{"it decodes to invalid UTF-8 (an overlong or truncated encoding)"}
 	ErrNotNFKC         = &Error{"it decodes to compatibility characters (such as full-width letters)"}
@@ -94,6 +101,8 @@ func Check(escaped, decoded string) error {
 				return ErrEncodedPercent
 			case b == ';':
 				return ErrEncodedSemi
+			case b == '?' || b == '#':
+				return ErrEncodedDelim
 			case b < 0x20 || b == 0x7f:
 				return ErrEncodedControl
 			case b >= 0x80:
@@ -141,6 +150,8 @@ func Check(escaped, decoded string) error {
 			return ErrDotSegment
 		case seg[len(seg)-1] == ' ':
 			return ErrTrailingSpace
+		case shortName(seg):
+			return ErrShortName
 		}
 		start = i + 1
 	}
@@ -152,6 +163,9 @@ func Check(escaped, decoded string) error {
 			if isLookalikeSlash(r) {
 				return ErrLookalikeSlash
 			}
+			if r >= utf8.RuneSelf && foldsToASCII(r) {
+				return ErrCaseFoldsASCII
+			}
 		}
 		// QuickSpan answers for almost every text without allocating; only "maybe" cases
 		// (some combining sequences) need the full check.
@@ -160,6 +174,45 @@ func Check(escaped, decoded string) error {
 		}
 	}
 	return nil
+}
+
+// foldsToASCII reports a non-ASCII letter that Caddy's path matcher (which lower-cases) keeps
+// non-ASCII but another case form of which is ASCII: the dotless ı (upper case I), the long
+// ſ (upper case S). Case-insensitive routers elsewhere (Java's equalsIgnoreCase) read
+// /adm%C4%B1n as /admin while the matcher sees /admın. Letters that lower-case to ASCII
+// (İ → i) are judged as ASCII by the matcher too, so they are consistent and allowed.
+func foldsToASCII(r rune) bool {
+	if unicode.ToLower(r) < utf8.RuneSelf {
+		return false
+	}
+	if unicode.ToUpper(r) < utf8.RuneSelf {
+		return true
+	}
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+// shortName reports a segment shaped like a Windows 8.3 short name: a tilde followed by
+// digits, at the end of the segment or before its extension (ADMINI~1, REPORT~12.TXT). NTFS
+// resolves such names to the long name, so /ADMINI~1/x can reach /administration/x.
+func shortName(seg string) bool {
+	for i := 1; i < len(seg)-1; i++ {
+		if seg[i] != '~' || seg[i+1] < '0' || seg[i+1] > '9' {
+			continue
+		}
+		j := i + 1
+		for j < len(seg) && seg[j] >= '0' && seg[j] <= '9' {
+			j++
+		}
+		if j == len(seg) || seg[j] == '.' {
+			return true
+		}
+	}
+	return false
 }
 
 // decodedLen is the length escaped decodes to (escapes already validated).

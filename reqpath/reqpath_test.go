@@ -24,7 +24,8 @@ func TestCanonicalPathsPass(t *testing.T) {
 	for _, p := range []string{
 		"/", "/admin", "/admin/", "/admin/x", "/ADMIN/X", "/a/b/c/d.txt", "/.well-known/openid-configuration",
 		"/files/a%20b.txt", "/search/a%2Bb", "/wiki/Z%C3%BCrich", "/wiki/%E6%9D%B1%E4%BA%AC", "/a~b/c-d_e.f",
-		"/x/%3F", "/x/%23", "/x/%20y", "/api/v1/items/123", "/a..b/c", "/a/.hidden", "/a/b.c/d",
+		"/x/%20y", "/api/v1/items/123", "/a..b/c", "/a/.hidden", "/a/b.c/d", "/~user/x", "/a~b/1", "/v~1x/y",
+		"/%C3%84rger", "/stra%C3%9Fe", "/%C4%B0stanbul-no", "/caf%C3%A9",
 	} {
 		if err := check(t, p); err != nil {
 			t.Errorf("%s: refused (%v), want accepted", p, err)
@@ -82,6 +83,14 @@ func TestNonCanonicalPathsRefused(t *testing.T) {
 		"/admin./x":       ErrDotSegment,
 		"/admin%20/x":     ErrTrailingSpace,
 		"/admin.../x":     ErrDotSegment,
+		// Found by review: decode-and-reparse chains (nginx $uri) cut at ? and #; Java's
+		// equalsIgnoreCase reads the dotless i as i; NTFS resolves 8.3 short names.
+		"/admin%3F/x":         ErrEncodedDelim,
+		"/admin%23/x":         ErrEncodedDelim,
+		"/adm%C4%B1n/secret":  ErrCaseFoldsASCII, // ı U+0131
+		"/admin/%C5%BFecret":  ErrCaseFoldsASCII, // ſ U+017F
+		"/ADMINI~1/x":         ErrShortName,
+		"/docs/REPORT~12.TXT": ErrShortName,
 	}
 	for p, want := range cases {
 		err := check(t, p)

@@ -60,7 +60,7 @@ func FuzzDecodeAuthCookie(f *testing.F) {
 }
 
 // FuzzFindCookie: findCookie (the Guard's allocation-free cookie lookup) agrees with a plain
-// reading of the Cookie headers — each value split at ';', leading spaces dropped, the first
+// reading of the Cookie headers — each value split at ';', leading spaces and tabs dropped, the first
 // "name=" part wins and a second one is a duplicate (cookie tossing, PX-27) — and, for
 // headers a browser sends (every part a valid cookie, no tabs), with net/http's
 // ParseCookie. After stripCookies no Gatehouse cookie is left and every other cookie is kept
@@ -83,7 +83,7 @@ func FuzzFindCookie(f *testing.F) {
 			var want []string
 			for _, v := range values {
 				for _, part := range strings.Split(v, ";") {
-					part = strings.TrimLeft(part, " ")
+					part = strings.TrimLeft(part, " \t") // RFC 6265 §5.2: leading whitespace
 					if rest, ok := strings.CutPrefix(part, name+"="); ok {
 						want = append(want, strings.TrimRight(rest, " "))
 					}
