@@ -342,14 +342,19 @@ func (p *Provider) checkCode(ctx context.Context, purposePrefix, flow, code, cli
 	if !strings.HasPrefix(rec.Purpose, purposePrefix) || !p.Now().Before(rec.ExpiresAt) {
 		return store.OneTimeCode{}, ErrCodeExpired
 	}
-	account := rec.Subject
-	if account == "" || strings.HasPrefix(rec.Purpose, purposeSignup) {
+	key := "code:account:" + rec.Subject
+	switch {
+	case strings.HasPrefix(rec.Purpose, purposeSignup):
 		// A sign-up's subject is the ID of an account that does not exist yet, a new one
 		// each time: its failures are counted per address, as those of a sign-up for an
-		// address that has an account are, so that the limit cannot tell them apart.
-		account = "dest:" + secret.Hash(rec.Data["dest"])
+		// address that has an account are, so that the limit cannot tell them apart — and
+		// apart from login codes, whose counter for an address without an account would
+		// otherwise reveal which addresses have one (CR-06).
+		key = "code:signup:dest:" + secret.Hash(rec.Data["dest"])
+	case rec.Subject == "":
+		key = "code:account:dest:" + secret.Hash(rec.Data["dest"])
 	}
-	release, err := p.attempt(ctx, []string{"code:account:" + account, "code:ip:" + ipKey(clientIP)},
+	release, err := p.attempt(ctx, []string{key, "code:ip:" + ipKey(clientIP)},
 		[]int{codeFailures, p.IPMaxFailures})
 	if err != nil {
 		return store.OneTimeCode{}, err
