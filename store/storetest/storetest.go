@@ -4,6 +4,12 @@
 // returns a new, empty store and registers its Close with t.Cleanup (the suite never closes
 // the stores it is given).
 //
+// RunTests checks every aggregate of the contract, that records are copies (no caller can
+// change stored state through a slice or map), and, for a store that implements
+// store.GarbageCollector, what GarbageCollect removes and keeps. RunConcurrencyTests checks
+// the exactly-once guarantees (code redemption, refresh rotation, one-time codes, unique
+// emails and credential IDs) and that neither counters nor Update* lose a write.
+//
 // All times are fixed, far in the future and passed explicitly: an implementation may purge
 // records by the wall clock once their expiry has passed, and the suite never sleeps.
 package storetest
@@ -42,4 +48,6 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("UserProfile", func(t *testing.T) { testUserProfile(t, newStore) })
 	t.Run("Passkeys", func(t *testing.T) { testPasskeys(t, newStore) })
 	t.Run("Identities", func(t *testing.T) { testIdentities(t, newStore) })
+	t.Run("Copies", func(t *testing.T) { testCopies(t, newStore) })
+	t.Run("GarbageCollect", func(t *testing.T) { testGarbageCollect(t, newStore) })
 }
