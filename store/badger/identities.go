@@ -1,9 +1,11 @@
 package badger
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,6 +76,12 @@ func (s *Store) ListUserIdentities(ctx context.Context, userID string) ([]store.
 	if err != nil {
 		return nil, fmt.Errorf("badger: list identities of user %q: %w", userID, err)
 	}
+	// The index is in the byte order of "provider/subject", which is not provider-then-
+	// subject order when a provider name is the prefix of another followed by a byte below
+	// "/" ("google-workspace/1" sorts before "google/0").
+	slices.SortFunc(out, func(a, b store.Identity) int {
+		return cmp.Or(strings.Compare(a.Provider, b.Provider), strings.Compare(a.Subject, b.Subject))
+	})
 	return out, nil
 }
 

@@ -31,10 +31,8 @@
 // next.FamilyID as the old token's family and refuses a different one, a refresh token whose
 // family is missing reads as revoked, Revoke*Families return every family found (including
 // ones revoked before) ordered by ID, ListUserSessions is ordered by session ID and
-// ListRevocations by kind then subject. Unlike Badger, DeleteUserSessions and
-// Revoke*Families are atomic however many records they change, and ListUserIdentities
-// orders by provider, then subject, even where Badger's byte order of "provider/subject"
-// differs (a provider whose name extends another's with a byte below "/", as "a-b" and "a").
+// ListRevocations by kind then subject. Unlike Badger's, DeleteUserSessions and
+// Revoke*Families are atomic however many records they change.
 //
 // Close is safe to call more than once; methods called after it return ErrClosed.
 package memory

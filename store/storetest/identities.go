@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -51,5 +52,25 @@ func testIdentities(t *testing.T, newStore func(t *testing.T) store.Store) {
 	ok(t, err, "list ib")
 	if len(list) != 2 {
 		t.Fatalf("user ib has %d identities, want 2 (github/a, google/1234): %+v", len(list), list)
+	}
+
+	// Listed by provider, then subject, whatever bytes follow a provider name that is the
+	// prefix of another ("google-workspace" sorts after "google").
+	for _, id := range []store.Identity{
+		{Provider: "google-workspace", Subject: "1", UserID: "ib"},
+		{Provider: "google", Subject: "0", UserID: "ib"},
+		{Provider: "google.com", Subject: "1", UserID: "ib"},
+	} {
+		ok(t, s.CreateIdentity(ctx, id), "link "+id.Provider+"/"+id.Subject)
+	}
+	list, err = s.ListUserIdentities(ctx, "ib")
+	ok(t, err, "list ib again")
+	var listed []string
+	for _, id := range list {
+		listed = append(listed, id.Provider+" "+id.Subject)
+	}
+	want := []string{"github a", "google 0", "google 1234", "google-workspace 1", "google.com 1"}
+	if !slices.Equal(listed, want) {
+		t.Fatalf("identities of ib listed as %q, want %q", listed, want)
 	}
 }
