@@ -15,7 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
-	"github.com/gatehouse-dev/gatehouse/store/badger"
+	"github.com/gatehouse-dev/gatehouse/store/memory"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -43,7 +43,7 @@ func newClock() *clock {
 func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-// env is a provider built as module/app.go Provision builds it, on an in-memory Badger
+// env is a provider built as module/app.go Provision builds it, on an in-memory
 // store: "web" is a confidential client with two redirect URIs (PKCE optional), "cli" a
 // public client (PKCE required), "rp" a confidential client with exactly one redirect URI.
 type env struct {
@@ -65,11 +65,7 @@ func newEnv(t testing.TB, mod ...func(*idp.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	clk := newClock()
-	s, err := badger.Open(badger.Options{InMemory: true})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := memory.New()
 	ring, err := keys.Load(ctx, s, keys.Algorithms, clk.Now)
 	if err != nil {
 		t.Fatalf("keys: %v", err)

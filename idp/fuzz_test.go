@@ -8,7 +8,7 @@ package idp
 //
 // or all of them with scripts/fuzz.sh. The package-internal test reaches the unexported
 // pieces (the claims encoding kept in the code record, the ceremony store, the credential key
-// check); the provider is built as module/app.go builds it, on an in-memory Badger store.
+// check); the provider is built as module/app.go builds it, on an in-memory store.
 
 import (
 	"bytes"
@@ -36,7 +36,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/softauthn"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/password"
-	"github.com/gatehouse-dev/gatehouse/store/badger"
+	"github.com/gatehouse-dev/gatehouse/store/memory"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -53,11 +53,7 @@ const (
 func fuzzProvider(tb testing.TB) *Provider {
 	tb.Helper()
 	ctx := context.Background()
-	s, err := badger.Open(badger.Options{InMemory: true})
-	if err != nil {
-		tb.Fatalf("open store: %v", err)
-	}
-	tb.Cleanup(func() { _ = s.Close() })
+	s := memory.New()
 	ring, err := keys.Load(ctx, s, keys.Algorithms, time.Now)
 	if err != nil {
 		tb.Fatalf("keys: %v", err)

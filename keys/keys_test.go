@@ -17,7 +17,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/store"
-	"github.com/gatehouse-dev/gatehouse/store/badger"
+	"github.com/gatehouse-dev/gatehouse/store/memory"
 )
 
 type clock struct {
@@ -41,11 +41,7 @@ func (c *clock) Advance(d time.Duration) {
 
 func memStore(t *testing.T) store.Store {
 	t.Helper()
-	s, err := badger.Open(badger.Options{InMemory: true})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := memory.New()
 	return s
 }
 

@@ -7,14 +7,20 @@
 // session IDs, authorization codes, refresh tokens and one-time codes are stored under the
 // hash their caller computed, and passwords as argon2id PHC strings.
 //
-// Implementations live in sub-packages (store/badger) and must pass the shared conformance
-// suite in store/storetest. Writes that security depends on (code redemption, refresh
-// rotation, family and session revocation, logout, counter increments) are durable before the
-// method returns.
+// Implementations live in sub-packages (store/badger, the embedded default, and store/memory,
+// the reference implementation for tests) and must pass the shared conformance suite in
+// store/storetest. Writes that security depends on (code redemption, refresh rotation,
+// family and session revocation, logout, counter increments) are durable before the method
+// returns (store/memory, which persists nothing, excepted).
+//
+// Records are values: an implementation keeps no reference to a slice, map or pointer it was
+// given and hands out none of its own, so that no caller can change stored state except
+// through the methods.
 //
 // Time is always passed in by the caller; implementations never call time.Now for a decision.
 // Records carry an expiry; an implementation may purge a record once its expiry (or, for
 // authorization codes, PurgeAfter) has passed, and callers always check expiry themselves.
+// GarbageCollector lists the expiries.
 package store
 
 import (
@@ -56,6 +62,22 @@ type Store interface {
 	Identities
 	// Close releases the store's resources. It is safe to call once.
 	Close() error
+}
+
+// GarbageCollector is implemented by stores that purge expired records only when asked
+// (store/memory); store/badger purges them by itself (a TTL per record) and does not
+// implement it.
+//
+// GarbageCollect removes every record whose expiry is before now and returns how many it
+// removed. The expiries are: for a session, the earlier of its non-zero IdleExpiresAt and
+// AbsoluteExpiresAt; for an authorization code, PurgeAfter (never before ExpiresAt), so
+// that a late replay is still recognised; for a refresh-token family, the FamilyExpiresAt of
+// the token that started it, and for its tokens the same (their own ExpiresAt if the family
+// has none), so that the replay of a rotated token is still recognised; for a revocation,
+// ExpiresAt; for a counter, the end of its window; for a one-time code, ExpiresAt. A zero
+// time is no expiry, and the other records never expire.
+type GarbageCollector interface {
+	GarbageCollect(ctx context.Context, now time.Time) (int, error)
 }
 
 // ListOptions pages through a listing ordered by ID.
@@ -510,8 +532,8 @@ type Passkeys interface {
 
 // Identity links an account of an upstream identity provider (social login) to a user.
 type Identity struct {
-	// Provider is the configured provider's name ("google"); Subject the upstream's stable
-	// user identifier (its sub claim, or GitHub's numeric user ID).
+	// Provider is the configured provider's name ("google"), which contains no "/"; Subject
+	// the upstream's stable user identifier (its sub claim, or GitHub's numeric user ID).
 	Provider string `json:"provider"`
 	Subject  string `json:"subject"`
 	UserID   string `json:"user_id"`

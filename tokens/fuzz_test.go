@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/keys"
-	"github.com/gatehouse-dev/gatehouse/store/badger"
+	"github.com/gatehouse-dev/gatehouse/store/memory"
 )
 
 // FuzzParseHeader: the strict JOSE header reader never panics, and a header it accepts is
@@ -94,11 +94,7 @@ func FuzzParseHeader(f *testing.F) {
 func FuzzVerifyToken(f *testing.F) {
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
-	s, err := badger.Open(badger.Options{InMemory: true})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = s.Close() })
+	s := memory.New()
 	ring, err := keys.Load(context.Background(), s, keys.Algorithms, clock)
 	if err != nil {
 		f.Fatal(err)

@@ -23,7 +23,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/store"
-	"github.com/gatehouse-dev/gatehouse/store/badger"
+	"github.com/gatehouse-dev/gatehouse/store/memory"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -34,7 +34,7 @@ var now = time.Unix(1_800_000_000, 0)
 
 func clock() time.Time { return now }
 
-// fixture is one key ring (RS256 + ES256) on an in-memory Badger store, shared by the tests
+// fixture is one key ring (RS256 + ES256) on an in-memory store, shared by the tests
 // that do not change it: generating an RSA key costs tens of milliseconds.
 var fixture struct {
 	store store.Store
@@ -46,11 +46,7 @@ var fixture struct {
 
 // TestMain builds the shared key ring once for the package.
 func TestMain(m *testing.M) {
-	s, err := badger.Open(badger.Options{InMemory: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "open store:", err)
-		os.Exit(1)
-	}
+	s := memory.New()
 	ring, err := keys.Load(context.Background(), s, keys.Algorithms, clock)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load keys:", err)

@@ -22,7 +22,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/password"
-	"github.com/gatehouse-dev/gatehouse/store/badger"
+	"github.com/gatehouse-dev/gatehouse/store/memory"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -32,16 +32,12 @@ const (
 )
 
 // fuzzHandler is the token endpoint of a provider (built as module/app.go builds it, on an
-// in-memory Badger store) with a confidential web client, a public client and a machine
+// in-memory store) with a confidential web client, a public client and a machine
 // client allowed the client_credentials grant.
 func fuzzHandler(tb testing.TB) *Handler {
 	tb.Helper()
 	ctx := context.Background()
-	s, err := badger.Open(badger.Options{InMemory: true})
-	if err != nil {
-		tb.Fatalf("open store: %v", err)
-	}
-	tb.Cleanup(func() { _ = s.Close() })
+	s := memory.New()
 	ring, err := keys.Load(ctx, s, keys.Algorithms, time.Now)
 	if err != nil {
 		tb.Fatalf("keys: %v", err)

@@ -16,7 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
-	"github.com/gatehouse-dev/gatehouse/store/badger"
+	"github.com/gatehouse-dev/gatehouse/store/memory"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -41,7 +41,7 @@ func (c *testClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) 
 func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // env is a real identity provider (as module/app.go Provision builds it) on an in-memory
-// Badger store, with one public client for the protected site and one user.
+// store, with one public client for the protected site and one user.
 type env struct {
 	t      testing.TB
 	ctx    context.Context
@@ -57,11 +57,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	clk := newTestClock()
-	s, err := badger.Open(badger.Options{InMemory: true})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := memory.New()
 	ring, err := keys.Load(ctx, s, keys.Algorithms, clk.Now)
 	if err != nil {
 		t.Fatalf("keys: %v", err)

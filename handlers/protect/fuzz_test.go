@@ -8,7 +8,7 @@ package protect
 //	go test -run '^$' -fuzz '^FuzzGuardCredentials$' -fuzztime 60s ./handlers/protect
 //
 // or every fuzz target with scripts/fuzz.sh. The provider here is built independently of
-// env_test.go, as module/app.go builds it, on an in-memory Badger store, with a frozen clock
+// env_test.go, as module/app.go builds it, on an in-memory store, with a frozen clock
 // so that the seeded access token stays valid however long the fuzzer runs.
 
 import (
@@ -30,7 +30,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/secret"
-	"github.com/gatehouse-dev/gatehouse/store/badger"
+	"github.com/gatehouse-dev/gatehouse/store/memory"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -260,11 +260,7 @@ func newGuardFixture(tb testing.TB) *guardFixture {
 	ctx := context.Background()
 	frozen := time.Now().Truncate(time.Second)
 	now := func() time.Time { return frozen }
-	s, err := badger.Open(badger.Options{InMemory: true})
-	if err != nil {
-		tb.Fatalf("open store: %v", err)
-	}
-	tb.Cleanup(func() { _ = s.Close() })
+	s := memory.New()
 	ring, err := keys.Load(ctx, s, keys.Algorithms, now)
 	if err != nil {
 		tb.Fatalf("keys: %v", err)

@@ -8,6 +8,14 @@
 // flock on the directory: only one process (one Gatehouse/Caddy instance) can open it at a
 // time, and Open reports ErrLocked, naming the path, when another process holds it.
 //
+// # Files
+//
+// badger.go opens, closes and garbage-collects the database and runs its transactions;
+// records.go holds the encoding, key and listing helpers shared by the aggregates; each
+// aggregate has the file named after it (users.go, passwords.go, sessions.go, codes.go,
+// tokens.go, revocations.go, keys.go, clients.go, counters.go, onetime.go, groups.go,
+// passkeys.go, identities.go), as the conformance suite in store/storetest does.
+//
 // # Key layout
 //
 // Every aggregate lives under its own key prefix; values are the JSON encoding of the store

@@ -51,18 +51,6 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	return nil
 }
 
-// existsErr turns the result of exists into ErrAlreadyExists (naming the field) or the
-// lookup error.
-func existsErr(ok bool, err error, field string) error {
-	if err != nil {
-		return err
-	}
-	if ok {
-		return fmt.Errorf("%s taken: %w", field, store.ErrAlreadyExists)
-	}
-	return nil
-}
-
 // GetUser implements store.Users.
 func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
 	var u store.User
@@ -238,46 +226,4 @@ func (s *Store) ListUsers(ctx context.Context, opts store.ListOptions) ([]store.
 		return nil, fmt.Errorf("badger: list users: %w", err)
 	}
 	return out, nil
-}
-
-// SetPassword implements store.Passwords.
-func (s *Store) SetPassword(ctx context.Context, c store.PasswordCredential) error {
-	err := s.update(ctx, func(txn *badger.Txn) error {
-		// Reading the user makes a concurrent DeleteUser conflict with this transaction.
-		ok, err := exists(txn, key(pUser, c.UserID))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("user: %w", store.ErrNotFound)
-		}
-		return put(txn, key(pPassword, c.UserID), c, zeroTime)
-	})
-	if err != nil {
-		return fmt.Errorf("badger: set password of user %q: %w", c.UserID, err)
-	}
-	return nil
-}
-
-// GetPassword implements store.Passwords.
-func (s *Store) GetPassword(ctx context.Context, userID string) (store.PasswordCredential, error) {
-	var c store.PasswordCredential
-	err := s.view(ctx, func(txn *badger.Txn) error {
-		return get(txn, key(pPassword, userID), &c)
-	})
-	if err != nil {
-		return store.PasswordCredential{}, fmt.Errorf("badger: get password of user %q: %w", userID, err)
-	}
-	return c, nil
-}
-
-// DeletePassword implements store.Passwords.
-func (s *Store) DeletePassword(ctx context.Context, userID string) error {
-	err := s.update(ctx, func(txn *badger.Txn) error {
-		return del(txn, key(pPassword, userID))
-	})
-	if err != nil {
-		return fmt.Errorf("badger: delete password of user %q: %w", userID, err)
-	}
-	return nil
 }

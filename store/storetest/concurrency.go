@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -136,6 +137,63 @@ func RunConcurrencyTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		ok(t, err, "get")
 		if v != n || !end.Equal(at(time.Hour)) {
 			t.Fatalf("counter (%d, %v), want (%d, %v)", v, end, n, at(time.Hour))
+		}
+	})
+
+	t.Run("no failed attempt at a one-time code is lost", func(t *testing.T) {
+		// Each wrong guess at an emailed code counts towards its lockout; concurrent
+		// read-modify-writes must not overwrite each other's count.
+		s, ctx := newStore(t), t.Context()
+		const n = 50
+		ok(t, s.CreateOneTimeCode(ctx, oneTimeCode("o1", "email")), "create")
+		results := race(n, func(int) (string, error) {
+			_, err := s.UpdateOneTimeCode(ctx, "o1", func(c store.OneTimeCode) (store.OneTimeCode, error) {
+				runtime.Gosched() // let the others read the same count
+				c.Attempts++
+				return c, nil
+			})
+			return "", err
+		})
+		for _, r := range results {
+			ok(t, r.err, "update")
+		}
+		c, err := s.GetOneTimeCode(ctx, "o1")
+		ok(t, err, "get")
+		if c.Attempts != n {
+			t.Fatalf("%d attempts counted, want %d", c.Attempts, n)
+		}
+	})
+
+	t.Run("a passkey registered in parallel belongs to exactly one user", func(t *testing.T) {
+		// CR-26: one credential ID, registered by several accounts at once.
+		s, ctx := newStore(t), t.Context()
+		const rounds, n = 5, 20
+		for round := range rounds {
+			cred := fmt.Sprintf("cred%d", round)
+			results := race(n, func(i int) (string, error) {
+				uid := fmt.Sprintf("u%d", i)
+				return uid, s.CreatePasskey(ctx, store.Passkey{ID: cred, UserID: uid, Name: "Key", CreatedAt: base})
+			})
+			var winner string
+			wins := 0
+			for _, r := range results {
+				switch {
+				case r.err == nil:
+					wins++
+					winner = r.val
+				case errors.Is(r.err, store.ErrAlreadyExists):
+				default:
+					t.Fatalf("create passkey: unexpected error %v", r.err)
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("round %d: %d of %d concurrent registrations succeeded, want exactly 1", round, wins, n)
+			}
+			p, err := s.GetPasskey(ctx, cred)
+			ok(t, err, "get passkey")
+			if p.UserID != winner {
+				t.Fatalf("passkey belongs to %q, winner %q", p.UserID, winner)
+			}
 		}
 	})
 

@@ -1,0 +1,64 @@
+package badger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// counter is the stored form of a fixed-window counter.
+type counter struct {
+	Value     int64     `json:"value"`
+	WindowEnd time.Time `json:"window_end"`
+}
+
+// IncrementCounter implements store.Counters. The record expires at the window end.
+func (s *Store) IncrementCounter(ctx context.Context, name string, delta int64, window time.Duration, now time.Time) (int64, time.Time, error) {
+	nk := key(pCounter, name)
+	defer s.lockKey(nk)()
+	var c counter
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		c = counter{}
+		err := get(txn, nk, &c)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err != nil || !c.WindowEnd.After(now) {
+			c = counter{WindowEnd: now.Add(window)}
+		}
+		c.Value += delta
+		return put(txn, nk, c, c.WindowEnd)
+	})
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("badger: increment counter %q: %w", name, err)
+	}
+	return c.Value, c.WindowEnd, nil
+}
+
+// GetCounter implements store.Counters.
+func (s *Store) GetCounter(ctx context.Context, name string, now time.Time) (int64, time.Time, error) {
+	var c counter
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		return get(txn, key(pCounter, name), &c)
+	})
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !c.WindowEnd.After(now)) {
+		return 0, time.Time{}, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("badger: get counter %q: %w", name, err)
+	}
+	return c.Value, c.WindowEnd, nil
+}
+
+// ResetCounter implements store.Counters.
+func (s *Store) ResetCounter(ctx context.Context, name string) error {
+	if err := s.delete(ctx, key(pCounter, name)); err != nil {
+		return fmt.Errorf("badger: reset counter %q: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// CreateOneTimeCode implements store.OneTimeCodes.
+func (s *Store) CreateOneTimeCode(ctx context.Context, c store.OneTimeCode) error {
+	if c.ID == "" {
+		return errors.New("memory: create one-time code: empty id")
+	}
+	if err := s.lock(ctx); err != nil {
+		return fmt.Errorf("memory: create one-time code %q: %w", c.ID, err)
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.oneTime[c.ID]; ok {
+		return fmt.Errorf("memory: create one-time code %q: %w", c.ID, taken("id"))
+	}
+	put(s, s.oneTime, c.ID, cloneOneTimeCode(c))
+	return nil
+}
+
+// GetOneTimeCode implements store.OneTimeCodes.
+func (s *Store) GetOneTimeCode(ctx context.Context, id string) (store.OneTimeCode, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.OneTimeCode{}, fmt.Errorf("memory: get one-time code %q: %w", id, err)
+	}
+	defer s.mu.Unlock()
+	it, ok := s.oneTime[id]
+	if !ok {
+		return store.OneTimeCode{}, fmt.Errorf("memory: get one-time code %q: %w", id, store.ErrNotFound)
+	}
+	return cloneOneTimeCode(it.rec), nil
+}
+
+// UpdateOneTimeCode implements store.OneTimeCodes. The Purpose may change (the code moves
+// to the other listing); the ID may not.
+func (s *Store) UpdateOneTimeCode(ctx context.Context, id string, update func(store.OneTimeCode) (store.OneTimeCode, error)) (store.OneTimeCode, error) {
+	return updateRecord(s, ctx, "one-time code", id, s.oneTime, cloneOneTimeCode, update, func(_, c store.OneTimeCode) error {
+		if c.ID != id {
+			return errIDChanged
+		}
+		put(s, s.oneTime, id, c)
+		return nil
+	})
+}
+
+// ConsumeOneTimeCode implements store.OneTimeCodes.
+func (s *Store) ConsumeOneTimeCode(ctx context.Context, id string) (store.OneTimeCode, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.OneTimeCode{}, fmt.Errorf("memory: consume one-time code %q: %w", id, err)
+	}
+	defer s.mu.Unlock()
+	it, ok := s.oneTime[id]
+	if !ok {
+		return store.OneTimeCode{}, fmt.Errorf("memory: consume one-time code %q: %w", id, store.ErrNotFound)
+	}
+	delete(s.oneTime, id)
+	return it.rec, nil // no copy needed: nothing refers to it any more
+}
+
+// ListOneTimeCodes implements store.OneTimeCodes.
+func (s *Store) ListOneTimeCodes(ctx context.Context, purpose string, opts store.ListOptions) ([]store.OneTimeCode, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, fmt.Errorf("memory: list one-time codes of purpose %q: %w", purpose, err)
+	}
+	defer s.mu.Unlock()
+	return page(s.oneTime, opts, func(c store.OneTimeCode) bool { return c.Purpose == purpose }, cloneOneTimeCode), nil
+}
