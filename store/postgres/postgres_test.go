@@ -122,8 +122,8 @@ func countRows(t *testing.T, opts postgres.Options, table string) int {
 	return n
 }
 
-// exec runs sql in opts' schema.
-func exec(t *testing.T, opts postgres.Options, sql string) {
+// execSQL runs sql in opts' schema.
+func execSQL(t *testing.T, opts postgres.Options, sql string) {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(opts.DSN)
 	if err != nil {
@@ -145,7 +145,7 @@ func TestPendingMigrations(t *testing.T) {
 	t.Parallel()
 	opts := testOptions(t)
 	ctx := t.Context()
-	exec(t, postgres.Options{DSN: opts.DSN}, "CREATE SCHEMA "+pgx.Identifier{opts.Schema}.Sanitize())
+	execSQL(t, postgres.Options{DSN: opts.DSN}, "CREATE SCHEMA "+pgx.Identifier{opts.Schema}.Sanitize())
 	pending, err := postgres.Pending(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +169,7 @@ func TestPendingMigrations(t *testing.T) {
 func TestSkipMigrationsRefusesAnOldSchema(t *testing.T) {
 	t.Parallel()
 	opts := testOptions(t)
-	exec(t, postgres.Options{DSN: opts.DSN}, "CREATE SCHEMA "+pgx.Identifier{opts.Schema}.Sanitize())
+	execSQL(t, postgres.Options{DSN: opts.DSN}, "CREATE SCHEMA "+pgx.Identifier{opts.Schema}.Sanitize())
 	opts.SkipMigrations = true
 	_, err := postgres.Open(t.Context(), opts)
 	if err == nil || !strings.Contains(err.Error(), "gatehouse store migrate") {
@@ -187,7 +187,7 @@ func TestChangedMigrationIsRefused(t *testing.T) {
 	t.Parallel()
 	opts := testOptions(t)
 	openTest(t, opts)
-	exec(t, opts, "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
+	execSQL(t, opts, "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
 	_, err := postgres.Open(t.Context(), opts)
 	if err == nil || !strings.Contains(err.Error(), "0001_init was changed after it was applied") {
 		t.Fatalf("open after a migration changed: %v", err)
