@@ -28,8 +28,8 @@ import (
 const (
 	hammerEnv     = "GATEHOUSE_PG_HAMMER" // schema|items|start (unix ns): set in the helper
 	hammerItems   = 300
-	hammerWorkers = 4                     // goroutines per process
-	hammerSlot    = 8 * time.Millisecond  // every item is attacked at start + i*slot
+	hammerWorkers = 4                    // goroutines per process
+	hammerSlot    = 8 * time.Millisecond // every item is attacked at start + i*slot
 	hammerCounter = "login:ada@example.com"
 )
 
