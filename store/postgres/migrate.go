@@ -86,7 +86,8 @@ func Pending(ctx context.Context, opts Options) ([]Migration, error) {
 }
 
 // Migrate applies the pending migrations to the database described by opts (creating
-// opts.Schema if set and missing) and returns those it applied. Open does the same; an
+// opts.Schema if set and missing) and returns those it applied (also when a later one
+// failed). Open does the same; an
 // instance that finds another migrating waits for it, then finds nothing left to do.
 func Migrate(ctx context.Context, opts Options) ([]Migration, error) {
 	cfg, err := poolConfig(opts)
@@ -101,7 +102,7 @@ func Migrate(ctx context.Context, opts Options) ([]Migration, error) {
 	}
 	out, err := migrateWith(ctx, cfg.ConnConfig, opts.MigrationLockTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %s: %w", target, err)
+		return out, fmt.Errorf("postgres: %s: %w", target, err)
 	}
 	return out, nil
 }
