@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/postgres"
+	"github.com/gatehouse-dev/gatehouse/store/postgres/pgtest"
 	"github.com/gatehouse-dev/gatehouse/store/storetest"
 )
 
@@ -30,7 +31,7 @@ func TestConcurrency(t *testing.T) {
 // over the simple protocol.
 func TestConformanceSimpleProtocol(t *testing.T) {
 	t.Parallel()
-	needPostgres(t)
+	pgtest.Need(t)
 	dsn := testDSN()
 	sep := "?"
 	if strings.Contains(dsn, "?") {

@@ -26,7 +26,7 @@ import (
 // same authorization code, rotate the same refresh token, burn the same one-time code and
 // count the same failed login, item after item, at the same instants.
 const (
-	hammerEnv     = "GATEHOUSE_PG_HAMMER" // schema|items|start (unix ns): set in the helper
+	hammerEnv     = "GATEHOUSE_PG_HAMMER" // "schema|start (unix ns)", set for the helper
 	hammerItems   = 300
 	hammerWorkers = 4                    // goroutines per process
 	hammerSlot    = 8 * time.Millisecond // every item is attacked at start + i*slot
