@@ -94,15 +94,9 @@ func Migrate(ctx context.Context, opts Options) ([]Migration, error) {
 	if err != nil {
 		return nil, err
 	}
-	target := describe(cfg.ConnConfig)
-	if opts.Schema != "" {
-		if err := createSchema(ctx, cfg.ConnConfig, opts.Schema, opts.MigrationLockTimeout); err != nil {
-			return nil, fmt.Errorf("postgres: %s: %w", target, err)
-		}
-	}
-	out, err := migrateWith(ctx, cfg.ConnConfig, opts.MigrationLockTimeout)
+	out, err := migrateWith(ctx, cfg.ConnConfig, opts.Schema, opts.MigrationLockTimeout)
 	if err != nil {
-		return out, fmt.Errorf("postgres: %s: %w", target, err)
+		return out, fmt.Errorf("postgres: %s: %w", describe(cfg.ConnConfig), err)
 	}
 	return out, nil
 }
@@ -142,22 +136,6 @@ func withMigrationLock(ctx context.Context, conn *pgx.Conn, schema string, wait 
 		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext(current_database() || '/' || $1))`, key)
 	}()
 	return fn()
-}
-
-// createSchema creates the schema if it does not exist, under the migration lock (two
-// concurrent CREATE SCHEMA IF NOT EXISTS can collide).
-func createSchema(ctx context.Context, cfg *pgx.ConnConfig, schema string, wait time.Duration) error {
-	conn, err := connect(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	return withMigrationLock(ctx, conn, schema, wait, func() error {
-		if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
-			return fmt.Errorf("create schema %q: %w", schema, err)
-		}
-		return nil
-	})
 }
 
 // applied returns the checksums of the applied migrations by version; an absent
@@ -218,23 +196,33 @@ func pendingWith(ctx context.Context, cfg *pgx.ConnConfig) ([]Migration, error) 
 	return pendingOf(done)
 }
 
-// migrateWith applies the pending migrations under the migration lock, each in its own
+// migrateWith applies the pending migrations on one connection holding the migration
+// lock: it creates schema first if given, then applies each migration in its own
 // transaction together with its schema_migrations row, and returns those it applied.
-func migrateWith(ctx context.Context, cfg *pgx.ConnConfig, wait time.Duration) ([]Migration, error) {
+func migrateWith(ctx context.Context, cfg *pgx.ConnConfig, schema string, wait time.Duration) ([]Migration, error) {
 	conn, err := connect(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var schema *string
-	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		return nil, fmt.Errorf("current schema: %w", err)
-	}
-	if schema == nil {
-		return nil, errors.New("no schema of the search_path exists: create one, or set the schema option")
+	if schema == "" {
+		var current *string
+		if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&current); err != nil {
+			return nil, fmt.Errorf("current schema: %w", err)
+		}
+		if current == nil {
+			return nil, errors.New("no schema of the search_path exists: create one, or set the schema option")
+		}
+		schema = *current
 	}
 	var done []Migration
-	err = withMigrationLock(ctx, conn, *schema, wait, func() error {
+	err = withMigrationLock(ctx, conn, schema, wait, func() error {
+		// Two concurrent CREATE SCHEMA IF NOT EXISTS can collide: this one runs under the
+		// lock. The search_path is set again now that the schema exists.
+		ident := pgx.Identifier{schema}.Sanitize()
+		if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+ident+"; SET search_path TO "+ident); err != nil {
+			return fmt.Errorf("create schema %q: %w", schema, err)
+		}
 		if _, err := conn.Exec(ctx, migrationsTable); err != nil {
 			return fmt.Errorf("create schema_migrations: %w", err)
 		}

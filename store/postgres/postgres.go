@@ -88,11 +88,6 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	target := describe(cfg.ConnConfig)
-	if opts.Schema != "" {
-		if err := createSchema(ctx, cfg.ConnConfig, opts.Schema, opts.MigrationLockTimeout); err != nil {
-			return nil, fmt.Errorf("postgres: %s: %w", target, err)
-		}
-	}
 	if opts.SkipMigrations {
 		pending, err := pendingWith(ctx, cfg.ConnConfig)
 		if err != nil {
@@ -102,7 +97,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("postgres: %s: %d schema migrations are pending (first: %s): run `gatehouse store migrate`",
 				target, len(pending), pending[0].Name)
 		}
-	} else if _, err := migrateWith(ctx, cfg.ConnConfig, opts.MigrationLockTimeout); err != nil {
+	} else if _, err := migrateWith(ctx, cfg.ConnConfig, opts.Schema, opts.MigrationLockTimeout); err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", target, err)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
