@@ -12,7 +12,8 @@
 // versions and the checksums of their SQL are kept in schema_migrations, and a migration
 // edited after it was applied is refused. Pending and Migrate serve `gatehouse store
 // migrate [--dry-run]`. Migrations only add, so an older binary keeps working on a newer
-// schema during a rolling upgrade.
+// schema during a rolling upgrade; an applied migration is never edited (its checksum would
+// no longer match), a change is a new file with the next number.
 //
 // # Tables
 //
