@@ -86,7 +86,9 @@ func (p *PostgresStorage) Open(ctx caddy.Context) (store.Store, error) {
 	key := "postgres\x00" + dsn + "\x00" + p.Schema
 	interval := time.Duration(p.PurgeInterval)
 	val, _, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
-		openCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		// Pending migrations run here; a long one is better run ahead with
+		// `gatehouse store migrate`.
+		openCtx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		s, err := postgres.Open(openCtx, postgres.Options{DSN: dsn, Schema: p.Schema})
 		if err != nil {
