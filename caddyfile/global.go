@@ -34,7 +34,7 @@ var loginMethods = []string{"password", "passkey", "email_code", "magic_link", "
 //
 //	gatehouse {
 //		issuer <url>
-//		storage badger [<path>]
+//		storage badger [<path>] | postgres <dsn> [{ schema <name>; purge_interval <d> }]
 //		tenant_id <id>
 //		signup open|closed|invite
 //		signup_reveals_existing          # old sign-up: 409 for a registered address (enumeration)
@@ -101,18 +101,11 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			app.Issuer = v
 		case "storage":
-			args := d.RemainingArgs()
-			if len(args) == 0 || len(args) > 2 {
-				return nil, d.Errf("gatehouse: storage: expected `storage badger [<path>]`")
+			raw, err := parseStorage(d)
+			if err != nil {
+				return nil, err
 			}
-			if args[0] != "badger" {
-				return nil, d.Errf("gatehouse: storage %q is not available (available: badger)", args[0])
-			}
-			st := module.BadgerStorage{}
-			if len(args) == 2 {
-				st.Path = args[1]
-			}
-			app.StorageRaw = caddyconfig.JSONModuleObject(st, "module", "badger", nil)
+			app.StorageRaw = raw
 		case "tenant_id":
 			v, err := oneArg(d)
 			if err != nil {

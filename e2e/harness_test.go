@@ -69,6 +69,8 @@ type Config struct {
 	// Localhost names every site http://localhost:<port> instead of http://127.0.0.1:<port>
 	// (WebAuthn needs a domain name: with an IP issuer, passkeys are off).
 	Localhost bool
+	// Storage, if set, replaces the storage line `storage badger {{.Dir}}` (a template too).
+	Storage string
 }
 
 // AppClient is a public client for the protected site App, with the read:docs scope.
@@ -102,7 +104,7 @@ const baseCaddyfile = `{
 	}
 	gatehouse {
 		issuer {{.Issuer}}
-		storage badger {{.Dir}}
+		{{.Storage}}
 		{{.Extra}}
 	}
 }
@@ -160,12 +162,16 @@ func (e *Env) Render(cfg Config) string {
 	e.t.Helper()
 	extra := e.exec(cfg.Gatehouse)
 	sites := e.exec(cfg.Sites)
+	storage := "storage badger " + e.Dir
+	if cfg.Storage != "" {
+		storage = e.exec(cfg.Storage)
+	}
 	var buf bytes.Buffer
 	tmpl := template.Must(template.New("base").Parse(baseCaddyfile))
 	data := struct {
 		*Env
-		Extra, Sites string
-	}{e, extra, sites}
+		Extra, Sites, Storage string
+	}{e, extra, sites, storage}
 	if err := tmpl.Execute(&buf, data); err != nil {
 		e.t.Fatalf("render Caddyfile: %v", err)
 	}

@@ -80,10 +80,51 @@ step_chromium() {
   fi
 }
 
+# A PostgreSQL server for the PostgreSQL store's tests (store/postgres, e2e/postgres_test.go):
+# GATEHOUSE_TEST_POSTGRES (a DSN) if set, else postgres://postgres@127.0.0.1:5432/test with
+# trust authentication. Each test works in a schema of its own and drops it. Nothing is
+# installed here: without a server those tests skip, saying why (they fail instead under
+# GATEHOUSE_REQUIRE_TOOLS=1, as in CI, and so does this step).
+step_postgres() {
+  local dsn=${GATEHOUSE_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+  local shown
+  shown=$(printf '%s' "$dsn" | sed -E 's#(://[^:@/]*):[^@/]*@#\1:***@#; s#password=[^ ]*#password=***#')
+  local ok=0
+  if command -v psql >/dev/null 2>&1; then
+    if psql "$dsn" -Atqc 'select 1' >/dev/null 2>&1; then ok=1; fi
+  elif command -v pg_isready >/dev/null 2>&1; then
+    if pg_isready -q -d "$dsn" -t 3; then ok=1; fi
+  else
+    # No client tools: try a TCP connection to the URL's host and port.
+    local hostport host port
+    hostport=$(printf '%s' "$dsn" | sed -nE 's#^[a-z]+://([^@/]*@)?([^/?]*).*#\2#p')
+    host=${hostport%%:*}
+    port=${hostport##*:}
+    [ "$port" = "$hostport" ] && port=5432
+    if [ -n "$host" ] && timeout 3 bash -c "exec 3<>/dev/tcp/$host/$port" 2>/dev/null; then ok=1; fi
+  fi
+  if [ "$ok" = 1 ]; then
+    echo "deps: PostgreSQL answers at $shown"
+    return
+  fi
+  cat >&2 <<MSG
+deps: no PostgreSQL server answers at $shown: the PostgreSQL store tests will be skipped.
+deps: To get one on Debian/Ubuntu: apt-get install postgresql, set the 127.0.0.1 lines of
+deps: pg_hba.conf to trust, restart it, and run: sudo -u postgres createdb test
+deps: Or with Docker: docker run -d -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test -p 5432:5432 postgres:16
+deps: Or point GATEHOUSE_TEST_POSTGRES at another server, as a DSN (postgres://user@host:port/db).
+MSG
+  if [ "${GATEHOUSE_REQUIRE_TOOLS:-}" = 1 ]; then
+    echo "deps: GATEHOUSE_REQUIRE_TOOLS=1: a PostgreSQL server is required" >&2
+    exit 1
+  fi
+}
+
 STEPS=(
   step_node_packages
   step_upstream_packages
   step_chromium
+  step_postgres
 )
 
 for step in "${STEPS[@]}"; do
