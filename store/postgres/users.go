@@ -308,7 +308,7 @@ func (s *Store) ListUserIdentities(ctx context.Context, userID string) ([]store.
 	var out []store.Identity
 	err := s.retry(ctx, func() (err error) {
 		out, err = listJSON[store.Identity](ctx, s.pool,
-			`SELECT data FROM identities WHERE user_id = $1 ORDER BY (provider || '/' || subject) COLLATE "C"`, userID)
+			`SELECT data FROM identities WHERE user_id = $1 ORDER BY provider, subject`, userID)
 		return err
 	})
 	if err != nil {
