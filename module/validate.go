@@ -1,0 +1,480 @@
+package module
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/gatehouse-dev/gatehouse/idp"
+)
+
+// The configuration is validated here, in one place, whether it came from a Caddyfile or
+// was written as JSON: the Caddyfile adapter checks syntax only (number of arguments, option
+// names, numbers and durations), and every rule about values lives in the Check methods of
+// the configuration structs (validate_*.go). A Validator collects every problem instead of
+// stopping at the first, each naming its option path (gatehouse.clients[web].redirect_uris[0]),
+// what is allowed and what was given; errors refuse the configuration, warnings are logged
+// when it loads. The domain packages' constructors (idp.NewClient, notify.NewSMTP, ...) still
+// refuse what they cannot run with; the validator reports it first, with the option's path.
+
+// loginMethods are the values of the login option (declared only here; the Caddyfile
+// adapter lists them through LoginMethods).
+var loginMethods = []string{"password", "passkey", idp.MethodEmailCode, idp.MethodMagicLink, idp.MethodSMSCode}
+
+// LoginMethods returns the values of the login option, in the order of the documentation.
+func LoginMethods() []string { return slices.Clone(loginMethods) }
+
+// Problem is one finding of a Validator: an option path and what is wrong with its value.
+type Problem struct {
+	// Path names the option as in the JSON configuration: gatehouse.tokens.code_lifetime,
+	// gatehouse.clients[web].redirect_uris[0], gatehouse_protect.headers[X-Email].
+	Path string
+	// Message says what is allowed and what was given: "must be at most 10m, got 1h".
+	Message string
+}
+
+// Error returns "path: message".
+func (p Problem) Error() string { return p.Path + ": " + p.Message }
+
+// Validator collects the errors and warnings of a configuration. The zero value is not
+// ready: use NewValidator.
+type Validator struct {
+	// Replacer resolves the {env.*} and {file.*} placeholders of the options that are
+	// resolved when the configuration is loaded (secrets, the issuer, file paths).
+	Replacer *caddy.Replacer
+	errs     []Problem
+	warns    []Problem
+}
+
+// NewValidator returns an empty Validator that resolves placeholders with Caddy's global
+// replacer (environment variables, files, system values).
+func NewValidator() *Validator { return &Validator{Replacer: caddy.NewReplacer()} }
+
+// Errorf records an error at path: the configuration is refused.
+func (v *Validator) Errorf(path, format string, args ...any) {
+	v.errs = append(v.errs, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// Warnf records a warning at path: the configuration loads, and the warning is logged.
+func (v *Validator) Warnf(path, format string, args ...any) {
+	v.warns = append(v.warns, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// Errors returns the errors in a stable order: by option path (indexes compared as numbers),
+// then in the order they were found; a repeated problem is reported once.
+func (v *Validator) Errors() []Problem { return sorted(v.errs) }
+
+// Warnings returns the warnings, in the same order as Errors.
+func (v *Validator) Warnings() []Problem { return sorted(v.warns) }
+
+// Err returns nil without errors, else every error joined (errors.Join) in the order of
+// Errors; each one is a Problem (errors.As).
+func (v *Validator) Err() error {
+	ps := v.Errors()
+	if len(ps) == 0 {
+		return nil
+	}
+	errs := make([]error, len(ps))
+	for i, p := range ps {
+		errs[i] = p
+	}
+	return errors.Join(errs...)
+}
+
+// HasErrors tells whether an error was recorded under path (the path itself or an option
+// below it).
+func (v *Validator) HasErrors(path string) bool {
+	for _, p := range v.errs {
+		if p.Path == path || strings.HasPrefix(p.Path, path+".") || strings.HasPrefix(p.Path, path+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve replaces the placeholders of an option that is resolved when the configuration is
+// loaded. A placeholder that resolves to nothing is an error at path naming the
+// placeholder, never the value; ok is false then.
+func (v *Validator) resolve(path, raw string) (value string, ok bool) {
+	if !isPlaceholder(raw) {
+		return raw, true
+	}
+	out, err := v.Replacer.ReplaceOrErr(raw, true, true)
+	if err != nil || strings.TrimSpace(out) == "" {
+		v.Errorf(path, "must resolve to a value, got nothing from %s: set the environment variable or create the file it names", raw)
+		return "", false
+	}
+	return out, true
+}
+
+func sorted(ps []Problem) []Problem {
+	out := slices.Clone(ps)
+	slices.SortStableFunc(out, func(a, b Problem) int { return comparePaths(a.Path, b.Path) })
+	return slices.CompactFunc(out, func(a, b Problem) bool { return a == b })
+}
+
+// comparePaths orders option paths as text, except that runs of digits compare as numbers
+// (clients[2] before clients[10]).
+func comparePaths(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digitPrefix(a), digitPrefix(b)
+		if da > 0 && db > 0 {
+			na, _ := strconv.Atoi(a[:da])
+			nb, _ := strconv.Atoi(b[:db])
+			if c := cmp.Compare(na, nb); c != 0 {
+				return c
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func digitPrefix(s string) int {
+	n := 0
+	for n < len(s) && n < 9 && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
+}
+
+// elem returns the path of the list element i, named by key when it is a usable name
+// (clients[web]) and by index otherwise (clients[0]).
+func elem(path string, i int, key string) string {
+	if key == "" || strings.ContainsAny(key, "[]. ") {
+		return path + "[" + strconv.Itoa(i) + "]"
+	}
+	return path + "[" + key + "]"
+}
+
+func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+
+// fmtDuration writes a duration the way the configuration does: 10m, 1h30m, 36h.
+func fmtDuration(d caddy.Duration) string {
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// duration checks a duration option: zero takes the default, negative is refused, and a
+// non-zero value must lie within [lo, hi] (a zero bound is no bound).
+func (v *Validator) duration(path string, d caddy.Duration, lo, hi time.Duration, why string) {
+	switch {
+	case d == 0:
+	case d < 0:
+		v.Errorf(path, "must be a positive duration (or left out for the default), got %s", fmtDuration(d))
+	case lo > 0 && time.Duration(d) < lo:
+		v.Errorf(path, "must be at least %s%s, got %s", fmtDuration(caddy.Duration(lo)), why, fmtDuration(d))
+	case hi > 0 && time.Duration(d) > hi:
+		v.Errorf(path, "must be at most %s%s, got %s", fmtDuration(caddy.Duration(hi)), why, fmtDuration(d))
+	}
+}
+
+// nonNegative checks a count option: zero takes the default.
+func (v *Validator) nonNegative(path string, n int) {
+	if n < 0 {
+		v.Errorf(path, "must be a positive whole number (or left out for the default), got %d", n)
+	}
+}
+
+// oneOf checks an enumerated option; "" (the default) is always allowed.
+func (v *Validator) oneOf(path, got string, allowed ...string) bool {
+	if got == "" || slices.Contains(allowed, got) {
+		return true
+	}
+	v.Errorf(path, "must be one of %s, got %q", strings.Join(allowed, ", "), got)
+	return false
+}
+
+// isPlaceholder reports whether v contains a placeholder.
+func isPlaceholder(v string) bool { return strings.Contains(v, "{") }
+
+// isLoopback tells whether host (no port) is this machine: localhost or a loopback address.
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// checkHTTPSURL checks a URL Gatehouse calls or sends users to: absolute https, or http on
+// a loopback host (development, tests); no user information or fragment.
+func checkHTTPSURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || !u.IsAbs() || u.Host == "":
+		return errors.New("must be an absolute https URL")
+	case u.User != nil || u.Fragment != "" || strings.Contains(raw, "#"):
+		return errors.New("must be an https URL without user information or fragment")
+	case u.Scheme == "https", u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return errors.New("must use https (plain http only on a loopback host)")
+	}
+	return errors.New("must be an https URL")
+}
+
+// ValidateIssuer checks an issuer URL (OIDC Discovery §3: https, no query or fragment).
+// Plain http is accepted for loopback hosts only (development).
+func ValidateIssuer(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return errors.New("must be an absolute URL such as https://login.example.com")
+	}
+	if u.RawQuery != "" || u.Fragment != "" || strings.Contains(raw, "#") || strings.Contains(raw, "?") {
+		return errors.New("must not have a query or fragment")
+	}
+	if u.User != nil {
+		return errors.New("must not contain user information")
+	}
+	if strings.HasSuffix(raw, "/") {
+		return errors.New("must not end with a slash")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return errors.New("must use https (plain http is only allowed on localhost)")
+		}
+	default:
+		return errors.New("must be an https URL")
+	}
+	return nil
+}
+
+// Check records every problem of the app's configuration in v, under path (gatehouse).
+func (a *App) Check(v *Validator, path string) {
+	issuer := a.checkIssuer(v, path+".issuer")
+	v.oneOf(path+".signup", a.Signup, idp.SignupOpen, idp.SignupClosed, idp.SignupInvite)
+	a.checkLogin(v, path, issuer)
+	for i, c := range a.Clients {
+		p := elem(path+".clients", i, c.ID)
+		if j := slices.IndexFunc(a.Clients, func(o ClientConfig) bool { return o.ID == c.ID }); j < i {
+			p = index(path+".clients", i)
+			v.Errorf(p, "must have an ID of its own (client IDs are unique), got %q again (first at clients[%d])", c.ID, j)
+		}
+		c.check(v, p)
+	}
+	a.Tokens.check(v, path+".tokens")
+	a.Sessions.check(v, path+".sessions")
+	a.Lockout.check(v, path+".lockout")
+	a.Branding.check(v, path+".branding")
+	a.Keys.check(v, path+".keys")
+	a.checkPasskeys(v, path+".passkeys", issuer)
+	for i, sc := range a.Social {
+		p := elem(path+".social", i, sc.Name)
+		if j := slices.IndexFunc(a.Social, func(o SocialConfig) bool { return o.Name == sc.Name }); j < i {
+			p = index(path+".social", i)
+			v.Errorf(p, "must have a name of its own (provider names are unique), got %q again (first at social[%d])", sc.Name, j)
+		}
+		sc.check(v, p, a.Signup)
+	}
+	a.SocialLimits.check(v, path+".social_limits")
+	a.Email.check(v, path+".email", issuer)
+	a.SMS.check(v, path+".sms", issuer)
+}
+
+// checkIssuer checks the issuer and returns it resolved ("" when unusable).
+func (a *App) checkIssuer(v *Validator, path string) string {
+	if a.Issuer == "" {
+		v.Errorf(path, "is required: the portal's URL, such as https://login.example.com")
+		return ""
+	}
+	iss, ok := v.resolve(path, strings.TrimSpace(a.Issuer))
+	if !ok {
+		return ""
+	}
+	if err := ValidateIssuer(iss); err != nil {
+		v.Errorf(path, "%v, got %q", err, iss)
+		return ""
+	}
+	if devIssuer(iss) {
+		v.Warnf(path, "plain http on a loopback host is for development only (cookies without Secure, "+
+			"the outbox as default sender), got %q", iss)
+	}
+	return iss
+}
+
+// emailSender tells whether email can be sent: a configured sender, or the outbox that a
+// development issuer gets by default with an email login method.
+func (a *App) emailSender(issuer string) bool {
+	return a.Email.SenderRaw != nil ||
+		(devIssuer(issuer) && (hasString(a.Login, idp.MethodEmailCode) || hasString(a.Login, idp.MethodMagicLink)))
+}
+
+func (a *App) checkLogin(v *Validator, path, issuer string) {
+	for i, m := range a.Login {
+		p := index(path+".login", i)
+		switch {
+		case !slices.Contains(loginMethods, m):
+			v.Errorf(p, "must be one of %s, got %q", strings.Join(loginMethods, ", "), m)
+		case slices.Index(a.Login, m) < i:
+			v.Warnf(p, "is listed twice: %s", m)
+		}
+	}
+	if len(a.Login) > 0 && !hasString(a.Login, "password") {
+		v.Errorf(path+".login", "must include password (passkey-only servers are not available yet), got %v", a.Login)
+	}
+	if issuer != "" && !devIssuer(issuer) {
+		for i, m := range a.Login {
+			switch {
+			case (m == idp.MethodEmailCode || m == idp.MethodMagicLink) && a.Email.SenderRaw == nil:
+				v.Errorf(index(path+".login", i), "%s sends email: must have an email sender (email.sender smtp), got none", m)
+			case m == idp.MethodSMSCode && a.SMS.SenderRaw == nil:
+				v.Errorf(index(path+".login", i), "%s sends text messages: must have an SMS sender (sms.sender twilio or webhook), got none", m)
+			}
+		}
+	}
+	if issuer == "" {
+		return
+	}
+	if (a.Signup == idp.SignupOpen || a.Signup == idp.SignupInvite) && !a.emailSender(issuer) {
+		if a.SignupRevealsExisting {
+			v.Warnf(path+".signup", "%s sign-up without an email sender creates accounts whose addresses nobody verified", a.Signup)
+		} else {
+			v.Warnf(path+".signup", "%s sign-up without an email sender creates accounts whose addresses nobody verified, and "+
+				"tells whether an address has an account (there is no code to send first): configure email.sender", a.Signup)
+		}
+	}
+	switch {
+	case a.SignupRevealsExisting && (a.Signup == "" || a.Signup == idp.SignupClosed):
+		v.Warnf(path+".signup_reveals_existing", "has no effect while signup is closed")
+	case a.SignupRevealsExisting:
+		v.Warnf(path+".signup_reveals_existing", "is set: sign-up answers 409 email_taken for a registered address, so anyone "+
+			"can find out which addresses have an account (user enumeration)")
+	}
+}
+
+// checkPasskeys checks the WebAuthn relying party against the issuer: the RP ID must be the
+// issuer's host or a parent domain of it, and every origin must sit under the RP ID.
+func (a *App) checkPasskeys(v *Validator, path, issuer string) {
+	c := a.Passkeys
+	off := len(a.Login) > 0 && !hasString(a.Login, "passkey")
+	if off && (c.RPID != "" || c.RPName != "" || len(c.Origins) > 0) {
+		v.Warnf(path, "is ignored: login does not include passkey")
+	}
+	if issuer == "" {
+		return // reported with the issuer
+	}
+	iu, _ := url.Parse(issuer)
+	host := strings.ToLower(iu.Hostname())
+	if c.RPID == "" && net.ParseIP(host) != nil && !off {
+		v.Warnf(path, "are off: the issuer's host %s is an IP address and WebAuthn needs a domain name; "+
+			"use a host name (localhost works)", host)
+	}
+	rpID := strings.ToLower(c.RPID)
+	if c.RPID != "" {
+		if net.ParseIP(c.RPID) != nil || strings.ContainsAny(c.RPID, ":/?#@ ") || strings.Trim(c.RPID, ".") != c.RPID {
+			v.Errorf(path+".rp_id", "must be a bare domain name such as example.com (no scheme, port or path), got %q", c.RPID)
+			return
+		}
+		if host != rpID && !strings.HasSuffix(host, "."+rpID) {
+			v.Errorf(path+".rp_id", "must be the issuer's host %q or a parent domain of it, got %q", iu.Hostname(), c.RPID)
+			return
+		}
+	} else {
+		rpID = host
+	}
+	if len(c.RPName) > 64 {
+		v.Errorf(path+".rp_name", "must be at most 64 characters (authenticators show it), got %d", len(c.RPName))
+	}
+	for i, o := range c.Origins {
+		p := index(path+".origins", i)
+		u, err := url.Parse(o)
+		if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			v.Errorf(p, "must be an origin such as https://login.example.com (no path), got %q", o)
+			continue
+		}
+		h := strings.ToLower(u.Hostname())
+		if u.Scheme != "https" && !(u.Scheme == "http" && h == "localhost") {
+			v.Errorf(p, "must use https (browsers allow http only on localhost), got %q", o)
+			continue
+		}
+		if h != rpID && !strings.HasSuffix(h, "."+rpID) {
+			v.Errorf(p, "must be under the rp_id %q, or browsers refuse it, got %q", rpID, o)
+		}
+	}
+}
+
+// ValidateJSON checks a Caddy JSON configuration as it would be loaded, without opening
+// anything: the gatehouse app (apps.gatehouse, paths gatehouse.*) and every
+// gatehouse_protect and gatehouse_sanitize handler wherever it sits (paths are the
+// handler's JSON path, such as apps.http.servers.srv0.routes[0].handle[0]). It returns the
+// warnings, and the errors joined. Loading the configuration (`caddy validate`, `caddy run`)
+// runs the same checks.
+func ValidateJSON(cfg []byte) (warnings []Problem, err error) {
+	var doc map[string]any
+	if err := json.Unmarshal(cfg, &doc); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	v := NewValidator()
+	apps, _ := doc["apps"].(map[string]any)
+	if raw, ok := apps["gatehouse"]; ok {
+		var app App
+		b, _ := json.Marshal(raw)
+		if err := caddy.StrictUnmarshalJSON(b, &app); err != nil {
+			v.Errorf("gatehouse", "must be the gatehouse app's configuration, got %v", err)
+		} else {
+			app.Check(v, "gatehouse")
+		}
+	}
+	walkHandlers(v, "apps", apps)
+	return v.Warnings(), v.Err()
+}
+
+// walkHandlers checks the gatehouse handlers found in x, whose JSON path is path.
+func walkHandlers(v *Validator, path string, x any) {
+	switch x := x.(type) {
+	case map[string]any:
+		var h interface{ Check(*Validator, string) }
+		switch x["handler"] {
+		case "gatehouse_protect":
+			h = new(Protect)
+		case "gatehouse_sanitize":
+			h = new(Sanitize)
+		}
+		if h != nil {
+			opts := make(map[string]any, len(x))
+			for k, val := range x {
+				if k != "handler" {
+					opts[k] = val
+				}
+			}
+			b, _ := json.Marshal(opts)
+			if err := caddy.StrictUnmarshalJSON(b, h); err != nil {
+				v.Errorf(path, "must be the %s handler's configuration, got %v", x["handler"], err)
+			} else {
+				h.Check(v, path)
+			}
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			walkHandlers(v, path+"."+k, x[k])
+		}
+	case []any:
+		for i, e := range x {
+			walkHandlers(v, index(path, i), e)
+		}
+	}
+}
