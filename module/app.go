@@ -250,7 +250,14 @@ func (a *App) validateConfig() error {
 	for _, w := range v.Warnings() {
 		a.logger.Warn(w.Message, zap.String("option", w.Path))
 	}
-	return v.Err()
+	switch n := len(v.Errors()); n {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("1 configuration error:\n%w", v.Err())
+	default:
+		return fmt.Errorf("%d configuration errors:\n%w", n, v.Err())
+	}
 }
 
 // resolveSecret replaces the {env.*} and {file.*} placeholders of a secret option. A value

@@ -262,6 +262,7 @@ func ValidateIssuer(raw string) error {
 // Check records every problem of the app's configuration in v, under path (gatehouse).
 func (a *App) Check(v *Validator, path string) {
 	issuer := a.checkIssuer(v, path+".issuer")
+	checkStorage(v, path+".storage", a.StorageRaw)
 	v.oneOf(path+".signup", a.Signup, idp.SignupOpen, idp.SignupClosed, idp.SignupInvite)
 	a.checkLogin(v, path, issuer)
 	for i, c := range a.Clients {
@@ -289,6 +290,35 @@ func (a *App) Check(v *Validator, path string) {
 	a.SocialLimits.check(v, path+".social_limits")
 	a.Email.check(v, path+".email", issuer)
 	a.SMS.check(v, path+".sms", issuer)
+}
+
+// checkStorage checks that the storage names a gatehouse.storage module and holds only its
+// options (Caddy loads it the same way when the app is provisioned).
+func checkStorage(v *Validator, path string, raw json.RawMessage) {
+	if raw == nil {
+		return
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		v.Errorf(path, "must be a JSON object naming its module, got %s", raw)
+		return
+	}
+	var name string
+	_ = json.Unmarshal(fields["module"], &name)
+	var names []string
+	for _, m := range caddy.GetModules("gatehouse.storage") {
+		names = append(names, m.ID.Name())
+	}
+	info, err := caddy.GetModule("gatehouse.storage." + name)
+	if name == "" || err != nil {
+		v.Errorf(path+".module", "must be one of %s, got %q", strings.Join(names, ", "), name)
+		return
+	}
+	delete(fields, "module")
+	rest, _ := json.Marshal(fields)
+	if err := caddy.StrictUnmarshalJSON(rest, info.New()); err != nil {
+		v.Errorf(path, "must hold the options of the %s storage only, got %v", name, err)
+	}
 }
 
 // checkIssuer checks the issuer and returns it resolved ("" when unusable).
