@@ -101,15 +101,27 @@ func (v *Validator) HasErrors(path string) bool {
 	return false
 }
 
-// resolve replaces the placeholders of an option that is resolved when the configuration is
-// loaded. A placeholder that resolves to nothing is an error at path naming the
+// resolve replaces the placeholders of an option as loading the configuration does for the
+// app's options (the issuer, secrets, file paths): known placeholders are replaced, others
+// kept as written. A value that resolves to nothing is an error at path naming the
 // placeholder, never the value; ok is false then.
 func (v *Validator) resolve(path, raw string) (value string, ok bool) {
+	out := v.Replacer.ReplaceKnown(raw, "")
+	if raw != "" && strings.TrimSpace(out) == "" {
+		v.Errorf(path, "must resolve to a value, got nothing from %s: set the environment variable or create the file it names", raw)
+		return "", false
+	}
+	return out, true
+}
+
+// resolveStrict replaces the placeholders of a sender module's option as its Provision does:
+// every placeholder must be known and resolve to something.
+func (v *Validator) resolveStrict(path, raw string) (value string, ok bool) {
 	if !isPlaceholder(raw) {
 		return raw, true
 	}
 	out, err := v.Replacer.ReplaceOrErr(raw, true, true)
-	if err != nil || strings.TrimSpace(out) == "" {
+	if err != nil {
 		v.Errorf(path, "must resolve to a value, got nothing from %s: set the environment variable or create the file it names", raw)
 		return "", false
 	}

@@ -110,7 +110,7 @@ func (v *Validator) checkSender(path string, raw json.RawMessage, kinds map[stri
 			v.Warnf(path+"."+n, "is written in the configuration, which Caddy's config API and autosave.json show: "+
 				"give it as {env.NAME} or {file.path}")
 		}
-		val, ok := v.resolve(path+"."+n, *p)
+		val, ok := v.resolveStrict(path+"."+n, *p)
 		resolved = resolved && ok
 		*p = val
 	}
