@@ -9,7 +9,6 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
-	"github.com/gatehouse-dev/gatehouse/handlers/protect"
 	"github.com/gatehouse-dev/gatehouse/module"
 )
 
@@ -145,9 +144,6 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 			case len(args) == 1 && strings.HasPrefix(args[0], "-"):
 				p.Headers[http.CanonicalHeaderKey(args[0][1:])] = ""
 			case len(args) == 2:
-				if _, err := protect.CompileHeaders([]protect.HeaderSpec{{Name: args[0], Template: args[1]}}); err != nil {
-					return nil, h.Errf("gatehouse_protect: %v", err)
-				}
 				p.Headers[http.CanonicalHeaderKey(args[0])] = args[1]
 			default:
 				return nil, h.Errf("gatehouse_protect: expected `header <Name> <value>` or `header -<Name>`")
@@ -171,10 +167,8 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 			p.StripHeaders = append(p.StripHeaders, args...)
 		case "cookie_name":
 			args := h.RemainingArgs()
-			if len(args) != 1 || strings.ContainsFunc(args[0], func(r rune) bool {
-				return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
-			}) {
-				return nil, h.Errf("gatehouse_protect: cookie_name takes one name of letters, digits, '_' and '-'")
+			if len(args) != 1 {
+				return nil, h.Errf("gatehouse_protect: cookie_name takes exactly one name")
 			}
 			p.CookieName = args[0]
 		case "cache_size":

@@ -1,34 +1,31 @@
 // Package caddyfile adapts Gatehouse's Caddyfile syntax to its JSON configuration: the
-// `gatehouse` global option (the app) and the `gatehouse_portal` and `gatehouse_protect`
-// directives, with their default order in the handler chain. Every mistake is reported with
-// the option's name and the file and line (caddyfile.Dispenser.Errf). Nothing imports this
-// package except the root package's blank import.
+// `gatehouse` global option (the app) and the `gatehouse_portal`, `gatehouse_protect` and
+// `gatehouse_sanitize` directives, with their default order in the handler chain.
+//
+// The adapter checks syntax only — the number of arguments, option and sender names, and
+// that a <n> is a positive whole number and a <duration> a positive duration — and reports
+// each mistake with the file and line (caddyfile.Dispenser.Errf). Values are checked when the
+// configuration is loaded (`caddy validate`, `caddy run`), by package module's validator, so
+// that a JSON configuration gets exactly the same checks; the errors name the option's JSON
+// path (gatehouse.clients[web].redirect_uris[0]). This package imports only module and
+// Caddy, and nothing imports it except the root package's blank import.
 package caddyfile
 
 import (
-	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 
-	"github.com/gatehouse-dev/gatehouse/idp"
-	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/module"
-	"github.com/gatehouse-dev/gatehouse/secret"
 )
 
 func init() {
 	httpcaddyfile.RegisterGlobalOption("gatehouse", parseGlobal)
 }
-
-// loginMethods are the values of the login option.
-var loginMethods = []string{"password", "passkey", "email_code", "magic_link", "sms_code"}
 
 // parseGlobal parses the `gatehouse` global option:
 //
@@ -83,7 +80,6 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 	}
 	app := new(module.App)
 	d.Next() // "gatehouse"
-	start := d.Line()
 	if d.NextArg() {
 		return nil, d.Errf("gatehouse: unexpected argument %q (options go in a block)", d.Val())
 	}
@@ -93,11 +89,6 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			v, err := oneArg(d)
 			if err != nil {
 				return nil, err
-			}
-			if !strings.Contains(v, "{") {
-				if err := module.ValidateIssuer(v); err != nil {
-					return nil, d.Errf("gatehouse: issuer %q %v", v, err)
-				}
 			}
 			app.Issuer = v
 		case "storage":
@@ -117,9 +108,6 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if v != idp.SignupOpen && v != idp.SignupClosed && v != idp.SignupInvite {
-				return nil, d.Errf("gatehouse: signup %q: use open, closed or invite", v)
-			}
 			app.Signup = v
 		case "signup_reveals_existing":
 			if d.NextArg() {
@@ -129,12 +117,7 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 		case "login":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
-				return nil, d.Errf("gatehouse: login: list at least one method (available: %s)", strings.Join(loginMethods, ", "))
-			}
-			for _, m := range args {
-				if !slices.Contains(loginMethods, m) {
-					return nil, d.Errf("gatehouse: login method %q is not available (available: %s)", m, strings.Join(loginMethods, ", "))
-				}
+				return nil, d.Errf("gatehouse: login: list at least one method (available: %s)", strings.Join(module.LoginMethods(), ", "))
 			}
 			app.Login = args
 		case "product_name":
@@ -165,9 +148,6 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 					v, err := durationArg(d, "keys ")
 					if err != nil {
 						return nil, err
-					}
-					if time.Duration(v) < time.Hour {
-						return nil, d.Errf("gatehouse: keys rotate_every must be at least 1h")
 					}
 					app.Keys.RotateEvery = v
 				default:
@@ -219,11 +199,6 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			for _, other := range app.Social {
-				if other.Name == c.Name {
-					return nil, d.Errf("gatehouse: social provider %q is defined twice", c.Name)
-				}
-			}
 			app.Social = append(app.Social, c)
 		case "social_limits":
 			if err := parseSocialLimits(d, &app.SocialLimits); err != nil {
@@ -234,18 +209,10 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			for _, other := range app.Clients {
-				if other.ID == c.ID {
-					return nil, d.Errf("gatehouse: client %q is defined twice", c.ID)
-				}
-			}
 			app.Clients = append(app.Clients, c)
 		default:
 			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, passkeys, social, social_limits, client)", opt)
 		}
-	}
-	if app.Issuer == "" {
-		return nil, fmt.Errorf("%s:%d - gatehouse: issuer is required (for example: issuer https://login.example.com)", d.File(), start)
 	}
 	var warnings []caddyconfig.Warning
 	return httpcaddyfile.App{Name: "gatehouse", Value: caddyconfig.JSON(app, &warnings)}, nil
@@ -315,9 +282,7 @@ func parseTokens(d *caddyfile.Dispenser, t *module.TokenConfig) error {
 		var err error
 		switch opt := d.Val(); opt {
 		case "access_token_lifetime":
-			if t.AccessTokenLifetime, err = durationArg(d, "tokens "); err == nil && time.Duration(t.AccessTokenLifetime) > 24*time.Hour {
-				return d.Errf("gatehouse: tokens access_token_lifetime must be at most 24h (use refresh tokens for long sessions)")
-			}
+			t.AccessTokenLifetime, err = durationArg(d, "tokens ")
 		case "id_token_lifetime":
 			t.IDTokenLifetime, err = durationArg(d, "tokens ")
 		case "refresh_token_lifetime":
@@ -325,25 +290,13 @@ func parseTokens(d *caddyfile.Dispenser, t *module.TokenConfig) error {
 		case "refresh_token_idle":
 			t.RefreshTokenIdle, err = durationArg(d, "tokens ")
 		case "code_lifetime":
-			if t.CodeLifetime, err = durationArg(d, "tokens "); err == nil && time.Duration(t.CodeLifetime) > 10*time.Minute {
-				return d.Errf("gatehouse: tokens code_lifetime must be at most 10m (RFC 6749 §4.1.2)")
-			}
+			t.CodeLifetime, err = durationArg(d, "tokens ")
 		case "leeway":
-			if t.Leeway, err = durationArg(d, "tokens "); err == nil && time.Duration(t.Leeway) > 5*time.Minute {
-				return d.Errf("gatehouse: tokens leeway must be at most 5m")
-			}
-		case "access_token_alg", "id_token_alg":
-			var v string
-			if v, err = oneArg(d); err == nil {
-				if !keys.ValidAlg(v) {
-					return d.Errf("gatehouse: tokens %s %q: use RS256, ES256 or EdDSA", opt, v)
-				}
-				if opt == "access_token_alg" {
-					t.AccessTokenAlg = v
-				} else {
-					t.IDTokenAlg = v
-				}
-			}
+			t.Leeway, err = durationArg(d, "tokens ")
+		case "access_token_alg":
+			t.AccessTokenAlg, err = oneArg(d)
+		case "id_token_alg":
+			t.IDTokenAlg, err = oneArg(d)
 		default:
 			return d.Errf("gatehouse: tokens: unknown option %q (options: access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, code_lifetime, access_token_alg, id_token_alg, leeway)", opt)
 		}
@@ -384,136 +337,37 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 		return c, d.Errf("gatehouse: client: expected `client <id> { ... }`")
 	}
 	c.ID = args[0]
-	line := d.Line()
 	p := "client " + c.ID + ": "
+	str := map[string]*string{"name": &c.Name, "secret": &c.Secret, "secret_hash": &c.SecretHash, "pkce": &c.PKCE,
+		"id_token_alg": &c.IDTokenAlg, "backchannel_logout_uri": &c.BackchannelLogoutURI}
+	lists := map[string]*[]string{"redirect_uri": &c.RedirectURIs, "post_logout_redirect_uri": &c.PostLogoutRedirectURIs,
+		"scopes": &c.Scopes, "grant_types": &c.GrantTypes, "resource": &c.Resources, "resources": &c.Resources}
+	durations := map[string]*caddy.Duration{"access_token_lifetime": &c.AccessTokenLifetime,
+		"id_token_lifetime": &c.IDTokenLifetime, "refresh_token_lifetime": &c.RefreshTokenLifetime,
+		"refresh_token_idle": &c.RefreshTokenIdle}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		switch opt := d.Val(); opt {
-		case "name":
-			v, err := oneArg(d)
+		opt := d.Val()
+		if v, ok := str[opt]; ok {
+			arg, err := oneArg(d)
 			if err != nil {
 				return c, err
 			}
-			c.Name = v
-		case "secret":
-			v, err := oneArg(d)
-			if err != nil {
-				return c, err
+			*v = arg
+		} else if v, ok := lists[opt]; ok {
+			vals := d.RemainingArgs()
+			if len(vals) == 0 {
+				return c, d.Errf("gatehouse: %s%s: give at least one value", p, opt)
 			}
-			if !strings.Contains(v, "{") && len(v) < 16 {
-				return c, d.Errf("gatehouse: %ssecret must be at least 16 characters (generate one with `openssl rand -base64 32`)", p)
-			}
-			c.Secret = v
-		case "secret_hash":
-			v, err := oneArg(d)
-			if err != nil {
-				return c, err
-			}
-			if _, _, err := secret.ParseClientSecretHash(v); err != nil {
-				return c, d.Errf("gatehouse: %ssecret_hash: %v", p, err)
-			}
-			c.SecretHash = v
-		case "redirect_uri", "post_logout_redirect_uri":
-			uris := d.RemainingArgs()
-			if len(uris) == 0 {
-				return c, d.Errf("gatehouse: %s%s: give at least one URI", p, opt)
-			}
-			for _, u := range uris {
-				if err := idp.ValidateRedirectURI(u); err != nil {
-					return c, d.Errf("gatehouse: %s%s %q: %v", p, opt, u, err)
-				}
-			}
-			if opt == "redirect_uri" {
-				c.RedirectURIs = append(c.RedirectURIs, uris...)
-			} else {
-				c.PostLogoutRedirectURIs = append(c.PostLogoutRedirectURIs, uris...)
-			}
-		case "scopes":
-			s := d.RemainingArgs()
-			if len(s) == 0 {
-				return c, d.Errf("gatehouse: %sscopes: list at least one scope", p)
-			}
-			c.Scopes = append(c.Scopes, s...)
-		case "grant_types":
-			g := d.RemainingArgs()
-			for _, t := range g {
-				if t != idp.GrantAuthorizationCode && t != idp.GrantRefreshToken && t != idp.GrantClientCredentials {
-					return c, d.Errf("gatehouse: %sgrant type %q is not supported (use authorization_code, refresh_token, client_credentials)", p, t)
-				}
-			}
-			if len(g) == 0 {
-				return c, d.Errf("gatehouse: %sgrant_types: list at least one grant type", p)
-			}
-			c.GrantTypes = g
-		case "pkce":
-			v, err := oneArg(d)
-			if err != nil {
-				return c, err
-			}
-			if v != "required" && v != "optional" {
-				return c, d.Errf("gatehouse: %spkce %q: use required or optional", p, v)
-			}
-			c.PKCE = v
-		case "access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime", "refresh_token_idle":
+			*v = append(*v, vals...)
+		} else if v, ok := durations[opt]; ok {
 			dur, err := durationArg(d, p)
 			if err != nil {
 				return c, err
 			}
-			switch opt {
-			case "access_token_lifetime":
-				if time.Duration(dur) > 24*time.Hour {
-					return c, d.Errf("gatehouse: %saccess_token_lifetime must be at most 24h", p)
-				}
-				c.AccessTokenLifetime = dur
-			case "id_token_lifetime":
-				c.IDTokenLifetime = dur
-			case "refresh_token_lifetime":
-				c.RefreshTokenLifetime = dur
-			default:
-				c.RefreshTokenIdle = dur
-			}
-		case "id_token_alg":
-			v, err := oneArg(d)
-			if err != nil {
-				return c, err
-			}
-			if !keys.ValidAlg(v) {
-				return c, d.Errf("gatehouse: %sid_token_alg %q: use RS256, ES256 or EdDSA", p, v)
-			}
-			c.IDTokenAlg = v
-		case "resource", "resources":
-			rs := d.RemainingArgs()
-			if len(rs) == 0 {
-				return c, d.Errf("gatehouse: %s%s: give at least one resource URI", p, opt)
-			}
-			for _, r := range rs {
-				if err := idp.ValidateResource(r); err != nil {
-					return c, d.Errf("gatehouse: %sresource %q: %v", p, r, err)
-				}
-			}
-			c.Resources = append(c.Resources, rs...)
-		case "backchannel_logout_uri":
-			v, err := oneArg(d)
-			if err != nil {
-				return c, err
-			}
-			if err := idp.ValidateRedirectURI(v); err != nil {
-				return c, d.Errf("gatehouse: %sbackchannel_logout_uri %q: %v", p, v, err)
-			}
-			c.BackchannelLogoutURI = v
-		default:
+			*v = dur
+		} else {
 			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, resource, backchannel_logout_uri)", p, opt)
 		}
 	}
-	if _, err := idp.NewClient(c.IDP(placeholderSafe(c.Secret))); err != nil {
-		// The problem concerns the client as a whole: report the line of `client <id>`.
-		return c, fmt.Errorf("%s:%d - Error during parsing: gatehouse: %v", d.File(), line, err)
-	}
 	return c, nil
-}
-
-func placeholderSafe(s string) string {
-	if strings.Contains(s, "{") {
-		return "placeholder-secret-value"
-	}
-	return s
 }

@@ -1,7 +1,6 @@
 package caddyfile
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/gatehouse-dev/gatehouse/module"
-	"github.com/gatehouse-dev/gatehouse/notify"
 )
 
 // parseEmail parses the `email` option of the gatehouse block: one sender, in a block or on
@@ -140,59 +138,26 @@ func parseSenders(d *caddyfile.Dispenser, opt string, sender func(name string) e
 	return nil
 }
 
-// optionLines remembers the line of each option of a sender's block, so that a mistake found
-// by the module's Check (which sees the whole configuration) points at the right line.
-type optionLines struct {
-	d     *caddyfile.Dispenser
-	start int
-	lines map[string]int
-}
-
-func newOptionLines(d *caddyfile.Dispenser) *optionLines {
-	return &optionLines{d: d, start: d.Line(), lines: map[string]int{}}
-}
-
-// check turns the module's Check error into a Caddyfile error at the option's line.
-func (o *optionLines) check(prefix string, err error) error {
-	if err == nil {
-		return nil
-	}
-	line := o.start
-	msg := err.Error()
-	var oe *notify.OptionError
-	if errors.As(err, &oe) {
-		msg = oe.Error()
-		if l, ok := o.lines[oe.Option]; ok {
-			line = l
-		}
-	}
-	return fmt.Errorf("gatehouse: %s%s, at %s:%d", prefix, msg, o.d.File(), line)
-}
-
 func parseSMTP(d *caddyfile.Dispenser) (*module.SMTPEmail, error) {
 	const p = "email smtp "
 	s := new(module.SMTPEmail)
-	lines := newOptionLines(d)
 	args := d.RemainingArgs()
 	if len(args) != 1 {
 		return nil, d.Errf("gatehouse: email smtp: expected `smtp <host>[:<port>] { ... }`")
 	}
-	lines.lines["host"], lines.lines["port"] = d.Line(), d.Line()
 	s.Host = args[0]
 	if h, port, err := net.SplitHostPort(args[0]); err == nil {
 		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 {
-			return nil, d.Errf("gatehouse: email smtp %q: the port must be a number from 1 to 65535", args[0])
+		if err != nil {
+			return nil, d.Errf("gatehouse: email smtp %q: the port must be a number", args[0])
 		}
 		s.Host, s.Port = h, n
 	} else if strings.Count(args[0], ":") == 1 {
 		return nil, d.Errf("gatehouse: email smtp %q: %v", args[0], err)
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		opt := d.Val()
-		lines.lines[opt] = d.Line()
 		var err error
-		switch opt {
+		switch opt := d.Val(); opt {
 		case "username":
 			s.Username, err = oneArg(d)
 		case "password":
@@ -200,13 +165,7 @@ func parseSMTP(d *caddyfile.Dispenser) (*module.SMTPEmail, error) {
 		case "from":
 			s.From, err = oneArg(d)
 		case "tls":
-			if s.TLS, err = oneArg(d); err == nil && !isPlaceholder(s.TLS) {
-				switch s.TLS {
-				case notify.TLSStartTLS, notify.TLSImplicit, notify.TLSNone:
-				default:
-					return nil, d.Errf("gatehouse: email smtp tls %q: use starttls, implicit or none", s.TLS)
-				}
-			}
+			s.TLS, err = oneArg(d)
 		case "ca_file":
 			s.CAFile, err = oneArg(d)
 		case "timeout":
@@ -217,9 +176,6 @@ func parseSMTP(d *caddyfile.Dispenser) (*module.SMTPEmail, error) {
 		if err != nil {
 			return nil, err
 		}
-	}
-	if err := lines.check(p, s.Check()); err != nil {
-		return nil, err
 	}
 	return s, nil
 }
@@ -247,15 +203,12 @@ func parseOutbox(d *caddyfile.Dispenser, channel string, mod any) (any, error) {
 func parseTwilio(d *caddyfile.Dispenser) (*module.TwilioSMS, error) {
 	const p = "sms twilio "
 	t := new(module.TwilioSMS)
-	lines := newOptionLines(d)
 	if d.NextArg() {
 		return nil, d.Errf("gatehouse: sms twilio takes a block, not %q", d.Val())
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		opt := d.Val()
-		lines.lines[opt] = d.Line()
 		var err error
-		switch opt {
+		switch opt := d.Val(); opt {
 		case "account_sid":
 			t.AccountSID, err = oneArg(d)
 		case "auth_token":
@@ -275,27 +228,20 @@ func parseTwilio(d *caddyfile.Dispenser) (*module.TwilioSMS, error) {
 			return nil, err
 		}
 	}
-	if err := lines.check(p, t.Check()); err != nil {
-		return nil, err
-	}
 	return t, nil
 }
 
 func parseWebhook(d *caddyfile.Dispenser) (*module.WebhookSMS, error) {
 	const p = "sms webhook "
 	w := new(module.WebhookSMS)
-	lines := newOptionLines(d)
 	args := d.RemainingArgs()
 	if len(args) != 1 {
 		return nil, d.Errf("gatehouse: sms webhook: expected `webhook <https url> { secret ... }`")
 	}
 	w.URL = args[0]
-	lines.lines["url"] = d.Line()
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		opt := d.Val()
-		lines.lines[opt] = d.Line()
 		var err error
-		switch opt {
+		switch opt := d.Val(); opt {
 		case "secret":
 			w.Secret, err = oneArg(d)
 		case "timeout":
@@ -306,9 +252,6 @@ func parseWebhook(d *caddyfile.Dispenser) (*module.WebhookSMS, error) {
 		if err != nil {
 			return nil, err
 		}
-	}
-	if err := lines.check(p, w.Check()); err != nil {
-		return nil, err
 	}
 	return w, nil
 }
@@ -343,26 +286,16 @@ func parseBranding(d *caddyfile.Dispenser, b *module.BrandingConfig) error {
 		case "product_name":
 			b.ProductName = v
 		case "logo_url":
-			if !isPlaceholder(v) {
-				if err := module.CheckLogoURL(v); err != nil {
-					return d.Errf("gatehouse: branding logo_url %q %v", v, err)
-				}
-			}
 			b.LogoURL = v
 		case "color":
-			c := v
-			if !strings.HasPrefix(c, "#") {
-				c = "#" + c
+			// The # may be left out (it starts a comment unless quoted).
+			if !strings.HasPrefix(v, "#") {
+				v = "#" + v
 			}
-			if !notify.ValidColor(c) {
-				return d.Errf("gatehouse: branding color %q: use a hex colour such as \"#0a84ff\"", v)
-			}
-			b.Color = strings.ToLower(c)
+			b.Color = strings.ToLower(v)
 		case "templates":
 			b.Templates = v
 		}
 	}
 	return nil
 }
-
-func isPlaceholder(v string) bool { return strings.Contains(v, "{") }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -72,7 +73,7 @@ func TestValidateCatchesWhatTheCaddyfileCannot(t *testing.T) {
 			name:      "client secret from the environment too short (JW-22)",
 			env:       map[string]string{"GH_TEST_SECRET": "short"},
 			caddyfile: "issuer https://login.example.com\nclient web {\nsecret {env.GH_TEST_SECRET}\nredirect_uri https://app.example.com/cb\n}\n",
-			want:      []string{"client", "secret must be at least 16"},
+			want:      []string{"gatehouse.clients[web].secret: must be at least 16 characters"},
 		},
 	}
 	for _, tt := range tests {
@@ -131,13 +132,13 @@ func TestValidateClientSecrets(t *testing.T) {
 	}
 	bad := []struct{ name, client, want string }{
 		{"unset variable", `{"id":"web","secret":"{env.GH_TEST_UNSET_CLIENT_SECRET}",` + cb + `}`,
-			`clients[0] "web": secret {env.GH_TEST_UNSET_CLIENT_SECRET} is empty`},
+			`gatehouse.clients[web].secret: must resolve to a value, got nothing from {env.GH_TEST_UNSET_CLIENT_SECRET}`},
 		{"missing file", `{"id":"web","secret":"{file.` + filepath.Join(dir, "missing") + `}",` + cb + `}`,
-			`clients[0] "web": secret {file.`},
+			`gatehouse.clients[web].secret: must resolve to a value, got nothing from {file.`},
 		{"malformed hash", `{"id":"web","secret_hash":"5f4dcc3b5aa765d61d8327deb882cf99",` + cb + `}`,
-			`clients[0]: client "web": secret_hash: not a client secret hash`},
+			`gatehouse.clients[web].secret_hash: not a client secret hash`},
 		{"secret and hash", `{"id":"web","secret":"{env.GH_TEST_CLIENT_SECRET}","secret_hash":"` + secret.HashClientSecret("0123456789abcdef-hashed") + `",` + cb + `}`,
-			`secret or secret_hash, not both`},
+			`gatehouse.clients[web]: must have secret or secret_hash, not both`},
 	}
 	for _, tc := range bad {
 		err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","clients":[`+tc.client+`]}`))
@@ -168,15 +169,15 @@ func TestValidateJSONReportsEveryProblem(t *testing.T) {
 		t.Fatal("validation accepted a configuration with eight mistakes")
 	}
 	for _, want := range []string{
-		`signup "sometimes"`,
-		`login method "carrier_pigeon"`,
-		`tokens.access_token_alg "HS256"`,
-		`tokens.id_token_alg "none"`,
-		"tokens.refresh_token_idle must be positive",
-		"lockout limits must be positive",
-		"clients[0]", "plain http",
-		`clients[1]: client "web" is defined twice`,
-		"pkce cannot be optional",
+		`gatehouse.signup: must be one of open, closed, invite, got "sometimes"`,
+		`gatehouse.login[0]: must be one of password, passkey, email_code, magic_link, sms_code, got "carrier_pigeon"`,
+		`gatehouse.tokens.access_token_alg: must be one of RS256, ES256, EdDSA, got "HS256"`,
+		`gatehouse.tokens.id_token_alg: must be one of RS256, ES256, EdDSA, got "none"`,
+		"gatehouse.tokens.refresh_token_idle: must be a positive duration",
+		"gatehouse.lockout.account_max_failures: must be a positive whole number",
+		"gatehouse.clients[web].redirect_uris[0]: plain http",
+		`gatehouse.clients[1]: must have an ID of its own (client IDs are unique), got "web" again (first at clients[0])`,
+		"gatehouse.clients[1].pkce: must be required for a public client",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not report %q:\n%v", want, err)
@@ -188,13 +189,13 @@ func TestValidateJSONReportsEveryProblem(t *testing.T) {
 // refuse every ceremony; each mistake is named.
 func TestValidatePasskeys(t *testing.T) {
 	for _, tc := range []struct{ name, passkeys, want string }{
-		{"rp_id foreign domain", `{"rp_id":"evil.example"}`, `rp_id "evil.example" must be the issuer's host`},
-		{"rp_id suffix without dot", `{"rp_id":"ample.com"}`, `rp_id "ample.com" must be the issuer's host`},
+		{"rp_id foreign domain", `{"rp_id":"evil.example"}`, `passkeys.rp_id: must be the issuer's host "login.example.com" or a parent domain of it, got "evil.example"`},
+		{"rp_id suffix without dot", `{"rp_id":"ample.com"}`, `passkeys.rp_id: must be the issuer's host "login.example.com" or a parent domain of it, got "ample.com"`},
 		{"rp_id with scheme", `{"rp_id":"https://example.com"}`, "bare domain name"},
 		{"rp_id IP", `{"rp_id":"192.0.2.1"}`, "bare domain name"},
 		{"origin with path", `{"origins":["https://login.example.com/portal"]}`, "no path"},
 		{"origin plain http", `{"origins":["http://login.example.com"]}`, "must use https"},
-		{"origin outside rp_id", `{"origins":["https://login.example.org"]}`, `not under the rp_id "login.example.com"`},
+		{"origin outside rp_id", `{"origins":["https://login.example.org"]}`, `passkeys.origins[0]: must be under the rp_id "login.example.com"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","passkeys":`+tc.passkeys+`}`))
@@ -210,7 +211,7 @@ func TestValidatePasskeys(t *testing.T) {
 		}
 	}
 	err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","login":["passkey"]}`))
-	if err == nil || !strings.Contains(err.Error(), "login must include password") {
+	if err == nil || !strings.Contains(err.Error(), "gatehouse.login: must include password") {
 		t.Errorf("passkey-only login: got %v, want a clear refusal", err)
 	}
 }
@@ -219,19 +220,19 @@ func TestValidatePasskeys(t *testing.T) {
 // load time with messages naming what to change.
 func TestValidateSocialAndSenders(t *testing.T) {
 	for _, tc := range []struct{ name, cfg, want string }{
-		{"oidc without issuer", `"social":[{"name":"corp","client_id":"a","client_secret":"b"}]`, "issuer is required"},
-		{"http issuer", `"social":[{"name":"corp","issuer":"http://sso.example.com","client_id":"a","client_secret":"b"}]`, "must be an https URL"},
-		{"no client id", `"social":[{"name":"google","client_secret":"b"}]`, "client_id is required"},
-		{"no secret", `"social":[{"name":"google","client_id":"a"}]`, "client_secret is required"},
-		{"bad name", `"social":[{"name":"Google!","preset":"google","client_id":"a","client_secret":"b"}]`, "use 1 to 32 lowercase"},
-		{"unknown preset", `"social":[{"name":"x","preset":"myspace","client_id":"a","client_secret":"b"}]`, `preset "myspace"`},
-		{"twice", `"social":[{"name":"google","client_id":"a","client_secret":"b"},{"name":"google","client_id":"a","client_secret":"b"}]`, "defined twice"},
-		{"groups without a claim", `"social":[{"name":"google","client_id":"a","client_secret":"b","required_groups":["staff"]}]`, "need groups_claim"},
-		{"groups on github", `"social":[{"name":"github","client_id":"a","client_secret":"b","groups_claim":"groups","import_groups":["staff"]}]`, "GitHub sends none"},
-		{"bad import group", `"social":[{"name":"google","client_id":"a","client_secret":"b","import_groups":["a,b"]}]`, "import_groups"},
-		{"email method without sender", `"login":["password","email_code"]`, "login method email_code sends email"},
-		{"sms method without sender", `"login":["password","sms_code"]`, "login method sms_code sends text messages"},
-		{"bad sms prefix", `"sms":{"allowed_prefixes":["44"]}`, `sms.allowed_prefixes "44"`},
+		{"oidc without issuer", `"social":[{"name":"corp","client_id":"a","client_secret":"b"}]`, "gatehouse.social[corp].issuer: is required"},
+		{"http issuer", `"social":[{"name":"corp","issuer":"http://sso.example.com","client_id":"a","client_secret":"b"}]`, "gatehouse.social[corp].issuer: must use https"},
+		{"no client id", `"social":[{"name":"google","client_secret":"b"}]`, "gatehouse.social[google].client_id: is required"},
+		{"no secret", `"social":[{"name":"google","client_id":"a"}]`, "gatehouse.social[google].client_secret: is required"},
+		{"bad name", `"social":[{"name":"Google!","preset":"google","client_id":"a","client_secret":"b"}]`, "gatehouse.social[Google!].name: must be 1 to 32 lowercase"},
+		{"unknown preset", `"social":[{"name":"x","preset":"myspace","client_id":"a","client_secret":"b"}]`, `gatehouse.social[x].preset: must be one of google, microsoft, gitlab, apple, github, oidc, got "myspace"`},
+		{"twice", `"social":[{"name":"google","client_id":"a","client_secret":"b"},{"name":"google","client_id":"a","client_secret":"b"}]`, `gatehouse.social[1]: must have a name of its own`},
+		{"groups without a claim", `"social":[{"name":"google","client_id":"a","client_secret":"b","required_groups":["staff"]}]`, "gatehouse.social[google].groups_claim: is required by import_groups and required_groups"},
+		{"groups on github", `"social":[{"name":"github","client_id":"a","client_secret":"b","groups_claim":"groups","import_groups":["staff"]}]`, "gatehouse.social[github].groups_claim: must be an OpenID provider's claim"},
+		{"bad import group", `"social":[{"name":"google","client_id":"a","client_secret":"b","import_groups":["a,b"]}]`, "gatehouse.social[google].import_groups[0]: must be 1-64 letters"},
+		{"email method without sender", `"login":["password","email_code"]`, "gatehouse.login[1]: email_code sends email: must have an email sender"},
+		{"sms method without sender", `"login":["password","sms_code"]`, "gatehouse.login[1]: sms_code sends text messages: must have an SMS sender"},
+		{"bad sms prefix", `"sms":{"allowed_prefixes":["44"]}`, `gatehouse.sms.allowed_prefixes[0]: must be + and 1 to 6 digits of an E.164 prefix`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com",`+tc.cfg+`}`))
@@ -249,7 +250,7 @@ func TestValidateSocialAndSenders(t *testing.T) {
 		t.Errorf("social provider with a placeholder secret: %v", err)
 	}
 	err := validateJSON(t, appJSON(t, `{"issuer":"https://login.example.com","social":[{"name":"google","client_id":"a","client_secret":"{env.GATEHOUSE_TEST_UNSET}"}]}`))
-	if err == nil || !strings.Contains(err.Error(), "client_secret {env.GATEHOUSE_TEST_UNSET} is empty") {
+	if err == nil || !strings.Contains(err.Error(), "gatehouse.social[google].client_secret: must resolve to a value, got nothing from {env.GATEHOUSE_TEST_UNSET}") {
 		t.Errorf("unset secret variable: got %v, want an error naming it", err)
 	}
 }
@@ -258,7 +259,7 @@ func TestValidateSocialAndSenders(t *testing.T) {
 // Caddyfile requires it too; the JSON path must not be weaker).
 func TestValidateJSONMissingIssuer(t *testing.T) {
 	err := validateJSON(t, appJSON(t, `{"signup":"open"}`))
-	if err == nil || !strings.Contains(err.Error(), "issuer is required") {
+	if err == nil || !strings.Contains(err.Error(), "gatehouse.issuer: is required") {
 		t.Fatalf("got %v, want an error saying the issuer is required", err)
 	}
 }
@@ -275,11 +276,11 @@ func TestProtectValidate(t *testing.T) {
 		{"defaults", module.Protect{}, ""},
 		{"custom headers", module.Protect{Headers: map[string]string{"X-Email": "{gatehouse.user.email}", "X-User-Name": ""}}, ""},
 		{"unknown placeholder", module.Protect{Headers: map[string]string{"X-A": "{gatehouse.user.nope}"}}, "{gatehouse.user.nope}"},
-		{"request placeholder", module.Protect{Headers: map[string]string{"X-A": "{http.request.header.Cookie}"}}, "unknown placeholder"},
-		{"bad header name", module.Protect{Headers: map[string]string{"X A": "{gatehouse.user.id}"}}, `header name "X A"`},
+		{"request placeholder", module.Protect{Headers: map[string]string{"X-A": "{http.request.header.Cookie}"}}, "gatehouse_protect.headers[X-A]: must use only the gatehouse.* identity placeholders"},
+		{"bad header name", module.Protect{Headers: map[string]string{"X A": "{gatehouse.user.id}"}}, `gatehouse_protect.headers[X A]: must be a header name of letters, digits and '-', got "X A"`},
 		{"header name with colon", module.Protect{Headers: map[string]string{"X-A:": "{gatehouse.user.id}"}}, "header name"},
 		{"negative cache size", module.Protect{CacheSize: -1}, "cache_size"},
-		{"empty scope", module.Protect{Scopes: []string{"read", ""}}, "empty scope"},
+		{"empty scope", module.Protect{Scopes: []string{"read", ""}}, `gatehouse_protect.scopes[1]: must be a scope`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,6 +292,158 @@ func TestProtectValidate(t *testing.T) {
 				t.Fatalf("handler accepted; want an error naming %q", tt.want)
 			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
 				t.Fatalf("error %q does not name %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestValidateCaddyfileValues: the value checks that the Caddyfile adapter made until the
+// configuration had one validator. The adapter now accepts these (they are syntactically
+// right) and loading refuses them, with the option's JSON path instead of a line — the same
+// check, with the same words, as for a JSON configuration. Security rows: AS-01/AS-02 (no
+// user information, cleartext or javascript: redirect URIs), OC-18 (no fragment), JW-14
+// (issuer exactness), JW-22 (no short client secret, no secret_hash that verifies nothing),
+// AS-09/AS-12/AS-13 (PKCE for public clients, no implicit or password grant), JW-01/JW-02,
+// PX-05 (header templates only use identity values), no clear-text SMTP or webhook.
+func TestValidateCaddyfileValues(t *testing.T) {
+	global := func(body string) string {
+		return "{\n\tgatehouse {\n" + body + "\t}\n}\n"
+	}
+	const issuer = "\t\tissuer https://login.example.com\n"
+	site := func(body string) string {
+		return global(issuer) + "\napp.example.com {\n" + body + "\treverse_proxy localhost:3000\n}\n"
+	}
+	client := func(opts string) string {
+		return global(issuer + "\t\tclient web {\n" + opts + "\t\t}\n")
+	}
+	const cb = "\t\t\tredirect_uri https://app.example.com/cb\n"
+	sender := func(body string) string { return global(issuer + body) }
+	const protect = "apps.http.servers.srv0.routes[0].handle[0].routes[0].handle[0]"
+	tests := []struct{ name, src, want string }{
+		{"missing issuer", global("\t\tsignup open\n"), "gatehouse.issuer: is required"},
+		{"issuer trailing slash (JW-14)", global("\t\tissuer https://login.example.com/\n"), "gatehouse.issuer: must not end with a slash"},
+		{"issuer http non-loopback", global("\t\tissuer http://login.example.com\n"), "gatehouse.issuer: must use https"},
+		{"issuer with query", global("\t\tissuer https://login.example.com?x=1\n"), "gatehouse.issuer: must not have a query or fragment"},
+		{"issuer relative", global("\t\tissuer login.example.com\n"), "gatehouse.issuer: must be an absolute URL"},
+		{"bad signup mode", global(issuer + "\t\tsignup sometimes\n"), `gatehouse.signup: must be one of open, closed, invite, got "sometimes"`},
+		{"unknown login method", global(issuer + "\t\tlogin password carrier_pigeon\n"), `gatehouse.login[1]: must be one of password, passkey, email_code, magic_link, sms_code, got "carrier_pigeon"`},
+		{"social twice", global(issuer + "\t\tsocial google {\n\t\t}\n\t\tsocial google {\n\t\t}\n"), `gatehouse.social[1]: must have a name of its own (provider names are unique), got "google" again`},
+		{"code lifetime above 10 minutes", global(issuer + "\t\ttokens {\n\t\t\tcode_lifetime 1h\n\t\t}\n"), "gatehouse.tokens.code_lifetime: must be at most 10m (RFC 6749 §4.1.2), got 1h"},
+		{"access token lifetime above 24 hours", global(issuer + "\t\ttokens {\n\t\t\taccess_token_lifetime 48h\n\t\t}\n"), "gatehouse.tokens.access_token_lifetime: must be at most 24h"},
+		{"keys rotate_every below 1 hour", global(issuer + "\t\tkeys {\n\t\t\trotate_every 30m\n\t\t}\n"), "gatehouse.keys.rotate_every: must be at least 1h, got 30m"},
+		{"tokens alg HS256 (JW-02)", global(issuer + "\t\ttokens {\n\t\t\taccess_token_alg HS256\n\t\t}\n"), `gatehouse.tokens.access_token_alg: must be one of RS256, ES256, EdDSA, got "HS256"`},
+		{"tokens alg none (JW-01)", global(issuer + "\t\ttokens {\n\t\t\tid_token_alg none\n\t\t}\n"), `gatehouse.tokens.id_token_alg: must be one of RS256, ES256, EdDSA, got "none"`},
+		{"malformed redirect_uri", client("\t\t\tredirect_uri https://app.example.com/%zz\n"), "gatehouse.clients[web].redirect_uris[0]: not a valid URL"},
+		{"redirect_uri with fragment (OC-18)", client("\t\t\tredirect_uri https://app.example.com/cb#frag\n"), "gatehouse.clients[web].redirect_uris[0]: must not contain a fragment"},
+		{"redirect_uri cleartext (AS-02)", client("\t\t\tredirect_uri http://example.com/cb\n"), "gatehouse.clients[web].redirect_uris[0]: plain http is only allowed for loopback hosts"},
+		{"redirect_uri javascript (AS-02)", client("\t\t\tredirect_uri javascript:alert(1)\n"), `gatehouse.clients[web].redirect_uris[0]: scheme "javascript" is not allowed`},
+		{"redirect_uri JavaScript mixed case (AS-02)", client("\t\t\tredirect_uri JaVaScRiPt://x/%0aalert(1)\n"), "gatehouse.clients[web].redirect_uris[0]: "},
+		{"redirect_uri relative", client("\t\t\tredirect_uri /callback\n"), "gatehouse.clients[web].redirect_uris[0]: must be an absolute URL"},
+		{"redirect_uri userinfo (AS-01)", client("\t\t\tredirect_uri https://app.example.com@evil.example/cb\n"), "gatehouse.clients[web].redirect_uris[0]: must not contain user information"},
+		{"post_logout_redirect_uri cleartext", client(cb + "\t\t\tpost_logout_redirect_uri http://app.example.com/\n"), "gatehouse.clients[web].post_logout_redirect_uris[0]: plain http"},
+		{"short client secret (JW-22)", client(cb + "\t\t\tsecret hunter2\n"), "gatehouse.clients[web].secret: must be at least 16 characters"},
+		{"malformed secret_hash", client(cb + "\t\t\tsecret_hash 5f4dcc3b5aa765d61d8327deb882cf99\n"), "gatehouse.clients[web].secret_hash: not a client secret hash: expected $sha256$<salt>$<digest> as printed by `gatehouse hash-secret`"},
+		{"secret_hash of the wrong kind", client(cb + "\t\t\tsecret_hash $argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaA\n"), "gatehouse.clients[web].secret_hash: not a client secret hash"},
+		{"secret and secret_hash", client(cb + "\t\t\tsecret {env.WEB_SECRET}\n\t\t\tsecret_hash $sha256$rBp2Kwwaa69TwdOKTPcCrg$EtOW7JMCA+bUymwfUuzbsvKCX3eTu1EsYsoqRqhvvE0\n"), "gatehouse.clients[web]: must have secret or secret_hash, not both"},
+		{"bad pkce", client(cb + "\t\t\tpkce sometimes\n"), `gatehouse.clients[web].pkce: must be one of required, optional, got "sometimes"`},
+		{"public client pkce optional (AS-09)", client(cb + "\t\t\tpkce optional\n"), "gatehouse.clients[web].pkce: must be required for a public client (no secret), got optional"},
+		{"unsupported grant type (AS-13)", client(cb + "\t\t\tgrant_types password\n"), `gatehouse.clients[web].grant_types[0]: must be one of authorization_code, refresh_token, client_credentials, got "password"`},
+		{"implicit grant (AS-12)", client(cb + "\t\t\tgrant_types implicit\n"), `gatehouse.clients[web].grant_types[0]: must be one of authorization_code, refresh_token, client_credentials, got "implicit"`},
+		{"client without redirect_uri", client("\t\t\tname Web\n"), "gatehouse.clients[web].redirect_uris: must list at least one URI"},
+		{"client bad id", global(issuer + "\t\tclient \"web app\" {\n" + cb + "\t\t}\n"), `gatehouse.clients[0].id: must be 1-128 characters among letters, digits and . _ - : @, got "web app"`},
+		{"client defined twice", global(issuer + "\t\tclient web {\n" + cb + "\t\t}\n\t\tclient web {\n" + cb + "\t\t}\n"), `gatehouse.clients[1]: must have an ID of its own (client IDs are unique), got "web" again (first at clients[0])`},
+		{"client bad scope", client(cb + "\t\t\tscopes openid \"a\\\\b\"\n"), `gatehouse.clients[web].scopes[1]: must be 1-128 printable ASCII characters`},
+		{"client access token above 24 hours", client(cb + "\t\t\taccess_token_lifetime 25h\n"), "gatehouse.clients[web].access_token_lifetime: must be at most 24h"},
+		{"client id_token_alg", client(cb + "\t\t\tid_token_alg HS256\n"), `gatehouse.clients[web].id_token_alg: must be one of RS256, ES256, EdDSA, got "HS256"`},
+		{"client resource", client(cb + "\t\t\tresource api\n"), "gatehouse.clients[web].resources[0]: must be an absolute URI"},
+		{"client backchannel cleartext", client(cb + "\t\t\tbackchannel_logout_uri http://app.example.com/bc\n"), "gatehouse.clients[web].backchannel_logout_uri: must be an https URL"},
+		{"protect header unknown placeholder (PX-05)", site("\tgatehouse_protect {\n\t\theader X-Nope {gatehouse.user.nope}\n\t}\n"), protect + ".headers[X-Nope]: must use only the gatehouse.* identity placeholders"},
+		{"protect header request placeholder", site("\tgatehouse_protect {\n\t\theader X-Host {http.request.host}\n\t}\n"), protect + ".headers[X-Host]: must use only the gatehouse.* identity placeholders"},
+		{"protect header bad name", site("\tgatehouse_protect {\n\t\theader \"X User\" {gatehouse.user.id}\n\t}\n"), protect + `.headers[X User]: must be a header name of letters, digits and '-', got "X User"`},
+		{"bad cookie_name", site("\tgatehouse_protect {\n\t\tcookie_name \"a;b\"\n\t}\n"), protect + `.cookie_name: must be letters, digits, '_' and '-', got "a;b"`},
+		{"smtp port out of range", sender("\t\temail smtp mail.example.com:99999 {\n\t\t\tfrom no-reply@example.com\n\t\t}\n"), "gatehouse.email.sender.port: port 99999 is not a TCP port"},
+		{"smtp unknown tls mode", sender("\t\temail smtp mail.example.com {\n\t\t\tfrom no-reply@example.com\n\t\t\ttls opportunistic\n\t\t}\n"), `gatehouse.email.sender.tls: tls "opportunistic": use starttls, implicit or none`},
+		{"smtp tls none to a remote host", sender("\t\temail smtp mail.example.com {\n\t\t\tfrom no-reply@example.com\n\t\t\ttls none\n\t\t}\n"), "gatehouse.email.sender.tls: tls none is only allowed for a loopback host"},
+		{"smtp missing from", sender("\t\temail smtp mail.example.com {\n\t\t\tusername apikey\n\t\t}\n"), "gatehouse.email.sender.from: from is required"},
+		{"smtp bad from", sender("\t\temail smtp mail.example.com {\n\t\t\tfrom \"Acme no-reply\"\n\t\t}\n"), "gatehouse.email.sender.from: from \"Acme no-reply\" is not an email address"},
+		{"smtp password without username", sender("\t\temail smtp mail.example.com {\n\t\t\tfrom no-reply@example.com\n\t\t\tpassword {env.GH_TEST_SMTP_PW}\n\t\t}\n"), "gatehouse.email.sender.username: username is required when a password is set"},
+		{"twilio missing account_sid", sender("\t\tsms twilio {\n\t\t\tauth_token {env.GH_TEST_SMTP_PW}\n\t\t\tfrom +15550100\n\t\t}\n"), "gatehouse.sms.sender.account_sid: account_sid is required"},
+		{"twilio missing from", sender("\t\tsms twilio {\n\t\t\taccount_sid AC123\n\t\t\tauth_token {env.GH_TEST_SMTP_PW}\n\t\t}\n"), "gatehouse.sms.sender.from: from or messaging_service_sid is required"},
+		{"twilio from and messaging service", sender("\t\tsms twilio {\n\t\t\taccount_sid AC123\n\t\t\tauth_token {env.GH_TEST_SMTP_PW}\n\t\t\tfrom +15550100\n\t\t\tmessaging_service_sid MG1\n\t\t}\n"), "gatehouse.sms.sender.from: from and messaging_service_sid exclude each other"},
+		{"twilio bad from", sender("\t\tsms twilio {\n\t\t\taccount_sid AC123\n\t\t\tauth_token {env.GH_TEST_SMTP_PW}\n\t\t\tfrom 555-0100\n\t\t}\n"), `gatehouse.sms.sender.from: from "555-0100" must be a phone number in E.164 form`},
+		{"twilio http base_url", sender("\t\tsms twilio {\n\t\t\taccount_sid AC123\n\t\t\tauth_token {env.GH_TEST_SMTP_PW}\n\t\t\tfrom +15550100\n\t\t\tbase_url http://twilio.example.com\n\t\t}\n"), "gatehouse.sms.sender.base_url: base_url \"http://twilio.example.com\" must use https"},
+		{"webhook http to a remote host", sender("\t\tsms webhook http://sms.example.com/send {\n\t\t\tsecret {env.GH_TEST_WEBHOOK_SECRET}\n\t\t}\n"), "gatehouse.sms.sender.url: url \"http://sms.example.com/send\" must use https"},
+		{"webhook short secret", sender("\t\tsms webhook https://sms.example.com/send {\n\t\t\tsecret {env.GH_TEST_SMTP_PW}\n\t\t}\n"), "gatehouse.sms.sender.secret: secret must be at least 32 bytes"},
+		{"webhook missing secret", sender("\t\tsms webhook https://sms.example.com/send {\n\t\t\ttimeout 5s\n\t\t}\n"), "gatehouse.sms.sender.secret: secret is required"},
+		{"branding bad colour", sender("\t\tbranding {\n\t\t\tcolor \"red;background:url(x)\"\n\t\t}\n"), `gatehouse.branding.color: must be a hex colour such as #0a84ff (it goes into inline CSS), got "#red;background:url(x)"`},
+		{"branding http logo", sender("\t\tbranding {\n\t\t\tlogo_url http://cdn.example.com/logo.png\n\t\t}\n"), `gatehouse.branding.logo_url: must use https (plain http only on a loopback host), got "http://cdn.example.com/logo.png"`},
+	}
+	t.Setenv("GH_TEST_SMTP_PW", "pa55word")
+	t.Setenv("GH_TEST_WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := adapt(t, tt.src)
+			if err != nil {
+				t.Fatalf("the adapter refused a syntactically right Caddyfile (it checks syntax only): %v\n%s", err, tt.src)
+			}
+			_, err = module.ValidateJSON(out)
+			if err == nil {
+				t.Fatalf("validation accepted it; want an error starting %q\n%s", tt.want, out)
+			}
+			found := false
+			for _, line := range strings.Split(err.Error(), "\n") {
+				found = found || strings.HasPrefix(line, tt.want)
+			}
+			if !found {
+				t.Fatalf("errors:\n%v\nwant one starting %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestValidateExamples: every examples/*/Caddyfile loads as `caddy validate` loads it (the
+// app and every handler provisioned, placeholders resolved from the environment its header
+// comment asks for), without an error and without a warning other than the development
+// issuer's.
+func TestValidateExamples(t *testing.T) {
+	examples, _ := filepath.Glob(filepath.Join("..", "examples", "*", "Caddyfile"))
+	if len(examples) == 0 {
+		t.Fatal("no examples/*/Caddyfile found")
+	}
+	envRe := regexp.MustCompile(`\{env\.([A-Za-z0-9_]+)\}`)
+	for _, ex := range examples {
+		name := filepath.Base(filepath.Dir(ex))
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile(ex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range envRe.FindAllStringSubmatch(string(src), -1) {
+				t.Setenv(m[1], "example-secret-"+strings.Repeat("x", 32))
+			}
+			out, _, err := adapt(t, string(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			warnings, err := module.ValidateJSON(out)
+			if err != nil {
+				t.Fatalf("validator: %v", err)
+			}
+			for _, w := range warnings {
+				if !strings.HasPrefix(w.Error(), "gatehouse.issuer: plain http on a loopback host is for development only") {
+					t.Errorf("warning: %v", w)
+				}
+			}
+			var cfg map[string]any
+			if err := json.Unmarshal(out, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			app := cfg["apps"].(map[string]any)["gatehouse"].(map[string]any)
+			app["storage"] = map[string]string{"module": "badger", "path": filepath.Join(t.TempDir(), "db")}
+			cfg["admin"] = map[string]any{"disabled": true}
+			full, _ := json.Marshal(cfg)
+			if err := validateJSON(t, full); err != nil {
+				t.Fatalf("caddy validate: %v", err)
 			}
 		})
 	}

@@ -17,14 +17,21 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-dev/gatehouse/module"
 )
 
-// cfAdapt adapts a Caddyfile whose gatehouse option has body (after issuer and storage),
-// without loading it: configuration errors are reported here.
+// cfAdapt adapts a Caddyfile whose gatehouse option has body (after issuer and storage) and
+// validates it as loading would (module.ValidateJSON), without loading it: configuration
+// errors are reported here.
 func cfAdapt(t *testing.T, e *Env, body string) error {
 	t.Helper()
 	src := e.Render(Config{Gatehouse: body})
-	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), map[string]any{"filename": "Caddyfile"})
+	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		return err
+	}
+	_, err = module.ValidateJSON(out)
 	return err
 }
 

@@ -762,7 +762,7 @@ func TestSocialGitHub(t *testing.T) {
 	// The client secret and access tokens never go to a plain-http endpoint (loopback
 	// excepted, as here).
 	err := e.Load(Config{Gatehouse: "signup open" + strings.Replace(g.config(), "api_url "+g.srv.URL, "api_url http://api.github.example", 1)})
-	if err == nil || !strings.Contains(err.Error(), `api_url "http://api.github.example" must be an https URL`) {
+	if err == nil || !strings.Contains(err.Error(), `gatehouse.social[github].api_url: must use https (plain http only on a loopback host), got "http://api.github.example"`) {
 		t.Errorf("GitHub endpoint over plain http: load error %v", err)
 	}
 }

@@ -13,12 +13,9 @@ package module
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -42,9 +39,6 @@ import (
 func init() {
 	caddy.RegisterModule(App{})
 }
-
-// Login methods that can be enabled.
-var loginMethods = []string{"password", "passkey", idp.MethodEmailCode, idp.MethodMagicLink, idp.MethodSMSCode}
 
 // App is the `gatehouse` app: the identity provider's configuration and state.
 type App struct {
@@ -249,104 +243,21 @@ func (a *App) Provision(ctx caddy.Context) error {
 
 // validateConfig checks the options that Provision needs before it opens anything.
 func (a *App) validateConfig() error {
-	var errs []error
-	if a.Issuer == "" {
-		errs = append(errs, errors.New("gatehouse: issuer is required (for example: issuer https://login.example.com)"))
-	} else if err := ValidateIssuer(a.Issuer); err != nil {
-		errs = append(errs, fmt.Errorf("gatehouse: issuer %q: %w", a.Issuer, err))
+	// The whole configuration, in one place (validate.go): every error at once, in a
+	// stable order, and the warnings logged.
+	v := NewValidator()
+	a.Check(v, "gatehouse")
+	for _, w := range v.Warnings() {
+		a.logger.Warn(w.Message, zap.String("option", w.Path))
 	}
-	switch a.Signup {
-	case "", idp.SignupOpen, idp.SignupClosed, idp.SignupInvite:
+	switch n := len(v.Errors()); n {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("1 configuration error:\n%w", v.Err())
 	default:
-		errs = append(errs, fmt.Errorf("gatehouse: signup %q: use open, closed or invite", a.Signup))
+		return fmt.Errorf("%d configuration errors:\n%w", n, v.Err())
 	}
-	for _, m := range a.Login {
-		if !hasString(loginMethods, m) {
-			errs = append(errs, fmt.Errorf("gatehouse: login method %q is not available (available: %s)", m, strings.Join(loginMethods, ", ")))
-		}
-	}
-	if len(a.Login) > 0 && !hasString(a.Login, "password") {
-		errs = append(errs, errors.New("gatehouse: login must include password (passkey-only servers are not available yet)"))
-	}
-	if !devIssuer(a.Issuer) {
-		for _, m := range a.Login {
-			switch {
-			case (m == idp.MethodEmailCode || m == idp.MethodMagicLink) && a.Email.SenderRaw == nil:
-				errs = append(errs, fmt.Errorf("gatehouse: login method %s sends email: configure a sender (email { smtp <host:port> { ... } })", m))
-			case m == idp.MethodSMSCode && a.SMS.SenderRaw == nil:
-				errs = append(errs, fmt.Errorf("gatehouse: login method %s sends text messages: configure a sender (sms { twilio { ... } } or sms { webhook <url> { ... } })", m))
-			}
-		}
-	}
-	for _, pre := range a.SMS.AllowedPrefixes {
-		if !smsPrefixRe.MatchString(pre) {
-			errs = append(errs, fmt.Errorf("gatehouse: sms.allowed_prefixes %q: use + and 1 to 6 digits of an E.164 prefix (+1, +44, +4930)", pre))
-		}
-	}
-	// Secrets given as {env.*} and {file.*} placeholders are validated as resolved now, at
-	// provisioning: a variable that is unset or a file that is missing is reported here
-	// instead of making a confidential client public or a provider fail at first use.
-	repl := caddy.NewReplacer()
-	seenSocial := map[string]bool{}
-	for i, sc := range a.Social {
-		if seenSocial[sc.Name] {
-			errs = append(errs, fmt.Errorf("gatehouse: social[%d]: provider %q is defined twice", i, sc.Name))
-		}
-		seenSocial[sc.Name] = true
-		if _, err := sc.IDP(repl, false); err != nil {
-			errs = append(errs, fmt.Errorf("gatehouse: social[%d] %q: %w", i, sc.Name, err))
-		}
-	}
-	errs = append(errs, a.SocialLimits.Validate()...)
-	if err := a.Branding.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := validatePasskeys(a.Issuer, a.Passkeys); err != nil {
-		errs = append(errs, err)
-	}
-	for name, alg := range map[string]string{"access_token_alg": a.Tokens.AccessTokenAlg, "id_token_alg": a.Tokens.IDTokenAlg} {
-		if alg != "" && !keys.ValidAlg(alg) {
-			errs = append(errs, fmt.Errorf("gatehouse: tokens.%s %q: use RS256, ES256 or EdDSA", name, alg))
-		}
-	}
-	for name, d := range map[string]caddy.Duration{
-		"tokens.access_token_lifetime": a.Tokens.AccessTokenLifetime, "tokens.id_token_lifetime": a.Tokens.IDTokenLifetime,
-		"tokens.refresh_token_lifetime": a.Tokens.RefreshTokenLifetime, "tokens.refresh_token_idle": a.Tokens.RefreshTokenIdle,
-		"tokens.code_lifetime": a.Tokens.CodeLifetime, "sessions.idle": a.Sessions.Idle, "sessions.lifetime": a.Sessions.Lifetime,
-		"lockout.window": a.Lockout.Window, "tokens.leeway": a.Tokens.Leeway, "keys.rotate_every": a.Keys.RotateEvery,
-	} {
-		if d < 0 {
-			errs = append(errs, fmt.Errorf("gatehouse: %s must be positive", name))
-		}
-	}
-	if d := time.Duration(a.Tokens.CodeLifetime); d > 10*time.Minute {
-		errs = append(errs, errors.New("gatehouse: tokens.code_lifetime must be at most 10m (RFC 6749 §4.1.2)"))
-	}
-	if d := time.Duration(a.Tokens.AccessTokenLifetime); d > 24*time.Hour {
-		errs = append(errs, errors.New("gatehouse: tokens.access_token_lifetime must be at most 24h"))
-	}
-	if d := time.Duration(a.Tokens.Leeway); d > 5*time.Minute {
-		errs = append(errs, errors.New("gatehouse: tokens.leeway must be at most 5m"))
-	}
-	if a.Lockout.AccountMaxFailures < 0 || a.Lockout.IPMaxFailures < 0 {
-		errs = append(errs, errors.New("gatehouse: lockout limits must be positive"))
-	}
-	seen := map[string]bool{}
-	for i, c := range a.Clients {
-		if seen[c.ID] {
-			errs = append(errs, fmt.Errorf("gatehouse: clients[%d]: client %q is defined twice", i, c.ID))
-		}
-		seen[c.ID] = true
-		sec, err := resolveSecret(repl, c.Secret)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("gatehouse: clients[%d] %q: secret %w", i, c.ID, err))
-			continue
-		}
-		if _, err := idp.NewClient(c.IDP(sec)); err != nil {
-			errs = append(errs, fmt.Errorf("gatehouse: clients[%d]: %w", i, err))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // resolveSecret replaces the {env.*} and {file.*} placeholders of a secret option. A value
@@ -358,35 +269,6 @@ func resolveSecret(repl *caddy.Replacer, raw string) (string, error) {
 		return "", fmt.Errorf("%s is empty: set the environment variable or create the file it names", raw)
 	}
 	return v, nil
-}
-
-// ValidateIssuer checks an issuer URL (OIDC Discovery §3: https, no query or fragment).
-// Plain http is accepted for loopback hosts only (development).
-func ValidateIssuer(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		return errors.New("must be an absolute URL such as https://login.example.com")
-	}
-	if u.RawQuery != "" || u.Fragment != "" || strings.Contains(raw, "#") || strings.Contains(raw, "?") {
-		return errors.New("must not have a query or fragment")
-	}
-	if u.User != nil {
-		return errors.New("must not contain user information")
-	}
-	if strings.HasSuffix(raw, "/") {
-		return errors.New("must not end with a slash")
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		h := u.Hostname()
-		if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			return errors.New("must use https (plain http is only allowed on localhost)")
-		}
-	default:
-		return errors.New("must be an https URL")
-	}
-	return nil
 }
 
 // Start runs the background work: the revocation list sync (every second) and the store's
@@ -495,42 +377,6 @@ var (
 	_ caddy.App         = (*App)(nil)
 	_ caddy.Provisioner = (*App)(nil)
 )
-
-// validatePasskeys checks the WebAuthn relying party against the issuer: the RP ID must be
-// the issuer's host or a parent domain of it, and every origin must sit under the RP ID.
-func validatePasskeys(issuer string, c PasskeysConfig) error {
-	iu, err := url.Parse(issuer)
-	if err != nil || issuer == "" {
-		return nil // reported with the issuer
-	}
-	rpID := strings.ToLower(c.RPID)
-	if c.RPID != "" {
-		if net.ParseIP(c.RPID) != nil || strings.ContainsAny(c.RPID, ":/?#@ ") || strings.Trim(c.RPID, ".") != c.RPID {
-			return fmt.Errorf("gatehouse: passkeys rp_id %q must be a bare domain name such as example.com (no scheme, port or path)", c.RPID)
-		}
-		if h := strings.ToLower(iu.Hostname()); h != rpID && !strings.HasSuffix(h, "."+rpID) {
-			return fmt.Errorf("gatehouse: passkeys rp_id %q must be the issuer's host %q or a parent domain of it", c.RPID, iu.Hostname())
-		}
-	} else {
-		rpID = strings.ToLower(iu.Hostname())
-	}
-	for _, o := range c.Origins {
-		u, err := url.Parse(o)
-		if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return fmt.Errorf("gatehouse: passkeys origin %q must be an origin such as https://login.example.com (no path)", o)
-		}
-		h := strings.ToLower(u.Hostname())
-		if u.Scheme != "https" && !(u.Scheme == "http" && h == "localhost") {
-			return fmt.Errorf("gatehouse: passkeys origin %q must use https (browsers allow http only on localhost)", o)
-		}
-		if h != rpID && !strings.HasSuffix(h, "."+rpID) {
-			return fmt.Errorf("gatehouse: passkeys origin %q is not under the rp_id %q, so browsers would refuse it", o, rpID)
-		}
-	}
-	return nil
-}
-
-var smsPrefixRe = regexp.MustCompile(`^\+[1-9][0-9]{0,5}$`)
 
 // provisionMessenger loads the senders and templates of the email and SMS methods and fills
 // the provider configuration's messaging fields.

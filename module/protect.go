@@ -131,21 +131,11 @@ func (p *Protect) headerSpecs() ([]protect.HeaderSpec, error) {
 	return protect.CompileHeaders(specs)
 }
 
-// Validate checks the options that do not need the app.
+// Validate checks the options that do not need the app (Check).
 func (p *Protect) Validate() error {
-	var errs []error
-	if _, err := p.headerSpecs(); err != nil {
-		errs = append(errs, fmt.Errorf("gatehouse_protect: %w", err))
-	}
-	if p.CacheSize < 0 {
-		errs = append(errs, errors.New("gatehouse_protect: cache_size must be positive"))
-	}
-	for _, s := range p.Scopes {
-		if s == "" {
-			errs = append(errs, errors.New("gatehouse_protect: empty scope"))
-		}
-	}
-	return errors.Join(errs...)
+	v := NewValidator()
+	p.Check(v, "gatehouse_protect")
+	return v.Err()
 }
 
 // ServeHTTP guards the request and passes it on when allowed.

@@ -5,8 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -66,53 +64,38 @@ func (SMTPEmail) CaddyModule() caddy.ModuleInfo {
 
 // Provision resolves placeholders and loads the CA file.
 func (s *SMTPEmail) Provision(caddy.Context) error {
-	repl := caddy.NewReplacer()
-	if err := resolve(repl, "gatehouse.email.smtp", map[string]*string{
-		"host": &s.Host, "username": &s.Username, "password": &s.Password, "from": &s.From, "tls": &s.TLS, "ca_file": &s.CAFile,
-	}); err != nil {
+	if err := resolve(caddy.NewReplacer(), "gatehouse.email.smtp", s.placeholders()); err != nil {
 		return err
 	}
 	if s.CAFile != "" {
-		pem, err := os.ReadFile(s.CAFile)
+		roots, err := loadRoots(s.CAFile)
 		if err != nil {
 			return fmt.Errorf("gatehouse.email.smtp: ca_file: %w", err)
 		}
-		s.roots = x509.NewCertPool()
-		if !s.roots.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("gatehouse.email.smtp: ca_file %s: no PEM certificate found", s.CAFile)
-		}
+		s.roots = roots
 	}
 	return nil
 }
 
-// config returns the sender configuration; with placeholderSafe, values that are still
-// placeholders are replaced by valid stand-ins, so that only the literal values are checked.
-func (s *SMTPEmail) config(placeholderSafe bool) notify.SMTPConfig {
-	c := notify.SMTPConfig{Host: s.Host, Port: s.Port, Username: s.Username, Password: s.Password, From: s.From,
-		TLS: s.TLS, RootCAs: s.roots, Timeout: time.Duration(s.Timeout)}
-	if placeholderSafe {
-		if isPlaceholder(c.Host) {
-			c.Host = "localhost"
-		}
-		if isPlaceholder(c.From) {
-			c.From = "placeholder@example.com"
-		}
-		if isPlaceholder(c.TLS) {
-			c.TLS = ""
-		}
-	}
-	return c
+// placeholders returns the options resolved at provisioning, by name.
+func (s *SMTPEmail) placeholders() map[string]*string {
+	return map[string]*string{"host": &s.Host, "username": &s.Username, "password": &s.Password, "from": &s.From,
+		"tls": &s.TLS, "ca_file": &s.CAFile}
 }
 
-// Check reports the mistakes visible before placeholders are resolved (used by the
-// Caddyfile adapter): values that contain a placeholder are not checked.
-func (s *SMTPEmail) Check() error { return s.config(true).Validate() }
+func (s *SMTPEmail) config() notify.SMTPConfig {
+	return notify.SMTPConfig{Host: s.Host, Port: s.Port, Username: s.Username, Password: s.Password, From: s.From,
+		TLS: s.TLS, RootCAs: s.roots, Timeout: time.Duration(s.Timeout)}
+}
 
-// Validate checks the resolved configuration and builds the sender.
+// Validate checks the configuration (placeholders resolved) and builds the sender.
 func (s *SMTPEmail) Validate() error {
-	sender, err := notify.NewSMTP(s.config(false))
+	if err := validateModule(s, "gatehouse.email.smtp"); err != nil {
+		return err
+	}
+	sender, err := notify.NewSMTP(s.config())
 	if err != nil {
-		return prefixErrors("gatehouse.email.smtp", err)
+		return fmt.Errorf("gatehouse.email.smtp: %w", err)
 	}
 	s.sender = sender
 	return nil
@@ -226,40 +209,29 @@ func (TwilioSMS) CaddyModule() caddy.ModuleInfo {
 
 // Provision resolves placeholders.
 func (t *TwilioSMS) Provision(caddy.Context) error {
-	return resolve(caddy.NewReplacer(), "gatehouse.sms.twilio", map[string]*string{
-		"account_sid": &t.AccountSID, "auth_token": &t.AuthToken, "from": &t.From,
-		"messaging_service_sid": &t.MessagingServiceSID, "base_url": &t.BaseURL,
-	})
+	return resolve(caddy.NewReplacer(), "gatehouse.sms.twilio", t.placeholders())
 }
 
-func (t *TwilioSMS) config(placeholderSafe bool) notify.TwilioConfig {
-	c := notify.TwilioConfig{AccountSID: t.AccountSID, AuthToken: t.AuthToken, From: t.From,
+// placeholders returns the options resolved at provisioning, by name.
+func (t *TwilioSMS) placeholders() map[string]*string {
+	return map[string]*string{"account_sid": &t.AccountSID, "auth_token": &t.AuthToken, "from": &t.From,
+		"messaging_service_sid": &t.MessagingServiceSID, "base_url": &t.BaseURL}
+}
+
+func (t *TwilioSMS) config() notify.TwilioConfig {
+	return notify.TwilioConfig{AccountSID: t.AccountSID, AuthToken: t.AuthToken, From: t.From,
 		MessagingServiceSID: t.MessagingServiceSID, BaseURL: t.BaseURL,
 		HTTPOptions: notify.HTTPOptions{Timeout: time.Duration(t.Timeout)}}
-	if placeholderSafe {
-		for _, v := range []*string{&c.AccountSID, &c.MessagingServiceSID} {
-			if isPlaceholder(*v) {
-				*v = "AC0"
-			}
-		}
-		if isPlaceholder(c.BaseURL) {
-			c.BaseURL = "https://api.twilio.com"
-		}
-		if isPlaceholder(c.From) {
-			c.From = "+15550100000"
-		}
-	}
-	return c
 }
 
-// Check reports the mistakes visible before placeholders are resolved.
-func (t *TwilioSMS) Check() error { return t.config(true).Validate() }
-
-// Validate checks the resolved configuration and builds the sender.
+// Validate checks the configuration (placeholders resolved) and builds the sender.
 func (t *TwilioSMS) Validate() error {
-	sender, err := notify.NewTwilio(t.config(false))
+	if err := validateModule(t, "gatehouse.sms.twilio"); err != nil {
+		return err
+	}
+	sender, err := notify.NewTwilio(t.config())
 	if err != nil {
-		return prefixErrors("gatehouse.sms.twilio", err)
+		return fmt.Errorf("gatehouse.sms.twilio: %w", err)
 	}
 	t.sender = sender
 	return nil
@@ -295,30 +267,26 @@ func (WebhookSMS) CaddyModule() caddy.ModuleInfo {
 
 // Provision resolves placeholders.
 func (w *WebhookSMS) Provision(caddy.Context) error {
-	return resolve(caddy.NewReplacer(), "gatehouse.sms.webhook", map[string]*string{"url": &w.URL, "secret": &w.Secret})
+	return resolve(caddy.NewReplacer(), "gatehouse.sms.webhook", w.placeholders())
 }
 
-func (w *WebhookSMS) config(placeholderSafe bool) notify.WebhookConfig {
-	c := notify.WebhookConfig{URL: w.URL, Secret: []byte(w.Secret), HTTPOptions: notify.HTTPOptions{Timeout: time.Duration(w.Timeout)}}
-	if placeholderSafe {
-		if isPlaceholder(c.URL) {
-			c.URL = "https://placeholder.example"
-		}
-		if isPlaceholder(w.Secret) {
-			c.Secret = []byte(strings.Repeat("x", notify.MinWebhookSecret))
-		}
-	}
-	return c
+// placeholders returns the options resolved at provisioning, by name.
+func (w *WebhookSMS) placeholders() map[string]*string {
+	return map[string]*string{"url": &w.URL, "secret": &w.Secret}
 }
 
-// Check reports the mistakes visible before placeholders are resolved.
-func (w *WebhookSMS) Check() error { return w.config(true).Validate() }
+func (w *WebhookSMS) config() notify.WebhookConfig {
+	return notify.WebhookConfig{URL: w.URL, Secret: []byte(w.Secret), HTTPOptions: notify.HTTPOptions{Timeout: time.Duration(w.Timeout)}}
+}
 
-// Validate checks the resolved configuration and builds the sender.
+// Validate checks the configuration (placeholders resolved) and builds the sender.
 func (w *WebhookSMS) Validate() error {
-	sender, err := notify.NewWebhook(w.config(false))
+	if err := validateModule(w, "gatehouse.sms.webhook"); err != nil {
+		return err
+	}
+	sender, err := notify.NewWebhook(w.config())
 	if err != nil {
-		return prefixErrors("gatehouse.sms.webhook", err)
+		return fmt.Errorf("gatehouse.sms.webhook: %w", err)
 	}
 	w.sender = sender
 	return nil
@@ -330,39 +298,6 @@ func (w *WebhookSMS) SendSMS(ctx context.Context, m notify.SMS) error {
 		return errors.New("gatehouse.sms.webhook: not provisioned")
 	}
 	return w.sender.SendSMS(ctx, m)
-}
-
-// Validate checks the branding options: logo_url an absolute https URL (http on a loopback
-// host), color #rgb or #rrggbb, templates an existing directory.
-func (b BrandingConfig) Validate() error {
-	var errs []error
-	if b.LogoURL != "" && !isPlaceholder(b.LogoURL) {
-		if err := CheckLogoURL(b.LogoURL); err != nil {
-			errs = append(errs, fmt.Errorf("gatehouse: branding.logo_url %q %w", b.LogoURL, err))
-		}
-	}
-	if b.Color != "" && !notify.ValidColor(b.Color) {
-		errs = append(errs, fmt.Errorf("gatehouse: branding.color %q: use a hex colour such as #0a84ff", b.Color))
-	}
-	if b.Templates != "" && !isPlaceholder(b.Templates) {
-		if fi, err := os.Stat(b.Templates); err != nil || !fi.IsDir() {
-			errs = append(errs, fmt.Errorf("gatehouse: branding.templates %q is not a directory", b.Templates))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// CheckLogoURL checks a logo URL: absolute https (http on a loopback host), as mail clients
-// load it from the recipient's machine.
-func CheckLogoURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		return errors.New("must be an absolute https URL")
-	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && notify.IsLoopback(u.Hostname())) {
-		return errors.New("must use https")
-	}
-	return nil
 }
 
 // resolve replaces the placeholders in the named fields; an unknown placeholder, an unset
@@ -387,21 +322,6 @@ func resolve(repl *caddy.Replacer, id string, fields map[string]*string) error {
 		*v = out
 	}
 	return errors.Join(errs...)
-}
-
-// isPlaceholder reports whether v contains a placeholder, resolved only at provisioning.
-func isPlaceholder(v string) bool { return strings.Contains(v, "{") }
-
-// prefixErrors puts the module's ID before each of the joined errors.
-func prefixErrors(id string, err error) error {
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
-			errs = append(errs, fmt.Errorf("%s: %w", id, e))
-		}
-		return errors.Join(errs...)
-	}
-	return fmt.Errorf("%s: %w", id, err)
 }
 
 // Interface guards.

@@ -187,22 +187,23 @@ func TestSenderModulesLoadFromJSON(t *testing.T) {
 // TestBrandingValidate: a hostile or mistaken branding value is refused with the option
 // named (the colour goes into inline CSS, the logo into every HTML email).
 func TestBrandingValidate(t *testing.T) {
-	for _, tt := range []struct {
-		b    module.BrandingConfig
-		want string
-	}{
-		{module.BrandingConfig{Color: "red;background:url(x)"}, "branding.color"},
-		{module.BrandingConfig{LogoURL: "http://cdn.example.com/logo.png"}, "branding.logo_url"},
-		{module.BrandingConfig{LogoURL: "javascript:alert(1)"}, "branding.logo_url"},
-		{module.BrandingConfig{Templates: filepath.Join(t.TempDir(), "missing")}, "branding.templates"},
+	for _, tt := range []struct{ branding, want string }{
+		{`{"color":"red;background:url(x)"}`, "gatehouse.branding.color: must be a hex colour"},
+		{`{"logo_url":"http://cdn.example.com/logo.png"}`, "gatehouse.branding.logo_url: must use https"},
+		{`{"logo_url":"javascript:alert(1)"}`, "gatehouse.branding.logo_url: must be an absolute https URL"},
+		{`{"logo_url":"{env.GH_TEST_LOGO}"}`, "gatehouse.branding.logo_url: must be an absolute https URL"},
+		{`{"templates":"` + filepath.Join(t.TempDir(), "missing") + `"}`, "gatehouse.branding.templates: must be an existing directory"},
+		{`{"templates":"{env.GH_TEST_UNSET_TEMPLATES}"}`, "gatehouse.branding.templates: must resolve to a value, got nothing from {env.GH_TEST_UNSET_TEMPLATES}"},
 	} {
-		if err := tt.b.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%+v: %v, want %s", tt.b, err, tt.want)
+		errs, _ := checkApp(t, `{"issuer":"https://login.example.com","branding":`+tt.branding+`}`)
+		if !containsLine(errs, tt.want) {
+			t.Errorf("branding %s: errors %q, want one starting %q", tt.branding, errs, tt.want)
 		}
 	}
-	good := module.BrandingConfig{ProductName: "Acme", Color: "#0a84ff", LogoURL: "https://cdn.example.com/logo.png", Templates: t.TempDir()}
-	if err := good.Validate(); err != nil {
-		t.Fatal(err)
+	good := `{"issuer":"https://login.example.com","branding":{"product_name":"Acme","color":"#0a84ff",` +
+		`"logo_url":"https://cdn.example.com/logo.png","templates":"` + t.TempDir() + `"}}`
+	if errs, _ := checkApp(t, good); len(errs) > 0 {
+		t.Fatal(errs)
 	}
 }
 

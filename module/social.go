@@ -79,19 +79,6 @@ func (c SocialLimitsConfig) IDP() idp.SocialLimits {
 	return idp.SocialLimits{MaxUnfinishedPerIP: c.MaxUnfinishedPerIP, Window: time.Duration(c.Window)}
 }
 
-// Validate reports every problem, naming the option.
-func (c SocialLimitsConfig) Validate() []error {
-	var errs []error
-	if c.MaxUnfinishedPerIP < 0 {
-		errs = append(errs, fmt.Errorf("gatehouse: social_limits.max_unfinished_per_ip %d: use a positive whole number (default %d)",
-			c.MaxUnfinishedPerIP, idp.DefaultSocialMaxUnfinishedPerIP))
-	}
-	if w := time.Duration(c.Window); w != 0 && (w < time.Minute || w > 24*time.Hour) {
-		errs = append(errs, fmt.Errorf("gatehouse: social_limits.window %s: use a duration from 1m to 24h (default 10m)", w))
-	}
-	return errs
-}
-
 // IDP builds the provider from the configuration; secrets are resolved with repl.
 func (c SocialConfig) IDP(repl *caddy.Replacer, signupOpen bool) (*idp.SocialProvider, error) {
 	preset := c.Preset

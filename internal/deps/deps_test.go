@@ -1,0 +1,368 @@
+// Package deps holds only a test: the dependency rules of ../shared/DESIGN.md and STYLE.md
+// §8 (who may import Caddy, net/http, zap, the store and each third-party library), checked
+// on the import graph of the production code (`go list -deps -json ./...`; test files are
+// free). A failure names the offending import chain, from the package to the import.
+package deps
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"go/parser"
+	"go/token"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/gatehouse-dev/gatehouse"
+
+// pkg is what `go list -json` says about a package.
+type pkg struct {
+	ImportPath string
+	Dir        string
+	Standard   bool
+	GoFiles    []string
+	Imports    []string
+}
+
+// graph is the import graph of the module's packages and everything they depend on.
+type graph struct {
+	pkgs map[string]*pkg
+	ours []string // the module's packages, sorted
+}
+
+func loadGraph(t *testing.T) *graph {
+	t.Helper()
+	root, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatalf("go env GOMOD: %v", err)
+	}
+	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Dir,Standard,GoFiles,Imports", "./...")
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(root)))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
+	}
+	g := &graph{pkgs: map[string]*pkg{}}
+	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
+		p := new(pkg)
+		if err := dec.Decode(p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		g.pkgs[p.ImportPath] = p
+		if p.ImportPath == mod || strings.HasPrefix(p.ImportPath, mod+"/") {
+			g.ours = append(g.ours, p.ImportPath)
+		}
+	}
+	slices.Sort(g.ours)
+	if len(g.ours) < 10 {
+		t.Fatalf("go list found %d packages of %s", len(g.ours), mod)
+	}
+	return g
+}
+
+// rel returns the package's path inside the module ("" for the root package).
+func rel(path string) string {
+	if path == mod {
+		return ""
+	}
+	return strings.TrimPrefix(path, mod+"/")
+}
+
+// under tells whether the module's package path is dir or below it.
+func under(path string, dirs ...string) bool {
+	r := rel(path)
+	if !strings.HasPrefix(path, mod) {
+		return false
+	}
+	for _, d := range dirs {
+		if r == d || strings.HasPrefix(r, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func ours(path string) bool { return path == mod || strings.HasPrefix(path, mod+"/") }
+
+// isPath tells whether path is imp or one of its sub-packages (github.com/caddyserver/caddy/v2
+// covers github.com/caddyserver/caddy/v2/modules/caddyhttp).
+func isPath(path string, imps ...string) bool {
+	for _, imp := range imps {
+		if path == imp || strings.HasPrefix(path, imp+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// chain returns the shortest import chain from "from" to a package that target accepts,
+// following only edges whose importer follow accepts (nil: every package), or nil.
+func (g *graph) chain(from string, target, follow func(string) bool) []string {
+	prev := map[string]string{from: ""}
+	queue := []string{from}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		if cur != from && target(cur) {
+			var c []string
+			for p := cur; p != ""; p = prev[p] {
+				c = append(c, p)
+			}
+			slices.Reverse(c)
+			return c
+		}
+		if cur != from && follow != nil && !follow(cur) {
+			continue
+		}
+		p := g.pkgs[cur]
+		if p == nil {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if _, seen := prev[imp]; !seen {
+				prev[imp] = cur
+				queue = append(queue, imp)
+			}
+		}
+	}
+	return nil
+}
+
+func show(c []string) string {
+	out := make([]string, len(c))
+	for i, p := range c {
+		if ours(p) {
+			p = "gatehouse/" + rel(p)
+			p = strings.TrimSuffix(p, "/")
+		}
+		out[i] = p
+	}
+	return strings.Join(out, " → ")
+}
+
+// exception is a package allowed to break a rule today, with the reason; every exception
+// must still be needed (a ratchet: once the code is fixed, the exception goes).
+type exception struct {
+	dirs []string // the package and its sub-packages
+	why  string
+}
+
+// reach says how far a rule follows imports.
+type reach int
+
+const (
+	direct     reach = iota // the package's own imports
+	viaOurs                 // also through the module's other packages
+	transitive              // through every package, third-party ones included
+)
+
+// rule forbids the module's packages it applies to from importing what it forbids.
+type rule struct {
+	name string
+	// applies selects the module's packages the rule is about.
+	applies func(path string) bool
+	// forbidden tells which imported package breaks the rule.
+	forbidden func(path string) bool
+	reach     reach
+	// exceptions are the packages that break the rule today, each with the reason.
+	exceptions []exception
+}
+
+func (g *graph) check(t *testing.T, r rule) {
+	t.Run(r.name, func(t *testing.T) {
+		used := make([]bool, len(r.exceptions))
+		for _, p := range g.ours {
+			if !r.applies(p) {
+				continue
+			}
+			var c []string
+			switch r.reach {
+			case direct:
+				c = g.chain(p, r.forbidden, func(string) bool { return false })
+			case viaOurs:
+				c = g.chain(p, r.forbidden, ours)
+			default:
+				c = g.chain(p, r.forbidden, nil)
+			}
+			if c == nil {
+				continue
+			}
+			excused := false
+			for i, e := range r.exceptions {
+				if under(p, e.dirs...) {
+					used[i], excused = true, true
+				}
+			}
+			if !excused {
+				t.Errorf("import chain %s", show(c))
+			}
+		}
+		for i, e := range r.exceptions {
+			if !used[i] {
+				t.Errorf("the exception for %s (%s) is no longer needed: delete it from the rule", strings.Join(e.dirs, ", "), e.why)
+			}
+		}
+	})
+}
+
+// TestDependencyRules: the layering of DESIGN.md ("Imports point one way: cmd and the root
+// package only blank-import; caddyfile -> module -> handlers -> domain packages -> store.
+// Only module/ and caddyfile/ import Caddy; handlers are plain net/http; store/ knows nothing
+// of HTTP") and STYLE.md §8, on the production import graph.
+func TestDependencyRules(t *testing.T) {
+	g := loadGraph(t)
+	const (
+		caddy      = "github.com/caddyserver/caddy/v2"
+		zap        = "go.uber.org/zap"
+		badger     = "github.com/dgraph-io/badger/v4"
+		webauthn   = "github.com/go-webauthn/webauthn"
+		jwt        = "github.com/golang-jwt/jwt/v5"
+		sessions   = "github.com/gorilla/sessions"
+		oidc       = "github.com/coreos/go-oidc/v3"
+		storePkg   = mod + "/store"
+		netHTTP    = "net/http"
+		handlers   = "handlers"
+		handlerKit = "handlers/web"
+	)
+	std := func(p string) bool { return g.pkgs[p] != nil && g.pkgs[p].Standard }
+	not := func(f func(string) bool) func(string) bool { return func(p string) bool { return !f(p) } }
+	idpSplit := func(why string) exception { return exception{dirs: []string{"idp"}, why: why} }
+	for _, r := range []rule{
+		{
+			name:      "only module, caddyfile, cmd and the root package depend on Caddy",
+			applies:   func(p string) bool { return p != mod && !under(p, "module", "caddyfile", "cmd") },
+			forbidden: func(p string) bool { return isPath(p, caddy) },
+			reach:     transitive,
+		},
+		{
+			name:      "caddyfile imports only module, Caddy and the standard library",
+			applies:   func(p string) bool { return under(p, "caddyfile") },
+			forbidden: func(p string) bool { return !std(p) && !isPath(p, caddy) && p != mod+"/module" },
+		},
+		{
+			name:      "only the root package imports caddyfile; only caddyfile, cmd and the root package import module",
+			applies:   func(p string) bool { return p != mod && !under(p, "caddyfile", "cmd", "module") },
+			forbidden: func(p string) bool { return under(p, "caddyfile", "module") },
+		},
+		{
+			name:      "handlers never depend on Caddy or zap (plain net/http and *slog.Logger)",
+			applies:   func(p string) bool { return under(p, handlers) },
+			forbidden: func(p string) bool { return isPath(p, caddy, zap) },
+			reach:     transitive,
+		},
+		{
+			name:      "zap stays in module",
+			applies:   func(p string) bool { return !under(p, "module") },
+			forbidden: func(p string) bool { return isPath(p, zap) },
+		},
+		{
+			name:      "handler packages do not import each other, except the route-free kit handlers/web",
+			applies:   func(p string) bool { return under(p, handlers) && !under(p, handlerKit) },
+			forbidden: func(p string) bool { return under(p, handlers) && !under(p, handlerKit) },
+		},
+		{
+			name:      "domain packages and the store never import handlers (imports point one way)",
+			applies:   func(p string) bool { return p != mod && !under(p, "module", "caddyfile", "cmd", handlers) },
+			forbidden: func(p string) bool { return under(p, handlers) },
+		},
+		{
+			name:      "store imports only the standard library",
+			applies:   func(p string) bool { return p == storePkg },
+			forbidden: not(std),
+		},
+		{
+			name:      "store/* imports the standard library, store and its one driver (store/badger: badger; store/storetest: testing)",
+			applies:   func(p string) bool { return under(p, "store") && p != storePkg },
+			forbidden: func(p string) bool { return !std(p) && p != storePkg && !isPath(p, badger) },
+		},
+		{
+			name:      "only store/badger imports badger",
+			applies:   func(p string) bool { return !under(p, "store/badger") },
+			forbidden: func(p string) bool { return isPath(p, badger) },
+		},
+		{
+			name:      "nothing under store knows HTTP",
+			applies:   func(p string) bool { return under(p, "store") },
+			forbidden: func(p string) bool { return isPath(p, netHTTP) },
+			reach:     viaOurs,
+		},
+		{
+			name:      "store implementations are chosen by the composition root (module) and the benchmarks only",
+			applies:   func(p string) bool { return !under(p, "module", "bench", "store") },
+			forbidden: func(p string) bool { return under(p, "store") && p != storePkg && !under(p, "store/storetest") },
+		},
+		{
+			name:      "handlers do not import the store",
+			applies:   func(p string) bool { return under(p, handlers) },
+			forbidden: func(p string) bool { return under(p, "store") },
+			exceptions: []exception{{dirs: []string{"handlers/admin", "handlers/login", "handlers/oidc"},
+				why: "they get idp's whole Provider and read store records and store.ErrNotFound until they get narrow interfaces (issue 13)"}},
+		},
+		{
+			name:      "policy imports only the standard library",
+			applies:   func(p string) bool { return under(p, "policy") },
+			forbidden: not(std),
+		},
+		{
+			name:       "go-webauthn only in the login methods (handlers/login, login/)",
+			applies:    func(p string) bool { return !under(p, "handlers/login", "login") },
+			forbidden:  func(p string) bool { return isPath(p, webauthn) },
+			exceptions: []exception{idpSplit("the passkey ceremonies live in idp/passkeys.go until idp is split by purpose")},
+		},
+		{
+			name:       "go-oidc only in the social-login client (handlers/login, login/, upstream/)",
+			applies:    func(p string) bool { return !under(p, "handlers/login", "login", "upstream") },
+			forbidden:  func(p string) bool { return isPath(p, oidc) },
+			exceptions: []exception{idpSplit("the outbound social-login client lives in idp/social*.go until it moves to upstream/")},
+		},
+		{
+			name:      "golang-jwt only in tokens and keys",
+			applies:   func(p string) bool { return !under(p, "tokens", "keys") },
+			forbidden: func(p string) bool { return isPath(p, jwt) },
+			exceptions: []exception{idpSplit("idp/social.go signs Sign in with Apple's client secret (ES256 JWT) " +
+				"until the social-login client moves out of idp")},
+		},
+		{
+			name:      "gorilla/sessions only in session",
+			applies:   func(p string) bool { return !under(p, "session") },
+			forbidden: func(p string) bool { return isPath(p, sessions) },
+		},
+	} {
+		g.check(t, r)
+	}
+}
+
+// TestBlankImportsOnly: the root package and cmd/ import Gatehouse packages only for their
+// side effects (`_ "..."`): the modules register themselves with Caddy, and nothing outside
+// module and caddyfile calls into them.
+func TestBlankImportsOnly(t *testing.T) {
+	g := loadGraph(t)
+	for _, path := range g.ours {
+		if path != mod && !under(path, "cmd") {
+			continue
+		}
+		p := g.pkgs[path]
+		for _, f := range p.GoFiles {
+			file, err := parser.ParseFile(token.NewFileSet(), filepath.Join(p.Dir, f), nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range file.Imports {
+				ip, _ := strconv.Unquote(imp.Path.Value)
+				if ours(ip) && (imp.Name == nil || imp.Name.Name != "_") {
+					t.Errorf("%s imports %s by name: the root package and cmd/ only blank-import Gatehouse packages", show([]string{path}), show([]string{ip}))
+				}
+			}
+		}
+	}
+}
