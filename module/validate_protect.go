@@ -77,10 +77,6 @@ func (p *Protect) Check(v *Validator, path string) {
 		v.Errorf(path+".cookie_name", "must be letters, digits, '_' and '-', got %q", p.CookieName)
 	}
 	v.nonNegative(path+".cache_size", p.CacheSize)
-	if p.InsecureAllowNonCanonicalPaths {
-		v.Warnf(path+".insecure_allow_noncanonical_paths", "is set: paths with dot segments, encoded slashes or path "+
-			"parameters reach the upstream, which may read them as another path than the policy judged")
-	}
 }
 
 // Check records the problems of the handler's configuration under path

@@ -225,6 +225,7 @@ func TestDependencyRules(t *testing.T) {
 		caddy      = "github.com/caddyserver/caddy/v2"
 		zap        = "go.uber.org/zap"
 		badger     = "github.com/dgraph-io/badger/v4"
+		pgx        = "github.com/jackc/pgx/v5"
 		webauthn   = "github.com/go-webauthn/webauthn"
 		jwt        = "github.com/golang-jwt/jwt/v5"
 		sessions   = "github.com/gorilla/sessions"
@@ -281,14 +282,21 @@ func TestDependencyRules(t *testing.T) {
 			forbidden: not(std),
 		},
 		{
-			name:      "store/* imports the standard library, store and its one driver (store/badger: badger; store/storetest: testing)",
-			applies:   func(p string) bool { return under(p, "store") && p != storePkg },
-			forbidden: func(p string) bool { return !std(p) && p != storePkg && !isPath(p, badger) },
+			name:    "store/* imports the standard library, store and its one driver (store/badger: badger; store/postgres: pgx; store/storetest: testing)",
+			applies: func(p string) bool { return under(p, "store") && p != storePkg },
+			forbidden: func(p string) bool {
+				return !std(p) && p != storePkg && !isPath(p, badger) && !isPath(p, pgx) && !isPath(p, mod+"/store/postgres")
+			},
 		},
 		{
 			name:      "only store/badger imports badger",
 			applies:   func(p string) bool { return !under(p, "store/badger") },
 			forbidden: func(p string) bool { return isPath(p, badger) },
+		},
+		{
+			name:      "only store/postgres imports pgx",
+			applies:   func(p string) bool { return !under(p, "store/postgres") },
+			forbidden: func(p string) bool { return isPath(p, pgx) },
 		},
 		{
 			name:      "nothing under store knows HTTP",
