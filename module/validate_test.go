@@ -166,7 +166,7 @@ func TestValidateEveryOption(t *testing.T) {
 		{"issuer relative", `"issuer":"login.example.com"`, "gatehouse.issuer: must be an absolute URL"},
 		{"issuer placeholder unset", `"issuer":"{env.GH_TEST_UNSET_ISSUER}"`, "gatehouse.issuer: must resolve to a value, got nothing from {env.GH_TEST_UNSET_ISSUER}"},
 		{"issuer placeholder resolved (JW-14)", `"issuer":"{env.GH_TEST_HTTP_ISSUER}"`, `gatehouse.issuer: must use https (plain http is only allowed on localhost), got "http://login.example.com"`},
-		{"storage module", `"storage":{"module":"redis"}`, `gatehouse.storage.module: must be one of badger, got "redis"`},
+		{"storage module", `"storage":{"module":"redis"}`, `gatehouse.storage.module: must be one of badger, postgres, got "redis"`},
 		{"storage option", `"storage":{"module":"badger","dir":"/var/lib/x"}`, `gatehouse.storage: must hold the options of the badger storage only, got json: unknown field "dir"`},
 		{"signup", `"signup":"sometimes"`, `gatehouse.signup: must be one of open, closed, invite, got "sometimes"`},
 		{"login unknown", `"login":["password","sms"]`, `gatehouse.login[1]: must be one of password, passkey, email_code, magic_link, sms_code, got "sms"`},
