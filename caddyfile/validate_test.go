@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -401,50 +400,3 @@ func TestValidateCaddyfileValues(t *testing.T) {
 	}
 }
 
-// TestValidateExamples: every examples/*/Caddyfile loads as `caddy validate` loads it (the
-// app and every handler provisioned, placeholders resolved from the environment its header
-// comment asks for), without an error and without a warning other than the development
-// issuer's.
-func TestValidateExamples(t *testing.T) {
-	examples, _ := filepath.Glob(filepath.Join("..", "examples", "*", "Caddyfile"))
-	if len(examples) == 0 {
-		t.Fatal("no examples/*/Caddyfile found")
-	}
-	envRe := regexp.MustCompile(`\{env\.([A-Za-z0-9_]+)\}`)
-	for _, ex := range examples {
-		name := filepath.Base(filepath.Dir(ex))
-		t.Run(name, func(t *testing.T) {
-			src, err := os.ReadFile(ex)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, m := range envRe.FindAllStringSubmatch(string(src), -1) {
-				t.Setenv(m[1], "example-secret-"+strings.Repeat("x", 32))
-			}
-			out, _, err := adapt(t, string(src))
-			if err != nil {
-				t.Fatal(err)
-			}
-			warnings, err := module.ValidateJSON(out)
-			if err != nil {
-				t.Fatalf("validator: %v", err)
-			}
-			for _, w := range warnings {
-				if !strings.HasPrefix(w.Error(), "gatehouse.issuer: plain http on a loopback host is for development only") {
-					t.Errorf("warning: %v", w)
-				}
-			}
-			var cfg map[string]any
-			if err := json.Unmarshal(out, &cfg); err != nil {
-				t.Fatal(err)
-			}
-			app := cfg["apps"].(map[string]any)["gatehouse"].(map[string]any)
-			app["storage"] = map[string]string{"module": "badger", "path": filepath.Join(t.TempDir(), "db")}
-			cfg["admin"] = map[string]any{"disabled": true}
-			full, _ := json.Marshal(cfg)
-			if err := validateJSON(t, full); err != nil {
-				t.Fatalf("caddy validate: %v", err)
-			}
-		})
-	}
-}

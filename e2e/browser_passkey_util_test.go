@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -22,31 +21,14 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 )
 
 // Helpers of the real-browser passkey test (browser_passkey_test.go): headless Chromium
 // driven over the DevTools protocol, with the protocol's virtual WebAuthn authenticators
 // standing in for a laptop's platform authenticator and USB security keys. Every helper is
 // prefixed "br".
-
-// brSkipEnv, set to 1, skips the browser tests (for machines without Chromium); without it
-// a missing Chromium fails the test, since scripts/deps.sh installs it.
-const brSkipEnv = "GATEHOUSE_SKIP_BROWSER"
-
-// brChromium returns the path of Chromium or Chrome, or "".
-func brChromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // brBrowser is one headless Chromium tab with the WebAuthn domain enabled.
 type brBrowser struct {
@@ -83,19 +65,12 @@ const brRecorder = `(() => {
 	c.create = (o) => { report("create", o); return create(o); };
 })();`
 
-// brNeedChromium returns Chromium's path; it skips the test if brSkipEnv is 1 and fails it
-// if Chromium is missing.
+// brNeedChromium returns Chromium's path. Without Chromium the test skips, saying what to
+// install, or fails when GATEHOUSE_REQUIRE_TOOLS=1 (scripts/test.sh); GATEHOUSE_SKIP_BROWSER=1
+// skips it anyway: see internal/testenv.
 func brNeedChromium(t *testing.T) string {
 	t.Helper()
-	if os.Getenv(brSkipEnv) == "1" {
-		t.Skip(brSkipEnv + "=1: browser test skipped")
-	}
-	path := brChromium()
-	if path == "" {
-		t.Fatalf("Chromium is not installed (looked for chromium, chromium-browser, google-chrome on PATH): " +
-			"run scripts/deps.sh to install it, or set " + brSkipEnv + "=1 to skip the browser tests")
-	}
-	return path
+	return testenv.Chromium(t, "this browser test (passkeys with a virtual authenticator)")
 }
 
 // brStartBrowser starts Chromium at path and opens a tab on about:blank with the WebAuthn

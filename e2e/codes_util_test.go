@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -109,26 +110,13 @@ type otMailDev struct {
 	log func() string
 }
 
-// otNode returns the node binary and the MailDev script, failing clearly when either is
-// missing (or skipping, when GATEHOUSE_SKIP_NODE=1 says that is expected).
+// otNode returns the node binary and the MailDev script. Without them the test skips, saying
+// what to install, or fails when GATEHOUSE_REQUIRE_TOOLS=1 (scripts/test.sh): see
+// internal/testenv.
 func otNode(t testing.TB) (string, string) {
 	t.Helper()
-	bin, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("GATEHOUSE_SKIP_NODE") == "1" {
-			t.Skip("node is not installed and GATEHOUSE_SKIP_NODE=1")
-		}
-		t.Fatal("node is not on PATH: the email tests deliver through MailDev, which needs Node.js >= 20 and the packages of e2e/node " +
-			"(run scripts/deps.sh), or set GATEHOUSE_SKIP_NODE=1 to skip them")
-	}
-	script := filepath.Join(otNodeModules, "maildev", "bin", "maildev")
-	if _, err := os.Stat(script); err != nil {
-		if os.Getenv("GATEHOUSE_SKIP_NODE") == "1" {
-			t.Skip("MailDev is not installed and GATEHOUSE_SKIP_NODE=1")
-		}
-		t.Fatalf("MailDev is not installed (%v): run scripts/deps.sh (npm ci --prefix e2e/node)", err)
-	}
-	return bin, script
+	bin := testenv.Node(t, "this email test (delivery through MailDev)", "node", "maildev")
+	return bin, filepath.Join(otNodeModules, "maildev", "bin", "maildev")
 }
 
 // otStartMailDev starts MailDev on loopback ports, requiring SMTP AUTH with otSMTPUser, and

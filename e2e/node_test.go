@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 )
 
 // nodeClients are the relying parties of the openid-client interoperability test. The basic
@@ -66,13 +68,7 @@ func TestOpenIDClientInterop(t *testing.T) {
 		t.Fatal(err)
 	}
 	script := filepath.Join("e2e", "node", "openid-client.test.mjs")
-	if _, err := os.Stat(filepath.Join(root, "e2e", "node", "node_modules", "openid-client", "package.json")); err != nil {
-		t.Fatalf("e2e/node/node_modules is missing or incomplete (%v): run scripts/deps.sh to install the Node.js test dependencies", err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node (Node.js ≥ 20) is not on PATH: %v; install it, then run scripts/deps.sh", err)
-	}
+	node := testenv.Node(t, "the openid-client interoperability test", "node", "openid-client")
 
 	e := Start(t, Config{Gatehouse: nodeClients})
 	const email = "olive@example.test"

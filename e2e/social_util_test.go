@@ -29,6 +29,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -84,32 +85,24 @@ func (l *soLog) String() string {
 
 // soUpstreams returns the shared upstream providers "corp" (claims in the ID token) and
 // "other" (claims at userinfo), starting them at the first call. Without Node.js or the
-// package the test fails, pointing at scripts/deps.sh; GATEHOUSE_SKIP_NODE=1 skips it.
+// package the test skips, saying what to install, or fails when GATEHOUSE_REQUIRE_TOOLS=1
+// (scripts/test.sh): see internal/testenv.
 func soUpstreams(t *testing.T) *soNode {
 	t.Helper()
-	if os.Getenv("GATEHOUSE_SKIP_NODE") == "1" {
-		t.Skip("GATEHOUSE_SKIP_NODE=1: the social login tests need Node.js and e2e/upstream's oidc-provider")
-	}
-	soOnce.Do(func() { soShared, soErr = soLaunch() })
+	node := testenv.Node(t, "this social login test (oidc-provider as the upstream OpenID provider)", "upstream", "oidc-provider")
+	soOnce.Do(func() { soShared, soErr = soLaunch(node) })
 	if soErr != nil {
 		t.Fatal(soErr)
 	}
 	return soShared
 }
 
-func soLaunch() (*soNode, error) {
+func soLaunch(node string) (*soNode, error) {
 	root, err := filepath.Abs("..")
 	if err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(root, "e2e", "upstream")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json")); err != nil {
-		return nil, fmt.Errorf("e2e/upstream/node_modules is missing or incomplete (%v): run scripts/deps.sh to install oidc-provider, the upstream OpenID provider of the social login tests (or set GATEHOUSE_SKIP_NODE=1 to skip them)", err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return nil, fmt.Errorf("node (Node.js ≥ 20) is not on PATH (%v): install it, then run scripts/deps.sh (or set GATEHOUSE_SKIP_NODE=1 to skip the social login tests)", err)
-	}
 	n := &soNode{out: &soLog{}, ops: map[string]*soOP{}}
 	var providers []map[string]any
 	for _, name := range []string{"corp", "other"} {

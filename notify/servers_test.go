@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 )
 
 // The SMTP tests run against real SMTP servers from npm, installed by scripts/deps.sh into
@@ -31,21 +33,13 @@ import (
 // nodeModules is where scripts/deps.sh installs the Node.js packages.
 var nodeModules = filepath.Join("..", "e2e", "node", "node_modules")
 
-// node returns the node binary, skipping the test only when Node.js is absent and
-// GATEHOUSE_SKIP_NODE=1 says that is expected.
+// node returns the node binary once MailDev and smtp-server are installed. Without them the
+// test skips, saying what to install (scripts/deps.sh), or fails when GATEHOUSE_REQUIRE_TOOLS=1
+// (scripts/test.sh): see internal/testenv.
 func node(tb testing.TB) string {
 	tb.Helper()
-	bin, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("GATEHOUSE_SKIP_NODE") == "1" {
-			tb.Skip("node is not installed and GATEHOUSE_SKIP_NODE=1")
-		}
-		tb.Fatal("node is not installed: the SMTP tests need Node.js >= 20 and the packages of e2e/node (run scripts/deps.sh), or set GATEHOUSE_SKIP_NODE=1 to skip them")
-	}
-	if _, err := os.Stat(filepath.Join(nodeModules, "maildev", "bin", "maildev")); err != nil {
-		tb.Fatalf("MailDev is not installed in %s: run scripts/deps.sh (npm ci --prefix e2e/node)", nodeModules)
-	}
-	return bin
+	return testenv.Node(tb, "this SMTP test (real SMTP servers: MailDev, smtp-server)",
+		filepath.Join("..", "e2e", "node"), "maildev", "smtp-server")
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.

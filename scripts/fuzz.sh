@@ -8,6 +8,8 @@
 #   FUZZTIME=10m scripts/fuzz.sh          # nightly length: 10 minutes per target
 #   scripts/fuzz.sh ./idp ./tokens        # only the targets of these package directories
 #   FUZZ='^FuzzVerifyToken$' scripts/fuzz.sh ./tokens   # only matching targets
+#   FUZZ='^Fuzz(ParseAccessClaims|ParseHeader|VerifyToken)$' FUZZTIME=10m scripts/fuzz.sh ./tokens
+#                                         # the token reader's nightly run (bench/FUZZING.md)
 #
 # Environment:
 #   FUZZTIME          time per target, as go test's -fuzztime (default 3s; "5000x" = runs)

@@ -3,6 +3,10 @@
 # conformance, Caddyfile adapt goldens, end-to-end against a real Caddy and Badger), every Go
 # fuzz target for a few seconds (scripts/fuzz.sh), and every Go benchmark once so that they
 # keep compiling. Usage: scripts/test.sh
+#
+# scripts/deps.sh installs the optional test tools (Node.js packages, Chromium) first, and
+# GATEHOUSE_REQUIRE_TOOLS=1 turns the tests that would skip for want of one into failures
+# (internal/testenv): here, nothing is skipped silently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -10,6 +14,13 @@ scripts/deps.sh
 # tests that skip for a missing tool when run alone fail here instead, so nothing is skipped
 # silently. GATEHOUSE_REQUIRE_TOOLS=0 scripts/test.sh runs without them.
 export GATEHOUSE_REQUIRE_TOOLS="${GATEHOUSE_REQUIRE_TOOLS:-1}"
+# The explicit opt-outs still skip; say so.
+if [ "${GATEHOUSE_SKIP_NODE:-}" = 1 ]; then
+  echo "test: GATEHOUSE_SKIP_NODE=1: the tests that need Node.js will be skipped"
+fi
+if [ "${GATEHOUSE_SKIP_BROWSER:-}" = 1 ]; then
+  echo "test: GATEHOUSE_SKIP_BROWSER=1: the tests that need Chromium will be skipped"
+fi
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))

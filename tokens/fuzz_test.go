@@ -47,15 +47,9 @@ func FuzzParseHeader(f *testing.F) {
 		if err := json.Unmarshal([]byte(s), &std); err != nil || std == nil {
 			t.Fatalf("accepted %q, encoding/json refuses it: %v", s, err)
 		}
-		dec := json.NewDecoder(strings.NewReader(s))
-		_, _ = dec.Token() // {
 		seen := map[string]bool{}
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				t.Fatalf("accepted %q: %v", s, err)
-			}
-			name := strings.ToLower(tok.(string))
+		for _, name := range memberNames(t, s) {
+			name = strings.ToLower(name)
 			if seen[name] {
 				t.Fatalf("accepted %q with member %q twice", s, name)
 			}
@@ -64,10 +58,6 @@ func FuzzParseHeader(f *testing.F) {
 				if name == fb {
 					t.Fatalf("accepted %q with member %q", s, name)
 				}
-			}
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				t.Fatalf("accepted %q: %v", s, err)
 			}
 		}
 		for name, got := range map[string]string{"alg": alg, "kid": kid, "typ": typ} {

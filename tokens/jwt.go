@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -132,12 +131,11 @@ func verifyJWS(ks KeySet, token, typ string) (string, error) {
 	if dot2 < 0 {
 		return "", ErrMalformed
 	}
-	var hbuf [512]byte
-	hraw, ok := decodeInto(hbuf[:], token[:dot1])
+	header, ok := decodeString(token[:dot1], maxHeaderSize)
 	if !ok {
 		return "", ErrMalformed
 	}
-	alg, kid, htyp, ok := parseHeader(unsafe.String(unsafe.SliceData(hraw), len(hraw)))
+	alg, kid, htyp, ok := parseHeader(header)
 	if !ok {
 		return "", ErrMalformed
 	}
@@ -151,7 +149,7 @@ func verifyJWS(ks KeySet, token, typ string) (string, error) {
 	if alg != key.Alg {
 		return "", ErrSignature
 	}
-	var sbuf [512]byte
+	var sbuf [maxSignatureSize]byte
 	sig, ok := decodeInto(sbuf[:], token[dot2+1:])
 	if !ok {
 		return "", ErrMalformed
@@ -159,46 +157,84 @@ func verifyJWS(ks KeySet, token, typ string) (string, error) {
 	if !verifySignature(key, token[:dot2], sig) {
 		return "", ErrSignature
 	}
-	enc := token[dot1+1 : dot2]
-	payload := make([]byte, b64.DecodedLen(len(enc)))
-	n, err := b64.Decode(payload, unsafeBytes(enc))
-	if err != nil {
+	// The payload is decoded into a string of its own, so that the claims read from it can
+	// be substrings of it without a copy each.
+	payload, ok := decodeString(token[dot1+1:dot2], MaxTokenSize)
+	if !ok {
 		return "", ErrMalformed
 	}
-	// payload is never written again: share it as a string, so that claims can be
-	// substrings of it.
-	return unsafe.String(unsafe.SliceData(payload), n), nil
+	return payload, nil
 }
 
-// decodeInto base64url-decodes s into buf (which must be large enough), without allocating.
+// Limits on the decoded parts of a token, below MaxTokenSize: a JOSE header of ours is under
+// 100 bytes, and the largest signature (RS256 with a 4096-bit key) is 512 bytes.
+const (
+	maxHeaderSize    = 512
+	maxSignatureSize = 512
+)
+
+// decodeChunk is how many base64url characters are decoded at a time: a multiple of 4, so
+// that every chunk but the last is whole quanta and the strict decoder checks the padding
+// bits of the last one only, exactly as when decoding the whole segment at once.
+const decodeChunk = 256
+
+// decodeInto base64url-decodes s (strictly, no padding) into buf, which must be large
+// enough, without allocating: the encoding/base64 decoder reads bytes, so s is copied through
+// a buffer on the stack chunk by chunk instead of being viewed as bytes.
 func decodeInto(buf []byte, s string) ([]byte, bool) {
 	if b64.DecodedLen(len(s)) > len(buf) {
 		return nil, false
 	}
-	n, err := b64.Decode(buf, unsafeBytes(s))
-	if err != nil {
-		return nil, false
+	var src [decodeChunk]byte
+	n := 0
+	for len(s) > 0 {
+		k := copy(src[:], s)
+		m, err := b64.Decode(buf[n:], src[:k])
+		if err != nil {
+			return nil, false
+		}
+		n += m
+		s = s[k:]
 	}
 	return buf[:n], true
 }
 
-// unsafeBytes views s as a byte slice without copying; callers only read it.
-func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+// decodeString base64url-decodes s (strictly, no padding) into a new string of at most max
+// bytes, with one allocation: the exact size of the result.
+func decodeString(s string, max int) (string, bool) {
+	size := b64.DecodedLen(len(s))
+	if size > max {
+		return "", false
+	}
+	var b strings.Builder
+	b.Grow(size)
+	var dst [decodeChunk / 4 * 3]byte
+	for len(s) > 0 {
+		k := min(len(s), decodeChunk)
+		out, ok := decodeInto(dst[:], s[:k])
+		if !ok {
+			return "", false
+		}
+		b.Write(out)
+		s = s[k:]
+	}
+	return b.String(), true
+}
 
 // verifySignature checks sig over signing (header.payload) with the key's one algorithm.
-// RS256 and EdDSA call the standard library directly (as golang-jwt does, minus copying the
-// signing input); ES256 goes through golang-jwt, which converts the raw r||s signature.
+// RS256 and EdDSA call the standard library directly (as golang-jwt does); ES256 goes through
+// golang-jwt, which converts the raw r||s signature.
 func verifySignature(key *keys.Key, signing string, sig []byte) bool {
 	switch key.Alg {
 	case keys.EdDSA:
 		pub, ok := key.Public.(ed25519.PublicKey)
-		return ok && len(sig) == ed25519.SignatureSize && ed25519.Verify(pub, unsafeBytes(signing), sig)
+		return ok && len(sig) == ed25519.SignatureSize && ed25519.Verify(pub, []byte(signing), sig)
 	case keys.RS256:
 		pub, ok := key.Public.(*rsa.PublicKey)
 		if !ok {
 			return false
 		}
-		sum := sha256.Sum256(unsafeBytes(signing))
+		sum := sha256.Sum256([]byte(signing))
 		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) == nil
 	default:
 		m := methodFor(key.Alg)

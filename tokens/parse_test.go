@@ -3,12 +3,14 @@ package tokens
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
 // FuzzParseAccessClaims: whatever the hand-written claims parser accepts, encoding/json
 // accepts too and decodes to the same claims — the fast parser is only ever stricter, never
-// different (JW-17, JW-18).
+// different — and its top-level member names are unique even ignoring case, with every known
+// claim spelled exactly (encoding/json would let a duplicate or an "Exp" win: JW-17, JW-18).
 func FuzzParseAccessClaims(f *testing.F) {
 	for _, s := range []string{
 		`{"iss":"https://i","sub":"u1","aud":"a","exp":2000000000,"iat":1,"jti":"j","client_id":"c","scope":"openid x","amr":["pwd"],"groups":["g1","g2"],"email":"e@x","email_verified":true}`,
@@ -31,7 +33,43 @@ func FuzzParseAccessClaims(f *testing.F) {
 		if !reflect.DeepEqual(normalize(fast), normalize(std)) {
 			t.Fatalf("%q:\nfast %+v\nstd  %+v", s, fast, std)
 		}
+		seen := map[string]bool{}
+		for _, name := range memberNames(t, s) {
+			lower := strings.ToLower(name)
+			if seen[lower] {
+				t.Fatalf("accepted %q with member %q twice", s, lower)
+			}
+			seen[lower] = true
+			for _, k := range accessClaimNames {
+				if lower == k && name != k {
+					t.Fatalf("accepted %q with %q spelled %q", s, k, name)
+				}
+			}
+		}
 	})
+}
+
+// memberNames lists the names of the top-level members of the JSON object s as
+// encoding/json reads them, in order.
+func memberNames(t *testing.T, s string) []string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	if _, err := dec.Token(); err != nil { // {
+		t.Fatalf("%q: %v", s, err)
+	}
+	var names []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		names = append(names, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+	}
+	return names
 }
 
 func normalize(c AccessClaims) AccessClaims {
