@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"log/slog"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -63,6 +64,12 @@ const userPassword = "correct horse battery"
 
 func newEnv(t testing.TB, mod ...func(*idp.Config)) *env {
 	t.Helper()
+	return newEnvLogger(t, nil, mod...)
+}
+
+// newEnvLogger is newEnv with the provider logging to logger (nil: nowhere).
+func newEnvLogger(t testing.TB, logger *slog.Logger, mod ...func(*idp.Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	clk := newClock()
 	s, err := badger.Open(badger.Options{InMemory: true})
@@ -90,7 +97,7 @@ func newEnv(t testing.TB, mod ...func(*idp.Config)) *env {
 		m(&cfg)
 	}
 	rl := tokens.NewRevocationList(clk.Now, 0)
-	p, err := idp.New(cfg, s, ring, password.New(fastHash, 0), rl, []*idp.Client{web, cli, rp}, clk.Now, nil)
+	p, err := idp.New(cfg, s, ring, password.New(fastHash, 0), rl, []*idp.Client{web, cli, rp}, clk.Now, logger)
 	if err != nil {
 		t.Fatalf("provider: %v", err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
+	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
 // Signup modes.
@@ -184,6 +185,10 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
 	p.WebAuthn = wa
+	for _, sp := range cfg.SocialProviders {
+		sp.client = &upstream.Client{Config: sp.upstreamConfig(), RedirectURL: cfg.Issuer + "/login/social/" + sp.Name + "/callback",
+			HTTPClient: cfg.SocialHTTPClient, Now: now, Logger: logger}
+	}
 	if cfg.SignupMode != SignupClosed && !p.CanEmail() && !cfg.SignupRevealsExisting {
 		logger.Warn("sign-up tells whether an address has an account: without an email sender there is no verification code to send first; configure email to avoid it", "signup", cfg.SignupMode)
 	}

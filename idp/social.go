@@ -5,20 +5,16 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
 // AMRSocial is the amr value of a login through an upstream identity provider.
@@ -27,9 +23,9 @@ const AMRSocial = "social"
 // Kinds of upstream providers.
 const (
 	// SocialOIDC is any OpenID Connect provider, configured by discovery.
-	SocialOIDC = "oidc"
+	SocialOIDC = upstream.KindOIDC
 	// SocialGitHub is GitHub's OAuth 2.0 with its REST user API (no OpenID Connect).
-	SocialGitHub = "github"
+	SocialGitHub = upstream.KindGitHub
 )
 
 // SocialProvider is one upstream identity provider (a "Log in with …" button).
@@ -72,7 +68,16 @@ type SocialProvider struct {
 	// email_verified, says the address is verified (Microsoft Entra ID's xms_edov).
 	VerifiedEmailClaim string
 
-	discovery discoveryState
+	client *upstream.Client
+}
+
+// upstreamConfig is what the upstream client needs of the provider's settings.
+func (sp *SocialProvider) upstreamConfig() upstream.Config {
+	return upstream.Config{Name: sp.Name, Label: sp.Label, Kind: sp.Kind, Issuer: sp.Issuer,
+		IssuerTemplate: sp.IssuerTemplate, AuthURL: sp.AuthURL, TokenURL: sp.TokenURL, APIURL: sp.APIURL,
+		ClientID: sp.ClientID, ClientSecret: sp.ClientSecret, AppleTeamID: sp.AppleTeamID, AppleKeyID: sp.AppleKeyID,
+		AppleKey: sp.AppleKey, FormPost: sp.FormPost, Scopes: sp.Scopes, GroupsClaim: sp.GroupsClaim,
+		VerifiedEmailClaim: sp.VerifiedEmailClaim}
 }
 
 var socialNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
@@ -90,13 +95,13 @@ func ValidateSocial(sp *SocialProvider) error {
 	}
 	switch sp.Kind {
 	case SocialOIDC:
-		if !upstreamURL(sp.Issuer) {
+		if !upstream.ValidURL(sp.Issuer) {
 			return fmt.Errorf("issuer %q must be an https URL", sp.Issuer)
 		}
 	case SocialGitHub:
 		// The client secret and the user's access token travel to these: never in clear.
 		for _, f := range []struct{ name, url string }{{"auth_url", sp.AuthURL}, {"token_url", sp.TokenURL}, {"api_url", sp.APIURL}} {
-			if !upstreamURL(f.url) {
+			if !upstream.ValidURL(f.url) {
 				return fmt.Errorf("%s %q must be an https URL", f.name, f.url)
 			}
 		}
@@ -119,17 +124,6 @@ func ValidateSocial(sp *SocialProvider) error {
 	return nil
 }
 
-// upstreamURL tells whether raw is an https URL, or http to a loopback host (tests, local
-// development).
-func upstreamURL(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && u.Host != "" && (u.Scheme == "https" || (u.Scheme == "http" && loopbackHost(u.Hostname())))
-}
-
-func loopbackHost(h string) bool {
-	return h == "localhost" || h == "127.0.0.1" || h == "::1"
-}
-
 // Errors of social login, shown to users.
 var (
 	ErrSocialUnknown = errors.New("this login provider is not configured")
@@ -137,7 +131,7 @@ var (
 	ErrSocialDenied  = errors.New("the login was cancelled at the provider; start again if you want to log in")
 	// ErrSocialFailed matches every failed exchange with a provider: ErrSocialRejected (its
 	// answer refused) and *SocialUnavailableError (an outage); see social_errors.go.
-	ErrSocialFailed      = errors.New("the login through the provider could not be completed; try again")
+	ErrSocialFailed      = upstream.ErrFailed
 	ErrSocialNoAccount   = errors.New("there is no account for this identity, and accounts are not created automatically; ask an administrator")
 	ErrSocialNotAllowed  = errors.New("this identity is not allowed to log in here (its email domain or groups are not on the list)")
 	ErrSocialNoEmail     = errors.New("the provider did not confirm an email address for this identity; verify one there and try again")
@@ -167,53 +161,10 @@ func (e *LinkRequiredError) Error() string {
 	return "an account with " + e.Email + " already exists: log in to it, then link " + e.Provider + " from your account page"
 }
 
-// upstreamTimeout bounds every request to an upstream provider; upstreamMaxBody bounds what
-// Gatehouse reads from it (discovery, keys, tokens, user API).
 const (
-	upstreamTimeout = 10 * time.Second
-	upstreamMaxBody = 1 << 20
-	socialTTL       = 10 * time.Minute
-	purposeSocial   = "social:state"
+	socialTTL     = 10 * time.Minute
+	purposeSocial = "social:state"
 )
-
-// limitedBody caps response bodies from upstream providers.
-type limitedBody struct {
-	rt http.RoundTripper
-}
-
-func (l limitedBody) RoundTrip(r *http.Request) (*http.Response, error) {
-	res, err := l.rt.RoundTrip(r)
-	if err != nil {
-		return nil, err
-	}
-	res.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.LimitReader(res.Body, upstreamMaxBody), res.Body}
-	return res, nil
-}
-
-// upstreamClient is the HTTP client for upstream providers. It follows a redirect only to
-// the same host over https (or loopback http): a provider's answer must not send Gatehouse,
-// with a client secret or a user's token, to another server.
-func (p *Provider) upstreamClient() *http.Client {
-	if p.SocialHTTPClient != nil {
-		return p.SocialHTTPClient
-	}
-	return &http.Client{Timeout: upstreamTimeout, Transport: limitedBody{http.DefaultTransport}, CheckRedirect: upstreamRedirect}
-}
-
-// upstreamRedirect allows at most 3 redirects, each to the host of the original request
-// over https (or http on loopback).
-func upstreamRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 3 {
-		return errors.New("too many redirects from the upstream provider")
-	}
-	if req.URL.Host != via[0].URL.Host || !upstreamURL(req.URL.String()) {
-		return fmt.Errorf("the upstream provider redirected to %s://%s, another server", req.URL.Scheme, req.URL.Host)
-	}
-	return nil
-}
 
 // Social returns the configured provider name, or nil.
 func (p *Provider) Social(name string) *SocialProvider {
@@ -223,73 +174,6 @@ func (p *Provider) Social(name string) *SocialProvider {
 		}
 	}
 	return nil
-}
-
-func (p *Provider) upstreamCtx(ctx context.Context) context.Context {
-	return oidc.ClientContext(ctx, p.upstreamClient())
-}
-
-func (p *Provider) oauthConfig(ctx context.Context, sp *SocialProvider) (*oauth2.Config, error) {
-	cfg := &oauth2.Config{ClientID: sp.ClientID, ClientSecret: sp.ClientSecret, Scopes: sp.Scopes,
-		RedirectURL: p.Issuer + "/login/social/" + sp.Name + "/callback"}
-	switch sp.Kind {
-	case SocialGitHub:
-		cfg.Endpoint = oauth2.Endpoint{AuthURL: sp.AuthURL, TokenURL: sp.TokenURL, AuthStyle: oauth2.AuthStyleInParams}
-		if len(cfg.Scopes) == 0 {
-			cfg.Scopes = []string{"read:user", "user:email"}
-		}
-	default:
-		d, err := p.discover(ctx, sp)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Endpoint = d.op.Endpoint()
-		cfg.Endpoint.AuthStyle = d.authStyle
-		if len(cfg.Scopes) == 0 {
-			cfg.Scopes = []string{oidc.ScopeOpenID, "email", "profile"}
-		}
-		if !slices.Contains(cfg.Scopes, oidc.ScopeOpenID) {
-			cfg.Scopes = append([]string{oidc.ScopeOpenID}, cfg.Scopes...)
-		}
-	}
-	if sp.AppleKey != nil {
-		s, err := appleClientSecret(sp, p.Now())
-		if err != nil {
-			return nil, err
-		}
-		cfg.ClientSecret = s
-	}
-	return cfg, nil
-}
-
-// tokenAuthStyle picks how the client authenticates at the token endpoint from the
-// provider's discovery document: client_secret_basic when listed (or when nothing is
-// listed, its default in OpenID Connect Discovery §3), else client_secret_post (Apple).
-// oauth2's auto-detection would instead send every failed token request twice, the second
-// time with the secret in the body: a refused code is redeemed twice and the upstream sees
-// a failed client authentication.
-func tokenAuthStyle(op *oidc.Provider) oauth2.AuthStyle {
-	var meta struct {
-		Methods []string `json:"token_endpoint_auth_methods_supported"`
-	}
-	_ = op.Claims(&meta)
-	if len(meta.Methods) > 0 && !slices.Contains(meta.Methods, "client_secret_basic") && slices.Contains(meta.Methods, "client_secret_post") {
-		return oauth2.AuthStyleInParams
-	}
-	return oauth2.AuthStyleInHeader
-}
-
-// appleClientSecret makes Sign in with Apple's client secret: an ES256 JWT from the team's
-// key, valid five minutes.
-func appleClientSecret(sp *SocialProvider, now time.Time) (string, error) {
-	t := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{"iss": sp.AppleTeamID, "iat": now.Unix(),
-		"exp": now.Add(5 * time.Minute).Unix(), "aud": "https://appleid.apple.com", "sub": sp.ClientID})
-	t.Header["kid"] = sp.AppleKeyID
-	s, err := t.SignedString(sp.AppleKey)
-	if err != nil {
-		return "", fmt.Errorf("apple client secret: %w", err)
-	}
-	return s, nil
 }
 
 // SocialStateID is the store key of a login state: hashed with the purpose, so a state value
@@ -331,11 +215,11 @@ func (p *Provider) BeginSocialFrom(ctx context.Context, clientIP, name, returnTo
 }
 
 func (p *Provider) beginSocial(ctx context.Context, sp *SocialProvider, slot socialSlot, returnTo, linkUserID string) (SocialStart, error) {
-	cfg, err := p.oauthConfig(ctx, sp)
+	state, nonce, verifier, now := secret.Token(), secret.Token(), oauth2.GenerateVerifier(), p.Now()
+	authURL, err := sp.client.AuthCodeURL(ctx, state, nonce, verifier)
 	if err != nil {
 		return SocialStart{}, err
 	}
-	state, nonce, verifier, now := secret.Token(), secret.Token(), oauth2.GenerateVerifier(), p.Now()
 	data := map[string]string{"provider": sp.Name, "nonce": nonce, "verifier": verifier, "return_to": returnTo}
 	slot.record(data)
 	rec := store.OneTimeCode{ID: SocialStateID(state), Purpose: purposeSocial, Subject: linkUserID,
@@ -343,14 +227,7 @@ func (p *Provider) beginSocial(ctx context.Context, sp *SocialProvider, slot soc
 	if err := p.Store.CreateOneTimeCode(ctx, rec); err != nil {
 		return SocialStart{}, fmt.Errorf("store login state: %w", err)
 	}
-	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
-	if sp.Kind != SocialGitHub {
-		opts = append(opts, oidc.Nonce(nonce))
-	}
-	if sp.FormPost {
-		opts = append(opts, oauth2.SetAuthURLParam("response_mode", "form_post"))
-	}
-	return SocialStart{URL: cfg.AuthCodeURL(state, opts...), State: state}, nil
+	return SocialStart{URL: authURL, State: state}, nil
 }
 
 // BeginSocialLink starts linking an identity of the named provider to the session's user,
@@ -372,16 +249,6 @@ func (sp *SocialProvider) label() string {
 		return sp.Label
 	}
 	return sp.Name
-}
-
-// upstreamUser is what an upstream provider asserted.
-type upstreamUser struct {
-	Subject                     string
-	Email                       string
-	EmailVerified               bool
-	Name, GivenName, FamilyName string
-	Picture, Locale             string
-	Groups                      []string
 }
 
 // SocialResult is a finished upstream login.
@@ -424,9 +291,8 @@ func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, c
 	res := SocialResult{ReturnTo: rec.Data["return_to"], Provider: sp.label()}
 	// RFC 9207 applies to error responses too: an error must not be taken as the asked
 	// provider's unless it names it.
-	if err := p.checkSocialIss(ctx, sp, issParam); err != nil {
-		var rf *refusal
-		if !errors.As(err, &rf) {
+	if err := sp.client.CheckIss(ctx, issParam); err != nil {
+		if !upstream.IsRefusal(err) {
 			return res, err // discovery unavailable
 		}
 		p.auditSocialRefused(name, rec, "iss", err)
@@ -437,7 +303,7 @@ func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, c
 			p.auditSocialRefused(name, rec, "access_denied", errors.New("the provider answered error=access_denied"))
 			return res, ErrSocialDenied
 		}
-		ec := oauthCode(errCode)
+		ec := upstream.SafeErrorCode(errCode)
 		p.auditSocialRefused(name, rec, "provider_error", errors.New("the provider answered error="+ec))
 		return res, &SocialProviderError{Provider: sp.label(), Code: ec}
 	}
@@ -448,7 +314,7 @@ func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, c
 	if rec.Subject != "" && rec.Subject != sessionUserID {
 		return res, ErrSocialState // a link started by another session
 	}
-	up, err := p.upstreamIdentity(ctx, sp, code, rec.Data["verifier"], rec.Data["nonce"])
+	up, err := sp.client.Exchange(ctx, code, rec.Data["verifier"], rec.Data["nonce"])
 	if err != nil {
 		return res, p.exchangeError(sp, rec, err)
 	}
@@ -534,7 +400,7 @@ func (p *Provider) FinishSocial(ctx context.Context, name, state, cookieState, c
 	return res, nil
 }
 
-func (p *Provider) linkIdentity(ctx context.Context, provider string, up upstreamUser, userID string) error {
+func (p *Provider) linkIdentity(ctx context.Context, provider string, up upstream.Identity, userID string) error {
 	now := p.Now()
 	err := p.Store.CreateIdentity(ctx, store.Identity{Provider: provider, Subject: up.Subject, UserID: userID,
 		Email: up.Email, CreatedAt: now, LastUsedAt: now})
@@ -547,7 +413,7 @@ func (p *Provider) linkIdentity(ctx context.Context, provider string, up upstrea
 }
 
 // onboard creates the account of a new upstream identity (implicit onboarding).
-func (p *Provider) onboard(ctx context.Context, sp *SocialProvider, up upstreamUser) (store.User, error) {
+func (p *Provider) onboard(ctx context.Context, sp *SocialProvider, up upstream.Identity) (store.User, error) {
 	first, last := up.GivenName, up.FamilyName
 	if first == "" && last == "" && up.Name != "" {
 		first, last, _ = strings.Cut(up.Name, " ")
@@ -582,7 +448,7 @@ func (p *Provider) onboard(ctx context.Context, sp *SocialProvider, up upstreamU
 // importedGroups returns current with the allow-listed groups set from the upstream: each
 // allow-listed group is added when the upstream lists it and removed when it does not;
 // other groups are left alone.
-func (sp *SocialProvider) importedGroups(up upstreamUser, current []string) []string {
+func (sp *SocialProvider) importedGroups(up upstream.Identity, current []string) []string {
 	out := slices.DeleteFunc(slices.Clone(current), func(g string) bool { return slices.Contains(sp.ImportGroups, g) })
 	for _, g := range sp.ImportGroups {
 		if slices.Contains(up.Groups, g) {
@@ -594,7 +460,7 @@ func (sp *SocialProvider) importedGroups(up upstreamUser, current []string) []st
 
 // syncGroups sets the user's imported groups from the upstream's answer. A failure fails the
 // login: a group the upstream took away must not stay.
-func (p *Provider) syncGroups(ctx context.Context, sp *SocialProvider, u store.User, up upstreamUser) (store.User, error) {
+func (p *Provider) syncGroups(ctx context.Context, sp *SocialProvider, u store.User, up upstream.Identity) (store.User, error) {
 	if len(sp.ImportGroups) == 0 {
 		return u, nil
 	}
@@ -613,7 +479,7 @@ func (p *Provider) syncGroups(ctx context.Context, sp *SocialProvider, u store.U
 }
 
 // allowed applies the provider's domain and group restrictions.
-func (sp *SocialProvider) allowed(up upstreamUser) error {
+func (sp *SocialProvider) allowed(up upstream.Identity) error {
 	if len(sp.AllowedDomains) > 0 {
 		at := strings.LastIndexByte(up.Email, '@')
 		if !up.EmailVerified || at < 0 || !slices.ContainsFunc(sp.AllowedDomains, func(d string) bool {
@@ -644,7 +510,7 @@ func (p *Provider) LinkIdentity(ctx context.Context, userID, provider, subject s
 	if _, err := p.GetUser(ctx, userID); err != nil {
 		return store.Identity{}, err
 	}
-	if err := p.linkIdentity(ctx, provider, upstreamUser{Subject: subject}, userID); err != nil {
+	if err := p.linkIdentity(ctx, provider, upstream.Identity{Subject: subject}, userID); err != nil {
 		return store.Identity{}, err
 	}
 	return p.Store.GetIdentity(ctx, provider, subject)

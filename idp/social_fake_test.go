@@ -197,13 +197,13 @@ func (op *fakeOP) authorize(authURL, sub string) string {
 // with the given timeout, and a log captured in logs.
 func socialEnv(t *testing.T, op *fakeOP, timeout time.Duration, mod ...func(*idp.Config)) (*env, *syncBuffer) {
 	t.Helper()
-	e := newEnv(t, append([]func(*idp.Config){func(c *idp.Config) {
-		c.SocialProviders = []*idp.SocialProvider{{Name: "up", Label: "Upstream", Kind: idp.SocialOIDC, Issuer: op.srv.URL,
-			ClientID: fakeClientID, ClientSecret: "s3cret-upstream", Onboarding: true}}
-		c.SocialHTTPClient = &http.Client{Timeout: timeout}
-	}}, mod...)...)
 	logs := &syncBuffer{}
-	e.p.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := newEnvLogger(t, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		append([]func(*idp.Config){func(c *idp.Config) {
+			c.SocialProviders = []*idp.SocialProvider{{Name: "up", Label: "Upstream", Kind: idp.SocialOIDC, Issuer: op.srv.URL,
+				ClientID: fakeClientID, ClientSecret: "s3cret-upstream", Onboarding: true}}
+			c.SocialHTTPClient = &http.Client{Timeout: timeout}
+		}}, mod...)...)
 	return e, logs
 }
 

@@ -1,13 +1,13 @@
-package idp
+package upstream
 
 import (
 	"context"
 	"strings"
 )
 
-// checkSocialIss applies RFC 9207 (OAuth 2.0 Authorization Server Issuer Identification) to
-// the iss parameter of an authorization response, before anything else of the response is
-// used (the mix-up attack, RFC 9700 §4.4, AS-28). Per §2.4:
+// CheckIss applies RFC 9207 (OAuth 2.0 Authorization Server Issuer Identification) to the
+// iss parameter of an authorization response, before anything else of the response is used
+// (the mix-up attack, RFC 9700 §4.4, AS-28). Per §2.4:
 //
 //   - a present iss must equal the issuer of the provider the request was sent to (simple
 //     string comparison), or the response is rejected;
@@ -17,12 +17,12 @@ import (
 //     authorization_response_iss_parameter_supported true is that configuration.
 //
 // A provider that does not advertise it may answer without iss. GitHub (plain OAuth 2.0)
-// sends none. A refusal is a *refusal; a discovery failure a *SocialUnavailableError.
-func (p *Provider) checkSocialIss(ctx context.Context, sp *SocialProvider, iss string) error {
-	if sp.Kind != SocialOIDC {
+// sends none. A refusal matches IsRefusal; a discovery failure is a *UnavailableError.
+func (c *Client) CheckIss(ctx context.Context, iss string) error {
+	if c.Kind != KindOIDC {
 		return nil
 	}
-	d, err := p.discover(ctx, sp)
+	d, err := c.discover(ctx)
 	if err != nil {
 		return err
 	}
@@ -32,21 +32,21 @@ func (p *Provider) checkSocialIss(ctx context.Context, sp *SocialProvider, iss s
 		}
 		return nil
 	}
-	if !sp.issuerMatches(iss) {
-		return refused("the answer's iss parameter %q is not the provider's issuer %q (RFC 9207 §2.4)", clip(iss, 200), sp.Issuer)
+	if !c.IssuerMatches(iss) {
+		return refused("the answer's iss parameter %q is not the provider's issuer %q (RFC 9207 §2.4)", clip(iss, 200), c.Issuer)
 	}
 	return nil
 }
 
-// issuerMatches tells whether iss is the provider's issuer: exactly, or, for a multi-tenant
+// IssuerMatches tells whether iss is the provider's issuer: exactly, or, for a multi-tenant
 // provider, its template with "{tenantid}" replaced by one path segment.
-func (sp *SocialProvider) issuerMatches(iss string) bool {
-	if sp.IssuerTemplate == "" {
-		return iss == sp.Issuer
+func (c *Config) IssuerMatches(iss string) bool {
+	if c.IssuerTemplate == "" {
+		return iss == c.Issuer
 	}
-	pre, post, ok := strings.Cut(sp.IssuerTemplate, "{tenantid}")
+	pre, post, ok := strings.Cut(c.IssuerTemplate, "{tenantid}")
 	if !ok {
-		return iss == sp.IssuerTemplate
+		return iss == c.IssuerTemplate
 	}
 	tid, ok := strings.CutPrefix(iss, pre)
 	if !ok {

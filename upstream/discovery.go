@@ -1,4 +1,4 @@
-package idp
+package upstream
 
 import (
 	"context"
@@ -19,10 +19,10 @@ import (
 //
 // A provider's discovery document is fetched at its first use and kept. The fetch holds no
 // lock: the logins that need it meanwhile share that one fetch (single flight), bounded by
-// upstreamTimeout, whichever request started it. A failed fetch marks the provider down for
-// a back-off — discoveryBackoffMin, doubled at each further failure up to
+// Timeout, whichever request started it. A failed fetch marks the provider down for a
+// back-off — discoveryBackoffMin, doubled at each further failure up to
 // discoveryBackoffMax — during which, and while the retry after it runs, logins through the
-// provider are answered at once with a *SocialUnavailableError instead of queueing behind a
+// provider are answered at once with a *UnavailableError instead of queueing behind a
 // provider that does not answer. A successful fetch ends the back-off.
 
 const (
@@ -55,8 +55,8 @@ type discoveryState struct {
 }
 
 // discover returns the provider's discovery, fetching it if needed; see above.
-func (p *Provider) discover(ctx context.Context, sp *SocialProvider) (*discovered, error) {
-	ds := &sp.discovery
+func (c *Client) discover(ctx context.Context) (*discovered, error) {
+	ds := &c.discovery
 	ds.mu.Lock()
 	if d := ds.cur; d != nil {
 		ds.mu.Unlock()
@@ -65,15 +65,15 @@ func (p *Provider) discover(ctx context.Context, sp *SocialProvider) (*discovere
 	if ds.failures > 0 {
 		// Known to be down: during the back-off, and while the retry after it runs, answer
 		// at once.
-		now := p.Now()
+		now := c.Now()
 		if now.Before(ds.downUntil) || ds.fetching {
 			wait := max(ds.downUntil.Sub(now), time.Second)
 			ds.mu.Unlock()
-			return nil, &SocialUnavailableError{Provider: sp.label(), RetryAfter: wait}
+			return nil, &UnavailableError{Provider: c.DisplayName(), RetryAfter: wait}
 		}
 	}
 	ds.mu.Unlock()
-	ch := ds.flight.DoChan("discovery", func() (any, error) { return p.fetchDiscovery(ctx, sp) })
+	ch := ds.flight.DoChan("discovery", func() (any, error) { return c.fetchDiscovery(ctx) })
 	select {
 	case r := <-ch:
 		if r.Err != nil {
@@ -82,20 +82,20 @@ func (p *Provider) discover(ctx context.Context, sp *SocialProvider) (*discovere
 		return r.Val.(*discovered), nil
 	case <-ctx.Done():
 		// This request gave up; the fetch goes on for the others.
-		return nil, &SocialUnavailableError{Provider: sp.label(), Err: fmt.Errorf("discover %s: %w", sp.Name, ctx.Err())}
+		return nil, &UnavailableError{Provider: c.DisplayName(), Err: fmt.Errorf("discover %s: %w", c.Name, ctx.Err())}
 	}
 }
 
 // fetchDiscovery runs one fetch (inside the single flight) and records its outcome.
-func (p *Provider) fetchDiscovery(ctx context.Context, sp *SocialProvider) (*discovered, error) {
-	ds := &sp.discovery
+func (c *Client) fetchDiscovery(ctx context.Context) (*discovered, error) {
+	ds := &c.discovery
 	ds.mu.Lock()
 	ds.fetching = true
 	ds.mu.Unlock()
 	// Detached from the request that happened to start it: the others wait for it too.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), upstreamTimeout)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), Timeout)
 	defer cancel()
-	d, err := p.fetchDiscoveryDoc(fctx, sp)
+	d, err := c.fetchDiscoveryDoc(fctx)
 
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
@@ -106,13 +106,13 @@ func (p *Provider) fetchDiscovery(ctx context.Context, sp *SocialProvider) (*dis
 		if ds.failures <= 5 {
 			backoff = min(discoveryBackoffMin<<(ds.failures-1), discoveryBackoffMax)
 		}
-		ds.downUntil = p.Now().Add(backoff)
-		p.Logger.Warn("social login: provider unavailable", "event", "social_provider_unavailable", "provider", sp.Name,
+		ds.downUntil = c.Now().Add(backoff)
+		c.logger().Warn("social login: provider unavailable", "event", "social_provider_unavailable", "provider", c.Name,
 			"failures", ds.failures, "retry_in", backoff.String(), "error", err)
-		return nil, &SocialUnavailableError{Provider: sp.label(), RetryAfter: backoff, Err: err}
+		return nil, &UnavailableError{Provider: c.DisplayName(), RetryAfter: backoff, Err: err}
 	}
 	if ds.failures > 0 {
-		p.Logger.Info("social login: provider available again", "event", "social_provider_available", "provider", sp.Name,
+		c.logger().Info("social login: provider available again", "event", "social_provider_available", "provider", c.Name,
 			"after_failures", ds.failures)
 	}
 	ds.cur, ds.failures, ds.downUntil = d, 0, time.Time{}
@@ -120,14 +120,14 @@ func (p *Provider) fetchDiscovery(ctx context.Context, sp *SocialProvider) (*dis
 }
 
 // fetchDiscoveryDoc fetches and checks the discovery document.
-func (p *Provider) fetchDiscoveryDoc(ctx context.Context, sp *SocialProvider) (*discovered, error) {
-	dctx := p.upstreamCtx(ctx)
-	if sp.IssuerTemplate != "" {
-		dctx = oidc.InsecureIssuerURLContext(dctx, sp.Issuer)
+func (c *Client) fetchDiscoveryDoc(ctx context.Context) (*discovered, error) {
+	dctx := c.clientCtx(ctx)
+	if c.IssuerTemplate != "" {
+		dctx = oidc.InsecureIssuerURLContext(dctx, c.Issuer)
 	}
-	op, err := oidc.NewProvider(dctx, sp.Issuer)
+	op, err := oidc.NewProvider(dctx, c.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("discover %s: %w", sp.Name, err)
+		return nil, fmt.Errorf("discover %s: %w", c.Name, err)
 	}
 	// The client secret, codes and tokens go to these endpoints: https only (or loopback).
 	var meta struct {
@@ -140,21 +140,21 @@ func (p *Provider) fetchDiscoveryDoc(ctx context.Context, sp *SocialProvider) (*
 		IssParam bool     `json:"authorization_response_iss_parameter_supported"`
 	}
 	if err := op.Claims(&meta); err != nil {
-		return nil, fmt.Errorf("discover %s: %w", sp.Name, err)
+		return nil, fmt.Errorf("discover %s: %w", c.Name, err)
 	}
 	for _, e := range []struct{ name, url string }{{"authorization_endpoint", meta.Auth}, {"token_endpoint", meta.Token}, {"jwks_uri", meta.JWKS}} {
-		if !upstreamURL(e.url) {
-			return nil, fmt.Errorf("discover %s: %s %q is not an https URL", sp.Name, e.name, e.url)
+		if !ValidURL(e.url) {
+			return nil, fmt.Errorf("discover %s: %s %q is not an https URL", c.Name, e.name, e.url)
 		}
 	}
-	if meta.UserInfo != "" && !upstreamURL(meta.UserInfo) {
-		return nil, fmt.Errorf("discover %s: userinfo_endpoint %q is not an https URL", sp.Name, meta.UserInfo)
+	if meta.UserInfo != "" && !ValidURL(meta.UserInfo) {
+		return nil, fmt.Errorf("discover %s: userinfo_endpoint %q is not an https URL", c.Name, meta.UserInfo)
 	}
 	// The key set is used with a background context: it refetches keys on its own. It is
 	// probed so that keys that cannot be fetched (an outage) are told apart from a token
 	// that no key verifies (a forgery).
-	keys := probedKeySet{oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), p.upstreamClient()), meta.JWKS)}
-	cfg := &oidc.Config{ClientID: sp.ClientID, SkipIssuerCheck: sp.IssuerTemplate != "", Now: p.Now,
+	keys := probedKeySet{oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), c.httpClient()), meta.JWKS)}
+	cfg := &oidc.Config{ClientID: c.ClientID, SkipIssuerCheck: c.IssuerTemplate != "", Now: c.Now,
 		SupportedSigningAlgs: signingAlgs(meta.Algs)}
 	return &discovered{op: op, verifier: oidc.NewVerifier(meta.Issuer, keys, cfg), issuer: meta.Issuer,
 		issParam: meta.IssParam, authStyle: tokenAuthStyle(op)}, nil

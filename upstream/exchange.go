@@ -1,4 +1,4 @@
-package idp
+package upstream
 
 import (
 	"context"
@@ -14,41 +14,41 @@ import (
 	"github.com/gatehouse-dev/gatehouse/secret"
 )
 
-// The exchange at the callback: redeem the code, verify what the provider asserts.
-
-// upstreamIdentity redeems the code and returns the verified identity. Its errors are a
-// *refusal when the answer is refused (forged, altered, refused by the provider), a
-// *SocialUnavailableError or another error for an outage.
-func (p *Provider) upstreamIdentity(ctx context.Context, sp *SocialProvider, code, verifier, nonce string) (upstreamUser, error) {
-	cfg, err := p.oauthConfig(ctx, sp)
+// Exchange redeems the code of an authorization response at the provider (with the PKCE
+// verifier of its request) and returns the verified identity: from the ID token, whose
+// nonce must be nonce (and userinfo for what it leaves out), or from GitHub's user API. An
+// error is a refusal (IsRefusal: forged, altered, refused by the provider), a
+// *UnavailableError, or another error for an outage.
+func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (Identity, error) {
+	cfg, err := c.oauthConfig(ctx)
 	if err != nil {
-		return upstreamUser{}, err
+		return Identity{}, err
 	}
-	uctx := p.upstreamCtx(ctx)
+	uctx := c.clientCtx(ctx)
 	tok, err := cfg.Exchange(uctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		return upstreamUser{}, tokenError(err)
+		return Identity{}, tokenError(err)
 	}
-	if sp.Kind == SocialGitHub {
-		return p.githubUser(uctx, sp, tok)
+	if c.Kind == KindGitHub {
+		return c.githubUser(uctx, tok)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return upstreamUser{}, errors.New("no id_token in the token response")
+		return Identity{}, errors.New("no id_token in the token response")
 	}
-	d, err := p.discover(ctx, sp)
+	d, err := c.discover(ctx)
 	if err != nil {
-		return upstreamUser{}, err
+		return Identity{}, err
 	}
 	op := d.op
 	probe := &keyFetchProbe{}
 	idt, err := d.verifier.Verify(context.WithValue(uctx, keyFetchProbeKey{}, probe), raw)
 	if probe.err != nil {
-		return upstreamUser{}, fmt.Errorf("id token keys: %w", probe.err)
+		return Identity{}, fmt.Errorf("id token keys: %w", probe.err)
 	} else if err != nil {
-		return upstreamUser{}, refused("id token: %w", err)
+		return Identity{}, refused("id token: %w", err)
 	}
-	var c struct {
+	var cl struct {
 		Azp           string          `json:"azp"`
 		Tid           string          `json:"tid"`
 		Nonce         string          `json:"nonce"`
@@ -61,48 +61,48 @@ func (p *Provider) upstreamIdentity(ctx context.Context, sp *SocialProvider, cod
 		Locale        string          `json:"locale"`
 	}
 	var all map[string]json.RawMessage
-	if err := idt.Claims(&c); err != nil {
-		return upstreamUser{}, fmt.Errorf("id token claims: %w", err)
+	if err := idt.Claims(&cl); err != nil {
+		return Identity{}, fmt.Errorf("id token claims: %w", err)
 	}
 	if err := idt.Claims(&all); err != nil {
-		return upstreamUser{}, fmt.Errorf("id token claims: %w", err)
+		return Identity{}, fmt.Errorf("id token claims: %w", err)
 	}
-	if nonce == "" || !secret.Equal(c.Nonce, nonce) {
-		return upstreamUser{}, refused("id token nonce does not match the request")
+	if nonce == "" || !secret.Equal(cl.Nonce, nonce) {
+		return Identity{}, refused("id token nonce does not match the request")
 	}
-	if len(idt.Audience) > 1 && c.Azp != sp.ClientID {
-		return upstreamUser{}, refused("id token has several audiences and azp is not this client")
+	if len(idt.Audience) > 1 && cl.Azp != c.ClientID {
+		return Identity{}, refused("id token has several audiences and azp is not this client")
 	}
-	if c.Azp != "" && c.Azp != sp.ClientID {
-		return upstreamUser{}, refused("id token azp %q is not this client", c.Azp)
+	if cl.Azp != "" && cl.Azp != c.ClientID {
+		return Identity{}, refused("id token azp %q is not this client", cl.Azp)
 	}
-	if sp.IssuerTemplate != "" {
-		if c.Tid == "" || idt.Issuer != strings.ReplaceAll(sp.IssuerTemplate, "{tenantid}", c.Tid) {
-			return upstreamUser{}, refused("id token issuer %q does not match %s", idt.Issuer, sp.IssuerTemplate)
+	if c.IssuerTemplate != "" {
+		if cl.Tid == "" || idt.Issuer != strings.ReplaceAll(c.IssuerTemplate, "{tenantid}", cl.Tid) {
+			return Identity{}, refused("id token issuer %q does not match %s", idt.Issuer, c.IssuerTemplate)
 		}
 	}
-	up := upstreamUser{Subject: idt.Subject, Email: c.Email, EmailVerified: truthy(c.EmailVerified),
-		Name: c.Name, GivenName: c.GivenName, FamilyName: c.FamilyName, Picture: c.Picture, Locale: c.Locale}
-	if c.EmailVerified == nil && sp.VerifiedEmailClaim != "" {
+	up := Identity{Subject: idt.Subject, Email: cl.Email, EmailVerified: truthy(cl.EmailVerified),
+		Name: cl.Name, GivenName: cl.GivenName, FamilyName: cl.FamilyName, Picture: cl.Picture, Locale: cl.Locale}
+	if cl.EmailVerified == nil && c.VerifiedEmailClaim != "" {
 		// Entra documents a boolean; 1 is accepted too, as some tenants send it.
-		v := strings.Trim(string(all[sp.VerifiedEmailClaim]), `"`)
+		v := strings.Trim(string(all[c.VerifiedEmailClaim]), `"`)
 		up.EmailVerified = v == "true" || v == "1"
 	}
 	if up.Subject == "" || len(up.Subject) > 255 {
-		return upstreamUser{}, refused("id token has no usable sub")
+		return Identity{}, refused("id token has no usable sub")
 	}
-	if sp.IssuerTemplate != "" {
+	if c.IssuerTemplate != "" {
 		// A subject is unique per issuer; multi-tenant issuers vary.
-		up.Subject = c.Tid + "/" + up.Subject
+		up.Subject = cl.Tid + "/" + up.Subject
 	}
-	if sp.GroupsClaim != "" {
-		up.Groups = stringList(all[sp.GroupsClaim])
+	if c.GroupsClaim != "" {
+		up.Groups = stringList(all[c.GroupsClaim])
 	}
-	if up.Email == "" || (sp.GroupsClaim != "" && all[sp.GroupsClaim] == nil) {
+	if up.Email == "" || (c.GroupsClaim != "" && all[c.GroupsClaim] == nil) {
 		// Some providers put the address or groups only in userinfo.
 		ui, err := op.UserInfo(uctx, oauth2.StaticTokenSource(tok))
 		if err != nil {
-			p.Logger.Warn("social login: userinfo", "provider", sp.Name, "error", err)
+			c.logger().Warn("social login: userinfo", "provider", c.Name, "error", err)
 		} else {
 			var extra map[string]json.RawMessage
 			var names struct {
@@ -116,8 +116,8 @@ func (p *Provider) upstreamIdentity(ctx context.Context, sp *SocialProvider, cod
 				if up.Email == "" {
 					up.Email, up.EmailVerified = ui.Email, ui.EmailVerified
 				}
-				if sp.GroupsClaim != "" && up.Groups == nil {
-					up.Groups = stringList(extra[sp.GroupsClaim])
+				if c.GroupsClaim != "" && up.Groups == nil {
+					up.Groups = stringList(extra[c.GroupsClaim])
 				}
 				// The profile too, when the ID token left it to userinfo.
 				fill := func(dst *string, src string) {
@@ -155,15 +155,15 @@ func stringList(raw json.RawMessage) []string {
 }
 
 // githubUser reads the user and its verified primary address from GitHub's REST API.
-func (p *Provider) githubUser(ctx context.Context, sp *SocialProvider, tok *oauth2.Token) (upstreamUser, error) {
+func (c *Client) githubUser(ctx context.Context, tok *oauth2.Token) (Identity, error) {
 	get := func(path string, v any) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(sp.APIURL, "/")+path, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.APIURL, "/")+path, nil)
 		if err != nil {
 			return err
 		}
 		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 		req.Header.Set("Accept", "application/vnd.github+json")
-		res, err := p.upstreamClient().Do(req)
+		res, err := c.httpClient().Do(req)
 		if err != nil {
 			return err
 		}
@@ -183,10 +183,10 @@ func (p *Provider) githubUser(ctx context.Context, sp *SocialProvider, tok *oaut
 		AvatarURL string `json:"avatar_url"`
 	}
 	if err := get("/user", &u); err != nil {
-		return upstreamUser{}, err
+		return Identity{}, err
 	}
 	if u.ID <= 0 {
-		return upstreamUser{}, errors.New("github user has no id")
+		return Identity{}, errors.New("github user has no id")
 	}
 	var emails []struct {
 		Email    string `json:"email"`
@@ -194,9 +194,9 @@ func (p *Provider) githubUser(ctx context.Context, sp *SocialProvider, tok *oaut
 		Verified bool   `json:"verified"`
 	}
 	if err := get("/user/emails", &emails); err != nil {
-		return upstreamUser{}, err
+		return Identity{}, err
 	}
-	up := upstreamUser{Subject: strconv.FormatInt(u.ID, 10), Name: u.Name, Picture: u.AvatarURL}
+	up := Identity{Subject: strconv.FormatInt(u.ID, 10), Name: u.Name, Picture: u.AvatarURL}
 	for _, e := range emails {
 		if e.Primary && e.Verified {
 			up.Email, up.EmailVerified = e.Email, true
