@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -324,16 +325,4 @@ func dedupe(in []string) []string {
 	return out
 }
 
-// sanitize makes a client-supplied value safe to echo in an error description: printable
-// ASCII only (no CR, LF, TAB, quotes), at most 64 characters.
-func sanitize(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s) && b.Len() < 64; i++ {
-		if c := s[i]; c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
-			b.WriteByte(c)
-		} else {
-			b.WriteByte('?')
-		}
-	}
-	return b.String()
-}
+func sanitize(s string) string { return input.Sanitize(s) }

@@ -66,9 +66,8 @@ func (l *levels) errors() []string {
 // client out or count successes as failures (CR-03, CR-05, AS-24: the client-authentication
 // limiter counts exactly the failures). The code was not redeemed, so a retry works.
 func TestTokenRequestCanceledMidway(t *testing.T) {
-	e := newEnv(t)
 	logs := &levels{}
-	e.p.Logger = slog.New(logs)
+	e := newEnvLogger(t, slog.New(logs))
 	v, ch := pkce()
 	code, _ := e.code(authQuery("web", webCB, ch, "openid"))
 	const ip = "192.0.2.77"
@@ -76,7 +75,7 @@ func TestTokenRequestCanceledMidway(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
-	e.p.Store = &leaveAfterCount{Store: e.store, prefix: "client:", cancel: cancel}
+	e.swap(&leaveAfterCount{Store: e.store, prefix: "client:", cancel: cancel})
 
 	// The token endpoint's two steps (handlers/oidc/token.go): client authentication, then
 	// the grant.
@@ -101,7 +100,7 @@ func TestTokenRequestCanceledMidway(t *testing.T) {
 	// A wrong secret canceled midway stays counted: exactly one failure.
 	ctx2, cancel2 := context.WithCancel(e.ctx)
 	defer cancel2()
-	e.p.Store = &leaveAfterCount{Store: e.store, prefix: "client:", cancel: cancel2}
+	e.swap(&leaveAfterCount{Store: e.store, prefix: "client:", cancel: cancel2})
 	if _, oerr := e.p.AuthenticateClient(ctx2, "web", "wrong-secret-of-16-chars", true, ip); oerr == nil || oerr.Code != idp.ErrCodeInvalidClient {
 		t.Fatalf("wrong secret: %v", oerr)
 	}
@@ -110,7 +109,7 @@ func TestTokenRequestCanceledMidway(t *testing.T) {
 	}
 
 	// A request canceled before it started counts nothing and logs nothing at error level.
-	e.p.Store = e.store
+	e.swap(e.store)
 	gone, stop := context.WithCancel(e.ctx)
 	stop()
 	if _, oerr := e.p.AuthenticateClient(gone, "web", webSecret, true, ip); oerr == nil || oerr.Status != idp.StatusClientClosedRequest {

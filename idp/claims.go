@@ -8,11 +8,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // MaxCustomData is the largest custom_data / custom_app_data / group data payload (bytes).
-const MaxCustomData = 100 * 1024
+const MaxCustomData = input.MaxCustomData
 
 // maxClaimsRequest bounds the claims request parameter (RB-05).
 const maxClaimsRequest = 8 * 1024
@@ -43,7 +44,7 @@ func ParseClaimsRequest(raw string) (*ClaimsRequest, *Error) {
 	if len(raw) > maxClaimsRequest {
 		return bad("larger than %d bytes", maxClaimsRequest)
 	}
-	if d := jsonDepth(raw); d < 0 || d > 5 {
+	if d := input.JSONDepth(raw); d < 0 || d > 5 {
 		return bad("not a JSON object, or nested too deep")
 	}
 	var top map[string]json.RawMessage
@@ -86,43 +87,6 @@ func ParseClaimsRequest(raw string) (*ClaimsRequest, *Error) {
 		*target = out
 	}
 	return req, nil
-}
-
-// jsonDepth returns the maximum nesting of objects and arrays in s (-1 if brackets do not
-// balance), ignoring brackets inside strings.
-func jsonDepth(s string) int {
-	depth, maxD := 0, 0
-	inStr, esc := false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if inStr {
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inStr = true
-		case '{', '[':
-			depth++
-			maxD = max(maxD, depth)
-		case '}', ']':
-			depth--
-			if depth < 0 {
-				return -1
-			}
-		}
-	}
-	if depth != 0 {
-		return -1
-	}
-	return maxD
 }
 
 // encode returns the normalised JSON of the request ("" when empty).
@@ -301,23 +265,9 @@ func subset(raw json.RawMessage, spec *ClaimSpec) (any, bool, error) {
 	return out, len(out) > 0, nil
 }
 
-// ValidateCustomData checks a custom data payload before it is stored: a JSON object of at
-// most 100 KB (bytes, multi-byte characters included), nested at most 32 deep (RB-06).
+// ValidateCustomData checks a custom data payload before it is stored (input.ValidateCustomData).
 func ValidateCustomData(field string, raw json.RawMessage) error {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	if len(raw) > MaxCustomData {
-		return &InputError{Field: field, Message: fmt.Sprintf("at most %d bytes (got %d)", MaxCustomData, len(raw))}
-	}
-	if d := jsonDepth(string(raw)); d < 1 || d > 32 {
-		return &InputError{Field: field, Message: "must be a JSON object nested at most 32 deep"}
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return &InputError{Field: field, Message: "must be a JSON object"}
-	}
-	return nil
+	return input.ValidateCustomData(field, raw)
 }
 
 // sortedKeys returns the keys of m, sorted.

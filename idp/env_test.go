@@ -52,6 +52,7 @@ type env struct {
 	ctx   context.Context
 	clk   *clock
 	store store.Store
+	sw    *swapStore
 	ring  *keys.Ring
 	p     *idp.Provider
 	web   *idp.Client
@@ -97,7 +98,8 @@ func newEnvLogger(t testing.TB, logger *slog.Logger, mod ...func(*idp.Config)) *
 		m(&cfg)
 	}
 	rl := tokens.NewRevocationList(clk.Now, 0)
-	p, err := idp.New(cfg, s, ring, password.New(fastHash, 0), rl, []*idp.Client{web, cli, rp}, clk.Now, logger)
+	sw := &swapStore{Store: s}
+	p, err := idp.New(cfg, sw, ring, password.New(fastHash, 0), rl, []*idp.Client{web, cli, rp}, clk.Now, logger)
 	if err != nil {
 		t.Fatalf("provider: %v", err)
 	}
@@ -106,8 +108,16 @@ func newEnvLogger(t testing.TB, logger *slog.Logger, mod ...func(*idp.Config)) *
 	if err != nil {
 		t.Fatalf("user: %v", err)
 	}
-	return &env{t: t, ctx: ctx, clk: clk, store: s, ring: ring, p: p, web: web, cli: cli, rp: rp, user: u}
+	return &env{t: t, ctx: ctx, clk: clk, store: s, sw: sw, ring: ring, p: p, web: web, cli: cli, rp: rp, user: u}
 }
+
+// swapStore is the store the provider's pieces are built on: a test puts a wrapper in front
+// of the real store with env.swap.
+type swapStore struct{ store.Store }
+
+// swap makes the provider use s (a wrapper of e.store, or e.store itself) from now on. Not
+// safe while provider calls run.
+func (e *env) swap(s store.Store) { e.sw.Store = s }
 
 // pkce returns a verifier and its S256 challenge.
 func pkce() (verifier, challenge string) {

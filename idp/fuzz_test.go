@@ -33,6 +33,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/internal/softauthn"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/password"
@@ -227,7 +228,7 @@ func FuzzParseClaimsRequest(f *testing.F) {
 		if len(raw) > maxClaimsRequest {
 			t.Fatalf("accepted %d bytes", len(raw))
 		}
-		if d := jsonDepth(raw); d < 1 || d > 5 {
+		if d := input.JSONDepth(raw); d < 1 || d > 5 {
 			t.Fatalf("accepted depth %d", d)
 		}
 		if !json.Valid([]byte(raw)) {

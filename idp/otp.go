@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -24,9 +26,9 @@ const (
 
 // Authentication method references of the passwordless methods (the seed's amr values).
 const (
-	AMREmailLink = "eml"
-	AMREmailCode = "eotp"
-	AMRSMS       = "sms"
+	AMREmailLink = login.AMREmailLink
+	AMREmailCode = login.AMREmailCode
+	AMRSMS       = login.AMRSMS
 )
 
 // Message kinds: the template each message is built from.
@@ -135,28 +137,8 @@ func (p *Provider) LinkTTL() time.Duration { return min(p.MagicLinkTTL, maxMagic
 func (p *Provider) CanEmail() bool { return p.Messenger != nil && p.EmailEnabled }
 func (p *Provider) CanSMS() bool   { return p.Messenger != nil && p.SMSEnabled }
 
-// NormalizePhone returns the E.164 form of a phone number typed with spaces, dashes, dots or
-// parentheses ("+1 (415) 555-0100" → "+14155550100"). Only international numbers (leading
-// +) are accepted: a national number is ambiguous.
-func NormalizePhone(s string) (string, error) {
-	var b strings.Builder
-	for i, r := range strings.TrimSpace(s) {
-		switch {
-		case r == '+' && i == 0:
-			b.WriteRune(r)
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
-		default:
-			return "", &InputError{Field: "phone_number", Message: "enter the number with digits only, starting with + and the country code (+14155550100)"}
-		}
-	}
-	n := b.String()
-	if !phoneRe.MatchString(n) {
-		return "", &InputError{Field: "phone_number", Message: "enter the number in international form, starting with + and the country code (+14155550100)"}
-	}
-	return n, nil
-}
+// NormalizePhone returns the E.164 form of a phone number.
+func NormalizePhone(s string) (string, error) { return input.NormalizePhone(s) }
 
 func (p *Provider) smsAllowed(phone string) bool {
 	if len(p.SMSAllowedPrefixes) == 0 {
@@ -936,60 +918,10 @@ func (p *Provider) notifyChange(email, notice, lang string) {
 	}
 }
 
-// keepIfSessionLive is called after a session added a way into its account (a password, a
-// passkey, a linked identity). If the session ended meanwhile — a recovery or the first
-// proof of the address signed everyone out (claimAccount) between the session check and the
-// write — the write is undone and the change refused: an attacker's session racing the
-// owner's recovery must not leave a credential behind.
 func (p *Provider) keepIfSessionLive(ctx context.Context, sessionID string, undo func() error) error {
-	_, err := p.Store.GetSession(ctx, sessionID)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("read session: %w", err)
-	} else {
-		err = ErrReauthenticate
-	}
-	if uerr := undo(); uerr != nil {
-		return fmt.Errorf("undo a change of an ended session: %w", uerr)
-	}
-	return err
+	return p.Sessions.KeepIfLive(ctx, sessionID, undo)
 }
 
-// signOutEverywhere ends every session of the user but keep and revokes every refresh-token
-// family of the user, with the access tokens issued from them: offline refresh tokens
-// outlive the session they were issued in.
 func (p *Provider) signOutEverywhere(ctx context.Context, userID, keep string) error {
-	if err := p.endSessionsExcept(ctx, userID, keep); err != nil {
-		return err
-	}
-	grants, err := p.Store.RevokeUserFamilies(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("revoke refresh tokens: %w", err)
-	}
-	for _, g := range grants {
-		if err := p.revoke(ctx, store.RevokeGrant, g); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// endSessionsExcept ends every session of the user but keep, with the tokens issued in them
-// (access tokens carry their session's sid). Unlike RevokeUser it leaves no user-wide
-// revocation, so a session started right after is not caught by it.
-func (p *Provider) endSessionsExcept(ctx context.Context, userID, keep string) error {
-	sessions, err := p.Store.ListUserSessions(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("list sessions: %w", err)
-	}
-	for _, o := range sessions {
-		if o.ID != keep {
-			if err := p.EndSession(ctx, o.ID); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return p.Sessions.SignOutEverywhere(ctx, userID, keep)
 }

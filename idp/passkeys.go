@@ -21,7 +21,10 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -30,7 +33,7 @@ var (
 	ErrPasskeyFailed       = errors.New("the passkey could not be verified; try again")
 	ErrPasskeyMalformed    = errors.New("the passkey response is malformed or its key is not supported")
 	ErrCeremonyExpired     = errors.New("this passkey request expired or was already used; start again")
-	ErrReauthenticate      = errors.New("log in again to change your passkeys (sensitive changes need a login from the last 10 minutes)")
+	ErrReauthenticate      = sessions.ErrReauthenticate
 	ErrLastCredential      = errors.New("this is your only way to log in: add another passkey or a password first")
 	ErrNoPasskey           = errors.New("this account has no passkey")
 	ErrClonedAuthenticator = errors.New("this passkey's signature counter went backwards, which happens when a passkey was copied; it was refused")
@@ -39,18 +42,15 @@ var (
 
 // Authentication method references and context classes (claims amr and acr).
 const (
-	AMRPassword = "pwd"
-	AMRWebAuthn = "webauthn"
-	AMRMFA      = "mfa"
+	AMRPassword = login.AMRPassword
+	AMRWebAuthn = login.AMRWebAuthn
+	AMRMFA      = login.AMRMFA
 	// ACRMultiFactor is NIST AAL2: two factors, or a user-verifying passkey.
-	ACRMultiFactor = "aal2"
+	ACRMultiFactor = login.ACRMultiFactor
 )
 
 // ceremonyTTL is how long a WebAuthn challenge can be answered.
 const ceremonyTTL = 5 * time.Minute
-
-// freshAuth is how recent the last login must be for sensitive changes (CR-19).
-const freshAuth = 10 * time.Minute
 
 // Ceremony kinds.
 const (
@@ -402,7 +402,7 @@ func passkeyName(name string, cred *webauthn.Credential) (string, error) {
 			name = "Security key"
 		}
 	}
-	if utf8.RuneCountInString(name) > 64 || checkText("name", name, 256) != nil {
+	if utf8.RuneCountInString(name) > 64 || input.CheckText("name", name, 256) != nil {
 		return "", &InputError{Field: "name", Message: "use at most 64 characters"}
 	}
 	return name, nil
@@ -412,7 +412,7 @@ func passkeyName(name string, cred *webauthn.Credential) (string, error) {
 // PasskeysEnabled reports whether the server can run WebAuthn ceremonies.
 func (p *Provider) PasskeysEnabled() bool { return p.WebAuthn != nil }
 
-func (p *Provider) fresh(s store.Session) bool { return p.Now().Sub(s.AuthTime) <= freshAuth }
+func (p *Provider) fresh(s store.Session) bool { return p.Sessions.Fresh(s) }
 
 // BeginPasskeyRegistration starts adding a passkey to the session's user (a login from the
 // last 10 minutes is required: CR-19).

@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
-	"unicode"
 
+	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -39,37 +38,6 @@ type ProfilePatch struct {
 	ExternalAccountID     *string                 `json:"external_account_id"`
 	CustomData            json.RawMessage         `json:"custom_data"`
 }
-
-var (
-	phoneRe    = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-	usernameRe = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
-)
-
-// checkText validates a free-text field: at most n bytes, valid UTF-8, no control characters.
-func checkText(field, v string, n int) error {
-	if len(v) > n || strings.ContainsFunc(v, unicode.IsControl) || strings.ContainsFunc(v, isInvisible) {
-		return &InputError{Field: field, Message: fmt.Sprintf("use at most %d bytes, no control or invisible characters", n)}
-	}
-	return nil
-}
-
-func checkList(field string, vs []string) error {
-	if len(vs) > 256 {
-		return &InputError{Field: field, Message: "at most 256 entries"}
-	}
-	for _, v := range vs {
-		if v == "" {
-			return &InputError{Field: field, Message: "empty entry"}
-		}
-		if err := checkText(field, v, 128); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// isInvisible reports format characters (zero-width, bidi controls) that make look-alikes.
-func isInvisible(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // apply validates the patch and applies it to u.
 func (pp ProfilePatch) apply(u store.User) (store.User, error) {
@@ -102,19 +70,19 @@ func (pp ProfilePatch) apply(u store.User) (store.User, error) {
 		if f.v == nil {
 			continue
 		}
-		if err := checkText(f.name, *f.v, f.n); err != nil {
+		if err := input.CheckText(f.name, *f.v, f.n); err != nil {
 			return u, err
 		}
 		*f.dst = *f.v
 	}
 	if pp.Username != nil {
-		if *pp.Username != "" && !usernameRe.MatchString(*pp.Username) {
+		if *pp.Username != "" && !input.IsUsername(*pp.Username) {
 			return u, &InputError{Field: "username", Message: "use 1-64 letters, digits and . _ @ -"}
 		}
 		u.Username = *pp.Username
 	}
 	if pp.PhoneNumber != nil {
-		if *pp.PhoneNumber != "" && !phoneRe.MatchString(*pp.PhoneNumber) {
+		if *pp.PhoneNumber != "" && !input.IsE164(*pp.PhoneNumber) {
 			return u, &InputError{Field: "phone_number", Message: "use the E.164 form, such as +14155550123"}
 		}
 		if *pp.PhoneNumber != u.PhoneNumber {
@@ -145,7 +113,7 @@ func (pp ProfilePatch) apply(u store.User) (store.User, error) {
 			return u, &InputError{Field: "secondary_phone_numbers", Message: "at most 20"}
 		}
 		for _, p := range list {
-			if !phoneRe.MatchString(p.Value) {
+			if !input.IsE164(p.Value) {
 				return u, &InputError{Field: "secondary_phone_numbers", Message: "use the E.164 form, such as +14155550123"}
 			}
 		}
@@ -164,7 +132,7 @@ func (pp ProfilePatch) apply(u store.User) (store.User, error) {
 		for name, v := range map[string]string{"formatted": a.Formatted, "street_address": a.StreetAddress,
 			"locality": a.Locality, "region": a.Region, "postal_code": a.PostalCode, "country": a.Country} {
 			// formatted and street_address may hold line breaks (OIDC Core §5.1.1).
-			if err := checkText("address."+name, strings.ReplaceAll(v, "\n", " "), 256); err != nil {
+			if err := input.CheckText("address."+name, strings.ReplaceAll(v, "\n", " "), 256); err != nil {
 				return u, err
 			}
 		}
@@ -191,7 +159,7 @@ func (pp ProfilePatch) apply(u store.User) (store.User, error) {
 		if f.v == nil {
 			continue
 		}
-		if err := checkList(f.name, *f.v); err != nil {
+		if err := input.CheckList(f.name, *f.v); err != nil {
 			return u, err
 		}
 		*f.dst = *f.v
@@ -221,7 +189,7 @@ func (p *Provider) UpdateProfile(ctx context.Context, userID string, pp ProfileP
 // SetCustomAppData stores the custom_app_data of one client for a user (null removes it).
 func (p *Provider) SetCustomAppData(ctx context.Context, userID, clientID string, data json.RawMessage) (store.User, error) {
 	if _, err := p.Client(ctx, clientID); err != nil {
-		return store.User{}, &InputError{Field: "client", Message: fmt.Sprintf("no client %q", sanitize(clientID))}
+		return store.User{}, &InputError{Field: "client", Message: fmt.Sprintf("no client %q", input.Sanitize(clientID))}
 	}
 	if err := ValidateCustomData("custom_app_data", data); err != nil {
 		return store.User{}, err

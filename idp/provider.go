@@ -23,8 +23,11 @@ import (
 
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/gatehouse-dev/gatehouse/internal/detach"
 	"github.com/gatehouse-dev/gatehouse/keys"
+	"github.com/gatehouse-dev/gatehouse/login/lockout"
 	"github.com/gatehouse-dev/gatehouse/password"
+	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 	"github.com/gatehouse-dev/gatehouse/upstream"
@@ -158,6 +161,11 @@ type Provider struct {
 	// WebAuthn is the passkey relying party.
 	WebAuthn *webauthn.WebAuthn
 
+	// Lockout limits failed credential attempts.
+	Lockout *lockout.Limiter
+	// Sessions keeps the portal sessions and writes revocations.
+	Sessions *sessions.Manager
+
 	clients map[string]*Client
 }
 
@@ -203,6 +211,11 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		MaxLifetime: maxAccessTokenLifetime(cfg.AccessTokenLifetime, clients),
 		Revocations: rl,
 	}
+	p.Lockout = &lockout.Limiter{Store: s, Now: now, Logger: logger, Window: cfg.LockoutWindow}
+	p.Sessions = &sessions.Manager{Store: s, Revocations: rl, Now: now, Logger: logger,
+		Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime, Logout: p,
+		// As long as any access token issued before a revocation can be valid.
+		RevocationTTL: max(cfg.AccessTokenLifetime, p.Verifier.MaxLifetime, cfg.CodeLifetime) + 2*cfg.Leeway}
 	return p, nil
 }
 
@@ -265,14 +278,6 @@ func (p *Provider) serverError(op string, err error) *Error {
 	return &Error{Code: ErrCodeServerError, Description: "internal error, try again later", Status: 500}
 }
 
-// settleTimeout bounds the store writes that run detached from the request (detached).
-const settleTimeout = 5 * time.Second
-
-// detached returns a context with ctx's values but not its cancellation, bounded by
-// settleTimeout, for store writes that must complete once begun even if the client goes
-// away in between: an attempt counted is also settled (attempt), a revocation started is
-// finished (revokeGrant). Without it, a client closing its connection at the right moment
-// would leave a counter incremented for a success, or a replayed grant half revoked.
-func detached(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-}
+// detached returns a context for store writes that must complete once begun (see package
+// detach).
+func detached(ctx context.Context) (context.Context, context.CancelFunc) { return detach.Context(ctx) }

@@ -12,13 +12,15 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
 // AMRSocial is the amr value of a login through an upstream identity provider.
-const AMRSocial = "social"
+const AMRSocial = login.AMRSocial
 
 // Kinds of upstream providers.
 const (
@@ -418,10 +420,10 @@ func (p *Provider) onboard(ctx context.Context, sp *SocialProvider, up upstream.
 	if first == "" && last == "" && up.Name != "" {
 		first, last, _ = strings.Cut(up.Name, " ")
 	}
-	if checkName("fname", first) != nil {
+	if input.CheckName("fname", first) != nil {
 		first = ""
 	}
-	if checkName("lname", last) != nil {
+	if input.CheckName("lname", last) != nil {
 		last = ""
 	}
 	u, err := p.buildUser(NewUser{Email: up.Email, FirstName: first, LastName: last, EmailVerified: true})

@@ -334,7 +334,7 @@ func TestOTPClaimRacesPasswordChange(t *testing.T) {
 	otPreHijack(t, e)
 	attacker := e.session(idp.SessionMeta{})
 	rs := &raceStore{Store: e.store}
-	e.p.Store = rs
+	e.swap(rs)
 	rs.beforeSetPassword = func() {
 		rs.beforeSetPassword = nil
 		flow, code := otLoginCode(t, e, m, otAlice, "192.0.2.1")
@@ -365,7 +365,7 @@ func TestPasskeyRegistrationRacesSignOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs := &raceStore{Store: e.store}
-	e.p.Store = rs
+	e.swap(rs)
 	rs.beforeCreatePasskey = func() {
 		if err := e.p.EndSession(e.ctx, s.ID); err != nil {
 			t.Error(err)

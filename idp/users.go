@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
-
+	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -29,63 +26,13 @@ var (
 )
 
 // InputError is a user-facing validation error naming the field.
-type InputError struct {
-	Field   string
-	Message string
-}
+type InputError = input.Error
 
-func (e *InputError) Error() string { return e.Field + ": " + e.Message }
+// NormalizeEmail returns the canonical form of an email address (input.NormalizeEmail).
+func NormalizeEmail(s string) (string, error) { return input.NormalizeEmail(s) }
 
-// NormalizeEmail returns the canonical form of an email address: NFKC-normalised (so that
-// full-width look-alikes collide with their ASCII form), trimmed and lower-cased. It refuses
-// anything that is not a bare addr-spec of at most 254 bytes.
-func NormalizeEmail(s string) (string, error) {
-	s = strings.ToLower(strings.TrimSpace(norm.NFKC.String(s)))
-	if s == "" {
-		return "", &InputError{Field: "email", Message: "enter your email address"}
-	}
-	if len(s) > 254 || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
-		// Format characters (zero-width space, soft hyphen, bidi overrides) are invisible:
-		// "admin@example.com\u200b" would look like another account.
-		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
-	}) {
-		return "", &InputError{Field: "email", Message: "enter a valid email address"}
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" || strings.Count(s, "@") != 1 {
-		return "", &InputError{Field: "email", Message: "enter a valid email address such as name@example.com"}
-	}
-	if at := strings.LastIndexByte(s, '@'); at == 0 || at == len(s)-1 || !strings.Contains(s[at:], ".") {
-		return "", &InputError{Field: "email", Message: "enter a valid email address such as name@example.com"}
-	}
-	return s, nil
-}
-
-func checkName(field, v string) error {
-	if len(v) > 100 || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
-		return &InputError{Field: field, Message: "use at most 100 characters, no control characters"}
-	}
-	return nil
-}
-
-// ValidateGroups checks group names: 1-64 characters among letters, digits and . _ : -
-// (so that they can be joined with commas in a header without escaping).
-func ValidateGroups(groups []string) error {
-	if len(groups) > 256 {
-		return &InputError{Field: "groups", Message: "at most 256 groups"}
-	}
-	for _, g := range groups {
-		if len(g) == 0 || len(g) > 64 {
-			return &InputError{Field: "groups", Message: fmt.Sprintf("group %q: use 1-64 characters", g)}
-		}
-		for _, r := range g {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:-", r)) {
-				return &InputError{Field: "groups", Message: fmt.Sprintf("group %q: use letters, digits and . _ : - only", g)}
-			}
-		}
-	}
-	return nil
-}
+// ValidateGroups checks group names (input.ValidateGroups).
+func ValidateGroups(groups []string) error { return input.ValidateGroups(groups) }
 
 // NewUser describes a user to create.
 type NewUser struct {
@@ -105,7 +52,7 @@ func (p *Provider) buildUser(in NewUser) (store.User, error) {
 		return store.User{}, err
 	}
 	for _, f := range []struct{ name, v string }{{"fname", in.FirstName}, {"mname", in.MiddleName}, {"lname", in.LastName}} {
-		if err := checkName(f.name, f.v); err != nil {
+		if err := input.CheckName(f.name, f.v); err != nil {
 			return store.User{}, err
 		}
 	}

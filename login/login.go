@@ -1,0 +1,68 @@
+// Package login is the shape every login method shares, and the vocabulary of what a login
+// proves. Each method lives in its own package below this one — password, emailcode,
+// smscode, magiclink, recovery, passkey, social — and exposes the same small shape: a step
+// that begins the login where it needs one (send a code, start a ceremony, go to the
+// provider), a step that finishes it and returns a Result, and what a login with it proves
+// (its amr values, OpenID Connect Core §2 and RFC 8176). Hosted pages, the JSON API and a
+// journey engine compose these steps; none of them re-implements a method.
+//
+// Shared machinery sits beside the methods: login/lockout limits failed attempts (accounts,
+// client IPs, OAuth clients), login/otp is the one-time code machinery of the email, SMS,
+// magic-link and recovery methods and of address verification. What happens after a first
+// factor — a second factor, a session — is package mfa's and package sessions'.
+package login
+
+import "github.com/gatehouse-dev/gatehouse/store"
+
+// Authentication method references (claim amr): what a login proved.
+const (
+	AMRPassword  = "pwd"
+	AMRWebAuthn  = "webauthn"
+	AMRMFA       = "mfa"
+	AMREmailCode = "eotp"
+	AMREmailLink = "eml"
+	AMRSMS       = "sms"
+	AMRSocial    = "social"
+)
+
+// Authentication context classes (claim acr).
+const (
+	// ACRSingleFactor is NIST AAL1: one authentication factor.
+	ACRSingleFactor = "aal1"
+	// ACRMultiFactor is NIST AAL2: two factors, or a user-verifying passkey.
+	ACRMultiFactor = "aal2"
+)
+
+// ACR returns the authentication context class a login with amr meets: aal2 for a
+// user-verifying passkey or a second factor, aal1 otherwise.
+func ACR(amr []string) string {
+	for _, a := range amr {
+		if a == AMRWebAuthn || a == AMRMFA {
+			return ACRMultiFactor
+		}
+	}
+	return ACRSingleFactor
+}
+
+// Result is a finished login (or sign-up): who, and what the login proved.
+type Result struct {
+	User store.User
+	// AMR is what the login proved (AMRPassword, AMRWebAuthn, ...).
+	AMR []string
+	// NewUser: the login created the account (sign-up, implicit onboarding).
+	NewUser bool
+	// Passkey is the ID of the passkey used, if any.
+	Passkey string
+	// ReturnTo is where the login continues, when the method carried it (a magic link, a
+	// social login's state): a local path or "".
+	ReturnTo string
+}
+
+// Method is what every login method says about itself.
+type Method interface {
+	// Name identifies the method (password, email_code, sms_code, magic_link, recovery,
+	// passkey, social).
+	Name() string
+	// AMR is what a login with the method proves.
+	AMR() []string
+}
