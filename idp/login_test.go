@@ -232,7 +232,7 @@ func TestSignupModes(t *testing.T) {
 		t.Fatalf("closed: %v", err)
 	}
 
-	e.p.SignupMode = idp.SignupOpen
+	e.p.Signups.Mode = idp.SignupOpen
 	u, err := e.p.Signup(e.ctx, in, "", "192.0.2.10")
 	if err != nil {
 		t.Fatalf("open: %v", err)
@@ -264,7 +264,7 @@ func TestSignupModes(t *testing.T) {
 		t.Fatalf("display-name email: %v", err)
 	}
 
-	e.p.SignupMode = idp.SignupInvite
+	e.p.Signups.Mode = idp.SignupInvite
 	in.Email = "invited@example.com"
 	if _, err := e.p.Signup(e.ctx, in, "", "192.0.2.10"); !errors.Is(err, idp.ErrInviteRequired) {
 		t.Fatalf("invite mode without a code: %v", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/secret"
@@ -135,7 +136,7 @@ func (w *waUser) WebAuthnName() string {
 	return w.u.ID
 }
 func (w *waUser) WebAuthnDisplayName() string {
-	if n := displayName(w.u); n != "" {
+	if n := account.DisplayName(w.u); n != "" {
 		return n
 	}
 	return w.WebAuthnName()
@@ -278,11 +279,11 @@ func (p *Provider) BeginPasskeySignup(ctx context.Context, in NewUser, invite, c
 	if p.WebAuthn == nil {
 		return nil, ErrPasskeysDisabled
 	}
-	if err := p.checkSignup(ctx, invite, clientIP); err != nil {
+	if err := p.Signups.Check(ctx, invite, clientIP); err != nil {
 		return nil, err
 	}
 	in.Groups, in.ExternalUserID, in.EmailVerified, in.Password = nil, "", false, ""
-	u, err := p.buildUser(in)
+	u, err := p.Accounts.Build(in)
 	if err != nil {
 		return nil, err
 	}
@@ -344,17 +345,17 @@ func (p *Provider) FinishPasskeySignup(ctx context.Context, sec string, response
 		return store.User{}, store.Passkey{}, err
 	}
 	var inv store.OneTimeCode
-	if p.SignupMode == SignupInvite {
-		if inv, err = p.consumeInvite(ctx, rec.Data["invite"], u.Email); err != nil {
+	if p.Signups.InviteRequired() {
+		if inv, err = p.Signups.ConsumeInvite(ctx, rec.Data["invite"], u.Email); err != nil {
 			return store.User{}, store.Passkey{}, err
 		}
-		u.Groups = splitGroups(inv.Data["groups"])
+		u.Groups = account.InviteGroups(inv)
 	}
 	now := p.Now()
 	u.CreatedAt, u.UpdatedAt = now, now
 	if err := p.Store.CreateUser(ctx, u); err != nil {
-		if p.SignupMode == SignupInvite {
-			_ = p.Store.CreateOneTimeCode(ctx, inv)
+		if p.Signups.InviteRequired() {
+			p.Signups.RestoreInvite(ctx, inv)
 		}
 		if errors.Is(err, store.ErrAlreadyExists) {
 			return store.User{}, store.Passkey{}, ErrEmailTaken

@@ -23,9 +23,11 @@ import (
 
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/internal/detach"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
+	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -35,9 +37,9 @@ import (
 
 // Signup modes.
 const (
-	SignupOpen   = "open"
-	SignupClosed = "closed"
-	SignupInvite = "invite"
+	SignupOpen   = account.SignupOpen
+	SignupClosed = account.SignupClosed
+	SignupInvite = account.SignupInvite
 )
 
 // Config holds the provider's settings. Zero durations take the defaults of Defaults.
@@ -165,6 +167,13 @@ type Provider struct {
 	Lockout *lockout.Limiter
 	// Sessions keeps the portal sessions and writes revocations.
 	Sessions *sessions.Manager
+	// Codes is the one-time code machinery and the message channels.
+	Codes *otp.Codes
+	// Accounts keeps the user accounts; Signups is self-service sign-up and invitations;
+	// Verification proves control of email addresses and phone numbers.
+	Accounts     *account.Accounts
+	Signups      *account.Signup
+	Verification *account.Verification
 
 	clients map[string]*Client
 }
@@ -197,12 +206,6 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		sp.client = &upstream.Client{Config: sp.upstreamConfig(), RedirectURL: cfg.Issuer + "/login/social/" + sp.Name + "/callback",
 			HTTPClient: cfg.SocialHTTPClient, Now: now, Logger: logger}
 	}
-	if cfg.SignupMode != SignupClosed && !p.CanEmail() && !cfg.SignupRevealsExisting {
-		logger.Warn("sign-up tells whether an address has an account: without an email sender there is no verification code to send first; configure email to avoid it", "signup", cfg.SignupMode)
-	}
-	if wa == nil && !cfg.Passkeys.Disabled {
-		logger.Warn("passkeys are off: the issuer's host is an IP address and WebAuthn needs a domain name; use a hostname (localhost works) or set passkeys rp_id", "issuer", cfg.Issuer)
-	}
 	p.Verifier = &tokens.Verifier{
 		Issuer:      cfg.Issuer,
 		Keys:        ring,
@@ -216,6 +219,21 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime, Logout: p,
 		// As long as any access token issued before a revocation can be valid.
 		RevocationTTL: max(cfg.AccessTokenLifetime, p.Verifier.MaxLifetime, cfg.CodeLifetime) + 2*cfg.Leeway}
+	p.Codes = &otp.Codes{Store: s, Limiter: p.Lockout, Messenger: cfg.Messenger, Methods: cfg.Methods,
+		EmailEnabled: cfg.EmailEnabled, SMSEnabled: cfg.SMSEnabled, SMSAllowedPrefixes: cfg.SMSAllowedPrefixes,
+		CodeLifetime: cfg.CodeTTL, LinkLifetime: cfg.MagicLinkTTL, IPMaxFailures: cfg.IPMaxFailures, Now: now, Logger: logger}
+	p.Accounts = &account.Accounts{Store: s, Hasher: h, Sessions: p.Sessions, Codes: p.Codes, Now: now, Logger: logger,
+		ClientExists: func(ctx context.Context, id string) error { _, err := p.Client(ctx, id); return err }}
+	p.Signups = &account.Signup{Accounts: p.Accounts, Store: s, Hasher: h, Codes: p.Codes, Mode: cfg.SignupMode,
+		RevealsExisting: cfg.SignupRevealsExisting, InviteLifetime: cfg.InviteLifetime, Issuer: cfg.Issuer, Now: now,
+		Passkeys: p}
+	p.Verification = &account.Verification{Accounts: p.Accounts, Codes: p.Codes}
+	if cfg.SignupMode != SignupClosed && !p.CanEmail() && !cfg.SignupRevealsExisting {
+		logger.Warn("sign-up tells whether an address has an account: without an email sender there is no verification code to send first; configure email to avoid it", "signup", cfg.SignupMode)
+	}
+	if wa == nil && !cfg.Passkeys.Disabled {
+		logger.Warn("passkeys are off: the issuer's host is an IP address and WebAuthn needs a domain name; use a hostname (localhost works) or set passkeys rp_id", "issuer", cfg.Issuer)
+	}
 	return p, nil
 }
 

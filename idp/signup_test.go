@@ -234,7 +234,7 @@ func TestSignupTiming(t *testing.T) {
 		t.Skip("hashes passwords with production parameters")
 	}
 	e, _ := otEnv(t)
-	e.p.Hasher = password.New(password.OWASP, 0)
+	e.p.Signups.Hasher = password.New(password.OWASP, 0)
 	const n = 40
 	var taken, fresh []time.Duration
 	for i := 0; i < n; i++ {

@@ -426,7 +426,7 @@ func (p *Provider) onboard(ctx context.Context, sp *SocialProvider, up upstream.
 	if input.CheckName("lname", last) != nil {
 		last = ""
 	}
-	u, err := p.buildUser(NewUser{Email: up.Email, FirstName: first, LastName: last, EmailVerified: true})
+	u, err := p.Accounts.Build(NewUser{Email: up.Email, FirstName: first, LastName: last, EmailVerified: true})
 	if err != nil {
 		return store.User{}, err
 	}
