@@ -208,7 +208,7 @@ func TestPasswordRehashOnLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.p.Hasher = password.New(password.Params{Memory: 128, Time: 1, Threads: 1}, 0)
+	e.p.Password.Hasher = password.New(password.Params{Memory: 128, Time: 1, Threads: 1}, 0)
 	if _, err := e.p.PasswordLogin(e.ctx, "alice@example.com", userPassword, "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}

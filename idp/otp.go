@@ -2,17 +2,13 @@ package idp
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/login/magiclink"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
-	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -52,7 +48,7 @@ var (
 	ErrCodeInvalid     = otp.ErrCodeInvalid
 	ErrCodeExpired     = otp.ErrCodeExpired
 	ErrCodeAttempts    = otp.ErrCodeAttempts
-	ErrLinkExpired     = errors.New("this login link expired or was already used; request a new one")
+	ErrLinkExpired     = magiclink.ErrLinkExpired
 	ErrMethodDisabled  = otp.ErrMethodDisabled
 	ErrPhoneTaken      = account.ErrPhoneTaken
 	ErrPhoneNotAllowed = otp.ErrPhoneNotAllowed
@@ -62,22 +58,8 @@ var (
 type SendLimitError = otp.SendLimitError
 
 // ConfirmationRequiredError: a magic link was opened in another browser than the one that
-// asked for it (CR-17). Logging in there needs the user's explicit confirmation.
-type ConfirmationRequiredError struct {
-	Email string
-}
-
-func (e *ConfirmationRequiredError) Error() string {
-	return "this link was requested from another browser; confirm to log in here"
-}
-
-const (
-	purposeCodeLogin = otp.PurposeCodeLogin
-	purposeRecover   = otp.PurposeRecover
-	purposeLinkLogin = otp.PurposeLinkLogin
-	channelEmail     = otp.ChannelEmail
-	channelSMS       = otp.ChannelSMS
-)
+// asked for it (CR-17).
+type ConfirmationRequiredError = magiclink.ConfirmationRequiredError
 
 // MethodEnabled tells whether a passwordless method is enabled and deliverable.
 func (p *Provider) MethodEnabled(m string) bool { return p.Codes.MethodEnabled(m) }
@@ -97,189 +79,34 @@ func (p *Provider) loginUser(ctx context.Context, id string) (store.User, error)
 	return p.Accounts.LoginUser(ctx, id)
 }
 
-// StartEmailCodeLogin sends a login code to email if it belongs to an account. The answer is
-// the same for unknown addresses (CR-06): a flow secret whose code never works.
+// StartEmailCodeLogin sends a login code to email (emailcode.Method.Begin).
 func (p *Provider) StartEmailCodeLogin(ctx context.Context, email, lang, clientIP string) (string, error) {
-	if !p.MethodEnabled(MethodEmailCode) {
-		return "", ErrMethodDisabled
-	}
-	email, err := NormalizeEmail(email)
-	if err != nil {
-		return "", err
-	}
-	u, found, err := p.Accounts.FindByEmail(ctx, email)
-	if err != nil {
-		return "", err
-	}
-	req := otp.Request{Purpose: purposeCodeLogin + channelEmail, Channel: channelEmail, Dest: email,
-		Kind: MsgLoginCode, Vars: otp.MessageVars{Email: email, Language: lang}}
-	if found {
-		req.Subject = u.ID
-	}
-	return p.Codes.Start(ctx, req, clientIP)
+	return p.EmailCode.Begin(ctx, email, lang, clientIP)
 }
 
-// StartSMSCodeLogin sends a login code to phone if an account has verified it.
+// StartSMSCodeLogin sends a login code to phone (smscode.Method.Begin).
 func (p *Provider) StartSMSCodeLogin(ctx context.Context, phone, lang, clientIP string) (string, error) {
-	if !p.MethodEnabled(MethodSMSCode) {
-		return "", ErrMethodDisabled
-	}
-	phone, err := NormalizePhone(phone)
-	if err != nil {
-		return "", err
-	}
-	if !p.Codes.SMSAllowed(phone) {
-		return "", ErrPhoneNotAllowed
-	}
-	u, found, err := p.Accounts.FindByPhone(ctx, phone)
-	if err != nil {
-		return "", err
-	}
-	req := otp.Request{Purpose: purposeCodeLogin + channelSMS, Channel: channelSMS, Dest: phone,
-		Kind: MsgLoginCode, Vars: otp.MessageVars{Email: u.Email, Language: lang}}
-	if found {
-		req.Subject = u.ID
-	}
-	return p.Codes.Start(ctx, req, clientIP)
+	return p.SMSCode.Begin(ctx, phone, lang, clientIP)
 }
 
 // FinishCodeLogin checks a login code (email or SMS) and returns the account and its amr.
 func (p *Provider) FinishCodeLogin(ctx context.Context, flow, code, clientIP string) (store.User, []string, error) {
-	rec, err := p.Codes.Check(ctx, purposeCodeLogin, flow, code, clientIP)
-	if err != nil {
-		return store.User{}, nil, err
-	}
-	u, err := p.loginUser(ctx, rec.Subject)
-	if err != nil {
-		return store.User{}, nil, err
-	}
-	if rec.Purpose == purposeCodeLogin+channelSMS {
-		if u.PhoneNumber != rec.Data["dest"] || !u.PhoneNumberVerified {
-			return store.User{}, nil, ErrCodeExpired // the number moved to another account
-		}
-		return u, []string{AMRSMS}, nil
-	}
-	if u.Email != rec.Data["dest"] {
-		return store.User{}, nil, ErrCodeExpired // sent to an address the account no longer has
-	}
-	u, err = p.Accounts.Claim(ctx, u, rec.Data["dest"])
-	if err != nil {
-		return store.User{}, nil, err
-	}
-	return u, []string{AMREmailCode}, nil
+	r, err := p.CodeLogin.Finish(ctx, flow, code, clientIP)
+	return r.User, r.AMR, err
 }
 
-// StartMagicLink emails a login link to email if it belongs to an account, and returns the
-// nonce for the requesting browser's cookie: the link logs in there without a question,
-// elsewhere only after an explicit confirmation (CR-17). The link is built from the
-// configured issuer, never from the request. returnTo (a portal path) is where the login
-// continues.
+// StartMagicLink emails a login link (magiclink.Method.Begin).
 func (p *Provider) StartMagicLink(ctx context.Context, email, returnTo, lang, clientIP string) (string, error) {
-	if !p.MethodEnabled(MethodMagicLink) {
-		return "", ErrMethodDisabled
-	}
-	email, err := NormalizeEmail(email)
-	if err != nil {
-		return "", err
-	}
-	if err := p.Codes.Throttle(ctx, email, clientIP); err != nil {
-		return "", err
-	}
-	nonce := secret.Token()
-	u, found, err := p.Accounts.FindByEmail(ctx, email)
-	if err != nil {
-		return "", err
-	}
-	// An address without an account gets a link record too, with no subject (it can never
-	// log in, and its token is sent nowhere): the same store writes, so the answer takes the
-	// same time (CR-07).
-	token, now := secret.Token(), p.Now()
-	ttl := p.LinkTTL()
-	rec := store.OneTimeCode{ID: secret.Hash(token), Purpose: purposeLinkLogin,
-		Data:      map[string]string{"browser": secret.Hash(nonce), "dest": email, "return_to": returnTo},
-		CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	if found {
-		rec.Subject = u.ID
-	}
-	if err := p.Store.CreateOneTimeCode(ctx, rec); err != nil {
-		return "", fmt.Errorf("store magic link: %w", err)
-	}
-	if err := p.Codes.MarkLatest(ctx, purposeLinkLogin, email, rec); err != nil {
-		return "", err
-	}
-	if !found {
-		return nonce, nil
-	}
-	// The token travels in the fragment: browsers never send it to a server, so it cannot
-	// reach access logs or a Referer header (CR-15).
-	link := p.Issuer + "/login/magic#" + token
-	// A failure is logged only: the answer stays that of an unknown address (CR-07).
-	p.Codes.SendEmail(MsgMagicLink, email, u.ID, otp.MessageVars{Email: email, Link: link, ExpiresIn: ttl, Language: lang})
-	return nonce, nil
+	return p.MagicLink.Begin(ctx, email, returnTo, lang, clientIP)
 }
 
 // MagicLink is a pending magic link.
-type MagicLink struct {
-	// Email is the account's address.
-	Email string
-	// SameBrowser: the link is opened in the browser that asked for it.
-	SameBrowser bool
-	ReturnTo    string
-}
+type MagicLink = magiclink.Link
 
-// LookupMagicLink reads a magic link without using it (the interstitial page; mail scanners
-// that fetch links get only this).
-func (p *Provider) LookupMagicLink(ctx context.Context, token, nonce string) (MagicLink, store.OneTimeCode, error) {
-	if token == "" || len(token) > 128 {
-		return MagicLink{}, store.OneTimeCode{}, ErrLinkExpired
-	}
-	rec, err := p.Store.GetOneTimeCode(ctx, secret.Hash(token))
-	if errors.Is(err, store.ErrNotFound) {
-		return MagicLink{}, store.OneTimeCode{}, ErrLinkExpired
-	} else if err != nil {
-		return MagicLink{}, store.OneTimeCode{}, fmt.Errorf("read magic link: %w", err)
-	}
-	if rec.Purpose != purposeLinkLogin || rec.Subject == "" || !p.Now().Before(rec.ExpiresAt) {
-		return MagicLink{}, store.OneTimeCode{}, ErrLinkExpired
-	}
-	if latest, err := p.Codes.IsLatest(ctx, rec); err != nil {
-		return MagicLink{}, store.OneTimeCode{}, err
-	} else if !latest {
-		return MagicLink{}, store.OneTimeCode{}, ErrLinkExpired
-	}
-	same := nonce != "" && len(nonce) <= 128 && secret.Equal(secret.Hash(nonce), rec.Data["browser"])
-	return MagicLink{Email: rec.Data["dest"], SameBrowser: same, ReturnTo: rec.Data["return_to"]}, rec, nil
-}
-
-// RedeemMagicLink logs in with a magic link: once, before it expires, in the browser that
-// asked for it, or elsewhere when confirmed is set (the user saw which account and agreed).
+// RedeemMagicLink logs in with a magic link (magiclink.Method.Finish).
 func (p *Provider) RedeemMagicLink(ctx context.Context, token, nonce string, confirmed bool) (store.User, MagicLink, error) {
-	ml, rec, err := p.LookupMagicLink(ctx, token, nonce)
-	if err != nil {
-		return store.User{}, ml, err
-	}
-	if !ml.SameBrowser && !confirmed {
-		return store.User{}, ml, &ConfirmationRequiredError{Email: ml.Email}
-	}
-	if _, err := p.Store.ConsumeOneTimeCode(ctx, rec.ID); errors.Is(err, store.ErrNotFound) {
-		return store.User{}, ml, ErrLinkExpired
-	} else if err != nil {
-		return store.User{}, ml, fmt.Errorf("use magic link: %w", err)
-	}
-	u, err := p.loginUser(ctx, rec.Subject)
-	if errors.Is(err, ErrCodeExpired) {
-		return store.User{}, ml, ErrLinkExpired
-	} else if err != nil {
-		return store.User{}, ml, err
-	}
-	if u.Email != ml.Email {
-		return store.User{}, ml, ErrLinkExpired // sent to an address the account no longer has
-	}
-	u, err = p.Accounts.Claim(ctx, u, ml.Email)
-	if err != nil {
-		return store.User{}, ml, err
-	}
-	return u, ml, nil
+	r, err := p.MagicLink.Finish(ctx, token, nonce, confirmed)
+	return r.User, MagicLink{ReturnTo: r.ReturnTo}, err
 }
 
 // verified is the session the verification delegations pass: the handlers check the
@@ -306,96 +133,15 @@ func (p *Provider) FinishPhoneVerification(ctx context.Context, u store.User, fl
 	return p.Verification.FinishPhone(ctx, u, flow, code, clientIP)
 }
 
-// StartRecovery sends a recovery code to an account's email address or verified phone number
-// (identifier holds either). The answer is the same whether the account exists (CR-06).
+// StartRecovery sends a recovery code (recovery.Method.Begin).
 func (p *Provider) StartRecovery(ctx context.Context, identifier, lang, clientIP string) (string, error) {
-	identifier = strings.TrimSpace(identifier)
-	if strings.ContainsRune(identifier, '@') || !strings.ContainsFunc(identifier, unicode.IsDigit) {
-		if !p.CanEmail() {
-			return "", ErrMethodDisabled
-		}
-		email, err := NormalizeEmail(identifier)
-		if err != nil {
-			return "", err
-		}
-		u, found, err := p.Accounts.FindByEmail(ctx, email)
-		if err != nil {
-			return "", err
-		}
-		req := otp.Request{Purpose: purposeRecover + channelEmail, Channel: channelEmail, Dest: email,
-			Kind: MsgRecovery, Vars: otp.MessageVars{Email: email, Language: lang}}
-		if found {
-			req.Subject = u.ID
-		}
-		return p.Codes.Start(ctx, req, clientIP)
-	}
-	if !p.CanSMS() {
-		return "", &InputError{Field: "identifier", Message: "enter the email address of your account"}
-	}
-	phone, err := NormalizePhone(identifier)
-	if err != nil {
-		return "", err
-	}
-	if !p.Codes.SMSAllowed(phone) {
-		return "", ErrPhoneNotAllowed
-	}
-	u, found, err := p.Accounts.FindByPhone(ctx, phone)
-	if err != nil {
-		return "", err
-	}
-	req := otp.Request{Purpose: purposeRecover + channelSMS, Channel: channelSMS, Dest: phone,
-		Kind: MsgRecovery, Vars: otp.MessageVars{Email: u.Email, Language: lang}}
-	if found {
-		req.Subject = u.ID
-	}
-	return p.Codes.Start(ctx, req, clientIP)
+	return p.Recovery.Begin(ctx, identifier, lang, clientIP)
 }
 
-// FinishRecovery checks a recovery code, then ends every session of the account, revokes
-// all its refresh tokens and the access tokens of its sessions (CR-31) and removes its
-// password (it may be what leaked) before the caller starts a new session, in which
-// the user sets a new password or adds a passkey. It returns the account and the amr of the
-// proof.
+// FinishRecovery checks a recovery code (recovery.Method.Finish).
 func (p *Provider) FinishRecovery(ctx context.Context, flow, code, clientIP string) (store.User, []string, error) {
-	rec, err := p.Codes.Check(ctx, purposeRecover, flow, code, clientIP)
-	if err != nil {
-		return store.User{}, nil, err
-	}
-	u, err := p.loginUser(ctx, rec.Subject)
-	if err != nil {
-		return store.User{}, nil, err
-	}
-	amr := []string{AMREmailCode}
-	if rec.Purpose == purposeRecover+channelSMS {
-		if u.PhoneNumber != rec.Data["dest"] || !u.PhoneNumberVerified {
-			return store.User{}, nil, ErrCodeExpired
-		}
-		amr = []string{AMRSMS}
-	} else {
-		if u.Email != rec.Data["dest"] {
-			return store.User{}, nil, ErrCodeExpired // sent to an address the account no longer has
-		}
-		if u, err = p.Accounts.Claim(ctx, u, rec.Data["dest"]); err != nil {
-			return store.User{}, nil, err
-		}
-	}
-	// A recovery code asked for on the other channel before this one was used must not
-	// reopen the account after it.
-	if err := p.Accounts.RevokeRecoveryCodes(ctx, u); err != nil {
-		return store.User{}, nil, err
-	}
-	if err := p.signOutEverywhere(ctx, u.ID, ""); err != nil {
-		return store.User{}, nil, err
-	}
-	// The old password may be what was stolen or forgotten: it stops working now, not only
-	// once a new one is set.
-	if err := p.Store.DeletePassword(ctx, u.ID); err != nil {
-		return store.User{}, nil, fmt.Errorf("delete password: %w", err)
-	}
-	if u.Email != "" {
-		p.Codes.Notify(u.Email, "Your account was recovered: every device was signed out. If this wasn't you, recover your account again and contact your administrator.", u.Language)
-	}
-	return u, amr, nil
+	r, err := p.Recovery.Finish(ctx, flow, code, clientIP)
+	return r.User, r.AMR, err
 }
 
 // ChangePassword sets the password of the session's user (account.Accounts.ChangePassword).

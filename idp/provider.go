@@ -21,7 +21,14 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/gatehouse-dev/gatehouse/login/emailcode"
+	"github.com/gatehouse-dev/gatehouse/login/magiclink"
+	"github.com/gatehouse-dev/gatehouse/login/passkey"
+	pwlogin "github.com/gatehouse-dev/gatehouse/login/password"
+	"github.com/gatehouse-dev/gatehouse/login/recovery"
+	"github.com/gatehouse-dev/gatehouse/login/smscode"
+	"github.com/gatehouse-dev/gatehouse/login/social"
+	"github.com/gatehouse-dev/gatehouse/mfa"
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/internal/detach"
@@ -32,7 +39,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
-	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
 // Signup modes.
@@ -160,8 +166,6 @@ type Provider struct {
 	// HTTPClient delivers back-channel logout tokens (nil: a client with a 5 s timeout that
 	// never follows redirects).
 	HTTPClient *http.Client
-	// WebAuthn is the passkey relying party.
-	WebAuthn *webauthn.WebAuthn
 
 	// Lockout limits failed credential attempts.
 	Lockout *lockout.Limiter
@@ -174,6 +178,19 @@ type Provider struct {
 	Accounts     *account.Accounts
 	Signups      *account.Signup
 	Verification *account.Verification
+
+	// The login methods.
+	Password  *pwlogin.Method
+	EmailCode *emailcode.Method
+	SMSCode   *smscode.Method
+	// CodeLogin finishes a login by code of either channel.
+	CodeLogin *otp.LoginCodes
+	MagicLink *magiclink.Method
+	Recovery  *recovery.Method
+	Passkey   *passkey.Method
+	Social    *social.Method
+	// MFA holds the second-factor rules and the logins waiting for their second factor.
+	MFA *mfa.Rules
 
 	clients map[string]*Client
 }
@@ -197,14 +214,9 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		}
 		p.clients[c.ID] = c
 	}
-	wa, err := newWebAuthn(cfg.Issuer, cfg.Passkeys)
+	wa, err := passkey.NewRelyingParty(cfg.Issuer, cfg.Passkeys)
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
-	}
-	p.WebAuthn = wa
-	for _, sp := range cfg.SocialProviders {
-		sp.client = &upstream.Client{Config: sp.upstreamConfig(), RedirectURL: cfg.Issuer + "/login/social/" + sp.Name + "/callback",
-			HTTPClient: cfg.SocialHTTPClient, Now: now, Logger: logger}
 	}
 	p.Verifier = &tokens.Verifier{
 		Issuer:      cfg.Issuer,
@@ -226,8 +238,21 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		ClientExists: func(ctx context.Context, id string) error { _, err := p.Client(ctx, id); return err }}
 	p.Signups = &account.Signup{Accounts: p.Accounts, Store: s, Hasher: h, Codes: p.Codes, Mode: cfg.SignupMode,
 		RevealsExisting: cfg.SignupRevealsExisting, InviteLifetime: cfg.InviteLifetime, Issuer: cfg.Issuer, Now: now,
-		Passkeys: p}
+	}
 	p.Verification = &account.Verification{Accounts: p.Accounts, Codes: p.Codes}
+	p.Password = &pwlogin.Method{Store: s, Hasher: h, Limiter: p.Lockout, AccountMaxFailures: cfg.AccountMaxFailures,
+		IPMaxFailures: cfg.IPMaxFailures, Now: now, Logger: logger}
+	p.EmailCode = &emailcode.Method{Codes: p.Codes, Accounts: p.Accounts}
+	p.SMSCode = &smscode.Method{Codes: p.Codes, Accounts: p.Accounts}
+	p.CodeLogin = &otp.LoginCodes{Codes: p.Codes, Email: p.EmailCode, SMS: p.SMSCode}
+	p.MagicLink = &magiclink.Method{Store: s, Codes: p.Codes, Accounts: p.Accounts, Issuer: cfg.Issuer, Now: now}
+	p.Recovery = &recovery.Method{Store: s, Codes: p.Codes, Accounts: p.Accounts, Sessions: p.Sessions}
+	p.Passkey = &passkey.Method{WebAuthn: wa, Store: s, Accounts: p.Accounts, Signup: p.Signups, Sessions: p.Sessions,
+		Keys: ring, Now: now, Logger: logger}
+	p.Signups.Passkeys = p.Passkey
+	p.Social = &social.Method{Providers: cfg.SocialProviders, Issuer: cfg.Issuer, HTTPClient: cfg.SocialHTTPClient,
+		Limits: cfg.SocialLimits, Store: s, Accounts: p.Accounts, Sessions: p.Sessions, Codes: p.Codes, Now: now, Logger: logger}
+	p.MFA = &mfa.Rules{Store: s, Passkeys: p.Passkey, Sessions: p.Sessions, Now: now}
 	if cfg.SignupMode != SignupClosed && !p.CanEmail() && !cfg.SignupRevealsExisting {
 		logger.Warn("sign-up tells whether an address has an account: without an email sender there is no verification code to send first; configure email to avoid it", "signup", cfg.SignupMode)
 	}

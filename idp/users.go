@@ -2,7 +2,8 @@ package idp
 
 import (
 	"context"
-	"errors"
+
+	pwlogin "github.com/gatehouse-dev/gatehouse/login/password"
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
@@ -11,7 +12,7 @@ import (
 
 // User-facing errors of account operations. Their text is shown as is.
 var (
-	ErrInvalidCredentials = errors.New("the email or password is incorrect")
+	ErrInvalidCredentials = pwlogin.ErrInvalidCredentials
 	ErrEmailTaken         = account.ErrEmailTaken
 	ErrSignupClosed       = account.ErrSignupClosed
 	ErrInviteRequired     = account.ErrInviteRequired

@@ -57,12 +57,3 @@ type Result struct {
 	// social login's state): a local path or "".
 	ReturnTo string
 }
-
-// Method is what every login method says about itself.
-type Method interface {
-	// Name identifies the method (password, email_code, sms_code, magic_link, recovery,
-	// passkey, social).
-	Name() string
-	// AMR is what a login with the method proves.
-	AMR() []string
-}

@@ -89,7 +89,7 @@ var repostFields = []string{"state", "code", "error", "iss"}
 func (h *Handler) socialCallback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	name := r.PathValue("name")
-	if h.Provider.Social(name) == nil {
+	if h.Provider.Social.Provider(name) == nil {
 		h.socialFail(w, r, idp.ErrSocialUnknown)
 		return
 	}
