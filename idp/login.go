@@ -10,12 +10,6 @@ import (
 // LockedError means too many failed attempts: the caller must wait RetryAfter.
 type LockedError = lockout.LockedError
 
-func (p *Provider) attempt(ctx context.Context, keys []string, limits []int) (release func(success bool), err error) {
-	return p.Lockout.Attempt(ctx, keys, limits)
-}
-
-func ipKey(ip string) string { return lockout.IPKey(ip) }
-
 // PasswordLogin checks an email and password (password.Method.Login).
 func (p *Provider) PasswordLogin(ctx context.Context, email, pw, clientIP string) (store.User, error) {
 	r, err := p.Password.Login(ctx, email, pw, clientIP)

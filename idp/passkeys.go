@@ -2,9 +2,6 @@ package idp
 
 import (
 	"context"
-	"encoding/base64"
-
-	"github.com/google/uuid"
 
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
@@ -39,16 +36,6 @@ type PasskeyConfig = passkey.Config
 
 // Ceremony is a started WebAuthn ceremony (passkey.Ceremony).
 type Ceremony = passkey.Ceremony
-
-// WebAuthnUsername returns the user handle as a UUID (claim webauthn_username).
-func WebAuthnUsername(u store.User) string {
-	b, err := base64.RawURLEncoding.DecodeString(u.WebAuthnID)
-	if err != nil || len(b) != 16 {
-		return ""
-	}
-	id, _ := uuid.FromBytes(b)
-	return id.String()
-}
 
 // PasskeysEnabled reports whether the server can run WebAuthn ceremonies.
 func (p *Provider) PasskeysEnabled() bool { return p.Passkey.Enabled() }
@@ -133,30 +120,4 @@ func (p *Provider) RenamePasskey(ctx context.Context, userID, id, name string) (
 // DeletePasskey removes one of the session user's passkeys.
 func (p *Provider) DeletePasskey(ctx context.Context, s store.Session, id string) error {
 	return p.Passkey.Delete(ctx, s, id)
-}
-
-// webauthnClaims returns the claims webauthn and webauthn_username of a login with passkey id.
-func (p *Provider) webauthnClaims(ctx context.Context, u store.User, id string) (map[string]any, bool) {
-	if id == "" {
-		return nil, false
-	}
-	pk, err := p.Store.GetPasskey(ctx, id)
-	if err != nil || pk.UserID != u.ID {
-		return nil, false
-	}
-	keys, _ := p.Store.ListUserPasskeys(ctx, u.ID)
-	var used []string
-	for _, k := range keys {
-		if k.UseCount > 0 || k.ID == id {
-			used = append(used, k.Name)
-		}
-	}
-	obj := map[string]any{"devices_used": used, "device": pk.Name, "device_first_used": pk.CreatedAt.Unix()}
-	if !pk.LastUsedAt.IsZero() {
-		obj["device_last_used"] = pk.LastUsedAt.Unix()
-	}
-	if !u.LastAuthAt.IsZero() {
-		obj["last_login"] = u.LastAuthAt.Unix()
-	}
-	return obj, true
 }

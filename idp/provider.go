@@ -29,9 +29,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/login/smscode"
 	"github.com/gatehouse-dev/gatehouse/login/social"
 	"github.com/gatehouse-dev/gatehouse/mfa"
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/tokens/issue"
 
 	"github.com/gatehouse-dev/gatehouse/account"
-	"github.com/gatehouse-dev/gatehouse/internal/detach"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
@@ -163,9 +164,6 @@ type Provider struct {
 	Verifier *tokens.Verifier
 	Now      func() time.Time
 	Logger   *slog.Logger
-	// HTTPClient delivers back-channel logout tokens (nil: a client with a 5 s timeout that
-	// never follows redirects).
-	HTTPClient *http.Client
 
 	// Lockout limits failed credential attempts.
 	Lockout *lockout.Limiter
@@ -189,6 +187,9 @@ type Provider struct {
 	Recovery  *recovery.Method
 	Passkey   *passkey.Method
 	Social    *social.Method
+	// Tokens signs the tokens; OAuth is the authorization server.
+	Tokens *issue.Issuer
+	OAuth  *oauth.Server
 	// MFA holds the second-factor rules and the logins waiting for their second factor.
 	MFA *mfa.Rules
 
@@ -207,12 +208,13 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Provider{Config: cfg, Store: s, Keys: ring, Hasher: h, Revocations: rl, Now: now,
-		Logger: logger, clients: map[string]*Client{}}
+		Logger: logger}
+	configured := map[string]*Client{}
 	for _, c := range clients {
-		if _, dup := p.clients[c.ID]; dup {
+		if _, dup := configured[c.ID]; dup {
 			return nil, fmt.Errorf("client %q is defined twice", c.ID)
 		}
-		p.clients[c.ID] = c
+		configured[c.ID] = c
 	}
 	wa, err := passkey.NewRelyingParty(cfg.Issuer, cfg.Passkeys)
 	if err != nil {
@@ -228,14 +230,14 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 	}
 	p.Lockout = &lockout.Limiter{Store: s, Now: now, Logger: logger, Window: cfg.LockoutWindow}
 	p.Sessions = &sessions.Manager{Store: s, Revocations: rl, Now: now, Logger: logger,
-		Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime, Logout: p,
+		Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime,
 		// As long as any access token issued before a revocation can be valid.
 		RevocationTTL: max(cfg.AccessTokenLifetime, p.Verifier.MaxLifetime, cfg.CodeLifetime) + 2*cfg.Leeway}
 	p.Codes = &otp.Codes{Store: s, Limiter: p.Lockout, Messenger: cfg.Messenger, Methods: cfg.Methods,
 		EmailEnabled: cfg.EmailEnabled, SMSEnabled: cfg.SMSEnabled, SMSAllowedPrefixes: cfg.SMSAllowedPrefixes,
 		CodeLifetime: cfg.CodeTTL, LinkLifetime: cfg.MagicLinkTTL, IPMaxFailures: cfg.IPMaxFailures, Now: now, Logger: logger}
 	p.Accounts = &account.Accounts{Store: s, Hasher: h, Sessions: p.Sessions, Codes: p.Codes, Now: now, Logger: logger,
-		ClientExists: func(ctx context.Context, id string) error { _, err := p.Client(ctx, id); return err }}
+		ClientExists: func(ctx context.Context, id string) error { _, err := p.OAuth.Client(ctx, id); return err }}
 	p.Signups = &account.Signup{Accounts: p.Accounts, Store: s, Hasher: h, Codes: p.Codes, Mode: cfg.SignupMode,
 		RevealsExisting: cfg.SignupRevealsExisting, InviteLifetime: cfg.InviteLifetime, Issuer: cfg.Issuer, Now: now,
 	}
@@ -253,6 +255,15 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 	p.Social = &social.Method{Providers: cfg.SocialProviders, Issuer: cfg.Issuer, HTTPClient: cfg.SocialHTTPClient,
 		Limits: cfg.SocialLimits, Store: s, Accounts: p.Accounts, Sessions: p.Sessions, Codes: p.Codes, Now: now, Logger: logger}
 	p.MFA = &mfa.Rules{Store: s, Passkeys: p.Passkey, Sessions: p.Sessions, Now: now}
+	p.Tokens = &issue.Issuer{Issuer: cfg.Issuer, TenantID: cfg.TenantID, Keys: ring, Store: s,
+		AccessTokenAlg: cfg.AccessTokenAlg, IDTokenAlg: cfg.IDTokenAlg, AccessTokenLifetime: cfg.AccessTokenLifetime,
+		IDTokenLifetime: cfg.IDTokenLifetime, Logger: logger}
+	p.OAuth = &oauth.Server{Issuer: cfg.Issuer, Store: s, Configured: configured, Tokens: p.Tokens, Sessions: p.Sessions,
+		Limiter: p.Lockout, Verifier: p.Verifier, Revocations: rl, CodeLifetime: cfg.CodeLifetime,
+		AccessTokenLifetime: cfg.AccessTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle,
+		RefreshTokenLifetime: cfg.RefreshTokenLifetime, Leeway: cfg.Leeway, ClientMaxFailures: cfg.ClientMaxFailures,
+		Now: now, Logger: logger}
+	p.Sessions.Logout = p.OAuth
 	if cfg.SignupMode != SignupClosed && !p.CanEmail() && !cfg.SignupRevealsExisting {
 		logger.Warn("sign-up tells whether an address has an account: without an email sender there is no verification code to send first; configure email to avoid it", "signup", cfg.SignupMode)
 	}
@@ -271,56 +282,3 @@ func maxAccessTokenLifetime(def time.Duration, clients []*Client) time.Duration 
 	}
 	return def
 }
-
-// Error is an OAuth 2.0 error (RFC 6749 §5.2), also used for authorization responses.
-type Error struct {
-	// Code is the error code (invalid_request, invalid_grant, ...).
-	Code string
-	// Description is a human-readable explanation without CR, LF or TAB.
-	Description string
-	// Status is the HTTP status for token-endpoint responses.
-	Status int
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Description }
-
-func oauthErr(code string, status int, format string, args ...any) *Error {
-	return &Error{Code: code, Description: fmt.Sprintf(format, args...), Status: status}
-}
-
-// Common OAuth error codes.
-const (
-	ErrCodeInvalidRequest       = "invalid_request"
-	ErrCodeInvalidClient        = "invalid_client"
-	ErrCodeInvalidGrant         = "invalid_grant"
-	ErrCodeUnauthorizedClient   = "unauthorized_client"
-	ErrCodeUnsupportedGrantType = "unsupported_grant_type"
-	ErrCodeInvalidScope         = "invalid_scope"
-	ErrCodeServerError          = "server_error"
-	ErrCodeTemporarilyUnavail   = "temporarily_unavailable"
-	ErrCodeAccessDenied         = "access_denied"
-	ErrCodeUnsupportedResponse  = "unsupported_response_type"
-	ErrCodeLoginRequired        = "login_required"
-	ErrCodeInvalidToken         = "invalid_token"
-)
-
-// StatusClientClosedRequest is the status of an answer to a request whose client went away
-// before it was served (nginx's 499): nobody reads it, but access logs show what happened.
-const StatusClientClosedRequest = 499
-
-// serverError wraps an internal failure as an OAuth server_error, keeping the cause for logs.
-// A failure caused by the request's cancellation — the client closed the connection, or the
-// server is shutting down — is no internal error: it is logged at debug level only and
-// answered with StatusClientClosedRequest.
-func (p *Provider) serverError(op string, err error) *Error {
-	if errors.Is(err, context.Canceled) {
-		p.Logger.Debug("request canceled by the client", "op", op, "error", err)
-		return &Error{Code: ErrCodeServerError, Description: "the request was canceled", Status: StatusClientClosedRequest}
-	}
-	p.Logger.Error("internal error", "op", op, "error", err)
-	return &Error{Code: ErrCodeServerError, Description: "internal error, try again later", Status: 500}
-}
-
-// detached returns a context for store writes that must complete once begun (see package
-// detach).
-func detached(ctx context.Context) (context.Context, context.CancelFunc) { return detach.Context(ctx) }

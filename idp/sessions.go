@@ -48,6 +48,3 @@ func (p *Provider) EndSessionBySecret(ctx context.Context, sec string) error {
 func (p *Provider) RevokeUser(ctx context.Context, userID string) error {
 	return p.Sessions.RevokeUser(ctx, userID)
 }
-
-// NotifyLogout implements sessions.LogoutNotifier.
-func (p *Provider) NotifyLogout(s store.Session) { p.notifyLogout(s) }

@@ -1,14 +1,13 @@
-package idp
+package oauth
 
-// Fuzz targets for the identity provider's parsers of outside input: the authorization
-// request (url.Values -> AuthRequest), the OIDC claims parameter, and the WebAuthn responses
-// a browser posts at the end of a ceremony. Run one with
+// Fuzz targets for the OAuth domain's parsers of outside input: the authorization request
+// (url.Values -> AuthRequest) and the OIDC claims parameter. Run one with
 //
-//	go test -run '^$' -fuzz '^FuzzParseAuthRequest$' -fuzztime 60s ./idp
+//	go test -run '^$' -fuzz '^FuzzParseAuthRequest$' -fuzztime 60s ./oauth
 //
 // or all of them with scripts/fuzz.sh. The package-internal test reaches the unexported
-// pieces (the claims encoding kept in the code record, the ceremony store, the credential key
-// check); the provider is built as module/app.go builds it, on an in-memory Badger store.
+// pieces (the single-valued parameters, the PKCE character set, the size bound); the server
+// needs only its clients and a store (in-memory Badger) to parse requests.
 
 import (
 	"context"
@@ -17,39 +16,30 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatehouse-dev/gatehouse/account/input"
-	"github.com/gatehouse-dev/gatehouse/keys"
-	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/store/badger"
-	"github.com/gatehouse-dev/gatehouse/tokens"
+	"github.com/gatehouse-dev/gatehouse/tokens/issue"
 )
 
 const (
-	fuzzIssuer = "https://login.example.com"
 	fuzzWebCB  = "https://rp.test/cb"
 	fuzzWebCB2 = "https://rp.test/other-cb"
 	fuzzCliCB  = "http://127.0.0.1:8765/callback"
 )
 
-// fuzzProvider is a provider with a confidential client "web" (two redirect URIs, PKCE
+// fuzzServer is a server with a confidential client "web" (two redirect URIs, PKCE
 // optional, resource https://api.test), a public client "cli" (PKCE required) and a
 // confidential client "rp" with one redirect URI.
-func fuzzProvider(tb testing.TB) *Provider {
+func fuzzServer(tb testing.TB) *Server {
 	tb.Helper()
-	ctx := context.Background()
 	s, err := badger.Open(badger.Options{InMemory: true})
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
 	tb.Cleanup(func() { _ = s.Close() })
-	ring, err := keys.Load(ctx, s, keys.Algorithms, time.Now)
-	if err != nil {
-		tb.Fatalf("keys: %v", err)
-	}
 	scopes := []string{"openid", "profile", "email", "offline_access", "read", "write"}
-	var clients []*Client
+	clients := map[string]*Client{}
 	for _, cfg := range []ClientConfig{
 		{ID: "web", Secret: "0123456789abcdef-web-secret", RedirectURIs: []string{fuzzWebCB, fuzzWebCB2}, Scopes: scopes,
 			Resources: []string{"https://api.test"}},
@@ -60,15 +50,9 @@ func fuzzProvider(tb testing.TB) *Provider {
 		if err != nil {
 			tb.Fatalf("client %s: %v", cfg.ID, err)
 		}
-		clients = append(clients, c)
+		clients[c.ID] = c
 	}
-	p, err := New(Config{Issuer: fuzzIssuer, TenantID: "tenant-1", SignupMode: SignupOpen}, s, ring,
-		password.New(password.Params{Memory: 64, Time: 1, Threads: 1}, 0), tokens.NewRevocationList(time.Now, 0),
-		clients, time.Now, nil)
-	if err != nil {
-		tb.Fatalf("provider: %v", err)
-	}
-	return p
+	return &Server{Store: s, Configured: clients}
 }
 
 // FuzzParseAuthRequest: whatever the query, ParseAuthRequest never panics, and
@@ -111,7 +95,7 @@ func FuzzParseAuthRequest(f *testing.F) {
 	} {
 		f.Add(q)
 	}
-	p := fuzzProvider(f)
+	p := fuzzServer(f)
 	ctx := context.Background()
 	for _, raw := range []string{"response_type=code&client_id=rp&scope=openid",
 		"response_type=code&client_id=cli&code_challenge=" + ch + "&code_challenge_method=S256"} {
@@ -171,8 +155,8 @@ func FuzzParseAuthRequest(f *testing.F) {
 			}
 		}
 		// The claims request survives the trip through the code record unchanged.
-		if enc := req.Claims.encode(); enc != "" {
-			if again := decodeClaimsRequest(enc).encode(); again != enc {
+		if enc := req.Claims.Encode(); enc != "" {
+			if again := issue.DecodeClaimsRequest(enc).Encode(); again != enc {
 				t.Fatalf("claims request changes when stored: %q -> %q", enc, again)
 			}
 		}
@@ -219,7 +203,7 @@ func FuzzParseClaimsRequest(f *testing.F) {
 		if !json.Valid([]byte(raw)) {
 			t.Fatalf("accepted invalid JSON %q", raw)
 		}
-		for _, m := range []map[string]*ClaimSpec{req.IDToken, req.Userinfo} {
+		for _, m := range []map[string]*issue.ClaimSpec{req.IDToken, req.Userinfo} {
 			if len(m) > 64 {
 				t.Fatalf("accepted %d claims", len(m))
 			}
@@ -232,15 +216,15 @@ func FuzzParseClaimsRequest(f *testing.F) {
 				}
 			}
 		}
-		enc := req.encode()
+		enc := req.Encode()
 		if enc == "" {
 			return
 		}
-		back := decodeClaimsRequest(enc)
+		back := issue.DecodeClaimsRequest(enc)
 		if back == nil {
 			t.Fatalf("stored form %q does not decode", enc)
 		}
-		if again := back.encode(); again != enc {
+		if again := back.Encode(); again != enc {
 			t.Fatalf("stored form changes: %q -> %q", enc, again)
 		}
 	})

@@ -1,4 +1,4 @@
-package idp
+package oauth
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tokens/issue"
 )
 
 // Grant types.
@@ -62,6 +63,12 @@ func (c *Client) lifetime(own, def time.Duration) time.Duration {
 		return own
 	}
 	return def
+}
+
+// forTokens is what the tokens issued to the client say of it.
+func (c *Client) forTokens() issue.Client {
+	return issue.Client{ID: c.ID, Name: c.Name, AccessTokenLifetime: c.AccessTokenLifetime,
+		IDTokenLifetime: c.IDTokenLifetime, IDTokenAlg: c.IDTokenAlg}
 }
 
 // ClientConfig describes a client from the configuration.
@@ -233,8 +240,8 @@ func (c *Client) HasPostLogoutRedirectURI(uri string) bool {
 
 // Client returns the client with this ID: from the configuration, else from the store. It
 // returns an error wrapping store.ErrNotFound for an unknown client.
-func (p *Provider) Client(ctx context.Context, id string) (*Client, error) {
-	if c, ok := p.clients[id]; ok {
+func (p *Server) Client(ctx context.Context, id string) (*Client, error) {
+	if c, ok := p.Configured[id]; ok {
 		return c, nil
 	}
 	if !validClientID(id) {
@@ -266,10 +273,10 @@ func (p *Provider) Client(ctx context.Context, id string) (*Client, error) {
 	return c, nil
 }
 
-// Clients returns the configured clients.
-func (p *Provider) Clients() []*Client {
-	out := make([]*Client, 0, len(p.clients))
-	for _, c := range p.clients {
+// ConfiguredClients returns the clients of the configuration.
+func (p *Server) ConfiguredClients() []*Client {
+	out := make([]*Client, 0, len(p.Configured))
+	for _, c := range p.Configured {
 		out = append(out, c)
 	}
 	return out

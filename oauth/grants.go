@@ -1,4 +1,4 @@
-package idp
+package oauth
 
 import (
 	"context"
@@ -9,9 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/detach"
+	"github.com/gatehouse-dev/gatehouse/login/lockout"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
+	"github.com/gatehouse-dev/gatehouse/tokens/issue"
 )
 
 // TokenResponse is a successful token-endpoint response (RFC 6749 §5.1).
@@ -30,7 +33,7 @@ type TokenResponse struct {
 // secret (hasSecret false for a public client's request). Failures are limited per client
 // and client IP, so that guessing is slowed down without letting anyone lock a client out
 // (CR-04, AS-24).
-func (p *Provider) AuthenticateClient(ctx context.Context, id, sec string, hasSecret bool, clientIP string) (*Client, *Error) {
+func (p *Server) AuthenticateClient(ctx context.Context, id, sec string, hasSecret bool, clientIP string) (*Client, *Error) {
 	invalid := &Error{Code: ErrCodeInvalidClient, Description: "client authentication failed", Status: 401}
 	if id == "" {
 		return nil, invalid
@@ -50,8 +53,8 @@ func (p *Provider) AuthenticateClient(ctx context.Context, id, sec string, hasSe
 	if !hasSecret {
 		return nil, invalid
 	}
-	release, err := p.attempt(ctx, []string{"client:" + c.ID + ":" + ipKey(clientIP)}, []int{p.ClientMaxFailures})
-	var locked *LockedError
+	release, err := p.Limiter.Attempt(ctx, []string{"client:" + c.ID + ":" + lockout.IPKey(clientIP)}, []int{p.ClientMaxFailures})
+	var locked *lockout.LockedError
 	if errors.As(err, &locked) {
 		return nil, &Error{Code: ErrCodeInvalidClient, Description: "too many failed client authentications; " + locked.Error(), Status: 401}
 	} else if err != nil {
@@ -68,7 +71,7 @@ func (p *Provider) AuthenticateClient(ctx context.Context, id, sec string, hasSe
 // ExchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6). The code is
 // marked used before anything else is checked, so that any failed or repeated redemption
 // burns it; a repeated redemption also revokes every token the first one issued.
-func (p *Provider) ExchangeCode(ctx context.Context, c *Client, code, redirectURI, verifier string) (*TokenResponse, *Error) {
+func (p *Server) ExchangeCode(ctx context.Context, c *Client, code, redirectURI, verifier string) (*TokenResponse, *Error) {
 	invalid := func(format string, args ...any) *Error {
 		return oauthErr(ErrCodeInvalidGrant, 400, format, args...)
 	}
@@ -85,8 +88,8 @@ func (p *Provider) ExchangeCode(ctx context.Context, c *Client, code, redirectUR
 	case errors.Is(err, store.ErrNotFound):
 		return nil, invalid("the authorization code is invalid or expired")
 	case errors.Is(err, store.ErrAlreadyUsed):
-		p.Logger.Warn("authorization code replayed; revoking the tokens it issued", "client", rec.ClientID, "grant", rec.GrantID)
-		if rerr := p.revokeGrant(ctx, rec.GrantID); rerr != nil {
+		p.logger().Warn("authorization code replayed; revoking the tokens it issued", "client", rec.ClientID, "grant", rec.GrantID)
+		if rerr := p.Sessions.RevokeGrant(ctx, rec.GrantID); rerr != nil {
 			return nil, p.serverError("token: revoke replayed grant", rerr)
 		}
 		return nil, invalid("the authorization code was already used")
@@ -136,9 +139,9 @@ func (p *Provider) ExchangeCode(ctx context.Context, c *Client, code, redirectUR
 			return nil, p.serverError("token: read session", err)
 		}
 	}
-	g := grant{id: grantID, client: c, user: u, sessionID: rec.SessionID, scopes: rec.Scopes,
-		audience: rec.Audience, authTime: rec.AuthTime, amr: rec.AMR, acr: rec.ACR, nonce: rec.Nonce,
-		newUser: rec.NewUser, claims: rec.Claims, passkey: rec.Passkey}
+	g := grant{Grant: issue.Grant{ID: grantID, User: u, SessionID: rec.SessionID, Scopes: rec.Scopes,
+		Audience: rec.Audience, AuthTime: rec.AuthTime, AMR: rec.AMR, ACR: rec.ACR, Nonce: rec.Nonce,
+		NewUser: rec.NewUser, Claims: rec.Claims, Passkey: rec.Passkey}, client: c}
 	resp, err := p.issue(ctx, g, now, true)
 	if err != nil {
 		return nil, p.serverError("token: issue", err)
@@ -148,7 +151,7 @@ func (p *Provider) ExchangeCode(ctx context.Context, c *Client, code, redirectUR
 	// list (whose entries expire with the access-token lifetime) holds the revocation:
 	// mark the family now, or its refresh token would work again once the entry expired.
 	if errors.Is(p.Revocations.Check("", grantID, "", 0), tokens.ErrRevoked) {
-		wctx, cancel := detached(ctx)
+		wctx, cancel := detach.Context(ctx)
 		defer cancel()
 		if err := p.Store.RevokeFamily(wctx, grantID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, p.serverError("token: revoke replayed grant", err)
@@ -160,7 +163,7 @@ func (p *Provider) ExchangeCode(ctx context.Context, c *Client, code, redirectUR
 // RefreshGrant exchanges a refresh token for new tokens and a new refresh token (RFC 6749 §6,
 // RFC 9700 §4.14.2). A rotated token presented again revokes its whole family. scope may
 // narrow the grant, never widen it.
-func (p *Provider) RefreshGrant(ctx context.Context, c *Client, rt, scope string) (*TokenResponse, *Error) {
+func (p *Server) RefreshGrant(ctx context.Context, c *Client, rt, scope string) (*TokenResponse, *Error) {
 	invalid := func(format string, args ...any) *Error {
 		return oauthErr(ErrCodeInvalidGrant, 400, format, args...)
 	}
@@ -217,10 +220,10 @@ func (p *Provider) RefreshGrant(ctx context.Context, c *Client, rt, scope string
 	if err := p.Revocations.Check(old.SessionID, old.FamilyID, u.ID, old.CreatedAt.Unix()); err != nil {
 		return nil, invalid("the refresh token was revoked")
 	}
-	g := grant{id: old.FamilyID, client: c, user: u, sessionID: old.SessionID, scopes: scopes,
-		audience: old.Audience, authTime: old.AuthTime, amr: old.AMR, acr: old.ACR, nonce: old.Nonce,
-		familyExpires: old.FamilyExpiresAt, rotateFrom: old.ID, grantedScopes: old.Scopes, claims: old.Claims,
-		passkey: old.Passkey}
+	g := grant{Grant: issue.Grant{ID: old.FamilyID, User: u, SessionID: old.SessionID, Scopes: scopes,
+		Audience: old.Audience, AuthTime: old.AuthTime, AMR: old.AMR, ACR: old.ACR, Nonce: old.Nonce,
+		Claims: old.Claims, Passkey: old.Passkey}, client: c,
+		familyExpires: old.FamilyExpiresAt, rotateFrom: old.ID, grantedScopes: old.Scopes}
 	resp, err := p.issue(ctx, g, now, false)
 	if errors.Is(err, store.ErrAlreadyUsed) {
 		return nil, p.refreshReuse(ctx, old)
@@ -232,71 +235,43 @@ func (p *Provider) RefreshGrant(ctx context.Context, c *Client, rt, scope string
 	return resp, nil
 }
 
-func (p *Provider) refreshReuse(ctx context.Context, old store.RefreshToken) *Error {
-	p.Logger.Warn("refresh token reused; revoking its family", "client", old.ClientID, "grant", old.FamilyID)
-	if err := p.revokeGrant(ctx, old.FamilyID); err != nil {
+func (p *Server) refreshReuse(ctx context.Context, old store.RefreshToken) *Error {
+	p.logger().Warn("refresh token reused; revoking its family", "client", old.ClientID, "grant", old.FamilyID)
+	if err := p.Sessions.RevokeGrant(ctx, old.FamilyID); err != nil {
 		return p.serverError("token: revoke reused family", err)
 	}
 	return oauthErr(ErrCodeInvalidGrant, 400, "the refresh token was already used; its grant is revoked")
 }
 
-// revokeGrant revokes a refresh-token family and the access tokens issued in it. The writes
-// run detached from the request: a client closing its connection must not leave a replayed
-// grant half revoked.
-func (p *Provider) revokeGrant(ctx context.Context, grantID string) error {
-	if grantID == "" {
-		return nil
-	}
-	ctx, cancel := detached(ctx)
-	defer cancel()
-	if err := p.revoke(ctx, store.RevokeGrant, grantID); err != nil {
-		return err
-	}
-	if err := p.Store.RevokeFamily(ctx, grantID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("revoke family: %w", err)
-	}
-	return nil
-}
-
 // grant is what tokens are issued from.
 type grant struct {
-	id            string
+	issue.Grant
 	client        *Client
-	user          store.User
-	sessionID     string
-	scopes        []string
 	grantedScopes []string
-	audience      []string
-	authTime      time.Time
-	amr           []string
-	acr           string
-	nonce         string
-	newUser       bool
 	familyExpires time.Time
 	rotateFrom    string // refresh: the token being rotated
-	claims        string // the claims request (JSON)
-	passkey       string // the passkey of the authentication
 }
 
 // issue mints the access token, the ID token (with openid) and the refresh token (when the
 // client may refresh) of g, storing the refresh token durably.
-func (p *Provider) issue(ctx context.Context, g grant, now time.Time, first bool) (*TokenResponse, error) {
-	at, claims, err := p.accessToken(g, now)
+func (p *Server) issue(ctx context.Context, g grant, now time.Time, first bool) (*TokenResponse, error) {
+	g.Client = g.client.forTokens()
+	at, claims, err := p.Tokens.AccessToken(g.Grant, now)
 	if err != nil {
 		return nil, err
 	}
 	resp := &TokenResponse{AccessToken: at, TokenType: "Bearer",
-		ExpiresIn: int(g.client.lifetime(g.client.AccessTokenLifetime, p.AccessTokenLifetime) / time.Second),
-		Scope:     strings.Join(g.scopes, " "), Claims: claims}
+		ExpiresIn: int(p.Tokens.AccessTokenLifetimeOf(g.Client) / time.Second),
+		Scope:     strings.Join(g.Scopes, " "), Claims: claims}
 	if g.client.AllowsGrant(GrantRefreshToken) {
 		rt := secret.Token()
 		granted := g.grantedScopes
 		if granted == nil {
-			granted = g.scopes
+			granted = g.Scopes
 		}
-		rec := store.RefreshToken{ID: secret.Hash(rt), FamilyID: g.id, ClientID: g.client.ID, UserID: g.user.ID,
-			SessionID: g.sessionID, Scopes: granted, Audience: g.audience, AuthTime: g.authTime, AMR: g.amr,
-			ACR: g.acr, Nonce: g.nonce, Claims: g.claims, Passkey: g.passkey, CreatedAt: now,
+		rec := store.RefreshToken{ID: secret.Hash(rt), FamilyID: g.ID, ClientID: g.client.ID, UserID: g.User.ID,
+			SessionID: g.SessionID, Scopes: granted, Audience: g.Audience, AuthTime: g.AuthTime, AMR: g.AMR,
+			ACR: g.ACR, Nonce: g.Nonce, Claims: g.Claims, Passkey: g.Passkey, CreatedAt: now,
 			ExpiresAt:       now.Add(g.client.lifetime(g.client.RefreshTokenIdle, p.RefreshTokenIdle)),
 			FamilyExpiresAt: g.familyExpires}
 		if first {
@@ -315,153 +290,12 @@ func (p *Provider) issue(ctx context.Context, g grant, now time.Time, first bool
 		}
 		resp.RefreshToken = rt
 	}
-	if hasString(g.scopes, "openid") {
-		idt, err := p.idToken(ctx, g, now, at)
+	if hasString(g.Scopes, "openid") {
+		idt, err := p.Tokens.IDToken(ctx, g.Grant, now, at)
 		if err != nil {
 			return nil, err
 		}
 		resp.IDToken = idt
 	}
 	return resp, nil
-}
-
-func (p *Provider) accessToken(g grant, now time.Time) (string, *tokens.AccessClaims, error) {
-	aud := tokens.Audience(g.audience)
-	if len(aud) == 0 {
-		aud = tokens.Audience{g.client.ID}
-	}
-	c := &tokens.AccessClaims{Issuer: p.Issuer, Subject: g.user.ID, Audience: aud,
-		ExpiresAt: now.Add(g.client.lifetime(g.client.AccessTokenLifetime, p.AccessTokenLifetime)).Unix(),
-		IssuedAt:  now.Unix(), ID: secret.New(16),
-		ClientID: g.client.ID, Scope: strings.Join(g.scopes, " "), AuthTime: g.authTime.Unix(),
-		ACR: g.acr, AMR: g.amr, SessionID: g.sessionID, GrantID: g.id, Groups: p.tokenGroups(g.user)}
-	if hasString(g.scopes, "email") {
-		c.Email, c.EmailVerified = g.user.Email, g.user.EmailVerified
-	}
-	if hasString(g.scopes, "profile") {
-		c.Name = displayName(g.user)
-	}
-	if cr := decodeClaimsRequest(g.claims); cr != nil && len(cr.Userinfo) > 0 {
-		// The userinfo part of the claims request travels with the access token, signed,
-		// to the userinfo endpoint.
-		c.UserinfoClaims = (&ClaimsRequest{Userinfo: cr.Userinfo}).encode()
-	}
-	key, err := p.Keys.Signer(p.AccessTokenAlg)
-	if err != nil {
-		return "", nil, err
-	}
-	tok, err := tokens.Sign(key, tokens.TypeAccessToken, c)
-	if err != nil {
-		return "", nil, err
-	}
-	return tok, c, nil
-}
-
-// maxTokenGroups caps the group names an access token carries (in bytes), so that the
-// token — and the session cookie holding it — stays small enough for browsers (4 KB per
-// cookie) and upstream header limits (RB-07). Groups beyond it are left out: a route
-// requiring one of them denies access (fails closed).
-const maxTokenGroups = 2048
-
-func (p *Provider) tokenGroups(u store.User) []string {
-	n := 0
-	for i, g := range u.Groups {
-		n += len(g) + 3
-		if n > maxTokenGroups {
-			p.Logger.Warn("access token carries only the first groups of the user", "user", u.ID,
-				"groups", len(u.Groups), "included", i)
-			return u.Groups[:i:i]
-		}
-	}
-	return u.Groups
-}
-
-func (p *Provider) idToken(ctx context.Context, g grant, now time.Time, accessToken string) (string, error) {
-	alg := p.IDTokenAlg
-	if g.client.IDTokenAlg != "" {
-		alg = g.client.IDTokenAlg
-	}
-	key, err := p.Keys.Signer(alg)
-	if err != nil {
-		return "", err
-	}
-	var requested map[string]*ClaimSpec
-	if cr := decodeClaimsRequest(g.claims); cr != nil {
-		requested = cr.IDToken
-	}
-	claims, err := p.claimSet(ctx, g.user, g.client, g.scopes, requested)
-	if err != nil {
-		return "", err
-	}
-	if obj, ok := p.webauthnClaims(ctx, g.user, g.passkey); ok {
-		claims["webauthn"] = obj
-		claims["webauthn_username"] = WebAuthnUsername(g.user)
-	}
-	claims["iss"] = p.Issuer
-	claims["aud"] = g.client.ID
-	claims["exp"] = now.Add(g.client.lifetime(g.client.IDTokenLifetime, p.IDTokenLifetime)).Unix()
-	claims["iat"] = now.Unix()
-	claims["auth_time"] = g.authTime.Unix()
-	claims["tid"] = p.TenantID
-	claims["amr"] = nonNil(g.amr)
-	claims["acr"] = g.acr
-	claims["new_user"] = g.newUser
-	if g.sessionID != "" {
-		claims["sid"] = g.sessionID
-	}
-	if g.nonce != "" {
-		claims["nonce"] = g.nonce
-	}
-	sum := sha256.Sum256([]byte(accessToken))
-	claims["at_hash"] = base64.RawURLEncoding.EncodeToString(sum[:16])
-	return tokens.Sign(key, tokens.TypeIDToken, claims)
-}
-
-// UserClaims returns the user's claims released for scopes (without a claims request).
-func (p *Provider) UserClaims(u store.User, scopes []string) map[string]any {
-	c, _ := p.claimSet(context.Background(), u, &Client{}, scopes, nil)
-	return c
-}
-
-// UserInfo returns the claims of the user an access token was issued to (OIDC Core §5.3).
-func (p *Provider) UserInfo(ctx context.Context, ac *tokens.AccessClaims) (map[string]any, *Error) {
-	scopes := ac.Scopes()
-	if !hasString(scopes, "openid") {
-		return nil, &Error{Code: "insufficient_scope", Description: "the access token lacks the openid scope", Status: 403}
-	}
-	u, err := p.Store.GetUser(ctx, ac.Subject)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Code: ErrCodeInvalidToken, Description: "the user no longer exists", Status: 401}
-	} else if err != nil {
-		return nil, p.serverError("userinfo: read user", err)
-	}
-	if u.Disabled {
-		return nil, &Error{Code: ErrCodeInvalidToken, Description: "the user is disabled", Status: 401}
-	}
-	client, err := p.Client(ctx, ac.ClientID)
-	if err != nil {
-		client = &Client{ID: ac.ClientID}
-	}
-	var requested map[string]*ClaimSpec
-	if ac.UserinfoClaims != "" {
-		if cr := decodeClaimsRequest(ac.UserinfoClaims); cr != nil {
-			requested = cr.Userinfo
-		}
-	}
-	claims, err := p.claimSet(ctx, u, client, scopes, requested)
-	if err != nil {
-		return nil, p.serverError("userinfo: claims", err)
-	}
-	return claims, nil
-}
-
-func displayName(u store.User) string {
-	return strings.Join(strings.Fields(u.FirstName+" "+u.MiddleName+" "+u.LastName), " ")
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }

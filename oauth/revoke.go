@@ -1,4 +1,4 @@
-package idp
+package oauth
 
 import (
 	"context"
@@ -9,16 +9,17 @@ import (
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
+	"github.com/gatehouse-dev/gatehouse/tokens/issue"
 )
 
 // GrantTypeClientCredentials marks access tokens of the client credentials grant (claim
 // gty): they identify a client, never a user (AS-30).
-const GrantTypeClientCredentials = "client_credentials"
+const GrantTypeClientCredentials = issue.GrantTypeClientCredentials
 
 // ClientCredentialsGrant issues an access token to a confidential client acting on its own
 // behalf (RFC 6749 §4.4): no user, no refresh token, no ID token. scope must be a subset of
 // the client's scopes (openid is refused: there is no user); resources choose the audience.
-func (p *Provider) ClientCredentialsGrant(ctx context.Context, c *Client, scope string, resources []string) (*TokenResponse, *Error) {
+func (p *Server) ClientCredentialsGrant(ctx context.Context, c *Client, scope string, resources []string) (*TokenResponse, *Error) {
 	if !c.AllowsGrant(GrantClientCredentials) || c.Public() {
 		return nil, oauthErr(ErrCodeUnauthorizedClient, 400, "this client may not use the client_credentials grant")
 	}
@@ -33,15 +34,8 @@ func (p *Provider) ClientCredentialsGrant(ctx context.Context, c *Client, scope 
 		return nil, oerr
 	}
 	now := p.Now()
-	lifetime := c.lifetime(c.AccessTokenLifetime, p.AccessTokenLifetime)
-	claims := &tokens.AccessClaims{Issuer: p.Issuer, Subject: c.ID, Audience: aud,
-		ExpiresAt: now.Add(lifetime).Unix(), IssuedAt: now.Unix(), ID: secret.New(16), ClientID: c.ID,
-		Scope: strings.Join(scopes, " "), GrantType: GrantTypeClientCredentials, GrantID: secret.New(16)}
-	key, err := p.Keys.Signer(p.AccessTokenAlg)
-	if err != nil {
-		return nil, p.serverError("token: signer", err)
-	}
-	at, err := tokens.Sign(key, tokens.TypeAccessToken, claims)
+	lifetime := p.Tokens.AccessTokenLifetimeOf(c.forTokens())
+	at, claims, err := p.Tokens.ClientAccessToken(c.forTokens(), scopes, aud, now)
 	if err != nil {
 		return nil, p.serverError("token: sign", err)
 	}
@@ -52,7 +46,7 @@ func (p *Provider) ClientCredentialsGrant(ctx context.Context, c *Client, scope 
 // audience resolves requested resource indicators (RFC 8707) for client c: each must be
 // registered for it, and, when granted is not nil, part of what was granted. No resource
 // gives the client itself (or the granted audience).
-func (p *Provider) audience(c *Client, resources, granted []string) (tokens.Audience, *Error) {
+func (p *Server) audience(c *Client, resources, granted []string) (tokens.Audience, *Error) {
 	if len(resources) == 0 {
 		if len(granted) > 0 {
 			return tokens.Audience(granted), nil
@@ -77,7 +71,7 @@ func (p *Provider) audience(c *Client, resources, granted []string) (tokens.Audi
 // Revoke revokes a token presented by client c (RFC 7009). A refresh token revokes its
 // whole grant (and the grant's access tokens); an access token is revoked alone. Unknown or
 // invalid tokens are not an error (RFC 7009 §2.2); a token of another client is.
-func (p *Provider) Revoke(ctx context.Context, c *Client, token, hint string) *Error {
+func (p *Server) Revoke(ctx context.Context, c *Client, token, hint string) *Error {
 	if token == "" || len(token) > tokens.MaxTokenSize {
 		return oauthErr(ErrCodeInvalidRequest, 400, "token is missing or too large")
 	}
@@ -95,7 +89,7 @@ func (p *Provider) Revoke(ctx context.Context, c *Client, token, hint string) *E
 		if rt.ClientID != c.ID {
 			return true, notOwner
 		}
-		if err := p.revokeGrant(ctx, rt.FamilyID); err != nil {
+		if err := p.Sessions.RevokeGrant(ctx, rt.FamilyID); err != nil {
 			return true, p.serverError("revoke: family", err)
 		}
 		return true, nil
@@ -151,7 +145,7 @@ type Introspection struct {
 // Introspect tells client c whether a token is active (RFC 7662). A client may introspect the
 // access tokens issued to it or meant for it (its ID in the audience) and its own refresh
 // tokens; anything else is reported inactive, revealing nothing.
-func (p *Provider) Introspect(ctx context.Context, c *Client, token, hint string) (*Introspection, *Error) {
+func (p *Server) Introspect(ctx context.Context, c *Client, token, hint string) (*Introspection, *Error) {
 	if c.Public() {
 		// Introspection needs an authenticated client (RFC 7662 §2.1): a public client's
 		// client_id is no credential (discovery lists no "none" method for it).

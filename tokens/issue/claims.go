@@ -1,22 +1,14 @@
-package idp
+package issue
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 
-	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
-
-// MaxCustomData is the largest custom_data / custom_app_data / group data payload (bytes).
-const MaxCustomData = input.MaxCustomData
-
-// maxClaimsRequest bounds the claims request parameter (RB-05).
-const maxClaimsRequest = 8 * 1024
 
 // ClaimSpec is one requested claim of a claims request (OIDC Core §5.5.1), with the seed's
 // fields member selecting a subset of custom_data / custom_app_data.
@@ -33,64 +25,9 @@ type ClaimsRequest struct {
 	Userinfo map[string]*ClaimSpec `json:"userinfo,omitempty"`
 }
 
-// ParseClaimsRequest validates the claims parameter: a JSON object of at most 8 KB, nested at
-// most 5 deep, whose id_token and userinfo members map claim names to null or to an object
-// with essential (boolean), value, values (array) and fields (array of strings). Anything
-// else is an *Error invalid_request.
-func ParseClaimsRequest(raw string) (*ClaimsRequest, *Error) {
-	bad := func(format string, args ...any) (*ClaimsRequest, *Error) {
-		return nil, oauthErr(ErrCodeInvalidRequest, 400, "claims: "+format, args...)
-	}
-	if len(raw) > maxClaimsRequest {
-		return bad("larger than %d bytes", maxClaimsRequest)
-	}
-	if d := input.JSONDepth(raw); d < 0 || d > 5 {
-		return bad("not a JSON object, or nested too deep")
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(raw), &top); err != nil || top == nil {
-		return bad("not a JSON object")
-	}
-	req := &ClaimsRequest{}
-	for member, target := range map[string]*map[string]*ClaimSpec{"id_token": &req.IDToken, "userinfo": &req.Userinfo} {
-		v, ok := top[member]
-		if !ok || string(v) == "null" {
-			continue
-		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(v, &m); err != nil {
-			return bad("%s must be an object", member)
-		}
-		if len(m) > 64 {
-			return bad("%s requests more than 64 claims", member)
-		}
-		out := make(map[string]*ClaimSpec, len(m))
-		for name, spec := range m {
-			if name == "" || len(name) > 128 {
-				return bad("invalid claim name")
-			}
-			if string(spec) == "null" {
-				out[name] = nil
-				continue
-			}
-			cs := new(ClaimSpec)
-			dec := json.NewDecoder(strings.NewReader(string(spec)))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(cs); err != nil {
-				return bad("%s.%s: use null or an object with essential, value, values, fields", member, sanitize(name))
-			}
-			if len(cs.Fields) > 100 {
-				return bad("%s.%s: at most 100 fields", member, sanitize(name))
-			}
-			out[name] = cs
-		}
-		*target = out
-	}
-	return req, nil
-}
-
-// encode returns the normalised JSON of the request ("" when empty).
-func (r *ClaimsRequest) encode() string {
+// Encode returns the normalised JSON of the request ("" when empty): the form kept in
+// authorization codes and refresh tokens.
+func (r *ClaimsRequest) Encode() string {
 	if r == nil || (len(r.IDToken) == 0 && len(r.Userinfo) == 0) {
 		return ""
 	}
@@ -98,7 +35,8 @@ func (r *ClaimsRequest) encode() string {
 	return string(b)
 }
 
-func decodeClaimsRequest(s string) *ClaimsRequest {
+// DecodeClaimsRequest reads back what Encode made (nil for "" or a broken value).
+func DecodeClaimsRequest(s string) *ClaimsRequest {
 	if s == "" {
 		return nil
 	}
@@ -127,9 +65,9 @@ var SupportedClaims = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "
 	"secondary_phone_numbers", "roles", "role_values", "permissions", "created_at", "last_auth", "external_account_id",
 	"external_user_id", "app_name", "custom_data", "custom_app_data", "custom_group_data"}
 
-// claimSet builds the user claims released for scopes and the requested claims (a claims
-// request member), for client.
-func (p *Provider) claimSet(ctx context.Context, u store.User, c *Client, scopes []string, requested map[string]*ClaimSpec) (map[string]any, error) {
+// Claims builds the user claims released for scopes and the requested claims (a claims
+// request member), for client c: the ID token's and userinfo's.
+func (i *Issuer) Claims(ctx context.Context, u store.User, c Client, scopes []string, requested map[string]*ClaimSpec) (map[string]any, error) {
 	out := map[string]any{"sub": u.ID, "groups": nonNil(u.Groups)}
 	if u.Organization != "" {
 		out["organization"] = u.Organization
@@ -145,7 +83,7 @@ func (p *Provider) claimSet(ctx context.Context, u store.User, c *Client, scopes
 		if _, done := out[name]; done {
 			continue
 		}
-		v, ok, err := p.claimValue(ctx, name, u, c, requested[name])
+		v, ok, err := i.claimValue(ctx, name, u, c, requested[name])
 		if err != nil {
 			return nil, err
 		}
@@ -157,12 +95,12 @@ func (p *Provider) claimSet(ctx context.Context, u store.User, c *Client, scopes
 }
 
 // claimValue returns one claim of the user; ok is false when the user has no value for it.
-func (p *Provider) claimValue(ctx context.Context, name string, u store.User, c *Client, spec *ClaimSpec) (any, bool, error) {
+func (i *Issuer) claimValue(ctx context.Context, name string, u store.User, c Client, spec *ClaimSpec) (any, bool, error) {
 	str := func(v string) (any, bool, error) { return v, v != "", nil }
 	list := func(v []string) (any, bool, error) { return v, len(v) > 0, nil }
 	switch name {
 	case "name":
-		return str(displayName(u))
+		return str(account.DisplayName(u))
 	case "given_name", "fname":
 		return str(u.FirstName)
 	case "middle_name", "mname":
@@ -174,7 +112,7 @@ func (p *Provider) claimValue(ctx context.Context, name string, u store.User, c 
 			return nil, false, nil
 		}
 		// The seed: defined only if a password was set for the user.
-		if _, err := p.Store.GetPassword(ctx, u.ID); errors.Is(err, store.ErrNotFound) {
+		if _, err := i.Store.GetPassword(ctx, u.ID); errors.Is(err, store.ErrNotFound) {
 			return nil, false, nil
 		} else if err != nil {
 			return nil, false, fmt.Errorf("read password: %w", err)
@@ -229,7 +167,7 @@ func (p *Provider) claimValue(ctx context.Context, name string, u store.User, c 
 	case "custom_group_data":
 		data := map[string]any{}
 		for _, g := range u.Groups {
-			rec, err := p.Store.GetGroup(ctx, g)
+			rec, err := i.Store.GetGroup(ctx, g)
 			if errors.Is(err, store.ErrNotFound) {
 				continue
 			} else if err != nil {
@@ -265,17 +203,9 @@ func subset(raw json.RawMessage, spec *ClaimSpec) (any, bool, error) {
 	return out, len(out) > 0, nil
 }
 
-// ValidateCustomData checks a custom data payload before it is stored (input.ValidateCustomData).
-func ValidateCustomData(field string, raw json.RawMessage) error {
-	return input.ValidateCustomData(field, raw)
-}
-
-// sortedKeys returns the keys of m, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
 	}
-	sort.Strings(out)
-	return out
+	return s
 }

@@ -1,4 +1,4 @@
-package idp
+package oauth
 
 import (
 	"context"
@@ -10,8 +10,10 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tokens/issue"
 )
 
 // AuthRequest is a validated authorization request (OIDC Core §3.1.2.1).
@@ -32,7 +34,7 @@ type AuthRequest struct {
 	ACRValues   []string
 	UILocales   string
 	// Claims is the validated claims request parameter (nil without one).
-	Claims *ClaimsRequest
+	Claims *issue.ClaimsRequest
 	// Resources are the requested resource indicators (RFC 8707): the access token's
 	// audience.
 	Resources []string
@@ -86,10 +88,10 @@ func (r *AuthRequest) essentialACRs() []string {
 // essential acr claim whose values exclude aal1 (essential: OIDC Core §5.5.1.1 makes a login
 // that cannot meet it a failed authentication).
 func (r *AuthRequest) WantsMultiFactor() (want, essential bool) {
-	if len(r.ACRValues) > 0 && r.ACRValues[0] == ACRMultiFactor {
+	if len(r.ACRValues) > 0 && r.ACRValues[0] == login.ACRMultiFactor {
 		want = true
 	}
-	if vals := r.essentialACRs(); hasString(vals, ACRMultiFactor) && !hasString(vals, ACRSingleFactor) {
+	if vals := r.essentialACRs(); hasString(vals, login.ACRMultiFactor) && !hasString(vals, login.ACRSingleFactor) {
 		return true, true
 	}
 	return want, false
@@ -121,16 +123,11 @@ func (r *AuthRequest) ACRFor(sessionACR string) string {
 	if len(want) == 0 || hasString(want, sessionACR) {
 		return sessionACR
 	}
-	if sessionACR == ACRMultiFactor && hasString(want, ACRSingleFactor) {
-		return ACRSingleFactor
+	if sessionACR == login.ACRMultiFactor && hasString(want, login.ACRSingleFactor) {
+		return login.ACRSingleFactor
 	}
 	return sessionACR
 }
-
-// CanAddPasskey tells whether the user of session s could add a passkey right now: passkeys
-// are available on this server and the login is recent enough (CR-19). The authorization
-// endpoint's second-factor page offers the "Add a passkey" button only then.
-func (p *Provider) CanAddPasskey(s store.Session) bool { return p.PasskeysEnabled() && p.fresh(s) }
 
 // HasPrompt tells whether the request carries the prompt value v.
 func (r *AuthRequest) HasPrompt(v string) bool { return hasString(r.Prompt, v) }
@@ -147,7 +144,7 @@ const maxParamLen = 4096
 // error is not nil and redirect is false, the client or redirect URI could not be trusted:
 // the caller must show an error page and must not redirect (RFC 6749 §4.1.2.1). If redirect is
 // true, the error goes to req.RedirectURI with req.State.
-func (p *Provider) ParseAuthRequest(ctx context.Context, q url.Values) (req *AuthRequest, redirect bool, err *Error) {
+func (p *Server) ParseAuthRequest(ctx context.Context, q url.Values) (req *AuthRequest, redirect bool, err *Error) {
 	for _, k := range singleParams {
 		if len(q[k]) > 1 {
 			return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "parameter %s is repeated", k)
@@ -270,7 +267,7 @@ func (p *Provider) ParseAuthRequest(ctx context.Context, q url.Values) (req *Aut
 }
 
 // IssueCode creates an authorization code for the request, the session and its user.
-func (p *Provider) IssueCode(ctx context.Context, req *AuthRequest, s store.Session) (string, error) {
+func (p *Server) IssueCode(ctx context.Context, req *AuthRequest, s store.Session) (string, error) {
 	newUser := false
 	if s.NewUser || !hasString(s.Clients, req.Client.ID) {
 		// new_user is reported once: by the first code of the session that created the
@@ -292,7 +289,7 @@ func (p *Provider) IssueCode(ctx context.Context, req *AuthRequest, s store.Sess
 	now := p.Now()
 	rec := store.AuthCode{ID: secret.Hash(code), ClientID: req.Client.ID, RedirectURI: req.RedirectURI,
 		UserID: s.UserID, SessionID: s.ID, Scopes: req.Scopes, Nonce: req.Nonce, Audience: req.Resources,
-		Claims:   req.Claims.encode(),
+		Claims:   req.Claims.Encode(),
 		AuthTime: s.AuthTime, AMR: s.AMR, ACR: req.ACRFor(s.ACR), NewUser: newUser, CreatedAt: now,
 		ExpiresAt: now.Add(p.CodeLifetime), PurgeAfter: now.Add(p.CodeLifetime + max(p.AccessTokenLifetime, p.Verifier.MaxLifetime))}
 	if req.CodeChallenge != "" {
@@ -325,4 +322,5 @@ func dedupe(in []string) []string {
 	return out
 }
 
+// sanitize makes a client-supplied value safe to echo in an error description.
 func sanitize(s string) string { return input.Sanitize(s) }

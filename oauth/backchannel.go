@@ -1,4 +1,4 @@
-package idp
+package oauth
 
 import (
 	"context"
@@ -9,57 +9,31 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
-	"github.com/gatehouse-dev/gatehouse/tokens"
 )
-
-// TypeLogoutToken is the typ of back-channel logout tokens (OpenID Connect Back-Channel
-// Logout 1.0 §2.4; RFC 8725 §3.11 explicit typing).
-const TypeLogoutToken = "logout+jwt"
-
-// backchannelEvent is the events member of a logout token.
-const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 
 // logoutTimeout bounds one delivery attempt; a failed delivery is retried twice.
 const logoutTimeout = 5 * time.Second
 
-// notifyLogout sends a logout token to every client of the session that registered a
-// back-channel logout URI. Delivery happens in the background and never delays or fails the
-// logout itself; failures are logged.
-func (p *Provider) notifyLogout(s store.Session) {
+// NotifyLogout sends a logout token to every client of the session that registered a
+// back-channel logout URI (it implements sessions.LogoutNotifier). Delivery happens in the
+// background and never delays or fails the logout itself; failures are logged.
+func (p *Server) NotifyLogout(s store.Session) {
 	for _, id := range s.Clients {
 		c, err := p.Client(context.Background(), id)
 		if err != nil || c.BackchannelLogoutURI == "" {
 			continue
 		}
-		tok, err := p.logoutToken(c, s)
+		tok, err := p.Tokens.LogoutToken(c.forTokens(), s, p.Now())
 		if err != nil {
-			p.Logger.Error("back-channel logout: sign", "client", c.ID, "error", err)
+			p.logger().Error("back-channel logout: sign", "client", c.ID, "error", err)
 			continue
 		}
 		go p.deliverLogout(c, tok)
 	}
 }
 
-func (p *Provider) logoutToken(c *Client, s store.Session) (string, error) {
-	alg := p.IDTokenAlg
-	if c.IDTokenAlg != "" {
-		alg = c.IDTokenAlg
-	}
-	key, err := p.Keys.Signer(alg)
-	if err != nil {
-		return "", err
-	}
-	now := p.Now()
-	return tokens.Sign(key, TypeLogoutToken, map[string]any{
-		"iss": p.Issuer, "aud": c.ID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
-		"jti": secret.New(16), "sub": s.UserID, "sid": s.ID,
-		"events": map[string]any{backchannelEvent: map[string]any{}},
-	})
-}
-
-func (p *Provider) deliverLogout(c *Client, token string) {
+func (p *Server) deliverLogout(c *Client, token string) {
 	client := p.HTTPClient
 	if client == nil {
 		client = &http.Client{Timeout: logoutTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -93,5 +67,5 @@ func (p *Provider) deliverLogout(c *Client, token string) {
 		cancel()
 		lastErr = err
 	}
-	p.Logger.Warn("back-channel logout not delivered", "client", c.ID, "uri", c.BackchannelLogoutURI, "error", lastErr)
+	p.logger().Warn("back-channel logout not delivered", "client", c.ID, "uri", c.BackchannelLogoutURI, "error", lastErr)
 }
