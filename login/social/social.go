@@ -372,3 +372,6 @@ func (m *Method) syncGroups(ctx context.Context, sp *Provider, u store.User, up 
 	}
 	return nu, nil
 }
+
+// Configured returns the configured providers (the "Log in with …" buttons).
+func (m *Method) Configured() []*Provider { return m.Providers }
