@@ -1,16 +1,28 @@
-// Package idp is Gatehouse's identity provider core, free of HTTP: accounts and password
-// login with attempt limits, portal sessions, clients, authorization codes, token grants
-// (authorization code with PKCE, refresh with rotation and reuse detection), ID-token claims
-// and revocation. The HTTP handlers (handlers/oidc, handlers/login, handlers/admin,
-// handlers/protect) parse requests into calls on a *Provider and render its results; the
-// protect handler also calls it in-process to exchange the code of a browser login and to
-// refresh the access token held in its cookie.
+// Package idp is the composition root of Gatehouse's identity provider: New takes the
+// configuration, the store, the key ring, the password hasher and the revocation list, and
+// builds every piece of the identity core — each in its own package, each owning one
+// purpose — wired to the others:
 //
-// Every secret it hands out comes from crypto/rand (package secret) and is stored hashed.
-// Security-critical writes go through the store's durable methods before a result is
-// returned, and every revocation also lands in the in-memory tokens.RevocationList so that
-// locally verified access tokens stop working at once on this instance and within the sync
-// interval on the others.
+//	sessions            portal sessions, revocations, the fresh-login rule
+//	mfa                 second factors and step-up, pending logins
+//	login/lockout       failed-attempt limits (accounts, client IPs, OAuth clients)
+//	login/otp           one-time codes and the message channels
+//	account             users, profile, passwords, sign-up and invitations, verification
+//	login/password …    one package per login method: password, emailcode, smscode,
+//	                    magiclink, recovery, passkey, social (its upstream client: upstream)
+//	tokens/issue        token issuance (access, ID and logout tokens, user claims)
+//	oauth               the authorization server: clients, codes, grants, revocation
+//
+// A Provider exposes the pieces as fields; module/ hands each handler the pieces it needs,
+// through the handler's own small interfaces, so that no handler sees the store or the
+// whole provider. The configuration vocabulary module/ and caddyfile/ use (vocabulary.go)
+// and the in-process access of gatehouse_protect (protect.go) are the only other exports.
+//
+// Every secret the core hands out comes from crypto/rand (package secret) and is stored
+// hashed. Security-critical writes go through the store's durable methods before a result
+// is returned, and every revocation also lands in the in-memory tokens.RevocationList so
+// that locally verified access tokens stop working at once on this instance and within the
+// sync interval on the others.
 package idp
 
 import (
@@ -18,11 +30,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/login/emailcode"
+	"github.com/gatehouse-dev/gatehouse/login/lockout"
 	"github.com/gatehouse-dev/gatehouse/login/magiclink"
+	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	pwlogin "github.com/gatehouse-dev/gatehouse/login/password"
 	"github.com/gatehouse-dev/gatehouse/login/recovery"
@@ -30,174 +45,60 @@ import (
 	"github.com/gatehouse-dev/gatehouse/login/social"
 	"github.com/gatehouse-dev/gatehouse/mfa"
 	"github.com/gatehouse-dev/gatehouse/oauth"
-	"github.com/gatehouse-dev/gatehouse/tokens/issue"
-
-	"github.com/gatehouse-dev/gatehouse/account"
-	"github.com/gatehouse-dev/gatehouse/keys"
-	"github.com/gatehouse-dev/gatehouse/login/lockout"
-	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
+	"github.com/gatehouse-dev/gatehouse/tokens/issue"
 )
 
-// Signup modes.
-const (
-	SignupOpen   = account.SignupOpen
-	SignupClosed = account.SignupClosed
-	SignupInvite = account.SignupInvite
-)
-
-// Config holds the provider's settings. Zero durations take the defaults of Defaults.
-type Config struct {
-	// Issuer is the exact issuer URL (no trailing slash).
-	Issuer string
-	// TenantID is the tid claim.
-	TenantID string
-	// SignupMode is SignupOpen, SignupClosed or SignupInvite.
-	SignupMode string
-	// SignupRevealsExisting keeps the sign-up of earlier versions when email can be sent:
-	// the account is created at once and an address that has an account is refused with
-	// ErrEmailTaken, which tells anyone which addresses are registered (user enumeration,
-	// CR-06). Off (the default), sign-up first proves the address with an emailed code and
-	// answers the same for every address (StartSignup). Without email, sign-up always works
-	// the old way.
-	SignupRevealsExisting bool
-	// AccessTokenAlg and IDTokenAlg are RS256 or ES256.
-	AccessTokenAlg string
-	IDTokenAlg     string
-
-	AccessTokenLifetime  time.Duration
-	IDTokenLifetime      time.Duration
-	CodeLifetime         time.Duration
-	RefreshTokenIdle     time.Duration
-	RefreshTokenLifetime time.Duration
-	SessionIdle          time.Duration
-	SessionLifetime      time.Duration
-	InviteLifetime       time.Duration
-
-	// Leeway tolerates clock skew when verifying tokens.
-	Leeway time.Duration
-
-	// AccountMaxFailures failed logins per account within LockoutWindow lock the account
-	// until the window ends; IPMaxFailures does the same per client IP.
-	AccountMaxFailures int
-	IPMaxFailures      int
-	LockoutWindow      time.Duration
-	// ClientMaxFailures limits failed client authentications per client ID.
-	ClientMaxFailures int
-	// Passkeys configures WebAuthn.
-	Passkeys PasskeyConfig
-
-	// Methods are the enabled passwordless methods besides passkeys: MethodEmailCode,
-	// MethodMagicLink, MethodSMSCode.
-	Methods []string
-	// Messenger delivers codes and links; nil means no email or SMS can be sent (the email
-	// and SMS methods, verification and recovery are then unavailable).
-	Messenger Messenger
-	// EmailEnabled and SMSEnabled tell whether Messenger can deliver email / SMS.
-	EmailEnabled, SMSEnabled bool
-	// CodeTTL is how long an email or SMS code is valid (default 10m, at most 10m);
-	// MagicLinkTTL how long a magic link is (default 10m, at most 15m).
-	CodeTTL, MagicLinkTTL time.Duration
-	// SocialProviders are the upstream identity providers (social login).
-	SocialProviders []*SocialProvider
-	// SocialHTTPClient, if set, replaces the client for upstream providers (tests; default:
-	// 10 s timeout, 1 MiB bodies).
-	SocialHTTPClient *http.Client
-	// SocialLimits bound the social logins a client IP may leave unfinished (zero fields:
-	// the defaults).
-	SocialLimits SocialLimits
-	// SMSAllowedPrefixes limits SMS to numbers starting with one of these (E.164 prefixes
-	// such as +1, +44); empty allows any number.
-	SMSAllowedPrefixes []string
-}
-
-// Defaults fills the zero fields of c.
-func (c *Config) Defaults() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	if c.SignupMode == "" {
-		c.SignupMode = SignupClosed
-	}
-	if c.AccessTokenAlg == "" {
-		c.AccessTokenAlg = keys.RS256
-	}
-	if c.IDTokenAlg == "" {
-		c.IDTokenAlg = keys.RS256
-	}
-	def(&c.AccessTokenLifetime, 10*time.Minute)
-	def(&c.IDTokenLifetime, time.Hour)
-	def(&c.CodeLifetime, time.Minute)
-	def(&c.RefreshTokenIdle, 14*24*time.Hour)
-	def(&c.RefreshTokenLifetime, 30*24*time.Hour)
-	def(&c.SessionIdle, 24*time.Hour)
-	def(&c.SessionLifetime, 14*24*time.Hour)
-	def(&c.InviteLifetime, 7*24*time.Hour)
-	def(&c.Leeway, 30*time.Second)
-	def(&c.LockoutWindow, 15*time.Minute)
-	def(&c.CodeTTL, 10*time.Minute)
-	def(&c.MagicLinkTTL, 10*time.Minute)
-	if c.AccountMaxFailures == 0 {
-		c.AccountMaxFailures = 10
-	}
-	if c.IPMaxFailures == 0 {
-		c.IPMaxFailures = 100
-	}
-	if c.ClientMaxFailures == 0 {
-		c.ClientMaxFailures = 50
-	}
-}
-
-// Provider is the identity provider. Build it with New.
+// Provider is the identity provider: its configuration, the resources it was built on, and
+// the pieces of the identity core. Build it with New; every field is set.
 type Provider struct {
 	Config
+	// Store is the store every piece was built on (for tools and tests; handlers never get
+	// it).
 	Store       store.Store
 	Keys        *keys.Ring
-	Hasher      *password.Hasher
 	Revocations *tokens.RevocationList
-	// Verifier verifies the access tokens this provider issues (revocation included).
+	// Verifier verifies the access and ID tokens this provider issues (revocation
+	// included).
 	Verifier *tokens.Verifier
 	Now      func() time.Time
 	Logger   *slog.Logger
 
-	// Lockout limits failed credential attempts.
-	Lockout *lockout.Limiter
-	// Sessions keeps the portal sessions and writes revocations.
+	// Sessions keeps the portal sessions and writes revocations; MFA holds the
+	// second-factor rules and the logins waiting for their second factor.
 	Sessions *sessions.Manager
-	// Codes is the one-time code machinery and the message channels.
-	Codes *otp.Codes
-	// Accounts keeps the user accounts; Signups is self-service sign-up and invitations;
+	MFA      *mfa.Rules
+	// Lockout limits failed credential attempts; Codes is the one-time code machinery and
+	// the message channels.
+	Lockout *lockout.Limiter
+	Codes   *otp.Codes
+	// Accounts keeps the user accounts; Signup is self-service sign-up and invitations;
 	// Verification proves control of email addresses and phone numbers.
 	Accounts     *account.Accounts
-	Signups      *account.Signup
+	Signup       *account.Signup
 	Verification *account.Verification
 
-	// The login methods.
+	// The login methods. CodeLogin finishes a login by code of either channel.
 	Password  *pwlogin.Method
 	EmailCode *emailcode.Method
 	SMSCode   *smscode.Method
-	// CodeLogin finishes a login by code of either channel.
 	CodeLogin *otp.LoginCodes
 	MagicLink *magiclink.Method
 	Recovery  *recovery.Method
 	Passkey   *passkey.Method
 	Social    *social.Method
+
 	// Tokens signs the tokens; OAuth is the authorization server.
 	Tokens *issue.Issuer
 	OAuth  *oauth.Server
-	// MFA holds the second-factor rules and the logins waiting for their second factor.
-	MFA *mfa.Rules
-
-	clients map[string]*Client
 }
 
-// New returns a provider. clients are the statically configured clients (already
-// validated with ValidateClient).
+// New builds the provider. clients are the statically configured clients (already
+// validated with NewClient); h hashes passwords; rl is the revocation list the protect
+// handlers share.
 func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tokens.RevocationList,
 	clients []*Client, now func() time.Time, logger *slog.Logger) (*Provider, error) {
 	cfg.Defaults()
@@ -207,8 +108,7 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Provider{Config: cfg, Store: s, Keys: ring, Hasher: h, Revocations: rl, Now: now,
-		Logger: logger}
+	p := &Provider{Config: cfg, Store: s, Keys: ring, Revocations: rl, Now: now, Logger: logger}
 	configured := map[string]*Client{}
 	for _, c := range clients {
 		if _, dup := configured[c.ID]; dup {
@@ -238,9 +138,8 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		CodeLifetime: cfg.CodeTTL, LinkLifetime: cfg.MagicLinkTTL, IPMaxFailures: cfg.IPMaxFailures, Now: now, Logger: logger}
 	p.Accounts = &account.Accounts{Store: s, Hasher: h, Sessions: p.Sessions, Codes: p.Codes, Now: now, Logger: logger,
 		ClientExists: func(ctx context.Context, id string) error { _, err := p.OAuth.Client(ctx, id); return err }}
-	p.Signups = &account.Signup{Accounts: p.Accounts, Store: s, Hasher: h, Codes: p.Codes, Mode: cfg.SignupMode,
-		RevealsExisting: cfg.SignupRevealsExisting, InviteLifetime: cfg.InviteLifetime, Issuer: cfg.Issuer, Now: now,
-	}
+	p.Signup = &account.Signup{Accounts: p.Accounts, Store: s, Hasher: h, Codes: p.Codes, Mode: cfg.SignupMode,
+		RevealsExisting: cfg.SignupRevealsExisting, InviteLifetime: cfg.InviteLifetime, Issuer: cfg.Issuer, Now: now}
 	p.Verification = &account.Verification{Accounts: p.Accounts, Codes: p.Codes}
 	p.Password = &pwlogin.Method{Store: s, Hasher: h, Limiter: p.Lockout, AccountMaxFailures: cfg.AccountMaxFailures,
 		IPMaxFailures: cfg.IPMaxFailures, Now: now, Logger: logger}
@@ -249,9 +148,9 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 	p.CodeLogin = &otp.LoginCodes{Codes: p.Codes, Email: p.EmailCode, SMS: p.SMSCode}
 	p.MagicLink = &magiclink.Method{Store: s, Codes: p.Codes, Accounts: p.Accounts, Issuer: cfg.Issuer, Now: now}
 	p.Recovery = &recovery.Method{Store: s, Codes: p.Codes, Accounts: p.Accounts, Sessions: p.Sessions}
-	p.Passkey = &passkey.Method{WebAuthn: wa, Store: s, Accounts: p.Accounts, Signup: p.Signups, Sessions: p.Sessions,
+	p.Passkey = &passkey.Method{WebAuthn: wa, Store: s, Accounts: p.Accounts, Signup: p.Signup, Sessions: p.Sessions,
 		Keys: ring, Now: now, Logger: logger}
-	p.Signups.Passkeys = p.Passkey
+	p.Signup.Passkeys = p.Passkey
 	p.Social = &social.Method{Providers: cfg.SocialProviders, Issuer: cfg.Issuer, HTTPClient: cfg.SocialHTTPClient,
 		Limits: cfg.SocialLimits, Store: s, Accounts: p.Accounts, Sessions: p.Sessions, Codes: p.Codes, Now: now, Logger: logger}
 	p.MFA = &mfa.Rules{Store: s, Passkeys: p.Passkey, Sessions: p.Sessions, Now: now}
@@ -264,7 +163,7 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, Leeway: cfg.Leeway, ClientMaxFailures: cfg.ClientMaxFailures,
 		Now: now, Logger: logger}
 	p.Sessions.Logout = p.OAuth
-	if cfg.SignupMode != SignupClosed && !p.CanEmail() && !cfg.SignupRevealsExisting {
+	if cfg.SignupMode != SignupClosed && !p.Codes.CanEmail() && !cfg.SignupRevealsExisting {
 		logger.Warn("sign-up tells whether an address has an account: without an email sender there is no verification code to send first; configure email to avoid it", "signup", cfg.SignupMode)
 	}
 	if wa == nil && !cfg.Passkeys.Disabled {

@@ -47,7 +47,7 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 		Base: st.base, ClientIP: clientIP, Logger: logger}).Mount(p.mux)
 	(&login.Handler{Sessions: core.Sessions, MFA: core.MFA, Channels: core.Codes, Password: core.Password,
 		EmailCode: core.EmailCode, SMSCode: core.SMSCode, CodeLogin: core.CodeLogin, MagicLink: core.MagicLink,
-		Recovery: core.Recovery, Accounts: core.Accounts, Verification: core.Verification, Signup: core.Signups,
+		Recovery: core.Recovery, Accounts: core.Accounts, Verification: core.Verification, Signup: core.Signup,
 		Passkeys: core.Passkey, Social: core.Social, IDTokens: core.Verifier, Clients: core.OAuth,
 		Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates,
 		Brand: st.brand, Base: st.base, ClientIP: clientIP, Logger: logger}).Mount(p.mux)

@@ -214,3 +214,35 @@ func WantOAuth(t testing.TB, got *idp.Error, code string) {
 		t.Fatalf("error_description contains CR/LF/TAB: %q", got.Description)
 	}
 }
+
+// ErrString is err's text, or "<nil>".
+func ErrString(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
+
+// RaceStore runs its hooks just before a password or passkey is written: the moment a
+// concurrent claim or recovery could end the writer's session. Put it in front of the
+// store with Env.Swap.
+type RaceStore struct {
+	store.Store
+	BeforeSetPassword, BeforeCreatePasskey func()
+}
+
+// CreatePasskey runs BeforeCreatePasskey, then stores pk.
+func (r *RaceStore) CreatePasskey(ctx context.Context, pk store.Passkey) error {
+	if r.BeforeCreatePasskey != nil {
+		r.BeforeCreatePasskey()
+	}
+	return r.Store.CreatePasskey(ctx, pk)
+}
+
+// SetPassword runs BeforeSetPassword, then stores c.
+func (r *RaceStore) SetPassword(ctx context.Context, c store.PasswordCredential) error {
+	if r.BeforeSetPassword != nil {
+		r.BeforeSetPassword()
+	}
+	return r.Store.SetPassword(ctx, c)
+}

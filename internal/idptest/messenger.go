@@ -101,3 +101,10 @@ func WrongCode(code string, i int) string {
 	}
 	return w
 }
+
+// Messages returns a copy of every message captured so far.
+func (m *Messenger) Messages() []Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Message(nil), m.msgs...)
+}

@@ -1,20 +1,21 @@
-package idp_test
+package oauth_test
 
 import (
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
 // TestParseAuthRequestValid: OC-01, OC-05, OC-07 — a valid request is parsed into its parts;
 // unknown parameters are ignored; a client with exactly one redirect URI may omit it;
 // duplicate scopes collapse.
 func TestParseAuthRequestValid(t *testing.T) {
-	e := newEnv(t)
-	_, ch := pkce()
-	q := authQuery("web", webCB2, ch, "openid", "email", "openid")
+	e := idptest.New(t)
+	_, ch := idptest.PKCE()
+	q := idptest.AuthQuery("web", idptest.WebCB2, ch, "openid", "email", "openid")
 	q.Set("prompt", "login consent")
 	q.Set("max_age", "300")
 	q.Set("login_hint", "alice@example.com")
@@ -22,11 +23,11 @@ func TestParseAuthRequestValid(t *testing.T) {
 	q.Set("ui_locales", "se")
 	q.Set("display", "popup")
 	q.Set("extra", "foobar")
-	req, redirect, oerr := e.p.ParseAuthRequest(e.ctx, q)
+	req, redirect, oerr := e.P.OAuth.ParseAuthRequest(e.Ctx, q)
 	if oerr != nil || redirect {
 		t.Fatalf("refused: %v (redirect %v)", oerr, redirect)
 	}
-	if req.Client.ID != "web" || req.RedirectURI != webCB2 || req.State != "st" || req.Nonce != "n-1" ||
+	if req.Client.ID != "web" || req.RedirectURI != idptest.WebCB2 || req.State != "st" || req.Nonce != "n-1" ||
 		strings.Join(req.Scopes, " ") != "openid email" || req.CodeChallenge != ch || req.MaxAge != 300 ||
 		!req.HasPrompt("login") || !req.HasPrompt("consent") || req.HasPrompt("none") || req.LoginHint != "alice@example.com" ||
 		len(req.ACRValues) != 2 {
@@ -34,7 +35,7 @@ func TestParseAuthRequestValid(t *testing.T) {
 	}
 	// One registered redirect URI: it may be omitted. No max_age: -1. No nonce: fine for code.
 	q = url.Values{"response_type": {"code"}, "client_id": {"rp"}, "scope": {"openid"}}
-	req, _, oerr = e.p.ParseAuthRequest(e.ctx, q)
+	req, _, oerr = e.P.OAuth.ParseAuthRequest(e.Ctx, q)
 	if oerr != nil || req.RedirectURI != "https://rp2.test/cb" || req.MaxAge != -1 || req.Nonce != "" || req.CodeChallenge != "" {
 		t.Fatalf("defaults: %+v %v", req, oerr)
 	}
@@ -45,9 +46,9 @@ func TestParseAuthRequestValid(t *testing.T) {
 // to the redirect URI: missing or unknown client, unregistered or missing (with several
 // registered) redirect URI, repeated or oversized parameters.
 func TestParseAuthRequestNoRedirect(t *testing.T) {
-	e := newEnv(t)
-	_, ch := pkce()
-	base := func() url.Values { return authQuery("web", webCB, ch, "openid") }
+	e := idptest.New(t)
+	_, ch := idptest.PKCE()
+	base := func() url.Values { return idptest.AuthQuery("web", idptest.WebCB, ch, "openid") }
 	tests := map[string]func(q url.Values){
 		"missing client_id":        func(q url.Values) { q.Del("client_id") },
 		"unknown client_id":        func(q url.Values) { q.Set("client_id", "nope"); q.Set("redirect_uri", "https://evil.test/cb") },
@@ -68,7 +69,7 @@ func TestParseAuthRequestNoRedirect(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			q := base()
 			mod(q)
-			req, redirect, oerr := e.p.ParseAuthRequest(e.ctx, q)
+			req, redirect, oerr := e.P.OAuth.ParseAuthRequest(e.Ctx, q)
 			if oerr == nil {
 				t.Fatalf("accepted: %+v", req)
 			}
@@ -83,8 +84,8 @@ func TestParseAuthRequestNoRedirect(t *testing.T) {
 // CVE-2026-7504), OC-18 — the redirect URI must equal a registered one as a string: every
 // variant below is refused without a redirect.
 func TestRedirectURIExactMatch(t *testing.T) {
-	e := newEnv(t)
-	_, ch := pkce()
+	e := idptest.New(t)
+	_, ch := idptest.PKCE()
 	for _, ru := range []string{
 		"https://rp.test/cb/", "HTTPS://RP.test/cb", "https://RP.TEST/cb", "https://rp.test/CB", "https://rp.test:443/cb",
 		"https://rp.test/cb%2F..%2Fevil", "https://rp.test/cb/../evil", "https://rp.test/cb/..", "https://rp.test/cb..;/x",
@@ -95,19 +96,19 @@ func TestRedirectURIExactMatch(t *testing.T) {
 		"https://rp.test./cb", "https://xn--rp-test/cb", "https://rp.test/cb\t",
 	} {
 		t.Run(ru, func(t *testing.T) {
-			q := authQuery("web", ru, ch, "openid")
-			if _, redirect, oerr := e.p.ParseAuthRequest(e.ctx, q); oerr == nil || redirect {
+			q := idptest.AuthQuery("web", ru, ch, "openid")
+			if _, redirect, oerr := e.P.OAuth.ParseAuthRequest(e.Ctx, q); oerr == nil || redirect {
 				t.Fatalf("redirect_uri %q: error %v, redirect %v", ru, oerr, redirect)
 			}
 		})
 	}
 	// The loopback redirect of a native client is matched exactly too (the port included).
 	for _, ru := range []string{"http://127.0.0.1:9999/callback", "http://localhost:8765/callback", "http://[::1]:8765/callback"} {
-		if _, redirect, oerr := e.p.ParseAuthRequest(e.ctx, authQuery("cli", ru, ch, "openid")); oerr == nil || redirect {
+		if _, redirect, oerr := e.P.OAuth.ParseAuthRequest(e.Ctx, idptest.AuthQuery("cli", ru, ch, "openid")); oerr == nil || redirect {
 			t.Fatalf("loopback variant %q accepted", ru)
 		}
 	}
-	if _, _, oerr := e.p.ParseAuthRequest(e.ctx, authQuery("cli", cliCB, ch, "openid")); oerr != nil {
+	if _, _, oerr := e.P.OAuth.ParseAuthRequest(e.Ctx, idptest.AuthQuery("cli", idptest.CliCB, ch, "openid")); oerr != nil {
 		t.Fatalf("control: %v", oerr)
 	}
 }
@@ -117,48 +118,48 @@ func TestRedirectURIExactMatch(t *testing.T) {
 // OC-02), response_mode other than query, unknown scope, request objects (OC-22), bad
 // prompt and max_age.
 func TestParseAuthRequestRedirectedErrors(t *testing.T) {
-	e := newEnv(t)
-	_, ch := pkce()
+	e := idptest.New(t)
+	_, ch := idptest.PKCE()
 	tests := []struct {
 		name string
 		mod  func(q url.Values)
 		code string
 	}{
-		{"missing response_type", func(q url.Values) { q.Del("response_type") }, idp.ErrCodeInvalidRequest},
-		{"implicit token", func(q url.Values) { q.Set("response_type", "token") }, idp.ErrCodeUnsupportedResponse},
-		{"id_token token", func(q url.Values) { q.Set("response_type", "id_token token") }, idp.ErrCodeUnsupportedResponse},
-		{"code id_token", func(q url.Values) { q.Set("response_type", "code id_token") }, idp.ErrCodeUnsupportedResponse},
-		{"code token", func(q url.Values) { q.Set("response_type", "code token") }, idp.ErrCodeUnsupportedResponse},
-		{"Code", func(q url.Values) { q.Set("response_type", "Code") }, idp.ErrCodeUnsupportedResponse},
-		{"response_mode fragment", func(q url.Values) { q.Set("response_mode", "fragment") }, idp.ErrCodeInvalidRequest},
-		{"response_mode form_post", func(q url.Values) { q.Set("response_mode", "form_post") }, idp.ErrCodeInvalidRequest},
-		{"scope not allowed", func(q url.Values) { q.Set("scope", "openid admin") }, idp.ErrCodeInvalidScope},
-		{"scope prefix", func(q url.Values) { q.Set("scope", "openid rea") }, idp.ErrCodeInvalidScope},
+		{"missing response_type", func(q url.Values) { q.Del("response_type") }, oauth.ErrCodeInvalidRequest},
+		{"implicit token", func(q url.Values) { q.Set("response_type", "token") }, oauth.ErrCodeUnsupportedResponse},
+		{"id_token token", func(q url.Values) { q.Set("response_type", "id_token token") }, oauth.ErrCodeUnsupportedResponse},
+		{"code id_token", func(q url.Values) { q.Set("response_type", "code id_token") }, oauth.ErrCodeUnsupportedResponse},
+		{"code token", func(q url.Values) { q.Set("response_type", "code token") }, oauth.ErrCodeUnsupportedResponse},
+		{"Code", func(q url.Values) { q.Set("response_type", "Code") }, oauth.ErrCodeUnsupportedResponse},
+		{"response_mode fragment", func(q url.Values) { q.Set("response_mode", "fragment") }, oauth.ErrCodeInvalidRequest},
+		{"response_mode form_post", func(q url.Values) { q.Set("response_mode", "form_post") }, oauth.ErrCodeInvalidRequest},
+		{"scope not allowed", func(q url.Values) { q.Set("scope", "openid admin") }, oauth.ErrCodeInvalidScope},
+		{"scope prefix", func(q url.Values) { q.Set("scope", "openid rea") }, oauth.ErrCodeInvalidScope},
 		{"request object", func(q url.Values) { q.Set("request", "eyJhbGciOiJub25lIn0.e30.") }, "request_not_supported"},
 		{"request_uri", func(q url.Values) { q.Set("request_uri", "https://attacker.test/ro") }, "request_uri_not_supported"},
-		{"unknown prompt", func(q url.Values) { q.Set("prompt", "sudo") }, idp.ErrCodeInvalidRequest},
-		{"prompt none with login", func(q url.Values) { q.Set("prompt", "none login") }, idp.ErrCodeInvalidRequest},
-		{"max_age negative", func(q url.Values) { q.Set("max_age", "-1") }, idp.ErrCodeInvalidRequest},
-		{"max_age fraction", func(q url.Values) { q.Set("max_age", "1.5") }, idp.ErrCodeInvalidRequest},
-		{"max_age word", func(q url.Values) { q.Set("max_age", "soon") }, idp.ErrCodeInvalidRequest},
-		{"max_age overflow", func(q url.Values) { q.Set("max_age", "99999999999999999999") }, idp.ErrCodeInvalidRequest},
+		{"unknown prompt", func(q url.Values) { q.Set("prompt", "sudo") }, oauth.ErrCodeInvalidRequest},
+		{"prompt none with login", func(q url.Values) { q.Set("prompt", "none login") }, oauth.ErrCodeInvalidRequest},
+		{"max_age negative", func(q url.Values) { q.Set("max_age", "-1") }, oauth.ErrCodeInvalidRequest},
+		{"max_age fraction", func(q url.Values) { q.Set("max_age", "1.5") }, oauth.ErrCodeInvalidRequest},
+		{"max_age word", func(q url.Values) { q.Set("max_age", "soon") }, oauth.ErrCodeInvalidRequest},
+		{"max_age overflow", func(q url.Values) { q.Set("max_age", "99999999999999999999") }, oauth.ErrCodeInvalidRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := authQuery("web", webCB, ch, "openid")
+			q := idptest.AuthQuery("web", idptest.WebCB, ch, "openid")
 			tt.mod(q)
-			req, redirect, oerr := e.p.ParseAuthRequest(e.ctx, q)
-			wantOAuth(t, oerr, tt.code)
-			if !redirect || req == nil || req.RedirectURI != webCB || req.State != "st" {
+			req, redirect, oerr := e.P.OAuth.ParseAuthRequest(e.Ctx, q)
+			idptest.WantOAuth(t, oerr, tt.code)
+			if !redirect || req == nil || req.RedirectURI != idptest.WebCB || req.State != "st" {
 				t.Fatalf("redirect %v, req %+v; want a redirect to the registered URI with the state", redirect, req)
 			}
 		})
 	}
 	// prompt=none alone and max_age=0 are valid.
-	q := authQuery("web", webCB, ch, "openid")
+	q := idptest.AuthQuery("web", idptest.WebCB, ch, "openid")
 	q.Set("prompt", "none")
 	q.Set("max_age", "0")
-	if req, _, oerr := e.p.ParseAuthRequest(e.ctx, q); oerr != nil || req.MaxAge != 0 || !req.HasPrompt("none") {
+	if req, _, oerr := e.P.OAuth.ParseAuthRequest(e.Ctx, q); oerr != nil || req.MaxAge != 0 || !req.HasPrompt("none") {
 		t.Fatalf("prompt=none max_age=0: %v", oerr)
 	}
 }
@@ -167,8 +168,8 @@ func TestParseAuthRequestRedirectedErrors(t *testing.T) {
 // S256 is accepted (no plain downgrade), and the challenge must be a 43-character base64url
 // SHA-256; a confidential client may skip PKCE only if its configuration allows.
 func TestPKCERules(t *testing.T) {
-	e := newEnv(t)
-	_, ch := pkce()
+	e := idptest.New(t)
+	_, ch := idptest.PKCE()
 	tests := []struct {
 		name, client, challenge, method string
 		ok                              bool
@@ -192,40 +193,40 @@ func TestPKCERules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ru := webCB
+			ru := idptest.WebCB
 			if tt.client == "cli" {
-				ru = cliCB
+				ru = idptest.CliCB
 			}
-			q := authQuery(tt.client, ru, "", "openid")
+			q := idptest.AuthQuery(tt.client, ru, "", "openid")
 			if tt.challenge != "" {
 				q.Set("code_challenge", tt.challenge)
 			}
 			if tt.method != "" {
 				q.Set("code_challenge_method", tt.method)
 			}
-			req, redirect, oerr := e.p.ParseAuthRequest(e.ctx, q)
+			req, redirect, oerr := e.P.OAuth.ParseAuthRequest(e.Ctx, q)
 			if tt.ok {
 				if oerr != nil || req.CodeChallenge != tt.challenge {
 					t.Fatalf("refused: %v", oerr)
 				}
 				return
 			}
-			wantOAuth(t, oerr, idp.ErrCodeInvalidRequest)
+			idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidRequest)
 			if !redirect {
 				t.Fatal("a PKCE error for a trusted client and redirect URI should be redirected")
 			}
 		})
 	}
 	// A confidential client configured with pkce required needs it too.
-	strict, err := idp.NewClient(idp.ClientConfig{ID: "strict", Secret: webSecret, RedirectURIs: []string{webCB}, PKCE: "required"})
+	strict, err := oauth.NewClient(oauth.ClientConfig{ID: "strict", Secret: idptest.WebSecret, RedirectURIs: []string{idptest.WebCB}, PKCE: "required"})
 	if err != nil || !strict.RequirePKCE {
 		t.Fatalf("pkce required: %v", err)
 	}
-	public, _ := idp.NewClient(idp.ClientConfig{ID: "pub", RedirectURIs: []string{webCB}})
+	public, _ := oauth.NewClient(oauth.ClientConfig{ID: "pub", RedirectURIs: []string{idptest.WebCB}})
 	if !public.RequirePKCE || !public.Public() {
 		t.Fatal("a public client does not require PKCE")
 	}
-	if _, err := idp.NewClient(idp.ClientConfig{ID: "pub", RedirectURIs: []string{webCB}, PKCE: "optional"}); err == nil {
+	if _, err := oauth.NewClient(oauth.ClientConfig{ID: "pub", RedirectURIs: []string{idptest.WebCB}, PKCE: "optional"}); err == nil {
 		t.Fatal("a public client may make PKCE optional")
 	}
 }
@@ -241,7 +242,7 @@ func TestValidateRedirectURI(t *testing.T) {
 		"com.example.app://callback",
 	}
 	for _, u := range ok {
-		if err := idp.ValidateRedirectURI(u); err != nil {
+		if err := oauth.ValidateRedirectURI(u); err != nil {
 			t.Errorf("ValidateRedirectURI(%q) = %v, want ok", u, err)
 		}
 	}
@@ -255,7 +256,7 @@ func TestValidateRedirectURI(t *testing.T) {
 		"https://rp.test\\@evil.test/cb", "https://rp.test/%zz",
 	}
 	for _, u := range bad {
-		if err := idp.ValidateRedirectURI(u); err == nil {
+		if err := oauth.ValidateRedirectURI(u); err == nil {
 			t.Errorf("ValidateRedirectURI(%q) accepted", u)
 		}
 	}
@@ -264,7 +265,7 @@ func TestValidateRedirectURI(t *testing.T) {
 // TestNewClientValidation: client configuration errors are collected and each names the
 // client and the field (AS-02, JW-22, AS-12, AS-13).
 func TestNewClientValidation(t *testing.T) {
-	_, err := idp.NewClient(idp.ClientConfig{ID: "bad id!", Secret: "short", RedirectURIs: []string{"http://rp.test/cb"},
+	_, err := oauth.NewClient(oauth.ClientConfig{ID: "bad id!", Secret: "short", RedirectURIs: []string{"http://rp.test/cb"},
 		Scopes: []string{"a b"}, GrantTypes: []string{"implicit", "password", "client_credentials"}, PKCE: "maybe"})
 	if err == nil {
 		t.Fatal("accepted")
@@ -276,21 +277,21 @@ func TestNewClientValidation(t *testing.T) {
 		}
 	}
 	// client_credentials needs a confidential client.
-	if _, err := idp.NewClient(idp.ClientConfig{ID: "m2m", GrantTypes: []string{"client_credentials"}}); err == nil ||
+	if _, err := oauth.NewClient(oauth.ClientConfig{ID: "m2m", GrantTypes: []string{"client_credentials"}}); err == nil ||
 		!strings.Contains(err.Error(), "client_credentials needs a confidential client") {
 		t.Fatalf("public client_credentials client: %v", err)
 	}
-	if _, err := idp.NewClient(idp.ClientConfig{ID: "web"}); err == nil || !strings.Contains(err.Error(), "redirect_uri is required") {
+	if _, err := oauth.NewClient(oauth.ClientConfig{ID: "web"}); err == nil || !strings.Contains(err.Error(), "redirect_uri is required") {
 		t.Fatalf("client without redirect URI: %v", err)
 	}
-	c, err := idp.NewClient(idp.ClientConfig{ID: "svc", Secret: webSecret, RedirectURIs: []string{webCB}})
-	if err != nil || c.Authenticate("wrong-secret-of-16chars") || !c.Authenticate(webSecret) || c.Authenticate("") || c.Public() {
+	c, err := oauth.NewClient(oauth.ClientConfig{ID: "svc", Secret: idptest.WebSecret, RedirectURIs: []string{idptest.WebCB}})
+	if err != nil || c.Authenticate("wrong-secret-of-16chars") || !c.Authenticate(idptest.WebSecret) || c.Authenticate("") || c.Public() {
 		t.Fatalf("secret check: %v", err)
 	}
-	if pub, _ := idp.NewClient(idp.ClientConfig{ID: "p", RedirectURIs: []string{webCB}}); pub.Authenticate("") {
+	if pub, _ := oauth.NewClient(oauth.ClientConfig{ID: "p", RedirectURIs: []string{idptest.WebCB}}); pub.Authenticate("") {
 		t.Fatal("a public client authenticates with an empty secret")
 	}
-	if !c.AllowsScope("openid") || c.AllowsScope("admin") || !c.AllowsGrant(idp.GrantRefreshToken) {
+	if !c.AllowsScope("openid") || c.AllowsScope("admin") || !c.AllowsGrant(oauth.GrantRefreshToken) {
 		t.Fatal("defaults")
 	}
 }

@@ -1,4 +1,4 @@
-package idp_test
+package otp_test
 
 import (
 	"context"
@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
 	"github.com/gatehouse-dev/gatehouse/keys"
+	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/store/badger"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -25,7 +28,7 @@ type otBenchMessenger struct {
 	links map[string]string
 }
 
-func (m *otBenchMessenger) SendEmail(kind, to string, v idp.MessageVars) error {
+func (m *otBenchMessenger) SendEmail(kind, to string, v otp.MessageVars) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if v.Link != "" {
@@ -36,7 +39,7 @@ func (m *otBenchMessenger) SendEmail(kind, to string, v idp.MessageVars) error {
 	return nil
 }
 
-func (m *otBenchMessenger) SendSMS(kind, to string, v idp.MessageVars) error {
+func (m *otBenchMessenger) SendSMS(kind, to string, v otp.MessageVars) error {
 	return m.SendEmail(kind, to, v)
 }
 
@@ -70,14 +73,14 @@ func otBenchProvider(b *testing.B, users int) (*idp.Provider, *otBenchMessenger,
 		b.Fatalf("keys: %v", err)
 	}
 	m := &otBenchMessenger{codes: map[string]string{}, links: map[string]string{}}
-	p, err := idp.New(idp.Config{Issuer: issuer, SignupMode: idp.SignupClosed, Messenger: m, EmailEnabled: true,
-		Methods: []string{idp.MethodEmailCode, idp.MethodMagicLink}}, s, ring,
-		password.New(fastHash, 0), tokens.NewRevocationList(now, 0), nil, now, nil)
+	p, err := idp.New(idp.Config{Issuer: idptest.Issuer, SignupMode: idp.SignupClosed, Messenger: m, EmailEnabled: true,
+		Methods: []string{otp.MethodEmailCode, otp.MethodMagicLink}}, s, ring,
+		password.New(idptest.FastHash, 0), tokens.NewRevocationList(now, 0), nil, now, nil)
 	if err != nil {
 		b.Fatalf("provider: %v", err)
 	}
 	for i := range users {
-		if _, err := p.CreateUser(ctx, idp.NewUser{Email: fmt.Sprintf("user%d@example.com", i), EmailVerified: true}); err != nil {
+		if _, err := p.CreateUser(ctx, account.NewUser{Email: fmt.Sprintf("user%d@example.com", i), EmailVerified: true}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -101,11 +104,11 @@ func BenchmarkOTPVerify(b *testing.B) {
 			advance()
 		}
 		i++
-		flow, err := p.StartEmailCodeLogin(ctx, email, "en", ip)
+		flow, err := p.EmailCode.Begin(ctx, email, "en", ip)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := p.FinishCodeLogin(ctx, flow, m.take(email, false), ip); err != nil {
+		if _, err := p.CodeLogin.Finish(ctx, flow, m.take(email, false), ip); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -126,12 +129,12 @@ func BenchmarkOTPVerifyParallel(b *testing.B) {
 		for pb.Next() {
 			i := int(next.Add(1)) - 1
 			email, ip := fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("198.51.%d.%d", i/20/250%250, i/20%250)
-			flow, err := p.StartEmailCodeLogin(ctx, email, "en", ip)
+			flow, err := p.EmailCode.Begin(ctx, email, "en", ip)
 			if err != nil {
 				b.Error(err)
 				return
 			}
-			if _, _, err := p.FinishCodeLogin(ctx, flow, m.take(email, false), ip); err != nil {
+			if _, err := p.CodeLogin.Finish(ctx, flow, m.take(email, false), ip); err != nil {
 				b.Error(err)
 				return
 			}
@@ -145,7 +148,7 @@ func BenchmarkOTPVerifyParallel(b *testing.B) {
 func BenchmarkMagicLink(b *testing.B) {
 	p, m, advance := otBenchProvider(b, 100)
 	ctx := context.Background()
-	prefix := issuer + "/login/magic#"
+	prefix := idptest.Issuer + "/login/magic#"
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -154,11 +157,11 @@ func BenchmarkMagicLink(b *testing.B) {
 			advance()
 		}
 		i++
-		nonce, err := p.StartMagicLink(ctx, email, "", "en", ip)
+		nonce, err := p.MagicLink.Begin(ctx, email, "", "en", ip)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := p.RedeemMagicLink(ctx, strings.TrimPrefix(m.take(email, true), prefix), nonce, false); err != nil {
+		if _, err := p.MagicLink.Finish(ctx, strings.TrimPrefix(m.take(email, true), prefix), nonce, false); err != nil {
 			b.Fatal(err)
 		}
 	}

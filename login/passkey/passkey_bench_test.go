@@ -1,4 +1,4 @@
-package idp_test
+package passkey_test
 
 import (
 	"context"
@@ -8,10 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
 	"github.com/gatehouse-dev/gatehouse/internal/softauthn"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/password"
+	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store/badger"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -36,7 +39,7 @@ func passkeyBenchProvider(b *testing.B) *idp.Provider {
 		b.Fatalf("keys: %v", err)
 	}
 	p, err := idp.New(idp.Config{Issuer: passkeyBenchIssuer, SignupMode: idp.SignupOpen}, s, ring,
-		password.New(fastHash, 0), tokens.NewRevocationList(time.Now, 0), nil, time.Now, nil)
+		password.New(idptest.FastHash, 0), tokens.NewRevocationList(time.Now, 0), nil, time.Now, nil)
 	if err != nil {
 		b.Fatalf("provider: %v", err)
 	}
@@ -47,7 +50,7 @@ func passkeyBenchProvider(b *testing.B) *idp.Provider {
 func passkeyBenchSignup(b *testing.B, p *idp.Provider, auth *softauthn.Authenticator, email, ip string) {
 	b.Helper()
 	ctx := context.Background()
-	c, err := p.BeginPasskeySignup(ctx, idp.NewUser{Email: email}, "", ip)
+	c, err := p.Passkey.BeginSignup(ctx, account.NewUser{Email: email}, "", ip)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,7 +59,7 @@ func passkeyBenchSignup(b *testing.B, p *idp.Provider, auth *softauthn.Authentic
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, _, err := p.FinishPasskeySignup(ctx, c.Secret, resp, ""); err != nil {
+	if _, err := p.Passkey.FinishSignup(ctx, c.Secret, resp, ""); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -85,7 +88,7 @@ func BenchmarkPasskeyLogin(b *testing.B) {
 				if mode == "identifier-first" {
 					email = fmt.Sprintf("user%d@example.com", n)
 				}
-				c, err := p.BeginPasskeyLogin(ctx, email)
+				c, err := p.Passkey.BeginLogin(ctx, email)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -99,11 +102,11 @@ func BenchmarkPasskeyLogin(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				u, pk, err := p.FinishPasskeyLogin(ctx, c.Secret, resp)
+				r, err := p.Passkey.FinishLogin(ctx, c.Secret, resp)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, _, err := p.StartSession(ctx, u, []string{idp.AMRWebAuthn}, idp.SessionMeta{Passkey: pk.ID}); err != nil {
+				if _, _, err := p.Sessions.Start(ctx, r.User, r.AMR, sessions.Meta{Passkey: r.Passkey}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -125,7 +128,7 @@ func BenchmarkPasskeyRegistration(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ip := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
-		c, err := p.BeginPasskeySignup(ctx, idp.NewUser{Email: fmt.Sprintf("new%d@example.com", i)}, "", ip)
+		c, err := p.Passkey.BeginSignup(ctx, account.NewUser{Email: fmt.Sprintf("new%d@example.com", i)}, "", ip)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -139,7 +142,7 @@ func BenchmarkPasskeyRegistration(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if _, _, err := p.FinishPasskeySignup(ctx, c.Secret, resp, ""); err != nil {
+		if _, err := p.Passkey.FinishSignup(ctx, c.Secret, resp, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

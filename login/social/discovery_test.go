@@ -1,13 +1,19 @@
-package idp_test
+package social_test
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
+	"github.com/gatehouse-dev/gatehouse/login/social"
+	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
 // TestSocialHungDiscoveryDoesNotQueueLogins (issue 12; RB-15-style availability, CR-04: a
@@ -28,14 +34,14 @@ func TestSocialHungDiscoveryDoesNotQueueLogins(t *testing.T) {
 	begin := time.Now()
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = e.p.BeginSocialFrom(e.ctx, "192.0.2.10", "up", "", "")
+			_, errs[i] = e.P.Social.Begin(e.Ctx, "192.0.2.10", "up", "")
 		})
 	}
 	wg.Wait()
 	elapsed := time.Since(begin)
 	for i, err := range errs {
-		var down *idp.SocialUnavailableError
-		if !errors.As(err, &down) || !errors.Is(err, idp.ErrSocialUnavailable) || down.Callback {
+		var down *upstream.UnavailableError
+		if !errors.As(err, &down) || !errors.Is(err, upstream.ErrUnavailable) || down.Callback {
 			t.Errorf("start %d behind a hung discovery: %v, want *SocialUnavailableError", i, err)
 		}
 	}
@@ -56,11 +62,11 @@ func TestSocialDiscoveryBackoff(t *testing.T) {
 	op := newFakeOP(t)
 	op.set(func(op *fakeOP) { op.discovery = "fail" })
 	e, logs := socialEnv(t, op, 5*time.Second, func(c *idp.Config) {
-		c.SocialLimits = idp.SocialLimits{MaxUnfinishedPerIP: 2}
+		c.SocialLimits = social.Limits{MaxUnfinishedPerIP: 2}
 	})
-	start := func() (*idp.SocialUnavailableError, error) {
-		_, err := e.p.BeginSocialFrom(e.ctx, "192.0.2.11", "up", "", "")
-		var down *idp.SocialUnavailableError
+	start := func() (*upstream.UnavailableError, error) {
+		_, err := e.P.Social.Begin(e.Ctx, "192.0.2.11", "up", "")
+		var down *upstream.UnavailableError
 		errors.As(err, &down)
 		return down, err
 	}
@@ -79,7 +85,7 @@ func TestSocialDiscoveryBackoff(t *testing.T) {
 	}
 
 	// The back-off doubles while it keeps failing.
-	e.clk.Advance(5*time.Second + time.Millisecond)
+	e.Clock.Advance(5*time.Second + time.Millisecond)
 	if down, err := start(); down == nil || down.RetryAfter != 10*time.Second || op.count(discoveryReq) != 2 {
 		t.Fatalf("start after the back-off, still failing: %v (%+v), %d requests; want a new try and a 10s back-off", err, down, op.count(discoveryReq))
 	}
@@ -89,7 +95,7 @@ func TestSocialDiscoveryBackoff(t *testing.T) {
 	if down, _ := start(); down == nil || op.count(discoveryReq) != 2 {
 		t.Fatalf("start inside the back-off after the provider came back: %+v, %d requests", down, op.count(discoveryReq))
 	}
-	e.clk.Advance(10*time.Second + time.Millisecond)
+	e.Clock.Advance(10*time.Second + time.Millisecond)
 	if _, err := start(); err != nil {
 		t.Fatalf("start after the back-off with the provider back: %v", err)
 	}
@@ -101,7 +107,7 @@ func TestSocialDiscoveryBackoff(t *testing.T) {
 	}
 	// Eight starts that could not go upstream did not use up the limit of 2: only the two
 	// that went upstream count, so a third is refused.
-	if _, err := start(); !errors.As(err, new(*idp.SocialLimitError)) {
+	if _, err := start(); !errors.As(err, new(*social.LimitError)) {
 		t.Errorf("third start that went upstream with a limit of 2: %v, want *SocialLimitError", err)
 	}
 	if !strings.Contains(logs.String(), `"event":"social_provider_unavailable"`) || !strings.Contains(logs.String(), `"event":"social_provider_available"`) {
@@ -116,15 +122,15 @@ func TestSocialRetryAfterBackoffDoesNotQueue(t *testing.T) {
 	op := newFakeOP(t)
 	op.set(func(op *fakeOP) { op.discovery = "fail" })
 	e, _ := socialEnv(t, op, 30*time.Second)
-	if _, err := e.p.BeginSocial(e.ctx, "up", "", ""); !errors.Is(err, idp.ErrSocialUnavailable) {
+	if _, err := e.P.Social.Begin(e.Ctx, "", "up", ""); !errors.Is(err, upstream.ErrUnavailable) {
 		t.Fatalf("first start: %v", err)
 	}
 	op.set(func(op *fakeOP) { op.discovery = "hang" })
-	e.clk.Advance(6 * time.Second)
+	e.Clock.Advance(6 * time.Second)
 
 	retry := make(chan error, 1)
 	go func() {
-		_, err := e.p.BeginSocial(e.ctx, "up", "", "")
+		_, err := e.P.Social.Begin(e.Ctx, "", "up", "")
 		retry <- err
 	}()
 	deadline := time.Now().Add(10 * time.Second)
@@ -135,7 +141,7 @@ func TestSocialRetryAfterBackoffDoesNotQueue(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	for i := range 3 {
-		if _, err := e.p.BeginSocial(e.ctx, "up", "", ""); !errors.Is(err, idp.ErrSocialUnavailable) {
+		if _, err := e.P.Social.Begin(e.Ctx, "", "up", ""); !errors.Is(err, upstream.ErrUnavailable) {
 			t.Fatalf("start %d while the retry hangs: %v, want unavailable at once", i, err)
 		}
 	}
@@ -148,10 +154,57 @@ func TestSocialRetryAfterBackoffDoesNotQueue(t *testing.T) {
 	if err := <-retry; err != nil {
 		t.Fatalf("the retry, once the provider answered: %v", err)
 	}
-	if _, err := e.p.BeginSocial(e.ctx, "up", "", ""); err != nil {
+	if _, err := e.P.Social.Begin(e.Ctx, "", "up", ""); err != nil {
 		t.Errorf("start after the provider came back: %v", err)
 	}
 	if got := op.count(discoveryReq); got != 2 {
 		t.Errorf("%d discovery requests, want 2", got)
+	}
+}
+
+// TestSocialUpstreamEndpoints: a discovery document naming a plain-http endpoint on another
+// host, or a discovery URL redirecting to another server, is refused before any secret or
+// code is sent.
+func TestSocialUpstreamEndpoints(t *testing.T) {
+	var good *httptest.Server
+	doc := func(w http.ResponseWriter, iss, token string) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":%q,"token_endpoint":%q,"jwks_uri":%q,"id_token_signing_alg_values_supported":["RS256"]}`,
+			iss, iss+"/auth", token, iss+"/jwks")
+	}
+	good = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc(w, good.URL, good.URL+"/token")
+	}))
+	defer good.Close()
+	var plain, redirecting *httptest.Server
+	plain = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc(w, plain.URL, "http://token.example.net/token")
+	}))
+	defer plain.Close()
+	// elsewhere answers for the redirecting issuer: a discovery that followed the redirect
+	// would succeed.
+	var elsewhere *httptest.Server
+	redirecting = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer redirecting.Close()
+	elsewhere = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc(w, redirecting.URL, redirecting.URL+"/token")
+	}))
+	defer elsewhere.Close()
+
+	sp := func(name, iss string) *social.Provider {
+		return &social.Provider{Name: name, Kind: social.KindOIDC, Issuer: iss, ClientID: "c", ClientSecret: "s"}
+	}
+	e := idptest.New(t, func(c *idp.Config) {
+		c.SocialProviders = []*social.Provider{sp("good", good.URL), sp("plain", plain.URL), sp("redirecting", redirecting.URL)}
+	})
+	if _, err := e.P.Social.Begin(e.Ctx, "", "good", ""); err != nil {
+		t.Fatalf("a well-formed upstream: %v", err)
+	}
+	for _, name := range []string{"plain", "redirecting"} {
+		if _, err := e.P.Social.Begin(e.Ctx, "", name, ""); !errors.Is(err, upstream.ErrFailed) {
+			t.Errorf("%s upstream: %v, want ErrSocialFailed", name, err)
+		}
 	}
 }

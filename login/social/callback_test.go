@@ -1,4 +1,4 @@
-package idp_test
+package social_test
 
 import (
 	"crypto/rand"
@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
+	"github.com/gatehouse-dev/gatehouse/login/social"
 	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
 // TestSocialRFC9207MissingIssRejectedWhenAdvertised (AS-28, mix-up): RFC 9207 §2.4 —
@@ -25,7 +28,7 @@ func TestSocialRFC9207MissingIssRejectedWhenAdvertised(t *testing.T) {
 	e, logs := socialEnv(t, op, 5*time.Second)
 
 	_, err := socialLogin(e, op, "192.0.2.20", "no-iss", "")
-	if !errors.Is(err, idp.ErrSocialRejected) || errors.Is(err, idp.ErrSocialUnavailable) {
+	if !errors.Is(err, upstream.ErrRejected) || errors.Is(err, upstream.ErrUnavailable) {
 		t.Fatalf("answer without iss from a provider advertising RFC 9207: %v, want ErrSocialRejected", err)
 	}
 	if n := op.count("POST /token"); n != 0 {
@@ -35,11 +38,11 @@ func TestSocialRFC9207MissingIssRejectedWhenAdvertised(t *testing.T) {
 		t.Errorf("the refusal was not logged as a refused login:\n%s", logs)
 	}
 
-	start, err := e.p.BeginSocial(e.ctx, "up", "", "")
+	start, err := e.P.Social.Begin(e.Ctx, "", "up", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.p.FinishSocial(e.ctx, "up", start.State, start.State, "", "access_denied", "", store.Session{}); !errors.Is(err, idp.ErrSocialRejected) {
+	if _, err := e.P.Social.Finish(e.Ctx, "up", social.Callback{State: start.State, CookieState: start.State, Code: "", Error: "access_denied", Iss: ""}, store.Session{}); !errors.Is(err, upstream.ErrRejected) {
 		t.Errorf("error answer without iss: %v, want ErrSocialRejected (not taken as the provider's)", err)
 	}
 
@@ -60,7 +63,7 @@ func TestSocialRFC9207MissingIssAcceptedWhenNotAdvertised(t *testing.T) {
 	if res, err := socialLogin(e, op, "192.0.2.21", "plain", ""); err != nil || !res.NewUser {
 		t.Fatalf("answer without iss from a provider not advertising RFC 9207: %+v, %v; want a login", res, err)
 	}
-	if _, err := socialLogin(e, op, "192.0.2.21", "plain", "https://other.example"); !errors.Is(err, idp.ErrSocialRejected) {
+	if _, err := socialLogin(e, op, "192.0.2.21", "plain", "https://other.example"); !errors.Is(err, upstream.ErrRejected) {
 		t.Errorf("answer naming another issuer: %v, want ErrSocialRejected", err)
 	}
 }
@@ -96,7 +99,7 @@ func TestSocialForgedAnswersAreRefusalsNotOutages(t *testing.T) {
 			if c.fault != nil {
 				op.set(c.fault)
 			}
-			start, err := e.p.BeginSocialFrom(e.ctx, "198.51.100.7", "up", "", "")
+			start, err := e.P.Social.Begin(e.Ctx, "198.51.100.7", "up", "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,24 +115,24 @@ func TestSocialForgedAnswersAreRefusalsNotOutages(t *testing.T) {
 			if iss == "-" {
 				iss = op.srv.URL
 			}
-			_, err = e.p.FinishSocial(e.ctx, "up", start.State, start.State, sent, c.errArg, iss, store.Session{})
-			var down *idp.SocialUnavailableError
-			var perr *idp.SocialProviderError
+			_, err = e.P.Social.Finish(e.Ctx, "up", social.Callback{State: start.State, CookieState: start.State, Code: sent, Error: c.errArg, Iss: iss}, store.Session{})
+			var down *upstream.UnavailableError
+			var perr *upstream.ProviderError
 			switch c.want {
 			case "rejected":
-				if !errors.Is(err, idp.ErrSocialRejected) || errors.As(err, &down) {
+				if !errors.Is(err, upstream.ErrRejected) || errors.As(err, &down) {
 					t.Fatalf("got %v, want ErrSocialRejected", err)
 				}
 			case "provider_error":
-				if !errors.As(err, &perr) || perr.Code != c.errArg || !errors.Is(err, idp.ErrSocialRejected) {
+				if !errors.As(err, &perr) || perr.Code != c.errArg || !errors.Is(err, upstream.ErrRejected) {
 					t.Fatalf("got %v, want *SocialProviderError %s", err, c.errArg)
 				}
 			case "denied":
-				if !errors.Is(err, idp.ErrSocialDenied) {
+				if !errors.Is(err, social.ErrDenied) {
 					t.Fatalf("got %v, want ErrSocialDenied", err)
 				}
 			case "outage":
-				if !errors.As(err, &down) || !down.Callback || errors.Is(err, idp.ErrSocialRejected) {
+				if !errors.As(err, &down) || !down.Callback || errors.Is(err, upstream.ErrRejected) {
 					t.Fatalf("got %v, want *SocialUnavailableError at the callback", err)
 				}
 			}
@@ -147,5 +150,21 @@ func TestSocialForgedAnswersAreRefusalsNotOutages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSocialStateCannotConsumeOtherRecords: a callback whose state is the secret of another
+// one-time record (here an email-code flow, whose record is keyed by the secret's hash) is
+// refused and leaves that record alone.
+func TestSocialStateCannotConsumeOtherRecords(t *testing.T) {
+	e, m := idptest.NewWithMessenger(t, func(c *idp.Config) {
+		c.SocialProviders = []*social.Provider{{Name: "corp", Kind: social.KindOIDC, Issuer: "https://sso.example.com", ClientID: "c", ClientSecret: "s"}}
+	})
+	flow, code := e.LoginCode(m, idptest.Alice, "192.0.2.1")
+	if _, err := e.P.Social.Finish(e.Ctx, "corp", social.Callback{State: flow, CookieState: flow, Code: "x", Error: "", Iss: ""}, store.Session{}); !errors.Is(err, social.ErrState) {
+		t.Fatalf("callback with a code flow's secret as state: %v, want ErrSocialState", err)
+	}
+	if _, err := e.P.CodeLogin.Finish(e.Ctx, flow, code, "192.0.2.1"); err != nil {
+		t.Errorf("the code flow after the forged callback: %v", err)
 	}
 }

@@ -1,9 +1,11 @@
-package idp_test
+package oauth_test
 
 import (
 	"testing"
 
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
+	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/sessions"
 )
 
 // TestWantsMultiFactor — OIDC Core §3.1.2.1 (acr_values: a voluntary preference, the OP may
@@ -11,8 +13,8 @@ import (
 // MUST match one of them, or the authentication fails): which requests ask for aal2, and
 // which of them insist on it.
 func TestWantsMultiFactor(t *testing.T) {
-	e := newEnv(t)
-	_, ch := pkce()
+	e := idptest.New(t)
+	_, ch := idptest.PKCE()
 	for _, c := range []struct {
 		acrValues, claims string
 		want, essential   bool
@@ -28,14 +30,14 @@ func TestWantsMultiFactor(t *testing.T) {
 		{"aal2", `{"id_token":{"acr":{"values":["aal2"]}}}`, true, false},
 		{"", `{"userinfo":{"acr":{"essential":true,"values":["aal2"]}}}`, false, false},
 	} {
-		q := authQuery("web", webCB, ch, "openid")
+		q := idptest.AuthQuery("web", idptest.WebCB, ch, "openid")
 		if c.acrValues != "" {
 			q.Set("acr_values", c.acrValues)
 		}
 		if c.claims != "" {
 			q.Set("claims", c.claims)
 		}
-		req, _, oerr := e.p.ParseAuthRequest(e.ctx, q)
+		req, _, oerr := e.P.OAuth.ParseAuthRequest(e.Ctx, q)
 		if oerr != nil {
 			t.Fatalf("%+v: %v", c, oerr)
 		}
@@ -51,12 +53,12 @@ func TestWantsMultiFactor(t *testing.T) {
 // ID token and the access token; its amr still tells how the user logged in. Without an
 // essential acr, or when the session's own level is listed, the session's level is said.
 func TestEssentialACRMatchesRequestedValue(t *testing.T) {
-	e := newEnv(t)
-	_, mfa, err := e.p.StartSession(e.ctx, e.user, []string{idp.AMRPassword, idp.AMRWebAuthn, idp.AMRMFA}, idp.SessionMeta{})
+	e := idptest.New(t)
+	_, mfa, err := e.P.Sessions.Start(e.Ctx, e.User, []string{login.AMRPassword, login.AMRWebAuthn, login.AMRMFA}, sessions.Meta{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mfa.ACR != idp.ACRMultiFactor {
+	if mfa.ACR != login.ACRMultiFactor {
 		t.Fatalf("password + passkey session acr = %q", mfa.ACR)
 	}
 	for _, c := range []struct{ claims, want string }{
@@ -66,17 +68,17 @@ func TestEssentialACRMatchesRequestedValue(t *testing.T) {
 		{`{"id_token":{"acr":{"values":["aal1"]}}}`, "aal2"},
 		{"", "aal2"},
 	} {
-		v, ch := pkce()
-		q := authQuery("web", webCB, ch, "openid")
+		v, ch := idptest.PKCE()
+		q := idptest.AuthQuery("web", idptest.WebCB, ch, "openid")
 		if c.claims != "" {
 			q.Set("claims", c.claims)
 		}
-		code, _ := e.code(q, mfa)
-		resp, oerr := e.p.ExchangeCode(e.ctx, e.web, code, webCB, v)
+		code, _ := e.Code(q, mfa)
+		resp, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
 		if oerr != nil {
 			t.Fatalf("%s: ExchangeCode: %v", c.claims, oerr)
 		}
-		idc, err := e.p.Verifier.VerifyIDToken(resp.IDToken, false)
+		idc, err := e.P.Verifier.VerifyIDToken(resp.IDToken, false)
 		if err != nil {
 			t.Fatalf("%s: ID token: %v", c.claims, err)
 		}

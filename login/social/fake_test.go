@@ -1,4 +1,4 @@
-package idp_test
+package social_test
 
 import (
 	"bytes"
@@ -17,10 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
+	"github.com/gatehouse-dev/gatehouse/login/social"
 	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // fakeOP is an OpenID provider on httptest for the social login unit tests: discovery,
@@ -195,12 +196,12 @@ func (op *fakeOP) authorize(authURL, sub string) string {
 
 // socialEnv is an env with the provider "up" at op (onboarding on), an upstream HTTP client
 // with the given timeout, and a log captured in logs.
-func socialEnv(t *testing.T, op *fakeOP, timeout time.Duration, mod ...func(*idp.Config)) (*env, *syncBuffer) {
+func socialEnv(t *testing.T, op *fakeOP, timeout time.Duration, mod ...func(*idp.Config)) (*idptest.Env, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
-	e := newEnvLogger(t, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	e := idptest.NewLogged(t, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		append([]func(*idp.Config){func(c *idp.Config) {
-			c.SocialProviders = []*idp.SocialProvider{{Name: "up", Label: "Upstream", Kind: idp.SocialOIDC, Issuer: op.srv.URL,
+			c.SocialProviders = []*social.Provider{{Name: "up", Label: "Upstream", Kind: social.KindOIDC, Issuer: op.srv.URL,
 				ClientID: fakeClientID, ClientSecret: "s3cret-upstream", Onboarding: true}}
 			c.SocialHTTPClient = &http.Client{Timeout: timeout}
 		}}, mod...)...)
@@ -209,17 +210,17 @@ func socialEnv(t *testing.T, op *fakeOP, timeout time.Duration, mod ...func(*idp
 
 // socialLogin runs a login through "up" from ip as sub and returns the callback's result.
 // iss is the iss parameter to send: "" for none, "-" for the provider's own.
-func socialLogin(e *env, op *fakeOP, ip, sub, iss string) (idp.SocialResult, error) {
-	e.t.Helper()
-	start, err := e.p.BeginSocialFrom(e.ctx, ip, "up", "", "")
+func socialLogin(e *idptest.Env, op *fakeOP, ip, sub, iss string) (social.Result, error) {
+	e.T.Helper()
+	start, err := e.P.Social.Begin(e.Ctx, ip, "up", "")
 	if err != nil {
-		return idp.SocialResult{}, fmt.Errorf("begin: %w", err)
+		return social.Result{}, fmt.Errorf("begin: %w", err)
 	}
 	code := op.authorize(start.URL, sub)
 	if iss == "-" {
 		iss = op.srv.URL
 	}
-	return e.p.FinishSocial(e.ctx, "up", start.State, start.State, code, "", iss, store.Session{})
+	return e.P.Social.Finish(e.Ctx, "up", social.Callback{State: start.State, CookieState: start.State, Code: code, Error: "", Iss: iss}, store.Session{})
 }
 
 // syncBuffer is a log sink safe for concurrent writers.

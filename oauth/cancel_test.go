@@ -1,4 +1,4 @@
-package idp_test
+package oauth_test
 
 import (
 	"context"
@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -37,14 +38,17 @@ type levels struct {
 }
 
 func (l *levels) Enabled(context.Context, slog.Level) bool { return true }
+
 func (l *levels) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.recs = append(l.recs, r)
 	return nil
 }
+
 func (l *levels) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *levels) WithGroup(string) slog.Handler      { return l }
+
+func (l *levels) WithGroup(string) slog.Handler { return l }
 
 func (l *levels) errors() []string {
 	l.mu.Lock()
@@ -67,55 +71,55 @@ func (l *levels) errors() []string {
 // limiter counts exactly the failures). The code was not redeemed, so a retry works.
 func TestTokenRequestCanceledMidway(t *testing.T) {
 	logs := &levels{}
-	e := newEnvLogger(t, slog.New(logs))
-	v, ch := pkce()
-	code, _ := e.code(authQuery("web", webCB, ch, "openid"))
+	e := idptest.NewLogged(t, slog.New(logs))
+	v, ch := idptest.PKCE()
+	code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
 	const ip = "192.0.2.77"
 	counter := "client:web:" + ip
 
-	ctx, cancel := context.WithCancel(e.ctx)
+	ctx, cancel := context.WithCancel(e.Ctx)
 	defer cancel()
-	e.swap(&leaveAfterCount{Store: e.store, prefix: "client:", cancel: cancel})
+	e.Swap(&leaveAfterCount{Store: e.Store, prefix: "client:", cancel: cancel})
 
 	// The token endpoint's two steps (handlers/oidc/token.go): client authentication, then
 	// the grant.
-	c, oerr := e.p.AuthenticateClient(ctx, "web", webSecret, true, ip)
+	c, oerr := e.P.OAuth.AuthenticateClient(ctx, "web", idptest.WebSecret, true, ip)
 	if oerr != nil {
 		t.Fatalf("client authentication with the right secret: %v", oerr)
 	}
 	if ctx.Err() == nil {
 		t.Fatal("the request was not canceled midway: the test does not test anything")
 	}
-	_, oerr = e.p.ExchangeCode(ctx, c, code, webCB, v)
-	if oerr == nil || oerr.Status != idp.StatusClientClosedRequest {
-		t.Fatalf("exchange after the client went away: %v, want a %d answer", oerr, idp.StatusClientClosedRequest)
+	_, oerr = e.P.OAuth.ExchangeCode(ctx, c, code, idptest.WebCB, v)
+	if oerr == nil || oerr.Status != oauth.StatusClientClosedRequest {
+		t.Fatalf("exchange after the client went away: %v, want a %d answer", oerr, oauth.StatusClientClosedRequest)
 	}
 	if errs := logs.errors(); len(errs) > 0 {
 		t.Errorf("a client going away was logged at error level: %q", errs)
 	}
-	if n, _, err := e.store.GetCounter(e.ctx, counter, e.clk.Now()); err != nil || n != 0 {
+	if n, _, err := e.Store.GetCounter(e.Ctx, counter, e.Clock.Now()); err != nil || n != 0 {
 		t.Errorf("failed-attempt counter after a successful but canceled authentication = %d (%v), want 0", n, err)
 	}
 
 	// A wrong secret canceled midway stays counted: exactly one failure.
-	ctx2, cancel2 := context.WithCancel(e.ctx)
+	ctx2, cancel2 := context.WithCancel(e.Ctx)
 	defer cancel2()
-	e.swap(&leaveAfterCount{Store: e.store, prefix: "client:", cancel: cancel2})
-	if _, oerr := e.p.AuthenticateClient(ctx2, "web", "wrong-secret-of-16-chars", true, ip); oerr == nil || oerr.Code != idp.ErrCodeInvalidClient {
+	e.Swap(&leaveAfterCount{Store: e.Store, prefix: "client:", cancel: cancel2})
+	if _, oerr := e.P.OAuth.AuthenticateClient(ctx2, "web", "wrong-secret-of-16-chars", true, ip); oerr == nil || oerr.Code != oauth.ErrCodeInvalidClient {
 		t.Fatalf("wrong secret: %v", oerr)
 	}
-	if n, _, err := e.store.GetCounter(e.ctx, counter, e.clk.Now()); err != nil || n != 1 {
+	if n, _, err := e.Store.GetCounter(e.Ctx, counter, e.Clock.Now()); err != nil || n != 1 {
 		t.Errorf("failed-attempt counter after one canceled wrong secret = %d (%v), want 1", n, err)
 	}
 
 	// A request canceled before it started counts nothing and logs nothing at error level.
-	e.swap(e.store)
-	gone, stop := context.WithCancel(e.ctx)
+	e.Swap(e.Store)
+	gone, stop := context.WithCancel(e.Ctx)
 	stop()
-	if _, oerr := e.p.AuthenticateClient(gone, "web", webSecret, true, ip); oerr == nil || oerr.Status != idp.StatusClientClosedRequest {
-		t.Fatalf("authentication of a canceled request: %v, want a %d answer", oerr, idp.StatusClientClosedRequest)
+	if _, oerr := e.P.OAuth.AuthenticateClient(gone, "web", idptest.WebSecret, true, ip); oerr == nil || oerr.Status != oauth.StatusClientClosedRequest {
+		t.Fatalf("authentication of a canceled request: %v, want a %d answer", oerr, oauth.StatusClientClosedRequest)
 	}
-	if n, _, _ := e.store.GetCounter(e.ctx, counter, e.clk.Now()); n != 1 {
+	if n, _, _ := e.Store.GetCounter(e.Ctx, counter, e.Clock.Now()); n != 1 {
 		t.Errorf("a canceled request was counted: counter = %d, want 1", n)
 	}
 	if errs := logs.errors(); len(errs) > 0 {
@@ -123,7 +127,7 @@ func TestTokenRequestCanceledMidway(t *testing.T) {
 	}
 
 	// The code was never redeemed: the client's retry gets its tokens.
-	if _, oerr := e.p.ExchangeCode(e.ctx, c, code, webCB, v); oerr != nil {
+	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, c, code, idptest.WebCB, v); oerr != nil {
 		t.Fatalf("retry after the canceled request: %v", oerr)
 	}
 }
