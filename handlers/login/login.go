@@ -252,7 +252,8 @@ func preferredLanguage(r *http.Request) string {
 	return tags[0].String()
 }
 
-// classify maps an idp error to an HTTP status, an API error code and a user message.
+// classify maps an error of the identity core to an HTTP status, an API error code and a
+// user message.
 func (h *Handler) classify(w http.ResponseWriter, err error) (int, string, string, string) {
 	var in *input.Error
 	var locked *lockout.LockedError

@@ -13,5 +13,7 @@
 //   - the channels: which methods are enabled, whether email and SMS can be sent, the
 //     numbers SMS may go to, and the notices of security-relevant changes (Notify).
 //
-// What a code proves, and what happens after it checked out, is each method's.
+// What a code proves, and what happens after it checked out, is each method's (a
+// Completer); LoginCodes finishes a login code of either channel for the portal's one
+// "enter your code" step, handing the record to login/emailcode or login/smscode.
 package otp
