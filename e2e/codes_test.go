@@ -718,7 +718,7 @@ func TestCR09OTPBruteForce(t *testing.T) {
 // supersession": "submit valid code twice; after TTL; old code after new one issued; TOTP code
 // reused in same 30 s step" → "all fail except first fresh use; TTL ≤10 min (≤5 recommended)".
 // Email and SMS codes work once (also when ten requests race to use one, RB-08), live 10
-// minutes (the record's lifetime; idp/otp_test.go moves a fake clock across the boundary), and
+// minutes (the record's lifetime; login/otp/otp_test.go moves a fake clock across the boundary), and
 // stop working when a newer code is requested for the same address or number, from any
 // browser. There is no TOTP in Gatehouse.
 func TestCR10OTPSingleUseExpirySupersession(t *testing.T) {

@@ -669,7 +669,7 @@ func TestAS23_TokenResponsesNotCacheable(t *testing.T) {
 func TestAS24_ClientAuthenticationHardening(t *testing.T) {
 	// AS-24 expects: "401 invalid_client; rate-limited; constant-time compare; RFC 6749
 	// §2.3.1 form-encoding honoured" (wrong secret ×1000; `:` in secret). The compare is
-	// crypto/subtle on SHA-256 digests (idp.Client.Authenticate); timing is not measured here.
+	// crypto/subtle on SHA-256 digests (oauth.Client.Authenticate); timing is not measured here.
 	e, _, b := cfStart(t)
 	// The secret has '+', '/', ':' and '=': Basic credentials are form-encoded first.
 	f := cfNewFlow("rp-basic", cfSecretBasic, e.RP+"/cb-basic", "openid")

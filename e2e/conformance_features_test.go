@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/session"
+	"github.com/gatehouse-dev/gatehouse/sessions"
 )
 
 // cfHeaderTransport adds headers to every request (a browser's Accept-Language).
@@ -54,7 +54,7 @@ func cfPlantSession(t *testing.T, e *Env, b *Browser, userID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sec, _, err := p.StartSession(Ctx(t), u, []string{"pwd"}, idp.SessionMeta{})
+	sec, _, err := p.Sessions.Start(Ctx(t), u, []string{"pwd"}, sessions.Meta{})
 	if err != nil {
 		t.Fatal(err)
 	}

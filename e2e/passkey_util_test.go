@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/softauthn"
 	"github.com/gatehouse-dev/gatehouse/keys"
@@ -363,7 +364,7 @@ func pkProvider(t *testing.T, issuer string) *idp.Provider {
 func pkDirectSignup(t *testing.T, p *idp.Provider, auth *softauthn.Authenticator, email string, opts ...softauthn.AttestationOption) (*softauthn.Credential, error) {
 	t.Helper()
 	ctx := context.Background()
-	c, err := p.BeginPasskeySignup(ctx, idp.NewUser{Email: email}, "", "192.0.2.1")
+	c, err := p.Passkey.BeginSignup(ctx, account.NewUser{Email: email}, "", "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +373,7 @@ func pkDirectSignup(t *testing.T, p *idp.Provider, auth *softauthn.Authenticator
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = p.FinishPasskeySignup(ctx, c.Secret, resp, "")
+	_, err = p.Passkey.FinishSignup(ctx, c.Secret, resp, "")
 	return cred, err
 }
 
@@ -381,7 +382,7 @@ func pkDirectSignup(t *testing.T, p *idp.Provider, auth *softauthn.Authenticator
 func pkDirectLogin(t *testing.T, p *idp.Provider, auth *softauthn.Authenticator, opts ...softauthn.AssertionOption) error {
 	t.Helper()
 	ctx := context.Background()
-	c, err := p.BeginPasskeyLogin(ctx, "")
+	c, err := p.Passkey.BeginLogin(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +391,7 @@ func pkDirectLogin(t *testing.T, p *idp.Provider, auth *softauthn.Authenticator,
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = p.FinishPasskeyLogin(ctx, c.Secret, resp)
+	_, err = p.Passkey.FinishLogin(ctx, c.Secret, resp)
 	return err
 }
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/login/social"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -277,7 +277,7 @@ func TestSocialStateNonceReplay(t *testing.T) {
 	if c, n := corp.gatehouseRequests(t); n != 0 {
 		t.Errorf("a replayed callback reached the upstream: %v", c)
 	}
-	if _, err := Provider(t).Store.GetOneTimeCode(Ctx(t), idp.SocialStateID(state)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := Provider(t).Store.GetOneTimeCode(Ctx(t), social.StateID(state)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the state record outlived its use: %v", err)
 	}
 	if s := soSession(t, e, victim); s == nil || s.User.ID != userID {
@@ -287,7 +287,7 @@ func TestSocialStateNonceReplay(t *testing.T) {
 	// A state past its 10 minutes is refused, before the code is redeemed.
 	late := NewBrowser(t)
 	tripL := soThrough(t, late, http.MethodGet, e.Issuer+"/login/social/corp", nil, "so-eve", false)
-	if _, err := Provider(t).Store.UpdateOneTimeCode(Ctx(t), idp.SocialStateID(tripL.Auth.Query().Get("state")), func(c store.OneTimeCode) (store.OneTimeCode, error) {
+	if _, err := Provider(t).Store.UpdateOneTimeCode(Ctx(t), social.StateID(tripL.Auth.Query().Get("state")), func(c store.OneTimeCode) (store.OneTimeCode, error) {
 		c.ExpiresAt = time.Now().Add(-time.Second)
 		return c, nil
 	}); err != nil {
@@ -900,7 +900,7 @@ func TestSocialLimits(t *testing.T) {
 
 	b := NewBrowser(t)
 	id := ""
-	for i := range idp.DefaultSocialMaxUnfinishedPerIP + 1 {
+	for i := range social.DefaultMaxUnfinishedPerIP + 1 {
 		id = soLoggedIn(t, e, b, "successful login "+strconv.Itoa(i+1)+" from one address", soLogin(t, e, b, "corp", "so-office"), id)
 	}
 

@@ -521,7 +521,7 @@ func soUserByEmail(t *testing.T, email string) (store.User, bool) {
 // soUserCount is the number of accounts.
 func soUserCount(t *testing.T) int {
 	t.Helper()
-	us, err := Provider(t).ListUsers(context.Background(), "", 1000)
+	us, err := Provider(t).Accounts.List(context.Background(), "", 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

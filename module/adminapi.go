@@ -7,7 +7,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/admin"
-	"github.com/gatehouse-dev/gatehouse/idp"
 )
 
 func init() {
@@ -31,11 +30,12 @@ func (AdminAPI) CaddyModule() caddy.ModuleInfo {
 // it is looked up per request.
 func (a *AdminAPI) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
-	a.handler = admin.New(a.provider)
+	a.handler = admin.New(a.backend)
 	return nil
 }
 
-func (a *AdminAPI) provider() (*idp.Provider, error) {
+// backend returns the running provider's pieces the admin API uses.
+func (a *AdminAPI) backend() (*admin.Backend, error) {
 	app, err := a.ctx.AppIfConfigured("gatehouse")
 	if err != nil {
 		return nil, errors.New("the gatehouse app is not configured (add the `gatehouse` global option)")
@@ -44,7 +44,9 @@ func (a *AdminAPI) provider() (*idp.Provider, error) {
 	if !ok || ga.provider == nil {
 		return nil, errors.New("the gatehouse app is not running")
 	}
-	return ga.provider, nil
+	p := ga.provider
+	return &admin.Backend{Accounts: p.Accounts, Invites: p.Signup, Identities: p.Social, Keys: p.Keys,
+		Issuer: p.Issuer, SignupMode: p.SignupMode}, nil
 }
 
 // Routes returns the admin routes.

@@ -41,9 +41,15 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 	st := app.portal
 	logger := ctx.Slogger()
 	p.mux = http.NewServeMux()
-	(&oidc.Handler{Provider: app.provider, Sessions: st.sessions, Templates: st.templates, Brand: st.brand,
+	core := app.provider
+	(&oidc.Handler{OAuth: core.OAuth, Sessions: core.Sessions, MFA: core.MFA, Passkeys: core.Passkey, Tokens: core.Verifier,
+		Keys: core.Keys, Issuer: core.Issuer, Now: core.Now, Cookie: st.sessions, Templates: st.templates, Brand: st.brand,
 		Base: st.base, ClientIP: clientIP, Logger: logger}).Mount(p.mux)
-	(&login.Handler{Provider: app.provider, Sessions: st.sessions, CSRF: st.csrf, Templates: st.templates,
+	(&login.Handler{Sessions: core.Sessions, MFA: core.MFA, Channels: core.Codes, Password: core.Password,
+		EmailCode: core.EmailCode, SMSCode: core.SMSCode, CodeLogin: core.CodeLogin, MagicLink: core.MagicLink,
+		Recovery: core.Recovery, Accounts: core.Accounts, Verification: core.Verification, Signup: core.Signup,
+		Passkeys: core.Passkey, Social: core.Social, IDTokens: core.Verifier, Clients: core.OAuth,
+		Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates,
 		Brand: st.brand, Base: st.base, ClientIP: clientIP, Logger: logger}).Mount(p.mux)
 	return nil
 }

@@ -6,7 +6,7 @@
 # Usage:
 #   scripts/fuzz.sh                       # every target, 3 s each (what scripts/test.sh runs)
 #   FUZZTIME=10m scripts/fuzz.sh          # nightly length: 10 minutes per target
-#   scripts/fuzz.sh ./idp ./tokens        # only the targets of these package directories
+#   scripts/fuzz.sh ./oauth ./tokens      # only the targets of these package directories
 #   FUZZ='^FuzzVerifyToken$' scripts/fuzz.sh ./tokens   # only matching targets
 #   FUZZ='^Fuzz(ParseAccessClaims|ParseHeader|VerifyToken)$' FUZZTIME=10m scripts/fuzz.sh ./tokens
 #                                         # the token reader's nightly run (bench/FUZZING.md)

@@ -11,7 +11,7 @@
 //	POST /gatehouse/users/{id}/enable       enable
 //	PUT  /gatehouse/users/{id}/password     {password} (revokes sessions and tokens)
 //	PUT  /gatehouse/users/{id}/groups       {groups: [...]}
-//	PATCH /gatehouse/users/{id}             profile fields (see idp.ProfilePatch), custom_data
+//	PATCH /gatehouse/users/{id}             profile fields (see account.ProfilePatch), custom_data
 //	PUT  /gatehouse/users/{id}/custom_app_data/{client}   a JSON object (null removes it)
 //	POST /gatehouse/invites                 {email?, groups?} -> {code, url, expires_at}
 //	GET  /gatehouse/groups                  list group data
@@ -30,24 +30,26 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/keys"
+	"github.com/gatehouse-dev/gatehouse/login/social"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // Handler serves the admin API.
 type Handler struct {
-	// Provider returns the running provider (the admin endpoint outlives config reloads,
-	// so it is looked up per request).
-	Provider func() (*idp.Provider, error)
+	// Backend returns the running identity core (the admin endpoint outlives config
+	// reloads, so it is looked up per request).
+	Backend func() (*Backend, error)
 
 	mux *http.ServeMux
 }
 
 // New returns the admin API handler.
-func New(provider func() (*idp.Provider, error)) *Handler {
-	h := &Handler{Provider: provider, mux: http.NewServeMux()}
+func New(backend func() (*Backend, error)) *Handler {
+	h := &Handler{Backend: backend, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /gatehouse/users", h.list)
 	h.mux.HandleFunc("POST /gatehouse/users", h.create)
 	h.mux.HandleFunc("GET /gatehouse/users/{id}", h.show)
@@ -75,8 +77,8 @@ func New(provider func() (*idp.Provider, error)) *Handler {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-func (h *Handler) provider(w http.ResponseWriter) *idp.Provider {
-	p, err := h.Provider()
+func (h *Handler) backend(w http.ResponseWriter) *Backend {
+	p, err := h.Backend()
 	if err != nil {
 		web.WriteAPIError(w, http.StatusServiceUnavailable, "not_configured", err.Error())
 		return nil
@@ -85,19 +87,19 @@ func (h *Handler) provider(w http.ResponseWriter) *idp.Provider {
 }
 
 func writeErr(w http.ResponseWriter, err error) {
-	var in *idp.InputError
+	var in *input.Error
 	switch {
 	case errors.As(err, &in):
 		web.WriteJSON(w, http.StatusBadRequest, web.APIError{Error: "invalid_input", Message: in.Error(), Field: in.Field})
-	case errors.Is(err, idp.ErrUserNotFound):
+	case errors.Is(err, account.ErrUserNotFound):
 		web.WriteAPIError(w, http.StatusNotFound, "not_found", "no such user")
-	case errors.Is(err, idp.ErrEmailTaken):
+	case errors.Is(err, account.ErrEmailTaken):
 		web.WriteAPIError(w, http.StatusConflict, "email_taken", "a user with this email already exists")
-	case errors.Is(err, idp.ErrPhoneTaken):
+	case errors.Is(err, account.ErrPhoneTaken):
 		web.WriteAPIError(w, http.StatusConflict, "phone_taken", "another user verified this phone number")
-	case errors.Is(err, idp.ErrSocialUnknown):
+	case errors.Is(err, social.ErrUnknown):
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_input", "no social provider of that name is configured")
-	case errors.Is(err, idp.ErrSocialLinkedOther):
+	case errors.Is(err, social.ErrLinkedOther):
 		web.WriteAPIError(w, http.StatusConflict, "identity_taken", "this identity is linked to a user already")
 	default:
 		web.WriteAPIError(w, http.StatusInternalServerError, "internal", err.Error())
@@ -105,12 +107,12 @@ func writeErr(w http.ResponseWriter, err error) {
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	us, err := p.ListUsers(r.Context(), r.URL.Query().Get("after"), limit)
+	us, err := p.Accounts.List(r.Context(), r.URL.Query().Get("after"), limit)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -136,7 +138,7 @@ type createRequest struct {
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
@@ -146,7 +148,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	verified := req.EmailVerified == nil || *req.EmailVerified
-	u, err := p.CreateUser(r.Context(), idp.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName,
+	u, err := p.Accounts.Create(r.Context(), account.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName,
 		MiddleName: req.MiddleName, LastName: req.LastName, Groups: req.Groups, ExternalUserID: req.ExternalUserID,
 		EmailVerified: verified})
 	if err != nil {
@@ -157,11 +159,11 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
-	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	u, err := p.Accounts.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -171,13 +173,13 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) setDisabled(disabled bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p := h.provider(w)
+		p := h.backend(w)
 		if p == nil {
 			return
 		}
-		u, err := p.GetUser(r.Context(), r.PathValue("id"))
+		u, err := p.Accounts.Get(r.Context(), r.PathValue("id"))
 		if err == nil {
-			u, err = p.SetDisabled(r.Context(), u.ID, disabled)
+			u, err = p.Accounts.SetDisabled(r.Context(), u.ID, disabled)
 		}
 		if err != nil {
 			writeErr(w, err)
@@ -188,7 +190,7 @@ func (h *Handler) setDisabled(disabled bool) http.HandlerFunc {
 }
 
 func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
@@ -199,9 +201,9 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request) {
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	u, err := p.Accounts.Get(r.Context(), r.PathValue("id"))
 	if err == nil {
-		err = p.SetPassword(r.Context(), u.ID, req.Password)
+		err = p.Accounts.SetPassword(r.Context(), u.ID, req.Password)
 	}
 	if err != nil {
 		writeErr(w, err)
@@ -211,7 +213,7 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) setGroups(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
@@ -222,9 +224,9 @@ func (h *Handler) setGroups(w http.ResponseWriter, r *http.Request) {
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	u, err := p.Accounts.Get(r.Context(), r.PathValue("id"))
 	if err == nil {
-		u, err = p.SetGroups(r.Context(), u.ID, req.Groups)
+		u, err = p.Accounts.SetGroups(r.Context(), u.ID, req.Groups)
 	}
 	if err != nil {
 		writeErr(w, err)
@@ -234,7 +236,7 @@ func (h *Handler) setGroups(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
@@ -248,7 +250,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	inv, err := p.CreateInvite(r.Context(), req.Email, req.Groups)
+	inv, err := p.Invites.CreateInvite(r.Context(), req.Email, req.Groups)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -262,18 +264,18 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
 const maxAdminBody = 256 << 10
 
 func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
-	var pp idp.ProfilePatch
+	var pp account.ProfilePatch
 	if err := web.DecodeJSONLimit(w, r, &pp, maxAdminBody); err != nil {
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	u, err := p.Accounts.Get(r.Context(), r.PathValue("id"))
 	if err == nil {
-		u, err = p.UpdateProfile(r.Context(), u.ID, pp)
+		u, err = p.Accounts.UpdateProfile(r.Context(), u.ID, pp)
 	}
 	if err != nil {
 		writeErr(w, err)
@@ -283,7 +285,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) customAppData(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
@@ -292,9 +294,9 @@ func (h *Handler) customAppData(w http.ResponseWriter, r *http.Request) {
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	u, err := p.Accounts.Get(r.Context(), r.PathValue("id"))
 	if err == nil {
-		u, err = p.SetCustomAppData(r.Context(), u.ID, r.PathValue("client"), data)
+		u, err = p.Accounts.SetCustomAppData(r.Context(), u.ID, r.PathValue("client"), data)
 	}
 	if err != nil {
 		writeErr(w, err)
@@ -304,12 +306,12 @@ func (h *Handler) customAppData(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	gs, err := p.Store.ListGroups(r.Context(), store.ListOptions{After: r.URL.Query().Get("after"), Limit: limit})
+	gs, err := p.Accounts.ListGroups(r.Context(), r.URL.Query().Get("after"), limit)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -321,7 +323,7 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
@@ -332,7 +334,7 @@ func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request) {
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	g, err := p.SetGroupData(r.Context(), r.PathValue("name"), req.CustomData)
+	g, err := p.Accounts.SetGroupData(r.Context(), r.PathValue("name"), req.CustomData)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -341,11 +343,11 @@ func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
-	if err := p.Store.DeleteGroup(r.Context(), r.PathValue("name")); err != nil {
+	if err := p.Accounts.DeleteGroup(r.Context(), r.PathValue("name")); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -353,7 +355,7 @@ func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
@@ -361,7 +363,7 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
@@ -396,7 +398,7 @@ func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) removeKey(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
@@ -457,16 +459,16 @@ func userView(u store.User) user {
 
 // identities: GET /gatehouse/users/{id}/identities.
 func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
-	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	u, err := p.Accounts.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	ids, err := p.Identities(r.Context(), u.ID)
+	ids, err := p.Identities.Identities(r.Context(), u.ID)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -480,7 +482,7 @@ func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request) {
 // linkIdentity: POST /gatehouse/users/{id}/identities {provider, subject} — an
 // administrator links an upstream identity (the user then logs in with it).
 func (h *Handler) linkIdentity(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
@@ -492,12 +494,12 @@ func (h *Handler) linkIdentity(w http.ResponseWriter, r *http.Request) {
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	u, err := p.Accounts.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	id, err := p.LinkIdentity(r.Context(), u.ID, req.Provider, req.Subject)
+	id, err := p.Identities.Link(r.Context(), u.ID, req.Provider, req.Subject)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -507,22 +509,20 @@ func (h *Handler) linkIdentity(w http.ResponseWriter, r *http.Request) {
 
 // unlinkIdentity: DELETE /gatehouse/users/{id}/identities/{provider}?subject=.
 func (h *Handler) unlinkIdentity(w http.ResponseWriter, r *http.Request) {
-	p := h.provider(w)
+	p := h.backend(w)
 	if p == nil {
 		return
 	}
-	u, err := p.GetUser(r.Context(), r.PathValue("id"))
+	u, err := p.Accounts.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	provider, subject := r.PathValue("provider"), r.URL.Query().Get("subject")
-	id, err := p.Store.GetIdentity(r.Context(), provider, subject)
-	if err != nil || id.UserID != u.ID {
+	if err := p.Identities.Remove(r.Context(), u.ID, provider, subject); errors.Is(err, social.ErrNoIdentity) {
 		web.WriteAPIError(w, http.StatusNotFound, "not_found", "no such linked identity")
 		return
-	}
-	if err := p.Store.DeleteIdentity(r.Context(), provider, subject); err != nil {
+	} else if err != nil {
 		writeErr(w, err)
 		return
 	}

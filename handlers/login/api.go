@@ -7,8 +7,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/sessions"
 )
 
 func (h *Handler) apiError(w http.ResponseWriter, err error) {
@@ -29,18 +30,19 @@ func (h *Handler) apiPasswordLogin(w http.ResponseWriter, r *http.Request) {
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	u, err := h.Provider.PasswordLogin(r.Context(), req.Email, req.Password, h.ClientIP(r))
+	res, err := h.Password.Login(r.Context(), req.Email, req.Password, h.ClientIP(r))
+	u := res.User
 	var next string
 	if err == nil {
-		next, err = h.afterPassword(w, r, u, req.ReturnTo)
+		next, err = h.afterFirstFactor(w, r, u, res.AMR, req.ReturnTo)
 	}
 	if err != nil {
 		h.apiError(w, err)
 		return
 	}
-	res := authResult{User: toUserJSON(u), RedirectTo: next}
-	res.MFARequired = next != h.afterLogin(req.ReturnTo)
-	web.WriteJSON(w, http.StatusOK, res)
+	out := authResult{User: toUserJSON(u), RedirectTo: next}
+	out.MFARequired = next != h.afterLogin(req.ReturnTo)
+	web.WriteJSON(w, http.StatusOK, out)
 }
 
 type signupRequest struct {
@@ -62,9 +64,9 @@ func (h *Handler) apiSignup(w http.ResponseWriter, r *http.Request) {
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	in := idp.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName, MiddleName: req.MiddleName, LastName: req.LastName}
-	if h.Provider.SignupVerifiesFirst() {
-		flow, err := h.Provider.StartSignup(r.Context(), in, req.Invite, preferredLanguage(r), h.ClientIP(r))
+	in := account.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName, MiddleName: req.MiddleName, LastName: req.LastName}
+	if h.Signup.VerifiesFirst() {
+		flow, err := h.Signup.Start(r.Context(), in, req.Invite, preferredLanguage(r), h.ClientIP(r))
 		if err != nil {
 			h.apiCodeError(w, err)
 			return
@@ -72,9 +74,10 @@ func (h *Handler) apiSignup(w http.ResponseWriter, r *http.Request) {
 		h.signupCodeSent(w, flow, req.ReturnTo)
 		return
 	}
-	u, err := h.Provider.Signup(r.Context(), in, req.Invite, h.ClientIP(r))
+	res, err := h.Signup.Create(r.Context(), in, req.Invite, h.ClientIP(r))
+	u := res.User
 	if err == nil {
-		err = h.startSession(w, r, u, []string{"pwd"}, true)
+		err = h.startSession(w, r, u, res.AMR, true)
 	}
 	if err != nil {
 		h.apiError(w, err)
@@ -93,8 +96,8 @@ type sessionResponse struct {
 
 // apiSession: GET /api/v1/session.
 func (h *Handler) apiSession(w http.ResponseWriter, r *http.Request) {
-	s, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
-	if errors.Is(err, idp.ErrNoSession) {
+	s, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
+	if errors.Is(err, sessions.ErrNoSession) {
 		web.WriteJSON(w, http.StatusUnauthorized, sessionResponse{})
 		return
 	} else if err != nil {

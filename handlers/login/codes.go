@@ -9,8 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/login/magiclink"
+	"github.com/gatehouse-dev/gatehouse/login/otp"
+	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/ui"
 )
@@ -25,38 +28,35 @@ const (
 	magicLinkCookie = "magic_link"
 	flowMaxAge      = 600
 	magicMaxAge     = 900
-	// freshLogin is how recent a login must be to change the email address or phone number
-	// (CR-19), as for passkeys.
-	freshLogin = 10 * time.Minute
 )
 
 func (h *Handler) methods() ui.Methods {
-	p := h.Provider
-	return ui.Methods{EmailCode: p.MethodEnabled(idp.MethodEmailCode), MagicLink: p.MethodEnabled(idp.MethodMagicLink),
-		SMSCode: p.MethodEnabled(idp.MethodSMSCode), Recovery: p.CanEmail() || p.CanSMS(),
-		VerifyEmail: p.CanEmail(), VerifyPhone: p.CanSMS()}
+	c := h.Channels
+	return ui.Methods{EmailCode: c.MethodEnabled(otp.MethodEmailCode), MagicLink: c.MethodEnabled(otp.MethodMagicLink),
+		SMSCode: c.MethodEnabled(otp.MethodSMSCode), Recovery: c.CanEmail() || c.CanSMS(),
+		VerifyEmail: c.CanEmail(), VerifyPhone: c.CanSMS()}
 }
 
 // codeError maps the errors of the code and link methods; other errors go to classify.
 func (h *Handler) codeError(w http.ResponseWriter, err error) (int, string, string, string) {
-	var limit *idp.SendLimitError
+	var limit *otp.SendLimitError
 	switch {
 	case errors.As(err, &limit):
 		w.Header().Set("Retry-After", strconv.Itoa(int(limit.RetryAfter.Seconds())+1))
 		return http.StatusTooManyRequests, "too_many_requests", capitalize(err.Error()) + ".", ""
-	case errors.Is(err, idp.ErrCodeInvalid):
+	case errors.Is(err, otp.ErrCodeInvalid):
 		return http.StatusUnauthorized, "invalid_code", capitalize(err.Error()) + ".", "code"
-	case errors.Is(err, idp.ErrCodeExpired), errors.Is(err, idp.ErrCodeAttempts):
+	case errors.Is(err, otp.ErrCodeExpired), errors.Is(err, otp.ErrCodeAttempts):
 		return http.StatusBadRequest, "code_expired", capitalize(err.Error()) + ".", "code"
-	case errors.Is(err, idp.ErrLinkExpired):
+	case errors.Is(err, magiclink.ErrLinkExpired):
 		return http.StatusBadRequest, "link_expired", capitalize(err.Error()) + ".", ""
-	case errors.Is(err, idp.ErrMethodDisabled):
+	case errors.Is(err, otp.ErrMethodDisabled):
 		return http.StatusNotFound, "method_disabled", capitalize(err.Error()) + ".", ""
-	case errors.Is(err, idp.ErrPhoneTaken):
+	case errors.Is(err, account.ErrPhoneTaken):
 		return http.StatusConflict, "phone_taken", capitalize(err.Error()) + ".", "phone_number"
-	case errors.Is(err, idp.ErrPhoneNotAllowed):
+	case errors.Is(err, otp.ErrPhoneNotAllowed):
 		return http.StatusBadRequest, "invalid_input", capitalize(err.Error()) + ".", "phone_number"
-	case errors.Is(err, idp.ErrReauthenticate):
+	case errors.Is(err, sessions.ErrReauthenticate):
 		return http.StatusForbidden, "reauthenticate", capitalize(err.Error()) + ".", ""
 	}
 	return h.classify(w, err)
@@ -75,7 +75,7 @@ type sentJSON struct {
 }
 
 func (h *Handler) sent(w http.ResponseWriter) {
-	web.WriteJSON(w, http.StatusAccepted, sentJSON{Sent: true, ExpiresIn: int(h.Provider.OTPTTL().Seconds())})
+	web.WriteJSON(w, http.StatusAccepted, sentJSON{Sent: true, ExpiresIn: int(h.Channels.CodeTTL().Seconds())})
 }
 
 // --- JSON API ---
@@ -98,7 +98,7 @@ func (h *Handler) apiEmailCodeStart(w http.ResponseWriter, r *http.Request) {
 	if !h.decode(w, r, &req) {
 		return
 	}
-	flow, err := h.Provider.StartEmailCodeLogin(r.Context(), req.Email, preferredLanguage(r), h.ClientIP(r))
+	flow, err := h.EmailCode.Begin(r.Context(), req.Email, preferredLanguage(r), h.ClientIP(r))
 	h.flowStarted(w, flow, err)
 }
 
@@ -108,7 +108,7 @@ func (h *Handler) apiSMSCodeStart(w http.ResponseWriter, r *http.Request) {
 	if !h.decode(w, r, &req) {
 		return
 	}
-	flow, err := h.Provider.StartSMSCodeLogin(r.Context(), req.PhoneNumber, preferredLanguage(r), h.ClientIP(r))
+	flow, err := h.SMSCode.Begin(r.Context(), req.PhoneNumber, preferredLanguage(r), h.ClientIP(r))
 	h.flowStarted(w, flow, err)
 }
 
@@ -127,8 +127,8 @@ func (h *Handler) apiCodeVerify(w http.ResponseWriter, r *http.Request) {
 	if !h.decode(w, r, &req) {
 		return
 	}
-	u, amr, err := h.Provider.FinishCodeLogin(r.Context(), h.shortCookie(r, flowCookie), req.Code, h.ClientIP(r))
-	h.finishLogin(w, r, u, amr, req.ReturnTo, err)
+	res, err := h.CodeLogin.Finish(r.Context(), h.shortCookie(r, flowCookie), req.Code, h.ClientIP(r))
+	h.finishLogin(w, r, res.User, res.AMR, req.ReturnTo, err)
 }
 
 // finishLogin ends a code or link login: the session (or the MFA step) and the API answer.
@@ -152,13 +152,13 @@ func (h *Handler) apiMagicLinkStart(w http.ResponseWriter, r *http.Request) {
 	if !h.decode(w, r, &req) {
 		return
 	}
-	nonce, err := h.Provider.StartMagicLink(r.Context(), req.Email, returnTo(req.ReturnTo), preferredLanguage(r), h.ClientIP(r))
+	nonce, err := h.MagicLink.Begin(r.Context(), req.Email, returnTo(req.ReturnTo), preferredLanguage(r), h.ClientIP(r))
 	if err != nil {
 		h.apiCodeError(w, err)
 		return
 	}
 	h.setShortCookie(w, magicCookie, nonce, magicMaxAge)
-	web.WriteJSON(w, http.StatusAccepted, sentJSON{Sent: true, ExpiresIn: int(h.Provider.LinkTTL().Seconds())})
+	web.WriteJSON(w, http.StatusAccepted, sentJSON{Sent: true, ExpiresIn: int(h.Channels.LinkTTL().Seconds())})
 }
 
 type magicFinishRequest struct {
@@ -173,8 +173,8 @@ func (h *Handler) apiMagicLinkFinish(w http.ResponseWriter, r *http.Request) {
 	if !h.decode(w, r, &req) {
 		return
 	}
-	u, ml, err := h.Provider.RedeemMagicLink(r.Context(), req.Token, h.shortCookie(r, magicCookie), req.Confirm)
-	var confirm *idp.ConfirmationRequiredError
+	res, err := h.MagicLink.Finish(r.Context(), req.Token, h.shortCookie(r, magicCookie), req.Confirm)
+	var confirm *magiclink.ConfirmationRequiredError
 	if errors.As(err, &confirm) {
 		web.WriteJSON(w, http.StatusConflict, map[string]string{"error": "confirmation_required",
 			"message": "This link was requested from another browser. Log in here as " + confirm.Email + "?", "email": confirm.Email})
@@ -184,7 +184,7 @@ func (h *Handler) apiMagicLinkFinish(w http.ResponseWriter, r *http.Request) {
 		h.setShortCookie(w, magicCookie, "", -1)
 		h.setShortCookie(w, magicLinkCookie, "", -1)
 	}
-	h.finishLogin(w, r, u, []string{idp.AMREmailLink}, ml.ReturnTo, err)
+	h.finishLogin(w, r, res.User, res.AMR, res.ReturnTo, err)
 }
 
 // apiRecoveryStart: POST /api/v1/recovery/start {identifier}.
@@ -194,7 +194,7 @@ func (h *Handler) apiRecoveryStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := cmp.Or(req.Identifier, req.Email, req.PhoneNumber)
-	flow, err := h.Provider.StartRecovery(r.Context(), id, preferredLanguage(r), h.ClientIP(r))
+	flow, err := h.Recovery.Begin(r.Context(), id, preferredLanguage(r), h.ClientIP(r))
 	h.flowStarted(w, flow, err)
 }
 
@@ -215,12 +215,13 @@ func (h *Handler) apiRecoveryVerify(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) recover(w http.ResponseWriter, r *http.Request, code, target string) (string, store.User, error) {
-	u, amr, err := h.Provider.FinishRecovery(r.Context(), h.shortCookie(r, flowCookie), code, h.ClientIP(r))
+	res, err := h.Recovery.Finish(r.Context(), h.shortCookie(r, flowCookie), code, h.ClientIP(r))
+	u := res.User
 	if err != nil {
 		return "", u, err
 	}
 	h.setShortCookie(w, flowCookie, "", -1)
-	if err := h.startSession(w, r, u, amr, false); err != nil {
+	if err := h.startSession(w, r, u, res.AMR, false); err != nil {
 		return "", u, err
 	}
 	next := h.Base + "/account/password?recovered=1"
@@ -242,7 +243,7 @@ func (h *Handler) apiChangePassword(w http.ResponseWriter, r *http.Request) {
 	if !h.decode(w, r, &req) {
 		return
 	}
-	if err := h.Provider.ChangePassword(r.Context(), s, req.Password); err != nil {
+	if err := h.Accounts.ChangePassword(r.Context(), s, req.Password); err != nil {
 		h.apiCodeError(w, err)
 		return
 	}
@@ -265,14 +266,9 @@ func (h *Handler) apiEmailStart(w http.ResponseWriter, r *http.Request) {
 }
 
 // startEmailVerification: changing the address needs a fresh login (CR-19); verifying the
-// current one does not.
+// current one does not (account.Verification applies the rule).
 func (h *Handler) startEmailVerification(r *http.Request, s store.Session, u store.User, email string) (string, error) {
-	if email != "" {
-		if n, err := idp.NormalizeEmail(email); err == nil && n != u.Email && h.Provider.Now().Sub(s.AuthTime) > freshLogin {
-			return "", idp.ErrReauthenticate
-		}
-	}
-	return h.Provider.StartEmailVerification(r.Context(), u, email, preferredLanguage(r), h.ClientIP(r))
+	return h.Verification.StartEmail(r.Context(), s, u, email, preferredLanguage(r), h.ClientIP(r))
 }
 
 // apiEmailVerify: POST /api/v1/account/email/verify {code}.
@@ -285,7 +281,7 @@ func (h *Handler) apiEmailVerify(w http.ResponseWriter, r *http.Request) {
 	if !h.decode(w, r, &req) {
 		return
 	}
-	nu, err := h.Provider.FinishEmailVerification(r.Context(), u, h.shortCookie(r, flowCookie), req.Code, h.ClientIP(r))
+	nu, err := h.Verification.FinishEmail(r.Context(), u, h.shortCookie(r, flowCookie), req.Code, h.ClientIP(r))
 	h.verified(w, nu, err)
 }
 
@@ -313,15 +309,10 @@ func (h *Handler) apiPhoneStart(w http.ResponseWriter, r *http.Request) {
 	h.flowStarted(w, flow, err)
 }
 
+// startPhoneVerification: adding a phone number needs a fresh login (CR-19; the rule is
+// account.Verification's).
 func (h *Handler) startPhoneVerification(r *http.Request, s store.Session, u store.User, phone string) (string, error) {
-	// A verified number is a way to log in (SMS codes) and to recover the account, so
-	// adding one — the first or a replacement — needs a fresh login, like adding a passkey:
-	// else a stolen old session could add the thief's phone and keep the account (CR-19).
-	// Verifying the number already on the account adds nothing.
-	if n, err := idp.NormalizePhone(phone); err == nil && n != u.PhoneNumber && h.Provider.Now().Sub(s.AuthTime) > freshLogin {
-		return "", idp.ErrReauthenticate
-	}
-	return h.Provider.StartPhoneVerification(r.Context(), u, phone, preferredLanguage(r), h.ClientIP(r))
+	return h.Verification.StartPhone(r.Context(), s, u, phone, preferredLanguage(r), h.ClientIP(r))
 }
 
 // apiPhoneVerify: POST /api/v1/account/phone/verify {code}.
@@ -334,7 +325,7 @@ func (h *Handler) apiPhoneVerify(w http.ResponseWriter, r *http.Request) {
 	if !h.decode(w, r, &req) {
 		return
 	}
-	nu, err := h.Provider.FinishPhoneVerification(r.Context(), u, h.shortCookie(r, flowCookie), req.Code, h.ClientIP(r))
+	nu, err := h.Verification.FinishPhone(r.Context(), u, h.shortCookie(r, flowCookie), req.Code, h.ClientIP(r))
 	h.verified(w, nu, err)
 }
 
@@ -384,7 +375,7 @@ func (h *Handler) loginCodeVerify(channel, target string) codeVerifyData {
 	if channel == "sms" {
 		where = "text message"
 	}
-	return codeVerifyData{Title: "Enter your code", Intro: "If an account exists for what you entered, we sent it a 6-digit code by " + where + ". It works for " + minutes(h.Provider.OTPTTL()) + ", in this browser only.",
+	return codeVerifyData{Title: "Enter your code", Intro: "If an account exists for what you entered, we sent it a 6-digit code by " + where + ". It works for " + minutes(h.Channels.CodeTTL()) + ", in this browser only.",
 		Action: h.Base + "/login/code/verify?channel=" + channel, ReturnTo: target, Resend: resendURL(h.Base+"/login/code?channel="+channel, target)}
 }
 
@@ -409,16 +400,16 @@ func channelOf(r *http.Request) string {
 
 func (h *Handler) channelMethod(channel string) string {
 	if channel == "sms" {
-		return idp.MethodSMSCode
+		return otp.MethodSMSCode
 	}
-	return idp.MethodEmailCode
+	return otp.MethodEmailCode
 }
 
 // GET /login/code?channel=email|sms.
 func (h *Handler) loginCodePage(w http.ResponseWriter, r *http.Request) {
 	ch := channelOf(r)
-	if !h.Provider.MethodEnabled(h.channelMethod(ch)) {
-		h.fail(w, r, http.StatusNotFound, "Not available", capitalize(idp.ErrMethodDisabled.Error())+".", "method_disabled")
+	if !h.Channels.MethodEnabled(h.channelMethod(ch)) {
+		h.fail(w, r, http.StatusNotFound, "Not available", capitalize(otp.ErrMethodDisabled.Error())+".", "method_disabled")
 		return
 	}
 	d := h.loginCodeStart(ch, returnTo(r.URL.Query().Get("return_to")))
@@ -453,9 +444,9 @@ func (h *Handler) loginCodeForm(w http.ResponseWriter, r *http.Request) {
 	var flow string
 	var err error
 	if ch == "sms" {
-		flow, err = h.Provider.StartSMSCodeLogin(r.Context(), f.Get("phone_number"), preferredLanguage(r), h.ClientIP(r))
+		flow, err = h.SMSCode.Begin(r.Context(), f.Get("phone_number"), preferredLanguage(r), h.ClientIP(r))
 	} else {
-		flow, err = h.Provider.StartEmailCodeLogin(r.Context(), f.Get("email"), preferredLanguage(r), h.ClientIP(r))
+		flow, err = h.EmailCode.Begin(r.Context(), f.Get("email"), preferredLanguage(r), h.ClientIP(r))
 	}
 	if err != nil {
 		status, _, msg, _ := h.codeError(w, err)
@@ -475,11 +466,11 @@ func (h *Handler) loginCodeVerifyForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := returnTo(f.Get("return_to"))
-	u, amr, err := h.Provider.FinishCodeLogin(r.Context(), h.shortCookie(r, flowCookie), f.Get("code"), h.ClientIP(r))
+	res, err := h.CodeLogin.Finish(r.Context(), h.shortCookie(r, flowCookie), f.Get("code"), h.ClientIP(r))
 	var next string
 	if err == nil {
 		h.setShortCookie(w, flowCookie, "", -1)
-		next, err = h.afterFirstFactor(w, r, u, amr, target)
+		next, err = h.afterFirstFactor(w, r, res.User, res.AMR, target)
 	}
 	if err != nil {
 		status, _, msg, _ := h.codeError(w, err)
@@ -498,8 +489,8 @@ func (h *Handler) magicStart(target string) codeStartData {
 
 // GET /login/magic-link.
 func (h *Handler) magicLinkPage(w http.ResponseWriter, r *http.Request) {
-	if !h.Provider.MethodEnabled(idp.MethodMagicLink) {
-		h.fail(w, r, http.StatusNotFound, "Not available", capitalize(idp.ErrMethodDisabled.Error())+".", "method_disabled")
+	if !h.Channels.MethodEnabled(otp.MethodMagicLink) {
+		h.fail(w, r, http.StatusNotFound, "Not available", capitalize(otp.ErrMethodDisabled.Error())+".", "method_disabled")
 		return
 	}
 	h.codeStartPage(w, r, http.StatusOK, h.magicStart(returnTo(r.URL.Query().Get("return_to"))), "")
@@ -512,7 +503,7 @@ func (h *Handler) magicLinkForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := returnTo(f.Get("return_to"))
-	nonce, err := h.Provider.StartMagicLink(r.Context(), f.Get("email"), target, preferredLanguage(r), h.ClientIP(r))
+	nonce, err := h.MagicLink.Begin(r.Context(), f.Get("email"), target, preferredLanguage(r), h.ClientIP(r))
 	if err != nil {
 		status, _, msg, _ := h.codeError(w, err)
 		d := h.magicStart(target)
@@ -521,7 +512,7 @@ func (h *Handler) magicLinkForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setShortCookie(w, magicCookie, nonce, magicMaxAge)
-	h.page(w, r, http.StatusOK, "magic_sent", "Check your email", "", struct{ ExpiresIn string }{minutes(h.Provider.LinkTTL())})
+	h.page(w, r, http.StatusOK, "magic_sent", "Check your email", "", struct{ ExpiresIn string }{minutes(h.Channels.LinkTTL())})
 }
 
 type magicData struct {
@@ -561,8 +552,8 @@ func (h *Handler) magicForm(w http.ResponseWriter, r *http.Request) {
 	if token == "" {
 		token = h.shortCookie(r, magicLinkCookie)
 	}
-	u, ml, err := h.Provider.RedeemMagicLink(r.Context(), token, h.shortCookie(r, magicCookie), f.Get("confirm") == "yes")
-	var confirm *idp.ConfirmationRequiredError
+	res, err := h.MagicLink.Finish(r.Context(), token, h.shortCookie(r, magicCookie), f.Get("confirm") == "yes")
+	var confirm *magiclink.ConfirmationRequiredError
 	if errors.As(err, &confirm) {
 		h.page(w, r, http.StatusOK, "magic", "Log in here?", "", magicData{Token: token, Email: confirm.Email})
 		return
@@ -571,7 +562,7 @@ func (h *Handler) magicForm(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		h.setShortCookie(w, magicCookie, "", -1)
 		h.setShortCookie(w, magicLinkCookie, "", -1)
-		next, err = h.afterFirstFactor(w, r, u, []string{idp.AMREmailLink}, ml.ReturnTo)
+		next, err = h.afterFirstFactor(w, r, res.User, res.AMR, res.ReturnTo)
 	}
 	if err != nil {
 		_, code, msg, _ := h.codeError(w, err)
@@ -583,10 +574,10 @@ func (h *Handler) magicForm(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) recoverStart(target string) codeStartData {
 	field, intro := "email", "Enter the email address of your account. We'll send it a code; then you can set a new password or add a passkey."
-	if h.Provider.CanSMS() {
+	if h.Channels.CanSMS() {
 		field = "identifier"
 		intro = "Enter the email address or verified phone number of your account. We'll send it a code; then you can set a new password or add a passkey."
-		if !h.Provider.CanEmail() {
+		if !h.Channels.CanEmail() {
 			field, intro = "phone_number", "Enter the verified phone number of your account. We'll text it a code; then you can set a new password or add a passkey."
 		}
 	}
@@ -611,7 +602,7 @@ func (h *Handler) recoverForm(w http.ResponseWriter, r *http.Request) {
 	}
 	target := returnTo(f.Get("return_to"))
 	id := cmp.Or(f.Get("identifier"), f.Get("email"), f.Get("phone_number"))
-	flow, err := h.Provider.StartRecovery(r.Context(), id, preferredLanguage(r), h.ClientIP(r))
+	flow, err := h.Recovery.Begin(r.Context(), id, preferredLanguage(r), h.ClientIP(r))
 	if err != nil {
 		status, _, msg, _ := h.codeError(w, err)
 		d := h.recoverStart(target)
@@ -621,7 +612,7 @@ func (h *Handler) recoverForm(w http.ResponseWriter, r *http.Request) {
 	}
 	h.setShortCookie(w, flowCookie, flow, flowMaxAge)
 	h.codeVerifyPage(w, r, http.StatusOK, codeVerifyData{Title: "Enter your code",
-		Intro:  "If an account exists for what you entered, we sent it a 6-digit code. It works for " + minutes(h.Provider.OTPTTL()) + ", in this browser only.",
+		Intro:  "If an account exists for what you entered, we sent it a 6-digit code. It works for " + minutes(h.Channels.CodeTTL()) + ", in this browser only.",
 		Action: h.Base + "/recover/verify", ReturnTo: target, Resend: resendURL(h.Base+"/recover", target)}, "")
 }
 
@@ -650,14 +641,14 @@ type passwordData struct {
 
 // GET /account/password.
 func (h *Handler) passwordPage(w http.ResponseWriter, r *http.Request) {
-	s, _, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	s, _, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
 	if err != nil {
 		http.Redirect(w, r, h.loginURL(h.Base+"/account/password"), http.StatusSeeOther)
 		return
 	}
 	q := r.URL.Query()
 	h.page(w, r, http.StatusOK, "password", "Set a new password", "", passwordData{Recovered: q.Get("recovered") == "1",
-		ReturnTo: returnTo(q.Get("return_to")), Fresh: h.Provider.Now().Sub(s.AuthTime) <= freshLogin})
+		ReturnTo: returnTo(q.Get("return_to")), Fresh: h.Sessions.Fresh(s)})
 }
 
 // POST /account/password.
@@ -666,16 +657,16 @@ func (h *Handler) passwordForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s, _, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	s, _, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
 	if err != nil {
 		http.Redirect(w, r, h.loginURL(h.Base+"/account/password"), http.StatusSeeOther)
 		return
 	}
 	target := returnTo(f.Get("return_to"))
-	if err := h.Provider.ChangePassword(r.Context(), s, f.Get("password")); err != nil {
+	if err := h.Accounts.ChangePassword(r.Context(), s, f.Get("password")); err != nil {
 		status, _, msg, _ := h.codeError(w, err)
 		h.page(w, r, status, "password", "Set a new password", msg, passwordData{ReturnTo: target,
-			Fresh: h.Provider.Now().Sub(s.AuthTime) <= freshLogin})
+			Fresh: h.Sessions.Fresh(s)})
 		return
 	}
 	http.Redirect(w, r, h.afterLogin(target), http.StatusSeeOther)
@@ -696,7 +687,7 @@ func (h *Handler) verifyStartForm(w http.ResponseWriter, r *http.Request, what s
 	if !ok {
 		return
 	}
-	s, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	s, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
 	if err != nil {
 		http.Redirect(w, r, h.loginURL(h.Base+"/"), http.StatusSeeOther)
 		return
@@ -705,10 +696,10 @@ func (h *Handler) verifyStartForm(w http.ResponseWriter, r *http.Request, what s
 	d := codeVerifyData{Title: "Enter your code", Action: h.Base + "/account/" + what + "/verify"}
 	if what == "phone" {
 		flow, err = h.startPhoneVerification(r, s, u, f.Get("phone_number"))
-		d.Intro = "We texted a 6-digit code to the number you entered. It works for " + minutes(h.Provider.OTPTTL()) + "."
+		d.Intro = "We texted a 6-digit code to the number you entered. It works for " + minutes(h.Channels.CodeTTL()) + "."
 	} else {
 		flow, err = h.startEmailVerification(r, s, u, f.Get("email"))
-		d.Intro = "We emailed a 6-digit code to the address you entered. It works for " + minutes(h.Provider.OTPTTL()) + "."
+		d.Intro = "We emailed a 6-digit code to the address you entered. It works for " + minutes(h.Channels.CodeTTL()) + "."
 	}
 	if err != nil {
 		_, _, msg, _ := h.codeError(w, err)
@@ -733,16 +724,16 @@ func (h *Handler) verifyFinishForm(w http.ResponseWriter, r *http.Request, what 
 	if !ok {
 		return
 	}
-	_, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	_, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
 	if err != nil {
 		http.Redirect(w, r, h.loginURL(h.Base+"/"), http.StatusSeeOther)
 		return
 	}
 	flow, code := h.shortCookie(r, flowCookie), f.Get("code")
 	if what == "phone" {
-		_, err = h.Provider.FinishPhoneVerification(r.Context(), u, flow, code, h.ClientIP(r))
+		_, err = h.Verification.FinishPhone(r.Context(), u, flow, code, h.ClientIP(r))
 	} else {
-		_, err = h.Provider.FinishEmailVerification(r.Context(), u, flow, code, h.ClientIP(r))
+		_, err = h.Verification.FinishEmail(r.Context(), u, flow, code, h.ClientIP(r))
 	}
 	if err != nil {
 		status, _, msg, _ := h.codeError(w, err)
@@ -758,10 +749,11 @@ func (h *Handler) verifyFinishForm(w http.ResponseWriter, r *http.Request, what 
 // sent, and returns where the browser goes next: the page asking for that code (which can be
 // skipped), else target.
 func (h *Handler) afterSignup(w http.ResponseWriter, r *http.Request, u store.User, target string) string {
-	if !h.Provider.CanEmail() || u.EmailVerified {
+	if !h.Channels.CanEmail() || u.EmailVerified {
 		return h.afterLogin(target)
 	}
-	flow, err := h.Provider.StartEmailVerification(r.Context(), u, "", preferredLanguage(r), h.ClientIP(r))
+	// The account's own address: no fresh-login question, so no session is needed.
+	flow, err := h.Verification.StartEmail(r.Context(), store.Session{}, u, "", preferredLanguage(r), h.ClientIP(r))
 	if err != nil {
 		h.Logger.Warn("sign-up: send verification code", "error", err)
 		return h.afterLogin(target)
@@ -776,7 +768,7 @@ func (h *Handler) afterSignup(w http.ResponseWriter, r *http.Request, u store.Us
 
 // GET /account/email/verify: the page asking for the code sent at sign-up.
 func (h *Handler) emailVerifyPage(w http.ResponseWriter, r *http.Request) {
-	_, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	_, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
 	if err != nil {
 		http.Redirect(w, r, h.loginURL(h.Base+"/"), http.StatusSeeOther)
 		return

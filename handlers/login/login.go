@@ -1,8 +1,8 @@
 // Package login serves the portal's hosted pages — log in, sign up, log out, the account
 // page — and the JSON authentication API they are built on (docs/auth-api.md). Both entry
 // points share one implementation per action: the page handlers parse a form, the API
-// handlers parse JSON, and both call the same idp.Provider method and set the same session
-// cookie.
+// handlers parse JSON, and both call the same piece of the identity core (deps.go: login
+// methods, accounts, sessions — never the store) and set the same session cookie.
 //
 // Every state-changing endpoint is POST-only and protected twice against cross-site requests:
 // net/http's CrossOriginProtection (Sec-Fetch-Site / Origin) for all of them, plus a CSRF token
@@ -20,19 +20,43 @@ import (
 	"strconv"
 	"time"
 
+	pwlogin "github.com/gatehouse-dev/gatehouse/login/password"
+
 	"golang.org/x/text/language"
 
+	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/login/lockout"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/session"
+	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/ui"
 )
 
 // Handler serves the login pages and API. Every field is required except Logger.
 type Handler struct {
-	Provider  *idp.Provider
-	Sessions  *session.Manager
+	// The identity core (deps.go).
+	Sessions     Sessions
+	MFA          MFA
+	Channels     Channels
+	Password     PasswordLogin
+	EmailCode    CodeSender
+	SMSCode      CodeSender
+	CodeLogin    CodeLogin
+	MagicLink    MagicLink
+	Recovery     Recovery
+	Accounts     Accounts
+	Verification Verification
+	Signup       Signup
+	Passkeys     Passkeys
+	Social       Social
+	IDTokens     IDTokens
+	Clients      Clients
+
+	// Cookie carries the session secret.
+	Cookie    *session.Manager
 	CSRF      *web.CSRF
 	Templates *ui.Templates
 	Brand     ui.Brand
@@ -141,7 +165,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, status int, name,
 func (h *Handler) render(w http.ResponseWriter, status int, name, title, errMsg, csrf string, data any) {
 	web.SecurityHeaders(w.Header())
 	p := ui.Page{Brand: h.Brand, Base: h.Base, Title: title, CSRF: csrf, Error: errMsg, Data: data,
-		Passkeys: h.Provider.PasskeysEnabled(), Methods: h.methods(), Social: h.socialButtons()}
+		Passkeys: h.Passkeys.Enabled(), Methods: h.methods(), Social: h.socialButtons()}
 	if err := h.Templates.Render(w, status, name, p); err != nil {
 		h.Logger.Error("render page", "page", name, "error", err)
 	}
@@ -202,17 +226,17 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u store.U
 
 // startSessionWith is startSession recording the passkey used.
 func (h *Handler) startSessionWith(w http.ResponseWriter, r *http.Request, u store.User, amr []string, newUser bool, passkey string) error {
-	if old := h.Sessions.Secret(r); old != "" {
-		if err := h.Provider.EndSessionBySecret(r.Context(), old); err != nil {
+	if old := h.Cookie.Secret(r); old != "" {
+		if err := h.Sessions.EndBySecret(r.Context(), old); err != nil {
 			return err
 		}
 	}
-	sec, _, err := h.Provider.StartSession(r.Context(), u, amr, idp.SessionMeta{
+	sec, _, err := h.Sessions.Start(r.Context(), u, amr, sessions.Meta{
 		IP: h.ClientIP(r), UserAgent: r.UserAgent(), NewUser: newUser, Language: preferredLanguage(r), Passkey: passkey})
 	if err != nil {
 		return err
 	}
-	return h.Sessions.Issue(w, r, sec)
+	return h.Cookie.Issue(w, r, sec)
 }
 
 // preferredLanguage returns the browser's first Accept-Language tag (claim language), or "".
@@ -228,31 +252,32 @@ func preferredLanguage(r *http.Request) string {
 	return tags[0].String()
 }
 
-// classify maps an idp error to an HTTP status, an API error code and a user message.
+// classify maps an error of the identity core to an HTTP status, an API error code and a
+// user message.
 func (h *Handler) classify(w http.ResponseWriter, err error) (int, string, string, string) {
-	var in *idp.InputError
-	var locked *idp.LockedError
+	var in *input.Error
+	var locked *lockout.LockedError
 	switch {
 	case errors.As(err, &in):
 		return http.StatusBadRequest, "invalid_input", in.Message, in.Field
 	case errors.As(err, &locked):
 		w.Header().Set("Retry-After", strconv.Itoa(int(locked.RetryAfter.Seconds())+1))
 		return http.StatusTooManyRequests, "too_many_attempts", capitalize(locked.Error()) + ".", ""
-	case errors.Is(err, idp.ErrInvalidCredentials):
+	case errors.Is(err, pwlogin.ErrInvalidCredentials):
 		return http.StatusUnauthorized, "invalid_credentials", capitalize(err.Error()) + ".", ""
-	case errors.Is(err, idp.ErrUserDisabled):
+	case errors.Is(err, account.ErrUserDisabled):
 		return http.StatusForbidden, "user_disabled", capitalize(err.Error()) + ".", ""
-	case errors.Is(err, idp.ErrEmailTaken):
+	case errors.Is(err, account.ErrEmailTaken):
 		return http.StatusConflict, "email_taken", capitalize(err.Error()) + ".", "email"
-	case errors.Is(err, idp.ErrSignupClosed):
+	case errors.Is(err, account.ErrSignupClosed):
 		return http.StatusForbidden, "signup_closed", capitalize(err.Error()) + ".", ""
-	case errors.Is(err, idp.ErrInviteRequired), errors.Is(err, idp.ErrInviteInvalid):
+	case errors.Is(err, account.ErrInviteRequired), errors.Is(err, account.ErrInviteInvalid):
 		return http.StatusForbidden, "invite_invalid", capitalize(err.Error()) + ".", "invite"
 	case errors.Is(err, context.Canceled):
 		// The client closed the connection (or the server is stopping): not a failure of
 		// ours, and nobody reads the answer.
 		h.Logger.Debug("request canceled by the client", "error", err)
-		return idp.StatusClientClosedRequest, "unavailable", "The request was canceled.", ""
+		return oauth.StatusClientClosedRequest, "unavailable", "The request was canceled.", ""
 	default:
 		h.Logger.Error("login error", "error", err)
 		return http.StatusServiceUnavailable, "unavailable", "Something went wrong on our side. Try again in a moment.", ""

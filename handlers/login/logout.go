@@ -7,7 +7,7 @@ import (
 	"net/url"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/sessions"
 )
 
 // logoutTarget is a validated RP-initiated logout request (OpenID Connect RP-Initiated Logout
@@ -46,7 +46,7 @@ func (h *Handler) parseLogout(ctx context.Context, q url.Values) (logoutTarget, 
 	}
 	t.ClientID = q.Get("client_id")
 	if hint := q.Get("id_token_hint"); hint != "" {
-		claims, err := h.Provider.Verifier.VerifyIDToken(hint, true)
+		claims, err := h.IDTokens.VerifyIDToken(hint, true)
 		if err != nil {
 			return t, errors.New("the id_token_hint is not a valid ID token from this issuer")
 		}
@@ -63,7 +63,7 @@ func (h *Handler) parseLogout(ctx context.Context, q url.Values) (logoutTarget, 
 	if uri == "" || t.ClientID == "" {
 		return t, nil
 	}
-	c, err := h.Provider.Client(ctx, t.ClientID)
+	c, err := h.Clients.Client(ctx, t.ClientID)
 	if err != nil || !c.HasPostLogoutRedirectURI(uri) {
 		t.ClientID = ""
 		return t, nil
@@ -89,8 +89,8 @@ func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, "Cannot log out", capitalize(err.Error())+".", "invalid_request")
 		return
 	}
-	_, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
-	if errors.Is(err, idp.ErrNoSession) {
+	_, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
+	if errors.Is(err, sessions.ErrNoSession) {
 		if target := t.redirect(); target != "" {
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
@@ -138,8 +138,8 @@ func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
 // endSession ends the browser's session (record, refresh tokens, access tokens) and clears
 // the cookie.
 func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) error {
-	if err := h.Provider.EndSessionBySecret(r.Context(), h.Sessions.Secret(r)); err != nil {
+	if err := h.Sessions.EndBySecret(r.Context(), h.Cookie.Secret(r)); err != nil {
 		return err
 	}
-	return h.Sessions.Clear(w, r)
+	return h.Cookie.Clear(w, r)
 }

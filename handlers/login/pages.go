@@ -5,8 +5,9 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/ui"
 )
@@ -17,7 +18,7 @@ type loginData struct {
 	SignupEnabled bool
 }
 
-func (h *Handler) signupEnabled() bool { return h.Provider.SignupMode != idp.SignupClosed }
+func (h *Handler) signupEnabled() bool { return h.Signup.Enabled() }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -25,7 +26,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	if target == "" {
 		// Visiting the login page while logged in leads to the account page; with a
 		// return_to, the authorization endpoint asked for a (fresh) login, so show the form.
-		if _, _, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r)); err == nil {
+		if _, _, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r)); err == nil {
 			http.Redirect(w, r, h.Base+"/", http.StatusSeeOther)
 			return
 		}
@@ -48,10 +49,10 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r, http.StatusForbidden, "login", "Log in", "Your form expired. Please try again.", data)
 		return
 	}
-	u, err := h.Provider.PasswordLogin(r.Context(), f.Get("email"), f.Get("password"), h.ClientIP(r))
+	res, err := h.Password.Login(r.Context(), f.Get("email"), f.Get("password"), h.ClientIP(r))
 	var next string
 	if err == nil {
-		next, err = h.afterPassword(w, r, u, data.ReturnTo)
+		next, err = h.afterFirstFactor(w, r, res.User, res.AMR, data.ReturnTo)
 	}
 	if err != nil {
 		status, _, msg, _ := h.classify(w, err)
@@ -61,17 +62,12 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// afterPassword completes a password login: a session, or — for a user with a passkey — a
-// pending login whose second factor the MFA page collects (no session exists meanwhile). It
-// returns where to go next.
-func (h *Handler) afterPassword(w http.ResponseWriter, r *http.Request, u store.User, target string) (string, error) {
-	return h.afterFirstFactor(w, r, u, []string{idp.AMRPassword}, target)
-}
-
 // afterFirstFactor completes a login by one factor that is not a passkey (password, email or
-// SMS code, magic link): a session, or for a user with a passkey the MFA step.
+// SMS code, magic link, social login): a session, or — for a user with a passkey — a pending
+// login whose second factor the MFA page collects (no session exists meanwhile). It returns
+// where to go next.
 func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, u store.User, amr []string, target string) (string, error) {
-	need, err := h.Provider.NeedsSecondFactor(r.Context(), u)
+	need, err := h.MFA.NeedsSecondFactor(r.Context(), u)
 	if err != nil {
 		return "", err
 	}
@@ -81,7 +77,7 @@ func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, u sto
 		}
 		return h.afterLogin(target), nil
 	}
-	sec, err := h.Provider.StartPendingMFA(r.Context(), u, amr)
+	sec, err := h.MFA.StartPending(r.Context(), u, amr)
 	if err != nil {
 		return "", err
 	}
@@ -113,7 +109,7 @@ func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) {
 		invite = ""
 	}
 	h.page(w, r, http.StatusOK, "signup", "Sign up", "", signupData{ReturnTo: returnTo(q.Get("return_to")),
-		Invite: invite, InviteRequired: h.Provider.SignupMode == idp.SignupInvite})
+		Invite: invite, InviteRequired: h.Signup.InviteRequired()})
 }
 
 func (h *Handler) signupForm(w http.ResponseWriter, r *http.Request) {
@@ -123,14 +119,14 @@ func (h *Handler) signupForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := signupData{ReturnTo: returnTo(f.Get("return_to")), Email: f.Get("email"), FirstName: f.Get("fname"),
-		LastName: f.Get("lname"), Invite: f.Get("invite"), InviteRequired: h.Provider.SignupMode == idp.SignupInvite}
+		LastName: f.Get("lname"), Invite: f.Get("invite"), InviteRequired: h.Signup.InviteRequired()}
 	if !h.CSRF.Check(r, f.Get("csrf_token")) {
 		h.page(w, r, http.StatusForbidden, "signup", "Sign up", "Your form expired. Please try again.", data)
 		return
 	}
-	in := idp.NewUser{Email: f.Get("email"), Password: f.Get("password"), FirstName: f.Get("fname"), LastName: f.Get("lname")}
-	if h.Provider.SignupVerifiesFirst() {
-		flow, err := h.Provider.StartSignup(r.Context(), in, f.Get("invite"), preferredLanguage(r), h.ClientIP(r))
+	in := account.NewUser{Email: f.Get("email"), Password: f.Get("password"), FirstName: f.Get("fname"), LastName: f.Get("lname")}
+	if h.Signup.VerifiesFirst() {
+		flow, err := h.Signup.Start(r.Context(), in, f.Get("invite"), preferredLanguage(r), h.ClientIP(r))
 		if err != nil {
 			status, _, msg, _ := h.codeError(w, err)
 			h.page(w, r, status, "signup", "Sign up", msg, data)
@@ -140,9 +136,10 @@ func (h *Handler) signupForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.signupVerifyURL(data.ReturnTo), http.StatusSeeOther)
 		return
 	}
-	u, err := h.Provider.Signup(r.Context(), in, f.Get("invite"), h.ClientIP(r))
+	res, err := h.Signup.Create(r.Context(), in, f.Get("invite"), h.ClientIP(r))
+	u := res.User
 	if err == nil {
-		err = h.startSession(w, r, u, []string{"pwd"}, true)
+		err = h.startSession(w, r, u, res.AMR, true)
 	}
 	if err != nil {
 		status, _, msg, _ := h.classify(w, err)
@@ -170,8 +167,8 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) {
 
 // accountWithError renders the account page with an error message above it.
 func (h *Handler) accountWithError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	s, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
-	if errors.Is(err, idp.ErrNoSession) {
+	s, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
+	if errors.Is(err, sessions.ErrNoSession) {
 		http.Redirect(w, r, h.loginURL(""), http.StatusSeeOther)
 		return
 	} else if err != nil {
@@ -179,7 +176,7 @@ func (h *Handler) accountWithError(w http.ResponseWriter, r *http.Request, statu
 		h.fail(w, r, http.StatusServiceUnavailable, "Unavailable", "Something went wrong on our side. Try again in a moment.", "unavailable")
 		return
 	}
-	keys, err := h.Provider.Passkeys(r.Context(), u.ID)
+	keys, err := h.Passkeys.List(r.Context(), u.ID)
 	if err != nil {
 		h.logFailure("account page: passkeys", err)
 	}
@@ -189,7 +186,7 @@ func (h *Handler) accountWithError(w http.ResponseWriter, r *http.Request, statu
 	}
 	var idents []identityJSON
 	linked := map[string]bool{}
-	if ids, err := h.Provider.Identities(r.Context(), u.ID); err != nil {
+	if ids, err := h.Social.Identities(r.Context(), u.ID); err != nil {
 		h.logFailure("account page: identities", err)
 	} else {
 		for _, i := range ids {
@@ -209,5 +206,5 @@ func (h *Handler) accountWithError(w http.ResponseWriter, r *http.Request, statu
 	}
 	h.page(w, r, status, "account", "Your account", msg, accountData{User: u, Name: name,
 		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST"), Passkeys: pks, Identities: idents, Linkable: linkable,
-		Fresh: h.Provider.Now().Sub(s.AuthTime) <= freshLogin})
+		Fresh: h.Sessions.Fresh(s)})
 }

@@ -7,9 +7,15 @@ import (
 	"net/url"
 	"time"
 
+	authn "github.com/gatehouse-dev/gatehouse/login"
+
+	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/login/passkey"
+	"github.com/gatehouse-dev/gatehouse/login/social"
 	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -34,7 +40,7 @@ func (h *Handler) shortCookie(r *http.Request, name string) string {
 	return c.Value
 }
 
-func (h *Handler) startCeremony(w http.ResponseWriter, c *idp.Ceremony) {
+func (h *Handler) startCeremony(w http.ResponseWriter, c *passkey.Ceremony) {
 	h.setShortCookie(w, ceremonyCookie, c.Secret, 300)
 	web.WriteJSON(w, http.StatusOK, c.Options)
 }
@@ -48,17 +54,17 @@ func (h *Handler) ceremonySecret(w http.ResponseWriter, r *http.Request) string 
 // passkeyError maps passkey errors to API answers.
 func (h *Handler) passkeyError(w http.ResponseWriter, err error) {
 	switch {
-	case errors.Is(err, idp.ErrPasskeyFailed), errors.Is(err, idp.ErrClonedAuthenticator):
+	case errors.Is(err, passkey.ErrPasskeyFailed), errors.Is(err, passkey.ErrClonedAuthenticator):
 		web.WriteAPIError(w, http.StatusUnauthorized, "passkey_failed", capitalize(err.Error())+".")
-	case errors.Is(err, idp.ErrPasskeyMalformed):
+	case errors.Is(err, passkey.ErrPasskeyMalformed):
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_credential", capitalize(err.Error())+".")
-	case errors.Is(err, idp.ErrCeremonyExpired):
+	case errors.Is(err, passkey.ErrCeremonyExpired):
 		web.WriteAPIError(w, http.StatusBadRequest, "ceremony_expired", capitalize(err.Error())+".")
-	case errors.Is(err, idp.ErrReauthenticate):
+	case errors.Is(err, sessions.ErrReauthenticate):
 		web.WriteAPIError(w, http.StatusForbidden, "reauthenticate", capitalize(err.Error())+".")
-	case errors.Is(err, idp.ErrPasskeysDisabled):
+	case errors.Is(err, passkey.ErrPasskeysDisabled):
 		web.WriteAPIError(w, http.StatusNotImplemented, "passkeys_unavailable", capitalize(err.Error())+".")
-	case errors.Is(err, idp.ErrLastCredential), errors.Is(err, idp.ErrNoPasskey):
+	case errors.Is(err, passkey.ErrLastCredential), errors.Is(err, passkey.ErrNoPasskey):
 		web.WriteAPIError(w, http.StatusConflict, "last_credential", capitalize(err.Error())+".")
 	default:
 		h.apiCodeError(w, err) // a passkey sign-up that sends a code can hit the send limits
@@ -78,7 +84,7 @@ func (h *Handler) apiPasskeySignupBegin(w http.ResponseWriter, r *http.Request) 
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	c, err := h.Provider.BeginPasskeySignup(r.Context(), idp.NewUser{Email: req.Email, FirstName: req.FirstName,
+	c, err := h.Passkeys.BeginSignup(r.Context(), account.NewUser{Email: req.Email, FirstName: req.FirstName,
 		MiddleName: req.MiddleName, LastName: req.LastName}, req.Invite, h.ClientIP(r))
 	if err != nil {
 		h.passkeyError(w, err)
@@ -94,8 +100,8 @@ func (h *Handler) apiPasskeySignupFinish(w http.ResponseWriter, r *http.Request)
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	if h.Provider.SignupVerifiesFirst() {
-		flow, err := h.Provider.FinishPasskeySignupByCode(r.Context(), h.ceremonySecret(w, r), req.Credential, req.Name,
+	if h.Signup.VerifiesFirst() {
+		flow, err := h.Passkeys.FinishSignupByCode(r.Context(), h.ceremonySecret(w, r), req.Credential, req.Name,
 			preferredLanguage(r), h.ClientIP(r))
 		if err != nil {
 			h.passkeyError(w, err)
@@ -104,9 +110,10 @@ func (h *Handler) apiPasskeySignupFinish(w http.ResponseWriter, r *http.Request)
 		h.signupCodeSent(w, flow, req.ReturnTo)
 		return
 	}
-	u, pk, err := h.Provider.FinishPasskeySignup(r.Context(), h.ceremonySecret(w, r), req.Credential, req.Name)
+	res, err := h.Passkeys.FinishSignup(r.Context(), h.ceremonySecret(w, r), req.Credential, req.Name)
+	u := res.User
 	if err == nil {
-		err = h.startSessionWith(w, r, u, []string{idp.AMRWebAuthn}, true, pk.ID)
+		err = h.startSessionWith(w, r, u, res.AMR, true, res.Passkey)
 	}
 	if err != nil {
 		h.passkeyError(w, err)
@@ -126,7 +133,7 @@ func (h *Handler) apiPasskeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c, err := h.Provider.BeginPasskeyLogin(r.Context(), req.Email)
+	c, err := h.Passkeys.BeginLogin(r.Context(), req.Email)
 	if err != nil {
 		h.passkeyError(w, err)
 		return
@@ -141,9 +148,10 @@ func (h *Handler) apiPasskeyLoginFinish(w http.ResponseWriter, r *http.Request) 
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	u, pk, err := h.Provider.FinishPasskeyLogin(r.Context(), h.ceremonySecret(w, r), req.Credential)
+	res, err := h.Passkeys.FinishLogin(r.Context(), h.ceremonySecret(w, r), req.Credential)
+	u := res.User
 	if err == nil {
-		err = h.startSessionWith(w, r, u, []string{idp.AMRWebAuthn}, false, pk.ID)
+		err = h.startSessionWith(w, r, u, res.AMR, false, res.Passkey)
 	}
 	if err != nil {
 		h.passkeyError(w, err)
@@ -156,12 +164,12 @@ func (h *Handler) apiPasskeyLoginFinish(w http.ResponseWriter, r *http.Request) 
 // binding: a pending password login (MFA cookie), else the current session (step-up).
 func (h *Handler) secondFactorUser(r *http.Request) (store.User, string, *store.Session, error) {
 	if sec := h.shortCookie(r, mfaCookie); sec != "" {
-		u, err := h.Provider.PendingMFAUser(r.Context(), sec)
+		u, err := h.MFA.PendingUser(r.Context(), sec)
 		if err == nil {
 			return u, "mfa:" + secret.Hash(sec), nil, nil
 		}
 	}
-	s, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	s, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
 	if err != nil {
 		return store.User{}, "", nil, err
 	}
@@ -171,14 +179,14 @@ func (h *Handler) secondFactorUser(r *http.Request) (store.User, string, *store.
 // apiPasskeyMFABegin: POST /api/v1/passkeys/mfa/begin.
 func (h *Handler) apiPasskeyMFABegin(w http.ResponseWriter, r *http.Request) {
 	u, bind, _, err := h.secondFactorUser(r)
-	if errors.Is(err, idp.ErrNoSession) {
+	if errors.Is(err, sessions.ErrNoSession) {
 		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", "Log in with your password first.")
 		return
 	} else if err != nil {
 		h.apiError(w, err)
 		return
 	}
-	c, err := h.Provider.BeginSecondFactor(r.Context(), u, bind)
+	c, err := h.Passkeys.BeginSecondFactor(r.Context(), u, bind)
 	if err != nil {
 		h.passkeyError(w, err)
 		return
@@ -194,21 +202,21 @@ func (h *Handler) apiPasskeyMFAFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, bind, sess, err := h.secondFactorUser(r)
-	if errors.Is(err, idp.ErrNoSession) {
+	if errors.Is(err, sessions.ErrNoSession) {
 		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", "Log in with your password first.")
 		return
 	} else if err != nil {
 		h.apiError(w, err)
 		return
 	}
-	pk, err := h.Provider.FinishSecondFactor(r.Context(), u, bind, h.ceremonySecret(w, r), req.Credential)
+	pk, err := h.Passkeys.FinishSecondFactor(r.Context(), u, bind, h.ceremonySecret(w, r), req.Credential)
 	if err != nil {
 		h.passkeyError(w, err)
 		return
 	}
-	amr := []string{idp.AMRPassword}
+	amr := []string{authn.AMRPassword}
 	if sess == nil {
-		pending, err := h.Provider.CompletePendingMFA(r.Context(), h.shortCookie(r, mfaCookie))
+		pending, err := h.MFA.CompletePending(r.Context(), h.shortCookie(r, mfaCookie))
 		if err != nil {
 			h.passkeyError(w, err)
 			return
@@ -219,7 +227,7 @@ func (h *Handler) apiPasskeyMFAFinish(w http.ResponseWriter, r *http.Request) {
 		amr = sess.AMR
 	}
 	// The session is replaced at every privilege change (PX-25).
-	if err := h.startSessionWith(w, r, u, addAMR(amr, idp.AMRWebAuthn, idp.AMRMFA), false, pk.ID); err != nil {
+	if err := h.startSessionWith(w, r, u, addAMR(amr, authn.AMRWebAuthn, authn.AMRMFA), false, pk.ID); err != nil {
 		h.apiError(w, err)
 		return
 	}
@@ -276,8 +284,8 @@ func passkeyType(pk store.Passkey) string {
 
 // session returns the request's session or writes a 401.
 func (h *Handler) apiSessionOr401(w http.ResponseWriter, r *http.Request) (store.Session, store.User, bool) {
-	s, u, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
-	if errors.Is(err, idp.ErrNoSession) {
+	s, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
+	if errors.Is(err, sessions.ErrNoSession) {
 		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", "Log in first.")
 		return s, u, false
 	} else if err != nil {
@@ -293,7 +301,7 @@ func (h *Handler) apiPasskeys(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	keys, err := h.Provider.Passkeys(r.Context(), u.ID)
+	keys, err := h.Passkeys.List(r.Context(), u.ID)
 	if err != nil {
 		h.apiError(w, err)
 		return
@@ -311,7 +319,7 @@ func (h *Handler) apiPasskeyRegisterBegin(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	c, err := h.Provider.BeginPasskeyRegistration(r.Context(), s)
+	c, err := h.Passkeys.BeginRegistration(r.Context(), s)
 	if err != nil {
 		h.passkeyError(w, err)
 		return
@@ -330,7 +338,7 @@ func (h *Handler) apiPasskeyRegisterFinish(w http.ResponseWriter, r *http.Reques
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	pk, err := h.Provider.FinishPasskeyRegistration(r.Context(), s, h.ceremonySecret(w, r), req.Name, req.Credential)
+	pk, err := h.Passkeys.FinishRegistration(r.Context(), s, h.ceremonySecret(w, r), req.Name, req.Credential)
 	if err != nil {
 		h.passkeyError(w, err)
 		return
@@ -351,7 +359,7 @@ func (h *Handler) apiPasskeyRename(w http.ResponseWriter, r *http.Request) {
 		web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	pk, err := h.Provider.RenamePasskey(r.Context(), u.ID, r.PathValue("id"), req.Name)
+	pk, err := h.Passkeys.Rename(r.Context(), u.ID, r.PathValue("id"), req.Name)
 	if err != nil {
 		h.passkeyError(w, err)
 		return
@@ -365,7 +373,7 @@ func (h *Handler) apiPasskeyDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.Provider.DeletePasskey(r.Context(), s, r.PathValue("id")); err != nil {
+	if err := h.Passkeys.Delete(r.Context(), s, r.PathValue("id")); err != nil {
 		h.passkeyError(w, err)
 		return
 	}
@@ -392,7 +400,7 @@ func (h *Handler) mfaPage(w http.ResponseWriter, r *http.Request) {
 // passkeyRenameForm: POST /account/passkeys/{id}/rename (works without JavaScript).
 func (h *Handler) passkeyRenameForm(w http.ResponseWriter, r *http.Request) {
 	h.passkeyForm(w, r, func(s store.Session, f url.Values) error {
-		_, err := h.Provider.RenamePasskey(r.Context(), s.UserID, r.PathValue("id"), f.Get("name"))
+		_, err := h.Passkeys.Rename(r.Context(), s.UserID, r.PathValue("id"), f.Get("name"))
 		return err
 	})
 }
@@ -400,7 +408,7 @@ func (h *Handler) passkeyRenameForm(w http.ResponseWriter, r *http.Request) {
 // passkeyDeleteForm: POST /account/passkeys/{id}/delete.
 func (h *Handler) passkeyDeleteForm(w http.ResponseWriter, r *http.Request) {
 	h.passkeyForm(w, r, func(s store.Session, f url.Values) error {
-		return h.Provider.DeletePasskey(r.Context(), s, r.PathValue("id"))
+		return h.Passkeys.Delete(r.Context(), s, r.PathValue("id"))
 	})
 }
 
@@ -414,20 +422,20 @@ func (h *Handler) passkeyForm(w http.ResponseWriter, r *http.Request, act func(s
 		h.fail(w, r, http.StatusForbidden, "Request refused", "Your form expired. Go back, reload the page and try again.", "csrf")
 		return
 	}
-	s, _, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	s, _, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
 	if err != nil {
 		http.Redirect(w, r, h.loginURL(h.Base+"/"), http.StatusSeeOther)
 		return
 	}
 	if err := act(s, f); err != nil {
-		var in *idp.InputError
+		var in *input.Error
 		status, msg := http.StatusBadRequest, capitalize(err.Error())+"."
 		switch {
 		case errors.As(err, &in):
 			msg = capitalize(in.Message) + "."
-		case errors.Is(err, idp.ErrReauthenticate), errors.Is(err, idp.ErrLastCredential),
-			errors.Is(err, idp.ErrSocialLastMethod):
-		case errors.Is(err, idp.ErrUserNotFound):
+		case errors.Is(err, sessions.ErrReauthenticate), errors.Is(err, passkey.ErrLastCredential),
+			errors.Is(err, social.ErrLastMethod):
+		case errors.Is(err, account.ErrUserNotFound):
 			msg = "No such linked identity."
 		default:
 			// A store failure: its text is for the log, not the page.

@@ -4,10 +4,10 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/idp"
+	authn "github.com/gatehouse-dev/gatehouse/login"
 )
 
-// Sign-up that proves the address first (idp.Provider.SignupVerifiesFirst): the sign-up
+// Sign-up that proves the address first (account.Signup.VerifiesFirst): the sign-up
 // form and API, password or passkey, answer the same for every address — 202 with the
 // "enter the code we emailed" step and the flow cookie — and the account exists only once
 // /signup/verify (or /api/v1/signup/verify) received the right code. An address that has an
@@ -32,13 +32,13 @@ func (h *Handler) signupVerifyURL(target string) string {
 func (h *Handler) signupCodeSent(w http.ResponseWriter, flow, target string) {
 	h.setShortCookie(w, flowCookie, flow, flowMaxAge)
 	web.WriteJSON(w, http.StatusAccepted, signupStarted{VerificationRequired: true,
-		ExpiresIn: int(h.Provider.OTPTTL().Seconds()), RedirectTo: h.signupVerifyURL(target)})
+		ExpiresIn: int(h.Channels.CodeTTL().Seconds()), RedirectTo: h.signupVerifyURL(target)})
 }
 
 // finishSignup creates the account from the code and starts its session; it returns where
 // the browser goes next.
-func (h *Handler) finishSignup(w http.ResponseWriter, r *http.Request, code, target string) (idp.SignedUp, string, error) {
-	s, err := h.Provider.FinishSignup(r.Context(), h.shortCookie(r, flowCookie), code, h.ClientIP(r))
+func (h *Handler) finishSignup(w http.ResponseWriter, r *http.Request, code, target string) (authn.Result, string, error) {
+	s, err := h.Signup.Finish(r.Context(), h.shortCookie(r, flowCookie), code, h.ClientIP(r))
 	if err != nil {
 		return s, "", err
 	}
@@ -66,7 +66,7 @@ func (h *Handler) apiSignupVerify(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) signupVerifyData(target string) codeVerifyData {
 	return codeVerifyData{Title: "Check your email",
 		Intro: "We emailed a 6-digit code to the address you entered. Enter it to create your account; it works for " +
-			minutes(h.Provider.OTPTTL()) + ", in this browser only. If that address already has an account, we emailed it a note instead: log in, or recover the account if you cannot.",
+			minutes(h.Channels.CodeTTL()) + ", in this browser only. If that address already has an account, we emailed it a note instead: log in, or recover the account if you cannot.",
 		Action: h.Base + "/signup/verify", ReturnTo: target, Resend: resendURL(h.Base+"/signup", target)}
 }
 

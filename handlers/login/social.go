@@ -7,10 +7,13 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/login/social"
+	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/ui"
+	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
 // socialCookie holds the state of an upstream login: the callback is accepted only in the
@@ -19,7 +22,7 @@ const socialCookie = "social"
 
 func (h *Handler) socialButtons() []ui.SocialButton {
 	var out []ui.SocialButton
-	for _, sp := range h.Provider.SocialProviders {
+	for _, sp := range h.Social.Configured() {
 		label := sp.Label
 		if label == "" {
 			label = sp.Name
@@ -37,14 +40,14 @@ func (h *Handler) setSocialCookie(w http.ResponseWriter, value string, maxAge in
 }
 
 // GET /login/social/{name}?return_to=: go to the upstream provider. The logins a client IP
-// leaves unfinished are limited (idp.SocialLimits).
+// leaves unfinished are limited (social.Limits).
 func (h *Handler) socialStart(w http.ResponseWriter, r *http.Request) {
-	h.beginSocial(w, r, func() (idp.SocialStart, error) {
-		return h.Provider.BeginSocialFrom(r.Context(), h.ClientIP(r), r.PathValue("name"), returnTo(r.URL.Query().Get("return_to")), "")
+	h.beginSocial(w, r, func() (social.Start, error) {
+		return h.Social.Begin(r.Context(), h.ClientIP(r), r.PathValue("name"), returnTo(r.URL.Query().Get("return_to")))
 	})
 }
 
-func (h *Handler) beginSocial(w http.ResponseWriter, r *http.Request, begin func() (idp.SocialStart, error)) {
+func (h *Handler) beginSocial(w http.ResponseWriter, r *http.Request, begin func() (social.Start, error)) {
 	start, err := begin()
 	if err != nil {
 		h.socialFail(w, r, err)
@@ -59,13 +62,13 @@ func (h *Handler) socialLinkForm(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.form(w, r); !ok {
 		return
 	}
-	s, _, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r))
+	s, _, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
 	if err != nil {
 		http.Redirect(w, r, h.loginURL(h.Base+"/"), http.StatusSeeOther)
 		return
 	}
-	h.beginSocial(w, r, func() (idp.SocialStart, error) {
-		return h.Provider.BeginSocialLink(r.Context(), h.ClientIP(r), r.PathValue("name"), s)
+	h.beginSocial(w, r, func() (social.Start, error) {
+		return h.Social.BeginLink(r.Context(), h.ClientIP(r), r.PathValue("name"), s)
 	})
 }
 
@@ -89,8 +92,8 @@ var repostFields = []string{"state", "code", "error", "iss"}
 func (h *Handler) socialCallback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	name := r.PathValue("name")
-	if h.Provider.Social(name) == nil {
-		h.socialFail(w, r, idp.ErrSocialUnknown)
+	if h.Social.Provider(name) == nil {
+		h.socialFail(w, r, social.ErrUnknown)
 		return
 	}
 	var q url.Values
@@ -119,10 +122,11 @@ func (h *Handler) socialCallback(w http.ResponseWriter, r *http.Request) {
 	cookie := h.shortCookie(r, socialCookie)
 	h.setSocialCookie(w, "", -1)
 	var sess store.Session
-	if s, _, err := h.Provider.Session(r.Context(), h.Sessions.Secret(r)); err == nil {
+	if s, _, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r)); err == nil {
 		sess = s
 	}
-	res, err := h.Provider.FinishSocial(r.Context(), name, q.Get("state"), cookie, q.Get("code"), q.Get("error"), q.Get("iss"), sess)
+	res, err := h.Social.Finish(r.Context(), name, social.Callback{State: q.Get("state"), CookieState: cookie,
+		Code: q.Get("code"), Error: q.Get("error"), Iss: q.Get("iss")}, sess)
 	if err != nil {
 		h.socialFail(w, r, err)
 		return
@@ -131,7 +135,7 @@ func (h *Handler) socialCallback(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.Base+"/", http.StatusSeeOther)
 		return
 	}
-	amr := []string{idp.AMRSocial}
+	amr := res.AMR
 	next := h.afterLogin(res.ReturnTo)
 	if res.NewUser {
 		err = h.startSession(w, r, res.User, amr, true)
@@ -155,10 +159,10 @@ type linkRequiredData struct {
 // start; Retry-After while Gatehouse waits before asking it again).
 func (h *Handler) socialFail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
-		link    *idp.LinkRequiredError
-		limit   *idp.SocialLimitError
-		down    *idp.SocialUnavailableError
-		upError *idp.SocialProviderError
+		link    *social.LinkRequiredError
+		limit   *social.LimitError
+		down    *upstream.UnavailableError
+		upError *upstream.ProviderError
 	)
 	switch {
 	case errors.As(err, &limit):
@@ -173,29 +177,29 @@ func (h *Handler) socialFail(w http.ResponseWriter, r *http.Request, err error) 
 		h.fail(w, r, http.StatusServiceUnavailable, "Provider unavailable", capitalize(err.Error())+".", "provider_unavailable")
 	case errors.As(err, &upError):
 		h.fail(w, r, http.StatusBadRequest, "Login failed", capitalize(err.Error())+".", "upstream_error")
-	case errors.Is(err, idp.ErrSocialRejected):
+	case errors.Is(err, upstream.ErrRejected):
 		h.fail(w, r, http.StatusBadRequest, "Login failed", capitalize(err.Error())+".", "upstream_rejected")
 	case errors.As(err, &link):
 		h.page(w, r, http.StatusConflict, "link_required", "Account exists", "", linkRequiredData{Email: link.Email,
 			Provider: link.Provider, Login: h.Base + "/login?login_hint=" + url.QueryEscape(link.Email)})
-	case errors.Is(err, idp.ErrReauthenticate):
+	case errors.Is(err, sessions.ErrReauthenticate):
 		// Linking with an old login: back to the account page, which offers a new login.
 		h.accountWithError(w, r, http.StatusForbidden, capitalize(err.Error())+".")
-	case errors.Is(err, idp.ErrSocialUnknown):
+	case errors.Is(err, social.ErrUnknown):
 		h.fail(w, r, http.StatusNotFound, "Not available", capitalize(err.Error())+".", "social_unknown")
-	case errors.Is(err, idp.ErrSocialState):
+	case errors.Is(err, social.ErrState):
 		h.fail(w, r, http.StatusBadRequest, "Login expired", capitalize(err.Error())+".", "invalid_state")
-	case errors.Is(err, idp.ErrSocialDenied):
+	case errors.Is(err, social.ErrDenied):
 		h.fail(w, r, http.StatusForbidden, "Login cancelled", capitalize(err.Error())+".", "access_denied")
-	case errors.Is(err, idp.ErrSocialNoAccount):
+	case errors.Is(err, social.ErrNoAccount):
 		h.fail(w, r, http.StatusForbidden, "No account", capitalize(err.Error())+".", "no_account")
-	case errors.Is(err, idp.ErrSocialNotAllowed):
+	case errors.Is(err, social.ErrNotAllowed):
 		h.fail(w, r, http.StatusForbidden, "Not allowed", capitalize(err.Error())+".", "not_allowed")
-	case errors.Is(err, idp.ErrSocialNoEmail):
+	case errors.Is(err, social.ErrNoEmail):
 		h.fail(w, r, http.StatusForbidden, "Email not confirmed", capitalize(err.Error())+".", "email_unverified")
-	case errors.Is(err, idp.ErrSocialLinkedOther):
+	case errors.Is(err, social.ErrLinkedOther):
 		h.fail(w, r, http.StatusConflict, "Already linked", capitalize(err.Error())+".", "identity_taken")
-	case errors.Is(err, idp.ErrSocialFailed):
+	case errors.Is(err, upstream.ErrFailed):
 		h.fail(w, r, http.StatusBadGateway, "Login failed", capitalize(err.Error())+".", "upstream_failed")
 	default:
 		status, code, msg, _ := h.classify(w, err)
@@ -206,7 +210,7 @@ func (h *Handler) socialFail(w http.ResponseWriter, r *http.Request, err error) 
 // POST /account/identities/unlink {provider, subject}.
 func (h *Handler) socialUnlinkForm(w http.ResponseWriter, r *http.Request) {
 	h.passkeyForm(w, r, func(s store.Session, f url.Values) error {
-		return h.Provider.UnlinkIdentity(r.Context(), s, f.Get("provider"), f.Get("subject"))
+		return h.Social.Unlink(r.Context(), s, f.Get("provider"), f.Get("subject"))
 	})
 }
 
@@ -224,7 +228,7 @@ func (h *Handler) apiIdentities(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ids, err := h.Provider.Identities(r.Context(), u.ID)
+	ids, err := h.Social.Identities(r.Context(), u.ID)
 	if err != nil {
 		h.apiError(w, err)
 		return
@@ -249,13 +253,13 @@ func (h *Handler) apiUnlinkIdentity(w http.ResponseWriter, r *http.Request) {
 	if !h.decode(w, r, &req) {
 		return
 	}
-	err := h.Provider.UnlinkIdentity(r.Context(), s, req.Provider, req.Subject)
+	err := h.Social.Unlink(r.Context(), s, req.Provider, req.Subject)
 	switch {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
-	case errors.Is(err, idp.ErrSocialLastMethod):
+	case errors.Is(err, social.ErrLastMethod):
 		web.WriteAPIError(w, http.StatusConflict, "last_credential", capitalize(err.Error())+".")
-	case errors.Is(err, idp.ErrUserNotFound):
+	case errors.Is(err, account.ErrUserNotFound):
 		web.WriteAPIError(w, http.StatusNotFound, "not_found", "No such linked identity.")
 	default:
 		h.apiCodeError(w, err)

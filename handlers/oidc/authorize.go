@@ -10,8 +10,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/login"
+
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/ui"
 )
@@ -43,27 +46,27 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	req, redirect, oerr := h.Provider.ParseAuthRequest(ctx, params)
+	req, redirect, oerr := h.OAuth.ParseAuthRequest(ctx, params)
 	if oerr != nil {
 		if redirect {
 			h.redirectError(w, r, req, oerr.Code, oerr.Description)
 			return
 		}
 		status := http.StatusBadRequest
-		if oerr.Code == idp.ErrCodeServerError {
+		if oerr.Code == oauth.ErrCodeServerError {
 			status = http.StatusServiceUnavailable
 		}
 		h.errorPage(w, status, "Invalid request", "The application sent an invalid sign-in request: "+oerr.Description+". Contact the application's owner.", oerr.Code)
 		return
 	}
-	s, u, err := h.Provider.Session(ctx, h.Sessions.Secret(r))
+	s, u, err := h.Sessions.Get(ctx, h.Cookie.Secret(r))
 	hasSession := err == nil
-	if err != nil && !errors.Is(err, idp.ErrNoSession) {
+	if err != nil && !errors.Is(err, sessions.ErrNoSession) {
 		h.Logger.Error("authorize: read session", "error", err)
-		h.redirectError(w, r, req, idp.ErrCodeTemporarilyUnavail, "the login service is temporarily unavailable")
+		h.redirectError(w, r, req, oauth.ErrCodeTemporarilyUnavail, "the login service is temporarily unavailable")
 		return
 	}
-	now := h.Provider.Now()
+	now := h.Now()
 	fresh := hasSession
 	if hasSession {
 		after := h.loginAfter(params.Get(paramLoginAfter), req.Client.ID)
@@ -81,14 +84,14 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	if sub, ok := req.RequestedSubject(); ok && hasSession && sub != s.UserID {
 		fresh = false
 	}
-	if req.UnsatisfiableACR(idp.ACRSingleFactor, idp.ACRMultiFactor) {
-		h.redirectError(w, r, req, idp.ErrCodeAccessDenied, "the requested authentication context (acr) cannot be satisfied")
+	if req.UnsatisfiableACR(login.ACRSingleFactor, login.ACRMultiFactor) {
+		h.redirectError(w, r, req, oauth.ErrCodeAccessDenied, "the requested authentication context (acr) cannot be satisfied")
 		return
 	}
 	if req.IDTokenHint != "" {
-		claims, err := h.Provider.Verifier.VerifyIDToken(req.IDTokenHint, true)
+		claims, err := h.Tokens.VerifyIDToken(req.IDTokenHint, true)
 		if err != nil {
-			h.redirectError(w, r, req, idp.ErrCodeInvalidRequest, "id_token_hint is not a valid ID token from this issuer")
+			h.redirectError(w, r, req, oauth.ErrCodeInvalidRequest, "id_token_hint is not a valid ID token from this issuer")
 			return
 		}
 		if sub, _ := claims["sub"].(string); hasSession && sub != s.UserID {
@@ -97,7 +100,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if !fresh {
 		if req.HasPrompt("none") {
-			h.redirectError(w, r, req, idp.ErrCodeLoginRequired, "the user must log in")
+			h.redirectError(w, r, req, oauth.ErrCodeLoginRequired, "the user must log in")
 			return
 		}
 		http.Redirect(w, r, h.loginRedirect(params, req), http.StatusFound)
@@ -108,12 +111,12 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	// factor cannot do better than aal1: an essential request fails (OIDC Core §5.5.1.1), a
 	// voluntary one gets the second-factor page, which offers to set one up or to continue
 	// with a single-factor login (OIDC Core §3.1.2.1: the acr returned may be lower).
-	if want, essential := req.WantsMultiFactor(); want && s.ACR != idp.ACRMultiFactor {
-		has, err := h.Provider.NeedsSecondFactor(ctx, u)
+	if want, essential := req.WantsMultiFactor(); want && s.ACR != login.ACRMultiFactor {
+		has, err := h.MFA.NeedsSecondFactor(ctx, u)
 		switch {
 		case err != nil:
 			h.Logger.Error("authorize: passkeys", "error", err)
-			h.redirectError(w, r, req, idp.ErrCodeTemporarilyUnavail, "the login service is temporarily unavailable")
+			h.redirectError(w, r, req, oauth.ErrCodeTemporarilyUnavail, "the login service is temporarily unavailable")
 			return
 		case has && req.HasPrompt("none"):
 			h.redirectError(w, r, req, "interaction_required", "the user must confirm with a passkey")
@@ -126,17 +129,17 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 			// access_denied (RFC 6749 §4.1.2.1), as README documents: OIDC Core 1.0 (errata
 			// set 2) names no code for this failure; the later OpenID Connect Core Error
 			// Code unmet_authentication_requirements 1.0 defines a dedicated one.
-			h.redirectError(w, r, req, idp.ErrCodeAccessDenied, "a multi-factor login was required and this account has no second factor")
+			h.redirectError(w, r, req, oauth.ErrCodeAccessDenied, "a multi-factor login was required and this account has no second factor")
 			return
 		case !req.HasPrompt("none") && params.Get(paramMFASkip) == "":
 			h.secondFactorPage(w, r, params, req, s, u)
 			return
 		}
 	}
-	code, err := h.Provider.IssueCode(ctx, req, s)
+	code, err := h.OAuth.IssueCode(ctx, req, s)
 	if err != nil {
 		h.Logger.Error("authorize: issue code", "error", err)
-		h.redirectError(w, r, req, idp.ErrCodeServerError, "the authorization code could not be issued")
+		h.redirectError(w, r, req, oauth.ErrCodeServerError, "the authorization code could not be issued")
 		return
 	}
 	h.redirectTo(w, r, req, url.Values{"code": {code}})
@@ -150,7 +153,7 @@ func (h *Handler) signLoginAfter(t int64, clientID string) string {
 }
 
 func (h *Handler) loginAfterMAC(ts, clientID string) string {
-	m := hmac.New(sha256.New, h.Provider.Keys.DeriveKey("gh_login_after"))
+	m := hmac.New(sha256.New, h.Keys.DeriveKey("gh_login_after"))
 	m.Write([]byte(clientID + "\x00" + ts))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
 }
@@ -169,7 +172,7 @@ func (h *Handler) loginAfter(v, clientID string) int64 {
 }
 
 // loginRedirect returns the login page URL that resumes this authorization request.
-func (h *Handler) loginRedirect(params url.Values, req *idp.AuthRequest) string {
+func (h *Handler) loginRedirect(params url.Values, req *oauth.AuthRequest) string {
 	resume := url.Values{}
 	for k, v := range params {
 		if k == paramLoginAfter || k == "prompt" || len(v) == 0 {
@@ -191,7 +194,7 @@ func (h *Handler) loginRedirect(params url.Values, req *idp.AuthRequest) string 
 		resume.Set("prompt", p)
 	}
 	if req.HasPrompt("login") || req.MaxAge >= 0 {
-		resume.Set(paramLoginAfter, h.signLoginAfter(h.Provider.Now().Unix(), req.Client.ID))
+		resume.Set(paramLoginAfter, h.signLoginAfter(h.Now().Unix(), req.Client.ID))
 	}
 	target := h.Base + PathAuthorize + "?" + resume.Encode()
 	login := url.Values{"return_to": {target}}
@@ -203,7 +206,7 @@ func (h *Handler) loginRedirect(params url.Values, req *idp.AuthRequest) string 
 
 // redirectTo sends the authorization response to the validated redirect URI, with state and
 // iss (RFC 9207).
-func (h *Handler) redirectTo(w http.ResponseWriter, r *http.Request, req *idp.AuthRequest, extra url.Values) {
+func (h *Handler) redirectTo(w http.ResponseWriter, r *http.Request, req *oauth.AuthRequest, extra url.Values) {
 	u, err := url.Parse(req.RedirectURI)
 	if err != nil {
 		h.errorPage(w, http.StatusBadRequest, "Invalid request", "The registered redirect URI is invalid.", "invalid_request")
@@ -216,12 +219,12 @@ func (h *Handler) redirectTo(w http.ResponseWriter, r *http.Request, req *idp.Au
 	if req.State != "" {
 		q.Set("state", req.State)
 	}
-	q.Set("iss", h.Provider.Issuer)
+	q.Set("iss", h.Issuer)
 	u.RawQuery = q.Encode()
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 
-func (h *Handler) redirectError(w http.ResponseWriter, r *http.Request, req *idp.AuthRequest, code, desc string) {
+func (h *Handler) redirectError(w http.ResponseWriter, r *http.Request, req *oauth.AuthRequest, code, desc string) {
 	h.redirectTo(w, r, req, url.Values{"error": {code}, "error_description": {cleanDescription(desc)}})
 }
 
@@ -244,7 +247,7 @@ type secondFactorData struct {
 // (a passkey today) right there, after which a reload resumes the request through the
 // step-up, or to continue without one. It is a page and not a redirect, so that a client
 // that insists on aal2 (gatehouse_protect's mfa) cannot send the browser round in circles.
-func (h *Handler) secondFactorPage(w http.ResponseWriter, r *http.Request, params url.Values, req *idp.AuthRequest, s store.Session, u store.User) {
+func (h *Handler) secondFactorPage(w http.ResponseWriter, r *http.Request, params url.Values, req *oauth.AuthRequest, s store.Session, u store.User) {
 	resume := url.Values{}
 	for k, v := range params {
 		if len(v) > 0 && k != paramMFASkip {
@@ -253,12 +256,12 @@ func (h *Handler) secondFactorPage(w http.ResponseWriter, r *http.Request, param
 	}
 	here := h.Base + PathAuthorize + "?" + resume.Encode()
 	resume.Set(paramMFASkip, "1")
-	d := secondFactorData{App: req.Client.Name, Email: u.Email, CanAdd: h.Provider.CanAddPasskey(s),
+	d := secondFactorData{App: req.Client.Name, Email: u.Email, CanAdd: h.MFA.CanAddPasskey(s),
 		ReloginURL: h.Base + PathLogin + "?" + url.Values{"return_to": {here}}.Encode(),
 		AccountURL: h.Base + "/", ContinueURL: h.Base + PathAuthorize + "?" + resume.Encode()}
 	web.SecurityHeaders(w.Header())
 	if err := h.Templates.Render(w, http.StatusOK, "mfa_setup", ui.Page{Brand: h.Brand, Base: h.Base,
-		Title: "Set up a second factor", Data: d, Passkeys: h.Provider.PasskeysEnabled()}); err != nil {
+		Title: "Set up a second factor", Data: d, Passkeys: h.Passkeys.Enabled()}); err != nil {
 		h.Logger.Error("render second-factor page", "error", err)
 	}
 }

@@ -61,7 +61,8 @@ func fuzzHandler(tb testing.TB) *Handler {
 	if err != nil {
 		tb.Fatalf("provider: %v", err)
 	}
-	return &Handler{Provider: p}
+	return &Handler{OAuth: p.OAuth, Sessions: p.Sessions, MFA: p.MFA, Passkeys: p.Passkey, Tokens: p.Verifier,
+		Keys: p.Keys, Issuer: p.Issuer, Now: p.Now}
 }
 
 func basic(id, secret string) string {
@@ -154,7 +155,7 @@ func FuzzTokenRequest(f *testing.F) {
 			t.Fatal("client_credentials issued an ID token")
 		}
 		at, _ := out["access_token"].(string)
-		c, err := h.Provider.Verifier.VerifyAccessToken(at)
+		c, err := h.Tokens.VerifyAccessToken(at)
 		if err != nil {
 			t.Fatalf("issued access token does not verify: %v", err)
 		}

@@ -1,5 +1,5 @@
 // Package oidc serves the OpenID Provider endpoints: discovery, JWKS, authorization, token
-// and userinfo. It parses and validates requests, delegates every decision to idp.Provider
+// and userinfo. It parses and validates requests, delegates every decision to oauth.Provider
 // and renders the result as RFC 6749 / OpenID Connect Core responses.
 //
 // Errors follow RFC 6749: before the client and redirect URI are validated an error page is
@@ -14,10 +14,14 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/login"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/session"
+	"github.com/gatehouse-dev/gatehouse/tokens/issue"
 	"github.com/gatehouse-dev/gatehouse/ui"
 )
 
@@ -36,8 +40,19 @@ const (
 
 // Handler serves the OpenID Provider endpoints. Every field is required except Logger.
 type Handler struct {
-	Provider  *idp.Provider
-	Sessions  *session.Manager
+	// The identity core (deps.go).
+	OAuth    OAuth
+	Sessions Sessions
+	MFA      MFA
+	Passkeys Passkeys
+	Tokens   Verifier
+	Keys     Keys
+	// Issuer is the exact issuer URL.
+	Issuer string
+	Now    func() time.Time
+
+	// Cookie carries the portal session's secret.
+	Cookie    *session.Manager
 	Templates *ui.Templates
 	Brand     ui.Brand
 	// Base is the issuer URL's path ("" at the root).
@@ -104,10 +119,10 @@ type Discovery struct {
 }
 
 func (h *Handler) buildDiscovery() []byte {
-	iss := h.Provider.Issuer
+	iss := h.Issuer
 	auth := []string{"client_secret_basic", "client_secret_post"}
 	// Every signing algorithm with a key is available per client; RS256 always is.
-	algs := h.Provider.Keys.Algs()
+	algs := h.Keys.Algs()
 	d := Discovery{
 		Issuer:                                    iss,
 		AuthorizationEndpoint:                     iss + PathAuthorize,
@@ -120,17 +135,17 @@ func (h *Handler) buildDiscovery() []byte {
 		ScopesSupported:                           []string{"openid", "profile", "email", "phone", "address", "offline_access"},
 		ResponseTypesSupported:                    []string{"code"},
 		ResponseModesSupported:                    []string{"query"},
-		GrantTypesSupported:                       []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials},
+		GrantTypesSupported:                       []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials},
 		SubjectTypesSupported:                     []string{"public"},
 		IDTokenSigningAlgValuesSupported:          algs,
 		TokenEndpointAuthMethodsSupported:         append(auth, "none"),
 		RevocationEndpointAuthMethodsSupported:    append(auth, "none"),
 		IntrospectionEndpointAuthMethodsSupported: auth,
 		CodeChallengeMethodsSupported:             []string{"S256"},
-		ClaimsSupported:                           idp.SupportedClaims,
+		ClaimsSupported:                           issue.SupportedClaims,
 		ClaimTypesSupported:                       []string{"normal"},
 		PromptValuesSupported:                     []string{"none", "login", "consent", "select_account"},
-		ACRValuesSupported:                        []string{idp.ACRSingleFactor},
+		ACRValuesSupported:                        []string{login.ACRSingleFactor},
 		UILocalesSupported:                        []string{"en"},
 		AuthorizationResponseIssParameter:         true,
 		ClaimsParameterSupported:                  true,
@@ -152,7 +167,7 @@ func (h *Handler) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	_, _ = w.Write(h.Provider.Keys.JWKS())
+	_, _ = w.Write(h.Keys.JWKS())
 }
 
 func (h *Handler) clientIP(r *http.Request) string {
@@ -167,7 +182,7 @@ func (h *Handler) clientIP(r *http.Request) string {
 }
 
 // writeTokenError writes an RFC 6749 §5.2 error.
-func writeTokenError(w http.ResponseWriter, e *idp.Error) {
+func writeTokenError(w http.ResponseWriter, e *oauth.Error) {
 	status := e.Status
 	if status == 0 {
 		status = http.StatusBadRequest

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -19,26 +19,26 @@ var tokenParams = []string{"grant_type", "code", "redirect_uri", "code_verifier"
 // clientForm reads a client-authenticated form request (token, revocation, introspection
 // endpoints: POST, form-encoded, at most 64 KiB, no repeated parameters) and authenticates
 // the client. It writes the error response itself and returns nil on failure.
-func (h *Handler) clientForm(w http.ResponseWriter, r *http.Request, precheck func(url.Values) *idp.Error) (*idp.Client, url.Values) {
+func (h *Handler) clientForm(w http.ResponseWriter, r *http.Request, precheck func(url.Values) *oauth.Error) (*oauth.Client, url.Values) {
 	web.NoStore(w.Header())
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
-		writeTokenError(w, &idp.Error{Code: idp.ErrCodeInvalidRequest, Description: "use POST", Status: http.StatusMethodNotAllowed})
+		writeTokenError(w, &oauth.Error{Code: oauth.ErrCodeInvalidRequest, Description: "use POST", Status: http.StatusMethodNotAllowed})
 		return nil, nil
 	}
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
-		writeTokenError(w, &idp.Error{Code: idp.ErrCodeInvalidRequest, Description: "the body must be application/x-www-form-urlencoded"})
+		writeTokenError(w, &oauth.Error{Code: oauth.ErrCodeInvalidRequest, Description: "the body must be application/x-www-form-urlencoded"})
 		return nil, nil
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, web.MaxBodyBytes)
 	if err := r.ParseForm(); err != nil {
-		writeTokenError(w, &idp.Error{Code: idp.ErrCodeInvalidRequest, Description: "malformed or too large body"})
+		writeTokenError(w, &oauth.Error{Code: oauth.ErrCodeInvalidRequest, Description: "malformed or too large body"})
 		return nil, nil
 	}
 	f := r.PostForm
 	for _, k := range tokenParams {
 		if len(f[k]) > 1 {
-			writeTokenError(w, &idp.Error{Code: idp.ErrCodeInvalidRequest, Description: "parameter " + k + " is repeated"})
+			writeTokenError(w, &oauth.Error{Code: oauth.ErrCodeInvalidRequest, Description: "parameter " + k + " is repeated"})
 			return nil, nil
 		}
 	}
@@ -50,7 +50,7 @@ func (h *Handler) clientForm(w http.ResponseWriter, r *http.Request, precheck fu
 	}
 	client, basic, oerr := h.authenticateClient(r, f)
 	if oerr != nil {
-		if oerr.Code == idp.ErrCodeInvalidClient && basic {
+		if oerr.Code == oauth.ErrCodeInvalidClient && basic {
 			w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
 		}
 		writeTokenError(w, oerr)
@@ -63,14 +63,14 @@ func (h *Handler) clientForm(w http.ResponseWriter, r *http.Request, precheck fu
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	// The grant type is checked before the client: an unsupported grant (password,
 	// implicit) is refused without becoming a credential oracle (AS-13).
-	client, f := h.clientForm(w, r, func(f url.Values) *idp.Error {
+	client, f := h.clientForm(w, r, func(f url.Values) *oauth.Error {
 		switch f.Get("grant_type") {
-		case idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials:
+		case oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials:
 			return nil
 		case "":
-			return &idp.Error{Code: idp.ErrCodeInvalidRequest, Description: "grant_type is missing"}
+			return &oauth.Error{Code: oauth.ErrCodeInvalidRequest, Description: "grant_type is missing"}
 		default:
-			return &idp.Error{Code: idp.ErrCodeUnsupportedGrantType, Description: "supported grant types: authorization_code, refresh_token, client_credentials"}
+			return &oauth.Error{Code: oauth.ErrCodeUnsupportedGrantType, Description: "supported grant types: authorization_code, refresh_token, client_credentials"}
 		}
 	})
 	if client == nil {
@@ -78,16 +78,16 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	}
 	grant := f.Get("grant_type")
 	var (
-		resp *idp.TokenResponse
-		oerr *idp.Error
+		resp *oauth.TokenResponse
+		oerr *oauth.Error
 	)
 	switch grant {
-	case idp.GrantAuthorizationCode:
-		resp, oerr = h.Provider.ExchangeCode(r.Context(), client, f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"))
-	case idp.GrantRefreshToken:
-		resp, oerr = h.Provider.RefreshGrant(r.Context(), client, f.Get("refresh_token"), f.Get("scope"))
-	case idp.GrantClientCredentials:
-		resp, oerr = h.Provider.ClientCredentialsGrant(r.Context(), client, f.Get("scope"), f["resource"])
+	case oauth.GrantAuthorizationCode:
+		resp, oerr = h.OAuth.ExchangeCode(r.Context(), client, f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"))
+	case oauth.GrantRefreshToken:
+		resp, oerr = h.OAuth.RefreshGrant(r.Context(), client, f.Get("refresh_token"), f.Get("scope"))
+	case oauth.GrantClientCredentials:
+		resp, oerr = h.OAuth.ClientCredentialsGrant(r.Context(), client, f.Get("scope"), f["resource"])
 	}
 	if oerr != nil {
 		writeTokenError(w, oerr)
@@ -99,9 +99,9 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 // authenticateClient applies client_secret_basic, client_secret_post or none (RFC 6749 §2.3).
 // Using two methods at once is an error. basic reports whether the Authorization header was
 // used (for the WWW-Authenticate challenge).
-func (h *Handler) authenticateClient(r *http.Request, f url.Values) (*idp.Client, bool, *idp.Error) {
-	bad := func(desc string) *idp.Error {
-		return &idp.Error{Code: idp.ErrCodeInvalidRequest, Description: desc, Status: http.StatusBadRequest}
+func (h *Handler) authenticateClient(r *http.Request, f url.Values) (*oauth.Client, bool, *oauth.Error) {
+	bad := func(desc string) *oauth.Error {
+		return &oauth.Error{Code: oauth.ErrCodeInvalidRequest, Description: desc, Status: http.StatusBadRequest}
 	}
 	authz := r.Header.Values("Authorization")
 	if len(authz) > 1 {
@@ -110,13 +110,13 @@ func (h *Handler) authenticateClient(r *http.Request, f url.Values) (*idp.Client
 	if len(authz) == 1 {
 		id, sec, ok := r.BasicAuth()
 		if !ok {
-			return nil, true, &idp.Error{Code: idp.ErrCodeInvalidClient, Description: "malformed Basic credentials", Status: http.StatusUnauthorized}
+			return nil, true, &oauth.Error{Code: oauth.ErrCodeInvalidClient, Description: "malformed Basic credentials", Status: http.StatusUnauthorized}
 		}
 		// RFC 6749 §2.3.1: both parts are form-urlencoded before Base64.
 		id, err1 := url.QueryUnescape(id)
 		sec, err2 := url.QueryUnescape(sec)
 		if err1 != nil || err2 != nil {
-			return nil, true, &idp.Error{Code: idp.ErrCodeInvalidClient, Description: "malformed Basic credentials", Status: http.StatusUnauthorized}
+			return nil, true, &oauth.Error{Code: oauth.ErrCodeInvalidClient, Description: "malformed Basic credentials", Status: http.StatusUnauthorized}
 		}
 		if f.Has("client_secret") {
 			return nil, true, bad("use one client authentication method, not Basic and client_secret together")
@@ -124,10 +124,10 @@ func (h *Handler) authenticateClient(r *http.Request, f url.Values) (*idp.Client
 		if cid := f.Get("client_id"); cid != "" && cid != id {
 			return nil, true, bad("client_id does not match the Basic credentials")
 		}
-		c, oerr := h.Provider.AuthenticateClient(r.Context(), id, sec, true, h.clientIP(r))
+		c, oerr := h.OAuth.AuthenticateClient(r.Context(), id, sec, true, h.clientIP(r))
 		return c, true, oerr
 	}
-	c, oerr := h.Provider.AuthenticateClient(r.Context(), f.Get("client_id"), f.Get("client_secret"), f.Has("client_secret"), h.clientIP(r))
+	c, oerr := h.OAuth.AuthenticateClient(r.Context(), f.Get("client_id"), f.Get("client_secret"), f.Has("client_secret"), h.clientIP(r))
 	return c, false, oerr
 }
 
@@ -138,10 +138,10 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if hint := f.Get("token_type_hint"); hint != "" && hint != "access_token" && hint != "refresh_token" {
-		writeTokenError(w, &idp.Error{Code: "unsupported_token_type", Description: "token_type_hint must be access_token or refresh_token"})
+		writeTokenError(w, &oauth.Error{Code: "unsupported_token_type", Description: "token_type_hint must be access_token or refresh_token"})
 		return
 	}
-	if oerr := h.Provider.Revoke(r.Context(), client, f.Get("token"), f.Get("token_type_hint")); oerr != nil {
+	if oerr := h.OAuth.Revoke(r.Context(), client, f.Get("token"), f.Get("token_type_hint")); oerr != nil {
 		writeTokenError(w, oerr)
 		return
 	}
@@ -154,7 +154,7 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 	if client == nil {
 		return
 	}
-	res, oerr := h.Provider.Introspect(r.Context(), client, f.Get("token"), f.Get("token_type_hint"))
+	res, oerr := h.OAuth.Introspect(r.Context(), client, f.Get("token"), f.Get("token_type_hint"))
 	if oerr != nil {
 		writeTokenError(w, oerr)
 		return
@@ -179,23 +179,23 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, err := bearerToken(w, r)
 	if err != nil {
-		challenge(w, http.StatusBadRequest, idp.ErrCodeInvalidRequest, err.Error())
+		challenge(w, http.StatusBadRequest, oauth.ErrCodeInvalidRequest, err.Error())
 		return
 	}
 	if tok == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-		web.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": idp.ErrCodeInvalidToken, "error_description": "an access token is required"})
+		web.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": oauth.ErrCodeInvalidToken, "error_description": "an access token is required"})
 		return
 	}
-	claims, err := h.Provider.Verifier.VerifyAccessToken(tok)
+	claims, err := h.Tokens.VerifyAccessToken(tok)
 	if errors.Is(err, tokens.ErrUnavailable) {
-		web.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": idp.ErrCodeTemporarilyUnavail})
+		web.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": oauth.ErrCodeTemporarilyUnavail})
 		return
 	} else if err != nil {
-		challenge(w, http.StatusUnauthorized, idp.ErrCodeInvalidToken, "the access token is invalid, expired or revoked")
+		challenge(w, http.StatusUnauthorized, oauth.ErrCodeInvalidToken, "the access token is invalid, expired or revoked")
 		return
 	}
-	info, oerr := h.Provider.UserInfo(r.Context(), claims)
+	info, oerr := h.OAuth.UserInfo(r.Context(), claims)
 	if oerr != nil {
 		challenge(w, oerr.Status, oerr.Code, oerr.Description)
 		return

@@ -237,7 +237,6 @@ func TestDependencyRules(t *testing.T) {
 	)
 	std := func(p string) bool { return g.pkgs[p] != nil && g.pkgs[p].Standard }
 	not := func(f func(string) bool) func(string) bool { return func(p string) bool { return !f(p) } }
-	idpSplit := func(why string) exception { return exception{dirs: []string{"idp"}, why: why} }
 	for _, r := range []rule{
 		{
 			name:      "only module, caddyfile, cmd and the root package depend on Caddy",
@@ -305,8 +304,8 @@ func TestDependencyRules(t *testing.T) {
 			reach:     viaOurs,
 		},
 		{
-			name:      "store implementations are chosen by the composition root (module) and the benchmarks only",
-			applies:   func(p string) bool { return !under(p, "module", "bench", "store") },
+			name:      "store implementations are chosen by the composition root (module), the benchmarks and the test fixture internal/idptest only",
+			applies:   func(p string) bool { return !under(p, "module", "bench", "store", "internal/idptest") },
 			forbidden: func(p string) bool { return under(p, "store") && p != storePkg && !under(p, "store/storetest") },
 		},
 		{
@@ -314,7 +313,7 @@ func TestDependencyRules(t *testing.T) {
 			applies:   func(p string) bool { return under(p, handlers) },
 			forbidden: func(p string) bool { return under(p, "store") },
 			exceptions: []exception{{dirs: []string{"handlers/admin", "handlers/login", "handlers/oidc"},
-				why: "they get idp's whole Provider and read store records and store.ErrNotFound until they get narrow interfaces (issue 13)"}},
+				why: "they render store records (store.User, store.Session, store.Passkey, ...) that the domain returns; they hold no store and call none"}},
 		},
 		{
 			name:      "policy imports only the standard library",
@@ -322,23 +321,19 @@ func TestDependencyRules(t *testing.T) {
 			forbidden: not(std),
 		},
 		{
-			name:       "go-webauthn only in the login methods (handlers/login, login/)",
-			applies:    func(p string) bool { return !under(p, "handlers/login", "login") },
-			forbidden:  func(p string) bool { return isPath(p, webauthn) },
-			exceptions: []exception{idpSplit("the passkey ceremonies live in idp/passkeys.go until idp is split by purpose")},
+			name:      "go-webauthn only in the login methods (handlers/login, login/)",
+			applies:   func(p string) bool { return !under(p, "handlers/login", "login") },
+			forbidden: func(p string) bool { return isPath(p, webauthn) },
 		},
 		{
-			name:       "go-oidc only in the social-login client (handlers/login, login/, upstream/)",
-			applies:    func(p string) bool { return !under(p, "handlers/login", "login", "upstream") },
-			forbidden:  func(p string) bool { return isPath(p, oidc) },
-			exceptions: []exception{idpSplit("the outbound social-login client lives in idp/social*.go until it moves to upstream/")},
+			name:      "go-oidc only in the social-login client (handlers/login, login/, upstream/)",
+			applies:   func(p string) bool { return !under(p, "handlers/login", "login", "upstream") },
+			forbidden: func(p string) bool { return isPath(p, oidc) },
 		},
 		{
-			name:      "golang-jwt only in tokens and keys",
-			applies:   func(p string) bool { return !under(p, "tokens", "keys") },
+			name:      "golang-jwt only in tokens, keys and upstream (Sign in with Apple's client secret is an ES256 JWT signed with the operator's Apple key, not a Gatehouse key)",
+			applies:   func(p string) bool { return !under(p, "tokens", "keys", "upstream") },
 			forbidden: func(p string) bool { return isPath(p, jwt) },
-			exceptions: []exception{idpSplit("idp/social.go signs Sign in with Apple's client secret (ES256 JWT) " +
-				"until the social-login client moves out of idp")},
 		},
 		{
 			name:      "gorilla/sessions only in session",

@@ -1,0 +1,56 @@
+package oidc
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// The identity core as the OpenID Provider endpoints use it: one small interface per piece,
+// satisfied by the pieces idp.New builds (the comment names each). The handlers never see
+// the store.
+
+// OAuth is the authorization server (*oauth.Server): every decision of the endpoints.
+type OAuth interface {
+	ParseAuthRequest(ctx context.Context, q url.Values) (req *oauth.AuthRequest, redirect bool, err *oauth.Error)
+	IssueCode(ctx context.Context, req *oauth.AuthRequest, s store.Session) (string, error)
+	AuthenticateClient(ctx context.Context, id, secret string, hasSecret bool, clientIP string) (*oauth.Client, *oauth.Error)
+	ExchangeCode(ctx context.Context, c *oauth.Client, code, redirectURI, verifier string) (*oauth.TokenResponse, *oauth.Error)
+	RefreshGrant(ctx context.Context, c *oauth.Client, refreshToken, scope string) (*oauth.TokenResponse, *oauth.Error)
+	ClientCredentialsGrant(ctx context.Context, c *oauth.Client, scope string, resources []string) (*oauth.TokenResponse, *oauth.Error)
+	Revoke(ctx context.Context, c *oauth.Client, token, hint string) *oauth.Error
+	Introspect(ctx context.Context, c *oauth.Client, token, hint string) (*oauth.Introspection, *oauth.Error)
+	UserInfo(ctx context.Context, ac *tokens.AccessClaims) (map[string]any, *oauth.Error)
+}
+
+// Sessions reads the portal session of the browser (*sessions.Manager).
+type Sessions interface {
+	Get(ctx context.Context, secret string) (store.Session, store.User, error)
+}
+
+// MFA are the step-up rules (*mfa.Rules).
+type MFA interface {
+	NeedsSecondFactor(ctx context.Context, u store.User) (bool, error)
+	CanAddPasskey(s store.Session) bool
+}
+
+// Passkeys tells whether passkeys are available (*passkey.Method).
+type Passkeys interface {
+	Enabled() bool
+}
+
+// Verifier verifies the tokens the provider issued (*tokens.Verifier).
+type Verifier interface {
+	VerifyIDToken(token string, allowExpired bool) (map[string]any, error)
+	VerifyAccessToken(token string) (*tokens.AccessClaims, error)
+}
+
+// Keys are the signing keys (*keys.Ring): published, and a source of derived secrets.
+type Keys interface {
+	Algs() []string
+	JWKS() []byte
+	DeriveKey(purpose string) []byte
+}

@@ -1,0 +1,74 @@
+package emailcode
+
+import (
+	"context"
+
+	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/login/otp"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// AMR is what a login by email code proves.
+const AMR = login.AMREmailCode
+
+// Purpose is the purpose of its codes (otp.Request.Purpose).
+const Purpose = otp.PurposeCodeLogin + otp.ChannelEmail
+
+// Method is login by email code. Both fields are required.
+type Method struct {
+	Codes    *otp.Codes
+	Accounts *account.Accounts
+}
+
+// Enabled tells whether the method is enabled and email can be sent.
+func (m *Method) Enabled() bool { return m.Codes.MethodEnabled(otp.MethodEmailCode) }
+
+// Begin sends a login code to email if it belongs to an account. The answer is the same for
+// unknown addresses (CR-06): a flow secret whose code never works.
+func (m *Method) Begin(ctx context.Context, email, lang, clientIP string) (string, error) {
+	if !m.Enabled() {
+		return "", otp.ErrMethodDisabled
+	}
+	email, err := input.NormalizeEmail(email)
+	if err != nil {
+		return "", err
+	}
+	u, found, err := m.Accounts.FindByEmail(ctx, email)
+	if err != nil {
+		return "", err
+	}
+	req := otp.Request{Purpose: Purpose, Channel: otp.ChannelEmail, Dest: email,
+		Kind: otp.MsgLoginCode, Vars: otp.MessageVars{Email: email, Language: lang}}
+	if found {
+		req.Subject = u.ID
+	}
+	return m.Codes.Start(ctx, req, clientIP)
+}
+
+// Finish checks a code sent by email (in the browser holding flow) and returns the account.
+func (m *Method) Finish(ctx context.Context, flow, code, clientIP string) (login.Result, error) {
+	rec, err := m.Codes.Check(ctx, Purpose, flow, code, clientIP)
+	if err != nil {
+		return login.Result{}, err
+	}
+	return m.Complete(ctx, rec)
+}
+
+// Complete ends a login whose email code checked out (rec is its record): the address must
+// still be the account's, and a first proof of it claims the account.
+func (m *Method) Complete(ctx context.Context, rec store.OneTimeCode) (login.Result, error) {
+	u, err := m.Accounts.LoginUser(ctx, rec.Subject)
+	if err != nil {
+		return login.Result{}, err
+	}
+	if u.Email != rec.Data["dest"] {
+		return login.Result{}, otp.ErrCodeExpired // sent to an address the account no longer has
+	}
+	u, err = m.Accounts.Claim(ctx, u, rec.Data["dest"])
+	if err != nil {
+		return login.Result{}, err
+	}
+	return login.Result{User: u, AMR: []string{AMR}}, nil
+}

@@ -1,0 +1,72 @@
+package smscode
+
+import (
+	"context"
+
+	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/login/otp"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// AMR is what a login by SMS code proves.
+const AMR = login.AMRSMS
+
+// Purpose is the purpose of its codes (otp.Request.Purpose).
+const Purpose = otp.PurposeCodeLogin + otp.ChannelSMS
+
+// Method is login by SMS code. Both fields are required.
+type Method struct {
+	Codes    *otp.Codes
+	Accounts *account.Accounts
+}
+
+// Enabled tells whether the method is enabled and text messages can be sent.
+func (m *Method) Enabled() bool { return m.Codes.MethodEnabled(otp.MethodSMSCode) }
+
+// Begin sends a login code to phone if an account has verified it.
+func (m *Method) Begin(ctx context.Context, phone, lang, clientIP string) (string, error) {
+	if !m.Enabled() {
+		return "", otp.ErrMethodDisabled
+	}
+	phone, err := input.NormalizePhone(phone)
+	if err != nil {
+		return "", err
+	}
+	if !m.Codes.SMSAllowed(phone) {
+		return "", otp.ErrPhoneNotAllowed
+	}
+	u, found, err := m.Accounts.FindByPhone(ctx, phone)
+	if err != nil {
+		return "", err
+	}
+	req := otp.Request{Purpose: Purpose, Channel: otp.ChannelSMS, Dest: phone,
+		Kind: otp.MsgLoginCode, Vars: otp.MessageVars{Email: u.Email, Language: lang}}
+	if found {
+		req.Subject = u.ID
+	}
+	return m.Codes.Start(ctx, req, clientIP)
+}
+
+// Finish checks a code sent by SMS (in the browser holding flow) and returns the account.
+func (m *Method) Finish(ctx context.Context, flow, code, clientIP string) (login.Result, error) {
+	rec, err := m.Codes.Check(ctx, Purpose, flow, code, clientIP)
+	if err != nil {
+		return login.Result{}, err
+	}
+	return m.Complete(ctx, rec)
+}
+
+// Complete ends a login whose SMS code checked out (rec is its record): the number must
+// still be the account's verified one.
+func (m *Method) Complete(ctx context.Context, rec store.OneTimeCode) (login.Result, error) {
+	u, err := m.Accounts.LoginUser(ctx, rec.Subject)
+	if err != nil {
+		return login.Result{}, err
+	}
+	if u.PhoneNumber != rec.Data["dest"] || !u.PhoneNumberVerified {
+		return login.Result{}, otp.ErrCodeExpired // the number moved to another account
+	}
+	return login.Result{User: u, AMR: []string{AMR}}, nil
+}

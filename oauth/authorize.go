@@ -1,0 +1,326 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tokens/issue"
+)
+
+// AuthRequest is a validated authorization request (OIDC Core §3.1.2.1).
+type AuthRequest struct {
+	Client      *Client
+	RedirectURI string
+	State       string
+	Nonce       string
+	Scopes      []string
+	// CodeChallenge is the S256 PKCE challenge ("" without PKCE).
+	CodeChallenge string
+	// Prompt holds the prompt values (none, login, consent, select_account).
+	Prompt []string
+	// MaxAge is the max_age in seconds, or -1 when absent.
+	MaxAge      int
+	LoginHint   string
+	IDTokenHint string
+	ACRValues   []string
+	UILocales   string
+	// Claims is the validated claims request parameter (nil without one).
+	Claims *issue.ClaimsRequest
+	// Resources are the requested resource indicators (RFC 8707): the access token's
+	// audience.
+	Resources []string
+}
+
+// RequestedSubject returns the sub value the claims request demands for the ID token, if any
+// (OIDC Core §5.5.1: only a session of that user may answer positively).
+func (r *AuthRequest) RequestedSubject() (string, bool) {
+	if r.Claims == nil {
+		return "", false
+	}
+	spec := r.Claims.IDToken["sub"]
+	if spec == nil || len(spec.Value) == 0 {
+		return "", false
+	}
+	var sub string
+	if json.Unmarshal(spec.Value, &sub) != nil {
+		return "\x00not-a-string", true
+	}
+	return sub, true
+}
+
+// essentialACRs returns the values of an essential acr claim request for the ID token (OIDC
+// Core §5.5.1.1: "value" or "values"), nil when acr is not requested as essential.
+func (r *AuthRequest) essentialACRs() []string {
+	if r.Claims == nil {
+		return nil
+	}
+	spec := r.Claims.IDToken["acr"]
+	if spec == nil || !spec.Essential {
+		return nil
+	}
+	var vals []string
+	if len(spec.Value) > 0 {
+		var v string
+		if json.Unmarshal(spec.Value, &v) == nil {
+			vals = append(vals, v)
+		}
+	}
+	for _, raw := range spec.Values {
+		var v string
+		if json.Unmarshal(raw, &v) == nil {
+			vals = append(vals, v)
+		}
+	}
+	return vals
+}
+
+// WantsMultiFactor reports whether the request asks for a multi-factor login: acr_values
+// preferring aal2 (voluntary: OIDC Core §3.1.2.1 lets the OP answer with a lower acr), or an
+// essential acr claim whose values exclude aal1 (essential: OIDC Core §5.5.1.1 makes a login
+// that cannot meet it a failed authentication).
+func (r *AuthRequest) WantsMultiFactor() (want, essential bool) {
+	if len(r.ACRValues) > 0 && r.ACRValues[0] == login.ACRMultiFactor {
+		want = true
+	}
+	if vals := r.essentialACRs(); hasString(vals, login.ACRMultiFactor) && !hasString(vals, login.ACRSingleFactor) {
+		return true, true
+	}
+	return want, false
+}
+
+// UnsatisfiableACR reports an essential acr request none of whose values Gatehouse can meet
+// (OIDC Core §5.5.1.1: that must fail the authentication).
+func (r *AuthRequest) UnsatisfiableACR(available ...string) bool {
+	want := r.essentialACRs()
+	if len(want) == 0 {
+		return false
+	}
+	for _, w := range want {
+		if hasString(available, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// ACRFor returns the acr to assert for a session authenticated at level sessionACR. It is the
+// session's own level, except when an essential acr claim lists values that exclude it but
+// include aal1 and the session is aal2 (a multi-factor login meets aal1 too): then aal1, since
+// OIDC Core §5.5.1.1 requires the returned acr to match one of the requested values. The
+// authorization endpoint refuses the requests that no session level can meet
+// (UnsatisfiableACR, WantsMultiFactor) before a code is issued.
+func (r *AuthRequest) ACRFor(sessionACR string) string {
+	want := r.essentialACRs()
+	if len(want) == 0 || hasString(want, sessionACR) {
+		return sessionACR
+	}
+	if sessionACR == login.ACRMultiFactor && hasString(want, login.ACRSingleFactor) {
+		return login.ACRSingleFactor
+	}
+	return sessionACR
+}
+
+// HasPrompt tells whether the request carries the prompt value v.
+func (r *AuthRequest) HasPrompt(v string) bool { return hasString(r.Prompt, v) }
+
+// singleParams must appear at most once (RFC 6749 §3.1).
+var singleParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
+	"code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "id_token_hint",
+	"acr_values", "ui_locales", "response_mode", "request", "request_uri", "claims", "display"}
+
+// maxParamLen caps every authorization parameter.
+const maxParamLen = 4096
+
+// ParseAuthRequest validates the parameters of an authorization request. If the returned
+// error is not nil and redirect is false, the client or redirect URI could not be trusted:
+// the caller must show an error page and must not redirect (RFC 6749 §4.1.2.1). If redirect is
+// true, the error goes to req.RedirectURI with req.State.
+func (p *Server) ParseAuthRequest(ctx context.Context, q url.Values) (req *AuthRequest, redirect bool, err *Error) {
+	for _, k := range singleParams {
+		if len(q[k]) > 1 {
+			return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "parameter %s is repeated", k)
+		}
+		if len(q.Get(k)) > maxParamLen {
+			return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "parameter %s is too long", k)
+		}
+	}
+	clientID := q.Get("client_id")
+	if clientID == "" {
+		return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "client_id is missing")
+	}
+	client, cerr := p.Client(ctx, clientID)
+	if errors.Is(cerr, store.ErrNotFound) {
+		return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "unknown client_id")
+	} else if cerr != nil {
+		return nil, false, p.serverError("authorize: load client", cerr)
+	}
+	req = &AuthRequest{Client: client, MaxAge: -1}
+	switch ru := q.Get("redirect_uri"); {
+	case ru != "":
+		if !client.HasRedirectURI(ru) {
+			return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "redirect_uri is not registered for this client")
+		}
+		req.RedirectURI = ru
+	case len(client.RedirectURIs) == 1:
+		req.RedirectURI = client.RedirectURIs[0]
+	default:
+		return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "redirect_uri is missing")
+	}
+	req.State = q.Get("state")
+	if !client.AllowsGrant(GrantAuthorizationCode) {
+		return req, true, oauthErr(ErrCodeUnauthorizedClient, 400, "this client may not use the authorization code flow")
+	}
+	if q.Has("request") {
+		return req, true, oauthErr("request_not_supported", 400, "request objects are not supported")
+	}
+	if q.Has("request_uri") {
+		return req, true, oauthErr("request_uri_not_supported", 400, "request_uri is not supported")
+	}
+	switch rt := q.Get("response_type"); rt {
+	case "code":
+	case "":
+		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "response_type is missing")
+	default:
+		return req, true, oauthErr(ErrCodeUnsupportedResponse, 400, "only response_type=code is supported")
+	}
+	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
+		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "only response_mode=query is supported")
+	}
+	req.Scopes = strings.Fields(q.Get("scope"))
+	if len(req.Scopes) > 64 {
+		return req, true, oauthErr(ErrCodeInvalidScope, 400, "too many scopes")
+	}
+	for _, s := range req.Scopes {
+		if !client.AllowsScope(s) {
+			return req, true, oauthErr(ErrCodeInvalidScope, 400, "scope %q is not allowed for this client", sanitize(s))
+		}
+	}
+	req.Scopes = dedupe(req.Scopes)
+	req.Nonce = q.Get("nonce")
+	switch challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method"); {
+	case challenge == "" && method != "":
+		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "code_challenge_method without code_challenge")
+	case challenge == "":
+		if client.RequirePKCE {
+			return req, true, oauthErr(ErrCodeInvalidRequest, 400, "PKCE is required: send code_challenge with code_challenge_method=S256")
+		}
+	case method != "S256":
+		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "code_challenge_method must be S256")
+	case !validPKCE(challenge) || len(challenge) != 43:
+		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "code_challenge must be the base64url SHA-256 of the verifier (43 characters)")
+	default:
+		req.CodeChallenge = challenge
+	}
+	req.Prompt = strings.Fields(q.Get("prompt"))
+	for _, v := range req.Prompt {
+		switch v {
+		case "none", "login", "consent", "select_account":
+		default:
+			return req, true, oauthErr(ErrCodeInvalidRequest, 400, "unknown prompt value %q", sanitize(v))
+		}
+	}
+	if req.HasPrompt("none") && len(req.Prompt) > 1 {
+		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "prompt=none cannot be combined with other values")
+	}
+	if ma := q.Get("max_age"); ma != "" {
+		n, err := strconv.Atoi(ma)
+		if err != nil || n < 0 {
+			return req, true, oauthErr(ErrCodeInvalidRequest, 400, "max_age must be a non-negative integer")
+		}
+		req.MaxAge = n
+	}
+	req.LoginHint = q.Get("login_hint")
+	req.IDTokenHint = q.Get("id_token_hint")
+	req.ACRValues = strings.Fields(q.Get("acr_values"))
+	req.UILocales = q.Get("ui_locales")
+	if raw := q.Get("claims"); raw != "" {
+		cr, cerr := ParseClaimsRequest(raw)
+		if cerr != nil {
+			return req, true, cerr
+		}
+		req.Claims = cr
+	}
+	if len(q["resource"]) > 8 {
+		return req, true, oauthErr("invalid_target", 400, "at most 8 resource parameters")
+	}
+	for _, r := range q["resource"] {
+		if err := ValidateResource(r); err != nil {
+			return req, true, oauthErr("invalid_target", 400, "resource %q: %v", sanitize(r), err)
+		}
+		if !client.AllowsResource(r) {
+			return req, true, oauthErr("invalid_target", 400, "resource %q is not registered for this client", sanitize(r))
+		}
+		if !hasString(req.Resources, r) {
+			req.Resources = append(req.Resources, r)
+		}
+	}
+	return req, false, nil
+}
+
+// IssueCode creates an authorization code for the request, the session and its user.
+func (p *Server) IssueCode(ctx context.Context, req *AuthRequest, s store.Session) (string, error) {
+	newUser := false
+	if s.NewUser || !hasString(s.Clients, req.Client.ID) {
+		// new_user is reported once: by the first code of the session that created the
+		// user. The session also remembers its clients, for back-channel logout.
+		s2, err := p.Store.UpdateSession(ctx, s.ID, func(s store.Session) (store.Session, error) {
+			newUser = s.NewUser
+			s.NewUser = false
+			if !hasString(s.Clients, req.Client.ID) && len(s.Clients) < 64 {
+				s.Clients = append(s.Clients, req.Client.ID)
+			}
+			return s, nil
+		})
+		if err != nil {
+			return "", fmt.Errorf("update session: %w", err)
+		}
+		s = s2
+	}
+	code := secret.Token()
+	now := p.Now()
+	rec := store.AuthCode{ID: secret.Hash(code), ClientID: req.Client.ID, RedirectURI: req.RedirectURI,
+		UserID: s.UserID, SessionID: s.ID, Scopes: req.Scopes, Nonce: req.Nonce, Audience: req.Resources,
+		Claims:   req.Claims.Encode(),
+		AuthTime: s.AuthTime, AMR: s.AMR, ACR: req.ACRFor(s.ACR), NewUser: newUser, CreatedAt: now,
+		ExpiresAt: now.Add(p.CodeLifetime), PurgeAfter: now.Add(p.CodeLifetime + max(p.AccessTokenLifetime, p.Verifier.MaxLifetime))}
+	if req.CodeChallenge != "" {
+		rec.CodeChallenge, rec.CodeChallengeMethod = req.CodeChallenge, "S256"
+	}
+	if err := p.Store.CreateAuthCode(ctx, rec); err != nil {
+		return "", fmt.Errorf("store authorization code: %w", err)
+	}
+	return code, nil
+}
+
+// validPKCE checks the RFC 7636 character set (ALPHA / DIGIT / "-" / "." / "_" / "~").
+func validPKCE(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+func dedupe(in []string) []string {
+	out := in[:0:0]
+	for _, s := range in {
+		if !hasString(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// sanitize makes a client-supplied value safe to echo in an error description.
+func sanitize(s string) string { return input.Sanitize(s) }

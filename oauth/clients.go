@@ -1,0 +1,366 @@
+package oauth
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tokens/issue"
+)
+
+// Grant types.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+)
+
+// DefaultScopes are the scopes every client may request unless its configuration lists
+// others.
+var DefaultScopes = []string{"openid", "profile", "email", "offline_access"}
+
+// Client is an OAuth client.
+type Client struct {
+	ID   string
+	Name string
+	// secretHash is the SHA-256 of secretSalt ‖ secret (secret.ClientDigest); nil for a
+	// public client. secretSalt is nil for a plain secret and for clients from the store.
+	secretHash             []byte
+	secretSalt             []byte
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	// Scopes the client may request.
+	Scopes []string
+	// GrantTypes the client may use.
+	GrantTypes []string
+	// RequirePKCE forces S256 PKCE (always true for public clients).
+	RequirePKCE bool
+	// Token lifetimes of this client (0: the provider's).
+	AccessTokenLifetime  time.Duration
+	IDTokenLifetime      time.Duration
+	RefreshTokenLifetime time.Duration
+	RefreshTokenIdle     time.Duration
+	// IDTokenAlg signs this client's ID tokens ("": the provider's).
+	IDTokenAlg string
+	// Resources are the resource indicators (RFC 8707) the client may request as the access
+	// token's audience.
+	Resources []string
+	// BackchannelLogoutURI receives a logout token when a session the client took part in
+	// ends (OpenID Connect Back-Channel Logout 1.0).
+	BackchannelLogoutURI string
+}
+
+func (c *Client) lifetime(own, def time.Duration) time.Duration {
+	if own > 0 {
+		return own
+	}
+	return def
+}
+
+// forTokens is what the tokens issued to the client say of it.
+func (c *Client) forTokens() issue.Client {
+	return issue.Client{ID: c.ID, Name: c.Name, AccessTokenLifetime: c.AccessTokenLifetime,
+		IDTokenLifetime: c.IDTokenLifetime, IDTokenAlg: c.IDTokenAlg}
+}
+
+// ClientConfig describes a client from the configuration.
+type ClientConfig struct {
+	ID   string
+	Name string
+	// Secret is the client secret in clear; SecretHash a verifier of it made by
+	// secret.HashClientSecret (`gatehouse hash-secret`). At most one of them is set; with
+	// neither, the client is public.
+	Secret                 string
+	SecretHash             string
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	Scopes                 []string
+	GrantTypes             []string
+	// PKCE is "required" or "optional" ("": required for public clients, optional otherwise).
+	PKCE                 string
+	AccessTokenLifetime  time.Duration
+	IDTokenLifetime      time.Duration
+	RefreshTokenLifetime time.Duration
+	RefreshTokenIdle     time.Duration
+	IDTokenAlg           string
+	Resources            []string
+	BackchannelLogoutURI string
+}
+
+// NewClient validates cfg and builds a client. Each problem is reported with the field name.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	var errs []error
+	if !validClientID(cfg.ID) {
+		errs = append(errs, fmt.Errorf("client id %q: use 1-128 characters among letters, digits and . _ - : @", cfg.ID))
+	}
+	c := &Client{ID: cfg.ID, Name: cfg.Name, Scopes: cfg.Scopes, GrantTypes: cfg.GrantTypes,
+		RedirectURIs: cfg.RedirectURIs, PostLogoutRedirectURIs: cfg.PostLogoutRedirectURIs,
+		AccessTokenLifetime: cfg.AccessTokenLifetime, IDTokenLifetime: cfg.IDTokenLifetime,
+		RefreshTokenLifetime: cfg.RefreshTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle,
+		IDTokenAlg: cfg.IDTokenAlg, Resources: cfg.Resources, BackchannelLogoutURI: cfg.BackchannelLogoutURI}
+	if c.Name == "" {
+		c.Name = c.ID
+	}
+	switch {
+	case cfg.Secret != "" && cfg.SecretHash != "":
+		errs = append(errs, fmt.Errorf("client %q: set secret or secret_hash, not both", cfg.ID))
+	case cfg.Secret != "":
+		if len(cfg.Secret) < 16 {
+			errs = append(errs, fmt.Errorf("client %q: secret must be at least 16 characters (generate one with `openssl rand -base64 32`)", cfg.ID))
+		}
+		c.secretHash = secret.ClientDigest(nil, cfg.Secret)
+	case cfg.SecretHash != "":
+		salt, digest, err := secret.ParseClientSecretHash(cfg.SecretHash)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("client %q: secret_hash: %w", cfg.ID, err))
+			break
+		}
+		c.secretSalt, c.secretHash = salt, digest
+	}
+	if len(c.Scopes) == 0 {
+		c.Scopes = DefaultScopes
+	}
+	for _, s := range c.Scopes {
+		if !validScopeToken(s) {
+			errs = append(errs, fmt.Errorf("client %q: scope %q: use printable ASCII without spaces, quotes or backslashes", cfg.ID, s))
+		}
+	}
+	if len(c.GrantTypes) == 0 {
+		c.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
+	}
+	for _, g := range c.GrantTypes {
+		switch g {
+		case GrantAuthorizationCode, GrantRefreshToken:
+		case GrantClientCredentials:
+			if c.Public() {
+				errs = append(errs, fmt.Errorf("client %q: client_credentials needs a confidential client (set a secret or secret_hash)", cfg.ID))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("client %q: grant type %q is not supported (use authorization_code, refresh_token, client_credentials)", cfg.ID, g))
+		}
+	}
+	for name, d := range map[string]time.Duration{"access_token_lifetime": c.AccessTokenLifetime,
+		"id_token_lifetime": c.IDTokenLifetime, "refresh_token_lifetime": c.RefreshTokenLifetime,
+		"refresh_token_idle": c.RefreshTokenIdle} {
+		if d < 0 || (name == "access_token_lifetime" && d > 24*time.Hour) {
+			errs = append(errs, fmt.Errorf("client %q: %s must be positive (and an access token lives at most 24h)", cfg.ID, name))
+		}
+	}
+	switch c.IDTokenAlg {
+	case "", "RS256", "ES256", "EdDSA":
+	default:
+		errs = append(errs, fmt.Errorf("client %q: id_token_alg %q: use RS256, ES256 or EdDSA", cfg.ID, c.IDTokenAlg))
+	}
+	for _, r := range c.Resources {
+		if err := ValidateResource(r); err != nil {
+			errs = append(errs, fmt.Errorf("client %q: resource %q: %w", cfg.ID, r, err))
+		}
+	}
+	if c.BackchannelLogoutURI != "" {
+		if err := ValidateRedirectURI(c.BackchannelLogoutURI); err != nil || strings.HasPrefix(c.BackchannelLogoutURI, "com.") {
+			errs = append(errs, fmt.Errorf("client %q: backchannel_logout_uri %q: an https URL (http on loopback) without fragment", cfg.ID, c.BackchannelLogoutURI))
+		}
+	}
+	if len(c.RedirectURIs) == 0 && hasString(c.GrantTypes, GrantAuthorizationCode) {
+		errs = append(errs, fmt.Errorf("client %q: at least one redirect_uri is required", cfg.ID))
+	}
+	for _, u := range c.RedirectURIs {
+		if err := ValidateRedirectURI(u); err != nil {
+			errs = append(errs, fmt.Errorf("client %q: redirect_uri %q: %w", cfg.ID, u, err))
+		}
+	}
+	for _, u := range c.PostLogoutRedirectURIs {
+		if err := ValidateRedirectURI(u); err != nil {
+			errs = append(errs, fmt.Errorf("client %q: post_logout_redirect_uri %q: %w", cfg.ID, u, err))
+		}
+	}
+	switch cfg.PKCE {
+	case "required":
+		c.RequirePKCE = true
+	case "", "optional":
+		c.RequirePKCE = c.Public()
+		if cfg.PKCE == "optional" && c.Public() {
+			errs = append(errs, fmt.Errorf("client %q: pkce cannot be optional for a public client (no secret)", cfg.ID))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("client %q: pkce must be required or optional, not %q", cfg.ID, cfg.PKCE))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ValidateResource checks a resource indicator (RFC 8707 §2): an absolute URI without a
+// fragment.
+func ValidateResource(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(raw, "#") || strings.ContainsAny(raw, " \t\r\n") {
+		return errors.New("must be an absolute URI without fragment, such as https://api.example.com")
+	}
+	return nil
+}
+
+// AllowsResource tells whether the client may request resource as an audience.
+func (c *Client) AllowsResource(r string) bool { return hasString(c.Resources, r) }
+
+// Public tells whether the client has no secret.
+func (c *Client) Public() bool { return c.secretHash == nil }
+
+// Authenticate compares the presented secret with the client's in constant time: both sides
+// are fixed-size digests, so neither the secret's length nor its content shows in the time.
+func (c *Client) Authenticate(presented string) bool {
+	if c.secretHash == nil {
+		return false
+	}
+	return subtle.ConstantTimeCompare(secret.ClientDigest(c.secretSalt, presented), c.secretHash) == 1
+}
+
+// AllowsScope tells whether the client may request scope.
+func (c *Client) AllowsScope(scope string) bool { return hasString(c.Scopes, scope) }
+
+// AllowsGrant tells whether the client may use the grant type.
+func (c *Client) AllowsGrant(g string) bool { return hasString(c.GrantTypes, g) }
+
+// HasRedirectURI tells whether uri is registered, by exact string comparison (RFC 9700 §4.1.3).
+func (c *Client) HasRedirectURI(uri string) bool { return hasString(c.RedirectURIs, uri) }
+
+// HasPostLogoutRedirectURI tells whether uri is registered for logout, exactly.
+func (c *Client) HasPostLogoutRedirectURI(uri string) bool {
+	return hasString(c.PostLogoutRedirectURIs, uri)
+}
+
+// Client returns the client with this ID: from the configuration, else from the store. It
+// returns an error wrapping store.ErrNotFound for an unknown client.
+func (p *Server) Client(ctx context.Context, id string) (*Client, error) {
+	if c, ok := p.Configured[id]; ok {
+		return c, nil
+	}
+	if !validClientID(id) {
+		return nil, fmt.Errorf("client %q: %w", id, store.ErrNotFound)
+	}
+	rec, err := p.Store.GetClient(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("client %q: %w", id, err)
+	}
+	c := &Client{ID: rec.ID, Name: rec.Name, RedirectURIs: rec.RedirectURIs,
+		PostLogoutRedirectURIs: rec.PostLogoutRedirectURIs, Scopes: rec.Scopes,
+		GrantTypes: rec.GrantTypes, RequirePKCE: rec.RequirePKCE}
+	if rec.SecretHash != "" {
+		h, err := hex.DecodeString(rec.SecretHash)
+		if err != nil {
+			return nil, fmt.Errorf("client %q: stored secret hash: %w", id, err)
+		}
+		c.secretHash = h
+	}
+	if c.Public() {
+		c.RequirePKCE = true
+	}
+	if len(c.Scopes) == 0 {
+		c.Scopes = DefaultScopes
+	}
+	if len(c.GrantTypes) == 0 {
+		c.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
+	}
+	return c, nil
+}
+
+// ConfiguredClients returns the clients of the configuration.
+func (p *Server) ConfiguredClients() []*Client {
+	out := make([]*Client, 0, len(p.Configured))
+	for _, c := range p.Configured {
+		out = append(out, c)
+	}
+	return out
+}
+
+// ValidateRedirectURI checks a redirect URI at registration (RFC 9700 §2.6, OIDC Core
+// §3.1.2.1): absolute, no fragment, no user information, https — or http only on a loopback
+// host (127.0.0.1, [::1], localhost) — or a private-use scheme containing a dot (RFC 8252
+// §7.1). javascript:, data:, file: and similar schemes are refused.
+func ValidateRedirectURI(raw string) error {
+	if raw == "" || strings.TrimSpace(raw) != raw || strings.ContainsAny(raw, "\x00\r\n\t\\ ") {
+		return errors.New("must be a URL without spaces or control characters")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("not a valid URL: %w", err)
+	}
+	if !u.IsAbs() {
+		return errors.New("must be an absolute URL")
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return errors.New("must not contain a fragment (#...)")
+	}
+	if u.User != nil {
+		return errors.New("must not contain user information (user@host)")
+	}
+	switch scheme := strings.ToLower(u.Scheme); scheme {
+	case "https":
+		if u.Host == "" {
+			return errors.New("must have a host")
+		}
+	case "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return errors.New("plain http is only allowed for loopback hosts (127.0.0.1, [::1], localhost); use https")
+		}
+	case "javascript", "data", "file", "vbscript", "blob", "about", "ftp", "ws", "wss":
+		return fmt.Errorf("scheme %q is not allowed", u.Scheme)
+	default:
+		if !strings.Contains(scheme, ".") {
+			return fmt.Errorf("scheme %q is not allowed; native apps use a reverse-domain scheme such as com.example.app", u.Scheme)
+		}
+	}
+	return nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+func validClientID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-:@", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// validScopeToken follows RFC 6749 §3.3: %x21 / %x23-5B / %x5D-7E.
+func validScopeToken(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func hasString(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,13 @@
+// Package oauth is the OAuth 2.0 / OpenID Connect domain of the provider: clients and their
+// authentication (with failed attempts limited, CR-04), authorization requests and codes
+// (PKCE, exact redirect URIs, acr), the grants — authorization code, refresh token with
+// rotation and reuse detection, client credentials — token revocation and introspection,
+// userinfo, and back-channel logout notifications. Its operations return typed errors
+// (*Error: an OAuth error code, a description and the HTTP status the token endpoint
+// answers with).
+//
+// It delegates the signing of tokens and the user claims to tokens/issue, revocations and
+// sessions to package sessions, and the limiter to login/lockout. Request parsing for the
+// endpoints and the HTTP side are handlers/oidc's; the in-process client of
+// gatehouse_protect uses ExchangeCode and RefreshGrant directly.
+package oauth

@@ -1,0 +1,485 @@
+package oauth_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/sessions"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// TestExchangeCodeHappyPath: OC-01, OC-24 — a code redeemed once with the right client,
+// redirect URI and PKCE verifier yields a Bearer access token (RFC 9068, verifiable by the
+// provider), a refresh token and an ID token carrying the nonce, the session and the
+// released claims.
+func TestExchangeCodeHappyPath(t *testing.T) {
+	e := idptest.New(t)
+	resp, sess := e.Tokens("openid", "email", "read", "offline_access")
+	if resp.TokenType != "Bearer" || resp.ExpiresIn != 600 || resp.RefreshToken == "" || resp.IDToken == "" ||
+		resp.Scope != "openid email read offline_access" {
+		t.Fatalf("response %+v", resp)
+	}
+	c, err := e.P.Verifier.VerifyAccessToken(resp.AccessToken)
+	if err != nil {
+		t.Fatalf("access token does not verify: %v", err)
+	}
+	if c.Subject != e.User.ID || c.ClientID != "web" || !c.Audience.Contains("web") || c.SessionID != sess.ID ||
+		c.GrantID == "" || c.Email != "alice@example.com" || !c.EmailVerified || c.Name != "" || strings.Join(c.Groups, ",") != "staff" {
+		t.Fatalf("access claims %+v", c)
+	}
+	idc, err := e.P.Verifier.VerifyIDToken(resp.IDToken, false)
+	if err != nil {
+		t.Fatalf("ID token: %v", err)
+	}
+	if idc["nonce"] != "n-1" || idc["sub"] != e.User.ID || idc["aud"] != "web" || idc["sid"] != sess.ID ||
+		idc["email"] != "alice@example.com" || idc["iss"] != idptest.Issuer || idc["at_hash"] == nil || idc["tid"] != "tenant-1" {
+		t.Fatalf("ID token claims %v", idc)
+	}
+	if _, ok := idc["name"]; ok {
+		t.Fatal("name released without the profile scope (OC-06)")
+	}
+	// Without openid: no ID token; client without refresh grant: no refresh token.
+	v, ch := idptest.PKCE()
+	code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "read"))
+	r2, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+	if oerr != nil || r2.IDToken != "" {
+		t.Fatalf("without openid: %v %q", oerr, r2.IDToken)
+	}
+}
+
+// TestExchangeCodePKCE: AS-11, AS-08, AS-10, OC-28 — a wrong verifier fails and burns the
+// code (the right verifier afterwards fails too: no guessing loop); a verifier sent for a
+// code issued without a challenge is refused (PKCE downgrade); a missing or malformed
+// verifier is refused.
+func TestExchangeCodePKCE(t *testing.T) {
+	e := idptest.New(t)
+	v, ch := idptest.PKCE()
+	code, _ := e.Code(idptest.AuthQuery("cli", idptest.CliCB, ch, "openid"))
+	wrong, _ := idptest.PKCE()
+	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, code, idptest.CliCB, wrong)
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, code, idptest.CliCB, v)
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+
+	// AS-08: no challenge at authorization, a verifier at the token endpoint.
+	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, "", "openid"))
+	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+
+	for name, verifier := range map[string]string{
+		"missing":       "",
+		"42 characters": strings.Repeat("a", 42),
+		"129 chars":     strings.Repeat("a", 129),
+		"with +":        v[:20] + "+" + v[21:],
+		"with /":        v[:20] + "/" + v[21:],
+		"with space":    v[:20] + " " + v[21:],
+		"the challenge": ch,
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, _ := e.Code(idptest.AuthQuery("cli", idptest.CliCB, ch, "openid"))
+			_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, code, idptest.CliCB, verifier)
+			idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		})
+	}
+	// Control: the right verifier on a fresh code works; no challenge and no verifier works
+	// for the confidential client that allows it.
+	code, _ = e.Code(idptest.AuthQuery("cli", idptest.CliCB, ch, "openid"))
+	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, code, idptest.CliCB, v); oerr != nil {
+		t.Fatalf("control: %v", oerr)
+	}
+	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, "", "openid"))
+	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, ""); oerr != nil {
+		t.Fatalf("control without PKCE: %v", oerr)
+	}
+}
+
+// TestExchangeCodeBinding: AS-04, AS-05, AS-06 — a code is bound to its client (another
+// client's redemption fails and burns it), to its redirect URI, and to its short lifetime.
+func TestExchangeCodeBinding(t *testing.T) {
+	e := idptest.New(t)
+	v, ch := idptest.PKCE()
+
+	// AS-05: client rp redeems web's code.
+	code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
+	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.RP, code, idptest.WebCB, v)
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant) // burned
+
+	// AS-04: another registered redirect URI, or none while two are registered.
+	for _, ru := range []string{idptest.WebCB2, "", "https://evil.test/cb", idptest.WebCB + "/"} {
+		code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
+		_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, ru, v)
+		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	}
+
+	// AS-06: expired code (lifetime 1 minute).
+	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
+	e.Clock.Advance(e.P.CodeLifetime)
+	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
+	e.Clock.Advance(e.P.CodeLifetime - time.Second)
+	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v); oerr != nil {
+		t.Fatalf("code within its lifetime: %v", oerr)
+	}
+
+	// Unknown, empty and oversized codes.
+	for _, c := range []string{"nope", "", strings.Repeat("a", 129)} {
+		if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, c, idptest.WebCB, v); oerr == nil {
+			t.Fatalf("code %.20q accepted", c)
+		}
+	}
+}
+
+// TestExchangeCodeReplayRevokes: OC-14, OC-15, AS-07 — redeeming a code twice fails the
+// second time and revokes what the first redemption issued: its access token stops
+// verifying and its refresh token stops working.
+func TestExchangeCodeReplayRevokes(t *testing.T) {
+	e := idptest.New(t)
+	v, ch := idptest.PKCE()
+	code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid", "offline_access"))
+	first, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	if _, err := e.P.Verifier.VerifyAccessToken(first.AccessToken); err != nil {
+		t.Fatalf("control: %v", err)
+	}
+	e.Clock.Advance(30 * time.Second)
+	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	if _, err := e.P.Verifier.VerifyAccessToken(first.AccessToken); !errors.Is(err, tokens.ErrRevoked) {
+		t.Fatalf("first access token after replay: %v, want ErrRevoked", err)
+	}
+	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, first.RefreshToken, "")
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+}
+
+// TestExchangeCodeConcurrent: AS-07 — of 20 parallel redemptions of one code exactly one
+// succeeds, and because reuse was detected its tokens are revoked as well.
+func TestExchangeCodeConcurrent(t *testing.T) {
+	e := idptest.New(t)
+	v, ch := idptest.PKCE()
+	code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var wins []*oauth.TokenResponse
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+			if oerr == nil {
+				mu.Lock()
+				wins = append(wins, resp)
+				mu.Unlock()
+			} else if oerr.Code != oauth.ErrCodeInvalidGrant {
+				t.Errorf("loser got %v", oerr)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(wins) != 1 {
+		t.Fatalf("%d redemptions succeeded, want exactly 1", len(wins))
+	}
+	if _, err := e.P.Verifier.VerifyAccessToken(wins[0].AccessToken); !errors.Is(err, tokens.ErrRevoked) {
+		t.Fatalf("winner's token after concurrent reuse: %v, want ErrRevoked", err)
+	}
+}
+
+// TestExchangeCodeUserAndSessionState: AS-17 — a code of a user disabled, or of a session
+// logged out, since it was issued yields nothing.
+func TestExchangeCodeUserAndSessionState(t *testing.T) {
+	e := idptest.New(t)
+	v, ch := idptest.PKCE()
+	code, sess := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
+	if err := e.P.Sessions.End(e.Ctx, sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+
+	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
+	if _, err := e.P.Accounts.SetDisabled(e.Ctx, e.User.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+}
+
+// TestRefreshRotation: AS-15 (RFC 9700 §4.14.2) — each refresh returns a new refresh token
+// and retires the old one; presenting a retired token revokes the whole family: the
+// successor refresh token and every access token of the grant stop working.
+func TestRefreshRotation(t *testing.T) {
+	e := idptest.New(t)
+	resp, _ := e.Tokens("openid", "read", "offline_access")
+	rt1 := resp.RefreshToken
+	e.Clock.Advance(time.Minute)
+	r2, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, rt1, "")
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	if r2.RefreshToken == "" || r2.RefreshToken == rt1 || r2.AccessToken == resp.AccessToken || r2.IDToken == "" {
+		t.Fatalf("rotation: %+v", r2)
+	}
+	c2, err := e.P.Verifier.VerifyAccessToken(r2.AccessToken)
+	if err != nil || c2.GrantID != resp.Claims.GrantID || c2.Scope != "openid read offline_access" {
+		t.Fatalf("refreshed access token: %v %+v", err, c2)
+	}
+	r3, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, r2.RefreshToken, "")
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	// Reuse of rt1 (an attacker's stolen copy): refused, and the family dies.
+	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, rt1, "")
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, r3.RefreshToken, "")
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	for _, at := range []string{resp.AccessToken, r2.AccessToken, r3.AccessToken} {
+		if _, err := e.P.Verifier.VerifyAccessToken(at); !errors.Is(err, tokens.ErrRevoked) {
+			t.Fatalf("access token of a revoked family: %v", err)
+		}
+	}
+	// Another grant of the same user is not affected.
+	other, _ := e.Tokens("openid", "offline_access")
+	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, other.RefreshToken, ""); oerr != nil {
+		t.Fatalf("unrelated grant: %v", oerr)
+	}
+}
+
+// TestRefreshConcurrent: AS-18 — parallel refreshes with one token never fork the family:
+// at most one succeeds, the others are reuse, and reuse revokes the family, so no returned
+// refresh token stays usable.
+func TestRefreshConcurrent(t *testing.T) {
+	e := idptest.New(t)
+	resp, _ := e.Tokens("openid", "offline_access")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var wins []*oauth.TokenResponse
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
+			if oerr == nil {
+				mu.Lock()
+				wins = append(wins, r)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(wins) > 1 {
+		t.Fatalf("%d parallel refreshes succeeded: the family forked", len(wins))
+	}
+	for _, w := range wins {
+		if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, w.RefreshToken, ""); oerr == nil {
+			t.Fatal("a successor survived the detected reuse")
+		}
+	}
+}
+
+// TestRefreshScope: AS-16 — a refresh may narrow the scope and later return to the
+// originally granted scope, never widen it (invalid_scope); a refresh token is bound to
+// its client (OC-23).
+func TestRefreshScope(t *testing.T) {
+	e := idptest.New(t)
+	resp, _ := e.Tokens("openid", "read", "offline_access")
+	narrow, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "read read")
+	if oerr != nil {
+		t.Fatalf("narrowing: %v", oerr)
+	}
+	if c, _ := e.P.Verifier.VerifyAccessToken(narrow.AccessToken); c == nil || c.Scope != "read" || narrow.IDToken != "" {
+		t.Fatalf("narrowed token scope %+v, id token %q", c, narrow.IDToken)
+	}
+	back, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, narrow.RefreshToken, "")
+	if oerr != nil || back.Scope != "openid read offline_access" {
+		t.Fatalf("back to the full grant: %v %q", oerr, back.Scope)
+	}
+	for _, scope := range []string{"openid read write", "admin", "read:all", "READ"} {
+		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, back.RefreshToken, scope)
+		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidScope)
+	}
+	// The widening attempts did not consume the token.
+	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, back.RefreshToken, ""); oerr != nil {
+		t.Fatalf("after refused widening: %v", oerr)
+	}
+	// OC-23: another client presenting it.
+	r, _ := e.Tokens("openid", "offline_access")
+	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.RP, r.RefreshToken, "")
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	for _, bad := range []string{"", strings.Repeat("x", 129)} {
+		_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, bad, "")
+		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidRequest)
+	}
+	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, "unknown-token", "")
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+}
+
+// TestRefreshLifecycle: AS-17, PX-29 — a refresh token dies with its session's logout
+// (session-bound without offline_access, and offline ones started in the session too),
+// with the user's disabling or password change, and after its idle lifetime.
+func TestRefreshLifecycle(t *testing.T) {
+	t.Run("logout", func(t *testing.T) {
+		e := idptest.New(t)
+		resp, sess := e.Tokens("openid", "read")
+		if resp.RefreshToken == "" {
+			t.Fatal("no refresh token")
+		}
+		if err := e.P.Sessions.End(e.Ctx, sess.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
+		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		if _, err := e.P.Verifier.VerifyAccessToken(resp.AccessToken); !errors.Is(err, tokens.ErrRevoked) {
+			t.Fatalf("access token after logout: %v", err)
+		}
+	})
+	t.Run("session expired", func(t *testing.T) {
+		e := idptest.New(t)
+		resp, _ := e.Tokens("openid")
+		e.Clock.Advance(e.P.SessionIdle + time.Second)
+		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
+		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	})
+	t.Run("offline access outlives the session", func(t *testing.T) {
+		e := idptest.New(t)
+		resp, _ := e.Tokens("openid", "offline_access")
+		e.Clock.Advance(e.P.SessionIdle + time.Second)
+		if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, ""); oerr != nil {
+			t.Fatalf("offline refresh after the session expired: %v", oerr)
+		}
+	})
+	t.Run("disabled user", func(t *testing.T) {
+		e := idptest.New(t)
+		resp, _ := e.Tokens("openid", "offline_access")
+		if _, err := e.P.Accounts.SetDisabled(e.Ctx, e.User.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
+		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		if _, err := e.P.Verifier.VerifyAccessToken(resp.AccessToken); !errors.Is(err, tokens.ErrRevoked) {
+			t.Fatalf("access token of a disabled user: %v", err)
+		}
+	})
+	t.Run("password change", func(t *testing.T) {
+		e := idptest.New(t)
+		resp, _ := e.Tokens("openid", "offline_access")
+		if err := e.P.Accounts.SetPassword(e.Ctx, e.User.ID, "a brand new password"); err != nil {
+			t.Fatal(err)
+		}
+		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
+		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		// A login after the change works (the user revocation covers earlier tokens only).
+		e.Clock.Advance(time.Second)
+		fresh, _ := e.Tokens("openid")
+		if _, err := e.P.Verifier.VerifyAccessToken(fresh.AccessToken); err != nil {
+			t.Fatalf("token issued after the password change: %v", err)
+		}
+	})
+	t.Run("idle lifetime", func(t *testing.T) {
+		e := idptest.New(t)
+		resp, _ := e.Tokens("openid", "offline_access")
+		e.Clock.Advance(e.P.RefreshTokenIdle)
+		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
+		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	})
+}
+
+// TestNewUserReportedOnce: the new_user claim is true in the ID token of the first code of
+// the session whose login created the user, and false afterwards.
+func TestNewUserReportedOnce(t *testing.T) {
+	e := idptest.New(t)
+	sess := e.Session(sessions.Meta{NewUser: true})
+	var seen []any
+	for i := 0; i < 3; i++ {
+		v, ch := idptest.PKCE()
+		code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"), sess)
+		resp, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+		if oerr != nil {
+			t.Fatal(oerr)
+		}
+		c, err := e.P.Verifier.VerifyIDToken(resp.IDToken, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, c["new_user"])
+	}
+	if seen[0] != true || seen[1] != false || seen[2] != false {
+		t.Fatalf("new_user across three codes = %v, want [true false false]", seen)
+	}
+}
+
+// TestAuthenticateClient: AS-24, OC-20 — a confidential client authenticates with its
+// secret only; a public client must not send one; failures are counted and lock the client
+// after the limit.
+func TestAuthenticateClient(t *testing.T) {
+	e := idptest.New(t, func(c *idp.Config) { c.ClientMaxFailures = 3 })
+	if c, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "web", idptest.WebSecret, true, "192.0.2.1"); oerr != nil || c.ID != "web" {
+		t.Fatalf("right secret: %v", oerr)
+	}
+	for name, tc := range map[string]struct {
+		id, secret string
+		has        bool
+	}{
+		"wrong secret":          {"web", "wrong-secret-0123456", true},
+		"no secret":             {"web", "", false},
+		"unknown client":        {"nope", "x", true},
+		"empty id":              {"", idptest.WebSecret, true},
+		"public with a secret":  {"cli", "anything", true},
+		"other client's secret": {"rp", idptest.WebSecret, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, tc.id, tc.secret, tc.has, "192.0.2.1")
+			idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidClient)
+			if oerr.Status != 401 {
+				t.Fatalf("status %d", oerr.Status)
+			}
+		})
+	}
+	if _, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "cli", "", false, "192.0.2.1"); oerr != nil {
+		t.Fatalf("public client: %v", oerr)
+	}
+	// rp: three failures from one IP throttle that IP (AS-24), even with the right secret...
+	for i := 0; i < 3; i++ {
+		_, _ = e.P.OAuth.AuthenticateClient(e.Ctx, "rp", "wrong-secret-0123456", true, "192.0.2.66")
+	}
+	_, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "rp", "another-secret-of-16+", true, "192.0.2.66")
+	if oerr == nil || !strings.Contains(oerr.Description, "too many") {
+		t.Fatalf("throttled client IP: %v", oerr)
+	}
+	// ...but the client keeps working from its own servers: an attacker cannot lock it out
+	// (CR-04).
+	if _, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "rp", "another-secret-of-16+", true, "198.51.100.7"); oerr != nil {
+		t.Fatalf("client locked out by another IP's failures: %v", oerr)
+	}
+	// IPv6 addresses of one /64 share a counter.
+	for i := 0; i < 3; i++ {
+		_, _ = e.P.OAuth.AuthenticateClient(e.Ctx, "rp", "wrong-secret-0123456", true, fmt.Sprintf("2001:db8:1:2::%x", i+1))
+	}
+	if _, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "rp", "another-secret-of-16+", true, "2001:db8:1:2::ffff"); oerr == nil {
+		t.Fatal("a /64 rotating addresses escaped the limit")
+	}
+}
+
+// TestExchangeAfterLogout: a code issued before a logout cannot be redeemed after it, even
+// when the revocation list no longer holds the session (PX-29).
+func TestExchangeAfterLogout(t *testing.T) {
+	e := idptest.New(t)
+	v, ch := idptest.PKCE()
+	code, s := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
+	// Delete the session record only: the store, not the in-memory list, must decide.
+	if err := e.Store.DeleteSession(e.Ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+}
