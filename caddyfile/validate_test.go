@@ -399,4 +399,3 @@ func TestValidateCaddyfileValues(t *testing.T) {
 		})
 	}
 }
-
