@@ -99,7 +99,8 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 		Rule:    policy.Rule{Scopes: p.Scopes, Groups: p.Groups, Audience: aud, MFA: p.MFA},
 		Headers: specs, Names: app.names, StripHeaders: p.StripHeaders, CookieName: p.CookieName, CacheSize: p.CacheSize,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
-		CSRFKey: keys.DeriveKey("protect-csrf"), State: requestVars, Logger: ctx.Slogger(),
+		CSRFKey: keys.DeriveKey("protect-csrf"), SessionKey: keys.DeriveKey("protect-session-v1"),
+		State: requestVars, Logger: ctx.Slogger(),
 	}
 	return p.guard.Init()
 }
@@ -194,7 +195,8 @@ func (s *Sanitize) Provision(ctx caddy.Context) error {
 	keys := app.portal.keys
 	endpoints := &protect.Guard{Provider: app.provider, Names: app.names,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
-		CSRFKey: keys.DeriveKey("protect-csrf"), State: requestVars, Logger: ctx.Slogger()}
+		CSRFKey: keys.DeriveKey("protect-csrf"), SessionKey: keys.DeriveKey("protect-session-v1"),
+		State: requestVars, Logger: ctx.Slogger()}
 	if err := endpoints.Init(); err != nil {
 		return err
 	}

@@ -122,7 +122,7 @@ func BenchmarkProtectCookieCached(b *testing.B) {
 	e := newEnv(b)
 	g := e.guard(benchRule)
 	resp, _ := e.login("openid", "email", "read", "offline_access")
-	enc := authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}.encode()
+	enc := sealFor(b, g, "__Host-gatehouse_auth", resp.AccessToken, resp.RefreshToken)
 	line := "__Host-gatehouse_auth=" + enc + "; app_session=abc123; theme=dark"
 	r := benchRequest()
 	r.Header.Set("Accept", "text/html")

@@ -15,33 +15,17 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/secret"
-	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 // errUnavailable marks a store failure while refreshing: fail closed with 503.
 var errUnavailable = errors.New("token service unavailable")
 
-// errBadCookie: the session cookie is not one of ours.
+// errBadCookie: the session cookie is not one of ours (tampered, sealed for another cookie
+// name or with another key, or of the earlier plain format).
 var errBadCookie = errors.New("malformed session cookie")
 
-// authCookie is the content of the session cookie: "<access token>~<refresh token>". It needs
-// no encryption or MAC of its own: the access token is a signed JWT carrying only the user's
-// own identity, the refresh token is an opaque secret checked by the store, and the cookie is
-// HttpOnly — sealing it would only double its size (browsers drop cookies over 4 KB).
-type authCookie struct {
-	AccessToken  string
-	RefreshToken string
-}
-
-func (c authCookie) encode() string { return c.AccessToken + "~" + c.RefreshToken }
-
-func decodeAuthCookie(v string) (authCookie, bool) {
-	at, rt, ok := strings.Cut(v, "~")
-	if !ok || at == "" || len(v) > 8192 {
-		return authCookie{}, false
-	}
-	return authCookie{AccessToken: at, RefreshToken: rt}, true
-}
+// errOtherClient: the session cookie was sealed for a Guard of another client.
+var errOtherClient = errors.New("session cookie of another client")
 
 // pendingLogin is a login started by the Guard, kept in the state cookie until the callback.
 type pendingLogin struct {
@@ -273,7 +257,7 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		renderPage(w, http.StatusBadRequest, pageData{Title: "Login failed", Message: "The login response did not match this browser's request."})
 		return
 	}
-	if err := g.setAuthCookie(w, r, p.Cookie, authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}); err != nil {
+	if err := g.setAuthCookie(w, r, p.Cookie, sealedCookie{Client: p.Client, AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}); err != nil {
 		g.Logger.Error("protect: set session cookie", "error", err)
 		renderPage(w, http.StatusInternalServerError, pageData{Title: "Login failed", Message: "The session could not be stored in this browser."})
 		return
@@ -291,106 +275,6 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, p.ReturnTo, http.StatusSeeOther)
-}
-
-func (g *Guard) setAuthCookie(w http.ResponseWriter, r *http.Request, name string, c authCookie) error {
-	if !isGatehouseCookie(name) {
-		name = g.cookieName(r)
-	}
-	g.setCookie(w, r, name, c.encode(), int(g.Provider.RefreshTokenLifetime/time.Second))
-	return nil
-}
-
-type refreshResult struct {
-	cookie  string
-	id      *Identity
-	expires time.Time
-}
-
-// refreshGrace is how long a rotated refresh token's successor is handed to concurrent
-// requests that still carry the old cookie, instead of treating them as a reuse.
-const refreshGrace = 30 * time.Second
-
-// verifyCookie verifies the session cookie, through the cache, refreshing an expired access
-// token in-process.
-func (g *Guard) verifyCookie(w http.ResponseWriter, r *http.Request, value string, now time.Time) (*Identity, error) {
-	gen := g.cache.generation()
-	if id := g.cache.get(value, now); id != nil {
-		c := id.Claims
-		if err := g.Provider.Revocations.CheckClaims(c); err != nil {
-			return nil, err
-		}
-		return id, nil
-	}
-	ac, ok := decodeAuthCookie(value)
-	if !ok {
-		return nil, errBadCookie
-	}
-	c, err := g.Provider.Verifier.VerifyAccessToken(ac.AccessToken)
-	if err == nil {
-		id := newIdentity(c, g.Headers)
-		id.keyGen = gen
-		g.cache.put(value, id, now)
-		return id, nil
-	}
-	if !errors.Is(err, tokens.ErrExpired) || ac.RefreshToken == "" {
-		return nil, err
-	}
-	res, err := g.refresh(r, ac.RefreshToken, now)
-	if err != nil {
-		return nil, err
-	}
-	g.setCookie(w, r, g.cookieName(r), res.cookie, int(g.Provider.RefreshTokenLifetime/time.Second))
-	return res.id, nil
-}
-
-// refresh exchanges the refresh token once even when parallel requests carry the same
-// cookie: one exchange runs and the others share its result.
-func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (refreshResult, error) {
-	key := secret.Hash(rt)
-	g.recentMu.Lock()
-	if res, ok := g.recent[key]; ok && now.Before(res.expires) {
-		g.recentMu.Unlock()
-		// The successor may have been revoked since (logout, user disabled).
-		c := res.id.Claims
-		if err := g.Provider.Revocations.CheckClaims(c); err != nil {
-			return refreshResult{}, err
-		}
-		return res, nil
-	}
-	g.recentMu.Unlock()
-	v, err, _ := g.flights.Do(key, func() (any, error) {
-		gen := g.cache.generation()
-		client, err := g.Provider.Client(r.Context(), g.ClientID)
-		if err != nil {
-			return nil, errUnavailable
-		}
-		resp, oerr := g.Provider.RefreshGrant(r.Context(), client, rt, "")
-		if oerr != nil {
-			if oerr.Code == idp.ErrCodeServerError {
-				return nil, errUnavailable
-			}
-			return nil, oerr
-		}
-		enc := authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}.encode()
-		id := newIdentity(resp.Claims, g.Headers)
-		id.keyGen = gen
-		res := refreshResult{cookie: enc, id: id, expires: now.Add(refreshGrace)}
-		g.cache.add(enc, id, now) // parallel requests will carry it: admit it at once
-		g.recentMu.Lock()
-		for k, old := range g.recent {
-			if !now.Before(old.expires) {
-				delete(g.recent, k)
-			}
-		}
-		g.recent[key] = res
-		g.recentMu.Unlock()
-		return res, nil
-	})
-	if err != nil {
-		return refreshResult{}, err
-	}
-	return v.(refreshResult), nil
 }
 
 // logout: GET shows a confirmation form (so that a cross-site image cannot log the user out,
@@ -443,13 +327,13 @@ func (g *Guard) logout(w http.ResponseWriter, r *http.Request, cookies []string)
 }
 
 // sessionCookie finds the site's session cookie among the cookies the client sent: the
-// Guard's own name first, else any Gatehouse cookie holding a Gatehouse access token (the
-// logout endpoint may be served by a handler configured with another cookie name). It
-// returns the cookie's name, value and session ID.
+// Guard's own name first, else any Gatehouse cookie that opens as a session cookie of its
+// name (the logout endpoint may be served by a handler configured with another cookie name
+// or client). It returns the cookie's name, value and session ID.
 func (g *Guard) sessionCookie(r *http.Request, cookies []string) (name, value, sid string) {
-	sidOf := func(v string) string {
-		if ac, ok := decodeAuthCookie(v); ok {
-			if c, err := g.Provider.Verifier.VerifyAccessTokenIgnoringExpiry(ac.AccessToken); err == nil {
+	sidOf := func(name, v string) string {
+		if sc, ok := g.sealer.open(name, v); ok {
+			if c, err := g.Provider.Verifier.VerifyAccessTokenIgnoringExpiry(sc.AccessToken); err == nil {
 				return c.SessionID
 			}
 		}
@@ -457,15 +341,15 @@ func (g *Guard) sessionCookie(r *http.Request, cookies []string) (name, value, s
 	}
 	own := g.cookieName(r)
 	if v, ok, _ := findCookie(cookies, own); ok {
-		return own, v, sidOf(v)
+		return own, v, sidOf(own, v)
 	}
 	for _, line := range cookies {
 		for part := range strings.SplitSeq(line, ";") {
 			n, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if !isGatehouseCookie(n) || !strings.Contains(v, "~") {
+			if !isGatehouseCookie(n) || len(v) < 64 {
 				continue
 			}
-			if id := sidOf(v); id != "" {
+			if id := sidOf(n, v); id != "" {
 				return n, v, id
 			}
 		}

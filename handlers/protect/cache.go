@@ -10,7 +10,7 @@ import (
 // cache maps a credential (a bearer token, or the value of the protect cookie) to the
 // identity its verification produced, so that a client reusing a credential costs a map
 // lookup instead of a signature verification. It is bounded (entries beyond the limit evict
-// others) and an entry never outlives its token. Revocation is not cached: the guard checks
+// others) and an entry never outlives its token (Identity.until). Revocation is not cached: the guard checks
 // the revocation list on every request, hit or miss.
 //
 // A credential is admitted on its second sighting: the first one only records its hash in
@@ -57,7 +57,7 @@ func (c *cache) get(key string, now time.Time) *Identity {
 	s.mu.RLock()
 	id := s.m[key]
 	s.mu.RUnlock()
-	if id == nil || now.Unix() >= id.Claims.ExpiresAt || id.keyGen != c.generation() {
+	if id == nil || now.Unix() >= id.until || id.keyGen != c.generation() {
 		return nil
 	}
 	return id
@@ -92,7 +92,7 @@ func (c *cache) add(key string, id *Identity, now time.Time) {
 	if len(s.m) >= c.max {
 		evicted := 0
 		for k, v := range s.m {
-			if now.Unix() >= v.Claims.ExpiresAt {
+			if now.Unix() >= v.until {
 				delete(s.m, k)
 				evicted++
 			}

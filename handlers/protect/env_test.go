@@ -91,7 +91,7 @@ func (e *env) guard(rule policy.Rule) *Guard {
 	e.t.Helper()
 	g := &Guard{Provider: e.p, ClientID: "web", Rule: rule, Headers: mustCompile(e.t, DefaultHeaders),
 		CookieHashKey: e.ring.DeriveKey("protect-cookie-hmac"), CookieBlockKey: e.ring.DeriveKey("protect-cookie-aes"),
-		CSRFKey: e.ring.DeriveKey("protect-csrf")}
+		CSRFKey: e.ring.DeriveKey("protect-csrf"), SessionKey: e.ring.DeriveKey("protect-session-v1")}
 	if err := g.Init(); err != nil {
 		e.t.Fatalf("Init: %v", err)
 	}
@@ -136,4 +136,15 @@ func (e *env) login(scopes ...string) (*idp.TokenResponse, store.Session) {
 // storeRevocation is the entry another instance writes when the session sid logs out.
 func storeRevocation(sid string, now time.Time) store.Revocation {
 	return store.Revocation{Kind: store.RevokeSession, Subject: sid, At: now, ExpiresAt: now.Add(time.Hour)}
+}
+
+// sealFor returns the session cookie value g sets for the cookie name after a login that
+// returned the tokens at and rt.
+func sealFor(t testing.TB, g *Guard, name, at, rt string) string {
+	t.Helper()
+	v, err := g.sealer.seal(name, sealedCookie{Client: g.ClientID, AccessToken: at, RefreshToken: rt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -1,7 +1,7 @@
 package protect
 
 // Fuzz targets for what a Guard reads from the client: the Cookie headers (its session
-// cookie, "<access token>~<refresh token>", found without allocating; the pending-login state
+// cookie, a sealed handle (seal.go), found without allocating; the pending-login state
 // cookie, sealed with securecookie) and the Authorization header, end to end through Serve.
 // Run one with
 //
@@ -34,27 +34,58 @@ import (
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
-// FuzzDecodeAuthCookie: decoding the session cookie never panics, and a value it accepts is
-// exactly the encoding of what it decoded to, with a non-empty access token and at most 8 KB:
-// no two cookie values stand for the same credentials.
-func FuzzDecodeAuthCookie(f *testing.F) {
-	for _, s := range []string{"eyJh.eyJz.c2ln~rt-secret", "at~", "~rt", "~", "", "a~b~c", "at", strings.Repeat("a", 8190) + "~b",
-		strings.Repeat("a", 8192) + "~", "\"at~rt\"", "at~rt; other=1"} {
-		f.Add(s)
+// FuzzSessionCookie: a sealed session cookie opens to exactly what was sealed, only under
+// the cookie name it was sealed for; a value with any one character changed, truncated or
+// extended never opens, nor does anything that is not a sealed value (the earlier plain
+// "<access token>~<refresh token>" format included), and opening never panics.
+func FuzzSessionCookie(f *testing.F) {
+	s, err := newSealer([]byte(strings.Repeat("k", 32)))
+	if err != nil {
+		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, v string) {
-		c, ok := decodeAuthCookie(v)
-		if !ok {
-			if c != (authCookie{}) {
-				t.Fatalf("refused %q but returned %+v", v, c)
+	for _, c := range []struct{ client, at, rt, probe string }{
+		{"web", "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl", "rt-secret", "eyJh.eyJz.c2ln~rt-secret"},
+		{"web", "not.a.jwt!", "", "at~"}, {"", "a", "~", "~"}, {"c", "a.b", "x", ""},
+		{"web", "eyJh.eyJz.c2ln", strings.Repeat("r", 300), strings.Repeat("A", 8193)},
+	} {
+		f.Add(c.client, c.at, c.rt, c.probe, uint16(7))
+	}
+	f.Fuzz(func(t *testing.T, client, at, rt, probe string, pos uint16) {
+		if sc, ok := s.open("gatehouse_auth", probe); ok {
+			t.Fatalf("%q opened as %+v", probe, sc)
+		}
+		want := sealedCookie{Client: client, AccessToken: at, RefreshToken: rt}
+		v, err := s.seal("gatehouse_auth", want)
+		if err != nil {
+			if len(client)+len(at)+len(rt) < 2500 {
+				t.Fatalf("seal %+v: %v", want, err)
 			}
 			return
 		}
-		if c.AccessToken == "" || strings.Contains(c.AccessToken, "~") || len(v) > 8192 {
-			t.Fatalf("accepted %q as %+v", v, c)
+		got, ok := s.open("gatehouse_auth", v)
+		if at == "" {
+			if ok {
+				t.Fatalf("opened a cookie without an access token: %+v", got)
+			}
+			return
 		}
-		if got := c.encode(); got != v {
-			t.Fatalf("%q decodes to %+v, which encodes to %q", v, c, got)
+		if !ok || got != want {
+			t.Fatalf("sealed %+v, opened %+v (%v)", want, got, ok)
+		}
+		if _, ok := s.open("gatehouse_other", v); ok {
+			t.Fatal("opened under another cookie name")
+		}
+		i := int(pos) % len(v)
+		flip := []byte(v)
+		if flip[i] == 'A' {
+			flip[i] = 'B'
+		} else {
+			flip[i] = 'A'
+		}
+		for _, bad := range []string{string(flip), v[:i], v + "A"} {
+			if _, ok := s.open("gatehouse_auth", bad); ok {
+				t.Fatalf("a modified value opened: %q", bad)
+			}
 		}
 	})
 }
@@ -162,7 +193,7 @@ func FuzzFindCookie(f *testing.F) {
 func fuzzStateGuard(tb testing.TB) *Guard {
 	tb.Helper()
 	g := &Guard{Provider: &idp.Provider{}, CookieHashKey: []byte(strings.Repeat("h", 32)),
-		CookieBlockKey: []byte(strings.Repeat("b", 32)), CSRFKey: []byte("csrf")}
+		CookieBlockKey: []byte(strings.Repeat("b", 32)), CSRFKey: []byte("csrf"), SessionKey: []byte(strings.Repeat("s", 32))}
 	if err := g.Init(); err != nil {
 		tb.Fatal(err)
 	}
@@ -251,6 +282,7 @@ type guardFixture struct {
 	g      *Guard
 	at     string
 	userID string
+	cookie string // the session cookie holding at (sealed)
 }
 
 const fuzzSite = "https://app.test"
@@ -306,11 +338,11 @@ func newGuardFixture(tb testing.TB) *guardFixture {
 	}
 	g := &Guard{Provider: p, ClientID: "web", Rule: policy.Rule{Scopes: []string{"read"}}, Headers: headers,
 		CookieHashKey: ring.DeriveKey("protect-cookie-hmac"), CookieBlockKey: ring.DeriveKey("protect-cookie-aes"),
-		CSRFKey: ring.DeriveKey("protect-csrf")}
+		CSRFKey: ring.DeriveKey("protect-csrf"), SessionKey: ring.DeriveKey("protect-session-v1")}
 	if err := g.Init(); err != nil {
 		tb.Fatal(err)
 	}
-	return &guardFixture{g: g, at: resp.AccessToken, userID: u.ID}
+	return &guardFixture{g: g, at: resp.AccessToken, userID: u.ID, cookie: sealFor(tb, g, "gatehouse_auth", resp.AccessToken, "x")}
 }
 
 // identityHeader reports a header name an upstream could read as identity, compared as
@@ -338,23 +370,25 @@ func identityHeader(name string) bool {
 //     identity headers left are the ones the Guard injected, for the user of the token
 //     (PX-01, PX-02), and a Connection header does not name them (PX-04);
 //   - a request passes only with the seeded valid access token, as the bearer token or the
-//     access-token part of the session cookie, never with both at once or with two session
+//     session cookie sealed with it, never with both at once or with two session
 //     cookies (JW-24, PX-27).
 func FuzzGuardCredentials(f *testing.F) {
 	fx := newGuardFixture(f)
 	cookie := "gatehouse_auth"
 	for _, s := range []struct{ cookie, authz, extra string }{
 		{"", "Bearer " + fx.at, ""},
-		{cookie + "=" + fx.at + "~x", "", ""},
-		{cookie + "=" + fx.at + "~x", "", "X-User-Id: admin\nx_user_email: root@example.com\nConnection: X-User-Id, keep-alive"},
+		{cookie + "=" + fx.cookie, "", ""},
+		{cookie + "=" + fx.cookie, "", "X-User-Id: admin\nx_user_email: root@example.com\nConnection: X-User-Id, keep-alive"},
 		{"", "Bearer " + fx.at, "X-USER-GROUPS: admins\nRemote-User: admin\nX-Forwarded-User: admin"},
-		{cookie + "=" + fx.at + "~x; " + cookie + "=" + fx.at + "~y", "", ""},
-		{cookie + "=" + fx.at + "~x", "Bearer " + fx.at, ""},
+		{cookie + "=" + fx.cookie + "; " + cookie + "=" + fx.cookie, "", ""},
+		{cookie + "=" + fx.cookie, "Bearer " + fx.at, ""},
 		{"", "bearer  " + fx.at, ""},
 		{"", "Bearer " + fx.at + " extra", ""},
 		{"", "Basic YWxpY2U6cHc=", "X-User-Id: admin"},
 		{"", "Bearer " + fx.at[:len(fx.at)-2], ""},
 		{cookie + "=~" + fx.at, "", ""},
+		{cookie + "=" + fx.at + "~x", "", "Accept: text/html"},
+		{cookie + "=" + fx.cookie[:len(fx.cookie)-1] + "A", "", ""},
 		{"a=1; gatehouse_session=s; " + cookie + "=garbage~rt", "", "Accept: text/html"},
 		{"", "", "Authorization: Bearer " + fx.at},
 	} {
@@ -431,7 +465,7 @@ func FuzzGuardCredentials(f *testing.F) {
 			for _, part := range strings.Split(v, ";") {
 				if rest, ok := strings.CutPrefix(strings.TrimLeft(part, " "), cookie+"="); ok {
 					viaCookie++
-					if !strings.HasPrefix(rest, fx.at+"~") {
+					if rest != fx.cookie {
 						t.Fatalf("passed with session cookie %q", rest)
 					}
 				}

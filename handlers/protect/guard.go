@@ -20,6 +20,7 @@ package protect
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -68,7 +69,12 @@ type Guard struct {
 	CookieBlockKey []byte
 	// CSRFKey signs the logout form's token.
 	CSRFKey []byte
-	// CacheSize bounds the verified-credential cache (default 10000 entries).
+	// SessionKey (32 bytes) seals the session cookie (AES-256-GCM, see seal.go); module
+	// derives it from the key ring's shared secret with the label "protect-session-v1", so
+	// every instance and every Guard of a configuration opens the others' cookies.
+	SessionKey []byte
+	// CacheSize bounds the verified-credential cache (default 10000 entries), and the
+	// refreshed session cookies remembered (see cookie.go).
 	CacheSize int
 	// InsecureAllowNonCanonicalPaths turns off the refusal of non-canonical request paths
 	// (see CheckPath) for this Guard and the Gatehouse handlers after it on the request.
@@ -79,11 +85,12 @@ type Guard struct {
 	Logger *slog.Logger
 
 	codec    *securecookie.SecureCookie
+	sealer   *sealer
 	stripper *stripper
 	cache    *cache
 	flights  singleflight.Group
 	recentMu sync.Mutex
-	recent   map[string]refreshResult // refresh token -> successor, for concurrent requests
+	recent   map[string]*successor // hash of a refresh token -> its successor (cookie.go)
 }
 
 // Init prepares the Guard.
@@ -109,6 +116,11 @@ func (g *Guard) Init() error {
 	if len(g.CookieHashKey) != 32 || len(g.CookieBlockKey) != 32 || len(g.CSRFKey) == 0 {
 		return errors.New("protect: cookie and CSRF keys are required")
 	}
+	sl, err := newSealer(g.SessionKey)
+	if err != nil {
+		return fmt.Errorf("protect: %w", err)
+	}
+	g.sealer = sl
 	g.codec = securecookie.New(g.CookieHashKey, g.CookieBlockKey)
 	g.codec.SetSerializer(securecookie.JSONEncoder{})
 	g.codec.MaxAge(int(loginTTL / time.Second))
@@ -122,7 +134,7 @@ func (g *Guard) Init() error {
 	if g.Provider.Keys != nil {
 		g.cache.removals = g.Provider.Keys.Removals
 	}
-	g.recent = map[string]refreshResult{}
+	g.recent = map[string]*successor{}
 	return nil
 }
 
@@ -280,6 +292,9 @@ func (g *Guard) verifyBearer(tok string, now time.Time) (*Identity, error) {
 	}
 	id := newIdentity(c, g.Headers)
 	id.keyGen = gen
+	// Cached as long as the verifier accepts it: during the leeway after exp too, where
+	// every request would otherwise verify the signature again.
+	id.until = c.ExpiresAt + int64(g.Provider.Verifier.Leeway/time.Second)
 	g.cache.put(tok, id, now)
 	return id, nil
 }

@@ -401,7 +401,7 @@ func TestGuardRevokedSessionCached(t *testing.T) {
 	if g.cache.get(resp.AccessToken, e.clk.Now()) == nil {
 		t.Fatal("token not cached; the test would not test the cache")
 	}
-	cookieVal := authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}.encode()
+	cookieVal := sealFor(t, g, "__Host-gatehouse_auth", resp.AccessToken, resp.RefreshToken)
 	cookieReq := func() *http.Request {
 		r := httptest.NewRequest(http.MethodGet, testSite+"/docs", nil)
 		r.AddCookie(&http.Cookie{Name: "__Host-gatehouse_auth", Value: cookieVal})
@@ -475,7 +475,7 @@ func TestGuardRefreshesExpiredCookie(t *testing.T) {
 	e := newEnv(t)
 	g := e.guard(policy.Rule{})
 	resp, _ := e.login("openid", "email", "offline_access")
-	old := authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}.encode()
+	old := sealFor(t, g, "__Host-gatehouse_auth", resp.AccessToken, resp.RefreshToken)
 	e.clk.Advance(e.p.AccessTokenLifetime + e.p.Leeway + time.Second)
 	if err := e.p.Revocations.Sync(e.ctx, e.store); err != nil {
 		t.Fatal(err)
@@ -528,7 +528,7 @@ func TestGuardLogout(t *testing.T) {
 	e := newEnv(t)
 	g := e.guard(policy.Rule{})
 	resp, _ := e.login("openid")
-	cookieVal := authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}.encode()
+	cookieVal := sealFor(t, g, "__Host-gatehouse_auth", resp.AccessToken, resp.RefreshToken)
 	cookie := &http.Cookie{Name: "__Host-gatehouse_auth", Value: cookieVal}
 
 	r := httptest.NewRequest(http.MethodGet, testSite+DefaultLogoutPath, nil)

@@ -86,6 +86,11 @@ type Identity struct {
 	headers []headerValue
 	// keyGen is the key ring's removal counter before the verification (see cache).
 	keyGen uint64
+	// until is the Unix time the cache stops serving the identity (default: the token's exp).
+	until int64
+	// setCookie is the Set-Cookie line sent with every request served for a superseded
+	// session cookie: its successor (see cookie.go).
+	setCookie string
 }
 
 type headerValue struct {
@@ -94,7 +99,7 @@ type headerValue struct {
 }
 
 func newIdentity(c *tokens.AccessClaims, specs []HeaderSpec) *Identity {
-	id := &Identity{Claims: c, SubjectValue: c.Subject,
+	id := &Identity{Claims: c, SubjectValue: c.Subject, until: c.ExpiresAt,
 		Policy: policy.Identity{Scopes: c.Scopes(), Groups: c.Groups, Audience: c.Audience,
 			MFA: c.ACR == "aal2" || hasAMR(c.AMR, "mfa") || hasAMR(c.AMR, "webauthn")}}
 	if c.GrantType == idp.GrantTypeClientCredentials {

@@ -90,7 +90,7 @@ func TestGuardSharedNames(t *testing.T) {
 	mk := func(headers []HeaderSpec) *Guard {
 		g := &Guard{Provider: e.p, ClientID: "web", Headers: mustCompile(t, headers), Names: names,
 			CookieHashKey: e.ring.DeriveKey("protect-cookie-hmac"), CookieBlockKey: e.ring.DeriveKey("protect-cookie-aes"),
-			CSRFKey: e.ring.DeriveKey("protect-csrf")}
+			CSRFKey: e.ring.DeriveKey("protect-csrf"), SessionKey: e.ring.DeriveKey("protect-session-v1")}
 		if err := g.Init(); err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func TestGuardRecentRefreshRevoked(t *testing.T) {
 	e := newEnv(t)
 	g := e.guard(policy.Rule{})
 	resp, sess := e.login("openid", "email")
-	old := authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}.encode()
+	old := sealFor(t, g, "__Host-gatehouse_auth", resp.AccessToken, resp.RefreshToken)
 	e.clk.Advance(e.p.AccessTokenLifetime + e.p.Leeway + time.Second)
 	if err := e.p.Revocations.Sync(e.ctx, e.store); err != nil {
 		t.Fatal(err)

@@ -212,7 +212,7 @@ func TestStepUpFlagIsPerLogin(t *testing.T) {
 	}
 	plain.State, mfa.State = state, state
 	resp, _ := e.login("openid")
-	cookie := &http.Cookie{Name: "__Host-gatehouse_auth", Value: authCookie{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}.encode()}
+	cookie := &http.Cookie{Name: "__Host-gatehouse_auth", Value: sealFor(t, plain, "__Host-gatehouse_auth", resp.AccessToken, resp.RefreshToken)}
 
 	// Tab 1: a step-up at the mfa route. Tab 2 (no session cookie): a plain login.
 	r := httptest.NewRequest(http.MethodGet, testSite+"/admin", nil)

@@ -1,0 +1,223 @@
+package protect
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// The session cookie on the request path. A cookie is verified once (opened, its access
+// token's signature checked) and then served from the credential cache until its access
+// token expires. Then its refresh token is exchanged once, in-process, and the successor
+// recorded:
+//
+//   - parallel requests with the same cookie share the one exchange (singleflight);
+//   - a client that keeps sending the superseded cookie (a tab that raced the Set-Cookie, a
+//     client that ignores Set-Cookie) is served from the cache with the successor's identity
+//     and its precomputed Set-Cookie line, with no store access, until the successor's access
+//     token expires too; then the successor's refresh token is exchanged, once — one refresh
+//     per access-token lifetime, not one per request, and never a reuse of a rotated refresh
+//     token (which would revoke the whole family, AS-18);
+//   - the successors are forgotten staleCookieTTL after their access token expired, and at
+//     most Guard.CacheSize are kept: a superseded cookie that comes back later is refreshed
+//     with its own, rotated, refresh token, which the store treats as a reuse.
+//
+// Revocation is checked on every request, hit or miss: a logout stops the cookie and all its
+// successors at once (the refresh fails too).
+
+// staleCookieTTL is how long after its access token expired a successor is remembered for
+// the superseded cookie.
+const staleCookieTTL = 10 * time.Minute
+
+// successor is the newest credential a refresh token led to.
+type successor struct {
+	res   refreshed
+	rt    string    // the successor's refresh token (held here; the client has it sealed)
+	until time.Time // forgotten after
+}
+
+// refreshed is the outcome of one refresh: the successor's cookie value and identity.
+type refreshed struct {
+	cookie string
+	id     *Identity
+}
+
+func (g *Guard) setAuthCookie(w http.ResponseWriter, r *http.Request, name string, c sealedCookie) error {
+	if !isGatehouseCookie(name) {
+		name = g.cookieName(r)
+	}
+	v, err := g.sealer.seal(name, c)
+	if err != nil {
+		return fmt.Errorf("seal session cookie: %w", err)
+	}
+	g.setCookie(w, r, name, v, int(g.Provider.RefreshTokenLifetime/time.Second))
+	return nil
+}
+
+// addSetCookie adds a precomputed Set-Cookie line (see successor): one slice per response,
+// no formatting.
+func addSetCookie(w http.ResponseWriter, line string) {
+	h := w.Header()
+	h["Set-Cookie"] = append(h["Set-Cookie"], line)
+}
+
+// verifyCookie verifies the session cookie, through the cache, refreshing an expired access
+// token in-process (once per token: see successor).
+func (g *Guard) verifyCookie(w http.ResponseWriter, r *http.Request, value string, now time.Time) (*Identity, error) {
+	gen := g.cache.generation()
+	if id := g.cache.get(value, now); id != nil {
+		if err := g.Provider.Revocations.CheckClaims(id.Claims); err != nil {
+			return nil, err
+		}
+		if id.setCookie != "" {
+			addSetCookie(w, id.setCookie)
+		}
+		return id, nil
+	}
+	name := g.cookieName(r)
+	sc, ok := g.sealer.open(name, value)
+	if !ok {
+		return nil, errBadCookie
+	}
+	if sc.Client != g.ClientID {
+		return nil, errOtherClient
+	}
+	c, err := g.Provider.Verifier.VerifyAccessToken(sc.AccessToken)
+	if err == nil && (now.Unix() < c.ExpiresAt || sc.RefreshToken == "") {
+		id := newIdentity(c, g.Headers)
+		id.keyGen = gen
+		if now.Unix() >= c.ExpiresAt {
+			id.until = c.ExpiresAt + int64(g.Provider.Verifier.Leeway/time.Second)
+		}
+		g.cache.put(value, id, now)
+		return id, nil
+	}
+	if err != nil && !errors.Is(err, tokens.ErrExpired) || sc.RefreshToken == "" {
+		return nil, err
+	}
+	// Expired (or within the leeway after exp, err == nil): refresh once.
+	id, rerr := g.refreshCookie(r, name, value, sc.RefreshToken, now)
+	if rerr != nil {
+		if err == nil && errors.Is(rerr, errUnavailable) {
+			// The store is down and the token is still valid within the leeway: serve it.
+			id := newIdentity(c, g.Headers)
+			id.keyGen = gen
+			return id, nil
+		}
+		return nil, rerr
+	}
+	addSetCookie(w, id.setCookie)
+	return id, nil
+}
+
+// refreshCookie exchanges the cookie's refresh token (or the newest successor's) and caches
+// the superseded cookie value with the successor's identity and Set-Cookie line.
+func (g *Guard) refreshCookie(r *http.Request, name, value, rt string, now time.Time) (*Identity, error) {
+	gen := g.cache.generation()
+	s, err := g.refresh(r, rt, now)
+	if err != nil {
+		return nil, err
+	}
+	// The identity served for the superseded cookie: the successor's, plus its Set-Cookie.
+	line := (&http.Cookie{Name: name, Value: s.res.cookie, Path: "/", MaxAge: int(g.Provider.RefreshTokenLifetime / time.Second),
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode}).String()
+	id := newIdentity(s.res.id.Claims, g.Headers)
+	id.keyGen = gen
+	id.setCookie = line
+	g.cache.add(value, id, now)
+	return id, nil
+}
+
+// refresh returns the successor of the refresh token rt: the one recorded while its access
+// token is valid, else the outcome of a refresh of the newest refresh token of the chain —
+// rt itself the first time. Parallel calls for one rt share one exchange.
+func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (*successor, error) {
+	key := secret.Hash(rt)
+	v, err, _ := g.flights.Do(key, func() (any, error) {
+		g.recentMu.Lock()
+		s := g.recent[key]
+		g.recentMu.Unlock()
+		if s != nil && now.Unix() < s.res.id.until {
+			return s, nil
+		}
+		if s != nil {
+			// The successor expired as well and the client still sends the old cookie:
+			// follow the chain (the newer refresh token's own flight collapses this with a
+			// client that sends the newer cookie).
+			next, err := g.refresh(r, s.rt, now)
+			if err != nil {
+				g.forget(key)
+				return nil, err
+			}
+			g.remember(key, next, now)
+			return next, nil
+		}
+		s, err := g.exchange(r, rt, now)
+		if err != nil {
+			return nil, err
+		}
+		g.remember(key, s, now)
+		return s, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*successor), nil
+}
+
+// exchange runs the refresh grant for rt and seals the successor cookie.
+func (g *Guard) exchange(r *http.Request, rt string, now time.Time) (*successor, error) {
+	gen := g.cache.generation()
+	client, err := g.Provider.Client(r.Context(), g.ClientID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: load client %s: %w", errUnavailable, g.ClientID, err)
+	}
+	resp, oerr := g.Provider.RefreshGrant(r.Context(), client, rt, "")
+	if oerr != nil {
+		if oerr.Code == idp.ErrCodeServerError {
+			return nil, fmt.Errorf("%w: refresh: %s", errUnavailable, oerr.Description)
+		}
+		return nil, oerr
+	}
+	enc, err := g.sealer.seal(g.cookieName(r), sealedCookie{Client: g.ClientID, AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken})
+	if err != nil {
+		return nil, fmt.Errorf("refresh: %w", err)
+	}
+	id := newIdentity(resp.Claims, g.Headers)
+	id.keyGen = gen
+	g.cache.add(enc, id, now) // the browser will send it, parallel requests at once: admit it
+	return &successor{res: refreshed{cookie: enc, id: id}, rt: resp.RefreshToken,
+		until: time.Unix(id.until, 0).Add(staleCookieTTL)}, nil
+}
+
+// remember records that the refresh token hashed to key led to s, evicting forgotten
+// successors, and arbitrary ones when CacheSize are kept.
+func (g *Guard) remember(key string, s *successor, now time.Time) {
+	g.recentMu.Lock()
+	defer g.recentMu.Unlock()
+	if len(g.recent) >= g.CacheSize {
+		for k, old := range g.recent {
+			if !now.Before(old.until) {
+				delete(g.recent, k)
+			}
+		}
+		for k := range g.recent {
+			if len(g.recent) < g.CacheSize-g.CacheSize/8 {
+				break
+			}
+			delete(g.recent, k) // random order: a random eviction
+		}
+	}
+	g.recent[key] = s
+}
+
+func (g *Guard) forget(key string) {
+	g.recentMu.Lock()
+	delete(g.recent, key)
+	g.recentMu.Unlock()
+}
