@@ -399,3 +399,63 @@ func TestValidateCaddyfileValues(t *testing.T) {
 		})
 	}
 }
+
+// TestProtectDefaultsRefuse: a gatehouse_protect with neither a client nor an audience would
+// accept an access token issued to any client (JW-13, AS-25): it loads only when the app has
+// exactly one client, which then is the audience; with several clients, or none (clients
+// registered through the admin API only), the configuration is refused with the options to
+// set named. An audience alone (an API route) loads whatever the clients.
+func TestProtectDefaultsRefuse(t *testing.T) {
+	client := func(id string) string {
+		return "client " + id + " {\nredirect_uri https://app.example.com/.gatehouse/callback\n}\n"
+	}
+	tests := []struct {
+		name, clients, protect string
+		want                   []string // nil: loads
+	}{
+		{"one client, no options", client("web"), "scope read", nil},
+		{"one client named", client("web"), "client web", nil},
+		{"several clients, no client, no audience", client("web") + client("cli"), "scope read",
+			[]string{"gatehouse_protect", "several clients (cli, web)", "client <id>", "audience <client ID"}},
+		{"no client at all, no audience", "", "scope read",
+			[]string{"gatehouse_protect", "any client", "audience <client ID", "client <id>"}},
+		{"several clients, an audience", client("web") + client("cli"), "audience https://api.example.com", nil},
+		{"no client at all, an audience", "", "audience https://api.example.com", nil},
+		{"several clients, one chosen", client("web") + client("cli"), "client cli", nil},
+		{"unknown client", client("web"), "client nope", []string{"gatehouse_protect.client", `"nope"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "{\n\tgatehouse {\n\t\tissuer https://login.example.com\n" + tt.clients + "\t}\n}\n" +
+				"https://app.example.com {\n\tgatehouse_protect {\n\t\t" + tt.protect + "\n\t}\n\trespond ok\n}\n"
+			out, _, err := adapt(t, src)
+			if err != nil {
+				t.Fatalf("adapt: %v", err)
+			}
+			var cfg map[string]any
+			if err := json.Unmarshal(out, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			apps := cfg["apps"].(map[string]any)
+			apps["gatehouse"].(map[string]any)["storage"] = map[string]string{"module": "badger", "path": filepath.Join(t.TempDir(), "db")}
+			delete(apps, "tls") // no certificate management in a unit test
+			cfg["admin"] = map[string]any{"disabled": true}
+			full, _ := json.Marshal(cfg)
+			err = validateJSON(t, full)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("loaded; want a refusal")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("error %q does not name %q", err, w)
+				}
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -28,13 +29,16 @@ func init() {
 type Protect struct {
 	// Client is the client used for browser logins; its redirect URIs must include
 	// <site origin>/.gatehouse/callback. Default: the app's only client, if it has exactly
-	// one; with none, browsers get 401 like API clients.
+	// one. With no client and no audience, a gatehouse app with several clients, or none,
+	// is refused: the route would accept a token issued to any client. With an audience
+	// and no client, browsers get 401 like API clients.
 	Client string `json:"client,omitempty"`
 	// Scopes must all be granted to the token.
 	Scopes []string `json:"scopes,omitempty"`
 	// Groups: the user must be in at least one.
 	Groups []string `json:"groups,omitempty"`
-	// Audience: the token's aud must contain one of these (default: the client).
+	// Audience: the token's aud must contain one of these (default: the client; see Client
+	// for when there is none).
 	Audience []string `json:"audience,omitempty"`
 	// MFA requires a multi-factor login: a passkey login, or a password confirmed with a
 	// passkey. A browser without one is sent to confirm with a passkey (step-up); an API
@@ -70,20 +74,12 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("gatehouse_protect needs the gatehouse app (global option `gatehouse { issuer ... }`): %w", err)
 	}
 	app := appIface.(*App)
-	client := p.Client
-	if client == "" {
-		switch cs := app.provider.Clients(); len(cs) {
-		case 0:
-		case 1:
-			client = cs[0].ID
-		default:
-			return errors.New("gatehouse_protect: the gatehouse app has several clients; choose one with `client <id>`")
-		}
-	} else if _, err := app.provider.Client(ctx, client); err != nil {
-		return fmt.Errorf("gatehouse_protect: client %q is not defined in the gatehouse app", client)
+	client, err := p.defaultClient(ctx, app)
+	if err != nil {
+		return err
 	}
 	if client == "" {
-		ctx.Logger().Warn("gatehouse_protect has no client: browsers get 401 instead of a login page; define a client in the gatehouse app")
+		ctx.Logger().Warn("gatehouse_protect has no client: browsers get 401 instead of a login page; set `client <id>` for browser logins")
 	}
 	specs, err := p.headerSpecs()
 	if err != nil {
@@ -103,6 +99,39 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 		State: requestVars, Logger: ctx.Slogger(),
 	}
 	return p.guard.Init()
+}
+
+// defaultClient returns the client the handler logs browsers in through, refusing a
+// configuration that would accept an access token issued to any client: with no client and
+// no audience, the route's audience is the app's only client, and without exactly one there
+// is none to default to.
+func (p *Protect) defaultClient(ctx caddy.Context, app *App) (string, error) {
+	if p.Client != "" {
+		if _, err := app.provider.Client(ctx, p.Client); err != nil {
+			return "", fmt.Errorf("gatehouse_protect.client: client %q is not defined in the gatehouse app: %w", p.Client, err)
+		}
+		return p.Client, nil
+	}
+	cs := app.provider.Clients()
+	switch {
+	case len(cs) == 1:
+		return cs[0].ID, nil
+	case len(p.Audience) > 0:
+		return "", nil // API tokens for the audience only; browsers get 401
+	case len(cs) == 0:
+		return "", errors.New("gatehouse_protect: no client and no audience would accept an access token issued to any client " +
+			"(those registered through the admin API included): set `audience <client ID or resource URI>` to the tokens this " +
+			"route accepts, or `client <id>` with a client defined in the gatehouse app")
+	default:
+		ids := make([]string, len(cs))
+		for i, c := range cs {
+			ids[i] = c.ID
+		}
+		sort.Strings(ids)
+		return "", fmt.Errorf("gatehouse_protect: no client and no audience, and the gatehouse app has several clients (%s): "+
+			"set `client <id>` (browsers log in through it, and only its tokens are accepted) or `audience <client ID or "+
+			"resource URI>` (only tokens for that audience are accepted; browsers get 401)", strings.Join(ids, ", "))
+	}
 }
 
 // requestVars returns Caddy's per-request variables, which the Gatehouse handlers of a

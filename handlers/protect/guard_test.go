@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -621,6 +622,34 @@ func TestGuardRedirectSafety(t *testing.T) {
 		}
 		if list[0].ReturnTo != want {
 			t.Fatalf("%s: returns to %q, want %q", target, list[0].ReturnTo, want)
+		}
+	}
+}
+
+// TestGuardAudienceOfItsClient: JW-13, AS-25 — the route of a site whose gatehouse_protect
+// names no audience is bound to its client (module/protect.go: the audience defaults to the
+// client, the only one of the app when none is named): an access token the same issuer
+// signed for another client or resource is refused, the site's own is accepted.
+func TestGuardAudienceOfItsClient(t *testing.T) {
+	e := newEnv(t)
+	g := e.guard(policy.Rule{Audience: []string{"web"}})
+	resp, _ := e.login("openid", "read")
+	if _, id := serve(g, bearerRequest(resp.AccessToken)); id == nil {
+		t.Fatal("control: the client's own token is refused")
+	}
+	key, err := e.ring.Signer(keys.RS256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, aud := range [][]string{{"partner"}, {"https://api.example.com"}} {
+		c := *resp.Claims
+		c.Audience, c.ClientID, c.ID = aud, aud[0], "other-"+aud[0]
+		tok, err := tokens.Sign(key, tokens.TypeAccessToken, &c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, id := serve(g, bearerRequest(tok)); id != nil || w.Code != http.StatusUnauthorized {
+			t.Fatalf("token for %v: %d, want 401", aud, w.Code)
 		}
 	}
 }
