@@ -244,6 +244,10 @@ func TestCookiesAndPageHeaders(t *testing.T) {
 		t.Errorf("callback Referrer-Policy %q", done.Header.Get("Referrer-Policy"))
 	}
 	auth := b.Cookie(e.App, "gatehouse_auth")
+	// The site cookie is a sealed handle: no JWT and no refresh token readable in it.
+	if strings.Contains(auth, "eyJ") || strings.Contains(auth, "~") || strings.Contains(auth, ".") {
+		t.Errorf("the site cookie gives its tokens away: %q", auth)
+	}
 	req := NewRequest(t, http.MethodGet, e.Issuer+"/api/v1/session", nil)
 	req.Header.Set("Cookie", "gatehouse_session="+planted)
 	if r := Do(t, API, req); r.Status != http.StatusUnauthorized {
@@ -271,6 +275,13 @@ func TestCookiesAndPageHeaders(t *testing.T) {
 		if r := Do(t, API, req); r.Status != http.StatusUnauthorized && r.Status != http.StatusBadRequest {
 			t.Errorf("%s site cookie: %s", name, r)
 		}
+	}
+	// A browser with a tampered cookie is sent to log in again (not an error page).
+	nav := NewRequest(t, http.MethodGet, e.App+"/page", nil)
+	nav.Header.Set("Accept", "text/html")
+	nav.Header.Set("Cookie", "gatehouse_auth="+string(tampered))
+	if r := Do(t, noFollow(), nav); r.Status != http.StatusFound || !strings.HasPrefix(r.Header.Get("Location"), e.Issuer+"/authorize?") {
+		t.Errorf("browser with a tampered site cookie: %s, want a redirect to the login", r)
 	}
 	if n := e.Upstream.Count(); n != before {
 		t.Errorf("%d requests with bad cookies reached the upstream", n-before)

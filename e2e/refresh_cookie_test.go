@@ -10,7 +10,8 @@ import (
 // TestCookieRefresh: the access token held in the protect session cookie expires, and the
 // next request refreshes it in-process (the browser never sees a login page); parallel
 // requests carrying the same expired cookie share one refresh instead of tripping the
-// refresh-token reuse detection (AS-18); after a portal logout the refresh fails and the
+// refresh-token reuse detection (AS-18); a client that ignores Set-Cookie costs one refresh
+// per access-token lifetime, not one per request; after a portal logout the refresh fails and the
 // browser is sent to the login again (PX-29, AS-17).
 func TestCookieRefresh(t *testing.T) {
 	e := Start(t, Config{
@@ -73,6 +74,39 @@ func TestCookieRefresh(t *testing.T) {
 	}
 	if got := e.Upstream.Last(t).Values("X-User-Email"); len(got) != 1 || got[0] != "rita@example.test" {
 		t.Fatalf("after the refresh the upstream saw X-User-Email %q", got)
+	}
+
+	// A client that ignores Set-Cookie keeps sending the first cookie: every request passes
+	// with the successor's identity and is told the same successor (no refresh per request);
+	// when the successor expires too, one more refresh, shared by every request after it.
+	stale := func() (int, string) {
+		req := NewRequest(t, http.MethodGet, page, nil)
+		req.AddCookie(&http.Cookie{Name: "gatehouse_auth", Value: first})
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for _, c := range resp.Cookies() {
+			if c.Name == "gatehouse_auth" {
+				return resp.StatusCode, c.Value
+			}
+		}
+		return resp.StatusCode, ""
+	}
+	for i := 0; i < 20; i++ {
+		if status, set := stale(); status != http.StatusOK || set != setCookies[0] {
+			t.Fatalf("stale cookie, request %d: HTTP %d, Set-Cookie %.12q, want 200 and the first successor", i, status, set)
+		}
+	}
+	time.Sleep(2200 * time.Millisecond)
+	var second string
+	for i := 0; i < 20; i++ {
+		status, set := stale()
+		if status != http.StatusOK || set == "" || set == setCookies[0] || (second != "" && set != second) {
+			t.Fatalf("stale cookie after the successor expired, request %d: HTTP %d, Set-Cookie %.12q (second %.12q)", i, status, set, second)
+		}
+		second = set
 	}
 
 	// The browser keeps working with the refreshed cookie (the family was not revoked).
