@@ -116,7 +116,7 @@ func presign(b *testing.B, key *keys.Key, base *tokens.AccessClaims, n int) [][]
 }
 
 // BenchmarkProtectCookieCached: a browser with a session cookie (access and refresh token,
-// encrypted), next to an application cookie that must pass through: a cache hit on the
+// sealed), next to an application cookie that must pass through: a cache hit on the
 // cookie value, cookie stripping and the revocation check.
 func BenchmarkProtectCookieCached(b *testing.B) {
 	e := newEnv(b)
@@ -162,9 +162,11 @@ func TestBenchmarksRun(t *testing.T) {
 	}
 	defer func() { _ = f.Value.Set(old) }()
 	for name, fn := range map[string]func(*testing.B){
-		"BearerCached": BenchmarkProtectBearerCached,
-		"BearerUnique": BenchmarkProtectBearerUnique,
-		"CookieCached": BenchmarkProtectCookieCached,
+		"BearerCached":  BenchmarkProtectBearerCached,
+		"BearerUnique":  BenchmarkProtectBearerUnique,
+		"CookieCached":  BenchmarkProtectCookieCached,
+		"CookieStale":   BenchmarkProtectCookieStale,
+		"SessionHandle": BenchmarkSessionHandle,
 	} {
 		res := testing.Benchmark(fn)
 		if res.N < 1 {

@@ -158,7 +158,7 @@ func TestSessionCookieOtherGuard(t *testing.T) {
 }
 
 // TestSessionCookiePlainFormat: a cookie of the earlier plain format
-// ("<access token>~<refresh token>", before 0.13) is refused — the browser logs in once — and
+// ("<access token>~<refresh token>") is refused — the browser logs in once — and
 // its refresh token is not exchanged (so nothing is rotated or revoked by the refusal).
 func TestSessionCookiePlainFormat(t *testing.T) {
 	e := newEnv(t)

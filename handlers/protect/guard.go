@@ -3,13 +3,14 @@
 //
 // For every request, before anything else, it deletes the identity headers a client could
 // forge (any case, '-' or '_', duplicates, names listed in Connection) and every Gatehouse
-// cookie. It accepts an `Authorization: Bearer` access token or its own session cookie, which
-// carries the access and refresh tokens of a browser login (encrypted with securecookie).
+// cookie. It accepts an `Authorization: Bearer` access token or its own session cookie, an
+// opaque handle sealing the access and refresh tokens of a browser login (AES-256-GCM,
+// seal.go): the browser can neither read nor redeem them.
 // Tokens are verified locally — signature, type, issuer, lifetime, audience, the route's
 // scopes and groups — and the result is cached per credential, so a client that reuses a
 // token or cookie costs a map lookup; the in-memory revocation list is consulted on every
 // request, so a logout takes effect at once. An expired access token in the cookie is
-// refreshed in-process. A browser without a session is sent through the portal's
+// refreshed in-process, once however many requests carry the cookie (cookie.go). A browser without a session is sent through the portal's
 // authorization-code flow (PKCE, state and nonce held in a cookie) and back to the page it
 // asked for; an API client gets 401 (RFC 6750), a token lacking a scope 403
 // insufficient_scope.
