@@ -8,7 +8,8 @@
 #   QUICK=1 bench/run.sh      fewer, shorter runs (about 3 minutes)
 #
 # Environment: REPS (3), DURATION (8s), CONNS (32), ALGS (access-token algorithms compared,
-# "RS256 EdDSA"), SKIP_TOKENS=1, SKIP_MEMORY=1, SKIP_STARTUP=1.
+# "RS256 EdDSA"), EXPIRY_TTL (access-token lifetime of the cookie-across-expiry runs, 2s:
+# shorter than DURATION), SKIP_TOKENS=1, SKIP_MEMORY=1, SKIP_STARTUP=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -45,8 +46,8 @@ PORTAL=19000; PLAIN=19001; PROT=19002; UP=19003; ADMIN=19019
 ISSUER=http://127.0.0.1:$PORTAL
 DATA=$WORK/data
 
-caddyfile() { # $1 = data dir, $2 = access-token algorithm
-local alg=${2:-$ALG}
+caddyfile() { # $1 = data dir, $2 = access-token algorithm, $3 = access-token lifetime
+local alg=${2:-$ALG} ttl=${3:-1h}
 cat <<EOF
 {
 	admin 127.0.0.1:$ADMIN
@@ -60,7 +61,7 @@ cat <<EOF
 		storage badger $1
 		signup open
 		tokens {
-			access_token_lifetime 1h
+			access_token_lifetime $ttl
 			access_token_alg $alg
 		}
 		lockout {
@@ -194,6 +195,23 @@ else
   stop_server
 fi
 
+# The same session cookie sent for longer than its access token lives, Set-Cookie ignored
+# (wrk, like a client that missed it): the guard refreshes once per access-token lifetime
+# and serves the superseded cookie from memory, never a refresh per request.
+echo "== cookie across access-token expiry: access_token_lifetime ${EXPIRY_TTL:=2s}, one cookie for $DURATION, $REPS x" >&2
+caddyfile "$DATA" "$ALG" "$EXPIRY_TTL" > "$WORK/Caddyfile.expiry"
+start_server "$WORK/Caddyfile.expiry" "$SRVCPU"
+for r in $(seq 1 "$REPS"); do
+  COOKIE_X=$("$BT" cookie -app http://127.0.0.1:$PROT)
+  run_wrk plainX "$r" http://127.0.0.1:$PLAIN/
+  run_wrk cookieX "$r" -H "Cookie: $COOKIE_X" http://127.0.0.1:$PROT/
+  if grep -q "Non-2xx" "$OUT/wrk.cookieX.$r.txt"; then
+    echo "   cookieX #$r: $(grep Non-2xx "$OUT/wrk.cookieX.$r.txt") (refused after the expiry?)" >&2
+    grep Non-2xx "$OUT/wrk.cookieX.$r.txt" >> "$OUT/expiry-errors.txt"
+  fi
+done
+stop_server
+
 MEM_RSS=""
 if [ -z "${SKIP_MEMORY:-}" ]; then
   echo "== memory with 100k users and 100k sessions" >&2
@@ -254,6 +272,12 @@ for name in ["plain", "bearer", "cookie"]:
 for a in algs.split():
     row(f"plainU.{a}", f"plainU.{a}", f"plain reverse_proxy, scripted requests with {a} tokens (baseline)")
     row(f"unique.{a}", f"plainU.{a}", f"protect, a new {a} token every request")
+if "cookieX" in rows:
+    row("plainX", "plainX", "plain reverse_proxy (baseline of the next row)")
+    row("cookieX", "plainX", "protect, one session cookie across access-token expiry, Set-Cookie ignored")
+    import os
+    if os.path.exists(out + "/expiry-errors.txt"):
+        print("\nErrors in the across-expiry cookie runs: " + " / ".join(l.strip() for l in open(out + "/expiry-errors.txt")))
 print()
 lat = {}
 for line in open(out + "/latency.txt"):

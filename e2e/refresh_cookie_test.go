@@ -61,17 +61,25 @@ func TestCookieRefresh(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	// Each request that took part in the refresh is told the new cookie; one served just
+	// after it from memory may not be (the successor is sent at most once a second).
+	var successor string
 	for i, s := range statuses {
 		if s != http.StatusOK {
 			t.Fatalf("request %d with the expired cookie: HTTP %d, want 200 after an in-process refresh", i, s)
 		}
-		if setCookies[i] == "" || setCookies[i] == first {
-			t.Fatalf("request %d did not receive the refreshed cookie", i)
+		if setCookies[i] == "" {
+			continue
 		}
-		if setCookies[i] != setCookies[0] {
+		if setCookies[i] == first || (successor != "" && setCookies[i] != successor) {
 			t.Fatalf("parallel requests got different refreshed cookies: the refresh token was exchanged twice")
 		}
+		successor = setCookies[i]
 	}
+	if successor == "" {
+		t.Fatal("no request received the refreshed cookie")
+	}
+	setCookies[0] = successor
 	if got := e.Upstream.Last(t).Values("X-User-Email"); len(got) != 1 || got[0] != "rita@example.test" {
 		t.Fatalf("after the refresh the upstream saw X-User-Email %q", got)
 	}
@@ -95,7 +103,7 @@ func TestCookieRefresh(t *testing.T) {
 		return resp.StatusCode, ""
 	}
 	for i := 0; i < 20; i++ {
-		if status, set := stale(); status != http.StatusOK || set != setCookies[0] {
+		if status, set := stale(); status != http.StatusOK || (set != "" && set != setCookies[0]) {
 			t.Fatalf("stale cookie, request %d: HTTP %d, Set-Cookie %.12q, want 200 and the first successor", i, status, set)
 		}
 	}
@@ -103,10 +111,15 @@ func TestCookieRefresh(t *testing.T) {
 	var second string
 	for i := 0; i < 20; i++ {
 		status, set := stale()
-		if status != http.StatusOK || set == "" || set == setCookies[0] || (second != "" && set != second) {
+		if status != http.StatusOK || set == setCookies[0] || (set != "" && second != "" && set != second) {
 			t.Fatalf("stale cookie after the successor expired, request %d: HTTP %d, Set-Cookie %.12q (second %.12q)", i, status, set, second)
 		}
-		second = set
+		if set != "" {
+			second = set
+		}
+	}
+	if second == "" {
+		t.Fatal("the stale cookie was never told its new successor")
 	}
 
 	// The browser keeps working with the refreshed cookie (the family was not revoked).

@@ -18,9 +18,9 @@ import (
 //
 //   - parallel requests with the same cookie share the one exchange (singleflight);
 //   - a client that keeps sending the superseded cookie (a tab that raced the Set-Cookie, a
-//     client that ignores Set-Cookie) is served from the cache with the successor's identity
-//     and its precomputed Set-Cookie line, with no store access, until the successor's access
-//     token expires too; then the successor's refresh token is exchanged, once — one refresh
+//     client that ignores Set-Cookie) is served from the cache with the successor's identity,
+//     with no store access, and told the successor again (a precomputed Set-Cookie line) at
+//     most once a second, until the successor's access token expires too; then the successor's refresh token is exchanged, once — one refresh
 //     per access-token lifetime, not one per request, and never a reuse of a rotated refresh
 //     token (which would revoke the whole family, AS-18);
 //   - the successors are forgotten staleCookieTTL after their access token expired, and at
@@ -75,7 +75,11 @@ func (g *Guard) verifyCookie(w http.ResponseWriter, r *http.Request, value strin
 			return nil, err
 		}
 		if id.setCookie != "" {
-			addSetCookie(w, id.setCookie)
+			// A superseded cookie: tell its successor again, at most once a second (a
+			// client ignoring Set-Cookie must not cost a 1.5 KB header on every response).
+			if t := now.Unix(); id.setCookieAt.Load() != t && id.setCookieAt.Swap(t) != t {
+				addSetCookie(w, id.setCookie)
+			}
 		}
 		return id, nil
 	}
@@ -129,6 +133,7 @@ func (g *Guard) refreshCookie(r *http.Request, name, value, rt string, now time.
 	id := newIdentity(s.res.id.Claims, g.Headers)
 	id.keyGen = gen
 	id.setCookie = line
+	id.setCookieAt.Store(now.Unix()) // this response carries it
 	g.cache.add(value, id, now)
 	return id, nil
 }

@@ -185,7 +185,8 @@ func TestSessionCookiePlainFormat(t *testing.T) {
 // on, across its access token's expiry and then its successor's. Each expiry costs exactly
 // one refresh — proven by the store: the successor's refresh token is still redeemable (a
 // second exchange would have rotated it) — every request passes with the refreshed token's
-// identity and is told the successor cookie, and a logout stops it at once.
+// identity, the successor cookie is sent again at most once a second (not a rewrite per
+// response), and a logout stops it at once.
 func TestStaleCookieOneRefresh(t *testing.T) {
 	e := newEnv(t)
 	g := e.guard(policy.Rule{})
@@ -195,6 +196,7 @@ func TestStaleCookieOneRefresh(t *testing.T) {
 		t.Helper()
 		var id0 *Identity
 		var set string
+		sets := 0
 		for i := 0; i < 50; i++ {
 			r := cookieRequest(authCookieName, v, i%2 == 0)
 			w, id := serve(g, r)
@@ -207,16 +209,27 @@ func TestStaleCookieOneRefresh(t *testing.T) {
 			if got := r.Header.Get("X-User-Email"); got != "alice@example.com" {
 				t.Fatalf("round %d request %d: X-User-Email %q", round, i, got)
 			}
-			s, ok := setCookieValue(w, authCookieName)
-			if !ok || s == "" || s == v || (set != "" && s != set) {
-				t.Fatalf("round %d request %d: Set-Cookie %q (first %q)", round, i, s, set)
+			if s, ok := setCookieValue(w, authCookieName); ok {
+				if s == "" || s == v || (set != "" && s != set) {
+					t.Fatalf("round %d request %d: Set-Cookie %q (first %q)", round, i, s, set)
+				}
+				set = s
+				sets++
 			}
-			set = s
 			if id0 == nil {
 				id0 = id
 			} else if id.Claims.ID != id0.Claims.ID {
 				t.Fatalf("round %d: request %d got another access token: refreshed again", round, i)
 			}
+		}
+		// Told the successor with the refresh, then at most once a second.
+		if sets != 1 {
+			t.Fatalf("round %d: the successor cookie was sent %d times within a second", round, sets)
+		}
+		e.clk.Advance(time.Second)
+		w, id := serve(g, cookieRequest(authCookieName, v, false))
+		if s, _ := setCookieValue(w, authCookieName); id == nil || id.Claims.ID != id0.Claims.ID || s != set {
+			t.Fatalf("round %d: a second later the successor is not told again (%q)", round, s)
 		}
 		return id0, set
 	}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/idp"
@@ -88,9 +89,11 @@ type Identity struct {
 	keyGen uint64
 	// until is the Unix time the cache stops serving the identity (default: the token's exp).
 	until int64
-	// setCookie is the Set-Cookie line sent with every request served for a superseded
-	// session cookie: its successor (see cookie.go).
-	setCookie string
+	// setCookie is the Set-Cookie line of a superseded session cookie's successor, sent
+	// with the requests served for the superseded cookie at most once a second (setCookieAt:
+	// the Unix second it was last sent; see cookie.go).
+	setCookie   string
+	setCookieAt atomic.Int64
 }
 
 type headerValue struct {

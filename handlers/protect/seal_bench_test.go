@@ -85,7 +85,8 @@ func BenchmarkSessionHandle(b *testing.B) {
 
 // BenchmarkProtectCookieStale: a client that ignores Set-Cookie and keeps sending a cookie
 // whose access token expired (the load tool's case): after the one refresh, every request is
-// a cache hit serving the successor's identity, plus the precomputed Set-Cookie line.
+// a cache hit serving the successor's identity (the successor's Set-Cookie line is added at
+// most once a second; the benchmark's clock stands still).
 func BenchmarkProtectCookieStale(b *testing.B) {
 	e := newEnv(b)
 	g := e.guard(benchRule)
@@ -111,9 +112,5 @@ func BenchmarkProtectCookieStale(b *testing.B) {
 		if g.Serve(w, r) == nil {
 			b.Fatal("refused")
 		}
-	}
-	b.StopTimer()
-	if len(w.Header()["Set-Cookie"]) != 1 {
-		b.Fatal("no successor cookie sent")
 	}
 }
