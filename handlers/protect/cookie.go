@@ -1,6 +1,7 @@
 package protect
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -156,7 +157,9 @@ func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (*successor, 
 			// client that sends the newer cookie).
 			next, err := g.refresh(r, s.rt, now)
 			if err != nil {
-				g.forget(key)
+				if !errors.Is(err, errUnavailable) {
+					g.forget(key) // the session ended: nothing to follow any more
+				}
 				return nil, err
 			}
 			g.remember(key, next, now)
@@ -178,11 +181,14 @@ func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (*successor, 
 // exchange runs the refresh grant for rt and seals the successor cookie.
 func (g *Guard) exchange(r *http.Request, rt string, now time.Time) (*successor, error) {
 	gen := g.cache.generation()
-	client, err := g.Provider.Client(r.Context(), g.ClientID)
+	// Not cancelled with the request that leads the flight: once the store rotates the
+	// token, its successor must be recorded, or the next request would replay a rotated one.
+	ctx := context.WithoutCancel(r.Context())
+	client, err := g.Provider.Client(ctx, g.ClientID)
 	if err != nil {
 		return nil, fmt.Errorf("%w: load client %s: %w", errUnavailable, g.ClientID, err)
 	}
-	resp, oerr := g.Provider.RefreshGrant(r.Context(), client, rt, "")
+	resp, oerr := g.Provider.RefreshGrant(ctx, client, rt, "")
 	if oerr != nil {
 		if oerr.Code == idp.ErrCodeServerError {
 			return nil, fmt.Errorf("%w: refresh: %s", errUnavailable, oerr.Description)

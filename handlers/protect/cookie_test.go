@@ -139,6 +139,8 @@ func TestSessionCookieOtherGuard(t *testing.T) {
 	otherClient.ClientID = "partner"
 	if w, id := serve(otherClient, cookieRequest(authCookieName, v, false)); id != nil || w.Code != http.StatusUnauthorized {
 		t.Fatalf("a Guard of another client accepted the cookie: %d", w.Code)
+	} else if _, cleared := setCookieValue(w, authCookieName); cleared {
+		t.Fatal("a Guard of another client cleared the cookie (the session of its own routes)")
 	}
 	otherName := e.guard(policy.Rule{})
 	otherName.CookieName = "other"

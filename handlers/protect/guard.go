@@ -220,7 +220,11 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 			return nil
 		}
 		if err != nil {
-			g.clearCookie(w, r)
+			if !errors.Is(err, errOtherClient) {
+				// A cookie sealed for another client stays: it is the session of the
+				// routes the site's Guard of that client protects.
+				g.clearCookie(w, r)
+			}
 			g.unauthenticated(w, r)
 			return nil
 		}
