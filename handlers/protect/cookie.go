@@ -77,7 +77,7 @@ func (g *Guard) verifyCookie(w http.ResponseWriter, r *http.Request, value strin
 		}
 		if id.setCookie != "" {
 			// A superseded cookie: tell its successor again, at most once a second (a
-			// client ignoring Set-Cookie must not cost a 1.5 KB header on every response).
+			// client ignoring Set-Cookie must not cost a 1.1 KB header on every response).
 			if t := now.Unix(); id.setCookieAt.Load() != t && id.setCookieAt.Swap(t) != t {
 				addSetCookie(w, id.setCookie)
 			}

@@ -38,7 +38,7 @@ import (
 const sessionAAD = "gatehouse protect session v1\x00"
 
 // maxSealedCookie bounds the cookie values the Guard tries to open (a sealed cookie is
-// about 1.5 KB; browsers keep at most 4 KB).
+// about 1.1 KB; browsers keep at most 4 KB).
 const maxSealedCookie = 8192
 
 // errSealedTooLarge: the tokens do not fit in a cookie.
