@@ -10,8 +10,8 @@ import (
 // cache maps a credential (a bearer token, or the value of the protect cookie) to the
 // identity its verification produced, so that a client reusing a credential costs a map
 // lookup instead of a signature verification. It is bounded (entries beyond the limit evict
-// others) and an entry never outlives its token (Identity.until). Revocation is not cached: the guard checks
-// the revocation list on every request, hit or miss.
+// others) and an entry never outlives its token (Identity.until). Revocation is not cached:
+// the guard checks the revocation list on every request, hit or miss.
 //
 // A credential is admitted on its second sighting: the first one only records its hash in
 // a small table. A client that reuses its token pays one extra verification; a flood of

@@ -21,9 +21,10 @@ import (
 //   - a client that keeps sending the superseded cookie (a tab that raced the Set-Cookie, a
 //     client that ignores Set-Cookie) is served from the cache with the successor's identity,
 //     with no store access, and told the successor again (a precomputed Set-Cookie line) at
-//     most once a second, until the successor's access token expires too; then the successor's refresh token is exchanged, once — one refresh
-//     per access-token lifetime, not one per request, and never a reuse of a rotated refresh
-//     token (which would revoke the whole family, AS-18);
+//     most once a second, until the successor's access token expires too; then the
+//     successor's refresh token is exchanged, once — one refresh per access-token lifetime,
+//     not one per request, and never a reuse of a rotated refresh token (which would revoke
+//     the whole family, AS-18);
 //   - the successors are forgotten staleCookieTTL after their access token expired, and at
 //     most Guard.CacheSize are kept: a superseded cookie that comes back later is refreshed
 //     with its own, rotated, refresh token, which the store treats as a reuse.

@@ -10,10 +10,10 @@
 // scopes and groups — and the result is cached per credential, so a client that reuses a
 // token or cookie costs a map lookup; the in-memory revocation list is consulted on every
 // request, so a logout takes effect at once. An expired access token in the cookie is
-// refreshed in-process, once however many requests carry the cookie (cookie.go). A browser without a session is sent through the portal's
-// authorization-code flow (PKCE, state and nonce held in a cookie) and back to the page it
-// asked for; an API client gets 401 (RFC 6750), a token lacking a scope 403
-// insufficient_scope.
+// refreshed in-process, once however many requests carry the cookie (cookie.go). A browser
+// without a session is sent through the portal's authorization-code flow (PKCE, state and
+// nonce held in a cookie) and back to the page it asked for; an API client gets 401
+// (RFC 6750), a token lacking a scope 403 insufficient_scope.
 //
 // The package does not import Caddy: module/protect.go adapts it to a Caddy middleware and
 // sets the placeholders from Identity.

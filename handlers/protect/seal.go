@@ -31,8 +31,8 @@ import (
 // "<access token>~<refresh token>" it replaces, so it stays well under the 4 KB browsers
 // accept.
 //
-// Cookies of the earlier plain format ("<access token>~<refresh token>") hold "~" and "." and never open: their
-// browsers are sent to log in once.
+// Cookies of the earlier plain format ("<access token>~<refresh token>") hold "~" and "."
+// and never open: their browsers are sent to log in once.
 
 // sessionAAD prefixes the additional data of every sealed session cookie.
 const sessionAAD = "gatehouse protect session v1\x00"
