@@ -129,18 +129,18 @@ func (s *sealer) open(cookieName, v string) (c sealedCookie, ok bool) {
 	var at string
 	switch format {
 	case 1:
-		var sb strings.Builder
+		buf := make([]byte, 0, base64.RawURLEncoding.EncodedLen(len(rest))+2)
 		for i := 0; i < 3; i++ {
 			var seg []byte
 			if seg, rest, ok = cutString(rest); !ok {
 				return sealedCookie{}, false
 			}
 			if i > 0 {
-				sb.WriteByte('.')
+				buf = append(buf, '.')
 			}
-			sb.WriteString(base64.RawURLEncoding.EncodeToString(seg))
+			buf = base64.RawURLEncoding.AppendEncode(buf, seg)
 		}
-		at = sb.String()
+		at = string(buf)
 	case 0:
 		var b []byte
 		if b, rest, ok = cutString(rest); !ok {
