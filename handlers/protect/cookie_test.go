@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -303,5 +304,56 @@ func TestBearerCachedInLeeway(t *testing.T) {
 	e.clk.Advance(e.p.Leeway)
 	if g.cache.get(resp.AccessToken, e.clk.Now()) != nil {
 		t.Fatal("cached past exp + leeway")
+	}
+}
+
+// TestStaleAndFreshCookieTogether: AS-18 — when the successor's access token expires too,
+// tabs still sending the superseded cookie and tabs sending the successor refresh at the same
+// time: they share one exchange of the successor's refresh token (never two, which the store
+// would take for a reuse and answer by revoking the family), and all get the same identity.
+func TestStaleAndFreshCookieTogether(t *testing.T) {
+	e := newEnv(t)
+	g := e.guard(policy.Rule{})
+	v := browserLogin(t, e, g)
+	expire := func() {
+		e.clk.Advance(e.p.AccessTokenLifetime + e.p.Leeway + time.Second)
+		if err := e.p.Revocations.Sync(e.ctx, e.store); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expire()
+	w, id := serve(g, cookieRequest(authCookieName, v, false))
+	set1, _ := setCookieValue(w, authCookieName)
+	if id == nil || set1 == "" {
+		t.Fatalf("first refresh: %d", w.Code)
+	}
+	expire()
+	var wg sync.WaitGroup
+	ids := make([]*Identity, 16)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := v
+			if i%2 == 1 {
+				c = set1
+			}
+			_, ids[i] = serve(g, cookieRequest(authCookieName, c, false))
+		}()
+	}
+	wg.Wait()
+	for i, id := range ids {
+		if id == nil {
+			t.Fatalf("request %d refused: the successor's refresh token was exchanged twice?", i)
+		}
+		if id.Claims.ID != ids[0].Claims.ID {
+			t.Fatalf("request %d got another access token than request 0: two exchanges", i)
+		}
+	}
+	// Both cookies keep working (the family was not revoked).
+	for _, c := range []string{v, set1} {
+		if w, id := serve(g, cookieRequest(authCookieName, c, false)); id == nil {
+			t.Fatalf("after the shared refresh: %d", w.Code)
+		}
 	}
 }
