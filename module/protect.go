@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -113,25 +114,36 @@ func (p *Protect) defaultClient(ctx caddy.Context, app *App) (string, error) {
 		return p.Client, nil
 	}
 	cs := app.provider.Clients()
-	switch {
-	case len(cs) == 1:
-		return cs[0].ID, nil
-	case len(p.Audience) > 0:
-		return "", nil // API tokens for the audience only; browsers get 401
-	case len(cs) == 0:
-		return "", errors.New("gatehouse_protect: no client and no audience would accept an access token issued to any client " +
-			"(those registered through the admin API included): set `audience <client ID or resource URI>` to the tokens this " +
-			"route accepts, or `client <id>` with a client defined in the gatehouse app")
-	default:
-		ids := make([]string, len(cs))
-		for i, c := range cs {
-			ids[i] = c.ID
-		}
-		sort.Strings(ids)
-		return "", fmt.Errorf("gatehouse_protect: no client and no audience, and the gatehouse app has several clients (%s): "+
-			"set `client <id>` (browsers log in through it, and only its tokens are accepted) or `audience <client ID or "+
-			"resource URI>` (only tokens for that audience are accepted; browsers get 401)", strings.Join(ids, ", "))
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
 	}
+	if msg := p.defaultClientProblem(ids); msg != "" {
+		return "", errors.New("gatehouse_protect: " + msg)
+	}
+	if len(cs) == 1 {
+		return cs[0].ID, nil
+	}
+	return "", nil // an audience and no client: API tokens for the audience only, browsers get 401
+}
+
+// defaultClientProblem says why a handler with no client and no audience cannot default to
+// one of the app's configured clients (ids), or "" when it can or need not.
+func (p *Protect) defaultClientProblem(ids []string) string {
+	if p.Client != "" || len(p.Audience) > 0 || len(ids) == 1 {
+		return ""
+	}
+	if len(ids) == 0 {
+		return "no client and no audience would accept an access token issued to any client " +
+			"(those registered through the admin API included): set `audience <client ID or resource URI>` to the tokens this " +
+			"route accepts, or `client <id>` with a client defined in the gatehouse app"
+	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	return "no client and no audience, and the gatehouse app has several clients (" + strings.Join(ids, ", ") + "): " +
+		"set `client <id>` (browsers log in through it, and only its tokens are accepted) or `audience <client ID or " +
+		"resource URI>` (only tokens for that audience are accepted; browsers get 401)"
 }
 
 // requestVars returns Caddy's per-request variables, which the Gatehouse handlers of a

@@ -284,6 +284,7 @@ func ValidateJSON(cfg []byte) (warnings []Problem, err error) {
 	}
 	v := NewValidator()
 	apps, _ := doc["apps"].(map[string]any)
+	var clients []string // the app's configured clients; nil: not known
 	if raw, ok := apps["gatehouse"]; ok {
 		var app App
 		b, _ := json.Marshal(raw)
@@ -291,14 +292,19 @@ func ValidateJSON(cfg []byte) (warnings []Problem, err error) {
 			v.Errorf("gatehouse", "must be the gatehouse app's configuration, got %v", err)
 		} else {
 			app.Check(v, "gatehouse")
+			clients = make([]string, 0, len(app.Clients))
+			for _, c := range app.Clients {
+				clients = append(clients, c.ID)
+			}
 		}
 	}
-	walkHandlers(v, "apps", apps)
+	walkHandlers(v, "apps", apps, clients)
 	return v.Warnings(), v.Err()
 }
 
-// walkHandlers checks the gatehouse handlers found in x, whose JSON path is path.
-func walkHandlers(v *Validator, path string, x any) {
+// walkHandlers checks the gatehouse handlers found in x, whose JSON path is path; clients
+// are the gatehouse app's configured client IDs (nil: unknown).
+func walkHandlers(v *Validator, path string, x any, clients []string) {
 	switch x := x.(type) {
 	case map[string]any:
 		var h interface{ Check(*Validator, string) }
@@ -320,6 +326,11 @@ func walkHandlers(v *Validator, path string, x any) {
 				v.Errorf(path, "must be the %s handler's configuration, got %v", x["handler"], err)
 			} else {
 				h.Check(v, path)
+				if p, ok := h.(*Protect); ok && clients != nil {
+					if msg := p.defaultClientProblem(clients); msg != "" {
+						v.Errorf(path, "%s", msg)
+					}
+				}
 			}
 		}
 		keys := make([]string, 0, len(x))
@@ -328,11 +339,11 @@ func walkHandlers(v *Validator, path string, x any) {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			walkHandlers(v, path+"."+k, x[k])
+			walkHandlers(v, path+"."+k, x[k], clients)
 		}
 	case []any:
 		for i, e := range x {
-			walkHandlers(v, index(path, i), e)
+			walkHandlers(v, index(path, i), e, clients)
 		}
 	}
 }

@@ -81,6 +81,9 @@ func TestValidateReportsEveryProblemInStableOrder(t *testing.T) {
 	]}]}}}}}`
 	t.Setenv("GH_TEST_API_SECRET", "0123456789abcdef-api")
 	wantErrs := []string{
+		"apps.http.servers.srv0.routes[0].handle[1]: no client and no audience, and the gatehouse app has several clients (api, bad id, web): " +
+			"set `client <id>` (browsers log in through it, and only its tokens are accepted) or `audience <client ID or resource URI>` " +
+			"(only tokens for that audience are accepted; browsers get 401)",
 		`apps.http.servers.srv0.routes[0].handle[1].cache_size: must be a positive whole number (or left out for the default), got -1`,
 		`apps.http.servers.srv0.routes[0].handle[1].headers[X User]: must be a header name of letters, digits and '-', got "X User"`,
 		`apps.http.servers.srv0.routes[0].handle[1].headers[X-Host]: must use only the gatehouse.* identity placeholders (gatehouse.user.id, .email, .name, .groups, ...; for other values add a request_header directive after gatehouse_protect), got {http.request.host}`,
@@ -254,6 +257,46 @@ func TestValidateEveryOption(t *testing.T) {
 				if strings.Contains(e, "0123456789abcdef") {
 					t.Errorf("an error shows a secret: %s", e)
 				}
+			}
+		})
+	}
+}
+
+// TestValidateProtectDefaults: JW-13, AS-25 — a gatehouse_protect with neither client nor
+// audience would accept a token issued to any client unless the app has exactly one client
+// (then the audience): the validator refuses it with several clients or none, naming the
+// handler and the options to set; an audience or a client makes it explicit.
+func TestValidateProtectDefaults(t *testing.T) {
+	cfg := func(clients, h string) string {
+		return `{"apps":{"gatehouse":{"issuer":"https://login.example.com","clients":[` + clients + `]},` +
+			`"http":{"servers":{"srv0":{"routes":[{"handle":[` + h + `]}]}}}}}`
+	}
+	const web = `{"id":"web","redirect_uris":["https://app.example.com/.gatehouse/callback"]}`
+	const cli = `{"id":"cli","redirect_uris":["https://app.example.com/cb"]}`
+	const at = "apps.http.servers.srv0.routes[0].handle[0]: "
+	for _, tt := range []struct{ name, clients, h, want string }{
+		{"several clients", web + "," + cli, `{"handler":"gatehouse_protect","scopes":["read"]}`,
+			at + "no client and no audience, and the gatehouse app has several clients (cli, web): set `client <id>`"},
+		{"no client at all", "", `{"handler":"gatehouse_protect"}`,
+			at + "no client and no audience would accept an access token issued to any client"},
+		{"one client", web, `{"handler":"gatehouse_protect"}`, ""},
+		{"several clients, a client", web + "," + cli, `{"handler":"gatehouse_protect","client":"cli"}`, ""},
+		{"several clients, an audience", web + "," + cli, `{"handler":"gatehouse_protect","audience":["https://api.example.com"]}`, ""},
+		{"no client, an audience", "", `{"handler":"gatehouse_protect","audience":["web"]}`, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			errs, _ := check(t, cfg(tt.clients, tt.h))
+			var mine []string
+			for _, e := range errs {
+				if strings.HasPrefix(e, "apps.") {
+					mine = append(mine, e)
+				}
+			}
+			switch {
+			case tt.want == "" && len(mine) > 0:
+				t.Fatalf("refused: %q", mine)
+			case tt.want != "" && !containsLine(mine, tt.want):
+				t.Fatalf("errors:\n%s\nwant one starting %q", strings.Join(errs, "\n"), tt.want)
 			}
 		})
 	}
