@@ -149,6 +149,9 @@ func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (*successor, 
 		g.recentMu.Lock()
 		s := g.recent[key]
 		g.recentMu.Unlock()
+		if s != nil && !now.Before(s.until) {
+			s = nil // forgotten (staleCookieTTL): rt is exchanged as it is
+		}
 		if s != nil && now.Unix() < s.res.id.until {
 			return s, nil
 		}

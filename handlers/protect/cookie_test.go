@@ -357,3 +357,28 @@ func TestStaleAndFreshCookieTogether(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleCookieForgotten: a superseded cookie is followed to its successor for
+// staleCookieTTL after the successor's access token expired, not for ever: later, its own
+// refresh token — rotated long ago — is presented to the store, which refuses it as a reuse
+// (AS-15) and the browser logs in again.
+func TestStaleCookieForgotten(t *testing.T) {
+	e := newEnv(t)
+	g := e.guard(policy.Rule{})
+	v := browserLogin(t, e, g)
+	advance := func(d time.Duration) {
+		e.clk.Advance(d)
+		if err := e.p.Revocations.Sync(e.ctx, e.store); err != nil {
+			t.Fatal(err)
+		}
+	}
+	advance(e.p.AccessTokenLifetime + e.p.Leeway + time.Second)
+	if _, id := serve(g, cookieRequest(authCookieName, v, false)); id == nil {
+		t.Fatal("first refresh refused")
+	}
+	advance(e.p.AccessTokenLifetime + staleCookieTTL + time.Second)
+	w, id := serve(g, cookieRequest(authCookieName, v, true))
+	if id != nil || w.Code != http.StatusFound || !strings.HasPrefix(w.Header().Get("Location"), testIssuer+"/authorize?") {
+		t.Fatalf("a superseded cookie long after its successor expired: %d, want the login", w.Code)
+	}
+}
