@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/sessions"
+	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/ui"
 )
 
@@ -262,3 +263,16 @@ const (
 	MsgVerifyEmail = otp.MsgVerifyEmail
 	MsgVerifyPhone = otp.MsgVerifyPhone
 )
+
+// AddPasskey stores a passkey record for the Env's user (a synced passkey as registration
+// describes it; no key that could answer a ceremony) and returns its ID. A user with a
+// passkey needs it as second factor after any other login (mfa.Rules).
+func (e *Env) AddPasskey(name string) string {
+	e.T.Helper()
+	id := "pk-" + secret.New(8)
+	if err := e.Store.CreatePasskey(e.Ctx, store.Passkey{ID: id, UserID: e.User.ID, Name: name,
+		Credential: json.RawMessage(`{"flags":{"backupEligible":true}}`), CreatedAt: e.Clock.Now()}); err != nil {
+		e.T.Fatalf("create passkey: %v", err)
+	}
+	return id
+}
