@@ -32,7 +32,8 @@ import (
 )
 
 // Kit is the shared part of the portal's handlers. One Kit serves every handler package of
-// a portal. Every field is required except Logger.
+// a portal. Every field is required except Logger (nil: no logs; set when the first route
+// is registered).
 type Kit struct {
 	// The identity core (deps.go).
 	Sessions     Sessions

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -56,7 +57,7 @@ func New(t testing.TB, mod ...func(*idp.Config)) *Env {
 		CSRF: &web.CSRF{Key: core.Ring.DeriveKey("csrf"), CookieName: web.CookieName("csrf", false),
 			NewSecret: func() string { return secret.New(32) }},
 		Templates: tmpl, Brand: ui.Brand{ProductName: "Test"},
-		ClientIP: func(*http.Request) string { return "192.0.2.1" }}
+		ClientIP: func(*http.Request) string { return "192.0.2.1" }, Logger: slog.New(slog.DiscardHandler)}
 	e := &Env{Env: core, Msgs: msgs, Kit: kit, Mux: http.NewServeMux()}
 	e.Srv = httptest.NewServer(e.Mux)
 	t.Cleanup(e.Srv.Close)
