@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -143,7 +144,7 @@ func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
 // the cookie.
 func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) error {
 	if err := h.Sessions.EndBySecret(r.Context(), h.Cookie.Secret(r)); err != nil {
-		return err
+		return fmt.Errorf("end session: %w", err)
 	}
 	return h.Cookie.Clear(w, r)
 }

@@ -3,6 +3,7 @@ package portalkit
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -47,13 +48,13 @@ func (k *Kit) ShortCookie(r *http.Request, name string) string {
 func (k *Kit) StartSession(w http.ResponseWriter, r *http.Request, u store.User, amr []string, newUser bool, passkey string) error {
 	if old := k.Cookie.Secret(r); old != "" {
 		if err := k.Sessions.EndBySecret(r.Context(), old); err != nil {
-			return err
+			return fmt.Errorf("end the previous session: %w", err)
 		}
 	}
 	sec, _, err := k.Sessions.Start(r.Context(), u, amr, sessions.Meta{
 		IP: k.ClientIP(r), UserAgent: r.UserAgent(), NewUser: newUser, Language: PreferredLanguage(r), Passkey: passkey})
 	if err != nil {
-		return err
+		return fmt.Errorf("start session: %w", err)
 	}
 	return k.Cookie.Issue(w, r, sec)
 }
@@ -65,7 +66,7 @@ func (k *Kit) StartSession(w http.ResponseWriter, r *http.Request, u store.User,
 func (k *Kit) AfterFirstFactor(w http.ResponseWriter, r *http.Request, u store.User, amr []string, target string) (string, error) {
 	need, err := k.SecondFactor.NeedsSecondFactor(r.Context(), u)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("second factor: %w", err)
 	}
 	if !need {
 		if err := k.StartSession(w, r, u, amr, false, ""); err != nil {
@@ -75,7 +76,7 @@ func (k *Kit) AfterFirstFactor(w http.ResponseWriter, r *http.Request, u store.U
 	}
 	sec, err := k.SecondFactor.StartPending(r.Context(), u, amr)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("start pending login: %w", err)
 	}
 	k.SetShortCookie(w, MFACookie, sec, 300)
 	next := k.Base + "/login/mfa"
