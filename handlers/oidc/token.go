@@ -1,15 +1,12 @@
 package oidc
 
 import (
-	"errors"
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/oauth"
-	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 // tokenParams must appear at most once in a token request (RFC 6749 §3.2).
@@ -76,18 +73,17 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	if client == nil {
 		return
 	}
-	grant := f.Get("grant_type")
 	var (
 		resp *oauth.TokenResponse
 		oerr *oauth.Error
 	)
-	switch grant {
+	switch f.Get("grant_type") {
 	case oauth.GrantAuthorizationCode:
-		resp, oerr = h.OAuth.ExchangeCode(r.Context(), client, f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"))
+		resp, oerr = h.grantCode(r.Context(), client, f)
 	case oauth.GrantRefreshToken:
-		resp, oerr = h.OAuth.RefreshGrant(r.Context(), client, f.Get("refresh_token"), f.Get("scope"))
+		resp, oerr = h.grantRefresh(r.Context(), client, f)
 	case oauth.GrantClientCredentials:
-		resp, oerr = h.OAuth.ClientCredentialsGrant(r.Context(), client, f.Get("scope"), f["resource"])
+		resp, oerr = h.grantClientCredentials(r.Context(), client, f)
 	}
 	if oerr != nil {
 		writeTokenError(w, oerr)
@@ -129,114 +125,4 @@ func (h *Handler) authenticateClient(r *http.Request, f url.Values) (*oauth.Clie
 	}
 	c, oerr := h.OAuth.AuthenticateClient(r.Context(), f.Get("client_id"), f.Get("client_secret"), f.Has("client_secret"), h.clientIP(r))
 	return c, false, oerr
-}
-
-// revoke serves POST /revoke (RFC 7009).
-func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
-	client, f := h.clientForm(w, r, nil)
-	if client == nil {
-		return
-	}
-	if hint := f.Get("token_type_hint"); hint != "" && hint != "access_token" && hint != "refresh_token" {
-		writeTokenError(w, &oauth.Error{Code: "unsupported_token_type", Description: "token_type_hint must be access_token or refresh_token"})
-		return
-	}
-	if oerr := h.OAuth.Revoke(r.Context(), client, f.Get("token"), f.Get("token_type_hint")); oerr != nil {
-		writeTokenError(w, oerr)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-// introspect serves POST /introspect (RFC 7662).
-func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
-	client, f := h.clientForm(w, r, nil)
-	if client == nil {
-		return
-	}
-	res, oerr := h.OAuth.Introspect(r.Context(), client, f.Get("token"), f.Get("token_type_hint"))
-	if oerr != nil {
-		writeTokenError(w, oerr)
-		return
-	}
-	web.WriteJSON(w, http.StatusOK, res)
-}
-
-// userinfo serves GET and POST /userinfo (OIDC Core §5.3) with a Bearer access token.
-func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
-	web.NoStore(w.Header())
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	if r.Method == http.MethodOptions {
-		w.Header().Set("Access-Control-Allow-Headers", "Authorization")
-		w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	tok, err := bearerToken(w, r)
-	if err != nil {
-		challenge(w, http.StatusBadRequest, oauth.ErrCodeInvalidRequest, err.Error())
-		return
-	}
-	if tok == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-		web.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": oauth.ErrCodeInvalidToken, "error_description": "an access token is required"})
-		return
-	}
-	claims, err := h.Tokens.VerifyAccessToken(tok)
-	if errors.Is(err, tokens.ErrUnavailable) {
-		web.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": oauth.ErrCodeTemporarilyUnavail})
-		return
-	} else if err != nil {
-		challenge(w, http.StatusUnauthorized, oauth.ErrCodeInvalidToken, "the access token is invalid, expired or revoked")
-		return
-	}
-	info, oerr := h.OAuth.UserInfo(r.Context(), claims)
-	if oerr != nil {
-		challenge(w, oerr.Status, oerr.Code, oerr.Description)
-		return
-	}
-	web.WriteJSON(w, http.StatusOK, info)
-}
-
-// bearerToken extracts an RFC 6750 token from the Authorization header or, for a POST, the
-// access_token form field; using both, or repeating either, is an error.
-func bearerToken(w http.ResponseWriter, r *http.Request) (string, error) {
-	var tok string
-	authz := r.Header.Values("Authorization")
-	if len(authz) > 1 {
-		return "", errors.New("repeated Authorization header")
-	}
-	if len(authz) == 1 {
-		scheme, value, ok := strings.Cut(authz[0], " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || value == "" || strings.ContainsAny(value, " \t") {
-			return "", errors.New("the Authorization header must be: Bearer <token>")
-		}
-		tok = value
-	}
-	if r.Method == http.MethodPost {
-		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/x-www-form-urlencoded" {
-			r.Body = http.MaxBytesReader(w, r.Body, web.MaxBodyBytes)
-			if err := r.ParseForm(); err != nil {
-				return "", errors.New("malformed body")
-			}
-			if v := r.PostForm["access_token"]; len(v) > 0 {
-				if tok != "" || len(v) > 1 {
-					return "", errors.New("send the access token once")
-				}
-				tok = v[0]
-			}
-		}
-	}
-	return tok, nil
-}
-
-func challenge(w http.ResponseWriter, status int, code, desc string) {
-	desc = cleanDescription(desc)
-	w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="`+code+`", error_description="`+desc+`"`)
-	web.WriteJSON(w, status, map[string]string{"error": code, "error_description": desc})
 }

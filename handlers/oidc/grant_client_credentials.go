@@ -1,0 +1,14 @@
+package oidc
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+)
+
+// grantClientCredentials issues a token to the authenticated client acting for itself
+// (RFC 6749 §4.4.2: scope; RFC 8707 §2: resource, repeatable).
+func (h *Handler) grantClientCredentials(ctx context.Context, c *oauth.Client, f url.Values) (*oauth.TokenResponse, *oauth.Error) {
+	return h.OAuth.ClientCredentialsGrant(ctx, c, f.Get("scope"), f["resource"])
+}

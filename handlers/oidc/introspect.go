@@ -1,0 +1,21 @@
+package oidc
+
+import (
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
+)
+
+// introspect serves POST /introspect (RFC 7662).
+func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
+	client, f := h.clientForm(w, r, nil)
+	if client == nil {
+		return
+	}
+	res, oerr := h.OAuth.Introspect(r.Context(), client, f.Get("token"), f.Get("token_type_hint"))
+	if oerr != nil {
+		writeTokenError(w, oerr)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, res)
+}

@@ -1,0 +1,24 @@
+package oidc
+
+import (
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+)
+
+// revoke serves POST /revoke (RFC 7009).
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
+	client, f := h.clientForm(w, r, nil)
+	if client == nil {
+		return
+	}
+	if hint := f.Get("token_type_hint"); hint != "" && hint != "access_token" && hint != "refresh_token" {
+		writeTokenError(w, &oauth.Error{Code: "unsupported_token_type", Description: "token_type_hint must be access_token or refresh_token"})
+		return
+	}
+	if oerr := h.OAuth.Revoke(r.Context(), client, f.Get("token"), f.Get("token_type_hint")); oerr != nil {
+		writeTokenError(w, oerr)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
