@@ -147,19 +147,19 @@ const maxParamLen = 4096
 func (p *Server) ParseAuthRequest(ctx context.Context, q url.Values) (req *AuthRequest, redirect bool, err *Error) {
 	for _, k := range singleParams {
 		if len(q[k]) > 1 {
-			return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "parameter %s is repeated", k)
+			return nil, false, errorf(InvalidRequest, "parameter %s is repeated", k)
 		}
 		if len(q.Get(k)) > maxParamLen {
-			return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "parameter %s is too long", k)
+			return nil, false, errorf(InvalidRequest, "parameter %s is too long", k)
 		}
 	}
 	clientID := q.Get("client_id")
 	if clientID == "" {
-		return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "client_id is missing")
+		return nil, false, errorf(InvalidRequest, "client_id is missing")
 	}
 	client, cerr := p.Client(ctx, clientID)
 	if errors.Is(cerr, store.ErrNotFound) {
-		return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "unknown client_id")
+		return nil, false, errorf(InvalidRequest, "unknown client_id")
 	} else if cerr != nil {
 		return nil, false, p.serverError("authorize: load client", cerr)
 	}
@@ -167,56 +167,56 @@ func (p *Server) ParseAuthRequest(ctx context.Context, q url.Values) (req *AuthR
 	switch ru := q.Get("redirect_uri"); {
 	case ru != "":
 		if !client.HasRedirectURI(ru) {
-			return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "redirect_uri is not registered for this client")
+			return nil, false, errorf(InvalidRequest, "redirect_uri is not registered for this client")
 		}
 		req.RedirectURI = ru
 	case len(client.RedirectURIs) == 1:
 		req.RedirectURI = client.RedirectURIs[0]
 	default:
-		return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "redirect_uri is missing")
+		return nil, false, errorf(InvalidRequest, "redirect_uri is missing")
 	}
 	req.State = q.Get("state")
 	if !client.AllowsGrant(GrantAuthorizationCode) {
-		return req, true, oauthErr(ErrCodeUnauthorizedClient, 400, "this client may not use the authorization code flow")
+		return req, true, errorf(UnauthorizedClient, "this client may not use the authorization code flow")
 	}
 	if q.Has("request") {
-		return req, true, oauthErr("request_not_supported", 400, "request objects are not supported")
+		return req, true, errorf(RequestNotSupported, "request objects are not supported")
 	}
 	if q.Has("request_uri") {
-		return req, true, oauthErr("request_uri_not_supported", 400, "request_uri is not supported")
+		return req, true, errorf(RequestURINotSupported, "request_uri is not supported")
 	}
 	switch rt := q.Get("response_type"); rt {
 	case "code":
 	case "":
-		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "response_type is missing")
+		return req, true, errorf(InvalidRequest, "response_type is missing")
 	default:
-		return req, true, oauthErr(ErrCodeUnsupportedResponse, 400, "only response_type=code is supported")
+		return req, true, errorf(UnsupportedResponseType, "only response_type=code is supported")
 	}
 	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
-		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "only response_mode=query is supported")
+		return req, true, errorf(InvalidRequest, "only response_mode=query is supported")
 	}
 	req.Scopes = strings.Fields(q.Get("scope"))
 	if len(req.Scopes) > 64 {
-		return req, true, oauthErr(ErrCodeInvalidScope, 400, "too many scopes")
+		return req, true, errorf(InvalidScope, "too many scopes")
 	}
 	for _, s := range req.Scopes {
 		if !client.AllowsScope(s) {
-			return req, true, oauthErr(ErrCodeInvalidScope, 400, "scope %q is not allowed for this client", sanitize(s))
+			return req, true, errorf(InvalidScope, "scope %q is not allowed for this client", sanitize(s))
 		}
 	}
 	req.Scopes = dedupe(req.Scopes)
 	req.Nonce = q.Get("nonce")
 	switch challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method"); {
 	case challenge == "" && method != "":
-		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "code_challenge_method without code_challenge")
+		return req, true, errorf(InvalidRequest, "code_challenge_method without code_challenge")
 	case challenge == "":
 		if client.RequirePKCE {
-			return req, true, oauthErr(ErrCodeInvalidRequest, 400, "PKCE is required: send code_challenge with code_challenge_method=S256")
+			return req, true, errorf(InvalidRequest, "PKCE is required: send code_challenge with code_challenge_method=S256")
 		}
 	case method != "S256":
-		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "code_challenge_method must be S256")
+		return req, true, errorf(InvalidRequest, "code_challenge_method must be S256")
 	case !validPKCE(challenge) || len(challenge) != 43:
-		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "code_challenge must be the base64url SHA-256 of the verifier (43 characters)")
+		return req, true, errorf(InvalidRequest, "code_challenge must be the base64url SHA-256 of the verifier (43 characters)")
 	default:
 		req.CodeChallenge = challenge
 	}
@@ -225,16 +225,16 @@ func (p *Server) ParseAuthRequest(ctx context.Context, q url.Values) (req *AuthR
 		switch v {
 		case "none", "login", "consent", "select_account":
 		default:
-			return req, true, oauthErr(ErrCodeInvalidRequest, 400, "unknown prompt value %q", sanitize(v))
+			return req, true, errorf(InvalidRequest, "unknown prompt value %q", sanitize(v))
 		}
 	}
 	if req.HasPrompt("none") && len(req.Prompt) > 1 {
-		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "prompt=none cannot be combined with other values")
+		return req, true, errorf(InvalidRequest, "prompt=none cannot be combined with other values")
 	}
 	if ma := q.Get("max_age"); ma != "" {
 		n, err := strconv.Atoi(ma)
 		if err != nil || n < 0 {
-			return req, true, oauthErr(ErrCodeInvalidRequest, 400, "max_age must be a non-negative integer")
+			return req, true, errorf(InvalidRequest, "max_age must be a non-negative integer")
 		}
 		req.MaxAge = n
 	}
@@ -250,14 +250,14 @@ func (p *Server) ParseAuthRequest(ctx context.Context, q url.Values) (req *AuthR
 		req.Claims = cr
 	}
 	if len(q["resource"]) > 8 {
-		return req, true, oauthErr("invalid_target", 400, "at most 8 resource parameters")
+		return req, true, errorf(InvalidTarget, "at most 8 resource parameters")
 	}
 	for _, r := range q["resource"] {
 		if err := ValidateResource(r); err != nil {
-			return req, true, oauthErr("invalid_target", 400, "resource %q: %v", sanitize(r), err)
+			return req, true, errorf(InvalidTarget, "resource %q: %v", sanitize(r), err)
 		}
 		if !client.AllowsResource(r) {
-			return req, true, oauthErr("invalid_target", 400, "resource %q is not registered for this client", sanitize(r))
+			return req, true, errorf(InvalidTarget, "resource %q is not registered for this client", sanitize(r))
 		}
 		if !hasString(req.Resources, r) {
 			req.Resources = append(req.Resources, r)

@@ -123,26 +123,26 @@ func TestParseAuthRequestRedirectedErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		mod  func(q url.Values)
-		code string
+		code oauth.Kind
 	}{
-		{"missing response_type", func(q url.Values) { q.Del("response_type") }, oauth.ErrCodeInvalidRequest},
-		{"implicit token", func(q url.Values) { q.Set("response_type", "token") }, oauth.ErrCodeUnsupportedResponse},
-		{"id_token token", func(q url.Values) { q.Set("response_type", "id_token token") }, oauth.ErrCodeUnsupportedResponse},
-		{"code id_token", func(q url.Values) { q.Set("response_type", "code id_token") }, oauth.ErrCodeUnsupportedResponse},
-		{"code token", func(q url.Values) { q.Set("response_type", "code token") }, oauth.ErrCodeUnsupportedResponse},
-		{"Code", func(q url.Values) { q.Set("response_type", "Code") }, oauth.ErrCodeUnsupportedResponse},
-		{"response_mode fragment", func(q url.Values) { q.Set("response_mode", "fragment") }, oauth.ErrCodeInvalidRequest},
-		{"response_mode form_post", func(q url.Values) { q.Set("response_mode", "form_post") }, oauth.ErrCodeInvalidRequest},
-		{"scope not allowed", func(q url.Values) { q.Set("scope", "openid admin") }, oauth.ErrCodeInvalidScope},
-		{"scope prefix", func(q url.Values) { q.Set("scope", "openid rea") }, oauth.ErrCodeInvalidScope},
-		{"request object", func(q url.Values) { q.Set("request", "eyJhbGciOiJub25lIn0.e30.") }, "request_not_supported"},
-		{"request_uri", func(q url.Values) { q.Set("request_uri", "https://attacker.test/ro") }, "request_uri_not_supported"},
-		{"unknown prompt", func(q url.Values) { q.Set("prompt", "sudo") }, oauth.ErrCodeInvalidRequest},
-		{"prompt none with login", func(q url.Values) { q.Set("prompt", "none login") }, oauth.ErrCodeInvalidRequest},
-		{"max_age negative", func(q url.Values) { q.Set("max_age", "-1") }, oauth.ErrCodeInvalidRequest},
-		{"max_age fraction", func(q url.Values) { q.Set("max_age", "1.5") }, oauth.ErrCodeInvalidRequest},
-		{"max_age word", func(q url.Values) { q.Set("max_age", "soon") }, oauth.ErrCodeInvalidRequest},
-		{"max_age overflow", func(q url.Values) { q.Set("max_age", "99999999999999999999") }, oauth.ErrCodeInvalidRequest},
+		{"missing response_type", func(q url.Values) { q.Del("response_type") }, oauth.InvalidRequest},
+		{"implicit token", func(q url.Values) { q.Set("response_type", "token") }, oauth.UnsupportedResponseType},
+		{"id_token token", func(q url.Values) { q.Set("response_type", "id_token token") }, oauth.UnsupportedResponseType},
+		{"code id_token", func(q url.Values) { q.Set("response_type", "code id_token") }, oauth.UnsupportedResponseType},
+		{"code token", func(q url.Values) { q.Set("response_type", "code token") }, oauth.UnsupportedResponseType},
+		{"Code", func(q url.Values) { q.Set("response_type", "Code") }, oauth.UnsupportedResponseType},
+		{"response_mode fragment", func(q url.Values) { q.Set("response_mode", "fragment") }, oauth.InvalidRequest},
+		{"response_mode form_post", func(q url.Values) { q.Set("response_mode", "form_post") }, oauth.InvalidRequest},
+		{"scope not allowed", func(q url.Values) { q.Set("scope", "openid admin") }, oauth.InvalidScope},
+		{"scope prefix", func(q url.Values) { q.Set("scope", "openid rea") }, oauth.InvalidScope},
+		{"request object", func(q url.Values) { q.Set("request", "eyJhbGciOiJub25lIn0.e30.") }, oauth.RequestNotSupported},
+		{"request_uri", func(q url.Values) { q.Set("request_uri", "https://attacker.test/ro") }, oauth.RequestURINotSupported},
+		{"unknown prompt", func(q url.Values) { q.Set("prompt", "sudo") }, oauth.InvalidRequest},
+		{"prompt none with login", func(q url.Values) { q.Set("prompt", "none login") }, oauth.InvalidRequest},
+		{"max_age negative", func(q url.Values) { q.Set("max_age", "-1") }, oauth.InvalidRequest},
+		{"max_age fraction", func(q url.Values) { q.Set("max_age", "1.5") }, oauth.InvalidRequest},
+		{"max_age word", func(q url.Values) { q.Set("max_age", "soon") }, oauth.InvalidRequest},
+		{"max_age overflow", func(q url.Values) { q.Set("max_age", "99999999999999999999") }, oauth.InvalidRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,7 +211,7 @@ func TestPKCERules(t *testing.T) {
 				}
 				return
 			}
-			idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidRequest)
+			idptest.WantOAuth(t, oerr, oauth.InvalidRequest)
 			if !redirect {
 				t.Fatal("a PKCE error for a trusted client and redirect URI should be redirected")
 			}

@@ -17,7 +17,7 @@ const maxClaimsRequest = 8 * 1024
 // else is an *Error invalid_request.
 func ParseClaimsRequest(raw string) (*issue.ClaimsRequest, *Error) {
 	bad := func(format string, args ...any) (*issue.ClaimsRequest, *Error) {
-		return nil, oauthErr(ErrCodeInvalidRequest, 400, "claims: "+format, args...)
+		return nil, errorf(InvalidRequest, "claims: "+format, args...)
 	}
 	if len(raw) > maxClaimsRequest {
 		return bad("larger than %d bytes", maxClaimsRequest)

@@ -107,8 +107,8 @@ func FuzzParseAuthRequest(f *testing.F) {
 		}
 		req, redirect, oerr := p.ParseAuthRequest(ctx, q)
 		if oerr != nil {
-			if oerr.Code == "" || strings.ContainsAny(oerr.Description, "\r\n\t") {
-				t.Fatalf("bad error %q: %q", oerr.Code, oerr.Description)
+			if oerr.Kind.String() == "" || oerr.Kind > Internal || strings.ContainsAny(oerr.Description, "\r\n\t") {
+				t.Fatalf("bad error %v: %q", oerr.Kind, oerr.Description)
 			}
 			if !redirect {
 				return
@@ -185,8 +185,8 @@ func FuzzParseClaimsRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		req, oerr := ParseClaimsRequest(raw)
 		if oerr != nil {
-			if oerr.Code != ErrCodeInvalidRequest || strings.ContainsAny(oerr.Description, "\r\n\t") {
-				t.Fatalf("error %q %q", oerr.Code, oerr.Description)
+			if oerr.Kind != InvalidRequest || strings.ContainsAny(oerr.Description, "\r\n\t") {
+				t.Fatalf("error %v %q", oerr.Kind, oerr.Description)
 			}
 			return
 		}

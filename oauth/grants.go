@@ -34,7 +34,7 @@ type TokenResponse struct {
 // and client IP, so that guessing is slowed down without letting anyone lock a client out
 // (CR-04, AS-24).
 func (p *Server) AuthenticateClient(ctx context.Context, id, sec string, hasSecret bool, clientIP string) (*Client, *Error) {
-	invalid := &Error{Code: ErrCodeInvalidClient, Description: "client authentication failed", Status: 401}
+	invalid := &Error{Kind: InvalidClient, Description: "client authentication failed"}
 	if id == "" {
 		return nil, invalid
 	}
@@ -56,7 +56,7 @@ func (p *Server) AuthenticateClient(ctx context.Context, id, sec string, hasSecr
 	release, err := p.Limiter.Attempt(ctx, []string{"client:" + c.ID + ":" + lockout.IPKey(clientIP)}, []int{p.ClientMaxFailures})
 	var locked *lockout.LockedError
 	if errors.As(err, &locked) {
-		return nil, &Error{Code: ErrCodeInvalidClient, Description: "too many failed client authentications; " + locked.Error(), Status: 401}
+		return nil, &Error{Kind: InvalidClient, Description: "too many failed client authentications; " + locked.Error()}
 	} else if err != nil {
 		return nil, p.serverError("token: count client attempt", err)
 	}
@@ -73,13 +73,13 @@ func (p *Server) AuthenticateClient(ctx context.Context, id, sec string, hasSecr
 // burns it; a repeated redemption also revokes every token the first one issued.
 func (p *Server) ExchangeCode(ctx context.Context, c *Client, code, redirectURI, verifier string) (*TokenResponse, *Error) {
 	invalid := func(format string, args ...any) *Error {
-		return oauthErr(ErrCodeInvalidGrant, 400, format, args...)
+		return errorf(InvalidGrant, format, args...)
 	}
 	if !c.AllowsGrant(GrantAuthorizationCode) {
-		return nil, oauthErr(ErrCodeUnauthorizedClient, 400, "this client may not use the authorization_code grant")
+		return nil, errorf(UnauthorizedClient, "this client may not use the authorization_code grant")
 	}
 	if code == "" || len(code) > 128 {
-		return nil, oauthErr(ErrCodeInvalidRequest, 400, "code is missing or malformed")
+		return nil, errorf(InvalidRequest, "code is missing or malformed")
 	}
 	grantID := secret.New(16)
 	now := p.Now()
@@ -165,13 +165,13 @@ func (p *Server) ExchangeCode(ctx context.Context, c *Client, code, redirectURI,
 // narrow the grant, never widen it.
 func (p *Server) RefreshGrant(ctx context.Context, c *Client, rt, scope string) (*TokenResponse, *Error) {
 	invalid := func(format string, args ...any) *Error {
-		return oauthErr(ErrCodeInvalidGrant, 400, format, args...)
+		return errorf(InvalidGrant, format, args...)
 	}
 	if !c.AllowsGrant(GrantRefreshToken) {
-		return nil, oauthErr(ErrCodeUnauthorizedClient, 400, "this client may not use the refresh_token grant")
+		return nil, errorf(UnauthorizedClient, "this client may not use the refresh_token grant")
 	}
 	if rt == "" || len(rt) > 128 {
-		return nil, oauthErr(ErrCodeInvalidRequest, 400, "refresh_token is missing or malformed")
+		return nil, errorf(InvalidRequest, "refresh_token is missing or malformed")
 	}
 	id := secret.Hash(rt)
 	old, err := p.Store.GetRefreshToken(ctx, id)
@@ -196,7 +196,7 @@ func (p *Server) RefreshGrant(ctx context.Context, c *Client, rt, scope string) 
 		scopes = dedupe(strings.Fields(scope))
 		for _, s := range scopes {
 			if !hasString(old.Scopes, s) {
-				return nil, oauthErr(ErrCodeInvalidScope, 400, "scope %q was not granted to this refresh token", sanitize(s))
+				return nil, errorf(InvalidScope, "scope %q was not granted to this refresh token", sanitize(s))
 			}
 		}
 	}
@@ -240,7 +240,7 @@ func (p *Server) refreshReuse(ctx context.Context, old store.RefreshToken) *Erro
 	if err := p.Sessions.RevokeGrant(ctx, old.FamilyID); err != nil {
 		return p.serverError("token: revoke reused family", err)
 	}
-	return oauthErr(ErrCodeInvalidGrant, 400, "the refresh token was already used; its grant is revoked")
+	return errorf(InvalidGrant, "the refresh token was already used; its grant is revoked")
 }
 
 // grant is what tokens are issued from.

@@ -64,14 +64,14 @@ func TestExchangeCodePKCE(t *testing.T) {
 	code, _ := e.Code(idptest.AuthQuery("cli", idptest.CliCB, ch, "openid"))
 	wrong, _ := idptest.PKCE()
 	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, code, idptest.CliCB, wrong)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, code, idptest.CliCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 
 	// AS-08: no challenge at authorization, a verifier at the token endpoint.
 	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, "", "openid"))
 	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 
 	for name, verifier := range map[string]string{
 		"missing":       "",
@@ -85,7 +85,7 @@ func TestExchangeCodePKCE(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			code, _ := e.Code(idptest.AuthQuery("cli", idptest.CliCB, ch, "openid"))
 			_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, code, idptest.CliCB, verifier)
-			idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+			idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 		})
 	}
 	// Control: the right verifier on a fresh code works; no challenge and no verifier works
@@ -109,22 +109,22 @@ func TestExchangeCodeBinding(t *testing.T) {
 	// AS-05: client rp redeems web's code.
 	code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
 	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.RP, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant) // burned
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant) // burned
 
 	// AS-04: another registered redirect URI, or none while two are registered.
 	for _, ru := range []string{idptest.WebCB2, "", "https://evil.test/cb", idptest.WebCB + "/"} {
 		code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
 		_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, ru, v)
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	}
 
 	// AS-06: expired code (lifetime 1 minute).
 	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
 	e.Clock.Advance(e.P.CodeLifetime)
 	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
 	e.Clock.Advance(e.P.CodeLifetime - time.Second)
 	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v); oerr != nil {
@@ -155,12 +155,12 @@ func TestExchangeCodeReplayRevokes(t *testing.T) {
 	}
 	e.Clock.Advance(30 * time.Second)
 	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	if _, err := e.P.Verifier.VerifyAccessToken(first.AccessToken); !errors.Is(err, tokens.ErrRevoked) {
 		t.Fatalf("first access token after replay: %v, want ErrRevoked", err)
 	}
 	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, first.RefreshToken, "")
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 }
 
 // TestExchangeCodeConcurrent: AS-07 — of 20 parallel redemptions of one code exactly one
@@ -181,7 +181,7 @@ func TestExchangeCodeConcurrent(t *testing.T) {
 				mu.Lock()
 				wins = append(wins, resp)
 				mu.Unlock()
-			} else if oerr.Code != oauth.ErrCodeInvalidGrant {
+			} else if oerr.Kind != oauth.InvalidGrant {
 				t.Errorf("loser got %v", oerr)
 			}
 		}()
@@ -205,14 +205,14 @@ func TestExchangeCodeUserAndSessionState(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 
 	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
 	if _, err := e.P.Accounts.SetDisabled(e.Ctx, e.User.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 }
 
 // TestRefreshRotation: AS-15 (RFC 9700 §4.14.2) — each refresh returns a new refresh token
@@ -240,9 +240,9 @@ func TestRefreshRotation(t *testing.T) {
 	}
 	// Reuse of rt1 (an attacker's stolen copy): refused, and the family dies.
 	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, rt1, "")
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, r3.RefreshToken, "")
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	for _, at := range []string{resp.AccessToken, r2.AccessToken, r3.AccessToken} {
 		if _, err := e.P.Verifier.VerifyAccessToken(at); !errors.Is(err, tokens.ErrRevoked) {
 			t.Fatalf("access token of a revoked family: %v", err)
@@ -306,7 +306,7 @@ func TestRefreshScope(t *testing.T) {
 	}
 	for _, scope := range []string{"openid read write", "admin", "read:all", "READ"} {
 		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, back.RefreshToken, scope)
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidScope)
+		idptest.WantOAuth(t, oerr, oauth.InvalidScope)
 	}
 	// The widening attempts did not consume the token.
 	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, back.RefreshToken, ""); oerr != nil {
@@ -315,13 +315,13 @@ func TestRefreshScope(t *testing.T) {
 	// OC-23: another client presenting it.
 	r, _ := e.Tokens("openid", "offline_access")
 	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.RP, r.RefreshToken, "")
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	for _, bad := range []string{"", strings.Repeat("x", 129)} {
 		_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, bad, "")
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidRequest)
+		idptest.WantOAuth(t, oerr, oauth.InvalidRequest)
 	}
 	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, "unknown-token", "")
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 }
 
 // TestRefreshLifecycle: AS-17, PX-29 — a refresh token dies with its session's logout
@@ -338,7 +338,7 @@ func TestRefreshLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 		if _, err := e.P.Verifier.VerifyAccessToken(resp.AccessToken); !errors.Is(err, tokens.ErrRevoked) {
 			t.Fatalf("access token after logout: %v", err)
 		}
@@ -348,7 +348,7 @@ func TestRefreshLifecycle(t *testing.T) {
 		resp, _ := e.Tokens("openid")
 		e.Clock.Advance(e.P.SessionIdle + time.Second)
 		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	})
 	t.Run("offline access outlives the session", func(t *testing.T) {
 		e := idptest.New(t)
@@ -365,7 +365,7 @@ func TestRefreshLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 		if _, err := e.P.Verifier.VerifyAccessToken(resp.AccessToken); !errors.Is(err, tokens.ErrRevoked) {
 			t.Fatalf("access token of a disabled user: %v", err)
 		}
@@ -377,7 +377,7 @@ func TestRefreshLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 		// A login after the change works (the user revocation covers earlier tokens only).
 		e.Clock.Advance(time.Second)
 		fresh, _ := e.Tokens("openid")
@@ -390,7 +390,7 @@ func TestRefreshLifecycle(t *testing.T) {
 		resp, _ := e.Tokens("openid", "offline_access")
 		e.Clock.Advance(e.P.RefreshTokenIdle)
 		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	})
 }
 
@@ -439,10 +439,7 @@ func TestAuthenticateClient(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, tc.id, tc.secret, tc.has, "192.0.2.1")
-			idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidClient)
-			if oerr.Status != 401 {
-				t.Fatalf("status %d", oerr.Status)
-			}
+			idptest.WantOAuth(t, oerr, oauth.InvalidClient)
 		})
 	}
 	if _, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "cli", "", false, "192.0.2.1"); oerr != nil {
@@ -481,5 +478,5 @@ func TestExchangeAfterLogout(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 }

@@ -21,12 +21,12 @@ const GrantTypeClientCredentials = issue.GrantTypeClientCredentials
 // the client's scopes (openid is refused: there is no user); resources choose the audience.
 func (p *Server) ClientCredentialsGrant(ctx context.Context, c *Client, scope string, resources []string) (*TokenResponse, *Error) {
 	if !c.AllowsGrant(GrantClientCredentials) || c.Public() {
-		return nil, oauthErr(ErrCodeUnauthorizedClient, 400, "this client may not use the client_credentials grant")
+		return nil, errorf(UnauthorizedClient, "this client may not use the client_credentials grant")
 	}
 	scopes := dedupe(strings.Fields(scope))
 	for _, s := range scopes {
 		if s == "openid" || s == "offline_access" || !c.AllowsScope(s) {
-			return nil, oauthErr(ErrCodeInvalidScope, 400, "scope %q is not available to this client here", sanitize(s))
+			return nil, errorf(InvalidScope, "scope %q is not available to this client here", sanitize(s))
 		}
 	}
 	aud, oerr := p.audience(c, resources, nil)
@@ -56,10 +56,10 @@ func (p *Server) audience(c *Client, resources, granted []string) (tokens.Audien
 	var out tokens.Audience
 	for _, r := range resources {
 		if err := ValidateResource(r); err != nil {
-			return nil, oauthErr("invalid_target", 400, "resource %q: %v", sanitize(r), err)
+			return nil, errorf(InvalidTarget, "resource %q: %v", sanitize(r), err)
 		}
 		if !c.AllowsResource(r) || (granted != nil && !hasString(granted, r)) {
-			return nil, oauthErr("invalid_target", 400, "resource %q is not available to this client", sanitize(r))
+			return nil, errorf(InvalidTarget, "resource %q is not available to this client", sanitize(r))
 		}
 		if !out.Contains(r) {
 			out = append(out, r)
@@ -73,9 +73,9 @@ func (p *Server) audience(c *Client, resources, granted []string) (tokens.Audien
 // invalid tokens are not an error (RFC 7009 §2.2); a token of another client is.
 func (p *Server) Revoke(ctx context.Context, c *Client, token, hint string) *Error {
 	if token == "" || len(token) > tokens.MaxTokenSize {
-		return oauthErr(ErrCodeInvalidRequest, 400, "token is missing or too large")
+		return errorf(InvalidRequest, "token is missing or too large")
 	}
-	notOwner := oauthErr(ErrCodeInvalidGrant, 400, "the token was issued to another client")
+	notOwner := errorf(InvalidGrant, "the token was issued to another client")
 	tryRefresh := func() (bool, *Error) {
 		if strings.Contains(token, ".") || len(token) > 128 {
 			return false, nil
@@ -149,7 +149,7 @@ func (p *Server) Introspect(ctx context.Context, c *Client, token, hint string) 
 	if c.Public() {
 		// Introspection needs an authenticated client (RFC 7662 §2.1): a public client's
 		// client_id is no credential (discovery lists no "none" method for it).
-		return nil, &Error{Code: ErrCodeInvalidClient, Description: "public clients cannot use token introspection", Status: 401}
+		return nil, &Error{Kind: InvalidClient, Description: "public clients cannot use token introspection"}
 	}
 	inactive := &Introspection{Active: false}
 	if token == "" || len(token) > tokens.MaxTokenSize {
@@ -158,7 +158,7 @@ func (p *Server) Introspect(ctx context.Context, c *Client, token, hint string) 
 	if strings.Count(token, ".") == 2 {
 		ac, err := p.Verifier.VerifyAccessToken(token)
 		if errors.Is(err, tokens.ErrUnavailable) {
-			return nil, &Error{Code: ErrCodeTemporarilyUnavail, Description: "revocation list unavailable", Status: 503}
+			return nil, &Error{Kind: Unavailable, Description: "revocation list unavailable"}
 		}
 		if err != nil || (ac.ClientID != c.ID && !ac.Audience.Contains(c.ID)) {
 			return inactive, nil

@@ -28,7 +28,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
-	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -277,7 +276,7 @@ func (h *Handler) classify(w http.ResponseWriter, err error) (int, string, strin
 		// The client closed the connection (or the server is stopping): not a failure of
 		// ours, and nobody reads the answer.
 		h.Logger.Debug("request canceled by the client", "error", err)
-		return oauth.StatusClientClosedRequest, "unavailable", "The request was canceled.", ""
+		return web.StatusClientClosedRequest, "unavailable", "The request was canceled.", ""
 	default:
 		h.Logger.Error("login error", "error", err)
 		return http.StatusServiceUnavailable, "unavailable", "Something went wrong on our side. Try again in a moment.", ""

@@ -14,7 +14,7 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	res, oerr := h.OAuth.Introspect(r.Context(), client, f.Get("token"), f.Get("token_type_hint"))
 	if oerr != nil {
-		writeTokenError(w, oerr)
+		writeTokenError(w, fromDomain(oerr))
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, res)

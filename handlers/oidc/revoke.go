@@ -2,8 +2,6 @@ package oidc
 
 import (
 	"net/http"
-
-	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
 // revoke serves POST /revoke (RFC 7009).
@@ -13,11 +11,11 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if hint := f.Get("token_type_hint"); hint != "" && hint != "access_token" && hint != "refresh_token" {
-		writeTokenError(w, &oauth.Error{Code: "unsupported_token_type", Description: "token_type_hint must be access_token or refresh_token"})
+		writeTokenError(w, &apiError{Code: codeUnsupportedTokenType, Description: "token_type_hint must be access_token or refresh_token"})
 		return
 	}
 	if oerr := h.OAuth.Revoke(r.Context(), client, f.Get("token"), f.Get("token_type_hint")); oerr != nil {
-		writeTokenError(w, oerr)
+		writeTokenError(w, fromDomain(oerr))
 		return
 	}
 	w.WriteHeader(http.StatusOK)

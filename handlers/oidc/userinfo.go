@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -28,25 +27,26 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, err := bearerToken(w, r)
 	if err != nil {
-		challenge(w, http.StatusBadRequest, oauth.ErrCodeInvalidRequest, err.Error())
+		challenge(w, http.StatusBadRequest, codeInvalidRequest, err.Error())
 		return
 	}
 	if tok == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-		web.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": oauth.ErrCodeInvalidToken, "error_description": "an access token is required"})
+		web.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": codeInvalidToken, "error_description": "an access token is required"})
 		return
 	}
 	claims, err := h.Tokens.VerifyAccessToken(tok)
 	if errors.Is(err, tokens.ErrUnavailable) {
-		web.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": oauth.ErrCodeTemporarilyUnavail})
+		web.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": codeTemporarilyUnavail})
 		return
 	} else if err != nil {
-		challenge(w, http.StatusUnauthorized, oauth.ErrCodeInvalidToken, "the access token is invalid, expired or revoked")
+		challenge(w, http.StatusUnauthorized, codeInvalidToken, "the access token is invalid, expired or revoked")
 		return
 	}
 	info, oerr := h.OAuth.UserInfo(r.Context(), claims)
 	if oerr != nil {
-		challenge(w, oerr.Status, oerr.Code, oerr.Description)
+		e := fromDomain(oerr)
+		challenge(w, e.Status, e.Code, e.Description)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, info)
@@ -82,10 +82,4 @@ func bearerToken(w http.ResponseWriter, r *http.Request) (string, error) {
 		}
 	}
 	return tok, nil
-}
-
-func challenge(w http.ResponseWriter, status int, code, desc string) {
-	desc = cleanDescription(desc)
-	w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="`+code+`", error_description="`+desc+`"`)
-	web.WriteJSON(w, status, map[string]string{"error": code, "error_description": desc})
 }
