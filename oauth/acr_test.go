@@ -37,7 +37,7 @@ func TestWantsMultiFactor(t *testing.T) {
 		if c.claims != "" {
 			q.Set("claims", c.claims)
 		}
-		req, _, oerr := e.P.OAuth.ParseAuthRequest(e.Ctx, q)
+		req, _, oerr := e.P.ParseAuthRequest(e.Ctx, q)
 		if oerr != nil {
 			t.Fatalf("%+v: %v", c, oerr)
 		}

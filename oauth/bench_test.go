@@ -17,7 +17,7 @@ func BenchmarkExchangeCode(b *testing.B) {
 	v, ch := idptest.PKCE()
 	sess := e.Session(sessions.Meta{})
 	q := idptest.AuthQuery("web", idptest.WebCB, ch, "openid", "email", "offline_access")
-	req, _, oerr := e.P.OAuth.ParseAuthRequest(e.Ctx, q)
+	req, _, oerr := e.P.ParseAuthRequest(e.Ctx, q)
 	if oerr != nil {
 		b.Fatal(oerr)
 	}

@@ -46,9 +46,8 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	req, redirect, oerr := h.OAuth.ParseAuthRequest(ctx, params)
-	if oerr != nil {
-		e := fromDomain(oerr)
+	req, redirect, e := h.parseAuthRequest(ctx, params)
+	if e != nil {
 		if redirect {
 			h.redirectError(w, r, req, e.Code, e.Description)
 			return
