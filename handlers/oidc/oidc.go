@@ -1,6 +1,16 @@
 // Package oidc serves the OpenID Provider endpoints: discovery, JWKS, authorization, token
-// and userinfo. It parses and validates requests, delegates every decision to oauth.Provider
-// and renders the result as RFC 6749 / OpenID Connect Core responses.
+// (with its grants), userinfo, revocation and introspection. It owns the protocol line:
+// it parses requests into the typed values of package oauth, delegates every decision to
+// the authorization server (oauth.Server, through the OAuth interface of deps.go), and
+// renders the outcome as RFC 6749 / OpenID Connect Core responses, mapping the domain's
+// typed errors (oauth.Error's Kind) to OAuth error codes and HTTP statuses (errors.go).
+//
+// One file per endpoint or grant: discovery.go, jwks.go, authorize.go (the dispatcher:
+// session, prompt, max_age, step-up) with authorize_params.go (the request's parameters)
+// and claims.go (the claims parameter), token.go (POST /token: the form, client
+// authentication, grant dispatch) with grant_code.go, grant_refresh.go and
+// grant_client_credentials.go, userinfo.go, revoke.go, introspect.go, errors.go. The logout
+// (end_session) endpoint is served with the login pages (handlers/login).
 //
 // Errors follow RFC 6749: before the client and redirect URI are validated an error page is
 // shown (never a redirect to an unvalidated URI); afterwards errors go to the redirect URI
