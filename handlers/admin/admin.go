@@ -20,6 +20,9 @@
 //	GET  /gatehouse/keys                    signing keys (kid, alg, created_at, signing)
 //	POST /gatehouse/keys/rotate             {alg?, immediate?} rotate (every algorithm by default)
 //	DELETE /gatehouse/keys/{kid}            delete a key at once (after a compromise)
+//
+// One file per resource: users.go, invites.go, groups.go, keys.go, identities.go; this file
+// has the routes and the error mapping, deps.go the identity core as the API uses it.
 package admin
 
 import (
