@@ -27,12 +27,16 @@ func (p *Provider) Clients() []*Client { return p.OAuth.ConfiguredClients() }
 
 // ExchangeCode redeems an authorization code (oauth.Server.ExchangeCode).
 func (p *Provider) ExchangeCode(ctx context.Context, c *Client, code, redirectURI, verifier string) (*TokenResponse, *Error) {
-	return p.OAuth.ExchangeCode(ctx, c, code, redirectURI, verifier)
+	return p.OAuth.ExchangeCode(ctx, c, oauth.CodeGrant{Code: code, RedirectURI: redirectURI, Verifier: verifier})
 }
 
 // RefreshGrant exchanges a refresh token for new tokens (oauth.Server.RefreshGrant).
 func (p *Provider) RefreshGrant(ctx context.Context, c *Client, rt, scope string) (*TokenResponse, *Error) {
-	return p.OAuth.RefreshGrant(ctx, c, rt, scope)
+	in := oauth.RefreshRequest{Token: rt}
+	if scope != "" {
+		in.Scopes = strings.Fields(scope)
+	}
+	return p.OAuth.RefreshGrant(ctx, c, in)
 }
 
 // EndSession logs a session out (sessions.Manager.End).

@@ -91,7 +91,7 @@ func TestTokenRequestCanceledMidway(t *testing.T) {
 	if ctx.Err() == nil {
 		t.Fatal("the request was not canceled midway: the test does not test anything")
 	}
-	_, oerr = e.P.OAuth.ExchangeCode(ctx, c, code, idptest.WebCB, v)
+	_, oerr = e.P.OAuth.ExchangeCode(ctx, c, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
 	if oerr == nil || !oerr.Canceled() || !errors.Is(oerr, context.Canceled) {
 		t.Fatalf("exchange after the client went away: %v, want an Internal error wrapping context.Canceled", oerr)
 	}
@@ -128,7 +128,7 @@ func TestTokenRequestCanceledMidway(t *testing.T) {
 	}
 
 	// The code was never redeemed: the client's retry gets its tokens.
-	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, c, code, idptest.WebCB, v); oerr != nil {
+	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, c, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v}); oerr != nil {
 		t.Fatalf("retry after the canceled request: %v", oerr)
 	}
 }

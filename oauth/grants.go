@@ -68,10 +68,25 @@ func (p *Server) AuthenticateClient(ctx context.Context, id, sec string, hasSecr
 	return c, nil
 }
 
+// CodeGrant is a token request of the authorization code grant (RFC 6749 §4.1.3, with the
+// PKCE verifier of RFC 7636 §4.5), as the token endpoint read it.
+type CodeGrant struct {
+	Code, RedirectURI, Verifier string
+}
+
+// RefreshRequest is a token request of the refresh token grant (RFC 6749 §6).
+type RefreshRequest struct {
+	Token string
+	// Scopes narrow the grant; nil keeps the granted scopes (an empty, non-nil list asks
+	// for none of them).
+	Scopes []string
+}
+
 // ExchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6). The code is
 // marked used before anything else is checked, so that any failed or repeated redemption
 // burns it; a repeated redemption also revokes every token the first one issued.
-func (p *Server) ExchangeCode(ctx context.Context, c *Client, code, redirectURI, verifier string) (*TokenResponse, *Error) {
+func (p *Server) ExchangeCode(ctx context.Context, c *Client, in CodeGrant) (*TokenResponse, *Error) {
+	code, redirectURI, verifier := in.Code, in.RedirectURI, in.Verifier
 	invalid := func(format string, args ...any) *Error {
 		return errorf(InvalidGrant, format, args...)
 	}
@@ -161,9 +176,10 @@ func (p *Server) ExchangeCode(ctx context.Context, c *Client, code, redirectURI,
 }
 
 // RefreshGrant exchanges a refresh token for new tokens and a new refresh token (RFC 6749 §6,
-// RFC 9700 §4.14.2). A rotated token presented again revokes its whole family. scope may
-// narrow the grant, never widen it.
-func (p *Server) RefreshGrant(ctx context.Context, c *Client, rt, scope string) (*TokenResponse, *Error) {
+// RFC 9700 §4.14.2). A rotated token presented again revokes its whole family. The scopes
+// may narrow the grant, never widen it.
+func (p *Server) RefreshGrant(ctx context.Context, c *Client, in RefreshRequest) (*TokenResponse, *Error) {
+	rt := in.Token
 	invalid := func(format string, args ...any) *Error {
 		return errorf(InvalidGrant, format, args...)
 	}
@@ -192,8 +208,8 @@ func (p *Server) RefreshGrant(ctx context.Context, c *Client, rt, scope string) 
 		return nil, invalid("the refresh token expired")
 	}
 	scopes := old.Scopes
-	if scope != "" {
-		scopes = dedupe(strings.Fields(scope))
+	if in.Scopes != nil {
+		scopes = dedupe(in.Scopes)
 		for _, s := range scopes {
 			if !hasString(old.Scopes, s) {
 				return nil, errorf(InvalidScope, "scope %q was not granted to this refresh token", sanitize(s))

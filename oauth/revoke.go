@@ -16,20 +16,27 @@ import (
 // gty): they identify a client, never a user (AS-30).
 const GrantTypeClientCredentials = issue.GrantTypeClientCredentials
 
+// ClientCredentialsRequest is a token request of the client credentials grant (RFC 6749
+// §4.4.2, with the resource indicators of RFC 8707 §2).
+type ClientCredentialsRequest struct {
+	Scopes, Resources []string
+}
+
 // ClientCredentialsGrant issues an access token to a confidential client acting on its own
-// behalf (RFC 6749 §4.4): no user, no refresh token, no ID token. scope must be a subset of
-// the client's scopes (openid is refused: there is no user); resources choose the audience.
-func (p *Server) ClientCredentialsGrant(ctx context.Context, c *Client, scope string, resources []string) (*TokenResponse, *Error) {
+// behalf (RFC 6749 §4.4): no user, no refresh token, no ID token. The scopes must be a
+// subset of the client's (openid is refused: there is no user); the resources choose the
+// audience.
+func (p *Server) ClientCredentialsGrant(ctx context.Context, c *Client, in ClientCredentialsRequest) (*TokenResponse, *Error) {
 	if !c.AllowsGrant(GrantClientCredentials) || c.Public() {
 		return nil, errorf(UnauthorizedClient, "this client may not use the client_credentials grant")
 	}
-	scopes := dedupe(strings.Fields(scope))
+	scopes := dedupe(in.Scopes)
 	for _, s := range scopes {
 		if s == "openid" || s == "offline_access" || !c.AllowsScope(s) {
 			return nil, errorf(InvalidScope, "scope %q is not available to this client here", sanitize(s))
 		}
 	}
-	aud, oerr := p.audience(c, resources, nil)
+	aud, oerr := p.audience(c, in.Resources, nil)
 	if oerr != nil {
 		return nil, oerr
 	}

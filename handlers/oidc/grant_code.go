@@ -10,5 +10,5 @@ import (
 // grantCode redeems an authorization code (RFC 6749 §4.1.3: code, redirect_uri; RFC 7636
 // §4.5: code_verifier) for the authenticated client.
 func (h *Handler) grantCode(ctx context.Context, c *oauth.Client, f url.Values) (*oauth.TokenResponse, *oauth.Error) {
-	return h.OAuth.ExchangeCode(ctx, c, f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"))
+	return h.OAuth.ExchangeCode(ctx, c, oauth.CodeGrant{Code: f.Get("code"), RedirectURI: f.Get("redirect_uri"), Verifier: f.Get("code_verifier")})
 }
