@@ -75,10 +75,21 @@ func (p *Server) audience(c *Client, resources, granted []string) (tokens.Audien
 	return out, nil
 }
 
+// TokenHint is what the client says a presented token is (RFC 7009 §2.1, RFC 7662 §2.1:
+// token_type_hint): where to look first.
+type TokenHint int
+
+// The hints.
+const (
+	NoHint TokenHint = iota
+	AccessTokenHint
+	RefreshTokenHint
+)
+
 // Revoke revokes a token presented by client c (RFC 7009). A refresh token revokes its
 // whole grant (and the grant's access tokens); an access token is revoked alone. Unknown or
 // invalid tokens are not an error (RFC 7009 §2.2); a token of another client is.
-func (p *Server) Revoke(ctx context.Context, c *Client, token, hint string) *Error {
+func (p *Server) Revoke(ctx context.Context, c *Client, token string, hint TokenHint) *Error {
 	if token == "" || len(token) > tokens.MaxTokenSize {
 		return errorf(InvalidRequest, "token is missing or too large")
 	}
@@ -122,7 +133,7 @@ func (p *Server) Revoke(ctx context.Context, c *Client, token, hint string) *Err
 		return true, nil
 	}
 	first, second := tryRefresh, tryAccess
-	if hint == "access_token" {
+	if hint == AccessTokenHint {
 		first, second = tryAccess, tryRefresh
 	}
 	if done, oerr := first(); done || oerr != nil {
@@ -152,7 +163,7 @@ type Introspection struct {
 // Introspect tells client c whether a token is active (RFC 7662). A client may introspect the
 // access tokens issued to it or meant for it (its ID in the audience) and its own refresh
 // tokens; anything else is reported inactive, revealing nothing.
-func (p *Server) Introspect(ctx context.Context, c *Client, token, hint string) (*Introspection, *Error) {
+func (p *Server) Introspect(ctx context.Context, c *Client, token string, hint TokenHint) (*Introspection, *Error) {
 	if c.Public() {
 		// Introspection needs an authenticated client (RFC 7662 §2.1): a public client's
 		// client_id is no credential (discovery lists no "none" method for it).

@@ -12,7 +12,10 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 	if client == nil {
 		return
 	}
-	res, oerr := h.OAuth.Introspect(r.Context(), client, f.Get("token"), f.Get("token_type_hint"))
+	// RFC 7662 §2.1: a hint the server does not understand is no error; the search covers
+	// every kind of token anyway.
+	hint, _ := tokenHint(f.Get("token_type_hint"))
+	res, oerr := h.OAuth.Introspect(r.Context(), client, f.Get("token"), hint)
 	if oerr != nil {
 		writeTokenError(w, fromDomain(oerr))
 		return

@@ -50,3 +50,25 @@ func TestRevokeRefreshToken(t *testing.T) {
 		t.Fatalf("access token of a revoked grant at userinfo: %d", w.Code)
 	}
 }
+
+// RFC 7009 §2.1: the server supports revoking access tokens too; token_type_hint is only a
+// hint ("If the server is unable to locate the token using the given hint, it MUST extend
+// its search across all of its supported token types"): a refresh token sent with the
+// access_token hint is still revoked.
+func TestRevokeWithHints(t *testing.T) {
+	e := newEnv(t)
+	tok := e.tokens("openid", "offline_access")
+	at, _ := tok["access_token"].(string)
+	rt, _ := tok["refresh_token"].(string)
+	if w := e.post(PathRevoke, url.Values{"token": {at}, "token_type_hint": {"access_token"}}, "web", idptest.WebSecret); w.Code != http.StatusOK {
+		t.Fatalf("revoke access token: %d %s", w.Code, w.Body)
+	}
+	if w := e.userinfo(at); w.Code != http.StatusUnauthorized {
+		t.Fatalf("revoked access token at userinfo: %d", w.Code)
+	}
+	if w := e.post(PathRevoke, url.Values{"token": {rt}, "token_type_hint": {"access_token"}}, "web", idptest.WebSecret); w.Code != http.StatusOK {
+		t.Fatalf("revoke refresh token with the access_token hint: %d %s", w.Code, w.Body)
+	}
+	oauthError(t, e.post(PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, "web", idptest.WebSecret),
+		http.StatusBadRequest, codeInvalidGrant)
+}
