@@ -14,7 +14,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	pwlogin "github.com/gatehouse-dev/gatehouse/login/password"
-	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 )
 
@@ -43,7 +42,7 @@ func (k *Kit) Classify(w http.ResponseWriter, err error) (status int, code, msg,
 		// The client closed the connection (or the server is stopping): not a failure of
 		// ours, and nobody reads the answer.
 		k.Logger.Debug("request canceled by the client", "error", err)
-		return oauth.StatusClientClosedRequest, "unavailable", "The request was canceled.", ""
+		return web.StatusClientClosedRequest, "unavailable", "The request was canceled.", ""
 	default:
 		k.Logger.Error("login error", "error", err)
 		return http.StatusServiceUnavailable, "unavailable", "Something went wrong on our side. Try again in a moment.", ""

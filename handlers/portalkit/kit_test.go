@@ -14,11 +14,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit/portaltest"
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	pwlogin "github.com/gatehouse-dev/gatehouse/login/password"
-	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 )
 
@@ -47,7 +47,7 @@ func TestErrorMapping(t *testing.T) {
 		{wrap(otp.ErrCodeAttempts), http.StatusBadRequest, "code_expired", false, false},
 		{wrap(otp.ErrMethodDisabled), http.StatusNotFound, "method_disabled", false, false},
 		{wrap(sessions.ErrReauthenticate), http.StatusForbidden, "reauthenticate", false, false},
-		{wrap(context.Canceled), oauth.StatusClientClosedRequest, "unavailable", false, false},
+		{wrap(context.Canceled), web.StatusClientClosedRequest, "unavailable", false, false},
 		{errors.New("badger: disk full at /var/lib/secret"), http.StatusServiceUnavailable, "unavailable", false, false},
 		{wrap(passkey.ErrPasskeyFailed), http.StatusUnauthorized, "passkey_failed", false, true},
 		{wrap(passkey.ErrCeremonyExpired), http.StatusBadRequest, "ceremony_expired", false, true},

@@ -261,7 +261,7 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 	resp, oerr := g.Provider.ExchangeCode(r.Context(), client, q.Get("code"), p.RedirectURI, p.Verifier)
 	if oerr != nil {
 		status := http.StatusBadRequest
-		if oerr.Code == idp.ErrCodeServerError {
+		if oerr.Kind == idp.ErrInternal {
 			status = http.StatusServiceUnavailable
 		}
 		renderPage(w, status, pageData{Title: "Login failed", Message: "The login could not be completed: " + oerr.Description + ".",
@@ -367,7 +367,7 @@ func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (refreshResul
 		}
 		resp, oerr := g.Provider.RefreshGrant(r.Context(), client, rt, "")
 		if oerr != nil {
-			if oerr.Code == idp.ErrCodeServerError {
+			if oerr.Kind == idp.ErrInternal {
 				return nil, errUnavailable
 			}
 			return nil, oerr
