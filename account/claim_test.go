@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/idptest"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -96,7 +97,7 @@ func TestOTPClaimAccount(t *testing.T) {
 			if _, err := e.Store.GetSession(e.Ctx, sess.ID); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("a session from before the proof survived (%v)", err)
 			}
-			if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, refresh, ""); oerr == nil {
+			if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: refresh}); oerr == nil {
 				t.Error("an offline refresh token from before the proof still works")
 			}
 			told := false
@@ -134,7 +135,7 @@ func TestOTPPasswordChangeRevokesOfflineTokens(t *testing.T) {
 	if err := e.Store.DeleteSession(e.Ctx, s.ID); err != nil {
 		t.Fatal(err)
 	}
-	next, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
+	next, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken})
 	if oerr != nil {
 		t.Fatalf("offline refresh after the session ended: %v", oerr)
 	}
@@ -142,7 +143,7 @@ func TestOTPPasswordChangeRevokesOfflineTokens(t *testing.T) {
 	if err := e.P.Accounts.ChangePassword(e.Ctx, cur, "a brand new passphrase"); err != nil {
 		t.Fatal(err)
 	}
-	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, next.RefreshToken, ""); oerr == nil {
+	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: next.RefreshToken}); oerr == nil {
 		t.Error("an offline refresh token still works after the password changed")
 	}
 	if _, err := e.Store.GetSession(e.Ctx, cur.ID); err != nil {

@@ -3,9 +3,12 @@ package idp
 import (
 	"context"
 	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tokens/issue"
 )
 
 // The provider's in-process access for handlers/protect, the OpenID client that
@@ -24,12 +27,16 @@ func (p *Provider) Clients() []*Client { return p.OAuth.ConfiguredClients() }
 
 // ExchangeCode redeems an authorization code (oauth.Server.ExchangeCode).
 func (p *Provider) ExchangeCode(ctx context.Context, c *Client, code, redirectURI, verifier string) (*TokenResponse, *Error) {
-	return p.OAuth.ExchangeCode(ctx, c, code, redirectURI, verifier)
+	return p.OAuth.ExchangeCode(ctx, c, oauth.CodeGrant{Code: code, RedirectURI: redirectURI, Verifier: verifier})
 }
 
 // RefreshGrant exchanges a refresh token for new tokens (oauth.Server.RefreshGrant).
 func (p *Provider) RefreshGrant(ctx context.Context, c *Client, rt, scope string) (*TokenResponse, *Error) {
-	return p.OAuth.RefreshGrant(ctx, c, rt, scope)
+	in := oauth.RefreshRequest{Token: rt}
+	if scope != "" {
+		in.Scopes = strings.Fields(scope)
+	}
+	return p.OAuth.RefreshGrant(ctx, c, in)
 }
 
 // EndSession logs a session out (sessions.Manager.End).
@@ -52,9 +59,25 @@ func (p *Provider) StartSession(ctx context.Context, u store.User, amr []string,
 	return p.Sessions.Start(ctx, u, amr, meta)
 }
 
-// ParseAuthRequest validates an authorization request (oauth.Server.ParseAuthRequest).
+// ParseAuthRequest validates an authorization request that Gatehouse itself built
+// (gatehouse_protect's, in its tests; internal/idptest's) with oauth.Server.Authorize. It
+// reads the parameters one for one and checks nothing of their encoding: the authorization
+// endpoint's parser, which refuses repeated, oversized and malformed parameters, is
+// handlers/oidc's.
 func (p *Provider) ParseAuthRequest(ctx context.Context, q url.Values) (*oauth.AuthRequest, bool, *Error) {
-	return p.OAuth.ParseAuthRequest(ctx, q)
+	in := oauth.AuthParams{ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), State: q.Get("state"),
+		ResponseType: q.Get("response_type"), ResponseMode: q.Get("response_mode"),
+		Request: q.Has("request"), RequestURI: q.Has("request_uri"),
+		Scopes: strings.Fields(q.Get("scope")), Nonce: q.Get("nonce"),
+		CodeChallenge: q.Get("code_challenge"), CodeChallengeMethod: q.Get("code_challenge_method"),
+		Prompt: strings.Fields(q.Get("prompt")), MaxAge: -1,
+		LoginHint: q.Get("login_hint"), IDTokenHint: q.Get("id_token_hint"),
+		ACRValues: strings.Fields(q.Get("acr_values")), UILocales: q.Get("ui_locales"),
+		Claims: issue.DecodeClaimsRequest(q.Get("claims")), Resources: q["resource"]}
+	if n, err := strconv.Atoi(q.Get("max_age")); err == nil {
+		in.MaxAge = n
+	}
+	return p.OAuth.Authorize(ctx, in)
 }
 
 // IssueCode creates an authorization code (oauth.Server.IssueCode).

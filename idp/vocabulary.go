@@ -86,8 +86,11 @@ const (
 const (
 	// GrantTypeClientCredentials marks access tokens of the client credentials grant.
 	GrantTypeClientCredentials = oauth.GrantTypeClientCredentials
-	ErrCodeAccessDenied        = oauth.ErrCodeAccessDenied
-	ErrCodeServerError         = oauth.ErrCodeServerError
+	// ErrCodeAccessDenied is the error code of an authorization response refused by the
+	// portal (RFC 6749 §4.1.2.1), as the in-process client reads it from the redirect.
+	ErrCodeAccessDenied = "access_denied"
+	// ErrInternal is the kind of an *Error that is the server's failure, not the request's.
+	ErrInternal = oauth.Internal
 	// ACRMultiFactor is the acr value a step-up asks for.
 	ACRMultiFactor = login.ACRMultiFactor
 )

@@ -2,15 +2,25 @@ package module
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/gatehouse-dev/gatehouse/handlers/account"
 	"github.com/gatehouse-dev/gatehouse/handlers/login"
+	"github.com/gatehouse-dev/gatehouse/handlers/login/codes"
+	"github.com/gatehouse-dev/gatehouse/handlers/login/magiclink"
+	"github.com/gatehouse-dev/gatehouse/handlers/login/passkey"
+	"github.com/gatehouse-dev/gatehouse/handlers/login/password"
+	"github.com/gatehouse-dev/gatehouse/handlers/login/recovery"
+	"github.com/gatehouse-dev/gatehouse/handlers/login/social"
 	"github.com/gatehouse-dev/gatehouse/handlers/oidc"
+	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/handlers/protect"
+	"github.com/gatehouse-dev/gatehouse/handlers/signup"
 )
 
 func init() {
@@ -45,13 +55,33 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 	(&oidc.Handler{OAuth: core.OAuth, Sessions: core.Sessions, MFA: core.MFA, Passkeys: core.Passkey, Tokens: core.Verifier,
 		Keys: core.Keys, Issuer: core.Issuer, Now: core.Now, Cookie: st.sessions, Templates: st.templates, Brand: st.brand,
 		Base: st.base, ClientIP: clientIP, Logger: logger}).Mount(p.mux)
-	(&login.Handler{Sessions: core.Sessions, MFA: core.MFA, Channels: core.Codes, Password: core.Password,
-		EmailCode: core.EmailCode, SMSCode: core.SMSCode, CodeLogin: core.CodeLogin, MagicLink: core.MagicLink,
-		Recovery: core.Recovery, Accounts: core.Accounts, Verification: core.Verification, Signup: core.Signup,
-		Passkeys: core.Passkey, Social: core.Social, IDTokens: core.Verifier, Clients: core.OAuth,
-		Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates,
-		Brand: st.brand, Base: st.base, ClientIP: clientIP, Logger: logger}).Mount(p.mux)
+	mountLogin(p.mux, app, logger)
 	return nil
+}
+
+// mountLogin mounts the hosted login, sign-up, logout and account pages and the JSON
+// authentication API: one handler per login method plus sign-up and the account, all
+// sharing one portalkit.Kit (rendering, CSRF, cookies, sessions).
+func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
+	core, st := app.provider, app.portal
+	kit := &portalkit.Kit{Sessions: core.Sessions, SecondFactor: core.MFA, Channels: core.Codes, Passkeys: core.Passkey,
+		Social: core.Social, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand, Base: st.base,
+		ClientIP: clientIP, Logger: logger}
+	acct := &account.Handler{Kit: kit, Accounts: core.Accounts, Verification: core.Verification, Passkeys: core.Passkey,
+		Identities: core.Social}
+	for _, h := range []interface{ Mount(*http.ServeMux) }{
+		&login.Handler{Kit: kit, Signup: core.Signup, IDTokens: core.Verifier, Clients: core.OAuth},
+		&password.Handler{Kit: kit, Password: core.Password, Signup: core.Signup},
+		&codes.Handler{Kit: kit, Email: core.EmailCode, SMS: core.SMSCode, Login: core.CodeLogin},
+		&magiclink.Handler{Kit: kit, MagicLink: core.MagicLink},
+		&recovery.Handler{Kit: kit, Recovery: core.Recovery},
+		&passkey.Handler{Kit: kit, Passkeys: core.Passkey, Pending: core.MFA},
+		&social.Handler{Kit: kit, Social: core.Social, AccountError: acct.RenderError},
+		&signup.Handler{Kit: kit, Signup: core.Signup, Passkeys: core.Passkey, Verification: core.Verification},
+		acct,
+	} {
+		h.Mount(mux)
+	}
 }
 
 // ServeHTTP serves the portal's routes and passes any other request on.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/idptest"
 	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 )
 
@@ -37,7 +38,7 @@ func TestWantsMultiFactor(t *testing.T) {
 		if c.claims != "" {
 			q.Set("claims", c.claims)
 		}
-		req, _, oerr := e.P.OAuth.ParseAuthRequest(e.Ctx, q)
+		req, _, oerr := e.P.ParseAuthRequest(e.Ctx, q)
 		if oerr != nil {
 			t.Fatalf("%+v: %v", c, oerr)
 		}
@@ -74,7 +75,7 @@ func TestEssentialACRMatchesRequestedValue(t *testing.T) {
 			q.Set("claims", c.claims)
 		}
 		code, _ := e.Code(q, mfa)
-		resp, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+		resp, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
 		if oerr != nil {
 			t.Fatalf("%s: ExchangeCode: %v", c.claims, oerr)
 		}

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"strconv"
-	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/login"
@@ -132,132 +129,135 @@ func (r *AuthRequest) ACRFor(sessionACR string) string {
 // HasPrompt tells whether the request carries the prompt value v.
 func (r *AuthRequest) HasPrompt(v string) bool { return hasString(r.Prompt, v) }
 
-// singleParams must appear at most once (RFC 6749 §3.1).
-var singleParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
-	"code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "id_token_hint",
-	"acr_values", "ui_locales", "response_mode", "request", "request_uri", "claims", "display"}
+// AuthParams are the parameters of an authorization request (OIDC Core §3.1.2.1) as the
+// authorization endpoint read them; handlers/oidc parses the query or form (repeated and
+// oversized parameters, max_age's number, the claims parameter's JSON). Authorize
+// validates them.
+type AuthParams struct {
+	ClientID, RedirectURI, State string
+	// ResponseType and ResponseMode are the values sent ("" when absent).
+	ResponseType, ResponseMode string
+	// Request and RequestURI tell that a request object was passed by value or by
+	// reference.
+	Request, RequestURI bool
+	Scopes              []string
+	Nonce               string
+	// CodeChallenge and CodeChallengeMethod are the PKCE parameters as sent.
+	CodeChallenge, CodeChallengeMethod string
+	Prompt                             []string
+	// MaxAge is max_age in seconds, -1 when absent.
+	MaxAge                 int
+	LoginHint, IDTokenHint string
+	ACRValues              []string
+	UILocales              string
+	// Claims is the parsed claims parameter (nil without one).
+	Claims *issue.ClaimsRequest
+	// Resources are the resource indicators (RFC 8707), in order.
+	Resources []string
+}
 
-// maxParamLen caps every authorization parameter.
-const maxParamLen = 4096
-
-// ParseAuthRequest validates the parameters of an authorization request. If the returned
-// error is not nil and redirect is false, the client or redirect URI could not be trusted:
-// the caller must show an error page and must not redirect (RFC 6749 §4.1.2.1). If redirect is
-// true, the error goes to req.RedirectURI with req.State.
-func (p *Server) ParseAuthRequest(ctx context.Context, q url.Values) (req *AuthRequest, redirect bool, err *Error) {
-	for _, k := range singleParams {
-		if len(q[k]) > 1 {
-			return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "parameter %s is repeated", k)
-		}
-		if len(q.Get(k)) > maxParamLen {
-			return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "parameter %s is too long", k)
-		}
+// Authorize validates an authorization request. If the returned error is not nil and
+// redirect is false, the client or redirect URI could not be trusted: the caller must show
+// an error page and must not redirect (RFC 6749 §4.1.2.1). If redirect is true, the error
+// goes to req.RedirectURI with req.State. The checks run in a fixed order, the first fault
+// found is reported: the client, the redirect URI, the client's grant, request objects,
+// response_type and response_mode, scopes, PKCE, prompt, max_age, then the resource
+// indicators.
+func (p *Server) Authorize(ctx context.Context, in AuthParams) (req *AuthRequest, redirect bool, err *Error) {
+	if in.ClientID == "" {
+		return nil, false, errorf(InvalidRequest, "client_id is missing")
 	}
-	clientID := q.Get("client_id")
-	if clientID == "" {
-		return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "client_id is missing")
-	}
-	client, cerr := p.Client(ctx, clientID)
+	client, cerr := p.Client(ctx, in.ClientID)
 	if errors.Is(cerr, store.ErrNotFound) {
-		return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "unknown client_id")
+		return nil, false, errorf(InvalidRequest, "unknown client_id")
 	} else if cerr != nil {
 		return nil, false, p.serverError("authorize: load client", cerr)
 	}
 	req = &AuthRequest{Client: client, MaxAge: -1}
-	switch ru := q.Get("redirect_uri"); {
+	switch ru := in.RedirectURI; {
 	case ru != "":
 		if !client.HasRedirectURI(ru) {
-			return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "redirect_uri is not registered for this client")
+			return nil, false, errorf(InvalidRequest, "redirect_uri is not registered for this client")
 		}
 		req.RedirectURI = ru
 	case len(client.RedirectURIs) == 1:
 		req.RedirectURI = client.RedirectURIs[0]
 	default:
-		return nil, false, oauthErr(ErrCodeInvalidRequest, 400, "redirect_uri is missing")
+		return nil, false, errorf(InvalidRequest, "redirect_uri is missing")
 	}
-	req.State = q.Get("state")
+	req.State = in.State
 	if !client.AllowsGrant(GrantAuthorizationCode) {
-		return req, true, oauthErr(ErrCodeUnauthorizedClient, 400, "this client may not use the authorization code flow")
+		return req, true, errorf(UnauthorizedClient, "this client may not use the authorization code flow")
 	}
-	if q.Has("request") {
-		return req, true, oauthErr("request_not_supported", 400, "request objects are not supported")
+	if in.Request {
+		return req, true, errorf(RequestNotSupported, "request objects are not supported")
 	}
-	if q.Has("request_uri") {
-		return req, true, oauthErr("request_uri_not_supported", 400, "request_uri is not supported")
+	if in.RequestURI {
+		return req, true, errorf(RequestURINotSupported, "request_uri is not supported")
 	}
-	switch rt := q.Get("response_type"); rt {
+	switch in.ResponseType {
 	case "code":
 	case "":
-		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "response_type is missing")
+		return req, true, errorf(InvalidRequest, "response_type is missing")
 	default:
-		return req, true, oauthErr(ErrCodeUnsupportedResponse, 400, "only response_type=code is supported")
+		return req, true, errorf(UnsupportedResponseType, "only response_type=code is supported")
 	}
-	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
-		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "only response_mode=query is supported")
+	if rm := in.ResponseMode; rm != "" && rm != "query" {
+		return req, true, errorf(InvalidRequest, "only response_mode=query is supported")
 	}
-	req.Scopes = strings.Fields(q.Get("scope"))
-	if len(req.Scopes) > 64 {
-		return req, true, oauthErr(ErrCodeInvalidScope, 400, "too many scopes")
+	if len(in.Scopes) > 64 {
+		return req, true, errorf(InvalidScope, "too many scopes")
 	}
-	for _, s := range req.Scopes {
+	for _, s := range in.Scopes {
 		if !client.AllowsScope(s) {
-			return req, true, oauthErr(ErrCodeInvalidScope, 400, "scope %q is not allowed for this client", sanitize(s))
+			return req, true, errorf(InvalidScope, "scope %q is not allowed for this client", sanitize(s))
 		}
 	}
-	req.Scopes = dedupe(req.Scopes)
-	req.Nonce = q.Get("nonce")
-	switch challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method"); {
+	req.Scopes = dedupe(in.Scopes)
+	req.Nonce = in.Nonce
+	switch challenge, method := in.CodeChallenge, in.CodeChallengeMethod; {
 	case challenge == "" && method != "":
-		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "code_challenge_method without code_challenge")
+		return req, true, errorf(InvalidRequest, "code_challenge_method without code_challenge")
 	case challenge == "":
 		if client.RequirePKCE {
-			return req, true, oauthErr(ErrCodeInvalidRequest, 400, "PKCE is required: send code_challenge with code_challenge_method=S256")
+			return req, true, errorf(InvalidRequest, "PKCE is required: send code_challenge with code_challenge_method=S256")
 		}
 	case method != "S256":
-		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "code_challenge_method must be S256")
+		return req, true, errorf(InvalidRequest, "code_challenge_method must be S256")
 	case !validPKCE(challenge) || len(challenge) != 43:
-		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "code_challenge must be the base64url SHA-256 of the verifier (43 characters)")
+		return req, true, errorf(InvalidRequest, "code_challenge must be the base64url SHA-256 of the verifier (43 characters)")
 	default:
 		req.CodeChallenge = challenge
 	}
-	req.Prompt = strings.Fields(q.Get("prompt"))
+	req.Prompt = in.Prompt
 	for _, v := range req.Prompt {
 		switch v {
 		case "none", "login", "consent", "select_account":
 		default:
-			return req, true, oauthErr(ErrCodeInvalidRequest, 400, "unknown prompt value %q", sanitize(v))
+			return req, true, errorf(InvalidRequest, "unknown prompt value %q", sanitize(v))
 		}
 	}
 	if req.HasPrompt("none") && len(req.Prompt) > 1 {
-		return req, true, oauthErr(ErrCodeInvalidRequest, 400, "prompt=none cannot be combined with other values")
+		return req, true, errorf(InvalidRequest, "prompt=none cannot be combined with other values")
 	}
-	if ma := q.Get("max_age"); ma != "" {
-		n, err := strconv.Atoi(ma)
-		if err != nil || n < 0 {
-			return req, true, oauthErr(ErrCodeInvalidRequest, 400, "max_age must be a non-negative integer")
-		}
-		req.MaxAge = n
+	if in.MaxAge < -1 {
+		return req, true, errorf(InvalidRequest, "max_age must be a non-negative integer")
 	}
-	req.LoginHint = q.Get("login_hint")
-	req.IDTokenHint = q.Get("id_token_hint")
-	req.ACRValues = strings.Fields(q.Get("acr_values"))
-	req.UILocales = q.Get("ui_locales")
-	if raw := q.Get("claims"); raw != "" {
-		cr, cerr := ParseClaimsRequest(raw)
-		if cerr != nil {
-			return req, true, cerr
-		}
-		req.Claims = cr
+	req.MaxAge = in.MaxAge
+	req.LoginHint = in.LoginHint
+	req.IDTokenHint = in.IDTokenHint
+	req.ACRValues = in.ACRValues
+	req.UILocales = in.UILocales
+	req.Claims = in.Claims
+	if len(in.Resources) > 8 {
+		return req, true, errorf(InvalidTarget, "at most 8 resource parameters")
 	}
-	if len(q["resource"]) > 8 {
-		return req, true, oauthErr("invalid_target", 400, "at most 8 resource parameters")
-	}
-	for _, r := range q["resource"] {
+	for _, r := range in.Resources {
 		if err := ValidateResource(r); err != nil {
-			return req, true, oauthErr("invalid_target", 400, "resource %q: %v", sanitize(r), err)
+			return req, true, errorf(InvalidTarget, "resource %q: %v", sanitize(r), err)
 		}
 		if !client.AllowsResource(r) {
-			return req, true, oauthErr("invalid_target", 400, "resource %q is not registered for this client", sanitize(r))
+			return req, true, errorf(InvalidTarget, "resource %q is not registered for this client", sanitize(r))
 		}
 		if !hasString(req.Resources, r) {
 			req.Resources = append(req.Resources, r)

@@ -15,6 +15,11 @@ import (
 // logoutTimeout bounds one delivery attempt; a failed delivery is retried twice.
 const logoutTimeout = 5 * time.Second
 
+// Doer sends an HTTP request (*http.Client): the outbound client of back-channel logout.
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
 // NotifyLogout sends a logout token to every client of the session that registered a
 // back-channel logout URI (it implements sessions.LogoutNotifier). Delivery happens in the
 // background and never delays or fails the logout itself; failures are logged.
@@ -34,7 +39,7 @@ func (p *Server) NotifyLogout(s store.Session) {
 }
 
 func (p *Server) deliverLogout(c *Client, token string) {
-	client := p.HTTPClient
+	var client Doer = p.HTTPClient
 	if client == nil {
 		client = &http.Client{Timeout: logoutTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // never follow a redirect with a token

@@ -6,6 +6,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/idptest"
 	"github.com/gatehouse-dev/gatehouse/keys"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 )
 
@@ -17,7 +18,7 @@ func BenchmarkExchangeCode(b *testing.B) {
 	v, ch := idptest.PKCE()
 	sess := e.Session(sessions.Meta{})
 	q := idptest.AuthQuery("web", idptest.WebCB, ch, "openid", "email", "offline_access")
-	req, _, oerr := e.P.OAuth.ParseAuthRequest(e.Ctx, q)
+	req, _, oerr := e.P.ParseAuthRequest(e.Ctx, q)
 	if oerr != nil {
 		b.Fatal(oerr)
 	}
@@ -32,7 +33,7 @@ func BenchmarkExchangeCode(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, codes[i], idptest.WebCB, v); oerr != nil {
+		if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: codes[i], RedirectURI: idptest.WebCB, Verifier: v}); oerr != nil {
 			b.Fatal(oerr)
 		}
 	}
@@ -47,7 +48,7 @@ func BenchmarkRefreshGrant(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, rt, "")
+		r, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: rt})
 		if oerr != nil {
 			b.Fatal(oerr)
 		}

@@ -2,6 +2,7 @@ package oauth_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -90,9 +91,9 @@ func TestTokenRequestCanceledMidway(t *testing.T) {
 	if ctx.Err() == nil {
 		t.Fatal("the request was not canceled midway: the test does not test anything")
 	}
-	_, oerr = e.P.OAuth.ExchangeCode(ctx, c, code, idptest.WebCB, v)
-	if oerr == nil || oerr.Status != oauth.StatusClientClosedRequest {
-		t.Fatalf("exchange after the client went away: %v, want a %d answer", oerr, oauth.StatusClientClosedRequest)
+	_, oerr = e.P.OAuth.ExchangeCode(ctx, c, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
+	if oerr == nil || !oerr.Canceled() || !errors.Is(oerr, context.Canceled) {
+		t.Fatalf("exchange after the client went away: %v, want an Internal error wrapping context.Canceled", oerr)
 	}
 	if errs := logs.errors(); len(errs) > 0 {
 		t.Errorf("a client going away was logged at error level: %q", errs)
@@ -105,7 +106,7 @@ func TestTokenRequestCanceledMidway(t *testing.T) {
 	ctx2, cancel2 := context.WithCancel(e.Ctx)
 	defer cancel2()
 	e.Swap(&leaveAfterCount{Store: e.Store, prefix: "client:", cancel: cancel2})
-	if _, oerr := e.P.OAuth.AuthenticateClient(ctx2, "web", "wrong-secret-of-16-chars", true, ip); oerr == nil || oerr.Code != oauth.ErrCodeInvalidClient {
+	if _, oerr := e.P.OAuth.AuthenticateClient(ctx2, "web", "wrong-secret-of-16-chars", true, ip); oerr == nil || oerr.Kind != oauth.InvalidClient {
 		t.Fatalf("wrong secret: %v", oerr)
 	}
 	if n, _, err := e.Store.GetCounter(e.Ctx, counter, e.Clock.Now()); err != nil || n != 1 {
@@ -116,8 +117,8 @@ func TestTokenRequestCanceledMidway(t *testing.T) {
 	e.Swap(e.Store)
 	gone, stop := context.WithCancel(e.Ctx)
 	stop()
-	if _, oerr := e.P.OAuth.AuthenticateClient(gone, "web", idptest.WebSecret, true, ip); oerr == nil || oerr.Status != oauth.StatusClientClosedRequest {
-		t.Fatalf("authentication of a canceled request: %v, want a %d answer", oerr, oauth.StatusClientClosedRequest)
+	if _, oerr := e.P.OAuth.AuthenticateClient(gone, "web", idptest.WebSecret, true, ip); oerr == nil || !oerr.Canceled() {
+		t.Fatalf("authentication of a canceled request: %v, want an Internal error wrapping context.Canceled", oerr)
 	}
 	if n, _, _ := e.Store.GetCounter(e.Ctx, counter, e.Clock.Now()); n != 1 {
 		t.Errorf("a canceled request was counted: counter = %d, want 1", n)
@@ -127,7 +128,7 @@ func TestTokenRequestCanceledMidway(t *testing.T) {
 	}
 
 	// The code was never redeemed: the client's retry gets its tokens.
-	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, c, code, idptest.WebCB, v); oerr != nil {
+	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, c, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v}); oerr != nil {
 		t.Fatalf("retry after the canceled request: %v", oerr)
 	}
 }

@@ -3,8 +3,9 @@
 // (PKCE, exact redirect URIs, acr), the grants — authorization code, refresh token with
 // rotation and reuse detection, client credentials — token revocation and introspection,
 // userinfo, and back-channel logout notifications. Its operations return typed errors
-// (*Error: an OAuth error code, a description and the HTTP status the token endpoint
-// answers with).
+// (*Error: a Kind, a description for the client and, for internal failures, the wrapped
+// cause); the OAuth error codes and HTTP statuses they become are handlers/oidc's
+// (errors.go). The only HTTP here is the outbound back-channel logout client.
 //
 // It delegates the signing of tokens and the user claims to tokens/issue, revocations and
 // sessions to package sessions, and the limiter to login/lockout. Request parsing for the

@@ -34,7 +34,7 @@ type TokenResponse struct {
 // and client IP, so that guessing is slowed down without letting anyone lock a client out
 // (CR-04, AS-24).
 func (p *Server) AuthenticateClient(ctx context.Context, id, sec string, hasSecret bool, clientIP string) (*Client, *Error) {
-	invalid := &Error{Code: ErrCodeInvalidClient, Description: "client authentication failed", Status: 401}
+	invalid := &Error{Kind: InvalidClient, Description: "client authentication failed"}
 	if id == "" {
 		return nil, invalid
 	}
@@ -56,7 +56,7 @@ func (p *Server) AuthenticateClient(ctx context.Context, id, sec string, hasSecr
 	release, err := p.Limiter.Attempt(ctx, []string{"client:" + c.ID + ":" + lockout.IPKey(clientIP)}, []int{p.ClientMaxFailures})
 	var locked *lockout.LockedError
 	if errors.As(err, &locked) {
-		return nil, &Error{Code: ErrCodeInvalidClient, Description: "too many failed client authentications; " + locked.Error(), Status: 401}
+		return nil, &Error{Kind: InvalidClient, Description: "too many failed client authentications; " + locked.Error()}
 	} else if err != nil {
 		return nil, p.serverError("token: count client attempt", err)
 	}
@@ -68,18 +68,33 @@ func (p *Server) AuthenticateClient(ctx context.Context, id, sec string, hasSecr
 	return c, nil
 }
 
+// CodeGrant is a token request of the authorization code grant (RFC 6749 §4.1.3, with the
+// PKCE verifier of RFC 7636 §4.5), as the token endpoint read it.
+type CodeGrant struct {
+	Code, RedirectURI, Verifier string
+}
+
+// RefreshRequest is a token request of the refresh token grant (RFC 6749 §6).
+type RefreshRequest struct {
+	Token string
+	// Scopes narrow the grant; nil keeps the granted scopes (an empty, non-nil list asks
+	// for none of them).
+	Scopes []string
+}
+
 // ExchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6). The code is
 // marked used before anything else is checked, so that any failed or repeated redemption
 // burns it; a repeated redemption also revokes every token the first one issued.
-func (p *Server) ExchangeCode(ctx context.Context, c *Client, code, redirectURI, verifier string) (*TokenResponse, *Error) {
+func (p *Server) ExchangeCode(ctx context.Context, c *Client, in CodeGrant) (*TokenResponse, *Error) {
+	code, redirectURI, verifier := in.Code, in.RedirectURI, in.Verifier
 	invalid := func(format string, args ...any) *Error {
-		return oauthErr(ErrCodeInvalidGrant, 400, format, args...)
+		return errorf(InvalidGrant, format, args...)
 	}
 	if !c.AllowsGrant(GrantAuthorizationCode) {
-		return nil, oauthErr(ErrCodeUnauthorizedClient, 400, "this client may not use the authorization_code grant")
+		return nil, errorf(UnauthorizedClient, "this client may not use the authorization_code grant")
 	}
 	if code == "" || len(code) > 128 {
-		return nil, oauthErr(ErrCodeInvalidRequest, 400, "code is missing or malformed")
+		return nil, errorf(InvalidRequest, "code is missing or malformed")
 	}
 	grantID := secret.New(16)
 	now := p.Now()
@@ -161,17 +176,18 @@ func (p *Server) ExchangeCode(ctx context.Context, c *Client, code, redirectURI,
 }
 
 // RefreshGrant exchanges a refresh token for new tokens and a new refresh token (RFC 6749 §6,
-// RFC 9700 §4.14.2). A rotated token presented again revokes its whole family. scope may
-// narrow the grant, never widen it.
-func (p *Server) RefreshGrant(ctx context.Context, c *Client, rt, scope string) (*TokenResponse, *Error) {
+// RFC 9700 §4.14.2). A rotated token presented again revokes its whole family. The scopes
+// may narrow the grant, never widen it.
+func (p *Server) RefreshGrant(ctx context.Context, c *Client, in RefreshRequest) (*TokenResponse, *Error) {
+	rt := in.Token
 	invalid := func(format string, args ...any) *Error {
-		return oauthErr(ErrCodeInvalidGrant, 400, format, args...)
+		return errorf(InvalidGrant, format, args...)
 	}
 	if !c.AllowsGrant(GrantRefreshToken) {
-		return nil, oauthErr(ErrCodeUnauthorizedClient, 400, "this client may not use the refresh_token grant")
+		return nil, errorf(UnauthorizedClient, "this client may not use the refresh_token grant")
 	}
 	if rt == "" || len(rt) > 128 {
-		return nil, oauthErr(ErrCodeInvalidRequest, 400, "refresh_token is missing or malformed")
+		return nil, errorf(InvalidRequest, "refresh_token is missing or malformed")
 	}
 	id := secret.Hash(rt)
 	old, err := p.Store.GetRefreshToken(ctx, id)
@@ -192,11 +208,11 @@ func (p *Server) RefreshGrant(ctx context.Context, c *Client, rt, scope string) 
 		return nil, invalid("the refresh token expired")
 	}
 	scopes := old.Scopes
-	if scope != "" {
-		scopes = dedupe(strings.Fields(scope))
+	if in.Scopes != nil {
+		scopes = dedupe(in.Scopes)
 		for _, s := range scopes {
 			if !hasString(old.Scopes, s) {
-				return nil, oauthErr(ErrCodeInvalidScope, 400, "scope %q was not granted to this refresh token", sanitize(s))
+				return nil, errorf(InvalidScope, "scope %q was not granted to this refresh token", sanitize(s))
 			}
 		}
 	}
@@ -240,7 +256,7 @@ func (p *Server) refreshReuse(ctx context.Context, old store.RefreshToken) *Erro
 	if err := p.Sessions.RevokeGrant(ctx, old.FamilyID); err != nil {
 		return p.serverError("token: revoke reused family", err)
 	}
-	return oauthErr(ErrCodeInvalidGrant, 400, "the refresh token was already used; its grant is revoked")
+	return errorf(InvalidGrant, "the refresh token was already used; its grant is revoked")
 }
 
 // grant is what tokens are issued from.

@@ -48,7 +48,7 @@ func TestExchangeCodeHappyPath(t *testing.T) {
 	// Without openid: no ID token; client without refresh grant: no refresh token.
 	v, ch := idptest.PKCE()
 	code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "read"))
-	r2, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+	r2, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
 	if oerr != nil || r2.IDToken != "" {
 		t.Fatalf("without openid: %v %q", oerr, r2.IDToken)
 	}
@@ -63,15 +63,15 @@ func TestExchangeCodePKCE(t *testing.T) {
 	v, ch := idptest.PKCE()
 	code, _ := e.Code(idptest.AuthQuery("cli", idptest.CliCB, ch, "openid"))
 	wrong, _ := idptest.PKCE()
-	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, code, idptest.CliCB, wrong)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
-	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, code, idptest.CliCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, oauth.CodeGrant{Code: code, RedirectURI: idptest.CliCB, Verifier: wrong})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
+	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, oauth.CodeGrant{Code: code, RedirectURI: idptest.CliCB, Verifier: v})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 
 	// AS-08: no challenge at authorization, a verifier at the token endpoint.
 	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, "", "openid"))
-	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 
 	for name, verifier := range map[string]string{
 		"missing":       "",
@@ -84,18 +84,18 @@ func TestExchangeCodePKCE(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, _ := e.Code(idptest.AuthQuery("cli", idptest.CliCB, ch, "openid"))
-			_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, code, idptest.CliCB, verifier)
-			idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+			_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, oauth.CodeGrant{Code: code, RedirectURI: idptest.CliCB, Verifier: verifier})
+			idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 		})
 	}
 	// Control: the right verifier on a fresh code works; no challenge and no verifier works
 	// for the confidential client that allows it.
 	code, _ = e.Code(idptest.AuthQuery("cli", idptest.CliCB, ch, "openid"))
-	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, code, idptest.CliCB, v); oerr != nil {
+	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.CLI, oauth.CodeGrant{Code: code, RedirectURI: idptest.CliCB, Verifier: v}); oerr != nil {
 		t.Fatalf("control: %v", oerr)
 	}
 	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, "", "openid"))
-	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, ""); oerr != nil {
+	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: ""}); oerr != nil {
 		t.Fatalf("control without PKCE: %v", oerr)
 	}
 }
@@ -108,32 +108,32 @@ func TestExchangeCodeBinding(t *testing.T) {
 
 	// AS-05: client rp redeems web's code.
 	code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
-	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.RP, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
-	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant) // burned
+	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.RP, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
+	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant) // burned
 
 	// AS-04: another registered redirect URI, or none while two are registered.
 	for _, ru := range []string{idptest.WebCB2, "", "https://evil.test/cb", idptest.WebCB + "/"} {
 		code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
-		_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, ru, v)
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: ru, Verifier: v})
+		idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	}
 
 	// AS-06: expired code (lifetime 1 minute).
 	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
 	e.Clock.Advance(e.P.CodeLifetime)
-	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
 	e.Clock.Advance(e.P.CodeLifetime - time.Second)
-	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v); oerr != nil {
+	if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v}); oerr != nil {
 		t.Fatalf("code within its lifetime: %v", oerr)
 	}
 
 	// Unknown, empty and oversized codes.
 	for _, c := range []string{"nope", "", strings.Repeat("a", 129)} {
-		if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, c, idptest.WebCB, v); oerr == nil {
+		if _, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: c, RedirectURI: idptest.WebCB, Verifier: v}); oerr == nil {
 			t.Fatalf("code %.20q accepted", c)
 		}
 	}
@@ -146,7 +146,7 @@ func TestExchangeCodeReplayRevokes(t *testing.T) {
 	e := idptest.New(t)
 	v, ch := idptest.PKCE()
 	code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid", "offline_access"))
-	first, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+	first, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
 	if oerr != nil {
 		t.Fatal(oerr)
 	}
@@ -154,13 +154,13 @@ func TestExchangeCodeReplayRevokes(t *testing.T) {
 		t.Fatalf("control: %v", err)
 	}
 	e.Clock.Advance(30 * time.Second)
-	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	if _, err := e.P.Verifier.VerifyAccessToken(first.AccessToken); !errors.Is(err, tokens.ErrRevoked) {
 		t.Fatalf("first access token after replay: %v, want ErrRevoked", err)
 	}
-	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, first.RefreshToken, "")
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: first.RefreshToken})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 }
 
 // TestExchangeCodeConcurrent: AS-07 — of 20 parallel redemptions of one code exactly one
@@ -176,12 +176,12 @@ func TestExchangeCodeConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+			resp, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
 			if oerr == nil {
 				mu.Lock()
 				wins = append(wins, resp)
 				mu.Unlock()
-			} else if oerr.Code != oauth.ErrCodeInvalidGrant {
+			} else if oerr.Kind != oauth.InvalidGrant {
 				t.Errorf("loser got %v", oerr)
 			}
 		}()
@@ -204,15 +204,15 @@ func TestExchangeCodeUserAndSessionState(t *testing.T) {
 	if err := e.P.Sessions.End(e.Ctx, sess.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 
 	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
 	if _, err := e.P.Accounts.SetDisabled(e.Ctx, e.User.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 }
 
 // TestRefreshRotation: AS-15 (RFC 9700 §4.14.2) — each refresh returns a new refresh token
@@ -223,7 +223,7 @@ func TestRefreshRotation(t *testing.T) {
 	resp, _ := e.Tokens("openid", "read", "offline_access")
 	rt1 := resp.RefreshToken
 	e.Clock.Advance(time.Minute)
-	r2, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, rt1, "")
+	r2, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: rt1})
 	if oerr != nil {
 		t.Fatal(oerr)
 	}
@@ -234,15 +234,15 @@ func TestRefreshRotation(t *testing.T) {
 	if err != nil || c2.GrantID != resp.Claims.GrantID || c2.Scope != "openid read offline_access" {
 		t.Fatalf("refreshed access token: %v %+v", err, c2)
 	}
-	r3, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, r2.RefreshToken, "")
+	r3, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: r2.RefreshToken})
 	if oerr != nil {
 		t.Fatal(oerr)
 	}
 	// Reuse of rt1 (an attacker's stolen copy): refused, and the family dies.
-	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, rt1, "")
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
-	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, r3.RefreshToken, "")
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: rt1})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
+	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: r3.RefreshToken})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	for _, at := range []string{resp.AccessToken, r2.AccessToken, r3.AccessToken} {
 		if _, err := e.P.Verifier.VerifyAccessToken(at); !errors.Is(err, tokens.ErrRevoked) {
 			t.Fatalf("access token of a revoked family: %v", err)
@@ -250,7 +250,7 @@ func TestRefreshRotation(t *testing.T) {
 	}
 	// Another grant of the same user is not affected.
 	other, _ := e.Tokens("openid", "offline_access")
-	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, other.RefreshToken, ""); oerr != nil {
+	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: other.RefreshToken}); oerr != nil {
 		t.Fatalf("unrelated grant: %v", oerr)
 	}
 }
@@ -268,7 +268,7 @@ func TestRefreshConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
+			r, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken})
 			if oerr == nil {
 				mu.Lock()
 				wins = append(wins, r)
@@ -281,7 +281,7 @@ func TestRefreshConcurrent(t *testing.T) {
 		t.Fatalf("%d parallel refreshes succeeded: the family forked", len(wins))
 	}
 	for _, w := range wins {
-		if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, w.RefreshToken, ""); oerr == nil {
+		if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: w.RefreshToken}); oerr == nil {
 			t.Fatal("a successor survived the detected reuse")
 		}
 	}
@@ -293,35 +293,35 @@ func TestRefreshConcurrent(t *testing.T) {
 func TestRefreshScope(t *testing.T) {
 	e := idptest.New(t)
 	resp, _ := e.Tokens("openid", "read", "offline_access")
-	narrow, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "read read")
+	narrow, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken, Scopes: strings.Fields("read read")})
 	if oerr != nil {
 		t.Fatalf("narrowing: %v", oerr)
 	}
 	if c, _ := e.P.Verifier.VerifyAccessToken(narrow.AccessToken); c == nil || c.Scope != "read" || narrow.IDToken != "" {
 		t.Fatalf("narrowed token scope %+v, id token %q", c, narrow.IDToken)
 	}
-	back, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, narrow.RefreshToken, "")
+	back, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: narrow.RefreshToken})
 	if oerr != nil || back.Scope != "openid read offline_access" {
 		t.Fatalf("back to the full grant: %v %q", oerr, back.Scope)
 	}
 	for _, scope := range []string{"openid read write", "admin", "read:all", "READ"} {
-		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, back.RefreshToken, scope)
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidScope)
+		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: back.RefreshToken, Scopes: strings.Fields(scope)})
+		idptest.WantOAuth(t, oerr, oauth.InvalidScope)
 	}
 	// The widening attempts did not consume the token.
-	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, back.RefreshToken, ""); oerr != nil {
+	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: back.RefreshToken}); oerr != nil {
 		t.Fatalf("after refused widening: %v", oerr)
 	}
 	// OC-23: another client presenting it.
 	r, _ := e.Tokens("openid", "offline_access")
-	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.RP, r.RefreshToken, "")
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.RP, oauth.RefreshRequest{Token: r.RefreshToken})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	for _, bad := range []string{"", strings.Repeat("x", 129)} {
-		_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, bad, "")
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidRequest)
+		_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: bad})
+		idptest.WantOAuth(t, oerr, oauth.InvalidRequest)
 	}
-	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, "unknown-token", "")
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: "unknown-token"})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 }
 
 // TestRefreshLifecycle: AS-17, PX-29 — a refresh token dies with its session's logout
@@ -337,8 +337,8 @@ func TestRefreshLifecycle(t *testing.T) {
 		if err := e.P.Sessions.End(e.Ctx, sess.ID); err != nil {
 			t.Fatal(err)
 		}
-		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken})
+		idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 		if _, err := e.P.Verifier.VerifyAccessToken(resp.AccessToken); !errors.Is(err, tokens.ErrRevoked) {
 			t.Fatalf("access token after logout: %v", err)
 		}
@@ -347,14 +347,14 @@ func TestRefreshLifecycle(t *testing.T) {
 		e := idptest.New(t)
 		resp, _ := e.Tokens("openid")
 		e.Clock.Advance(e.P.SessionIdle + time.Second)
-		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken})
+		idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	})
 	t.Run("offline access outlives the session", func(t *testing.T) {
 		e := idptest.New(t)
 		resp, _ := e.Tokens("openid", "offline_access")
 		e.Clock.Advance(e.P.SessionIdle + time.Second)
-		if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, ""); oerr != nil {
+		if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken}); oerr != nil {
 			t.Fatalf("offline refresh after the session expired: %v", oerr)
 		}
 	})
@@ -364,8 +364,8 @@ func TestRefreshLifecycle(t *testing.T) {
 		if _, err := e.P.Accounts.SetDisabled(e.Ctx, e.User.ID, true); err != nil {
 			t.Fatal(err)
 		}
-		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken})
+		idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 		if _, err := e.P.Verifier.VerifyAccessToken(resp.AccessToken); !errors.Is(err, tokens.ErrRevoked) {
 			t.Fatalf("access token of a disabled user: %v", err)
 		}
@@ -376,8 +376,8 @@ func TestRefreshLifecycle(t *testing.T) {
 		if err := e.P.Accounts.SetPassword(e.Ctx, e.User.ID, "a brand new password"); err != nil {
 			t.Fatal(err)
 		}
-		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken})
+		idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 		// A login after the change works (the user revocation covers earlier tokens only).
 		e.Clock.Advance(time.Second)
 		fresh, _ := e.Tokens("openid")
@@ -389,8 +389,8 @@ func TestRefreshLifecycle(t *testing.T) {
 		e := idptest.New(t)
 		resp, _ := e.Tokens("openid", "offline_access")
 		e.Clock.Advance(e.P.RefreshTokenIdle)
-		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, "")
-		idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+		_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken})
+		idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	})
 }
 
@@ -403,7 +403,7 @@ func TestNewUserReportedOnce(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		v, ch := idptest.PKCE()
 		code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"), sess)
-		resp, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+		resp, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
 		if oerr != nil {
 			t.Fatal(oerr)
 		}
@@ -439,10 +439,7 @@ func TestAuthenticateClient(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, tc.id, tc.secret, tc.has, "192.0.2.1")
-			idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidClient)
-			if oerr.Status != 401 {
-				t.Fatalf("status %d", oerr.Status)
-			}
+			idptest.WantOAuth(t, oerr, oauth.InvalidClient)
 		})
 	}
 	if _, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "cli", "", false, "192.0.2.1"); oerr != nil {
@@ -480,6 +477,6 @@ func TestExchangeAfterLogout(t *testing.T) {
 	if err := e.Store.DeleteSession(e.Ctx, s.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
-	idptest.WantOAuth(t, oerr, oauth.ErrCodeInvalidGrant)
+	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 }

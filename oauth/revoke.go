@@ -16,20 +16,27 @@ import (
 // gty): they identify a client, never a user (AS-30).
 const GrantTypeClientCredentials = issue.GrantTypeClientCredentials
 
+// ClientCredentialsRequest is a token request of the client credentials grant (RFC 6749
+// §4.4.2, with the resource indicators of RFC 8707 §2).
+type ClientCredentialsRequest struct {
+	Scopes, Resources []string
+}
+
 // ClientCredentialsGrant issues an access token to a confidential client acting on its own
-// behalf (RFC 6749 §4.4): no user, no refresh token, no ID token. scope must be a subset of
-// the client's scopes (openid is refused: there is no user); resources choose the audience.
-func (p *Server) ClientCredentialsGrant(ctx context.Context, c *Client, scope string, resources []string) (*TokenResponse, *Error) {
+// behalf (RFC 6749 §4.4): no user, no refresh token, no ID token. The scopes must be a
+// subset of the client's (openid is refused: there is no user); the resources choose the
+// audience.
+func (p *Server) ClientCredentialsGrant(ctx context.Context, c *Client, in ClientCredentialsRequest) (*TokenResponse, *Error) {
 	if !c.AllowsGrant(GrantClientCredentials) || c.Public() {
-		return nil, oauthErr(ErrCodeUnauthorizedClient, 400, "this client may not use the client_credentials grant")
+		return nil, errorf(UnauthorizedClient, "this client may not use the client_credentials grant")
 	}
-	scopes := dedupe(strings.Fields(scope))
+	scopes := dedupe(in.Scopes)
 	for _, s := range scopes {
 		if s == "openid" || s == "offline_access" || !c.AllowsScope(s) {
-			return nil, oauthErr(ErrCodeInvalidScope, 400, "scope %q is not available to this client here", sanitize(s))
+			return nil, errorf(InvalidScope, "scope %q is not available to this client here", sanitize(s))
 		}
 	}
-	aud, oerr := p.audience(c, resources, nil)
+	aud, oerr := p.audience(c, in.Resources, nil)
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -56,10 +63,10 @@ func (p *Server) audience(c *Client, resources, granted []string) (tokens.Audien
 	var out tokens.Audience
 	for _, r := range resources {
 		if err := ValidateResource(r); err != nil {
-			return nil, oauthErr("invalid_target", 400, "resource %q: %v", sanitize(r), err)
+			return nil, errorf(InvalidTarget, "resource %q: %v", sanitize(r), err)
 		}
 		if !c.AllowsResource(r) || (granted != nil && !hasString(granted, r)) {
-			return nil, oauthErr("invalid_target", 400, "resource %q is not available to this client", sanitize(r))
+			return nil, errorf(InvalidTarget, "resource %q is not available to this client", sanitize(r))
 		}
 		if !out.Contains(r) {
 			out = append(out, r)
@@ -68,14 +75,25 @@ func (p *Server) audience(c *Client, resources, granted []string) (tokens.Audien
 	return out, nil
 }
 
+// TokenHint is what the client says a presented token is (RFC 7009 §2.1, RFC 7662 §2.1:
+// token_type_hint): where to look first.
+type TokenHint int
+
+// The hints.
+const (
+	NoHint TokenHint = iota
+	AccessTokenHint
+	RefreshTokenHint
+)
+
 // Revoke revokes a token presented by client c (RFC 7009). A refresh token revokes its
 // whole grant (and the grant's access tokens); an access token is revoked alone. Unknown or
 // invalid tokens are not an error (RFC 7009 §2.2); a token of another client is.
-func (p *Server) Revoke(ctx context.Context, c *Client, token, hint string) *Error {
+func (p *Server) Revoke(ctx context.Context, c *Client, token string, hint TokenHint) *Error {
 	if token == "" || len(token) > tokens.MaxTokenSize {
-		return oauthErr(ErrCodeInvalidRequest, 400, "token is missing or too large")
+		return errorf(InvalidRequest, "token is missing or too large")
 	}
-	notOwner := oauthErr(ErrCodeInvalidGrant, 400, "the token was issued to another client")
+	notOwner := errorf(InvalidGrant, "the token was issued to another client")
 	tryRefresh := func() (bool, *Error) {
 		if strings.Contains(token, ".") || len(token) > 128 {
 			return false, nil
@@ -115,7 +133,7 @@ func (p *Server) Revoke(ctx context.Context, c *Client, token, hint string) *Err
 		return true, nil
 	}
 	first, second := tryRefresh, tryAccess
-	if hint == "access_token" {
+	if hint == AccessTokenHint {
 		first, second = tryAccess, tryRefresh
 	}
 	if done, oerr := first(); done || oerr != nil {
@@ -145,11 +163,11 @@ type Introspection struct {
 // Introspect tells client c whether a token is active (RFC 7662). A client may introspect the
 // access tokens issued to it or meant for it (its ID in the audience) and its own refresh
 // tokens; anything else is reported inactive, revealing nothing.
-func (p *Server) Introspect(ctx context.Context, c *Client, token, hint string) (*Introspection, *Error) {
+func (p *Server) Introspect(ctx context.Context, c *Client, token string, hint TokenHint) (*Introspection, *Error) {
 	if c.Public() {
 		// Introspection needs an authenticated client (RFC 7662 §2.1): a public client's
 		// client_id is no credential (discovery lists no "none" method for it).
-		return nil, &Error{Code: ErrCodeInvalidClient, Description: "public clients cannot use token introspection", Status: 401}
+		return nil, &Error{Kind: InvalidClient, Description: "public clients cannot use token introspection"}
 	}
 	inactive := &Introspection{Active: false}
 	if token == "" || len(token) > tokens.MaxTokenSize {
@@ -158,7 +176,7 @@ func (p *Server) Introspect(ctx context.Context, c *Client, token, hint string) 
 	if strings.Count(token, ".") == 2 {
 		ac, err := p.Verifier.VerifyAccessToken(token)
 		if errors.Is(err, tokens.ErrUnavailable) {
-			return nil, &Error{Code: ErrCodeTemporarilyUnavail, Description: "revocation list unavailable", Status: 503}
+			return nil, &Error{Kind: Unavailable, Description: "revocation list unavailable"}
 		}
 		if err != nil || (ac.ClientID != c.ID && !ac.Audience.Contains(c.ID)) {
 			return inactive, nil

@@ -13,16 +13,16 @@ import (
 func (p *Server) UserInfo(ctx context.Context, ac *tokens.AccessClaims) (map[string]any, *Error) {
 	scopes := ac.Scopes()
 	if !hasString(scopes, "openid") {
-		return nil, &Error{Code: "insufficient_scope", Description: "the access token lacks the openid scope", Status: 403}
+		return nil, &Error{Kind: InsufficientScope, Description: "the access token lacks the openid scope"}
 	}
 	u, err := p.Store.GetUser(ctx, ac.Subject)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Code: ErrCodeInvalidToken, Description: "the user no longer exists", Status: 401}
+		return nil, &Error{Kind: InvalidToken, Description: "the user no longer exists"}
 	} else if err != nil {
 		return nil, p.serverError("userinfo: read user", err)
 	}
 	if u.Disabled {
-		return nil, &Error{Code: ErrCodeInvalidToken, Description: "the user is disabled", Status: 401}
+		return nil, &Error{Kind: InvalidToken, Description: "the user is disabled"}
 	}
 	client, err := p.Client(ctx, ac.ClientID)
 	if err != nil {

@@ -3,9 +3,14 @@ package login
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"net/url"
+	"time"
 
+	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 )
@@ -81,12 +86,12 @@ type logoutData struct {
 func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
 	q, err := web.ParseForm(w, r)
 	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, "Bad request", err.Error(), "invalid_request")
+		h.Fail(w, r, http.StatusBadRequest, "Bad request", err.Error(), "invalid_request")
 		return
 	}
 	t, err := h.parseLogout(r.Context(), q)
 	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, "Cannot log out", capitalize(err.Error())+".", "invalid_request")
+		h.Fail(w, r, http.StatusBadRequest, "Cannot log out", portalkit.Capitalize(err.Error())+".", "invalid_request")
 		return
 	}
 	_, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
@@ -95,28 +100,28 @@ func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
-		h.page(w, r, http.StatusOK, "loggedout", "Logged out", "", nil)
+		h.Page(w, r, http.StatusOK, "loggedout", "Logged out", "", nil)
 		return
 	} else if err != nil {
-		h.logFailure("logout page: read session", err)
-		h.fail(w, r, http.StatusServiceUnavailable, "Unavailable", "Something went wrong on our side. Try again in a moment.", "unavailable")
+		h.LogFailure("logout page: read session", err)
+		h.Fail(w, r, http.StatusServiceUnavailable, "Unavailable", "Something went wrong on our side. Try again in a moment.", "unavailable")
 		return
 	}
 	hidden := map[string]string{}
 	if t.URI != "" {
 		hidden["client_id"], hidden["post_logout_redirect_uri"], hidden["state"] = t.ClientID, t.URI, t.State
 	}
-	h.page(w, r, http.StatusOK, "logout", "Log out", "", logoutData{Action: h.Base + "/logout", Email: u.Email, Hidden: hidden})
+	h.Page(w, r, http.StatusOK, "logout", "Log out", "", logoutData{Action: h.Base + "/logout", Email: u.Email, Hidden: hidden})
 }
 
 func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
 	f, err := web.ParseForm(w, r)
 	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, "Bad request", err.Error(), "invalid_request")
+		h.Fail(w, r, http.StatusBadRequest, "Bad request", err.Error(), "invalid_request")
 		return
 	}
 	if !h.CSRF.Check(r, f.Get("csrf_token")) {
-		h.fail(w, r, http.StatusForbidden, "Request refused", "Your form expired. Go back, reload the page and try again.", "csrf")
+		h.Fail(w, r, http.StatusForbidden, "Request refused", "Your form expired. Go back, reload the page and try again.", "csrf")
 		return
 	}
 	t, err := h.parseLogout(r.Context(), f)
@@ -124,22 +129,66 @@ func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
 		t = logoutTarget{}
 	}
 	if err := h.endSession(w, r); err != nil {
-		h.logFailure("logout", err)
-		h.fail(w, r, http.StatusServiceUnavailable, "Unavailable", "Logging out failed on our side. Try again in a moment.", "unavailable")
+		h.LogFailure("logout", err)
+		h.Fail(w, r, http.StatusServiceUnavailable, "Unavailable", "Logging out failed on our side. Try again in a moment.", "unavailable")
 		return
 	}
 	if target := t.redirect(); target != "" {
 		http.Redirect(w, r, target, http.StatusSeeOther)
 		return
 	}
-	h.page(w, r, http.StatusOK, "loggedout", "Logged out", "", nil)
+	h.Page(w, r, http.StatusOK, "loggedout", "Logged out", "", nil)
 }
 
 // endSession ends the browser's session (record, refresh tokens, access tokens) and clears
 // the cookie.
 func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) error {
 	if err := h.Sessions.EndBySecret(r.Context(), h.Cookie.Secret(r)); err != nil {
-		return err
+		return fmt.Errorf("end session: %w", err)
 	}
 	return h.Cookie.Clear(w, r)
+}
+
+type sessionResponse struct {
+	Authenticated bool                `json:"authenticated"`
+	User          *portalkit.UserJSON `json:"user,omitempty"`
+	AuthTime      time.Time           `json:"auth_time,omitzero"`
+	AMR           []string            `json:"amr,omitempty"`
+	ExpiresAt     time.Time           `json:"expires_at,omitzero"`
+}
+
+// apiSession: GET /api/v1/session.
+func (h *Handler) apiSession(w http.ResponseWriter, r *http.Request) {
+	s, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
+	if errors.Is(err, sessions.ErrNoSession) {
+		web.WriteJSON(w, http.StatusUnauthorized, sessionResponse{})
+		return
+	} else if err != nil {
+		h.APIError(w, err)
+		return
+	}
+	uj := portalkit.ToUserJSON(u)
+	web.WriteJSON(w, http.StatusOK, sessionResponse{Authenticated: true, User: &uj, AuthTime: s.AuthTime,
+		AMR: s.AMR, ExpiresAt: s.ExpiresAt()})
+}
+
+// apiLogout: POST /api/v1/logout with Content-Type: application/json (a cross-site form
+// cannot send that type) and an empty body or an empty JSON object.
+func (h *Handler) apiLogout(w http.ResponseWriter, r *http.Request) {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		web.WriteAPIError(w, http.StatusUnsupportedMediaType, "invalid_request", "send Content-Type: application/json")
+		return
+	}
+	if r.ContentLength != 0 {
+		var req struct{}
+		if err := web.DecodeJSON(w, r, &req); err != nil && !errors.Is(err, io.EOF) {
+			web.WriteAPIError(w, http.StatusBadRequest, "invalid_request", err.Error())
+			return
+		}
+	}
+	if err := h.endSession(w, r); err != nil {
+		h.APIError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

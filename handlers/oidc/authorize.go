@@ -37,33 +37,35 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	web.SecurityHeaders(w.Header())
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
-		h.errorPage(w, http.StatusMethodNotAllowed, "Method not allowed", "Use GET or POST.", "invalid_request")
+		h.errorPage(w, http.StatusMethodNotAllowed, "Method not allowed", "Use GET or POST.", codeInvalidRequest)
 		return
 	}
 	params, err := web.ParseForm(w, r)
 	if err != nil {
-		h.errorPage(w, http.StatusBadRequest, "Invalid request", "The authorization request is malformed: "+err.Error()+".", "invalid_request")
+		h.errorPage(w, http.StatusBadRequest, "Invalid request", "The authorization request is malformed: "+err.Error()+".", codeInvalidRequest)
 		return
 	}
 	ctx := r.Context()
-	req, redirect, oerr := h.OAuth.ParseAuthRequest(ctx, params)
-	if oerr != nil {
+	req, redirect, e := h.parseAuthRequest(ctx, params)
+	if e != nil {
 		if redirect {
-			h.redirectError(w, r, req, oerr.Code, oerr.Description)
+			h.redirectError(w, r, req, e.Code, e.Description)
 			return
 		}
+		// RFC 6749 §4.1.2.1: the client or redirect URI cannot be trusted: a page, never a
+		// redirect.
 		status := http.StatusBadRequest
-		if oerr.Code == oauth.ErrCodeServerError {
+		if e.Code == codeServerError {
 			status = http.StatusServiceUnavailable
 		}
-		h.errorPage(w, status, "Invalid request", "The application sent an invalid sign-in request: "+oerr.Description+". Contact the application's owner.", oerr.Code)
+		h.errorPage(w, status, "Invalid request", "The application sent an invalid sign-in request: "+e.Description+". Contact the application's owner.", e.Code)
 		return
 	}
 	s, u, err := h.Sessions.Get(ctx, h.Cookie.Secret(r))
 	hasSession := err == nil
 	if err != nil && !errors.Is(err, sessions.ErrNoSession) {
 		h.Logger.Error("authorize: read session", "error", err)
-		h.redirectError(w, r, req, oauth.ErrCodeTemporarilyUnavail, "the login service is temporarily unavailable")
+		h.redirectError(w, r, req, codeTemporarilyUnavail, "the login service is temporarily unavailable")
 		return
 	}
 	now := h.Now()
@@ -85,13 +87,13 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		fresh = false
 	}
 	if req.UnsatisfiableACR(login.ACRSingleFactor, login.ACRMultiFactor) {
-		h.redirectError(w, r, req, oauth.ErrCodeAccessDenied, "the requested authentication context (acr) cannot be satisfied")
+		h.redirectError(w, r, req, codeAccessDenied, "the requested authentication context (acr) cannot be satisfied")
 		return
 	}
 	if req.IDTokenHint != "" {
 		claims, err := h.Tokens.VerifyIDToken(req.IDTokenHint, true)
 		if err != nil {
-			h.redirectError(w, r, req, oauth.ErrCodeInvalidRequest, "id_token_hint is not a valid ID token from this issuer")
+			h.redirectError(w, r, req, codeInvalidRequest, "id_token_hint is not a valid ID token from this issuer")
 			return
 		}
 		if sub, _ := claims["sub"].(string); hasSession && sub != s.UserID {
@@ -100,7 +102,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if !fresh {
 		if req.HasPrompt("none") {
-			h.redirectError(w, r, req, oauth.ErrCodeLoginRequired, "the user must log in")
+			h.redirectError(w, r, req, codeLoginRequired, "the user must log in")
 			return
 		}
 		http.Redirect(w, r, h.loginRedirect(params, req), http.StatusFound)
@@ -116,10 +118,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case err != nil:
 			h.Logger.Error("authorize: passkeys", "error", err)
-			h.redirectError(w, r, req, oauth.ErrCodeTemporarilyUnavail, "the login service is temporarily unavailable")
+			h.redirectError(w, r, req, codeTemporarilyUnavail, "the login service is temporarily unavailable")
 			return
 		case has && req.HasPrompt("none"):
-			h.redirectError(w, r, req, "interaction_required", "the user must confirm with a passkey")
+			h.redirectError(w, r, req, codeInteractionRequired, "the user must confirm with a passkey")
 			return
 		case has:
 			target := h.Base + PathAuthorize + "?" + params.Encode()
@@ -129,7 +131,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 			// access_denied (RFC 6749 §4.1.2.1), as README documents: OIDC Core 1.0 (errata
 			// set 2) names no code for this failure; the later OpenID Connect Core Error
 			// Code unmet_authentication_requirements 1.0 defines a dedicated one.
-			h.redirectError(w, r, req, oauth.ErrCodeAccessDenied, "a multi-factor login was required and this account has no second factor")
+			h.redirectError(w, r, req, codeAccessDenied, "a multi-factor login was required and this account has no second factor")
 			return
 		case !req.HasPrompt("none") && params.Get(paramMFASkip) == "":
 			h.secondFactorPage(w, r, params, req, s, u)
@@ -139,7 +141,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	code, err := h.OAuth.IssueCode(ctx, req, s)
 	if err != nil {
 		h.Logger.Error("authorize: issue code", "error", err)
-		h.redirectError(w, r, req, oauth.ErrCodeServerError, "the authorization code could not be issued")
+		h.redirectError(w, r, req, codeServerError, "the authorization code could not be issued")
 		return
 	}
 	h.redirectTo(w, r, req, url.Values{"code": {code}})
@@ -209,7 +211,7 @@ func (h *Handler) loginRedirect(params url.Values, req *oauth.AuthRequest) strin
 func (h *Handler) redirectTo(w http.ResponseWriter, r *http.Request, req *oauth.AuthRequest, extra url.Values) {
 	u, err := url.Parse(req.RedirectURI)
 	if err != nil {
-		h.errorPage(w, http.StatusBadRequest, "Invalid request", "The registered redirect URI is invalid.", "invalid_request")
+		h.errorPage(w, http.StatusBadRequest, "Invalid request", "The registered redirect URI is invalid.", codeInvalidRequest)
 		return
 	}
 	q := u.Query()

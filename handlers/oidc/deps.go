@@ -2,7 +2,6 @@ package oidc
 
 import (
 	"context"
-	"net/url"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -15,14 +14,14 @@ import (
 
 // OAuth is the authorization server (*oauth.Server): every decision of the endpoints.
 type OAuth interface {
-	ParseAuthRequest(ctx context.Context, q url.Values) (req *oauth.AuthRequest, redirect bool, err *oauth.Error)
+	Authorize(ctx context.Context, in oauth.AuthParams) (req *oauth.AuthRequest, redirect bool, err *oauth.Error)
 	IssueCode(ctx context.Context, req *oauth.AuthRequest, s store.Session) (string, error)
 	AuthenticateClient(ctx context.Context, id, secret string, hasSecret bool, clientIP string) (*oauth.Client, *oauth.Error)
-	ExchangeCode(ctx context.Context, c *oauth.Client, code, redirectURI, verifier string) (*oauth.TokenResponse, *oauth.Error)
-	RefreshGrant(ctx context.Context, c *oauth.Client, refreshToken, scope string) (*oauth.TokenResponse, *oauth.Error)
-	ClientCredentialsGrant(ctx context.Context, c *oauth.Client, scope string, resources []string) (*oauth.TokenResponse, *oauth.Error)
-	Revoke(ctx context.Context, c *oauth.Client, token, hint string) *oauth.Error
-	Introspect(ctx context.Context, c *oauth.Client, token, hint string) (*oauth.Introspection, *oauth.Error)
+	ExchangeCode(ctx context.Context, c *oauth.Client, in oauth.CodeGrant) (*oauth.TokenResponse, *oauth.Error)
+	RefreshGrant(ctx context.Context, c *oauth.Client, in oauth.RefreshRequest) (*oauth.TokenResponse, *oauth.Error)
+	ClientCredentialsGrant(ctx context.Context, c *oauth.Client, in oauth.ClientCredentialsRequest) (*oauth.TokenResponse, *oauth.Error)
+	Revoke(ctx context.Context, c *oauth.Client, token string, hint oauth.TokenHint) *oauth.Error
+	Introspect(ctx context.Context, c *oauth.Client, token string, hint oauth.TokenHint) (*oauth.Introspection, *oauth.Error)
 	UserInfo(ctx context.Context, ac *tokens.AccessClaims) (map[string]any, *oauth.Error)
 }
 

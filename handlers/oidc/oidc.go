@@ -1,6 +1,16 @@
 // Package oidc serves the OpenID Provider endpoints: discovery, JWKS, authorization, token
-// and userinfo. It parses and validates requests, delegates every decision to oauth.Provider
-// and renders the result as RFC 6749 / OpenID Connect Core responses.
+// (with its grants), userinfo, revocation and introspection. It owns the protocol line:
+// it parses requests into the typed values of package oauth, delegates every decision to
+// the authorization server (oauth.Server, through the OAuth interface of deps.go), and
+// renders the outcome as RFC 6749 / OpenID Connect Core responses, mapping the domain's
+// typed errors (oauth.Error's Kind) to OAuth error codes and HTTP statuses (errors.go).
+//
+// One file per endpoint or grant: discovery.go, jwks.go, authorize.go (the dispatcher:
+// session, prompt, max_age, step-up) with authorize_params.go (the request's parameters)
+// and claims.go (the claims parameter), token.go (POST /token: the form, client
+// authentication, grant dispatch) with grant_code.go, grant_refresh.go and
+// grant_client_credentials.go, userinfo.go, revoke.go, introspect.go, errors.go. The logout
+// (end_session) endpoint is served with the login pages (handlers/login).
 //
 // Errors follow RFC 6749: before the client and redirect URI are validated an error page is
 // shown (never a redirect to an unvalidated URI); afterwards errors go to the redirect URI
@@ -9,19 +19,13 @@
 package oidc
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/login"
-
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
-	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/session"
-	"github.com/gatehouse-dev/gatehouse/tokens/issue"
 	"github.com/gatehouse-dev/gatehouse/ui"
 )
 
@@ -80,96 +84,6 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc(b+PathIntrospect, h.introspect)
 }
 
-// Discovery is the OpenID Provider metadata (OIDC Discovery §3, RFC 8414). Only what is
-// implemented is advertised.
-type Discovery struct {
-	Issuer                                    string   `json:"issuer"`
-	AuthorizationEndpoint                     string   `json:"authorization_endpoint"`
-	TokenEndpoint                             string   `json:"token_endpoint"`
-	UserinfoEndpoint                          string   `json:"userinfo_endpoint"`
-	JWKSURI                                   string   `json:"jwks_uri"`
-	EndSessionEndpoint                        string   `json:"end_session_endpoint"`
-	RevocationEndpoint                        string   `json:"revocation_endpoint"`
-	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
-	ScopesSupported                           []string `json:"scopes_supported"`
-	ResponseTypesSupported                    []string `json:"response_types_supported"`
-	ResponseModesSupported                    []string `json:"response_modes_supported"`
-	GrantTypesSupported                       []string `json:"grant_types_supported"`
-	SubjectTypesSupported                     []string `json:"subject_types_supported"`
-	IDTokenSigningAlgValuesSupported          []string `json:"id_token_signing_alg_values_supported"`
-	UserinfoSigningAlgValuesSupported         []string `json:"userinfo_signing_alg_values_supported,omitempty"`
-	TokenEndpointAuthMethodsSupported         []string `json:"token_endpoint_auth_methods_supported"`
-	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
-	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
-	CodeChallengeMethodsSupported             []string `json:"code_challenge_methods_supported"`
-	ClaimsSupported                           []string `json:"claims_supported"`
-	ClaimTypesSupported                       []string `json:"claim_types_supported"`
-	PromptValuesSupported                     []string `json:"prompt_values_supported"`
-	ACRValuesSupported                        []string `json:"acr_values_supported"`
-	UILocalesSupported                        []string `json:"ui_locales_supported"`
-	AuthorizationResponseIssParameter         bool     `json:"authorization_response_iss_parameter_supported"`
-	ClaimsParameterSupported                  bool     `json:"claims_parameter_supported"`
-	RequestParameterSupported                 bool     `json:"request_parameter_supported"`
-	RequestURIParameterSupported              bool     `json:"request_uri_parameter_supported"`
-	RequireRequestURIRegistration             bool     `json:"require_request_uri_registration"`
-	BackchannelLogoutSupported                bool     `json:"backchannel_logout_supported"`
-	BackchannelLogoutSessionSupported         bool     `json:"backchannel_logout_session_supported"`
-	FrontchannelLogoutSupported               bool     `json:"frontchannel_logout_supported"`
-	TLSClientCertificateBoundAccessTokens     bool     `json:"tls_client_certificate_bound_access_tokens"`
-}
-
-func (h *Handler) buildDiscovery() []byte {
-	iss := h.Issuer
-	auth := []string{"client_secret_basic", "client_secret_post"}
-	// Every signing algorithm with a key is available per client; RS256 always is.
-	algs := h.Keys.Algs()
-	d := Discovery{
-		Issuer:                                    iss,
-		AuthorizationEndpoint:                     iss + PathAuthorize,
-		TokenEndpoint:                             iss + PathToken,
-		UserinfoEndpoint:                          iss + PathUserinfo,
-		JWKSURI:                                   iss + PathJWKS,
-		EndSessionEndpoint:                        iss + PathLogout,
-		RevocationEndpoint:                        iss + PathRevoke,
-		IntrospectionEndpoint:                     iss + PathIntrospect,
-		ScopesSupported:                           []string{"openid", "profile", "email", "phone", "address", "offline_access"},
-		ResponseTypesSupported:                    []string{"code"},
-		ResponseModesSupported:                    []string{"query"},
-		GrantTypesSupported:                       []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials},
-		SubjectTypesSupported:                     []string{"public"},
-		IDTokenSigningAlgValuesSupported:          algs,
-		TokenEndpointAuthMethodsSupported:         append(auth, "none"),
-		RevocationEndpointAuthMethodsSupported:    append(auth, "none"),
-		IntrospectionEndpointAuthMethodsSupported: auth,
-		CodeChallengeMethodsSupported:             []string{"S256"},
-		ClaimsSupported:                           issue.SupportedClaims,
-		ClaimTypesSupported:                       []string{"normal"},
-		PromptValuesSupported:                     []string{"none", "login", "consent", "select_account"},
-		ACRValuesSupported:                        []string{login.ACRSingleFactor},
-		UILocalesSupported:                        []string{"en"},
-		AuthorizationResponseIssParameter:         true,
-		ClaimsParameterSupported:                  true,
-		BackchannelLogoutSupported:                true,
-		BackchannelLogoutSessionSupported:         true,
-	}
-	b, _ := json.MarshalIndent(d, "", "  ")
-	return b
-}
-
-func (h *Handler) serveDiscovery(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	_, _ = w.Write(h.discovery)
-}
-
-func (h *Handler) serveJWKS(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/jwk-set+json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	_, _ = w.Write(h.Keys.JWKS())
-}
-
 func (h *Handler) clientIP(r *http.Request) string {
 	if h.ClientIP != nil {
 		return h.ClientIP(r)
@@ -179,26 +93,6 @@ func (h *Handler) clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// writeTokenError writes an RFC 6749 §5.2 error.
-func writeTokenError(w http.ResponseWriter, e *oauth.Error) {
-	status := e.Status
-	if status == 0 {
-		status = http.StatusBadRequest
-	}
-	web.WriteJSON(w, status, map[string]string{"error": e.Code, "error_description": cleanDescription(e.Description)})
-}
-
-// cleanDescription keeps error_description within RFC 6749's character set (%x20-21 /
-// %x23-5B / %x5D-7E): no CR, LF, TAB, quote or backslash.
-func cleanDescription(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
-			return ' '
-		}
-		return r
-	}, s)
 }
 
 type errorData struct{ Message, Code string }

@@ -245,7 +245,7 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 	resp, oerr := g.Provider.ExchangeCode(r.Context(), client, q.Get("code"), p.RedirectURI, p.Verifier)
 	if oerr != nil {
 		status := http.StatusBadRequest
-		if oerr.Code == idp.ErrCodeServerError {
+		if oerr.Kind == idp.ErrInternal {
 			status = http.StatusServiceUnavailable
 		}
 		renderPage(w, status, pageData{Title: "Login failed", Message: "The login could not be completed: " + oerr.Description + ".",

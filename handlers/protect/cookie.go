@@ -194,7 +194,7 @@ func (g *Guard) exchange(r *http.Request, rt string, now time.Time) (*successor,
 	}
 	resp, oerr := g.Provider.RefreshGrant(ctx, client, rt, "")
 	if oerr != nil {
-		if oerr.Code == idp.ErrCodeServerError {
+		if oerr.Kind == idp.ErrInternal {
 			return nil, fmt.Errorf("%w: refresh: %s", errUnavailable, oerr.Description)
 		}
 		return nil, oerr

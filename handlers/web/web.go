@@ -20,6 +20,10 @@ import (
 // MaxBodyBytes caps every request body Gatehouse reads (RB-02).
 const MaxBodyBytes = 64 << 10
 
+// StatusClientClosedRequest is the status of an answer to a request whose client went away
+// before it was served (nginx's 499): nobody reads it, but access logs show what happened.
+const StatusClientClosedRequest = 499
+
 // SecurityHeaders sets the headers every portal response carries: no framing, no referrer,
 // no sniffing, a strict Content-Security-Policy, and no caching.
 func SecurityHeaders(h http.Header) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/keys"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/sessions"
@@ -188,15 +189,15 @@ func (e *Env) Tokens(scopes ...string) (*idp.TokenResponse, store.Session) {
 	return resp, s
 }
 
-// WantOAuth fails t unless got is the OAuth error code, with a description free of CR, LF
+// WantOAuth fails t unless got is an error of this kind, with a description free of CR, LF
 // and TAB.
-func WantOAuth(t testing.TB, got *idp.Error, code string) {
+func WantOAuth(t testing.TB, got *idp.Error, kind oauth.Kind) {
 	t.Helper()
 	if got == nil {
-		t.Fatalf("succeeded; want OAuth error %s", code)
+		t.Fatalf("succeeded; want an error of kind %s", kind)
 	}
-	if got.Code != code {
-		t.Fatalf("got %s (%s); want %s", got.Code, got.Description, code)
+	if got.Kind != kind {
+		t.Fatalf("got %s (%s); want %s", got.Kind, got.Description, kind)
 	}
 	if strings.ContainsAny(got.Description, "\r\n\t") {
 		t.Fatalf("error_description contains CR/LF/TAB: %q", got.Description)

@@ -61,7 +61,7 @@ func TestOTPRecoveryCodesRevoked(t *testing.T) {
 	if _, err := e.Store.GetSession(e.Ctx, old.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a session survived the recovery: %v", err)
 	}
-	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, resp.RefreshToken, ""); oerr == nil || oerr.Code != oauth.ErrCodeInvalidGrant {
+	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken}); oerr == nil || oerr.Kind != oauth.InvalidGrant {
 		t.Errorf("refresh token after recovery: %v", oerr)
 	}
 	// A fresh recovery code still works.

@@ -1,13 +1,14 @@
-package oauth
+package oidc
 
-// Fuzz targets for the OAuth domain's parsers of outside input: the authorization request
-// (url.Values -> AuthRequest) and the OIDC claims parameter. Run one with
+// Fuzz targets for the authorization endpoint's parsers of outside input: the authorization
+// request (url.Values -> oauth.AuthParams -> oauth.AuthRequest) and the OIDC claims
+// parameter. Run one with
 //
-//	go test -run '^$' -fuzz '^FuzzParseAuthRequest$' -fuzztime 60s ./oauth
+//	go test -run '^$' -fuzz '^FuzzParseAuthRequest$' -fuzztime 60s ./handlers/oidc
 //
 // or all of them with scripts/fuzz.sh. The package-internal test reaches the unexported
-// pieces (the single-valued parameters, the PKCE character set, the size bound); the server
-// needs only its clients and a store (in-memory Badger) to parse requests.
+// pieces (the single-valued parameters, the size bound); the authorization server needs only
+// its clients and a store (store/memory) to validate requests.
 
 import (
 	"context"
@@ -18,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/store/memory"
 	"github.com/gatehouse-dev/gatehouse/tokens/issue"
 )
@@ -28,30 +30,30 @@ const (
 	fuzzCliCB  = "http://127.0.0.1:8765/callback"
 )
 
-// fuzzServer is a server with a confidential client "web" (two redirect URIs, PKCE
+// fuzzAuthorize is the authorization endpoint's parser over a server with a confidential client "web" (two redirect URIs, PKCE
 // optional, resource https://api.test), a public client "cli" (PKCE required) and a
 // confidential client "rp" with one redirect URI.
-func fuzzServer(tb testing.TB) *Server {
+func fuzzAuthorize(tb testing.TB) *Handler {
 	tb.Helper()
 	s := memory.New()
 	scopes := []string{"openid", "profile", "email", "offline_access", "read", "write"}
-	clients := map[string]*Client{}
-	for _, cfg := range []ClientConfig{
+	clients := map[string]*oauth.Client{}
+	for _, cfg := range []oauth.ClientConfig{
 		{ID: "web", Secret: "0123456789abcdef-web-secret", RedirectURIs: []string{fuzzWebCB, fuzzWebCB2}, Scopes: scopes,
 			Resources: []string{"https://api.test"}},
 		{ID: "cli", RedirectURIs: []string{fuzzCliCB}, Scopes: scopes},
 		{ID: "rp", Secret: "another-secret-of-16+", RedirectURIs: []string{"https://rp2.test/cb"}},
 	} {
-		c, err := NewClient(cfg)
+		c, err := oauth.NewClient(cfg)
 		if err != nil {
 			tb.Fatalf("client %s: %v", cfg.ID, err)
 		}
 		clients[c.ID] = c
 	}
-	return &Server{Store: s, Configured: clients}
+	return &Handler{OAuth: &oauth.Server{Store: s, Configured: clients}}
 }
 
-// FuzzParseAuthRequest: whatever the query, ParseAuthRequest never panics, and
+// FuzzParseAuthRequest: whatever the query, parseAuthRequest never panics, and
 //   - an error it does not send to a redirect URI is shown on a page (redirect false); an
 //     error it redirects goes to a redirect URI registered for the client, exactly
 //     (AS-01, AS-03, OC-16, OC-17: no redirect to an unvalidated URI);
@@ -91,21 +93,21 @@ func FuzzParseAuthRequest(f *testing.F) {
 	} {
 		f.Add(q)
 	}
-	p := fuzzServer(f)
+	h := fuzzAuthorize(f)
 	ctx := context.Background()
 	for _, raw := range []string{"response_type=code&client_id=rp&scope=openid",
 		"response_type=code&client_id=cli&code_challenge=" + ch + "&code_challenge_method=S256"} {
 		q, _ := url.ParseQuery(raw)
-		if _, _, oerr := p.ParseAuthRequest(ctx, q); oerr != nil {
+		if _, _, oerr := h.parseAuthRequest(ctx, q); oerr != nil {
 			f.Fatalf("valid request %s refused: %v", raw, oerr)
 		}
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, err := url.ParseQuery(raw)
 		if err != nil {
-			return // the handler refuses an unparsable query before ParseAuthRequest
+			return // the handler refuses an unparsable query before parseAuthRequest
 		}
-		req, redirect, oerr := p.ParseAuthRequest(ctx, q)
+		req, redirect, oerr := h.parseAuthRequest(ctx, q)
 		if oerr != nil {
 			if oerr.Code == "" || strings.ContainsAny(oerr.Description, "\r\n\t") {
 				t.Fatalf("bad error %q: %q", oerr.Code, oerr.Description)
@@ -139,7 +141,7 @@ func FuzzParseAuthRequest(f *testing.F) {
 		switch {
 		case req.CodeChallenge == "" && req.Client.RequirePKCE:
 			t.Fatalf("client %s requires PKCE, request without a challenge accepted", req.Client.ID)
-		case req.CodeChallenge != "" && (len(req.CodeChallenge) != 43 || !validPKCE(req.CodeChallenge) || q.Get("code_challenge_method") != "S256"):
+		case req.CodeChallenge != "" && (len(req.CodeChallenge) != 43 || strings.Trim(req.CodeChallenge, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~") != "" || q.Get("code_challenge_method") != "S256"):
 			t.Fatalf("challenge %q (method %q) accepted", req.CodeChallenge, q.Get("code_challenge_method"))
 		}
 		if req.HasPrompt("none") && len(req.Prompt) > 1 {
@@ -183,9 +185,9 @@ func FuzzParseClaimsRequest(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		req, oerr := ParseClaimsRequest(raw)
+		req, oerr := parseClaimsRequest(raw)
 		if oerr != nil {
-			if oerr.Code != ErrCodeInvalidRequest || strings.ContainsAny(oerr.Description, "\r\n\t") {
+			if oerr.Code != codeInvalidRequest || strings.ContainsAny(oerr.Description, "\r\n\t") {
 				t.Fatalf("error %q %q", oerr.Code, oerr.Description)
 			}
 			return

@@ -1,7 +1,8 @@
-package oauth
+package oidc
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/account/input"
@@ -11,13 +12,13 @@ import (
 // maxClaimsRequest bounds the claims request parameter (RB-05).
 const maxClaimsRequest = 8 * 1024
 
-// ParseClaimsRequest validates the claims parameter: a JSON object of at most 8 KB, nested at
-// most 5 deep, whose id_token and userinfo members map claim names to null or to an object
-// with essential (boolean), value, values (array) and fields (array of strings). Anything
-// else is an *Error invalid_request.
-func ParseClaimsRequest(raw string) (*issue.ClaimsRequest, *Error) {
-	bad := func(format string, args ...any) (*issue.ClaimsRequest, *Error) {
-		return nil, oauthErr(ErrCodeInvalidRequest, 400, "claims: "+format, args...)
+// parseClaimsRequest parses the claims request parameter (OIDC Core §5.5): a JSON object of
+// at most 8 KB, nested at most 5 deep, whose id_token and userinfo members map claim names
+// to null or to an object with essential (boolean), value, values (array) and fields (array
+// of strings). Anything else is invalid_request.
+func parseClaimsRequest(raw string) (*issue.ClaimsRequest, *apiError) {
+	bad := func(format string, args ...any) (*issue.ClaimsRequest, *apiError) {
+		return nil, &apiError{Code: codeInvalidRequest, Description: "claims: " + fmt.Sprintf(format, args...)}
 	}
 	if len(raw) > maxClaimsRequest {
 		return bad("larger than %d bytes", maxClaimsRequest)
@@ -55,10 +56,10 @@ func ParseClaimsRequest(raw string) (*issue.ClaimsRequest, *Error) {
 			dec := json.NewDecoder(strings.NewReader(string(spec)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(cs); err != nil {
-				return bad("%s.%s: use null or an object with essential, value, values, fields", member, sanitize(name))
+				return bad("%s.%s: use null or an object with essential, value, values, fields", member, input.Sanitize(name))
 			}
 			if len(cs.Fields) > 100 {
-				return bad("%s.%s: at most 100 fields", member, sanitize(name))
+				return bad("%s.%s: at most 100 fields", member, input.Sanitize(name))
 			}
 			out[name] = cs
 		}

@@ -1,0 +1,188 @@
+// Package account serves the signed-in user's account: the account page (GET /), the
+// password page (GET and POST /account/password, where recovery leads too), verifying an
+// email address or phone number (/account/email, /account/phone and their verify steps),
+// managing passkeys (/account/passkeys/{id}/..., /api/v1/passkeys...) and linked upstream
+// identities (/account/identities/unlink, /api/v1/account/identities...), each as a page
+// form and as JSON API. Without a session a page leads to the login page and the API
+// answers 401 login_required. Sensitive changes need a fresh login (CR-19); the identity
+// core applies that rule. Linking a new identity starts a social login
+// (handlers/login/social).
+package account
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
+	"github.com/gatehouse-dev/gatehouse/login/passkey"
+	"github.com/gatehouse-dev/gatehouse/login/social"
+	"github.com/gatehouse-dev/gatehouse/sessions"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/ui"
+)
+
+// Accounts change what a signed-in user may change of their account (*account.Accounts).
+type Accounts interface {
+	ChangePassword(ctx context.Context, s store.Session, password string) error
+}
+
+// Verification proves addresses and phone numbers (*account.Verification).
+type Verification interface {
+	StartEmail(ctx context.Context, s store.Session, u store.User, email, lang, clientIP string) (string, error)
+	FinishEmail(ctx context.Context, u store.User, flow, code, clientIP string) (store.User, error)
+	StartPhone(ctx context.Context, s store.Session, u store.User, phone, lang, clientIP string) (string, error)
+	FinishPhone(ctx context.Context, u store.User, flow, code, clientIP string) (store.User, error)
+}
+
+// Passkeys manage a signed-in user's passkeys (*passkey.Method).
+type Passkeys interface {
+	BeginRegistration(ctx context.Context, s store.Session) (*passkey.Ceremony, error)
+	FinishRegistration(ctx context.Context, s store.Session, secret, name string, response []byte) (store.Passkey, error)
+	List(ctx context.Context, userID string) ([]store.Passkey, error)
+	Rename(ctx context.Context, userID, id, name string) (store.Passkey, error)
+	Delete(ctx context.Context, s store.Session, id string) error
+}
+
+// Identities are a user's linked upstream identities (*social.Method).
+type Identities interface {
+	Unlink(ctx context.Context, s store.Session, provider, subject string) error
+	Identities(ctx context.Context, userID string) ([]store.Identity, error)
+}
+
+// Handler serves the account pages and API. Every field is required.
+type Handler struct {
+	*portalkit.Kit
+	Accounts     Accounts
+	Verification Verification
+	Passkeys     Passkeys
+	Identities   Identities
+}
+
+// Mount registers the handler's routes on mux.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	h.Handle(mux, "GET", "/{$}", h.page)
+	h.Handle(mux, "GET", "/account/password", h.passwordPage)
+	h.HandleChange(mux, "POST", "/account/password", h.passwordForm)
+	h.HandleChange(mux, "POST", "/api/v1/account/password", h.apiChangePassword)
+
+	h.HandleChange(mux, "POST", "/account/email", func(w http.ResponseWriter, r *http.Request) { h.verifyStartForm(w, r, "email") })
+	h.Handle(mux, "GET", "/account/email/verify", h.emailVerifyPage)
+	h.HandleChange(mux, "POST", "/account/email/verify", func(w http.ResponseWriter, r *http.Request) { h.verifyFinishForm(w, r, "email") })
+	h.HandleChange(mux, "POST", "/account/phone", func(w http.ResponseWriter, r *http.Request) { h.verifyStartForm(w, r, "phone") })
+	h.HandleChange(mux, "POST", "/account/phone/verify", func(w http.ResponseWriter, r *http.Request) { h.verifyFinishForm(w, r, "phone") })
+	h.HandleChange(mux, "POST", "/api/v1/account/email/start", h.apiEmailStart)
+	h.HandleChange(mux, "POST", "/api/v1/account/email/verify", h.apiEmailVerify)
+	h.HandleChange(mux, "POST", "/api/v1/account/phone/start", h.apiPhoneStart)
+	h.HandleChange(mux, "POST", "/api/v1/account/phone/verify", h.apiPhoneVerify)
+
+	h.Handle(mux, "GET", "/api/v1/passkeys", h.apiPasskeys)
+	h.HandleChange(mux, "POST", "/api/v1/passkeys/register/begin", h.apiPasskeyRegisterBegin)
+	h.HandleChange(mux, "POST", "/api/v1/passkeys/register/finish", h.apiPasskeyRegisterFinish)
+	h.HandleChange(mux, "PATCH", "/api/v1/passkeys/{id}", h.apiPasskeyRename)
+	h.HandleChange(mux, "DELETE", "/api/v1/passkeys/{id}", h.apiPasskeyDelete)
+	h.HandleChange(mux, "POST", "/account/passkeys/{id}/rename", h.passkeyRenameForm)
+	h.HandleChange(mux, "POST", "/account/passkeys/{id}/delete", h.passkeyDeleteForm)
+
+	h.Handle(mux, "GET", "/api/v1/account/identities", h.apiIdentities)
+	h.HandleChange(mux, "POST", "/api/v1/account/identities/unlink", h.apiUnlinkIdentity)
+	h.HandleChange(mux, "POST", "/account/identities/unlink", h.unlinkForm)
+}
+
+type pageData struct {
+	User     store.User
+	Name     string
+	AuthTime string
+	Passkeys []passkeyJSON
+	// Fresh tells whether the login is recent enough to change passkeys.
+	Fresh bool
+	// Identities are the linked upstream accounts; Linkable the providers not linked yet.
+	Identities []identityJSON
+	Linkable   []ui.SocialButton
+}
+
+// GET /: the account page.
+func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
+	h.RenderError(w, r, http.StatusOK, "")
+}
+
+// RenderError renders the account page with an error message above it (msg "" for none),
+// or leads to the login page without a session.
+func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
+	if errors.Is(err, sessions.ErrNoSession) {
+		http.Redirect(w, r, h.LoginURL(""), http.StatusSeeOther)
+		return
+	} else if err != nil {
+		h.LogFailure("account page: read session", err)
+		h.Fail(w, r, http.StatusServiceUnavailable, "Unavailable", "Something went wrong on our side. Try again in a moment.", "unavailable")
+		return
+	}
+	keys, err := h.Passkeys.List(r.Context(), u.ID)
+	if err != nil {
+		h.LogFailure("account page: passkeys", err)
+	}
+	var pks []passkeyJSON
+	for _, k := range keys {
+		pks = append(pks, toPasskeyJSON(k))
+	}
+	var idents []identityJSON
+	linked := map[string]bool{}
+	if ids, err := h.Identities.Identities(r.Context(), u.ID); err != nil {
+		h.LogFailure("account page: identities", err)
+	} else {
+		for _, i := range ids {
+			idents = append(idents, toIdentityJSON(i))
+			linked[i.Provider] = true
+		}
+	}
+	var linkable []ui.SocialButton
+	for _, b := range h.SocialButtons() {
+		if !linked[b.Name] {
+			linkable = append(linkable, b)
+		}
+	}
+	name := u.FirstName
+	if u.LastName != "" {
+		name += " " + u.LastName
+	}
+	h.Page(w, r, status, "account", "Your account", msg, pageData{User: u, Name: name,
+		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST"), Passkeys: pks, Identities: idents, Linkable: linkable,
+		Fresh: h.Sessions.Fresh(s)})
+}
+
+// change runs a change form of the account page (CSRF token, session) and goes back to the
+// page, with the error message above it if act failed.
+func (h *Handler) change(w http.ResponseWriter, r *http.Request, act func(store.Session, url.Values) error) {
+	f, ok := h.Form(w, r)
+	if !ok {
+		return
+	}
+	s, _, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
+	if err != nil {
+		http.Redirect(w, r, h.LoginURL(h.Base+"/"), http.StatusSeeOther)
+		return
+	}
+	if err := act(s, f); err != nil {
+		var in *input.Error
+		status, msg := http.StatusBadRequest, portalkit.Capitalize(err.Error())+"."
+		switch {
+		case errors.As(err, &in):
+			msg = portalkit.Capitalize(in.Message) + "."
+		case errors.Is(err, sessions.ErrReauthenticate), errors.Is(err, passkey.ErrLastCredential),
+			errors.Is(err, social.ErrLastMethod):
+		case errors.Is(err, account.ErrUserNotFound):
+			msg = "No such linked identity."
+		default:
+			// A store failure: its text is for the log, not the page.
+			h.LogFailure("account change", err)
+			status, msg = http.StatusServiceUnavailable, "Something went wrong on our side. Try again in a moment."
+		}
+		h.RenderError(w, r, status, msg)
+		return
+	}
+	http.Redirect(w, r, h.Base+"/", http.StatusSeeOther)
+}

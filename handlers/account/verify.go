@@ -1,0 +1,152 @@
+package account
+
+import (
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// Verifying the account's email address, a new address or a phone number by a code. Changing
+// the address or adding a phone number needs a fresh login (CR-19); verifying the current
+// address does not (account.Verification applies the rule).
+
+// apiEmailStart: POST /api/v1/account/email/start {email}: verify the account's address
+// (email empty) or a new one.
+func (h *Handler) apiEmailStart(w http.ResponseWriter, r *http.Request) {
+	s, u, ok := h.APISession(w, r)
+	if !ok {
+		return
+	}
+	var req portalkit.CodeStartRequest
+	if !h.Decode(w, r, &req) {
+		return
+	}
+	flow, err := h.Verification.StartEmail(r.Context(), s, u, req.Email, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	h.FlowStarted(w, flow, err)
+}
+
+// apiEmailVerify: POST /api/v1/account/email/verify {code}.
+func (h *Handler) apiEmailVerify(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := h.APISession(w, r)
+	if !ok {
+		return
+	}
+	var req portalkit.CodeVerifyRequest
+	if !h.Decode(w, r, &req) {
+		return
+	}
+	nu, err := h.Verification.FinishEmail(r.Context(), u, h.ShortCookie(r, portalkit.FlowCookie), req.Code, h.ClientIP(r))
+	h.verified(w, nu, err)
+}
+
+// apiPhoneStart: POST /api/v1/account/phone/start {phone_number} (a fresh login, CR-19).
+func (h *Handler) apiPhoneStart(w http.ResponseWriter, r *http.Request) {
+	s, u, ok := h.APISession(w, r)
+	if !ok {
+		return
+	}
+	var req portalkit.CodeStartRequest
+	if !h.Decode(w, r, &req) {
+		return
+	}
+	flow, err := h.Verification.StartPhone(r.Context(), s, u, req.PhoneNumber, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	h.FlowStarted(w, flow, err)
+}
+
+// apiPhoneVerify: POST /api/v1/account/phone/verify {code}.
+func (h *Handler) apiPhoneVerify(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := h.APISession(w, r)
+	if !ok {
+		return
+	}
+	var req portalkit.CodeVerifyRequest
+	if !h.Decode(w, r, &req) {
+		return
+	}
+	nu, err := h.Verification.FinishPhone(r.Context(), u, h.ShortCookie(r, portalkit.FlowCookie), req.Code, h.ClientIP(r))
+	h.verified(w, nu, err)
+}
+
+func (h *Handler) verified(w http.ResponseWriter, u store.User, err error) {
+	if err != nil {
+		h.APICodeError(w, err)
+		return
+	}
+	h.SetShortCookie(w, portalkit.FlowCookie, "", -1)
+	web.WriteJSON(w, http.StatusOK, map[string]any{"user": portalkit.ToUserJSON(u), "phone_number": u.PhoneNumber,
+		"phone_number_verified": u.PhoneNumberVerified})
+}
+
+// verifyStartForm: POST /account/email {email} and /account/phone {phone_number}: send a
+// verification code (for the email address: the current or a new one).
+func (h *Handler) verifyStartForm(w http.ResponseWriter, r *http.Request, what string) {
+	f, ok := h.Form(w, r)
+	if !ok {
+		return
+	}
+	s, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
+	if err != nil {
+		http.Redirect(w, r, h.LoginURL(h.Base+"/"), http.StatusSeeOther)
+		return
+	}
+	var flow string
+	d := portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/account/" + what + "/verify"}
+	lang, ip := portalkit.PreferredLanguage(r), h.ClientIP(r)
+	if what == "phone" {
+		flow, err = h.Verification.StartPhone(r.Context(), s, u, f.Get("phone_number"), lang, ip)
+		d.Intro = "We texted a 6-digit code to the number you entered. It works for " + portalkit.Minutes(h.Channels.CodeTTL()) + "."
+	} else {
+		flow, err = h.Verification.StartEmail(r.Context(), s, u, f.Get("email"), lang, ip)
+		d.Intro = "We emailed a 6-digit code to the address you entered. It works for " + portalkit.Minutes(h.Channels.CodeTTL()) + "."
+	}
+	if err != nil {
+		_, _, msg, _ := h.CodeError(w, err)
+		h.RenderError(w, r, http.StatusBadRequest, msg)
+		return
+	}
+	h.SetShortCookie(w, portalkit.FlowCookie, flow, portalkit.FlowMaxAge)
+	h.CodeVerifyPage(w, r, http.StatusOK, d, "")
+}
+
+// verifyFinishForm: POST /account/email/verify and /account/phone/verify {code}.
+func (h *Handler) verifyFinishForm(w http.ResponseWriter, r *http.Request, what string) {
+	f, ok := h.Form(w, r)
+	if !ok {
+		return
+	}
+	_, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
+	if err != nil {
+		http.Redirect(w, r, h.LoginURL(h.Base+"/"), http.StatusSeeOther)
+		return
+	}
+	flow, code := h.ShortCookie(r, portalkit.FlowCookie), f.Get("code")
+	if what == "phone" {
+		_, err = h.Verification.FinishPhone(r.Context(), u, flow, code, h.ClientIP(r))
+	} else {
+		_, err = h.Verification.FinishEmail(r.Context(), u, flow, code, h.ClientIP(r))
+	}
+	if err != nil {
+		status, _, msg, _ := h.CodeError(w, err)
+		h.CodeVerifyPage(w, r, status, portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/account/" + what + "/verify",
+			ReturnTo: portalkit.ReturnTo(f.Get("return_to"))}, msg)
+		return
+	}
+	h.SetShortCookie(w, portalkit.FlowCookie, "", -1)
+	http.Redirect(w, r, h.AfterLogin(f.Get("return_to")), http.StatusSeeOther)
+}
+
+// GET /account/email/verify: the page asking for the code sent at sign-up.
+func (h *Handler) emailVerifyPage(w http.ResponseWriter, r *http.Request) {
+	_, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
+	if err != nil {
+		http.Redirect(w, r, h.LoginURL(h.Base+"/"), http.StatusSeeOther)
+		return
+	}
+	target := portalkit.ReturnTo(r.URL.Query().Get("return_to"))
+	skip := h.AfterLogin(target)
+	h.CodeVerifyPage(w, r, http.StatusOK, portalkit.CodeVerifyData{Title: "Verify your email",
+		Intro:  "We emailed a 6-digit code to " + u.Email + ". Enter it to confirm the address is yours.",
+		Action: h.Base + "/account/email/verify", ReturnTo: target, Skip: skip}, "")
+}

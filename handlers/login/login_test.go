@@ -1,0 +1,188 @@
+package login
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/portalkit/portaltest"
+)
+
+func newEnv(t *testing.T) (*portaltest.Env, *Handler) {
+	t.Helper()
+	e := portaltest.New(t)
+	h := &Handler{Kit: e.Kit, Signup: e.P.Signup, IDTokens: e.P.Verifier, Clients: e.P.OAuth}
+	e.Mount(h)
+	return e, h
+}
+
+// The login page shows the form with a CSRF token; a browser that has a session and no
+// return_to goes to the account page instead.
+func TestLoginPage(t *testing.T) {
+	e, _ := newEnv(t)
+	b := e.Browser()
+	r := b.Get("/login?login_hint=alice%40example.com")
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `name="csrf_token" value="`+b.CSRF()+`"`) ||
+		!strings.Contains(r.Body, "alice@example.com") {
+		t.Fatalf("login page: %d, want 200 with the CSRF token and the login hint:\n%s", r.StatusCode, r.Body)
+	}
+	if r.Cookie("csrf") == nil {
+		t.Fatal("login page set no CSRF cookie")
+	}
+	b.LogIn()
+	if r := b.Get("/login"); r.StatusCode != http.StatusSeeOther || r.Location() != "/" {
+		t.Fatalf("login page with a session: %d %q, want 303 to /", r.StatusCode, r.Location())
+	}
+	// With a return_to, the authorization endpoint asks for a (fresh) login: show the form.
+	if r := b.Get("/login?return_to=%2Fauthorize%3Fx%3D1"); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "/authorize?x=1") {
+		t.Fatalf("login page with a session and a return_to: %d, want 200 with the return_to", r.StatusCode)
+	}
+}
+
+// Open redirect (THREATS PX-19, web.LocalPath): a return_to that leaves the site is dropped
+// from the login page, so no form posts it back.
+func TestLoginPageDropsForeignReturnTo(t *testing.T) {
+	e, _ := newEnv(t)
+	b := e.Browser()
+	for _, target := range []string{"https://evil.test/x", "//evil.test/x", "/\\evil.test", "javascript:alert(1)"} {
+		r := b.Get("/login?return_to=" + url.QueryEscape(target))
+		if r.StatusCode != http.StatusOK || strings.Contains(r.Body, "evil.test") || strings.Contains(r.Body, "javascript:") {
+			t.Errorf("return_to %q: %d, and the page carries it:\n%s", target, r.StatusCode, r.Body)
+		}
+	}
+}
+
+// GET /api/v1/session: 401 {"authenticated":false} without a session, the user and the
+// login's amr with one.
+func TestSessionAPI(t *testing.T) {
+	e, _ := newEnv(t)
+	b := e.Browser()
+	r := b.Get("/api/v1/session")
+	var got struct {
+		Authenticated bool
+		User          *struct{ Email string }
+		AMR           []string
+	}
+	r.JSON(t, &got)
+	if r.StatusCode != http.StatusUnauthorized || got.Authenticated || got.User != nil {
+		t.Fatalf("no session: %d %s, want 401 unauthenticated", r.StatusCode, r.Body)
+	}
+	b.LogIn()
+	r = b.Get("/api/v1/session")
+	r.JSON(t, &got)
+	if r.StatusCode != http.StatusOK || !got.Authenticated || got.User == nil || got.User.Email != e.User.Email ||
+		len(got.AMR) != 1 || got.AMR[0] != "pwd" {
+		t.Fatalf("session: %d %s, want 200 with alice and amr [pwd]", r.StatusCode, r.Body)
+	}
+}
+
+// Logging out ends the session and clears the cookie: the session API then answers 401,
+// and the old cookie value no longer works even if a browser kept it.
+func TestLogoutClearsSessionAndCookie(t *testing.T) {
+	e, _ := newEnv(t)
+	b := e.Browser()
+	b.LogIn()
+	old := b.CookieValue("session")
+	if r := b.Get("/logout"); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, e.User.Email) {
+		t.Fatalf("logout page: %d, want 200 naming the user", r.StatusCode)
+	}
+	r := b.PostForm("/logout", nil)
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "Logged out") {
+		t.Fatalf("logout: %d, want 200 and the logged-out page:\n%s", r.StatusCode, r.Body)
+	}
+	if c := r.Cookie("session"); c == nil || c.MaxAge >= 0 || c.Value != "" {
+		t.Fatalf("logout did not delete the session cookie: %v", c)
+	}
+	if r := b.Get("/api/v1/session"); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("session after logout: %d, want 401", r.StatusCode)
+	}
+	b.SetCookie("session", old)
+	if r := b.Get("/api/v1/session"); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the old session cookie after logout: %d, want 401", r.StatusCode)
+	}
+}
+
+// A logout form without the right CSRF token is refused and the session survives (a
+// cross-site page must not log the user out).
+func TestLogoutFormNeedsCSRFToken(t *testing.T) {
+	e, _ := newEnv(t)
+	b := e.Browser()
+	b.LogIn()
+	b.CSRF()
+	for _, tok := range []string{"", "forged-token"} {
+		r := b.PostForm("/logout", url.Values{"csrf_token": {tok}})
+		if r.StatusCode != http.StatusForbidden || !strings.Contains(r.Body, "csrf") || r.Cookie("session") != nil {
+			t.Fatalf("csrf_token %q: %d, want 403 csrf and no cookie change", tok, r.StatusCode)
+		}
+	}
+	if r := b.Get("/api/v1/session"); r.StatusCode != http.StatusOK {
+		t.Fatalf("session after refused logouts: %d, want 200", r.StatusCode)
+	}
+}
+
+// POST /api/v1/logout needs Content-Type: application/json (a cross-site form cannot send
+// it, docs/auth-api.md) and answers 204; a request another site sent is refused by the
+// cross-origin protection before it runs.
+func TestAPILogout(t *testing.T) {
+	e, _ := newEnv(t)
+	b := e.Browser()
+	b.LogIn()
+	r := b.Do(http.MethodPost, "/api/v1/logout", "application/x-www-form-urlencoded", strings.NewReader(""))
+	if r.StatusCode != http.StatusUnsupportedMediaType {
+		t.Fatalf("form-encoded logout: %d, want 415", r.StatusCode)
+	}
+	b.Header.Set("Sec-Fetch-Site", "cross-site")
+	r = b.PostJSON("/api/v1/logout", "{}")
+	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.Body, "cross_origin") {
+		t.Fatalf("cross-site logout: %d, want 403 cross_origin:\n%s", r.StatusCode, r.Body)
+	}
+	b.Header.Del("Sec-Fetch-Site")
+	if r := b.Get("/api/v1/session"); r.StatusCode != http.StatusOK {
+		t.Fatalf("session after refused logouts: %d, want 200", r.StatusCode)
+	}
+	r = b.PostJSON("/api/v1/logout", "{}")
+	if r.StatusCode != http.StatusNoContent || r.Cookie("session") == nil || r.Cookie("session").MaxAge >= 0 {
+		t.Fatalf("logout: %d, want 204 and the cookie deleted", r.StatusCode)
+	}
+	if r := b.Get("/api/v1/session"); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("session after logout: %d, want 401", r.StatusCode)
+	}
+}
+
+// OpenID Connect RP-Initiated Logout 1.0 §3: "The OP MUST NOT perform post-logout
+// redirection if the post_logout_redirect_uri value supplied does not exactly match one of
+// the previously registered post_logout_redirect_uris values"; an id_token_hint that is
+// not this OP's ID token, or whose audience is not client_id, is refused.
+func TestLogoutRedirectAndHint(t *testing.T) {
+	e, _ := newEnv(t)
+	b := e.Browser()
+	r := b.Get("/logout?client_id=web&post_logout_redirect_uri=" + url.QueryEscape("https://evil.test/") + "&state=s")
+	if r.StatusCode != http.StatusOK || r.Location() != "" || strings.Contains(r.Body, "evil.test") {
+		t.Fatalf("unregistered post_logout_redirect_uri: %d %q, want 200 and no redirect", r.StatusCode, r.Location())
+	}
+	if r := b.Get("/logout?id_token_hint=not-a-token"); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "id_token_hint") {
+		t.Fatalf("forged id_token_hint: %d, want 400", r.StatusCode)
+	}
+	tok, _ := e.Tokens("openid")
+	if r := b.Get("/logout?client_id=cli&id_token_hint=" + url.QueryEscape(tok.IDToken)); r.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(r.Body, "Client_id does not match") {
+		t.Fatalf("id_token_hint of another client: %d, want 400:\n%s", r.StatusCode, r.Body)
+	}
+	if r := b.Get("/logout?id_token_hint=" + url.QueryEscape(tok.IDToken)); r.StatusCode != http.StatusOK {
+		t.Fatalf("valid id_token_hint: %d, want 200", r.StatusCode)
+	}
+}
+
+// The static files are served with a cache lifetime and nosniff.
+func TestStatic(t *testing.T) {
+	e, _ := newEnv(t)
+	r := e.Browser().Get("/static/style.css")
+	if r.StatusCode != http.StatusOK || r.Header.Get("X-Content-Type-Options") != "nosniff" ||
+		r.Header.Get("Cache-Control") != "public, max-age=3600" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/css") {
+		t.Fatalf("static: %d %v", r.StatusCode, r.Header)
+	}
+	if r := e.Browser().Get("/static/nonexistent.css"); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("missing static file: %d, want 404", r.StatusCode)
+	}
+}

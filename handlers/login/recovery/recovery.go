@@ -1,0 +1,144 @@
+// Package recovery serves account recovery by a code sent to the account's email address or
+// verified phone number: the pages (GET and POST /recover, POST /recover/verify) and the
+// JSON API (POST /api/v1/recovery/{start,verify}). The right code starts a new session
+// (every other one has ended) and leads to the page where the user sets a new password or
+// adds a passkey (handlers/account).
+package recovery
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	authn "github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// Recovery is account recovery (*recovery.Method).
+type Recovery interface {
+	Begin(ctx context.Context, identifier, lang, clientIP string) (string, error)
+	Finish(ctx context.Context, flow, code, clientIP string) (authn.Result, error)
+}
+
+// Handler serves account recovery. Every field is required.
+type Handler struct {
+	*portalkit.Kit
+	Recovery Recovery
+}
+
+// Mount registers the handler's routes on mux.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	h.Handle(mux, "GET", "/recover", h.startPage)
+	h.HandleChange(mux, "POST", "/recover", h.startForm)
+	h.HandleChange(mux, "POST", "/recover/verify", h.verifyForm)
+	h.HandleChange(mux, "POST", "/api/v1/recovery/start", h.apiStart)
+	h.HandleChange(mux, "POST", "/api/v1/recovery/verify", h.apiVerify)
+}
+
+// apiStart: POST /api/v1/recovery/start {identifier}.
+func (h *Handler) apiStart(w http.ResponseWriter, r *http.Request) {
+	var req portalkit.CodeStartRequest
+	if !h.Decode(w, r, &req) {
+		return
+	}
+	id := cmp.Or(req.Identifier, req.Email, req.PhoneNumber)
+	flow, err := h.Recovery.Begin(r.Context(), id, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	h.FlowStarted(w, flow, err)
+}
+
+// apiVerify: POST /api/v1/recovery/verify {code, return_to}. A new session starts (every
+// other one has ended); redirect_to is the page where the user sets a new password or adds
+// a passkey.
+func (h *Handler) apiVerify(w http.ResponseWriter, r *http.Request) {
+	var req portalkit.CodeVerifyRequest
+	if !h.Decode(w, r, &req) {
+		return
+	}
+	next, u, err := h.recover(w, r, req.Code, req.ReturnTo)
+	if err != nil {
+		h.APICodeError(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: next})
+}
+
+func (h *Handler) recover(w http.ResponseWriter, r *http.Request, code, target string) (string, store.User, error) {
+	res, err := h.Recovery.Finish(r.Context(), h.ShortCookie(r, portalkit.FlowCookie), code, h.ClientIP(r))
+	u := res.User
+	if err != nil {
+		return "", u, err
+	}
+	h.SetShortCookie(w, portalkit.FlowCookie, "", -1)
+	if err := h.StartSession(w, r, u, res.AMR, false, ""); err != nil {
+		return "", u, err
+	}
+	next := h.Base + "/account/password?recovered=1"
+	if t := portalkit.ReturnTo(target); t != "" {
+		next += "&return_to=" + url.QueryEscape(t)
+	}
+	return next, u, nil
+}
+
+func (h *Handler) startData(target string) portalkit.CodeStartData {
+	field, intro := "email", "Enter the email address of your account. We'll send it a code; then you can set a new password or add a passkey."
+	if h.Channels.CanSMS() {
+		field = "identifier"
+		intro = "Enter the email address or verified phone number of your account. We'll send it a code; then you can set a new password or add a passkey."
+		if !h.Channels.CanEmail() {
+			field, intro = "phone_number", "Enter the verified phone number of your account. We'll text it a code; then you can set a new password or add a passkey."
+		}
+	}
+	return portalkit.CodeStartData{Title: "Recover your account", Intro: intro, Action: h.Base + "/recover", Field: field,
+		ReturnTo: target, Button: "Send me a code"}
+}
+
+// GET /recover.
+func (h *Handler) startPage(w http.ResponseWriter, r *http.Request) {
+	if !h.Methods().Recovery {
+		h.Fail(w, r, http.StatusNotFound, "Not available", "Account recovery needs email or text messages, which this server cannot send. Ask your administrator.", "method_disabled")
+		return
+	}
+	h.CodeStartPage(w, r, http.StatusOK, h.startData(portalkit.ReturnTo(r.URL.Query().Get("return_to"))), "")
+}
+
+// POST /recover.
+func (h *Handler) startForm(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.Form(w, r)
+	if !ok {
+		return
+	}
+	target := portalkit.ReturnTo(f.Get("return_to"))
+	id := cmp.Or(f.Get("identifier"), f.Get("email"), f.Get("phone_number"))
+	flow, err := h.Recovery.Begin(r.Context(), id, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	if err != nil {
+		status, _, msg, _ := h.CodeError(w, err)
+		d := h.startData(target)
+		d.Value = id
+		h.CodeStartPage(w, r, status, d, msg)
+		return
+	}
+	h.SetShortCookie(w, portalkit.FlowCookie, flow, portalkit.FlowMaxAge)
+	h.CodeVerifyPage(w, r, http.StatusOK, portalkit.CodeVerifyData{Title: "Enter your code",
+		Intro:  "If an account exists for what you entered, we sent it a 6-digit code. It works for " + portalkit.Minutes(h.Channels.CodeTTL()) + ", in this browser only.",
+		Action: h.Base + "/recover/verify", ReturnTo: target, Resend: portalkit.ResendURL(h.Base+"/recover", target)}, "")
+}
+
+// POST /recover/verify.
+func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.Form(w, r)
+	if !ok {
+		return
+	}
+	target := portalkit.ReturnTo(f.Get("return_to"))
+	next, _, err := h.recover(w, r, f.Get("code"), target)
+	if err != nil {
+		status, _, msg, _ := h.CodeError(w, err)
+		h.CodeVerifyPage(w, r, status, portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/recover/verify",
+			ReturnTo: target, Resend: portalkit.ResendURL(h.Base+"/recover", target)}, msg)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}

@@ -1,0 +1,116 @@
+package recovery
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/portalkit/portaltest"
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
+)
+
+func newEnv(t *testing.T, mod ...func(*idp.Config)) *portaltest.Env {
+	t.Helper()
+	e := portaltest.New(t, mod...)
+	e.Mount(&Handler{Kit: e.Kit, Recovery: e.P.Recovery})
+	return e
+}
+
+// CR-31: the right recovery code starts a new session, ends every other one, and leads to
+// the page where the user sets a new password (keeping a local return_to only).
+func TestAPIRecovery(t *testing.T) {
+	e := newEnv(t)
+	stolen := e.Browser()
+	stolen.LogIn()
+	b := e.Browser()
+	other := e.Browser().PostJSON("/api/v1/recovery/start", map[string]string{"identifier": "nobody@example.com"})
+	r := b.PostJSON("/api/v1/recovery/start", map[string]string{"identifier": idptest.Alice})
+	if r.StatusCode != http.StatusAccepted || r.Body != other.Body || r.Cookie("otp") == nil {
+		t.Fatalf("start: %d %s (unknown: %s), want the same 202 and the flow cookie", r.StatusCode, r.Body, other.Body)
+	}
+	code := e.LastCode(idptest.Alice, portaltest.MsgRecovery)
+	r = b.PostJSON("/api/v1/recovery/verify", map[string]string{"code": idptest.WrongCode(code, 3)})
+	if got := r.APIError(t); r.StatusCode != http.StatusUnauthorized || got.Error != "invalid_code" {
+		t.Fatalf("wrong code: %d %s, want 401 invalid_code", r.StatusCode, r.Body)
+	}
+	r = b.PostJSON("/api/v1/recovery/verify", map[string]string{"code": code, "return_to": "/app"})
+	var got struct {
+		User       struct{ Email string }
+		RedirectTo string `json:"redirect_to"`
+	}
+	r.JSON(t, &got)
+	if r.StatusCode != http.StatusOK || got.User.Email != idptest.Alice || got.RedirectTo != "/account/password?recovered=1&return_to=%2Fapp" ||
+		r.Cookie("session") == nil {
+		t.Fatalf("right code: %d %s, want 200, the password page and a session", r.StatusCode, r.Body)
+	}
+	sec := e.Kit.Cookie.Secret(&http.Request{Header: http.Header{"Cookie": {"gatehouse_session=" + stolen.CookieValue("session")}}})
+	if sec == "" {
+		t.Fatal("the other browser has no session secret")
+	}
+	if _, _, err := e.P.Sessions.Get(e.Ctx, sec); err == nil {
+		t.Fatal("the session of another browser survived the recovery")
+	}
+}
+
+// A recovery code expires, and an expired one is refused.
+func TestAPIRecoveryExpired(t *testing.T) {
+	e := newEnv(t)
+	b := e.Browser()
+	b.PostJSON("/api/v1/recovery/start", map[string]string{"email": idptest.Alice})
+	code := e.LastCode(idptest.Alice, portaltest.MsgRecovery)
+	e.Clock.Advance(e.P.Codes.CodeTTL() + time.Second)
+	r := b.PostJSON("/api/v1/recovery/verify", map[string]string{"code": code})
+	if got := r.APIError(t); r.StatusCode != http.StatusBadRequest || got.Error != "code_expired" || r.Cookie("session") != nil {
+		t.Fatalf("expired code: %d %s, want 400 code_expired", r.StatusCode, r.Body)
+	}
+}
+
+// The pages: the start page, the code page, and the redirect to the password page; a
+// foreign return_to is dropped.
+func TestPages(t *testing.T) {
+	e := newEnv(t)
+	b := e.Browser()
+	if r := b.Get("/recover"); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `name="identifier"`) {
+		t.Fatalf("start page: %d\n%s", r.StatusCode, r.Body)
+	}
+	r := b.PostForm("/recover", url.Values{"identifier": {idptest.Alice}, "return_to": {"https://evil.test/"}})
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `action="/recover/verify"`) || strings.Contains(r.Body, "evil.test") {
+		t.Fatalf("start form: %d\n%s", r.StatusCode, r.Body)
+	}
+	code := e.LastCode(idptest.Alice, portaltest.MsgRecovery)
+	r = b.PostForm("/recover/verify", url.Values{"code": {idptest.WrongCode(code, 4)}})
+	if r.StatusCode != http.StatusUnauthorized || r.Cookie("session") != nil {
+		t.Fatalf("wrong code: %d, want 401", r.StatusCode)
+	}
+	r = b.PostForm("/recover/verify", url.Values{"code": {code}, "return_to": {"https://evil.test/"}})
+	if r.StatusCode != http.StatusSeeOther || r.Location() != "/account/password?recovered=1" || r.Cookie("session") == nil {
+		t.Fatalf("right code: %d %q, want 303 to the password page and a session", r.StatusCode, r.Location())
+	}
+}
+
+// The forms need this browser's CSRF token: nothing is sent, no session starts.
+func TestFormsNeedCSRFToken(t *testing.T) {
+	e := newEnv(t)
+	b := e.Browser()
+	if r := b.PostForm("/recover", url.Values{"identifier": {idptest.Alice}, "csrf_token": {""}}); r.StatusCode != http.StatusForbidden ||
+		e.Msgs.Count(idptest.Alice) != 0 {
+		t.Fatalf("start without token: %d, %d messages; want 403 and none", r.StatusCode, e.Msgs.Count(idptest.Alice))
+	}
+	b.PostJSON("/api/v1/recovery/start", map[string]string{"email": idptest.Alice})
+	code := e.LastCode(idptest.Alice, portaltest.MsgRecovery)
+	if r := b.PostForm("/recover/verify", url.Values{"code": {code}, "csrf_token": {"forged"}}); r.StatusCode != http.StatusForbidden ||
+		r.Cookie("session") != nil {
+		t.Fatalf("verify with a forged token: %d, want 403 and no session", r.StatusCode)
+	}
+}
+
+// Without email and SMS there is no recovery: 404 method_disabled.
+func TestDisabled(t *testing.T) {
+	e := newEnv(t, func(c *idp.Config) { c.EmailEnabled, c.SMSEnabled = false, false })
+	if r := e.Browser().Get("/recover"); r.StatusCode != http.StatusNotFound || !strings.Contains(r.Body, "method_disabled") {
+		t.Fatalf("disabled: %d, want 404 method_disabled", r.StatusCode)
+	}
+}

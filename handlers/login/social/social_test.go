@@ -1,0 +1,175 @@
+package social
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/portalkit/portaltest"
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
+	"github.com/gatehouse-dev/gatehouse/login/social"
+)
+
+// fakeGitHub is a GitHub-style OAuth 2.0 provider: any code is redeemed for a token, and
+// the API says the user is id 42 with the verified primary address email.
+func fakeGitHub(t *testing.T, email string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/token":
+			_ = json.NewEncoder(w).Encode(map[string]string{"access_token": "gho_test", "token_type": "bearer"})
+		case "/api/user":
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": 42, "login": "octo"})
+		case "/api/user/emails":
+			_ = json.NewEncoder(w).Encode([]map[string]any{{"email": email, "primary": true, "verified": true}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// accountError records the calls of the account page hook.
+type accountError struct {
+	status int
+	msg    string
+}
+
+func newEnv(t *testing.T, email string) (*portaltest.Env, *accountError) {
+	t.Helper()
+	gh := fakeGitHub(t, email)
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	e := portaltest.New(t, func(c *idp.Config) {
+		c.SocialProviders = []*social.Provider{
+			{Name: "gh", Label: "GitHub", Kind: social.KindGitHub, ClientID: "c", ClientSecret: "s", Onboarding: true,
+				AuthURL: gh.URL + "/authorize", TokenURL: gh.URL + "/token", APIURL: gh.URL + "/api"},
+			{Name: "down", Kind: social.KindOIDC, Issuer: down.URL, ClientID: "c", ClientSecret: "s"},
+		}
+	})
+	got := &accountError{}
+	e.Mount(&Handler{Kit: e.Kit, Social: e.P.Social, AccountError: func(w http.ResponseWriter, r *http.Request, status int, msg string) {
+		got.status, got.msg = status, msg
+		w.WriteHeader(status)
+	}})
+	return e, got
+}
+
+// start goes to the provider and returns the state it was given.
+func start(t *testing.T, b *portaltest.Browser, path string) string {
+	t.Helper()
+	r := b.Get(path)
+	loc, err := url.Parse(r.Location())
+	if r.StatusCode != http.StatusSeeOther || err != nil || loc.Query().Get("state") == "" || r.Cookie("social") == nil {
+		t.Fatalf("start %s: %d %q %v, want 303 to the provider with a state and the state cookie", path, r.StatusCode, r.Location(), r.Cookies())
+	}
+	return loc.Query().Get("state")
+}
+
+// A first login by a provider with implicit onboarding creates the account and its session
+// and goes to the (local) return_to; the state cookie is deleted.
+func TestLoginOnboarding(t *testing.T) {
+	e, _ := newEnv(t, "octo@example.com")
+	b := e.Browser()
+	state := start(t, b, "/login/social/gh?return_to=%2Fapp")
+	r := b.Get("/login/social/gh/callback?code=abc&state=" + url.QueryEscape(state))
+	if r.StatusCode != http.StatusSeeOther || r.Location() != "/app" || r.Cookie("session") == nil {
+		t.Fatalf("callback: %d %q\n%s, want 303 to /app and a session", r.StatusCode, r.Location(), r.Body)
+	}
+	if c := r.Cookie("social"); c == nil || c.MaxAge >= 0 {
+		t.Fatalf("the state cookie was not deleted: %v", c)
+	}
+}
+
+// RFC 6749 §10.12: the client "MUST implement CSRF protection for its redirection URI" —
+// an answer whose state is not this browser's (another browser, a replay) is refused.
+func TestCallbackState(t *testing.T) {
+	e, _ := newEnv(t, "octo@example.com")
+	b := e.Browser()
+	state := start(t, b, "/login/social/gh")
+	r := e.Browser().Get("/login/social/gh/callback?code=abc&state=" + url.QueryEscape(state))
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "invalid_state") || r.Cookie("session") != nil {
+		t.Fatalf("callback in another browser: %d, want 400 invalid_state\n%s", r.StatusCode, r.Body)
+	}
+	if r := b.Get("/login/social/gh/callback?code=abc&state=forged"); r.StatusCode != http.StatusBadRequest || r.Cookie("session") != nil {
+		t.Fatalf("forged state: %d, want 400", r.StatusCode)
+	}
+	// The first answer used the state up: the real one no longer works in this browser.
+	if r := b.Get("/login/social/gh/callback?code=abc&state=" + url.QueryEscape(state)); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("state after a refused answer: %d, want 400", r.StatusCode)
+	}
+}
+
+// An upstream identity whose address belongs to an account is not linked silently (account
+// takeover by email): 409 and the page offering to log in first.
+func TestLoginLinkRequired(t *testing.T) {
+	e, _ := newEnv(t, idptest.Alice)
+	b := e.Browser()
+	state := start(t, b, "/login/social/gh")
+	r := b.Get("/login/social/gh/callback?code=abc&state=" + url.QueryEscape(state))
+	if r.StatusCode != http.StatusConflict || r.Cookie("session") != nil || !strings.Contains(r.Body, "login_hint=alice%40example.com") {
+		t.Fatalf("callback for alice's address: %d, want 409 link_required and no session\n%s", r.StatusCode, r.Body)
+	}
+}
+
+// Unknown providers are 404; a provider that cannot be reached is 503 provider_unavailable
+// with no state cookie.
+func TestProviderErrors(t *testing.T) {
+	e, _ := newEnv(t, "octo@example.com")
+	b := e.Browser()
+	for _, path := range []string{"/login/social/nope", "/login/social/nope/callback?code=a&state=b"} {
+		if r := b.Get(path); r.StatusCode != http.StatusNotFound || !strings.Contains(r.Body, "social_unknown") {
+			t.Fatalf("%s: %d, want 404 social_unknown", path, r.StatusCode)
+		}
+	}
+	r := b.Get("/login/social/down")
+	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.Body, "provider_unavailable") || r.Cookie("social") != nil {
+		t.Fatalf("unreachable provider: %d, want 503 provider_unavailable\n%s", r.StatusCode, r.Body)
+	}
+}
+
+// OAuth 2.0 Form Post Response Mode: the answer posted from the provider's site carries no
+// SameSite=Lax cookie, so a portal page posts it again; that page sets no CSRF cookie (it
+// would break the user's other portal tabs) and carries only the answer's parameters.
+func TestFormPostIsReposted(t *testing.T) {
+	e, _ := newEnv(t, "octo@example.com")
+	b := e.Browser()
+	r := b.Do(http.MethodPost, "/login/social/gh/callback", "application/x-www-form-urlencoded",
+		strings.NewReader(url.Values{"state": {"s1"}, "code": {"c1"}, "other": {"x"}}.Encode()))
+	if r.StatusCode != http.StatusOK || r.Cookie("csrf") != nil || r.Cookie("session") != nil ||
+		!strings.Contains(r.Body, `value="s1"`) || !strings.Contains(r.Body, `value="c1"`) || strings.Contains(r.Body, `name="other"`) {
+		t.Fatalf("form_post: %d %v\n%s", r.StatusCode, r.Cookies(), r.Body)
+	}
+}
+
+// Linking needs a session and the form's CSRF token; a link with an old login goes back
+// to the account page asking for a fresh login (CR-19).
+func TestLinkForm(t *testing.T) {
+	e, acct := newEnv(t, "octo@example.com")
+	b := e.Browser()
+	if r := b.PostForm("/account/identities/link/gh", nil); r.StatusCode != http.StatusSeeOther || r.Location() != "/login?return_to=%2F" {
+		t.Fatalf("link without a session: %d %q, want 303 to the login page", r.StatusCode, r.Location())
+	}
+	b.LogIn()
+	if r := b.PostForm("/account/identities/link/gh", url.Values{"csrf_token": {"forged"}}); r.StatusCode != http.StatusForbidden || r.Cookie("social") != nil {
+		t.Fatalf("link with a forged CSRF token: %d, want 403", r.StatusCode)
+	}
+	start := b.PostForm("/account/identities/link/gh", nil)
+	if start.StatusCode != http.StatusSeeOther || start.Cookie("social") == nil {
+		t.Fatalf("link: %d %q, want 303 to the provider", start.StatusCode, start.Location())
+	}
+	e.Clock.Advance(time.Hour)
+	r := b.PostForm("/account/identities/link/gh", nil)
+	if r.StatusCode != http.StatusForbidden || acct.status != http.StatusForbidden || !strings.Contains(acct.msg, "Log in again") {
+		t.Fatalf("link with an old login: %d, account page %d %q; want 403 there", r.StatusCode, acct.status, acct.msg)
+	}
+}

@@ -1,0 +1,118 @@
+package portalkit
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/login/lockout"
+	"github.com/gatehouse-dev/gatehouse/login/magiclink"
+	"github.com/gatehouse-dev/gatehouse/login/otp"
+	"github.com/gatehouse-dev/gatehouse/login/passkey"
+	pwlogin "github.com/gatehouse-dev/gatehouse/login/password"
+	"github.com/gatehouse-dev/gatehouse/sessions"
+)
+
+// Classify maps an error of the identity core to an HTTP status, an API error code, a user
+// message and the input field at fault (Retry-After is set on w when it applies).
+func (k *Kit) Classify(w http.ResponseWriter, err error) (status int, code, msg, field string) {
+	var in *input.Error
+	var locked *lockout.LockedError
+	switch {
+	case errors.As(err, &in):
+		return http.StatusBadRequest, "invalid_input", in.Message, in.Field
+	case errors.As(err, &locked):
+		w.Header().Set("Retry-After", strconv.Itoa(int(locked.RetryAfter.Seconds())+1))
+		return http.StatusTooManyRequests, "too_many_attempts", Capitalize(locked.Error()) + ".", ""
+	case errors.Is(err, pwlogin.ErrInvalidCredentials):
+		return http.StatusUnauthorized, "invalid_credentials", Capitalize(err.Error()) + ".", ""
+	case errors.Is(err, account.ErrUserDisabled):
+		return http.StatusForbidden, "user_disabled", Capitalize(err.Error()) + ".", ""
+	case errors.Is(err, account.ErrEmailTaken):
+		return http.StatusConflict, "email_taken", Capitalize(err.Error()) + ".", "email"
+	case errors.Is(err, account.ErrSignupClosed):
+		return http.StatusForbidden, "signup_closed", Capitalize(err.Error()) + ".", ""
+	case errors.Is(err, account.ErrInviteRequired), errors.Is(err, account.ErrInviteInvalid):
+		return http.StatusForbidden, "invite_invalid", Capitalize(err.Error()) + ".", "invite"
+	case errors.Is(err, context.Canceled):
+		// The client closed the connection (or the server is stopping): not a failure of
+		// ours, and nobody reads the answer.
+		k.Logger.Debug("request canceled by the client", "error", err)
+		return web.StatusClientClosedRequest, "unavailable", "The request was canceled.", ""
+	default:
+		k.Logger.Error("login error", "error", err)
+		return http.StatusServiceUnavailable, "unavailable", "Something went wrong on our side. Try again in a moment.", ""
+	}
+}
+
+// CodeError maps the errors of the code and link methods; other errors go to Classify.
+func (k *Kit) CodeError(w http.ResponseWriter, err error) (status int, code, msg, field string) {
+	var limit *otp.SendLimitError
+	switch {
+	case errors.As(err, &limit):
+		w.Header().Set("Retry-After", strconv.Itoa(int(limit.RetryAfter.Seconds())+1))
+		return http.StatusTooManyRequests, "too_many_requests", Capitalize(err.Error()) + ".", ""
+	case errors.Is(err, otp.ErrCodeInvalid):
+		return http.StatusUnauthorized, "invalid_code", Capitalize(err.Error()) + ".", "code"
+	case errors.Is(err, otp.ErrCodeExpired), errors.Is(err, otp.ErrCodeAttempts):
+		return http.StatusBadRequest, "code_expired", Capitalize(err.Error()) + ".", "code"
+	case errors.Is(err, magiclink.ErrLinkExpired):
+		return http.StatusBadRequest, "link_expired", Capitalize(err.Error()) + ".", ""
+	case errors.Is(err, otp.ErrMethodDisabled):
+		return http.StatusNotFound, "method_disabled", Capitalize(err.Error()) + ".", ""
+	case errors.Is(err, account.ErrPhoneTaken):
+		return http.StatusConflict, "phone_taken", Capitalize(err.Error()) + ".", "phone_number"
+	case errors.Is(err, otp.ErrPhoneNotAllowed):
+		return http.StatusBadRequest, "invalid_input", Capitalize(err.Error()) + ".", "phone_number"
+	case errors.Is(err, sessions.ErrReauthenticate):
+		return http.StatusForbidden, "reauthenticate", Capitalize(err.Error()) + ".", ""
+	}
+	return k.Classify(w, err)
+}
+
+// APIError answers err (Classify) as a JSON API error.
+func (k *Kit) APIError(w http.ResponseWriter, err error) {
+	status, code, msg, field := k.Classify(w, err)
+	web.WriteJSON(w, status, web.APIError{Error: code, Message: msg, Field: field})
+}
+
+// APICodeError answers err (CodeError) as a JSON API error.
+func (k *Kit) APICodeError(w http.ResponseWriter, err error) {
+	status, code, msg, field := k.CodeError(w, err)
+	web.WriteJSON(w, status, web.APIError{Error: code, Message: msg, Field: field})
+}
+
+// PasskeyError answers the errors of the passkey ceremonies as JSON API errors; others go
+// to APICodeError (a passkey sign-up that sends a code can hit the send limits).
+func (k *Kit) PasskeyError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, passkey.ErrPasskeyFailed), errors.Is(err, passkey.ErrClonedAuthenticator):
+		web.WriteAPIError(w, http.StatusUnauthorized, "passkey_failed", Capitalize(err.Error())+".")
+	case errors.Is(err, passkey.ErrPasskeyMalformed):
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_credential", Capitalize(err.Error())+".")
+	case errors.Is(err, passkey.ErrCeremonyExpired):
+		web.WriteAPIError(w, http.StatusBadRequest, "ceremony_expired", Capitalize(err.Error())+".")
+	case errors.Is(err, sessions.ErrReauthenticate):
+		web.WriteAPIError(w, http.StatusForbidden, "reauthenticate", Capitalize(err.Error())+".")
+	case errors.Is(err, passkey.ErrPasskeysDisabled):
+		web.WriteAPIError(w, http.StatusNotImplemented, "passkeys_unavailable", Capitalize(err.Error())+".")
+	case errors.Is(err, passkey.ErrLastCredential), errors.Is(err, passkey.ErrNoPasskey):
+		web.WriteAPIError(w, http.StatusConflict, "last_credential", Capitalize(err.Error())+".")
+	default:
+		k.APICodeError(w, err)
+	}
+}
+
+// LogFailure logs an unexpected failure at error level, or at debug level when the request
+// was canceled by its client (a client going away is not an internal error).
+func (k *Kit) LogFailure(msg string, err error) {
+	if errors.Is(err, context.Canceled) {
+		k.Logger.Debug(msg, "error", err)
+		return
+	}
+	k.Logger.Error(msg, "error", err)
+}

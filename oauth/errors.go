@@ -1,0 +1,104 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Kind says what made an operation of the authorization server fail, in the domain's
+// terms. The protocol side (handlers/oidc) maps each kind to its OAuth error code and HTTP
+// status; nothing here knows either.
+type Kind int
+
+// The kinds of failure.
+const (
+	// InvalidRequest: a parameter is missing, repeated, malformed or of a value not
+	// supported.
+	InvalidRequest Kind = iota + 1
+	// InvalidClient: the client is unknown, failed to authenticate, or may not use the
+	// operation without authenticating.
+	InvalidClient
+	// InvalidGrant: the authorization code or refresh token is invalid, expired, revoked,
+	// already used or another client's, or does not match the request (redirect URI, PKCE).
+	InvalidGrant
+	// UnauthorizedClient: the client may not use this grant or flow.
+	UnauthorizedClient
+	// InvalidScope: a requested scope is not allowed, or wider than what was granted.
+	InvalidScope
+	// InvalidTarget: a resource indicator (RFC 8707) is malformed or not the client's.
+	InvalidTarget
+	// UnsupportedResponseType: the authorization request asks for a response other than a
+	// code.
+	UnsupportedResponseType
+	// RequestNotSupported, RequestURINotSupported: the authorization request passes a
+	// request object by value or by reference.
+	RequestNotSupported
+	RequestURINotSupported
+	// InvalidToken: the access token's user no longer exists or is disabled.
+	InvalidToken
+	// InsufficientScope: the access token lacks a scope the operation needs.
+	InsufficientScope
+	// Unavailable: a dependency (the revocation list) is unavailable for now; retrying
+	// later may succeed.
+	Unavailable
+	// Internal: the server failed (the cause is in Err, which may be the request's
+	// cancellation: errors.Is(err, context.Canceled)).
+	Internal
+)
+
+var kindNames = map[Kind]string{
+	InvalidRequest: "invalid request", InvalidClient: "invalid client", InvalidGrant: "invalid grant",
+	UnauthorizedClient: "unauthorized client", InvalidScope: "invalid scope", InvalidTarget: "invalid target",
+	UnsupportedResponseType: "unsupported response type", RequestNotSupported: "request object not supported",
+	RequestURINotSupported: "request_uri not supported", InvalidToken: "invalid token",
+	InsufficientScope: "insufficient scope", Unavailable: "temporarily unavailable", Internal: "internal error",
+}
+
+func (k Kind) String() string {
+	if n, ok := kindNames[k]; ok {
+		return n
+	}
+	return fmt.Sprintf("oauth.Kind(%d)", int(k))
+}
+
+// Error is a failed operation of the authorization server: its kind, a description for
+// the client, and for Internal errors the cause.
+type Error struct {
+	Kind Kind
+	// Description is a human-readable explanation for the client, without CR, LF or TAB
+	// (client-supplied values in it are sanitized).
+	Description string
+	// Err is the cause of an Internal error (never shown to the client).
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Kind.String() + ": " + e.Description + ": " + e.Err.Error()
+	}
+	return e.Kind.String() + ": " + e.Description
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Canceled tells whether the operation failed because its request was canceled (the client
+// closed the connection, or the server is shutting down).
+func (e *Error) Canceled() bool { return e.Kind == Internal && errors.Is(e.Err, context.Canceled) }
+
+func errorf(kind Kind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Description: fmt.Sprintf(format, args...)}
+}
+
+// serverError wraps an internal failure, keeping the cause for logs and errors.Is. A
+// failure caused by the request's cancellation is no internal error: it is logged at debug
+// level only (the protocol side answers it with the status of a closed request).
+func (p *Server) serverError(op string, err error) *Error {
+	if errors.Is(err, context.Canceled) {
+		p.logger().Debug("request canceled by the client", "op", op, "error", err)
+		return &Error{Kind: Internal, Description: "the request was canceled", Err: fmt.Errorf("%s: %w", op, err)}
+	}
+	p.logger().Error("internal error", "op", op, "error", err)
+	return &Error{Kind: Internal, Description: "internal error, try again later", Err: fmt.Errorf("%s: %w", op, err)}
+}
