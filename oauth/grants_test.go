@@ -467,6 +467,88 @@ func TestAuthenticateClient(t *testing.T) {
 	}
 }
 
+// TestClientAuthenticationCost: issue 15 — an honest client's authentication writes no
+// attempt counter (a success costs no synced write); ten wrong secrets from one address
+// lock it, the right secret included, until the lockout window ends; a success after a few
+// failures starts the count over.
+func TestClientAuthenticationCost(t *testing.T) {
+	e := idptest.New(t, func(c *idp.Config) { c.ClientMaxFailures = 10 })
+	cs := &idptest.CountingStore{Store: e.Store}
+	e.Swap(cs)
+	auth := func(sec, ip string) *oauth.Error {
+		_, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "web", sec, true, ip)
+		return oerr
+	}
+	for i := 0; i < 50; i++ {
+		if oerr := auth(idptest.WebSecret, "192.0.2.1"); oerr != nil {
+			t.Fatalf("grant %d: %v", i, oerr)
+		}
+	}
+	if n := cs.CounterWrites(); n != 0 {
+		t.Fatalf("50 honest authentications wrote %d counters; want none", n)
+	}
+	// Nine failures, then a success: the count starts over (one write, the reset).
+	for i := 0; i < 9; i++ {
+		idptest.WantOAuth(t, auth("wrong-secret-0123456", "192.0.2.2"), oauth.InvalidClient)
+	}
+	if oerr := auth(idptest.WebSecret, "192.0.2.2"); oerr != nil {
+		t.Fatalf("right secret after 9 failures: %v", oerr)
+	}
+	if n := cs.CounterWrites(); n != 10 {
+		t.Fatalf("%d counter writes for 9 failures and a success; want 10", n)
+	}
+	for i := 0; i < 10; i++ {
+		oerr := auth("wrong-secret-0123456", "192.0.2.2")
+		if oerr == nil || oerr.Description != "client authentication failed" {
+			t.Fatalf("failure %d after the reset: %v", i+1, oerr)
+		}
+	}
+	oerr := auth(idptest.WebSecret, "192.0.2.2")
+	if oerr == nil || !strings.Contains(oerr.Description, "too many") {
+		t.Fatalf("right secret after 10 failures: %v", oerr)
+	}
+	e.Clock.Advance(e.P.LockoutWindow)
+	if oerr := auth(idptest.WebSecret, "192.0.2.2"); oerr != nil {
+		t.Fatalf("right secret after the window: %v", oerr)
+	}
+}
+
+// TestClientAuthenticationParallelGuesses: CR-03 for client secrets — forty wrong secrets at
+// once from one address are checked at most five times (the limit); none gets through, and
+// the right secret is refused under the lock.
+func TestClientAuthenticationParallelGuesses(t *testing.T) {
+	e := idptest.New(t, func(c *idp.Config) { c.ClientMaxFailures = 5 })
+	var mu sync.Mutex
+	outcomes := map[string]int{}
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "web", fmt.Sprintf("wrong-secret-%08d", i), true, "192.0.2.7")
+			key := "other"
+			switch {
+			case c != nil:
+				key = "accepted"
+			case oerr != nil && oerr.Description == "client authentication failed":
+				key = "checked"
+			case oerr != nil && strings.Contains(oerr.Description, "too many"):
+				key = "locked"
+			}
+			mu.Lock()
+			outcomes[key]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if outcomes["checked"] != 5 || outcomes["locked"] != 35 || len(outcomes) != 2 {
+		t.Fatalf("outcomes %v; want 5 checked, 35 locked", outcomes)
+	}
+	if _, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "web", idptest.WebSecret, true, "192.0.2.7"); oerr == nil {
+		t.Fatal("right secret admitted under the lock")
+	}
+}
+
 // TestExchangeAfterLogout: a code issued before a logout cannot be redeemed after it, even
 // when the revocation list no longer holds the session (PX-29).
 func TestExchangeAfterLogout(t *testing.T) {
