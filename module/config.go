@@ -99,7 +99,10 @@ type TokenConfig struct {
 	RefreshTokenIdle caddy.Duration `json:"refresh_token_idle,omitempty"`
 	// CodeLifetime is the authorization code's lifetime (default 1m).
 	CodeLifetime caddy.Duration `json:"code_lifetime,omitempty"`
-	// AccessTokenAlg signs access tokens: RS256 (default), ES256 or EdDSA.
+	// AccessTokenAlg signs access tokens: RS256 (default), ES256 or EdDSA. RS256 is the one
+	// algorithm every RFC 9068 resource server verifies, and by far the most expensive to
+	// sign (about 90% of a client_credentials grant's CPU); ES256 costs a fifteenth of it
+	// and is verified by gatehouse_protect and common JOSE libraries.
 	AccessTokenAlg string `json:"access_token_alg,omitempty"`
 	// IDTokenAlg signs ID tokens: RS256 (default), ES256 or EdDSA.
 	IDTokenAlg string `json:"id_token_alg,omitempty"`
