@@ -1,6 +1,8 @@
 package oauth_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -546,6 +548,50 @@ func TestClientAuthenticationParallelGuesses(t *testing.T) {
 	}
 	if _, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "web", idptest.WebSecret, true, "192.0.2.7"); oerr == nil {
 		t.Fatal("right secret admitted under the lock")
+	}
+}
+
+// TestClientAccessTokenAlg: issue 15 — a client's own access_token_alg signs its access
+// tokens (here ES256, for a busy machine client) while the others keep the provider's
+// (RS256 by default); both verify; an unknown algorithm is refused at load.
+func TestClientAccessTokenAlg(t *testing.T) {
+	e := idptest.New(t)
+	alg := func(tok string) string {
+		h, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hdr struct{ Alg string }
+		if err := json.Unmarshal(h, &hdr); err != nil {
+			t.Fatal(err)
+		}
+		return hdr.Alg
+	}
+	machine, err := idp.NewClient(idp.ClientConfig{ID: "machine", Secret: "machine-secret-0123456789",
+		GrantTypes: []string{oauth.GrantClientCredentials}, Scopes: []string{"read"}, AccessTokenAlg: "ES256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, oerr := e.P.OAuth.ClientCredentialsGrant(e.Ctx, machine, oauth.ClientCredentialsRequest{Scopes: []string{"read"}})
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	if a := alg(resp.AccessToken); a != "ES256" {
+		t.Fatalf("machine client's access token alg %s, want ES256", a)
+	}
+	if _, err := e.P.Verifier.VerifyAccessToken(resp.AccessToken); err != nil {
+		t.Fatalf("ES256 access token: %v", err)
+	}
+	web, _ := e.Tokens("openid")
+	if a := alg(web.AccessToken); a != "RS256" {
+		t.Fatalf("default access token alg %s, want RS256", a)
+	}
+	if a := alg(web.IDToken); a != "RS256" {
+		t.Fatalf("default ID token alg %s, want RS256", a)
+	}
+	if _, err := idp.NewClient(idp.ClientConfig{ID: "bad", Secret: "machine-secret-0123456789", AccessTokenAlg: "HS256"}); err == nil ||
+		!strings.Contains(err.Error(), "access_token_alg") {
+		t.Fatalf("access_token_alg HS256: %v", err)
 	}
 }
 
