@@ -70,6 +70,7 @@ func init() {
 //			pkce required|optional
 //			access_token_lifetime|id_token_lifetime|refresh_token_lifetime|refresh_token_idle <duration>
 //			id_token_alg RS256|ES256|EdDSA
+//			access_token_alg RS256|ES256|EdDSA
 //			resource <uri...>
 //			backchannel_logout_uri <uri>
 //		}
@@ -339,7 +340,7 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 	c.ID = args[0]
 	p := "client " + c.ID + ": "
 	str := map[string]*string{"name": &c.Name, "secret": &c.Secret, "secret_hash": &c.SecretHash, "pkce": &c.PKCE,
-		"id_token_alg": &c.IDTokenAlg, "backchannel_logout_uri": &c.BackchannelLogoutURI}
+		"id_token_alg": &c.IDTokenAlg, "access_token_alg": &c.AccessTokenAlg, "backchannel_logout_uri": &c.BackchannelLogoutURI}
 	lists := map[string]*[]string{"redirect_uri": &c.RedirectURIs, "post_logout_redirect_uri": &c.PostLogoutRedirectURIs,
 		"scopes": &c.Scopes, "grant_types": &c.GrantTypes, "resource": &c.Resources, "resources": &c.Resources}
 	durations := map[string]*caddy.Duration{"access_token_lifetime": &c.AccessTokenLifetime,
@@ -366,7 +367,7 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 			}
 			*v = dur
 		} else {
-			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, resource, backchannel_logout_uri)", p, opt)
+			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, access_token_alg, resource, backchannel_logout_uri)", p, opt)
 		}
 	}
 	return c, nil

@@ -22,7 +22,7 @@ type Config struct {
 	// answers the same for every address (StartSignup). Without email, sign-up always works
 	// the old way.
 	SignupRevealsExisting bool
-	// AccessTokenAlg and IDTokenAlg are RS256 or ES256.
+	// AccessTokenAlg and IDTokenAlg are RS256 (the default of both), ES256 or EdDSA.
 	AccessTokenAlg string
 	IDTokenAlg     string
 

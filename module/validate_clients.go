@@ -82,6 +82,7 @@ func (c ClientConfig) check(v *Validator, path string) {
 	v.duration(path+".refresh_token_lifetime", c.RefreshTokenLifetime, 0, 0, "")
 	v.duration(path+".refresh_token_idle", c.RefreshTokenIdle, 0, 0, "")
 	v.oneOf(path+".id_token_alg", c.IDTokenAlg, algs...)
+	v.oneOf(path+".access_token_alg", c.AccessTokenAlg, algs...)
 	for i, r := range c.Resources {
 		if err := idp.ValidateResource(r); err != nil {
 			v.Errorf(index(path+".resources", i), "%v, got %q", err, r)

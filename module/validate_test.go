@@ -199,6 +199,7 @@ func TestValidateEveryOption(t *testing.T) {
 		{"client access token lifetime", client(`"access_token_lifetime":"48h"`), "gatehouse.clients[web].access_token_lifetime: must be at most 24h (use refresh tokens for long sessions), got 48h"},
 		{"client negative lifetime", client(`"refresh_token_idle":"-1h"`), "gatehouse.clients[web].refresh_token_idle: must be a positive duration"},
 		{"client id_token_alg (JW-01)", client(`"id_token_alg":"none"`), `gatehouse.clients[web].id_token_alg: must be one of RS256, ES256, EdDSA, got "none"`},
+		{"client access_token_alg (JW-02)", client(`"access_token_alg":"HS256"`), `gatehouse.clients[web].access_token_alg: must be one of RS256, ES256, EdDSA, got "HS256"`},
 		{"client resource", client(`"resources":["api"]`), `gatehouse.clients[web].resources[0]: must be an absolute URI without fragment`},
 		{"client backchannel cleartext", client(`"backchannel_logout_uri":"http://app.example.com/bc"`), "gatehouse.clients[web].backchannel_logout_uri: must be an https URL"},
 		{"tokens code lifetime", `"tokens":{"code_lifetime":"11m"}`, "gatehouse.tokens.code_lifetime: must be at most 10m (RFC 6749 §4.1.2), got 11m"},

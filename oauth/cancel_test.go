@@ -15,18 +15,19 @@ import (
 )
 
 // leaveAfterCount is the store as a token request sees it when its client closes the
-// connection right after the failed-attempt counter of the client was incremented: the
-// request's context is canceled at that moment, and every later store call made with it
-// fails with context.Canceled (Badger checks the context before each transaction).
+// connection right after the failed-attempt counter of the client was read (the attempt is
+// being reserved): the request's context is canceled at that moment, and every later store
+// call made with it fails with context.Canceled (Badger checks the context before each
+// transaction).
 type leaveAfterCount struct {
 	store.Store
 	prefix string
 	cancel context.CancelFunc
 }
 
-func (s *leaveAfterCount) IncrementCounter(ctx context.Context, key string, delta int64, window time.Duration, now time.Time) (int64, time.Time, error) {
-	n, reset, err := s.Store.IncrementCounter(ctx, key, delta, window, now)
-	if delta > 0 && strings.HasPrefix(key, s.prefix) {
+func (s *leaveAfterCount) GetCounter(ctx context.Context, key string, now time.Time) (int64, time.Time, error) {
+	n, reset, err := s.Store.GetCounter(ctx, key, now)
+	if strings.HasPrefix(key, s.prefix) {
 		s.cancel()
 	}
 	return n, reset, err
@@ -64,11 +65,11 @@ func (l *levels) errors() []string {
 }
 
 // TestTokenRequestCanceledMidway: a client that closes its connection in the middle of a
-// token request (here: right after its client authentication was counted) is not an
-// internal error — nothing is logged at error level, the answer is 499-style — and it
-// leaves no counter half updated: the attempt counted before the secret was compared is
-// settled (given back for the right secret), so repeated cancellations cannot lock a
-// client out or count successes as failures (CR-03, CR-05, AS-24: the client-authentication
+// token request (here: right after its client authentication attempt was reserved) is not
+// an internal error — nothing is logged at error level, the answer is 499-style — and the
+// attempt is settled whatever the cancellation: the right secret counts nothing, a wrong one
+// is counted durably, so repeated cancellations cannot lock a client out, count successes
+// as failures or hide a guess (CR-03, CR-05, AS-24: the client-authentication
 // limiter counts exactly the failures). The code was not redeemed, so a retry works.
 func TestTokenRequestCanceledMidway(t *testing.T) {
 	logs := &levels{}

@@ -50,6 +50,8 @@ type Client struct {
 	RefreshTokenIdle     time.Duration
 	// IDTokenAlg signs this client's ID tokens ("": the provider's).
 	IDTokenAlg string
+	// AccessTokenAlg signs this client's access tokens ("": the provider's).
+	AccessTokenAlg string
 	// Resources are the resource indicators (RFC 8707) the client may request as the access
 	// token's audience.
 	Resources []string
@@ -68,7 +70,7 @@ func (c *Client) lifetime(own, def time.Duration) time.Duration {
 // forTokens is what the tokens issued to the client say of it.
 func (c *Client) forTokens() issue.Client {
 	return issue.Client{ID: c.ID, Name: c.Name, AccessTokenLifetime: c.AccessTokenLifetime,
-		IDTokenLifetime: c.IDTokenLifetime, IDTokenAlg: c.IDTokenAlg}
+		IDTokenLifetime: c.IDTokenLifetime, IDTokenAlg: c.IDTokenAlg, AccessTokenAlg: c.AccessTokenAlg}
 }
 
 // ClientConfig describes a client from the configuration.
@@ -91,6 +93,7 @@ type ClientConfig struct {
 	RefreshTokenLifetime time.Duration
 	RefreshTokenIdle     time.Duration
 	IDTokenAlg           string
+	AccessTokenAlg       string
 	Resources            []string
 	BackchannelLogoutURI string
 }
@@ -105,7 +108,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		RedirectURIs: cfg.RedirectURIs, PostLogoutRedirectURIs: cfg.PostLogoutRedirectURIs,
 		AccessTokenLifetime: cfg.AccessTokenLifetime, IDTokenLifetime: cfg.IDTokenLifetime,
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle,
-		IDTokenAlg: cfg.IDTokenAlg, Resources: cfg.Resources, BackchannelLogoutURI: cfg.BackchannelLogoutURI}
+		IDTokenAlg: cfg.IDTokenAlg, AccessTokenAlg: cfg.AccessTokenAlg, Resources: cfg.Resources,
+		BackchannelLogoutURI: cfg.BackchannelLogoutURI}
 	if c.Name == "" {
 		c.Name = c.ID
 	}
@@ -154,10 +158,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			errs = append(errs, fmt.Errorf("client %q: %s must be positive (and an access token lives at most 24h)", cfg.ID, name))
 		}
 	}
-	switch c.IDTokenAlg {
-	case "", "RS256", "ES256", "EdDSA":
-	default:
-		errs = append(errs, fmt.Errorf("client %q: id_token_alg %q: use RS256, ES256 or EdDSA", cfg.ID, c.IDTokenAlg))
+	for _, a := range [...]struct{ name, alg string }{{"id_token_alg", c.IDTokenAlg}, {"access_token_alg", c.AccessTokenAlg}} {
+		switch a.alg {
+		case "", "RS256", "ES256", "EdDSA":
+		default:
+			errs = append(errs, fmt.Errorf("client %q: %s %q: use RS256, ES256 or EdDSA", cfg.ID, a.name, a.alg))
+		}
 	}
 	for _, r := range c.Resources {
 		if err := ValidateResource(r); err != nil {

@@ -1,6 +1,8 @@
 package oauth_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -464,6 +466,132 @@ func TestAuthenticateClient(t *testing.T) {
 	}
 	if _, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "rp", "another-secret-of-16+", true, "2001:db8:1:2::ffff"); oerr == nil {
 		t.Fatal("a /64 rotating addresses escaped the limit")
+	}
+}
+
+// TestClientAuthenticationCost: issue 15 — an honest client's authentication writes no
+// attempt counter (a success costs no synced write); ten wrong secrets from one address
+// lock it, the right secret included, until the lockout window ends; a success after a few
+// failures starts the count over.
+func TestClientAuthenticationCost(t *testing.T) {
+	e := idptest.New(t, func(c *idp.Config) { c.ClientMaxFailures = 10 })
+	cs := &idptest.CountingStore{Store: e.Store}
+	e.Swap(cs)
+	auth := func(sec, ip string) *oauth.Error {
+		_, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "web", sec, true, ip)
+		return oerr
+	}
+	for i := 0; i < 50; i++ {
+		if oerr := auth(idptest.WebSecret, "192.0.2.1"); oerr != nil {
+			t.Fatalf("grant %d: %v", i, oerr)
+		}
+	}
+	if n := cs.CounterWrites(); n != 0 {
+		t.Fatalf("50 honest authentications wrote %d counters; want none", n)
+	}
+	// Nine failures, then a success: the count starts over (one write, the reset).
+	for i := 0; i < 9; i++ {
+		idptest.WantOAuth(t, auth("wrong-secret-0123456", "192.0.2.2"), oauth.InvalidClient)
+	}
+	if oerr := auth(idptest.WebSecret, "192.0.2.2"); oerr != nil {
+		t.Fatalf("right secret after 9 failures: %v", oerr)
+	}
+	if n := cs.CounterWrites(); n != 10 {
+		t.Fatalf("%d counter writes for 9 failures and a success; want 10", n)
+	}
+	for i := 0; i < 10; i++ {
+		oerr := auth("wrong-secret-0123456", "192.0.2.2")
+		if oerr == nil || oerr.Description != "client authentication failed" {
+			t.Fatalf("failure %d after the reset: %v", i+1, oerr)
+		}
+	}
+	oerr := auth(idptest.WebSecret, "192.0.2.2")
+	if oerr == nil || !strings.Contains(oerr.Description, "too many") {
+		t.Fatalf("right secret after 10 failures: %v", oerr)
+	}
+	e.Clock.Advance(e.P.LockoutWindow)
+	if oerr := auth(idptest.WebSecret, "192.0.2.2"); oerr != nil {
+		t.Fatalf("right secret after the window: %v", oerr)
+	}
+}
+
+// TestClientAuthenticationParallelGuesses: CR-03 for client secrets — forty wrong secrets at
+// once from one address are checked at most five times (the limit); none gets through, and
+// the right secret is refused under the lock.
+func TestClientAuthenticationParallelGuesses(t *testing.T) {
+	e := idptest.New(t, func(c *idp.Config) { c.ClientMaxFailures = 5 })
+	var mu sync.Mutex
+	outcomes := map[string]int{}
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "web", fmt.Sprintf("wrong-secret-%08d", i), true, "192.0.2.7")
+			key := "other"
+			switch {
+			case c != nil:
+				key = "accepted"
+			case oerr != nil && oerr.Description == "client authentication failed":
+				key = "checked"
+			case oerr != nil && strings.Contains(oerr.Description, "too many"):
+				key = "locked"
+			}
+			mu.Lock()
+			outcomes[key]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if outcomes["checked"] != 5 || outcomes["locked"] != 35 || len(outcomes) != 2 {
+		t.Fatalf("outcomes %v; want 5 checked, 35 locked", outcomes)
+	}
+	if _, oerr := e.P.OAuth.AuthenticateClient(e.Ctx, "web", idptest.WebSecret, true, "192.0.2.7"); oerr == nil {
+		t.Fatal("right secret admitted under the lock")
+	}
+}
+
+// TestClientAccessTokenAlg: issue 15 — a client's own access_token_alg signs its access
+// tokens (here ES256, for a busy machine client) while the others keep the provider's
+// (RS256 by default); both verify; an unknown algorithm is refused at load.
+func TestClientAccessTokenAlg(t *testing.T) {
+	e := idptest.New(t)
+	alg := func(tok string) string {
+		h, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hdr struct{ Alg string }
+		if err := json.Unmarshal(h, &hdr); err != nil {
+			t.Fatal(err)
+		}
+		return hdr.Alg
+	}
+	machine, err := idp.NewClient(idp.ClientConfig{ID: "machine", Secret: "machine-secret-0123456789",
+		GrantTypes: []string{oauth.GrantClientCredentials}, Scopes: []string{"read"}, AccessTokenAlg: "ES256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, oerr := e.P.OAuth.ClientCredentialsGrant(e.Ctx, machine, oauth.ClientCredentialsRequest{Scopes: []string{"read"}})
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	if a := alg(resp.AccessToken); a != "ES256" {
+		t.Fatalf("machine client's access token alg %s, want ES256", a)
+	}
+	if _, err := e.P.Verifier.VerifyAccessToken(resp.AccessToken); err != nil {
+		t.Fatalf("ES256 access token: %v", err)
+	}
+	web, _ := e.Tokens("openid")
+	if a := alg(web.AccessToken); a != "RS256" {
+		t.Fatalf("default access token alg %s, want RS256", a)
+	}
+	if a := alg(web.IDToken); a != "RS256" {
+		t.Fatalf("default ID token alg %s, want RS256", a)
+	}
+	if _, err := idp.NewClient(idp.ClientConfig{ID: "bad", Secret: "machine-secret-0123456789", AccessTokenAlg: "HS256"}); err == nil ||
+		!strings.Contains(err.Error(), "access_token_alg") {
+		t.Fatalf("access_token_alg HS256: %v", err)
 	}
 }
 

@@ -84,9 +84,15 @@ func New(t testing.TB, mod ...func(*idp.Config)) *Env {
 // NewLogged is New with the provider logging to logger (nil: nowhere).
 func NewLogged(t testing.TB, logger *slog.Logger, mod ...func(*idp.Config)) *Env {
 	t.Helper()
+	return NewOn(t, memory.New(), logger, mod...)
+}
+
+// NewOn is NewLogged on the store s (a Badger or PostgreSQL store, for benchmarks and
+// durability tests) instead of a fresh memory store.
+func NewOn(t testing.TB, s store.Store, logger *slog.Logger, mod ...func(*idp.Config)) *Env {
+	t.Helper()
 	ctx := context.Background()
 	clk := NewClock()
-	s := memory.New()
 	ring, err := keys.Load(ctx, s, keys.Algorithms, clk.Now)
 	if err != nil {
 		t.Fatalf("keys: %v", err)
@@ -234,4 +240,26 @@ func (r *RaceStore) SetPassword(ctx context.Context, c store.PasswordCredential)
 		r.BeforeSetPassword()
 	}
 	return r.Store.SetPassword(ctx, c)
+}
+
+// CountingStore counts the writes of rate-limit and lockout counters (IncrementCounter,
+// ResetCounter) that reach the store it wraps.
+type CountingStore struct {
+	store.Store
+	writes atomic.Int64
+}
+
+// CounterWrites is the number of counter writes so far.
+func (c *CountingStore) CounterWrites() int64 { return c.writes.Load() }
+
+// IncrementCounter counts and forwards.
+func (c *CountingStore) IncrementCounter(ctx context.Context, key string, delta int64, window time.Duration, now time.Time) (int64, time.Time, error) {
+	c.writes.Add(1)
+	return c.Store.IncrementCounter(ctx, key, delta, window, now)
+}
+
+// ResetCounter counts and forwards.
+func (c *CountingStore) ResetCounter(ctx context.Context, key string) error {
+	c.writes.Add(1)
+	return c.Store.ResetCounter(ctx, key)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/detach"
@@ -25,70 +27,198 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("too many failed attempts; try again in %d minute(s)", mins)
 }
 
-// Limiter counts failed attempts in the store's counters over a sliding Window.
+// Limiter counts failed attempts in the store's counters over a fixed Window, and the
+// attempts being evaluated in memory. Use it through a pointer; do not copy it once used.
 type Limiter struct {
 	Store  store.Store
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Window is how long a failure counts (and so how long a lock lasts at most).
 	Window time.Duration
+
+	mu    sync.Mutex
+	slots map[string]*slot // keys with an attempt being reserved, evaluated or released
 }
 
-// Attempt reserves one credential attempt against the counters named keys before the
-// credential is checked, so that parallel guesses cannot exceed the limits (CR-03): the
-// counter is incremented first, and a success gives the attempt back. limits[i] is the
-// maximum for keys[i]. release(true) resets the first counter (the account's failures start
-// over) and gives the attempt back to the others; release(false) keeps it counted.
+// slot is the in-memory state of one key. refs is guarded by Limiter.mu; the rest by mu,
+// which is held while the key's stored counter is read or written, so that a reading never
+// misses a failure that is no longer in flight.
+type slot struct {
+	mu       sync.Mutex
+	refs     int           // goroutines holding or waiting for the slot, and reservations
+	inflight int           // attempts reserved and not yet released
+	released chan struct{} // closed (and replaced) whenever an attempt is released
+}
+
+// Attempt reserves one credential attempt against the counters named keys (distinct) before
+// the credential is checked, so that parallel guesses cannot exceed the limits (CR-03).
+// limits[i] is the maximum of failures for keys[i]. release(false) makes the failure durable
+// (it increments every counter in the store) before it returns; release(true) resets the
+// first counter if it holds failures (the account's failures start over) and writes nothing
+// else, so an honest attempt costs reads only.
 //
-// A request already canceled counts nothing. Once counting has begun, every counter write —
-// the increments, their undoing over the limit, and release — runs detached from the
-// request's cancellation: a client that closes its connection between the increment and
-// the release must not leave a success counted as a failure, nor an undone increment
-// standing.
+// The reservation is held in memory: the store holds failures only, and an attempt is
+// admitted while the stored failures plus the attempts in flight stay below every limit.
+// When the stored failures alone reach a limit the attempt is refused with a *LockedError
+// (even a right credential: the lock lasts until the window ends); when only the attempts
+// in flight fill it, the attempt waits for one of them to be released, then looks again.
+// So one process evaluates at most limit − failures attempts of a key at once. The stored
+// counters are shared: across processes on one store, sequential attempts are bounded by
+// the same limit, and a parallel burst by the limit times the number of processes.
+//
+// A request already canceled counts nothing, nor one canceled while it waits. The writes
+// of release run detached from the request's cancellation: a client that closes its
+// connection after a wrong guess must not leave the failure uncounted.
 func (l *Limiter) Attempt(ctx context.Context, keys []string, limits []int) (release func(success bool), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("count attempt: %w", err)
 	}
-	now := l.Now()
-	wctx, cancel := detach.Context(ctx)
-	defer cancel()
-	var taken []string
-	undo := func() {
-		for _, k := range taken {
-			_, _, _ = l.Store.IncrementCounter(wctx, k, -1, l.Window, now)
-		}
-	}
-	for i, k := range keys {
-		n, reset, err := l.Store.IncrementCounter(wctx, k, 1, l.Window, now)
-		if err != nil {
-			undo()
-			return nil, fmt.Errorf("count attempt: %w", err)
-		}
-		taken = append(taken, k)
-		if n > int64(limits[i]) {
-			// Over the limit: this attempt is not evaluated and not counted further.
-			undo()
-			return nil, &LockedError{RetryAfter: reset.Sub(now)}
-		}
-	}
-	return func(success bool) {
-		if !success {
-			return
-		}
-		rctx, cancel := detach.Context(ctx)
-		defer cancel()
+	order := lockOrder(keys)
+	slots := l.acquire(keys)
+	for {
+		now := l.Now()
+		lock(slots, order)
+		var wait chan struct{}
 		for i, k := range keys {
-			if i == 0 {
-				if err := l.Store.ResetCounter(rctx, k); err != nil { // the account's failures start over
-					l.logger().Warn("reset attempt counter", "error", err)
-				}
-				continue
+			n, reset, err := l.Store.GetCounter(ctx, k, now)
+			if err != nil {
+				unlock(slots, order)
+				l.drop(keys, slots)
+				return nil, fmt.Errorf("count attempt: %w", err)
 			}
-			if _, _, err := l.Store.IncrementCounter(rctx, k, -1, l.Window, now); err != nil {
-				l.logger().Warn("give back an attempt", "error", err)
+			if n >= int64(limits[i]) {
+				unlock(slots, order)
+				l.drop(keys, slots)
+				retry := reset.Sub(now)
+				if retry <= 0 { // a limit of zero: locked with no failure stored
+					retry = l.Window
+				}
+				return nil, &LockedError{RetryAfter: retry}
+			}
+			if wait == nil && n+int64(slots[i].inflight) >= int64(limits[i]) {
+				wait = slots[i].released
 			}
 		}
+		if wait == nil {
+			for _, s := range slots {
+				s.inflight++
+			}
+			unlock(slots, order)
+			break
+		}
+		unlock(slots, order)
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			l.drop(keys, slots)
+			return nil, fmt.Errorf("count attempt: %w", ctx.Err())
+		}
+	}
+	var once sync.Once
+	return func(success bool) {
+		once.Do(func() {
+			wctx, cancel := detach.Context(ctx)
+			defer cancel()
+			lock(slots, order)
+			if success {
+				l.resetFailures(wctx, keys[0])
+			} else {
+				l.countFailure(wctx, keys)
+			}
+			for _, s := range slots {
+				s.inflight--
+				close(s.released)
+				s.released = make(chan struct{})
+			}
+			unlock(slots, order)
+			l.drop(keys, slots)
+		})
 	}, nil
+}
+
+// countFailure makes a failure durable on every key.
+func (l *Limiter) countFailure(ctx context.Context, keys []string) {
+	now := l.Now()
+	for _, k := range keys {
+		if _, _, err := l.Store.IncrementCounter(ctx, k, 1, l.Window, now); err != nil {
+			l.logger().Error("count a failed attempt", "error", err)
+		}
+	}
+}
+
+// resetFailures deletes the counter of key if it holds failures: a success with none
+// writes nothing.
+func (l *Limiter) resetFailures(ctx context.Context, key string) {
+	n, _, err := l.Store.GetCounter(ctx, key, l.Now())
+	if err == nil && n == 0 {
+		return
+	}
+	if err := l.Store.ResetCounter(ctx, key); err != nil {
+		l.logger().Warn("reset attempt counter", "error", err)
+	}
+}
+
+// acquire returns the slots of keys, creating the missing ones, with a reference each.
+func (l *Limiter) acquire(keys []string) []*slot {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.slots == nil {
+		l.slots = map[string]*slot{}
+	}
+	out := make([]*slot, len(keys))
+	for i, k := range keys {
+		s := l.slots[k]
+		if s == nil {
+			s = &slot{released: make(chan struct{})}
+			l.slots[k] = s
+		}
+		s.refs++
+		out[i] = s
+	}
+	return out
+}
+
+// drop gives back the references of acquire; a slot nobody refers to is forgotten, so the
+// map holds only the keys of attempts under way.
+func (l *Limiter) drop(keys []string, slots []*slot) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, k := range keys {
+		if slots[i].refs--; slots[i].refs == 0 {
+			delete(l.slots, k)
+		}
+	}
+}
+
+// lockOrder is the order in which the slots of keys are locked: by key, so that two
+// attempts sharing keys (an account's and a client IP's) cannot deadlock.
+func lockOrder(keys []string) []int {
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		switch {
+		case keys[a] < keys[b]:
+			return -1
+		case keys[a] > keys[b]:
+			return 1
+		}
+		return 0
+	})
+	return order
+}
+
+func lock(slots []*slot, order []int) {
+	for _, i := range order {
+		slots[i].mu.Lock()
+	}
+}
+
+func unlock(slots []*slot, order []int) {
+	for _, i := range order {
+		slots[i].mu.Unlock()
+	}
 }
 
 func (l *Limiter) logger() *slog.Logger {

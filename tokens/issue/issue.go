@@ -39,7 +39,7 @@ type Issuer struct {
 	// with a password), custom_group_data, the passkey claims.
 	Store store.Store
 	// AccessTokenAlg and IDTokenAlg are the signing algorithms (a client may choose its
-	// ID tokens').
+	// own).
 	AccessTokenAlg, IDTokenAlg string
 	// AccessTokenLifetime and IDTokenLifetime apply unless the client has its own.
 	AccessTokenLifetime, IDTokenLifetime time.Duration
@@ -60,6 +60,8 @@ type Client struct {
 	AccessTokenLifetime, IDTokenLifetime time.Duration
 	// IDTokenAlg signs the client's ID tokens ("": the issuer's).
 	IDTokenAlg string
+	// AccessTokenAlg signs the client's access tokens ("": the issuer's).
+	AccessTokenAlg string
 }
 
 func pick(own, def time.Duration) time.Duration {
@@ -72,6 +74,13 @@ func pick(own, def time.Duration) time.Duration {
 // AccessTokenLifetimeOf is how long the client's access tokens live.
 func (i *Issuer) AccessTokenLifetimeOf(c Client) time.Duration {
 	return pick(c.AccessTokenLifetime, i.AccessTokenLifetime)
+}
+
+func (i *Issuer) accessTokenAlg(c Client) string {
+	if c.AccessTokenAlg != "" {
+		return c.AccessTokenAlg
+	}
+	return i.AccessTokenAlg
 }
 
 func (i *Issuer) idTokenAlg(c Client) string {
@@ -124,7 +133,7 @@ func (i *Issuer) AccessToken(g Grant, now time.Time) (string, *tokens.AccessClai
 		// to the userinfo endpoint.
 		c.UserinfoClaims = (&ClaimsRequest{Userinfo: cr.Userinfo}).Encode()
 	}
-	key, err := i.Keys.Signer(i.AccessTokenAlg)
+	key, err := i.Keys.Signer(i.accessTokenAlg(g.Client))
 	if err != nil {
 		return "", nil, err
 	}
@@ -141,7 +150,7 @@ func (i *Issuer) ClientAccessToken(c Client, scopes []string, aud tokens.Audienc
 	claims := &tokens.AccessClaims{Issuer: i.Issuer, Subject: c.ID, Audience: aud,
 		ExpiresAt: now.Add(i.AccessTokenLifetimeOf(c)).Unix(), IssuedAt: now.Unix(), ID: secret.New(16), ClientID: c.ID,
 		Scope: strings.Join(scopes, " "), GrantType: GrantTypeClientCredentials, GrantID: secret.New(16)}
-	key, err := i.Keys.Signer(i.AccessTokenAlg)
+	key, err := i.Keys.Signer(i.accessTokenAlg(c))
 	if err != nil {
 		return "", nil, err
 	}
