@@ -105,7 +105,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 			}
 			_, err = tx.Exec(ctx, `UPDATE users SET email = $2, external_id = $3, phone = $4, data = $5 WHERE id = $1`,
 				id, nullString(u.Email), nullString(u.ExternalUserID), nullString(verifiedPhone(u)), data)
-			return uniqueErr(err)
+			if err != nil {
+				return uniqueErr(err)
+			}
+			return s.notify(ctx, tx, store.TopicUsers)
 		})
 }
 
@@ -121,8 +124,10 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if tag.RowsAffected() == 0 {
 			return store.ErrNotFound
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM passkeys WHERE user_id = $1`, id)
-		return err
+		if _, err = tx.Exec(ctx, `DELETE FROM passkeys WHERE user_id = $1`, id); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, store.TopicUsers)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: delete user %q: %w", id, err)
