@@ -397,11 +397,17 @@ func (c *changeSet) take() (revs, keys bool) {
 // store's rotation lock (store.Locker); it reloads the keys under the lock, so that it sees
 // a rotation another instance has just made and does not rotate again.
 func (a *App) maintainKeys(ctx context.Context, rotate bool) {
-	ring := a.provider.Keys
-	if l, ok := a.store.(store.Locker); ok && rotate {
+	maintainKeys(ctx, a.provider.Keys, a.store, a.rotateEvery, rotate, time.Now(), a.logger)
+}
+
+// maintainKeys is App.maintainKeys on explicit dependencies: it reloads ring from st and,
+// with rotate, replaces the keys of ring older than every at now (under st's rotation lock
+// if st is a store.Locker) and deletes the retired ones.
+func maintainKeys(ctx context.Context, ring *keys.Ring, st store.Store, every time.Duration, rotate bool, now time.Time, logger *zap.Logger) {
+	if l, ok := st.(store.Locker); ok && rotate {
 		release, held, err := l.TryLock(ctx, rotationLock)
 		if err != nil {
-			a.logger.Error("signing-key rotation lock", zap.Error(err))
+			logger.Error("signing-key rotation lock", zap.Error(err))
 			rotate = false
 		} else if !held {
 			rotate = false // another instance is rotating
@@ -410,16 +416,15 @@ func (a *App) maintainKeys(ctx context.Context, rotate bool) {
 		}
 	}
 	if err := ring.Reload(ctx); err != nil {
-		a.logger.Error("reload signing keys", zap.Error(err))
+		logger.Error("reload signing keys", zap.Error(err))
 		return
 	}
 	if !rotate {
 		return
 	}
-	now := time.Now()
 	for _, alg := range ring.Algs() {
 		k, err := ring.Signer(alg)
-		if err != nil || now.Sub(k.CreatedAt) < a.rotateEvery {
+		if err != nil || now.Sub(k.CreatedAt) < every {
 			continue
 		}
 		// Another instance may have rotated already: only rotate if no newer key is waiting.
@@ -434,13 +439,13 @@ func (a *App) maintainKeys(ctx context.Context, rotate bool) {
 			continue
 		}
 		if nk, err := ring.Rotate(ctx, alg, false); err != nil {
-			a.logger.Error("rotate signing key", zap.String("alg", alg), zap.Error(err))
+			logger.Error("rotate signing key", zap.String("alg", alg), zap.Error(err))
 		} else {
-			a.logger.Info("signing key rotated", zap.String("alg", alg), zap.String("new_kid", nk.ID), zap.String("old_kid", k.ID))
+			logger.Info("signing key rotated", zap.String("alg", alg), zap.String("new_kid", nk.ID), zap.String("old_kid", k.ID))
 		}
 	}
 	if err := ring.Collect(ctx); err != nil {
-		a.logger.Error("delete retired signing keys", zap.Error(err))
+		logger.Error("delete retired signing keys", zap.Error(err))
 	}
 }
 
