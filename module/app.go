@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -272,8 +271,8 @@ func resolveSecret(repl *caddy.Replacer, raw string) (string, error) {
 	return v, nil
 }
 
-// Start runs the background work: the revocation list sync (every second) and the store's
-// garbage collection.
+// Start runs the background work (background.go): the revocation list and signing keys kept
+// in step with the store, at once on a change notification and by polling besides.
 func (a *App) Start() error {
 	// Every app is provisioned by now: refuse a configuration whose routes decide on a path
 	// before a Gatehouse handler checked it.
@@ -286,171 +285,14 @@ func (a *App) Start() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel, a.done = cancel, make(chan struct{})
-	changes := newChangeSet()
-	var wg sync.WaitGroup
-	if n, ok := a.store.(store.Notifier); ok {
-		// Other instances' revocations and keys arrive at once; the polling below stays as
-		// the fallback for lost notifications and a lost connection.
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = n.Listen(ctx, changes.add)
-		}()
-	}
-	wg.Add(1)
+	bg := &background{store: a.store, revocations: a.provider.Revocations, keys: a.provider.Keys,
+		rotateEvery: a.rotateEvery, poll: time.Second, logger: a.logger}
 	go func() {
-		defer wg.Done()
-		a.run(ctx, changes)
-	}()
-	go func() {
-		wg.Wait()
-		close(a.done)
+		defer close(a.done)
+		bg.run(ctx)
 	}()
 	return nil
 }
-
-// run is the app's background loop: every second it syncs the revocation list from the
-// store, every minute it reloads the signing keys (and rotates them every hour); a change
-// notification from the store syncs what changed at once.
-func (a *App) run(ctx context.Context, changes *changeSet) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	failing := false
-	tick := 0
-	for {
-		var syncRevs, reloadKeys bool
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			tick++
-			if tick%60 == 0 {
-				a.maintainKeys(ctx, tick%3600 == 0 || tick == 60)
-			}
-			syncRevs = true
-		case <-changes.wake:
-			syncRevs, reloadKeys = changes.take()
-		}
-		if reloadKeys {
-			if err := a.provider.Keys.Reload(ctx); err != nil && ctx.Err() == nil {
-				a.logger.Error("reload signing keys", zap.Error(err))
-			}
-		}
-		if !syncRevs {
-			continue
-		}
-		if err := a.provider.Revocations.Sync(ctx, a.store); err != nil {
-			if !failing && ctx.Err() == nil {
-				a.logger.Error("revocation list sync failing; protected routes fail closed after a minute", zap.Error(err))
-			}
-			failing = true
-		} else if failing {
-			a.logger.Info("revocation list sync recovered")
-			failing = false
-		}
-	}
-}
-
-// changeSet collects the topics a store.Notifier reported until the loop takes them.
-type changeSet struct {
-	mu         sync.Mutex
-	revs, keys bool
-	wake       chan struct{}
-}
-
-func newChangeSet() *changeSet { return &changeSet{wake: make(chan struct{}, 1)} }
-
-// add records a topic and wakes the loop; it never blocks.
-func (c *changeSet) add(topic string) {
-	c.mu.Lock()
-	switch topic {
-	case store.TopicAll:
-		c.revs, c.keys = true, true
-	case store.TopicRevocations:
-		c.revs = true
-	case store.TopicKeys:
-		c.keys = true
-	default:
-		c.mu.Unlock()
-		return
-	}
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-// take returns and clears what changed.
-func (c *changeSet) take() (revs, keys bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	revs, keys = c.revs, c.keys
-	c.revs, c.keys = false, false
-	return revs, keys
-}
-
-// maintainKeys picks up keys other instances created and, when rotate is set, replaces keys
-// older than rotate_every and deletes the ones no token can need any more.
-//
-// With several instances on one store, rotation runs on the one instance that holds the
-// store's rotation lock (store.Locker); it reloads the keys under the lock, so that it sees
-// a rotation another instance has just made and does not rotate again.
-func (a *App) maintainKeys(ctx context.Context, rotate bool) {
-	maintainKeys(ctx, a.provider.Keys, a.store, a.rotateEvery, rotate, time.Now(), a.logger)
-}
-
-// maintainKeys is App.maintainKeys on explicit dependencies: it reloads ring from st and,
-// with rotate, replaces the keys of ring older than every at now (under st's rotation lock
-// if st is a store.Locker) and deletes the retired ones.
-func maintainKeys(ctx context.Context, ring *keys.Ring, st store.Store, every time.Duration, rotate bool, now time.Time, logger *zap.Logger) {
-	if l, ok := st.(store.Locker); ok && rotate {
-		release, held, err := l.TryLock(ctx, rotationLock)
-		if err != nil {
-			logger.Error("signing-key rotation lock", zap.Error(err))
-			rotate = false
-		} else if !held {
-			rotate = false // another instance is rotating
-		} else {
-			defer release()
-		}
-	}
-	if err := ring.Reload(ctx); err != nil {
-		logger.Error("reload signing keys", zap.Error(err))
-		return
-	}
-	if !rotate {
-		return
-	}
-	for _, alg := range ring.Algs() {
-		k, err := ring.Signer(alg)
-		if err != nil || now.Sub(k.CreatedAt) < every {
-			continue
-		}
-		// Another instance may have rotated already: only rotate if no newer key is waiting.
-		newest := k
-		for _, info := range ring.Keys() {
-			if info.Alg == alg && info.CreatedAt.After(newest.CreatedAt) {
-				newest = nil
-				break
-			}
-		}
-		if newest == nil {
-			continue
-		}
-		if nk, err := ring.Rotate(ctx, alg, false); err != nil {
-			logger.Error("rotate signing key", zap.String("alg", alg), zap.Error(err))
-		} else {
-			logger.Info("signing key rotated", zap.String("alg", alg), zap.String("new_kid", nk.ID), zap.String("old_kid", k.ID))
-		}
-	}
-	if err := ring.Collect(ctx); err != nil {
-		logger.Error("delete retired signing keys", zap.Error(err))
-	}
-}
-
-// rotationLock names the store lock under which an instance rotates the signing keys.
-const rotationLock = "rotate-signing-keys"
 
 // Stop ends the background work.
 func (a *App) Stop() error {
