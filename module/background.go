@@ -37,7 +37,15 @@ func (b *background) run(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = n.Listen(ctx, changes.add)
+			connected := 0
+			_ = n.Listen(ctx, func(topic string) {
+				if topic == store.TopicAll {
+					if connected++; connected > 1 {
+						b.logger.Warn("store change notifications reconnected; revocations and keys resynced")
+					}
+				}
+				changes.add(topic)
+			})
 		}()
 	}
 	defer wg.Wait()
