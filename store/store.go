@@ -567,14 +567,14 @@ const (
 	TopicRevocations = "revocations"
 	// TopicKeys: a signing key was created, changed or deleted.
 	TopicKeys = "keys"
-	// TopicUsers: a user was changed or deleted (disabled, groups, profile).
+	// TopicUsers: a user was disabled, enabled or deleted.
 	TopicUsers = "users"
 )
 
 // Notifier is implemented by stores shared by several instances that can tell the others
 // of a change at once (store/postgres, with LISTEN/NOTIFY). The writes concerned
-// (AddRevocation, UpdateUser, DeleteUser, CreateKey, UpdateKey, DeleteKey) notify when
-// they commit. Callers keep polling as a fallback: a notification is an early hint, never
+// (AddRevocation, an UpdateUser that disables or enables, DeleteUser, CreateKey,
+// UpdateKey, DeleteKey) notify when they commit. Callers keep polling as a fallback: a notification is an early hint, never
 // the only way a change arrives.
 type Notifier interface {
 	// Listen calls changed with the topic of every change committed by any instance,

@@ -127,7 +127,7 @@
 // # Several instances: change notifications and locks
 //
 // Store implements store.Notifier with LISTEN/NOTIFY (notify.go): AddRevocation (when it
-// changes the list), UpdateUser, DeleteUser, CreateKey, UpdateKey and DeleteKey run
+// changes the list), UpdateUser (when it disables or enables), DeleteUser, CreateKey, UpdateKey and DeleteKey run
 // pg_notify in their own transaction, so that other instances hear of the change exactly
 // when it commits, on a channel named after the schema ("gatehouse:<schema>"). Listen
 // holds one connection outside the pool (application_name gatehouse-listener), checks it

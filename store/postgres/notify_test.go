@@ -90,10 +90,20 @@ func TestNotifyReachesOtherInstances(t *testing.T) {
 	if err := a.CreateUser(ctx, store.User{ID: "u1", Email: "u1@example.test", CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := a.UpdateUser(ctx, "u1", func(u store.User) (store.User, error) { u.LastAuthAt = now; return u, nil }); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := a.UpdateUser(ctx, "u1", func(u store.User) (store.User, error) { u.Disabled = true; return u, nil }); err != nil {
 		t.Fatal(err)
 	}
-	await(t, ch, store.TopicUsers, time.Second)
+	if n := await(t, ch, store.TopicUsers, time.Second); n.topic != store.TopicUsers {
+		t.Fatal(n)
+	}
+	select {
+	case n := <-ch:
+		t.Fatalf("a login-time update and a disable gave a second notification %q", n.topic)
+	case <-time.After(100 * time.Millisecond):
+	}
 	if err := a.CreateKey(ctx, store.SigningKey{ID: "k1", Alg: "RS256", PrivateKey: []byte{1}, CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}

@@ -95,7 +95,7 @@ func (s *Store) userBy(ctx context.Context, column, value string) (store.User, e
 // taken by another user fails on its unique index, and nothing is written.
 func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.User) (store.User, error)) (store.User, error) {
 	return updateRecord(s, ctx, "user", id, `SELECT data FROM users WHERE id = $1 FOR UPDATE`, []any{id}, update,
-		func(tx pgx.Tx, _, u store.User) error {
+		func(tx pgx.Tx, old, u store.User) error {
 			if u.ID != id {
 				return errIDChanged
 			}
@@ -107,6 +107,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 				id, nullString(u.Email), nullString(u.ExternalUserID), nullString(verifiedPhone(u)), data)
 			if err != nil {
 				return uniqueErr(err)
+			}
+			if old.Disabled == u.Disabled {
+				// Logins update users all the time; only a disable (or re-enable) is news
+				// for other instances (NOTIFY serialises the commits that send one).
+				return nil
 			}
 			return s.notify(ctx, tx, store.TopicUsers)
 		})
