@@ -127,9 +127,10 @@
 // # Several instances: change notifications and locks
 //
 // Store implements store.Notifier with LISTEN/NOTIFY (notify.go): AddRevocation (when it
-// changes the list), UpdateUser (when it disables or enables), DeleteUser, CreateKey, UpdateKey and DeleteKey run
-// pg_notify in their own transaction, so that other instances hear of the change exactly
-// when it commits, on a channel named after the schema ("gatehouse:<schema>"). Listen
+// changes the list), UpdateUser (when it disables or enables), DeleteUser, CreateKey,
+// UpdateKey and DeleteKey run pg_notify in their own transaction, so that other instances
+// hear of the change exactly when it commits, on a channel named after the schema
+// ("gatehouse:<schema>"). Listen
 // holds one connection outside the pool (application_name gatehouse-listener), checks it
 // after 30 s without a notification, and reconnects with exponential back-off (0.1 s to
 // 10 s) when it drops, reporting store.TopicAll on every (re)connection. Behind a
