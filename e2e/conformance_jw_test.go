@@ -277,7 +277,7 @@ func TestJW06_KidInjection(t *testing.T) {
 func TestJW07_UnknownKidRefetchStorm(t *testing.T) {
 	// JW-07 expects: "401; JWKS refresh rate-limited (≤1/min per issuer), no outbound flood"
 	// (1000 tokens with random kid). Gatehouse accepts only its own keys and never fetches a
-	// JWK Set; an unknown kid reloads the key ring from the local store at most every 10 s.
+	// JWK Set; an unknown kid reloads the key ring from the local store at most once a second.
 	e, _, at, _, payload, _ := cfGenuine(t)
 	attacker := cfListen(t)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)

@@ -79,12 +79,13 @@ type Ring struct {
 	now   func() time.Time
 	rand  io.Reader
 
-	mu         sync.RWMutex
-	byAlg      map[string][]*Key // by alg, newest first
-	byID       map[string]*Key
-	jwks       []byte
-	secret     []byte
-	lastReload time.Time
+	mu     sync.RWMutex
+	byAlg  map[string][]*Key // by alg, newest first
+	byID   map[string]*Key
+	jwks   []byte
+	secret []byte
+	// lastMiss is when an unknown kid last reloaded the ring (see Lookup).
+	lastMiss time.Time
 	// removals counts the reloads that dropped a key (see Removals).
 	removals atomic.Uint64
 }
@@ -228,7 +229,7 @@ func (r *Ring) Reload(ctx context.Context) error {
 			break
 		}
 	}
-	r.byAlg, r.byID, r.jwks, r.secret, r.lastReload = byAlg, byID, jwks, secret, r.now()
+	r.byAlg, r.byID, r.jwks, r.secret = byAlg, byID, jwks, secret
 	if dropped {
 		r.removals.Add(1)
 	}
@@ -297,25 +298,27 @@ func (r *Ring) Signer(alg string) (*Key, error) {
 	return nil, fmt.Errorf("no active %s signing key", alg)
 }
 
-// reloadEvery limits the reloads an unknown kid can trigger.
-const reloadEvery = 10 * time.Second
+// missReloadEvery limits the reloads unknown kids can trigger.
+const missReloadEvery = time.Second
 
 // Lookup returns the published key with this kid. An unknown kid reloads the ring from the
-// store (at most every 10 seconds), so that keys another instance rotated in are found.
+// store once before it is refused (at most once a second, however many unknown kids
+// arrive, and independently of the periodic reloads), so that a token signed by a key
+// another instance has just created verifies here too.
 func (r *Ring) Lookup(kid string) (*Key, bool) {
 	r.mu.RLock()
 	k, ok := r.byID[kid]
-	last := r.lastReload
+	last := r.lastMiss
 	r.mu.RUnlock()
-	if ok || kid == "" || len(kid) > 128 || r.now().Sub(last) < reloadEvery {
+	if ok || kid == "" || len(kid) > 128 || r.now().Sub(last) < missReloadEvery {
 		return k, ok
 	}
 	r.mu.Lock()
-	if r.now().Sub(r.lastReload) < reloadEvery {
+	if r.now().Sub(r.lastMiss) < missReloadEvery {
 		r.mu.Unlock()
 		return nil, false
 	}
-	r.lastReload = r.now() // claim the reload; failures wait too
+	r.lastMiss = r.now() // claim the reload; failures wait too
 	r.mu.Unlock()
 	if err := r.Reload(context.Background()); err != nil {
 		return nil, false

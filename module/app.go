@@ -271,8 +271,8 @@ func resolveSecret(repl *caddy.Replacer, raw string) (string, error) {
 	return v, nil
 }
 
-// Start runs the background work: the revocation list sync (every second) and the store's
-// garbage collection.
+// Start runs the background work (background.go): the revocation list and signing keys kept
+// in step with the store, at once on a change notification and by polling besides.
 func (a *App) Start() error {
 	// Every app is provisioned by now: refuse a configuration whose routes decide on a path
 	// before a Gatehouse handler checked it.
@@ -285,73 +285,13 @@ func (a *App) Start() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel, a.done = cancel, make(chan struct{})
+	bg := &background{store: a.store, revocations: a.provider.Revocations, keys: a.provider.Keys,
+		rotateEvery: a.rotateEvery, poll: time.Second, logger: a.logger}
 	go func() {
 		defer close(a.done)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		failing := false
-		tick := 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			tick++
-			if tick%60 == 0 {
-				a.maintainKeys(ctx, tick%3600 == 0 || tick == 60)
-			}
-			if err := a.provider.Revocations.Sync(ctx, a.store); err != nil {
-				if !failing && ctx.Err() == nil {
-					a.logger.Error("revocation list sync failing; protected routes fail closed after a minute", zap.Error(err))
-				}
-				failing = true
-			} else if failing {
-				a.logger.Info("revocation list sync recovered")
-				failing = false
-			}
-		}
+		bg.run(ctx)
 	}()
 	return nil
-}
-
-// maintainKeys picks up keys other instances created and, when rotate is set, replaces keys
-// older than rotate_every and deletes the ones no token can need any more.
-func (a *App) maintainKeys(ctx context.Context, rotate bool) {
-	ring := a.provider.Keys
-	if err := ring.Reload(ctx); err != nil {
-		a.logger.Error("reload signing keys", zap.Error(err))
-		return
-	}
-	if !rotate {
-		return
-	}
-	now := time.Now()
-	for _, alg := range ring.Algs() {
-		k, err := ring.Signer(alg)
-		if err != nil || now.Sub(k.CreatedAt) < a.rotateEvery {
-			continue
-		}
-		// Another instance may have rotated already: only rotate if no newer key is waiting.
-		newest := k
-		for _, info := range ring.Keys() {
-			if info.Alg == alg && info.CreatedAt.After(newest.CreatedAt) {
-				newest = nil
-				break
-			}
-		}
-		if newest == nil {
-			continue
-		}
-		if nk, err := ring.Rotate(ctx, alg, false); err != nil {
-			a.logger.Error("rotate signing key", zap.String("alg", alg), zap.Error(err))
-		} else {
-			a.logger.Info("signing key rotated", zap.String("alg", alg), zap.String("new_kid", nk.ID), zap.String("old_kid", k.ID))
-		}
-	}
-	if err := ring.Collect(ctx); err != nil {
-		a.logger.Error("delete retired signing keys", zap.Error(err))
-	}
 }
 
 // Stop ends the background work.

@@ -556,3 +556,41 @@ type Identities interface {
 	// DeleteIdentity removes the link; deleting a missing link is not an error.
 	DeleteIdentity(ctx context.Context, provider, subject string) error
 }
+
+// Change topics: what a Notifier reports changed.
+const (
+	// TopicAll means anything may have changed (the listener (re)connected and may have
+	// missed notifications): reload everything.
+	TopicAll = ""
+	// TopicRevocations: an entry was added to the revocation list (logout, revocation,
+	// disabled user).
+	TopicRevocations = "revocations"
+	// TopicKeys: a signing key was created, changed or deleted.
+	TopicKeys = "keys"
+	// TopicUsers: a user was disabled, enabled or deleted.
+	TopicUsers = "users"
+)
+
+// Notifier is implemented by stores shared by several instances that can tell the others
+// of a change at once (store/postgres, with LISTEN/NOTIFY). The writes concerned
+// (AddRevocation, an UpdateUser that disables or enables, DeleteUser, CreateKey,
+// UpdateKey, DeleteKey) notify when they commit. Callers keep polling as a fallback: a notification is an early hint, never
+// the only way a change arrives.
+type Notifier interface {
+	// Listen calls changed with the topic of every change committed by any instance,
+	// this one included, until ctx ends; then it returns ctx's error. It calls changed
+	// with TopicAll each time it (re)starts listening, since changes made while it was
+	// not listening are not reported, and reconnects with back-off when the connection
+	// drops. changed is called from one goroutine and should not block.
+	Listen(ctx context.Context, changed func(topic string)) error
+}
+
+// Locker is implemented by stores shared by several instances that can give one of them
+// a named lock (store/postgres, with a session advisory lock), for work only one instance
+// should do at a time, such as rotating signing keys.
+type Locker interface {
+	// TryLock takes the lock named name if no one holds it and returns its release
+	// function with ok set; if another holder has it, it returns ok false at once. The
+	// lock is released when the holder's process or connection dies.
+	TryLock(ctx context.Context, name string) (release func(), ok bool, err error)
+}

@@ -124,5 +124,19 @@
 // simple_protocol to the DSN: every statement is written for both. Schema selects a schema
 // of its own (created if missing), as the tests do to run in parallel.
 //
+// # Several instances: change notifications and locks
+//
+// Store implements store.Notifier with LISTEN/NOTIFY (notify.go): AddRevocation (when it
+// changes the list), UpdateUser (when it disables or enables), DeleteUser, CreateKey,
+// UpdateKey and DeleteKey run pg_notify in their own transaction, so that other instances
+// hear of the change exactly when it commits, on a channel named after the schema
+// ("gatehouse:<schema>"). Listen
+// holds one connection outside the pool (application_name gatehouse-listener), checks it
+// after 30 s without a notification, and reconnects with exponential back-off (0.1 s to
+// 10 s) when it drops, reporting store.TopicAll on every (re)connection. Behind a
+// transaction-pooling proxy LISTEN does not work: point the DSN at the server (or a
+// session-pooling port) or rely on the callers' polling. Store implements store.Locker with
+// session advisory locks (pg_try_advisory_lock) held on a pooled connection until released.
+//
 // Close is safe to call more than once; methods called after it return ErrClosed.
 package postgres

@@ -21,40 +21,49 @@ func (s *Store) AddRevocation(ctx context.Context, r store.Revocation) error {
 	data, err := encode(r)
 	if err == nil {
 		err = s.tx(ctx, func(tx pgx.Tx) error {
-			for range staleAttempts {
-				tag, err := tx.Exec(ctx, `INSERT INTO revocations (kind, subject, at, expires_at, data) VALUES ($1, $2, $3, $4, $5)
-					ON CONFLICT (kind, subject) DO NOTHING`, r.Kind, r.Subject, r.At, nullTime(r.ExpiresAt), data)
-				if err != nil || tag.RowsAffected() == 1 {
-					return err
-				}
-				var old store.Revocation
-				err = getJSON(ctx, tx, &old, `SELECT data FROM revocations WHERE kind = $1 AND subject = $2 FOR UPDATE`, r.Kind, r.Subject)
-				if errors.Is(err, store.ErrNotFound) {
-					continue // purged in between
-				}
-				if err != nil {
-					return err
-				}
-				merged := r
-				merged.At, merged.ExpiresAt = latest(old.At, r.At), latest(old.ExpiresAt, r.ExpiresAt)
-				if merged.At.Equal(old.At) && merged.ExpiresAt.Equal(old.ExpiresAt) {
-					return nil // nothing to change
-				}
-				md, err := encode(merged)
-				if err != nil {
-					return err
-				}
-				_, err = tx.Exec(ctx, `UPDATE revocations SET at = $3, expires_at = $4, data = $5 WHERE kind = $1 AND subject = $2`,
-					r.Kind, r.Subject, merged.At, nullTime(merged.ExpiresAt), md)
+			changed, err := addRevocation(ctx, tx, r, data)
+			if err != nil || !changed {
 				return err
 			}
-			return errors.New("the entry changed under every attempt")
+			return s.notify(ctx, tx, store.TopicRevocations)
 		})
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: add revocation %s %q: %w", r.Kind, r.Subject, err)
 	}
 	return nil
+}
+
+// addRevocation inserts or merges the entry in tx and tells whether anything changed.
+func addRevocation(ctx context.Context, tx pgx.Tx, r store.Revocation, data string) (bool, error) {
+	for range staleAttempts {
+		tag, err := tx.Exec(ctx, `INSERT INTO revocations (kind, subject, at, expires_at, data) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (kind, subject) DO NOTHING`, r.Kind, r.Subject, r.At, nullTime(r.ExpiresAt), data)
+		if err != nil || tag.RowsAffected() == 1 {
+			return err == nil, err
+		}
+		var old store.Revocation
+		err = getJSON(ctx, tx, &old, `SELECT data FROM revocations WHERE kind = $1 AND subject = $2 FOR UPDATE`, r.Kind, r.Subject)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // purged in between
+		}
+		if err != nil {
+			return false, err
+		}
+		merged := r
+		merged.At, merged.ExpiresAt = latest(old.At, r.At), latest(old.ExpiresAt, r.ExpiresAt)
+		if merged.At.Equal(old.At) && merged.ExpiresAt.Equal(old.ExpiresAt) {
+			return false, nil // nothing to change
+		}
+		md, err := encode(merged)
+		if err != nil {
+			return false, err
+		}
+		_, err = tx.Exec(ctx, `UPDATE revocations SET at = $3, expires_at = $4, data = $5 WHERE kind = $1 AND subject = $2`,
+			r.Kind, r.Subject, merged.At, nullTime(merged.ExpiresAt), md)
+		return err == nil, err
+	}
+	return false, errors.New("the entry changed under every attempt")
 }
 
 // ListRevocations implements store.Revocations, ordered by kind, then subject. The
@@ -86,7 +95,20 @@ func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
 	if k.ID == "" {
 		return errors.New("postgres: create key: empty id")
 	}
-	if err := s.insertJSON(ctx, `INSERT INTO signing_keys (id, data) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, k.ID, k); err != nil {
+	data, err := encode(k)
+	if err == nil {
+		err = s.tx(ctx, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `INSERT INTO signing_keys (id, data) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, k.ID, data)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return fmt.Errorf("id taken: %w", store.ErrAlreadyExists)
+			}
+			return s.notify(ctx, tx, store.TopicKeys)
+		})
+	}
+	if err != nil {
 		return fmt.Errorf("postgres: create key %q: %w", k.ID, err)
 	}
 	return nil
@@ -118,13 +140,23 @@ func (s *Store) UpdateKey(ctx context.Context, id string, update func(store.Sign
 			if k.ID != id {
 				return errIDChanged
 			}
-			return writeJSON(ctx, tx, `UPDATE signing_keys SET data = $2 WHERE id = $1`, id, k)
+			if err := writeJSON(ctx, tx, `UPDATE signing_keys SET data = $2 WHERE id = $1`, id, k); err != nil {
+				return err
+			}
+			return s.notify(ctx, tx, store.TopicKeys)
 		})
 }
 
 // DeleteKey implements store.Keys.
 func (s *Store) DeleteKey(ctx context.Context, id string) error {
-	if err := s.exec(ctx, `DELETE FROM signing_keys WHERE id = $1`, id); err != nil {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM signing_keys WHERE id = $1`, id)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return s.notify(ctx, tx, store.TopicKeys)
+	})
+	if err != nil {
 		return fmt.Errorf("postgres: delete key %q: %w", id, err)
 	}
 	return nil

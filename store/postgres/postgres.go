@@ -18,7 +18,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Notifier = (*Store)(nil)
+	_ store.Locker   = (*Store)(nil)
+)
 
 // ErrClosed is returned by every method called after Close.
 var ErrClosed = errors.New("store is closed")
@@ -77,6 +81,10 @@ type Store struct {
 	pool   *pgxpool.Pool
 	target string
 	closed atomic.Bool
+	// conn configures the listener's dedicated connection (notify.go).
+	conn *pgx.ConnConfig
+	// channel is the LISTEN/NOTIFY channel of the store's schema.
+	channel string
 }
 
 // Open connects to the database described by opts, applies the pending schema migrations
@@ -108,7 +116,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %s: %w", target, err)
 	}
-	return &Store{pool: pool, target: target}, nil
+	return &Store{pool: pool, target: target, conn: cfg.ConnConfig.Copy(), channel: channelName(opts.Schema)}, nil
 }
 
 // poolConfig parses the DSN and applies opts and the defaults.

@@ -95,7 +95,7 @@ func (s *Store) userBy(ctx context.Context, column, value string) (store.User, e
 // taken by another user fails on its unique index, and nothing is written.
 func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.User) (store.User, error)) (store.User, error) {
 	return updateRecord(s, ctx, "user", id, `SELECT data FROM users WHERE id = $1 FOR UPDATE`, []any{id}, update,
-		func(tx pgx.Tx, _, u store.User) error {
+		func(tx pgx.Tx, old, u store.User) error {
 			if u.ID != id {
 				return errIDChanged
 			}
@@ -105,7 +105,15 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 			}
 			_, err = tx.Exec(ctx, `UPDATE users SET email = $2, external_id = $3, phone = $4, data = $5 WHERE id = $1`,
 				id, nullString(u.Email), nullString(u.ExternalUserID), nullString(verifiedPhone(u)), data)
-			return uniqueErr(err)
+			if err != nil {
+				return uniqueErr(err)
+			}
+			if old.Disabled == u.Disabled {
+				// Logins update users all the time; only a disable (or re-enable) is news
+				// for other instances (NOTIFY serialises the commits that send one).
+				return nil
+			}
+			return s.notify(ctx, tx, store.TopicUsers)
 		})
 }
 
@@ -121,8 +129,10 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if tag.RowsAffected() == 0 {
 			return store.ErrNotFound
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM passkeys WHERE user_id = $1`, id)
-		return err
+		if _, err = tx.Exec(ctx, `DELETE FROM passkeys WHERE user_id = $1`, id); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, store.TopicUsers)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: delete user %q: %w", id, err)
