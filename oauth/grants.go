@@ -285,8 +285,19 @@ func (p *Server) issue(ctx context.Context, g grant, now time.Time, first bool) 
 		if granted == nil {
 			granted = g.Scopes
 		}
+		// An offline grant outlives the portal session it was granted in (OIDC Core §11:
+		// offline_access asks for access "even when the End-User is not present (not logged
+		// in)"; Back-Channel Logout 1.0 §2.7: "Refresh tokens issued with the offline_access
+		// property normally SHOULD NOT be revoked"): its family is not indexed by the session,
+		// so logging out (sessions.Manager.End) leaves it, and the tokens refreshed from it
+		// carry no sid, so the session's revocation does not catch them. The first access and
+		// ID tokens, issued in the session, keep its sid and end with it.
+		sid := g.SessionID
+		if hasString(granted, "offline_access") {
+			sid = ""
+		}
 		rec := store.RefreshToken{ID: secret.Hash(rt), FamilyID: g.ID, ClientID: g.client.ID, UserID: g.User.ID,
-			SessionID: g.SessionID, Scopes: granted, Audience: g.Audience, AuthTime: g.AuthTime, AMR: g.AMR,
+			SessionID: sid, Scopes: granted, Audience: g.Audience, AuthTime: g.AuthTime, AMR: g.AMR,
 			ACR: g.ACR, Nonce: g.Nonce, Claims: g.Claims, Passkey: g.Passkey, CreatedAt: now,
 			ExpiresAt:       now.Add(g.client.lifetime(g.client.RefreshTokenIdle, p.RefreshTokenIdle)),
 			FamilyExpiresAt: g.familyExpires}

@@ -326,9 +326,9 @@ func TestRefreshScope(t *testing.T) {
 	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 }
 
-// TestRefreshLifecycle: AS-17, PX-29 — a refresh token dies with its session's logout
-// (session-bound without offline_access, and offline ones started in the session too),
-// with the user's disabling or password change, and after its idle lifetime.
+// TestRefreshLifecycle: AS-17, PX-29 — a refresh token without offline_access dies with its
+// session's logout (TestOfflineGrantOutlivesLogout: offline ones do not); every refresh token
+// dies with the user's disabling or password change, and after its idle lifetime.
 func TestRefreshLifecycle(t *testing.T) {
 	t.Run("logout", func(t *testing.T) {
 		e := idptest.New(t)
@@ -607,4 +607,86 @@ func TestExchangeAfterLogout(t *testing.T) {
 	}
 	_, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
 	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
+}
+
+// TestOfflineGrantOutlivesLogout: AS-17 — OpenID Connect Core 1.0 §11: "offline_access ...
+// requests that an OAuth 2.0 Refresh Token be issued that can be used to obtain an Access
+// Token that grants access to the End-User's UserInfo Endpoint even when the End-User is not
+// present (not logged in)"; Back-Channel Logout 1.0 §2.7: "Refresh tokens issued without the
+// offline_access property to a session being logged out SHOULD be revoked. Refresh tokens
+// issued with the offline_access property normally SHOULD NOT be revoked." After logout the
+// online refresh token and the session's access tokens are refused and the offline refresh
+// token still refreshes (its new access token is accepted); a password change, disabling
+// the user, revocation (RFC 7009) and reuse detection still end the offline grant.
+func TestOfflineGrantOutlivesLogout(t *testing.T) {
+	kills := map[string]func(e *idptest.Env, offline *idp.TokenResponse) string{
+		"password change": func(e *idptest.Env, _ *idp.TokenResponse) string {
+			if err := e.P.Accounts.SetPassword(e.Ctx, e.User.ID, "a brand new password"); err != nil {
+				t.Fatal(err)
+			}
+			return ""
+		},
+		"user disabled": func(e *idptest.Env, _ *idp.TokenResponse) string {
+			if _, err := e.P.Accounts.SetDisabled(e.Ctx, e.User.ID, true); err != nil {
+				t.Fatal(err)
+			}
+			return ""
+		},
+		"revocation": func(e *idptest.Env, offline *idp.TokenResponse) string {
+			if oerr := e.P.OAuth.Revoke(e.Ctx, e.Web, offline.RefreshToken, oauth.RefreshTokenHint); oerr != nil {
+				t.Fatal(oerr)
+			}
+			return ""
+		},
+		"reuse": func(e *idptest.Env, offline *idp.TokenResponse) string {
+			next, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: offline.RefreshToken})
+			if oerr != nil {
+				t.Fatal(oerr)
+			}
+			_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: offline.RefreshToken})
+			idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
+			return next.RefreshToken // the successor dies with its family
+		},
+	}
+	for name, kill := range kills {
+		t.Run(name, func(t *testing.T) {
+			e := idptest.New(t)
+			sess := e.Session(sessions.Meta{})
+			exchange := func(scopes ...string) *idp.TokenResponse {
+				v, ch := idptest.PKCE()
+				code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, scopes...), sess)
+				resp, oerr := e.P.ExchangeCode(e.Ctx, e.Web, code, idptest.WebCB, v)
+				if oerr != nil {
+					t.Fatal(oerr)
+				}
+				return resp
+			}
+			online, offline := exchange("openid", "read"), exchange("openid", "offline_access")
+			if err := e.P.Sessions.End(e.Ctx, sess.ID); err != nil {
+				t.Fatal(err)
+			}
+			_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: online.RefreshToken})
+			idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
+			for what, at := range map[string]string{"online": online.AccessToken, "offline": offline.AccessToken} {
+				if _, err := e.P.Verifier.VerifyAccessToken(at); !errors.Is(err, tokens.ErrRevoked) {
+					t.Fatalf("the session's %s access token after logout: %v, want revoked", what, err)
+				}
+			}
+			e.Clock.Advance(time.Second)
+			next, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: offline.RefreshToken})
+			if oerr != nil {
+				t.Fatalf("offline refresh after logout: %v", oerr)
+			}
+			if _, err := e.P.Verifier.VerifyAccessToken(next.AccessToken); err != nil {
+				t.Fatalf("access token refreshed from the offline grant after logout: %v", err)
+			}
+			e.Clock.Advance(time.Second)
+			rt := kill(e, next)
+			if rt == "" {
+				rt = next.RefreshToken
+			}
+			_, oerr = e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: rt})
+			idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
+		})
+	}
 }

@@ -141,7 +141,9 @@ func (m *Manager) Get(ctx context.Context, sec string) (store.Session, store.Use
 }
 
 // End logs a session out: the record is deleted, every refresh-token family started in it
-// is revoked, and access tokens carrying its sid stop being accepted.
+// is revoked, and access tokens carrying its sid stop being accepted. Offline grants
+// (offline_access) are not indexed by their session (oauth.Server.issue) and survive; a
+// password change, a disabled user, revocation and reuse detection still end them.
 func (m *Manager) End(ctx context.Context, sessionID string) error {
 	sess, err := m.Store.GetSession(ctx, sessionID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -36,13 +36,18 @@ type Handler struct {
 	Signup   SignupOn
 	IDTokens IDTokens
 	Clients  Clients
+
+	confirmLogout http.Handler // logoutForm behind the cross-origin protection
 }
 
 // Mount registers the handler's routes on mux.
 func (h *Handler) Mount(mux *http.ServeMux) {
 	h.Handle(mux, "GET", "/login", h.loginPage)
 	h.Handle(mux, "GET", "/logout", h.logoutPage)
-	h.HandleChange(mux, "POST", "/logout", h.logoutForm)
+	// POST /logout is both the RP's logout request (RP-Initiated Logout 1.0 §2: GET and POST)
+	// and the confirmation form's submission; logoutPost tells them apart.
+	h.confirmLogout = h.ProtectChange(h.logoutForm)
+	h.Handle(mux, "POST", "/logout", h.logoutPost)
 	h.Handle(mux, "GET", "/api/v1/session", h.apiSession)
 	h.HandleChange(mux, "POST", "/api/v1/logout", h.apiLogout)
 	mux.Handle("GET "+h.Base+"/static/", http.StripPrefix(h.Base+"/static/", staticHandler()))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit/portaltest"
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
 )
 
 func newEnv(t *testing.T) (*portaltest.Env, *Handler) {
@@ -185,4 +186,89 @@ func TestStatic(t *testing.T) {
 	if r := e.Browser().Get("/static/nonexistent.css"); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("missing static file: %d, want 404", r.StatusCode)
 	}
+}
+
+// OpenID Connect RP-Initiated Logout 1.0 §2: "The OP MUST support the use of the HTTP GET and
+// POST methods defined in RFC 7231 at the Logout Endpoint. RPs MAY use the HTTP GET or POST
+// methods to send the logout request to the OP. If using the HTTP POST method, the request
+// parameters are serialized using Form Serialization." A form the RP's page posts (Origin of
+// the RP, Sec-Fetch-Site cross-site) and a server-side POST (no Origin) get the confirmation
+// page, as the GET does; confirming logs out and redirects to the registered
+// post_logout_redirect_uri with state; an unregistered one is not redirected to.
+func TestLogoutByPOST(t *testing.T) {
+	e, _ := newEnv(t)
+	tok, _ := e.Tokens("openid")
+	rpForm := func(uri string) url.Values {
+		return url.Values{"id_token_hint": {tok.IDToken}, "post_logout_redirect_uri": {uri}, "state": {"st-1"},
+			"ui_locales": {"en"}, "logout_hint": {e.User.Email}}
+	}
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+	}{
+		{"form posted from the RP's page", map[string]string{"Origin": "https://rp.test", "Sec-Fetch-Site": "cross-site"}},
+		{"server-side POST", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := e.Browser()
+			b.LogIn()
+			for k, v := range tc.header {
+				b.Header.Set(k, v)
+			}
+			r := b.Do(http.MethodPost, "/logout", "application/x-www-form-urlencoded", strings.NewReader(rpForm(idptest.WebBye).Encode()))
+			b.Header = http.Header{}
+			if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, e.User.Email) || !strings.Contains(r.Body, `name="csrf_token"`) {
+				t.Fatalf("RP's logout POST: %d, want 200 and the confirmation page:\n%s", r.StatusCode, r.Body)
+			}
+			if got := b.Get("/api/v1/session"); got.StatusCode != http.StatusOK {
+				t.Fatalf("the RP's POST alone ended the session: %d", got.StatusCode)
+			}
+			hidden := url.Values{"client_id": {"web"}, "post_logout_redirect_uri": {idptest.WebBye}, "state": {"st-1"}}
+			r = b.PostForm("/logout", hidden)
+			if r.StatusCode != http.StatusSeeOther || r.Location() != idptest.WebBye+"?state=st-1" {
+				t.Fatalf("confirmation: %d %q, want 303 to %s?state=st-1", r.StatusCode, r.Location(), idptest.WebBye)
+			}
+			if got := b.Get("/api/v1/session"); got.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("session after confirming: %d, want 401", got.StatusCode)
+			}
+		})
+	}
+	t.Run("unregistered post_logout_redirect_uri", func(t *testing.T) {
+		b := e.Browser()
+		b.LogIn()
+		r := b.Do(http.MethodPost, "/logout", "application/x-www-form-urlencoded", strings.NewReader(rpForm("https://evil.test/").Encode()))
+		if r.StatusCode != http.StatusOK || strings.Contains(r.Body, "evil.test") {
+			t.Fatalf("unregistered uri: %d, want 200 without it:\n%s", r.StatusCode, r.Body)
+		}
+		r = b.PostForm("/logout", url.Values{"post_logout_redirect_uri": {"https://evil.test/"}, "client_id": {"web"}})
+		if r.StatusCode != http.StatusOK || r.Location() != "" || !strings.Contains(r.Body, "Logged out") {
+			t.Fatalf("confirmation: %d %q, want 200 logged out and no redirect", r.StatusCode, r.Location())
+		}
+	})
+	// The confirmation's submission keeps the cross-site protection (PX-23).
+	t.Run("cross-site confirmation", func(t *testing.T) {
+		b := e.Browser()
+		b.LogIn()
+		b.Header.Set("Sec-Fetch-Site", "cross-site")
+		r := b.PostForm("/logout", nil)
+		b.Header = http.Header{}
+		if r.StatusCode != http.StatusForbidden || !strings.Contains(r.Body, "cross_origin") {
+			t.Fatalf("cross-site confirmation: %d, want 403 cross_origin", r.StatusCode)
+		}
+		if got := b.Get("/api/v1/session"); got.StatusCode != http.StatusOK {
+			t.Fatalf("session after a refused confirmation: %d, want 200", got.StatusCode)
+		}
+	})
+	// A cross-site POST carries no SameSite=Lax session cookie: the OP asks again by GET.
+	t.Run("cross-site POST without the cookie", func(t *testing.T) {
+		b := e.Browser()
+		b.Header.Set("Sec-Fetch-Site", "cross-site")
+		b.Client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		r := b.Do(http.MethodPost, "/logout", "application/x-www-form-urlencoded", strings.NewReader(rpForm(idptest.WebBye).Encode()))
+		loc, _ := url.Parse(r.Location())
+		if r.StatusCode != http.StatusSeeOther || loc == nil || loc.Path != "/logout" || loc.Query().Get("post_logout_redirect_uri") != idptest.WebBye ||
+			loc.Query().Get("state") != "st-1" {
+			t.Fatalf("cookieless cross-site POST: %d %q, want 303 to GET /logout with the parameters", r.StatusCode, r.Location())
+		}
+	})
 }

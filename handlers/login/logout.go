@@ -44,7 +44,7 @@ func (t logoutTarget) redirect() string {
 // redirect.
 func (h *Handler) parseLogout(ctx context.Context, q url.Values) (logoutTarget, error) {
 	var t logoutTarget
-	for _, k := range []string{"id_token_hint", "post_logout_redirect_uri", "state", "client_id"} {
+	for _, k := range logoutParams {
 		if len(q[k]) > 1 || len(q.Get(k)) > 4096 {
 			return t, errors.New("a logout parameter is repeated or too long")
 		}
@@ -77,6 +77,31 @@ func (h *Handler) parseLogout(ctx context.Context, q url.Values) (logoutTarget, 
 	return t, nil
 }
 
+// logoutParams are the parameters of an RP-initiated logout request (RP-Initiated Logout 1.0
+// §2).
+var logoutParams = []string{"id_token_hint", "post_logout_redirect_uri", "state", "client_id", "ui_locales", "logout_hint"}
+
+// logoutPost: POST /logout. OpenID Connect RP-Initiated Logout 1.0 §2: "The OP MUST support
+// the use of the HTTP GET and POST methods defined in RFC 7231 at the Logout Endpoint. RPs
+// MAY use the HTTP GET or POST methods to send the logout request to the OP. If using the
+// HTTP POST method, the request parameters are serialized using Form Serialization." An
+// RP's POST changes nothing — it is answered exactly as the GET, with the confirmation page
+// — so it passes without the cross-origin check. The confirmation form's submission is the
+// POST that carries a csrf_token field: only it ends the session, behind the cross-origin
+// protection and the CSRF check (logoutForm).
+func (h *Handler) logoutPost(w http.ResponseWriter, r *http.Request) {
+	f, err := web.ParseForm(w, r)
+	if err != nil {
+		h.Fail(w, r, http.StatusBadRequest, "Bad request", err.Error(), "invalid_request")
+		return
+	}
+	if f.Has("csrf_token") {
+		h.confirmLogout.ServeHTTP(w, r)
+		return
+	}
+	h.logoutPage(w, r)
+}
+
 type logoutData struct {
 	Action string
 	Email  string
@@ -94,7 +119,21 @@ func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
 		h.Fail(w, r, http.StatusBadRequest, "Cannot log out", portalkit.Capitalize(err.Error())+".", "invalid_request")
 		return
 	}
-	_, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
+	secret := h.Cookie.Secret(r)
+	if secret == "" && r.Method == http.MethodPost && r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		// A form another site posted carries no SameSite=Lax session cookie: ask again by
+		// GET (a top-level navigation, which does carry it) before concluding that the
+		// browser has no session.
+		again := url.Values{}
+		for _, k := range logoutParams {
+			if q.Has(k) {
+				again[k] = q[k]
+			}
+		}
+		http.Redirect(w, r, h.Base+"/logout?"+again.Encode(), http.StatusSeeOther)
+		return
+	}
+	_, u, err := h.Sessions.Get(r.Context(), secret)
 	if errors.Is(err, sessions.ErrNoSession) {
 		if target := t.redirect(); target != "" {
 			http.Redirect(w, r, target, http.StatusSeeOther)

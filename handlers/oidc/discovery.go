@@ -74,13 +74,18 @@ func (h *Handler) buildDiscovery() []byte {
 		CodeChallengeMethodsSupported:             []string{"S256"},
 		ClaimsSupported:                           issue.SupportedClaims,
 		ClaimTypesSupported:                       []string{"normal"},
-		PromptValuesSupported:                     []string{"none", "login", "consent", "select_account"},
-		ACRValuesSupported:                        []string{login.ACRSingleFactor},
-		UILocalesSupported:                        []string{"en"},
-		AuthorizationResponseIssParameter:         true,
-		ClaimsParameterSupported:                  true,
-		BackchannelLogoutSupported:                true,
-		BackchannelLogoutSessionSupported:         true,
+		// /authorize accepts prompt=consent and prompt=select_account and proceeds (there is
+		// no consent screen — clients are registered by the operator — and one session per
+		// browser, so no account chooser); they are not advertised (OIDC Discovery §3: the
+		// prompt values "that this OP supports").
+		PromptValuesSupported: []string{"none", "login"},
+		// aal2: acr_values=aal2 steps a single-factor session up with a second factor.
+		ACRValuesSupported:                []string{login.ACRSingleFactor, login.ACRMultiFactor},
+		UILocalesSupported:                []string{"en"},
+		AuthorizationResponseIssParameter: true,
+		ClaimsParameterSupported:          true,
+		BackchannelLogoutSupported:        true,
+		BackchannelLogoutSessionSupported: true,
 	}
 	b, _ := json.MarshalIndent(d, "", "  ")
 	return b

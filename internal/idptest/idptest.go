@@ -27,6 +27,7 @@ const (
 	Issuer       = "https://login.example.com"
 	WebCB        = "https://rp.test/cb"
 	WebCB2       = "https://rp.test/other-cb"
+	WebBye       = "https://rp.test/bye" // the web client's post_logout_redirect_uri
 	CliCB        = "http://127.0.0.1:8765/callback"
 	WebSecret    = "0123456789abcdef-web-secret"
 	UserPassword = "correct horse battery"
@@ -105,7 +106,8 @@ func NewOn(t testing.TB, s store.Store, logger *slog.Logger, mod ...func(*idp.Co
 		return c
 	}
 	scopes := []string{"openid", "profile", "email", "offline_access", "read", "write"}
-	web := mk(idp.ClientConfig{ID: "web", Secret: WebSecret, RedirectURIs: []string{WebCB, WebCB2}, Scopes: scopes})
+	web := mk(idp.ClientConfig{ID: "web", Secret: WebSecret, RedirectURIs: []string{WebCB, WebCB2},
+		PostLogoutRedirectURIs: []string{WebBye}, Scopes: scopes})
 	cli := mk(idp.ClientConfig{ID: "cli", RedirectURIs: []string{CliCB}, Scopes: scopes})
 	rp := mk(idp.ClientConfig{ID: "rp", Secret: "another-secret-of-16+", RedirectURIs: []string{"https://rp2.test/cb"}})
 	cfg := idp.Config{Issuer: Issuer, TenantID: "tenant-1", SignupMode: idp.SignupClosed, AccountMaxFailures: 5, IPMaxFailures: 50}
