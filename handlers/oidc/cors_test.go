@@ -58,7 +58,8 @@ func wantCORS(t *testing.T, name string, w *httptest.ResponseRecorder, acao stri
 	}
 }
 
-// Fetch §4.8 (CORS-preflight fetch): the browser sends OPTIONS with
+// AS-21 (strict CORS: never an arbitrary Origin reflected, never with credentials). Fetch §4.8
+// (CORS-preflight fetch): the browser sends OPTIONS with
 // Access-Control-Request-Method; it goes on only with an ok status (2xx) and
 // Access-Control-Allow-Origin equal to its origin (never "*" here), the method listed in
 // Allow-Methods and each non-safelisted request header in Allow-Headers. A public client's
@@ -115,7 +116,7 @@ func TestCORSPreflight(t *testing.T) {
 	}
 }
 
-// A public SPA's code + PKCE exchange, refresh and revocation from its page (Fetch §3.2.5:
+// AS-21: a public SPA's code + PKCE exchange, refresh and revocation from its page (Fetch §3.2.5:
 // the actual response's Access-Control-Allow-Origin must match the request's Origin): each
 // answer names the page's origin, with Vary: Origin and without Allow-Credentials, errors
 // included. The same requests from an unknown origin are processed (a form POST is a simple
