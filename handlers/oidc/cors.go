@@ -78,11 +78,15 @@ func (h *Handler) cors(w http.ResponseWriter, r *http.Request, ep corsEndpoint) 
 	return true
 }
 
-// corsClient narrows Access-Control-Allow-Origin to the authenticated client's own origins:
-// once the request is known to be client's, a page of another client's origin (or any page,
-// for a confidential client) cannot read the answer.
+// corsClient decides Access-Control-Allow-Origin by the authenticated client's own origins
+// once the request is known to be client's: a page of another client's origin (or any page,
+// for a confidential client) cannot read the answer, and a client registered through the
+// admin API a moment ago is answered although KnownOrigin's list does not have it yet.
 func corsClient(w http.ResponseWriter, r *http.Request, c *oauth.Client) {
-	if origin := w.Header().Get("Access-Control-Allow-Origin"); origin != "" && !c.AllowsOrigin(origin) {
+	origin := r.Header.Get("Origin")
+	if origin != "" && len(r.Header.Values("Origin")) == 1 && c.AllowsOrigin(origin) {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+	} else {
 		w.Header().Del("Access-Control-Allow-Origin")
 	}
 }

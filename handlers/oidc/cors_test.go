@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/idptest"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // The origin of the public client cli's redirect URI (idptest.CliCB).
@@ -200,4 +201,25 @@ func TestCORSPublicDocuments(t *testing.T) {
 			t.Errorf("%s: %d, CORS headers %v", path, w.Code, w.Header())
 		}
 	}
+}
+
+// A public client registered through the admin API (in the store) allows its redirect URIs'
+// origins at once on /token and /revoke — the answer is decided by the authenticated client,
+// even while the list of stored clients' origins that preflights use is still the one built
+// before the client existed (rebuilt at most once a minute on a miss).
+func TestCORSStoredClient(t *testing.T) {
+	e := newEnv(t)
+	const dyn = "https://dyn.test"
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_id": {"dyn"}}
+	// A miss builds the stored clients' origins without dyn.
+	wantCORS(t, "before registration", e.do(corsReq(http.MethodPost, PathToken, dyn, form)), "")
+	if err := e.Store.CreateClient(e.Ctx, store.Client{ID: "dyn", RedirectURIs: []string{dyn + "/cb"}}); err != nil {
+		t.Fatal(err)
+	}
+	w := e.do(corsReq(http.MethodPost, PathToken, dyn, form))
+	wantCORS(t, "stored client", w, dyn)
+	oauthError(t, w, http.StatusBadRequest, codeInvalidGrant)
+	wantCORS(t, "stored client revoke", e.do(corsReq(http.MethodPost, PathRevoke, dyn, url.Values{"token": {"x"}, "client_id": {"dyn"}})), dyn)
+	// Another client's origin on dyn's request: unreadable.
+	wantCORS(t, "other origin", e.do(corsReq(http.MethodPost, PathToken, cliOrigin, form)), "")
 }
