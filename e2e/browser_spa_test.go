@@ -74,6 +74,26 @@ try {
 }
 </script></body></html>`
 
+// spaOtherPage is a page of an origin no client registered: its fetches to the token
+// endpoint (a simple request, sent without preflight) and to userinfo (preflighted: it sends
+// Authorization) must fail in the browser, the answers carrying no Access-Control-Allow-Origin
+// for it.
+const spaOtherPage = `<!doctype html>
+<html><head><meta charset="utf-8"><title>Other</title></head>
+<body><pre id="result">{}</pre>
+<script type="module">
+const out = {};
+const attempt = async (k, f) => {
+	try { const r = await f(); out[k] = "read " + r.status; } catch (e) { out[k] = String(e); }
+};
+await attempt("token", () => fetch(%q, { method: "POST",
+	headers: { "content-type": "application/x-www-form-urlencoded" },
+	body: "grant_type=refresh_token&refresh_token=x&client_id=spa" }));
+await attempt("userinfo", () => fetch(%q, { headers: { authorization: "Bearer x" } }));
+out.done = true;
+document.getElementById("result").textContent = JSON.stringify(out);
+</script></body></html>`
+
 // spaResult is what the page reports.
 type spaResult struct {
 	Discovery string `json:"discovery"`
@@ -98,7 +118,8 @@ type spaResult struct {
 // a refresh and a revocation — cross-origin fetches the browser lets the page read only if
 // the answers carry Access-Control-Allow-Origin for the page's origin (the origin of the
 // client's registered redirect URI). Then a refresh with the revoked token fails with a
-// readable invalid_grant.
+// readable invalid_grant. A page of an unregistered origin cannot read /token's or
+// /userinfo's answers (AS-21).
 func TestBrowserSPA(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
@@ -168,6 +189,31 @@ func TestBrowserSPA(t *testing.T) {
 	}
 	if strings.Contains(raw, "Failed to fetch") {
 		t.Errorf("a fetch was blocked: %s", raw)
+	}
+
+	// A page of another origin (another port: not the client's) cannot read the answers.
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := "http://" + ln2.Addr().String()
+	otherPage := fmt.Sprintf(spaOtherPage, e.Issuer+"/token", e.Issuer+"/userinfo")
+	srv2 := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { servePage(w, otherPage) }),
+		ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv2.Serve(ln2) }()
+	t.Cleanup(func() { _ = srv2.Close() })
+	b.run("a page of an unregistered origin calls /token and /userinfo", 20*time.Second,
+		chromedp.Navigate(other+"/"),
+		brWaitJS(`JSON.parse(document.getElementById("result").textContent).done`),
+		chromedp.Text("#result", &raw, chromedp.ByQuery))
+	var blocked map[string]any
+	if err := json.Unmarshal([]byte(raw), &blocked); err != nil {
+		t.Fatalf("other page result %q: %v", raw, err)
+	}
+	for _, k := range []string{"token", "userinfo"} {
+		if v, _ := blocked[k].(string); !strings.Contains(v, "Failed to fetch") {
+			t.Errorf("%s from %s: %q, want the browser to block the answer (TypeError: Failed to fetch)", k, other, v)
+		}
 	}
 }
 
