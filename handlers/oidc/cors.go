@@ -80,8 +80,8 @@ func (h *Handler) cors(w http.ResponseWriter, r *http.Request, ep corsEndpoint) 
 
 // corsClient decides Access-Control-Allow-Origin by the authenticated client's own origins
 // once the request is known to be client's: a page of another client's origin (or any page,
-// for a confidential client) cannot read the answer, and a client registered through the
-// admin API a moment ago is answered although KnownOrigin's list does not have it yet.
+// for a confidential client) cannot read the answer, and a client added to the store a
+// moment ago is answered although KnownOrigin's list does not have it yet.
 func corsClient(w http.ResponseWriter, r *http.Request, c *oauth.Client) {
 	origin := r.Header.Get("Origin")
 	if origin != "" && len(r.Header.Values("Origin")) == 1 && c.AllowsOrigin(origin) {

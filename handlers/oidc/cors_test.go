@@ -203,7 +203,7 @@ func TestCORSPublicDocuments(t *testing.T) {
 	}
 }
 
-// A public client registered through the admin API (in the store) allows its redirect URIs'
+// A public client kept in the store (not in the configuration) allows its redirect URIs'
 // origins at once on /token and /revoke — the answer is decided by the authenticated client,
 // even while the list of stored clients' origins that preflights use is still the one built
 // before the client existed (rebuilt at most once a minute on a miss).
