@@ -73,6 +73,7 @@ func init() {
 //			access_token_alg RS256|ES256|EdDSA
 //			resource <uri...>
 //			backchannel_logout_uri <uri>
+//			allowed_origins <origin...>  # public clients: more pages allowed to call /token (CORS)
 //		}
 //	}
 func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
@@ -342,7 +343,8 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 	str := map[string]*string{"name": &c.Name, "secret": &c.Secret, "secret_hash": &c.SecretHash, "pkce": &c.PKCE,
 		"id_token_alg": &c.IDTokenAlg, "access_token_alg": &c.AccessTokenAlg, "backchannel_logout_uri": &c.BackchannelLogoutURI}
 	lists := map[string]*[]string{"redirect_uri": &c.RedirectURIs, "post_logout_redirect_uri": &c.PostLogoutRedirectURIs,
-		"scopes": &c.Scopes, "grant_types": &c.GrantTypes, "resource": &c.Resources, "resources": &c.Resources}
+		"scopes": &c.Scopes, "grant_types": &c.GrantTypes, "resource": &c.Resources, "resources": &c.Resources,
+		"allowed_origins": &c.AllowedOrigins, "allowed_origin": &c.AllowedOrigins}
 	durations := map[string]*caddy.Duration{"access_token_lifetime": &c.AccessTokenLifetime,
 		"id_token_lifetime": &c.IDTokenLifetime, "refresh_token_lifetime": &c.RefreshTokenLifetime,
 		"refresh_token_idle": &c.RefreshTokenIdle}
@@ -367,7 +369,7 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 			}
 			*v = dur
 		} else {
-			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, access_token_alg, resource, backchannel_logout_uri)", p, opt)
+			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, access_token_alg, resource, backchannel_logout_uri, allowed_origins)", p, opt)
 		}
 	}
 	return c, nil

@@ -69,6 +69,9 @@ type (
 // NewClient validates cfg and builds a client.
 func NewClient(cfg ClientConfig) (*Client, error) { return oauth.NewClient(cfg) }
 
+// ValidateOrigin checks a client's allowed origin (oauth.ValidateOrigin).
+func ValidateOrigin(raw string) error { return oauth.ValidateOrigin(raw) }
+
 // ValidateRedirectURI checks a redirect URI at registration.
 func ValidateRedirectURI(raw string) error { return oauth.ValidateRedirectURI(raw) }
 

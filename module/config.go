@@ -59,6 +59,11 @@ type ClientConfig struct {
 	// BackchannelLogoutURI receives a logout token (OpenID Connect Back-Channel Logout 1.0)
 	// when a session in which the client obtained tokens ends.
 	BackchannelLogoutURI string `json:"backchannel_logout_uri,omitempty"`
+	// AllowedOrigins are browser origins (https://app.example.com: scheme, host and port, no
+	// path) whose pages may call the token, revocation and userinfo endpoints for this
+	// public client (CORS), besides the origins of its redirect URIs, which are always
+	// allowed. Only for public clients.
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 }
 
 // IDP converts the configuration (secret placeholders resolved by the caller).
@@ -68,7 +73,7 @@ func (c ClientConfig) IDP(secret string) idp.ClientConfig {
 		AccessTokenLifetime: time.Duration(c.AccessTokenLifetime), IDTokenLifetime: time.Duration(c.IDTokenLifetime),
 		RefreshTokenLifetime: time.Duration(c.RefreshTokenLifetime), RefreshTokenIdle: time.Duration(c.RefreshTokenIdle),
 		IDTokenAlg: c.IDTokenAlg, AccessTokenAlg: c.AccessTokenAlg, Resources: c.Resources,
-		BackchannelLogoutURI: c.BackchannelLogoutURI}
+		BackchannelLogoutURI: c.BackchannelLogoutURI, AllowedOrigins: c.AllowedOrigins}
 }
 
 // KeysConfig sets signing-key rotation.

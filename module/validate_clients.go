@@ -93,6 +93,14 @@ func (c ClientConfig) check(v *Validator, path string) {
 			v.Errorf(path+".backchannel_logout_uri", "must be an https URL (http on a loopback host) without fragment, got %q", u)
 		}
 	}
+	for i, o := range c.AllowedOrigins {
+		if err := idp.ValidateOrigin(o); err != nil {
+			v.Errorf(index(path+".allowed_origins", i), "%v, got %q", err, o)
+		}
+	}
+	if len(c.AllowedOrigins) > 0 && !public {
+		v.Errorf(path+".allowed_origins", "must be empty for a confidential client (a page in a browser cannot keep its secret; CORS is for public clients), got %d origins", len(c.AllowedOrigins))
+	}
 	if !secretOK || v.HasErrors(path) {
 		return
 	}

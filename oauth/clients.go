@@ -58,6 +58,11 @@ type Client struct {
 	// BackchannelLogoutURI receives a logout token when a session the client took part in
 	// ends (OpenID Connect Back-Channel Logout 1.0).
 	BackchannelLogoutURI string
+	// AllowedOrigins are browser origins, besides its redirect URIs' origins, from which a
+	// public client may call the token, revocation and userinfo endpoints (CORS).
+	AllowedOrigins []string
+	// origins are the browser origins of a public client (origins.go); nil otherwise.
+	origins map[string]bool
 }
 
 func (c *Client) lifetime(own, def time.Duration) time.Duration {
@@ -96,6 +101,9 @@ type ClientConfig struct {
 	AccessTokenAlg       string
 	Resources            []string
 	BackchannelLogoutURI string
+	// AllowedOrigins are origins (https://app.example.com) a public client's pages are served
+	// from besides its redirect URIs' origins (ValidateOrigin); not for confidential clients.
+	AllowedOrigins []string
 }
 
 // NewClient validates cfg and builds a client. Each problem is reported with the field name.
@@ -109,7 +117,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		AccessTokenLifetime: cfg.AccessTokenLifetime, IDTokenLifetime: cfg.IDTokenLifetime,
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle,
 		IDTokenAlg: cfg.IDTokenAlg, AccessTokenAlg: cfg.AccessTokenAlg, Resources: cfg.Resources,
-		BackchannelLogoutURI: cfg.BackchannelLogoutURI}
+		BackchannelLogoutURI: cfg.BackchannelLogoutURI, AllowedOrigins: cfg.AllowedOrigins}
 	if c.Name == "" {
 		c.Name = c.ID
 	}
@@ -188,6 +196,15 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			errs = append(errs, fmt.Errorf("client %q: post_logout_redirect_uri %q: %w", cfg.ID, u, err))
 		}
 	}
+	for _, o := range c.AllowedOrigins {
+		if err := ValidateOrigin(o); err != nil {
+			errs = append(errs, fmt.Errorf("client %q: allowed_origin %q: %w", cfg.ID, o, err))
+		}
+	}
+	if len(c.AllowedOrigins) > 0 && !c.Public() {
+		errs = append(errs, fmt.Errorf("client %q: allowed_origins is only for public clients (a page in a browser cannot keep a secret)", cfg.ID))
+	}
+	c.origins = browserOrigins(c.Public(), c.RedirectURIs, c.AllowedOrigins)
 	switch cfg.PKCE {
 	case "required":
 		c.RequirePKCE = true
@@ -270,6 +287,7 @@ func (p *Server) Client(ctx context.Context, id string) (*Client, error) {
 	if c.Public() {
 		c.RequirePKCE = true
 	}
+	c.origins = browserOrigins(c.Public(), c.RedirectURIs, nil)
 	if len(c.Scopes) == 0 {
 		c.Scopes = DefaultScopes
 	}

@@ -38,6 +38,9 @@ type Server struct {
 	HTTPClient Doer
 	Now        func() time.Time
 	Logger     *slog.Logger
+
+	// origins indexes the public clients' browser origins (origins.go).
+	origins originIndex
 }
 
 func (p *Server) logger() *slog.Logger {

@@ -23,6 +23,8 @@ type OAuth interface {
 	Revoke(ctx context.Context, c *oauth.Client, token string, hint oauth.TokenHint) *oauth.Error
 	Introspect(ctx context.Context, c *oauth.Client, token string, hint oauth.TokenHint) (*oauth.Introspection, *oauth.Error)
 	UserInfo(ctx context.Context, ac *tokens.AccessClaims) (map[string]any, *oauth.Error)
+	// KnownOrigin tells whether origin is a browser origin of some public client (CORS).
+	KnownOrigin(ctx context.Context, origin string) bool
 }
 
 // Sessions reads the portal session of the browser (*sessions.Manager).

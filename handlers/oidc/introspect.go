@@ -6,7 +6,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 )
 
-// introspect serves POST /introspect (RFC 7662).
+// introspect serves POST /introspect (RFC 7662). It has no CORS (cors.go): its callers are
+// resource servers with a secret, not pages.
 func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 	client, f := h.clientForm(w, r, nil)
 	if client == nil {

@@ -9,7 +9,8 @@
 // session, prompt, max_age, step-up) with authorize_params.go (the request's parameters)
 // and claims.go (the claims parameter), token.go (POST /token: the form, client
 // authentication, grant dispatch) with grant_code.go, grant_refresh.go and
-// grant_client_credentials.go, userinfo.go, revoke.go, introspect.go, errors.go. The logout
+// grant_client_credentials.go, userinfo.go, revoke.go, introspect.go, errors.go, and cors.go
+// (browser apps: CORS on /token, /revoke and /userinfo for public clients' origins). The logout
 // (end_session) endpoint is served with the login pages (handlers/login).
 //
 // Errors follow RFC 6749: before the client and redirect URI are validated an error page is

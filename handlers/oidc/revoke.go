@@ -8,10 +8,14 @@ import (
 
 // revoke serves POST /revoke (RFC 7009).
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
+	if h.cors(w, r, corsForm) {
+		return
+	}
 	client, f := h.clientForm(w, r, nil)
 	if client == nil {
 		return
 	}
+	corsClient(w, r, client)
 	hint, ok := tokenHint(f.Get("token_type_hint"))
 	if !ok {
 		writeTokenError(w, &apiError{Code: codeUnsupportedTokenType, Description: "token_type_hint must be access_token or refresh_token"})

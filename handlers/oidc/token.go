@@ -58,6 +58,9 @@ func (h *Handler) clientForm(w http.ResponseWriter, r *http.Request, precheck fu
 
 // token serves POST /token (RFC 6749 §3.2).
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
+	if h.cors(w, r, corsForm) {
+		return
+	}
 	// The grant type is checked before the client: an unsupported grant (password,
 	// implicit) is refused without becoming a credential oracle (AS-13).
 	client, f := h.clientForm(w, r, func(f url.Values) *apiError {
@@ -73,6 +76,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	if client == nil {
 		return
 	}
+	corsClient(w, r, client)
 	var (
 		resp *oauth.TokenResponse
 		oerr *oauth.Error

@@ -13,11 +13,7 @@ import (
 // userinfo serves GET and POST /userinfo (OIDC Core §5.3) with a Bearer access token.
 func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 	web.NoStore(w.Header())
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	if r.Method == http.MethodOptions {
-		w.Header().Set("Access-Control-Allow-Headers", "Authorization")
-		w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
-		w.WriteHeader(http.StatusNoContent)
+	if h.cors(w, r, corsUserinfo) {
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
