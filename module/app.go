@@ -88,7 +88,8 @@ type App struct {
 
 	provider  *idp.Provider
 	messenger *messenger
-	names     *protect.Names // header names every gatehouse handler strips
+	names     *protect.Names     // header names every gatehouse handler strips
+	refreshes *protect.Refreshes // session-cookie refreshes shared by the gatehouse_protect handlers
 	storage   Storage
 	store     store.Store
 	portal    *portalState
@@ -132,6 +133,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	a.slog = ctx.Slogger()
 	a.names = protect.NewNames()
+	a.refreshes = protect.NewRefreshes(0)
 	repl := caddy.NewReplacer()
 	a.Issuer = strings.TrimSpace(repl.ReplaceKnown(a.Issuer, ""))
 	if err := a.validateConfig(); err != nil {

@@ -97,7 +97,7 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 		Headers: specs, Names: app.names, StripHeaders: p.StripHeaders, CookieName: p.CookieName, CacheSize: p.CacheSize,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
 		CSRFKey: keys.DeriveKey("protect-csrf"), SessionKey: keys.DeriveKey("protect-session-v1"),
-		State: requestVars, Logger: ctx.Slogger(),
+		Refreshes: app.refreshes, State: requestVars, Logger: ctx.Slogger(),
 	}
 	return p.guard.Init()
 }

@@ -60,8 +60,9 @@ func (p *Server) AuthenticateClient(ctx context.Context, id, sec string, hasSecr
 	} else if err != nil {
 		return nil, p.serverError("token: count client attempt", err)
 	}
-	ok := c.Authenticate(sec)
-	release(ok)
+	ok := false
+	defer func() { release(ok) }() // released even if Authenticate panics: the slot must not stay taken
+	ok = c.Authenticate(sec)
 	if !ok {
 		return nil, invalid
 	}

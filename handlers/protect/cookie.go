@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/secret"
@@ -25,16 +28,39 @@ import (
 //     successor's refresh token is exchanged, once — one refresh per access-token lifetime,
 //     not one per request, and never a reuse of a rotated refresh token (which would revoke
 //     the whole family, AS-18);
-//   - the successors are forgotten staleCookieTTL after their access token expired, and at
-//     most Guard.CacheSize are kept: a superseded cookie that comes back later is refreshed
-//     with its own, rotated, refresh token, which the store treats as a reuse.
+//   - a superseded cookie is followed to its newest successor for at most staleCookieTTL
+//     after its first successor's access token expired (the deadline does not move with the
+//     chain), and at most Guard.CacheSize successors are kept: a superseded cookie that comes
+//     back later — a stolen one among them — is refreshed with its own, rotated, refresh
+//     token, which the store treats as a reuse and answers by revoking the family (AS-15);
+//   - the refreshes in flight and the successors are shared by the Guards of a configuration
+//     (Refreshes), so that two routes protected with one client and cookie exchange a cookie
+//     once. Instances behind a load balancer do not share them: see the README on running
+//     several instances.
 //
-// Revocation is checked on every request, hit or miss: a logout stops the cookie and all its
-// successors at once (the refresh fails too).
+// Revocation is checked on every request, hit, miss or remembered successor: a logout stops
+// the cookie and all its successors at once.
 
-// staleCookieTTL is how long after its access token expired a successor is remembered for
-// the superseded cookie.
+// staleCookieTTL is how long after its first successor's access token expired a superseded
+// cookie is still followed to the newest successor.
 const staleCookieTTL = 10 * time.Minute
+
+// Refreshes are the session-cookie refreshes in flight and the successors remembered. One is
+// shared by the Guards of a configuration (module sets it); a Guard without one makes its own.
+type Refreshes struct {
+	flights singleflight.Group
+	mu      sync.Mutex
+	recent  map[string]*successor // cookie name + hash of a refresh token -> its successor
+	size    int
+}
+
+// NewRefreshes returns an empty set that remembers at most size successors (default 10000).
+func NewRefreshes(size int) *Refreshes {
+	if size <= 0 {
+		size = 10000
+	}
+	return &Refreshes{recent: map[string]*successor{}, size: size}
+}
 
 // successor is the newest credential a refresh token led to.
 type successor struct {
@@ -117,6 +143,11 @@ func (g *Guard) verifyCookie(w http.ResponseWriter, r *http.Request, value strin
 		}
 		return nil, rerr
 	}
+	// A remembered successor was not read from the store: check it is not revoked.
+	if err := g.Provider.Revocations.CheckClaims(id.Claims); err != nil {
+		g.cache.remove(value)
+		return nil, err
+	}
 	addSetCookie(w, id.setCookie)
 	return id, nil
 }
@@ -125,7 +156,7 @@ func (g *Guard) verifyCookie(w http.ResponseWriter, r *http.Request, value strin
 // the superseded cookie value with the successor's identity and Set-Cookie line.
 func (g *Guard) refreshCookie(r *http.Request, name, value, rt string, now time.Time) (*Identity, error) {
 	gen := g.cache.generation()
-	s, err := g.refresh(r, rt, now)
+	s, err := g.refresh(r, name, rt, now)
 	if err != nil {
 		return nil, err
 	}
@@ -142,15 +173,19 @@ func (g *Guard) refreshCookie(r *http.Request, name, value, rt string, now time.
 
 // refresh returns the successor of the refresh token rt: the one recorded while its access
 // token is valid, else the outcome of a refresh of the newest refresh token of the chain —
-// rt itself the first time. Parallel calls for one rt share one exchange.
-func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (*successor, error) {
-	key := secret.Hash(rt)
-	v, err, _ := g.flights.Do(key, func() (any, error) {
-		g.recentMu.Lock()
-		s := g.recent[key]
-		g.recentMu.Unlock()
+// rt itself the first time — until the first successor's deadline. Parallel calls for one
+// rt share one exchange.
+func (g *Guard) refresh(r *http.Request, name, rt string, now time.Time) (*successor, error) {
+	rs := g.refreshes
+	key := name + "\x00" + secret.Hash(rt)
+	v, err, _ := rs.flights.Do(key, func() (any, error) {
+		rs.mu.Lock()
+		s := rs.recent[key]
+		rs.mu.Unlock()
 		if s != nil && !now.Before(s.until) {
-			s = nil // forgotten (staleCookieTTL): rt is exchanged as it is
+			// Past the deadline: rt is exchanged as it is — rotated long ago, a reuse.
+			rs.forget(key)
+			s = nil
 		}
 		if s != nil && now.Unix() < s.res.id.until {
 			return s, nil
@@ -158,22 +193,24 @@ func (g *Guard) refresh(r *http.Request, rt string, now time.Time) (*successor, 
 		if s != nil {
 			// The successor expired as well and the client still sends the old cookie:
 			// follow the chain (the newer refresh token's own flight collapses this with a
-			// client that sends the newer cookie).
-			next, err := g.refresh(r, s.rt, now)
+			// client that sends the newer cookie), keeping the first successor's deadline so
+			// that an old cookie cannot follow the session for ever.
+			next, err := g.refresh(r, name, s.rt, now)
 			if err != nil {
 				if !errors.Is(err, errUnavailable) {
-					g.forget(key) // the session ended: nothing to follow any more
+					rs.forget(key) // the session ended: nothing to follow any more
 				}
 				return nil, err
 			}
-			g.remember(key, next, now)
-			return next, nil
+			followed := &successor{res: next.res, rt: next.rt, until: s.until}
+			rs.remember(key, followed, now)
+			return followed, nil
 		}
 		s, err := g.exchange(r, rt, now)
 		if err != nil {
 			return nil, err
 		}
-		g.remember(key, s, now)
+		rs.remember(key, s, now)
 		return s, nil
 	})
 	if err != nil {
@@ -210,29 +247,29 @@ func (g *Guard) exchange(r *http.Request, rt string, now time.Time) (*successor,
 		until: time.Unix(id.until, 0).Add(staleCookieTTL)}, nil
 }
 
-// remember records that the refresh token hashed to key led to s, evicting forgotten
-// successors, and arbitrary ones when CacheSize are kept.
-func (g *Guard) remember(key string, s *successor, now time.Time) {
-	g.recentMu.Lock()
-	defer g.recentMu.Unlock()
-	if len(g.recent) >= g.CacheSize {
-		for k, old := range g.recent {
+// remember records that the refresh token keyed by key led to s, evicting forgotten
+// successors, and arbitrary ones when size are kept.
+func (rs *Refreshes) remember(key string, s *successor, now time.Time) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if len(rs.recent) >= rs.size {
+		for k, old := range rs.recent {
 			if !now.Before(old.until) {
-				delete(g.recent, k)
+				delete(rs.recent, k)
 			}
 		}
-		for k := range g.recent {
-			if len(g.recent) < g.CacheSize-g.CacheSize/8 {
+		for k := range rs.recent {
+			if len(rs.recent) < rs.size-rs.size/8 {
 				break
 			}
-			delete(g.recent, k) // random order: a random eviction
+			delete(rs.recent, k) // random order: a random eviction
 		}
 	}
-	g.recent[key] = s
+	rs.recent[key] = s
 }
 
-func (g *Guard) forget(key string) {
-	g.recentMu.Lock()
-	delete(g.recent, key)
-	g.recentMu.Unlock()
+func (rs *Refreshes) forget(key string) {
+	rs.mu.Lock()
+	delete(rs.recent, key)
+	rs.mu.Unlock()
 }

@@ -25,11 +25,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -85,13 +83,15 @@ type Guard struct {
 	State  func(*http.Request) map[string]any
 	Logger *slog.Logger
 
-	codec    *securecookie.SecureCookie
-	sealer   *sealer
-	stripper *stripper
-	cache    *cache
-	flights  singleflight.Group
-	recentMu sync.Mutex
-	recent   map[string]*successor // hash of a refresh token -> its successor (cookie.go)
+	// Refreshes are shared by the Guards of a configuration (NewRefreshes), so that two
+	// routes with one client and cookie refresh a cookie once; nil: a set of its own.
+	Refreshes *Refreshes
+
+	codec     *securecookie.SecureCookie
+	sealer    *sealer
+	stripper  *stripper
+	cache     *cache
+	refreshes *Refreshes
 }
 
 // Init prepares the Guard.
@@ -135,7 +135,10 @@ func (g *Guard) Init() error {
 	if g.Provider.Keys != nil {
 		g.cache.removals = g.Provider.Keys.Removals
 	}
-	g.recent = map[string]*successor{}
+	g.refreshes = g.Refreshes
+	if g.refreshes == nil {
+		g.refreshes = NewRefreshes(g.CacheSize)
+	}
 	return nil
 }
 

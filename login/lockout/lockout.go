@@ -2,6 +2,7 @@ package lockout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -38,7 +39,20 @@ type Limiter struct {
 
 	mu    sync.Mutex
 	slots map[string]*slot // keys with an attempt being reserved, evaluated or released
+	// pending are failures the store refused to record (a full disk, a read-only replica),
+	// per key: until they are written, attempts on the key are refused (fail closed), and
+	// each attempt tries to write them first. Past maxPending keys, overflow refuses every
+	// attempt until a write succeeds.
+	pending  map[string]int64
+	overflow bool
 }
+
+// maxPending bounds the keys whose failures wait in memory for the store.
+const maxPending = 100000
+
+// ErrFailuresNotRecorded refuses an attempt while earlier failures of its keys could not be
+// written: counting them is what bounds guesses, so the attempt fails closed.
+var ErrFailuresNotRecorded = errors.New("earlier failed attempts could not be recorded")
 
 // slot is the in-memory state of one key. refs is guarded by Limiter.mu; the rest by mu,
 // which is held while the key's stored counter is read or written, so that a reading never
@@ -75,6 +89,13 @@ func (l *Limiter) Attempt(ctx context.Context, keys []string, limits []int) (rel
 	}
 	order := lockOrder(keys)
 	slots := l.acquire(keys)
+	lock(slots, order)
+	err = l.flushPending(ctx, keys)
+	unlock(slots, order)
+	if err != nil {
+		l.drop(keys, slots)
+		return nil, fmt.Errorf("count attempt: %w", err)
+	}
 	for {
 		now := l.Now()
 		lock(slots, order)
@@ -136,14 +157,67 @@ func (l *Limiter) Attempt(ctx context.Context, keys []string, limits []int) (rel
 	}, nil
 }
 
-// countFailure makes a failure durable on every key.
+// countFailure makes a failure durable on every key; a failure the store refuses is kept
+// in pending, which refuses the key's attempts until it is written.
 func (l *Limiter) countFailure(ctx context.Context, keys []string) {
 	now := l.Now()
 	for _, k := range keys {
 		if _, _, err := l.Store.IncrementCounter(ctx, k, 1, l.Window, now); err != nil {
-			l.logger().Error("count a failed attempt", "error", err)
+			l.logger().Error("count a failed attempt; the key's attempts are refused until it is recorded", "error", err)
+			l.mu.Lock()
+			if l.pending == nil {
+				l.pending = map[string]int64{}
+			}
+			if _, ok := l.pending[k]; ok || len(l.pending) < maxPending {
+				l.pending[k]++
+			} else {
+				l.overflow = true
+			}
+			l.mu.Unlock()
 		}
 	}
+}
+
+// flushPending writes the failures kept in memory for keys (their slots locked): an error
+// means they are still not recorded and the attempt must be refused. Under overflow, one
+// pending key is written as a probe of the store, and every attempt is refused until one
+// write succeeds.
+func (l *Limiter) flushPending(ctx context.Context, keys []string) error {
+	l.mu.Lock()
+	if len(l.pending) == 0 && !l.overflow {
+		l.mu.Unlock()
+		return nil
+	}
+	todo := map[string]int64{}
+	for _, k := range keys {
+		if n := l.pending[k]; n > 0 {
+			todo[k] = n
+		}
+	}
+	overflow := l.overflow
+	if overflow && len(todo) == 0 {
+		for k, n := range l.pending {
+			todo[k] = n // a probe (its slot is not locked: the increment is atomic anyway)
+			break
+		}
+	}
+	l.mu.Unlock()
+	now := l.Now()
+	for k, n := range todo {
+		if _, _, err := l.Store.IncrementCounter(ctx, k, n, l.Window, now); err != nil {
+			return fmt.Errorf("%w: %w", ErrFailuresNotRecorded, err)
+		}
+		l.mu.Lock()
+		if l.pending[k] -= n; l.pending[k] <= 0 {
+			delete(l.pending, k)
+		}
+		l.overflow = false
+		l.mu.Unlock()
+	}
+	if overflow && len(todo) == 0 {
+		return ErrFailuresNotRecorded // nothing to probe with: refuse until pending drains
+	}
+	return nil
 }
 
 // resetFailures deletes the counter of key if it holds failures: a success with none
