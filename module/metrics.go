@@ -104,8 +104,10 @@ func (m *appMetrics) route(name string) *metrics.Route {
 	return r
 }
 
+//go:generate go run gen_timedstore.go ../store
+
 // timedStore times every operation of a store into the operation's histogram
-// (metrics_store_gen.go has the methods).
+// (metrics_store_gen.go has the methods, written by gen_timedstore.go).
 type timedStore struct {
 	s   store.Store
 	ops [numStoreOps]prometheus.Observer
@@ -145,6 +147,8 @@ func (m *appMetrics) timeStore(s store.Store) store.Store {
 	}
 	return t
 }
+
+var _ store.Store = (*timedStore)(nil)
 
 // ping checks that the store answers: its Ping (store.Pinger) or, for a store without one,
 // a cheap read of a user that does not exist.

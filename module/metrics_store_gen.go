@@ -1,4 +1,4 @@
-// Code generated from store/store.go by a one-off generator (see metrics_store.go); DO NOT EDIT.
+// Code generated from store/store.go by gen_timedstore.go; DO NOT EDIT.
 
 package module
 
