@@ -126,7 +126,7 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 	p.Passkey = &passkey.Method{Metrics: cfg.Metrics, WebAuthn: wa, Store: s, Accounts: p.Accounts, Signup: p.Signup, Sessions: p.Sessions,
 		Keys: ring, Now: now, Logger: logger}
 	p.Signup.Passkeys = p.Passkey
-	p.Social = &social.Method{Providers: cfg.SocialProviders, Issuer: cfg.Issuer, HTTPClient: cfg.SocialHTTPClient,
+	p.Social = &social.Method{Metrics: cfg.Metrics, Providers: cfg.SocialProviders, Issuer: cfg.Issuer, HTTPClient: cfg.SocialHTTPClient,
 		Limits: cfg.SocialLimits, Store: s, Accounts: p.Accounts, Sessions: p.Sessions, Codes: p.Codes, Now: now, Logger: logger}
 	p.MFA = &mfa.Rules{Store: s, Passkeys: p.Passkey, Sessions: p.Sessions, Now: now}
 	p.Tokens = &issue.Issuer{Issuer: cfg.Issuer, TenantID: cfg.TenantID, Keys: ring, Store: s,
