@@ -115,6 +115,9 @@ type timedStore struct {
 
 func (s *timedStore) since(op int, start time.Time) { s.ops[op].Observe(time.Since(start).Seconds()) }
 
+// Unwrap returns the timed store (tests reach the implementation through it).
+func (s *timedStore) Unwrap() store.Store { return s.s }
+
 // Ping passes the readiness check on (see ping).
 func (s *timedStore) Ping(ctx context.Context) error { return ping(ctx, s.s) }
 
