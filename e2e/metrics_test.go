@@ -119,3 +119,34 @@ func TestHealthEndpoints(t *testing.T) {
 		t.Errorf("healthz with the store down: %s", r)
 	}
 }
+
+// TestMetricsRefreshReuse: a refresh counts a refresh_token grant; replaying the rotated
+// refresh token counts one reuse and no token.
+func TestMetricsRefreshReuse(t *testing.T) {
+	e := Start(t, Config{Gatehouse: AppClient, Sites: AppSite})
+	e.CreateUser("noor@example.test")
+	b := NewBrowser(t)
+	e.PortalLogin(b, "noor@example.test", Password)
+	toks := e.Tokens(b, "app", e.RP+"/app-cb", "openid offline_access read:docs")
+	rt, _ := toks["refresh_token"].(string)
+	if rt == "" {
+		t.Fatalf("no refresh token: %v", toks)
+	}
+	before := e.scrapeMetrics(t)
+	if r := e.Refresh("app", rt); r.Status != http.StatusOK {
+		t.Fatalf("refresh: %s", r)
+	}
+	if r := e.Refresh("app", rt); r.Status != http.StatusBadRequest {
+		t.Fatalf("replay of the rotated refresh token: %s", r)
+	}
+	after := e.scrapeMetrics(t)
+	for series, want := range map[string]float64{
+		`gatehouse_tokens_issued_total{grant="refresh_token"}`:      1,
+		`gatehouse_tokens_issued_total{grant="authorization_code"}`: 0,
+		`gatehouse_refresh_token_reuse_total`:                       1,
+	} {
+		if got := after[series] - before[series]; got != want {
+			t.Errorf("%s moved by %v, want %v", series, got, want)
+		}
+	}
+}
