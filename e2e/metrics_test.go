@@ -150,3 +150,34 @@ func TestMetricsRefreshReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsAfterReload: a reload provisions the app again on the new configuration's
+// registry; /metrics then serves the new collectors, which count the new configuration's
+// events (a failed login, a refused protected request).
+func TestMetricsAfterReload(t *testing.T) {
+	cfg := Config{Gatehouse: AppClient, Sites: AppSite}
+	e := Start(t, cfg)
+	e.CreateUser("ole@example.test")
+	if r := e.APILogin("ole@example.test", "not the password"); r.Status < 400 {
+		t.Fatalf("failed login: %s", r)
+	}
+	if err := e.Load(cfg); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	before := e.scrapeMetrics(t)
+	if r := e.APILogin("ole@example.test", "still not the password"); r.Status < 400 {
+		t.Fatalf("failed login after the reload: %s", r)
+	}
+	if r := Get(t, e.App+"/x", ""); r.Status != http.StatusUnauthorized {
+		t.Fatalf("protected request without a credential: %s", r)
+	}
+	after := e.scrapeMetrics(t)
+	for series, want := range map[string]float64{
+		`gatehouse_logins_total{method="password",result="failure"}`:                  1,
+		`gatehouse_protect_decisions_total{result="unauthenticated",route="default"}`: 1,
+	} {
+		if got := after[series] - before[series]; got != want {
+			t.Errorf("%s moved by %v after the reload, want %v", series, got, want)
+		}
+	}
+}
