@@ -162,6 +162,9 @@ func TestAdaptErrors(t *testing.T) {
 		want []string // substrings of the error: the option and the file:line
 	}{
 		{"unknown gatehouse option", global(issuer + "\t\tcolour blue\n"), []string{`unknown option "colour"`, "Caddyfile:4"}},
+		{"metrics on", global(issuer + "\t\tmetrics on\n"), []string{"expected `metrics off`", "Caddyfile:4"}},
+		{"metrics without value", global(issuer + "\t\tmetrics\n"), []string{"expected `metrics off`", "Caddyfile:4"}},
+		{"protect route without name", site("\tgatehouse_protect {\n\t\troute\n\t}\n"), []string{"route takes exactly one name", "Caddyfile:9"}},
 		{"issuer without value", global("\t\tissuer\n"), []string{"issuer takes exactly one value", "Caddyfile:3"}},
 		{"storage unknown", global(issuer + "\t\tstorage redis\n"), []string{`storage "redis"`, "Caddyfile:4"}},
 		{"storage without module", global(issuer + "\t\tstorage\n"), []string{"storage", "Caddyfile:4"}},

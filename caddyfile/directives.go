@@ -171,6 +171,12 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 				return nil, h.Errf("gatehouse_protect: cookie_name takes exactly one name")
 			}
 			p.CookieName = args[0]
+		case "route":
+			args := h.RemainingArgs()
+			if len(args) != 1 {
+				return nil, h.Errf("gatehouse_protect: route takes exactly one name (the route label of the metrics)")
+			}
+			p.Route = args[0]
 		case "cache_size":
 			args := h.RemainingArgs()
 			n, err := strconv.Atoi(strings.Join(args, " "))
@@ -181,7 +187,7 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 		case "insecure_allow_noncanonical_paths":
 			return nil, h.Errf("gatehouse_protect: insecure_allow_noncanonical_paths is a site-wide choice: put it in `gatehouse_sanitize { insecure_allow_noncanonical_paths }` at the top of the site")
 		default:
-			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, header, no_default_headers, strip_header, cookie_name, cache_size)", opt)
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, header, no_default_headers, strip_header, cookie_name, cache_size, route)", opt)
 		}
 	}
 	routes := h.NewRoute(matcherSet, p)

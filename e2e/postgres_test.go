@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/postgres"
 	"github.com/gatehouse-dev/gatehouse/store/postgres/pgtest"
 )
@@ -31,7 +32,11 @@ func TestPostgresStorage(t *testing.T) {
 	storage, schema := pgStorage(t)
 	cfg := Config{Gatehouse: AppClient, Sites: AppSite, Storage: storage}
 	e := Start(t, cfg)
-	st, ok := Provider(t).Store.(*postgres.Store)
+	running := Provider(t).Store
+	if w, ok := running.(interface{ Unwrap() store.Store }); ok {
+		running = w.Unwrap() // the metrics' timing wrapper (module/metrics.go)
+	}
+	st, ok := running.(*postgres.Store)
 	if !ok {
 		t.Fatalf("the running store is a %T, not PostgreSQL", Provider(t).Store)
 	}

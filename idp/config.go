@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/keys"
+	"github.com/gatehouse-dev/gatehouse/metrics"
 )
 
 // Config holds the provider's settings. Zero durations take the defaults of Defaults.
@@ -54,6 +55,9 @@ type Config struct {
 	// Messenger delivers codes and links; nil means no email or SMS can be sent (the email
 	// and SMS methods, verification and recovery are then unavailable).
 	Messenger Messenger
+	// Metrics receives the logins, MFA challenges, token responses and refresh token reuse
+	// (nil: not counted).
+	Metrics metrics.Recorder
 	// EmailEnabled and SMSEnabled tell whether Messenger can deliver email / SMS.
 	EmailEnabled, SMSEnabled bool
 	// CodeTTL is how long an email or SMS code is valid (default 10m, at most 10m);

@@ -116,23 +116,23 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 	p.Signup = &account.Signup{Accounts: p.Accounts, Store: s, Hasher: h, Codes: p.Codes, Mode: cfg.SignupMode,
 		RevealsExisting: cfg.SignupRevealsExisting, InviteLifetime: cfg.InviteLifetime, Issuer: cfg.Issuer, Now: now}
 	p.Verification = &account.Verification{Accounts: p.Accounts, Codes: p.Codes}
-	p.Password = &pwlogin.Method{Store: s, Hasher: h, Limiter: p.Lockout, AccountMaxFailures: cfg.AccountMaxFailures,
+	p.Password = &pwlogin.Method{Metrics: cfg.Metrics, Store: s, Hasher: h, Limiter: p.Lockout, AccountMaxFailures: cfg.AccountMaxFailures,
 		IPMaxFailures: cfg.IPMaxFailures, Now: now, Logger: logger}
-	p.EmailCode = &emailcode.Method{Codes: p.Codes, Accounts: p.Accounts}
-	p.SMSCode = &smscode.Method{Codes: p.Codes, Accounts: p.Accounts}
+	p.EmailCode = &emailcode.Method{Metrics: cfg.Metrics, Codes: p.Codes, Accounts: p.Accounts}
+	p.SMSCode = &smscode.Method{Metrics: cfg.Metrics, Codes: p.Codes, Accounts: p.Accounts}
 	p.CodeLogin = &otp.LoginCodes{Codes: p.Codes, Email: p.EmailCode, SMS: p.SMSCode}
-	p.MagicLink = &magiclink.Method{Store: s, Codes: p.Codes, Accounts: p.Accounts, Issuer: cfg.Issuer, Now: now}
+	p.MagicLink = &magiclink.Method{Metrics: cfg.Metrics, Store: s, Codes: p.Codes, Accounts: p.Accounts, Issuer: cfg.Issuer, Now: now}
 	p.Recovery = &recovery.Method{Store: s, Codes: p.Codes, Accounts: p.Accounts, Sessions: p.Sessions}
-	p.Passkey = &passkey.Method{WebAuthn: wa, Store: s, Accounts: p.Accounts, Signup: p.Signup, Sessions: p.Sessions,
+	p.Passkey = &passkey.Method{Metrics: cfg.Metrics, WebAuthn: wa, Store: s, Accounts: p.Accounts, Signup: p.Signup, Sessions: p.Sessions,
 		Keys: ring, Now: now, Logger: logger}
 	p.Signup.Passkeys = p.Passkey
-	p.Social = &social.Method{Providers: cfg.SocialProviders, Issuer: cfg.Issuer, HTTPClient: cfg.SocialHTTPClient,
+	p.Social = &social.Method{Metrics: cfg.Metrics, Providers: cfg.SocialProviders, Issuer: cfg.Issuer, HTTPClient: cfg.SocialHTTPClient,
 		Limits: cfg.SocialLimits, Store: s, Accounts: p.Accounts, Sessions: p.Sessions, Codes: p.Codes, Now: now, Logger: logger}
 	p.MFA = &mfa.Rules{Store: s, Passkeys: p.Passkey, Sessions: p.Sessions, Now: now}
 	p.Tokens = &issue.Issuer{Issuer: cfg.Issuer, TenantID: cfg.TenantID, Keys: ring, Store: s,
 		AccessTokenAlg: cfg.AccessTokenAlg, IDTokenAlg: cfg.IDTokenAlg, AccessTokenLifetime: cfg.AccessTokenLifetime,
 		IDTokenLifetime: cfg.IDTokenLifetime, Logger: logger}
-	p.OAuth = &oauth.Server{Issuer: cfg.Issuer, Store: s, Configured: configured, Tokens: p.Tokens, Sessions: p.Sessions,
+	p.OAuth = &oauth.Server{Metrics: cfg.Metrics, Issuer: cfg.Issuer, Store: s, Configured: configured, Tokens: p.Tokens, Sessions: p.Sessions,
 		Limiter: p.Lockout, Verifier: p.Verifier, Revocations: rl, CodeLifetime: cfg.CodeLifetime,
 		AccessTokenLifetime: cfg.AccessTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle,
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, Leeway: cfg.Leeway, ClientMaxFailures: cfg.ClientMaxFailures,

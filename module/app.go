@@ -85,6 +85,9 @@ type App struct {
 	// Email and SMS deliver login codes, magic links and verification messages.
 	Email EmailConfig `json:"email,omitzero"`
 	SMS   SMSConfig   `json:"sms,omitzero"`
+	// DisableMetrics turns off the Prometheus metrics (see README, Metrics and health): no
+	// collectors are registered and the store is not timed.
+	DisableMetrics bool `json:"disable_metrics,omitempty"`
 
 	provider  *idp.Provider
 	messenger *messenger
@@ -92,6 +95,7 @@ type App struct {
 	refreshes *protect.Refreshes // session-cookie refreshes shared by the gatehouse_protect handlers
 	storage   Storage
 	store     store.Store
+	metrics   *appMetrics // nil: metrics disabled
 	portal    *portalState
 	logger    *zap.Logger
 	slog      *slog.Logger
@@ -150,6 +154,18 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.store, err = a.storage.Open(ctx); err != nil {
 		return fmt.Errorf("gatehouse storage: %w", err)
 	}
+	if !a.DisableMetrics {
+		a.metrics, err = newAppMetrics(ctx.GetMetricsRegistry(), func() int {
+			if a.messenger == nil || a.messenger.queue == nil {
+				return 0
+			}
+			return a.messenger.queue.Len()
+		})
+		if err != nil {
+			return fmt.Errorf("gatehouse metrics: %w", err)
+		}
+		a.store = a.metrics.timeStore(a.store)
+	}
 	now := time.Now
 	algs := keys.Algorithms
 	ring, err := keys.Load(ctx, a.store, algs, now)
@@ -184,6 +200,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Leeway:               time.Duration(a.Tokens.Leeway),
 		Passkeys: idp.PasskeyConfig{RPID: a.Passkeys.RPID, RPName: a.Passkeys.RPName, Origins: a.Passkeys.Origins,
 			Disabled: len(a.Login) > 0 && !hasString(a.Login, "passkey")},
+	}
+	if a.metrics != nil {
+		cfg.Metrics = a.metrics
 	}
 	if cfg.Passkeys.RPName == "" {
 		cfg.Passkeys.RPName = a.Branding.ProductName

@@ -1,10 +1,12 @@
 package module
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -21,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/handlers/protect"
 	"github.com/gatehouse-dev/gatehouse/handlers/signup"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 func init() {
@@ -56,7 +59,36 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 		Keys: core.Keys, Issuer: core.Issuer, Now: core.Now, Cookie: st.sessions, Templates: st.templates, Brand: st.brand,
 		Base: st.base, ClientIP: clientIP, Logger: logger}).Mount(p.mux)
 	mountLogin(p.mux, app, logger)
+	mountHealth(p.mux, st.base, app.store, logger)
 	return nil
+}
+
+// readyTimeout bounds the readiness check's store ping.
+const readyTimeout = 2 * time.Second
+
+// mountHealth mounts the liveness (<base>/healthz: 200 while the process serves) and
+// readiness (<base>/readyz: 200 when the store answers a ping within readyTimeout, else
+// 503) endpoints. The answers say nothing of the store's error, which is logged.
+func mountHealth(mux *http.ServeMux, base string, st store.Store, logger *slog.Logger) {
+	write := func(w http.ResponseWriter, status int, body string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body + "\n"))
+	}
+	mux.HandleFunc("GET "+base+"/healthz", func(w http.ResponseWriter, r *http.Request) {
+		write(w, http.StatusOK, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET "+base+"/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := ping(ctx, st); err != nil {
+			logger.Warn("readiness: the store does not answer", "error", err)
+			write(w, http.StatusServiceUnavailable, `{"status":"unavailable","reason":"the store does not answer"}`)
+			return
+		}
+		write(w, http.StatusOK, `{"status":"ok"}`)
+	})
 }
 
 // mountLogin mounts the hosted login, sign-up, logout and account pages and the JSON

@@ -59,6 +59,10 @@ type Protect struct {
 	CookieName string `json:"cookie_name,omitempty"`
 	// CacheSize bounds the verified-credential cache (default 10000).
 	CacheSize int `json:"cache_size,omitempty"`
+	// Route names the route in the metrics (the route label of
+	// gatehouse_protect_decisions_total and gatehouse_protect_cache_lookups_total; default
+	// "default"). Keep the names few: each is a set of time series.
+	Route string `json:"route,omitempty"`
 
 	guard *protect.Guard
 }
@@ -97,9 +101,17 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 		Headers: specs, Names: app.names, StripHeaders: p.StripHeaders, CookieName: p.CookieName, CacheSize: p.CacheSize,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
 		CSRFKey: keys.DeriveKey("protect-csrf"), SessionKey: keys.DeriveKey("protect-session-v1"),
-		Refreshes: app.refreshes, State: requestVars, Logger: ctx.Slogger(),
+		Refreshes: app.refreshes, State: requestVars, Logger: ctx.Slogger(), Metrics: app.metrics.route(p.routeName()),
 	}
 	return p.guard.Init()
+}
+
+// routeName is the route label of the handler's metrics.
+func (p *Protect) routeName() string {
+	if p.Route == "" {
+		return "default"
+	}
+	return p.Route
 }
 
 // defaultClient returns the client the handler logs browsers in through, refusing a

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/detach"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
+	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -87,6 +88,10 @@ type RefreshRequest struct {
 // marked used before anything else is checked, so that any failed or repeated redemption
 // burns it; a repeated redemption also revokes every token the first one issued.
 func (p *Server) ExchangeCode(ctx context.Context, c *Client, in CodeGrant) (*TokenResponse, *Error) {
+	return p.counted(GrantAuthorizationCode)(p.exchangeCode(ctx, c, in))
+}
+
+func (p *Server) exchangeCode(ctx context.Context, c *Client, in CodeGrant) (*TokenResponse, *Error) {
 	code, redirectURI, verifier := in.Code, in.RedirectURI, in.Verifier
 	invalid := func(format string, args ...any) *Error {
 		return errorf(InvalidGrant, format, args...)
@@ -180,6 +185,10 @@ func (p *Server) ExchangeCode(ctx context.Context, c *Client, in CodeGrant) (*To
 // RFC 9700 §4.14.2). A rotated token presented again revokes its whole family. The scopes
 // may narrow the grant, never widen it.
 func (p *Server) RefreshGrant(ctx context.Context, c *Client, in RefreshRequest) (*TokenResponse, *Error) {
+	return p.counted(GrantRefreshToken)(p.refreshGrant(ctx, c, in))
+}
+
+func (p *Server) refreshGrant(ctx context.Context, c *Client, in RefreshRequest) (*TokenResponse, *Error) {
 	rt := in.Token
 	invalid := func(format string, args ...any) *Error {
 		return errorf(InvalidGrant, format, args...)
@@ -253,11 +262,23 @@ func (p *Server) RefreshGrant(ctx context.Context, c *Client, in RefreshRequest)
 }
 
 func (p *Server) refreshReuse(ctx context.Context, old store.RefreshToken) *Error {
+	metrics.Or(p.Metrics).RefreshReuse()
 	p.logger().Warn("refresh token reused; revoking its family", "client", old.ClientID, "grant", old.FamilyID)
 	if err := p.Sessions.RevokeGrant(ctx, old.FamilyID); err != nil {
 		return p.serverError("token: revoke reused family", err)
 	}
 	return errorf(InvalidGrant, "the refresh token was already used; its grant is revoked")
+}
+
+// counted returns a function passing a grant's results through, counting a token response
+// of grant.
+func (p *Server) counted(grant string) func(*TokenResponse, *Error) (*TokenResponse, *Error) {
+	return func(resp *TokenResponse, oerr *Error) (*TokenResponse, *Error) {
+		if oerr == nil && resp != nil {
+			metrics.Or(p.Metrics).TokenIssued(grant)
+		}
+		return resp, oerr
+	}
 }
 
 // grant is what tokens are issued from.

@@ -27,6 +27,10 @@ type ClientCredentialsRequest struct {
 // subset of the client's (openid is refused: there is no user); the resources choose the
 // audience.
 func (p *Server) ClientCredentialsGrant(ctx context.Context, c *Client, in ClientCredentialsRequest) (*TokenResponse, *Error) {
+	return p.counted(GrantClientCredentials)(p.clientCredentialsGrant(ctx, c, in))
+}
+
+func (p *Server) clientCredentialsGrant(ctx context.Context, c *Client, in ClientCredentialsRequest) (*TokenResponse, *Error) {
 	if !c.AllowsGrant(GrantClientCredentials) || c.Public() {
 		return nil, errorf(UnauthorizedClient, "this client may not use the client_credentials grant")
 	}

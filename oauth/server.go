@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
+	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -38,6 +39,8 @@ type Server struct {
 	HTTPClient Doer
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// Metrics counts the token responses and refresh token reuse (nil: not counted).
+	Metrics metrics.Recorder
 
 	// origins indexes the public clients' browser origins (origins.go).
 	origins originIndex

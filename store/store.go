@@ -585,6 +585,13 @@ type Notifier interface {
 	Listen(ctx context.Context, changed func(topic string)) error
 }
 
+// Pinger is implemented by stores that can check cheaply that they answer (store/postgres:
+// a round trip to the database), for the readiness endpoint. A store without it is checked
+// with a read of a record that does not exist.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
 // Locker is implemented by stores shared by several instances that can give one of them
 // a named lock (store/postgres, with a session advisory lock), for work only one instance
 // should do at a time, such as rotating signing keys.

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/metrics"
 )
 
 // cache maps a credential (a bearer token, or the value of the protect cookie) to the
@@ -25,6 +27,8 @@ type cache struct {
 	// removals is the key ring's removal counter (keys.Ring.Removals; nil: none). An entry
 	// made before a signing key was removed is not used: the token may be signed by it.
 	removals func() uint64
+	// hit and miss count the lookups (nil: not counted).
+	hit, miss metrics.Counter
 }
 
 const seenSlots = 1 << 14
@@ -58,8 +62,10 @@ func (c *cache) get(key string, now time.Time) *Identity {
 	id := s.m[key]
 	s.mu.RUnlock()
 	if id == nil || now.Unix() >= id.until || id.keyGen != c.generation() {
+		metrics.Inc(c.miss)
 		return nil
 	}
+	metrics.Inc(c.hit)
 	return id
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/keys"
+	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/secret"
@@ -87,9 +88,12 @@ func newEnv(t testing.TB) *env {
 
 // guard builds a Guard for the site with rule and the default headers, as module/protect.go
 // Provision does.
-func (e *env) guard(rule policy.Rule) *Guard {
+func (e *env) guard(rule policy.Rule) *Guard { e.t.Helper(); return e.guardWith(rule, nil) }
+
+// guardWith is guard with the route's metrics m.
+func (e *env) guardWith(rule policy.Rule, m *metrics.Route) *Guard {
 	e.t.Helper()
-	g := &Guard{Provider: e.p, ClientID: "web", Rule: rule, Headers: mustCompile(e.t, DefaultHeaders),
+	g := &Guard{Metrics: m, Provider: e.p, ClientID: "web", Rule: rule, Headers: mustCompile(e.t, DefaultHeaders),
 		CookieHashKey: e.ring.DeriveKey("protect-cookie-hmac"), CookieBlockKey: e.ring.DeriveKey("protect-cookie-aes"),
 		CSRFKey: e.ring.DeriveKey("protect-csrf"), SessionKey: e.ring.DeriveKey("protect-session-v1")}
 	if err := g.Init(); err != nil {

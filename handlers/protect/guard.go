@@ -30,6 +30,7 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -82,6 +83,8 @@ type Guard struct {
 	// with the other Gatehouse handlers of the request; nil when there is none.
 	State  func(*http.Request) map[string]any
 	Logger *slog.Logger
+	// Metrics are the route's pre-resolved counters (nil: none).
+	Metrics *metrics.Route
 
 	// Refreshes are shared by the Guards of a configuration (NewRefreshes), so that two
 	// routes with one client and cookie refresh a cookie once; nil: a set of its own.
@@ -132,6 +135,9 @@ func (g *Guard) Init() error {
 	}
 	g.stripper = newStripper(g.Names, append(names, g.StripHeaders...))
 	g.cache = newCache(g.CacheSize)
+	if g.Metrics != nil {
+		g.cache.hit, g.cache.miss = g.Metrics.CacheHit, g.Metrics.CacheMiss
+	}
 	if g.Provider.Keys != nil {
 		g.cache.removals = g.Provider.Keys.Removals
 	}
@@ -149,19 +155,28 @@ func (g *Guard) Init() error {
 // request, each strips the managed headers again and injects its own, so the last one's
 // headers reach the upstream; cookies are read from what the client sent (see State).
 func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
+	id, outcome := g.serve(w, r)
+	if m := g.Metrics; m != nil {
+		metrics.Inc(m.Decisions[outcome])
+	}
+	return id
+}
+
+// serve is Serve, also returning the outcome for the metrics.
+func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 	if !CheckPath(w, r, g.State, g.InsecureAllowNonCanonicalPaths) {
-		return nil
+		return nil, metrics.BadRequest
 	}
 	cookies := sentCookies(g.State, r)
 	switch r.URL.Path {
 	case g.CallbackPath:
 		g.stripper.stripRequest(r)
 		g.callback(w, r)
-		return nil
+		return nil, metrics.Handled
 	case g.LogoutPath:
 		g.stripper.stripRequest(r)
 		g.logout(w, r, cookies)
-		return nil
+		return nil, metrics.Handled
 	}
 	// Read the credentials, then strip everything the client must not pass upstream.
 	var bearer string
@@ -169,7 +184,7 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 	if len(authz) > 1 {
 		g.stripAll(r)
 		g.challenge(w, r, http.StatusBadRequest, "invalid_request", "send one Authorization header")
-		return nil
+		return nil, metrics.BadRequest
 	}
 	if len(authz) == 1 {
 		// The scheme ends at the first space or tab (RFC 9110 §11.4 allows either around the
@@ -187,7 +202,7 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 			if tok == "" || strings.ContainsAny(tok, " \t") {
 				g.stripAll(r)
 				g.challenge(w, r, http.StatusBadRequest, "invalid_request", "the Authorization header must be: Bearer <token>")
-				return nil
+				return nil, metrics.BadRequest
 			}
 			bearer = tok
 			delete(r.Header, "Authorization") // the gateway's credential is not forwarded (PX-30)
@@ -205,22 +220,22 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 	switch {
 	case bearer != "" && hasCookie:
 		g.challenge(w, r, http.StatusBadRequest, "invalid_request", "send either a bearer token or the session cookie, not both")
-		return nil
+		return nil, metrics.BadRequest
 	case bearer != "":
 		id, err = g.verifyBearer(bearer, now)
 		if err != nil {
 			g.tokenError(w, r, err)
-			return nil
+			return nil, tokenOutcome(err)
 		}
 	case dupCookie:
 		g.clearCookie(w, r)
 		g.unauthenticated(w, r)
-		return nil
+		return nil, metrics.Unauthenticated
 	case hasCookie:
 		id, err = g.verifyCookie(w, r, cookie, now)
 		if errors.Is(err, tokens.ErrUnavailable) || errors.Is(err, errUnavailable) {
 			g.tokenError(w, r, err)
-			return nil
+			return nil, tokenOutcome(err)
 		}
 		if err != nil {
 			if !errors.Is(err, errOtherClient) {
@@ -229,35 +244,35 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 				g.clearCookie(w, r)
 			}
 			g.unauthenticated(w, r)
-			return nil
+			return nil, metrics.Unauthenticated
 		}
 	default:
 		g.unauthenticated(w, r)
-		return nil
+		return nil, metrics.Unauthenticated
 	}
 	d := policy.Evaluate(&g.Rule, &id.Policy)
 	switch d.Outcome {
 	case policy.Allow:
 	case policy.InvalidToken:
 		g.challenge(w, r, http.StatusUnauthorized, "invalid_token", d.Reason)
-		return nil
+		return nil, metrics.Unauthenticated
 	case policy.InsufficientScope:
 		g.forbidden(w, r, id, "insufficient_scope", d)
-		return nil
+		return nil, metrics.Forbidden
 	case policy.InsufficientAuthentication:
 		// RFC 9470 step-up: a browser goes back through the login for a passkey (a login
 		// that comes back without one ends on a page, not here again: see callback); an
 		// API client is told what is missing.
 		if g.ClientID != "" && isBrowser(r) {
 			g.startStepUp(w, r)
-			return nil
+			return nil, metrics.Forbidden
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="insufficient_user_authentication", error_description="a multi-factor login is required", acr_values="aal2"`)
 		writeError(w, http.StatusUnauthorized, "insufficient_user_authentication", d.Reason)
-		return nil
+		return nil, metrics.Forbidden
 	default:
 		g.forbidden(w, r, id, "", d)
-		return nil
+		return nil, metrics.Forbidden
 	}
 	for _, h := range id.headers {
 		// A fresh slice per request: a later handler (request_header) may edit the value in
@@ -269,7 +284,7 @@ func (g *Guard) Serve(w http.ResponseWriter, r *http.Request) *Identity {
 			m[guardedKey] = true
 		}
 	}
-	return id
+	return id, metrics.Allowed
 }
 
 func (g *Guard) stripAll(r *http.Request) {
@@ -322,6 +337,14 @@ func (g *Guard) unauthenticated(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 	writeError(w, http.StatusUnauthorized, "unauthorized", "authentication required")
+}
+
+// tokenOutcome is the metrics outcome of tokenError's answer.
+func tokenOutcome(err error) int {
+	if errors.Is(err, tokens.ErrUnavailable) || errors.Is(err, errUnavailable) {
+		return metrics.Unavailable
+	}
+	return metrics.Unauthenticated
 }
 
 // tokenError answers a presented token that failed verification.

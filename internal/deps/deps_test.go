@@ -230,6 +230,7 @@ func TestDependencyRules(t *testing.T) {
 		jwt        = "github.com/golang-jwt/jwt/v5"
 		sessions   = "github.com/gorilla/sessions"
 		oidc       = "github.com/coreos/go-oidc/v3"
+		prometheus = "github.com/prometheus"
 		storePkg   = mod + "/store"
 		netHTTP    = "net/http"
 		handlers   = "handlers"
@@ -338,6 +339,19 @@ func TestDependencyRules(t *testing.T) {
 			name:      "golang-jwt only in tokens, keys and upstream (Sign in with Apple's client secret is an ES256 JWT signed with the operator's Apple key, not a Gatehouse key)",
 			applies:   func(p string) bool { return !under(p, "tokens", "keys", "upstream") },
 			forbidden: func(p string) bool { return isPath(p, jwt) },
+		},
+		{
+			// Issue 15: the collectors live on Caddy's metrics registry, which only module
+			// holds; the domain and the handlers report through gatehouse/metrics (a
+			// dependency-free observer interface), so they never see a Prometheus type.
+			name:      "the Prometheus client only in module (the rest reports through gatehouse/metrics)",
+			applies:   func(p string) bool { return !under(p, "module") },
+			forbidden: func(p string) bool { return isPath(p, prometheus) },
+		},
+		{
+			name:      "metrics imports only the standard library (everything may import it)",
+			applies:   func(p string) bool { return under(p, "metrics") },
+			forbidden: not(std),
 		},
 		{
 			name:      "gorilla/sessions only in session",

@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
+	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -18,6 +19,8 @@ const Purpose = otp.PurposeCodeLogin + otp.ChannelEmail
 
 // Method is login by email code. Both fields are required.
 type Method struct {
+	// Metrics counts the login attempts (nil: not counted).
+	Metrics  metrics.Recorder
 	Codes    *otp.Codes
 	Accounts *account.Accounts
 }
@@ -49,6 +52,11 @@ func (m *Method) Begin(ctx context.Context, email, lang, clientIP string) (strin
 
 // Finish checks a code sent by email (in the browser holding flow) and returns the account.
 func (m *Method) Finish(ctx context.Context, flow, code, clientIP string) (login.Result, error) {
+	res, err := m.finish(ctx, flow, code, clientIP)
+	return login.Count(m.Metrics, "email_otp", res, err, otp.ErrCodeInvalid, otp.ErrCodeExpired, otp.ErrCodeAttempts)
+}
+
+func (m *Method) finish(ctx context.Context, flow, code, clientIP string) (login.Result, error) {
 	rec, err := m.Codes.Check(ctx, Purpose, flow, code, clientIP)
 	if err != nil {
 		return login.Result{}, err

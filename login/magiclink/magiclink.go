@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
+	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -32,6 +33,8 @@ func (e *ConfirmationRequiredError) Error() string {
 
 // Method is login by magic link. Every field is required.
 type Method struct {
+	// Metrics counts the login attempts (nil: not counted).
+	Metrics  metrics.Recorder
 	Store    store.Store
 	Codes    *otp.Codes
 	Accounts *account.Accounts
@@ -134,6 +137,15 @@ func (m *Method) lookup(ctx context.Context, token, nonce string) (Link, store.O
 // result's ReturnTo is where the login continues. A link opened elsewhere without
 // confirmation is a *ConfirmationRequiredError.
 func (m *Method) Finish(ctx context.Context, token, nonce string, confirmed bool) (login.Result, error) {
+	res, err := m.finish(ctx, token, nonce, confirmed)
+	var confirm *ConfirmationRequiredError
+	if errors.As(err, &confirm) {
+		return res, err // not an attempt yet: the browser confirms first
+	}
+	return login.Count(m.Metrics, "magic_link", res, err, ErrLinkExpired)
+}
+
+func (m *Method) finish(ctx context.Context, token, nonce string, confirmed bool) (login.Result, error) {
 	ml, rec, err := m.lookup(ctx, token, nonce)
 	if err != nil {
 		return login.Result{}, err

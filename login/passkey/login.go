@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -91,6 +92,11 @@ func (m *Method) decoyCredentials(email string) []protocol.CredentialDescriptor 
 // used. The credential must belong to the user its user handle names (CR-26); a signature
 // counter that went backwards is refused (CR-25).
 func (m *Method) FinishLogin(ctx context.Context, sec string, response []byte) (login.Result, error) {
+	res, err := m.finishLogin(ctx, sec, response)
+	return login.Count(m.Metrics, "passkey", res, err, ErrPasskeyFailed, ErrClonedAuthenticator, ErrNoPasskey)
+}
+
+func (m *Method) finishLogin(ctx context.Context, sec string, response []byte) (login.Result, error) {
 	if m.WebAuthn == nil {
 		return login.Result{}, ErrPasskeysDisabled
 	}
@@ -200,6 +206,7 @@ func (m *Method) BeginSecondFactor(ctx context.Context, u store.User, bind strin
 	if err != nil {
 		return nil, err
 	}
+	metrics.Or(m.Metrics).MFAChallenge("passkey")
 	return &Ceremony{Secret: sec, Options: assertion}, nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -112,6 +113,8 @@ func NewRelyingParty(issuer string, cfg Config) (*webauthn.WebAuthn, error) {
 // Method is the passkey method. WebAuthn nil means passkeys are disabled; every other field
 // but Logger is required.
 type Method struct {
+	// Metrics counts the login attempts (nil: not counted).
+	Metrics  metrics.Recorder
 	WebAuthn *webauthn.WebAuthn
 	Store    store.Store
 	Accounts *account.Accounts

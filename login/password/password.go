@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
+	"github.com/gatehouse-dev/gatehouse/metrics"
 	pwhash "github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -24,6 +25,8 @@ var ErrInvalidCredentials = errors.New("the email or password is incorrect")
 
 // Method is login by password. Every field but Logger is required.
 type Method struct {
+	// Metrics counts the login attempts (nil: not counted).
+	Metrics metrics.Recorder
 	Store   store.Store
 	Hasher  *pwhash.Hasher
 	Limiter *lockout.Limiter
@@ -40,6 +43,11 @@ type Method struct {
 // *lockout.LockedError, account.ErrUserDisabled (only after a correct password), an
 // *input.Error, or an internal error.
 func (m *Method) Login(ctx context.Context, email, pw, clientIP string) (login.Result, error) {
+	res, err := m.login(ctx, email, pw, clientIP)
+	return login.Count(m.Metrics, "password", res, err, ErrInvalidCredentials)
+}
+
+func (m *Method) login(ctx context.Context, email, pw, clientIP string) (login.Result, error) {
 	email, err := input.NormalizeEmail(email)
 	if err != nil {
 		return login.Result{}, err

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
+	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -29,6 +30,8 @@ const stateTTL = 10 * time.Minute
 // Method is social login. Every field but HTTPClient, Limits (zero: the defaults) and
 // Logger is required; it must not be copied after first use.
 type Method struct {
+	// Metrics counts the social logins (nil: not counted).
+	Metrics metrics.Recorder
 	// Providers are the configured upstream providers.
 	Providers []*Provider
 	// Issuer is the portal's URL: each provider's callback is
@@ -172,6 +175,17 @@ type Result struct {
 // provider that fails returns a *upstream.UnavailableError. An answer the provider vouches
 // for gives its start back to the client's limit (Limits).
 func (m *Method) Finish(ctx context.Context, name string, cb Callback, sess store.Session) (Result, error) {
+	res, err := m.finish(ctx, name, cb, sess)
+	if res.Linked {
+		return res, err // an identity linked to the signed-in user: not a login
+	}
+	// ErrDenied (cancelled at the provider), ErrNoAccount and ErrNotAllowed are the
+	// failures; a rejected answer or an unavailable provider counts as an error.
+	_, err = login.Count(m.Metrics, "social", res.Result, err, ErrDenied, ErrNoAccount, ErrNotAllowed)
+	return res, err
+}
+
+func (m *Method) finish(ctx context.Context, name string, cb Callback, sess store.Session) (Result, error) {
 	sessionUserID := sess.UserID
 	sp := m.Provider(name)
 	if sp == nil {
