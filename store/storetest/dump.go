@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/store"
-	"github.com/gatehouse-dev/gatehouse/store/memory"
 )
 
 // Populate fills s with records of every kind, in every state a copy must keep: a user
@@ -120,29 +119,38 @@ func SameRecords(t *testing.T, a, b store.Dumper, what string) {
 	}
 }
 
-// testDump: a store that implements store.Dumper reports every record it holds, and
-// store.Copy into it and back out of it changes nothing (memory -> store -> memory).
+// testDump: a store that implements store.Dumper reports every record it holds, of every
+// kind, and store.Copy out of it into a second store and from there into a third changes
+// nothing.
 func testDump(t *testing.T, newStore func(t *testing.T) store.Store) {
-	s := newStore(t)
-	d, isDumper := s.(store.Dumper)
+	src := newStore(t)
+	d, isDumper := src.(store.Dumper)
 	if !isDumper {
 		t.Skip("the store does not implement store.Dumper")
 	}
 	ctx := t.Context()
-	src := memory.New()
-	t.Cleanup(func() { _ = src.Close() })
 	ok(t, Populate(ctx, src), "populate")
-	stats, err := store.Copy(ctx, src, s, base)
-	ok(t, err, "copy into the store")
+	s := newStore(t)
+	stats, err := store.Copy(ctx, d, s, base)
+	ok(t, err, "copy into a second store")
+	for _, k := range store.Kinds {
+		if stats.Written[k] == 0 {
+			t.Fatalf("copy: no record of kind %s was dumped (stats %+v)", k, stats)
+		}
+	}
 	if stats.Written[store.KindUser] != 3 || stats.Written[store.KindRefreshToken] != 3 || stats.Expired != 0 {
 		t.Fatalf("copy into the store: stats %+v", stats)
 	}
-	SameRecords(t, src, d, "memory -> store")
-	back := memory.New()
-	t.Cleanup(func() { _ = back.Close() })
-	_, err = store.Copy(ctx, d, back, base)
-	ok(t, err, "copy back")
-	SameRecords(t, src, back, "memory -> store -> memory")
+	SameRecords(t, d, s.(store.Dumper), "store -> second store")
+	back := newStore(t)
+	_, err = store.Copy(ctx, s.(store.Dumper), back, base)
+	ok(t, err, "copy into a third store")
+	SameRecords(t, d, back.(store.Dumper), "store -> second store -> third store")
+	stats, err = store.Copy(ctx, d, newStore(t), at(48*time.Hour))
+	ok(t, err, "copy two days later")
+	if stats.Written[store.KindSession] != 0 || stats.Written[store.KindUser] != 3 || stats.Expired == 0 {
+		t.Fatalf("copy two days later: expired sessions, codes ... copied: %+v", stats)
+	}
 
 	// The copied state behaves: a rotated token is used, a revoked family stays revoked,
 	// a redeemed code is redeemed, the counter goes on.
