@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -97,28 +98,86 @@ type CopyStats struct {
 	Expired int
 }
 
+// copyWorkers is how many records Copy writes at once. Records of one kind never depend on
+// each other, so they are written concurrently (each write of a durable store waits for its
+// commit to reach the disk; concurrent commits share that wait), and a kind starts only once
+// the kind before it is written.
+const copyWorkers = 8
+
 // Copy writes every live record of src into dst (which should be empty) through dst's
 // Store methods, preserving IDs, hashes and times, and returns what it wrote. Refresh
 // tokens keep their rotation and their family's revocation, authorization codes their
-// redemption, counters their value and window. It stops at the first error, naming the
-// record.
+// redemption, counters their value and window. Records stream from src to dst: at most a
+// few dozen are held at once. It stops at the first error, naming the record.
 func Copy(ctx context.Context, src Dumper, dst Store, now time.Time) (CopyStats, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	stats := CopyStats{Written: make(map[string]int)}
 	revoked := make(map[string]bool)
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		jobs chan Record
+		kind string
+	)
+	startKind := func(k string) {
+		kind, jobs = k, make(chan Record, 4*copyWorkers)
+		for range copyWorkers {
+			wg.Add(1)
+			go func(jobs <-chan Record) {
+				defer wg.Done()
+				for r := range jobs {
+					if ctx.Err() != nil {
+						continue
+					}
+					if err := Write(ctx, dst, r, now); err != nil {
+						cancel(fmt.Errorf("copy %s %q: %w", r.Kind, RecordID(r), err))
+						continue
+					}
+					mu.Lock()
+					stats.Written[r.Kind]++
+					mu.Unlock()
+				}
+			}(jobs)
+		}
+	}
+	endKind := func() error {
+		if jobs != nil {
+			close(jobs)
+			wg.Wait()
+			jobs = nil
+		}
+		if err := context.Cause(ctx); err != nil {
+			return err
+		}
+		return nil
+	}
 	err := src.Dump(ctx, func(r Record) error {
 		if !Live(r, now) {
 			stats.Expired++
 			return nil
 		}
-		if err := Write(ctx, dst, r, now); err != nil {
-			return fmt.Errorf("copy %s %q: %w", r.Kind, RecordID(r), err)
+		if r.Kind != kind || jobs == nil {
+			if err := endKind(); err != nil {
+				return err
+			}
+			startKind(r.Kind)
 		}
 		if t, ok := r.Value.(RefreshToken); ok && t.Revoked {
 			revoked[t.FamilyID] = true
 		}
-		stats.Written[r.Kind]++
-		return nil
+		select {
+		case jobs <- r:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
 	})
+	if endErr := endKind(); err == nil {
+		err = endErr
+	} else if cause := context.Cause(ctx); cause != nil && errors.Is(err, context.Canceled) {
+		err = cause
+	}
 	if err != nil {
 		return stats, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/badger"
+	"github.com/gatehouse-dev/gatehouse/store/memory"
 	"github.com/gatehouse-dev/gatehouse/store/postgres/pgtest"
 	"github.com/gatehouse-dev/gatehouse/store/storetest"
 )
@@ -155,5 +156,48 @@ func TestParseSpec(t *testing.T) {
 	}
 	if s, _ := ParseSpec("postgres:postgres://u:secret@db/idp", ""); strings.Contains(s.String(), "secret") {
 		t.Errorf("String shows the password: %s", s)
+	}
+}
+
+// TestCopyMemoryThroughStoresAndBack: the reference store's records copied into Badger
+// (on disk) and PostgreSQL and back into a new reference store are the same records.
+func TestCopyMemoryThroughStoresAndBack(t *testing.T) {
+	ctx := t.Context()
+	src := populatedMemory(t)
+	specs := []Spec{{Kind: "badger", Target: filepath.Join(t.TempDir(), "b")}}
+	if dsn := pgtest.Need(t); dsn != "" {
+		specs = append(specs, Spec{Kind: "postgres", Target: dsn, Schema: pgtest.Schema(t)})
+	}
+	for _, sp := range specs {
+		mid, err := Open(ctx, sp, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Copy(ctx, src, mid, storetest.Base); err != nil {
+			t.Fatalf("%s: %v", sp, err)
+		}
+		back := memory.New()
+		if _, err := store.Copy(ctx, mid, back, storetest.Base); err != nil {
+			t.Fatalf("%s: back: %v", sp, err)
+		}
+		storetest.SameRecords(t, src, back, "memory -> "+sp.Kind+" -> memory")
+		_ = mid.Close()
+	}
+}
+
+// TestCopyStopsAtFirstError: a record the destination refuses stops the copy with an error
+// naming it.
+func TestCopyStopsAtFirstError(t *testing.T) {
+	ctx := t.Context()
+	src, dst := populatedMemory(t), memory.New()
+	if err := dst.CreateUser(ctx, store.User{ID: "u2", CreatedAt: storetest.Base}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := store.Copy(ctx, src, dst, storetest.Base)
+	if !errors.Is(err, store.ErrAlreadyExists) || !strings.Contains(err.Error(), `copy user "u2"`) {
+		t.Fatalf("copy onto a taken ID: %v", err)
+	}
+	if _, err := dst.GetSession(ctx, "s1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the copy went on past the error: %v", err)
 	}
 }
