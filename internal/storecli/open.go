@@ -86,9 +86,6 @@ func Open(ctx context.Context, s Spec, readOnly bool) (Opened, error) {
 		if errors.Is(err, badger.ErrLocked) {
 			return nil, fmt.Errorf("%w\nBadger lets one process at a time use its directory: stop the Gatehouse server (Caddy) using %s first", err, s.Target)
 		}
-		if err != nil && readOnly && strings.Contains(err.Error(), "not properly closed") {
-			return nil, fmt.Errorf("%w\nthe database was not closed cleanly: start and stop the server once, then copy again", err)
-		}
 		return st, err
 	case "postgres":
 		return postgres.Open(ctx, postgres.Options{DSN: s.Target, Schema: s.Schema, SkipMigrations: readOnly})

@@ -143,6 +143,10 @@ func Open(opts Options) (*Store, error) {
 			return nil, fmt.Errorf("badger: open %q: another Gatehouse/Caddy process is using this directory: %w: %w",
 				opts.Path, ErrLocked, err)
 		}
+		if opts.ReadOnly && errors.Is(err, badger.ErrTruncateNeeded) {
+			return nil, fmt.Errorf("badger: open %q read-only: the database was not closed cleanly (a crash?): "+
+				"start and stop the server once so that it recovers, then try again: %w", opts.Path, err)
+		}
 		return nil, fmt.Errorf("badger: open %q: %w", opts.Path, err)
 	}
 	return &Store{db: db, path: opts.Path, inMemory: opts.InMemory, log: logger, seed: maphash.MakeSeed()}, nil
