@@ -47,6 +47,10 @@ type Record struct {
 	Value any
 }
 
+// UsedAt is the RedeemedAt or RotatedAt a Dumper reports for a code or token marked used
+// without a time (the contract lets a caller pass a zero now), so that a copy keeps it used.
+var UsedAt = time.Unix(1, 0).UTC()
+
 // Dumper is implemented by stores that can enumerate every record they hold (store/memory,
 // store/badger, store/postgres), for `gatehouse store copy` and `gatehouse store export`.
 //

@@ -35,11 +35,17 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 				}
 				f, err := getFamily(txn, rec.FamilyID)
 				rec.Revoked = f.Revoked
+				if rec.Rotated && rec.RotatedAt.IsZero() {
+					rec.RotatedAt = store.UsedAt
+				}
 				return rec.RefreshToken, err
 			}},
 			{store.KindAuthCode, pCode, func(_, val []byte) (any, error) {
 				var rec codeRecord
 				err := json.Unmarshal(val, &rec)
+				if rec.Redeemed && rec.RedeemedAt.IsZero() {
+					rec.RedeemedAt = store.UsedAt
+				}
 				return rec.AuthCode, err
 			}},
 			{store.KindRevocation, pRevocation, decodeAs[store.Revocation]},

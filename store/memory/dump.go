@@ -50,10 +50,17 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 	for _, id := range slices.Sorted(maps.Keys(s.tokens)) {
 		t := cloneRefreshToken(s.tokens[id].token)
 		t.Revoked = s.familyOf(t.FamilyID).revoked
+		if s.tokens[id].rotated && t.RotatedAt.IsZero() {
+			t.RotatedAt = store.UsedAt
+		}
 		add(store.KindRefreshToken, t)
 	}
 	for _, id := range slices.Sorted(maps.Keys(s.codes)) {
-		add(store.KindAuthCode, cloneAuthCode(s.codes[id].code))
+		c := cloneAuthCode(s.codes[id].code)
+		if s.codes[id].redeemed && c.RedeemedAt.IsZero() {
+			c.RedeemedAt = store.UsedAt
+		}
+		add(store.KindAuthCode, c)
 	}
 	revs := slices.SortedFunc(maps.Keys(s.revs), func(a, b revocationKey) int {
 		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.subject, b.subject))

@@ -14,7 +14,7 @@ var _ store.Dumper = (*Store)(nil)
 
 // dumpQueries select each kind's records in key order (store.Kinds order); each row is
 // the record's json, then the json laid over it (a code's redemption, a token's rotation),
-// then for tokens the family's revocation.
+// then for tokens the family's revocation, then the used flag (redeemed, rotated).
 var dumpQueries = []struct{ kind, sql string }{
 	{store.KindUser, `SELECT data FROM users ORDER BY id`},
 	{store.KindPassword, `SELECT data FROM passwords ORDER BY user_id`},
@@ -24,9 +24,9 @@ var dumpQueries = []struct{ kind, sql string }{
 	{store.KindClient, `SELECT data FROM clients ORDER BY id`},
 	{store.KindKey, `SELECT data FROM signing_keys ORDER BY id`},
 	{store.KindSession, `SELECT data FROM sessions ORDER BY id`},
-	{store.KindRefreshToken, `SELECT t.data, t.rotation, coalesce(f.revoked, true)
+	{store.KindRefreshToken, `SELECT t.data, t.rotation, coalesce(f.revoked, true), t.rotated
 		FROM refresh_tokens t LEFT JOIN refresh_families f ON f.id = t.family_id ORDER BY t.id`},
-	{store.KindAuthCode, `SELECT data, redemption FROM auth_codes ORDER BY id`},
+	{store.KindAuthCode, `SELECT data, redemption, redeemed FROM auth_codes ORDER BY id`},
 	{store.KindRevocation, `SELECT data FROM revocations ORDER BY kind, subject`},
 	{store.KindOneTimeCode, `SELECT data FROM one_time_codes ORDER BY id`},
 	{store.KindCounter, `SELECT key, value, window_end FROM counters ORDER BY key`},
@@ -75,8 +75,8 @@ func scanRecord(kind string, rows pgx.Rows) (any, error) {
 	var data, over []byte
 	switch kind {
 	case store.KindRefreshToken:
-		var revoked bool
-		if err := rows.Scan(&data, &over, &revoked); err != nil {
+		var revoked, rotated bool
+		if err := rows.Scan(&data, &over, &revoked, &rotated); err != nil {
 			return nil, err
 		}
 		var t store.RefreshToken
@@ -84,13 +84,23 @@ func scanRecord(kind string, rows pgx.Rows) (any, error) {
 			return nil, err
 		}
 		t.Revoked = revoked
+		if rotated && t.RotatedAt.IsZero() {
+			t.RotatedAt = store.UsedAt
+		}
 		return t, nil
 	case store.KindAuthCode:
-		if err := rows.Scan(&data, &over); err != nil {
+		var redeemed bool
+		if err := rows.Scan(&data, &over, &redeemed); err != nil {
 			return nil, err
 		}
 		var c store.AuthCode
-		return c, decodeOver(data, over, &c)
+		if err := decodeOver(data, over, &c); err != nil {
+			return nil, err
+		}
+		if redeemed && c.RedeemedAt.IsZero() {
+			c.RedeemedAt = store.UsedAt
+		}
+		return c, nil
 	case store.KindCounter:
 		var c store.Counter
 		var end time.Time

@@ -168,6 +168,23 @@ func testDump(t *testing.T, newStore func(t *testing.T) store.Store) {
 	if n != 4 {
 		t.Fatalf("counter after copy and increment: %d, want 4", n)
 	}
+	// A code redeemed and a token rotated at a zero time (the contract allows it) are
+	// still used after a copy.
+	z := newStore(t)
+	ok(t, z.CreateAuthCode(ctx, authCode("cz")), "create code")
+	_, err = z.RedeemAuthCode(ctx, "cz", "g", time.Time{})
+	ok(t, err, "redeem at a zero time")
+	ok(t, z.CreateRefreshToken(ctx, refreshToken("tz", "fz", "u1", "s1")), "create token")
+	_, err = z.RotateRefreshToken(ctx, "tz", refreshToken("tz2", "fz", "u1", "s1"), time.Time{})
+	ok(t, err, "rotate at a zero time")
+	zc := newStore(t)
+	_, err = store.Copy(ctx, z.(store.Dumper), zc, base)
+	ok(t, err, "copy the used code and token")
+	_, err = zc.RedeemAuthCode(ctx, "cz", "g2", base)
+	isErr(t, err, store.ErrAlreadyUsed, "redeem the copy of a code redeemed at a zero time")
+	_, err = zc.RotateRefreshToken(ctx, "tz", refreshToken("tz3", "fz", "u1", "s1"), base)
+	isErr(t, err, store.ErrAlreadyUsed, "rotate the copy of a token rotated at a zero time")
+
 	if empty, err := store.Empty(ctx, s); err != nil || empty {
 		t.Fatalf("Empty of a populated store: %v, %v", empty, err)
 	}
