@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,7 +18,8 @@ import (
 // on PostgreSQL the browser that logged in before is still logged in (protected app and
 // portal), the access token issued before still works (the signing keys came along), the
 // refresh token still rotates, and the user still logs in with the password. A second copy
-// into the now non-empty schema is refused.
+// into the now non-empty schema is refused. `store export` of the running PostgreSQL store
+// imports (`store import`) into a new Badger directory, which exports the same file.
 func TestStoreCopyKeepsUsersLoggedIn(t *testing.T) {
 	pgtest.Need(t)
 	cfg := Config{Gatehouse: AppClient, Sites: AppSite}
@@ -71,5 +73,24 @@ func TestStoreCopyKeepsUsersLoggedIn(t *testing.T) {
 
 	if _, err := runCLI(t, "", args...); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("copy into the populated schema: %v", err)
+	}
+
+	// The users export of the running PostgreSQL store imports into a new Badger directory.
+	file, err := runCLI(t, "", "store", "export", "--from", "postgres:"+pgtest.DSN(), "--from-schema", schema)
+	if err != nil || strings.Count(file, "\n") != 1 || !strings.Contains(file, `"email":"cory@example.test"`) ||
+		!strings.Contains(file, `"password_hash":"$argon2id$`) {
+		t.Fatalf("store export: (%q, %v)", file, err)
+	}
+	dir := filepath.Join(t.TempDir(), "imported")
+	if _, err := runCLI(t, file, "store", "import", "--to", "badger:"+dir); err != nil {
+		t.Fatalf("store import: %v", err)
+	}
+	again, err := runCLI(t, "", "store", "export", "--from", "badger:"+dir)
+	if err != nil || again != file {
+		t.Fatalf("export of the imported users differs (%v):\n%s\n%s", err, again, file)
+	}
+	if _, err := runCLI(t, `{"v":1,"id":"x","email":"not an email"}`+"\n", "store", "import", "--to", "badger:"+dir); err == nil ||
+		!strings.Contains(err.Error(), "1 of 1 lines refused") {
+		t.Fatalf("import of a bad line: %v", err)
 	}
 }
