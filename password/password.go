@@ -210,3 +210,11 @@ func decode(phc string) (Params, []byte, []byte, error) {
 	}
 	return p, salt, key, nil
 }
+
+// ValidHash checks that phc is an argon2id PHC string this package can verify (version,
+// parameters in range, salt and key), without a password; `gatehouse store import` uses it
+// to refuse hashes no login could ever match.
+func ValidHash(phc string) error {
+	_, _, _, err := decode(phc)
+	return err
+}

@@ -21,6 +21,10 @@
 // Records carry an expiry; an implementation may purge a record once its expiry (or, for
 // authorization codes, PurgeAfter) has passed, and callers always check expiry themselves.
 // GarbageCollector lists the expiries.
+//
+// Dumper (dump.go) enumerates every record of a store, kind by kind, and Copy writes them
+// into another store: `gatehouse store copy` moves a deployment between Badger and
+// PostgreSQL with it, sessions and refresh tokens included.
 package store
 
 import (

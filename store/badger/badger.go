@@ -44,6 +44,10 @@ type Options struct {
 	InMemory bool
 	// Logger receives badger's messages; nil discards them.
 	Logger Logger
+	// ReadOnly opens an existing database for reading only (gatehouse store copy and
+	// export): every write fails, and the directory lock is shared, so that opening fails
+	// while a server holds it.
+	ReadOnly bool
 }
 
 // DefaultDir returns the default database directory inside dataDir (the Caddy module
@@ -106,10 +110,14 @@ func Open(opts Options) (*Store, error) {
 		if opts.Path == "" {
 			return nil, errors.New("badger: open: no path given")
 		}
-		if err := os.MkdirAll(opts.Path, 0o700); err != nil {
+		if opts.ReadOnly {
+			if _, err := os.Stat(filepath.Join(opts.Path, "MANIFEST")); err != nil {
+				return nil, fmt.Errorf("badger: open %q: no database there: %w", opts.Path, err)
+			}
+		} else if err := os.MkdirAll(opts.Path, 0o700); err != nil {
 			return nil, fmt.Errorf("badger: open %q: %w", opts.Path, err)
 		}
-		bo = badger.DefaultOptions(opts.Path).WithSyncWrites(true)
+		bo = badger.DefaultOptions(opts.Path).WithSyncWrites(true).WithReadOnly(opts.ReadOnly)
 	}
 	bo = bo.
 		WithLogger(badgerLogger{logger}).
@@ -134,6 +142,10 @@ func Open(opts Options) (*Store, error) {
 		if isLockError(err) {
 			return nil, fmt.Errorf("badger: open %q: another Gatehouse/Caddy process is using this directory: %w: %w",
 				opts.Path, ErrLocked, err)
+		}
+		if opts.ReadOnly && errors.Is(err, badger.ErrTruncateNeeded) {
+			return nil, fmt.Errorf("badger: open %q read-only: the database was not closed cleanly (a crash?): "+
+				"start and stop the server once so that it recovers, then try again: %w", opts.Path, err)
 		}
 		return nil, fmt.Errorf("badger: open %q: %w", opts.Path, err)
 	}

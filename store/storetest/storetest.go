@@ -6,7 +6,8 @@
 //
 // RunTests checks every aggregate of the contract, that records are copies (no caller can
 // change stored state through a slice or map), and, for a store that implements
-// store.GarbageCollector, what GarbageCollect removes and keeps. RunConcurrencyTests checks
+// store.GarbageCollector, what GarbageCollect removes and keeps, and, for a store that implements
+// store.Dumper, that store.Copy into it and back loses nothing. RunConcurrencyTests checks
 // the exactly-once guarantees (code redemption, refresh rotation, one-time codes, unique
 // emails and credential IDs) and that neither counters nor Update* lose a write.
 //
@@ -50,4 +51,5 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Identities", func(t *testing.T) { testIdentities(t, newStore) })
 	t.Run("Copies", func(t *testing.T) { testCopies(t, newStore) })
 	t.Run("GarbageCollect", func(t *testing.T) { testGarbageCollect(t, newStore) })
+	t.Run("Dump", func(t *testing.T) { testDump(t, newStore) })
 }
