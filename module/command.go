@@ -37,8 +37,9 @@ localhost:2019; use --address, or --config to read it from a config file).
   user passwd ID|EMAIL        (reads the new password from the terminal or stdin)
   user groups ID|EMAIL [GROUP...]
 
-Without --password-stdin, "user add" asks for a password on a terminal, and creates the user
-without one otherwise (set it later with "user passwd").`,
+"user add" asks for a password on a terminal; without one, give --password-stdin (the password
+is the first line of stdin) or --no-password (the user signs in by another login method, or gets
+a password later with "user passwd").`,
 		CobraFunc: userCommands,
 	})
 	caddycmd.RegisterCommand(caddycmd.Command{
@@ -220,15 +221,27 @@ func userCommands(cmd *cobra.Command) {
 	add.Flags().String("groups", "", "comma-separated groups")
 	add.Flags().String("external-id", "", "external user ID")
 	add.Flags().Bool("password-stdin", false, "read the password from stdin")
+	add.Flags().Bool("no-password", false, "create the user without a password")
 	add.Flags().Bool("unverified", false, "mark the email address as not verified (it is then not injected as identity)")
 	add.RunE = func(cmd *cobra.Command, _ []string) error {
 		email := flagString(cmd, "email")
 		if email == "" {
 			return errors.New("--email is required")
 		}
-		pw, err := readPassword(cmd, "password-stdin", false)
-		if err != nil {
-			return err
+		noPassword, _ := cmd.Flags().GetBool("no-password")
+		fromStdin, _ := cmd.Flags().GetBool("password-stdin")
+		var pw string
+		switch {
+		case noPassword && fromStdin:
+			return errors.New("--no-password and --password-stdin exclude each other")
+		case noPassword:
+		case !fromStdin && !isTerminal(cmd.InOrStdin()):
+			return errors.New("no terminal to ask for the password: add --password-stdin (and pipe the password in) or --no-password (create the user without one)")
+		default:
+			var err error
+			if pw, err = readPassword(cmd, "password-stdin", true); err != nil {
+				return err
+			}
 		}
 		body := map[string]any{"email": email, "password": pw, "fname": flagString(cmd, "fname"),
 			"lname": flagString(cmd, "lname"), "groups": splitList(flagString(cmd, "groups")),
@@ -308,9 +321,9 @@ func readPassword(cmd *cobra.Command, stdinFlag string, required bool) (string, 
 	if stdinFlag != "" {
 		fromStdin, _ = cmd.Flags().GetBool(stdinFlag)
 	}
-	fd := int(os.Stdin.Fd())
-	if fromStdin || (!term.IsTerminal(fd) && required) {
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	in := cmd.InOrStdin()
+	if fromStdin || (!isTerminal(in) && required) {
+		line, err := bufio.NewReader(in).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return "", fmt.Errorf("read password from stdin: %w", err)
 		}
@@ -320,9 +333,10 @@ func readPassword(cmd *cobra.Command, stdinFlag string, required bool) (string, 
 		}
 		return pw, nil
 	}
-	if !term.IsTerminal(fd) {
+	if !isTerminal(in) {
 		return "", nil
 	}
+	fd := int(in.(*os.File).Fd())
 	fmt.Fprint(os.Stderr, "Password: ")
 	a, err := term.ReadPassword(fd)
 	fmt.Fprintln(os.Stderr)
@@ -342,6 +356,12 @@ func readPassword(cmd *cobra.Command, stdinFlag string, required bool) (string, 
 		return "", errors.New("empty password")
 	}
 	return string(a), nil
+}
+
+// isTerminal reports whether r is a terminal the password can be asked on.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // adminCall sends a request to the admin API and decodes the JSON answer into out.
