@@ -20,8 +20,29 @@ import (
 	"github.com/gatehouse-dev/gatehouse/secret"
 )
 
+// gatehouseHelpTemplate replaces, for Gatehouse's own commands, Caddy's help footer (which
+// points at Caddy's website for documentation these commands do not have there).
+const gatehouseHelpTemplate = `{{with (or .Long .Short)}}{{. | trimTrailingWhitespaces}}
+
+{{end}}{{if or .Runnable .HasSubCommands}}{{.UsageString}}{{end}}
+Gatehouse's documentation is its README.md and docs/ (github.com/gatehouse-dev/gatehouse).
+`
+
+// registerCommand registers one of Gatehouse's own subcommands with Caddy's command line,
+// with Gatehouse's help footer instead of Caddy's.
+func registerCommand(c caddycmd.Command) {
+	f := c.CobraFunc
+	c.CobraFunc = func(cmd *cobra.Command) {
+		cmd.SetHelpTemplate(gatehouseHelpTemplate)
+		if f != nil {
+			f(cmd)
+		}
+	}
+	caddycmd.RegisterCommand(c)
+}
+
 func init() {
-	caddycmd.RegisterCommand(caddycmd.Command{
+	registerCommand(caddycmd.Command{
 		Name:  "user",
 		Usage: "add|list|show|disable|enable|passwd|groups ...",
 		Short: "Manages Gatehouse users through the running server's admin API",
@@ -29,20 +50,21 @@ func init() {
 Manages the users of a running Gatehouse server through its admin endpoint (by default
 localhost:2019; use --address, or --config to read it from a config file).
 
-  user add --email EMAIL [--fname F] [--lname L] [--groups a,b] [--external-id ID] [--password-stdin] [--unverified]
-  user list
-  user show ID|EMAIL
-  user disable ID|EMAIL       (also ends the user's sessions and revokes its tokens)
-  user enable ID|EMAIL
-  user passwd ID|EMAIL        (reads the new password from the terminal or stdin)
-  user groups ID|EMAIL [GROUP...]
+  gatehouse user add --email EMAIL [--fname F] [--lname L] [--groups a,b] [--external-id ID]
+                     [--password-stdin | --no-password] [--unverified]
+  gatehouse user list
+  gatehouse user show ID|EMAIL
+  gatehouse user disable ID|EMAIL   (also ends the user's sessions and revokes its tokens)
+  gatehouse user enable ID|EMAIL
+  gatehouse user passwd ID|EMAIL    (reads the new password from the terminal or stdin)
+  gatehouse user groups ID|EMAIL [GROUP...]
 
 "user add" asks for a password on a terminal; without one, give --password-stdin (the password
 is the first line of stdin) or --no-password (the user signs in by another login method, or gets
 a password later with "user passwd").`,
 		CobraFunc: userCommands,
 	})
-	caddycmd.RegisterCommand(caddycmd.Command{
+	registerCommand(caddycmd.Command{
 		Name:  "keys",
 		Usage: "list|rotate [--alg ALG] [--now]|remove KID",
 		Short: "Manages Gatehouse signing keys through the running server's admin API",
@@ -52,7 +74,7 @@ at once and signs after 5 minutes (--now: at once); the key it replaces stays pu
 as tokens it signed can be valid. Keys also rotate on their own (keys { rotate_every }).`,
 		CobraFunc: keyCommands,
 	})
-	caddycmd.RegisterCommand(caddycmd.Command{
+	registerCommand(caddycmd.Command{
 		Name:  "invite",
 		Usage: "[--email EMAIL] [--groups a,b]",
 		Short: "Creates a Gatehouse sign-up invitation",
@@ -86,7 +108,7 @@ its link. --email binds it to one address; --groups gives the new user those gro
 }
 
 func init() {
-	caddycmd.RegisterCommand(caddycmd.Command{
+	registerCommand(caddycmd.Command{
 		Name:  "hash-secret",
 		Usage: "< secret.txt",
 		Short: "Prints the secret_hash of an OAuth client secret",

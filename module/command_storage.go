@@ -16,7 +16,7 @@ import (
 // The command is `store`, not `storage`: Caddy itself registers `caddy storage` (export
 // and import of its certificate storage), and a second registration of a name panics.
 func init() {
-	caddycmd.RegisterCommand(caddycmd.Command{
+	registerCommand(caddycmd.Command{
 		Name:  "store",
 		Usage: "migrate [--dry-run] [--dsn DSN] [--schema NAME]",
 		Short: "Manages Gatehouse's PostgreSQL store",
@@ -24,8 +24,8 @@ func init() {
 Applies the schema migrations of Gatehouse's PostgreSQL store (storage postgres <dsn>), or with
 --dry-run prints the SQL of those the database lacks, without changing anything.
 
-  store migrate --dry-run      prints the pending migrations
-  store migrate                applies them (each in its own transaction)
+  gatehouse store migrate --dry-run   prints the pending migrations
+  gatehouse store migrate             applies them (each in its own transaction)
 
 Gatehouse applies pending migrations itself at start, under an advisory lock so that
 instances starting together migrate once; run this to review them first, or to migrate ahead
