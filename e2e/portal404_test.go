@@ -25,6 +25,10 @@ func TestPortalUnknownPathIs404(t *testing.T) {
 	if r := Get(t, e.App+"/hello", ""); r.Status != http.StatusOK || string(r.Body) != "hi from the app" {
 		t.Errorf("GET /hello on a site shared with the portal: %s", r)
 	}
+	// A portal address with the wrong method is 405, not 404 (nor an empty 200).
+	if r := Do(t, API, NewRequest(t, http.MethodPost, e.Issuer+"/jwks", nil)); r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") == "" {
+		t.Errorf("POST /jwks: %s, want 405 with Allow", r)
+	}
 	if r := Get(t, e.Issuer+"/.well-known/openid-configuration", ""); r.Status != http.StatusOK {
 		t.Errorf("discovery: %s", r)
 	}

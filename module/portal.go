@@ -37,7 +37,8 @@ func init() {
 // sign-up, logout and account pages and the JSON authentication API under the issuer's path.
 // Requests for other paths go to the next handler; requests with a non-canonical path (see
 // Protect) are refused with 400. A request under the issuer's path that no later handler
-// answers (Caddy would send an empty 200) gets the portal's "Page not found" page with 404.
+// answers (Caddy would send an empty 200) gets the portal's "Page not found" page with 404,
+// or 405 if the portal serves the path with another method.
 type Portal struct {
 	mux      *http.ServeMux
 	base     string // the issuer's path, "" for the root
@@ -118,12 +119,28 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 		if err := next.ServeHTTP(tw, r); err != nil || tw.answered {
 			return err
 		}
+		if p.otherMethod(r) {
+			p.mux.ServeHTTP(w, r) // 405 with the Allow header
+			return nil
+		}
 		p.notFound(w)
 		return nil
 	}
 	// Served through the mux (not the handler Handler returned) so that r.PathValue works.
 	p.mux.ServeHTTP(w, r)
 	return nil
+}
+
+// otherMethod reports whether the portal serves r's path with another method.
+func (p *Portal) otherMethod(r *http.Request) bool {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, pattern := p.mux.Handler(r2); pattern != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // answerTracker records whether a handler started a response.
