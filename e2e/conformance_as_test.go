@@ -775,19 +775,22 @@ func TestAS26_StateHandling(t *testing.T) {
 func TestAS27_SocialLoginStateNoncePKCE(t *testing.T) {
 	// AS-27 expects: "rejected; state single-use, bound to browser cookie; PKCE used toward
 	// upstream" (gateway as RP of an upstream IdP).
-	t.Skip("not implemented: social login (Gatehouse as RP of upstream IdPs) belongs to a later issue")
+	// Social login exists: the row's checks are TestSocialStateNonceReplay's (social_test.go).
+	TestSocialStateNonceReplay(t)
 }
 
 func TestAS28_SocialLoginMixUp(t *testing.T) {
 	// AS-28 expects: "rejected; per-IdP callback path or iss check against the IdP recorded in
 	// state".
-	t.Skip("not implemented: social login with several upstream IdPs belongs to a later issue")
+	// The row's checks are TestSocialMixUp's (social_test.go).
+	TestSocialMixUp(t)
 }
 
 func TestAS29_AccountLinkingByEmail(t *testing.T) {
 	// AS-29 expects: "no login into / auto-link with existing local account; identity keyed by
 	// (iss,sub)".
-	t.Skip("not implemented: social login (account linking) belongs to a later issue")
+	// The row's checks are TestSocialAccountLinkingByEmail's (social_test.go).
+	TestSocialAccountLinkingByEmail(t)
 }
 
 func TestAS30_ClientCannotImpersonateUsers(t *testing.T) {

@@ -98,10 +98,12 @@ type App struct {
 	metrics   *appMetrics // nil: metrics disabled
 	portal    *portalState
 	logger    *zap.Logger
-	slog      *slog.Logger
-	cancel    context.CancelFunc
-	done      chan struct{}
-	ctx       caddy.Context
+	// emailWhere and smsWhere say where messages go, for the start-up log line.
+	emailWhere, smsWhere string
+	slog                 *slog.Logger
+	cancel               context.CancelFunc
+	done                 chan struct{}
+	ctx                  caddy.Context
 
 	rotateEvery time.Duration
 }
@@ -297,13 +299,16 @@ func resolveSecret(repl *caddy.Replacer, raw string) (string, error) {
 func (a *App) Start() error {
 	// Every app is provisioned by now: refuse a configuration whose routes decide on a path
 	// before a Gatehouse handler checked it.
-	if httpApp, err := a.ctx.AppIfConfigured("http"); err == nil {
-		if h, ok := httpApp.(*caddyhttp.App); ok {
+	var httpApp *caddyhttp.App
+	if app, err := a.ctx.AppIfConfigured("http"); err == nil {
+		if h, ok := app.(*caddyhttp.App); ok {
 			if err := checkPathOrder(h); err != nil {
 				return fmt.Errorf("gatehouse: %w", err)
 			}
+			httpApp = h
 		}
 	}
+	a.logStart(httpApp)
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel, a.done = cancel, make(chan struct{})
 	bg := &background{store: a.store, revocations: a.provider.Revocations, keys: a.provider.Keys,
@@ -349,6 +354,7 @@ func (a *App) provisionMessenger(ctx caddy.Context, cfg *idp.Config) error {
 	}
 	cfg.SMSAllowedPrefixes = a.SMS.AllowedPrefixes
 	email, sms, err := a.loadSenders(ctx)
+	a.emailWhere, a.smsWhere = describeEmailSender(email), describeSMSSender(sms)
 	if err != nil || (email == nil && sms == nil) {
 		return err
 	}

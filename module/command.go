@@ -20,8 +20,29 @@ import (
 	"github.com/gatehouse-dev/gatehouse/secret"
 )
 
+// gatehouseHelpTemplate replaces, for Gatehouse's own commands, Caddy's help footer (which
+// points at Caddy's website for documentation these commands do not have there).
+const gatehouseHelpTemplate = `{{with (or .Long .Short)}}{{. | trimTrailingWhitespaces}}
+
+{{end}}{{if or .Runnable .HasSubCommands}}{{.UsageString}}{{end}}
+Gatehouse's documentation is its README.md and docs/ (github.com/gatehouse-dev/gatehouse).
+`
+
+// registerCommand registers one of Gatehouse's own subcommands with Caddy's command line,
+// with Gatehouse's help footer instead of Caddy's.
+func registerCommand(c caddycmd.Command) {
+	f := c.CobraFunc
+	c.CobraFunc = func(cmd *cobra.Command) {
+		cmd.SetHelpTemplate(gatehouseHelpTemplate)
+		if f != nil {
+			f(cmd)
+		}
+	}
+	caddycmd.RegisterCommand(c)
+}
+
 func init() {
-	caddycmd.RegisterCommand(caddycmd.Command{
+	registerCommand(caddycmd.Command{
 		Name:  "user",
 		Usage: "add|list|show|disable|enable|passwd|groups ...",
 		Short: "Manages Gatehouse users through the running server's admin API",
@@ -29,19 +50,21 @@ func init() {
 Manages the users of a running Gatehouse server through its admin endpoint (by default
 localhost:2019; use --address, or --config to read it from a config file).
 
-  user add --email EMAIL [--fname F] [--lname L] [--groups a,b] [--external-id ID] [--password-stdin] [--unverified]
-  user list
-  user show ID|EMAIL
-  user disable ID|EMAIL       (also ends the user's sessions and revokes its tokens)
-  user enable ID|EMAIL
-  user passwd ID|EMAIL        (reads the new password from the terminal or stdin)
-  user groups ID|EMAIL [GROUP...]
+  gatehouse user add --email EMAIL [--fname F] [--lname L] [--groups a,b] [--external-id ID]
+                     [--password-stdin | --no-password] [--unverified]
+  gatehouse user list
+  gatehouse user show ID|EMAIL
+  gatehouse user disable ID|EMAIL   (also ends the user's sessions and revokes its tokens)
+  gatehouse user enable ID|EMAIL
+  gatehouse user passwd ID|EMAIL    (reads the new password from the terminal or stdin)
+  gatehouse user groups ID|EMAIL [GROUP...]
 
-Without --password-stdin, "user add" asks for a password on a terminal, and creates the user
-without one otherwise (set it later with "user passwd").`,
+"user add" asks for a password on a terminal; without one, give --password-stdin (the password
+is the first line of stdin) or --no-password (the user signs in by another login method, or gets
+a password later with "user passwd").`,
 		CobraFunc: userCommands,
 	})
-	caddycmd.RegisterCommand(caddycmd.Command{
+	registerCommand(caddycmd.Command{
 		Name:  "keys",
 		Usage: "list|rotate [--alg ALG] [--now]|remove KID",
 		Short: "Manages Gatehouse signing keys through the running server's admin API",
@@ -51,7 +74,7 @@ at once and signs after 5 minutes (--now: at once); the key it replaces stays pu
 as tokens it signed can be valid. Keys also rotate on their own (keys { rotate_every }).`,
 		CobraFunc: keyCommands,
 	})
-	caddycmd.RegisterCommand(caddycmd.Command{
+	registerCommand(caddycmd.Command{
 		Name:  "invite",
 		Usage: "[--email EMAIL] [--groups a,b]",
 		Short: "Creates a Gatehouse sign-up invitation",
@@ -85,7 +108,7 @@ its link. --email binds it to one address; --groups gives the new user those gro
 }
 
 func init() {
-	caddycmd.RegisterCommand(caddycmd.Command{
+	registerCommand(caddycmd.Command{
 		Name:  "hash-secret",
 		Usage: "< secret.txt",
 		Short: "Prints the secret_hash of an OAuth client secret",
@@ -220,15 +243,27 @@ func userCommands(cmd *cobra.Command) {
 	add.Flags().String("groups", "", "comma-separated groups")
 	add.Flags().String("external-id", "", "external user ID")
 	add.Flags().Bool("password-stdin", false, "read the password from stdin")
+	add.Flags().Bool("no-password", false, "create the user without a password")
 	add.Flags().Bool("unverified", false, "mark the email address as not verified (it is then not injected as identity)")
 	add.RunE = func(cmd *cobra.Command, _ []string) error {
 		email := flagString(cmd, "email")
 		if email == "" {
 			return errors.New("--email is required")
 		}
-		pw, err := readPassword(cmd, "password-stdin", false)
-		if err != nil {
-			return err
+		noPassword, _ := cmd.Flags().GetBool("no-password")
+		fromStdin, _ := cmd.Flags().GetBool("password-stdin")
+		var pw string
+		switch {
+		case noPassword && fromStdin:
+			return errors.New("--no-password and --password-stdin exclude each other")
+		case noPassword:
+		case !fromStdin && !isTerminal(cmd.InOrStdin()):
+			return errors.New("no terminal to ask for the password: add --password-stdin (and pipe the password in) or --no-password (create the user without one)")
+		default:
+			var err error
+			if pw, err = readPassword(cmd, "password-stdin", true); err != nil {
+				return err
+			}
 		}
 		body := map[string]any{"email": email, "password": pw, "fname": flagString(cmd, "fname"),
 			"lname": flagString(cmd, "lname"), "groups": splitList(flagString(cmd, "groups")),
@@ -308,9 +343,9 @@ func readPassword(cmd *cobra.Command, stdinFlag string, required bool) (string, 
 	if stdinFlag != "" {
 		fromStdin, _ = cmd.Flags().GetBool(stdinFlag)
 	}
-	fd := int(os.Stdin.Fd())
-	if fromStdin || (!term.IsTerminal(fd) && required) {
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	in := cmd.InOrStdin()
+	if fromStdin || (!isTerminal(in) && required) {
+		line, err := bufio.NewReader(in).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return "", fmt.Errorf("read password from stdin: %w", err)
 		}
@@ -320,9 +355,10 @@ func readPassword(cmd *cobra.Command, stdinFlag string, required bool) (string, 
 		}
 		return pw, nil
 	}
-	if !term.IsTerminal(fd) {
+	if !isTerminal(in) {
 		return "", nil
 	}
+	fd := int(in.(*os.File).Fd())
 	fmt.Fprint(os.Stderr, "Password: ")
 	a, err := term.ReadPassword(fd)
 	fmt.Fprintln(os.Stderr)
@@ -342,6 +378,12 @@ func readPassword(cmd *cobra.Command, stdinFlag string, required bool) (string, 
 		return "", errors.New("empty password")
 	}
 	return string(a), nil
+}
+
+// isTerminal reports whether r is a terminal the password can be asked on.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // adminCall sends a request to the admin API and decodes the JSON answer into out.

@@ -17,7 +17,7 @@ import (
 // The command is `store`, not `storage`: Caddy itself registers `caddy storage` (export
 // and import of its certificate storage), and a second registration of a name panics.
 func init() {
-	caddycmd.RegisterCommand(caddycmd.Command{
+	registerCommand(caddycmd.Command{
 		Name:  "store",
 		Usage: "migrate [--dry-run] [--dsn DSN] [--schema NAME] | copy --from STORE --to STORE | export --from STORE | import --to STORE",
 		Short: "Manages Gatehouse's store: schema migrations, copies, user export and import",
@@ -28,15 +28,15 @@ whole store into another (Badger to PostgreSQL and back); exports and imports us
 lines (docs/users-file.md). A STORE is badger:<dir> or postgres:<dsn> (postgres: alone reads
 $DATABASE_URL).
 
-  store migrate --dry-run      prints the pending migrations
-  store migrate                applies them (each in its own transaction)
-  store copy --from badger:/var/lib/caddy/gatehouse/badger --to postgres:
-                               copies users, passwords, passkeys, identities, groups,
-                               clients, signing keys, live sessions and refresh tokens,
-                               revocations and counters into an empty store; stop the
-                               server first (Badger locks its directory)
-  store export --from STORE > users.jsonl
-  store import --to STORE [--update] [--continue-on-error] < users.jsonl
+  gatehouse store migrate --dry-run      prints the pending migrations
+  gatehouse store migrate                applies them (each in its own transaction)
+  gatehouse store copy --from badger:/var/lib/caddy/gatehouse/badger --to postgres:
+                                      copies users, passwords, passkeys, identities, groups,
+                                      clients, signing keys, live sessions and refresh tokens,
+                                      revocations and counters into an empty store; stop the
+                                      server first (Badger locks its directory)
+  gatehouse store export --from STORE > users.jsonl
+  gatehouse store import --to STORE [--update] [--continue-on-error] < users.jsonl
 
 Gatehouse applies pending migrations itself at start, under an advisory lock so that
 instances starting together migrate once; run this to review them first, or to migrate ahead

@@ -1,11 +1,14 @@
 package module
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -23,7 +26,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/handlers/protect"
 	"github.com/gatehouse-dev/gatehouse/handlers/signup"
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/ui"
 )
 
 func init() {
@@ -34,9 +39,13 @@ func init() {
 // OpenID Provider endpoints (discovery, JWKS, authorize, token, userinfo), the hosted login,
 // sign-up, logout and account pages and the JSON authentication API under the issuer's path.
 // Requests for other paths go to the next handler; requests with a non-canonical path (see
-// Protect) are refused with 400.
+// Protect) are refused with 400. A request under the issuer's path that no later handler
+// answers (Caddy would send an empty 200) gets the portal's "Page not found" page with 404,
+// or 405 if the portal serves the path with another method.
 type Portal struct {
-	mux *http.ServeMux
+	mux      *http.ServeMux
+	base     string // the issuer's path, "" for the root
+	notFound func(http.ResponseWriter)
 }
 
 // CaddyModule returns the Caddy module information.
@@ -60,6 +69,15 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 		Base: st.base, ClientIP: clientIP, Logger: logger}).Mount(p.mux)
 	mountLogin(p.mux, app, logger)
 	mountHealth(p.mux, st.base, app.store, logger)
+	p.base = st.base
+	p.notFound = func(w http.ResponseWriter) {
+		web.SecurityHeaders(w.Header())
+		page := ui.Page{Brand: st.brand, Base: st.base, Title: "Page not found",
+			Data: portalkit.ErrorData{Message: "There is no page at this address.", Code: "not_found"}}
+		if err := st.templates.Render(w, http.StatusNotFound, "error", page); err != nil {
+			logger.Error("render page", "page", "error", "error", err)
+		}
+	}
 	return nil
 }
 
@@ -124,11 +142,68 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 		return nil
 	}
 	if _, pattern := p.mux.Handler(r); pattern == "" {
-		return next.ServeHTTP(w, r)
+		if r.URL.Path != p.base && !strings.HasPrefix(r.URL.Path, p.base+"/") {
+			return next.ServeHTTP(w, r)
+		}
+		// Under the portal's path: if nothing after the portal answers, say so with a 404
+		// page rather than Caddy's empty 200.
+		tw := &answerTracker{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+		if err := next.ServeHTTP(tw, r); err != nil || tw.answered {
+			return err
+		}
+		if p.otherMethod(r) {
+			p.mux.ServeHTTP(w, r) // 405 with the Allow header
+			return nil
+		}
+		p.notFound(w)
+		return nil
 	}
 	// Served through the mux (not the handler Handler returned) so that r.PathValue works.
 	p.mux.ServeHTTP(w, r)
 	return nil
+}
+
+// otherMethod reports whether the portal serves r's path with another method.
+func (p *Portal) otherMethod(r *http.Request) bool {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, pattern := p.mux.Handler(r2); pattern != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// answerTracker records whether a handler started a response.
+type answerTracker struct {
+	*caddyhttp.ResponseWriterWrapper
+	answered bool
+}
+
+func (t *answerTracker) WriteHeader(status int) {
+	t.answered = true
+	t.ResponseWriterWrapper.WriteHeader(status)
+}
+
+func (t *answerTracker) Write(b []byte) (int, error) {
+	t.answered = true
+	return t.ResponseWriterWrapper.Write(b)
+}
+
+func (t *answerTracker) ReadFrom(r io.Reader) (int64, error) {
+	t.answered = true
+	return t.ResponseWriterWrapper.ReadFrom(r)
+}
+
+func (t *answerTracker) FlushError() error {
+	t.answered = true
+	return http.NewResponseController(t.ResponseWriter).Flush()
+}
+
+func (t *answerTracker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	t.answered = true
+	return http.NewResponseController(t.ResponseWriter).Hijack()
 }
 
 // clientIP returns Caddy's client IP for the request: the remote address, or the forwarded

@@ -248,3 +248,50 @@ func TestIdentities(t *testing.T) {
 		t.Fatalf("unlink form: %d\n%s", r.StatusCode, r.Body)
 	}
 }
+
+// The page verifying the address after sign-up: a wrong code keeps the explanation, "Send a
+// new code" and "Skip for now" (they used to disappear), and "Send a new code" emails a new
+// code that then verifies the address (a user who lost the email was stuck).
+func TestEmailVerifyPageWrongCodeAndResend(t *testing.T) {
+	e := newEnv(t)
+	b := e.Browser()
+	b.LogIn()
+	email := e.User.Email
+	if r := b.PostJSON("/api/v1/account/email/start", map[string]string{"email": ""}); r.StatusCode != http.StatusAccepted {
+		t.Fatalf("email start: %d %s", r.StatusCode, r.Body)
+	}
+	first := e.LastCode(email, portaltest.MsgVerifyEmail)
+	page := func(what string, r *portaltest.Response) {
+		t.Helper()
+		for _, want := range []string{"We emailed", email, "Skip for now", "Send a new code", `action="/account/email"`, `name="skip" value="1"`} {
+			if !strings.Contains(r.Body, want) {
+				t.Fatalf("%s: page lacks %q:\n%s", what, want, r.Body)
+			}
+		}
+	}
+	r := b.Get("/account/email/verify?return_to=%2Fapp")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("verify page: %d", r.StatusCode)
+	}
+	page("verify page", r)
+
+	r = b.PostForm("/account/email/verify", url.Values{"code": {idptest.WrongCode(first, 6)}, "return_to": {"/app"}, "skip": {"1"}})
+	if r.StatusCode == http.StatusSeeOther {
+		t.Fatalf("wrong code accepted")
+	}
+	page("after a wrong code", r)
+
+	r = b.PostForm("/account/email", url.Values{"return_to": {"/app"}, "skip": {"1"}})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("send a new code: %d\n%s", r.StatusCode, r.Body)
+	}
+	page("after sending a new code", r)
+	second := e.LastCode(email, portaltest.MsgVerifyEmail)
+	if e.Msgs.Count(email) < 2 {
+		t.Fatalf("no new code was sent")
+	}
+	r = b.PostForm("/account/email/verify", url.Values{"code": {second}, "return_to": {"/app"}, "skip": {"1"}})
+	if r.StatusCode != http.StatusSeeOther || r.Location() != "/app" {
+		t.Fatalf("verify with the new code: %d %q, want 303 to /app\n%s", r.StatusCode, r.Location(), r.Body)
+	}
+}

@@ -94,6 +94,22 @@ func (h *Handler) verifyStartForm(w http.ResponseWriter, r *http.Request, what s
 	var flow string
 	d := portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/account/" + what + "/verify"}
 	lang, ip := portalkit.PreferredLanguage(r), h.ClientIP(r)
+	if afterSignup := what == "email" && f.Get("email") == "" && f.Get("skip") != ""; afterSignup {
+		// "Send a new code" on the page verifying the address after sign-up: the same page
+		// again, with a new code (the send limits of StartEmail apply).
+		target := portalkit.ReturnTo(f.Get("return_to"))
+		flow, err = h.Verification.StartEmail(r.Context(), s, u, "", lang, ip)
+		if err != nil {
+			status, _, msg, _ := h.CodeError(w, err)
+			h.CodeVerifyPage(w, r, status, h.emailVerifyData(u.Email, target), msg)
+			return
+		}
+		h.SetShortCookie(w, portalkit.FlowCookie, flow, portalkit.FlowMaxAge)
+		d = h.emailVerifyData(u.Email, target)
+		d.Intro = "We emailed a new 6-digit code to " + u.Email + "; the previous one no longer works. Enter it to confirm the address is yours."
+		h.CodeVerifyPage(w, r, http.StatusOK, d, "")
+		return
+	}
 	if what == "phone" {
 		flow, err = h.Verification.StartPhone(r.Context(), s, u, f.Get("phone_number"), lang, ip)
 		d.Intro = "We texted a 6-digit code to the number you entered. It works for " + portalkit.Minutes(h.Channels.CodeTTL()) + "."
@@ -129,8 +145,14 @@ func (h *Handler) verifyFinishForm(w http.ResponseWriter, r *http.Request, what 
 	}
 	if err != nil {
 		status, _, msg, _ := h.CodeError(w, err)
-		h.CodeVerifyPage(w, r, status, portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/account/" + what + "/verify",
-			ReturnTo: portalkit.ReturnTo(f.Get("return_to"))}, msg)
+		d := portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/account/" + what + "/verify",
+			ReturnTo: portalkit.ReturnTo(f.Get("return_to"))}
+		if what == "email" && f.Get("skip") != "" {
+			// The page verifying the address after sign-up keeps its explanation, "Send a
+			// new code" and "Skip for now".
+			d = h.emailVerifyData(u.Email, d.ReturnTo)
+		}
+		h.CodeVerifyPage(w, r, status, d, msg)
 		return
 	}
 	h.SetShortCookie(w, portalkit.FlowCookie, "", -1)
@@ -144,9 +166,14 @@ func (h *Handler) emailVerifyPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.LoginURL(h.Base+"/"), http.StatusSeeOther)
 		return
 	}
-	target := portalkit.ReturnTo(r.URL.Query().Get("return_to"))
-	skip := h.AfterLogin(target)
-	h.CodeVerifyPage(w, r, http.StatusOK, portalkit.CodeVerifyData{Title: "Verify your email",
-		Intro:  "We emailed a 6-digit code to " + u.Email + ". Enter it to confirm the address is yours.",
-		Action: h.Base + "/account/email/verify", ReturnTo: target, Skip: skip}, "")
+	h.CodeVerifyPage(w, r, http.StatusOK, h.emailVerifyData(u.Email, portalkit.ReturnTo(r.URL.Query().Get("return_to"))), "")
+}
+
+// emailVerifyData is the page verifying the account's address after sign-up: the code
+// form, "Send a new code" (POST /account/email with skip=1) and "Skip for now".
+func (h *Handler) emailVerifyData(email, target string) portalkit.CodeVerifyData {
+	return portalkit.CodeVerifyData{Title: "Verify your email",
+		Intro:  "We emailed a 6-digit code to " + email + ". Enter it to confirm the address is yours.",
+		Action: h.Base + "/account/email/verify", ReturnTo: target, Skip: h.AfterLogin(target),
+		ResendAction: h.Base + "/account/email"}
 }

@@ -53,6 +53,10 @@ type CodeVerifyData struct {
 	Title, Intro, Action, ReturnTo, Resend string
 	// Skip is where "skip for now" leads (verification after sign-up).
 	Skip string
+	// ResendAction, if set, is where the "Send a new code" button posts (with return_to, and
+	// skip=1 when Skip is set), for a flow that can send a new code without asking again
+	// where to send it.
+	ResendAction string
 }
 
 // CodeStartPage renders the form asking where to send a code or link.
