@@ -8,6 +8,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/postgres"
 	"github.com/gatehouse-dev/gatehouse/store/postgres/pgtest"
 )
@@ -51,8 +52,12 @@ func TestStoreCopyKeepsUsersLoggedIn(t *testing.T) {
 	if err := e.Load(cfg); err != nil {
 		t.Fatalf("start on PostgreSQL: %v", err)
 	}
-	if _, ok := Provider(t).Store.(*postgres.Store); !ok {
-		t.Fatalf("the running store is a %T, not PostgreSQL", Provider(t).Store)
+	running := Provider(t).Store
+	if w, ok := running.(interface{ Unwrap() store.Store }); ok {
+		running = w.Unwrap() // the metrics' timing wrapper (module/metrics.go)
+	}
+	if _, ok := running.(*postgres.Store); !ok {
+		t.Fatalf("the running store is a %T, not PostgreSQL", running)
 	}
 	b.C.CloseIdleConnections()
 	if r := b.Go(http.MethodGet, e.App+"/after-copy", nil, nil); r.Status != http.StatusOK || e.Upstream.Last(t).URI != "/after-copy" {
