@@ -3,6 +3,7 @@ package lockout_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,5 +61,38 @@ func TestFailureWriteErrorFailsClosed(t *testing.T) {
 	}
 	if try(t, l, keys, limits, true) {
 		t.Fatal("the failure kept in memory was not counted: a sixth attempt was admitted")
+	}
+}
+
+// TestFailureWriteErrorOverflow: past the bound on keys whose failures wait in memory, a
+// spray of distinct keys during a write outage cannot open a gap: every attempt is refused
+// (even on a key never seen), and the first write the store takes again lets attempts go on.
+func TestFailureWriteErrorOverflow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100,001 attempts")
+	}
+	clk := idptest.NewClock()
+	s := &writesFail{Store: memory.New()}
+	l := newLimiter(s, clk)
+	s.failing.Store(true)
+	for i := 0; i <= 100000; i++ {
+		release, err := l.Attempt(context.Background(), []string{fmt.Sprintf("spray-%d", i)}, []int{5})
+		if err != nil {
+			t.Fatalf("attempt %d on a fresh key: %v", i, err)
+		}
+		release(false)
+	}
+	if _, err := l.Attempt(context.Background(), []string{"never-seen"}, []int{5}); !errors.Is(err, lockout.ErrFailuresNotRecorded) {
+		t.Fatalf("a new key while failures overflowed memory: %v, want ErrFailuresNotRecorded", err)
+	}
+	s.failing.Store(false)
+	release, err := l.Attempt(context.Background(), []string{"never-seen"}, []int{5})
+	if err != nil {
+		t.Fatalf("after the store recovered: %v", err)
+	}
+	release(true)
+	// The failures that were kept are written as their keys come back.
+	if try(t, l, []string{"spray-7"}, []int{1}, true) {
+		t.Fatal("spray-7's kept failure was not counted: admitted with a limit of 1")
 	}
 }
