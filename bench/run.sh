@@ -6,10 +6,19 @@
 #
 #   bench/run.sh              full run (about 10 minutes)
 #   QUICK=1 bench/run.sh      fewer, shorter runs (about 3 minutes)
+#   GATEHOUSE_BENCH_STORE=postgres bench/run.sh   the same on PostgreSQL (a schema of its own)
+#   bench/compare.sh          Badger and PostgreSQL side by side
 #
 # Environment: REPS (3), DURATION (8s), CONNS (32), ALGS (access-token algorithms compared,
 # "RS256 EdDSA"), EXPIRY_TTL (access-token lifetime of the cookie-across-expiry runs, 2s:
-# shorter than DURATION), SKIP_TOKENS=1, SKIP_MEMORY=1, SKIP_STARTUP=1.
+# shorter than DURATION), SKIP_TOKENS=1, SKIP_MEMORY=1, SKIP_STARTUP=1, SKIP_GOBENCH=1 (the
+# passwordless-login Go benchmarks), GOBENCHTIME (3s).
+# Store: GATEHOUSE_BENCH_STORE=badger (default) or postgres; PostgreSQL is
+# GATEHOUSE_BENCH_POSTGRES, else GATEHOUSE_TEST_POSTGRES, else the development server on
+# 127.0.0.1:5432 (database test). Each PostgreSQL data set gets a schema gh_bench_<time>_<n>,
+# dropped at the end. On PostgreSQL the 100k-user memory run and the 1M-user startup run are
+# skipped unless SKIP_MEMORY= / SKIP_STARTUP= (empty) are given: seeding goes through
+# PostgreSQL's synchronous commits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -19,6 +28,14 @@ DURATION=${DURATION:-8s}
 CONNS=${CONNS:-32}
 ALGS=${ALGS:-RS256 EdDSA}
 ALG=${ALGS%% *}   # the configured access_token_alg for the proxy runs (verification takes any)
+STORE=${GATEHOUSE_BENCH_STORE:-badger}
+case "$STORE" in
+  badger) ;;
+  postgres)
+    PGDSN=${GATEHOUSE_BENCH_POSTGRES:-${GATEHOUSE_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}}
+    SKIP_MEMORY=${SKIP_MEMORY-1}; SKIP_STARTUP=${SKIP_STARTUP-1} ;;
+  *) echo "GATEHOUSE_BENCH_STORE=$STORE: want badger or postgres" >&2; exit 2 ;;
+esac
 if [ -n "${QUICK:-}" ]; then REPS=${REPS_QUICK:-1}; DURATION=4s; SKIP_STARTUP=${SKIP_STARTUP:-1}; fi
 
 need() { command -v "$1" >/dev/null 2>&1; }
@@ -34,7 +51,13 @@ OUT=${OUT:-$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
 PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() {
+  for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
+  if [ "$STORE" = postgres ] && [ -x "${BT:-}" ]; then
+    for d in data data100k data1m; do "$BT" pgdrop -dsn "$PGDSN" -schema "$(schema_of "$d")" || true; done
+  fi
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 echo "== building" >&2
@@ -45,9 +68,24 @@ BIN=$WORK/gatehouse; BT=$WORK/benchtool
 PORTAL=19000; PLAIN=19001; PROT=19002; UP=19003; ADMIN=19019
 ISSUER=http://127.0.0.1:$PORTAL
 DATA=$WORK/data
+BENCH_ID=$(date -u +%Y%m%d%H%M%S)_$$
+
+# A data set: a Badger directory, or on PostgreSQL a schema named after it.
+schema_of() { echo "gh_bench_${BENCH_ID}_$(basename "$1")"; }
+store_args() { # $1 = data dir: the benchtool flags that open its store
+  if [ "$STORE" = postgres ]; then echo "-store $PGDSN -schema $(schema_of "$1")"; else echo "-store $1"; fi
+}
+storage_line() { # $1 = data dir: the Caddyfile's storage option
+  if [ "$STORE" = postgres ]; then
+    printf 'storage postgres "%s" {\n\t\t\tschema %s\n\t\t}\n' "$PGDSN" "$(schema_of "$1")"
+  else
+    echo "storage badger $1"
+  fi
+}
 
 caddyfile() { # $1 = data dir, $2 = access-token algorithm, $3 = access-token lifetime
-local alg=${2:-$ALG} ttl=${3:-1h}
+local alg=${2:-$ALG} ttl=${3:-1h} st
+st=$(storage_line "$1")
 cat <<EOF
 {
 	admin 127.0.0.1:$ADMIN
@@ -58,7 +96,7 @@ cat <<EOF
 	}
 	gatehouse {
 		issuer $ISSUER
-		storage badger $1
+		$st
 		signup open
 		tokens {
 			access_token_lifetime $ttl
@@ -119,16 +157,16 @@ EOF
 # ---------------------------------------------------------------------------------------
 echo "== fixtures: users and tokens ($ALGS)" >&2
 caddyfile "$DATA" > "$WORK/Caddyfile"
-"$BT" seed -store "$DATA" -users 100 >/dev/null
+"$BT" seed $(store_args "$DATA") -users 100 >/dev/null
 # Enough distinct tokens for every unique-token run (up to ~10k req/s), per algorithm.
 secs=${DURATION%s}
 PER_RUN=$(( secs * 10000 ))
 for a in $ALGS; do
   for r in $(seq 1 "$REPS"); do
-    "$BT" mint -store "$DATA" -issuer "$ISSUER" -alg "$a" -n "$PER_RUN" -out "$WORK/tokens.$a.$r"
+    "$BT" mint $(store_args "$DATA") -issuer "$ISSUER" -alg "$a" -n "$PER_RUN" -out "$WORK/tokens.$a.$r"
   done
 done
-"$BT" mint -store "$DATA" -issuer "$ISSUER" -alg "$ALG" -n 1 -out "$WORK/token.same"
+"$BT" mint $(store_args "$DATA") -issuer "$ISSUER" -alg "$ALG" -n 1 -out "$WORK/token.same"
 SAME=$(head -1 "$WORK/token.same")
 
 echo "== starting servers (wrk on CPU $LOADCPU, servers on CPU $SRVCPU)" >&2
@@ -195,6 +233,17 @@ else
   stop_server
 fi
 
+# Passwordless logins, server side: the Go benchmarks of login/passkey and login/otp on the
+# same kind of store (a fresh one each: see internal/benchstore), serial and from 16
+# goroutines (concurrent commits share the store's syncs).
+: > "$OUT/gobench.txt"
+if [ -z "${SKIP_GOBENCH:-}" ]; then
+  echo "== passwordless logins (Go benchmarks on $STORE, -benchtime ${GOBENCHTIME:=3s})" >&2
+  GATEHOUSE_BENCH_STORE=$STORE GATEHOUSE_TEST_POSTGRES=${PGDSN:-${GATEHOUSE_TEST_POSTGRES:-}} \
+    go test -run '^$' -bench 'PasskeyLogin|OTPVerify' -benchtime "$GOBENCHTIME" ./login/passkey ./login/otp |
+    tee "$OUT/gobench.txt" | grep -E '^Benchmark' >&2 || true
+fi
+
 # The same session cookie sent for longer than its access token lives, Set-Cookie ignored
 # (wrk, like a client that missed it): the guard refreshes once per access-token lifetime
 # and serves the superseded cookie from memory, never a refresh per request.
@@ -216,7 +265,7 @@ MEM_RSS=""
 if [ -z "${SKIP_MEMORY:-}" ]; then
   echo "== memory with 100k users and 100k sessions" >&2
   caddyfile "$WORK/data100k" > "$WORK/Caddyfile.100k"
-  "$BT" seed -store "$WORK/data100k" -users 100000 -sessions 100000 2>&1 | tee "$OUT/seed100k.txt" >&2
+  "$BT" seed $(store_args "$WORK/data100k") -users 100000 -sessions 100000 2>&1 | tee "$OUT/seed100k.txt" >&2
   start_server "$WORK/Caddyfile.100k" ""
   "$BT" logins -issuer "$ISSUER" -users 100000 -c 4 -d 5s >/dev/null
   sleep 5
@@ -228,7 +277,7 @@ STARTUP=""
 if [ -z "${SKIP_STARTUP:-}" ]; then
   echo "== startup with 1M users" >&2
   caddyfile "$WORK/data1m" > "$WORK/Caddyfile.1m"
-  "$BT" seed -store "$WORK/data1m" -users 1000000 -workers 128 2>&1 | tee "$OUT/seed1m.txt" >&2
+  "$BT" seed $(store_args "$WORK/data1m") -users 1000000 -workers 128 2>&1 | tee "$OUT/seed1m.txt" >&2
   t0=$(date +%s%N)
   start_server "$WORK/Caddyfile.1m" ""
   t1=$(date +%s%N)
@@ -246,9 +295,14 @@ wait_up http://localhost:9000/.well-known/openid-configuration; sleep 3
 QS_RSS=$(rss_kb "$QSPID"); kill "$QSPID"
 
 # ---------------------------------------------------------------------------------------
-python3 - "$OUT" "$IDLE_RSS" "$LOADED_RSS" "${MEM_RSS:-}" "${STARTUP:-}" "$QS_RSS" "$ALGS" "$CONNS" "$DURATION" "$REPS" <<'PY' | tee "$OUT/summary.md"
+python3 - "$OUT" "$IDLE_RSS" "$LOADED_RSS" "${MEM_RSS:-}" "${STARTUP:-}" "$QS_RSS" "$ALGS" "$CONNS" "$DURATION" "$REPS" "$STORE" <<'PY' | tee "$OUT/summary.md"
 import sys, statistics, re
-out, idle, loaded, mem, startup, qs, algs, conns, dur, reps = sys.argv[1:]
+out, idle, loaded, mem, startup, qs, algs, conns, dur, reps, store = sys.argv[1:]
+# numbers.tsv: one measurement per line (key, value) for bench/compare.sh.
+numbers = open(out + "/numbers.tsv", "w")
+def num(key, value):
+    numbers.write(f"{key}\t{value}\n")
+print(f"Store: {store}\n")
 rows = {}
 for line in open(out + "/wrk.tsv"):
     name, rep, rps, p50, p99 = line.split()
@@ -266,6 +320,7 @@ print("|---|---|---|---|---|---|")
 labels = {"plain": "plain reverse_proxy", "bearer": "protect, same bearer token", "cookie": "protect, same session cookie"}
 def row(name, base, label):
     rps = med(name, 0)
+    num(f"ratio.{name}", f"{rps/med(base,0):.2f}")
     print(f"| {label} | {rps:.0f} | {rps/med(base,0):.2f} | {med(name,1):.2f} | {med(name,2):.2f} | {med(name,2)-med(base,2):+.2f} |")
 for name in ["plain", "bearer", "cookie"]:
     row(name, "plain", labels[name])
@@ -297,6 +352,14 @@ if lat:
 for f in ["logins", "exchange", "refresh"]:
     for line in open(f"{out}/{f}.txt"):
         print("- " + line.strip())
+        m = re.match(r"(?:\[(\S+)\] )?.*= (\d+)/s", line.strip())
+        if m:
+            num(f + (("." + m.group(1)) if m.group(1) else ""), m.group(2))
+for line in open(out + "/gobench.txt"):
+    m = re.match(r"Benchmark(\S+?)(?:-\d+)?\s+\d+\s+.*?([\d.]+) (logins|verifications)/s", line)
+    if m:
+        print(f"- {m.group(1)}: {float(m.group(2)):.0f} {m.group(3)}/s")
+        num("go." + m.group(1), f"{float(m.group(2)):.0f}")
 print()
 print(f"- RSS: idle {int(idle)//1024} MB, after the load {int(loaded)//1024} MB; quickstart idle {int(qs)//1024} MB")
 if mem: print(f"- RSS with 100k users and 100k sessions (after logins): {int(mem)//1024} MB")

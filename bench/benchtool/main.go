@@ -1,6 +1,6 @@
 // Command benchtool is the load generator and fixture maker of bench/run.sh: a tiny upstream,
 // token minting and store seeding (offline, on the Badger directory before the server
-// starts), and HTTP load for logins, code exchanges and refreshes against a running
+// starts, or on the PostgreSQL schema the server will use), and HTTP load for logins, code exchanges and refreshes against a running
 // Gatehouse. Run `benchtool <command> -h` for the flags of a command.
 package main
 
@@ -28,21 +28,24 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/badger"
+	"github.com/gatehouse-dev/gatehouse/store/postgres"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool upstream|mint|seed|cookie|logins|exchange|refresh|latency [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool upstream|mint|seed|pgdrop|cookie|logins|exchange|refresh|latency [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
-		"upstream": upstream, "mint": mint, "seed": seed, "cookie": cookie,
+		"upstream": upstream, "mint": mint, "seed": seed, "pgdrop": pgdrop, "cookie": cookie,
 		"logins": logins, "exchange": exchange, "refresh": refresh, "latency": latency,
 	}
 	f, ok := cmds[os.Args[1]]
@@ -72,7 +75,8 @@ func upstream(args []string) error {
 // new), as the running server will verify them. One token per line.
 func mint(args []string) error {
 	fs := flag.NewFlagSet("mint", flag.ExitOnError)
-	dir := fs.String("store", "", "Badger directory (the server must not be running)")
+	dir := fs.String("store", "", "Badger directory (the server must not be running), or a postgres:// DSN")
+	schema := fs.String("schema", "", "PostgreSQL schema (with a postgres:// -store)")
 	issuer := fs.String("issuer", "", "issuer URL")
 	n := fs.Int("n", 1000, "number of tokens")
 	alg := fs.String("alg", keys.RS256, "signing algorithm")
@@ -81,7 +85,7 @@ func mint(args []string) error {
 	ttl := fs.Duration("ttl", time.Hour, "token lifetime")
 	out := fs.String("out", "", "output file")
 	_ = fs.Parse(args)
-	s, err := badger.Open(badger.Options{Path: *dir})
+	s, err := openStore(*dir, *schema)
 	if err != nil {
 		return err
 	}
@@ -131,13 +135,14 @@ func mint(args []string) error {
 // seed creates users (all with one password, hashed once) and sessions directly in the store.
 func seed(args []string) error {
 	fs := flag.NewFlagSet("seed", flag.ExitOnError)
-	dir := fs.String("store", "", "Badger directory (the server must not be running)")
+	dir := fs.String("store", "", "Badger directory (the server must not be running), or a postgres:// DSN")
+	schema := fs.String("schema", "", "PostgreSQL schema (with a postgres:// -store)")
 	users := fs.Int("users", 0, "users to create: user<i>@bench.test")
 	sessions := fs.Int("sessions", 0, "sessions to create, spread over the users")
 	pw := fs.String("password", "bench-password-1", "password of every user")
 	workers := fs.Int("workers", 64, "parallel writers")
 	_ = fs.Parse(args)
-	s, err := badger.Open(badger.Options{Path: *dir})
+	s, err := openStore(*dir, *schema)
 	if err != nil {
 		return err
 	}
@@ -178,6 +183,40 @@ func seed(args []string) error {
 	}
 	if *sessions > 0 {
 		fmt.Fprintf(os.Stderr, "seeded %d sessions in %s\n", *sessions, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// openStore opens the Badger directory spec, or the PostgreSQL database if spec is a
+// postgres:// or postgresql:// DSN (in schema, created and migrated if new).
+func openStore(spec, schema string) (store.Store, error) {
+	if strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://") {
+		return postgres.Open(context.Background(), postgres.Options{DSN: spec, Schema: schema, MaxConns: 32})
+	}
+	if spec == "" {
+		return nil, errors.New("-store is required")
+	}
+	return badger.Open(badger.Options{Path: spec})
+}
+
+// pgdrop drops a PostgreSQL schema and everything in it (bench/run.sh's cleanup).
+func pgdrop(args []string) error {
+	fs := flag.NewFlagSet("pgdrop", flag.ExitOnError)
+	dsn := fs.String("dsn", "", "PostgreSQL DSN")
+	schema := fs.String("schema", "", "schema to drop")
+	_ = fs.Parse(args)
+	if *schema == "" {
+		return errors.New("-schema is required")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, *dsn)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{*schema}.Sanitize()+" CASCADE"); err != nil {
+		return fmt.Errorf("drop schema %s: %w", *schema, err)
 	}
 	return nil
 }
