@@ -77,7 +77,7 @@ func (b *background) run(ctx context.Context) {
 		}
 		if err := b.revocations.Sync(ctx, b.store); err != nil {
 			if !failing && ctx.Err() == nil {
-				b.logger.Error("revocation list sync failing; protected routes fail closed after a minute", zap.Error(err))
+				b.logger.Error("revocation list sync failing; after a minute protected routes serve only access tokens issued before the last sync (until they expire) and refuse the others with 503", zap.Error(err))
 			}
 			failing = true
 		} else if failing {

@@ -17,7 +17,12 @@ import (
 //
 // Revocations made by this instance apply immediately (Add); those of other instances
 // sharing the store arrive with Sync, which the app runs every second. If Sync has not
-// succeeded for StaleAfter, Check fails closed with ErrUnavailable.
+// succeeded for StaleAfter (the store is unreachable), Check fails closed with
+// ErrUnavailable, and so does CheckClaims for an access token issued after the last
+// successful Sync; an access token issued before it was seen live by that Sync (its session,
+// grant and user not revoked) and stays valid, against the last list seen, until its own
+// expiry: the outage does not log out the users of protected routes, and revocations seen
+// before it still apply.
 type RevocationList struct {
 	// StaleAfter is how long the list may go without a successful Sync (0: never stale).
 	StaleAfter time.Duration
@@ -54,9 +59,18 @@ func NewRevocationList(now func() time.Time, staleAfter time.Duration) *Revocati
 // Check returns ErrRevoked if a token with these claims is revoked, ErrUnavailable if the
 // list is stale, nil otherwise.
 func (l *RevocationList) Check(sid, gid, sub string, iat int64) error {
-	if l.StaleAfter > 0 && l.Now().UnixNano()-l.lastSync.Load() > int64(l.StaleAfter) {
+	if l.stale() {
 		return ErrUnavailable
 	}
+	return l.check(sid, gid, sub, iat)
+}
+
+// stale reports whether Sync has not succeeded for StaleAfter.
+func (l *RevocationList) stale() bool {
+	return l.StaleAfter > 0 && l.Now().UnixNano()-l.lastSync.Load() > int64(l.StaleAfter)
+}
+
+func (l *RevocationList) check(sid, gid, sub string, iat int64) error {
 	s := l.snap.Load()
 	if sid != "" {
 		if _, ok := s.sessions[sid]; ok {
@@ -75,9 +89,16 @@ func (l *RevocationList) Check(sid, gid, sub string, iat int64) error {
 }
 
 // CheckClaims is Check for an access token, including the revocation of the token itself
-// (RFC 7009 revocation of one access token).
+// (RFC 7009 revocation of one access token). While the list is stale it checks a token
+// issued before the last successful Sync against the list as it was then, and fails the
+// others closed with ErrUnavailable (see RevocationList).
 func (l *RevocationList) CheckClaims(c *AccessClaims) error {
-	if err := l.Check(c.SessionID, c.GrantID, c.Subject, c.IssuedAt); err != nil {
+	// Issued in an earlier second than the last Sync (iat has a resolution of one second:
+	// a token of the Sync's own second may be younger than it).
+	if l.stale() && c.IssuedAt >= l.lastSync.Load()/int64(time.Second) {
+		return ErrUnavailable
+	}
+	if err := l.check(c.SessionID, c.GrantID, c.Subject, c.IssuedAt); err != nil {
 		return err
 	}
 	if c.ID != "" {

@@ -277,3 +277,56 @@ func TestRevocationListConcurrent(t *testing.T) {
 		t.Fatalf("Len = %d, want 400", n)
 	}
 }
+
+// TestRB10_StaleListKeepsTokensSeenLive: RB-10 with the issue's rule "if PostgreSQL is
+// unreachable, protected routes with a still-valid cached credential keep working for the
+// token's lifetime and everything else fails closed". While the list is stale, an access
+// token issued before the last successful Sync is checked against the list as it was then
+// (a revocation seen before the outage still refuses it); a token issued after that Sync,
+// whose session this instance never saw, and every other check fail closed with
+// ErrUnavailable; a Sync after the outage restores the normal checks.
+func TestRB10_StaleListKeepsTokensSeenLive(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	s := memStore(t)
+	l := tokens.NewRevocationList(clk.Now, time.Minute)
+	issued := clk.Now()
+	live := &tokens.AccessClaims{Subject: "u1", SessionID: "s-live", GrantID: "g-live", ID: "t1", IssuedAt: issued.Unix()}
+	gone := &tokens.AccessClaims{Subject: "u2", SessionID: "s-gone", GrantID: "g-gone", ID: "t2", IssuedAt: issued.Unix()}
+	if err := s.AddRevocation(ctx, store.Revocation{Kind: store.RevokeSession, Subject: "s-gone", At: issued,
+		ExpiresAt: issued.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	if err := l.Sync(ctx, s); err != nil { // the last Sync before the outage
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Minute) // no Sync since: stale
+	if err := l.CheckClaims(live); err != nil {
+		t.Fatalf("token issued before the last Sync, during the outage: %v, want accepted", err)
+	}
+	if err := l.CheckClaims(gone); !errors.Is(err, tokens.ErrRevoked) {
+		t.Fatalf("token of a session revoked before the outage: %v, want ErrRevoked", err)
+	}
+	after := &tokens.AccessClaims{Subject: "u1", SessionID: "s-new", ID: "t3", IssuedAt: clk.Now().Add(-time.Minute).Unix()}
+	if err := l.CheckClaims(after); !errors.Is(err, tokens.ErrUnavailable) {
+		t.Fatalf("token issued after the last Sync: %v, want ErrUnavailable", err)
+	}
+	sameSecond := &tokens.AccessClaims{Subject: "u1", SessionID: "s-new", ID: "t4", IssuedAt: issued.Add(time.Second).Unix()}
+	if err := l.CheckClaims(sameSecond); !errors.Is(err, tokens.ErrUnavailable) {
+		t.Fatalf("token issued in the second of the last Sync: %v, want ErrUnavailable", err)
+	}
+	if err := l.Check("s-live", "", "u1", issued.Unix()); !errors.Is(err, tokens.ErrUnavailable) {
+		t.Fatalf("Check (sessions, grants) on a stale list: %v, want ErrUnavailable", err)
+	}
+	// The outage ends: the tokens issued meanwhile are checked normally again.
+	if err := l.Sync(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.CheckClaims(after); err != nil {
+		t.Fatalf("after the outage: %v", err)
+	}
+	if err := l.CheckClaims(gone); !errors.Is(err, tokens.ErrRevoked) {
+		t.Fatalf("revoked after the outage: %v", err)
+	}
+}

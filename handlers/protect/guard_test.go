@@ -469,6 +469,54 @@ func TestGuardFailsClosed(t *testing.T) {
 	}
 }
 
+// TestRB10_GuardOutageServesSeenCredentials: "if PostgreSQL is unreachable, protected
+// routes with a still-valid cached credential keep working for the token's lifetime and
+// everything else fails closed with 503 - never open" (issue 15). With the revocation list
+// unsynced for longer than StaleAfter, a bearer token and a session cookie issued before the
+// last successful Sync keep passing until the access token expires (then 401, never
+// longer); a session revoked before the outage stays refused; a token issued after the last
+// Sync gets 503.
+func TestRB10_GuardOutageServesSeenCredentials(t *testing.T) {
+	e := newEnv(t)
+	g := e.guard(policy.Rule{})
+	resp, _ := e.login("openid", "offline_access")
+	revoked, sess2 := e.login("openid")
+	cookie := sealFor(t, g, "__Host-gatehouse_auth", resp.AccessToken, resp.RefreshToken)
+	withCookie := func() *http.Request {
+		r := httptest.NewRequest(http.MethodGet, testSite+"/docs", nil)
+		r.AddCookie(&http.Cookie{Name: "__Host-gatehouse_auth", Value: cookie})
+		return r
+	}
+	if err := e.store.AddRevocation(e.ctx, storeRevocation(sess2.ID, e.clk.Now())); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Second)
+	if err := e.p.Revocations.Sync(e.ctx, e.store); err != nil { // the last Sync before the outage
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Second)
+	late, _ := e.login("openid") // issued after the last Sync (by an instance that still reaches the store)
+	e.clk.Advance(60 * time.Second) // no Sync for longer than StaleAfter
+	if w, id := serve(g, bearerRequest(resp.AccessToken)); id == nil {
+		t.Fatalf("bearer token seen live before the outage: %d, want served", w.Code)
+	}
+	if w, id := serve(g, withCookie()); id == nil {
+		t.Fatalf("session cookie seen live before the outage: %d, want served", w.Code)
+	}
+	if w, id := serve(g, bearerRequest(revoked.AccessToken)); id != nil || w.Code != http.StatusUnauthorized {
+		t.Fatalf("session revoked before the outage: %d, want 401", w.Code)
+	}
+	if w, id := serve(g, bearerRequest(late.AccessToken)); id != nil || w.Code != http.StatusServiceUnavailable ||
+		w.Header().Get("Retry-After") == "" {
+		t.Fatalf("token issued after the last Sync: %d %v, want 503 with Retry-After", w.Code, w.Header())
+	}
+	// Past the token's own expiry (and the leeway) the outage grants nothing more.
+	e.clk.Advance(e.p.AccessTokenLifetime + e.p.Leeway)
+	if w, id := serve(g, bearerRequest(resp.AccessToken)); id != nil || w.Code != http.StatusUnauthorized {
+		t.Fatalf("expired bearer token during the outage: %d, want 401", w.Code)
+	}
+}
+
 // TestGuardRefreshesExpiredCookie: an expired access token in the session cookie is
 // refreshed in-process and a new cookie set; parallel requests carrying the same old cookie
 // share one refresh instead of tripping refresh-token reuse detection (AS-18).
