@@ -495,7 +495,7 @@ func TestRB10_GuardOutageServesSeenCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clk.Advance(time.Second)
-	late, _ := e.login("openid") // issued after the last Sync (by an instance that still reaches the store)
+	late, _ := e.login("openid")    // issued after the last Sync (by an instance that still reaches the store)
 	e.clk.Advance(60 * time.Second) // no Sync for longer than StaleAfter
 	if w, id := serve(g, bearerRequest(resp.AccessToken)); id == nil {
 		t.Fatalf("bearer token seen live before the outage: %d, want served", w.Code)
