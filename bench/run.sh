@@ -9,7 +9,8 @@
 #   GATEHOUSE_BENCH_STORE=postgres bench/run.sh   the same on PostgreSQL (a schema of its own)
 #   bench/compare.sh          Badger and PostgreSQL side by side
 #
-# Environment: REPS (3), DURATION (8s), CONNS (32), ALGS (access-token algorithms compared,
+# Environment: REPS (3), DURATION (8s; QUICK: DURATION_QUICK, 4s), PER_RUN (distinct tokens per
+# unique-token run, DURATION x 10000), CONNS (32), ALGS (access-token algorithms compared,
 # "RS256 EdDSA"), EXPIRY_TTL (access-token lifetime of the cookie-across-expiry runs, 2s:
 # shorter than DURATION), SKIP_TOKENS=1, SKIP_MEMORY=1, SKIP_STARTUP=1, SKIP_GOBENCH=1 (the
 # passwordless-login Go benchmarks), GOBENCHTIME (3s).
@@ -36,7 +37,7 @@ case "$STORE" in
     SKIP_MEMORY=${SKIP_MEMORY-1}; SKIP_STARTUP=${SKIP_STARTUP-1} ;;
   *) echo "GATEHOUSE_BENCH_STORE=$STORE: want badger or postgres" >&2; exit 2 ;;
 esac
-if [ -n "${QUICK:-}" ]; then REPS=${REPS_QUICK:-1}; DURATION=4s; SKIP_STARTUP=${SKIP_STARTUP:-1}; fi
+if [ -n "${QUICK:-}" ]; then REPS=${REPS_QUICK:-1}; DURATION=${DURATION_QUICK:-4s}; SKIP_STARTUP=${SKIP_STARTUP:-1}; fi
 
 need() { command -v "$1" >/dev/null 2>&1; }
 if ! need wrk || ! need taskset; then
@@ -160,7 +161,7 @@ caddyfile "$DATA" > "$WORK/Caddyfile"
 "$BT" seed $(store_args "$DATA") -users 100 >/dev/null
 # Enough distinct tokens for every unique-token run (up to ~10k req/s), per algorithm.
 secs=${DURATION%s}
-PER_RUN=$(( secs * 10000 ))
+PER_RUN=${PER_RUN:-$(( secs * 10000 ))}   # fewer for a smoke run (the script then reuses them)
 for a in $ALGS; do
   for r in $(seq 1 "$REPS"); do
     "$BT" mint $(store_args "$DATA") -issuer "$ISSUER" -alg "$a" -n "$PER_RUN" -out "$WORK/tokens.$a.$r"

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // Kind says what made an operation of the authorization server fail, in the domain's
@@ -86,6 +88,10 @@ func (e *Error) Unwrap() error { return e.Err }
 // Canceled tells whether the operation failed because its request was canceled (the client
 // closed the connection, or the server is shutting down).
 func (e *Error) Canceled() bool { return e.Kind == Internal && errors.Is(e.Err, context.Canceled) }
+
+// Unreachable tells whether the operation failed because the store could not be reached (a
+// database outage: temporary, answered with 503 and Retry-After, not 500).
+func (e *Error) Unreachable() bool { return e.Kind == Internal && store.Unreachable(e.Err) }
 
 func errorf(kind Kind, format string, args ...any) *Error {
 	return &Error{Kind: kind, Description: fmt.Sprintf(format, args...)}

@@ -74,6 +74,12 @@ func fromDomain(e *oauth.Error) *apiError {
 		k = kinds[oauth.Internal]
 	}
 	status := k.status
+	if e.Unreachable() {
+		// The store cannot be reached (a database outage): temporary, retry later (RFC 9110
+		// §15.6.4), never a pass.
+		k = kinds[oauth.Unavailable]
+		status = k.status
+	}
 	if e.Canceled() {
 		status = web.StatusClientClosedRequest
 	}
@@ -85,6 +91,9 @@ func writeTokenError(w http.ResponseWriter, e *apiError) {
 	status := e.Status
 	if status == 0 {
 		status = http.StatusBadRequest
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
 	}
 	web.WriteJSON(w, status, map[string]string{"error": e.Code, "error_description": cleanDescription(e.Description)})
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"syscall"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
@@ -74,5 +77,22 @@ func TestCanceledIsClientClosedRequest(t *testing.T) {
 func TestCleanDescription(t *testing.T) {
 	if got := cleanDescription("a\r\nb\t\"c\\é"); got != "a  b  c  " {
 		t.Fatalf("%q", got)
+	}
+}
+
+// RB-10: a store that cannot be reached (PostgreSQL down or cut off) is a temporary
+// failure: 503 temporarily_unavailable with Retry-After (RFC 9110 §15.6.4), not a 500 —
+// and never a success.
+func TestRB10_UnreachableStoreIs503(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	got := fromDomain(&oauth.Error{Kind: oauth.Internal, Description: "internal error, try again later",
+		Err: fmt.Errorf("redeem code: failed to connect: %w", refused)})
+	if got.Code != codeTemporarilyUnavail || got.Status != http.StatusServiceUnavailable {
+		t.Fatalf("unreachable store → %q %d, want temporarily_unavailable 503", got.Code, got.Status)
+	}
+	w := httptest.NewRecorder()
+	writeTokenError(w, got)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("written: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
 }

@@ -45,6 +45,7 @@ func (k *Kit) Classify(w http.ResponseWriter, err error) (status int, code, msg,
 		return web.StatusClientClosedRequest, "unavailable", "The request was canceled.", ""
 	default:
 		k.Logger.Error("login error", "error", err)
+		w.Header().Set("Retry-After", "5")
 		return http.StatusServiceUnavailable, "unavailable", "Something went wrong on our side. Try again in a moment.", ""
 	}
 }
