@@ -46,6 +46,9 @@ type Config struct {
 	LockoutWindow      time.Duration
 	// ClientMaxFailures limits failed client authentications per client ID.
 	ClientMaxFailures int
+	// SharedStore is set when several instances use the store (PostgreSQL): the password
+	// and code attempt limits then reserve attempts in the store (lockout.Limiter.Shared).
+	SharedStore bool
 	// Passkeys configures WebAuthn.
 	Passkeys PasskeyConfig
 

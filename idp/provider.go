@@ -103,7 +103,7 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		MaxLifetime: maxAccessTokenLifetime(cfg.AccessTokenLifetime, clients),
 		Revocations: rl,
 	}
-	p.Lockout = &lockout.Limiter{Store: s, Now: now, Logger: logger, Window: cfg.LockoutWindow}
+	p.Lockout = &lockout.Limiter{Store: s, Now: now, Logger: logger, Window: cfg.LockoutWindow, Shared: cfg.SharedStore}
 	p.Sessions = &sessions.Manager{Store: s, Revocations: rl, Now: now, Logger: logger,
 		Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime,
 		// As long as any access token issued before a revocation can be valid.

@@ -239,6 +239,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := rl.Sync(ctx, a.store); err != nil {
 		return fmt.Errorf("gatehouse revocation list: %w", err)
 	}
+	// Several instances may share a PostgreSQL store: attempt limits must hold across them.
+	_, cfg.SharedStore = a.storage.(*PostgresStorage)
 	hasher := password.New(password.OWASP, 0)
 	a.provider, err = idp.New(cfg, a.store, ring, hasher, rl, clients, now, a.slog)
 	if err != nil {

@@ -54,7 +54,7 @@ func (p *Server) AuthenticateClient(ctx context.Context, id, sec string, hasSecr
 	if !hasSecret {
 		return nil, invalid
 	}
-	release, err := p.Limiter.Attempt(ctx, []string{"client:" + c.ID + ":" + lockout.IPKey(clientIP)}, []int{p.ClientMaxFailures})
+	release, err := p.Limiter.AttemptLocal(ctx, []string{"client:" + c.ID + ":" + lockout.IPKey(clientIP)}, []int{p.ClientMaxFailures})
 	var locked *lockout.LockedError
 	if errors.As(err, &locked) {
 		return nil, &Error{Kind: InvalidClient, Description: "too many failed client authentications; " + locked.Error()}

@@ -36,6 +36,10 @@ type Limiter struct {
 	Logger *slog.Logger
 	// Window is how long a failure counts (and so how long a lock lasts at most).
 	Window time.Duration
+	// Shared is set when other processes use the same store (PostgreSQL behind several
+	// instances): Attempt then reserves in the store (see attemptShared), so that a burst
+	// spread over the instances is bounded by the limit, not by the limit times their number.
+	Shared bool
 
 	mu    sync.Mutex
 	slots map[string]*slot // keys with an attempt being reserved, evaluated or released
@@ -76,14 +80,27 @@ type slot struct {
 // When the stored failures alone reach a limit the attempt is refused with a *LockedError
 // (even a right credential: the lock lasts until the window ends); when only the attempts
 // in flight fill it, the attempt waits for one of them to be released, then looks again.
-// So one process evaluates at most limit − failures attempts of a key at once. The stored
-// counters are shared: across processes on one store, sequential attempts are bounded by
-// the same limit, and a parallel burst by the limit times the number of processes.
+// So one process evaluates at most limit − failures attempts of a key at once. With Shared
+// the reservation is made in the store instead (attemptShared), and the bound holds across
+// processes.
 //
 // A request already canceled counts nothing, nor one canceled while it waits. The writes
 // of release run detached from the request's cancellation: a client that closes its
 // connection after a wrong guess must not leave the failure uncounted.
 func (l *Limiter) Attempt(ctx context.Context, keys []string, limits []int) (release func(success bool), err error) {
+	if l.Shared {
+		return l.attemptShared(ctx, keys, limits)
+	}
+	return l.AttemptLocal(ctx, keys, limits)
+}
+
+// AttemptLocal is Attempt with the reservation always held in memory, Shared or not: an
+// honest attempt costs no write, and across processes on one store sequential attempts are
+// bounded by the limit, a parallel burst by the limit times the number of processes. For
+// client authentication, whose secrets are random (256 bits) and not worth guessing: the
+// limit there guards against a misbehaving client, and its honest grants must not wait on
+// a write.
+func (l *Limiter) AttemptLocal(ctx context.Context, keys []string, limits []int) (release func(success bool), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("count attempt: %w", err)
 	}
