@@ -29,17 +29,18 @@ DURATION=${DURATION:-8s}
 CONNS=${CONNS:-32}
 ALGS=${ALGS:-RS256 EdDSA}
 ALG=${ALGS%% *}   # the configured access_token_alg for the proxy runs (verification takes any)
+need() { command -v "$1" >/dev/null 2>&1; }
 STORE=${GATEHOUSE_BENCH_STORE:-badger}
 case "$STORE" in
   badger) ;;
   postgres)
     PGDSN=${GATEHOUSE_BENCH_POSTGRES:-${GATEHOUSE_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}}
-    SKIP_MEMORY=${SKIP_MEMORY-1}; SKIP_STARTUP=${SKIP_STARTUP-1} ;;
+    SKIP_MEMORY=${SKIP_MEMORY-1}; SKIP_STARTUP=${SKIP_STARTUP-1}
+    need psql || { echo "GATEHOUSE_BENCH_STORE=postgres needs psql (apt-get install postgresql-client)" >&2; exit 1; } ;;
   *) echo "GATEHOUSE_BENCH_STORE=$STORE: want badger or postgres" >&2; exit 2 ;;
 esac
 if [ -n "${QUICK:-}" ]; then REPS=${REPS_QUICK:-1}; DURATION=${DURATION_QUICK:-4s}; SKIP_STARTUP=${SKIP_STARTUP:-1}; fi
 
-need() { command -v "$1" >/dev/null 2>&1; }
 if ! need wrk || ! need taskset; then
   echo "installing wrk (Debian package)" >&2
   (apt-get install -y wrk util-linux >/dev/null 2>&1 || sudo apt-get install -y wrk util-linux >/dev/null) ||
@@ -54,8 +55,11 @@ WORK=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
-  if [ "$STORE" = postgres ] && [ -x "${BT:-}" ]; then
-    for d in data data100k data1m; do "$BT" pgdrop -dsn "$PGDSN" -schema "$(schema_of "$d")" || true; done
+  if [ "$STORE" = postgres ] && [ -n "${BENCH_ID:-}" ]; then
+    for d in data data100k data1m; do
+      psql -q "$PGDSN" -c "DROP SCHEMA IF EXISTS \"$(schema_of "$d")\" CASCADE" >/dev/null 2>&1 ||
+        echo "could not drop schema $(schema_of "$d") (psql missing?): drop it by hand" >&2
+    done
   fi
   rm -rf "$WORK"
 }
@@ -235,7 +239,7 @@ else
 fi
 
 # Passwordless logins, server side: the Go benchmarks of login/passkey and login/otp on the
-# same kind of store (a fresh one each: see internal/benchstore), serial and from 16
+# same kind of store (a fresh one each: see bench/benchstore), serial and from 16
 # goroutines (concurrent commits share the store's syncs).
 : > "$OUT/gobench.txt"
 if [ -z "${SKIP_GOBENCH:-}" ]; then

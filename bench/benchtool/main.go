@@ -28,8 +28,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/secret"
@@ -41,11 +39,11 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool upstream|mint|seed|pgdrop|cookie|logins|exchange|refresh|latency [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool upstream|mint|seed|cookie|logins|exchange|refresh|latency [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
-		"upstream": upstream, "mint": mint, "seed": seed, "pgdrop": pgdrop, "cookie": cookie,
+		"upstream": upstream, "mint": mint, "seed": seed, "cookie": cookie,
 		"logins": logins, "exchange": exchange, "refresh": refresh, "latency": latency,
 	}
 	f, ok := cmds[os.Args[1]]
@@ -197,28 +195,6 @@ func openStore(spec, schema string) (store.Store, error) {
 		return nil, errors.New("-store is required")
 	}
 	return badger.Open(badger.Options{Path: spec})
-}
-
-// pgdrop drops a PostgreSQL schema and everything in it (bench/run.sh's cleanup).
-func pgdrop(args []string) error {
-	fs := flag.NewFlagSet("pgdrop", flag.ExitOnError)
-	dsn := fs.String("dsn", "", "PostgreSQL DSN")
-	schema := fs.String("schema", "", "schema to drop")
-	_ = fs.Parse(args)
-	if *schema == "" {
-		return errors.New("-schema is required")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, *dsn)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{*schema}.Sanitize()+" CASCADE"); err != nil {
-		return fmt.Errorf("drop schema %s: %w", *schema, err)
-	}
-	return nil
 }
 
 func parallel(n, workers int, f func(int) error) error {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/idp"
-	"github.com/gatehouse-dev/gatehouse/internal/benchstore"
+	"github.com/gatehouse-dev/gatehouse/bench/benchstore"
 	"github.com/gatehouse-dev/gatehouse/internal/idptest"
 	"github.com/gatehouse-dev/gatehouse/internal/softauthn"
 	"github.com/gatehouse-dev/gatehouse/keys"
