@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	pwlogin "github.com/gatehouse-dev/gatehouse/login/password"
 	"github.com/gatehouse-dev/gatehouse/sessions"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // Classify maps an error of the identity core to an HTTP status, an API error code, a user
@@ -45,7 +46,10 @@ func (k *Kit) Classify(w http.ResponseWriter, err error) (status int, code, msg,
 		return web.StatusClientClosedRequest, "unavailable", "The request was canceled.", ""
 	default:
 		k.Logger.Error("login error", "error", err)
-		w.Header().Set("Retry-After", "5")
+		if store.Unreachable(err) {
+			// The database is down or cut off: temporary, ask to retry (RFC 9110 §15.6.4).
+			w.Header().Set("Retry-After", "5")
+		}
 		return http.StatusServiceUnavailable, "unavailable", "Something went wrong on our side. Try again in a moment.", ""
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,6 +51,8 @@ func TestErrorMapping(t *testing.T) {
 		{wrap(sessions.ErrReauthenticate), http.StatusForbidden, "reauthenticate", false, false},
 		{wrap(context.Canceled), web.StatusClientClosedRequest, "unavailable", false, false},
 		{errors.New("badger: disk full at /var/lib/secret"), http.StatusServiceUnavailable, "unavailable", false, false},
+		// RB-10: a store that cannot be reached is a temporary outage: 503 with Retry-After.
+		{wrap(fmt.Errorf("read user: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})), http.StatusServiceUnavailable, "unavailable", true, false},
 		{wrap(passkey.ErrPasskeyFailed), http.StatusUnauthorized, "passkey_failed", false, true},
 		{wrap(passkey.ErrCeremonyExpired), http.StatusBadRequest, "ceremony_expired", false, true},
 		{wrap(passkey.ErrLastCredential), http.StatusConflict, "last_credential", false, true},
