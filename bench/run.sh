@@ -357,9 +357,9 @@ if lat:
 for f in ["logins", "exchange", "refresh"]:
     for line in open(f"{out}/{f}.txt"):
         print("- " + line.strip())
-        m = re.match(r"(?:\[(\S+)\] )?.*= (\d+)/s", line.strip())
-        if m:
-            num(f + (("." + m.group(1)) if m.group(1) else ""), m.group(2))
+        m = re.match(r"(?:\[(\S+)\] )?(password logins|code exchanges|refreshes): .*= (\d+)/s", line.strip())
+        if m:  # not the "authorize (code issued)" line of the exchange run
+            num(f + (("." + m.group(1)) if m.group(1) else ""), m.group(3))
 for line in open(out + "/gobench.txt"):
     m = re.match(r"Benchmark(\S+?)(?:-\d+)?\s+\d+\s+.*?([\d.]+) (logins|verifications)/s", line)
     if m:
