@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/account"
-	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/bench/benchstore"
+	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/idptest"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
