@@ -252,14 +252,20 @@ func (p *Server) lookupDevice(ctx context.Context, userCode, sessionID, clientIP
 	return &DeviceRequest{UserCode: FormatUserCode(code), Client: c, Scopes: strings.Fields(rec.Data["scope"])}, id, nil
 }
 
-// DecideDevice records the session user's approval (or denial) of the device authorization
-// of userCode. The user code is consumed first: of any number of concurrent decisions, on
-// any number of instances sharing the store, exactly one takes effect; a code is never
-// accepted twice.
-func (p *Server) DecideDevice(ctx context.Context, userCode string, s store.Session, approve bool, clientIP string) (*DeviceRequest, *Error) {
-	req, id, oerr := p.lookupDevice(ctx, userCode, s.ID, clientIP)
+// DecideDevice records the approval (or denial) by the user of the portal session sessionID
+// of the device authorization of userCode. The user code is consumed first: of any number of
+// concurrent decisions, on any number of instances sharing the store, exactly one takes
+// effect; a code is never accepted twice.
+func (p *Server) DecideDevice(ctx context.Context, userCode, sessionID string, approve bool, clientIP string) (*DeviceRequest, *Error) {
+	req, id, oerr := p.lookupDevice(ctx, userCode, sessionID, clientIP)
 	if oerr != nil {
 		return nil, oerr
+	}
+	s, err := p.Store.GetSession(ctx, sessionID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.Now().Before(s.ExpiresAt())) {
+		return nil, errorf(InvalidGrant, "your session ended; log in again")
+	} else if err != nil {
+		return nil, p.serverError("device: read session", err)
 	}
 	rec, err := p.Store.ConsumeOneTimeCode(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {

@@ -164,7 +164,7 @@ func TestDevicePollingAndApproval(t *testing.T) {
 	if oerr != nil || req.Client.ID != "tv" || strings.Join(req.Scopes, " ") != "openid email offline_access" || req.UserCode != st.UserCode {
 		t.Fatalf("lookup: %+v %v", req, oerr)
 	}
-	if _, oerr := e.P.OAuth.DecideDevice(e.Ctx, strings.ReplaceAll(st.UserCode, "-", ""), sess, true, "192.0.2.7"); oerr != nil {
+	if _, oerr := e.P.OAuth.DecideDevice(e.Ctx, strings.ReplaceAll(st.UserCode, "-", ""), sess.ID, true, "192.0.2.7"); oerr != nil {
 		t.Fatal(oerr)
 	}
 	e.Clock.Advance(30 * time.Second)
@@ -201,7 +201,7 @@ func TestDeviceDeniedAndExpired(t *testing.T) {
 	e, tv, _ := deviceEnv(t)
 	sess := e.Session(sessions.Meta{})
 	st, _ := e.P.OAuth.StartDevice(e.Ctx, tv, []string{"openid"})
-	if _, oerr := e.P.OAuth.DecideDevice(e.Ctx, st.UserCode, sess, false, "192.0.2.7"); oerr != nil {
+	if _, oerr := e.P.OAuth.DecideDevice(e.Ctx, st.UserCode, sess.ID, false, "192.0.2.7"); oerr != nil {
 		t.Fatal(oerr)
 	}
 	for range 2 {
@@ -214,7 +214,7 @@ func TestDeviceDeniedAndExpired(t *testing.T) {
 	e.Clock.Advance(10*time.Minute + time.Second)
 	_, oerr := e.P.OAuth.DeviceGrant(e.Ctx, tv, st2.DeviceCode)
 	wantKind(t, "poll after expires_in", oerr, oauth.ExpiredToken)
-	_, oerr = e.P.OAuth.DecideDevice(e.Ctx, st2.UserCode, sess, true, "192.0.2.7")
+	_, oerr = e.P.OAuth.DecideDevice(e.Ctx, st2.UserCode, sess.ID, true, "192.0.2.7")
 	wantKind(t, "approval of an expired user code", oerr, oauth.InvalidGrant)
 }
 
@@ -232,7 +232,7 @@ func TestDeviceUserCodeSingleUse(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, oerr := e.P.OAuth.DecideDevice(e.Ctx, st.UserCode, sess, i%2 == 0, "192.0.2.7")
+			_, oerr := e.P.OAuth.DecideDevice(e.Ctx, st.UserCode, sess.ID, i%2 == 0, "192.0.2.7")
 			if oerr == nil {
 				mu.Lock()
 				won[i%2 == 0]++
@@ -272,7 +272,7 @@ func TestCR05_DeviceUserCodeGuessingLimited(t *testing.T) {
 	if !strings.Contains(oerr.Description, "too many") {
 		t.Fatalf("locked: %q, want it to say so", oerr.Description)
 	}
-	_, oerr = e.P.OAuth.DecideDevice(e.Ctx, st.UserCode, a, true, "192.0.2.9")
+	_, oerr = e.P.OAuth.DecideDevice(e.Ctx, st.UserCode, a.ID, true, "192.0.2.9")
 	wantKind(t, "approval in the locked session", oerr, oauth.InvalidGrant)
 	for i := range 15 {
 		b := e.Session(sessions.Meta{})
@@ -283,7 +283,7 @@ func TestCR05_DeviceUserCodeGuessingLimited(t *testing.T) {
 	_, oerr = e.P.OAuth.LookupDevice(e.Ctx, st.UserCode, c.ID, "192.0.2.9")
 	wantKind(t, "right code after 20 wrong ones from the IP", oerr, oauth.InvalidGrant)
 	// Elsewhere the code still works.
-	if _, oerr := e.P.OAuth.DecideDevice(e.Ctx, st.UserCode, c, true, "198.51.100.1"); oerr != nil {
+	if _, oerr := e.P.OAuth.DecideDevice(e.Ctx, st.UserCode, c.ID, true, "198.51.100.1"); oerr != nil {
 		t.Fatalf("approval from another IP: %v", oerr)
 	}
 }

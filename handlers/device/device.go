@@ -17,7 +17,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
-	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // Path is the verification page (verification_uri).
@@ -26,7 +25,7 @@ const Path = "/device"
 // Devices decides device authorizations (*oauth.Server).
 type Devices interface {
 	LookupDevice(ctx context.Context, userCode, sessionID, clientIP string) (*oauth.DeviceRequest, *oauth.Error)
-	DecideDevice(ctx context.Context, userCode string, s store.Session, approve bool, clientIP string) (*oauth.DeviceRequest, *oauth.Error)
+	DecideDevice(ctx context.Context, userCode, sessionID string, approve bool, clientIP string) (*oauth.DeviceRequest, *oauth.Error)
 }
 
 // Handler serves the verification page. Every field is required.
@@ -50,19 +49,19 @@ type pageData struct {
 	Approved                   bool
 }
 
-// session returns the browser's session, or leads to the login page (coming back to
-// target) and returns false.
-func (h *Handler) session(w http.ResponseWriter, r *http.Request, target string) (store.Session, store.User, bool) {
+// session returns the ID of the browser's session and its user's email, or leads to the
+// login page (coming back to target) and returns false.
+func (h *Handler) session(w http.ResponseWriter, r *http.Request, target string) (id, email string, ok bool) {
 	s, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
 	if errors.Is(err, sessions.ErrNoSession) {
 		http.Redirect(w, r, h.LoginURL(target), http.StatusSeeOther)
-		return s, u, false
+		return "", "", false
 	} else if err != nil {
 		h.LogFailure("device page: read session", err)
 		h.Fail(w, r, http.StatusServiceUnavailable, "Try again later", "The login service is temporarily unavailable. Try again in a moment.", "temporarily_unavailable")
-		return s, u, false
+		return "", "", false
 	}
-	return s, u, true
+	return s.ID, u.Email, true
 }
 
 // GET /device[?user_code=...]: the code form. A code from verification_uri_complete only
@@ -88,18 +87,18 @@ func (h *Handler) enter(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s, u, ok := h.session(w, r, h.Base+Path)
+	sid, email, ok := h.session(w, r, h.Base+Path)
 	if !ok {
 		return
 	}
 	code := f.Get("user_code")
-	req, oerr := h.Devices.LookupDevice(r.Context(), code, s.ID, h.ClientIP(r))
+	req, oerr := h.Devices.LookupDevice(r.Context(), code, sid, h.ClientIP(r))
 	if oerr != nil {
 		h.failed(w, r, code, oerr)
 		return
 	}
 	h.Page(w, r, http.StatusOK, "device", "Connect a device", "", pageData{Step: "confirm", UserCode: req.UserCode,
-		App: req.Client.Name, Email: u.Email, Scopes: req.Scopes})
+		App: req.Client.Name, Email: email, Scopes: req.Scopes})
 }
 
 // POST /device/decide: approve or deny.
@@ -108,7 +107,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s, _, ok := h.session(w, r, h.Base+Path)
+	sid, _, ok := h.session(w, r, h.Base+Path)
 	if !ok {
 		return
 	}
@@ -122,7 +121,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := f.Get("user_code")
-	req, oerr := h.Devices.DecideDevice(r.Context(), code, s, approve, h.ClientIP(r))
+	req, oerr := h.Devices.DecideDevice(r.Context(), code, sid, approve, h.ClientIP(r))
 	if oerr != nil {
 		h.failed(w, r, code, oerr)
 		return

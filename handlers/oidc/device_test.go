@@ -87,7 +87,7 @@ func TestDeviceTokenEndpointErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, oerr := e.P.OAuth.DecideDevice(e.Ctx, uc, sess, false, "192.0.2.1"); oerr != nil {
+	if _, oerr := e.P.OAuth.DecideDevice(e.Ctx, uc, sess.ID, false, "192.0.2.1"); oerr != nil {
 		t.Fatal(oerr)
 	}
 	e.Clock.Advance(11 * time.Second)
@@ -98,7 +98,7 @@ func TestDeviceTokenEndpointErrors(t *testing.T) {
 	oauthError(t, poll(dc2), http.StatusBadRequest, codeExpiredToken)
 
 	dc3, uc3 := start()
-	if _, oerr := e.P.OAuth.DecideDevice(e.Ctx, uc3, sess, true, "192.0.2.1"); oerr != nil {
+	if _, oerr := e.P.OAuth.DecideDevice(e.Ctx, uc3, sess.ID, true, "192.0.2.1"); oerr != nil {
 		t.Fatal(oerr)
 	}
 	tok := decode(t, poll(dc3))
