@@ -51,6 +51,10 @@ const (
 	// provided, clients MUST use 5 as the default"); slow_down adds DeviceSlowDown to it.
 	DeviceInterval = 5 * time.Second
 	DeviceSlowDown = 5 * time.Second
+	// devicePollJitter is how much sooner than the interval a poll may come: a client polling
+	// on a ticker (golang.org/x/oauth2) sends requests exactly one interval apart, and their
+	// arrival varies with the network and the server's load.
+	devicePollJitter = time.Second
 	// UserCodeAlphabet: RFC 8628 §6.1 recommends "base-20 using the characters
 	// BCDFGHJKLMNPQRSTVWXZ" — no vowels (no words), no digits, nothing ambiguous.
 	UserCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
@@ -345,7 +349,7 @@ func (p *Server) deviceGrant(ctx context.Context, c *Client, deviceCode string) 
 			return d, errDeviceExpired
 		}
 		interval, _ := strconv.Atoi(d.Data["interval"])
-		if last, err := strconv.ParseInt(d.Data["poll"], 10, 64); err == nil && now.Sub(time.Unix(0, last)) < time.Duration(interval)*time.Second {
+		if last, err := strconv.ParseInt(d.Data["poll"], 10, 64); err == nil && now.Sub(time.Unix(0, last)) < time.Duration(interval)*time.Second-devicePollJitter {
 			slow = true
 			d.Data["interval"] = strconv.Itoa(interval + int(DeviceSlowDown/time.Second))
 		}
