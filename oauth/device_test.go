@@ -314,3 +314,23 @@ func TestDeviceClientOptIn(t *testing.T) {
 		t.Fatalf("stored public device client: %v", oerr)
 	}
 }
+
+// FuzzNormalizeUserCode: whatever a user types, an accepted code is UserCodeLength letters
+// of the alphabet, and its displayed form reads back as the same code (RFC 8628 §6.1).
+func FuzzNormalizeUserCode(f *testing.F) {
+	for _, s := range []string{"BCDF-GHJK", "bcdfghjk", " b c d f g h j k ", "ABCD-EFGH", "ВCDF-GHJK", "", "----"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		code, ok := oauth.NormalizeUserCode(in)
+		if !ok {
+			return
+		}
+		if len(code) != oauth.UserCodeLength || strings.Trim(code, oauth.UserCodeAlphabet) != "" {
+			t.Fatalf("NormalizeUserCode(%q) = %q", in, code)
+		}
+		if again, ok := oauth.NormalizeUserCode(oauth.FormatUserCode(code)); !ok || again != code {
+			t.Fatalf("%q → %q → %q", in, code, again)
+		}
+	})
+}
