@@ -66,7 +66,7 @@ func init() {
 //			redirect_uri <uri...>
 //			post_logout_redirect_uri <uri...>
 //			scopes <scope...>
-//			grant_types authorization_code|refresh_token|client_credentials...
+//			grant_types authorization_code|refresh_token|client_credentials|device_code...  # device_code: urn:ietf:params:oauth:grant-type:device_code (RFC 8628)
 //			pkce required|optional
 //			access_token_lifetime|id_token_lifetime|refresh_token_lifetime|refresh_token_idle <duration>
 //			id_token_alg RS256|ES256|EdDSA

@@ -83,6 +83,10 @@ const (
 	GrantAuthorizationCode = oauth.GrantAuthorizationCode
 	GrantRefreshToken      = oauth.GrantRefreshToken
 	GrantClientCredentials = oauth.GrantClientCredentials
+	// GrantDeviceCode is the device authorization grant (RFC 8628); GrantDeviceCodeShort
+	// its short form in a configuration.
+	GrantDeviceCode      = oauth.GrantDeviceCode
+	GrantDeviceCodeShort = oauth.GrantDeviceCodeShort
 )
 
 // What handlers/protect reads of the OAuth domain's answers.

@@ -23,7 +23,7 @@ type Recorder interface {
 	// MFAChallenge counts a second-factor challenge started for method (passkey).
 	MFAChallenge(method string)
 	// TokenIssued counts a token response of grant (authorization_code, refresh_token,
-	// client_credentials).
+	// client_credentials, device_code).
 	TokenIssued(grant string)
 	// RefreshReuse counts a refresh token presented again after its rotation (its family
 	// is revoked).

@@ -35,7 +35,9 @@ type ClientConfig struct {
 	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
 	// Scopes the client may request (default: openid profile email offline_access).
 	Scopes []string `json:"scopes,omitempty"`
-	// GrantTypes the client may use (default: authorization_code refresh_token).
+	// GrantTypes the client may use (default: authorization_code refresh_token; also
+	// client_credentials, and urn:ietf:params:oauth:grant-type:device_code or its short form
+	// device_code for the device authorization grant, RFC 8628).
 	GrantTypes []string `json:"grant_types,omitempty"`
 	// PKCE is "required" or "optional" (default: required for public clients, optional for
 	// confidential ones; public clients cannot make it optional).

@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/account"
+	"github.com/gatehouse-dev/gatehouse/handlers/device"
 	"github.com/gatehouse-dev/gatehouse/handlers/login"
 	"github.com/gatehouse-dev/gatehouse/handlers/login/codes"
 	"github.com/gatehouse-dev/gatehouse/handlers/login/magiclink"
@@ -128,6 +129,7 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
 		&passkey.Handler{Kit: kit, Passkeys: core.Passkey, Pending: core.MFA},
 		&social.Handler{Kit: kit, Social: core.Social, AccountError: acct.RenderError},
 		&signup.Handler{Kit: kit, Signup: core.Signup, Passkeys: core.Passkey, Verification: core.Verification},
+		&device.Handler{Kit: kit, Devices: core.OAuth},
 		acct,
 	} {
 		h.Mount(mux)

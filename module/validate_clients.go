@@ -35,13 +35,13 @@ func (c ClientConfig) check(v *Validator, path string) {
 	for i, g := range c.GrantTypes {
 		p := index(path+".grant_types", i)
 		switch g {
-		case idp.GrantAuthorizationCode, idp.GrantRefreshToken:
+		case idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantDeviceCode, idp.GrantDeviceCodeShort:
 		case idp.GrantClientCredentials:
 			if public {
 				v.Errorf(p, "client_credentials must have a confidential client (secret or secret_hash), got a public client")
 			}
 		default:
-			v.Errorf(p, "must be one of authorization_code, refresh_token, client_credentials, got %q", g)
+			v.Errorf(p, "must be one of authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code (or device_code), got %q", g)
 		}
 	}
 	if len(c.RedirectURIs) == 0 && hasString(grants, idp.GrantAuthorizationCode) {

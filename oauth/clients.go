@@ -148,15 +148,18 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if len(c.GrantTypes) == 0 {
 		c.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
 	}
+	c.GrantTypes = normalizeGrants(c.GrantTypes)
 	for _, g := range c.GrantTypes {
 		switch g {
 		case GrantAuthorizationCode, GrantRefreshToken:
+		case GrantDeviceCode:
+			// RFC 8628 §1: device clients are usually public; both kinds may use it.
 		case GrantClientCredentials:
 			if c.Public() {
 				errs = append(errs, fmt.Errorf("client %q: client_credentials needs a confidential client (set a secret or secret_hash)", cfg.ID))
 			}
 		default:
-			errs = append(errs, fmt.Errorf("client %q: grant type %q is not supported (use authorization_code, refresh_token, client_credentials)", cfg.ID, g))
+			errs = append(errs, fmt.Errorf("client %q: grant type %q is not supported (use authorization_code, refresh_token, client_credentials, %s)", cfg.ID, g, GrantDeviceCode))
 		}
 	}
 	for name, d := range map[string]time.Duration{"access_token_lifetime": c.AccessTokenLifetime,
@@ -294,7 +297,23 @@ func (p *Server) Client(ctx context.Context, id string) (*Client, error) {
 	if len(c.GrantTypes) == 0 {
 		c.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
 	}
+	c.GrantTypes = normalizeGrants(c.GrantTypes)
 	return c, nil
+}
+
+// normalizeGrants spells the short form device_code of the device grant in full
+// (urn:ietf:params:oauth:grant-type:device_code), in a copy.
+func normalizeGrants(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, g := range in {
+		if g == GrantDeviceCodeShort {
+			g = GrantDeviceCode
+		}
+		if !hasString(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // ConfiguredClients returns the clients of the configuration.

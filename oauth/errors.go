@@ -47,6 +47,13 @@ const (
 	// Internal: the server failed (the cause is in Err, which may be the request's
 	// cancellation: errors.Is(err, context.Canceled)).
 	Internal
+	// AuthorizationPending, SlowDown, AccessDenied, ExpiredToken: the answers to a device
+	// code poll (RFC 8628 §3.5) before the user approved, too soon after the previous poll,
+	// after the user denied, and after the device code expired.
+	AuthorizationPending
+	SlowDown
+	AccessDenied
+	ExpiredToken
 )
 
 var kindNames = map[Kind]string{
@@ -55,6 +62,8 @@ var kindNames = map[Kind]string{
 	UnsupportedResponseType: "unsupported response type", RequestNotSupported: "request object not supported",
 	RequestURINotSupported: "request_uri not supported", InvalidToken: "invalid token",
 	InsufficientScope: "insufficient scope", Unavailable: "temporarily unavailable", Internal: "internal error",
+	AuthorizationPending: "authorization pending", SlowDown: "slow down", AccessDenied: "access denied",
+	ExpiredToken: "expired token",
 }
 
 func (k Kind) String() string {

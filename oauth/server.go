@@ -39,6 +39,10 @@ type Server struct {
 	HTTPClient Doer
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// DeviceKey keys the hash under which user codes of the device flow are stored (nil: a
+	// plain hash); DeviceCodeLifetime is a device code's (0: DefaultDeviceCodeLifetime).
+	DeviceKey          []byte
+	DeviceCodeLifetime time.Duration
 	// Metrics counts the token responses and refresh token reuse (nil: not counted).
 	Metrics metrics.Recorder
 

@@ -20,6 +20,8 @@ type OAuth interface {
 	ExchangeCode(ctx context.Context, c *oauth.Client, in oauth.CodeGrant) (*oauth.TokenResponse, *oauth.Error)
 	RefreshGrant(ctx context.Context, c *oauth.Client, in oauth.RefreshRequest) (*oauth.TokenResponse, *oauth.Error)
 	ClientCredentialsGrant(ctx context.Context, c *oauth.Client, in oauth.ClientCredentialsRequest) (*oauth.TokenResponse, *oauth.Error)
+	StartDevice(ctx context.Context, c *oauth.Client, scopes []string) (*oauth.DeviceStart, *oauth.Error)
+	DeviceGrant(ctx context.Context, c *oauth.Client, deviceCode string) (*oauth.TokenResponse, *oauth.Error)
 	Revoke(ctx context.Context, c *oauth.Client, token string, hint oauth.TokenHint) *oauth.Error
 	Introspect(ctx context.Context, c *oauth.Client, token string, hint oauth.TokenHint) (*oauth.Introspection, *oauth.Error)
 	UserInfo(ctx context.Context, ac *tokens.AccessClaims) (map[string]any, *oauth.Error)

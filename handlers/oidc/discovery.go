@@ -21,6 +21,7 @@ type Discovery struct {
 	EndSessionEndpoint                        string   `json:"end_session_endpoint"`
 	RevocationEndpoint                        string   `json:"revocation_endpoint"`
 	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
+	DeviceAuthorizationEndpoint               string   `json:"device_authorization_endpoint"`
 	ScopesSupported                           []string `json:"scopes_supported"`
 	ResponseTypesSupported                    []string `json:"response_types_supported"`
 	ResponseModesSupported                    []string `json:"response_modes_supported"`
@@ -62,10 +63,11 @@ func (h *Handler) buildDiscovery() []byte {
 		EndSessionEndpoint:                        iss + PathLogout,
 		RevocationEndpoint:                        iss + PathRevoke,
 		IntrospectionEndpoint:                     iss + PathIntrospect,
+		DeviceAuthorizationEndpoint:               iss + PathDeviceCode,
 		ScopesSupported:                           []string{"openid", "profile", "email", "phone", "address", "offline_access"},
 		ResponseTypesSupported:                    []string{"code"},
 		ResponseModesSupported:                    []string{"query"},
-		GrantTypesSupported:                       []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials},
+		GrantTypesSupported:                       []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials, oauth.GrantDeviceCode},
 		SubjectTypesSupported:                     []string{"public"},
 		IDTokenSigningAlgValuesSupported:          algs,
 		TokenEndpointAuthMethodsSupported:         append(auth, "none"),

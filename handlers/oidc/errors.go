@@ -33,6 +33,10 @@ const (
 	codeInsufficientScope = "insufficient_scope"
 	// RFC 7009 §2.2.1.
 	codeUnsupportedTokenType = "unsupported_token_type"
+	// RFC 8628 §3.5 (device code polls).
+	codeAuthorizationPending = "authorization_pending"
+	codeSlowDown             = "slow_down"
+	codeExpiredToken         = "expired_token"
 )
 
 // kinds maps each kind of domain failure to its error code and the status of a JSON
@@ -56,6 +60,10 @@ var kinds = map[oauth.Kind]struct {
 	oauth.InsufficientScope:       {codeInsufficientScope, http.StatusForbidden},
 	oauth.Unavailable:             {codeTemporarilyUnavail, http.StatusServiceUnavailable},
 	oauth.Internal:                {codeServerError, http.StatusInternalServerError},
+	oauth.AuthorizationPending:    {codeAuthorizationPending, http.StatusBadRequest},
+	oauth.SlowDown:                {codeSlowDown, http.StatusBadRequest},
+	oauth.AccessDenied:            {codeAccessDenied, http.StatusBadRequest},
+	oauth.ExpiredToken:            {codeExpiredToken, http.StatusBadRequest},
 }
 
 // apiError is an error as an endpoint answers it.

@@ -9,7 +9,8 @@
 // session, prompt, max_age, step-up) with authorize_params.go (the request's parameters)
 // and claims.go (the claims parameter), token.go (POST /token: the form, client
 // authentication, grant dispatch) with grant_code.go, grant_refresh.go and
-// grant_client_credentials.go, userinfo.go, revoke.go, introspect.go, errors.go, and cors.go
+// grant_client_credentials.go, device.go (the device authorization endpoint and the device
+// code grant, RFC 8628), userinfo.go, revoke.go, introspect.go, errors.go, and cors.go
 // (browser apps: CORS on /token, /revoke and /userinfo for public clients' origins). The logout
 // (end_session) endpoint is served with the login pages (handlers/login).
 //
@@ -41,6 +42,10 @@ const (
 	PathLogin      = "/login"
 	PathRevoke     = "/revoke"
 	PathIntrospect = "/introspect"
+	// PathDeviceCode is the device authorization endpoint (RFC 8628 §3.1); PathDevice the
+	// verification page the user enters the user code on (handlers/device).
+	PathDeviceCode = "/device/code"
+	PathDevice     = "/device"
 )
 
 // Handler serves the OpenID Provider endpoints. Every field is required except Logger.
@@ -83,6 +88,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc(b+PathUserinfo, h.userinfo)
 	mux.HandleFunc(b+PathRevoke, h.revoke)
 	mux.HandleFunc(b+PathIntrospect, h.introspect)
+	mux.HandleFunc(b+PathDeviceCode, h.deviceCode)
 }
 
 func (h *Handler) clientIP(r *http.Request) string {

@@ -11,7 +11,7 @@ import (
 
 // tokenParams must appear at most once in a token request (RFC 6749 §3.2).
 var tokenParams = []string{"grant_type", "code", "redirect_uri", "code_verifier", "client_id",
-	"client_secret", "refresh_token", "scope", "token", "token_type_hint"}
+	"client_secret", "refresh_token", "scope", "token", "token_type_hint", "device_code"}
 
 // clientForm reads a client-authenticated form request (token, revocation, introspection
 // endpoints: POST, form-encoded, at most 64 KiB, no repeated parameters) and authenticates
@@ -65,12 +65,12 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	// implicit) is refused without becoming a credential oracle (AS-13).
 	client, f := h.clientForm(w, r, func(f url.Values) *apiError {
 		switch f.Get("grant_type") {
-		case oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials:
+		case oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials, oauth.GrantDeviceCode:
 			return nil
 		case "":
 			return &apiError{Code: codeInvalidRequest, Description: "grant_type is missing"}
 		default:
-			return &apiError{Code: codeUnsupportedGrantType, Description: "supported grant types: authorization_code, refresh_token, client_credentials"}
+			return &apiError{Code: codeUnsupportedGrantType, Description: "supported grant types: authorization_code, refresh_token, client_credentials, " + oauth.GrantDeviceCode}
 		}
 	})
 	if client == nil {
@@ -88,6 +88,8 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		resp, oerr = h.grantRefresh(r.Context(), client, f)
 	case oauth.GrantClientCredentials:
 		resp, oerr = h.grantClientCredentials(r.Context(), client, f)
+	case oauth.GrantDeviceCode:
+		resp, oerr = h.grantDevice(r, client, f)
 	}
 	if oerr != nil {
 		writeTokenError(w, fromDomain(oerr))

@@ -51,7 +51,7 @@ func TestTokenInvalidClient(t *testing.T) {
 // (RFC 9700 §2.4), so the endpoint is no password oracle.
 func TestTokenUnsupportedGrantType(t *testing.T) {
 	e := newEnv(t)
-	for _, g := range []string{"password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"} {
+	for _, g := range []string{"password", "implicit", "urn:openid:params:grant-type:ciba", "device_code"} {
 		form := url.Values{"grant_type": {g}, "username": {idptest.Alice}, "password": {idptest.UserPassword}, "client_id": {"nope"}}
 		oauthError(t, e.post(PathToken, form, "", ""), http.StatusBadRequest, codeUnsupportedGrantType)
 	}
