@@ -13,14 +13,17 @@ import (
 // Discovery is the OpenID Provider metadata (OIDC Discovery §3, RFC 8414). Only what is
 // implemented is advertised.
 type Discovery struct {
-	Issuer                                    string   `json:"issuer"`
-	AuthorizationEndpoint                     string   `json:"authorization_endpoint"`
-	TokenEndpoint                             string   `json:"token_endpoint"`
-	UserinfoEndpoint                          string   `json:"userinfo_endpoint"`
-	JWKSURI                                   string   `json:"jwks_uri"`
-	EndSessionEndpoint                        string   `json:"end_session_endpoint"`
-	RevocationEndpoint                        string   `json:"revocation_endpoint"`
-	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
+	Issuer                string `json:"issuer"`
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
+	UserinfoEndpoint      string `json:"userinfo_endpoint"`
+	JWKSURI               string `json:"jwks_uri"`
+	EndSessionEndpoint    string `json:"end_session_endpoint"`
+	RevocationEndpoint    string `json:"revocation_endpoint"`
+	IntrospectionEndpoint string `json:"introspection_endpoint"`
+	// RegistrationEndpoint is advertised only when dynamic registration is on (OIDC
+	// Discovery §3, RFC 8414 §2).
+	RegistrationEndpoint                      string   `json:"registration_endpoint,omitempty"`
 	ScopesSupported                           []string `json:"scopes_supported"`
 	ResponseTypesSupported                    []string `json:"response_types_supported"`
 	ResponseModesSupported                    []string `json:"response_modes_supported"`
@@ -86,6 +89,9 @@ func (h *Handler) buildDiscovery() []byte {
 		ClaimsParameterSupported:          true,
 		BackchannelLogoutSupported:        true,
 		BackchannelLogoutSessionSupported: true,
+	}
+	if h.Registration != nil {
+		d.RegistrationEndpoint = iss + PathRegister
 	}
 	b, _ := json.MarshalIndent(d, "", "  ")
 	return b

@@ -33,6 +33,9 @@ const (
 	codeInsufficientScope = "insufficient_scope"
 	// RFC 7009 §2.2.1.
 	codeUnsupportedTokenType = "unsupported_token_type"
+	// RFC 7591 §3.2.2.
+	codeInvalidRedirectURI    = "invalid_redirect_uri"
+	codeInvalidClientMetadata = "invalid_client_metadata"
 )
 
 // kinds maps each kind of domain failure to its error code and the status of a JSON
@@ -55,6 +58,9 @@ var kinds = map[oauth.Kind]struct {
 	oauth.InvalidToken:            {codeInvalidToken, http.StatusUnauthorized},
 	oauth.InsufficientScope:       {codeInsufficientScope, http.StatusForbidden},
 	oauth.Unavailable:             {codeTemporarilyUnavail, http.StatusServiceUnavailable},
+	oauth.InvalidRedirectURI:      {codeInvalidRedirectURI, http.StatusBadRequest},
+	oauth.InvalidClientMetadata:   {codeInvalidClientMetadata, http.StatusBadRequest},
+	oauth.TooManyRequests:         {codeTemporarilyUnavail, http.StatusTooManyRequests},
 	oauth.Internal:                {codeServerError, http.StatusInternalServerError},
 }
 

@@ -9,8 +9,9 @@
 // session, prompt, max_age, step-up) with authorize_params.go (the request's parameters)
 // and claims.go (the claims parameter), token.go (POST /token: the form, client
 // authentication, grant dispatch) with grant_code.go, grant_refresh.go and
-// grant_client_credentials.go, userinfo.go, revoke.go, introspect.go, errors.go, and cors.go
-// (browser apps: CORS on /token, /revoke and /userinfo for public clients' origins). The logout
+// grant_client_credentials.go, userinfo.go, revoke.go, introspect.go, errors.go, cors.go
+// (browser apps: CORS on /token, /revoke and /userinfo for public clients' origins), and
+// register.go (dynamic client registration, RFC 7591/7592, when turned on). The logout
 // (end_session) endpoint is served with the login pages (handlers/login).
 //
 // Errors follow RFC 6749: before the client and redirect URI are validated an error page is
@@ -41,9 +42,13 @@ const (
 	PathLogin      = "/login"
 	PathRevoke     = "/revoke"
 	PathIntrospect = "/introspect"
+	// PathRegister is the dynamic client registration endpoint (RFC 7591), and
+	// PathRegister/{client_id} each client's configuration endpoint (RFC 7592).
+	PathRegister = "/register"
 )
 
-// Handler serves the OpenID Provider endpoints. Every field is required except Logger.
+// Handler serves the OpenID Provider endpoints. Every field is required except Logger and
+// Registration.
 type Handler struct {
 	// The identity core (deps.go).
 	OAuth    OAuth
@@ -52,6 +57,9 @@ type Handler struct {
 	Passkeys Passkeys
 	Tokens   Verifier
 	Keys     Keys
+	// Registration serves dynamic client registration (register.go); nil turns it off: no
+	// endpoint, nothing in discovery.
+	Registration Registrar
 	// Issuer is the exact issuer URL.
 	Issuer string
 	Now    func() time.Time
@@ -83,6 +91,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc(b+PathUserinfo, h.userinfo)
 	mux.HandleFunc(b+PathRevoke, h.revoke)
 	mux.HandleFunc(b+PathIntrospect, h.introspect)
+	h.mountRegistration(mux)
 }
 
 func (h *Handler) clientIP(r *http.Request) string {
