@@ -36,7 +36,7 @@ func wantOAuthError(t *testing.T, r *Resp, status int, code string) {
 	}
 }
 
-// TestDynamicRegistrationApproval: `registration approval` against real Caddy. Discovery
+// TestDynamicRegistrationApproval (AS-02, AS-03, AS-09): `registration approval` against real Caddy. Discovery
 // advertises the registration endpoint (RFC 8414 §2); a public client registers (RFC 7591
 // §3.1, token_endpoint_auth_method none) and is refused at /authorize (an error page, no
 // redirect) and /token until an administrator approves it through the admin API, the CLI
@@ -153,7 +153,7 @@ func TestDynamicRegistrationApproval(t *testing.T) {
 	wantOAuthError(t, e.Refresh(id, rt), http.StatusUnauthorized, "invalid_client")
 }
 
-// TestDynamicRegistrationOpen: `registration open` with an initial access token (RFC 7591
+// TestDynamicRegistrationOpen (CR-05): `registration open` with an initial access token (RFC 7591
 // §3): without it or with a wrong one the endpoint answers 401 invalid_token; with it, a
 // confidential client registers and works at once, driven by golang.org/x/oauth2 with the
 // issued secret (client_secret_basic) and PKCE.

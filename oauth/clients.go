@@ -280,7 +280,8 @@ func (p *Server) Client(ctx context.Context, id string) (*Client, error) {
 	}
 	c := &Client{ID: rec.ID, Name: rec.Name, RedirectURIs: rec.RedirectURIs,
 		PostLogoutRedirectURIs: rec.PostLogoutRedirectURIs, Scopes: rec.Scopes,
-		GrantTypes: rec.GrantTypes, RequirePKCE: rec.RequirePKCE, AllowedOrigins: rec.AllowedOrigins}
+		GrantTypes: rec.GrantTypes, RequirePKCE: rec.RequirePKCE, AllowedOrigins: rec.AllowedOrigins,
+		IDTokenAlg: rec.Metadata["id_token_signed_response_alg"]}
 	if c.Name == "" {
 		c.Name = c.ID
 	}

@@ -159,7 +159,7 @@ func (p *Server) registeredRecord(id string, m ClientMetadata, sec string) (stor
 	scopes := strings.Fields(m.Scope)
 	cfg := ClientConfig{ID: id, Name: m.ClientName, Secret: sec, RedirectURIs: m.RedirectURIs,
 		PostLogoutRedirectURIs: m.PostLogoutRedirectURIs, Scopes: scopes, GrantTypes: m.GrantTypes,
-		PKCE: "required", AllowedOrigins: m.AllowedOrigins}
+		PKCE: "required", AllowedOrigins: m.AllowedOrigins, IDTokenAlg: m.IDTokenSignedResponseAlg}
 	if _, err := NewClient(cfg); err != nil {
 		return store.Client{}, metadataError(false, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}

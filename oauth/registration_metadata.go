@@ -52,6 +52,9 @@ type ClientMetadata struct {
 	Scope                   string   `json:"scope,omitempty"`
 	SoftwareID              string   `json:"software_id,omitempty"`
 	SoftwareVersion         string   `json:"software_version,omitempty"`
+	// IDTokenSignedResponseAlg signs the client's ID tokens (OpenID Connect Dynamic Client
+	// Registration 1.0 §2): RS256, ES256 or EdDSA; never none.
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg,omitempty"`
 	// PostLogoutRedirectURIs (OpenID Connect RP-Initiated Logout 1.0 §3.1).
 	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
 	// AllowedOrigins are a public client's extra browser origins (CORS), a Gatehouse
@@ -155,6 +158,11 @@ func (m *ClientMetadata) normalize() *Error {
 	if len(m.AllowedOrigins) > 0 && m.TokenEndpointAuthMethod != AuthMethodNone {
 		return metadataError(false, "allowed_origins is only for public clients (token_endpoint_auth_method none): a page in a browser cannot keep a secret")
 	}
+	switch m.IDTokenSignedResponseAlg {
+	case "", "RS256", "ES256", "EdDSA":
+	default:
+		return metadataError(false, "id_token_signed_response_alg %q is not supported: use RS256, ES256 or EdDSA (ID tokens are always signed)", clip(m.IDTokenSignedResponseAlg))
+	}
 	if utf8.RuneCountInString(m.ClientName) > maxClientName || !printable(m.ClientName) {
 		return metadataError(false, "client_name: at most %d printable characters", maxClientName)
 	}
@@ -187,7 +195,8 @@ func (m *ClientMetadata) extra() map[string]string {
 	out := map[string]string{}
 	for k, v := range map[string]string{"client_uri": m.ClientURI, "logo_uri": m.LogoURI, "tos_uri": m.TOSURI,
 		"policy_uri": m.PolicyURI, "software_id": m.SoftwareID, "software_version": m.SoftwareVersion,
-		"contacts": strings.Join(m.Contacts, ",")} {
+		"id_token_signed_response_alg": m.IDTokenSignedResponseAlg,
+		"contacts":                     strings.Join(m.Contacts, ",")} {
 		if v != "" {
 			out[k] = v
 		}
@@ -205,7 +214,8 @@ func metadataOf(rec RegisteredClient) ClientMetadata {
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, AllowedOrigins: c.AllowedOrigins,
 		ClientName: c.Name, Scope: strings.Join(c.Scopes, " "), TokenEndpointAuthMethod: c.Metadata["token_endpoint_auth_method"],
 		ClientURI: c.Metadata["client_uri"], LogoURI: c.Metadata["logo_uri"], TOSURI: c.Metadata["tos_uri"],
-		PolicyURI: c.Metadata["policy_uri"], SoftwareID: c.Metadata["software_id"], SoftwareVersion: c.Metadata["software_version"]}
+		PolicyURI: c.Metadata["policy_uri"], SoftwareID: c.Metadata["software_id"], SoftwareVersion: c.Metadata["software_version"],
+		IDTokenSignedResponseAlg: c.Metadata["id_token_signed_response_alg"]}
 	if m.TokenEndpointAuthMethod == "" {
 		m.TokenEndpointAuthMethod = AuthMethodBasic
 		if c.SecretHash == "" {

@@ -60,7 +60,7 @@ func TestRegisterIssuesCredentialsStoredHashed(t *testing.T) {
 	}
 }
 
-// RFC 7591 §2 token_endpoint_auth_method "none": a public client (no secret), which must use
+// AS-09: RFC 7591 §2 token_endpoint_auth_method "none": a public client (no secret), which must use
 // PKCE; its browser origins (CORS) are its redirect URIs' and its allowed_origins.
 func TestRegisterPublicClientForcesPKCE(t *testing.T) {
 	p, _ := registrar(t, oauth.RegistrationOpen, "")
@@ -85,7 +85,7 @@ func TestRegisterPublicClientForcesPKCE(t *testing.T) {
 	}
 }
 
-// RFC 7591 §3.2.2 invalid_redirect_uri: the redirect URIs follow exactly the rules of
+// AS-02, OC-18: RFC 7591 §3.2.2 invalid_redirect_uri: the redirect URIs follow exactly the rules of
 // configured clients (oauth.ValidateRedirectURI; RFC 9700 §2.6, OIDC Core §3.1.2.1, RFC 8252
 // §7.1), and the error names the field.
 func TestRegisterRefusesBadRedirectURIs(t *testing.T) {
@@ -108,7 +108,7 @@ func TestRegisterRefusesBadRedirectURIs(t *testing.T) {
 	wantKind(t, e, oauth.InvalidRedirectURI, "at most")
 }
 
-// RFC 7591 §3.2.2 invalid_client_metadata, naming the field: grant and response types must
+// AS-12, OC-03: RFC 7591 §3.2.2 invalid_client_metadata, naming the field: grant and response types must
 // agree (§2.1), only the code flow exists, public clients cannot use client_credentials, a
 // registered client may ask only for the standard scopes, allowed_origins are for public
 // clients, values are bounded.
@@ -131,6 +131,9 @@ func TestRegisterRefusesBadMetadata(t *testing.T) {
 		{oauth.ClientMetadata{RedirectURIs: cb, ClientName: strings.Repeat("n", 201)}, "client_name"},
 		{oauth.ClientMetadata{RedirectURIs: cb, LogoURI: "javascript:x"}, "logo_uri"},
 		{oauth.ClientMetadata{RedirectURIs: cb, Contacts: make([]string, 11)}, "contacts"},
+		// OC-03: a registration asking for unsigned ID tokens is refused.
+		{oauth.ClientMetadata{RedirectURIs: cb, IDTokenSignedResponseAlg: "none"}, "id_token_signed_response_alg"},
+		{oauth.ClientMetadata{RedirectURIs: cb, IDTokenSignedResponseAlg: "HS256"}, "id_token_signed_response_alg"},
 	} {
 		_, e := p.Register(context.Background(), tc.m, "192.0.2.1")
 		wantKind(t, e, oauth.InvalidClientMetadata, tc.want)
@@ -141,7 +144,7 @@ func TestRegisterRefusesBadMetadata(t *testing.T) {
 	}
 }
 
-// Approval mode: a registered client exists but /authorize and /token refuse it until an
+// AS-03: approval mode: a registered client exists but /authorize and /token refuse it until an
 // administrator approves it; its origins are not allowed meanwhile.
 func TestRegisteredClientWaitsForApproval(t *testing.T) {
 	p, _ := registrar(t, oauth.RegistrationApproval, "")
@@ -183,7 +186,7 @@ func TestRegisteredClientWaitsForApproval(t *testing.T) {
 	}
 }
 
-// RFC 7591 §3: the endpoint may require an initial access token; a missing or wrong one is
+// CR-05: RFC 7591 §3: the endpoint may require an initial access token; a missing or wrong one is
 // refused (RFC 6750 invalid_token), and failures are limited per client IP.
 func TestInitialAccessToken(t *testing.T) {
 	p, _ := registrar(t, oauth.RegistrationOpen, "the-initial-access-token")
@@ -276,4 +279,17 @@ func TestRegistrationManagement(t *testing.T) {
 	}
 	_, e = p.ReadRegistration(ctx, id, tok, "192.0.2.1")
 	wantKind(t, e, oauth.InvalidToken, "")
+}
+
+// OC-03: a registered client's id_token_signed_response_alg signs its ID tokens.
+func TestRegisteredIDTokenAlg(t *testing.T) {
+	p, _ := registrar(t, oauth.RegistrationOpen, "")
+	rc, e := p.Register(context.Background(), oauth.ClientMetadata{RedirectURIs: []string{"https://rp.test/cb"}, IDTokenSignedResponseAlg: "ES256"}, "192.0.2.1")
+	if e != nil {
+		t.Fatal(e)
+	}
+	c, err := p.Client(context.Background(), rc.Client.ID)
+	if err != nil || c.IDTokenAlg != "ES256" || rc.Metadata().IDTokenSignedResponseAlg != "ES256" {
+		t.Fatalf("client %+v %v", c, err)
+	}
 }

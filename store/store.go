@@ -439,7 +439,8 @@ type Client struct {
 	// not registered dynamically.
 	RegistrationTokenHash string `json:"registration_token_hash,omitempty"`
 	// Metadata is the rest of the client metadata given at registration (RFC 7591 §2:
-	// client_uri, logo_uri, contacts, tos_uri, policy_uri, software_id, software_version),
+	// client_uri, logo_uri, contacts, tos_uri, policy_uri, software_id, software_version,
+	// token_endpoint_auth_method, id_token_signed_response_alg),
 	// bounded in number and size by the registration endpoint.
 	Metadata map[string]string `json:"metadata,omitempty"`
 }

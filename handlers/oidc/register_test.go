@@ -89,7 +89,7 @@ func TestRegisterAnswersClientInformation(t *testing.T) {
 	oauthError(t, e.post(PathToken, form, id, out["client_secret"].(string)), http.StatusBadRequest, codeInvalidGrant)
 }
 
-// RFC 7591 §3 (initial access token) and RFC 6750 §3.1: without it, or with a wrong one,
+// CR-05: RFC 7591 §3 (initial access token) and RFC 6750 §3.1: without it, or with a wrong one,
 // the answer is 401 invalid_token with a Bearer challenge.
 func TestRegisterNeedsInitialAccessToken(t *testing.T) {
 	e := newRegEnv(t, oauth.RegistrationOpen, "iat-secret-value")
@@ -107,7 +107,7 @@ func TestRegisterNeedsInitialAccessToken(t *testing.T) {
 	oauthError(t, e.do(r), http.StatusBadRequest, codeInvalidRequest)
 }
 
-// RFC 7591 §3.2.2: invalid_redirect_uri and invalid_client_metadata, 400, naming the field;
+// AS-02, AS-12: RFC 7591 §3.2.2: invalid_redirect_uri and invalid_client_metadata, 400, naming the field;
 // the body must be a JSON object (§3.1).
 func TestRegisterErrors(t *testing.T) {
 	e := newRegEnv(t, oauth.RegistrationOpen, "")
@@ -176,7 +176,7 @@ func TestClientConfigurationEndpoint(t *testing.T) {
 		http.StatusUnauthorized, codeInvalidClient)
 }
 
-// Approval mode: the registered client is refused at /authorize (an error page, no redirect
+// AS-03, AS-09: approval mode: the registered client is refused at /authorize (an error page, no redirect
 // to its URI) and at /token until approved; then the code flow with PKCE works.
 func TestPendingClientRefusedUntilApproved(t *testing.T) {
 	e := newRegEnv(t, oauth.RegistrationApproval, "")
