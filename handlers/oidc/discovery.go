@@ -11,7 +11,8 @@ import (
 )
 
 // Discovery is the OpenID Provider metadata (OIDC Discovery §3, RFC 8414). Only what is
-// implemented is advertised.
+// implemented is advertised. The same document answers at PathDiscovery and at
+// PathASMetadata (RFC 8414 §3: OAuth clients such as MCP clients look there).
 type Discovery struct {
 	Issuer                string `json:"issuer"`
 	AuthorizationEndpoint string `json:"authorization_endpoint"`

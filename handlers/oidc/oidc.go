@@ -33,7 +33,10 @@ import (
 
 // Endpoint paths, relative to the issuer.
 const (
-	PathDiscovery  = "/.well-known/openid-configuration"
+	PathDiscovery = "/.well-known/openid-configuration"
+	// PathASMetadata is the OAuth 2.0 Authorization Server Metadata document (RFC 8414 §3),
+	// served before the issuer's path (§3.1: /.well-known/oauth-authorization-server/<path>).
+	PathASMetadata = "/.well-known/oauth-authorization-server"
 	PathJWKS       = "/jwks"
 	PathAuthorize  = "/authorize"
 	PathToken      = "/token"
@@ -85,6 +88,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.discovery = h.buildDiscovery()
 	b := h.Base
 	mux.HandleFunc("GET "+b+PathDiscovery, h.serveDiscovery)
+	mux.HandleFunc("GET "+PathASMetadata+b, h.serveDiscovery)
 	mux.HandleFunc("GET "+b+PathJWKS, h.serveJWKS)
 	mux.HandleFunc(b+PathAuthorize, h.authorize)
 	mux.HandleFunc(b+PathToken, h.token)

@@ -65,6 +65,12 @@ func TestRegistrationEndpointAdvertisedOnlyWhenOn(t *testing.T) {
 	if got := discoveryOf(t, on)["registration_endpoint"]; got != idptest.Issuer+PathRegister {
 		t.Errorf("registration_endpoint %v", got)
 	}
+	// RFC 8414 §3: the authorization server metadata at /.well-known/oauth-authorization-server
+	// is the same document, its issuer the issuer (§3.3).
+	as := decode(t, on.do(httptest.NewRequest(http.MethodGet, PathASMetadata, nil)))
+	if as["issuer"] != idptest.Issuer || as["registration_endpoint"] != idptest.Issuer+PathRegister || as["token_endpoint"] == nil {
+		t.Errorf("RFC 8414 metadata %v", as)
+	}
 }
 
 // RFC 7591 §3.1/§3.2.1: a registration answers 201 with client_id, client_secret,
