@@ -51,6 +51,11 @@ func TestDynamicRegistrationApproval(t *testing.T) {
 	if disc["registration_endpoint"] != e.Issuer+"/register" {
 		t.Fatalf("registration_endpoint %v", disc["registration_endpoint"])
 	}
+	// RFC 8414 §3: the authorization server metadata, where MCP-style clients look.
+	if as := Get(t, e.Issuer+"/.well-known/oauth-authorization-server", "").JSON(t); as["registration_endpoint"] != e.Issuer+"/register" ||
+		as["issuer"] != e.Issuer {
+		t.Fatalf("RFC 8414 metadata %v", as)
+	}
 	e.CreateUser("dcr@example.test")
 	b := NewBrowser(t)
 	e.PortalLogin(b, "dcr@example.test", Password)
