@@ -198,6 +198,10 @@ func TestAdaptErrors(t *testing.T) {
 		{"session with an argument", global(issuer + "\t\tsession forever {\n\t\t\tidle 1h\n\t\t}\n"), []string{"gatehouse: session takes no arguments", "Caddyfile:4"}},
 		{"tokens with an argument", global(issuer + "\t\ttokens short {\n\t\t}\n"), []string{"gatehouse: tokens takes no arguments", "Caddyfile:4"}},
 		{"lockout with an argument", global(issuer + "\t\tlockout strict {\n\t\t}\n"), []string{"gatehouse: lockout takes no arguments", "Caddyfile:4"}},
+		{"registration without mode", global(issuer + "\t\tregistration\n"), []string{"registration takes one mode", "Caddyfile:4"}},
+		{"registration unknown option", global(issuer + "\t\tregistration open {\n\t\t\tsecret x\n\t\t}\n"), []string{`registration: unknown option "secret"`, "Caddyfile:5"}},
+		{"registration no token with value", global(issuer + "\t\tregistration open {\n\t\t\tno_initial_access_token yes\n\t\t}\n"), []string{"no_initial_access_token takes no value", "Caddyfile:5"}},
+		{"registration twice", global(issuer + "\t\tregistration approval\n\t\tregistration open\n"), []string{"registration may appear only once", "Caddyfile:5"}},
 		{"gatehouse global option with an argument", "{\n\tgatehouse extra {\n" + issuer + "\t}\n}\n", []string{`gatehouse: unexpected argument "extra"`, "Caddyfile:2"}},
 	}
 	for _, tt := range tests {

@@ -59,6 +59,11 @@ func init() {
 //		keys {
 //			rotate_every <duration>
 //		}
+//		registration approval|open {     # dynamic client registration (registration.go)
+//			initial_access_token <token>
+//			no_initial_access_token
+//			per_ip_per_hour <n>
+//		}
 //		client <id> {
 //			name <name>
 //			secret <secret>              # a placeholder: {env.CLIENT_SECRET} or {file./run/secrets/client}
@@ -206,6 +211,15 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			if err := parseSocialLimits(d, &app.SocialLimits); err != nil {
 				return nil, err
 			}
+		case "registration":
+			if app.Registration != nil {
+				return nil, d.Err("gatehouse: registration may appear only once")
+			}
+			r, err := parseRegistration(d)
+			if err != nil {
+				return nil, err
+			}
+			app.Registration = r
 		case "metrics":
 			if args := d.RemainingArgs(); len(args) != 1 || args[0] != "off" {
 				return nil, d.Errf("gatehouse: expected `metrics off` (the metrics are on by default)")

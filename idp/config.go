@@ -74,6 +74,8 @@ type Config struct {
 	// SocialLimits bound the social logins a client IP may leave unfinished (zero fields:
 	// the defaults).
 	SocialLimits SocialLimits
+	// Registration turns on dynamic client registration (RFC 7591/7592; zero: off).
+	Registration Registration
 	// SMSAllowedPrefixes limits SMS to numbers starting with one of these (E.164 prefixes
 	// such as +1, +44); empty allows any number.
 	SMSAllowedPrefixes []string

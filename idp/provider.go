@@ -136,7 +136,7 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		Limiter: p.Lockout, Verifier: p.Verifier, Revocations: rl, CodeLifetime: cfg.CodeLifetime,
 		AccessTokenLifetime: cfg.AccessTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle,
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, Leeway: cfg.Leeway, ClientMaxFailures: cfg.ClientMaxFailures,
-		DeviceKey: ring.DeriveKey("device-user-code"), Now: now, Logger: logger}
+		DeviceKey: ring.DeriveKey("device-user-code"), Registration: cfg.Registration, Now: now, Logger: logger}
 	p.Sessions.Logout = p.OAuth
 	if cfg.SignupMode != SignupClosed && !p.Codes.CanEmail() && !cfg.SignupRevealsExisting {
 		logger.Warn("sign-up tells whether an address has an account: without an email sender there is no verification code to send first; configure email to avoid it", "signup", cfg.SignupMode)

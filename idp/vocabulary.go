@@ -64,10 +64,18 @@ func ValidateGroups(groups []string) error { return input.ValidateGroups(groups)
 type (
 	Client       = oauth.Client
 	ClientConfig = oauth.ClientConfig
+	// Registration is the dynamic client registration policy (RFC 7591).
+	Registration = oauth.Registration
 )
 
 // NewClient validates cfg and builds a client.
 func NewClient(cfg ClientConfig) (*Client, error) { return oauth.NewClient(cfg) }
+
+// Dynamic client registration modes.
+const (
+	RegistrationApproval = oauth.RegistrationApproval
+	RegistrationOpen     = oauth.RegistrationOpen
+)
 
 // ValidateOrigin checks a client's allowed origin (oauth.ValidateOrigin).
 func ValidateOrigin(raw string) error { return oauth.ValidateOrigin(raw) }

@@ -66,6 +66,8 @@ type App struct {
 	Login []string `json:"login,omitempty"`
 	// Clients are the registered OAuth clients.
 	Clients []ClientConfig `json:"clients,omitempty"`
+	// Registration turns on dynamic client registration (RFC 7591/7592; default off).
+	Registration *RegistrationConfig `json:"registration,omitempty"`
 	// Tokens sets token lifetimes and algorithms.
 	Tokens TokenConfig `json:"tokens,omitzero"`
 	// Sessions sets the portal session's lifetimes.
@@ -186,6 +188,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		clients = append(clients, cl)
 	}
+	var initialToken string
+	if a.Registration != nil {
+		if initialToken, err = resolveSecret(repl, a.Registration.InitialAccessToken); err != nil {
+			return fmt.Errorf("gatehouse registration: initial_access_token %w", err)
+		}
+	}
 	cfg := idp.Config{
 		Issuer: a.Issuer, TenantID: a.TenantID, SignupMode: a.Signup, SignupRevealsExisting: a.SignupRevealsExisting,
 		AccessTokenAlg: a.Tokens.AccessTokenAlg, IDTokenAlg: a.Tokens.IDTokenAlg,
@@ -203,6 +211,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Passkeys: idp.PasskeyConfig{RPID: a.Passkeys.RPID, RPName: a.Passkeys.RPName, Origins: a.Passkeys.Origins,
 			Disabled: len(a.Login) > 0 && !hasString(a.Login, "passkey")},
 	}
+	cfg.Registration = a.Registration.IDP(initialToken)
 	if a.metrics != nil {
 		cfg.Metrics = a.metrics
 	}

@@ -65,9 +65,13 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 	logger := ctx.Slogger()
 	p.mux = http.NewServeMux()
 	core := app.provider
-	(&oidc.Handler{OAuth: core.OAuth, Sessions: core.Sessions, MFA: core.MFA, Passkeys: core.Passkey, Tokens: core.Verifier,
+	op := &oidc.Handler{OAuth: core.OAuth, Sessions: core.Sessions, MFA: core.MFA, Passkeys: core.Passkey, Tokens: core.Verifier,
 		Keys: core.Keys, Issuer: core.Issuer, Now: core.Now, Cookie: st.sessions, Templates: st.templates, Brand: st.brand,
-		Base: st.base, ClientIP: clientIP, Logger: logger}).Mount(p.mux)
+		Base: st.base, ClientIP: clientIP, Logger: logger}
+	if core.Registration.Enabled() {
+		op.Registration = core.OAuth
+	}
+	op.Mount(p.mux)
 	mountLogin(p.mux, app, logger)
 	mountHealth(p.mux, st.base, app.store, logger)
 	p.base = st.base

@@ -26,6 +26,7 @@ func (a *App) Check(v *Validator, path string) {
 		}
 		c.check(v, p)
 	}
+	a.Registration.check(v, path+".registration")
 	a.Tokens.check(v, path+".tokens")
 	a.Sessions.check(v, path+".sessions")
 	a.Lockout.check(v, path+".lockout")

@@ -198,6 +198,14 @@ func TestValidateEveryOption(t *testing.T) {
 		{"pkce optional public (AS-09)", client(`"pkce":"optional"`), "gatehouse.clients[web].pkce: must be required for a public client"},
 		{"client access token lifetime", client(`"access_token_lifetime":"48h"`), "gatehouse.clients[web].access_token_lifetime: must be at most 24h (use refresh tokens for long sessions), got 48h"},
 		{"client negative lifetime", client(`"refresh_token_idle":"-1h"`), "gatehouse.clients[web].refresh_token_idle: must be a positive duration"},
+		{"registration without mode", `"registration":{}`, "gatehouse.registration.mode: must be approval or open, got nothing"},
+		{"registration mode", `"registration":{"mode":"always"}`, `gatehouse.registration.mode: must be one of approval, open, got "always"`},
+		// RFC 7591 §3: an open endpoint is protected by an initial access token unless the
+		// operator says explicitly that anyone may register.
+		{"registration open without token", `"registration":{"mode":"open"}`, "gatehouse.registration.initial_access_token: is required in open mode"},
+		{"registration token short", `"registration":{"mode":"open","initial_access_token":"{env.GH_TEST_SHORT_SECRET}"}`, "gatehouse.registration.initial_access_token: must be at least 32 characters"},
+		{"registration token unset", `"registration":{"mode":"approval","initial_access_token":"{env.GH_TEST_UNSET_IAT}"}`, "gatehouse.registration.initial_access_token: must resolve to a value"},
+		{"registration token and none", `"registration":{"mode":"open","initial_access_token":"{env.GH_TEST_SHORT_SECRET}","no_initial_access_token":true}`, "gatehouse.registration: must have initial_access_token or no_initial_access_token, not both"},
 		{"client id_token_alg (JW-01)", client(`"id_token_alg":"none"`), `gatehouse.clients[web].id_token_alg: must be one of RS256, ES256, EdDSA, got "none"`},
 		{"client access_token_alg (JW-02)", client(`"access_token_alg":"HS256"`), `gatehouse.clients[web].access_token_alg: must be one of RS256, ES256, EdDSA, got "HS256"`},
 		{"client resource", client(`"resources":["api"]`), `gatehouse.clients[web].resources[0]: must be an absolute URI without fragment`},
@@ -365,6 +373,10 @@ func TestValidateWarnings(t *testing.T) {
 		{"social onboarding with closed signup", `{"issuer":"https://login.example.com","social":[{"name":"google","client_id":"a","client_secret":"{env.GH_TEST_SECRET}","onboarding":true}]}`,
 			"gatehouse.social[google].onboarding: is on while signup is closed: anyone with an account at google gets an account here"},
 		{"sessions idle longer than lifetime", `{"issuer":"https://login.example.com","sessions":{"idle":"30d","lifetime":"7d"}}`, "gatehouse.sessions.idle: is longer than lifetime (168h), so it never applies, got 720h"},
+		{"registration open to anyone", `{"issuer":"https://login.example.com","registration":{"mode":"open","no_initial_access_token":true}}`,
+			"gatehouse.registration.no_initial_access_token: is set: anyone can register an OAuth client that works at once"},
+		{"registration token in clear", `{"issuer":"https://login.example.com","registration":{"mode":"open","initial_access_token":"0123456789abcdef0123456789abcdef"}}`,
+			"gatehouse.registration.initial_access_token: is written in the configuration"},
 		{"passkeys block without passkey login", `{"issuer":"https://login.example.com","login":["password"],"passkeys":{"rp_name":"Acme"}}`, "gatehouse.passkeys: is ignored"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -168,7 +168,9 @@ func (p *Server) Authorize(ctx context.Context, in AuthParams) (req *AuthRequest
 		return nil, false, errorf(InvalidRequest, "client_id is missing")
 	}
 	client, cerr := p.Client(ctx, in.ClientID)
-	if errors.Is(cerr, store.ErrNotFound) {
+	if errors.Is(cerr, ErrClientPending) {
+		return nil, false, errorf(UnauthorizedClient, "this client is registered but waits for an administrator's approval")
+	} else if errors.Is(cerr, store.ErrNotFound) {
 		return nil, false, errorf(InvalidRequest, "unknown client_id")
 	} else if cerr != nil {
 		return nil, false, p.serverError("authorize: load client", cerr)

@@ -265,7 +265,8 @@ func (c *Client) HasPostLogoutRedirectURI(uri string) bool {
 }
 
 // Client returns the client with this ID: from the configuration, else from the store. It
-// returns an error wrapping store.ErrNotFound for an unknown client.
+// returns an error wrapping store.ErrNotFound for an unknown client, and ErrClientPending
+// (which matches store.ErrNotFound too) for a registered client waiting for approval.
 func (p *Server) Client(ctx context.Context, id string) (*Client, error) {
 	if c, ok := p.Configured[id]; ok {
 		return c, nil
@@ -277,9 +278,16 @@ func (p *Server) Client(ctx context.Context, id string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client %q: %w", id, err)
 	}
+	if rec.Pending {
+		return nil, fmt.Errorf("client %q: %w", id, ErrClientPending)
+	}
 	c := &Client{ID: rec.ID, Name: rec.Name, RedirectURIs: rec.RedirectURIs,
 		PostLogoutRedirectURIs: rec.PostLogoutRedirectURIs, Scopes: rec.Scopes,
-		GrantTypes: rec.GrantTypes, RequirePKCE: rec.RequirePKCE}
+		GrantTypes: rec.GrantTypes, RequirePKCE: rec.RequirePKCE, AllowedOrigins: rec.AllowedOrigins,
+		IDTokenAlg: rec.Metadata["id_token_signed_response_alg"]}
+	if c.Name == "" {
+		c.Name = c.ID
+	}
 	if rec.SecretHash != "" {
 		h, err := hex.DecodeString(rec.SecretHash)
 		if err != nil {
@@ -290,7 +298,7 @@ func (p *Server) Client(ctx context.Context, id string) (*Client, error) {
 	if c.Public() {
 		c.RequirePKCE = true
 	}
-	c.origins = browserOrigins(c.Public(), c.RedirectURIs, nil)
+	c.origins = browserOrigins(c.Public(), c.RedirectURIs, c.AllowedOrigins)
 	if len(c.Scopes) == 0 {
 		c.Scopes = DefaultScopes
 	}

@@ -44,6 +44,12 @@ const (
 	// Unavailable: a dependency (the revocation list) is unavailable for now; retrying
 	// later may succeed.
 	Unavailable
+	// InvalidRedirectURI, InvalidClientMetadata: a registration's redirect URI or other
+	// client metadata is not acceptable (RFC 7591 §3.2.2).
+	InvalidRedirectURI
+	InvalidClientMetadata
+	// TooManyRequests: the caller made too many requests of this kind; retry later.
+	TooManyRequests
 	// Internal: the server failed (the cause is in Err, which may be the request's
 	// cancellation: errors.Is(err, context.Canceled)).
 	Internal
@@ -63,7 +69,8 @@ var kindNames = map[Kind]string{
 	RequestURINotSupported: "request_uri not supported", InvalidToken: "invalid token",
 	InsufficientScope: "insufficient scope", Unavailable: "temporarily unavailable", Internal: "internal error",
 	AuthorizationPending: "authorization pending", SlowDown: "slow down", AccessDenied: "access denied",
-	ExpiredToken: "expired token",
+	ExpiredToken:       "expired token",
+	InvalidRedirectURI: "invalid redirect URI", InvalidClientMetadata: "invalid client metadata", TooManyRequests: "too many requests",
 }
 
 func (k Kind) String() string {

@@ -166,7 +166,10 @@ func (p *Server) storedOrigins(ctx context.Context) (map[string]bool, error) {
 			return nil, err
 		}
 		for _, rec := range page {
-			for o := range browserOrigins(rec.SecretHash == "", rec.RedirectURIs, nil) {
+			if rec.Pending {
+				continue
+			}
+			for o := range browserOrigins(rec.SecretHash == "", rec.RedirectURIs, rec.AllowedOrigins) {
 				m[o] = true
 			}
 		}

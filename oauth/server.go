@@ -45,6 +45,8 @@ type Server struct {
 	DeviceCodeLifetime time.Duration
 	// Metrics counts the token responses and refresh token reuse (nil: not counted).
 	Metrics metrics.Recorder
+	// Registration is the dynamic client registration policy (zero: off; registration.go).
+	Registration Registration
 
 	// origins indexes the public clients' browser origins (origins.go).
 	origins originIndex

@@ -428,6 +428,21 @@ type Client struct {
 	GrantTypes             []string  `json:"grant_types,omitempty"`
 	RequirePKCE            bool      `json:"require_pkce,omitempty"`
 	CreatedAt              time.Time `json:"created_at"`
+	// AllowedOrigins are browser origins, besides its redirect URIs', a public client's
+	// pages may call the token, revocation and userinfo endpoints from (CORS).
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	// Pending marks a client registered dynamically (RFC 7591) that waits for an
+	// administrator's approval: it cannot be used until Pending is cleared.
+	Pending bool `json:"pending,omitempty"`
+	// RegistrationTokenHash is the hex SHA-256 of the registration access token (RFC 7592)
+	// with which the client reads, changes and deletes its registration; empty for a client
+	// not registered dynamically.
+	RegistrationTokenHash string `json:"registration_token_hash,omitempty"`
+	// Metadata is the rest of the client metadata given at registration (RFC 7591 §2:
+	// client_uri, logo_uri, contacts, tos_uri, policy_uri, software_id, software_version,
+	// token_endpoint_auth_method, id_token_signed_response_alg),
+	// bounded in number and size by the registration endpoint.
+	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
 // Clients stores runtime-registered clients.

@@ -20,8 +20,11 @@
 //	GET  /gatehouse/keys                    signing keys (kid, alg, created_at, signing)
 //	POST /gatehouse/keys/rotate             {alg?, immediate?} rotate (every algorithm by default)
 //	DELETE /gatehouse/keys/{kid}            delete a key at once (after a compromise)
+//	GET  /gatehouse/clients?pending=true&after=&limit=   registered (stored) clients
+//	POST /gatehouse/clients/{id}/approve    let a registered client waiting for approval work
+//	DELETE /gatehouse/clients/{id}          delete a registered client
 //
-// One file per resource: users.go, invites.go, groups.go, keys.go, identities.go; this file
+// One file per resource: users.go, invites.go, groups.go, keys.go, identities.go, clients.go; this file
 // has the routes and the error mapping, deps.go the identity core as the API uses it.
 package admin
 
@@ -66,6 +69,9 @@ func New(backend func() (*Backend, error)) *Handler {
 	h.mux.HandleFunc("GET /gatehouse/keys", h.listKeys)
 	h.mux.HandleFunc("POST /gatehouse/keys/rotate", h.rotateKeys)
 	h.mux.HandleFunc("DELETE /gatehouse/keys/{kid}", h.removeKey)
+	h.mux.HandleFunc("GET /gatehouse/clients", h.listClients)
+	h.mux.HandleFunc("POST /gatehouse/clients/{id}/approve", h.approveClient)
+	h.mux.HandleFunc("DELETE /gatehouse/clients/{id}", h.deleteClient)
 	h.mux.HandleFunc("/gatehouse/", func(w http.ResponseWriter, r *http.Request) {
 		web.WriteAPIError(w, http.StatusNotFound, "not_found", "no such admin endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -17,6 +17,8 @@ type Backend struct {
 	// Identities are the linked upstream identities.
 	Identities Identities
 	Keys       Keys
+	// Clients are the clients stored at runtime (dynamic registration).
+	Clients Clients
 	// Issuer is the portal's URL (invitation links).
 	Issuer string
 	// SignupMode is the configured sign-up mode, reported with invitations.
@@ -56,4 +58,11 @@ type Keys interface {
 	Algs() []string
 	Rotate(ctx context.Context, alg string, immediate bool) (*keys.Key, error)
 	Remove(ctx context.Context, kid string) error
+}
+
+// Clients are the registered (stored) clients (*oauth.Server).
+type Clients interface {
+	StoredClients(ctx context.Context, pendingOnly bool, after string, limit int) ([]store.Client, error)
+	ApproveClient(ctx context.Context, id string) (store.Client, error)
+	DeleteStoredClient(ctx context.Context, id string) error
 }

@@ -29,6 +29,15 @@ type OAuth interface {
 	KnownOrigin(ctx context.Context, origin string) bool
 }
 
+// Registrar is dynamic client registration (*oauth.Server; registration.go there).
+type Registrar interface {
+	CheckInitialAccessToken(ctx context.Context, token, clientIP string) *oauth.Error
+	Register(ctx context.Context, m oauth.ClientMetadata, clientIP string) (*oauth.RegisteredClient, *oauth.Error)
+	ReadRegistration(ctx context.Context, id, token, clientIP string) (*oauth.RegisteredClient, *oauth.Error)
+	UpdateRegistration(ctx context.Context, id, token, clientIP string, m oauth.ClientMetadata) (*oauth.RegisteredClient, *oauth.Error)
+	DeleteRegistration(ctx context.Context, id, token, clientIP string) *oauth.Error
+}
+
 // Sessions reads the portal session of the browser (*sessions.Manager).
 type Sessions interface {
 	Get(ctx context.Context, secret string) (store.Session, store.User, error)

@@ -11,17 +11,21 @@ import (
 )
 
 // Discovery is the OpenID Provider metadata (OIDC Discovery §3, RFC 8414). Only what is
-// implemented is advertised.
+// implemented is advertised. The same document answers at PathDiscovery and at
+// PathASMetadata (RFC 8414 §3: OAuth clients such as MCP clients look there).
 type Discovery struct {
-	Issuer                                    string   `json:"issuer"`
-	AuthorizationEndpoint                     string   `json:"authorization_endpoint"`
-	TokenEndpoint                             string   `json:"token_endpoint"`
-	UserinfoEndpoint                          string   `json:"userinfo_endpoint"`
-	JWKSURI                                   string   `json:"jwks_uri"`
-	EndSessionEndpoint                        string   `json:"end_session_endpoint"`
-	RevocationEndpoint                        string   `json:"revocation_endpoint"`
-	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
-	DeviceAuthorizationEndpoint               string   `json:"device_authorization_endpoint"`
+	Issuer                      string `json:"issuer"`
+	AuthorizationEndpoint       string `json:"authorization_endpoint"`
+	TokenEndpoint               string `json:"token_endpoint"`
+	UserinfoEndpoint            string `json:"userinfo_endpoint"`
+	JWKSURI                     string `json:"jwks_uri"`
+	EndSessionEndpoint          string `json:"end_session_endpoint"`
+	RevocationEndpoint          string `json:"revocation_endpoint"`
+	IntrospectionEndpoint       string `json:"introspection_endpoint"`
+	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"`
+	// RegistrationEndpoint is advertised only when dynamic registration is on (OIDC
+	// Discovery §3, RFC 8414 §2).
+	RegistrationEndpoint                      string   `json:"registration_endpoint,omitempty"`
 	ScopesSupported                           []string `json:"scopes_supported"`
 	ResponseTypesSupported                    []string `json:"response_types_supported"`
 	ResponseModesSupported                    []string `json:"response_modes_supported"`
@@ -88,6 +92,9 @@ func (h *Handler) buildDiscovery() []byte {
 		ClaimsParameterSupported:          true,
 		BackchannelLogoutSupported:        true,
 		BackchannelLogoutSessionSupported: true,
+	}
+	if h.Registration != nil {
+		d.RegistrationEndpoint = iss + PathRegister
 	}
 	b, _ := json.MarshalIndent(d, "", "  ")
 	return b

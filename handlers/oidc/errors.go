@@ -37,6 +37,9 @@ const (
 	codeAuthorizationPending = "authorization_pending"
 	codeSlowDown             = "slow_down"
 	codeExpiredToken         = "expired_token"
+	// RFC 7591 §3.2.2.
+	codeInvalidRedirectURI    = "invalid_redirect_uri"
+	codeInvalidClientMetadata = "invalid_client_metadata"
 )
 
 // kinds maps each kind of domain failure to its error code and the status of a JSON
@@ -59,6 +62,9 @@ var kinds = map[oauth.Kind]struct {
 	oauth.InvalidToken:            {codeInvalidToken, http.StatusUnauthorized},
 	oauth.InsufficientScope:       {codeInsufficientScope, http.StatusForbidden},
 	oauth.Unavailable:             {codeTemporarilyUnavail, http.StatusServiceUnavailable},
+	oauth.InvalidRedirectURI:      {codeInvalidRedirectURI, http.StatusBadRequest},
+	oauth.InvalidClientMetadata:   {codeInvalidClientMetadata, http.StatusBadRequest},
+	oauth.TooManyRequests:         {codeTemporarilyUnavail, http.StatusTooManyRequests},
 	oauth.Internal:                {codeServerError, http.StatusInternalServerError},
 	oauth.AuthorizationPending:    {codeAuthorizationPending, http.StatusBadRequest},
 	oauth.SlowDown:                {codeSlowDown, http.StatusBadRequest},

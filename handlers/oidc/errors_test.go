@@ -42,6 +42,9 @@ func TestKindsMapToCodesAndStatuses(t *testing.T) {
 		oauth.InvalidToken:            {"invalid_token", 401},
 		oauth.InsufficientScope:       {"insufficient_scope", 403},
 		oauth.Unavailable:             {"temporarily_unavailable", 503},
+		oauth.InvalidRedirectURI:      {"invalid_redirect_uri", 400},    // RFC 7591 §3.2.2
+		oauth.InvalidClientMetadata:   {"invalid_client_metadata", 400}, // RFC 7591 §3.2.2
+		oauth.TooManyRequests:         {"temporarily_unavailable", 429}, // RFC 6585 §4
 		oauth.Internal:                {"server_error", 500},
 	}
 	for k := oauth.InvalidRequest; k <= oauth.Internal; k++ {

@@ -10,8 +10,9 @@
 // and claims.go (the claims parameter), token.go (POST /token: the form, client
 // authentication, grant dispatch) with grant_code.go, grant_refresh.go and
 // grant_client_credentials.go, device.go (the device authorization endpoint and the device
-// code grant, RFC 8628), userinfo.go, revoke.go, introspect.go, errors.go, and cors.go
-// (browser apps: CORS on /token, /revoke and /userinfo for public clients' origins). The logout
+// code grant, RFC 8628), userinfo.go, revoke.go, introspect.go, errors.go, cors.go
+// (browser apps: CORS on /token, /revoke and /userinfo for public clients' origins), and
+// register.go (dynamic client registration, RFC 7591/7592, when turned on). The logout
 // (end_session) endpoint is served with the login pages (handlers/login).
 //
 // Errors follow RFC 6749: before the client and redirect URI are validated an error page is
@@ -33,7 +34,10 @@ import (
 
 // Endpoint paths, relative to the issuer.
 const (
-	PathDiscovery  = "/.well-known/openid-configuration"
+	PathDiscovery = "/.well-known/openid-configuration"
+	// PathASMetadata is the OAuth 2.0 Authorization Server Metadata document (RFC 8414 §3),
+	// served before the issuer's path (§3.1: /.well-known/oauth-authorization-server/<path>).
+	PathASMetadata = "/.well-known/oauth-authorization-server"
 	PathJWKS       = "/jwks"
 	PathAuthorize  = "/authorize"
 	PathToken      = "/token"
@@ -46,9 +50,13 @@ const (
 	// verification page the user enters the user code on (handlers/device).
 	PathDeviceCode = "/device/code"
 	PathDevice     = "/device"
+	// PathRegister is the dynamic client registration endpoint (RFC 7591), and
+	// PathRegister/{client_id} each client's configuration endpoint (RFC 7592).
+	PathRegister = "/register"
 )
 
-// Handler serves the OpenID Provider endpoints. Every field is required except Logger.
+// Handler serves the OpenID Provider endpoints. Every field is required except Logger and
+// Registration.
 type Handler struct {
 	// The identity core (deps.go).
 	OAuth    OAuth
@@ -57,6 +65,9 @@ type Handler struct {
 	Passkeys Passkeys
 	Tokens   Verifier
 	Keys     Keys
+	// Registration serves dynamic client registration (register.go); nil turns it off: no
+	// endpoint, nothing in discovery.
+	Registration Registrar
 	// Issuer is the exact issuer URL.
 	Issuer string
 	Now    func() time.Time
@@ -82,6 +93,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.discovery = h.buildDiscovery()
 	b := h.Base
 	mux.HandleFunc("GET "+b+PathDiscovery, h.serveDiscovery)
+	mux.HandleFunc("GET "+PathASMetadata+b, h.serveDiscovery)
 	mux.HandleFunc("GET "+b+PathJWKS, h.serveJWKS)
 	mux.HandleFunc(b+PathAuthorize, h.authorize)
 	mux.HandleFunc(b+PathToken, h.token)
@@ -89,6 +101,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc(b+PathRevoke, h.revoke)
 	mux.HandleFunc(b+PathIntrospect, h.introspect)
 	mux.HandleFunc(b+PathDeviceCode, h.deviceCode)
+	h.mountRegistration(mux)
 }
 
 func (h *Handler) clientIP(r *http.Request) string {

@@ -65,6 +65,8 @@ func cloneClient(c store.Client) store.Client {
 	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
 	c.Scopes = slices.Clone(c.Scopes)
 	c.GrantTypes = slices.Clone(c.GrantTypes)
+	c.AllowedOrigins = slices.Clone(c.AllowedOrigins)
+	c.Metadata = maps.Clone(c.Metadata)
 	return c
 }
 

@@ -29,6 +29,12 @@ func testClients(t *testing.T, newStore func(t *testing.T) store.Store) {
 		s, ctx := newStore(t), t.Context()
 		c := client("app")
 		c.PostLogoutRedirectURIs = []string{"https://app.example/bye"}
+		// A dynamically registered client (RFC 7591/7592) keeps its approval state, the
+		// hash of its registration access token, its allowed origins and its metadata.
+		c.AllowedOrigins = []string{"https://spa.example"}
+		c.Pending = true
+		c.RegistrationTokenHash = strings.Repeat("cd", 32)
+		c.Metadata = map[string]string{"client_uri": "https://app.example/", "contacts": "ops@app.example"}
 		ok(t, s.CreateClient(ctx, c), "create")
 		isErr(t, s.CreateClient(ctx, client("app")), store.ErrAlreadyExists, "create again")
 		got, err := s.GetClient(ctx, "app")
@@ -36,9 +42,9 @@ func testClients(t *testing.T, newStore func(t *testing.T) store.Store) {
 		same(t, got, c, "client")
 
 		want := c
-		want.Name, want.RedirectURIs = "Renamed", []string{"https://app.example/cb2"}
+		want.Name, want.RedirectURIs, want.Pending = "Renamed", []string{"https://app.example/cb2"}, false
 		got, err = s.UpdateClient(ctx, "app", func(c store.Client) (store.Client, error) {
-			c.Name, c.RedirectURIs = "Renamed", []string{"https://app.example/cb2"}
+			c.Name, c.RedirectURIs, c.Pending = "Renamed", []string{"https://app.example/cb2"}, false
 			return c, nil
 		})
 		ok(t, err, "update")
