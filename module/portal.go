@@ -65,7 +65,7 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 	p.mux = http.NewServeMux()
 	core := app.provider
 	(&oidc.Handler{OAuth: core.OAuth, Sessions: core.Sessions, MFA: core.MFA, Passkeys: core.Passkey, Tokens: core.Verifier,
-		Keys: core.Keys, Issuer: core.Issuer, Now: core.Now, Cookie: st.sessions, Templates: st.templates, Brand: st.brand,
+		Keys: core.Keys, Issuer: core.Issuer, Now: core.Now, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand,
 		Base: st.base, ClientIP: clientIP, Logger: logger}).Mount(p.mux)
 	mountLogin(p.mux, app, logger)
 	mountHealth(p.mux, st.base, app.store, logger)
