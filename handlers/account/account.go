@@ -3,7 +3,8 @@
 // email address or phone number (/account/email, /account/phone and their verify steps),
 // managing passkeys (/account/passkeys/{id}/..., /api/v1/passkeys...) and linked upstream
 // identities (/account/identities/unlink, /api/v1/account/identities...) and connected apps
-// (/account/apps/disconnect, /api/v1/account/apps...: consents.go), each as a page
+// (/account/apps/disconnect, /api/v1/account/apps...: consents.go) and the user's sessions
+// (/account/sessions/..., /api/v1/account/sessions...: sessions.go), each as a page
 // form and as JSON API. Without a session a page leads to the login page and the API
 // answers 401 login_required. Sensitive changes need a fresh login (CR-19); the identity
 // core applies that rule. Linking a new identity starts a social login
@@ -63,6 +64,8 @@ type Handler struct {
 	Identities   Identities
 	// Apps are the connected apps (consents.go).
 	Apps ConnectedApps
+	// UserSessions are the user's sessions (sessions.go).
+	UserSessions UserSessions
 }
 
 // Mount registers the handler's routes on mux.
@@ -97,6 +100,11 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.Handle(mux, "GET", "/api/v1/account/apps", h.apiApps)
 	h.HandleChange(mux, "DELETE", "/api/v1/account/apps/{client}", h.apiDisconnect)
 	h.HandleChange(mux, "POST", "/account/apps/disconnect", h.disconnectForm)
+
+	h.Handle(mux, "GET", "/api/v1/account/sessions", h.apiSessions)
+	h.HandleChange(mux, "DELETE", "/api/v1/account/sessions/{id}", h.apiEndSession)
+	h.HandleChange(mux, "POST", "/account/sessions/logout", h.endSessionForm)
+	h.HandleChange(mux, "POST", "/account/sessions/logout-others", h.endOthersForm)
 }
 
 type pageData struct {
@@ -111,6 +119,8 @@ type pageData struct {
 	Linkable   []ui.SocialButton
 	// Apps are the connected apps (consents.go).
 	Apps []appJSON
+	// Sessions are the user's sessions, this one first (sessions.go).
+	Sessions []sessionJSON
 }
 
 // GET /: the account page.
@@ -160,7 +170,8 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 	}
 	h.Page(w, r, status, "account", "Your account", msg, pageData{User: u, Name: name,
 		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST"), Passkeys: pks, Identities: idents, Linkable: linkable,
-		Fresh: h.Sessions.Fresh(s), Apps: h.connectedApps(r.Context(), u.ID)})
+		Fresh: h.Sessions.Fresh(s), Apps: h.connectedApps(r.Context(), u.ID),
+		Sessions: h.userSessions(r.Context(), u.ID, s.ID)})
 }
 
 // change runs a change form of the account page (CSRF token, session) and goes back to the
