@@ -42,7 +42,7 @@ func TestSessionListEndsAnotherBrowser(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no other session on the page:\n%s", truncate(body, 3000))
 	}
-	r := first.Go(http.MethodPost, e.Issuer+"/account/sessions/logout",
+	r := first.Go(http.MethodPost, e.Issuer+"/account/sessions/end",
 		url.Values{"csrf_token": {FormField(t, page, csrfRe)}, "session": {m[1]}}, nil)
 	ended := time.Now()
 	if r.Status != http.StatusOK || strings.Count(string(r.Body), "data-session=") != 1 {

@@ -103,8 +103,8 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 
 	h.Handle(mux, "GET", "/api/v1/account/sessions", h.apiSessions)
 	h.HandleChange(mux, "DELETE", "/api/v1/account/sessions/{id}", h.apiEndSession)
-	h.HandleChange(mux, "POST", "/account/sessions/logout", h.endSessionForm)
-	h.HandleChange(mux, "POST", "/account/sessions/logout-others", h.endOthersForm)
+	h.HandleChange(mux, "POST", "/account/sessions/end", h.endSessionForm)
+	h.HandleChange(mux, "POST", "/account/sessions/end-others", h.endOthersForm)
 }
 
 type pageData struct {

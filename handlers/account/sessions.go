@@ -53,7 +53,7 @@ func (h *Handler) userSessions(ctx context.Context, userID, current string) []se
 	return out
 }
 
-// endSessionForm: POST /account/sessions/logout {session}: that session (of this user) is
+// endSessionForm: POST /account/sessions/end {session}: that session (of this user) is
 // logged out: its browser's next request, to the portal or through gatehouse_protect, needs
 // a new login.
 func (h *Handler) endSessionForm(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +65,7 @@ func (h *Handler) endSessionForm(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// endOthersForm: POST /account/sessions/logout-others: every other session of the user is
+// endOthersForm: POST /account/sessions/end-others: every other session of the user is
 // logged out.
 func (h *Handler) endOthersForm(w http.ResponseWriter, r *http.Request) {
 	h.sessionChange(w, r, func(s store.Session, _ string) error {

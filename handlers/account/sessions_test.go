@@ -53,13 +53,13 @@ func TestSessionsListAndEnd(t *testing.T) {
 	if r := other.Get("/"); r.StatusCode != http.StatusOK {
 		t.Fatalf("the other browser before: %d", r.StatusCode)
 	}
-	if r := b.PostForm("/account/sessions/logout", url.Values{"session": {os.ID}}); r.StatusCode != http.StatusSeeOther || r.Location() != "/" {
+	if r := b.PostForm("/account/sessions/end", url.Values{"session": {os.ID}}); r.StatusCode != http.StatusSeeOther || r.Location() != "/" {
 		t.Fatalf("end the other session: %d %q", r.StatusCode, r.Location())
 	}
 	if r := other.Get("/"); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/login") {
 		t.Fatalf("the other browser after: %d %q, want the login page", r.StatusCode, r.Location())
 	}
-	if r := b.PostForm("/account/sessions/logout", url.Values{"session": {os.ID}}); r.StatusCode != http.StatusNotFound {
+	if r := b.PostForm("/account/sessions/end", url.Values{"session": {os.ID}}); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("end it again: %d", r.StatusCode)
 	}
 	var list struct {
@@ -69,7 +69,7 @@ func TestSessionsListAndEnd(t *testing.T) {
 	if len(list.Sessions) != 1 || !list.Sessions[0].Current {
 		t.Fatalf("sessions after: %+v", list)
 	}
-	if r := b.PostForm("/account/sessions/logout", url.Values{"session": {list.Sessions[0].ID}}); r.StatusCode != http.StatusBadRequest {
+	if r := b.PostForm("/account/sessions/end", url.Values{"session": {list.Sessions[0].ID}}); r.StatusCode != http.StatusBadRequest {
 		t.Fatalf("end this session with the per-session form: %d", r.StatusCode)
 	}
 	if r := b.SendJSON(http.MethodDelete, "/api/v1/account/sessions/"+list.Sessions[0].ID, ""); r.StatusCode != http.StatusConflict {
@@ -81,7 +81,7 @@ func TestSessionsListAndEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	bobBrowser, bs := otherBrowser(t, e, bob, sessions.Meta{})
-	if r := b.PostForm("/account/sessions/logout", url.Values{"session": {bs.ID}}); r.StatusCode != http.StatusNotFound {
+	if r := b.PostForm("/account/sessions/end", url.Values{"session": {bs.ID}}); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("end another user's session: %d", r.StatusCode)
 	}
 	if r := b.SendJSON(http.MethodDelete, "/api/v1/account/sessions/"+bs.ID, ""); r.StatusCode != http.StatusNotFound {
@@ -103,7 +103,7 @@ func TestSessionsLogOutEverywhereElse(t *testing.T) {
 	if !strings.Contains(b.Get("/").Body, "Log out everywhere else") {
 		t.Fatal("no Log out everywhere else")
 	}
-	if r := b.PostForm("/account/sessions/logout-others", nil); r.StatusCode != http.StatusSeeOther {
+	if r := b.PostForm("/account/sessions/end-others", nil); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("log out everywhere else: %d", r.StatusCode)
 	}
 	for i, o := range []*portaltest.Browser{o1, o2} {
@@ -125,13 +125,13 @@ func TestPX24_EndSessionCSRF(t *testing.T) {
 	b.LogIn()
 	other, os := otherBrowser(t, e, e.User, sessions.Meta{})
 	b.Header = http.Header{"Sec-Fetch-Site": {"cross-site"}}
-	for _, path := range []string{"/account/sessions/logout", "/account/sessions/logout-others"} {
+	for _, path := range []string{"/account/sessions/end", "/account/sessions/end-others"} {
 		if r := b.PostForm(path, url.Values{"session": {os.ID}}); r.StatusCode != http.StatusForbidden {
 			t.Errorf("cross-site %s: %d", path, r.StatusCode)
 		}
 	}
 	b.Header = nil
-	for _, path := range []string{"/account/sessions/logout", "/account/sessions/logout-others"} {
+	for _, path := range []string{"/account/sessions/end", "/account/sessions/end-others"} {
 		if r := b.PostForm(path, url.Values{"session": {os.ID}, "csrf_token": {""}}); r.StatusCode != http.StatusForbidden {
 			t.Errorf("%s without a CSRF token: %d", path, r.StatusCode)
 		}
