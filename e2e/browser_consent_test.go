@@ -34,7 +34,8 @@ const brConsentSites = `
 // with access_denied (OIDC Core §3.1.2.6) and the upstream sees nothing; Allow opens the
 // site. The decision is remembered: prompt=none for a subset of the scopes gets a code,
 // prompt=consent shows the page again, and prompt=none for a scope never consented to
-// answers consent_required (OIDC Core §3.1.2.6).
+// answers consent_required (OIDC Core §3.1.2.6). Disconnect under "Connected apps" on the
+// account page takes the consent back: the site asks again.
 func TestBrowserConsent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
@@ -108,4 +109,17 @@ func TestBrowserConsent(t *testing.T) {
 	if q := callback(); q.Get("error") != "consent_required" || q.Get("code") != "" {
 		t.Errorf("prompt=none for offline_access: %v, want error=consent_required", q)
 	}
+
+	// Connected apps: the account page lists the app; Disconnect takes the consent back and
+	// ends the site's tokens, so the next visit asks again.
+	b.run("the account page lists the app; disconnect it", 15*time.Second,
+		chromedp.Navigate(portal+"/"), brAt(portal, "/"),
+		chromedp.WaitVisible(`[data-app="partner"] [data-disconnect]`, chromedp.ByQuery),
+		chromedp.Click(`[data-app="partner"] [data-disconnect]`, chromedp.ByQuery),
+		brWaitJS(`location.pathname === "/" && document.readyState === "complete" && !document.querySelector('[data-app="partner"]')`))
+	if got := b.text("main"); !strings.Contains(got, "No app has access") {
+		t.Errorf("after Disconnect the account page says %q", got)
+	}
+	b.run("the site asks for consent again", 15*time.Second,
+		chromedp.Navigate(e.App+"/report?x=3"), brAt(portal, "/authorize"), consentPage)
 }
