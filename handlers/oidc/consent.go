@@ -39,8 +39,9 @@ type consentData struct {
 	Scopes     []ScopeLine
 	// Claims are the claims asked for one by one with the claims parameter.
 	Claims []string
-	// Action is the form's target; Request the authorization request to resume.
-	Action, Request string
+	// Action is the form's target; Request the authorization request to resume; User the
+	// ID of the user asked (an Allow counts only for the session's user being that user).
+	Action, Request, User string
 }
 
 // scopeLines describes the requested scopes; a custom scope is shown by its name.
@@ -101,7 +102,7 @@ func consentResume(params url.Values) url.Values {
 // consentPage asks the user whether the third-party client may have what it requests.
 func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request, params url.Values, req *oauth.AuthRequest, u store.User) {
 	d := consentData{App: req.Client.Name, Email: u.Email, Scopes: scopeLines(req.Scopes), Claims: requestedClaims(req),
-		Action: h.Base + PathConsent, Request: consentResume(params).Encode()}
+		Action: h.Base + PathConsent, Request: consentResume(params).Encode(), User: u.ID}
 	web.SecurityHeaders(w.Header())
 	// The page must not be framed or cached: it carries the decision's form.
 	w.Header().Set("Cache-Control", "no-store")
@@ -148,8 +149,10 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 		h.redirectError(w, r, req, codeAccessDenied, "the user denied the request")
 	case "allow":
 		s, _, err := h.Sessions.Get(ctx, h.Cookie.Secret(r))
-		if err != nil {
-			// No session (it ended meanwhile): /authorize sends the browser to the login page.
+		if err != nil || s.UserID != f.Get("user") {
+			// No session (it ended meanwhile: /authorize sends the browser to the login
+			// page), or another user logged in since the page was shown (/authorize asks
+			// that user): nothing is remembered.
 			http.Redirect(w, r, resume, http.StatusSeeOther)
 			return
 		}

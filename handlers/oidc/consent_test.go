@@ -67,17 +67,18 @@ func (b *browser) post(path string, form url.Values, site string) *httptest.Resp
 var (
 	csrfField    = regexp.MustCompile(`name="csrf_token" value="([^"]*)"`)
 	requestField = regexp.MustCompile(`name="request" value="([^"]*)"`)
+	userField    = regexp.MustCompile(`name="user" value="([^"]*)"`)
 )
 
 // consentForm returns the consent page's form fields, failing unless w is that page.
 func consentForm(t *testing.T, w *httptest.ResponseRecorder) url.Values {
 	t.Helper()
 	body := w.Body.String()
-	c, r := csrfField.FindStringSubmatch(body), requestField.FindStringSubmatch(body)
-	if w.Code != http.StatusOK || c == nil || r == nil || !strings.Contains(body, "data-consent-form") {
+	c, r, u := csrfField.FindStringSubmatch(body), requestField.FindStringSubmatch(body), userField.FindStringSubmatch(body)
+	if w.Code != http.StatusOK || c == nil || r == nil || u == nil || !strings.Contains(body, "data-consent-form") {
 		t.Fatalf("want the consent page, got %d %s %s", w.Code, w.Header().Get("Location"), body)
 	}
-	return url.Values{"csrf_token": {html.UnescapeString(c[1])}, "request": {html.UnescapeString(r[1])}}
+	return url.Values{"csrf_token": {html.UnescapeString(c[1])}, "request": {html.UnescapeString(r[1])}, "user": {html.UnescapeString(u[1])}}
 }
 
 // partnerAuthorize is an authorization request of the third-party client.
@@ -229,7 +230,7 @@ func TestPX24_ConsentCSRF(t *testing.T) {
 	}
 	attacker := newBrowser(e)
 	af := consentForm(t, attacker.get(partnerAuthorize("openid email")))
-	forged := url.Values{"request": f["request"], "decision": {"allow"}, "csrf_token": af["csrf_token"]}
+	forged := url.Values{"request": f["request"], "decision": {"allow"}, "csrf_token": af["csrf_token"], "user": f["user"]}
 	if w := victim.post(PathConsent, forged, "same-origin"); w.Code != http.StatusForbidden {
 		t.Fatalf("POST with another browser's CSRF token: %d", w.Code)
 	}
@@ -260,4 +261,23 @@ func TestConsentTamperedRequestIsAPage(t *testing.T) {
 	if w := b.post(PathConsent, f, "same-origin"); w.Code != http.StatusBadRequest {
 		t.Fatalf("no request: %d", w.Code)
 	}
+}
+
+// An Allow counts for the user the page asked: a form shown to one user and submitted after
+// another user logged in to the same browser stores nothing, and the resumed request asks
+// the user now logged in.
+func TestConsentAllowBoundToTheUserAsked(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(e)
+	f := consentForm(t, b.get(partnerAuthorize("openid email")))
+	f.Set("user", "someone-else")
+	f.Set("decision", "allow")
+	w := b.post(PathConsent, f, "same-origin")
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("allow for another user: %d", w.Code)
+	}
+	if _, err := e.Store.GetConsent(e.Ctx, e.User.ID, "partner"); err == nil {
+		t.Fatal("a consent was stored for a user the page did not ask")
+	}
+	consentForm(t, b.get(w.Header().Get("Location")))
 }
