@@ -120,6 +120,10 @@ func TestBrowserConsent(t *testing.T) {
 	if got := b.text("main"); !strings.Contains(got, "No app has access") {
 		t.Errorf("after Disconnect the account page says %q", got)
 	}
+	// Issue 16: the browser's own session is listed in coarse words and marked.
+	if got := b.text("[data-sessions] [data-current]"); !strings.Contains(got, "Chrome on Linux") || !strings.Contains(got, "this session") {
+		t.Errorf("this session is listed as %q, want Chrome on Linux, this session", got)
+	}
 	b.run("the site asks for consent again", 15*time.Second,
 		chromedp.Navigate(e.App+"/report?x=3"), brAt(portal, "/authorize"), consentPage)
 }
