@@ -79,6 +79,7 @@ func init() {
 //			resource <uri...>
 //			backchannel_logout_uri <uri>
 //			allowed_origins <origin...>  # public clients: more pages allowed to call /token (CORS)
+//			consent required|none        # required: a third-party client, users see a consent page
 //		}
 //	}
 func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
@@ -360,7 +361,8 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 	c.ID = args[0]
 	p := "client " + c.ID + ": "
 	str := map[string]*string{"name": &c.Name, "secret": &c.Secret, "secret_hash": &c.SecretHash, "pkce": &c.PKCE,
-		"id_token_alg": &c.IDTokenAlg, "access_token_alg": &c.AccessTokenAlg, "backchannel_logout_uri": &c.BackchannelLogoutURI}
+		"id_token_alg": &c.IDTokenAlg, "access_token_alg": &c.AccessTokenAlg, "backchannel_logout_uri": &c.BackchannelLogoutURI,
+		"consent": &c.Consent}
 	lists := map[string]*[]string{"redirect_uri": &c.RedirectURIs, "post_logout_redirect_uri": &c.PostLogoutRedirectURIs,
 		"scopes": &c.Scopes, "grant_types": &c.GrantTypes, "resource": &c.Resources, "resources": &c.Resources,
 		"allowed_origins": &c.AllowedOrigins, "allowed_origin": &c.AllowedOrigins}
@@ -388,7 +390,7 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 			}
 			*v = dur
 		} else {
-			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, access_token_alg, resource, backchannel_logout_uri, allowed_origins)", p, opt)
+			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, access_token_alg, resource, backchannel_logout_uri, allowed_origins, consent)", p, opt)
 		}
 	}
 	return c, nil

@@ -66,6 +66,12 @@ type ClientConfig struct {
 	// public client (CORS), besides the origins of its redirect URIs, which are always
 	// allowed. Only for public clients.
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	// Consent is "required" for a third-party client: before its first authorization the
+	// user sees a consent page naming the client and what each requested scope gives it,
+	// and the decision is remembered per user, client and scope set (revocable from the
+	// account page's connected apps). "none" (the default) is a first-party client, which
+	// never shows the page.
+	Consent string `json:"consent,omitempty"`
 }
 
 // IDP converts the configuration (secret placeholders resolved by the caller).
@@ -75,7 +81,7 @@ func (c ClientConfig) IDP(secret string) idp.ClientConfig {
 		AccessTokenLifetime: time.Duration(c.AccessTokenLifetime), IDTokenLifetime: time.Duration(c.IDTokenLifetime),
 		RefreshTokenLifetime: time.Duration(c.RefreshTokenLifetime), RefreshTokenIdle: time.Duration(c.RefreshTokenIdle),
 		IDTokenAlg: c.IDTokenAlg, AccessTokenAlg: c.AccessTokenAlg, Resources: c.Resources,
-		BackchannelLogoutURI: c.BackchannelLogoutURI, AllowedOrigins: c.AllowedOrigins}
+		BackchannelLogoutURI: c.BackchannelLogoutURI, AllowedOrigins: c.AllowedOrigins, Consent: c.Consent}
 }
 
 // KeysConfig sets signing-key rotation.

@@ -36,6 +36,7 @@ const (
 	opRevokeFamily
 	opRevokeSessionFamilies
 	opRevokeUserFamilies
+	opListUserGrants
 	opAddRevocation
 	opListRevocations
 	opCreateKey
@@ -69,6 +70,10 @@ const (
 	opListUserIdentities
 	opTouchIdentity
 	opDeleteIdentity
+	opPutConsent
+	opGetConsent
+	opListUserConsents
+	opDeleteConsent
 	opClose
 	numStoreOps
 )
@@ -100,6 +105,7 @@ var storeOps = [numStoreOps]string{
 	opRevokeFamily:          "RevokeFamily",
 	opRevokeSessionFamilies: "RevokeSessionFamilies",
 	opRevokeUserFamilies:    "RevokeUserFamilies",
+	opListUserGrants:        "ListUserGrants",
 	opAddRevocation:         "AddRevocation",
 	opListRevocations:       "ListRevocations",
 	opCreateKey:             "CreateKey",
@@ -133,6 +139,10 @@ var storeOps = [numStoreOps]string{
 	opListUserIdentities:    "ListUserIdentities",
 	opTouchIdentity:         "TouchIdentity",
 	opDeleteIdentity:        "DeleteIdentity",
+	opPutConsent:            "PutConsent",
+	opGetConsent:            "GetConsent",
+	opListUserConsents:      "ListUserConsents",
+	opDeleteConsent:         "DeleteConsent",
 	opClose:                 "Close",
 }
 
@@ -259,6 +269,11 @@ func (s *timedStore) RevokeSessionFamilies(p0 context.Context, p1 string) ([]str
 func (s *timedStore) RevokeUserFamilies(p0 context.Context, p1 string) ([]string, error) {
 	defer s.since(opRevokeUserFamilies, time.Now())
 	return s.s.RevokeUserFamilies(p0, p1)
+}
+
+func (s *timedStore) ListUserGrants(p0 context.Context, p1 string, p2 time.Time) ([]store.Grant, error) {
+	defer s.since(opListUserGrants, time.Now())
+	return s.s.ListUserGrants(p0, p1, p2)
 }
 
 func (s *timedStore) AddRevocation(p0 context.Context, p1 store.Revocation) error {
@@ -424,6 +439,26 @@ func (s *timedStore) TouchIdentity(p0 context.Context, p1 string, p2 string, p3 
 func (s *timedStore) DeleteIdentity(p0 context.Context, p1 string, p2 string) error {
 	defer s.since(opDeleteIdentity, time.Now())
 	return s.s.DeleteIdentity(p0, p1, p2)
+}
+
+func (s *timedStore) PutConsent(p0 context.Context, p1 store.Consent) error {
+	defer s.since(opPutConsent, time.Now())
+	return s.s.PutConsent(p0, p1)
+}
+
+func (s *timedStore) GetConsent(p0 context.Context, p1 string, p2 string) (store.Consent, error) {
+	defer s.since(opGetConsent, time.Now())
+	return s.s.GetConsent(p0, p1, p2)
+}
+
+func (s *timedStore) ListUserConsents(p0 context.Context, p1 string) ([]store.Consent, error) {
+	defer s.since(opListUserConsents, time.Now())
+	return s.s.ListUserConsents(p0, p1)
+}
+
+func (s *timedStore) DeleteConsent(p0 context.Context, p1 string, p2 string) error {
+	defer s.since(opDeleteConsent, time.Now())
+	return s.s.DeleteConsent(p0, p1, p2)
 }
 
 func (s *timedStore) Close() error {

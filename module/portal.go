@@ -66,7 +66,7 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 	p.mux = http.NewServeMux()
 	core := app.provider
 	op := &oidc.Handler{OAuth: core.OAuth, Sessions: core.Sessions, MFA: core.MFA, Passkeys: core.Passkey, Tokens: core.Verifier,
-		Keys: core.Keys, Issuer: core.Issuer, Now: core.Now, Cookie: st.sessions, Templates: st.templates, Brand: st.brand,
+		Keys: core.Keys, Issuer: core.Issuer, Now: core.Now, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand,
 		Base: st.base, ClientIP: clientIP, Logger: logger}
 	if core.Registration.Enabled() {
 		op.Registration = core.OAuth
@@ -123,7 +123,7 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
 		Social: core.Social, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand, Base: st.base,
 		ClientIP: clientIP, Logger: logger}
 	acct := &account.Handler{Kit: kit, Accounts: core.Accounts, Verification: core.Verification, Passkeys: core.Passkey,
-		Identities: core.Social}
+		Identities: core.Social, Apps: core.OAuth, UserSessions: core.Sessions}
 	for _, h := range []interface{ Mount(*http.ServeMux) }{
 		&login.Handler{Kit: kit, Signup: core.Signup, IDTokens: core.Verifier, Clients: core.OAuth},
 		&password.Handler{Kit: kit, Password: core.Password, Signup: core.Signup},

@@ -73,6 +73,7 @@ func (c ClientConfig) check(v *Validator, path string) {
 	default:
 		v.Errorf(path+".pkce", "must be one of required, optional, got %q", c.PKCE)
 	}
+	v.oneOf(path+".consent", c.Consent, "required", "none")
 	v.duration(path+".access_token_lifetime", c.AccessTokenLifetime, 0, maxAccessTokenLifetime, " (use refresh tokens for long sessions)")
 	if time.Duration(c.AccessTokenLifetime) > longAccessToken && time.Duration(c.AccessTokenLifetime) <= maxAccessTokenLifetime {
 		v.Warnf(path+".access_token_lifetime", "is %s: APIs that verify access tokens themselves accept a stolen one "+

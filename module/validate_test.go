@@ -195,6 +195,7 @@ func TestValidateEveryOption(t *testing.T) {
 		{"grant type implicit (AS-12)", client(`"grant_types":["implicit"]`), `gatehouse.clients[web].grant_types[0]: must be one of authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code (or device_code), got "implicit"`},
 		{"client_credentials for a public client", client(`"grant_types":["client_credentials"]`), "gatehouse.clients[web].grant_types[0]: client_credentials must have a confidential client"},
 		{"pkce value", client(`"pkce":"sometimes"`), `gatehouse.clients[web].pkce: must be one of required, optional, got "sometimes"`},
+		{"consent value", client(`"consent":"always"`), `gatehouse.clients[web].consent: must be one of required, none, got "always"`},
 		{"pkce optional public (AS-09)", client(`"pkce":"optional"`), "gatehouse.clients[web].pkce: must be required for a public client"},
 		{"client access token lifetime", client(`"access_token_lifetime":"48h"`), "gatehouse.clients[web].access_token_lifetime: must be at most 24h (use refresh tokens for long sessions), got 48h"},
 		{"client negative lifetime", client(`"refresh_token_idle":"-1h"`), "gatehouse.clients[web].refresh_token_idle: must be a positive duration"},

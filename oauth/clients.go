@@ -61,6 +61,9 @@ type Client struct {
 	// AllowedOrigins are browser origins, besides its redirect URIs' origins, from which a
 	// public client may call the token, revocation and userinfo endpoints (CORS).
 	AllowedOrigins []string
+	// ConsentRequired marks a third-party client: the user is asked to consent to what it
+	// requests (the consent page), and the decision is remembered per scope set.
+	ConsentRequired bool
 	// origins are the browser origins of a public client (origins.go); nil otherwise.
 	origins map[string]bool
 }
@@ -104,6 +107,9 @@ type ClientConfig struct {
 	// AllowedOrigins are origins (https://app.example.com) a public client's pages are served
 	// from besides its redirect URIs' origins (ValidateOrigin); not for confidential clients.
 	AllowedOrigins []string
+	// Consent is "required" for a third-party client whose users must consent to what it
+	// asks for, "" or "none" (the default) for a first-party client.
+	Consent string
 }
 
 // NewClient validates cfg and builds a client. Each problem is reported with the field name.
@@ -118,6 +124,13 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle,
 		IDTokenAlg: cfg.IDTokenAlg, AccessTokenAlg: cfg.AccessTokenAlg, Resources: cfg.Resources,
 		BackchannelLogoutURI: cfg.BackchannelLogoutURI, AllowedOrigins: cfg.AllowedOrigins}
+	switch cfg.Consent {
+	case "required":
+		c.ConsentRequired = true
+	case "", "none":
+	default:
+		errs = append(errs, fmt.Errorf("client %q: consent must be required or none, got %q", cfg.ID, cfg.Consent))
+	}
 	if c.Name == "" {
 		c.Name = c.ID
 	}
@@ -284,7 +297,8 @@ func (p *Server) Client(ctx context.Context, id string) (*Client, error) {
 	c := &Client{ID: rec.ID, Name: rec.Name, RedirectURIs: rec.RedirectURIs,
 		PostLogoutRedirectURIs: rec.PostLogoutRedirectURIs, Scopes: rec.Scopes,
 		GrantTypes: rec.GrantTypes, RequirePKCE: rec.RequirePKCE, AllowedOrigins: rec.AllowedOrigins,
-		IDTokenAlg: rec.Metadata["id_token_signed_response_alg"]}
+		ConsentRequired: rec.ConsentRequired,
+		IDTokenAlg:      rec.Metadata["id_token_signed_response_alg"]}
 	if c.Name == "" {
 		c.Name = c.ID
 	}

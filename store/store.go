@@ -64,6 +64,7 @@ type Store interface {
 	Groups
 	Passkeys
 	Identities
+	Consents
 	// Close releases the store's resources. It is safe to call once.
 	Close() error
 }
@@ -355,6 +356,21 @@ type RefreshTokens interface {
 	RevokeSessionFamilies(ctx context.Context, sessionID string) ([]string, error)
 	// RevokeUserFamilies revokes every family of the user and returns their IDs.
 	RevokeUserFamilies(ctx context.Context, userID string) ([]string, error)
+	// ListUserGrants returns the user's families that are not revoked and whose
+	// FamilyExpiresAt (if any) is after now, ordered by family ID, for the account page's
+	// connected apps.
+	ListUserGrants(ctx context.Context, userID string, now time.Time) ([]Grant, error)
+}
+
+// Grant describes a live refresh-token family as ListUserGrants reports it: the client, the
+// scopes and the time of the family's first token.
+type Grant struct {
+	FamilyID  string    `json:"family_id"`
+	ClientID  string    `json:"client_id"`
+	SessionID string    `json:"session_id,omitempty"`
+	Scopes    []string  `json:"scopes,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // Revocation kinds.
@@ -421,13 +437,16 @@ type Client struct {
 	ID   string `json:"id"`
 	Name string `json:"name,omitempty"`
 	// SecretHash is the hex SHA-256 of the client secret; empty for public clients.
-	SecretHash             string    `json:"secret_hash,omitempty"`
-	RedirectURIs           []string  `json:"redirect_uris,omitempty"`
-	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris,omitempty"`
-	Scopes                 []string  `json:"scopes,omitempty"`
-	GrantTypes             []string  `json:"grant_types,omitempty"`
-	RequirePKCE            bool      `json:"require_pkce,omitempty"`
-	CreatedAt              time.Time `json:"created_at"`
+	SecretHash             string   `json:"secret_hash,omitempty"`
+	RedirectURIs           []string `json:"redirect_uris,omitempty"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	Scopes                 []string `json:"scopes,omitempty"`
+	GrantTypes             []string `json:"grant_types,omitempty"`
+	RequirePKCE            bool     `json:"require_pkce,omitempty"`
+	// ConsentRequired marks a third-party client: users are asked to consent to the scopes
+	// it requests (the configuration's `consent required`).
+	ConsentRequired bool      `json:"consent_required,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
 	// AllowedOrigins are browser origins, besides its redirect URIs', a public client's
 	// pages may call the token, revocation and userinfo endpoints from (CORS).
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
@@ -574,6 +593,31 @@ type Identities interface {
 	TouchIdentity(ctx context.Context, provider, subject, email string, at time.Time) error
 	// DeleteIdentity removes the link; deleting a missing link is not an error.
 	DeleteIdentity(ctx context.Context, provider, subject string) error
+}
+
+// Consent is a user's decision to let a third-party client have a set of scopes (the
+// consent page). (UserID, ClientID) is unique: a later consent to the same client replaces
+// it.
+type Consent struct {
+	UserID   string `json:"user_id"`
+	ClientID string `json:"client_id"`
+	// Scopes are the scopes consented to, every request for a subset is answered without
+	// asking again.
+	Scopes    []string  `json:"scopes,omitempty"`
+	GrantedAt time.Time `json:"granted_at"`
+}
+
+// Consents stores consents. Deleting a user deletes its consents.
+type Consents interface {
+	// PutConsent stores the consent, replacing the user's earlier consent to the client;
+	// ErrNotFound if the user does not exist.
+	PutConsent(ctx context.Context, c Consent) error
+	// GetConsent returns the user's consent to the client.
+	GetConsent(ctx context.Context, userID, clientID string) (Consent, error)
+	// ListUserConsents returns the user's consents ordered by client ID.
+	ListUserConsents(ctx context.Context, userID string) ([]Consent, error)
+	// DeleteConsent removes the consent; deleting a missing consent is not an error.
+	DeleteConsent(ctx context.Context, userID, clientID string) error
 }
 
 // Change topics: what a Notifier reports changed.

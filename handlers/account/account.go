@@ -2,7 +2,9 @@
 // password page (GET and POST /account/password, where recovery leads too), verifying an
 // email address or phone number (/account/email, /account/phone and their verify steps),
 // managing passkeys (/account/passkeys/{id}/..., /api/v1/passkeys...) and linked upstream
-// identities (/account/identities/unlink, /api/v1/account/identities...), each as a page
+// identities (/account/identities/unlink, /api/v1/account/identities...) and connected apps
+// (/account/apps/disconnect, /api/v1/account/apps...: consents.go) and the user's sessions
+// (/account/sessions/..., /api/v1/account/sessions...: sessions.go), each as a page
 // form and as JSON API. Without a session a page leads to the login page and the API
 // answers 401 login_required. Sensitive changes need a fresh login (CR-19); the identity
 // core applies that rule. Linking a new identity starts a social login
@@ -60,6 +62,10 @@ type Handler struct {
 	Verification Verification
 	Passkeys     Passkeys
 	Identities   Identities
+	// Apps are the connected apps (consents.go).
+	Apps ConnectedApps
+	// UserSessions are the user's sessions (sessions.go).
+	UserSessions UserSessions
 }
 
 // Mount registers the handler's routes on mux.
@@ -90,6 +96,15 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.Handle(mux, "GET", "/api/v1/account/identities", h.apiIdentities)
 	h.HandleChange(mux, "POST", "/api/v1/account/identities/unlink", h.apiUnlinkIdentity)
 	h.HandleChange(mux, "POST", "/account/identities/unlink", h.unlinkForm)
+
+	h.Handle(mux, "GET", "/api/v1/account/apps", h.apiApps)
+	h.HandleChange(mux, "DELETE", "/api/v1/account/apps/{client}", h.apiDisconnect)
+	h.HandleChange(mux, "POST", "/account/apps/disconnect", h.disconnectForm)
+
+	h.Handle(mux, "GET", "/api/v1/account/sessions", h.apiSessions)
+	h.HandleChange(mux, "DELETE", "/api/v1/account/sessions/{id}", h.apiEndSession)
+	h.HandleChange(mux, "POST", "/account/sessions/end", h.endSessionForm)
+	h.HandleChange(mux, "POST", "/account/sessions/end-others", h.endOthersForm)
 }
 
 type pageData struct {
@@ -102,6 +117,10 @@ type pageData struct {
 	// Identities are the linked upstream accounts; Linkable the providers not linked yet.
 	Identities []identityJSON
 	Linkable   []ui.SocialButton
+	// Apps are the connected apps (consents.go).
+	Apps []appJSON
+	// Sessions are the user's sessions, this one first (sessions.go).
+	Sessions []sessionJSON
 }
 
 // GET /: the account page.
@@ -151,7 +170,8 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 	}
 	h.Page(w, r, status, "account", "Your account", msg, pageData{User: u, Name: name,
 		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST"), Passkeys: pks, Identities: idents, Linkable: linkable,
-		Fresh: h.Sessions.Fresh(s)})
+		Fresh: h.Sessions.Fresh(s), Apps: h.connectedApps(r.Context(), u.ID),
+		Sessions: h.userSessions(r.Context(), u.ID, s.ID)})
 }
 
 // change runs a change form of the account page (CSRF token, session) and goes back to the

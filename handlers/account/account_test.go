@@ -16,7 +16,8 @@ const newPassword = "a long enough new password"
 func newEnv(t *testing.T) *portaltest.Env {
 	t.Helper()
 	e := portaltest.New(t)
-	e.Mount(&Handler{Kit: e.Kit, Accounts: e.P.Accounts, Verification: e.P.Verification, Passkeys: e.P.Passkey, Identities: e.P.Social})
+	e.Mount(&Handler{Kit: e.Kit, Accounts: e.P.Accounts, Verification: e.P.Verification, Passkeys: e.P.Passkey, Identities: e.P.Social,
+		Apps: e.P.OAuth, UserSessions: e.P.Sessions})
 	return e
 }
 
@@ -35,14 +36,15 @@ func TestNeedsSession(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/account/password", "/account/email", "/account/phone/verify", "/account/passkeys/x/delete",
-		"/account/identities/unlink"} {
+		"/account/identities/unlink", "/account/apps/disconnect"} {
 		if r := b.PostForm(path, url.Values{"password": {newPassword}}); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/login") {
 			t.Errorf("POST %s: %d %q, want 303 to the login page", path, r.StatusCode, r.Location())
 		}
 	}
 	for _, c := range []struct{ method, path string }{{"GET", "/api/v1/passkeys"}, {"GET", "/api/v1/account/identities"},
 		{"POST", "/api/v1/account/password"}, {"POST", "/api/v1/account/email/start"}, {"POST", "/api/v1/passkeys/register/begin"},
-		{"PATCH", "/api/v1/passkeys/x"}, {"DELETE", "/api/v1/passkeys/x"}, {"POST", "/api/v1/account/identities/unlink"}} {
+		{"PATCH", "/api/v1/passkeys/x"}, {"DELETE", "/api/v1/passkeys/x"}, {"POST", "/api/v1/account/identities/unlink"},
+		{"GET", "/api/v1/account/apps"}, {"DELETE", "/api/v1/account/apps/web"}} {
 		r := b.SendJSON(c.method, c.path, map[string]string{})
 		if c.method == "GET" {
 			r = b.Get(c.path)

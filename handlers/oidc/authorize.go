@@ -138,6 +138,20 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Consent (third-party clients only): asked when none is stored for these scopes or
+	// when prompt=consent; prompt=none cannot ask (OIDC Core §3.1.2.6: consent_required).
+	switch need, err := h.OAuth.NeedsConsent(ctx, s.UserID, req); {
+	case err != nil:
+		h.Logger.Error("authorize: consent", "error", err)
+		h.redirectError(w, r, req, codeTemporarilyUnavail, "the login service is temporarily unavailable")
+		return
+	case need && req.HasPrompt("none"):
+		h.redirectError(w, r, req, codeConsentRequired, "the user must consent to this application's access")
+		return
+	case need:
+		h.consentPage(w, r, params, req, u)
+		return
+	}
 	code, err := h.OAuth.IssueCode(ctx, req, s)
 	if err != nil {
 		h.Logger.Error("authorize: issue code", "error", err)

@@ -16,6 +16,9 @@ import (
 type OAuth interface {
 	Authorize(ctx context.Context, in oauth.AuthParams) (req *oauth.AuthRequest, redirect bool, err *oauth.Error)
 	IssueCode(ctx context.Context, req *oauth.AuthRequest, s store.Session) (string, error)
+	// NeedsConsent and GiveConsent are the consent page's decisions (third-party clients).
+	NeedsConsent(ctx context.Context, userID string, req *oauth.AuthRequest) (bool, error)
+	GiveConsent(ctx context.Context, userID string, req *oauth.AuthRequest) error
 	AuthenticateClient(ctx context.Context, id, secret string, hasSecret bool, clientIP string) (*oauth.Client, *oauth.Error)
 	ExchangeCode(ctx context.Context, c *oauth.Client, in oauth.CodeGrant) (*oauth.TokenResponse, *oauth.Error)
 	RefreshGrant(ctx context.Context, c *oauth.Client, in oauth.RefreshRequest) (*oauth.TokenResponse, *oauth.Error)

@@ -80,11 +80,11 @@ func (h *Handler) buildDiscovery() []byte {
 		CodeChallengeMethodsSupported:             []string{"S256"},
 		ClaimsSupported:                           issue.SupportedClaims,
 		ClaimTypesSupported:                       []string{"normal"},
-		// /authorize accepts prompt=consent and prompt=select_account and proceeds (there is
-		// no consent screen — clients are registered by the operator — and one session per
-		// browser, so no account chooser); they are not advertised (OIDC Discovery §3: the
+		// consent: the consent page of third-party clients (consent required) is shown
+		// again. /authorize accepts prompt=select_account and proceeds (one session per
+		// browser, so no account chooser); it is not advertised (OIDC Discovery §3: the
 		// prompt values "that this OP supports").
-		PromptValuesSupported: []string{"none", "login"},
+		PromptValuesSupported: []string{"none", "login", "consent"},
 		// aal2: acr_values=aal2 steps a single-factor session up with a second factor.
 		ACRValuesSupported:                []string{login.ACRSingleFactor, login.ACRMultiFactor},
 		UILocalesSupported:                []string{"en"},

@@ -119,6 +119,7 @@ func TestJWKS(t *testing.T) {
 // "that this OP supports". Every advertised value is exercised at /authorize and must have
 // its effect, so that discovery cannot advertise a value the endpoint ignores: prompt=none
 // without a session → login_required; prompt=login with a session → the login page;
+// prompt=consent → a third-party client's consent page although the user consented;
 // acr_values=aal1 → a code whose ID token says aal1; acr_values=aal2 → a single-factor
 // session is stepped up (no code yet) and a multi-factor session gets an ID token saying
 // aal2; response_type code with response_mode query → the code in the query.
@@ -181,6 +182,13 @@ func TestDiscoveryAdvertisedValuesHonoured(t *testing.T) {
 			if loc := w.Header().Get("Location"); w.Code != http.StatusFound || !strings.HasPrefix(loc, PathLogin+"?") {
 				t.Errorf("prompt=login with a session: %d %q, want the login page", w.Code, loc)
 			}
+		case "consent":
+			// A third-party client's consent page is shown again although the user
+			// consented before (the Allow is remembered: without prompt=consent, a code).
+			b := newBrowser(e)
+			b.codeFor(t, b.decide(t, b.get(partnerAuthorize("openid")), "allow"))
+			b.codeFor(t, b.get(partnerAuthorize("openid")))
+			consentForm(t, b.get(partnerAuthorize("openid", "prompt", p)))
 		default:
 			t.Errorf("prompt value %q is advertised but /authorize has no behaviour for it", p)
 		}

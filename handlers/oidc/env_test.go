@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/internal/idptest"
+	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/ui"
@@ -35,7 +36,9 @@ func newEnv(t *testing.T) *env {
 	cookie := session.New(web.CookieName("session", true), e.P.Keys.DeriveKey("session-cookie-hmac"),
 		e.P.Keys.DeriveKey("session-cookie-aes"), true, time.Hour)
 	h := &Handler{OAuth: e.P.OAuth, Sessions: e.P.Sessions, MFA: e.P.MFA, Passkeys: e.P.Passkey, Tokens: e.P.Verifier,
-		Keys: e.P.Keys, Issuer: idptest.Issuer, Now: e.Clock.Now, Cookie: cookie, Templates: tpl}
+		Keys: e.P.Keys, Issuer: idptest.Issuer, Now: e.Clock.Now, Cookie: cookie, Templates: tpl,
+		CSRF: &web.CSRF{Key: e.P.Keys.DeriveKey("csrf"), CookieName: web.CookieName("csrf", true),
+			NewSecret: func() string { return secret.New(32) }}}
 	mux := http.NewServeMux()
 	h.Mount(mux)
 	return &env{Env: e, h: h, mux: mux, cookie: cookie}

@@ -13,7 +13,8 @@
 // code grant, RFC 8628), userinfo.go, revoke.go, introspect.go, errors.go, cors.go
 // (browser apps: CORS on /token, /revoke and /userinfo for public clients' origins), and
 // register.go (dynamic client registration, RFC 7591/7592, when turned on). The logout
-// (end_session) endpoint is served with the login pages (handlers/login).
+// (end_session) endpoint is served with the login pages (handlers/login). consent.go is the
+// consent page of third-party clients and its decision.
 //
 // Errors follow RFC 6749: before the client and redirect URI are validated an error page is
 // shown (never a redirect to an unvalidated URI); afterwards errors go to the redirect URI
@@ -73,7 +74,9 @@ type Handler struct {
 	Now    func() time.Time
 
 	// Cookie carries the portal session's secret.
-	Cookie    *session.Manager
+	Cookie *session.Manager
+	// CSRF issues and checks the consent form's token.
+	CSRF      *web.CSRF
 	Templates *ui.Templates
 	Brand     ui.Brand
 	// Base is the issuer URL's path ("" at the root).
@@ -96,6 +99,13 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+PathASMetadata+b, h.serveDiscovery)
 	mux.HandleFunc("GET "+b+PathJWKS, h.serveJWKS)
 	mux.HandleFunc(b+PathAuthorize, h.authorize)
+	// The consent decision changes state: a request another site sent is refused with 403
+	// (Sec-Fetch-Site / Origin) before the CSRF token is even checked (PX-24).
+	origin := http.NewCrossOriginProtection()
+	origin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.errorPage(w, http.StatusForbidden, "Request refused", "This request came from another site. Go back to the application and sign in again.", "cross_origin")
+	}))
+	mux.Handle("POST "+b+PathConsent, origin.Handler(http.HandlerFunc(h.consentDecision)))
 	mux.HandleFunc(b+PathToken, h.token)
 	mux.HandleFunc(b+PathUserinfo, h.userinfo)
 	mux.HandleFunc(b+PathRevoke, h.revoke)

@@ -24,13 +24,16 @@ import (
 
 // The fixture's issuer, redirect URIs, client secret and user password.
 const (
-	Issuer       = "https://login.example.com"
-	WebCB        = "https://rp.test/cb"
-	WebCB2       = "https://rp.test/other-cb"
-	WebBye       = "https://rp.test/bye" // the web client's post_logout_redirect_uri
-	CliCB        = "http://127.0.0.1:8765/callback"
-	WebSecret    = "0123456789abcdef-web-secret"
-	UserPassword = "correct horse battery"
+	Issuer = "https://login.example.com"
+	WebCB  = "https://rp.test/cb"
+	WebCB2 = "https://rp.test/other-cb"
+	// PartnerCB and PartnerSecret are the third-party client's.
+	PartnerCB     = "https://partner.test/cb"
+	PartnerSecret = "partner-secret-of-16+"
+	WebBye        = "https://rp.test/bye" // the web client's post_logout_redirect_uri
+	CliCB         = "http://127.0.0.1:8765/callback"
+	WebSecret     = "0123456789abcdef-web-secret"
+	UserPassword  = "correct horse battery"
 	// Alice is the address of the fixture's user.
 	Alice = "alice@example.com"
 )
@@ -71,7 +74,9 @@ type Env struct {
 	Web   *idp.Client
 	CLI   *idp.Client
 	RP    *idp.Client
-	User  store.User
+	// Partner is a third-party client (consent required) with one redirect URI, PartnerCB.
+	Partner *idp.Client
+	User    store.User
 
 	sw *swapStore
 }
@@ -110,13 +115,15 @@ func NewOn(t testing.TB, s store.Store, logger *slog.Logger, mod ...func(*idp.Co
 		PostLogoutRedirectURIs: []string{WebBye}, Scopes: scopes})
 	cli := mk(idp.ClientConfig{ID: "cli", RedirectURIs: []string{CliCB}, Scopes: scopes})
 	rp := mk(idp.ClientConfig{ID: "rp", Secret: "another-secret-of-16+", RedirectURIs: []string{"https://rp2.test/cb"}})
+	partner := mk(idp.ClientConfig{ID: "partner", Name: "Partner Reports", Secret: PartnerSecret, RedirectURIs: []string{PartnerCB},
+		Scopes: append(scopes, "phone", "address", "read:reports"), Consent: "required"})
 	cfg := idp.Config{Issuer: Issuer, TenantID: "tenant-1", SignupMode: idp.SignupClosed, AccountMaxFailures: 5, IPMaxFailures: 50}
 	for _, m := range mod {
 		m(&cfg)
 	}
 	rl := tokens.NewRevocationList(clk.Now, 0)
 	sw := &swapStore{Store: s}
-	p, err := idp.New(cfg, sw, ring, password.New(FastHash, 0), rl, []*idp.Client{web, cli, rp}, clk.Now, logger)
+	p, err := idp.New(cfg, sw, ring, password.New(FastHash, 0), rl, []*idp.Client{web, cli, rp, partner}, clk.Now, logger)
 	if err != nil {
 		t.Fatalf("provider: %v", err)
 	}
@@ -125,7 +132,7 @@ func NewOn(t testing.TB, s store.Store, logger *slog.Logger, mod ...func(*idp.Co
 	if err != nil {
 		t.Fatalf("user: %v", err)
 	}
-	return &Env{T: t, Ctx: ctx, Clock: clk, Store: s, sw: sw, Ring: ring, P: p, Web: web, CLI: cli, RP: rp, User: u}
+	return &Env{T: t, Ctx: ctx, Clock: clk, Store: s, sw: sw, Ring: ring, P: p, Web: web, CLI: cli, RP: rp, Partner: partner, User: u}
 }
 
 // swapStore is the store the provider's pieces are built on; Env.Swap changes what it

@@ -44,8 +44,9 @@
 //	pku/<user>/<id>           index of passkeys by user
 //	id/<provider>/<subject>   Identity (linked upstream account; provider names have no "/")
 //	idu/<user>/<provider/subject>  index of identities by user
+//	cs/<user>/<client>        Consent (the user's consent to a third-party client)
 //
-// In composite keys (su, rfs, rfu, rv, op, pku, idu) every component but the last is written as
+// In composite keys (su, rfs, rfu, rv, op, pku, idu, cs) every component but the last is written as
 // "<length>:<bytes>" so that IDs containing "/" can never make two keys collide or make a
 // prefix scan for one user return another user's records.
 //

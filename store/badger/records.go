@@ -164,6 +164,7 @@ const (
 	pUserPasskey = "pku/"
 	pIdentity    = "id/"
 	pUserIdent   = "idu/"
+	pConsent     = "cs/"
 )
 
 // --- listing ---

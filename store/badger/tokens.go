@@ -26,6 +26,10 @@ type family struct {
 	SessionID string    `json:"session_id,omitempty"`
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	Revoked   bool      `json:"revoked,omitempty"`
+	// Scopes and CreatedAt come from the family's first token (ListUserGrants); families
+	// written before they existed have neither.
+	Scopes    []string  `json:"scopes,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
 }
 
 // tokenExpiry is the TTL of a token of family f: the family's expiry (every token ends
@@ -86,6 +90,8 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 				UserID:    t.UserID,
 				SessionID: t.SessionID,
 				ExpiresAt: t.FamilyExpiresAt,
+				Scopes:    t.Scopes,
+				CreatedAt: t.CreatedAt,
 			}
 			if err := putFamily(txn, f); err != nil {
 				return err

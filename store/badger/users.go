@@ -207,6 +207,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 				return err
 			}
 		}
+		if err := deleteUserConsents(txn, id); err != nil {
+			return err
+		}
 		return del(txn, uk)
 	})
 	if err != nil {

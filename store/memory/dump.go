@@ -35,6 +35,12 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 	for _, k := range ids {
 		add(store.KindIdentity, s.identities[k])
 	}
+	cks := slices.SortedFunc(maps.Keys(s.consents), func(a, b consentKey) int {
+		return cmp.Or(cmp.Compare(a.user, b.user), cmp.Compare(a.client, b.client))
+	})
+	for _, k := range cks {
+		add(store.KindConsent, cloneConsent(s.consents[k]))
+	}
 	for _, id := range slices.Sorted(maps.Keys(s.groups)) {
 		add(store.KindGroup, cloneGroup(s.groups[id].rec))
 	}

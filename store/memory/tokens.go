@@ -23,6 +23,10 @@ type family struct {
 	sessionID string
 	expiresAt time.Time
 	revoked   bool
+	// clientID, scopes and createdAt come from the family's first token (ListUserGrants).
+	clientID  string
+	scopes    []string
+	createdAt time.Time
 }
 
 // familyOf returns the token's family; a missing family reads as revoked (fail closed).
@@ -68,7 +72,8 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	f, ok := s.families[t.FamilyID]
 	switch {
 	case !ok:
-		s.families[t.FamilyID] = family{userID: t.UserID, sessionID: t.SessionID, expiresAt: t.FamilyExpiresAt}
+		s.families[t.FamilyID] = family{userID: t.UserID, sessionID: t.SessionID, expiresAt: t.FamilyExpiresAt,
+			clientID: t.ClientID, scopes: slices.Clone(t.Scopes), createdAt: t.CreatedAt}
 	case f.revoked:
 		return fmt.Errorf("memory: create refresh token %q: family %q: %w", t.ID, t.FamilyID, store.ErrRevoked)
 	}

@@ -36,6 +36,7 @@
 //	groups            name | data
 //	passkeys          id | user_id | data
 //	identities        (provider, subject) | user_id (FK users ON DELETE CASCADE) | data
+//	consents          (user_id (FK users ON DELETE CASCADE), client_id) | data
 //
 // Identifier columns use the "C" collation: listings are ordered byte-wise, as in Badger.
 // An authorization code's redemption and a refresh token's rotation are written as a small

@@ -20,6 +20,7 @@ var dumpQueries = []struct{ kind, sql string }{
 	{store.KindPassword, `SELECT data FROM passwords ORDER BY user_id`},
 	{store.KindPasskey, `SELECT data FROM passkeys ORDER BY id`},
 	{store.KindIdentity, `SELECT data FROM identities ORDER BY provider, subject`},
+	{store.KindConsent, `SELECT data FROM consents ORDER BY user_id, client_id`},
 	{store.KindGroup, `SELECT data FROM groups ORDER BY name`},
 	{store.KindClient, `SELECT data FROM clients ORDER BY id`},
 	{store.KindKey, `SELECT data FROM signing_keys ORDER BY id`},
@@ -122,6 +123,8 @@ func scanRecord(kind string, rows pgx.Rows) (any, error) {
 		return decodeTo[store.Passkey](data)
 	case store.KindIdentity:
 		return decodeTo[store.Identity](data)
+	case store.KindConsent:
+		return decodeTo[store.Consent](data)
 	case store.KindGroup:
 		return decodeTo[store.Group](data)
 	case store.KindClient:

@@ -44,6 +44,9 @@ func Populate(ctx context.Context, s store.Store) error {
 			return s.CreateIdentity(ctx, store.Identity{Provider: "google", Subject: "1234", UserID: "u1", Email: "ada@gmail.com", CreatedAt: base})
 		},
 		func() error {
+			return s.PutConsent(ctx, store.Consent{UserID: "u1", ClientID: "app", Scopes: []string{"openid", "email"}, GrantedAt: base})
+		},
+		func() error {
 			return s.PutGroup(ctx, store.Group{Name: "staff", CustomData: json.RawMessage(`{"floor":3}`), UpdatedAt: base})
 		},
 		func() error {
