@@ -69,6 +69,10 @@ const (
 	opListUserIdentities
 	opTouchIdentity
 	opDeleteIdentity
+	opCreateSecondFactor
+	opGetSecondFactor
+	opUpdateSecondFactor
+	opDeleteSecondFactor
 	opClose
 	numStoreOps
 )
@@ -133,6 +137,10 @@ var storeOps = [numStoreOps]string{
 	opListUserIdentities:    "ListUserIdentities",
 	opTouchIdentity:         "TouchIdentity",
 	opDeleteIdentity:        "DeleteIdentity",
+	opCreateSecondFactor:    "CreateSecondFactor",
+	opGetSecondFactor:       "GetSecondFactor",
+	opUpdateSecondFactor:    "UpdateSecondFactor",
+	opDeleteSecondFactor:    "DeleteSecondFactor",
 	opClose:                 "Close",
 }
 
@@ -424,6 +432,26 @@ func (s *timedStore) TouchIdentity(p0 context.Context, p1 string, p2 string, p3 
 func (s *timedStore) DeleteIdentity(p0 context.Context, p1 string, p2 string) error {
 	defer s.since(opDeleteIdentity, time.Now())
 	return s.s.DeleteIdentity(p0, p1, p2)
+}
+
+func (s *timedStore) CreateSecondFactor(p0 context.Context, p1 store.SecondFactor) error {
+	defer s.since(opCreateSecondFactor, time.Now())
+	return s.s.CreateSecondFactor(p0, p1)
+}
+
+func (s *timedStore) GetSecondFactor(p0 context.Context, p1 string) (store.SecondFactor, error) {
+	defer s.since(opGetSecondFactor, time.Now())
+	return s.s.GetSecondFactor(p0, p1)
+}
+
+func (s *timedStore) UpdateSecondFactor(p0 context.Context, p1 string, p2 func(store.SecondFactor) (store.SecondFactor, error)) (store.SecondFactor, error) {
+	defer s.since(opUpdateSecondFactor, time.Now())
+	return s.s.UpdateSecondFactor(p0, p1, p2)
+}
+
+func (s *timedStore) DeleteSecondFactor(p0 context.Context, p1 string) error {
+	defer s.since(opDeleteSecondFactor, time.Now())
+	return s.s.DeleteSecondFactor(p0, p1)
 }
 
 func (s *timedStore) Close() error {

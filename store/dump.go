@@ -15,6 +15,7 @@ const (
 	KindUser         = "user"
 	KindPassword     = "password"
 	KindPasskey      = "passkey"
+	KindSecondFactor = "second_factor"
 	KindIdentity     = "identity"
 	KindGroup        = "group"
 	KindClient       = "client"
@@ -28,7 +29,7 @@ const (
 )
 
 // Kinds lists the record kinds in dump order.
-var Kinds = []string{KindUser, KindPassword, KindPasskey, KindIdentity, KindGroup, KindClient, KindKey,
+var Kinds = []string{KindUser, KindPassword, KindPasskey, KindSecondFactor, KindIdentity, KindGroup, KindClient, KindKey,
 	KindSession, KindRefreshToken, KindAuthCode, KindRevocation, KindOneTimeCode, KindCounter}
 
 // Counter is a fixed-window counter as Dumper reports it.
@@ -39,7 +40,7 @@ type Counter struct {
 }
 
 // Record is one stored record of any kind. Value holds, by Kind: User, PasswordCredential,
-// Passkey, Identity, Group, Client, SigningKey, Session, RefreshToken (with Revoked set
+// Passkey, SecondFactor, Identity, Group, Client, SigningKey, Session, RefreshToken (with Revoked set
 // when its family was revoked, and RotatedAt when it was rotated), AuthCode (with
 // RedeemedAt and GrantID once redeemed), Revocation, OneTimeCode, Counter.
 type Record struct {
@@ -205,6 +206,8 @@ func Write(ctx context.Context, dst Store, r Record, now time.Time) error {
 		return dst.SetPassword(ctx, v)
 	case Passkey:
 		return dst.CreatePasskey(ctx, v)
+	case SecondFactor:
+		return dst.CreateSecondFactor(ctx, v)
 	case Identity:
 		return dst.CreateIdentity(ctx, v)
 	case Group:
@@ -244,6 +247,8 @@ func RecordID(r Record) string {
 		return v.UserID
 	case Passkey:
 		return v.ID
+	case SecondFactor:
+		return v.UserID
 	case Identity:
 		return v.Provider + "/" + v.Subject
 	case Group:

@@ -64,6 +64,7 @@ type Store interface {
 	Groups
 	Passkeys
 	Identities
+	SecondFactors
 	// Close releases the store's resources. It is safe to call once.
 	Close() error
 }

@@ -49,6 +49,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("UserProfile", func(t *testing.T) { testUserProfile(t, newStore) })
 	t.Run("Passkeys", func(t *testing.T) { testPasskeys(t, newStore) })
 	t.Run("Identities", func(t *testing.T) { testIdentities(t, newStore) })
+	t.Run("SecondFactors", func(t *testing.T) { testSecondFactors(t, newStore) })
 	t.Run("Copies", func(t *testing.T) { testCopies(t, newStore) })
 	t.Run("GarbageCollect", func(t *testing.T) { testGarbageCollect(t, newStore) })
 	t.Run("Dump", func(t *testing.T) { testDump(t, newStore) })
