@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/login/passkey"
 	"github.com/gatehouse-dev/gatehouse/handlers/login/password"
 	"github.com/gatehouse-dev/gatehouse/handlers/login/recovery"
+	"github.com/gatehouse-dev/gatehouse/handlers/login/secondfactor"
 	"github.com/gatehouse-dev/gatehouse/handlers/login/social"
 	"github.com/gatehouse-dev/gatehouse/handlers/oidc"
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
@@ -118,7 +119,7 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
 		Social: core.Social, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand, Base: st.base,
 		ClientIP: clientIP, Logger: logger}
 	acct := &account.Handler{Kit: kit, Accounts: core.Accounts, Verification: core.Verification, Passkeys: core.Passkey,
-		Identities: core.Social}
+		Identities: core.Social, TOTP: core.TOTP, RecoveryCodes: core.RecoveryCodes, Factors: core.MFA}
 	for _, h := range []interface{ Mount(*http.ServeMux) }{
 		&login.Handler{Kit: kit, Signup: core.Signup, IDTokens: core.Verifier, Clients: core.OAuth},
 		&password.Handler{Kit: kit, Password: core.Password, Signup: core.Signup},
@@ -126,6 +127,7 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
 		&magiclink.Handler{Kit: kit, MagicLink: core.MagicLink},
 		&recovery.Handler{Kit: kit, Recovery: core.Recovery},
 		&passkey.Handler{Kit: kit, Passkeys: core.Passkey, Pending: core.MFA},
+		&secondfactor.Handler{Kit: kit, TOTP: core.TOTP, Recovery: core.RecoveryCodes, Pending: core.MFA},
 		&social.Handler{Kit: kit, Social: core.Social, AccountError: acct.RenderError},
 		&signup.Handler{Kit: kit, Signup: core.Signup, Passkeys: core.Passkey, Verification: core.Verification},
 		acct,

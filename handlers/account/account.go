@@ -2,7 +2,8 @@
 // password page (GET and POST /account/password, where recovery leads too), verifying an
 // email address or phone number (/account/email, /account/phone and their verify steps),
 // managing passkeys (/account/passkeys/{id}/..., /api/v1/passkeys...) and linked upstream
-// identities (/account/identities/unlink, /api/v1/account/identities...), each as a page
+// identities (/account/identities/unlink, /api/v1/account/identities...), the
+// authenticator app and recovery codes (mfa.go), each as a page
 // form and as JSON API. Without a session a page leads to the login page and the API
 // answers 401 login_required. Sensitive changes need a fresh login (CR-19); the identity
 // core applies that rule. Linking a new identity starts a social login
@@ -20,6 +21,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	"github.com/gatehouse-dev/gatehouse/login/social"
+	"github.com/gatehouse-dev/gatehouse/mfa"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/ui"
@@ -60,6 +62,10 @@ type Handler struct {
 	Verification Verification
 	Passkeys     Passkeys
 	Identities   Identities
+	// TOTP, RecoveryCodes and Factors are the second factors beside passkeys (mfa.go).
+	TOTP          TOTP
+	RecoveryCodes RecoveryCodes
+	Factors       Factors
 }
 
 // Mount registers the handler's routes on mux.
@@ -90,6 +96,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.Handle(mux, "GET", "/api/v1/account/identities", h.apiIdentities)
 	h.HandleChange(mux, "POST", "/api/v1/account/identities/unlink", h.apiUnlinkIdentity)
 	h.HandleChange(mux, "POST", "/account/identities/unlink", h.unlinkForm)
+	h.mountSecondFactors(mux)
 }
 
 type pageData struct {
@@ -102,6 +109,8 @@ type pageData struct {
 	// Identities are the linked upstream accounts; Linkable the providers not linked yet.
 	Identities []identityJSON
 	Linkable   []ui.SocialButton
+	// MFA are the second factors (authenticator app, recovery codes left).
+	MFA mfa.Factors
 }
 
 // GET /: the account page.
@@ -145,13 +154,17 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 			linkable = append(linkable, b)
 		}
 	}
+	factors, err := h.Factors.Factors(r.Context(), u.ID)
+	if err != nil {
+		h.LogFailure("account page: second factors", err)
+	}
 	name := u.FirstName
 	if u.LastName != "" {
 		name += " " + u.LastName
 	}
 	h.Page(w, r, status, "account", "Your account", msg, pageData{User: u, Name: name,
 		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST"), Passkeys: pks, Identities: idents, Linkable: linkable,
-		Fresh: h.Sessions.Fresh(s)})
+		Fresh: h.Sessions.Fresh(s), MFA: factors})
 }
 
 // change runs a change form of the account page (CSRF token, session) and goes back to the

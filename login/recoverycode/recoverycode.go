@@ -35,7 +35,7 @@ var (
 	// ErrNoSecondFactor: recovery codes stand in for a second factor the user does not have.
 	ErrNoSecondFactor = errors.New("set up a passkey or an authenticator app first; recovery codes stand in for them")
 	// ErrReauthenticate: making a new set needs a fresh login.
-	ErrReauthenticate = fmt.Errorf("log in again to make new recovery codes (security changes need a login from the last 10 minutes): %w", sessions.ErrReauthenticate)
+	ErrReauthenticate error = reauthenticate("log in again to make new recovery codes (security changes need a login from the last 10 minutes)")
 )
 
 // Codes makes and checks recovery codes. Every field is required.
@@ -203,3 +203,9 @@ func Upsert(ctx context.Context, s store.Store, userID string, update func(store
 	}
 	return fmt.Errorf("second factor of user %q: %w", userID, store.ErrConflict)
 }
+
+// reauthenticate is a sessions.ErrReauthenticate with this change's message.
+type reauthenticate string
+
+func (e reauthenticate) Error() string        { return string(e) }
+func (e reauthenticate) Is(target error) bool { return target == sessions.ErrReauthenticate }

@@ -50,7 +50,7 @@ var (
 	// ErrEnrolmentExpired: the enrolment was not confirmed in time (or never started).
 	ErrEnrolmentExpired = errors.New("the setup expired: start again and scan the new QR code")
 	// ErrReauthenticate: the change needs a fresh login (CR-19).
-	ErrReauthenticate = fmt.Errorf("log in again to change your authenticator app (security changes need a login from the last 10 minutes): %w", sessions.ErrReauthenticate)
+	ErrReauthenticate error = reauthenticate("log in again to change your authenticator app (security changes need a login from the last 10 minutes)")
 )
 
 // Method is the authenticator app. Every field is required.
@@ -388,3 +388,9 @@ func accountName(u store.User) string {
 	}
 	return u.ID
 }
+
+// reauthenticate is a sessions.ErrReauthenticate with this change's message.
+type reauthenticate string
+
+func (e reauthenticate) Error() string        { return string(e) }
+func (e reauthenticate) Is(target error) bool { return target == sessions.ErrReauthenticate }
