@@ -116,6 +116,7 @@ func TestEnrolmentIsActiveOnlyAfterAFirstValidCode(t *testing.T) {
 	if _, err := f.m.ConfirmEnrol(ctx, f.sess, f.u, e.Token, "000000"); !errors.Is(err, ErrInvalidCode) {
 		t.Fatalf("confirm with a wrong code: %v", err)
 	}
+	// CR-11: an enrolment is bound to its user.
 	other := store.User{ID: "u2"}
 	if _, err := f.m.ConfirmEnrol(ctx, store.Session{UserID: "u2", AuthTime: f.now}, other, e.Token, codeAt(t, raw, f.now)); !errors.Is(err, ErrEnrolmentExpired) {
 		t.Fatalf("another user confirming the enrolment (CR-11): %v", err)
