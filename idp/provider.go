@@ -137,7 +137,7 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 	p.MFA = &mfa.Rules{Store: s, Passkeys: p.Passkey, Sessions: p.Sessions, Now: now}
 	p.RecoveryCodes = &recoverycode.Codes{Store: s, Limiter: p.Lockout, Now: now}
 	p.TOTP = &totp.Method{Store: s, Limiter: p.Lockout, Recovery: p.RecoveryCodes, Key: ring.DeriveKey("totp-secret-v1"),
-		Issuer: totpIssuer(cfg.Issuer), Now: now}
+		Issuer: totpIssuer(cfg.Issuer), Sessions: p.Sessions, Notify: p.Codes.Notify, Now: now}
 	p.Tokens = &issue.Issuer{Issuer: cfg.Issuer, TenantID: cfg.TenantID, Keys: ring, Store: s,
 		AccessTokenAlg: cfg.AccessTokenAlg, IDTokenAlg: cfg.IDTokenAlg, AccessTokenLifetime: cfg.AccessTokenLifetime,
 		IDTokenLifetime: cfg.IDTokenLifetime, Logger: logger}

@@ -63,6 +63,11 @@ type Method struct {
 	Key []byte
 	// Issuer names the account in the app ("Gatehouse", the brand).
 	Issuer string
+	// Sessions end the user's other sessions when the app is removed (PX-32).
+	Sessions *sessions.Manager
+	// Notify, if set, tells the user's address about an added or removed app
+	// (*otp.Codes.Notify).
+	Notify func(email, notice, lang string)
 	Now    func() time.Time
 
 	once sync.Once
@@ -223,6 +228,7 @@ func (m *Method) ConfirmEnrol(ctx context.Context, s store.Session, u store.User
 		return nil, fmt.Errorf("store authenticator: %w", err)
 	}
 	ok = true
+	m.notify(u, "An authenticator app was added to your account: logins now ask for its code after your password.")
 	if !fresh {
 		return nil, nil
 	}
@@ -283,7 +289,9 @@ func (m *Method) Verify(ctx context.Context, u store.User, code string) error {
 }
 
 // Remove deletes the user's authenticator app (fresh login required). The recovery codes
-// go too when no passkey remains for them to stand in for.
+// go too when no passkey remains for them to stand in for. Like a password change, it ends
+// the user's other sessions and revokes their refresh tokens (PX-32): a session that
+// stole the first factor must not outlive the second's removal.
 func (m *Method) Remove(ctx context.Context, s store.Session) error {
 	if !sessions.Fresh(s, m.Now()) {
 		return ErrReauthenticate
@@ -315,7 +323,19 @@ func (m *Method) Remove(ctx context.Context, s store.Session) error {
 			return fmt.Errorf("remove authenticator: %w", err)
 		}
 	}
+	if err := m.Sessions.SignOutEverywhere(ctx, s.UserID, s.ID); err != nil {
+		return fmt.Errorf("remove authenticator: end other sessions: %w", err)
+	}
+	if u, err := m.Store.GetUser(ctx, s.UserID); err == nil {
+		m.notify(u, "The authenticator app of your account was removed, and every other device was signed out.")
+	}
 	return nil
+}
+
+func (m *Method) notify(u store.User, notice string) {
+	if m.Notify != nil && u.Email != "" {
+		m.Notify(u.Email, notice, u.Language)
+	}
 }
 
 // match returns the step of the previous, current or next step whose code is code, or

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/memory"
+	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 // RFC 6238 Appendix B: the SHA-1 test vectors (seed "12345678901234567890", X = 30,
@@ -41,6 +42,8 @@ type fixture struct {
 	now  time.Time
 	u    store.User
 	sess store.Session
+	// notices are the security notices sent.
+	notices []string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -48,13 +51,20 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{s: memory.New(), now: time.Date(2026, 12, 6, 12, 0, 10, 0, time.UTC)}
 	clock := func() time.Time { return f.now }
 	lim := &lockout.Limiter{Store: f.s, Now: clock, Window: 15 * time.Minute}
+	sm := &sessions.Manager{Store: f.s, Revocations: tokens.NewRevocationList(clock, 0), Now: clock,
+		Idle: time.Hour, Lifetime: time.Hour, RevocationTTL: time.Hour}
 	f.m = &Method{Store: f.s, Limiter: lim, Recovery: &recoverycode.Codes{Store: f.s, Limiter: lim, Now: clock},
-		Key: make([]byte, 32), Issuer: "Gatehouse", Now: clock}
+		Key: make([]byte, 32), Issuer: "Gatehouse", Sessions: sm,
+		Notify: func(email, notice, _ string) { f.notices = append(f.notices, email+": "+notice) }, Now: clock}
 	f.u = store.User{ID: "u1", Email: "ada@example.com", CreatedAt: f.now}
 	if err := f.s.CreateUser(t.Context(), f.u); err != nil {
 		t.Fatal(err)
 	}
-	f.sess = store.Session{ID: "s1", UserID: "u1", AuthTime: f.now}
+	_, sess, err := sm.Start(t.Context(), f.u, []string{"pwd"}, sessions.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sess = sess
 	return f
 }
 
@@ -274,6 +284,30 @@ func TestCR09_GuessesPastTheLimitAreRefused(t *testing.T) {
 	f.now = f.now.Add(16 * time.Minute)
 	if err := f.m.Verify(ctx, f.u, codeAt(t, raw, f.now)); err != nil {
 		t.Fatalf("after the window: %v", err)
+	}
+}
+
+// PX-32: removing the app ends the user's other sessions (this one stays) and tells the
+// user's address, as adding it did.
+func TestPX32_RemovalEndsOtherSessions(t *testing.T) {
+	f := newFixture(t)
+	f.enrol(t)
+	ctx := t.Context()
+	_, other, err := f.m.Sessions.Start(ctx, f.u, []string{"pwd", "otp", "mfa"}, sessions.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.m.Remove(ctx, f.sess); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.GetSession(ctx, other.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the other session after removal: %v, want ended", err)
+	}
+	if _, err := f.s.GetSession(ctx, f.sess.ID); err != nil {
+		t.Fatalf("the removing session: %v, want kept", err)
+	}
+	if len(f.notices) != 2 || !strings.Contains(f.notices[0], "added") || !strings.Contains(f.notices[1], "removed") {
+		t.Fatalf("notices %q, want one for the addition and one for the removal", f.notices)
 	}
 }
 
