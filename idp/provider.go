@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/account"
@@ -16,8 +17,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	pwlogin "github.com/gatehouse-dev/gatehouse/login/password"
 	"github.com/gatehouse-dev/gatehouse/login/recovery"
+	"github.com/gatehouse-dev/gatehouse/login/recoverycode"
 	"github.com/gatehouse-dev/gatehouse/login/smscode"
 	"github.com/gatehouse-dev/gatehouse/login/social"
+	"github.com/gatehouse-dev/gatehouse/login/totp"
 	"github.com/gatehouse-dev/gatehouse/mfa"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/password"
@@ -65,6 +68,9 @@ type Provider struct {
 	Recovery  *recovery.Method
 	Passkey   *passkey.Method
 	Social    *social.Method
+	// TOTP is the authenticator app; RecoveryCodes the last-resort second factor.
+	TOTP          *totp.Method
+	RecoveryCodes *recoverycode.Codes
 
 	// Tokens signs the tokens; OAuth is the authorization server.
 	Tokens *issue.Issuer
@@ -129,6 +135,9 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 	p.Social = &social.Method{Metrics: cfg.Metrics, Providers: cfg.SocialProviders, Issuer: cfg.Issuer, HTTPClient: cfg.SocialHTTPClient,
 		Limits: cfg.SocialLimits, Store: s, Accounts: p.Accounts, Sessions: p.Sessions, Codes: p.Codes, Now: now, Logger: logger}
 	p.MFA = &mfa.Rules{Store: s, Passkeys: p.Passkey, Sessions: p.Sessions, Now: now}
+	p.RecoveryCodes = &recoverycode.Codes{Store: s, Limiter: p.Lockout, Now: now}
+	p.TOTP = &totp.Method{Store: s, Limiter: p.Lockout, Recovery: p.RecoveryCodes, Key: ring.DeriveKey("totp-secret-v1"),
+		Issuer: totpIssuer(cfg.Issuer), Sessions: p.Sessions, Notify: p.Codes.Notify, Now: now}
 	p.Tokens = &issue.Issuer{Issuer: cfg.Issuer, TenantID: cfg.TenantID, Keys: ring, Store: s,
 		AccessTokenAlg: cfg.AccessTokenAlg, IDTokenAlg: cfg.IDTokenAlg, AccessTokenLifetime: cfg.AccessTokenLifetime,
 		IDTokenLifetime: cfg.IDTokenLifetime, Logger: logger}
@@ -155,4 +164,12 @@ func maxAccessTokenLifetime(def time.Duration, clients []*Client) time.Duration 
 		def = max(def, c.AccessTokenLifetime)
 	}
 	return def
+}
+
+// totpIssuer is the name authenticator apps show above the account: the issuer's host.
+func totpIssuer(issuer string) string {
+	if u, err := url.Parse(issuer); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return issuer
 }

@@ -11,6 +11,8 @@ const (
 	AMREmailLink = "eml"
 	AMRSMS       = "sms"
 	AMRSocial    = "social"
+	// AMROTP is a code of an authenticator app (TOTP, RFC 8176 "otp").
+	AMROTP = "otp"
 )
 
 // Authentication context classes (claim acr).

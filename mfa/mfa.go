@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -23,14 +24,36 @@ type Rules struct {
 }
 
 // NeedsSecondFactor tells whether a login of u by a factor that is not a passkey must be
-// completed with a passkey: once a user has a passkey, that factor alone no longer logs
-// them in.
+// completed with a second factor: once a user has a passkey or an authenticator app, that
+// factor alone no longer logs them in.
 func (r *Rules) NeedsSecondFactor(ctx context.Context, u store.User) (bool, error) {
-	keys, err := r.Store.ListUserPasskeys(ctx, u.ID)
+	f, err := r.Factors(ctx, u.ID)
 	if err != nil {
-		return false, fmt.Errorf("list passkeys: %w", err)
+		return false, err
 	}
-	return len(keys) > 0, nil
+	return f.Passkeys || f.TOTP, nil
+}
+
+// Factors are the second factors a user has.
+type Factors struct {
+	Passkeys bool
+	// TOTP: an authenticator app (login/totp).
+	TOTP bool
+	// RecoveryCodes is the number of unused recovery codes (login/recoverycode).
+	RecoveryCodes int
+}
+
+// Factors returns the second factors of the user: what the second-factor page offers.
+func (r *Rules) Factors(ctx context.Context, userID string) (Factors, error) {
+	keys, err := r.Store.ListUserPasskeys(ctx, userID)
+	if err != nil {
+		return Factors{}, fmt.Errorf("list passkeys: %w", err)
+	}
+	sf, err := r.Store.GetSecondFactor(ctx, userID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Factors{}, fmt.Errorf("read second factors: %w", err)
+	}
+	return Factors{Passkeys: len(keys) > 0, TOTP: sf.TOTPSecret != "", RecoveryCodes: len(sf.RecoveryCodes)}, nil
 }
 
 // CanAddPasskey tells whether the user of session s could add a passkey right now:
@@ -73,7 +96,8 @@ func (r *Rules) PendingUser(ctx context.Context, sec string) (store.User, error)
 	return r.Store.GetUser(ctx, rec.Subject)
 }
 
-// CompletePending consumes the pending login once its second factor succeeded.
+// CompletePending consumes the pending login once its second factor succeeded (a passkey,
+// an authenticator code or a recovery code).
 func (r *Rules) CompletePending(ctx context.Context, sec string) (Pending, error) {
 	rec, err := r.Store.ConsumeOneTimeCode(ctx, secret.Hash(sec))
 	if err != nil || rec.Purpose != purposePending || !r.Now().Before(rec.ExpiresAt) {

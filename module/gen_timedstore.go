@@ -58,19 +58,29 @@ func str(fset *token.FileSet, e ast.Expr) string {
 
 func main() {
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, filepath.Join(os.Args[1], "store.go"), nil, 0)
+	// The interfaces composed into store.Store may live in any file of the package.
+	files, err := filepath.Glob(filepath.Join(os.Args[1], "*.go"))
 	if err != nil {
 		panic(err)
 	}
 	ifaces := map[string]*ast.InterfaceType{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		if ts, ok := n.(*ast.TypeSpec); ok {
-			if it, ok := ts.Type.(*ast.InterfaceType); ok {
-				ifaces[ts.Name.Name] = it
-			}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
 		}
-		return true
-	})
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			panic(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if ts, ok := n.(*ast.TypeSpec); ok {
+				if it, ok := ts.Type.(*ast.InterfaceType); ok {
+					ifaces[ts.Name.Name] = it
+				}
+			}
+			return true
+		})
+	}
 	var names []string
 	var out bytes.Buffer
 	var methods func(it *ast.InterfaceType)

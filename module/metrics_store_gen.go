@@ -74,6 +74,10 @@ const (
 	opGetConsent
 	opListUserConsents
 	opDeleteConsent
+	opCreateSecondFactor
+	opGetSecondFactor
+	opUpdateSecondFactor
+	opDeleteSecondFactor
 	opClose
 	numStoreOps
 )
@@ -143,6 +147,10 @@ var storeOps = [numStoreOps]string{
 	opGetConsent:            "GetConsent",
 	opListUserConsents:      "ListUserConsents",
 	opDeleteConsent:         "DeleteConsent",
+	opCreateSecondFactor:    "CreateSecondFactor",
+	opGetSecondFactor:       "GetSecondFactor",
+	opUpdateSecondFactor:    "UpdateSecondFactor",
+	opDeleteSecondFactor:    "DeleteSecondFactor",
 	opClose:                 "Close",
 }
 
@@ -459,6 +467,26 @@ func (s *timedStore) ListUserConsents(p0 context.Context, p1 string) ([]store.Co
 func (s *timedStore) DeleteConsent(p0 context.Context, p1 string, p2 string) error {
 	defer s.since(opDeleteConsent, time.Now())
 	return s.s.DeleteConsent(p0, p1, p2)
+}
+
+func (s *timedStore) CreateSecondFactor(p0 context.Context, p1 store.SecondFactor) error {
+	defer s.since(opCreateSecondFactor, time.Now())
+	return s.s.CreateSecondFactor(p0, p1)
+}
+
+func (s *timedStore) GetSecondFactor(p0 context.Context, p1 string) (store.SecondFactor, error) {
+	defer s.since(opGetSecondFactor, time.Now())
+	return s.s.GetSecondFactor(p0, p1)
+}
+
+func (s *timedStore) UpdateSecondFactor(p0 context.Context, p1 string, p2 func(store.SecondFactor) (store.SecondFactor, error)) (store.SecondFactor, error) {
+	defer s.since(opUpdateSecondFactor, time.Now())
+	return s.s.UpdateSecondFactor(p0, p1, p2)
+}
+
+func (s *timedStore) DeleteSecondFactor(p0 context.Context, p1 string) error {
+	defer s.since(opDeleteSecondFactor, time.Now())
+	return s.s.DeleteSecondFactor(p0, p1)
 }
 
 func (s *timedStore) Close() error {

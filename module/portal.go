@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/login/passkey"
 	"github.com/gatehouse-dev/gatehouse/handlers/login/password"
 	"github.com/gatehouse-dev/gatehouse/handlers/login/recovery"
+	"github.com/gatehouse-dev/gatehouse/handlers/login/secondfactor"
 	"github.com/gatehouse-dev/gatehouse/handlers/login/social"
 	"github.com/gatehouse-dev/gatehouse/handlers/oidc"
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
@@ -123,7 +124,8 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
 		Social: core.Social, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand, Base: st.base,
 		ClientIP: clientIP, Logger: logger}
 	acct := &account.Handler{Kit: kit, Accounts: core.Accounts, Verification: core.Verification, Passkeys: core.Passkey,
-		Identities: core.Social, Apps: core.OAuth, UserSessions: core.Sessions}
+		Identities: core.Social, Apps: core.OAuth, UserSessions: core.Sessions,
+		TOTP: core.TOTP, RecoveryCodes: core.RecoveryCodes, Factors: core.MFA}
 	for _, h := range []interface{ Mount(*http.ServeMux) }{
 		&login.Handler{Kit: kit, Signup: core.Signup, IDTokens: core.Verifier, Clients: core.OAuth},
 		&password.Handler{Kit: kit, Password: core.Password, Signup: core.Signup},
@@ -131,6 +133,7 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
 		&magiclink.Handler{Kit: kit, MagicLink: core.MagicLink},
 		&recovery.Handler{Kit: kit, Recovery: core.Recovery},
 		&passkey.Handler{Kit: kit, Passkeys: core.Passkey, Pending: core.MFA},
+		&secondfactor.Handler{Kit: kit, TOTP: core.TOTP, Recovery: core.RecoveryCodes, Pending: core.MFA},
 		&social.Handler{Kit: kit, Social: core.Social, AccountError: acct.RenderError},
 		&signup.Handler{Kit: kit, Signup: core.Signup, Passkeys: core.Passkey, Verification: core.Verification},
 		&device.Handler{Kit: kit, Devices: core.OAuth},

@@ -15,6 +15,7 @@ const (
 	KindUser         = "user"
 	KindPassword     = "password"
 	KindPasskey      = "passkey"
+	KindSecondFactor = "second_factor"
 	KindIdentity     = "identity"
 	KindConsent      = "consent"
 	KindGroup        = "group"
@@ -29,7 +30,7 @@ const (
 )
 
 // Kinds lists the record kinds in dump order.
-var Kinds = []string{KindUser, KindPassword, KindPasskey, KindIdentity, KindConsent, KindGroup, KindClient, KindKey,
+var Kinds = []string{KindUser, KindPassword, KindPasskey, KindSecondFactor, KindIdentity, KindConsent, KindGroup, KindClient, KindKey,
 	KindSession, KindRefreshToken, KindAuthCode, KindRevocation, KindOneTimeCode, KindCounter}
 
 // Counter is a fixed-window counter as Dumper reports it.
@@ -40,7 +41,7 @@ type Counter struct {
 }
 
 // Record is one stored record of any kind. Value holds, by Kind: User, PasswordCredential,
-// Passkey, Identity, Consent, Group, Client, SigningKey, Session, RefreshToken (with Revoked set
+// Passkey, SecondFactor, Identity, Consent, Group, Client, SigningKey, Session, RefreshToken (with Revoked set
 // when its family was revoked, and RotatedAt when it was rotated), AuthCode (with
 // RedeemedAt and GrantID once redeemed), Revocation, OneTimeCode, Counter.
 type Record struct {
@@ -206,6 +207,8 @@ func Write(ctx context.Context, dst Store, r Record, now time.Time) error {
 		return dst.SetPassword(ctx, v)
 	case Passkey:
 		return dst.CreatePasskey(ctx, v)
+	case SecondFactor:
+		return dst.CreateSecondFactor(ctx, v)
 	case Identity:
 		return dst.CreateIdentity(ctx, v)
 	case Consent:
@@ -247,6 +250,8 @@ func RecordID(r Record) string {
 		return v.UserID
 	case Passkey:
 		return v.ID
+	case SecondFactor:
+		return v.UserID
 	case Identity:
 		return v.Provider + "/" + v.Subject
 	case Consent:

@@ -65,6 +65,7 @@ type Store interface {
 	Passkeys
 	Identities
 	Consents
+	SecondFactors
 	// Close releases the store's resources. It is safe to call once.
 	Close() error
 }

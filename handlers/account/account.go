@@ -4,7 +4,8 @@
 // managing passkeys (/account/passkeys/{id}/..., /api/v1/passkeys...) and linked upstream
 // identities (/account/identities/unlink, /api/v1/account/identities...) and connected apps
 // (/account/apps/disconnect, /api/v1/account/apps...: consents.go) and the user's sessions
-// (/account/sessions/..., /api/v1/account/sessions...: sessions.go), each as a page
+// (/account/sessions/..., /api/v1/account/sessions...: sessions.go), the authenticator app and
+// recovery codes (mfa.go), each as a page
 // form and as JSON API. Without a session a page leads to the login page and the API
 // answers 401 login_required. Sensitive changes need a fresh login (CR-19); the identity
 // core applies that rule. Linking a new identity starts a social login
@@ -22,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	"github.com/gatehouse-dev/gatehouse/login/social"
+	"github.com/gatehouse-dev/gatehouse/mfa"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/ui"
@@ -66,6 +68,10 @@ type Handler struct {
 	Apps ConnectedApps
 	// UserSessions are the user's sessions (sessions.go).
 	UserSessions UserSessions
+	// TOTP, RecoveryCodes and Factors are the second factors beside passkeys (mfa.go).
+	TOTP          TOTP
+	RecoveryCodes RecoveryCodes
+	Factors       Factors
 }
 
 // Mount registers the handler's routes on mux.
@@ -105,6 +111,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.HandleChange(mux, "DELETE", "/api/v1/account/sessions/{id}", h.apiEndSession)
 	h.HandleChange(mux, "POST", "/account/sessions/end", h.endSessionForm)
 	h.HandleChange(mux, "POST", "/account/sessions/end-others", h.endOthersForm)
+	h.mountSecondFactors(mux)
 }
 
 type pageData struct {
@@ -121,6 +128,8 @@ type pageData struct {
 	Apps []appJSON
 	// Sessions are the user's sessions, this one first (sessions.go).
 	Sessions []sessionJSON
+	// MFA are the second factors (authenticator app, recovery codes left).
+	MFA mfa.Factors
 }
 
 // GET /: the account page.
@@ -164,6 +173,10 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 			linkable = append(linkable, b)
 		}
 	}
+	factors, err := h.Factors.Factors(r.Context(), u.ID)
+	if err != nil {
+		h.LogFailure("account page: second factors", err)
+	}
 	name := u.FirstName
 	if u.LastName != "" {
 		name += " " + u.LastName
@@ -171,7 +184,7 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 	h.Page(w, r, status, "account", "Your account", msg, pageData{User: u, Name: name,
 		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST"), Passkeys: pks, Identities: idents, Linkable: linkable,
 		Fresh: h.Sessions.Fresh(s), Apps: h.connectedApps(r.Context(), u.ID),
-		Sessions: h.userSessions(r.Context(), u.ID, s.ID)})
+		Sessions: h.userSessions(r.Context(), u.ID, s.ID), MFA: factors})
 }
 
 // change runs a change form of the account page (CSRF token, session) and goes back to the

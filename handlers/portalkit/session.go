@@ -142,8 +142,9 @@ type CredentialRequest struct {
 type AuthResult struct {
 	User       UserJSON `json:"user"`
 	RedirectTo string   `json:"redirect_to"`
-	// MFARequired: the first factor was right, and the passkey must now confirm the login
-	// at redirect_to (no session exists yet).
+	// MFARequired: the first factor was right, and a second factor (a passkey, an
+	// authenticator code or a recovery code) must now confirm the login at redirect_to (no
+	// session exists yet).
 	MFARequired bool `json:"mfa_required,omitempty"`
 }
 

@@ -227,6 +227,7 @@ func TestDependencyRules(t *testing.T) {
 		badger     = "github.com/dgraph-io/badger/v4"
 		pgx        = "github.com/jackc/pgx/v5"
 		webauthn   = "github.com/go-webauthn/webauthn"
+		otpLib     = "github.com/pquerna/otp"
 		jwt        = "github.com/golang-jwt/jwt/v5"
 		sessions   = "github.com/gorilla/sessions"
 		oidc       = "github.com/coreos/go-oidc/v3"
@@ -333,6 +334,11 @@ func TestDependencyRules(t *testing.T) {
 			name:      "go-webauthn only in the login methods (handlers/login, login/)",
 			applies:   func(p string) bool { return !under(p, "handlers/login", "login") },
 			forbidden: func(p string) bool { return isPath(p, webauthn) },
+		},
+		{
+			name:      "pquerna/otp only in the authenticator-app method (login/totp)",
+			applies:   func(p string) bool { return !under(p, "login/totp") },
+			forbidden: func(p string) bool { return isPath(p, otpLib) },
 		},
 		{
 			name:      "go-oidc only in the social-login client (handlers/login, login/, upstream/)",

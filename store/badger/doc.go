@@ -26,6 +26,7 @@
 //	ux/<external id>          -> user ID (unique index, only for a non-empty ExternalUserID)
 //	up/<phone number>         -> user ID (unique index, only for a verified PhoneNumber)
 //	pw/<user id>              PasswordCredential
+//	sf/<user id>              SecondFactor (authenticator app, recovery codes)
 //	s/<id>                    Session
 //	su/<uid>/<sid>            index of a user's sessions
 //	c/<id>                    AuthCode (plus the internal "redeemed" flag)

@@ -23,6 +23,7 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 			{store.KindUser, pUser, decodeAs[store.User]},
 			{store.KindPassword, pPassword, decodeAs[store.PasswordCredential]},
 			{store.KindPasskey, pPasskey, decodeAs[store.Passkey]},
+			{store.KindSecondFactor, pFactor, decodeAs[store.SecondFactor]},
 			{store.KindIdentity, pIdentity, decodeAs[store.Identity]},
 			{store.KindConsent, pConsent, decodeAs[store.Consent]},
 			{store.KindGroup, pGroup, decodeAs[store.Group]},

@@ -146,6 +146,7 @@ const (
 	pUserExt     = "ux/"
 	pUserPhone   = "up/"
 	pPassword    = "pw/"
+	pFactor      = "sf/"
 	pSession     = "s/"
 	pUserSession = "su/"
 	pCode        = "c/"

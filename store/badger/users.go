@@ -183,6 +183,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if err := del(txn, key(pPassword, id)); err != nil {
 			return err
 		}
+		if err := del(txn, key(pFactor, id)); err != nil {
+			return err
+		}
 		pks, err := indexIDs(txn, indexPrefix(pUserPasskey, id), 0)
 		if err != nil {
 			return err

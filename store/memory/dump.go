@@ -29,6 +29,9 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 	for _, id := range slices.Sorted(maps.Keys(s.passkeys)) {
 		add(store.KindPasskey, clonePasskey(s.passkeys[id].rec))
 	}
+	for _, id := range slices.Sorted(maps.Keys(s.factors)) {
+		add(store.KindSecondFactor, cloneSecondFactor(s.factors[id].rec))
+	}
 	ids := slices.SortedFunc(maps.Keys(s.identities), func(a, b identityKey) int {
 		return cmp.Or(cmp.Compare(a.provider, b.provider), cmp.Compare(a.subject, b.subject))
 	})

@@ -87,6 +87,7 @@ type Store struct {
 	passkeys   map[string]item[store.Passkey]
 	identities map[identityKey]store.Identity
 	consents   map[consentKey]store.Consent
+	factors    map[string]item[store.SecondFactor]
 }
 
 // New returns an empty Store.
@@ -110,6 +111,7 @@ func New() *Store {
 		passkeys:   make(map[string]item[store.Passkey]),
 		identities: make(map[identityKey]store.Identity),
 		consents:   make(map[consentKey]store.Consent),
+		factors:    make(map[string]item[store.SecondFactor]),
 	}
 }
 

@@ -147,7 +147,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 }
 
 // DeleteUser implements store.Users: the user goes with its unique index entries, its
-// password, its passkeys, its linked identities and its consents. Deleting a missing user returns
+// password, its passkeys, its linked identities, its second factors and its consents. Deleting a missing user returns
 // ErrNotFound.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := s.lock(ctx); err != nil {
@@ -164,6 +164,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		}
 	}
 	delete(s.passwords, id)
+	delete(s.factors, id)
 	for pid, p := range s.passkeys {
 		if p.rec.UserID == id {
 			delete(s.passkeys, pid)

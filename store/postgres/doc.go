@@ -24,6 +24,7 @@
 //
 //	users             id | email, external_id, phone (verified only) — UNIQUE, NULL when empty | data
 //	passwords         user_id (FK users ON DELETE CASCADE) | data
+//	second_factors    user_id (FK users ON DELETE CASCADE) | data
 //	sessions          id | user_id, expires_at | data
 //	auth_codes        id | redeemed, redemption | purge_at | data
 //	refresh_families  id | client_id, user_id, session_id, expires_at, revoked   (no data: internal)

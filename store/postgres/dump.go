@@ -19,6 +19,7 @@ var dumpQueries = []struct{ kind, sql string }{
 	{store.KindUser, `SELECT data FROM users ORDER BY id`},
 	{store.KindPassword, `SELECT data FROM passwords ORDER BY user_id`},
 	{store.KindPasskey, `SELECT data FROM passkeys ORDER BY id`},
+	{store.KindSecondFactor, `SELECT data FROM second_factors ORDER BY user_id`},
 	{store.KindIdentity, `SELECT data FROM identities ORDER BY provider, subject`},
 	{store.KindConsent, `SELECT data FROM consents ORDER BY user_id, client_id`},
 	{store.KindGroup, `SELECT data FROM groups ORDER BY name`},
@@ -121,6 +122,8 @@ func scanRecord(kind string, rows pgx.Rows) (any, error) {
 		return decodeTo[store.PasswordCredential](data)
 	case store.KindPasskey:
 		return decodeTo[store.Passkey](data)
+	case store.KindSecondFactor:
+		return decodeTo[store.SecondFactor](data)
 	case store.KindIdentity:
 		return decodeTo[store.Identity](data)
 	case store.KindConsent:

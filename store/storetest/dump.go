@@ -41,6 +41,10 @@ func Populate(ctx context.Context, s store.Store) error {
 				Name: "Laptop", CreatedAt: base, LastUsedAt: at(time.Minute), UseCount: 2})
 		},
 		func() error {
+			return s.CreateSecondFactor(ctx, store.SecondFactor{UserID: "u1", TOTPSecret: "sealed-secret", TOTPAddedAt: base,
+				TOTPLastStep: 42, RecoveryCodes: []string{"h1", "h2"}, RecoveryCreatedAt: base, UpdatedAt: at(time.Minute)})
+		},
+		func() error {
 			return s.CreateIdentity(ctx, store.Identity{Provider: "google", Subject: "1234", UserID: "u1", Email: "ada@gmail.com", CreatedAt: base})
 		},
 		func() error {

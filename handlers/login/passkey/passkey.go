@@ -29,10 +29,12 @@ type Passkeys interface {
 	FinishSecondFactor(ctx context.Context, u store.User, bind, secret string, response []byte) (store.Passkey, error)
 }
 
-// Pending are the logins waiting for their second factor (*mfa.Rules).
+// Pending are the logins waiting for their second factor, and the second factors the page
+// offers (*mfa.Rules).
 type Pending interface {
 	PendingUser(ctx context.Context, secret string) (store.User, error)
 	CompletePending(ctx context.Context, secret string) (mfa.Pending, error)
+	Factors(ctx context.Context, userID string) (mfa.Factors, error)
 }
 
 // Handler serves login by passkey and the second-factor step. Every field is required.
@@ -177,13 +179,9 @@ func addAMR(amr []string, more ...string) []string {
 	return out
 }
 
-type mfaData struct {
-	ReturnTo string
-	Email    string
-	StepUp   bool
-}
-
-// mfaPage: GET /login/mfa — the second-factor (and step-up) page.
+// mfaPage: GET /login/mfa — the second-factor (and step-up) page: a passkey, an
+// authenticator code or a recovery code, whichever the user has (the codes are posted to
+// handlers/login/secondfactor).
 func (h *Handler) mfaPage(w http.ResponseWriter, r *http.Request) {
 	target := portalkit.ReturnTo(r.URL.Query().Get("return_to"))
 	u, _, sess, err := h.secondFactorUser(r)
@@ -191,5 +189,10 @@ func (h *Handler) mfaPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.LoginURL(target), http.StatusSeeOther)
 		return
 	}
-	h.Page(w, r, http.StatusOK, "mfa", "Confirm it's you", "", mfaData{ReturnTo: target, Email: u.Email, StepUp: sess != nil})
+	f, err := h.Pending.Factors(r.Context(), u.ID)
+	if err != nil {
+		h.LogFailure("second-factor page: factors", err)
+		f = mfa.Factors{Passkeys: true}
+	}
+	h.Page(w, r, http.StatusOK, "mfa", "Confirm it's you", "", portalkit.MFAData{ReturnTo: target, Email: u.Email, StepUp: sess != nil, Factors: f})
 }
