@@ -65,6 +65,10 @@ type Provider struct {
 	// VerifiedEmailClaim names a boolean claim that, when the ID token has no
 	// email_verified, says the address is verified (Microsoft Entra ID's xms_edov).
 	VerifiedEmailClaim string
+	// TrustEmailVerified: the provider's email_verified proves control of the address, as a
+	// login code would (address.go): it verifies a linked account's matching address, and
+	// lets an unknown identity claim an account whose matching address is unverified.
+	TrustEmailVerified bool
 }
 
 // upstreamConfig is what the upstream client needs of the provider's settings.
