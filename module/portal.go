@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -118,7 +119,7 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
 		Social: core.Social, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand, Base: st.base,
 		ClientIP: clientIP, Logger: logger}
 	acct := &account.Handler{Kit: kit, Accounts: core.Accounts, Verification: core.Verification, Passkeys: core.Passkey,
-		Identities: core.Social}
+		Identities: core.Social, PasskeysNeedDomain: passkeysNeedDomain(app)}
 	for _, h := range []interface{ Mount(*http.ServeMux) }{
 		&login.Handler{Kit: kit, Signup: core.Signup, IDTokens: core.Verifier, Clients: core.OAuth},
 		&password.Handler{Kit: kit, Password: core.Password, Signup: core.Signup},
@@ -223,3 +224,13 @@ var (
 	_ caddy.Provisioner           = (*Portal)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Portal)(nil)
 )
+
+// passkeysNeedDomain tells whether passkeys are on in the configuration but cannot work: the
+// issuer's host is an IP address and no rp_id is set (WebAuthn needs a domain name).
+func passkeysNeedDomain(a *App) bool {
+	if a.Passkeys.RPID != "" || (len(a.Login) > 0 && !hasString(a.Login, "passkey")) {
+		return false
+	}
+	u, err := url.Parse(a.Issuer)
+	return err == nil && net.ParseIP(u.Hostname()) != nil
+}

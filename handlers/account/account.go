@@ -28,6 +28,7 @@ import (
 // Accounts change what a signed-in user may change of their account (*account.Accounts).
 type Accounts interface {
 	ChangePassword(ctx context.Context, s store.Session, password string) error
+	HasPassword(ctx context.Context, userID string) (bool, error)
 }
 
 // Verification proves addresses and phone numbers (*account.Verification).
@@ -53,13 +54,16 @@ type Identities interface {
 	Identities(ctx context.Context, userID string) ([]store.Identity, error)
 }
 
-// Handler serves the account pages and API. Every field is required.
+// Handler serves the account pages and API. Every field but PasskeysNeedDomain is required.
 type Handler struct {
 	*portalkit.Kit
 	Accounts     Accounts
 	Verification Verification
 	Passkeys     Passkeys
 	Identities   Identities
+	// PasskeysNeedDomain: passkeys are on in the configuration but cannot work because the
+	// issuer's host is an IP address (the page says so); false when they are simply off.
+	PasskeysNeedDomain bool
 }
 
 // Mount registers the handler's routes on mux.
@@ -102,6 +106,12 @@ type pageData struct {
 	// Identities are the linked upstream accounts; Linkable the providers not linked yet.
 	Identities []identityJSON
 	Linkable   []ui.SocialButton
+	// HasPassword: the account has a password ("Set a new password"; else "Add a password").
+	HasPassword bool
+	// Linked is the label of the provider just linked (the confirmation), or "".
+	Linked string
+	// PasskeysNeedDomain: see Handler.
+	PasskeysNeedDomain bool
 }
 
 // GET /: the account page.
@@ -131,11 +141,19 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 	}
 	var idents []identityJSON
 	linked := map[string]bool{}
+	labels := map[string]string{}
+	for _, b := range h.SocialButtons() {
+		labels[b.Name] = b.Label
+	}
 	if ids, err := h.Identities.Identities(r.Context(), u.ID); err != nil {
 		h.LogFailure("account page: identities", err)
 	} else {
 		for _, i := range ids {
-			idents = append(idents, toIdentityJSON(i))
+			j := toIdentityJSON(i)
+			if j.Label = labels[i.Provider]; j.Label == "" {
+				j.Label = i.Provider // a provider no longer configured
+			}
+			idents = append(idents, j)
 			linked[i.Provider] = true
 		}
 	}
@@ -145,13 +163,23 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 			linkable = append(linkable, b)
 		}
 	}
+	hasPassword, err := h.Accounts.HasPassword(r.Context(), u.ID)
+	if err != nil {
+		h.LogFailure("account page: password", err)
+		hasPassword = true // the usual wording
+	}
+	// The confirmation of a link that just finished (the social handler's redirect).
+	justLinked := ""
+	if n := r.URL.Query().Get("linked"); n != "" && linked[n] {
+		justLinked = labels[n]
+	}
 	name := u.FirstName
 	if u.LastName != "" {
 		name += " " + u.LastName
 	}
 	h.Page(w, r, status, "account", "Your account", msg, pageData{User: u, Name: name,
 		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST"), Passkeys: pks, Identities: idents, Linkable: linkable,
-		Fresh: h.Sessions.Fresh(s)})
+		Fresh: h.Sessions.Fresh(s), HasPassword: hasPassword, Linked: justLinked, PasskeysNeedDomain: h.PasskeysNeedDomain})
 }
 
 // change runs a change form of the account page (CSRF token, session) and goes back to the

@@ -14,7 +14,9 @@ import (
 )
 
 type identityJSON struct {
-	Provider   string    `json:"provider"`
+	Provider string `json:"provider"`
+	// Label is the provider's name for users (its configured label).
+	Label      string    `json:"label,omitempty"`
 	Subject    string    `json:"subject"`
 	Email      string    `json:"email,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
