@@ -151,6 +151,16 @@ var (
 	ErrReauthenticate error = reauth{}
 )
 
+// ErrStateUsed: the answer's state is not (or no longer) this browser's: its cookie is gone
+// or its record was used — an answer submitted twice, the back button, or another browser.
+// It matches ErrState; a browser that is logged in may simply go on (handlers/login/social).
+var ErrStateUsed error = stateUsed{}
+
+type stateUsed struct{}
+
+func (stateUsed) Error() string        { return ErrState.Error() }
+func (stateUsed) Is(target error) bool { return target == ErrState }
+
 type reauth struct{}
 
 func (reauth) Error() string {

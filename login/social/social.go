@@ -196,12 +196,15 @@ func (m *Method) finish(ctx context.Context, name string, cb Callback, sess stor
 	if sp == nil {
 		return Result{}, ErrUnknown
 	}
-	if cb.State == "" || cb.CookieState == "" || len(cb.State) > 128 || !secret.Equal(cb.State, cb.CookieState) {
+	if cb.CookieState == "" {
+		return Result{}, ErrStateUsed // the first answer deleted the cookie, or another browser
+	}
+	if cb.State == "" || len(cb.State) > 128 || !secret.Equal(cb.State, cb.CookieState) {
 		return Result{}, ErrState
 	}
 	rec, err := m.Store.ConsumeOneTimeCode(ctx, StateID(cb.State))
 	if errors.Is(err, store.ErrNotFound) {
-		return Result{}, ErrState
+		return Result{}, ErrStateUsed
 	} else if err != nil {
 		return Result{}, fmt.Errorf("read login state: %w", err)
 	}

@@ -151,7 +151,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := h.Social.Finish(r.Context(), name, social.Callback{State: q.Get("state"), CookieState: cookie,
 		Code: q.Get("code"), Error: q.Get("error"), Iss: q.Get("iss")}, sess)
-	if errors.Is(err, social.ErrState) && sess.UserID != "" {
+	if errors.Is(err, social.ErrStateUsed) && sess.UserID != "" {
 		// The answer was used already — submitted twice, or the back button — and this
 		// browser is logged in: go on to where the login went.
 		http.Redirect(w, r, h.AfterLogin(h.ShortCookie(r, doneCookie)), http.StatusSeeOther)
