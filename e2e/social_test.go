@@ -215,16 +215,22 @@ func TestSocialDeniedConsent(t *testing.T) {
 	up := soUpstreams(t)
 	corp := up.op("corp")
 	corp.setUser(t, soUser{Sub: "so-dan", Email: "dan@corp.test", EmailVerified: true})
-	e := Start(t, Config{Gatehouse: "signup open" + soSocial("corp", corp)})
+	e := Start(t, Config{Gatehouse: "signup open" + soSocial("corp", corp, `label "Corp SSO"`)})
 	corp.resetRequests(t)
 
 	b := NewBrowser(t)
-	trip := soThrough(t, b, http.MethodGet, e.Issuer+"/login/social/corp", nil, "so-dan", true)
+	trip := soThrough(t, b, http.MethodGet, e.Issuer+"/login/social/corp?return_to=%2Fauthorize%3Fclient_id%3Dapp", nil, "so-dan", true)
 	if q := trip.Callback.Query(); q.Get("error") != "access_denied" || q.Get("code") != "" {
 		t.Fatalf("the upstream answered %s, want error=access_denied", trip.Callback)
 	}
 	r := b.Go(http.MethodGet, trip.Callback.String(), nil, nil)
 	soRefused(t, "denied consent", r, http.StatusForbidden, "Login cancelled", "access_denied")
+	// Issue 14 item 10: one sentence naming the provider by its label, and a way back to the
+	// login page that keeps where the user was going.
+	if body := string(r.Body); !strings.Contains(body, "The login was cancelled at Corp SSO. Start again if you want to log in.") ||
+		!strings.Contains(body, `href="/login?return_to=%2Fauthorize%3Fclient_id%3Dapp" data-retry`) || strings.Contains(body, "the provider") {
+		t.Errorf("the cancelled page does not name Corp SSO or has no way back with the destination: %s", r)
+	}
 	soNoSession(t, e, b, "denied consent")
 	if n := soUserCount(t); n != 0 {
 		t.Errorf("%d accounts, want none", n)
