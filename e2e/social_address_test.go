@@ -95,3 +95,25 @@ func TestSocialLinkVerifiesAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoverWithoutSenderExplains (issue 14 item 12): a server that cannot send email or
+// text messages cannot send a recovery code, but /recover is no dead 404: the login page's
+// "Cannot log in?" leads to a page that says how to get back in — Corp SSO, which proves the
+// address, or the administrator — and links back to the login page.
+func TestRecoverWithoutSenderExplains(t *testing.T) {
+	up := soUpstreams(t)
+	corp := up.op("corp")
+	e := Start(t, Config{Gatehouse: "signup open\n\t\tlogin password" + soSocial("corp", corp, `label "Corp SSO"`)})
+	b := NewBrowser(t)
+	login := b.Go(http.MethodGet, e.Issuer+"/login", nil, nil)
+	if !strings.Contains(string(login.Body), `/recover">Cannot log in?</a>`) {
+		t.Errorf("the login page has no way to /recover: %s", login)
+	}
+	r := b.Go(http.MethodGet, e.Issuer+"/recover?return_to=%2Fx", nil, nil)
+	body := string(r.Body)
+	if r.Status != http.StatusOK || !strings.Contains(body, "cannot send you a recovery code") ||
+		!strings.Contains(body, "If Corp SSO knows your email address, log in with it") || !strings.Contains(body, "ask your administrator") ||
+		!strings.Contains(body, `href="/login?return_to=%2Fx"`) {
+		t.Errorf("/recover without a sender: want 200 with the ways back in, got %s", r)
+	}
+}
