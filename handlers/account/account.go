@@ -141,18 +141,12 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 	}
 	var idents []identityJSON
 	linked := map[string]bool{}
-	labels := map[string]string{}
-	for _, b := range h.SocialButtons() {
-		labels[b.Name] = b.Label
-	}
 	if ids, err := h.Identities.Identities(r.Context(), u.ID); err != nil {
 		h.LogFailure("account page: identities", err)
 	} else {
 		for _, i := range ids {
 			j := toIdentityJSON(i)
-			if j.Label = labels[i.Provider]; j.Label == "" {
-				j.Label = i.Provider // a provider no longer configured
-			}
+			j.Label = h.providerLabel(i.Provider)
 			idents = append(idents, j)
 			linked[i.Provider] = true
 		}
@@ -171,7 +165,7 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 	// The confirmation of a link that just finished (the social handler's redirect).
 	justLinked := ""
 	if n := r.URL.Query().Get("linked"); n != "" && linked[n] {
-		justLinked = labels[n]
+		justLinked = h.providerLabel(n)
 	}
 	name := u.FirstName
 	if u.LastName != "" {

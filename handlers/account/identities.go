@@ -27,6 +27,17 @@ func toIdentityJSON(i store.Identity) identityJSON {
 	return identityJSON{Provider: i.Provider, Subject: i.Subject, Email: i.Email, CreatedAt: i.CreatedAt, LastUsedAt: i.LastUsedAt}
 }
 
+// providerLabel is the label of a configured provider, else its name (a provider no longer
+// configured).
+func (h *Handler) providerLabel(name string) string {
+	for _, b := range h.SocialButtons() {
+		if b.Name == name {
+			return b.Label
+		}
+	}
+	return name
+}
+
 // unlinkForm: POST /account/identities/unlink {provider, subject}.
 func (h *Handler) unlinkForm(w http.ResponseWriter, r *http.Request) {
 	h.change(w, r, func(s store.Session, f url.Values) error {
@@ -47,7 +58,9 @@ func (h *Handler) apiIdentities(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []identityJSON{}
 	for _, i := range ids {
-		out = append(out, toIdentityJSON(i))
+		j := toIdentityJSON(i)
+		j.Label = h.providerLabel(i.Provider)
+		out = append(out, j)
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]any{"identities": out})
 }

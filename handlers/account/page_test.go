@@ -103,4 +103,11 @@ func TestPageIdentitiesByLabelAndLinkConfirmation(t *testing.T) {
 	if r := b.Get("/?linked=other"); strings.Contains(r.Body, "is now linked") {
 		t.Errorf("a confirmation for a provider that is not linked")
 	}
+	var api struct {
+		Identities []struct{ Provider, Label string }
+	}
+	b.Get("/api/v1/account/identities").JSON(t, &api)
+	if len(api.Identities) != 1 || api.Identities[0].Label != "Corp SSO" {
+		t.Errorf("API identities %+v, want corp labelled Corp SSO", api)
+	}
 }
