@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gatehouse-dev/gatehouse/account/input"
@@ -28,6 +29,18 @@ func (a *Accounts) SetPassword(ctx context.Context, userID, pw string) error {
 		return fmt.Errorf("store password: %w", err)
 	}
 	return a.Sessions.RevokeUser(ctx, userID)
+}
+
+// HasPassword tells whether the user has a password (the account page offers to add one
+// otherwise).
+func (a *Accounts) HasPassword(ctx context.Context, userID string) (bool, error) {
+	_, err := a.Store.GetPassword(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("read password: %w", err)
+	}
+	return true, nil
 }
 
 // ChangePassword sets (or, for a passkey-only account, adds) the password of the session's

@@ -24,6 +24,7 @@ import (
 //		allowed_domains example.com
 //		required_groups staff
 //		onboarding on|off
+//		trust_email_verified on|off
 //		auth_url / token_url / api_url <url>
 //	}
 func parseSocial(d *caddyfile.Dispenser) (module.SocialConfig, error) {
@@ -58,18 +59,22 @@ func parseSocial(d *caddyfile.Dispenser) (module.SocialConfig, error) {
 			continue
 		}
 		switch opt {
-		case "onboarding":
+		case "onboarding", "trust_email_verified":
 			v, err := oneArg(d)
 			if err != nil {
 				return c, err
 			}
 			if v != "on" && v != "off" {
-				return c, d.Errf("gatehouse: social %s: onboarding %q: use on or off", c.Name, v)
+				return c, d.Errf("gatehouse: social %s: %s %q: use on or off", c.Name, opt, v)
 			}
 			on := v == "on"
-			c.Onboarding = &on
+			if opt == "onboarding" {
+				c.Onboarding = &on
+			} else {
+				c.TrustEmailVerified = &on
+			}
 		default:
-			return c, d.Errf("gatehouse: social %s: unknown option %q (options: preset, label, issuer, tenant, client_id, client_secret, team_id, key_id, private_key, scopes, groups_claim, import_groups, allowed_domains, required_groups, onboarding, auth_url, token_url, api_url)", c.Name, opt)
+			return c, d.Errf("gatehouse: social %s: unknown option %q (options: preset, label, issuer, tenant, client_id, client_secret, team_id, key_id, private_key, scopes, groups_claim, import_groups, allowed_domains, required_groups, onboarding, trust_email_verified, auth_url, token_url, api_url)", c.Name, opt)
 		}
 	}
 	return c, nil

@@ -89,6 +89,16 @@ func TestBrowserPasskeys(t *testing.T) {
 		chromedp.Click("[data-passkey-signup] [data-passkey-button]", chromedp.ByQuery),
 		brPastEmailCheck(portal), account, brWaitJS(`document.querySelectorAll("ul.passkeys li").length === 1`))
 	checkCalls("sign-up", create)
+	// Issue 14 item 8, as the user sees it: the passkey-only account is offered to "Add a
+	// password"; "Add a passkey" and "Log out" are apart — the "Log out" section's heading
+	// between them and at least 24 px of space.
+	b.run("account page of a passkey-only account", 10*time.Second, brWaitJS(`(() => {
+		const add = document.querySelector("[data-passkey-button]").getBoundingClientRect();
+		const out = document.querySelector('form[action$="/logout"] button').getBoundingClientRect();
+		const head = document.querySelector("#sec-logout").getBoundingClientRect();
+		const pw = document.querySelector('a[href$="/account/password"]');
+		return add.height > 0 && head.top >= add.bottom && out.top - add.bottom >= 24 && pw.textContent === "Add a password";
+	})()`))
 	creds := b.credentials(laptop)
 	if len(creds) != 1 || !creds[0].IsResidentCredential || creds[0].RpID != "localhost" || creds[0].UserHandle == "" {
 		t.Fatalf("after sign-up the authenticator holds %+v, want one resident credential for localhost", creds)

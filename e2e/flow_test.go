@@ -142,9 +142,14 @@ func TestLogoutRevokesSessionAndTokens(t *testing.T) {
 	}
 
 	// GET shows a confirmation form and logs nobody out (PX-23).
-	form := b.Go(http.MethodGet, e.App+"/.gatehouse/logout", nil, nil)
+	form := b.Go(http.MethodGet, e.App+"/.gatehouse/logout?return_to=%2Fstill-in", nil, nil)
 	if form.Status != http.StatusOK {
 		t.Fatalf("logout page: %s", form)
+	}
+	// Issue 14 item 8: the site's confirmation carries the brand and a Cancel back to the
+	// page the user was on (a local path only).
+	if !strings.Contains(string(form.Body), `class="brand"`) || !strings.Contains(string(form.Body), `<a href="/still-in" data-cancel>Cancel</a>`) {
+		t.Errorf("the site's logout page has no brand or no Cancel: %s", form)
 	}
 	csrf := FormField(t, form, csrfRe)
 	if r := b.Go(http.MethodGet, e.App+"/still-in", nil, nil); r.Status != http.StatusOK || len(r.Hops) != 1 {
@@ -160,8 +165,12 @@ func TestLogoutRevokesSessionAndTokens(t *testing.T) {
 
 	// The real logout.
 	out := b.Go(http.MethodPost, e.App+"/.gatehouse/logout", url.Values{"csrf_token": {csrf}}, nil)
-	if out.Status != http.StatusOK || out.URL.String() != e.Issuer+"/logout" {
+	if out.Status != http.StatusOK || out.URL.String() != e.Issuer+"/logout?client_id=app" {
 		t.Fatalf("logout: %s (hops %v)", out, out.Hops)
+	}
+	// "log in again" returns to the app (the origin of the client's first redirect URI).
+	if want := `href="` + e.App + `/" data-login-again`; !strings.Contains(string(out.Body), want) || !strings.Contains(string(out.Body), "Test app") {
+		t.Errorf("the logged-out page's \"log in again\" does not return to the app (%s): %s", want, out)
 	}
 	if b.Cookie(e.App, "gatehouse_auth") != "" {
 		t.Errorf("the site cookie was not cleared")

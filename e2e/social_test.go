@@ -215,16 +215,22 @@ func TestSocialDeniedConsent(t *testing.T) {
 	up := soUpstreams(t)
 	corp := up.op("corp")
 	corp.setUser(t, soUser{Sub: "so-dan", Email: "dan@corp.test", EmailVerified: true})
-	e := Start(t, Config{Gatehouse: "signup open" + soSocial("corp", corp)})
+	e := Start(t, Config{Gatehouse: "signup open" + soSocial("corp", corp, `label "Corp SSO"`)})
 	corp.resetRequests(t)
 
 	b := NewBrowser(t)
-	trip := soThrough(t, b, http.MethodGet, e.Issuer+"/login/social/corp", nil, "so-dan", true)
+	trip := soThrough(t, b, http.MethodGet, e.Issuer+"/login/social/corp?return_to=%2Fauthorize%3Fclient_id%3Dapp", nil, "so-dan", true)
 	if q := trip.Callback.Query(); q.Get("error") != "access_denied" || q.Get("code") != "" {
 		t.Fatalf("the upstream answered %s, want error=access_denied", trip.Callback)
 	}
 	r := b.Go(http.MethodGet, trip.Callback.String(), nil, nil)
 	soRefused(t, "denied consent", r, http.StatusForbidden, "Login cancelled", "access_denied")
+	// Issue 14 item 10: one sentence naming the provider by its label, and a way back to the
+	// login page that keeps where the user was going.
+	if body := string(r.Body); !strings.Contains(body, "The login was cancelled at Corp SSO. Start again if you want to log in.") ||
+		!strings.Contains(body, `href="/login?return_to=%2Fauthorize%3Fclient_id%3Dapp" data-retry`) || strings.Contains(body, "the provider") {
+		t.Errorf("the cancelled page does not name Corp SSO or has no way back with the destination: %s", r)
+	}
 	soNoSession(t, e, b, "denied consent")
 	if n := soUserCount(t); n != 0 {
 		t.Errorf("%d accounts, want none", n)
@@ -266,14 +272,21 @@ func TestSocialStateNonceReplay(t *testing.T) {
 	userID := soLoggedIn(t, e, victim, "the victim's own callback", victim.Go(http.MethodGet, trip.Callback.String(), nil, nil), "")
 
 	// Replays in the same browser: the cookie is gone; with the cookie put back, the state
-	// record is gone (single use) and the code is not redeemed again.
+	// record is gone (single use) and the code is not redeemed again. The browser is logged
+	// in by the first answer, so a replay (a double submit, the back button) goes on to
+	// where the login went — the account page — instead of "Login expired" (issue 14 item
+	// 10), without touching the session.
 	corp.resetRequests(t)
 	r = victim.Go(http.MethodGet, trip.Callback.String(), nil, nil)
-	soRefused(t, "replayed callback", r, http.StatusBadRequest, "Login expired", "invalid_state")
+	if r.Status != http.StatusOK || r.URL.Path != "/" || strings.Contains(string(r.Body), "Login expired") {
+		t.Errorf("replayed callback in the logged-in browser: want the account page, got %s (hops %v)", r, r.Hops)
+	}
 	iss, _ := url.Parse(e.Issuer)
 	victim.Jar.SetCookies(iss, []*http.Cookie{{Name: "gatehouse_social", Value: state, Path: "/"}})
 	r = victim.Go(http.MethodGet, trip.Callback.String(), nil, nil)
-	soRefused(t, "replayed callback with the state cookie restored", r, http.StatusBadRequest, "Login expired", "invalid_state")
+	if r.Status != http.StatusOK || r.URL.Path != "/" {
+		t.Errorf("replayed callback with the state cookie restored: want the account page, got %s", r)
+	}
 	if c, n := corp.gatehouseRequests(t); n != 0 {
 		t.Errorf("a replayed callback reached the upstream: %v", c)
 	}
@@ -451,8 +464,9 @@ func TestSocialAccountLinkingByEmail(t *testing.T) {
 		t.Errorf("link without the CSRF token: %s", r)
 	}
 	account := soLink(t, e, b2, "corp", "so-victim")
-	if account.Status != http.StatusOK || account.URL.Path != "/" || !strings.Contains(string(account.Body), "<strong>corp</strong>") ||
-		strings.Contains(string(account.Body), "Link Corp SSO") {
+	// Listed by the provider's label, with a confirmation of the link (issue 14 item 10).
+	if account.Status != http.StatusOK || account.URL.Path != "/" || !strings.Contains(string(account.Body), "<strong>Corp SSO</strong>") ||
+		strings.Contains(string(account.Body), "Link Corp SSO") || !strings.Contains(string(account.Body), "Corp SSO is now linked to your account") {
 		t.Fatalf("after linking, the account page does not list the identity: %s", account)
 	}
 	api := Do(t, b2.C, NewRequest(t, http.MethodGet, e.Issuer+"/api/v1/account/identities", nil))

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -125,7 +126,8 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
 		ClientIP: clientIP, Logger: logger}
 	acct := &account.Handler{Kit: kit, Accounts: core.Accounts, Verification: core.Verification, Passkeys: core.Passkey,
 		Identities: core.Social, Apps: core.OAuth, UserSessions: core.Sessions,
-		TOTP: core.TOTP, RecoveryCodes: core.RecoveryCodes, Factors: core.MFA}
+		TOTP: core.TOTP, RecoveryCodes: core.RecoveryCodes, Factors: core.MFA,
+		PasskeysNeedDomain: passkeysNeedDomain(app)}
 	for _, h := range []interface{ Mount(*http.ServeMux) }{
 		&login.Handler{Kit: kit, Signup: core.Signup, IDTokens: core.Verifier, Clients: core.OAuth},
 		&password.Handler{Kit: kit, Password: core.Password, Signup: core.Signup},
@@ -232,3 +234,13 @@ var (
 	_ caddy.Provisioner           = (*Portal)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Portal)(nil)
 )
+
+// passkeysNeedDomain tells whether passkeys are on in the configuration but cannot work: the
+// issuer's host is an IP address and no rp_id is set (WebAuthn needs a domain name).
+func passkeysNeedDomain(a *App) bool {
+	if a.Passkeys.RPID != "" || (len(a.Login) > 0 && !hasString(a.Login, "passkey")) {
+		return false
+	}
+	u, err := url.Parse(a.Issuer)
+	return err == nil && net.ParseIP(u.Hostname()) != nil
+}

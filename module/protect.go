@@ -96,7 +96,7 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 	}
 	keys := app.portal.keys
 	p.guard = &protect.Guard{
-		Provider: app.provider, ClientID: client,
+		Provider: app.provider, ClientID: client, ProductName: app.portal.brand.ProductName,
 		Rule:    policy.Rule{Scopes: p.Scopes, Groups: p.Groups, Audience: aud, MFA: p.MFA},
 		Headers: specs, Names: app.names, StripHeaders: p.StripHeaders, CookieName: p.CookieName, CacheSize: p.CacheSize,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
@@ -246,7 +246,7 @@ func (s *Sanitize) Provision(ctx caddy.Context) error {
 	}
 	app := appIface.(*App)
 	keys := app.portal.keys
-	endpoints := &protect.Guard{Provider: app.provider, Names: app.names,
+	endpoints := &protect.Guard{Provider: app.provider, Names: app.names, ProductName: app.portal.brand.ProductName,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
 		CSRFKey: keys.DeriveKey("protect-csrf"), SessionKey: keys.DeriveKey("protect-session-v1"),
 		State: requestVars, Logger: ctx.Slogger()}

@@ -51,6 +51,15 @@ type SocialConfig struct {
 	// Onboarding creates an account at the first login of an unknown identity (default:
 	// on when signup is open). Off, unknown identities are refused with a clear page.
 	Onboarding *bool `json:"onboarding,omitempty"`
+	// TrustEmailVerified: the provider's "verified" on an address proves control of it, as
+	// a login code sent there would. A linked identity then verifies the account's matching
+	// address, and an unknown identity claims an account whose matching address nobody
+	// proved (the earlier password, passkeys and sessions of that account are removed:
+	// address squatting). Default on for every preset: the OpenID presets verify the
+	// address they mark email_verified, and github reads only the primary address its
+	// verified-emails API (/user/emails) marks verified. Turn it off for a provider whose
+	// users can set an address without proving it.
+	TrustEmailVerified *bool `json:"trust_email_verified,omitempty"`
 	// AuthURL, TokenURL and APIURL override GitHub's endpoints (GitHub Enterprise Server).
 	AuthURL  string `json:"auth_url,omitempty"`
 	TokenURL string `json:"token_url,omitempty"`
@@ -100,6 +109,7 @@ func (c SocialConfig) IDP(repl *caddy.Replacer, signupOpen bool) (*idp.SocialPro
 	if c.Onboarding != nil {
 		sp.Onboarding = *c.Onboarding
 	}
+	sp.TrustEmailVerified = c.TrustEmailVerified == nil || *c.TrustEmailVerified
 	label := func(l string) {
 		if sp.Label == "" {
 			sp.Label = l

@@ -32,6 +32,7 @@ import (
 // Accounts change what a signed-in user may change of their account (*account.Accounts).
 type Accounts interface {
 	ChangePassword(ctx context.Context, s store.Session, password string) error
+	HasPassword(ctx context.Context, userID string) (bool, error)
 }
 
 // Verification proves addresses and phone numbers (*account.Verification).
@@ -57,7 +58,7 @@ type Identities interface {
 	Identities(ctx context.Context, userID string) ([]store.Identity, error)
 }
 
-// Handler serves the account pages and API. Every field is required.
+// Handler serves the account pages and API. Every field but PasskeysNeedDomain is required.
 type Handler struct {
 	*portalkit.Kit
 	Accounts     Accounts
@@ -72,6 +73,9 @@ type Handler struct {
 	TOTP          TOTP
 	RecoveryCodes RecoveryCodes
 	Factors       Factors
+	// PasskeysNeedDomain: passkeys are on in the configuration but cannot work because the
+	// issuer's host is an IP address (the page says so); false when they are simply off.
+	PasskeysNeedDomain bool
 }
 
 // Mount registers the handler's routes on mux.
@@ -130,6 +134,12 @@ type pageData struct {
 	Sessions []sessionJSON
 	// MFA are the second factors (authenticator app, recovery codes left).
 	MFA mfa.Factors
+	// HasPassword: the account has a password ("Set a new password"; else "Add a password").
+	HasPassword bool
+	// Linked is the label of the provider just linked (the confirmation), or "".
+	Linked string
+	// PasskeysNeedDomain: see Handler.
+	PasskeysNeedDomain bool
 }
 
 // GET /: the account page.
@@ -163,7 +173,9 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 		h.LogFailure("account page: identities", err)
 	} else {
 		for _, i := range ids {
-			idents = append(idents, toIdentityJSON(i))
+			j := toIdentityJSON(i)
+			j.Label = h.providerLabel(i.Provider)
+			idents = append(idents, j)
 			linked[i.Provider] = true
 		}
 	}
@@ -177,6 +189,16 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 	if err != nil {
 		h.LogFailure("account page: second factors", err)
 	}
+	hasPassword, err := h.Accounts.HasPassword(r.Context(), u.ID)
+	if err != nil {
+		h.LogFailure("account page: password", err)
+		hasPassword = true // the usual wording
+	}
+	// The confirmation of a link that just finished (the social handler's redirect).
+	justLinked := ""
+	if n := r.URL.Query().Get("linked"); n != "" && linked[n] {
+		justLinked = h.providerLabel(n)
+	}
 	name := u.FirstName
 	if u.LastName != "" {
 		name += " " + u.LastName
@@ -184,7 +206,8 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 	h.Page(w, r, status, "account", "Your account", msg, pageData{User: u, Name: name,
 		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST"), Passkeys: pks, Identities: idents, Linkable: linkable,
 		Fresh: h.Sessions.Fresh(s), Apps: h.connectedApps(r.Context(), u.ID),
-		Sessions: h.userSessions(r.Context(), u.ID, s.ID), MFA: factors})
+		Sessions: h.userSessions(r.Context(), u.ID, s.ID), MFA: factors,
+		HasPassword: hasPassword, Linked: justLinked, PasskeysNeedDomain: h.PasskeysNeedDomain})
 }
 
 // change runs a change form of the account page (CSRF token, session) and goes back to the

@@ -14,7 +14,9 @@ import (
 )
 
 type identityJSON struct {
-	Provider   string    `json:"provider"`
+	Provider string `json:"provider"`
+	// Label is the provider's name for users (its configured label).
+	Label      string    `json:"label,omitempty"`
 	Subject    string    `json:"subject"`
 	Email      string    `json:"email,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
@@ -23,6 +25,17 @@ type identityJSON struct {
 
 func toIdentityJSON(i store.Identity) identityJSON {
 	return identityJSON{Provider: i.Provider, Subject: i.Subject, Email: i.Email, CreatedAt: i.CreatedAt, LastUsedAt: i.LastUsedAt}
+}
+
+// providerLabel is the label of a configured provider, else its name (a provider no longer
+// configured).
+func (h *Handler) providerLabel(name string) string {
+	for _, b := range h.SocialButtons() {
+		if b.Name == name {
+			return b.Label
+		}
+	}
+	return name
 }
 
 // unlinkForm: POST /account/identities/unlink {provider, subject}.
@@ -45,7 +58,9 @@ func (h *Handler) apiIdentities(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []identityJSON{}
 	for _, i := range ids {
-		out = append(out, toIdentityJSON(i))
+		j := toIdentityJSON(i)
+		j.Label = h.providerLabel(i.Provider)
+		out = append(out, j)
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]any{"identities": out})
 }

@@ -14,13 +14,22 @@ type passwordData struct {
 
 // GET /account/password.
 func (h *Handler) passwordPage(w http.ResponseWriter, r *http.Request) {
-	s, _, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
+	s, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
 	if err != nil {
 		http.Redirect(w, r, h.LoginURL(h.Base+"/account/password"), http.StatusSeeOther)
 		return
 	}
+	has, err := h.Accounts.HasPassword(r.Context(), u.ID)
+	if err != nil {
+		h.LogFailure("password page: read password", err)
+		has = true
+	}
+	title := "Set a new password"
+	if !has {
+		title = "Add a password"
+	}
 	q := r.URL.Query()
-	h.Page(w, r, http.StatusOK, "password", "Set a new password", "", passwordData{Recovered: q.Get("recovered") == "1",
+	h.Page(w, r, http.StatusOK, "password", title, "", passwordData{Recovered: q.Get("recovered") == "1",
 		ReturnTo: portalkit.ReturnTo(q.Get("return_to")), Fresh: h.Sessions.Fresh(s)})
 }
 

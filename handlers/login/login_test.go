@@ -1,6 +1,7 @@
 package login
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -271,4 +272,66 @@ func TestLogoutByPOST(t *testing.T) {
 			t.Fatalf("cookieless cross-site POST: %d %q, want 303 to GET /logout with the parameters", r.StatusCode, r.Location())
 		}
 	})
+}
+
+// hrefOf returns the href of the link marked with attr (data-cancel, data-login-again).
+func hrefOf(body, attr string) string {
+	i := strings.Index(body, attr)
+	if i < 0 {
+		return ""
+	}
+	j := strings.LastIndex(body[:i], `href="`)
+	if j < 0 {
+		return ""
+	}
+	v := body[j+len(`href="`):]
+	return html.UnescapeString(v[:strings.IndexByte(v, '"')])
+}
+
+// Issue 14 item 8 and PX-19: the logout confirmation has a Cancel that goes back where the
+// user was — the app of an RP-initiated logout, from the client's registration (its first
+// post_logout_redirect_uri, else its first redirect URI's origin), or a local return_to —
+// and never to an address the request names.
+func TestPX19_LogoutCancelGoesBack(t *testing.T) {
+	e, _ := newEnv(t)
+	b := e.Browser()
+	b.LogIn()
+	for q, want := range map[string]string{
+		"":                                      "/",
+		"?return_to=%2Faccount%2Fpassword":      "/account/password",
+		"?return_to=%2F%2Fevil.test":            "/",
+		"?return_to=https%3A%2F%2Fevil.test%2F": "/",
+		"?client_id=web":                        idptest.WebBye,
+		"?client_id=rp":                         "https://rp2.test/",
+		"?client_id=rp&post_logout_redirect_uri=https%3A%2F%2Fevil.test%2F": "https://rp2.test/",
+		"?client_id=nope&return_to=%2Fx":                                    "/x",
+	} {
+		r := b.Get("/logout" + q)
+		if got := hrefOf(r.Body, "data-cancel"); r.StatusCode != http.StatusOK || got != want {
+			t.Errorf("GET /logout%s: %d, Cancel %q, want %q", q, r.StatusCode, got, want)
+		}
+	}
+}
+
+// Issue 14 item 8: after the logout, "log in again" returns to the app the user came from
+// (the client's registration decides the address), else the portal's login page.
+func TestLoggedOutLogInAgainGoesToTheApp(t *testing.T) {
+	e, _ := newEnv(t)
+	b := e.Browser()
+	b.LogIn()
+	page := b.Get("/logout?client_id=rp")
+	if !strings.Contains(page.Body, `name="client_id" value="rp"`) {
+		t.Fatalf("the confirmation does not carry the client:\n%s", page.Body)
+	}
+	r := b.PostForm("/logout", url.Values{"client_id": {"rp"}})
+	if got := hrefOf(r.Body, "data-login-again"); r.StatusCode != http.StatusOK || got != "https://rp2.test/" {
+		t.Fatalf("logged out from rp: %d, log in again %q, want https://rp2.test/\n%s", r.StatusCode, got, r.Body)
+	}
+	for q, want := range map[string]string{"": "/login", "?client_id=rp": "https://rp2.test/", "?client_id=nope": "/login",
+		"?client_id=rp&post_logout_redirect_uri=https%3A%2F%2Fevil.test%2F": "https://rp2.test/"} {
+		r := e.Browser().Get("/logout" + q)
+		if got := hrefOf(r.Body, "data-login-again"); r.StatusCode != http.StatusOK || got != want || strings.Contains(r.Body, "evil.test") {
+			t.Errorf("logged out, GET /logout%s: %d, log in again %q, want %q", q, r.StatusCode, got, want)
+		}
+	}
 }

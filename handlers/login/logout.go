@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 )
 
@@ -21,6 +22,28 @@ type logoutTarget struct {
 	ClientID string
 	URI      string // registered post_logout_redirect_uri, or ""
 	State    string
+	// App is the app of the request's client, from its registration only (appHome), for
+	// the confirmation's Cancel and the logged-out page's "log in again"; AppClient its
+	// client_id. Both "" without a known client.
+	App, AppClient string
+	// AppName is the client's name (its client_id when it has none).
+	AppName string
+}
+
+// appHome is where a client's app lives, from its registration only (never from the
+// request: no open redirect): its first registered post_logout_redirect_uri, else the
+// origin of its first http(s) redirect URI; "" for none (a native app's custom scheme).
+func appHome(c *oauth.Client) string {
+	if len(c.PostLogoutRedirectURIs) > 0 {
+		return c.PostLogoutRedirectURIs[0]
+	}
+	for _, ru := range c.RedirectURIs {
+		u, err := url.Parse(ru)
+		if err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+			return u.Scheme + "://" + u.Host + "/"
+		}
+	}
+	return ""
 }
 
 func (t logoutTarget) redirect() string {
@@ -64,6 +87,14 @@ func (h *Handler) parseLogout(ctx context.Context, q url.Values) (logoutTarget, 
 		}
 		t.ClientID = aud
 	}
+	if t.ClientID != "" {
+		if c, err := h.Clients.Client(ctx, t.ClientID); err == nil {
+			t.App, t.AppClient, t.AppName = appHome(c), t.ClientID, c.Name
+			if t.AppName == "" {
+				t.AppName = t.ClientID
+			}
+		}
+	}
 	uri := q.Get("post_logout_redirect_uri")
 	if uri == "" || t.ClientID == "" {
 		return t, nil
@@ -106,6 +137,21 @@ type logoutData struct {
 	Action string
 	Email  string
 	Hidden map[string]string
+	// Cancel is where the Cancel link goes.
+	Cancel string
+}
+
+// loggedOutData is the data of the logged-out page: LoginAgain is its "log in again" link,
+// the app the user came from (appHome) or the portal's login page; App names that app.
+type loggedOutData struct {
+	LoginAgain, App string
+}
+
+func (h *Handler) loggedOut(t logoutTarget) loggedOutData {
+	if t.App != "" {
+		return loggedOutData{LoginAgain: t.App, App: t.AppName}
+	}
+	return loggedOutData{LoginAgain: h.Base + "/login"}
 }
 
 func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
@@ -139,7 +185,7 @@ func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
-		h.Page(w, r, http.StatusOK, "loggedout", "Logged out", "", nil)
+		h.Page(w, r, http.StatusOK, "loggedout", "Logged out", "", h.loggedOut(t))
 		return
 	} else if err != nil {
 		h.LogFailure("logout page: read session", err)
@@ -149,8 +195,16 @@ func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
 	hidden := map[string]string{}
 	if t.URI != "" {
 		hidden["client_id"], hidden["post_logout_redirect_uri"], hidden["state"] = t.ClientID, t.URI, t.State
+	} else if t.AppClient != "" {
+		hidden["client_id"] = t.AppClient // the logged-out page's "log in again" goes back to the app
 	}
-	h.Page(w, r, http.StatusOK, "logout", "Log out", "", logoutData{Action: h.Base + "/logout", Email: u.Email, Hidden: hidden})
+	// Cancel goes back where the user was: the app of an RP-initiated logout, else the
+	// portal page given as return_to (a local path only: PX-19), else the account page.
+	cancel := t.App
+	if cancel == "" {
+		cancel = h.AfterLogin(portalkit.ReturnTo(q.Get("return_to")))
+	}
+	h.Page(w, r, http.StatusOK, "logout", "Log out", "", logoutData{Action: h.Base + "/logout", Email: u.Email, Hidden: hidden, Cancel: cancel})
 }
 
 func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +230,7 @@ func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target, http.StatusSeeOther)
 		return
 	}
-	h.Page(w, r, http.StatusOK, "loggedout", "Logged out", "", nil)
+	h.Page(w, r, http.StatusOK, "loggedout", "Logged out", "", h.loggedOut(t))
 }
 
 // endSession ends the browser's session (record, refresh tokens, access tokens) and clears

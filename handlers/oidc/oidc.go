@@ -125,7 +125,9 @@ func (h *Handler) clientIP(r *http.Request) string {
 	return host
 }
 
-type errorData struct{ Message, Code string }
+// errorData is the data of the error page (ui/templates/error.html; Link and LinkText are
+// its optional way on, unused here).
+type errorData struct{ Message, Code, Link, LinkText string }
 
 func (h *Handler) errorPage(w http.ResponseWriter, status int, title, msg, code string) {
 	web.SecurityHeaders(w.Header())

@@ -104,8 +104,9 @@ func (k *Kit) Render(w http.ResponseWriter, status int, name, title, errMsg, csr
 	}
 }
 
-// ErrorData is the data of the error page.
-type ErrorData struct{ Message, Code string }
+// ErrorData is the data of the error page: Link, when set, is the page's way on (LinkText
+// its words), such as the login page to try again.
+type ErrorData struct{ Message, Code, Link, LinkText string }
 
 // Fail renders the error page.
 func (k *Kit) Fail(w http.ResponseWriter, r *http.Request, status int, title, msg, code string) {

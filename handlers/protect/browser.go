@@ -130,12 +130,12 @@ func (g *Guard) startLoginWith(w http.ResponseWriter, r *http.Request, stepUp bo
 	client, err := g.Provider.Client(r.Context(), g.ClientID)
 	if err != nil {
 		g.Logger.Error("protect: load client", "client", g.ClientID, "error", err)
-		renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
+		g.renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
 		return
 	}
 	redirectURI := g.redirectURI(r)
 	if !client.HasRedirectURI(redirectURI) {
-		renderPage(w, http.StatusBadRequest, pageData{Title: "Site not registered",
+		g.renderPage(w, http.StatusBadRequest, pageData{Title: "Site not registered",
 			Message: "Gatehouse does not know this site's login callback " + redirectURI + ". The administrator must add it as a redirect_uri of client " + g.ClientID + "."})
 		return
 	}
@@ -194,7 +194,7 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	if r.Method != http.MethodGet {
-		renderPage(w, http.StatusMethodNotAllowed, pageData{Title: "Invalid login", Message: "The login callback only accepts GET."})
+		g.renderPage(w, http.StatusMethodNotAllowed, pageData{Title: "Invalid login", Message: "The login callback only accepts GET."})
 		return
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -204,7 +204,7 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response is malformed."})
+		g.renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response is malformed."})
 		return
 	}
 	list := g.livePending(r)
@@ -216,14 +216,14 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if idx < 0 {
-		renderPage(w, http.StatusBadRequest, pageData{Title: "Login expired",
+		g.renderPage(w, http.StatusBadRequest, pageData{Title: "Login expired",
 			Message: "This login was not started in this browser, or it took too long.", Link: "/", LinkText: "Start again"})
 		return
 	}
 	p := list[idx]
 	g.savePending(w, r, append(list[:idx:idx], list[idx+1:]...))
 	if iss := q.Get("iss"); iss != "" && iss != g.Provider.Issuer {
-		renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response came from another issuer."})
+		g.renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response came from another issuer."})
 		return
 	}
 	if e := q.Get("error"); e != "" {
@@ -232,14 +232,14 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 			g.secondFactorPage(w, p.ReturnTo, "")
 			return
 		}
-		renderPage(w, http.StatusForbidden, pageData{Title: "Login not completed",
+		g.renderPage(w, http.StatusForbidden, pageData{Title: "Login not completed",
 			Message: "The login did not complete (" + quoteSafe(e) + ").", Link: p.ReturnTo, LinkText: "Try again"})
 		return
 	}
 	client, err := g.Provider.Client(r.Context(), p.Client)
 	if err != nil {
 		g.Logger.Error("protect: load client", "client", p.Client, "error", err)
-		renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
+		g.renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
 		return
 	}
 	resp, oerr := g.Provider.ExchangeCode(r.Context(), client, q.Get("code"), p.RedirectURI, p.Verifier)
@@ -248,18 +248,18 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		if oerr.Kind == idp.ErrInternal {
 			status = http.StatusServiceUnavailable
 		}
-		renderPage(w, status, pageData{Title: "Login failed", Message: "The login could not be completed: " + oerr.Description + ".",
+		g.renderPage(w, status, pageData{Title: "Login failed", Message: "The login could not be completed: " + oerr.Description + ".",
 			Link: p.ReturnTo, LinkText: "Try again"})
 		return
 	}
 	claims, err := g.Provider.Verifier.VerifyIDToken(resp.IDToken, false)
 	if nonce, _ := claims["nonce"].(string); err != nil || subtle.ConstantTimeCompare([]byte(nonce), []byte(p.Nonce)) != 1 {
-		renderPage(w, http.StatusBadRequest, pageData{Title: "Login failed", Message: "The login response did not match this browser's request."})
+		g.renderPage(w, http.StatusBadRequest, pageData{Title: "Login failed", Message: "The login response did not match this browser's request."})
 		return
 	}
 	if err := g.setAuthCookie(w, r, p.Cookie, sealedCookie{Client: p.Client, AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}); err != nil {
 		g.Logger.Error("protect: set session cookie", "error", err)
-		renderPage(w, http.StatusInternalServerError, pageData{Title: "Login failed", Message: "The session could not be stored in this browser."})
+		g.renderPage(w, http.StatusInternalServerError, pageData{Title: "Login failed", Message: "The session could not be stored in this browser."})
 		return
 	}
 	if p.StepUp && (resp.Claims == nil || !newIdentity(resp.Claims, nil).Policy.MFA) {
@@ -288,29 +288,35 @@ func (g *Guard) logout(w http.ResponseWriter, r *http.Request, cookies []string)
 	case http.MethodGet, http.MethodHead:
 		if sid == "" {
 			g.clearCookie(w, r)
-			http.Redirect(w, r, g.Provider.Issuer+"/logout", http.StatusSeeOther)
+			http.Redirect(w, r, g.loggedOutURL(), http.StatusSeeOther)
 			return
 		}
-		renderPage(w, http.StatusOK, pageData{Title: "Log out", Message: "Log out of this site and every other app that uses this login?",
-			Form: g.LogoutPath, CSRF: g.csrfToken(sid)})
+		// Cancel goes back to the page the user came from on this site (return_to, a local
+		// path only: PX-19), else to the site's root.
+		back := web.LocalPath(r.URL.Query().Get("return_to"))
+		if back == "" {
+			back = "/"
+		}
+		g.renderPage(w, http.StatusOK, pageData{Title: "Log out", Message: "Log out of this site and every other app that uses this login?",
+			Form: g.LogoutPath, CSRF: g.csrfToken(sid), Cancel: back})
 	case http.MethodPost:
 		if err := http.NewCrossOriginProtection().Check(r); err != nil {
-			renderPage(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "This request came from another site."})
+			g.renderPage(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "This request came from another site."})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 4096)
 		if err := r.ParseForm(); err != nil {
-			renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid request", Message: "The logout form is malformed."})
+			g.renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid request", Message: "The logout form is malformed."})
 			return
 		}
 		if sid != "" {
 			if !hmac.Equal([]byte(r.PostForm.Get("csrf_token")), []byte(g.csrfToken(sid))) {
-				renderPage(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "The logout form expired. Go back and try again."})
+				g.renderPage(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "The logout form expired. Go back and try again."})
 				return
 			}
 			if err := g.Provider.EndSession(r.Context(), sid); err != nil {
 				g.Logger.Error("protect: logout", "error", err)
-				renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Logout failed", Message: "Logging out failed on our side. Try again in a moment."})
+				g.renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Logout failed", Message: "Logging out failed on our side. Try again in a moment."})
 				return
 			}
 		}
@@ -319,11 +325,21 @@ func (g *Guard) logout(w http.ResponseWriter, r *http.Request, cookies []string)
 			g.setCookie(w, r, name, "", -1)
 		}
 		g.clearCookie(w, r)
-		http.Redirect(w, r, g.Provider.Issuer+"/logout", http.StatusSeeOther)
+		http.Redirect(w, r, g.loggedOutURL(), http.StatusSeeOther)
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		renderPage(w, http.StatusMethodNotAllowed, pageData{Title: "Method not allowed", Message: "Use GET or POST."})
+		g.renderPage(w, http.StatusMethodNotAllowed, pageData{Title: "Method not allowed", Message: "Use GET or POST."})
 	}
+}
+
+// loggedOutURL is the portal's logged-out page, naming this site's client so that its "log
+// in again" comes back to the site (the portal takes the address from the client's
+// registration, never from the request).
+func (g *Guard) loggedOutURL() string {
+	if g.ClientID == "" {
+		return g.Provider.Issuer + "/logout"
+	}
+	return g.Provider.Issuer + "/logout?client_id=" + url.QueryEscape(g.ClientID)
 }
 
 // sessionCookie finds the site's session cookie among the cookies the client sent: the
@@ -365,7 +381,11 @@ func (g *Guard) csrfToken(sid string) string {
 }
 
 type pageData struct {
+	// Brand is the product name shown above the title (the portal's branding).
+	Brand          string
 	Title, Message string
+	// Cancel, with Form, is where the form's Cancel link goes.
+	Cancel         string
 	Link, LinkText string
 	Form, CSRF     string
 	// Links are more links, shown after Link.
@@ -374,19 +394,31 @@ type pageData struct {
 
 type pageLink struct{ URL, Text string }
 
-// page is a small self-contained page (the protected site serves none of the portal's
-// assets).
+// page is a small self-contained page in the portal's look (the protected site serves none
+// of the portal's assets): the brand above a card, as the portal's layout.
 var page = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>{{.Title}}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#1d2433}
-button{font:inherit;padding:.5rem 1.2rem;border:0;border-radius:6px;background:#2454d6;color:#fff;cursor:pointer}</style>
-</head><body><h1>{{.Title}}</h1><p>{{.Message}}</p>
-{{if .Form}}<form method="post" action="{{.Form}}"><input type="hidden" name="csrf_token" value="{{.CSRF}}"><button type="submit">Log out</button></form>{{end}}
+<meta name="referrer" content="no-referrer"><title>{{.Title}}{{if .Brand}} · {{.Brand}}{{end}}</title>
+<style>body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f4f6fa;color:#1d2433}
+main.card{max-width:26rem;margin:3rem auto;background:#fff;border-radius:14px;box-shadow:0 2px 12px rgba(20,30,60,.08);padding:1.5rem 1.75rem}
+.brand{font-size:1rem;font-weight:700;color:#2454d6;margin:0 0 1rem}h2{margin:.2rem 0 .8rem;font-size:1.35rem}
+.actions{display:flex;gap:1rem;align-items:center;flex-wrap:wrap}a{color:#2454d6}
+button{font:inherit;font-weight:600;padding:.6rem 1.2rem;border:0;border-radius:8px;background:#2454d6;color:#fff;cursor:pointer}</style>
+</head><body><main class="card"><p class="brand">{{.Brand}}</p><h2>{{.Title}}</h2><p>{{.Message}}</p>
+{{if .Form}}<form method="post" action="{{.Form}}" class="actions"><input type="hidden" name="csrf_token" value="{{.CSRF}}"><button type="submit">Log out</button>{{if .Cancel}}<a href="{{.Cancel}}" data-cancel>Cancel</a>{{end}}</form>{{end}}
 {{if .Link}}<p><a href="{{.Link}}">{{.LinkText}}</a></p>{{end}}
 {{range .Links}}<p><a href="{{.URL}}">{{.Text}}</a></p>{{end}}
-</body></html>
+</main></body></html>
 `))
+
+// renderPage renders d with the Guard's brand.
+func (g *Guard) renderPage(w http.ResponseWriter, status int, d pageData) {
+	d.Brand = g.ProductName
+	if d.Brand == "" {
+		d.Brand = "Gatehouse"
+	}
+	renderPage(w, status, d)
+}
 
 func renderPage(w http.ResponseWriter, status int, d pageData) {
 	h := w.Header()
@@ -418,5 +450,5 @@ func (g *Guard) secondFactorPage(w http.ResponseWriter, returnTo, email string) 
 		d.Links = []pageLink{{URL: returnTo, Text: "Try again"}}
 	}
 	d.Links = append(d.Links, pageLink{URL: g.LogoutPath, Text: "Log in as someone else"})
-	renderPage(w, http.StatusForbidden, d)
+	g.renderPage(w, http.StatusForbidden, d)
 }

@@ -47,6 +47,9 @@ type Guard struct {
 	Provider *idp.Provider
 	// ClientID is the client used for browser logins ("" disables them: browsers get 401).
 	ClientID string
+	// ProductName brands the Guard's own pages (logout confirmation, errors) as the
+	// portal's are (default "Gatehouse").
+	ProductName string
 	// Rule is what the route requires.
 	Rule policy.Rule
 	// Headers are injected into upstream requests (compiled by CompileHeaders).
@@ -377,7 +380,7 @@ func (g *Guard) forbidden(w http.ResponseWriter, r *http.Request, id *Identity, 
 			quoteSafe(strings.Join(g.Rule.Scopes, " "))+`"`)
 	}
 	if isBrowser(r) && id != nil {
-		renderPage(w, http.StatusForbidden, pageData{Title: "Access denied",
+		g.renderPage(w, http.StatusForbidden, pageData{Title: "Access denied",
 			Message: "You are logged in as " + id.Claims.Email + ", but this page needs more access: " + d.Reason + ".",
 			Link:    g.LogoutPath, LinkText: "Log in as someone else"})
 		return

@@ -3,6 +3,7 @@ package protect
 import (
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -590,6 +591,20 @@ func TestGuardLogout(t *testing.T) {
 		t.Fatal("GET logout ended the session")
 	}
 	body := w.Body.String()
+	// Issue 14 item 8: the site's confirmation is branded like the portal's and has a Cancel
+	// back to the site (PX-19: a local return_to only).
+	if !strings.Contains(body, `<p class="brand">Gatehouse</p>`) || !strings.Contains(body, `<a href="/" data-cancel>Cancel</a>`) {
+		t.Errorf("GET logout: no brand or no Cancel to /:\n%s", body)
+	}
+	for q, want := range map[string]string{"?return_to=%2Fdocs%3Fa%3D1": "/docs?a=1", "?return_to=%2F%2Fevil.test": "/",
+		"?return_to=https%3A%2F%2Fevil.test%2F": "/"} {
+		r := httptest.NewRequest(http.MethodGet, testSite+DefaultLogoutPath+q, nil)
+		r.AddCookie(cookie)
+		w, _ := serve(g, r)
+		if want := `<a href="` + html.EscapeString(want) + `" data-cancel>`; !strings.Contains(w.Body.String(), want) {
+			t.Errorf("GET logout%s: want %s in\n%s", q, want, w.Body)
+		}
+	}
 	i := strings.Index(body, `name="csrf_token" value="`) + len(`name="csrf_token" value="`)
 	csrf := body[i : i+strings.IndexByte(body[i:], '"')]
 
@@ -607,7 +622,9 @@ func TestGuardLogout(t *testing.T) {
 		t.Fatal("a forged logout ended the session")
 	}
 	w = post(csrf)
-	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != testIssuer+"/logout" {
+	// The portal's logged-out page names this site's client: its "log in again" comes back
+	// here (issue 14 item 8).
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != testIssuer+"/logout?client_id=web" {
 		t.Fatalf("POST logout: %d %q", w.Code, w.Header().Get("Location"))
 	}
 	if w, id := serve(g, bearerRequest(resp.AccessToken)); id != nil || w.Code != http.StatusUnauthorized {

@@ -7,8 +7,10 @@
 // logins (Limits), and returns where to send the browser. Finish takes the callback: the
 // state once, the RFC 9207 iss, then the upstream's answer redeemed and verified; a known
 // identity logs in, a new one is onboarded (when the provider allows it) or must be linked
-// from the account it belongs to (an existing address is never joined by itself:
-// pre-account takeover). BeginLink / Finish link an identity to a signed-in account (a
+// from the account it belongs to (an existing verified address is never joined by itself:
+// pre-account takeover). A provider trusted for email_verified (TrustEmailVerified) proves
+// the address as a login code would: it verifies a linked account's matching address and
+// claims an account whose matching address nobody proved (address.go). BeginLink / Finish link an identity to a signed-in account (a
 // fresh login, CR-19); Unlink removes one unless it is the last way in.
 //
 // The exchange with the provider — discovery, tokens, ID token verification, userinfo,

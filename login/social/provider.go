@@ -65,6 +65,10 @@ type Provider struct {
 	// VerifiedEmailClaim names a boolean claim that, when the ID token has no
 	// email_verified, says the address is verified (Microsoft Entra ID's xms_edov).
 	VerifiedEmailClaim string
+	// TrustEmailVerified: the provider's email_verified proves control of the address, as a
+	// login code would (address.go): it verifies a linked account's matching address, and
+	// lets an unknown identity claim an account whose matching address is unverified.
+	TrustEmailVerified bool
 }
 
 // upstreamConfig is what the upstream client needs of the provider's settings.
@@ -146,6 +150,16 @@ var (
 	// (CR-19), like adding a passkey. It matches sessions.ErrReauthenticate.
 	ErrReauthenticate error = reauth{}
 )
+
+// ErrStateUsed: the answer's state is not (or no longer) this browser's: its cookie is gone
+// or its record was used — an answer submitted twice, the back button, or another browser.
+// It matches ErrState; a browser that is logged in may simply go on (handlers/login/social).
+var ErrStateUsed error = stateUsed{}
+
+type stateUsed struct{}
+
+func (stateUsed) Error() string        { return ErrState.Error() }
+func (stateUsed) Is(target error) bool { return target == ErrState }
 
 type reauth struct{}
 

@@ -162,6 +162,11 @@ type Result struct {
 	login.Result
 	// Linked: the identity was linked to the signed-in user (no new session is due).
 	Linked bool
+	// Linking: the attempt was a link started from the account page (set as soon as the
+	// login state is read, also on failure).
+	Linking bool
+	// Claimed: the identity claimed the account of its unverified address (address.go).
+	Claimed bool
 	// Provider is the provider's label.
 	Provider string
 }
@@ -191,19 +196,22 @@ func (m *Method) finish(ctx context.Context, name string, cb Callback, sess stor
 	if sp == nil {
 		return Result{}, ErrUnknown
 	}
-	if cb.State == "" || cb.CookieState == "" || len(cb.State) > 128 || !secret.Equal(cb.State, cb.CookieState) {
+	if cb.CookieState == "" {
+		return Result{}, ErrStateUsed // the first answer deleted the cookie, or another browser
+	}
+	if cb.State == "" || len(cb.State) > 128 || !secret.Equal(cb.State, cb.CookieState) {
 		return Result{}, ErrState
 	}
 	rec, err := m.Store.ConsumeOneTimeCode(ctx, StateID(cb.State))
 	if errors.Is(err, store.ErrNotFound) {
-		return Result{}, ErrState
+		return Result{}, ErrStateUsed
 	} else if err != nil {
 		return Result{}, fmt.Errorf("read login state: %w", err)
 	}
 	if rec.Purpose != purposeState || rec.Data["provider"] != name || !m.Now().Before(rec.ExpiresAt) {
 		return Result{}, ErrState
 	}
-	res := Result{Result: login.Result{ReturnTo: rec.Data["return_to"]}, Provider: sp.DisplayName()}
+	res := Result{Result: login.Result{ReturnTo: rec.Data["return_to"]}, Provider: sp.DisplayName(), Linking: rec.Subject != ""}
 	c := m.client(sp)
 	// RFC 9207 applies to error responses too: an error must not be taken as the asked
 	// provider's unless it names it.
@@ -263,6 +271,9 @@ func (m *Method) finish(ctx context.Context, name string, cb Callback, sess stor
 			return res, err
 		}
 		_ = m.Store.TouchIdentity(ctx, name, up.Subject, up.Email, m.Now())
+		if u, err = m.verifyAddress(ctx, sp, u, up); err != nil {
+			return res, err
+		}
 		if res.User, err = m.syncGroups(ctx, sp, u, up); err != nil {
 			return res, err
 		}
@@ -287,6 +298,9 @@ func (m *Method) finish(ctx context.Context, name string, cb Callback, sess stor
 		if err := m.Sessions.KeepIfLive(ctx, sess.ID, func() error { return m.Store.DeleteIdentity(ctx, name, up.Subject) }); err != nil {
 			return res, err
 		}
+		if u, err = m.verifyAddress(ctx, sp, u, up); err != nil {
+			return res, err
+		}
 		if res.User, err = m.syncGroups(ctx, sp, u, up); err != nil {
 			return res, err
 		}
@@ -295,9 +309,18 @@ func (m *Method) finish(ctx context.Context, name string, cb Callback, sess stor
 	}
 	// Only an address the upstream vouches for is compared with the accounts' (AS-29): an
 	// unverified one neither joins nor reveals an account.
+	// A trusted provider's address claims an account whose address nobody proved
+	// (address.go); a proven one is joined only from its account page.
 	if up.Email != "" && up.EmailVerified {
 		if email, err := input.NormalizeEmail(up.Email); err == nil {
-			if _, err := m.Store.GetUserByEmail(ctx, email); err == nil {
+			if u, err := m.Store.GetUserByEmail(ctx, email); err == nil {
+				if !u.EmailVerified && sp.vouchedAddress(up) == email {
+					if res.User, err = m.claim(ctx, sp, u, up); err != nil {
+						return res, err
+					}
+					res.Claimed = true
+					return res.loggedIn(), nil
+				}
 				return res, &LinkRequiredError{Email: email, Provider: sp.DisplayName()}
 			}
 		}

@@ -98,7 +98,7 @@ func (h *Handler) startData(target string) portalkit.CodeStartData {
 // GET /recover.
 func (h *Handler) startPage(w http.ResponseWriter, r *http.Request) {
 	if !h.Methods().Recovery {
-		h.Fail(w, r, http.StatusNotFound, "Not available", "Account recovery needs email or text messages, which this server cannot send. Ask your administrator.", "method_disabled")
+		h.Page(w, r, http.StatusOK, "error", "Recover your account", "", h.noRecovery(portalkit.ReturnTo(r.URL.Query().Get("return_to"))))
 		return
 	}
 	h.CodeStartPage(w, r, http.StatusOK, h.startData(portalkit.ReturnTo(r.URL.Query().Get("return_to"))), "")
@@ -141,4 +141,26 @@ func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// noRecovery is the recovery page of a server that can send neither email nor text messages:
+// no code can be sent, so it says how to get back in instead — a social login whose
+// provider confirms the account's address (it takes back an account someone else
+// registered with that address), or an administrator, who can set a new password — and
+// links back to the login page.
+func (h *Handler) noRecovery(target string) portalkit.ErrorData {
+	msg := "This server cannot send email or text messages, so it cannot send you a recovery code."
+	if bs := h.SocialButtons(); len(bs) > 0 {
+		names := bs[0].Label
+		for i, b := range bs[1:] {
+			if i == len(bs)-2 {
+				names += " or " + b.Label
+			} else {
+				names += ", " + b.Label
+			}
+		}
+		msg += " If " + names + " knows your email address, log in with it on the login page: it proves the address is yours and gets you into your account."
+	}
+	msg += " Otherwise ask your administrator to set a new password for your account."
+	return portalkit.ErrorData{Message: msg, Link: h.LoginURL(target), LinkText: "Back to the login page"}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit/portaltest"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/idptest"
+	"github.com/gatehouse-dev/gatehouse/login/social"
 )
 
 func newEnv(t *testing.T, mod ...func(*idp.Config)) *portaltest.Env {
@@ -107,10 +108,24 @@ func TestFormsNeedCSRFToken(t *testing.T) {
 	}
 }
 
-// Without email and SMS there is no recovery: 404 method_disabled.
+// Issue 14 item 12: without email and SMS no code can be sent, but /recover is no dead 404:
+// the page says how to get back in — a social login whose provider confirms the address
+// (named by its label), or the administrator — and links back to the login page with the
+// destination kept. The API still answers method_disabled.
 func TestDisabled(t *testing.T) {
-	e := newEnv(t, func(c *idp.Config) { c.EmailEnabled, c.SMSEnabled = false, false })
-	if r := e.Browser().Get("/recover"); r.StatusCode != http.StatusNotFound || !strings.Contains(r.Body, "method_disabled") {
-		t.Fatalf("disabled: %d, want 404 method_disabled", r.StatusCode)
+	e := newEnv(t, func(c *idp.Config) {
+		c.EmailEnabled, c.SMSEnabled = false, false
+		c.SocialProviders = []*social.Provider{{Name: "corp", Label: "Corp SSO", Kind: social.KindOIDC,
+			Issuer: "https://sso.example.com", ClientID: "c", ClientSecret: "s"}}
+	})
+	r := e.Browser().Get("/recover?return_to=%2Fapp")
+	if r.StatusCode != http.StatusOK || strings.Contains(r.Body, `name="identifier"`) ||
+		!strings.Contains(r.Body, "cannot send you a recovery code") || !strings.Contains(r.Body, "If Corp SSO knows your email address") ||
+		!strings.Contains(r.Body, "ask your administrator") || !strings.Contains(r.Body, `href="/login?return_to=%2Fapp"`) {
+		t.Fatalf("disabled: %d, want 200 with the ways to get help and a link back\n%s", r.StatusCode, r.Body)
+	}
+	if r := e.Browser().PostJSON("/api/v1/recovery/start", map[string]string{"email": idptest.Alice}); r.StatusCode != http.StatusNotFound ||
+		r.APIError(t).Error != "method_disabled" {
+		t.Fatalf("API start without senders: %d %s, want 404 method_disabled", r.StatusCode, r.Body)
 	}
 }

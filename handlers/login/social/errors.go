@@ -17,56 +17,87 @@ type linkRequiredData struct {
 	Email, Provider, Login string
 }
 
-// fail answers a failed social login. A refused upstream answer (forged, altered,
-// replayed, an error from the provider) is a 400-class answer, access_denied 403; only an
-// outage is 502 (the provider failed during the callback) or 503 (it cannot be reached to
-// start; Retry-After while Gatehouse waits before asking it again).
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+// attempt is what a failure page needs of the login that failed: the provider's label, the
+// page the user was going to, and whether it was a link from the account page.
+type attempt struct {
+	Label, ReturnTo string
+	Linking         bool
+}
+
+// retry is the failure page's way on: back to the login page, keeping the destination, or,
+// for a link, back to the account page.
+func (h *Handler) retry(a attempt) (link, text string) {
+	if a.Linking {
+		return h.Base + "/", "Back to your account"
+	}
+	return h.LoginURL(portalkit.ReturnTo(a.ReturnTo)), "Back to the login page"
+}
+
+// fail answers a failed social login with a page that names the provider by its label,
+// says what happened in a sentence, and links back to where the user can try again. A
+// refused upstream answer (forged, altered, replayed, an error from the provider) is a
+// 400-class answer, access_denied 403; only an outage is 502 (the provider failed during
+// the callback) or 503 (it cannot be reached to start; Retry-After while Gatehouse waits
+// before asking it again).
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, a attempt) {
 	var (
 		link    *social.LinkRequiredError
 		limit   *social.LimitError
 		down    *upstream.UnavailableError
 		upError *upstream.ProviderError
 	)
+	p := a.Label
+	if p == "" {
+		p = "The provider"
+	}
+	page := func(status int, title, msg, code string) {
+		d := portalkit.ErrorData{Message: msg, Code: code}
+		d.Link, d.LinkText = h.retry(a)
+		h.Page(w, r, status, "error", title, "", d)
+	}
 	switch {
 	case errors.As(err, &limit):
 		w.Header().Set("Retry-After", strconv.Itoa(int(limit.RetryAfter.Seconds())+1))
-		h.Fail(w, r, http.StatusTooManyRequests, "Too many logins", portalkit.Capitalize(err.Error())+".", "too_many_requests")
+		page(http.StatusTooManyRequests, "Too many logins", portalkit.Capitalize(err.Error())+".", "too_many_requests")
 	case errors.As(err, &down) && down.Callback:
-		h.Fail(w, r, http.StatusBadGateway, "Login failed", portalkit.Capitalize(err.Error())+".", "upstream_failed")
+		page(http.StatusBadGateway, "Login failed", p+" did not answer while finishing your login. Try again in a few minutes, or log in another way.", "upstream_failed")
 	case errors.As(err, &down):
 		if down.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int((down.RetryAfter+time.Second-1)/time.Second)))
 		}
-		h.Fail(w, r, http.StatusServiceUnavailable, "Provider unavailable", portalkit.Capitalize(err.Error())+".", "provider_unavailable")
+		page(http.StatusServiceUnavailable, "Provider unavailable", p+" is unavailable right now. Try again in a few minutes, or log in another way.", "provider_unavailable")
 	case errors.As(err, &upError):
-		h.Fail(w, r, http.StatusBadRequest, "Login failed", portalkit.Capitalize(err.Error())+".", "upstream_error")
+		page(http.StatusBadRequest, "Login failed", p+" did not complete the login (it answered "+upError.Code+"). Start again, or log in another way.", "upstream_error")
 	case errors.Is(err, upstream.ErrRejected):
-		h.Fail(w, r, http.StatusBadRequest, "Login failed", portalkit.Capitalize(err.Error())+".", "upstream_rejected")
+		page(http.StatusBadRequest, "Login failed", "The answer from "+p+" was not accepted: it was altered, replayed or not from "+p+", or "+p+" refused it. Start the login again.", "upstream_rejected")
 	case errors.As(err, &link):
+		login := url.Values{"login_hint": {link.Email}}
+		if t := portalkit.ReturnTo(a.ReturnTo); t != "" {
+			login.Set("return_to", t)
+		}
 		h.Page(w, r, http.StatusConflict, "link_required", "Account exists", "", linkRequiredData{Email: link.Email,
-			Provider: link.Provider, Login: h.Base + "/login?login_hint=" + url.QueryEscape(link.Email)})
+			Provider: link.Provider, Login: h.Base + "/login?" + login.Encode()})
 	case errors.Is(err, sessions.ErrReauthenticate):
 		// Linking with an old login: back to the account page, which offers a new login.
 		h.AccountError(w, r, http.StatusForbidden, portalkit.Capitalize(err.Error())+".")
 	case errors.Is(err, social.ErrUnknown):
-		h.Fail(w, r, http.StatusNotFound, "Not available", portalkit.Capitalize(err.Error())+".", "social_unknown")
+		page(http.StatusNotFound, "Not available", "This login provider is not configured here. Choose another way to log in.", "social_unknown")
 	case errors.Is(err, social.ErrState):
-		h.Fail(w, r, http.StatusBadRequest, "Login expired", portalkit.Capitalize(err.Error())+".", "invalid_state")
+		page(http.StatusBadRequest, "Login expired", "This login attempt expired or was started in another browser. Start again.", "invalid_state")
 	case errors.Is(err, social.ErrDenied):
-		h.Fail(w, r, http.StatusForbidden, "Login cancelled", portalkit.Capitalize(err.Error())+".", "access_denied")
+		page(http.StatusForbidden, "Login cancelled", "The login was cancelled at "+p+". Start again if you want to log in.", "access_denied")
 	case errors.Is(err, social.ErrNoAccount):
-		h.Fail(w, r, http.StatusForbidden, "No account", portalkit.Capitalize(err.Error())+".", "no_account")
+		page(http.StatusForbidden, "No account", "There is no account for this "+p+" identity, and accounts are not created automatically. Ask an administrator.", "no_account")
 	case errors.Is(err, social.ErrNotAllowed):
-		h.Fail(w, r, http.StatusForbidden, "Not allowed", portalkit.Capitalize(err.Error())+".", "not_allowed")
+		page(http.StatusForbidden, "Not allowed", "This "+p+" identity is not allowed to log in here: its email domain or groups are not on the list.", "not_allowed")
 	case errors.Is(err, social.ErrNoEmail):
-		h.Fail(w, r, http.StatusForbidden, "Email not confirmed", portalkit.Capitalize(err.Error())+".", "email_unverified")
+		page(http.StatusForbidden, "Email not confirmed", p+" did not confirm an email address for this identity. Verify one there and try again.", "email_unverified")
 	case errors.Is(err, social.ErrLinkedOther):
-		h.Fail(w, r, http.StatusConflict, "Already linked", portalkit.Capitalize(err.Error())+".", "identity_taken")
+		page(http.StatusConflict, "Already linked", "This "+p+" identity is already linked to another account.", "identity_taken")
 	case errors.Is(err, upstream.ErrFailed):
-		h.Fail(w, r, http.StatusBadGateway, "Login failed", portalkit.Capitalize(err.Error())+".", "upstream_failed")
+		page(http.StatusBadGateway, "Login failed", "The login through "+p+" could not be completed. Try again.", "upstream_failed")
 	default:
 		status, code, msg, _ := h.Classify(w, err)
-		h.Fail(w, r, status, "Login failed", msg, code)
+		page(status, "Login failed", msg, code)
 	}
 }

@@ -8,6 +8,7 @@ package social
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -21,6 +22,11 @@ import (
 // browser that started it (login CSRF). It is SameSite=Lax: a callback posted from the
 // provider's site is first re-posted from a portal page (see callback).
 const socialCookie = "social"
+
+// doneCookie remembers, for a minute after a social login, where it went: the same answer
+// submitted twice (a double click, the back button) then goes there too, instead of
+// "Login expired" for a user who is logged in.
+const doneCookie = "social_done"
 
 // Social is social login and identity linking (*social.Method).
 type Social interface {
@@ -51,15 +57,24 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 // GET /login/social/{name}?return_to=: go to the upstream provider. The logins a client IP
 // leaves unfinished are limited (social.Limits).
 func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
-	h.begin(w, r, func() (social.Start, error) {
-		return h.Social.Begin(r.Context(), h.ClientIP(r), r.PathValue("name"), portalkit.ReturnTo(r.URL.Query().Get("return_to")))
+	returnTo := portalkit.ReturnTo(r.URL.Query().Get("return_to"))
+	h.begin(w, r, attempt{Label: h.label(r.PathValue("name")), ReturnTo: returnTo}, func() (social.Start, error) {
+		return h.Social.Begin(r.Context(), h.ClientIP(r), r.PathValue("name"), returnTo)
 	})
 }
 
-func (h *Handler) begin(w http.ResponseWriter, r *http.Request, begin func() (social.Start, error)) {
+// label is the provider's name for users, "" for an unknown provider.
+func (h *Handler) label(name string) string {
+	if sp := h.Social.Provider(name); sp != nil {
+		return sp.DisplayName()
+	}
+	return ""
+}
+
+func (h *Handler) begin(w http.ResponseWriter, r *http.Request, a attempt, begin func() (social.Start, error)) {
 	start, err := begin()
 	if err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, err, a)
 		return
 	}
 	h.SetShortCookie(w, socialCookie, start.State, 600)
@@ -76,7 +91,7 @@ func (h *Handler) linkForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.LoginURL(h.Base+"/"), http.StatusSeeOther)
 		return
 	}
-	h.begin(w, r, func() (social.Start, error) {
+	h.begin(w, r, attempt{Label: h.label(r.PathValue("name")), Linking: true}, func() (social.Start, error) {
 		return h.Social.BeginLink(r.Context(), h.ClientIP(r), r.PathValue("name"), s)
 	})
 }
@@ -102,7 +117,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	name := r.PathValue("name")
 	if h.Social.Provider(name) == nil {
-		h.fail(w, r, social.ErrUnknown)
+		h.fail(w, r, social.ErrUnknown, attempt{})
 		return
 	}
 	var q url.Values
@@ -136,12 +151,19 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := h.Social.Finish(r.Context(), name, social.Callback{State: q.Get("state"), CookieState: cookie,
 		Code: q.Get("code"), Error: q.Get("error"), Iss: q.Get("iss")}, sess)
+	if errors.Is(err, social.ErrStateUsed) && sess.UserID != "" {
+		// The answer was used already — submitted twice, or the back button — and this
+		// browser is logged in: go on to where the login went.
+		http.Redirect(w, r, h.AfterLogin(h.ShortCookie(r, doneCookie)), http.StatusSeeOther)
+		return
+	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, err, attempt{Label: res.Provider, ReturnTo: res.ReturnTo, Linking: res.Linking})
 		return
 	}
 	if res.Linked {
-		http.Redirect(w, r, h.Base+"/", http.StatusSeeOther)
+		// The account page confirms the link.
+		http.Redirect(w, r, h.Base+"/?linked="+url.QueryEscape(name), http.StatusSeeOther)
 		return
 	}
 	amr := res.AMR
@@ -152,8 +174,9 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		next, err = h.AfterFirstFactor(w, r, res.User, amr, res.ReturnTo)
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, err, attempt{Label: res.Provider, ReturnTo: res.ReturnTo})
 		return
 	}
+	h.SetShortCookie(w, doneCookie, portalkit.ReturnTo(res.ReturnTo), 60)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

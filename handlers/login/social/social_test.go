@@ -53,7 +53,7 @@ func newEnv(t *testing.T, email string) (*portaltest.Env, *accountError) {
 		c.SocialProviders = []*social.Provider{
 			{Name: "gh", Label: "GitHub", Kind: social.KindGitHub, ClientID: "c", ClientSecret: "s", Onboarding: true,
 				AuthURL: gh.URL + "/authorize", TokenURL: gh.URL + "/token", APIURL: gh.URL + "/api"},
-			{Name: "down", Kind: social.KindOIDC, Issuer: down.URL, ClientID: "c", ClientSecret: "s"},
+			{Name: "down", Label: "Corp SSO", Kind: social.KindOIDC, Issuer: down.URL, ClientID: "c", ClientSecret: "s"},
 		}
 	})
 	got := &accountError{}
@@ -171,5 +171,70 @@ func TestLinkForm(t *testing.T) {
 	r := b.PostForm("/account/identities/link/gh", nil)
 	if r.StatusCode != http.StatusForbidden || acct.status != http.StatusForbidden || !strings.Contains(acct.msg, "Log in again") {
 		t.Fatalf("link with an old login: %d, account page %d %q; want 403 there", r.StatusCode, acct.status, acct.msg)
+	}
+}
+
+// Issue 14 item 10: a failure page is no dead end. It names the provider by its label, says
+// what happened in one sentence, and links back to the login page with the page the user
+// was going to (return_to) kept.
+func TestErrorPagesRetryWithDestination(t *testing.T) {
+	e, _ := newEnv(t, "octo@example.com")
+	b := e.Browser()
+	r := b.Get("/login/social/down?return_to=%2Fapp")
+	if r.StatusCode != http.StatusServiceUnavailable ||
+		!strings.Contains(r.Body, "Corp SSO is unavailable right now. Try again in a few minutes") ||
+		!strings.Contains(r.Body, `href="/login?return_to=%2Fapp"`) || strings.Contains(r.Body, "the provider") {
+		t.Fatalf("unreachable provider: %d\n%s\nwant the label, one sentence and a link back to /login?return_to=/app", r.StatusCode, r.Body)
+	}
+	// Cancelled at the provider: the callback knows the destination from the login state.
+	state := start(t, b, "/login/social/gh?return_to=%2Fapp")
+	r = b.Get("/login/social/gh/callback?error=access_denied&state=" + url.QueryEscape(state))
+	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.Body, "The login was cancelled at GitHub.") ||
+		!strings.Contains(r.Body, `href="/login?return_to=%2Fapp"`) {
+		t.Fatalf("cancelled: %d\n%s", r.StatusCode, r.Body)
+	}
+	// An expired attempt has no destination left: back to the login page.
+	if r := e.Browser().Get("/login/social/gh/callback?code=a&state=b"); r.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(r.Body, `href="/login"`) {
+		t.Fatalf("expired: %d\n%s", r.StatusCode, r.Body)
+	}
+}
+
+// Issue 14 item 10: the same answer submitted twice (double click, back button) by a browser
+// that the first one logged in goes on to the destination, not to "Login expired". A
+// browser without a session still gets "Login expired" (the state is used up: RFC 6749
+// §10.12).
+func TestDoubleSubmittedCallbackGoesOn(t *testing.T) {
+	e, _ := newEnv(t, "octo@example.com")
+	b := e.Browser()
+	state := start(t, b, "/login/social/gh?return_to=%2Fapp")
+	cb := "/login/social/gh/callback?code=abc&state=" + url.QueryEscape(state)
+	if r := b.Get(cb); r.StatusCode != http.StatusSeeOther || r.Location() != "/app" {
+		t.Fatalf("first answer: %d %q", r.StatusCode, r.Location())
+	}
+	if r := b.Get(cb); r.StatusCode != http.StatusSeeOther || r.Location() != "/app" {
+		t.Fatalf("second answer: %d %q\n%s, want 303 to /app", r.StatusCode, r.Location(), r.Body)
+	}
+	if r := e.Browser().Get(cb); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "invalid_state") {
+		t.Fatalf("the answer in a browser without a session: %d, want 400 invalid_state", r.StatusCode)
+	}
+}
+
+// Issue 14 item 10: the "You already have an account" page's login link keeps the
+// destination; a finished link goes to the account page, which confirms it.
+func TestLinkRequiredKeepsDestinationAndLinkConfirms(t *testing.T) {
+	e, _ := newEnv(t, idptest.Alice)
+	b := e.Browser()
+	state := start(t, b, "/login/social/gh?return_to=%2Fapp")
+	r := b.Get("/login/social/gh/callback?code=abc&state=" + url.QueryEscape(state))
+	if r.StatusCode != http.StatusConflict || !strings.Contains(r.Body, "login_hint=alice%40example.com&amp;return_to=%2Fapp") {
+		t.Fatalf("link required: %d\n%s, want the login link with return_to", r.StatusCode, r.Body)
+	}
+	b.LogIn()
+	s := b.PostForm("/account/identities/link/gh", nil)
+	loc, _ := url.Parse(s.Location())
+	r = b.Get("/login/social/gh/callback?code=abc&state=" + url.QueryEscape(loc.Query().Get("state")))
+	if r.StatusCode != http.StatusSeeOther || r.Location() != "/?linked=gh" {
+		t.Fatalf("link: %d %q, want 303 to the account page's confirmation", r.StatusCode, r.Location())
 	}
 }
