@@ -16,6 +16,7 @@ const (
 	KindPassword     = "password"
 	KindPasskey      = "passkey"
 	KindIdentity     = "identity"
+	KindAppCred      = "app_credential"
 	KindGroup        = "group"
 	KindClient       = "client"
 	KindKey          = "key"
@@ -28,7 +29,7 @@ const (
 )
 
 // Kinds lists the record kinds in dump order.
-var Kinds = []string{KindUser, KindPassword, KindPasskey, KindIdentity, KindGroup, KindClient, KindKey,
+var Kinds = []string{KindUser, KindPassword, KindPasskey, KindIdentity, KindAppCred, KindGroup, KindClient, KindKey,
 	KindSession, KindRefreshToken, KindAuthCode, KindRevocation, KindOneTimeCode, KindCounter}
 
 // Counter is a fixed-window counter as Dumper reports it.
@@ -39,7 +40,7 @@ type Counter struct {
 }
 
 // Record is one stored record of any kind. Value holds, by Kind: User, PasswordCredential,
-// Passkey, Identity, Group, Client, SigningKey, Session, RefreshToken (with Revoked set
+// Passkey, Identity, AppCredential, Group, Client, SigningKey, Session, RefreshToken (with Revoked set
 // when its family was revoked, and RotatedAt when it was rotated), AuthCode (with
 // RedeemedAt and GrantID once redeemed), Revocation, OneTimeCode, Counter.
 type Record struct {
@@ -207,6 +208,8 @@ func Write(ctx context.Context, dst Store, r Record, now time.Time) error {
 		return dst.CreatePasskey(ctx, v)
 	case Identity:
 		return dst.CreateIdentity(ctx, v)
+	case AppCredential:
+		return dst.CreateAppCredential(ctx, v)
 	case Group:
 		return dst.PutGroup(ctx, v)
 	case Client:
@@ -246,6 +249,8 @@ func RecordID(r Record) string {
 		return v.ID
 	case Identity:
 		return v.Provider + "/" + v.Subject
+	case AppCredential:
+		return v.ID
 	case Group:
 		return v.Name
 	case Client:

@@ -24,6 +24,7 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 			{store.KindPassword, pPassword, decodeAs[store.PasswordCredential]},
 			{store.KindPasskey, pPasskey, decodeAs[store.Passkey]},
 			{store.KindIdentity, pIdentity, decodeAs[store.Identity]},
+			{store.KindAppCred, pAppCred, decodeAs[store.AppCredential]},
 			{store.KindGroup, pGroup, decodeAs[store.Group]},
 			{store.KindClient, pClient, decodeAs[store.Client]},
 			{store.KindKey, pKey, decodeAs[store.SigningKey]},

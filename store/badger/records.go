@@ -164,6 +164,8 @@ const (
 	pUserPasskey = "pku/"
 	pIdentity    = "id/"
 	pUserIdent   = "idu/"
+	pAppCred     = "ac/"
+	pUserAppCred = "acu/"
 )
 
 // --- listing ---

@@ -86,6 +86,7 @@ type Store struct {
 	groups     map[string]item[store.Group]
 	passkeys   map[string]item[store.Passkey]
 	identities map[identityKey]store.Identity
+	appCreds   map[string]item[store.AppCredential]
 }
 
 // New returns an empty Store.
@@ -108,6 +109,7 @@ func New() *Store {
 		groups:     make(map[string]item[store.Group]),
 		passkeys:   make(map[string]item[store.Passkey]),
 		identities: make(map[identityKey]store.Identity),
+		appCreds:   make(map[string]item[store.AppCredential]),
 	}
 }
 

@@ -147,7 +147,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 }
 
 // DeleteUser implements store.Users: the user goes with its unique index entries, its
-// password, its passkeys and its linked identities. Deleting a missing user returns
+// password, its passkeys, its linked identities and its app credentials. Deleting a missing user returns
 // ErrNotFound.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := s.lock(ctx); err != nil {
@@ -172,6 +172,11 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	for k, ident := range s.identities {
 		if ident.UserID == id {
 			delete(s.identities, k)
+		}
+	}
+	for cid, c := range s.appCreds {
+		if c.rec.UserID == id {
+			delete(s.appCreds, cid)
 		}
 	}
 	delete(s.users, id)

@@ -20,6 +20,7 @@ var dumpQueries = []struct{ kind, sql string }{
 	{store.KindPassword, `SELECT data FROM passwords ORDER BY user_id`},
 	{store.KindPasskey, `SELECT data FROM passkeys ORDER BY id`},
 	{store.KindIdentity, `SELECT data FROM identities ORDER BY provider, subject`},
+	{store.KindAppCred, `SELECT data FROM app_credentials ORDER BY id`},
 	{store.KindGroup, `SELECT data FROM groups ORDER BY name`},
 	{store.KindClient, `SELECT data FROM clients ORDER BY id`},
 	{store.KindKey, `SELECT data FROM signing_keys ORDER BY id`},
@@ -120,6 +121,8 @@ func scanRecord(kind string, rows pgx.Rows) (any, error) {
 		return decodeTo[store.PasswordCredential](data)
 	case store.KindPasskey:
 		return decodeTo[store.Passkey](data)
+	case store.KindAppCred:
+		return decodeTo[store.AppCredential](data)
 	case store.KindIdentity:
 		return decodeTo[store.Identity](data)
 	case store.KindGroup:
