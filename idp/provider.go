@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/appcred"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/login/emailcode"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
@@ -66,6 +67,9 @@ type Provider struct {
 	Passkey   *passkey.Method
 	Social    *social.Method
 
+	// AppCredentials are the users' app passwords and personal access tokens.
+	AppCredentials *appcred.Service
+
 	// Tokens signs the tokens; OAuth is the authorization server.
 	Tokens *issue.Issuer
 	OAuth  *oauth.Server
@@ -104,6 +108,8 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		Revocations: rl,
 	}
 	p.Lockout = &lockout.Limiter{Store: s, Now: now, Logger: logger, Window: cfg.LockoutWindow}
+	p.AppCredentials = &appcred.Service{Store: s, Revocations: rl, Limiter: p.Lockout, IPMaxFailures: cfg.IPMaxFailures,
+		SecretMaxFailures: cfg.AccountMaxFailures, Now: now, Logger: logger}
 	p.Sessions = &sessions.Manager{Store: s, Revocations: rl, Now: now, Logger: logger,
 		Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime,
 		// As long as any access token issued before a revocation can be valid.
