@@ -156,9 +156,10 @@ func (g *Guard) credentialError(w http.ResponseWriter, r *http.Request, err erro
 		writeError(w, http.StatusTooManyRequests, "too_many_requests", "too many failed attempts from this address; try again later")
 	case errors.Is(err, errCredential):
 		if basic {
-			w.Header().Add("WWW-Authenticate", basicChallenge)
+			w.Header().Set("WWW-Authenticate", basicChallenge)
 		}
-		g.challenge(w, r, http.StatusUnauthorized, "invalid_token", errCredential.Error())
+		w.Header().Add("WWW-Authenticate", `Bearer realm="gatehouse", error="invalid_token", error_description="`+errCredential.Error()+`"`)
+		writeError(w, http.StatusUnauthorized, "invalid_token", errCredential.Error())
 	case errors.Is(err, context.Canceled):
 		writeError(w, http.StatusBadRequest, "invalid_request", "the request was canceled")
 	default:
