@@ -45,8 +45,14 @@ type Service struct {
 	Limiter           *lockout.Limiter
 	IPMaxFailures     int
 	SecretMaxFailures int
-	Now               func() time.Time
-	Logger            *slog.Logger
+	// Sessions (*sessions.Manager) hold the rule that creating a credential needs a
+	// fresh login, and undo a creation whose session ended meanwhile.
+	Sessions interface {
+		Fresh(s store.Session) bool
+		KeepIfLive(ctx context.Context, sessionID string, undo func() error) error
+	}
+	Now    func() time.Time
+	Logger *slog.Logger
 
 	touched sync.Map // credential ID -> *atomic.Int64 (Unix seconds of the last write)
 	writes  sync.WaitGroup
@@ -142,6 +148,29 @@ func (s *Service) Create(ctx context.Context, userID string, req CreateRequest) 
 		return "", store.AppCredential{}, fmt.Errorf("create app credential: %w", err)
 	}
 	s.logger().Info("app credential created", "user", userID, "kind", c.Kind, "credential", ShortID(c.ID))
+	return sec, c, nil
+}
+
+// ErrReauthenticate refuses to create a credential from a session whose login is not fresh:
+// a stolen session must not turn into a long-lived credential (CR-19).
+var ErrReauthenticate = errors.New("log in again to create an app password or access token (it needs a login from the last 10 minutes)")
+
+// CreateForSession is Create for the user of portal session sess, which must have logged
+// in recently; if the session ended while the credential was written, it is removed again.
+func (s *Service) CreateForSession(ctx context.Context, sess store.Session, req CreateRequest) (string, store.AppCredential, error) {
+	if s.Sessions != nil && !s.Sessions.Fresh(sess) {
+		return "", store.AppCredential{}, ErrReauthenticate
+	}
+	sec, c, err := s.Create(ctx, sess.UserID, req)
+	if err != nil {
+		return "", c, err
+	}
+	if s.Sessions != nil {
+		err := s.Sessions.KeepIfLive(ctx, sess.ID, func() error { return s.Store.DeleteAppCredential(ctx, c.ID) })
+		if err != nil {
+			return "", store.AppCredential{}, ErrReauthenticate
+		}
+	}
 	return sec, c, nil
 }
 

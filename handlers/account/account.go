@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/appcred"
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	"github.com/gatehouse-dev/gatehouse/login/social"
@@ -60,6 +61,8 @@ type Handler struct {
 	Verification Verification
 	Passkeys     Passkeys
 	Identities   Identities
+	// AppCredentials are the user's app passwords and access tokens (credentials.go).
+	AppCredentials AppCredentials
 }
 
 // Mount registers the handler's routes on mux.
@@ -90,6 +93,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.Handle(mux, "GET", "/api/v1/account/identities", h.apiIdentities)
 	h.HandleChange(mux, "POST", "/api/v1/account/identities/unlink", h.apiUnlinkIdentity)
 	h.HandleChange(mux, "POST", "/account/identities/unlink", h.unlinkForm)
+	h.mountCredentials(mux)
 }
 
 type pageData struct {
@@ -102,6 +106,10 @@ type pageData struct {
 	// Identities are the linked upstream accounts; Linkable the providers not linked yet.
 	Identities []identityJSON
 	Linkable   []ui.SocialButton
+	// Credentials are the app passwords and access tokens; NewCredential the one just
+	// created, with its secret (shown once).
+	Credentials   []CredentialJSON
+	NewCredential *NewCredential
 }
 
 // GET /: the account page.
@@ -112,6 +120,11 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 // RenderError renders the account page with an error message above it (msg "" for none),
 // or leads to the login page without a session.
 func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	h.renderAccount(w, r, status, msg, nil)
+}
+
+// renderAccount renders the account page, with a credential just created if nc is set.
+func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status int, msg string, nc *NewCredential) {
 	s, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
 	if errors.Is(err, sessions.ErrNoSession) {
 		http.Redirect(w, r, h.LoginURL(""), http.StatusSeeOther)
@@ -149,9 +162,13 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 	if u.LastName != "" {
 		name += " " + u.LastName
 	}
+	creds, err := h.credentialList(r.Context(), u.ID)
+	if err != nil {
+		h.LogFailure("account page: app credentials", err)
+	}
 	h.Page(w, r, status, "account", "Your account", msg, pageData{User: u, Name: name,
 		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST"), Passkeys: pks, Identities: idents, Linkable: linkable,
-		Fresh: h.Sessions.Fresh(s)})
+		Fresh: h.Sessions.Fresh(s), Credentials: creds, NewCredential: nc})
 }
 
 // change runs a change form of the account page (CSRF token, session) and goes back to the
@@ -167,22 +184,28 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request, act func(store.
 		return
 	}
 	if err := act(s, f); err != nil {
-		var in *input.Error
-		status, msg := http.StatusBadRequest, portalkit.Capitalize(err.Error())+"."
-		switch {
-		case errors.As(err, &in):
-			msg = portalkit.Capitalize(in.Message) + "."
-		case errors.Is(err, sessions.ErrReauthenticate), errors.Is(err, passkey.ErrLastCredential),
-			errors.Is(err, social.ErrLastMethod):
-		case errors.Is(err, account.ErrUserNotFound):
-			msg = "No such linked identity."
-		default:
-			// A store failure: its text is for the log, not the page.
-			h.LogFailure("account change", err)
-			status, msg = http.StatusServiceUnavailable, "Something went wrong on our side. Try again in a moment."
-		}
-		h.RenderError(w, r, status, msg)
+		h.changeError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, h.Base+"/", http.StatusSeeOther)
+}
+
+// changeError renders the account page with the message of a failed change.
+func (h *Handler) changeError(w http.ResponseWriter, r *http.Request, err error) {
+	var in *input.Error
+	status, msg := http.StatusBadRequest, portalkit.Capitalize(err.Error())+"."
+	switch {
+	case errors.As(err, &in):
+		msg = portalkit.Capitalize(in.Message) + "."
+	case errors.Is(err, sessions.ErrReauthenticate), errors.Is(err, passkey.ErrLastCredential),
+		errors.Is(err, social.ErrLastMethod):
+	case errors.Is(err, account.ErrUserNotFound):
+		msg = "No such linked identity."
+	case errors.Is(err, appcred.ErrReauthenticate), errors.Is(err, errNoCredential):
+	default:
+		// A store failure: its text is for the log, not the page.
+		h.LogFailure("account change", err)
+		status, msg = http.StatusServiceUnavailable, "Something went wrong on our side. Try again in a moment."
+	}
+	h.RenderError(w, r, status, msg)
 }

@@ -16,7 +16,8 @@ const newPassword = "a long enough new password"
 func newEnv(t *testing.T) *portaltest.Env {
 	t.Helper()
 	e := portaltest.New(t)
-	e.Mount(&Handler{Kit: e.Kit, Accounts: e.P.Accounts, Verification: e.P.Verification, Passkeys: e.P.Passkey, Identities: e.P.Social})
+	e.Mount(&Handler{Kit: e.Kit, Accounts: e.P.Accounts, Verification: e.P.Verification, Passkeys: e.P.Passkey, Identities: e.P.Social,
+		AppCredentials: e.P.AppCredentials})
 	return e
 }
 
