@@ -45,7 +45,7 @@ func (a *AdminAPI) backend() (*admin.Backend, error) {
 		return nil, errors.New("the gatehouse app is not running")
 	}
 	p := ga.provider
-	return &admin.Backend{Accounts: p.Accounts, Invites: p.Signup, Identities: p.Social, Keys: p.Keys,
+	return &admin.Backend{Accounts: p.Accounts, Invites: p.Signup, Identities: p.Social, Keys: p.Keys, AppCredentials: p.AppCredentials,
 		Issuer: p.Issuer, SignupMode: p.SignupMode}, nil
 }
 

@@ -17,6 +17,8 @@ type Backend struct {
 	// Identities are the linked upstream identities.
 	Identities Identities
 	Keys       Keys
+	// AppCredentials are the users' app passwords and access tokens.
+	AppCredentials AppCredentials
 	// Issuer is the portal's URL (invitation links).
 	Issuer string
 	// SignupMode is the configured sign-up mode, reported with invitations.
