@@ -56,9 +56,11 @@ func basicCredentials(b64 string) (user, pass string, ok bool) {
 	return user, pass, ok
 }
 
-// verifyCredential verifies an app credential, through the cache. key is the cache key
-// (the bearer token, or the Basic header's credentials); user is the Basic user-id.
-func (g *Guard) verifyCredential(r *http.Request, key, sec, kind string, basic bool, user string, now time.Time) (*Identity, error) {
+// verifyCredential verifies an app credential, through the cache. key is the cache key: the
+// bearer token, or the whole Basic header value (it contains a space, which no bearer token
+// or cookie value does, so the kinds never share an entry). cred is the PAT, or the Basic
+// header's base64 credentials, decoded only on a cache miss.
+func (g *Guard) verifyCredential(r *http.Request, key, cred string, basic bool, now time.Time) (*Identity, error) {
 	svc := g.Provider.AppCredentials
 	ip := g.clientIP(r)
 	if id := g.cache.get(key, now); id != nil && id.cred != nil {
@@ -78,6 +80,14 @@ func (g *Guard) verifyCredential(r *http.Request, key, sec, kind string, basic b
 		default:
 			return nil, err
 		}
+	}
+	sec, kind, user := cred, store.CredentialPAT, ""
+	if basic {
+		var ok bool
+		if user, sec, ok = basicCredentials(cred); !ok {
+			return nil, errCredential
+		}
+		kind = store.CredentialAppPassword
 	}
 	v, err := svc.Verify(r.Context(), sec, kind, basic, user, ip)
 	if errors.Is(err, appcred.ErrInvalid) {

@@ -34,7 +34,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
 	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/policy"
-	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -199,7 +198,7 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 		return nil, metrics.Handled
 	}
 	// Read the credentials, then strip everything the client must not pass upstream.
-	var bearer, basic string
+	var bearer, basic, basicKey string
 	authz := sentAuthorization(g.State, r)
 	if len(authz) > 1 {
 		g.stripAll(r)
@@ -229,7 +228,7 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 		} else if g.AllowAppPasswords && strings.EqualFold(v[:end], "Basic") {
 			// Only on routes that accept app passwords is Basic a credential of ours; on
 			// the others it is left alone and never looked at.
-			basic = strings.Trim(v[end:], " \t")
+			basic, basicKey = strings.Trim(v[end:], " \t"), v
 			delete(r.Header, "Authorization")
 			if basic == "" {
 				g.stripAll(r)
@@ -253,18 +252,13 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 		g.challenge(w, r, http.StatusBadRequest, "invalid_request", "send either a bearer token or the session cookie, not both")
 		return nil, metrics.BadRequest
 	case basic != "":
-		user, pass, ok := basicCredentials(basic)
-		if !ok {
-			g.credentialError(w, r, errCredential, true)
-			return nil, metrics.Unauthenticated
-		}
-		id, err = g.verifyCredential(r, "basic "+basic, pass, store.CredentialAppPassword, true, user, now)
+		id, err = g.verifyCredential(r, basicKey, basic, true, now)
 		if err != nil {
 			g.credentialError(w, r, err, true)
 			return nil, credentialOutcome(err)
 		}
 	case appcred.IsPAT(bearer):
-		id, err = g.verifyCredential(r, bearer, bearer, store.CredentialPAT, false, "", now)
+		id, err = g.verifyCredential(r, bearer, bearer, false, now)
 		if err != nil {
 			g.credentialError(w, r, err, false)
 			return nil, credentialOutcome(err)
@@ -360,7 +354,7 @@ func (g *Guard) cookieName(r *http.Request) string {
 // verifyBearer verifies an access token, through the cache.
 func (g *Guard) verifyBearer(tok string, now time.Time) (*Identity, error) {
 	gen := g.cache.generation()
-	if id := g.cache.get(tok, now); id != nil {
+	if id := g.cache.get(tok, now); id != nil && id.cred == nil {
 		c := id.Claims
 		if err := g.Provider.Revocations.CheckClaims(c); err != nil {
 			return nil, err
