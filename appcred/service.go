@@ -19,6 +19,49 @@ import (
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
+// Kinds of credential (store.AppCredential.Kind).
+const (
+	KindPAT         = store.CredentialPAT
+	KindAppPassword = store.CredentialAppPassword
+)
+
+// View is a credential as the account page, the portal API and the admin API show it: never
+// its secret, which is shown once when created.
+type View struct {
+	// ID is the short form (ShortID) every route accepts.
+	ID         string    `json:"id"`
+	Kind       string    `json:"kind"`
+	Name       string    `json:"name"`
+	Scopes     []string  `json:"scopes"`
+	Sites      []string  `json:"sites"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	LastUsedIP string    `json:"last_used_ip,omitempty"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+	// Status is active, expired or revoked.
+	Status string `json:"status"`
+}
+
+// ViewOf renders c at now.
+func ViewOf(c store.AppCredential, now time.Time) View {
+	status := "active"
+	switch {
+	case !c.RevokedAt.IsZero():
+		status = "revoked"
+	case !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt):
+		status = "expired"
+	}
+	nonNil := func(v []string) []string {
+		if v == nil {
+			return []string{}
+		}
+		return v
+	}
+	return View{ID: ShortID(c.ID), Kind: c.Kind, Name: c.Name, Scopes: nonNil(c.Scopes), Sites: nonNil(c.Sites),
+		CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt, LastUsedAt: c.LastUsedAt, LastUsedIP: c.LastUsedIP, RevokedAt: c.RevokedAt, Status: status}
+}
+
 // Limits of what a user may create.
 const (
 	// MaxPerUser bounds a user's credentials (revoked and expired ones included, until

@@ -108,7 +108,7 @@ type pageData struct {
 	Linkable   []ui.SocialButton
 	// Credentials are the app passwords and access tokens; NewCredential the one just
 	// created, with its secret (shown once).
-	Credentials   []CredentialJSON
+	Credentials   []appcred.View
 	NewCredential *NewCredential
 }
 

@@ -50,45 +50,7 @@ func (h *Handler) mountCredentials(mux *http.ServeMux) {
 	})
 }
 
-// CredentialJSON is an app credential as the API and the account page show it: never its
-// secret, which is shown once when created.
-type CredentialJSON struct {
-	// ID is the short form (appcred.ShortID) every route accepts.
-	ID         string    `json:"id"`
-	Kind       string    `json:"kind"`
-	Name       string    `json:"name"`
-	Scopes     []string  `json:"scopes"`
-	Sites      []string  `json:"sites"`
-	CreatedAt  time.Time `json:"created_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	LastUsedAt time.Time `json:"last_used_at,omitzero"`
-	LastUsedIP string    `json:"last_used_ip,omitempty"`
-	RevokedAt  time.Time `json:"revoked_at,omitzero"`
-	// Status is active, expired or revoked.
-	Status string `json:"status"`
-}
-
-// ToCredentialJSON renders c at now.
-func ToCredentialJSON(c store.AppCredential, now time.Time) CredentialJSON {
-	status := "active"
-	switch {
-	case !c.RevokedAt.IsZero():
-		status = "revoked"
-	case !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt):
-		status = "expired"
-	}
-	return CredentialJSON{ID: appcred.ShortID(c.ID), Kind: c.Kind, Name: c.Name, Scopes: nonNil(c.Scopes), Sites: nonNil(c.Sites),
-		CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt, LastUsedAt: c.LastUsedAt, LastUsedIP: c.LastUsedIP, RevokedAt: c.RevokedAt, Status: status}
-}
-
-func nonNil(v []string) []string {
-	if v == nil {
-		return []string{}
-	}
-	return v
-}
-
-func (h *Handler) credentialList(ctx context.Context, userID string) ([]CredentialJSON, error) {
+func (h *Handler) credentialList(ctx context.Context, userID string) ([]appcred.View, error) {
 	if h.AppCredentials == nil {
 		return nil, nil
 	}
@@ -96,10 +58,10 @@ func (h *Handler) credentialList(ctx context.Context, userID string) ([]Credenti
 	if err != nil {
 		return nil, err
 	}
-	out := []CredentialJSON{}
+	out := []appcred.View{}
 	now := time.Now()
 	for _, c := range list {
-		out = append(out, ToCredentialJSON(c, now))
+		out = append(out, appcred.ViewOf(c, now))
 	}
 	return out, nil
 }
@@ -135,7 +97,7 @@ func (h *Handler) apiCreateCredential(w http.ResponseWriter, r *http.Request) {
 		h.credentialAPIError(w, err)
 		return
 	}
-	web.WriteJSON(w, http.StatusCreated, map[string]any{"secret": sec, "credential": ToCredentialJSON(c, time.Now())})
+	web.WriteJSON(w, http.StatusCreated, map[string]any{"secret": sec, "credential": appcred.ViewOf(c, time.Now())})
 }
 
 // apiRevokeCredential: POST /api/v1/account/credentials/{id}/revoke.
@@ -149,7 +111,7 @@ func (h *Handler) apiRevokeCredential(w http.ResponseWriter, r *http.Request) {
 		h.credentialAPIError(w, err)
 		return
 	}
-	web.WriteJSON(w, http.StatusOK, ToCredentialJSON(c, time.Now()))
+	web.WriteJSON(w, http.StatusOK, appcred.ViewOf(c, time.Now()))
 }
 
 // apiDeleteCredential: DELETE /api/v1/account/credentials/{id}.
@@ -208,14 +170,14 @@ func (h *Handler) createCredentialForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	j := ToCredentialJSON(c, time.Now())
+	j := appcred.ViewOf(c, time.Now())
 	h.renderAccount(w, r, http.StatusCreated, "", &NewCredential{Secret: sec, Credential: j})
 }
 
 // NewCredential is a credential just created, with its secret, shown once on the page.
 type NewCredential struct {
 	Secret     string
-	Credential CredentialJSON
+	Credential appcred.View
 }
 
 // splitList splits a form field on spaces and commas.

@@ -22,8 +22,8 @@ func TestCredentialsAPI(t *testing.T) {
 	b := e.Browser()
 	b.LogIn()
 	var created struct {
-		Secret     string         `json:"secret"`
-		Credential CredentialJSON `json:"credential"`
+		Secret     string       `json:"secret"`
+		Credential appcred.View `json:"credential"`
 	}
 	r := b.PostJSON("/api/v1/account/credentials", map[string]any{"kind": "pat", "name": "CI", "scopes": []string{"read"},
 		"sites": []string{"Files.Example.com"}, "expires_in_days": 30})

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	accounthandler "github.com/gatehouse-dev/gatehouse/handlers/account"
+	"github.com/gatehouse-dev/gatehouse/appcred"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -34,10 +34,10 @@ func (h *Handler) listCredentials(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	out := []accounthandler.CredentialJSON{}
+	out := []appcred.View{}
 	now := time.Now()
 	for _, c := range list {
-		out = append(out, accounthandler.ToCredentialJSON(c, now))
+		out = append(out, appcred.ViewOf(c, now))
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]any{"credentials": out})
 }
@@ -62,5 +62,5 @@ func (h *Handler) revokeCredential(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	web.WriteJSON(w, http.StatusOK, accounthandler.ToCredentialJSON(c, time.Now()))
+	web.WriteJSON(w, http.StatusOK, appcred.ViewOf(c, time.Now()))
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/appcred"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
-	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -81,13 +80,13 @@ func (g *Guard) verifyCredential(r *http.Request, key, cred string, basic bool, 
 			return nil, err
 		}
 	}
-	sec, kind, user := cred, store.CredentialPAT, ""
+	sec, kind, user := cred, appcred.KindPAT, ""
 	if basic {
 		var ok bool
 		if user, sec, ok = basicCredentials(cred); !ok {
 			return nil, errCredential
 		}
-		kind = store.CredentialAppPassword
+		kind = appcred.KindAppPassword
 	}
 	v, err := svc.Verify(r.Context(), sec, kind, basic, user, ip)
 	if errors.Is(err, appcred.ErrInvalid) {
@@ -139,7 +138,7 @@ func (c *credInfo) validOn(r *http.Request, audience []string) bool {
 // newCredentialIdentity is the identity of a verified app credential.
 func newCredentialIdentity(v *appcred.Verified, specs []HeaderSpec) *Identity {
 	amr := AMRPersonalAccessToken
-	if v.Cred.Kind == store.CredentialAppPassword {
+	if v.Cred.Kind == appcred.KindAppPassword {
 		amr = AMRAppPassword
 	}
 	u := v.User
