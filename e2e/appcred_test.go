@@ -165,7 +165,8 @@ func curl(t *testing.T, args ...string) (int, string, string) {
 //   - CR-05: Basic on a route without `allow app_passwords` is refused without a look at
 //     the password (nothing counted);
 //   - CR-06: wrong, expired and revoked credentials get the same 401;
-//   - a revocation (by the user, or by an admin) refuses the very next request, cached or not.
+//   - a revocation (by the user through the portal API, or by an admin with `gatehouse user
+//     revoke-credential`) refuses the very next request, cached or not.
 func TestAppCredentials(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl is not installed")
@@ -300,14 +301,15 @@ func TestAppCredentials(t *testing.T) {
 			t.Fatalf("wrong app password: %s", basicWrong)
 		}
 
-		// An admin revokes the app password (listing it first); git and curl are refused.
-		list := e.Admin(http.MethodGet, "/gatehouse/users/"+email+"/credentials", nil)
-		if list.Status != http.StatusOK || !strings.Contains(string(list.Body), `"last_used_ip":"127.0.0.1"`) {
-			t.Fatalf("admin list (with the last use): %s", list)
+		// An admin revokes the app password with the CLI (listing it first); it is refused.
+		addr := []string{"--address", e.AdminAddr}
+		list, err := runCLI(t, "", append([]string{"user", "credentials", email}, addr...)...)
+		if err != nil || !strings.Contains(list, `"last_used_ip": "127.0.0.1"`) || strings.Contains(list, appPW) {
+			t.Fatalf("gatehouse user credentials (with the last use, no secret): %v\n%s", err, list)
 		}
 		id := appcred.ShortID(appcred.Hash(appPW))
-		if r := e.Admin(http.MethodPost, "/gatehouse/users/"+userID+"/credentials/"+id+"/revoke", nil); r.Status != http.StatusOK {
-			t.Fatalf("admin revoke: %s", r)
+		if out, err := runCLI(t, "", append([]string{"user", "revoke-credential", email, id}, addr...)...); err != nil || !strings.Contains(out, `"revoked"`) {
+			t.Fatalf("gatehouse user revoke-credential: %v\n%s", err, out)
 		}
 		afterAdmin := basicGet(t, e.App+"/dav/", email, appPW)
 		if afterAdmin.Status != http.StatusUnauthorized || !bytes.Equal(afterAdmin.Body, basicWrong.Body) {
