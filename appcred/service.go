@@ -309,9 +309,14 @@ type Verified struct {
 // Verify checks a presented secret against the store: its format, kind (wantKind), record,
 // expiry, revocation and user (not disabled); for an app password sent with HTTP Basic,
 // basicUser (the user-id part) must be the user's email address or username. Every failure
-// is ErrInvalid and counts against the client IP's limit (and the secret's); over a limit
-// it is a *lockout.LockedError. Other errors are the store's.
+// is ErrInvalid; those of a well-formed secret count against the client IP's limit (and the
+// secret's); over a limit it is a *lockout.LockedError. Other errors are the store's.
 func (s *Service) Verify(ctx context.Context, sec, wantKind string, basic bool, basicUser, clientIP string) (*Verified, error) {
+	if kind, ok := Parse(sec); !ok || kind != wantKind {
+		// Refused before any store access and not counted: no secret can be guessed this
+		// way, and junk must not cost the store a write. The answer is the same.
+		return nil, ErrInvalid
+	}
 	h := Hash(sec)
 	release, err := s.Limiter.Attempt(ctx, []string{"appcred:" + h, "login:ip:" + lockout.IPKey(clientIP)},
 		[]int{s.SecretMaxFailures, s.IPMaxFailures})
