@@ -21,7 +21,8 @@ func init() {
 }
 
 // Protect is the `gatehouse_protect` HTTP handler: it lets a request through only with a
-// valid Gatehouse access token (Authorization: Bearer) or its own session cookie that
+// valid Gatehouse access token (Authorization: Bearer), a user's personal access token or
+// app password (see AllowAppPasswords), or its own session cookie that
 // satisfies the route's requirements, strips client-sent identity headers and Gatehouse
 // cookies, injects identity headers and sets placeholders: {http.auth.user.id} and
 // {gatehouse.user.id}, {gatehouse.user.email}, {gatehouse.user.name},

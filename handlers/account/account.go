@@ -2,7 +2,8 @@
 // password page (GET and POST /account/password, where recovery leads too), verifying an
 // email address or phone number (/account/email, /account/phone and their verify steps),
 // managing passkeys (/account/passkeys/{id}/..., /api/v1/passkeys...) and linked upstream
-// identities (/account/identities/unlink, /api/v1/account/identities...), each as a page
+// identities (/account/identities/unlink, /api/v1/account/identities...), app passwords and
+// personal access tokens (/account/credentials..., /api/v1/account/credentials...), each as a page
 // form and as JSON API. Without a session a page leads to the login page and the API
 // answers 401 login_required. Sensitive changes need a fresh login (CR-19); the identity
 // core applies that rule. Linking a new identity starts a social login

@@ -3,7 +3,9 @@
 //
 // For every request, before anything else, it deletes the identity headers a client could
 // forge (any case, '-' or '_', duplicates, names listed in Connection) and every Gatehouse
-// cookie. It accepts an `Authorization: Bearer` access token or its own session cookie, an
+// cookie. It accepts an `Authorization: Bearer` access token, a user's personal access token
+// (Bearer gh_pat_...) or app password (Basic, on routes that allow it; appcred.go), or its own
+// session cookie, an
 // opaque handle sealing the access and refresh tokens of a browser login (AES-256-GCM,
 // seal.go): the browser can neither read nor redeem them.
 // Tokens are verified locally — signature, type, issuer, lifetime, audience, the route's
