@@ -126,6 +126,7 @@ http://127.0.0.1:$PLAIN {
 http://127.0.0.1:$PROT {
 	gatehouse_protect {
 		scope bench
+		allow app_passwords
 	}
 	reverse_proxy 127.0.0.1:$UP
 }
@@ -173,6 +174,9 @@ for a in $ALGS; do
 done
 "$BT" mint $(store_args "$DATA") -issuer "$ISSUER" -alg "$ALG" -n 1 -out "$WORK/token.same"
 SAME=$(head -1 "$WORK/token.same")
+# A personal access token and an app password of the first seeded user, with the route's scope.
+PAT_AUTH=$("$BT" appcred -store "$DATA" -kind pat -header)
+APPPW_AUTH=$("$BT" appcred -store "$DATA" -kind app_password -header)
 
 echo "== starting servers (wrk on CPU $LOADCPU, servers on CPU $SRVCPU)" >&2
 taskset -c "$SRVCPU" "$BT" upstream -addr 127.0.0.1:$UP & PIDS+=($!)
@@ -182,6 +186,8 @@ IDLE_RSS=$(rss_kb "$SERVER")
 COOKIE=$("$BT" cookie -app http://127.0.0.1:$PROT)
 curl -sf -o /dev/null -H "Authorization: Bearer $SAME" http://127.0.0.1:$PROT/ || { echo "bearer check failed" >&2; exit 1; }
 curl -sf -o /dev/null -H "Cookie: $COOKIE" http://127.0.0.1:$PROT/ || { echo "cookie check failed" >&2; exit 1; }
+curl -sf -o /dev/null -H "Authorization: $PAT_AUTH" http://127.0.0.1:$PROT/ || { echo "PAT check failed" >&2; exit 1; }
+curl -sf -o /dev/null -H "Authorization: $APPPW_AUTH" http://127.0.0.1:$PROT/ || { echo "app password check failed" >&2; exit 1; }
 
 run_wrk() { # name rep args...
   local name=$1 rep=$2; shift 2
@@ -194,13 +200,16 @@ run_wrk() { # name rep args...
   echo "   $name #$rep: $rps req/s p50 $p50 p99 $p99" >&2
 }
 
-echo "== proxy throughput: $REPS x (plain, bearer, cookie; plain and protect with a new token per request), $DURATION each, $CONNS connections" >&2
+echo "== proxy throughput: $REPS x (plain, bearer, cookie, PAT, app password; plain and protect with a new token per request), $DURATION each, $CONNS connections" >&2
 : > "$OUT/wrk.tsv"
 for r in $(seq 1 "$REPS"); do
   run_wrk plain "$r" http://127.0.0.1:$PLAIN/
   run_wrk bearer "$r" -H "Authorization: Bearer $SAME" http://127.0.0.1:$PROT/
   run_wrk plain "$r" http://127.0.0.1:$PLAIN/
   run_wrk cookie "$r" -H "Cookie: $COOKIE" http://127.0.0.1:$PROT/
+  run_wrk plain "$r" http://127.0.0.1:$PLAIN/
+  run_wrk pat "$r" -H "Authorization: $PAT_AUTH" http://127.0.0.1:$PROT/
+  run_wrk apppw "$r" -H "Authorization: $APPPW_AUTH" http://127.0.0.1:$PROT/
   for a in $ALGS; do
     # The same scripted requests to plain reverse_proxy (which passes the header on) are the
     # baseline of the unique-token runs: client-side work is identical.
@@ -322,13 +331,15 @@ def med(name, i):
 print(f"### Proxy throughput (wrk -t1 -c{conns} -d{dur}, medians of {reps} interleaved runs)\n")
 print("| route | req/s | ratio to baseline | p50 ms | p99 ms | p99 added ms |")
 print("|---|---|---|---|---|---|")
-labels = {"plain": "plain reverse_proxy", "bearer": "protect, same bearer token", "cookie": "protect, same session cookie"}
+labels = {"plain": "plain reverse_proxy", "bearer": "protect, same bearer token", "cookie": "protect, same session cookie",
+          "pat": "protect, PAT (reused)", "apppw": "protect, app password (reused)"}
 def row(name, base, label):
     rps = med(name, 0)
     num(f"ratio.{name}", f"{rps/med(base,0):.2f}")
     print(f"| {label} | {rps:.0f} | {rps/med(base,0):.2f} | {med(name,1):.2f} | {med(name,2):.2f} | {med(name,2)-med(base,2):+.2f} |")
-for name in ["plain", "bearer", "cookie"]:
-    row(name, "plain", labels[name])
+for name in ["plain", "bearer", "cookie", "pat", "apppw"]:
+    if name in rows:
+        row(name, "plain", labels[name])
 for a in algs.split():
     row(f"plainU.{a}", f"plainU.{a}", f"plain reverse_proxy, scripted requests with {a} tokens (baseline)")
     row(f"unique.{a}", f"plainU.{a}", f"protect, a new {a} token every request")

@@ -83,7 +83,10 @@ func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		scope <scope...>
 //		group <group...>
 //		audience <aud...>
-//		mfa [required]
+//		mfa [required] [{
+//			allow app_credentials
+//		}]
+//		allow app_passwords
 //		header <Name> <value>
 //		header -<Name>
 //		no_default_headers
@@ -154,6 +157,19 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 				return nil, h.Errf("gatehouse_protect: expected `mfa` or `mfa required`")
 			}
 			p.MFA = true
+			for nesting := h.Nesting(); h.NextBlock(nesting); {
+				name := h.Val()
+				if a := h.RemainingArgs(); name != "allow" || len(a) != 1 || a[0] != "app_credentials" {
+					return nil, h.Errf("gatehouse_protect: mfa block: expected `allow app_credentials` (lets app passwords and access tokens through this route)")
+				}
+				p.MFAAllowsAppCredentials = true
+			}
+		case "allow":
+			args := h.RemainingArgs()
+			if len(args) != 1 || args[0] != "app_passwords" {
+				return nil, h.Errf("gatehouse_protect: expected `allow app_passwords` (HTTP Basic with user and app password)")
+			}
+			p.AllowAppPasswords = true
 		case "no_default_headers":
 			if h.NextArg() {
 				return nil, h.Errf("gatehouse_protect: no_default_headers takes no arguments")
@@ -187,7 +203,7 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 		case "insecure_allow_noncanonical_paths":
 			return nil, h.Errf("gatehouse_protect: insecure_allow_noncanonical_paths is a site-wide choice: put it in `gatehouse_sanitize { insecure_allow_noncanonical_paths }` at the top of the site")
 		default:
-			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, header, no_default_headers, strip_header, cookie_name, cache_size, route)", opt)
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, allow, header, no_default_headers, strip_header, cookie_name, cache_size, route)", opt)
 		}
 	}
 	routes := h.NewRoute(matcherSet, p)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/appcred"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/login/emailcode"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
@@ -72,6 +73,9 @@ type Provider struct {
 	TOTP          *totp.Method
 	RecoveryCodes *recoverycode.Codes
 
+	// AppCredentials are the users' app passwords and personal access tokens.
+	AppCredentials *appcred.Service
+
 	// Tokens signs the tokens; OAuth is the authorization server.
 	Tokens *issue.Issuer
 	OAuth  *oauth.Server
@@ -110,6 +114,8 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		Revocations: rl,
 	}
 	p.Lockout = &lockout.Limiter{Store: s, Now: now, Logger: logger, Window: cfg.LockoutWindow, Shared: cfg.SharedStore}
+	p.AppCredentials = &appcred.Service{Store: s, Revocations: rl, Limiter: p.Lockout, IPMaxFailures: cfg.IPMaxFailures,
+		SecretMaxFailures: cfg.AccountMaxFailures, Now: now, Logger: logger}
 	p.Sessions = &sessions.Manager{Store: s, Revocations: rl, Now: now, Logger: logger,
 		Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime,
 		// As long as any access token issued before a revocation can be valid.
@@ -147,6 +153,7 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, Leeway: cfg.Leeway, ClientMaxFailures: cfg.ClientMaxFailures,
 		DeviceKey: ring.DeriveKey("device-user-code"), Registration: cfg.Registration, Now: now, Logger: logger}
 	p.Sessions.Logout = p.OAuth
+	p.AppCredentials.Sessions = p.Sessions
 	if cfg.SignupMode != SignupClosed && !p.Codes.CanEmail() && !cfg.SignupRevealsExisting {
 		logger.Warn("sign-up tells whether an address has an account: without an email sender there is no verification code to send first; configure email to avoid it", "signup", cfg.SignupMode)
 	}

@@ -46,7 +46,7 @@ func (a *AdminAPI) backend() (*admin.Backend, error) {
 	}
 	p := ga.provider
 	return &admin.Backend{Accounts: p.Accounts, Invites: p.Signup, Identities: p.Social, Keys: p.Keys,
-		Clients: p.OAuth, Issuer: p.Issuer, SignupMode: p.SignupMode}, nil
+		Clients: p.OAuth, AppCredentials: p.AppCredentials, Issuer: p.Issuer, SignupMode: p.SignupMode}, nil
 }
 
 // Routes returns the admin routes.

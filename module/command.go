@@ -44,7 +44,7 @@ func registerCommand(c caddycmd.Command) {
 func init() {
 	registerCommand(caddycmd.Command{
 		Name:  "user",
-		Usage: "add|list|show|disable|enable|passwd|groups ...",
+		Usage: "add|list|show|disable|enable|passwd|groups|credentials|revoke-credential ...",
 		Short: "Manages Gatehouse users through the running server's admin API",
 		Long: `
 Manages the users of a running Gatehouse server through its admin endpoint (by default
@@ -58,6 +58,8 @@ localhost:2019; use --address, or --config to read it from a config file).
   gatehouse user enable ID|EMAIL
   gatehouse user passwd ID|EMAIL    (reads the new password from the terminal or stdin)
   gatehouse user groups ID|EMAIL [GROUP...]
+  gatehouse user credentials ID|EMAIL                 (app passwords and access tokens)
+  gatehouse user revoke-credential ID|EMAIL CRED-ID   (CRED-ID: the id in that list)
 
 "user add" asks for a password on a terminal; without one, give --password-stdin (the password
 is the first line of stdin) or --no-password (the user signs in by another login method, or gets
@@ -330,7 +332,15 @@ func userCommands(cmd *cobra.Command) {
 			}
 			return printJSON(cmd, http.MethodPut, userPath(args[0])+"/groups", map[string]any{"groups": g})
 		}}
-	cmd.AddCommand(add, list, show, disable, enable, passwd, groups)
+	credentials := &cobra.Command{Use: "credentials ID|EMAIL", Short: "Lists a user's app passwords and access tokens", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return printJSON(cmd, http.MethodGet, userPath(args[0])+"/credentials", nil)
+		}}
+	revoke := &cobra.Command{Use: "revoke-credential ID|EMAIL CREDENTIAL-ID", Short: "Revokes a user's app password or access token",
+		Args: cobra.ExactArgs(2), RunE: func(cmd *cobra.Command, args []string) error {
+			return printJSON(cmd, http.MethodPost, userPath(args[0])+"/credentials/"+url.PathEscape(args[1])+"/revoke", nil)
+		}}
+	cmd.AddCommand(add, list, show, disable, enable, passwd, groups, credentials, revoke)
 }
 
 func userPath(idOrEmail string) string { return "/gatehouse/users/" + url.PathEscape(idOrEmail) }

@@ -78,80 +78,90 @@ const (
 	opGetSecondFactor
 	opUpdateSecondFactor
 	opDeleteSecondFactor
+	opCreateAppCredential
+	opGetAppCredential
+	opListUserAppCredentials
+	opUpdateAppCredential
+	opDeleteAppCredential
 	opClose
 	numStoreOps
 )
 
 // storeOps are the operation label values, by index.
 var storeOps = [numStoreOps]string{
-	opCreateUser:            "CreateUser",
-	opGetUser:               "GetUser",
-	opGetUserByEmail:        "GetUserByEmail",
-	opGetUserByPhone:        "GetUserByPhone",
-	opGetUserByExternalID:   "GetUserByExternalID",
-	opUpdateUser:            "UpdateUser",
-	opDeleteUser:            "DeleteUser",
-	opListUsers:             "ListUsers",
-	opSetPassword:           "SetPassword",
-	opGetPassword:           "GetPassword",
-	opDeletePassword:        "DeletePassword",
-	opCreateSession:         "CreateSession",
-	opGetSession:            "GetSession",
-	opUpdateSession:         "UpdateSession",
-	opDeleteSession:         "DeleteSession",
-	opListUserSessions:      "ListUserSessions",
-	opDeleteUserSessions:    "DeleteUserSessions",
-	opCreateAuthCode:        "CreateAuthCode",
-	opRedeemAuthCode:        "RedeemAuthCode",
-	opCreateRefreshToken:    "CreateRefreshToken",
-	opGetRefreshToken:       "GetRefreshToken",
-	opRotateRefreshToken:    "RotateRefreshToken",
-	opRevokeFamily:          "RevokeFamily",
-	opRevokeSessionFamilies: "RevokeSessionFamilies",
-	opRevokeUserFamilies:    "RevokeUserFamilies",
-	opListUserGrants:        "ListUserGrants",
-	opAddRevocation:         "AddRevocation",
-	opListRevocations:       "ListRevocations",
-	opCreateKey:             "CreateKey",
-	opListKeys:              "ListKeys",
-	opUpdateKey:             "UpdateKey",
-	opDeleteKey:             "DeleteKey",
-	opCreateClient:          "CreateClient",
-	opGetClient:             "GetClient",
-	opUpdateClient:          "UpdateClient",
-	opDeleteClient:          "DeleteClient",
-	opListClients:           "ListClients",
-	opIncrementCounter:      "IncrementCounter",
-	opGetCounter:            "GetCounter",
-	opResetCounter:          "ResetCounter",
-	opCreateOneTimeCode:     "CreateOneTimeCode",
-	opGetOneTimeCode:        "GetOneTimeCode",
-	opUpdateOneTimeCode:     "UpdateOneTimeCode",
-	opConsumeOneTimeCode:    "ConsumeOneTimeCode",
-	opListOneTimeCodes:      "ListOneTimeCodes",
-	opPutGroup:              "PutGroup",
-	opGetGroup:              "GetGroup",
-	opDeleteGroup:           "DeleteGroup",
-	opListGroups:            "ListGroups",
-	opCreatePasskey:         "CreatePasskey",
-	opGetPasskey:            "GetPasskey",
-	opListUserPasskeys:      "ListUserPasskeys",
-	opUpdatePasskey:         "UpdatePasskey",
-	opDeletePasskey:         "DeletePasskey",
-	opCreateIdentity:        "CreateIdentity",
-	opGetIdentity:           "GetIdentity",
-	opListUserIdentities:    "ListUserIdentities",
-	opTouchIdentity:         "TouchIdentity",
-	opDeleteIdentity:        "DeleteIdentity",
-	opPutConsent:            "PutConsent",
-	opGetConsent:            "GetConsent",
-	opListUserConsents:      "ListUserConsents",
-	opDeleteConsent:         "DeleteConsent",
-	opCreateSecondFactor:    "CreateSecondFactor",
-	opGetSecondFactor:       "GetSecondFactor",
-	opUpdateSecondFactor:    "UpdateSecondFactor",
-	opDeleteSecondFactor:    "DeleteSecondFactor",
-	opClose:                 "Close",
+	opCreateUser:             "CreateUser",
+	opGetUser:                "GetUser",
+	opGetUserByEmail:         "GetUserByEmail",
+	opGetUserByPhone:         "GetUserByPhone",
+	opGetUserByExternalID:    "GetUserByExternalID",
+	opUpdateUser:             "UpdateUser",
+	opDeleteUser:             "DeleteUser",
+	opListUsers:              "ListUsers",
+	opSetPassword:            "SetPassword",
+	opGetPassword:            "GetPassword",
+	opDeletePassword:         "DeletePassword",
+	opCreateSession:          "CreateSession",
+	opGetSession:             "GetSession",
+	opUpdateSession:          "UpdateSession",
+	opDeleteSession:          "DeleteSession",
+	opListUserSessions:       "ListUserSessions",
+	opDeleteUserSessions:     "DeleteUserSessions",
+	opCreateAuthCode:         "CreateAuthCode",
+	opRedeemAuthCode:         "RedeemAuthCode",
+	opCreateRefreshToken:     "CreateRefreshToken",
+	opGetRefreshToken:        "GetRefreshToken",
+	opRotateRefreshToken:     "RotateRefreshToken",
+	opRevokeFamily:           "RevokeFamily",
+	opRevokeSessionFamilies:  "RevokeSessionFamilies",
+	opRevokeUserFamilies:     "RevokeUserFamilies",
+	opListUserGrants:         "ListUserGrants",
+	opAddRevocation:          "AddRevocation",
+	opListRevocations:        "ListRevocations",
+	opCreateKey:              "CreateKey",
+	opListKeys:               "ListKeys",
+	opUpdateKey:              "UpdateKey",
+	opDeleteKey:              "DeleteKey",
+	opCreateClient:           "CreateClient",
+	opGetClient:              "GetClient",
+	opUpdateClient:           "UpdateClient",
+	opDeleteClient:           "DeleteClient",
+	opListClients:            "ListClients",
+	opIncrementCounter:       "IncrementCounter",
+	opGetCounter:             "GetCounter",
+	opResetCounter:           "ResetCounter",
+	opCreateOneTimeCode:      "CreateOneTimeCode",
+	opGetOneTimeCode:         "GetOneTimeCode",
+	opUpdateOneTimeCode:      "UpdateOneTimeCode",
+	opConsumeOneTimeCode:     "ConsumeOneTimeCode",
+	opListOneTimeCodes:       "ListOneTimeCodes",
+	opPutGroup:               "PutGroup",
+	opGetGroup:               "GetGroup",
+	opDeleteGroup:            "DeleteGroup",
+	opListGroups:             "ListGroups",
+	opCreatePasskey:          "CreatePasskey",
+	opGetPasskey:             "GetPasskey",
+	opListUserPasskeys:       "ListUserPasskeys",
+	opUpdatePasskey:          "UpdatePasskey",
+	opDeletePasskey:          "DeletePasskey",
+	opCreateIdentity:         "CreateIdentity",
+	opGetIdentity:            "GetIdentity",
+	opListUserIdentities:     "ListUserIdentities",
+	opTouchIdentity:          "TouchIdentity",
+	opDeleteIdentity:         "DeleteIdentity",
+	opPutConsent:             "PutConsent",
+	opGetConsent:             "GetConsent",
+	opListUserConsents:       "ListUserConsents",
+	opDeleteConsent:          "DeleteConsent",
+	opCreateSecondFactor:     "CreateSecondFactor",
+	opGetSecondFactor:        "GetSecondFactor",
+	opUpdateSecondFactor:     "UpdateSecondFactor",
+	opDeleteSecondFactor:     "DeleteSecondFactor",
+	opCreateAppCredential:    "CreateAppCredential",
+	opGetAppCredential:       "GetAppCredential",
+	opListUserAppCredentials: "ListUserAppCredentials",
+	opUpdateAppCredential:    "UpdateAppCredential",
+	opDeleteAppCredential:    "DeleteAppCredential",
+	opClose:                  "Close",
 }
 
 func (s *timedStore) CreateUser(p0 context.Context, p1 store.User) error {
@@ -487,6 +497,31 @@ func (s *timedStore) UpdateSecondFactor(p0 context.Context, p1 string, p2 func(s
 func (s *timedStore) DeleteSecondFactor(p0 context.Context, p1 string) error {
 	defer s.since(opDeleteSecondFactor, time.Now())
 	return s.s.DeleteSecondFactor(p0, p1)
+}
+
+func (s *timedStore) CreateAppCredential(p0 context.Context, p1 store.AppCredential) error {
+	defer s.since(opCreateAppCredential, time.Now())
+	return s.s.CreateAppCredential(p0, p1)
+}
+
+func (s *timedStore) GetAppCredential(p0 context.Context, p1 string) (store.AppCredential, error) {
+	defer s.since(opGetAppCredential, time.Now())
+	return s.s.GetAppCredential(p0, p1)
+}
+
+func (s *timedStore) ListUserAppCredentials(p0 context.Context, p1 string) ([]store.AppCredential, error) {
+	defer s.since(opListUserAppCredentials, time.Now())
+	return s.s.ListUserAppCredentials(p0, p1)
+}
+
+func (s *timedStore) UpdateAppCredential(p0 context.Context, p1 string, p2 func(store.AppCredential) (store.AppCredential, error)) (store.AppCredential, error) {
+	defer s.since(opUpdateAppCredential, time.Now())
+	return s.s.UpdateAppCredential(p0, p1, p2)
+}
+
+func (s *timedStore) DeleteAppCredential(p0 context.Context, p1 string) error {
+	defer s.since(opDeleteAppCredential, time.Now())
+	return s.s.DeleteAppCredential(p0, p1)
 }
 
 func (s *timedStore) Close() error {

@@ -21,7 +21,8 @@ func init() {
 }
 
 // Protect is the `gatehouse_protect` HTTP handler: it lets a request through only with a
-// valid Gatehouse access token (Authorization: Bearer) or its own session cookie that
+// valid Gatehouse access token (Authorization: Bearer), a user's personal access token or
+// app password (see AllowAppPasswords), or its own session cookie that
 // satisfies the route's requirements, strips client-sent identity headers and Gatehouse
 // cookies, injects identity headers and sets placeholders: {http.auth.user.id} and
 // {gatehouse.user.id}, {gatehouse.user.email}, {gatehouse.user.name},
@@ -45,6 +46,13 @@ type Protect struct {
 	// passkey. A browser without one is sent to confirm with a passkey (step-up); an API
 	// client gets 401 insufficient_user_authentication (RFC 9470).
 	MFA bool `json:"mfa,omitempty"`
+	// MFAAllowsAppCredentials lets app passwords and personal access tokens through a route
+	// with MFA (they are never multi-factor: by default such a route refuses them).
+	MFAAllowsAppCredentials bool `json:"mfa_allows_app_credentials,omitempty"`
+	// AllowAppPasswords accepts app passwords as HTTP Basic credentials (user:app-password)
+	// on the route, for WebDAV, CalDAV and git clients. Without it a Basic header is never
+	// checked. Personal access tokens (Bearer gh_pat_...) are accepted on every route.
+	AllowAppPasswords bool `json:"allow_app_passwords,omitempty"`
 	// Headers are injected into the upstream request: name -> value with {gatehouse.*}
 	// placeholders. They add to (or, same name, replace) the defaults X-User-Id,
 	// X-User-Email, X-User-Name, X-User-Groups; an empty value removes a default. A header
@@ -102,6 +110,8 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
 		CSRFKey: keys.DeriveKey("protect-csrf"), SessionKey: keys.DeriveKey("protect-session-v1"),
 		Refreshes: app.refreshes, State: requestVars, Logger: ctx.Slogger(), Metrics: app.metrics.route(p.routeName()),
+		AllowAppPasswords: p.AllowAppPasswords, MFAAllowsAppCredentials: p.MFAAllowsAppCredentials,
+		CredentialAudience: p.Audience, ClientIP: clientIP,
 	}
 	return p.guard.Init()
 }

@@ -41,6 +41,9 @@ func (p *Protect) Check(v *Validator, path string) {
 			v.Warnf(index(path+".groups", i), "can never match: group names are 1-64 letters, digits and . _ : -, got %q", g)
 		}
 	}
+	if p.MFAAllowsAppCredentials && !p.MFA {
+		v.Errorf(path+".mfa_allows_app_credentials", "applies only with \"mfa\": true (without mfa, app credentials are accepted anyway); remove it or set mfa")
+	}
 	for i, a := range p.Audience {
 		if a == "" {
 			v.Errorf(index(path+".audience", i), "must be an audience (a client ID or resource URI), got \"\"")

@@ -349,6 +349,14 @@ func TestValidateHandlers(t *testing.T) {
 	if err := p.Validate(); err == nil || !strings.HasPrefix(err.Error(), `gatehouse_protect.headers[X A]: must be a header name`) {
 		t.Errorf("Protect.Validate: %v", err)
 	}
+	p = module.Protect{MFAAllowsAppCredentials: true}
+	if err := p.Validate(); err == nil || !strings.HasPrefix(err.Error(), `gatehouse_protect.mfa_allows_app_credentials: applies only with "mfa": true`) {
+		t.Errorf("mfa_allows_app_credentials without mfa: %v", err)
+	}
+	p = module.Protect{MFA: true, MFAAllowsAppCredentials: true, AllowAppPasswords: true}
+	if err := p.Validate(); err != nil {
+		t.Errorf("mfa with app credentials allowed: %v", err)
+	}
 	s := module.Sanitize{StripHeaders: []string{""}}
 	if err := s.Validate(); err == nil || !strings.HasPrefix(err.Error(), `gatehouse_sanitize.strip_headers[0]: must be a header name`) {
 		t.Errorf("Sanitize.Validate: %v", err)

@@ -18,6 +18,7 @@ const (
 	KindSecondFactor = "second_factor"
 	KindIdentity     = "identity"
 	KindConsent      = "consent"
+	KindAppCred      = "app_credential"
 	KindGroup        = "group"
 	KindClient       = "client"
 	KindKey          = "key"
@@ -30,7 +31,7 @@ const (
 )
 
 // Kinds lists the record kinds in dump order.
-var Kinds = []string{KindUser, KindPassword, KindPasskey, KindSecondFactor, KindIdentity, KindConsent, KindGroup, KindClient, KindKey,
+var Kinds = []string{KindUser, KindPassword, KindPasskey, KindSecondFactor, KindIdentity, KindConsent, KindAppCred, KindGroup, KindClient, KindKey,
 	KindSession, KindRefreshToken, KindAuthCode, KindRevocation, KindOneTimeCode, KindCounter}
 
 // Counter is a fixed-window counter as Dumper reports it.
@@ -41,7 +42,7 @@ type Counter struct {
 }
 
 // Record is one stored record of any kind. Value holds, by Kind: User, PasswordCredential,
-// Passkey, SecondFactor, Identity, Consent, Group, Client, SigningKey, Session, RefreshToken (with Revoked set
+// Passkey, SecondFactor, Identity, Consent, AppCredential, Group, Client, SigningKey, Session, RefreshToken (with Revoked set
 // when its family was revoked, and RotatedAt when it was rotated), AuthCode (with
 // RedeemedAt and GrantID once redeemed), Revocation, OneTimeCode, Counter.
 type Record struct {
@@ -213,6 +214,8 @@ func Write(ctx context.Context, dst Store, r Record, now time.Time) error {
 		return dst.CreateIdentity(ctx, v)
 	case Consent:
 		return dst.PutConsent(ctx, v)
+	case AppCredential:
+		return dst.CreateAppCredential(ctx, v)
 	case Group:
 		return dst.PutGroup(ctx, v)
 	case Client:
@@ -256,6 +259,8 @@ func RecordID(r Record) string {
 		return v.Provider + "/" + v.Subject
 	case Consent:
 		return v.UserID + "/" + v.ClientID
+	case AppCredential:
+		return v.ID
 	case Group:
 		return v.Name
 	case Client:

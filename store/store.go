@@ -66,6 +66,7 @@ type Store interface {
 	Identities
 	Consents
 	SecondFactors
+	AppCredentials
 	// Close releases the store's resources. It is safe to call once.
 	Close() error
 }
@@ -187,7 +188,7 @@ type Users interface {
 	// returned. It returns ErrAlreadyExists if the new Email or ExternalUserID is taken.
 	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) (User, error)
 	// DeleteUser removes the user and its unique indexes (and its password credential,
-	// passkeys and linked identities).
+	// passkeys, linked identities and app credentials).
 	DeleteUser(ctx context.Context, id string) error
 	// ListUsers returns users ordered by ID.
 	ListUsers(ctx context.Context, opts ListOptions) ([]User, error)
@@ -384,6 +385,9 @@ const (
 	RevokeUser = "user"
 	// RevokeToken ends the one access token with this ID (claim jti).
 	RevokeToken = "token"
+	// RevokeCredential ends the app password or personal access token with this ID
+	// (AppCredential.ID), on every instance within a second.
+	RevokeCredential = "credential"
 )
 
 // Revocation is an entry of the revocation list that every instance keeps in memory so that
@@ -619,6 +623,55 @@ type Consents interface {
 	ListUserConsents(ctx context.Context, userID string) ([]Consent, error)
 	// DeleteConsent removes the consent; deleting a missing consent is not an error.
 	DeleteConsent(ctx context.Context, userID, clientID string) error
+}
+
+// App credential kinds (AppCredential.Kind).
+const (
+	// CredentialPAT is a personal access token, sent as `Authorization: Bearer gh_pat_...`.
+	CredentialPAT = "pat"
+	// CredentialAppPassword is an app password, sent as `Authorization: Basic` with the
+	// user's email or username, on routes that allow app passwords.
+	CredentialAppPassword = "app_password"
+)
+
+// AppCredential is an app password or a personal access token a user created for a
+// non-interactive client (WebDAV, git, scripts). Its ID is the hex SHA-256 of the secret,
+// which only its creator ever sees.
+type AppCredential struct {
+	ID     string `json:"id"`
+	UserID string `json:"user_id"`
+	// Kind is CredentialPAT or CredentialAppPassword.
+	Kind string `json:"kind"`
+	// Name is chosen by the user ("laptop git").
+	Name string `json:"name"`
+	// Scopes are what the credential grants (matched against a route's scopes).
+	Scopes []string `json:"scopes,omitempty"`
+	// Sites, when not empty, are the hosts the credential is valid on.
+	Sites     []string  `json:"sites,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	// ExpiresAt ends the credential (zero: never; callers always set one).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// LastUsedAt and LastUsedIP describe the last request the credential was accepted for,
+	// written at most once a minute.
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	LastUsedIP string    `json:"last_used_ip,omitempty"`
+	// RevokedAt is set when the user or an admin revoked it.
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+}
+
+// AppCredentials stores app passwords and personal access tokens.
+type AppCredentials interface {
+	// CreateAppCredential stores a new credential (ErrAlreadyExists if the ID is taken).
+	CreateAppCredential(ctx context.Context, c AppCredential) error
+	// GetAppCredential returns the credential with this ID (the hash of its secret).
+	GetAppCredential(ctx context.Context, id string) (AppCredential, error)
+	// ListUserAppCredentials returns the user's credentials ordered by ID.
+	ListUserAppCredentials(ctx context.Context, userID string) ([]AppCredential, error)
+	// UpdateAppCredential applies update atomically (see UpdateUser); the ID and UserID
+	// cannot change.
+	UpdateAppCredential(ctx context.Context, id string, update func(AppCredential) (AppCredential, error)) (AppCredential, error)
+	// DeleteAppCredential removes it; deleting a missing credential is not an error.
+	DeleteAppCredential(ctx context.Context, id string) error
 }
 
 // Change topics: what a Notifier reports changed.

@@ -46,6 +46,9 @@ var (
 	ErrUnknownKey  = errors.New("token signed with an unknown key")
 	ErrLifetime    = errors.New("token lifetime too long")
 	ErrUnavailable = errors.New("revocation list unavailable")
+	// ErrUserChanged (RevocationList.CheckCredential) means the user was revoked after an
+	// app credential was verified: verify it again.
+	ErrUserChanged = errors.New("user revoked since the credential was verified")
 )
 
 var b64 = base64.RawURLEncoding.Strict()

@@ -39,6 +39,7 @@ type revSnapshot struct {
 	sessions map[string]time.Time // subject -> expires
 	grants   map[string]time.Time
 	tokens   map[string]time.Time
+	creds    map[string]time.Time // app credential IDs
 	users    map[string]userRevocation
 }
 
@@ -51,7 +52,7 @@ type userRevocation struct {
 func NewRevocationList(now func() time.Time, staleAfter time.Duration) *RevocationList {
 	l := &RevocationList{Now: now, StaleAfter: staleAfter}
 	l.snap.Store(&revSnapshot{sessions: map[string]time.Time{}, grants: map[string]time.Time{},
-		tokens: map[string]time.Time{}, users: map[string]userRevocation{}})
+		tokens: map[string]time.Time{}, creds: map[string]time.Time{}, users: map[string]userRevocation{}})
 	l.lastSync.Store(now().UnixNano())
 	return l
 }
@@ -109,6 +110,25 @@ func (l *RevocationList) CheckClaims(c *AccessClaims) error {
 	return nil
 }
 
+// CheckCredential is Check for an app password or personal access token with this ID
+// (store.AppCredential.ID) of user sub, verified against the store at the Unix time
+// verifiedAt: ErrUnavailable if the list is stale, ErrRevoked if the credential was
+// revoked, and ErrUserChanged if the user was revoked (disabled, logged out everywhere) at
+// or after verifiedAt, so that the caller reads the user again.
+func (l *RevocationList) CheckCredential(id, sub string, verifiedAt int64) error {
+	if l.StaleAfter > 0 && l.Now().UnixNano()-l.lastSync.Load() > int64(l.StaleAfter) {
+		return ErrUnavailable
+	}
+	s := l.snap.Load()
+	if _, ok := s.creds[id]; ok {
+		return ErrRevoked
+	}
+	if u, ok := s.users[sub]; ok && verifiedAt <= u.at {
+		return ErrUserChanged
+	}
+	return nil
+}
+
 // Add applies entries to the list at once.
 func (l *RevocationList) Add(entries ...store.Revocation) {
 	if len(entries) == 0 {
@@ -122,6 +142,7 @@ func (l *RevocationList) Add(entries ...store.Revocation) {
 		sessions: make(map[string]time.Time, len(old.sessions)+len(entries)),
 		grants:   make(map[string]time.Time, len(old.grants)),
 		tokens:   make(map[string]time.Time, len(old.tokens)),
+		creds:    make(map[string]time.Time, len(old.creds)),
 		users:    make(map[string]userRevocation, len(old.users)),
 	}
 	for k, exp := range old.sessions {
@@ -137,6 +158,11 @@ func (l *RevocationList) Add(entries ...store.Revocation) {
 	for k, exp := range old.tokens {
 		if exp.After(now) {
 			next.tokens[k] = exp
+		}
+	}
+	for k, exp := range old.creds {
+		if exp.After(now) {
+			next.creds[k] = exp
 		}
 	}
 	for k, u := range old.users {
@@ -160,6 +186,10 @@ func (l *RevocationList) Add(entries ...store.Revocation) {
 		case store.RevokeToken:
 			if e.ExpiresAt.After(next.tokens[e.Subject]) {
 				next.tokens[e.Subject] = e.ExpiresAt
+			}
+		case store.RevokeCredential:
+			if e.ExpiresAt.After(next.creds[e.Subject]) {
+				next.creds[e.Subject] = e.ExpiresAt
 			}
 		case store.RevokeUser:
 			u := next.users[e.Subject]
@@ -203,5 +233,5 @@ func (l *RevocationList) Sync(ctx context.Context, s store.Revocations) error {
 // Len returns the number of entries (for metrics and tests).
 func (l *RevocationList) Len() int {
 	s := l.snap.Load()
-	return len(s.sessions) + len(s.grants) + len(s.tokens) + len(s.users)
+	return len(s.sessions) + len(s.grants) + len(s.tokens) + len(s.creds) + len(s.users)
 }

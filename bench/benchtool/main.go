@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/appcred"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/secret"
@@ -39,11 +40,11 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool upstream|mint|seed|cookie|logins|exchange|refresh|latency [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool upstream|mint|seed|appcred|cookie|logins|exchange|refresh|latency [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
-		"upstream": upstream, "mint": mint, "seed": seed, "cookie": cookie,
+		"upstream": upstream, "mint": mint, "seed": seed, "appcred": appCredential, "cookie": cookie,
 		"logins": logins, "exchange": exchange, "refresh": refresh, "latency": latency,
 	}
 	f, ok := cmds[os.Args[1]]
@@ -128,6 +129,43 @@ func mint(args []string) error {
 		return err
 	}
 	return os.WriteFile(*out, []byte(strings.Join(toks, "\n")+"\n"), 0o600)
+}
+
+// appCredential creates an app password or personal access token for a seeded user offline
+// and prints its secret (the Authorization header value with -header).
+func appCredential(args []string) error {
+	fs := flag.NewFlagSet("appcred", flag.ExitOnError)
+	dir := fs.String("store", "", "Badger directory (the server must not be running)")
+	kind := fs.String("kind", store.CredentialPAT, "pat or app_password")
+	user := fs.String("user", "benchuser000000000000", "user ID (seed's first user by default)")
+	scope := fs.String("scope", "bench", "scopes, space-separated")
+	header := fs.Bool("header", false, "print the Authorization header value (Bearer or Basic)")
+	_ = fs.Parse(args)
+	s, err := badger.Open(badger.Options{Path: *dir})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ctx := context.Background()
+	u, err := s.GetUser(ctx, *user)
+	if err != nil {
+		return fmt.Errorf("user %s (run seed first): %w", *user, err)
+	}
+	sec := appcred.Generate(*kind)
+	now := time.Now().UTC().Truncate(time.Second)
+	if err := s.CreateAppCredential(ctx, store.AppCredential{ID: appcred.Hash(sec), UserID: u.ID, Kind: *kind, Name: "bench",
+		Scopes: strings.Fields(*scope), CreatedAt: now, ExpiresAt: now.AddDate(0, 0, 7)}); err != nil {
+		return err
+	}
+	switch {
+	case !*header:
+		fmt.Println(sec)
+	case *kind == store.CredentialAppPassword:
+		fmt.Println("Basic " + base64.StdEncoding.EncodeToString([]byte(u.Email+":"+sec)))
+	default:
+		fmt.Println("Bearer " + sec)
+	}
+	return nil
 }
 
 // seed creates users (all with one password, hashed once) and sessions directly in the store.

@@ -5,7 +5,8 @@
 // identities (/account/identities/unlink, /api/v1/account/identities...) and connected apps
 // (/account/apps/disconnect, /api/v1/account/apps...: consents.go) and the user's sessions
 // (/account/sessions/..., /api/v1/account/sessions...: sessions.go), the authenticator app and
-// recovery codes (mfa.go), each as a page
+// recovery codes (mfa.go), app passwords and personal access tokens
+// (/account/credentials..., /api/v1/account/credentials...: credentials.go), each as a page
 // form and as JSON API. Without a session a page leads to the login page and the API
 // answers 401 login_required. Sensitive changes need a fresh login (CR-19); the identity
 // core applies that rule. Linking a new identity starts a social login
@@ -20,6 +21,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/appcred"
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	"github.com/gatehouse-dev/gatehouse/login/social"
@@ -76,6 +78,8 @@ type Handler struct {
 	// PasskeysNeedDomain: passkeys are on in the configuration but cannot work because the
 	// issuer's host is an IP address (the page says so); false when they are simply off.
 	PasskeysNeedDomain bool
+	// AppCredentials are the user's app passwords and access tokens (credentials.go).
+	AppCredentials AppCredentials
 }
 
 // Mount registers the handler's routes on mux.
@@ -116,6 +120,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.HandleChange(mux, "POST", "/account/sessions/end", h.endSessionForm)
 	h.HandleChange(mux, "POST", "/account/sessions/end-others", h.endOthersForm)
 	h.mountSecondFactors(mux)
+	h.mountCredentials(mux)
 }
 
 type pageData struct {
@@ -140,6 +145,10 @@ type pageData struct {
 	Linked string
 	// PasskeysNeedDomain: see Handler.
 	PasskeysNeedDomain bool
+	// Credentials are the app passwords and access tokens; NewCredential the one just
+	// created, with its secret (shown once).
+	Credentials   []appcred.View
+	NewCredential *NewCredential
 }
 
 // GET /: the account page.
@@ -150,6 +159,11 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 // RenderError renders the account page with an error message above it (msg "" for none),
 // or leads to the login page without a session.
 func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	h.renderAccount(w, r, status, msg, nil)
+}
+
+// renderAccount renders the account page, with a credential just created if nc is set.
+func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status int, msg string, nc *NewCredential) {
 	s, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
 	if errors.Is(err, sessions.ErrNoSession) {
 		http.Redirect(w, r, h.LoginURL(""), http.StatusSeeOther)
@@ -203,11 +217,16 @@ func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int
 	if u.LastName != "" {
 		name += " " + u.LastName
 	}
+	creds, err := h.credentialList(r.Context(), u.ID)
+	if err != nil {
+		h.LogFailure("account page: app credentials", err)
+	}
 	h.Page(w, r, status, "account", "Your account", msg, pageData{User: u, Name: name,
 		AuthTime: s.AuthTime.UTC().Format("2006-01-02 15:04 MST"), Passkeys: pks, Identities: idents, Linkable: linkable,
 		Fresh: h.Sessions.Fresh(s), Apps: h.connectedApps(r.Context(), u.ID),
 		Sessions: h.userSessions(r.Context(), u.ID, s.ID), MFA: factors,
-		HasPassword: hasPassword, Linked: justLinked, PasskeysNeedDomain: h.PasskeysNeedDomain})
+		HasPassword: hasPassword, Linked: justLinked, PasskeysNeedDomain: h.PasskeysNeedDomain,
+		Credentials: creds, NewCredential: nc})
 }
 
 // change runs a change form of the account page (CSRF token, session) and goes back to the
@@ -223,22 +242,28 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request, act func(store.
 		return
 	}
 	if err := act(s, f); err != nil {
-		var in *input.Error
-		status, msg := http.StatusBadRequest, portalkit.Capitalize(err.Error())+"."
-		switch {
-		case errors.As(err, &in):
-			msg = portalkit.Capitalize(in.Message) + "."
-		case errors.Is(err, sessions.ErrReauthenticate), errors.Is(err, passkey.ErrLastCredential),
-			errors.Is(err, social.ErrLastMethod):
-		case errors.Is(err, account.ErrUserNotFound):
-			msg = "No such linked identity."
-		default:
-			// A store failure: its text is for the log, not the page.
-			h.LogFailure("account change", err)
-			status, msg = http.StatusServiceUnavailable, "Something went wrong on our side. Try again in a moment."
-		}
-		h.RenderError(w, r, status, msg)
+		h.changeError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, h.Base+"/", http.StatusSeeOther)
+}
+
+// changeError renders the account page with the message of a failed change.
+func (h *Handler) changeError(w http.ResponseWriter, r *http.Request, err error) {
+	var in *input.Error
+	status, msg := http.StatusBadRequest, portalkit.Capitalize(err.Error())+"."
+	switch {
+	case errors.As(err, &in):
+		msg = portalkit.Capitalize(in.Message) + "."
+	case errors.Is(err, sessions.ErrReauthenticate), errors.Is(err, passkey.ErrLastCredential),
+		errors.Is(err, social.ErrLastMethod):
+	case errors.Is(err, account.ErrUserNotFound):
+		msg = "No such linked identity."
+	case errors.Is(err, appcred.ErrReauthenticate), errors.Is(err, errNoCredential):
+	default:
+		// A store failure: its text is for the log, not the page.
+		h.LogFailure("account change", err)
+		status, msg = http.StatusServiceUnavailable, "Something went wrong on our side. Try again in a moment."
+	}
+	h.RenderError(w, r, status, msg)
 }

@@ -18,7 +18,8 @@ func newEnv(t *testing.T) *portaltest.Env {
 	e := portaltest.New(t)
 	e.Mount(&Handler{Kit: e.Kit, Accounts: e.P.Accounts, Verification: e.P.Verification, Passkeys: e.P.Passkey, Identities: e.P.Social,
 		Apps: e.P.OAuth, UserSessions: e.P.Sessions,
-		TOTP: e.P.TOTP, RecoveryCodes: e.P.RecoveryCodes, Factors: e.P.MFA})
+		TOTP: e.P.TOTP, RecoveryCodes: e.P.RecoveryCodes, Factors: e.P.MFA,
+		AppCredentials: e.P.AppCredentials})
 	return e
 }
 

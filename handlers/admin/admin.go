@@ -14,6 +14,8 @@
 //	PATCH /gatehouse/users/{id}             profile fields (see account.ProfilePatch), custom_data
 //	PUT  /gatehouse/users/{id}/custom_app_data/{client}   a JSON object (null removes it)
 //	POST /gatehouse/invites                 {email?, groups?} -> {code, url, expires_at}
+//	GET  /gatehouse/users/{id}/credentials  app passwords and access tokens (no secrets)
+//	POST /gatehouse/users/{id}/credentials/{cred}/revoke   revoke one (cred: id from the list)
 //	GET  /gatehouse/groups                  list group data
 //	PUT  /gatehouse/groups/{name}           {custom_data}
 //	DELETE /gatehouse/groups/{name}
@@ -63,6 +65,8 @@ func New(backend func() (*Backend, error)) *Handler {
 	h.mux.HandleFunc("GET /gatehouse/users/{id}/identities", h.listIdentities)
 	h.mux.HandleFunc("POST /gatehouse/users/{id}/identities", h.linkIdentity)
 	h.mux.HandleFunc("DELETE /gatehouse/users/{id}/identities/{provider}", h.unlinkIdentity)
+	h.mux.HandleFunc("GET /gatehouse/users/{id}/credentials", h.listCredentials)
+	h.mux.HandleFunc("POST /gatehouse/users/{id}/credentials/{cred}/revoke", h.revokeCredential)
 	h.mux.HandleFunc("GET /gatehouse/groups", h.listGroups)
 	h.mux.HandleFunc("PUT /gatehouse/groups/{name}", h.putGroup)
 	h.mux.HandleFunc("DELETE /gatehouse/groups/{name}", h.deleteGroup)

@@ -26,7 +26,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := idptest.New(t)
 	h := New(func() (*Backend, error) {
-		return &Backend{Accounts: e.P.Accounts, Invites: e.P.Signup, Identities: e.P.Social, Keys: e.P.Keys, Clients: e.P.OAuth,
+		return &Backend{Accounts: e.P.Accounts, Invites: e.P.Signup, Identities: e.P.Social, Keys: e.P.Keys, Clients: e.P.OAuth, AppCredentials: e.P.AppCredentials,
 			Issuer: idptest.Issuer, SignupMode: "closed"}, nil
 	})
 	return &env{Env: e, h: h}

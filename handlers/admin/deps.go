@@ -19,6 +19,8 @@ type Backend struct {
 	Keys       Keys
 	// Clients are the clients stored at runtime (dynamic registration).
 	Clients Clients
+	// AppCredentials are the users' app passwords and access tokens.
+	AppCredentials AppCredentials
 	// Issuer is the portal's URL (invitation links).
 	Issuer string
 	// SignupMode is the configured sign-up mode, reported with invitations.

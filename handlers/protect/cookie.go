@@ -98,7 +98,7 @@ func addSetCookie(w http.ResponseWriter, line string) {
 // token in-process (once per token: see successor).
 func (g *Guard) verifyCookie(w http.ResponseWriter, r *http.Request, value string, now time.Time) (*Identity, error) {
 	gen := g.cache.generation()
-	if id := g.cache.get(value, now); id != nil {
+	if id := g.cache.get(value, now); id != nil && id.cred == nil {
 		if err := g.Provider.Revocations.CheckClaims(id.Claims); err != nil {
 			return nil, err
 		}

@@ -3,7 +3,9 @@
 //
 // For every request, before anything else, it deletes the identity headers a client could
 // forge (any case, '-' or '_', duplicates, names listed in Connection) and every Gatehouse
-// cookie. It accepts an `Authorization: Bearer` access token or its own session cookie, an
+// cookie. It accepts an `Authorization: Bearer` access token, a user's personal access token
+// (Bearer gh_pat_...) or app password (Basic, on routes that allow it; appcred.go), or its own
+// session cookie, an
 // opaque handle sealing the access and refresh tokens of a browser login (AES-256-GCM,
 // seal.go): the browser can neither read nor redeem them.
 // Tokens are verified locally — signature, type, issuer, lifetime, audience, the route's
@@ -29,7 +31,9 @@ import (
 
 	"github.com/gorilla/securecookie"
 
+	"github.com/gatehouse-dev/gatehouse/appcred"
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/login/lockout"
 	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -89,6 +93,20 @@ type Guard struct {
 	// Metrics are the route's pre-resolved counters (nil: none).
 	Metrics *metrics.Route
 
+	// AllowAppPasswords accepts app passwords as `Authorization: Basic` (user:password) on
+	// the route; personal access tokens (Bearer gh_pat_...) are accepted on every route.
+	AllowAppPasswords bool
+	// MFAAllowsAppCredentials lets app passwords and personal access tokens through a route
+	// whose Rule requires MFA (they are never multi-factor themselves).
+	MFAAllowsAppCredentials bool
+	// CredentialAudience is the route's audience as configured (not defaulted to the client):
+	// app credentials carry no client, so only an explicit audience applies to them, matched
+	// against their sites.
+	CredentialAudience []string
+	// ClientIP returns the request's client IP (Caddy's, trusted_proxies aware) for the
+	// attempt limits of app credentials; nil: the remote address.
+	ClientIP func(*http.Request) string
+
 	// Refreshes are shared by the Guards of a configuration (NewRefreshes), so that two
 	// routes with one client and cookie refresh a cookie once; nil: a set of its own.
 	Refreshes *Refreshes
@@ -98,6 +116,7 @@ type Guard struct {
 	stripper  *stripper
 	cache     *cache
 	refreshes *Refreshes
+	credRule  policy.Rule
 }
 
 // Init prepares the Guard.
@@ -144,6 +163,8 @@ func (g *Guard) Init() error {
 	if g.Provider.Keys != nil {
 		g.cache.removals = g.Provider.Keys.Removals
 	}
+	g.credRule = policy.Rule{Scopes: g.Rule.Scopes, Groups: g.Rule.Groups, Audience: g.CredentialAudience,
+		MFA: g.Rule.MFA && !g.MFAAllowsAppCredentials}
 	g.refreshes = g.Refreshes
 	if g.refreshes == nil {
 		g.refreshes = NewRefreshes(g.CacheSize)
@@ -182,7 +203,7 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 		return nil, metrics.Handled
 	}
 	// Read the credentials, then strip everything the client must not pass upstream.
-	var bearer string
+	var bearer, basic, basicKey string
 	authz := sentAuthorization(g.State, r)
 	if len(authz) > 1 {
 		g.stripAll(r)
@@ -209,6 +230,17 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 			}
 			bearer = tok
 			delete(r.Header, "Authorization") // the gateway's credential is not forwarded (PX-30)
+		} else if g.AllowAppPasswords && strings.EqualFold(v[:end], "Basic") {
+			// Only on routes that accept app passwords is Basic a credential of ours; on
+			// the others it is left alone and never looked at.
+			basic, basicKey = strings.Trim(v[end:], " \t"), v
+			delete(r.Header, "Authorization")
+			if basic == "" {
+				g.stripAll(r)
+				w.Header().Add("WWW-Authenticate", basicChallenge)
+				g.challenge(w, r, http.StatusBadRequest, "invalid_request", "the Authorization header must be: Basic <base64 of user:app-password>")
+				return nil, metrics.BadRequest
+			}
 		}
 	}
 	name := g.cookieName(r)
@@ -221,9 +253,21 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 		err error
 	)
 	switch {
-	case bearer != "" && hasCookie:
+	case (bearer != "" || basic != "") && hasCookie:
 		g.challenge(w, r, http.StatusBadRequest, "invalid_request", "send either a bearer token or the session cookie, not both")
 		return nil, metrics.BadRequest
+	case basic != "":
+		id, err = g.verifyCredential(r, basicKey, basic, true, now)
+		if err != nil {
+			g.credentialError(w, r, err, true)
+			return nil, credentialOutcome(err)
+		}
+	case appcred.IsPAT(bearer):
+		id, err = g.verifyCredential(r, bearer, bearer, false, now)
+		if err != nil {
+			g.credentialError(w, r, err, false)
+			return nil, credentialOutcome(err)
+		}
 	case bearer != "":
 		id, err = g.verifyBearer(bearer, now)
 		if err != nil {
@@ -253,7 +297,11 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 		g.unauthenticated(w, r)
 		return nil, metrics.Unauthenticated
 	}
-	d := policy.Evaluate(&g.Rule, &id.Policy)
+	rule := &g.Rule
+	if id.cred != nil {
+		rule = &g.credRule
+	}
+	d := policy.Evaluate(rule, &id.Policy)
 	switch d.Outcome {
 	case policy.Allow:
 	case policy.InvalidToken:
@@ -263,6 +311,12 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 		g.forbidden(w, r, id, "insufficient_scope", d)
 		return nil, metrics.Forbidden
 	case policy.InsufficientAuthentication:
+		if id.cred != nil {
+			// No login can add a factor to an app credential: say what the route needs.
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="insufficient_user_authentication", error_description="this route requires a multi-factor login; app passwords and access tokens are not accepted", acr_values="aal2"`)
+			writeError(w, http.StatusUnauthorized, "insufficient_user_authentication", "this route requires a multi-factor login; app passwords and access tokens are not accepted")
+			return nil, metrics.Forbidden
+		}
 		// RFC 9470 step-up: a browser goes back through the login for a passkey (a login
 		// that comes back without one ends on a page, not here again: see callback); an
 		// API client is told what is missing.
@@ -305,7 +359,7 @@ func (g *Guard) cookieName(r *http.Request) string {
 // verifyBearer verifies an access token, through the cache.
 func (g *Guard) verifyBearer(tok string, now time.Time) (*Identity, error) {
 	gen := g.cache.generation()
-	if id := g.cache.get(tok, now); id != nil {
+	if id := g.cache.get(tok, now); id != nil && id.cred == nil {
 		c := id.Claims
 		if err := g.Provider.Revocations.CheckClaims(c); err != nil {
 			return nil, err
@@ -339,6 +393,9 @@ func (g *Guard) unauthenticated(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+	if g.AllowAppPasswords {
+		w.Header().Add("WWW-Authenticate", basicChallenge)
+	}
 	writeError(w, http.StatusUnauthorized, "unauthorized", "authentication required")
 }
 
@@ -348,6 +405,18 @@ func tokenOutcome(err error) int {
 		return metrics.Unavailable
 	}
 	return metrics.Unauthenticated
+}
+
+// credentialOutcome is the metrics outcome of credentialError's answer.
+func credentialOutcome(err error) int {
+	if errors.Is(err, errCredential) {
+		return metrics.Unauthenticated
+	}
+	var locked *lockout.LockedError
+	if errors.As(err, &locked) {
+		return metrics.Unauthenticated
+	}
+	return metrics.Unavailable
 }
 
 // tokenError answers a presented token that failed verification.

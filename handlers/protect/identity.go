@@ -85,6 +85,8 @@ type Identity struct {
 	Lookup func(key string) (any, bool)
 
 	headers []headerValue
+	// cred is set for the identity of an app password or personal access token.
+	cred *credInfo
 	// keyGen is the key ring's removal counter before the verification (see cache).
 	keyGen uint64
 	// until is the Unix time the cache stops serving the identity (default: the token's exp).

@@ -23,7 +23,7 @@ import (
 const FormatVersion = 1
 
 // UserLine is one line of a users file: the user's fields under their claim names (those
-// of store.User), with the password hash, passkeys and linked identities.
+// of store.User), with the password hash, passkeys, linked identities and app credentials.
 type UserLine struct {
 	V int `json:"v"`
 	store.User
@@ -31,6 +31,24 @@ type UserLine struct {
 	PasswordUpdatedAt time.Time      `json:"password_updated_at,omitzero"`
 	Passkeys          []PasskeyLine  `json:"passkeys,omitempty"`
 	Identities        []IdentityLine `json:"identities,omitempty"`
+	// AppCredentials are the user's app passwords and access tokens, each under the hash
+	// of its secret (the secret is in no store and no file).
+	AppCredentials []AppCredentialLine `json:"app_credentials,omitempty"`
+}
+
+// AppCredentialLine is an app password or access token of a UserLine (store.AppCredential
+// without the user ID).
+type AppCredentialLine struct {
+	ID         string    `json:"id"`
+	Kind       string    `json:"kind"`
+	Name       string    `json:"name"`
+	Scopes     []string  `json:"scopes,omitempty"`
+	Sites      []string  `json:"sites,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	LastUsedIP string    `json:"last_used_ip,omitempty"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
 }
 
 // PasskeyLine is a passkey of a UserLine (store.Passkey without the user ID).
@@ -105,6 +123,14 @@ func userLine(ctx context.Context, s store.Store, u store.User) (UserLine, error
 	for _, id := range ids {
 		line.Identities = append(line.Identities, IdentityLine{Provider: id.Provider, Subject: id.Subject, Email: id.Email,
 			CreatedAt: id.CreatedAt, LastUsedAt: id.LastUsedAt})
+	}
+	creds, err := s.ListUserAppCredentials(ctx, u.ID)
+	if err != nil {
+		return line, err
+	}
+	for _, c := range creds {
+		line.AppCredentials = append(line.AppCredentials, AppCredentialLine{ID: c.ID, Kind: c.Kind, Name: c.Name, Scopes: c.Scopes,
+			Sites: c.Sites, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt, LastUsedAt: c.LastUsedAt, LastUsedIP: c.LastUsedIP, RevokedAt: c.RevokedAt})
 	}
 	return line, nil
 }
@@ -318,6 +344,11 @@ func parseLine(raw []byte, now time.Time) (UserLine, error) {
 			return line, fmt.Errorf("identities[%d]: needs a provider (without /) and a subject", i)
 		}
 	}
+	for i, c := range line.AppCredentials {
+		if c.ID == "" || (c.Kind != store.CredentialPAT && c.Kind != store.CredentialAppPassword) {
+			return line, fmt.Errorf(`app_credentials[%d]: needs an id (the hash of the secret) and a kind, "pat" or "app_password"`, i)
+		}
+	}
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = now
 	}
@@ -387,6 +418,14 @@ func checkAgainst(ctx context.Context, s store.Store, line UserLine, update bool
 			return exists, err
 		}
 	}
+	for _, c := range line.AppCredentials {
+		other, err := s.GetAppCredential(ctx, c.ID)
+		if err == nil && other.UserID != line.ID {
+			return exists, fmt.Errorf("app credential %q belongs to another user", c.ID)
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return exists, err
+		}
+	}
 	for _, id := range line.Identities {
 		other, err := s.GetIdentity(ctx, id.Provider, id.Subject)
 		if err == nil && other.UserID != line.ID {
@@ -424,6 +463,13 @@ func writeLine(ctx context.Context, s store.Store, line UserLine, exists bool) e
 	for _, id := range line.Identities {
 		err := s.CreateIdentity(ctx, store.Identity{Provider: id.Provider, Subject: id.Subject, UserID: u.ID, Email: id.Email,
 			CreatedAt: id.CreatedAt, LastUsedAt: id.LastUsedAt})
+		if err != nil && !(exists && errors.Is(err, store.ErrAlreadyExists)) {
+			return err
+		}
+	}
+	for _, c := range line.AppCredentials {
+		err := s.CreateAppCredential(ctx, store.AppCredential{ID: c.ID, UserID: u.ID, Kind: c.Kind, Name: c.Name, Scopes: c.Scopes,
+			Sites: c.Sites, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt, LastUsedAt: c.LastUsedAt, LastUsedIP: c.LastUsedIP, RevokedAt: c.RevokedAt})
 		if err != nil && !(exists && errors.Is(err, store.ErrAlreadyExists)) {
 			return err
 		}

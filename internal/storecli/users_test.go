@@ -21,8 +21,8 @@ func populatedMemory(t *testing.T) *memory.Store {
 	return s
 }
 
-// userRecords returns the records a users file carries: users, passwords, passkeys and
-// identities.
+// userRecords returns the records a users file carries: users, passwords, passkeys,
+// identities and app credentials.
 func userRecords(t *testing.T, d store.Dumper) []store.Record {
 	t.Helper()
 	all, err := storetest.DumpAll(t.Context(), d)
@@ -32,7 +32,7 @@ func userRecords(t *testing.T, d store.Dumper) []store.Record {
 	var out []store.Record
 	for _, r := range all {
 		switch r.Kind {
-		case store.KindUser, store.KindPassword, store.KindPasskey, store.KindIdentity:
+		case store.KindUser, store.KindPassword, store.KindPasskey, store.KindIdentity, store.KindAppCred:
 			out = append(out, r)
 		}
 	}
@@ -58,8 +58,8 @@ func TestExportImportRoundTrip(t *testing.T) {
 		t.Fatalf("import: %+v, %v", res, err)
 	}
 	got, want := userRecords(t, dst), userRecords(t, src)
-	if len(got) != len(want) || len(want) != 6 {
-		t.Fatalf("imported %d records, want %d (6)", len(got), len(want))
+	if len(got) != len(want) || len(want) != 7 {
+		t.Fatalf("imported %d records, want %d (7)", len(got), len(want))
 	}
 	for i := range want {
 		if !equalRecord(got[i], want[i]) {

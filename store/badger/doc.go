@@ -46,8 +46,10 @@
 //	id/<provider>/<subject>   Identity (linked upstream account; provider names have no "/")
 //	idu/<user>/<provider/subject>  index of identities by user
 //	cs/<user>/<client>        Consent (the user's consent to a third-party client)
+//	ac/<id>                   AppCredential (app password, personal access token)
+//	acu/<user>/<id>           index of app credentials by user
 //
-// In composite keys (su, rfs, rfu, rv, op, pku, idu, cs) every component but the last is written as
+// In composite keys (su, rfs, rfu, rv, op, pku, idu, cs, acu) every component but the last is written as
 // "<length>:<bytes>" so that IDs containing "/" can never make two keys collide or make a
 // prefix scan for one user return another user's records.
 //

@@ -26,6 +26,7 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 			{store.KindSecondFactor, pFactor, decodeAs[store.SecondFactor]},
 			{store.KindIdentity, pIdentity, decodeAs[store.Identity]},
 			{store.KindConsent, pConsent, decodeAs[store.Consent]},
+			{store.KindAppCred, pAppCred, decodeAs[store.AppCredential]},
 			{store.KindGroup, pGroup, decodeAs[store.Group]},
 			{store.KindClient, pClient, decodeAs[store.Client]},
 			{store.KindKey, pKey, decodeAs[store.SigningKey]},

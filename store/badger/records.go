@@ -166,6 +166,8 @@ const (
 	pIdentity    = "id/"
 	pUserIdent   = "idu/"
 	pConsent     = "cs/"
+	pAppCred     = "ac/"
+	pUserAppCred = "acu/"
 )
 
 // --- listing ---

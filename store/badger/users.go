@@ -213,6 +213,18 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if err := deleteUserConsents(txn, id); err != nil {
 			return err
 		}
+		creds, err := indexIDs(txn, indexPrefix(pUserAppCred, id), 0)
+		if err != nil {
+			return err
+		}
+		for _, cid := range creds {
+			if err := del(txn, key(pAppCred, cid)); err != nil {
+				return err
+			}
+			if err := del(txn, indexKey(pUserAppCred, id, cid)); err != nil {
+				return err
+			}
+		}
 		return del(txn, uk)
 	})
 	if err != nil {

@@ -84,3 +84,9 @@ func clonePasskey(p store.Passkey) store.Passkey {
 	p.Credential = slices.Clone(p.Credential)
 	return p
 }
+
+func cloneAppCredential(c store.AppCredential) store.AppCredential {
+	c.Scopes = slices.Clone(c.Scopes)
+	c.Sites = slices.Clone(c.Sites)
+	return c
+}

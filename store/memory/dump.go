@@ -44,6 +44,9 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 	for _, k := range cks {
 		add(store.KindConsent, cloneConsent(s.consents[k]))
 	}
+	for _, id := range slices.Sorted(maps.Keys(s.appCreds)) {
+		add(store.KindAppCred, cloneAppCredential(s.appCreds[id].rec))
+	}
 	for _, id := range slices.Sorted(maps.Keys(s.groups)) {
 		add(store.KindGroup, cloneGroup(s.groups[id].rec))
 	}

@@ -88,6 +88,7 @@ type Store struct {
 	identities map[identityKey]store.Identity
 	consents   map[consentKey]store.Consent
 	factors    map[string]item[store.SecondFactor]
+	appCreds   map[string]item[store.AppCredential]
 }
 
 // New returns an empty Store.
@@ -112,6 +113,7 @@ func New() *Store {
 		identities: make(map[identityKey]store.Identity),
 		consents:   make(map[consentKey]store.Consent),
 		factors:    make(map[string]item[store.SecondFactor]),
+		appCreds:   make(map[string]item[store.AppCredential]),
 	}
 }
 

@@ -147,7 +147,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 }
 
 // DeleteUser implements store.Users: the user goes with its unique index entries, its
-// password, its passkeys, its linked identities, its second factors and its consents. Deleting a missing user returns
+// password, its passkeys, its linked identities, its second factors, its consents and its app credentials. Deleting a missing user returns
 // ErrNotFound.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := s.lock(ctx); err != nil {
@@ -178,6 +178,11 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	for k := range s.consents {
 		if k.user == id {
 			delete(s.consents, k)
+		}
+	}
+	for cid, c := range s.appCreds {
+		if c.rec.UserID == id {
+			delete(s.appCreds, cid)
 		}
 	}
 	delete(s.users, id)

@@ -36,6 +36,7 @@
 //	one_time_codes    id | purpose, expires_at | data
 //	groups            name | data
 //	passkeys          id | user_id | data
+//	app_credentials   id | user_id | data                                     (0040)
 //	identities        (provider, subject) | user_id (FK users ON DELETE CASCADE) | data
 //	consents          (user_id (FK users ON DELETE CASCADE), client_id) | data
 //

@@ -22,6 +22,7 @@ var dumpQueries = []struct{ kind, sql string }{
 	{store.KindSecondFactor, `SELECT data FROM second_factors ORDER BY user_id`},
 	{store.KindIdentity, `SELECT data FROM identities ORDER BY provider, subject`},
 	{store.KindConsent, `SELECT data FROM consents ORDER BY user_id, client_id`},
+	{store.KindAppCred, `SELECT data FROM app_credentials ORDER BY id`},
 	{store.KindGroup, `SELECT data FROM groups ORDER BY name`},
 	{store.KindClient, `SELECT data FROM clients ORDER BY id`},
 	{store.KindKey, `SELECT data FROM signing_keys ORDER BY id`},
@@ -124,6 +125,8 @@ func scanRecord(kind string, rows pgx.Rows) (any, error) {
 		return decodeTo[store.Passkey](data)
 	case store.KindSecondFactor:
 		return decodeTo[store.SecondFactor](data)
+	case store.KindAppCred:
+		return decodeTo[store.AppCredential](data)
 	case store.KindIdentity:
 		return decodeTo[store.Identity](data)
 	case store.KindConsent:

@@ -118,7 +118,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 }
 
 // DeleteUser implements store.Users: the user, its password credential and linked
-// identities (by foreign key) and its passkeys go in one transaction. Deleting a missing
+// identities (by foreign key), its passkeys and app credentials go in one transaction. Deleting a missing
 // user returns ErrNotFound.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -130,6 +130,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			return store.ErrNotFound
 		}
 		if _, err = tx.Exec(ctx, `DELETE FROM passkeys WHERE user_id = $1`, id); err != nil {
+			return err
+		}
+		if _, err = tx.Exec(ctx, `DELETE FROM app_credentials WHERE user_id = $1`, id); err != nil {
 			return err
 		}
 		return s.notify(ctx, tx, store.TopicUsers)

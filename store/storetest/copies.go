@@ -157,6 +157,21 @@ func testCopies(t *testing.T, newStore func(t *testing.T) store.Store) {
 			list: func() ([]store.Passkey, error) { return s.ListUserPasskeys(ctx, "u1") },
 		})
 	})
+
+	t.Run("app credentials", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		fixture := func() store.AppCredential {
+			return store.AppCredential{ID: "ac1", UserID: "u1", Kind: store.CredentialPAT, Scopes: []string{"read"}, Sites: []string{"a.example"}, CreatedAt: base}
+		}
+		checkCopies(t, fixture, func(c *store.AppCredential) { c.Scopes[0], c.Sites[0] = "X", "X" }, copyOps[store.AppCredential]{
+			create: func(c store.AppCredential) error { return s.CreateAppCredential(ctx, c) },
+			get:    func() (store.AppCredential, error) { return s.GetAppCredential(ctx, "ac1") },
+			update: func(f func(store.AppCredential) (store.AppCredential, error)) (store.AppCredential, error) {
+				return s.UpdateAppCredential(ctx, "ac1", f)
+			},
+			list: func() ([]store.AppCredential, error) { return s.ListUserAppCredentials(ctx, "u1") },
+		})
+	})
 }
 
 // copyOps are the methods of one record kind that checkCopies exercises; update and list

@@ -12,7 +12,7 @@ import (
 )
 
 // Populate fills s with records of every kind, in every state a copy must keep: a user
-// with every profile field, a password, a passkey and a linked identity; a disabled user;
+// with every profile field, a password, a passkey, a linked identity and an app credential; a disabled user;
 // group data; a client with a secret hash; a current and a retired signing key; sessions;
 // a rotated refresh token and its live successor, and a token of a revoked family; a
 // redeemed and an unredeemed authorization code; a revocation; a one-time code and a
@@ -49,6 +49,11 @@ func Populate(ctx context.Context, s store.Store) error {
 		},
 		func() error {
 			return s.PutConsent(ctx, store.Consent{UserID: "u1", ClientID: "app", Scopes: []string{"openid", "email"}, GrantedAt: base})
+		},
+		func() error {
+			return s.CreateAppCredential(ctx, store.AppCredential{ID: "ac1", UserID: "u1", Kind: store.CredentialPAT, Name: "ci",
+				Scopes: []string{"read"}, Sites: []string{"files.example"}, CreatedAt: base, ExpiresAt: at(time.Hour),
+				LastUsedAt: at(time.Minute), LastUsedIP: "192.0.2.1"})
 		},
 		func() error {
 			return s.PutGroup(ctx, store.Group{Name: "staff", CustomData: json.RawMessage(`{"floor":3}`), UpdatedAt: base})

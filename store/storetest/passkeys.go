@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -50,5 +51,59 @@ func testPasskeys(t *testing.T, newStore func(t *testing.T) store.Store) {
 	isErr(t, err, store.ErrNotFound, "passkey of a deleted user")
 	if list, _ := s.ListUserPasskeys(ctx, "pb"); len(list) != 1 {
 		t.Fatalf("other user's passkeys = %+v", list)
+	}
+}
+
+// testAppCredentials: app passwords and personal access tokens are listed per user, updated
+// atomically (revocation, last use), never moved to another user, and deleted with their
+// user.
+func testAppCredentials(t *testing.T, newStore func(t *testing.T) store.Store) {
+	s := newStore(t)
+	ctx := context.Background()
+	for _, id := range []string{"ca", "cb"} {
+		ok(t, s.CreateUser(ctx, store.User{ID: id}), "create user "+id)
+	}
+	c := store.AppCredential{ID: "h1", UserID: "ca", Kind: store.CredentialPAT, Name: "ci", Scopes: []string{"read"},
+		Sites: []string{"files.example"}, CreatedAt: base, ExpiresAt: at(time.Hour)}
+	ok(t, s.CreateAppCredential(ctx, c), "create")
+	isErr(t, s.CreateAppCredential(ctx, store.AppCredential{ID: "h1", UserID: "cb"}), store.ErrAlreadyExists, "same ID")
+	ok(t, s.CreateAppCredential(ctx, store.AppCredential{ID: "h2", UserID: "ca", Kind: store.CredentialAppPassword}), "second")
+	ok(t, s.CreateAppCredential(ctx, store.AppCredential{ID: "h3", UserID: "cb", Kind: store.CredentialPAT}), "other user's")
+	list, err := s.ListUserAppCredentials(ctx, "ca")
+	ok(t, err, "list")
+	if len(list) != 2 || list[0].ID != "h1" || list[1].ID != "h2" {
+		t.Fatalf("credentials of ca = %+v", list)
+	}
+	got, err := s.GetAppCredential(ctx, "h1")
+	ok(t, err, "get")
+	if got.Name != "ci" || len(got.Scopes) != 1 || got.Sites[0] != "files.example" || !got.ExpiresAt.Equal(at(time.Hour)) {
+		t.Fatalf("got = %+v", got)
+	}
+	up, err := s.UpdateAppCredential(ctx, "h1", func(c store.AppCredential) (store.AppCredential, error) {
+		c.LastUsedAt, c.LastUsedIP, c.RevokedAt = at(time.Minute), "192.0.2.1", at(2*time.Minute)
+		return c, nil
+	})
+	ok(t, err, "update")
+	if up.LastUsedIP != "192.0.2.1" || !up.RevokedAt.Equal(at(2*time.Minute)) || up.Name != "ci" {
+		t.Fatalf("updated = %+v", up)
+	}
+	_, err = s.UpdateAppCredential(ctx, "h1", func(c store.AppCredential) (store.AppCredential, error) {
+		c.UserID = "cb"
+		return c, nil
+	})
+	if err == nil {
+		t.Fatal("moved a credential to another user")
+	}
+	_, err = s.UpdateAppCredential(ctx, "missing", func(c store.AppCredential) (store.AppCredential, error) { return c, nil })
+	isErr(t, err, store.ErrNotFound, "update missing")
+	ok(t, s.DeleteAppCredential(ctx, "h2"), "delete")
+	ok(t, s.DeleteAppCredential(ctx, "h2"), "delete missing")
+	_, err = s.GetAppCredential(ctx, "h2")
+	isErr(t, err, store.ErrNotFound, "get deleted")
+	ok(t, s.DeleteUser(ctx, "ca"), "delete user")
+	_, err = s.GetAppCredential(ctx, "h1")
+	isErr(t, err, store.ErrNotFound, "credential of a deleted user")
+	if list, _ := s.ListUserAppCredentials(ctx, "cb"); len(list) != 1 {
+		t.Fatalf("other user's credentials = %+v", list)
 	}
 }
