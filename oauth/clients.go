@@ -297,7 +297,9 @@ func (p *Server) Client(ctx context.Context, id string) (*Client, error) {
 	c := &Client{ID: rec.ID, Name: rec.Name, RedirectURIs: rec.RedirectURIs,
 		PostLogoutRedirectURIs: rec.PostLogoutRedirectURIs, Scopes: rec.Scopes,
 		GrantTypes: rec.GrantTypes, RequirePKCE: rec.RequirePKCE, AllowedOrigins: rec.AllowedOrigins,
-		ConsentRequired: rec.ConsentRequired,
+		// A registered client (it has a registration access token) asks for consent even
+		// if its record predates Register setting ConsentRequired.
+		ConsentRequired: rec.ConsentRequired || rec.RegistrationTokenHash != "",
 		IDTokenAlg:      rec.Metadata["id_token_signed_response_alg"]}
 	if c.Name == "" {
 		c.Name = c.ID
