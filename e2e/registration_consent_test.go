@@ -64,7 +64,8 @@ func (e *Env) consentCode(b *Browser, clientID, ru, scope string) (string, strin
 // treat all client metadata as self-asserted" and "can also present warning messages to end
 // users about dynamically registered clients in all cases"; OIDC Core §3.1.2.4: "the
 // Authorization Server obtains an authorization decision". So the user sees the consent page
-// naming the client and no code leaves before Allow — also when the registration says
+// naming the client, warning that it registered itself and naming the host the answer goes
+// to, and no code leaves before Allow — also when the registration says
 // "consent_required": false; prompt=none answers consent_required (OC-09, OIDC Core
 // §3.1.2.6); a decision without the page's CSRF token is refused (PX-24); Deny answers
 // access_denied (RFC 6749 §4.1.2.1); Allow gives a code that the token endpoint takes. An
@@ -95,7 +96,10 @@ func TestDynamicRegistrationConsent(t *testing.T) {
 	// The link the attacker sends: the consent page, no code.
 	params, _ := AuthParams(id, ru, "openid email")
 	page := e.consentPage(b, params)
-	for _, want := range []string{"Harmless Helper", victim, "Your email address"} {
+	// RFC 7591 §5: the page warns that the client registered itself and names the host
+	// the answer goes to.
+	rpHost := strings.TrimPrefix(e.RP, "http://")
+	for _, want := range []string{"Harmless Helper", victim, "Your email address", "data-registered", "registered itself", rpHost} {
 		if !strings.Contains(string(page.Body), want) {
 			t.Errorf("consent page lacks %q:\n%s", want, truncate(string(page.Body), 3000))
 		}

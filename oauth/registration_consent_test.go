@@ -57,6 +57,9 @@ func TestRegisteredClientRequiresConsent(t *testing.T) {
 				}
 			}
 			needs("registered")
+			if c, err := p.Client(ctx, id); err != nil || !c.Registered {
+				t.Errorf("Client: %+v %v; want marked registered (the consent page warns)", c, err)
+			}
 
 			// RFC 7592 §2.2: the client replaces its metadata; it cannot drop the consent.
 			got, e := p.ReadRegistration(ctx, id, tok, "192.0.2.1")
