@@ -16,7 +16,9 @@ import (
 // openid-client's dynamicClientRegistration() against `registration open` with an initial
 // access token — refused without it or with a wrong one, invalid_redirect_uri for a cleartext
 // redirect URI, and a registered confidential client that gets tokens at once with the
-// issued secret (client credentials, introspection) and reads its registration (RFC 7592).
+// issued secret (client credentials, introspection) and reads its registration (RFC 7592);
+// a registered web client's code flow stops at the consent page (a registered client is a
+// third party): Deny answers access_denied, Allow gives a code the library exchanges.
 func TestOpenIDClientDynamicRegistration(t *testing.T) {
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -30,12 +32,15 @@ func TestOpenIDClientDynamicRegistration(t *testing.T) {
 		registration open {
 			initial_access_token {env.GH_E2E_NODE_IAT}
 		}`})
+	const email = "node-dcr@example.test"
+	e.CreateUser(email)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", script)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "NO_COLOR=1", "GATEHOUSE_ISSUER="+e.Issuer,
-		"GATEHOUSE_INITIAL_ACCESS_TOKEN="+iat, "GATEHOUSE_REDIRECT_URI="+e.RP+"/cb")
+		"GATEHOUSE_INITIAL_ACCESS_TOKEN="+iat, "GATEHOUSE_REDIRECT_URI="+e.RP+"/cb",
+		"GATEHOUSE_USER_EMAIL="+email, "GATEHOUSE_USER_PASSWORD="+Password)
 	out := &lineLogger{t: t}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 5 * time.Second

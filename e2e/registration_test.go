@@ -41,7 +41,8 @@ func wantOAuthError(t *testing.T, r *Resp, status int, code string) {
 // §3.1, token_endpoint_auth_method none) and is refused at /authorize (an error page, no
 // redirect) and /token until an administrator approves it through the admin API, the CLI
 // listing it as pending; then the code flow with PKCE, refresh, userinfo and CORS from its
-// redirect URI's origin work. Bad redirect URIs get 400 invalid_redirect_uri (§3.2.2).
+// redirect URI's origin work, after the consent page (a registered client is a third party).
+// Bad redirect URIs get 400 invalid_redirect_uri (§3.2.2).
 // RFC 7592: the registration access token reads and updates the registration (a wrong one
 // is 401) and deletes it, after which the client's refresh token no longer works.
 func TestDynamicRegistrationApproval(t *testing.T) {
@@ -102,7 +103,14 @@ func TestDynamicRegistrationApproval(t *testing.T) {
 	if out, err := runCLI(t, "", "client", "list", "--pending", "--address", e.AdminAddr); err != nil || strings.Contains(out, id) {
 		t.Fatalf("still pending after approval: %v\n%s", err, out)
 	}
-	tok := e.Tokens(b, id, ru, "openid profile email offline_access")
+	// A registered client is a third party: the user is asked first (consent page, Allow).
+	code, verifier := e.consentCode(b, id, ru, "openid profile email offline_access")
+	tr := e.Token(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {ru},
+		"client_id": {id}, "code_verifier": {verifier}})
+	if tr.Status != http.StatusOK {
+		t.Fatalf("token: %s", tr)
+	}
+	tok := tr.JSON(t)
 	at, _ := tok["access_token"].(string)
 	rt, _ := tok["refresh_token"].(string)
 	if at == "" || rt == "" || tok["id_token"] == nil {
@@ -160,8 +168,8 @@ func TestDynamicRegistrationApproval(t *testing.T) {
 
 // TestDynamicRegistrationOpen (CR-05): `registration open` with an initial access token (RFC 7591
 // §3): without it or with a wrong one the endpoint answers 401 invalid_token; with it, a
-// confidential client registers and works at once, driven by golang.org/x/oauth2 with the
-// issued secret (client_secret_basic) and PKCE.
+// confidential client registers and works at once (after the user allows it on the consent
+// page), driven by golang.org/x/oauth2 with the issued secret (client_secret_basic) and PKCE.
 func TestDynamicRegistrationOpen(t *testing.T) {
 	const iat = "e2e-initial-access-token-0123456789abcdef"
 	t.Setenv("GH_E2E_INITIAL_ACCESS_TOKEN", iat)
@@ -195,8 +203,9 @@ func TestDynamicRegistrationOpen(t *testing.T) {
 	conf := &oauth2.Config{ClientID: id, ClientSecret: sec, RedirectURL: ru, Scopes: []string{"openid", "email"},
 		Endpoint: oauth2.Endpoint{AuthURL: e.Issuer + "/authorize", TokenURL: e.Issuer + "/token", AuthStyle: oauth2.AuthStyleInHeader}}
 	verifier := oauth2.GenerateVerifier()
-	resp := b.Go(http.MethodGet, conf.AuthCodeURL("state-1", oauth2.S256ChallengeOption(verifier)), nil, StopAt(e.RP))
-	q := resp.Location(t).Query()
+	// The registered client is a third party: the consent page comes first, then Allow.
+	authURL, _ := url.Parse(conf.AuthCodeURL("state-1", oauth2.S256ChallengeOption(verifier)))
+	q := e.consentDecide(b, e.consentPage(b, authURL.Query()), ru, "allow")
 	if q.Get("code") == "" || q.Get("state") != "state-1" {
 		t.Fatalf("authorization response %v", q)
 	}
@@ -210,7 +219,8 @@ func TestDynamicRegistrationOpen(t *testing.T) {
 	}
 	wrong := *conf
 	wrong.ClientSecret = sec + "x"
-	resp = b.Go(http.MethodGet, wrong.AuthCodeURL("state-2", oauth2.S256ChallengeOption(verifier)), nil, StopAt(e.RP))
+	// The consent is remembered: this time the code comes without the page.
+	resp := b.Go(http.MethodGet, wrong.AuthCodeURL("state-2", oauth2.S256ChallengeOption(verifier)), nil, StopAt(e.RP))
 	if _, err := wrong.Exchange(ctx, resp.Location(t).Query().Get("code"), oauth2.VerifierOption(verifier)); err == nil ||
 		!strings.Contains(err.Error(), "invalid_client") {
 		t.Fatalf("a wrong secret: %v", err)

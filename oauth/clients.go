@@ -64,6 +64,9 @@ type Client struct {
 	// ConsentRequired marks a third-party client: the user is asked to consent to what it
 	// requests (the consent page), and the decision is remembered per scope set.
 	ConsentRequired bool
+	// Registered marks a client that registered itself (RFC 7591): its name and other
+	// metadata are self-asserted (RFC 7591 §5), which the consent page says.
+	Registered bool
 	// origins are the browser origins of a public client (origins.go); nil otherwise.
 	origins map[string]bool
 }
@@ -297,7 +300,10 @@ func (p *Server) Client(ctx context.Context, id string) (*Client, error) {
 	c := &Client{ID: rec.ID, Name: rec.Name, RedirectURIs: rec.RedirectURIs,
 		PostLogoutRedirectURIs: rec.PostLogoutRedirectURIs, Scopes: rec.Scopes,
 		GrantTypes: rec.GrantTypes, RequirePKCE: rec.RequirePKCE, AllowedOrigins: rec.AllowedOrigins,
-		ConsentRequired: rec.ConsentRequired,
+		// A registered client (it has a registration access token) asks for consent even
+		// if its record predates Register setting ConsentRequired.
+		ConsentRequired: rec.ConsentRequired || rec.RegistrationTokenHash != "",
+		Registered:      rec.RegistrationTokenHash != "",
 		IDTokenAlg:      rec.Metadata["id_token_signed_response_alg"]}
 	if c.Name == "" {
 		c.Name = c.ID

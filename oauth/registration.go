@@ -30,6 +30,10 @@ import (
 //     to accept [...] an initial access token"), unless the operator explicitly leaves it
 //     unprotected.
 //
+// Every registered client is consent required (store.Client.ConsentRequired): its users
+// are asked on the consent page before it gets a code, whatever its metadata says, also
+// after an RFC 7592 update.
+//
 // Either mode may require the initial access token. Secrets are shown once and stored
 // hashed: the client secret as SHA-256 (the form of store.Client.SecretHash), the
 // registration access token as secret.Hash; both are compared in constant time, and failed
@@ -165,7 +169,13 @@ func (p *Server) registeredRecord(id string, m ClientMetadata, sec string) (stor
 	}
 	rec := store.Client{ID: id, Name: m.ClientName, RedirectURIs: m.RedirectURIs,
 		PostLogoutRedirectURIs: m.PostLogoutRedirectURIs, Scopes: scopes, GrantTypes: m.GrantTypes,
-		RequirePKCE: true, AllowedOrigins: m.AllowedOrigins, Metadata: m.extra()}
+		RequirePKCE: true, AllowedOrigins: m.AllowedOrigins, Metadata: m.extra(),
+		// A registered client is a third party by nature: whoever holds the means to
+		// register picks its redirect URIs, so a logged-in user is always asked before it
+		// gets a code (RFC 7591 §5: client metadata is self-asserted; RFC 6819 §4.2.2;
+		// OIDC Core §3.1.2.4). Nothing in the metadata turns this off, and an update
+		// rebuilds the record here, so RFC 7592 PUT keeps it.
+		ConsentRequired: true}
 	if sec != "" {
 		rec.SecretHash = hex.EncodeToString(secret.ClientDigest(nil, sec))
 	}

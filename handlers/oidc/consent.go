@@ -39,6 +39,11 @@ type consentData struct {
 	Scopes     []ScopeLine
 	// Claims are the claims asked for one by one with the claims parameter.
 	Claims []string
+	// Registered marks a client that registered itself (RFC 7591): its name is
+	// self-asserted, so the page says so and names where the answer goes (SendsTo: the
+	// redirect URI's host, or its scheme for an app's private-use scheme).
+	Registered bool
+	SendsTo    string
 	// Action is the form's target; Request the authorization request to resume; User the
 	// ID of the user asked (an Allow counts only for the session's user being that user).
 	Action, Request, User string
@@ -74,6 +79,20 @@ func requestedClaims(req *oauth.AuthRequest) []string {
 	return out
 }
 
+// sendsTo names where the authorization response goes: the redirect URI's host (with its
+// port), or "the app <scheme>:" for a native app's private-use scheme.
+func sendsTo(redirectURI string) string {
+	u, err := url.Parse(redirectURI)
+	switch {
+	case err != nil:
+		return ""
+	case u.Host != "":
+		return u.Host
+	default:
+		return "the app " + u.Scheme + ":"
+	}
+}
+
 // consentResume is the authorization request without prompt=consent: once the user has
 // decided, the page is not asked for again.
 func consentResume(params url.Values) url.Values {
@@ -102,7 +121,8 @@ func consentResume(params url.Values) url.Values {
 // consentPage asks the user whether the third-party client may have what it requests.
 func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request, params url.Values, req *oauth.AuthRequest, u store.User) {
 	d := consentData{App: req.Client.Name, Email: u.Email, Scopes: scopeLines(req.Scopes), Claims: requestedClaims(req),
-		Action: h.Base + PathConsent, Request: consentResume(params).Encode(), User: u.ID}
+		Action: h.Base + PathConsent, Request: consentResume(params).Encode(), User: u.ID,
+		Registered: req.Client.Registered, SendsTo: sendsTo(req.RedirectURI)}
 	web.SecurityHeaders(w.Header())
 	// The page must not be framed or cached: it carries the decision's form.
 	w.Header().Set("Cache-Control", "no-store")

@@ -183,7 +183,8 @@ func TestClientConfigurationEndpoint(t *testing.T) {
 }
 
 // AS-03, AS-09: approval mode: the registered client is refused at /authorize (an error page, no redirect
-// to its URI) and at /token until approved; then the code flow with PKCE works.
+// to its URI) and at /token until approved; then the code flow with PKCE works, through the
+// consent page.
 func TestPendingClientRefusedUntilApproved(t *testing.T) {
 	e := newRegEnv(t, oauth.RegistrationApproval, "")
 	out := jsonBody(t, e.regRequest(http.MethodPost, PathRegister, "",
@@ -203,7 +204,10 @@ func TestPendingClientRefusedUntilApproved(t *testing.T) {
 	if _, err := e.P.OAuth.ApproveClient(e.Ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	code := e.authorize(q)
+	// A registered client is a third party: the consent page comes first; Allow gives the code.
+	b := newBrowser(e)
+	allow := b.decide(t, b.get(PathAuthorize+"?"+q.Encode()), "allow")
+	code := redirectParams(t, b.get(allow.Header().Get("Location"))).Get("code")
 	tok := decode(t, e.post(PathToken, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {id},
 		"redirect_uri": {"https://spa.test/cb"}, "code_verifier": {v}}, "", ""))
 	if tok["access_token"] == nil || tok["id_token"] == nil {
