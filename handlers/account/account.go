@@ -15,6 +15,7 @@ package account
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -35,6 +36,8 @@ import (
 type Accounts interface {
 	ChangePassword(ctx context.Context, s store.Session, password string) error
 	HasPassword(ctx context.Context, userID string) (bool, error)
+	UpdateOwnProfile(ctx context.Context, userID string, fields map[string]json.RawMessage, allowed []string) (store.User, error)
+	Delete(ctx context.Context, userID string) error
 }
 
 // Verification proves addresses and phone numbers (*account.Verification).
@@ -80,6 +83,11 @@ type Handler struct {
 	PasskeysNeedDomain bool
 	// AppCredentials are the user's app passwords and access tokens (credentials.go).
 	AppCredentials AppCredentials
+	// EditableFields are the profile fields the user may change (option
+	// account.editable_fields; none when empty); AllowDelete lets the user delete the
+	// account (option account.allow_delete): profile.go.
+	EditableFields []string
+	AllowDelete    bool
 }
 
 // Mount registers the handler's routes on mux.
@@ -121,6 +129,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.HandleChange(mux, "POST", "/account/sessions/end-others", h.endOthersForm)
 	h.mountSecondFactors(mux)
 	h.mountCredentials(mux)
+	h.mountProfile(mux)
 }
 
 type pageData struct {
@@ -149,6 +158,9 @@ type pageData struct {
 	// created, with its secret (shown once).
 	Credentials   []appcred.View
 	NewCredential *NewCredential
+	// Profile are the fields the user may edit; AllowDelete shows "Delete my account".
+	Profile     []profileField
+	AllowDelete bool
 }
 
 // GET /: the account page.
@@ -226,7 +238,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		Fresh: h.Sessions.Fresh(s), Apps: h.connectedApps(r.Context(), u.ID),
 		Sessions: h.userSessions(r.Context(), u.ID, s.ID), MFA: factors,
 		HasPassword: hasPassword, Linked: justLinked, PasskeysNeedDomain: h.PasskeysNeedDomain,
-		Credentials: creds, NewCredential: nc})
+		Credentials: creds, NewCredential: nc, Profile: h.profileFields(u), AllowDelete: h.AllowDelete})
 }
 
 // change runs a change form of the account page (CSRF token, session) and goes back to the
