@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/login/lockout"
+	"github.com/gatehouse-dev/gatehouse/login/recoverycode"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -84,7 +86,8 @@ func (a *Accounts) UpdateOwnProfile(ctx context.Context, userID string, fields m
 // passkeys, linked identities, second factors, consents and app credentials. It is the
 // administrator's delete and the user's own.
 func (a *Accounts) Delete(ctx context.Context, userID string) error {
-	if _, err := a.Store.GetUser(ctx, userID); errors.Is(err, store.ErrNotFound) {
+	u, err := a.Store.GetUser(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
 		return ErrUserNotFound
 	} else if err != nil {
 		return fmt.Errorf("read user: %w", err)
@@ -96,6 +99,17 @@ func (a *Accounts) Delete(ctx context.Context, userID string) error {
 		return ErrUserNotFound
 	} else if err != nil {
 		return fmt.Errorf("delete user: %w", err)
+	}
+	// The account's attempt counters go too: a new account at the same address starts
+	// clean, and nothing keyed by the old account stays behind.
+	keys := []string{recoverycode.LimitKey(userID)}
+	if u.Email != "" {
+		keys = append(keys, lockout.AccountKey(u.Email))
+	}
+	for _, k := range keys {
+		if err := a.Store.ResetCounter(ctx, k); err != nil {
+			a.logger().Warn("delete user: reset counter", "error", err)
+		}
 	}
 	a.logger().Info("user deleted", "user", userID)
 	return nil

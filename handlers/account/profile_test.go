@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit/portaltest"
+	"github.com/gatehouse-dev/gatehouse/login/lockout"
+	"github.com/gatehouse-dev/gatehouse/login/recoverycode"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -208,6 +210,12 @@ func TestDeleteRemovesEverything(t *testing.T) {
 	must(e.Store.PutConsent(ctx, store.Consent{UserID: uid, ClientID: "partner", Scopes: []string{"openid"}, GrantedAt: e.Clock.Now()}))
 	must(e.Store.CreateAppCredential(ctx, store.AppCredential{ID: secret.New(8), UserID: uid, Kind: store.CredentialPAT, Name: "ci",
 		CreatedAt: e.Clock.Now(), ExpiresAt: e.Clock.Now().Add(time.Hour)}))
+	counters := []string{recoverycode.LimitKey(uid), lockout.AccountKey(e.User.Email)}
+	for _, k := range counters {
+		if _, _, err := e.Store.IncrementCounter(ctx, k, 2, time.Hour, e.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cookie := b.CookieValue("session")
 
 	r := b.PostForm("/account/delete", url.Values{"confirm": {" " + strings.ToUpper(e.User.Email) + " "}})
@@ -240,6 +248,11 @@ func TestDeleteRemovesEverything(t *testing.T) {
 	}
 	if _, err := e.Store.GetPassword(ctx, uid); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("password: %v", err)
+	}
+	for _, k := range counters {
+		if n, _, _ := e.Store.GetCounter(ctx, k, e.Clock.Now()); n != 0 {
+			t.Errorf("counter %s left: %d", k, n)
+		}
 	}
 	if _, oerr := e.P.RefreshGrant(ctx, e.Web, tok.RefreshToken, ""); oerr == nil {
 		t.Error("the offline refresh token still works")
