@@ -6,7 +6,9 @@
 // (/account/apps/disconnect, /api/v1/account/apps...: consents.go) and the user's sessions
 // (/account/sessions/..., /api/v1/account/sessions...: sessions.go), the authenticator app and
 // recovery codes (mfa.go), app passwords and personal access tokens
-// (/account/credentials..., /api/v1/account/credentials...: credentials.go), each as a page
+// (/account/credentials..., /api/v1/account/credentials...: credentials.go), the profile
+// fields the operator allows and the account's own deletion (/account/profile,
+// /account/delete, /api/v1/account/profile, /api/v1/account: profile.go), each as a page
 // form and as JSON API. Without a session a page leads to the login page and the API
 // answers 401 login_required. Sensitive changes need a fresh login (CR-19); the identity
 // core applies that rule. Linking a new identity starts a social login
