@@ -95,3 +95,34 @@ func TestAccountProfileEditAndDelete(t *testing.T) {
 		t.Error("no back-channel logout for the client of the deleted user's session")
 	}
 }
+
+// TestAdminDeleteUserCLI — `gatehouse user delete --yes EMAIL` (DELETE /gatehouse/users/{id},
+// the removal a user's own deletion uses): without --yes nothing happens; with it the user's
+// refresh token is refused and the user cannot log in; a second delete is a 404.
+func TestAdminDeleteUserCLI(t *testing.T) {
+	e := Start(t, Config{Gatehouse: AppClient, Sites: AppSite})
+	const ada = "ada@example.test"
+	e.CreateUser(ada)
+	b := NewBrowser(t)
+	e.PortalLogin(b, ada, Password)
+	tok := e.Tokens(b, "app", e.RP+"/app-cb", "openid offline_access")
+	addr := []string{"--address", e.AdminAddr}
+	if _, err := runCLI(t, "", append([]string{"user", "delete", ada}, addr...)...); err == nil || !strings.Contains(err.Error(), "--yes") {
+		t.Fatalf("delete without --yes: %v", err)
+	}
+	if r := e.APILogin(ada, Password); r.Status != http.StatusOK {
+		t.Fatalf("login after a refused delete: %s", r)
+	}
+	if out, err := runCLI(t, "", append([]string{"user", "delete", "--yes", ada}, addr...)...); err != nil {
+		t.Fatalf("delete --yes: %v\n%s", err, out)
+	}
+	if rr := e.Refresh("app", tok["refresh_token"].(string)); rr.Status != http.StatusBadRequest {
+		t.Errorf("refresh token after delete: %s", rr)
+	}
+	if r := e.APILogin(ada, Password); r.Status != http.StatusUnauthorized {
+		t.Errorf("login after delete: %s, want 401", r)
+	}
+	if _, err := runCLI(t, "", append([]string{"user", "delete", "--yes", ada}, addr...)...); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("second delete: %v, want 404", err)
+	}
+}
