@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // TestAccountProfileEditAndDelete — issue 16 ("The user can edit their name and other
@@ -19,9 +22,19 @@ import (
 //     the account is gone; the old session cookie no longer opens the account page, the
 //     offline refresh token is refused (invalid_grant), the client that took part in the
 //     session gets a back-channel logout token, and the user cannot log in again.
+//
+// It runs on Badger and on PostgreSQL (where the store is then checked directly).
 func TestAccountProfileEditAndDelete(t *testing.T) {
+	t.Run("badger", func(t *testing.T) { accountProfileEditAndDelete(t, "") })
+	t.Run("postgres", func(t *testing.T) {
+		storage, _ := pgStorage(t)
+		accountProfileEditAndDelete(t, storage)
+	})
+}
+
+func accountProfileEditAndDelete(t *testing.T, storage string) {
 	rp := cfListen(t)
-	e := Start(t, Config{Gatehouse: AppClient + `
+	e := Start(t, Config{Storage: storage, Gatehouse: AppClient + `
 		client bc {
 			name "Back-channel app"
 			redirect_uri {{.RP}}/cb-bc
@@ -32,7 +45,7 @@ func TestAccountProfileEditAndDelete(t *testing.T) {
 			allow_delete
 		}`, Sites: AppSite})
 	const ada = "ada@example.test"
-	e.CreateUser(ada)
+	uid := e.CreateUser(ada)
 	b := NewBrowser(t)
 	e.PortalLogin(b, ada, Password)
 	tok := e.Tokens(b, "app", e.RP+"/app-cb", "openid profile offline_access")
@@ -93,6 +106,16 @@ func TestAccountProfileEditAndDelete(t *testing.T) {
 	}
 	if !rp.wait(1, 10*time.Second) {
 		t.Error("no back-channel logout for the client of the deleted user's session")
+	}
+	st := Provider(t).Store
+	if _, err := st.GetUser(Ctx(t), uid); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the store still has the user: %v", err)
+	}
+	if l, err := st.ListUserSessions(Ctx(t), uid); err != nil || len(l) != 0 {
+		t.Errorf("the store still has %d sessions (%v)", len(l), err)
+	}
+	if _, err := st.GetPassword(Ctx(t), uid); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the store still has the password: %v", err)
 	}
 }
 

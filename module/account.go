@@ -12,7 +12,8 @@ type AccountConfig struct {
 	// EditableFields are the profile fields users may change themselves, among fname,
 	// mname, lname, username, birthday, picture and organization (default: fname mname
 	// lname; an empty list: none). Email and phone number are never editable here: they
-	// change only through the verification flows.
+	// change only through the verification flows. Usernames are not unique: a user who may
+	// edit username may choose any (relying parties identify users by sub).
 	EditableFields *[]string `json:"editable_fields,omitempty"`
 	// AllowDelete lets users delete their own account, after a fresh login and a
 	// confirmation: the same complete removal as the admin API's DELETE /gatehouse/users/{id}
