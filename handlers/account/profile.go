@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -22,8 +23,9 @@ var fieldLabels = map[string]string{"fname": "First name", "mname": "Middle name
 // profileFields are the editable fields with the user's values, in the configured order.
 func (h *Handler) profileFields(u store.User) []profileField {
 	out := make([]profileField, 0, len(h.EditableFields))
+	values := profileValues(u)
 	for _, f := range h.EditableFields {
-		v, _ := profileValues(u)[f].(string)
+		v, _ := values[f].(string)
 		typ := "text"
 		switch f {
 		case "birthday":
@@ -47,11 +49,11 @@ func profileValues(u store.User) map[string]any {
 func (h *Handler) profileForm(w http.ResponseWriter, r *http.Request) {
 	h.change(w, r, func(s store.Session, f url.Values) error {
 		fields := map[string]json.RawMessage{}
-		for name, vs := range f {
+		for name := range f {
 			if name == "csrf_token" {
 				continue
 			}
-			raw, err := json.Marshal(strings.Join(vs, ""))
+			raw, err := json.Marshal(f.Get(name))
 			if err != nil {
 				return err
 			}
@@ -151,8 +153,12 @@ func (h *Handler) deleteForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.deleteAccount(r, s, u, f.Get("confirm")); err != nil {
-		if errors.Is(err, errDeleteReauthenticate) || errors.Is(err, errConfirmDelete) {
+		switch {
+		case errors.Is(err, errDeleteReauthenticate):
 			h.RenderError(w, r, http.StatusForbidden, errMsg(err))
+			return
+		case errors.Is(err, errConfirmDelete):
+			h.RenderError(w, r, http.StatusBadRequest, errMsg(err))
 			return
 		}
 		h.changeError(w, r, err)
@@ -164,10 +170,7 @@ func (h *Handler) deleteForm(w http.ResponseWriter, r *http.Request) {
 	h.Page(w, r, http.StatusOK, "account_deleted", "Account deleted", "", deletedData{LoginAgain: h.Base + "/login"})
 }
 
-func errMsg(err error) string {
-	s := err.Error()
-	return strings.ToUpper(s[:1]) + s[1:] + "."
-}
+func errMsg(err error) string { return portalkit.Capitalize(err.Error()) + "." }
 
 // apiDelete: DELETE /api/v1/account {confirm}: as deleteForm; 204 when the account is gone,
 // 403 reauthenticate without a fresh login, 400 confirm_mismatch, 404 when the operator

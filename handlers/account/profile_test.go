@@ -161,7 +161,7 @@ func TestCR19_DeleteNeedsFreshLoginAndConfirmation(t *testing.T) {
 	e := profileEnv(t, nil, true)
 	b := e.Browser()
 	b.LogIn()
-	if r := b.PostForm("/account/delete", url.Values{"confirm": {"delete please"}}); r.StatusCode != http.StatusForbidden ||
+	if r := b.PostForm("/account/delete", url.Values{"confirm": {"delete please"}}); r.StatusCode != http.StatusBadRequest ||
 		!strings.Contains(r.Body, "type your email address or the word DELETE") {
 		t.Errorf("wrong confirmation: %d\n%s", r.StatusCode, r.Body)
 	}
