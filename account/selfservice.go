@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -47,7 +48,8 @@ func (a *Accounts) UpdateOwnProfile(ctx context.Context, userID string, fields m
 		return store.User{}, &input.Error{Field: "", Message: "send at least one field to change"}
 	}
 	var pp ProfilePatch
-	for name, raw := range fields {
+	for _, name := range slices.Sorted(maps.Keys(fields)) { // the first bad field, always the same
+		raw := fields[name]
 		switch {
 		case slices.Contains(verifiedFields, name):
 			return store.User{}, &input.Error{Field: name, Message: fmt.Sprintf("%s changes only through verification: use the verify form on the account page", name)}
