@@ -221,6 +221,10 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 				return nil, err
 			}
 			app.Registration = r
+		case "account":
+			if err := parseAccount(d, &app.Account); err != nil {
+				return nil, err
+			}
 		case "metrics":
 			if args := d.RemainingArgs(); len(args) != 1 || args[0] != "off" {
 				return nil, d.Errf("gatehouse: expected `metrics off` (the metrics are on by default)")
@@ -233,7 +237,7 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			app.Clients = append(app.Clients, c)
 		default:
-			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, passkeys, social, social_limits, metrics, client)", opt)
+			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, passkeys, social, social_limits, account, metrics, client)", opt)
 		}
 	}
 	var warnings []caddyconfig.Warning

@@ -87,6 +87,8 @@ type App struct {
 	// Email and SMS deliver login codes, magic links and verification messages.
 	Email EmailConfig `json:"email,omitzero"`
 	SMS   SMSConfig   `json:"sms,omitzero"`
+	// Account sets what users may change of their own account (profile fields, deletion).
+	Account AccountConfig `json:"account,omitzero"`
 	// DisableMetrics turns off the Prometheus metrics (see README, Metrics and health): no
 	// collectors are registered and the store is not timed.
 	DisableMetrics bool `json:"disable_metrics,omitempty"`

@@ -44,7 +44,7 @@ func registerCommand(c caddycmd.Command) {
 func init() {
 	registerCommand(caddycmd.Command{
 		Name:  "user",
-		Usage: "add|list|show|disable|enable|passwd|groups|credentials|revoke-credential ...",
+		Usage: "add|list|show|disable|enable|delete|passwd|groups|credentials|revoke-credential ...",
 		Short: "Manages Gatehouse users through the running server's admin API",
 		Long: `
 Manages the users of a running Gatehouse server through its admin endpoint (by default
@@ -56,6 +56,7 @@ localhost:2019; use --address, or --config to read it from a config file).
   gatehouse user show ID|EMAIL
   gatehouse user disable ID|EMAIL   (also ends the user's sessions and revokes its tokens)
   gatehouse user enable ID|EMAIL
+  gatehouse user delete --yes ID|EMAIL   (removes the user and everything of it, for good)
   gatehouse user passwd ID|EMAIL    (reads the new password from the terminal or stdin)
   gatehouse user groups ID|EMAIL [GROUP...]
   gatehouse user credentials ID|EMAIL                 (app passwords and access tokens)
@@ -312,6 +313,18 @@ func userCommands(cmd *cobra.Command) {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return printJSON(cmd, http.MethodPost, userPath(args[0])+"/enable", nil)
 		}}
+	del := &cobra.Command{Use: "delete --yes ID|EMAIL", Short: "Deletes a user with its sessions, tokens, passkeys, identities and credentials",
+		Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
+			if yes, _ := cmd.Flags().GetBool("yes"); !yes {
+				return fmt.Errorf("deleting a user cannot be undone: add --yes to delete %s", args[0])
+			}
+			if err := adminCall(cmd, http.MethodDelete, userPath(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintln(os.Stderr, "user deleted; its sessions were ended and its tokens revoked")
+			return nil
+		}}
+	del.Flags().Bool("yes", false, "confirm the deletion")
 	passwd := &cobra.Command{Use: "passwd ID|EMAIL", Short: "Sets a user's password (revokes its sessions and tokens)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pw, err := readPassword(cmd, "", true)
@@ -340,7 +353,7 @@ func userCommands(cmd *cobra.Command) {
 		Args: cobra.ExactArgs(2), RunE: func(cmd *cobra.Command, args []string) error {
 			return printJSON(cmd, http.MethodPost, userPath(args[0])+"/credentials/"+url.PathEscape(args[1])+"/revoke", nil)
 		}}
-	cmd.AddCommand(add, list, show, disable, enable, passwd, groups, credentials, revoke)
+	cmd.AddCommand(add, list, show, disable, enable, del, passwd, groups, credentials, revoke)
 }
 
 func userPath(idOrEmail string) string { return "/gatehouse/users/" + url.PathEscape(idOrEmail) }

@@ -127,7 +127,8 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
 	acct := &account.Handler{Kit: kit, Accounts: core.Accounts, Verification: core.Verification, Passkeys: core.Passkey,
 		Identities: core.Social, Apps: core.OAuth, UserSessions: core.Sessions,
 		TOTP: core.TOTP, RecoveryCodes: core.RecoveryCodes, Factors: core.MFA,
-		PasskeysNeedDomain: passkeysNeedDomain(app), AppCredentials: core.AppCredentials}
+		PasskeysNeedDomain: passkeysNeedDomain(app), AppCredentials: core.AppCredentials,
+		EditableFields: app.Account.editable(), AllowDelete: app.Account.AllowDelete}
 	for _, h := range []interface{ Mount(*http.ServeMux) }{
 		&login.Handler{Kit: kit, Signup: core.Signup, IDTokens: core.Verifier, Clients: core.OAuth},
 		&password.Handler{Kit: kit, Password: core.Password, Signup: core.Signup},

@@ -44,6 +44,7 @@ func (a *App) Check(v *Validator, path string) {
 	a.SocialLimits.check(v, path+".social_limits")
 	a.Email.check(v, path+".email", issuer)
 	a.SMS.check(v, path+".sms", issuer)
+	a.Account.check(v, path+".account")
 }
 
 // checkStorage checks that the storage names a gatehouse.storage module and holds only its

@@ -6,7 +6,9 @@
 // (/account/apps/disconnect, /api/v1/account/apps...: consents.go) and the user's sessions
 // (/account/sessions/..., /api/v1/account/sessions...: sessions.go), the authenticator app and
 // recovery codes (mfa.go), app passwords and personal access tokens
-// (/account/credentials..., /api/v1/account/credentials...: credentials.go), each as a page
+// (/account/credentials..., /api/v1/account/credentials...: credentials.go), the profile
+// fields the operator allows and the account's own deletion (/account/profile,
+// /account/delete, /api/v1/account/profile, /api/v1/account: profile.go), each as a page
 // form and as JSON API. Without a session a page leads to the login page and the API
 // answers 401 login_required. Sensitive changes need a fresh login (CR-19); the identity
 // core applies that rule. Linking a new identity starts a social login
@@ -15,6 +17,7 @@ package account
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -35,6 +38,8 @@ import (
 type Accounts interface {
 	ChangePassword(ctx context.Context, s store.Session, password string) error
 	HasPassword(ctx context.Context, userID string) (bool, error)
+	UpdateOwnProfile(ctx context.Context, userID string, fields map[string]json.RawMessage, allowed []string) (store.User, error)
+	Delete(ctx context.Context, userID string) error
 }
 
 // Verification proves addresses and phone numbers (*account.Verification).
@@ -80,6 +85,11 @@ type Handler struct {
 	PasskeysNeedDomain bool
 	// AppCredentials are the user's app passwords and access tokens (credentials.go).
 	AppCredentials AppCredentials
+	// EditableFields are the profile fields the user may change (option
+	// account.editable_fields; none when empty); AllowDelete lets the user delete the
+	// account (option account.allow_delete): profile.go.
+	EditableFields []string
+	AllowDelete    bool
 }
 
 // Mount registers the handler's routes on mux.
@@ -121,6 +131,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.HandleChange(mux, "POST", "/account/sessions/end-others", h.endOthersForm)
 	h.mountSecondFactors(mux)
 	h.mountCredentials(mux)
+	h.mountProfile(mux)
 }
 
 type pageData struct {
@@ -149,6 +160,9 @@ type pageData struct {
 	// created, with its secret (shown once).
 	Credentials   []appcred.View
 	NewCredential *NewCredential
+	// Profile are the fields the user may edit; AllowDelete shows "Delete my account".
+	Profile     []profileField
+	AllowDelete bool
 }
 
 // GET /: the account page.
@@ -226,7 +240,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		Fresh: h.Sessions.Fresh(s), Apps: h.connectedApps(r.Context(), u.ID),
 		Sessions: h.userSessions(r.Context(), u.ID, s.ID), MFA: factors,
 		HasPassword: hasPassword, Linked: justLinked, PasskeysNeedDomain: h.PasskeysNeedDomain,
-		Credentials: creds, NewCredential: nc})
+		Credentials: creds, NewCredential: nc, Profile: h.profileFields(u), AllowDelete: h.AllowDelete})
 }
 
 // change runs a change form of the account page (CSRF token, session) and goes back to the

@@ -9,6 +9,7 @@
 //	GET  /gatehouse/users/{id or email}     show
 //	POST /gatehouse/users/{id}/disable      disable (revokes sessions and tokens)
 //	POST /gatehouse/users/{id}/enable       enable
+//	DELETE /gatehouse/users/{id}            delete the user and everything of it (account.Accounts.Delete)
 //	PUT  /gatehouse/users/{id}/password     {password} (revokes sessions and tokens)
 //	PUT  /gatehouse/users/{id}/groups       {groups: [...]}
 //	PATCH /gatehouse/users/{id}             profile fields (see account.ProfilePatch), custom_data
@@ -57,6 +58,7 @@ func New(backend func() (*Backend, error)) *Handler {
 	h.mux.HandleFunc("GET /gatehouse/users/{id}", h.show)
 	h.mux.HandleFunc("POST /gatehouse/users/{id}/disable", h.setDisabled(true))
 	h.mux.HandleFunc("POST /gatehouse/users/{id}/enable", h.setDisabled(false))
+	h.mux.HandleFunc("DELETE /gatehouse/users/{id}", h.deleteUser)
 	h.mux.HandleFunc("PUT /gatehouse/users/{id}/password", h.setPassword)
 	h.mux.HandleFunc("PUT /gatehouse/users/{id}/groups", h.setGroups)
 	h.mux.HandleFunc("POST /gatehouse/invites", h.invite)

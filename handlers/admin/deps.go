@@ -40,6 +40,7 @@ type Accounts interface {
 	ListGroups(ctx context.Context, after string, limit int) ([]store.Group, error)
 	SetGroupData(ctx context.Context, name string, data json.RawMessage) (store.Group, error)
 	DeleteGroup(ctx context.Context, name string) error
+	Delete(ctx context.Context, userID string) error
 }
 
 // Invites creates invitations (*account.Signup).

@@ -94,6 +94,24 @@ func (h *Handler) setDisabled(disabled bool) http.HandlerFunc {
 	}
 }
 
+// deleteUser: DELETE /gatehouse/users/{id or email}: the complete removal of
+// account.Accounts.Delete (the same as a user's own deletion), 204 when done.
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) {
+	p := h.backend(w)
+	if p == nil {
+		return
+	}
+	u, err := p.Accounts.Get(r.Context(), r.PathValue("id"))
+	if err == nil {
+		err = p.Accounts.Delete(r.Context(), u.ID)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request) {
 	p := h.backend(w)
 	if p == nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/detach"
+	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -318,6 +319,10 @@ func (l *Limiter) logger() *slog.Logger {
 	}
 	return l.Logger
 }
+
+// AccountKey is the key of the failed password logins of an account, by its normalised
+// email address (hashed: counter keys are not secret, addresses are personal data).
+func AccountKey(email string) string { return "login:account:" + secret.Hash(email) }
 
 // IPKey is the rate-limit key of a client IP: the address for IPv4, its /64 network for IPv6
 // (one host usually holds a whole /64, so per-address counting would be no limit at all).

@@ -13,7 +13,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
 	"github.com/gatehouse-dev/gatehouse/metrics"
 	pwhash "github.com/gatehouse-dev/gatehouse/password"
-	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -53,7 +52,7 @@ func (m *Method) login(ctx context.Context, email, pw, clientIP string) (login.R
 		return login.Result{}, err
 	}
 	release, err := m.Limiter.Attempt(ctx,
-		[]string{"login:account:" + secret.Hash(email), "login:ip:" + lockout.IPKey(clientIP)},
+		[]string{lockout.AccountKey(email), "login:ip:" + lockout.IPKey(clientIP)},
 		[]int{m.AccountMaxFailures, m.IPMaxFailures})
 	if err != nil {
 		return login.Result{}, err
