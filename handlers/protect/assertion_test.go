@@ -15,7 +15,7 @@ import (
 // assertEnv is an env whose guard adds assertions signed by a dedicated ring published (as
 // the portal does) at <issuer>/.well-known/gatehouse-assertion-keys by a test server, which
 // is also the issuer the example verifier checks.
-func assertEnv(t *testing.T, lifetime time.Duration) (*env, *Guard, *keys.Ring, string) {
+func assertEnv(t testing.TB, lifetime time.Duration) (*env, *Guard, *keys.Ring, string) {
 	t.Helper()
 	e := newEnv(t)
 	ar, err := keys.LoadAssertion(e.ctx, e.store, e.clk.Now)
