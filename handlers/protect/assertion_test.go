@@ -1,6 +1,10 @@
 package protect
 
 import (
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +14,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/examples/assertion"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 // assertEnv is an env whose guard adds assertions signed by a dedicated ring published (as
@@ -160,5 +165,56 @@ func TestAssertionSite(t *testing.T) {
 	r := httptest.NewRequest("GET", "https://App.Test:443/", nil)
 	if got := Site(r); got != "https://app.test" {
 		t.Errorf("Site(https) = %q", got)
+	}
+}
+
+// TestJW01_JW02_AssertionForgeries: the README's verifier refuses an assertion with alg
+// "none" (RFC 8725 §3.1), one MACed with HS256 under the published public key (algorithm
+// confusion), and one signed by a Gatehouse OpenID Connect key (the dedicated ring is the
+// only one the assertion JWK Set publishes).
+func TestJW01_JW02_AssertionForgeries(t *testing.T) {
+	e, g, ar, iss := assertEnv(t, 0)
+	resp, _ := e.login("openid", "email")
+	r := bearerRequest(resp.AccessToken)
+	if _, id := serve(g, r); id == nil {
+		t.Fatal("refused")
+	}
+	good := r.Header.Get("X-Gatehouse-Assertion")
+	parts := strings.Split(good, ".")
+	b64 := base64.RawURLEncoding
+	k, _ := ar.Signer(keys.EdDSA)
+	pub := k.Public.(ed25519.PublicKey)
+	hs := func(header string) string {
+		in := b64.EncodeToString([]byte(header)) + "." + parts[1]
+		m := hmac.New(sha256.New, []byte(b64.EncodeToString(pub)))
+		m.Write([]byte(in))
+		return in + "." + b64.EncodeToString(m.Sum(nil))
+	}
+	// Signed with the OIDC EdDSA key, everything else right.
+	oidc := &Asserter{Keys: e.ring, Issuer: iss}
+	if err := oidc.Init(); err != nil {
+		t.Fatal(err)
+	}
+	id := newIdentity(&tokens.AccessClaims{Subject: e.user.ID}, nil)
+	ok, err := oidc.Assertion(id, r, e.clk.Now())
+	if err != nil || ok == "" {
+		t.Fatalf("sign with the OIDC key: %v", err)
+	}
+	for name, tok := range map[string]string{
+		"alg none":      b64.EncodeToString([]byte(`{"alg":"none","kid":"`+k.ID+`"}`)) + "." + parts[1] + ".",
+		"HS256 with x":  hs(`{"alg":"HS256","kid":"` + k.ID + `"}`),
+		"OIDC key":      ok,
+		"bad signature": parts[0] + "." + parts[1] + "." + b64.EncodeToString(make([]byte, 64)),
+		"other claims":  parts[0] + "." + b64.EncodeToString([]byte(`{"sub":"admin"}`)) + "." + parts[2],
+	} {
+		u := upstreamRequest(r, "GET", "/docs")
+		u.Header.Set("X-Gatehouse-Assertion", tok)
+		if _, err := assertion.Verify(u, iss, testSite); err == nil {
+			t.Errorf("%s: verified", name)
+		}
+	}
+	// The control: the genuine one verifies.
+	if _, err := assertion.Verify(upstreamRequest(r, "GET", "/docs"), iss, testSite); err != nil {
+		t.Fatal(err)
 	}
 }
