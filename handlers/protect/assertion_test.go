@@ -218,3 +218,49 @@ func TestJW01_JW02_AssertionForgeries(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPX01_AssertionCustomHeaderStripped: a configured assertion header name joins the
+// names every Gatehouse handler of the configuration strips, so a client cannot forge it on
+// this route (in any spelling) nor on another route that does not send an assertion.
+func TestPX01_AssertionCustomHeaderStripped(t *testing.T) {
+	e := newEnv(t)
+	ar, err := keys.LoadAssertion(e.ctx, e.store, e.clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := NewNames()
+	mk := func(a *Asserter) *Guard {
+		g := &Guard{Provider: e.p, ClientID: "web", Rule: policy.Rule{Audience: []string{"web"}}, Names: names,
+			CookieHashKey: e.ring.DeriveKey("protect-cookie-hmac"), CookieBlockKey: e.ring.DeriveKey("protect-cookie-aes"),
+			CSRFKey: e.ring.DeriveKey("protect-csrf"), SessionKey: e.ring.DeriveKey("protect-session-v1"), Assertion: a}
+		if err := g.Init(); err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	withAssertion := mk(&Asserter{Keys: ar, Issuer: testIssuer, Header: "x-my-name"})
+	without := mk(nil)
+	resp, _ := e.login("openid")
+
+	r := bearerRequest(resp.AccessToken)
+	r.Header.Set("X-My-Name", "forged")
+	r.Header["x_my_name"] = []string{"forged"}
+	if _, id := serve(withAssertion, r); id == nil {
+		t.Fatal("refused")
+	}
+	if got := r.Header.Values("X-My-Name"); len(got) != 1 || got[0] == "forged" || strings.Count(got[0], ".") != 2 || r.Header["x_my_name"] != nil {
+		t.Fatalf("X-My-Name upstream = %q (x_my_name %q)", got, r.Header["x_my_name"])
+	}
+	if r.Header.Get("X-Gatehouse-Assertion") != "" {
+		t.Fatal("the default header is set too")
+	}
+
+	r = bearerRequest(resp.AccessToken)
+	r.Header.Set("X-My-Name", "forged")
+	if _, id := serve(without, r); id == nil {
+		t.Fatal("refused")
+	}
+	if v := r.Header.Get("X-My-Name"); v != "" {
+		t.Fatalf("a route without assertion passed the forged X-My-Name %q", v)
+	}
+}
