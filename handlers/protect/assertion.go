@@ -26,7 +26,7 @@ const AssertionType = "gatehouse-assertion+jwt"
 
 // maxAssertionsPerIdentity bounds the assertions remembered per verified credential (one per
 // site, method and path); past it the oldest half is dropped.
-const maxAssertionsPerIdentity = 64
+const maxAssertionsPerIdentity = 32
 
 // Asserter signs the identity assertions of a route (`assertion`): a short JWT, signed with
 // the dedicated Ed25519 key ring (keys.LoadAssertion), that tells the upstream who the
@@ -34,7 +34,8 @@ const maxAssertionsPerIdentity = 64
 //
 //	header: {"alg":"EdDSA","typ":"gatehouse-assertion+jwt","kid":<kid>}
 //	claims: iss (the issuer), aud (the site: scheme://host[:port], lower case, default port
-//	        omitted), sub, email (only when verified), groups, iat, exp (iat + Lifetime),
+//	        omitted), sub, email (only when verified), groups, iat, exp (now + Lifetime,
+//	        rounded up to the second),
 //	        req = base64url(SHA-256(method + " " + escaped path)), no padding, no query.
 //
 // An assertion is signed once per credential, site, method and path and reused while more
@@ -144,7 +145,9 @@ func (a *Asserter) sign(k *keys.Key, id *Identity, site, req string, now time.Ti
 	if !ok {
 		return "", time.Time{}, errors.New("assertion: the signing key is not Ed25519")
 	}
-	exp := now.Add(a.Lifetime)
+	// exp is rounded up to the second: a JWT's NumericDate has whole seconds, and rounding
+	// down would cut a short lifetime by up to a second.
+	exp := now.Add(a.Lifetime + time.Second - 1).Truncate(time.Second)
 	c := id.Claims
 	cl := assertionClaims{Iss: a.Issuer, Aud: site, Sub: subject(id), Groups: id.Policy.Groups,
 		Iat: now.Unix(), Exp: exp.Unix(), Req: req}

@@ -39,7 +39,7 @@ func benchAssertion(b *testing.B, unique bool) {
 	for b.Loop() {
 		if unique {
 			r.URL.Path = paths[i%len(paths)]
-			i++ // an identity keeps 64 assertions: a path comes back long after it was dropped
+			i++ // an identity keeps 32 assertions: a path comes back long after it was dropped
 		}
 		r.Header["Authorization"] = authz
 		if g.Serve(w, r) == nil {
