@@ -71,6 +71,7 @@ go build -o "$WORK/benchtool" ./bench/benchtool
 BIN=$WORK/gatehouse; BT=$WORK/benchtool
 
 PORTAL=19000; PLAIN=19001; PROT=19002; UP=19003; ADMIN=19019
+ASSERT_PORT=19011 # gatehouse_protect with `assertion` (README "Signed identity assertion")
 ISSUER=http://127.0.0.1:$PORTAL
 DATA=$WORK/data
 BENCH_ID=$(date -u +%Y%m%d%H%M%S)_$$
@@ -127,6 +128,13 @@ http://127.0.0.1:$PROT {
 	gatehouse_protect {
 		scope bench
 		allow app_passwords
+	}
+	reverse_proxy 127.0.0.1:$UP
+}
+http://127.0.0.1:$ASSERT_PORT {
+	gatehouse_protect {
+		scope bench
+		assertion
 	}
 	reverse_proxy 127.0.0.1:$UP
 }
@@ -188,6 +196,7 @@ curl -sf -o /dev/null -H "Authorization: Bearer $SAME" http://127.0.0.1:$PROT/ |
 curl -sf -o /dev/null -H "Cookie: $COOKIE" http://127.0.0.1:$PROT/ || { echo "cookie check failed" >&2; exit 1; }
 curl -sf -o /dev/null -H "Authorization: $PAT_AUTH" http://127.0.0.1:$PROT/ || { echo "PAT check failed" >&2; exit 1; }
 curl -sf -o /dev/null -H "Authorization: $APPPW_AUTH" http://127.0.0.1:$PROT/ || { echo "app password check failed" >&2; exit 1; }
+curl -sf -o /dev/null -H "Authorization: Bearer $SAME" http://127.0.0.1:$ASSERT_PORT/ || { echo "assertion check failed" >&2; exit 1; }
 
 run_wrk() { # name rep args...
   local name=$1 rep=$2; shift 2
@@ -210,6 +219,7 @@ for r in $(seq 1 "$REPS"); do
   run_wrk plain "$r" http://127.0.0.1:$PLAIN/
   run_wrk pat "$r" -H "Authorization: $PAT_AUTH" http://127.0.0.1:$PROT/
   run_wrk apppw "$r" -H "Authorization: $APPPW_AUTH" http://127.0.0.1:$PROT/
+  run_wrk assert "$r" -H "Authorization: Bearer $SAME" http://127.0.0.1:$ASSERT_PORT/
   for a in $ALGS; do
     # The same scripted requests to plain reverse_proxy (which passes the header on) are the
     # baseline of the unique-token runs: client-side work is identical.
@@ -332,12 +342,13 @@ print(f"### Proxy throughput (wrk -t1 -c{conns} -d{dur}, medians of {reps} inter
 print("| route | req/s | ratio to baseline | p50 ms | p99 ms | p99 added ms |")
 print("|---|---|---|---|---|---|")
 labels = {"plain": "plain reverse_proxy", "bearer": "protect, same bearer token", "cookie": "protect, same session cookie",
-          "pat": "protect, PAT (reused)", "apppw": "protect, app password (reused)"}
+          "pat": "protect, PAT (reused)", "apppw": "protect, app password (reused)",
+          "assert": "protect, same bearer token, with the signed identity assertion"}
 def row(name, base, label):
     rps = med(name, 0)
     num(f"ratio.{name}", f"{rps/med(base,0):.2f}")
     print(f"| {label} | {rps:.0f} | {rps/med(base,0):.2f} | {med(name,1):.2f} | {med(name,2):.2f} | {med(name,2)-med(base,2):+.2f} |")
-for name in ["plain", "bearer", "cookie", "pat", "apppw"]:
+for name in ["plain", "bearer", "cookie", "pat", "apppw", "assert"]:
     if name in rows:
         row(name, "plain", labels[name])
 for a in algs.split():

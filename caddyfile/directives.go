@@ -200,10 +200,14 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 				return nil, h.Errf("gatehouse_protect: cache_size takes one positive number")
 			}
 			p.CacheSize = n
+		case "assertion":
+			if err := parseProtectAssertion(h, p); err != nil {
+				return nil, err
+			}
 		case "insecure_allow_noncanonical_paths":
 			return nil, h.Errf("gatehouse_protect: insecure_allow_noncanonical_paths is a site-wide choice: put it in `gatehouse_sanitize { insecure_allow_noncanonical_paths }` at the top of the site")
 		default:
-			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, allow, header, no_default_headers, strip_header, cookie_name, cache_size, route)", opt)
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, allow, header, no_default_headers, strip_header, cookie_name, cache_size, route, assertion)", opt)
 		}
 	}
 	routes := h.NewRoute(matcherSet, p)
@@ -216,6 +220,9 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 			if v != "" {
 				strip = append(strip, name)
 			}
+		}
+		if p.Assertion != nil && p.Assertion.Header != "" {
+			strip = append(strip, p.Assertion.Header)
 		}
 		sort.Strings(strip)
 		routes = append(routes, h.NewRoute(nil, &module.Sanitize{StripHeaders: strip})...)

@@ -24,6 +24,7 @@ import (
 	"io"
 	"math/big"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +79,9 @@ type Ring struct {
 	store store.Keys
 	now   func() time.Time
 	rand  io.Reader
+	// prefix marks the stored records of a dedicated ring (AssertionPrefix); the main ring
+	// ("") skips them, and a dedicated ring holds only them.
+	prefix string
 
 	mu     sync.RWMutex
 	byAlg  map[string][]*Key // by alg, newest first
@@ -173,7 +177,7 @@ func (r *Ring) generate(ctx context.Context, alg string, createdAt time.Time) (*
 	if err != nil {
 		return nil, err
 	}
-	rec := store.SigningKey{ID: kid, Alg: alg, PrivateKey: der, CreatedAt: createdAt}
+	rec := store.SigningKey{ID: kid, Alg: r.prefix + alg, PrivateKey: der, CreatedAt: createdAt}
 	if err := r.store.CreateKey(ctx, rec); err != nil {
 		return nil, fmt.Errorf("store %s key: %w", alg, err)
 	}
@@ -194,6 +198,10 @@ func (r *Ring) Reload(ctx context.Context) error {
 	byID := map[string]*Key{}
 	var secret []byte
 	for _, rec := range recs {
+		if strings.HasPrefix(rec.Alg, AssertionPrefix) != (r.prefix != "") {
+			continue // another ring's key
+		}
+		rec.Alg = strings.TrimPrefix(rec.Alg, r.prefix)
 		if rec.Alg == secretAlg {
 			if secret == nil {
 				secret = rec.PrivateKey

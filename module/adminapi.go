@@ -45,8 +45,13 @@ func (a *AdminAPI) backend() (*admin.Backend, error) {
 		return nil, errors.New("the gatehouse app is not running")
 	}
 	p := ga.provider
+	var assertKeys admin.Keys // an interface holding a nil *keys.Ring would not be nil
+	if ga.portal != nil && ga.portal.assertKeys != nil {
+		assertKeys = ga.portal.assertKeys
+	}
 	return &admin.Backend{Accounts: p.Accounts, Invites: p.Signup, Identities: p.Social, Keys: p.Keys,
-		Clients: p.OAuth, AppCredentials: p.AppCredentials, Issuer: p.Issuer, SignupMode: p.SignupMode}, nil
+		Clients: p.OAuth, AppCredentials: p.AppCredentials, Issuer: p.Issuer, SignupMode: p.SignupMode,
+		AssertionKeys: assertKeys}, nil
 }
 
 // Routes returns the admin routes.

@@ -121,6 +121,8 @@ type portalState struct {
 	base      string // issuer path
 	secure    bool   // issuer is https
 	keys      *keys.Ring
+	// assertKeys sign the identity assertions of gatehouse_protect (protect_assertion.go).
+	assertKeys *keys.Ring
 }
 
 // Storage is implemented by gatehouse.storage.* modules.
@@ -177,6 +179,10 @@ func (a *App) Provision(ctx caddy.Context) error {
 	ring, err := keys.Load(ctx, a.store, algs, now)
 	if err != nil {
 		return fmt.Errorf("gatehouse signing keys: %w", err)
+	}
+	assertRing, err := keys.LoadAssertion(ctx, a.store, now)
+	if err != nil {
+		return fmt.Errorf("gatehouse assertion keys: %w", err)
 	}
 	var clients []*idp.Client
 	for _, c := range a.Clients {
@@ -268,11 +274,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 			ring.DeriveKey("session-cookie-aes"), secure, cfg.SessionLifetime),
 		csrf: &web.CSRF{Key: ring.DeriveKey("csrf"), CookieName: web.CookieName("csrf", secure), Secure: secure,
 			NewSecret: func() string { return secret.New(32) }},
-		templates: tmpl,
-		brand:     ui.Brand{ProductName: a.Branding.ProductName},
-		base:      strings.TrimSuffix(iss.Path, "/"),
-		secure:    secure,
-		keys:      ring,
+		templates:  tmpl,
+		brand:      ui.Brand{ProductName: a.Branding.ProductName},
+		base:       strings.TrimSuffix(iss.Path, "/"),
+		secure:     secure,
+		keys:       ring,
+		assertKeys: assertRing,
 	}
 	return nil
 }
@@ -325,7 +332,7 @@ func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel, a.done = cancel, make(chan struct{})
 	bg := &background{store: a.store, revocations: a.provider.Revocations, keys: a.provider.Keys,
-		rotateEvery: a.rotateEvery, poll: time.Second, logger: a.logger}
+		assertKeys: a.portal.assertKeys, rotateEvery: a.rotateEvery, poll: time.Second, logger: a.logger}
 	go func() {
 		defer close(a.done)
 		bg.run(ctx)

@@ -24,6 +24,7 @@ type background struct {
 	store       store.Store
 	revocations *tokens.RevocationList
 	keys        *keys.Ring
+	assertKeys  *keys.Ring // the identity-assertion keys, maintained like keys (nil: none)
 	rotateEvery time.Duration
 	poll        time.Duration
 	logger      *zap.Logger
@@ -62,6 +63,9 @@ func (b *background) run(ctx context.Context) {
 			tick++
 			if tick%60 == 0 {
 				maintainKeys(ctx, b.keys, b.store, b.rotateEvery, tick%3600 == 0 || tick == 60, time.Now(), b.logger)
+				if b.assertKeys != nil {
+					maintainKeys(ctx, b.assertKeys, b.store, b.rotateEvery, tick%3600 == 0 || tick == 60, time.Now(), b.logger)
+				}
 			}
 			syncRevs = true
 		case <-changes.wake:
@@ -70,6 +74,11 @@ func (b *background) run(ctx context.Context) {
 		if reloadKeys {
 			if err := b.keys.Reload(ctx); err != nil && ctx.Err() == nil {
 				b.logger.Error("reload signing keys", zap.Error(err))
+			}
+			if b.assertKeys != nil {
+				if err := b.assertKeys.Reload(ctx); err != nil && ctx.Err() == nil {
+					b.logger.Error("reload assertion keys", zap.Error(err))
+				}
 			}
 		}
 		if !syncRevs {

@@ -76,6 +76,7 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 	op.Mount(p.mux)
 	mountLogin(p.mux, app, logger)
 	mountHealth(p.mux, st.base, app.store, logger)
+	mountAssertionKeys(p.mux, st)
 	p.base = st.base
 	p.notFound = func(w http.ResponseWriter) {
 		web.SecurityHeaders(w.Header())

@@ -71,6 +71,8 @@ type Protect struct {
 	// gatehouse_protect_decisions_total and gatehouse_protect_cache_lookups_total; default
 	// "default"). Keep the names few: each is a set of time series.
 	Route string `json:"route,omitempty"`
+	// Assertion adds a signed identity assertion to the upstream request (protect_assertion.go).
+	Assertion *AssertionConfig `json:"assertion,omitempty"`
 
 	guard *protect.Guard
 }
@@ -111,7 +113,7 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 		CSRFKey: keys.DeriveKey("protect-csrf"), SessionKey: keys.DeriveKey("protect-session-v1"),
 		Refreshes: app.refreshes, State: requestVars, Logger: ctx.Slogger(), Metrics: app.metrics.route(p.routeName()),
 		AllowAppPasswords: p.AllowAppPasswords, MFAAllowsAppCredentials: p.MFAAllowsAppCredentials,
-		CredentialAudience: p.Audience, ClientIP: clientIP,
+		CredentialAudience: p.Audience, ClientIP: clientIP, Assertion: p.asserter(app),
 	}
 	return p.guard.Init()
 }

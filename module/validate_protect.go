@@ -76,6 +76,7 @@ func (p *Protect) Check(v *Validator, path string) {
 		v.Warnf(path+".no_default_headers", "is set and no headers are: the upstream gets no identity")
 	}
 	checkStripHeaders(v, path, p.StripHeaders)
+	p.checkAssertion(v, path)
 	if p.CookieName != "" && !validCookieBase(p.CookieName) {
 		v.Errorf(path+".cookie_name", "must be letters, digits, '_' and '-', got %q", p.CookieName)
 	}

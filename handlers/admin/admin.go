@@ -23,6 +23,7 @@
 //	GET  /gatehouse/keys                    signing keys (kid, alg, created_at, signing)
 //	POST /gatehouse/keys/rotate             {alg?, immediate?} rotate (every algorithm by default)
 //	DELETE /gatehouse/keys/{kid}            delete a key at once (after a compromise)
+//	GET, POST rotate, DELETE /gatehouse/assertion-keys[...]   the same for the assertion keys
 //	GET  /gatehouse/clients?pending=true&after=&limit=   registered (stored) clients
 //	POST /gatehouse/clients/{id}/approve    let a registered client waiting for approval work
 //	DELETE /gatehouse/clients/{id}          delete a registered client
@@ -75,6 +76,7 @@ func New(backend func() (*Backend, error)) *Handler {
 	h.mux.HandleFunc("GET /gatehouse/keys", h.listKeys)
 	h.mux.HandleFunc("POST /gatehouse/keys/rotate", h.rotateKeys)
 	h.mux.HandleFunc("DELETE /gatehouse/keys/{kid}", h.removeKey)
+	h.mountAssertionKeys()
 	h.mux.HandleFunc("GET /gatehouse/clients", h.listClients)
 	h.mux.HandleFunc("POST /gatehouse/clients/{id}/approve", h.approveClient)
 	h.mux.HandleFunc("DELETE /gatehouse/clients/{id}", h.deleteClient)

@@ -17,6 +17,8 @@ type Backend struct {
 	// Identities are the linked upstream identities.
 	Identities Identities
 	Keys       Keys
+	// AssertionKeys are the identity-assertion keys (nil: none; assertion_keys.go).
+	AssertionKeys Keys
 	// Clients are the clients stored at runtime (dynamic registration).
 	Clients Clients
 	// AppCredentials are the users' app passwords and access tokens.

@@ -219,6 +219,8 @@ func TestBenchmarksRun(t *testing.T) {
 		"CookieCached":  BenchmarkProtectCookieCached,
 		"CookieStale":   BenchmarkProtectCookieStale,
 		"SessionHandle": BenchmarkSessionHandle,
+		"AssertCached":  BenchmarkProtectAssertionCached,
+		"AssertSigned":  BenchmarkProtectAssertionSigned,
 	} {
 		res := testing.Benchmark(fn)
 		if res.N < 1 {

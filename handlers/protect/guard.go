@@ -107,6 +107,10 @@ type Guard struct {
 	// attempt limits of app credentials; nil: the remote address.
 	ClientIP func(*http.Request) string
 
+	// Assertion, when set, adds a signed identity assertion to every request let through
+	// (assertion.go).
+	Assertion *Asserter
+
 	// Refreshes are shared by the Guards of a configuration (NewRefreshes), so that two
 	// routes with one client and cookie refresh a cookie once; nil: a set of its own.
 	Refreshes *Refreshes
@@ -154,6 +158,12 @@ func (g *Guard) Init() error {
 	names := make([]string, 0, len(g.Headers)+len(g.StripHeaders))
 	for _, h := range g.Headers {
 		names = append(names, h.Name)
+	}
+	if g.Assertion != nil {
+		if err := g.Assertion.Init(); err != nil {
+			return err
+		}
+		names = append(names, g.Assertion.Header)
 	}
 	g.stripper = newStripper(g.Names, append(names, g.StripHeaders...))
 	g.cache = newCache(g.CacheSize)
@@ -335,6 +345,9 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 		// A fresh slice per request: a later handler (request_header) may edit the value in
 		// place, which must not change the cached identity.
 		r.Header[h.name] = []string{h.values[0]}
+	}
+	if g.Assertion != nil && !g.assert(w, r, id, now) {
+		return nil, metrics.Unavailable
 	}
 	if g.State != nil {
 		if m := g.State(r); m != nil {

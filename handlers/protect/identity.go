@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -85,6 +86,9 @@ type Identity struct {
 	Lookup func(key string) (any, bool)
 
 	headers []headerValue
+	// assertions are the identity's signed assertions (assertion.go).
+	assertOnce sync.Once
+	assertions *assertionCache
 	// cred is set for the identity of an app password or personal access token.
 	cred *credInfo
 	// keyGen is the key ring's removal counter before the verification (see cache).
