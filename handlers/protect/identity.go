@@ -96,6 +96,10 @@ type Identity struct {
 	// the Unix second it was last sent; see cookie.go).
 	setCookie   string
 	setCookieAt atomic.Int64
+	// claimsMap and decision are the claims as require expressions see them and the Guard's
+	// cached decision on them (require.go).
+	claimsMap atomic.Pointer[map[string]any]
+	decision  atomic.Pointer[decision]
 }
 
 type headerValue struct {
