@@ -104,8 +104,8 @@ var requireEnv = func() *cel.Env {
 
 // compiledRequirement is a checked, planned requirement.
 type compiledRequirement struct {
-	name        string
-	prg         cel.Program
+	name         string
+	prg          cel.Program
 	readsRequest bool
 }
 
