@@ -340,7 +340,7 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 		return nil, metrics.Forbidden
 	}
 	if g.require != nil {
-		if missing := g.require.check(id, r); missing != "" {
+		if missing := g.require.check(id, r, now); missing != "" {
 			g.requireDenied(w, r, missing)
 			return nil, metrics.Forbidden
 		}

@@ -95,6 +95,7 @@ var requireEnv = func() *cel.Env {
 	env, err := cel.NewEnv(
 		cel.Variable("claims", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("request", cel.MapType(cel.StringType, cel.StringType)),
+		cel.Variable("now", cel.TimestampType),
 	)
 	if err != nil {
 		panic(err)
@@ -156,8 +157,8 @@ func CompileRequirement(q Requirement) (*compiledRequirement, error) {
 		return nil, unknown
 	}
 	for _, ref := range refs {
-		if ref.Name == "request" {
-			reads = true
+		if ref.Name == "request" || ref.Name == "now" {
+			reads = true // the decision depends on the request or the time: not cached
 		}
 	}
 	est, err := requireEnv.EstimateCost(ast, sizeEstimator{})
@@ -197,7 +198,8 @@ func (sizeEstimator) EstimateCallCost(string, string, *checker.AstNode, []checke
 // requireSet is a Guard's requirements, all of which must hold.
 type requireSet struct {
 	list []*compiledRequirement
-	// readsRequest: some requirement reads the request, so a decision is not cached.
+	// readsRequest: some requirement reads the request or the time (now), so a decision
+	// is not cached.
 	readsRequest bool
 	clientIP     func(*http.Request) string
 }
@@ -227,7 +229,7 @@ func newRequireSet(qs []Requirement, clientIP func(*http.Request) string) (*requ
 
 // check returns the name of the first requirement the request's identity does not meet, or
 // "" when all hold. An evaluation error (a missing key, the cost limit) denies.
-func (s *requireSet) check(id *Identity, r *http.Request) string {
+func (s *requireSet) check(id *Identity, r *http.Request, now time.Time) string {
 	if !s.readsRequest {
 		if d := id.decision.Load(); d != nil && d.set == s {
 			return s.nameOf(d.failed)
@@ -236,6 +238,7 @@ func (s *requireSet) check(id *Identity, r *http.Request) string {
 	act := &activation{claims: id.celClaims()}
 	if s.readsRequest {
 		act.request = s.requestVars(r)
+		act.now = now
 	}
 	failed := -1
 	for i, c := range s.list {
@@ -274,6 +277,7 @@ func (s *requireSet) requestVars(r *http.Request) map[string]string {
 type activation struct {
 	claims  map[string]any
 	request map[string]string
+	now     time.Time
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
@@ -285,6 +289,11 @@ func (a *activation) ResolveName(name string) (any, bool) {
 			return nil, false
 		}
 		return a.request, true
+	case "now":
+		if a.now.IsZero() {
+			return nil, false
+		}
+		return a.now, true
 	}
 	return nil, false
 }

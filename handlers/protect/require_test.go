@@ -82,6 +82,8 @@ func TestRequireAllowDeny(t *testing.T) {
 		{"expression", []Requirement{{Expression: `"docs:write" in claims.permissions && claims.custom_data.plan == "pro"`}}, editor, true, ""},
 		{"custom_data missing key denies", []Requirement{{Expression: `claims.custom_data.plan == "pro"`}}, bare, false, `claims.custom_data.plan == "pro"`},
 		{"auth_time recent", []Requirement{{Expression: `claims.auth_time > timestamp("2000-01-01T00:00:00Z")`}}, editor, true, ""},
+		{"logged in within the hour", []Requirement{{Expression: `claims.auth_time > now - duration("1h")`}}, editor, true, ""},
+		{"logged in within the last 10s", []Requirement{{Expression: `claims.auth_time > now - duration("10s")`}}, editor, false, `claims.auth_time > now - duration("10s")`},
 		{"amr", []Requirement{{Expression: `"webauthn" in claims.amr`}}, editor, false, `"webauthn" in claims.amr`},
 		{"request method", []Requirement{{Expression: `request.method == "GET" && request.path.startsWith("/docs")`}}, bare, true, ""},
 		{"request path deny", []Requirement{{Expression: `!request.path.startsWith("/docs")`}}, bare, false, `!request.path.startsWith("/docs")`},
