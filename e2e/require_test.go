@@ -33,7 +33,7 @@ const requireSites = `
 	reverse_proxy {{.UpstreamAddr}}
 }`
 
-// TestClaimExpressions: README "Claim expressions" — every require line must hold; role,
+// TestClaimExpressions: PX-13, JW-25 — README "Claim expressions" — every require line must hold; role,
 // permission and organization hold when the token's claim has any of the listed names. A
 // denial is 403 with error="insufficient_scope" (RFC 6750 §3.1: "The request requires higher
 // privileges than provided by the access token. The resource server SHOULD respond with the

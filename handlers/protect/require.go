@@ -14,6 +14,7 @@ import (
 	"cel.dev/cel-go/checker"
 	celast "cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/ext"
 	"cel.dev/cel-go/interpreter"
 
 	"github.com/gatehouse-dev/gatehouse/idp"
@@ -96,6 +97,7 @@ var requireEnv = func() *cel.Env {
 		cel.Variable("claims", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("request", cel.MapType(cel.StringType, cel.StringType)),
 		cel.Variable("now", cel.TimestampType),
+		ext.Strings(), // lowerAscii, split, ...: e.g. a case-insensitive path prefix
 	)
 	if err != nil {
 		panic(err)

@@ -45,7 +45,7 @@ func (e *env) requireGuard(t testing.TB, qs ...Requirement) *Guard {
 	return g
 }
 
-// TestRequireAllowDeny: every require line must hold; a shorthand holds when any of its
+// TestRequireAllowDeny: JW-25 for claims beyond scopes — every require line must hold; a shorthand holds when any of its
 // names is in the claim. A denial is 403 insufficient_scope (RFC 6750 §3.1: "The resource
 // server SHOULD respond with the HTTP 403 (Forbidden) status code") that names the missing
 // requirement and no claim value.
@@ -86,6 +86,7 @@ func TestRequireAllowDeny(t *testing.T) {
 		{"logged in within the last 10s", []Requirement{{Expression: `claims.auth_time > now - duration("10s")`}}, editor, false, `claims.auth_time > now - duration("10s")`},
 		{"amr", []Requirement{{Expression: `"webauthn" in claims.amr`}}, editor, false, `"webauthn" in claims.amr`},
 		{"request method", []Requirement{{Expression: `request.method == "GET" && request.path.startsWith("/docs")`}}, bare, true, ""},
+		{"case-insensitive path", []Requirement{{Expression: `request.path.lowerAscii().startsWith("/docs")`}}, bare, true, ""},
 		{"request path deny", []Requirement{{Expression: `!request.path.startsWith("/docs")`}}, bare, false, `!request.path.startsWith("/docs")`},
 	}
 	for _, tc := range cases {
