@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"cel.dev/cel-go/common/types/ref"
+
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -98,7 +100,7 @@ type Identity struct {
 	setCookieAt atomic.Int64
 	// claimsMap and decision are the claims as require expressions see them and the Guard's
 	// cached decision on them (require.go).
-	claimsMap atomic.Pointer[map[string]any]
+	claimsMap atomic.Pointer[ref.Val]
 	decision  atomic.Pointer[decision]
 }
 

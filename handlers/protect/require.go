@@ -14,6 +14,7 @@ import (
 	"cel.dev/cel-go/checker"
 	celast "cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/ext"
 	"cel.dev/cel-go/interpreter"
 
@@ -200,14 +201,16 @@ func (sizeEstimator) EstimateCallCost(string, string, *checker.AstNode, []checke
 // requireSet is a Guard's requirements, all of which must hold.
 type requireSet struct {
 	list []*compiledRequirement
-	// readsRequest: some requirement reads the request or the time (now), so a decision
-	// is not cached.
+	// readsRequest: some requirement reads the request or the time (now): those are
+	// evaluated on every request; the others once per credential (the decision is cached
+	// on the Identity).
 	readsRequest bool
+	static       bool // some requirement reads neither
 	clientIP     func(*http.Request) string
 }
 
-// decision is the outcome of a requireSet for one credential: failed is the index of the
-// first requirement that does not hold, -1 when all hold.
+// decision is the outcome of a requireSet's claims-only requirements for one credential:
+// failed is the index of the first one that does not hold, -1 when all hold.
 type decision struct {
 	set    *requireSet
 	failed int
@@ -225,6 +228,7 @@ func newRequireSet(qs []Requirement, clientIP func(*http.Request) string) (*requ
 		}
 		s.list = append(s.list, c)
 		s.readsRequest = s.readsRequest || c.readsRequest
+		s.static = s.static || !c.readsRequest
 	}
 	return s, nil
 }
@@ -232,35 +236,39 @@ func newRequireSet(qs []Requirement, clientIP func(*http.Request) string) (*requ
 // check returns the name of the first requirement the request's identity does not meet, or
 // "" when all hold. An evaluation error (a missing key, the cost limit) denies.
 func (s *requireSet) check(id *Identity, r *http.Request, now time.Time) string {
-	if !s.readsRequest {
-		if d := id.decision.Load(); d != nil && d.set == s {
-			return s.nameOf(d.failed)
+	if s.static {
+		d := id.decision.Load()
+		if d == nil || d.set != s {
+			d = &decision{set: s, failed: s.eval(&activation{claims: id.celClaims}, false)}
+			id.decision.Store(d)
+		}
+		if d.failed >= 0 {
+			return s.list[d.failed].name
 		}
 	}
-	act := &activation{claims: id.celClaims()}
 	if s.readsRequest {
-		act.request = s.requestVars(r)
-		act.now = now
-	}
-	failed := -1
-	for i, c := range s.list {
-		out, _, err := c.prg.Eval(act)
-		if err != nil || out != types.True {
-			failed = i
-			break
+		act := &activation{claims: id.celClaims, now: types.Timestamp{Time: now},
+			request: types.NewStringStringMap(types.DefaultTypeAdapter, s.requestVars(r))}
+		if i := s.eval(act, true); i >= 0 {
+			return s.list[i].name
 		}
 	}
-	if !s.readsRequest {
-		id.decision.Store(&decision{set: s, failed: failed})
-	}
-	return s.nameOf(failed)
+	return ""
 }
 
-func (s *requireSet) nameOf(i int) string {
-	if i < 0 {
-		return ""
+// eval evaluates the requirements that read the request (perRequest) or the others, and
+// returns the index of the first that does not hold, -1 when all hold.
+func (s *requireSet) eval(act *activation, perRequest bool) int {
+	for i, c := range s.list {
+		if c.readsRequest != perRequest {
+			continue
+		}
+		out, _, err := c.prg.Eval(act)
+		if err != nil || out != types.True {
+			return i
+		}
 	}
-	return s.list[i].name
+	return -1
 }
 
 // requestVars are the request's fields: the path is the one the upstream gets (non-canonical
@@ -277,25 +285,19 @@ func (s *requireSet) requestVars(r *http.Request) map[string]string {
 
 // activation resolves `claims` and `request` without building a map of variables.
 type activation struct {
-	claims  map[string]any
-	request map[string]string
-	now     time.Time
+	claims  func() ref.Val
+	request ref.Val
+	now     ref.Val
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
 	switch name {
 	case "claims":
-		return a.claims, true
+		return a.claims(), true
 	case "request":
-		if a.request == nil {
-			return nil, false
-		}
-		return a.request, true
+		return a.request, a.request != nil
 	case "now":
-		if a.now.IsZero() {
-			return nil, false
-		}
-		return a.now, true
+		return a.now, a.now != nil
 	}
 	return nil, false
 }
@@ -305,7 +307,7 @@ func (a *activation) Parent() interpreter.Activation { return nil }
 // celClaims returns the claims as expressions see them, built once per identity. Every
 // known claim is present (empty when the token lacks it), so that an expression never
 // fails on a missing claim.
-func (id *Identity) celClaims() map[string]any {
+func (id *Identity) celClaims() ref.Val {
 	if m := id.claimsMap.Load(); m != nil {
 		return *m
 	}
@@ -332,8 +334,9 @@ func (id *Identity) celClaims() map[string]any {
 		m["sub"], m["email"], m["name"] = "", "", ""
 		m["roles"], m["permissions"], m["organization"] = []string{}, []string{}, ""
 	}
-	id.claimsMap.Store(&m)
-	return m
+	v := types.DefaultTypeAdapter.NativeToValue(m)
+	id.claimsMap.Store(&v)
+	return v
 }
 
 // requireDenied answers a request whose credential does not meet the requirement named
