@@ -322,8 +322,12 @@ func (id *Identity) celClaims() ref.Val {
 		}
 		return l
 	}
+	email := c.Email
+	if !c.EmailVerified {
+		email = "" // an unverified address is what the user typed at sign-up (CR-32)
+	}
 	m := map[string]any{
-		"sub": c.Subject, "email": c.Email, "email_verified": c.EmailVerified, "name": c.Name,
+		"sub": c.Subject, "email": email, "email_verified": c.EmailVerified, "name": c.Name,
 		"groups": orEmpty(id.Policy.Groups), "roles": orEmpty(c.Roles), "permissions": orEmpty(c.Permissions),
 		"organization": c.Organization, "amr": orEmpty(c.AMR), "acr": c.ACR,
 		"auth_time": time.Unix(c.AuthTime, 0).UTC(), "scope": c.Scope, "scopes": orEmpty(id.Policy.Scopes),
