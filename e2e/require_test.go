@@ -33,7 +33,7 @@ const requireSites = `
 	reverse_proxy {{.UpstreamAddr}}
 }`
 
-// TestClaimExpressions: PX-13, JW-25 — README "Claim expressions" — every require line must hold; role,
+// TestClaimExpressions: PX-13, PX-12, JW-25 — README "Claim expressions" — every require line must hold; role,
 // permission and organization hold when the token's claim has any of the listed names. A
 // denial is 403 with error="insufficient_scope" (RFC 6750 §3.1: "The request requires higher
 // privileges than provided by the access token. The resource server SHOULD respond with the
@@ -113,6 +113,12 @@ func TestClaimExpressions(t *testing.T) {
 			t.Errorf("%s %s: want 200, got %s", c.method, c.url, r)
 		}
 	}
+	// PX-12: request.method is the method the upstream gets; an override header does not
+	// change it (and is stripped).
+	ov := NewRequest(t, http.MethodPost, e.App+"/docs/1", nil)
+	ov.Header.Set("Authorization", "Bearer "+viewer)
+	ov.Header.Set("X-HTTP-Method-Override", "GET")
+	denied(Do(t, http.DefaultClient, ov), "docs:write  in claims.permissions")
 	// A token without the claims at all (the provider's own) meets no shorthand.
 	denied(send(http.MethodGet, e.App2+"/x", at), "role admin or editor")
 
