@@ -70,7 +70,7 @@ go build -o "$WORK/gatehouse" ./cmd/gatehouse
 go build -o "$WORK/benchtool" ./bench/benchtool
 BIN=$WORK/gatehouse; BT=$WORK/benchtool
 
-PORTAL=19000; PLAIN=19001; PROT=19002; UP=19003; ADMIN=19019
+PORTAL=19000; PLAIN=19001; PROT=19002; UP=19003; REQ=19004; ADMIN=19019
 ASSERT_PORT=19011 # gatehouse_protect with `assertion` (README "Signed identity assertion")
 ISSUER=http://127.0.0.1:$PORTAL
 DATA=$WORK/data
@@ -138,6 +138,15 @@ http://127.0.0.1:$ASSERT_PORT {
 	}
 	reverse_proxy 127.0.0.1:$UP
 }
+http://127.0.0.1:$REQ {
+	gatehouse_protect {
+		client bench
+		scope bench
+		require "bench" in claims.scopes && claims.sub != ""
+		require request.method in ["GET", "HEAD"] || "admin" in claims.roles
+	}
+	reverse_proxy 127.0.0.1:$UP
+}
 EOF
 }
 
@@ -194,6 +203,7 @@ IDLE_RSS=$(rss_kb "$SERVER")
 COOKIE=$("$BT" cookie -app http://127.0.0.1:$PROT)
 curl -sf -o /dev/null -H "Authorization: Bearer $SAME" http://127.0.0.1:$PROT/ || { echo "bearer check failed" >&2; exit 1; }
 curl -sf -o /dev/null -H "Cookie: $COOKIE" http://127.0.0.1:$PROT/ || { echo "cookie check failed" >&2; exit 1; }
+curl -sf -o /dev/null -H "Authorization: Bearer $SAME" http://127.0.0.1:$REQ/ || { echo "require check failed" >&2; exit 1; }
 curl -sf -o /dev/null -H "Authorization: $PAT_AUTH" http://127.0.0.1:$PROT/ || { echo "PAT check failed" >&2; exit 1; }
 curl -sf -o /dev/null -H "Authorization: $APPPW_AUTH" http://127.0.0.1:$PROT/ || { echo "app password check failed" >&2; exit 1; }
 curl -sf -o /dev/null -H "Authorization: Bearer $SAME" http://127.0.0.1:$ASSERT_PORT/ || { echo "assertion check failed" >&2; exit 1; }
@@ -220,6 +230,8 @@ for r in $(seq 1 "$REPS"); do
   run_wrk pat "$r" -H "Authorization: $PAT_AUTH" http://127.0.0.1:$PROT/
   run_wrk apppw "$r" -H "Authorization: $APPPW_AUTH" http://127.0.0.1:$PROT/
   run_wrk assert "$r" -H "Authorization: Bearer $SAME" http://127.0.0.1:$ASSERT_PORT/
+  run_wrk plain "$r" http://127.0.0.1:$PLAIN/
+  run_wrk require "$r" -H "Authorization: Bearer $SAME" http://127.0.0.1:$REQ/
   for a in $ALGS; do
     # The same scripted requests to plain reverse_proxy (which passes the header on) are the
     # baseline of the unique-token runs: client-side work is identical.
@@ -343,12 +355,13 @@ print("| route | req/s | ratio to baseline | p50 ms | p99 ms | p99 added ms |")
 print("|---|---|---|---|---|---|")
 labels = {"plain": "plain reverse_proxy", "bearer": "protect, same bearer token", "cookie": "protect, same session cookie",
           "pat": "protect, PAT (reused)", "apppw": "protect, app password (reused)",
-          "assert": "protect, same bearer token, with the signed identity assertion"}
+          "assert": "protect, same bearer token, with the signed identity assertion",
+          "require": "protect, two require expressions (same bearer token)"}
 def row(name, base, label):
     rps = med(name, 0)
     num(f"ratio.{name}", f"{rps/med(base,0):.2f}")
     print(f"| {label} | {rps:.0f} | {rps/med(base,0):.2f} | {med(name,1):.2f} | {med(name,2):.2f} | {med(name,2)-med(base,2):+.2f} |")
-for name in ["plain", "bearer", "cookie", "pat", "apppw", "assert"]:
+for name in ["plain", "bearer", "cookie", "pat", "apppw", "assert", "require"]:
     if name in rows:
         row(name, "plain", labels[name])
 for a in algs.split():

@@ -93,6 +93,10 @@ func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		strip_header <Name...>
 //		cookie_name <name>
 //		cache_size <n>
+//		require <CEL expression>
+//		role <name...>
+//		permission <name...>
+//		organization <name>
 //	}
 //
 // With a matcher, a route without matcher follows with gatehouse_sanitize, so that requests
@@ -204,10 +208,14 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 			if err := parseProtectAssertion(h, p); err != nil {
 				return nil, err
 			}
+		case "require", "role", "roles", "permission", "permissions", "organization":
+			if err := parseProtectRequire(h, p, opt); err != nil {
+				return nil, err
+			}
 		case "insecure_allow_noncanonical_paths":
 			return nil, h.Errf("gatehouse_protect: insecure_allow_noncanonical_paths is a site-wide choice: put it in `gatehouse_sanitize { insecure_allow_noncanonical_paths }` at the top of the site")
 		default:
-			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, allow, header, no_default_headers, strip_header, cookie_name, cache_size, route, assertion)", opt)
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, allow, header, no_default_headers, strip_header, cookie_name, cache_size, route, assertion, require, role, permission, organization)", opt)
 		}
 	}
 	routes := h.NewRoute(matcherSet, p)

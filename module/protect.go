@@ -67,6 +67,8 @@ type Protect struct {
 	CookieName string `json:"cookie_name,omitempty"`
 	// CacheSize bounds the verified-credential cache (default 10000).
 	CacheSize int `json:"cache_size,omitempty"`
+	// Require are claim expressions and shorthands that must all hold (see Require).
+	Require []Require `json:"require,omitempty"`
 	// Route names the route in the metrics (the route label of
 	// gatehouse_protect_decisions_total and gatehouse_protect_cache_lookups_total; default
 	// "default"). Keep the names few: each is a set of time series.
@@ -114,6 +116,7 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 		Refreshes: app.refreshes, State: requestVars, Logger: ctx.Slogger(), Metrics: app.metrics.route(p.routeName()),
 		AllowAppPasswords: p.AllowAppPasswords, MFAAllowsAppCredentials: p.MFAAllowsAppCredentials,
 		CredentialAudience: p.Audience, ClientIP: clientIP, Assertion: p.asserter(app),
+		Require: p.requirements(),
 	}
 	return p.guard.Init()
 }

@@ -81,6 +81,7 @@ func (p *Protect) Check(v *Validator, path string) {
 		v.Errorf(path+".cookie_name", "must be letters, digits, '_' and '-', got %q", p.CookieName)
 	}
 	v.nonNegative(path+".cache_size", p.CacheSize)
+	p.checkRequire(v, path)
 }
 
 // Check records the problems of the handler's configuration under path

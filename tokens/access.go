@@ -94,11 +94,18 @@ type AccessClaims struct {
 	// UserinfoClaims is the userinfo member of the OIDC claims request (JSON), for the
 	// userinfo endpoint.
 	UserinfoClaims string `json:"ucr,omitempty"`
+	// Roles, Permissions, Organization and CustomData (a JSON object) are the user's, when
+	// the token carries them; route policies (require, role, permission) read them.
+	Roles        []string        `json:"roles,omitempty"`
+	Permissions  []string        `json:"permissions,omitempty"`
+	Organization string          `json:"organization,omitempty"`
+	CustomData   json.RawMessage `json:"custom_data,omitempty"`
 }
 
 // accessClaimNames are the claims whose spelling is checked exactly.
 var accessClaimNames = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id",
-	"scope", "auth_time", "acr", "amr", "sid", "gid", "email", "email_verified", "name", "groups", "ucr", "gty"}
+	"scope", "auth_time", "acr", "amr", "sid", "gid", "email", "email_verified", "name", "groups", "ucr", "gty",
+	"roles", "permissions", "organization", "custom_data"}
 
 // Scopes returns the granted scopes.
 func (c *AccessClaims) Scopes() []string { return strings.Fields(c.Scope) }

@@ -454,6 +454,18 @@ func parseAccessClaims(s string, c *AccessClaims) bool {
 			c.UserinfoClaims, ok = r.str()
 		case "gty":
 			c.GrantType, ok = r.str()
+		case "roles":
+			c.Roles, ok = r.strings()
+		case "permissions":
+			c.Permissions, ok = r.strings()
+		case "organization":
+			c.Organization, ok = r.str()
+		case "custom_data":
+			if r.ws(); r.peek() == '{' {
+				start := r.i
+				ok = r.skip(1)
+				c.CustomData = []byte(r.s[start:r.i])
+			}
 		default:
 			ok = r.skip(1)
 		}

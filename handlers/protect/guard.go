@@ -110,6 +110,9 @@ type Guard struct {
 	// Assertion, when set, adds a signed identity assertion to every request let through
 	// (assertion.go).
 	Assertion *Asserter
+	// Require are the route's claim expressions and shorthands, all of which must hold
+	// (require.go).
+	Require []Requirement
 
 	// Refreshes are shared by the Guards of a configuration (NewRefreshes), so that two
 	// routes with one client and cookie refresh a cookie once; nil: a set of its own.
@@ -121,6 +124,7 @@ type Guard struct {
 	cache     *cache
 	refreshes *Refreshes
 	credRule  policy.Rule
+	require   *requireSet
 }
 
 // Init prepares the Guard.
@@ -175,6 +179,9 @@ func (g *Guard) Init() error {
 	}
 	g.credRule = policy.Rule{Scopes: g.Rule.Scopes, Groups: g.Rule.Groups, Audience: g.CredentialAudience,
 		MFA: g.Rule.MFA && !g.MFAAllowsAppCredentials}
+	if g.require, err = newRequireSet(g.Require, g.ClientIP); err != nil {
+		return fmt.Errorf("protect: %w", err)
+	}
 	g.refreshes = g.Refreshes
 	if g.refreshes == nil {
 		g.refreshes = NewRefreshes(g.CacheSize)
@@ -340,6 +347,12 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 	default:
 		g.forbidden(w, r, id, "", d)
 		return nil, metrics.Forbidden
+	}
+	if g.require != nil {
+		if missing := g.require.check(id, r, now); missing != "" {
+			g.requireDenied(w, r, missing)
+			return nil, metrics.Forbidden
+		}
 	}
 	for _, h := range id.headers {
 		// A fresh slice per request: a later handler (request_header) may edit the value in

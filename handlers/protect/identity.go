@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"cel.dev/cel-go/common/types/ref"
+
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -100,6 +102,10 @@ type Identity struct {
 	// the Unix second it was last sent; see cookie.go).
 	setCookie   string
 	setCookieAt atomic.Int64
+	// claimsMap and decision are the claims as require expressions see them and the Guard's
+	// cached decision on them (require.go).
+	claimsMap atomic.Pointer[ref.Val]
+	decision  atomic.Pointer[decision]
 }
 
 type headerValue struct {
