@@ -22,6 +22,12 @@ const (
 	// in: nginx cannot pass a redirect from auth_request, so its error_page 401 location
 	// redirects to it (see README).
 	LoginLocationHeader = "X-Gatehouse-Location"
+	// UpstreamCookieHeader and UpstreamAuthorizationHeader carry, on a 200, the client's
+	// Cookie and Authorization headers as the upstream may receive them: Gatehouse's cookies
+	// and its bearer token removed (PX-30). nginx passes the client's own headers upstream
+	// unless the snippet replaces them with these (empty: the header is dropped).
+	UpstreamCookieHeader        = "X-Gatehouse-Cookie"
+	UpstreamAuthorizationHeader = "X-Gatehouse-Authorization"
 )
 
 // ForwardAuth answers the authorization subrequests of another proxy (nginx auth_request,
@@ -59,6 +65,8 @@ func (f *ForwardAuth) Serve(w http.ResponseWriter, r *http.Request) {
 				w.Header()[h.Name] = v
 			}
 		}
+		w.Header().Set(UpstreamCookieHeader, strings.Join(inner.Header.Values("Cookie"), "; "))
+		w.Header().Set(UpstreamAuthorizationHeader, inner.Header.Get("Authorization"))
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusOK)
 		return
