@@ -93,6 +93,7 @@ func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		strip_header <Name...>
 //		cookie_name <name>
 //		cache_size <n>
+//		close_on_revoke
 //	}
 //
 // With a matcher, a route without matcher follows with gatehouse_sanitize, so that requests
@@ -200,10 +201,15 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 				return nil, h.Errf("gatehouse_protect: cache_size takes one positive number")
 			}
 			p.CacheSize = n
+		case "close_on_revoke":
+			if h.NextArg() {
+				return nil, h.Errf("gatehouse_protect: close_on_revoke takes no arguments")
+			}
+			p.CloseOnRevoke = true
 		case "insecure_allow_noncanonical_paths":
 			return nil, h.Errf("gatehouse_protect: insecure_allow_noncanonical_paths is a site-wide choice: put it in `gatehouse_sanitize { insecure_allow_noncanonical_paths }` at the top of the site")
 		default:
-			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, allow, header, no_default_headers, strip_header, cookie_name, cache_size, route)", opt)
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, allow, header, no_default_headers, strip_header, cookie_name, cache_size, route, close_on_revoke)", opt)
 		}
 	}
 	routes := h.NewRoute(matcherSet, p)

@@ -15,6 +15,7 @@ func TestForwardAuthAdaptErrors(t *testing.T) {
 	}{
 		{"unknown option", "\tgatehouse_forward_auth {\n\t\tcolour blue\n\t}\n", []string{`gatehouse_forward_auth: unknown option "colour"`, "Caddyfile:9"}},
 		{"argument", "\tgatehouse_forward_auth web\n", []string{`gatehouse_forward_auth: unexpected argument "web"`, "Caddyfile:8"}},
+		{"close_on_revoke with a value", "\tgatehouse_forward_auth {\n\t\tclose_on_revoke yes\n\t}\n", []string{"gatehouse_forward_auth: close_on_revoke takes no arguments", "Caddyfile:9"}},
 		{"scope without value", "\tgatehouse_forward_auth {\n\t\tscope\n\t}\n", []string{"gatehouse_forward_auth: scope: list at least one scope", "Caddyfile:9"}},
 	}
 	for _, tc := range tests {

@@ -45,6 +45,9 @@ func (f *ForwardAuth) Provision(ctx caddy.Context) error {
 func (f *ForwardAuth) Validate() error {
 	v := NewValidator()
 	f.Check(v, "gatehouse_forward_auth")
+	if f.CloseOnRevoke {
+		v.Errorf("gatehouse_forward_auth.close_on_revoke", "does not apply: the front proxy, not Gatehouse, holds the connection (use gatehouse_protect for WebSockets that must close on logout)")
+	}
 	return v.Err()
 }
 
