@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -24,12 +25,12 @@ func wsAccept(key string) string {
 
 // wsEchoUpstream is a WebSocket echo server (RFC 6455, text frames under 126 bytes: all the
 // test sends). It counts the upgrades it accepted.
-func wsEchoUpstream(t *testing.T) (addr string, upgrades *int) {
+func wsEchoUpstream(t *testing.T) (addr string, upgrades *atomic.Int32) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := new(int)
+	n := new(atomic.Int32)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			http.Error(w, "websocket only", http.StatusBadRequest)
@@ -40,7 +41,7 @@ func wsEchoUpstream(t *testing.T) (addr string, upgrades *int) {
 			return
 		}
 		defer conn.Close()
-		*n++
+		n.Add(1)
 		fmt.Fprintf(brw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", wsAccept(r.Header.Get("Sec-WebSocket-Key")))
 		_ = brw.Flush()
 		for {
@@ -180,10 +181,10 @@ func TestPX34_WebSocketThroughProtect(t *testing.T) {
 }`})
 	e.CreateUser("ws@example.com")
 
-	if status, _, _ := wsDial(t, e.App, "/socket", ""); status != http.StatusUnauthorized || *upgrades != 0 {
-		t.Fatalf("upgrade without a token: %d, upstream upgrades %d", status, *upgrades)
+	if status, _, _ := wsDial(t, e.App, "/socket", ""); status != http.StatusUnauthorized || upgrades.Load() != 0 {
+		t.Fatalf("upgrade without a token: %d, upstream upgrades %d", status, upgrades.Load())
 	}
-	if status, _, _ := wsDial(t, e.App, "/socket", "not-a-token"); status != http.StatusUnauthorized || *upgrades != 0 {
+	if status, _, _ := wsDial(t, e.App, "/socket", "not-a-token"); status != http.StatusUnauthorized || upgrades.Load() != 0 {
 		t.Fatalf("upgrade with a bad token: %d", status)
 	}
 
