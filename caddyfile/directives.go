@@ -97,6 +97,7 @@ func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		role <name...>
 //		permission <name...>
 //		organization <name>
+//		close_on_revoke
 //	}
 //
 // With a matcher, a route without matcher follows with gatehouse_sanitize, so that requests
@@ -212,10 +213,15 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 			if err := parseProtectRequire(h, p, opt); err != nil {
 				return nil, err
 			}
+		case "close_on_revoke":
+			if h.NextArg() {
+				return nil, h.Errf("gatehouse_protect: close_on_revoke takes no arguments")
+			}
+			p.CloseOnRevoke = true
 		case "insecure_allow_noncanonical_paths":
 			return nil, h.Errf("gatehouse_protect: insecure_allow_noncanonical_paths is a site-wide choice: put it in `gatehouse_sanitize { insecure_allow_noncanonical_paths }` at the top of the site")
 		default:
-			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, allow, header, no_default_headers, strip_header, cookie_name, cache_size, route, assertion, require, role, permission, organization)", opt)
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, allow, header, no_default_headers, strip_header, cookie_name, cache_size, route, assertion, require, role, permission, organization, close_on_revoke)", opt)
 		}
 	}
 	routes := h.NewRoute(matcherSet, p)

@@ -75,6 +75,11 @@ type Protect struct {
 	Route string `json:"route,omitempty"`
 	// Assertion adds a signed identity assertion to the upstream request (protect_assertion.go).
 	Assertion *AssertionConfig `json:"assertion,omitempty"`
+	// CloseOnRevoke ends a request still open when its credential is revoked (a logout, a
+	// revoked grant or token, a disabled user): a WebSocket or a streamed response is closed
+	// within about a second (see protect.Guard.WatchRevocation). Without it, an open
+	// connection stays open; only its next request is refused.
+	CloseOnRevoke bool `json:"close_on_revoke,omitempty"`
 
 	guard *protect.Guard
 }
@@ -217,6 +222,11 @@ func (p *Protect) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// One provider answers {http.auth.user.id} and {gatehouse.*} on demand: cheaper
 		// than setting each value on every request.
 		repl.Map(id.Lookup)
+	}
+	if p.CloseOnRevoke {
+		var stop func()
+		r, stop = p.guard.WatchRevocation(r, id)
+		defer stop()
 	}
 	return next.ServeHTTP(w, r)
 }
