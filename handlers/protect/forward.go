@@ -65,6 +65,12 @@ func (f *ForwardAuth) Serve(w http.ResponseWriter, r *http.Request) {
 				w.Header()[h.Name] = v
 			}
 		}
+		// The signed identity assertion (assertion.go), bound to the original request.
+		if a := f.Guard.Assertion; a != nil {
+			if v, ok := inner.Header[a.Header]; ok {
+				w.Header()[a.Header] = v
+			}
+		}
 		w.Header().Set(UpstreamCookieHeader, strings.Join(inner.Header.Values("Cookie"), "; "))
 		w.Header().Set(UpstreamAuthorizationHeader, inner.Header.Get("Authorization"))
 		w.Header().Set("Cache-Control", "no-store")

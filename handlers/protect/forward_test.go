@@ -1,10 +1,14 @@
 package protect
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -137,5 +141,42 @@ func TestPX07_ForwardAuthUntrustedOrMalformed(t *testing.T) {
 		if w.Code != http.StatusBadRequest || w.Header().Get("X-User-Id") != "" {
 			t.Errorf("%s: %d %v", name, w.Code, w.Header())
 		}
+	}
+}
+
+// TestForwardAuthCarriesTheAssertion: with `assertion` on a forward-auth route, the 200
+// answer carries the signed identity assertion for the ORIGINAL request (the method and path
+// the trusted proxy described), so apps behind nginx can verify it like apps behind Caddy.
+func TestForwardAuthCarriesTheAssertion(t *testing.T) {
+	e, g, ar, _ := assertEnv(t, time.Minute)
+	resp, _ := e.login("openid", "email")
+	f := &ForwardAuth{Guard: g, Trusted: func(*http.Request) bool { return true }}
+	r := fwdRequest(http.MethodGet, "/docs?x=1")
+	r.Header.Set("Authorization", "Bearer "+resp.AccessToken)
+	r.Header.Set(g.Assertion.Header, "forged")
+	w := httptest.NewRecorder()
+	f.Serve(w, r)
+	tok := w.Header().Get(g.Assertion.Header)
+	if w.Code != http.StatusOK || tok == "" || tok == "forged" {
+		t.Fatalf("forward auth with assertion: %d, assertion %q", w.Code, tok)
+	}
+	parts := strings.Split(tok, ".")
+	if len(ar.JWKS()) == 0 || len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", tok)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Req string `json:"req"`
+		Sub string `json:"sub"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("GET /docs"))
+	if claims.Req != base64.RawURLEncoding.EncodeToString(sum[:]) || claims.Sub != e.user.ID {
+		t.Fatalf("the assertion is not bound to the original request GET /docs of the user: %s", payload)
 	}
 }
