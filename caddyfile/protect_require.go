@@ -5,7 +5,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 
-	"github.com/gatehouse-dev/gatehouse/handlers/protect"
 	"github.com/gatehouse-dev/gatehouse/module"
 )
 
@@ -45,8 +44,7 @@ func parseProtectRequire(h httpcaddyfile.Helper, p *module.Protect, opt string) 
 		}
 		q.Organization = args[0]
 	}
-	if _, err := protect.CompileRequirement(protect.Requirement{Expression: q.Expression, Roles: q.Roles,
-		Permissions: q.Permissions, Organization: q.Organization}); err != nil {
+	if err := q.Check(); err != nil {
 		return h.Errf("gatehouse_protect: %s: %v", opt, err)
 	}
 	p.Require = append(p.Require, q)

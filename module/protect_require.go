@@ -35,6 +35,13 @@ func (p *Protect) requirements() []protect.Requirement {
 	return out
 }
 
+// Check compiles the requirement as the handler will (CEL parse, type check, cost
+// estimate), so that the Caddyfile adapter can report a bad expression with its line.
+func (q Require) Check() error {
+	_, err := protect.CompileRequirement(q.requirement())
+	return err
+}
+
 // checkRequire compiles every requirement, so that a typo, a type error or an expression
 // too costly to evaluate fails at load with CEL's message.
 func (p *Protect) checkRequire(v *Validator, path string) {
