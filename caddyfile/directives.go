@@ -89,6 +89,7 @@ func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		allow app_passwords
 //		header <Name> <value>
 //		header -<Name>
+//		headers <profile>
 //		no_default_headers
 //		strip_header <Name...>
 //		cookie_name <name>
@@ -170,6 +171,10 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 				return nil, h.Errf("gatehouse_protect: expected `allow app_passwords` (HTTP Basic with user and app password)")
 			}
 			p.AllowAppPasswords = true
+		case "headers":
+			if err := parseHeaderProfile(h, p); err != nil {
+				return nil, err
+			}
 		case "no_default_headers":
 			if h.NextArg() {
 				return nil, h.Errf("gatehouse_protect: no_default_headers takes no arguments")
@@ -203,7 +208,7 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 		case "insecure_allow_noncanonical_paths":
 			return nil, h.Errf("gatehouse_protect: insecure_allow_noncanonical_paths is a site-wide choice: put it in `gatehouse_sanitize { insecure_allow_noncanonical_paths }` at the top of the site")
 		default:
-			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, allow, header, no_default_headers, strip_header, cookie_name, cache_size, route)", opt)
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, allow, header, headers, no_default_headers, strip_header, cookie_name, cache_size, route)", opt)
 		}
 	}
 	routes := h.NewRoute(matcherSet, p)
@@ -211,7 +216,7 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 		// Requests outside the matcher must not carry forged identity headers or Gatehouse
 		// cookies to the upstream either (PX-01); the sanitizer also serves the site's
 		// /.gatehouse/ endpoints (login callback, logout), which the matcher may not cover.
-		strip := append([]string{}, p.StripHeaders...)
+		strip := append(append([]string{}, p.StripHeaders...), module.HeaderProfileStrip(p.HeaderProfile)...)
 		for name, v := range p.Headers {
 			if v != "" {
 				strip = append(strip, name)

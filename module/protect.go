@@ -58,6 +58,10 @@ type Protect struct {
 	// X-User-Email, X-User-Name, X-User-Groups; an empty value removes a default. A header
 	// whose value is empty for a user is removed from the request, never passed through.
 	Headers map[string]string `json:"headers,omitempty"`
+	// HeaderProfile injects the headers an application documents for authentication by a
+	// reverse proxy instead of the defaults: grafana, gitea, forgejo, paperless,
+	// oauth2-proxy, authelia (see README, "Header profiles"). Headers add to it.
+	HeaderProfile string `json:"header_profile,omitempty"`
 	// NoDefaultHeaders disables the default headers.
 	NoDefaultHeaders bool `json:"no_default_headers,omitempty"`
 	// StripHeaders are removed from client requests in addition to the built-in list.
@@ -106,7 +110,7 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 	p.guard = &protect.Guard{
 		Provider: app.provider, ClientID: client, ProductName: app.portal.brand.ProductName,
 		Rule:    policy.Rule{Scopes: p.Scopes, Groups: p.Groups, Audience: aud, MFA: p.MFA},
-		Headers: specs, Names: app.names, StripHeaders: p.StripHeaders, CookieName: p.CookieName, CacheSize: p.CacheSize,
+		Headers: specs, Names: app.names, StripHeaders: append(slices.Clone(p.StripHeaders), HeaderProfileStrip(p.HeaderProfile)...), CookieName: p.CookieName, CacheSize: p.CacheSize,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
 		CSRFKey: keys.DeriveKey("protect-csrf"), SessionKey: keys.DeriveKey("protect-session-v1"),
 		Refreshes: app.refreshes, State: requestVars, Logger: ctx.Slogger(), Metrics: app.metrics.route(p.routeName()),
@@ -177,7 +181,13 @@ func requestVars(r *http.Request) map[string]any {
 
 func (p *Protect) headerSpecs() ([]protect.HeaderSpec, error) {
 	byName := map[string]string{}
-	if !p.NoDefaultHeaders {
+	if hp, ok := headerProfiles[p.HeaderProfile]; ok {
+		for name, tmpl := range hp.inject {
+			byName[http.CanonicalHeaderKey(name)] = tmpl
+		}
+	} else if p.HeaderProfile != "" {
+		return nil, errors.New(HeaderProfileProblem(p.HeaderProfile))
+	} else if !p.NoDefaultHeaders {
 		for _, h := range protect.DefaultHeaders {
 			byName[http.CanonicalHeaderKey(h.Name)] = h.Template
 		}

@@ -72,7 +72,14 @@ func (p *Protect) Check(v *Validator, path string) {
 			}
 		}
 	}
-	if p.NoDefaultHeaders && len(p.Headers) == 0 {
+	if p.HeaderProfile != "" {
+		if msg := HeaderProfileProblem(p.HeaderProfile); msg != "" {
+			v.Errorf(path+".header_profile", "%s", msg)
+		} else if p.NoDefaultHeaders {
+			v.Warnf(path+".no_default_headers", "is redundant with header_profile %q (the profile replaces the defaults)", p.HeaderProfile)
+		}
+	}
+	if p.NoDefaultHeaders && len(p.Headers) == 0 && p.HeaderProfile == "" {
 		v.Warnf(path+".no_default_headers", "is set and no headers are: the upstream gets no identity")
 	}
 	checkStripHeaders(v, path, p.StripHeaders)
