@@ -86,6 +86,8 @@ func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		mfa [required] [{
 //			allow app_credentials
 //		}]
+//		acr aal2
+//		max_age <duration>
 //		allow app_passwords
 //		header <Name> <value>
 //		header -<Name>
@@ -175,6 +177,14 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 			if err := parseHeaderProfile(h, p); err != nil {
 				return nil, err
 			}
+		case "max_age":
+			if err := parseMaxAge(h, p); err != nil {
+				return nil, err
+			}
+		case "acr":
+			if err := parseACR(h, p); err != nil {
+				return nil, err
+			}
 		case "no_default_headers":
 			if h.NextArg() {
 				return nil, h.Errf("gatehouse_protect: no_default_headers takes no arguments")
@@ -208,7 +218,7 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 		case "insecure_allow_noncanonical_paths":
 			return nil, h.Errf("gatehouse_protect: insecure_allow_noncanonical_paths is a site-wide choice: put it in `gatehouse_sanitize { insecure_allow_noncanonical_paths }` at the top of the site")
 		default:
-			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, allow, header, headers, no_default_headers, strip_header, cookie_name, cache_size, route)", opt)
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, acr, max_age, allow, header, headers, no_default_headers, strip_header, cookie_name, cache_size, route)", opt)
 		}
 	}
 	routes := h.NewRoute(matcherSet, p)

@@ -7,11 +7,13 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/protect"
+	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
@@ -46,6 +48,13 @@ type Protect struct {
 	// passkey. A browser without one is sent to confirm with a passkey (step-up); an API
 	// client gets 401 insufficient_user_authentication (RFC 9470).
 	MFA bool `json:"mfa,omitempty"`
+	// MaxAge is the oldest login the route accepts (RFC 9470 max_age): a browser whose login
+	// is older logs in again, an API client gets 401 insufficient_user_authentication with
+	// max_age. App passwords and personal access tokens are refused (they record no login).
+	MaxAge caddy.Duration `json:"max_age,omitempty"`
+	// ACR is the authentication context class the route requires: "aal2" (a multi-factor
+	// login; the same as MFA).
+	ACR string `json:"acr,omitempty"`
 	// MFAAllowsAppCredentials lets app passwords and personal access tokens through a route
 	// with MFA (they are never multi-factor: by default such a route refuses them).
 	MFAAllowsAppCredentials bool `json:"mfa_allows_app_credentials,omitempty"`
@@ -109,7 +118,8 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 	keys := app.portal.keys
 	p.guard = &protect.Guard{
 		Provider: app.provider, ClientID: client, ProductName: app.portal.brand.ProductName,
-		Rule:    policy.Rule{Scopes: p.Scopes, Groups: p.Groups, Audience: aud, MFA: p.MFA},
+		Rule:    policy.Rule{Scopes: p.Scopes, Groups: p.Groups, Audience: aud, MFA: p.MFA || p.ACR == idp.ACRMultiFactor},
+		MaxAge:  time.Duration(p.MaxAge),
 		Headers: specs, Names: app.names, StripHeaders: append(slices.Clone(p.StripHeaders), HeaderProfileStrip(p.HeaderProfile)...), CookieName: p.CookieName, CacheSize: p.CacheSize,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
 		CSRFKey: keys.DeriveKey("protect-csrf"), SessionKey: keys.DeriveKey("protect-session-v1"),

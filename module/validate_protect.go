@@ -41,7 +41,8 @@ func (p *Protect) Check(v *Validator, path string) {
 			v.Warnf(index(path+".groups", i), "can never match: group names are 1-64 letters, digits and . _ : -, got %q", g)
 		}
 	}
-	if p.MFAAllowsAppCredentials && !p.MFA {
+	p.checkReauth(v, path)
+	if p.MFAAllowsAppCredentials && !p.MFA && p.ACR == "" {
 		v.Errorf(path+".mfa_allows_app_credentials", "applies only with \"mfa\": true (without mfa, app credentials are accepted anyway); remove it or set mfa")
 	}
 	for i, a := range p.Audience {
