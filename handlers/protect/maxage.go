@@ -3,6 +3,7 @@ package protect
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/metrics"
@@ -43,7 +44,7 @@ func (g *Guard) maxAgeSeconds() int64 {
 func (g *Guard) reauthenticate(w http.ResponseWriter, r *http.Request, id *Identity) int {
 	age := strconv.FormatInt(g.maxAgeSeconds(), 10)
 	if id.cred != nil {
-		desc := "this route requires a login within the last " + g.MaxAge.String() + "; app passwords and access tokens are not accepted"
+		desc := "this route requires a login within the last " + shortDuration(g.MaxAge) + "; app passwords and access tokens are not accepted"
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="insufficient_user_authentication", error_description="`+desc+`", max_age="`+age+`"`)
 		writeError(w, http.StatusUnauthorized, "insufficient_user_authentication", desc)
 		return metrics.Forbidden
@@ -52,7 +53,7 @@ func (g *Guard) reauthenticate(w http.ResponseWriter, r *http.Request, id *Ident
 		g.startLogin(w, r) // every login of a route with MaxAge asks for max_age
 		return metrics.Unauthenticated
 	}
-	desc := "a login within the last " + g.MaxAge.String() + " is required: log in again"
+	desc := "a login within the last " + shortDuration(g.MaxAge) + " is required: log in again"
 	w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="insufficient_user_authentication", error_description="`+desc+`", max_age="`+age+`"`)
 	writeError(w, http.StatusUnauthorized, "insufficient_user_authentication", desc)
 	return metrics.Unauthenticated
@@ -71,4 +72,16 @@ func (g *Guard) staleLoginPage(w http.ResponseWriter, returnTo string) {
 		Message: "This page needs you to have entered your credentials recently, and the login did not ask for them again. " +
 			"Log out, log in again, then try again.",
 		Link: g.LogoutPath, LinkText: "Log out", Links: []pageLink{{URL: returnTo, Text: "Try again"}}})
+}
+
+// shortDuration writes d as 1h, 90m or 30s rather than Go's 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }

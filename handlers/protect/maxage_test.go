@@ -139,3 +139,11 @@ func TestMaxAgeStalePortalEndsOnPage(t *testing.T) {
 		t.Fatalf("stale login: %d, upstream %d, %d logins: %s", w.Code, b.upstream, b.authorizations, w.Body)
 	}
 }
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{time.Hour: "1h", 90 * time.Minute: "1h30m", 10 * time.Minute: "10m", 8 * time.Second: "8s", 61 * time.Second: "1m1s"} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("%v: %q, want %q", d, got, want)
+		}
+	}
+}
