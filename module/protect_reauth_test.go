@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/gatehouse-dev/gatehouse/idp"
 )
 
 // TestProtectReauthLoadErrors: max_age below a second, an acr other than aal2, and app
@@ -33,5 +35,25 @@ func TestProtectReauthLoadErrors(t *testing.T) {
 		if err := p.Validate(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestClientAccessTokenClaimsValidation: access_token_claims names only claims access tokens
+// can carry (roles, permissions); another name fails at load naming the option and listing
+// the known ones, and idp.NewClient refuses it too.
+func TestClientAccessTokenClaimsValidation(t *testing.T) {
+	c := ClientConfig{ID: "web", RedirectURIs: []string{"https://app.example.com/cb"}, AccessTokenClaims: []string{"roles", "salary"}}
+	v := NewValidator()
+	c.check(v, "clients[0]")
+	err := v.Err()
+	if err == nil || !strings.Contains(err.Error(), "clients[0].access_token_claims[1]") || !strings.Contains(err.Error(), "permissions, roles") {
+		t.Errorf("validation: %v", err)
+	}
+	if _, err := idp.NewClient(c.IDP("")); err == nil || !strings.Contains(err.Error(), `"salary"`) {
+		t.Errorf("idp.NewClient accepts salary: %v", err)
+	}
+	c.AccessTokenClaims = []string{"roles", "permissions"}
+	if _, err := idp.NewClient(c.IDP("")); err != nil {
+		t.Errorf("roles permissions: %v", err)
 	}
 }

@@ -88,6 +88,10 @@ type AccessClaims struct {
 	Name string `json:"name,omitempty"`
 	// Groups the user belongs to.
 	Groups []string `json:"groups,omitempty"`
+	// Roles and Permissions are the user's, for a client whose access_token_claims ask for
+	// them.
+	Roles       []string `json:"roles,omitempty"`
+	Permissions []string `json:"permissions,omitempty"`
 	// GrantType is "client_credentials" for a token a client obtained for itself: it
 	// identifies no user.
 	GrantType string `json:"gty,omitempty"`
@@ -98,7 +102,7 @@ type AccessClaims struct {
 
 // accessClaimNames are the claims whose spelling is checked exactly.
 var accessClaimNames = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id",
-	"scope", "auth_time", "acr", "amr", "sid", "gid", "email", "email_verified", "name", "groups", "ucr", "gty"}
+	"scope", "auth_time", "acr", "amr", "sid", "gid", "email", "email_verified", "name", "groups", "ucr", "gty", "roles", "permissions"}
 
 // Scopes returns the granted scopes.
 func (c *AccessClaims) Scopes() []string { return strings.Fields(c.Scope) }

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 func maxAgeGuard(e *env, maxAge time.Duration, rule policy.Rule) *Guard {
@@ -145,5 +146,27 @@ func TestShortDuration(t *testing.T) {
 		if got := shortDuration(d); got != want {
 			t.Errorf("%v: %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestRolesPermissionsPlaceholders: the identity exposes the token's roles and permissions
+// as {gatehouse.user.roles} and {gatehouse.user.permissions} (comma-separated), empty when
+// the token carries none.
+func TestRolesPermissionsPlaceholders(t *testing.T) {
+	c := &tokens.AccessClaims{Subject: "u1", Roles: []string{"editor", "viewer"}, Permissions: []string{"docs:write"}}
+	id := newIdentity(c, mustCompile(t, []HeaderSpec{{Name: "X-Roles", Template: "{gatehouse.user.roles}"},
+		{Name: "X-Permissions", Template: "{gatehouse.user.permissions}"}}))
+	if v, ok := id.Lookup("gatehouse.user.roles"); !ok || v != "editor,viewer" {
+		t.Errorf("roles %v %v", v, ok)
+	}
+	if v, ok := id.Lookup("gatehouse.user.permissions"); !ok || v != "docs:write" {
+		t.Errorf("permissions %v %v", v, ok)
+	}
+	if len(id.headers) != 2 {
+		t.Errorf("headers %v", id.headers)
+	}
+	empty := newIdentity(&tokens.AccessClaims{Subject: "u2"}, mustCompile(t, []HeaderSpec{{Name: "X-Roles", Template: "{gatehouse.user.roles}"}}))
+	if len(empty.headers) != 0 {
+		t.Errorf("a token without roles still sends X-Roles: %v", empty.headers)
 	}
 }
