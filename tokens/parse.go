@@ -450,6 +450,10 @@ func parseAccessClaims(s string, c *AccessClaims) bool {
 			c.Name, ok = r.str()
 		case "groups":
 			c.Groups, ok = r.strings()
+		case "roles":
+			c.Roles, ok = r.strings()
+		case "permissions":
+			c.Permissions, ok = r.strings()
 		case "ucr":
 			c.UserinfoClaims, ok = r.str()
 		case "gty":
