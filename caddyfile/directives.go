@@ -86,9 +86,12 @@ func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		mfa [required] [{
 //			allow app_credentials
 //		}]
+//		acr aal2
+//		max_age <duration>
 //		allow app_passwords
 //		header <Name> <value>
 //		header -<Name>
+//		headers <profile>
 //		no_default_headers
 //		strip_header <Name...>
 //		cookie_name <name>
@@ -175,6 +178,18 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 				return nil, h.Errf("gatehouse_protect: expected `allow app_passwords` (HTTP Basic with user and app password)")
 			}
 			p.AllowAppPasswords = true
+		case "headers":
+			if err := parseHeaderProfile(h, p); err != nil {
+				return nil, err
+			}
+		case "max_age":
+			if err := parseMaxAge(h, p); err != nil {
+				return nil, err
+			}
+		case "acr":
+			if err := parseACR(h, p); err != nil {
+				return nil, err
+			}
 		case "no_default_headers":
 			if h.NextArg() {
 				return nil, h.Errf("gatehouse_protect: no_default_headers takes no arguments")
@@ -221,7 +236,7 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 		case "insecure_allow_noncanonical_paths":
 			return nil, h.Errf("gatehouse_protect: insecure_allow_noncanonical_paths is a site-wide choice: put it in `gatehouse_sanitize { insecure_allow_noncanonical_paths }` at the top of the site")
 		default:
-			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, allow, header, no_default_headers, strip_header, cookie_name, cache_size, route, assertion, require, role, permission, organization, close_on_revoke)", opt)
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, acr, max_age, allow, header, headers, no_default_headers, strip_header, cookie_name, cache_size, route, assertion, require, role, permission, organization, close_on_revoke)", opt)
 		}
 	}
 	routes := h.NewRoute(matcherSet, p)
@@ -229,7 +244,7 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 		// Requests outside the matcher must not carry forged identity headers or Gatehouse
 		// cookies to the upstream either (PX-01); the sanitizer also serves the site's
 		// /.gatehouse/ endpoints (login callback, logout), which the matcher may not cover.
-		strip := append([]string{}, p.StripHeaders...)
+		strip := append(append([]string{}, p.StripHeaders...), module.HeaderProfileStrip(p.HeaderProfile)...)
 		for name, v := range p.Headers {
 			if v != "" {
 				strip = append(strip, name)

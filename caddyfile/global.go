@@ -369,7 +369,7 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 		"consent": &c.Consent}
 	lists := map[string]*[]string{"redirect_uri": &c.RedirectURIs, "post_logout_redirect_uri": &c.PostLogoutRedirectURIs,
 		"scopes": &c.Scopes, "grant_types": &c.GrantTypes, "resource": &c.Resources, "resources": &c.Resources,
-		"allowed_origins": &c.AllowedOrigins, "allowed_origin": &c.AllowedOrigins}
+		"allowed_origins": &c.AllowedOrigins, "allowed_origin": &c.AllowedOrigins, "access_token_claims": &c.AccessTokenClaims}
 	durations := map[string]*caddy.Duration{"access_token_lifetime": &c.AccessTokenLifetime,
 		"id_token_lifetime": &c.IDTokenLifetime, "refresh_token_lifetime": &c.RefreshTokenLifetime,
 		"refresh_token_idle": &c.RefreshTokenIdle}
@@ -394,7 +394,7 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 			}
 			*v = dur
 		} else {
-			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, access_token_alg, resource, backchannel_logout_uri, allowed_origins, consent)", p, opt)
+			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, access_token_alg, resource, backchannel_logout_uri, allowed_origins, consent, access_token_claims)", p, opt)
 		}
 	}
 	return c, nil

@@ -72,6 +72,10 @@ type ClientConfig struct {
 	// account page's connected apps). "none" (the default) is a first-party client, which
 	// never shows the page.
 	Consent string `json:"consent,omitempty"`
+	// AccessTokenClaims are user claims this client's access tokens carry besides the
+	// defaults: "roles", "permissions" (the user's; each list capped at 2 KB like groups),
+	// so that a gatehouse_protect route can use them without a store read.
+	AccessTokenClaims []string `json:"access_token_claims,omitempty"`
 }
 
 // IDP converts the configuration (secret placeholders resolved by the caller).
@@ -81,7 +85,8 @@ func (c ClientConfig) IDP(secret string) idp.ClientConfig {
 		AccessTokenLifetime: time.Duration(c.AccessTokenLifetime), IDTokenLifetime: time.Duration(c.IDTokenLifetime),
 		RefreshTokenLifetime: time.Duration(c.RefreshTokenLifetime), RefreshTokenIdle: time.Duration(c.RefreshTokenIdle),
 		IDTokenAlg: c.IDTokenAlg, AccessTokenAlg: c.AccessTokenAlg, Resources: c.Resources,
-		BackchannelLogoutURI: c.BackchannelLogoutURI, AllowedOrigins: c.AllowedOrigins, Consent: c.Consent}
+		BackchannelLogoutURI: c.BackchannelLogoutURI, AllowedOrigins: c.AllowedOrigins, Consent: c.Consent,
+		AccessTokenClaims: c.AccessTokenClaims}
 }
 
 // KeysConfig sets signing-key rotation.

@@ -7,11 +7,13 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/protect"
+	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
@@ -46,6 +48,13 @@ type Protect struct {
 	// passkey. A browser without one is sent to confirm with a passkey (step-up); an API
 	// client gets 401 insufficient_user_authentication (RFC 9470).
 	MFA bool `json:"mfa,omitempty"`
+	// MaxAge is the oldest login the route accepts (RFC 9470 max_age): a browser whose login
+	// is older logs in again, an API client gets 401 insufficient_user_authentication with
+	// max_age. App passwords and personal access tokens are refused (they record no login).
+	MaxAge caddy.Duration `json:"max_age,omitempty"`
+	// ACR is the authentication context class the route requires: "aal2" (a multi-factor
+	// login; the same as MFA).
+	ACR string `json:"acr,omitempty"`
 	// MFAAllowsAppCredentials lets app passwords and personal access tokens through a route
 	// with MFA (they are never multi-factor: by default such a route refuses them).
 	MFAAllowsAppCredentials bool `json:"mfa_allows_app_credentials,omitempty"`
@@ -58,6 +67,10 @@ type Protect struct {
 	// X-User-Email, X-User-Name, X-User-Groups; an empty value removes a default. A header
 	// whose value is empty for a user is removed from the request, never passed through.
 	Headers map[string]string `json:"headers,omitempty"`
+	// HeaderProfile injects the headers an application documents for authentication by a
+	// reverse proxy instead of the defaults: grafana, gitea, forgejo, paperless,
+	// oauth2-proxy, authelia (see README, "Header profiles"). Headers add to it.
+	HeaderProfile string `json:"header_profile,omitempty"`
 	// NoDefaultHeaders disables the default headers.
 	NoDefaultHeaders bool `json:"no_default_headers,omitempty"`
 	// StripHeaders are removed from client requests in addition to the built-in list.
@@ -114,8 +127,9 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 	keys := app.portal.keys
 	p.guard = &protect.Guard{
 		Provider: app.provider, ClientID: client, ProductName: app.portal.brand.ProductName,
-		Rule:    policy.Rule{Scopes: p.Scopes, Groups: p.Groups, Audience: aud, MFA: p.MFA},
-		Headers: specs, Names: app.names, StripHeaders: p.StripHeaders, CookieName: p.CookieName, CacheSize: p.CacheSize,
+		Rule:    policy.Rule{Scopes: p.Scopes, Groups: p.Groups, Audience: aud, MFA: p.MFA || p.ACR == idp.ACRMultiFactor},
+		MaxAge:  time.Duration(p.MaxAge),
+		Headers: specs, Names: app.names, StripHeaders: append(slices.Clone(p.StripHeaders), HeaderProfileStrip(p.HeaderProfile)...), CookieName: p.CookieName, CacheSize: p.CacheSize,
 		CookieHashKey: keys.DeriveKey("protect-cookie-hmac"), CookieBlockKey: keys.DeriveKey("protect-cookie-aes"),
 		CSRFKey: keys.DeriveKey("protect-csrf"), SessionKey: keys.DeriveKey("protect-session-v1"),
 		Refreshes: app.refreshes, State: requestVars, Logger: ctx.Slogger(), Metrics: app.metrics.route(p.routeName()),
@@ -187,7 +201,13 @@ func requestVars(r *http.Request) map[string]any {
 
 func (p *Protect) headerSpecs() ([]protect.HeaderSpec, error) {
 	byName := map[string]string{}
-	if !p.NoDefaultHeaders {
+	if hp, ok := headerProfiles[p.HeaderProfile]; ok {
+		for name, tmpl := range hp.inject {
+			byName[http.CanonicalHeaderKey(name)] = tmpl
+		}
+	} else if p.HeaderProfile != "" {
+		return nil, errors.New(HeaderProfileProblem(p.HeaderProfile))
+	} else if !p.NoDefaultHeaders {
 		for _, h := range protect.DefaultHeaders {
 			byName[http.CanonicalHeaderKey(h.Name)] = h.Template
 		}

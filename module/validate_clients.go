@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/tokens/issue"
 )
 
 // Limits of the token and session options.
@@ -84,6 +85,13 @@ func (c ClientConfig) check(v *Validator, path string) {
 	v.duration(path+".refresh_token_idle", c.RefreshTokenIdle, 0, 0, "")
 	v.oneOf(path+".id_token_alg", c.IDTokenAlg, algs...)
 	v.oneOf(path+".access_token_alg", c.AccessTokenAlg, algs...)
+	for i, name := range c.AccessTokenClaims {
+		if name == "" {
+			v.Errorf(index(path+".access_token_claims", i), "must be one of %s, got \"\"", strings.Join(issue.AccessTokenClaimNames, ", "))
+		} else {
+			v.oneOf(index(path+".access_token_claims", i), name, issue.AccessTokenClaimNames...)
+		}
+	}
 	for i, r := range c.Resources {
 		if err := idp.ValidateResource(r); err != nil {
 			v.Errorf(index(path+".resources", i), "%v, got %q", err, r)

@@ -41,7 +41,8 @@ func (p *Protect) Check(v *Validator, path string) {
 			v.Warnf(index(path+".groups", i), "can never match: group names are 1-64 letters, digits and . _ : -, got %q", g)
 		}
 	}
-	if p.MFAAllowsAppCredentials && !p.MFA {
+	p.checkReauth(v, path)
+	if p.MFAAllowsAppCredentials && !p.MFA && p.ACR == "" {
 		v.Errorf(path+".mfa_allows_app_credentials", "applies only with \"mfa\": true (without mfa, app credentials are accepted anyway); remove it or set mfa")
 	}
 	for i, a := range p.Audience {
@@ -72,7 +73,14 @@ func (p *Protect) Check(v *Validator, path string) {
 			}
 		}
 	}
-	if p.NoDefaultHeaders && len(p.Headers) == 0 {
+	if p.HeaderProfile != "" {
+		if msg := HeaderProfileProblem(p.HeaderProfile); msg != "" {
+			v.Errorf(path+".header_profile", "%s", msg)
+		} else if p.NoDefaultHeaders {
+			v.Warnf(path+".no_default_headers", "is redundant with header_profile %q (the profile replaces the defaults)", p.HeaderProfile)
+		}
+	}
+	if p.NoDefaultHeaders && len(p.Headers) == 0 && p.HeaderProfile == "" {
 		v.Warnf(path+".no_default_headers", "is set and no headers are: the upstream gets no identity")
 	}
 	checkStripHeaders(v, path, p.StripHeaders)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,6 +68,8 @@ type Client struct {
 	// Registered marks a client that registered itself (RFC 7591): its name and other
 	// metadata are self-asserted (RFC 7591 §5), which the consent page says.
 	Registered bool
+	// AccessTokenClaims are the user claims its access tokens carry besides the defaults.
+	AccessTokenClaims []string
 	// origins are the browser origins of a public client (origins.go); nil otherwise.
 	origins map[string]bool
 }
@@ -81,7 +84,8 @@ func (c *Client) lifetime(own, def time.Duration) time.Duration {
 // forTokens is what the tokens issued to the client say of it.
 func (c *Client) forTokens() issue.Client {
 	return issue.Client{ID: c.ID, Name: c.Name, AccessTokenLifetime: c.AccessTokenLifetime,
-		IDTokenLifetime: c.IDTokenLifetime, IDTokenAlg: c.IDTokenAlg, AccessTokenAlg: c.AccessTokenAlg}
+		IDTokenLifetime: c.IDTokenLifetime, IDTokenAlg: c.IDTokenAlg, AccessTokenAlg: c.AccessTokenAlg,
+		AccessTokenClaims: c.AccessTokenClaims}
 }
 
 // ClientConfig describes a client from the configuration.
@@ -113,6 +117,9 @@ type ClientConfig struct {
 	// Consent is "required" for a third-party client whose users must consent to what it
 	// asks for, "" or "none" (the default) for a first-party client.
 	Consent string
+	// AccessTokenClaims are user claims its access tokens carry besides the defaults:
+	// "roles", "permissions" (issue.AccessTokenClaimNames).
+	AccessTokenClaims []string
 }
 
 // NewClient validates cfg and builds a client. Each problem is reported with the field name.
@@ -126,7 +133,13 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		AccessTokenLifetime: cfg.AccessTokenLifetime, IDTokenLifetime: cfg.IDTokenLifetime,
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle,
 		IDTokenAlg: cfg.IDTokenAlg, AccessTokenAlg: cfg.AccessTokenAlg, Resources: cfg.Resources,
-		BackchannelLogoutURI: cfg.BackchannelLogoutURI, AllowedOrigins: cfg.AllowedOrigins}
+		BackchannelLogoutURI: cfg.BackchannelLogoutURI, AllowedOrigins: cfg.AllowedOrigins,
+		AccessTokenClaims: cfg.AccessTokenClaims}
+	for _, name := range cfg.AccessTokenClaims {
+		if !slices.Contains(issue.AccessTokenClaimNames, name) {
+			errs = append(errs, fmt.Errorf("access_token_claims: %q is not a claim access tokens can carry (%s)", name, strings.Join(issue.AccessTokenClaimNames, ", ")))
+		}
+	}
 	switch cfg.Consent {
 	case "required":
 		c.ConsentRequired = true

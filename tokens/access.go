@@ -95,7 +95,8 @@ type AccessClaims struct {
 	// userinfo endpoint.
 	UserinfoClaims string `json:"ucr,omitempty"`
 	// Roles, Permissions, Organization and CustomData (a JSON object) are the user's, when
-	// the token carries them; route policies (require, role, permission) read them.
+	// the token carries them (roles and permissions for a client whose access_token_claims
+	// ask for them); route policies (require, role, permission) read them.
 	Roles        []string        `json:"roles,omitempty"`
 	Permissions  []string        `json:"permissions,omitempty"`
 	Organization string          `json:"organization,omitempty"`

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +46,8 @@ type pendingLogin struct {
 	// route with mfa: if it comes back without one, the callback explains what to do instead
 	// of returning to the route, which would only start the same login again.
 	StepUp bool `json:"m,omitempty"`
+	// MaxAge is the max_age (seconds) the login asked for, on a route with MaxAge.
+	MaxAge int64 `json:"a,omitempty"`
 }
 
 // maxPending bounds the logins remembered at once (one per tab that started one).
@@ -146,6 +149,11 @@ func (g *Guard) startLoginWith(w http.ResponseWriter, r *http.Request, stepUp bo
 	p := pendingLogin{State: secret.New(24), Nonce: secret.New(24), Verifier: secret.New(32),
 		ReturnTo: target, RedirectURI: redirectURI, Created: g.Provider.Now().Unix(),
 		Client: g.ClientID, Cookie: g.cookieName(r), StepUp: stepUp}
+	if g.MaxAge > 0 {
+		// Else a portal session older than the route allows would log the user in again
+		// without asking for anything, with the same old auth_time.
+		p.MaxAge = g.maxAgeSeconds()
+	}
 	list := append(g.livePending(r), p)
 	if len(list) > maxPending {
 		list = list[len(list)-maxPending:]
@@ -170,6 +178,9 @@ func (g *Guard) startLoginWith(w http.ResponseWriter, r *http.Request, stepUp bo
 	}
 	if stepUp {
 		q.Set("acr_values", idp.ACRMultiFactor)
+	}
+	if p.MaxAge > 0 {
+		q.Set("max_age", strconv.FormatInt(p.MaxAge, 10))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, g.Provider.Issuer+"/authorize?"+q.Encode(), http.StatusFound)
@@ -260,6 +271,10 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 	if err := g.setAuthCookie(w, r, p.Cookie, sealedCookie{Client: p.Client, AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}); err != nil {
 		g.Logger.Error("protect: set session cookie", "error", err)
 		g.renderPage(w, http.StatusInternalServerError, pageData{Title: "Login failed", Message: "The session could not be stored in this browser."})
+		return
+	}
+	if resp.Claims != nil && staleLogin(p, resp.Claims.AuthTime, g.Provider.Now()) {
+		g.staleLoginPage(w, p.ReturnTo)
 		return
 	}
 	if p.StepUp && (resp.Claims == nil || !newIdentity(resp.Claims, nil).Policy.MFA) {

@@ -99,6 +99,8 @@ type Guard struct {
 	// MFAAllowsAppCredentials lets app passwords and personal access tokens through a route
 	// whose Rule requires MFA (they are never multi-factor themselves).
 	MFAAllowsAppCredentials bool
+	// MaxAge, if positive, is the oldest login (auth_time) the route accepts: see maxage.go.
+	MaxAge time.Duration
 	// CredentialAudience is the route's audience as configured (not defaulted to the client):
 	// app credentials carry no client, so only an explicit audience applies to them, matched
 	// against their sites.
@@ -347,6 +349,9 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 	default:
 		g.forbidden(w, r, id, "", d)
 		return nil, metrics.Forbidden
+	}
+	if !g.fresh(id, now) {
+		return nil, g.reauthenticate(w, r, id)
 	}
 	if g.require != nil {
 		if missing := g.require.check(id, r, now); missing != "" {

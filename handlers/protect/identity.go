@@ -26,6 +26,8 @@ var Placeholders = map[string]string{
 	"gatehouse.user.email_verified": "true or false",
 	"gatehouse.user.name":           "the display name (with the profile scope)",
 	"gatehouse.user.groups":         "the groups, comma-separated",
+	"gatehouse.user.roles":          "the roles, comma-separated (client option access_token_claims roles)",
+	"gatehouse.user.permissions":    "the permissions, comma-separated (client option access_token_claims permissions)",
 	"gatehouse.token.client_id":     "the client the token was issued to",
 	"gatehouse.token.scope":         "the granted scopes, space-separated",
 	"gatehouse.token.audience":      "the token audiences, comma-separated",
@@ -173,6 +175,10 @@ func (id *Identity) value(key string) string {
 		return c.Name
 	case "gatehouse.user.groups":
 		return joinGroups(c.Groups)
+	case "gatehouse.user.roles":
+		return joinGroups(c.Roles)
+	case "gatehouse.user.permissions":
+		return joinGroups(c.Permissions)
 	case "gatehouse.token.client_id":
 		return c.ClientID
 	case "gatehouse.token.scope":

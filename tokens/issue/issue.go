@@ -55,7 +55,10 @@ func (i *Issuer) logger() *slog.Logger {
 
 // Client is what tokens say of the client they are issued to.
 type Client struct {
-	ID, Name string
+	// AccessTokenClaims are the user claims its access tokens carry besides the defaults
+	// (AccessTokenClaimNames).
+	AccessTokenClaims []string
+	ID, Name          string
 	// AccessTokenLifetime and IDTokenLifetime are the client's own (0: the issuer's).
 	AccessTokenLifetime, IDTokenLifetime time.Duration
 	// IDTokenAlg signs the client's ID tokens ("": the issuer's).
@@ -122,6 +125,12 @@ func (i *Issuer) AccessToken(g Grant, now time.Time) (string, *tokens.AccessClai
 		IssuedAt:  now.Unix(), ID: secret.New(16),
 		ClientID: g.Client.ID, Scope: strings.Join(g.Scopes, " "), AuthTime: g.AuthTime.Unix(),
 		ACR: g.ACR, AMR: g.AMR, SessionID: g.SessionID, GrantID: g.ID, Groups: i.tokenGroups(g.User)}
+	if hasString(g.Client.AccessTokenClaims, "roles") {
+		c.Roles = i.capList("roles", g.User.ID, g.User.Roles)
+	}
+	if hasString(g.Client.AccessTokenClaims, "permissions") {
+		c.Permissions = i.capList("permissions", g.User.ID, g.User.Permissions)
+	}
 	if hasString(g.Scopes, "email") {
 		c.Email, c.EmailVerified = g.User.Email, g.User.EmailVerified
 	}
@@ -166,6 +175,26 @@ func (i *Issuer) ClientAccessToken(c Client, scopes []string, aud tokens.Audienc
 // cookie) and upstream header limits (RB-07). Groups beyond it are left out: a route
 // requiring one of them denies access (fails closed).
 const maxTokenGroups = 2048
+
+// AccessTokenClaimNames are the user claims a client can have its access tokens carry
+// (client option access_token_claims), so that a route can decide on them without a store
+// read. Each list is capped like the groups (maxTokenGroups bytes).
+var AccessTokenClaimNames = []string{"permissions", "roles"}
+
+// capList returns the leading values of list that fit in maxTokenGroups bytes: a value
+// beyond the cap is left out (a route requiring it denies access: fails closed).
+func (i *Issuer) capList(claim, user string, list []string) []string {
+	n := 0
+	for k, v := range list {
+		n += len(v) + 3
+		if n > maxTokenGroups {
+			i.logger().Warn("access token carries only the first values of a user claim", "claim", claim, "user", user,
+				"values", len(list), "included", k)
+			return list[:k:k]
+		}
+	}
+	return list
+}
 
 func (i *Issuer) tokenGroups(u store.User) []string {
 	n := 0
