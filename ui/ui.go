@@ -10,6 +10,8 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/i18n"
 )
 
 //go:embed templates/*.html
@@ -36,6 +38,9 @@ type Brand struct {
 // Page is the data common to every page.
 type Page struct {
 	Brand Brand
+	// Lang is the page's language (one of i18n.Languages; "" means i18n.Default): the
+	// {{t "..."}} texts, <html lang> and Content-Language.
+	Lang string
 	// Base is the portal's path prefix (issuer path), for links and form actions.
 	Base  string
 	Title string
@@ -68,16 +73,33 @@ type Methods struct {
 
 // Templates renders the portal pages.
 type Templates struct {
-	t *template.Template
+	// byLang holds one parsed copy of the templates per language, whose t function
+	// translates into that language (i18n.T), so a request pays no translation setup.
+	byLang map[string]*template.Template
+}
+
+// Funcs are the template functions of the pages: t translates its English text into the
+// page's language and formats the arguments (`{{t "Signed in as %s" .Email}}`; a count
+// first selects the plural form).
+func funcs(lang string) template.FuncMap {
+	return template.FuncMap{"t": func(msg string, args ...any) string { return i18n.T(lang, msg, args...) }}
 }
 
 // Load parses the embedded templates.
 func Load() (*Templates, error) {
-	t, err := template.New("").ParseFS(templateFS, "templates/*.html")
+	base, err := template.New("").Funcs(funcs(i18n.Default)).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
-	return &Templates{t: t}, nil
+	ts := &Templates{byLang: map[string]*template.Template{}}
+	for _, lang := range i18n.Languages {
+		c, err := base.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("clone templates for %s: %w", lang, err)
+		}
+		ts.byLang[lang] = c.Funcs(funcs(lang))
+	}
+	return ts, nil
 }
 
 // Render writes the page name with status. The page is rendered into a buffer first, so a
@@ -86,12 +108,18 @@ func (t *Templates) Render(w http.ResponseWriter, status int, name string, p Pag
 	if p.Brand.ProductName == "" {
 		p.Brand.ProductName = "Gatehouse"
 	}
+	tpl, ok := t.byLang[p.Lang]
+	if !ok {
+		p.Lang = i18n.Default
+		tpl = t.byLang[p.Lang]
+	}
 	var buf bytes.Buffer
-	if err := t.t.ExecuteTemplate(&buf, name+".html", p); err != nil {
+	if err := tpl.ExecuteTemplate(&buf, name+".html", p); err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", p.Lang)
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
 	return err

@@ -23,7 +23,7 @@ func (h *Handler) apiEmailStart(w http.ResponseWriter, r *http.Request) {
 	if !h.Decode(w, r, &req) {
 		return
 	}
-	flow, err := h.Verification.StartEmail(r.Context(), s, u, req.Email, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	flow, err := h.Verification.StartEmail(r.Context(), s, u, req.Email, h.Lang(r), h.ClientIP(r))
 	h.FlowStarted(w, flow, err)
 }
 
@@ -51,7 +51,7 @@ func (h *Handler) apiPhoneStart(w http.ResponseWriter, r *http.Request) {
 	if !h.Decode(w, r, &req) {
 		return
 	}
-	flow, err := h.Verification.StartPhone(r.Context(), s, u, req.PhoneNumber, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	flow, err := h.Verification.StartPhone(r.Context(), s, u, req.PhoneNumber, h.Lang(r), h.ClientIP(r))
 	h.FlowStarted(w, flow, err)
 }
 
@@ -93,7 +93,7 @@ func (h *Handler) verifyStartForm(w http.ResponseWriter, r *http.Request, what s
 	}
 	var flow string
 	d := portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/account/" + what + "/verify"}
-	lang, ip := portalkit.PreferredLanguage(r), h.ClientIP(r)
+	lang, ip := h.Lang(r), h.ClientIP(r)
 	if afterSignup := what == "email" && f.Get("email") == "" && f.Get("skip") != ""; afterSignup {
 		// "Send a new code" on the page verifying the address after sign-up: the same page
 		// again, with a new code (the send limits of StartEmail apply).

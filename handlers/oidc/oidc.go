@@ -20,6 +20,8 @@
 package oidc
 
 import (
+	"github.com/gatehouse-dev/gatehouse/i18n"
+
 	"log/slog"
 	"net"
 	"net/http"
@@ -62,6 +64,8 @@ type Handler struct {
 	Brand     ui.Brand
 	// Base is the issuer URL's path ("" at the root).
 	Base string
+	// Locale is the deployment's default page language (i18n; "" means English).
+	Locale string
 	// ClientIP returns the request's client IP as determined by Caddy (nil: RemoteAddr).
 	ClientIP func(*http.Request) string
 	Logger   *slog.Logger
@@ -98,10 +102,13 @@ func (h *Handler) clientIP(r *http.Request) string {
 
 type errorData struct{ Message, Code string }
 
-func (h *Handler) errorPage(w http.ResponseWriter, status int, title, msg, code string) {
+// errorPage renders the error page in the request's language: title and msg are English
+// catalog texts (msg may end in a detail that stays untranslated).
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg, code string) {
 	web.SecurityHeaders(w.Header())
-	if err := h.Templates.Render(w, status, "error", ui.Page{Brand: h.Brand, Base: h.Base, Title: title,
-		Data: errorData{Message: msg, Code: code}}); err != nil {
+	lang := i18n.FromRequest(r, h.Locale)
+	if err := h.Templates.Render(w, status, "error", ui.Page{Brand: h.Brand, Base: h.Base, Lang: lang, Title: i18n.Text(lang, title),
+		Data: errorData{Message: i18n.Text(lang, msg), Code: code}}); err != nil {
 		h.Logger.Error("render error page", "error", err)
 	}
 }

@@ -101,7 +101,7 @@ func (h *Handler) form(w http.ResponseWriter, r *http.Request) {
 	}
 	in := account.NewUser{Email: f.Get("email"), Password: f.Get("password"), FirstName: f.Get("fname"), LastName: f.Get("lname")}
 	if h.Signup.VerifiesFirst() {
-		flow, err := h.Signup.Start(r.Context(), in, f.Get("invite"), portalkit.PreferredLanguage(r), h.ClientIP(r))
+		flow, err := h.Signup.Start(r.Context(), in, f.Get("invite"), h.Lang(r), h.ClientIP(r))
 		if err != nil {
 			status, _, msg, _ := h.CodeError(w, err)
 			h.Page(w, r, status, "signup", "Sign up", msg, data)
@@ -145,7 +145,7 @@ func (h *Handler) apiSignup(w http.ResponseWriter, r *http.Request) {
 	}
 	in := account.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName, MiddleName: req.MiddleName, LastName: req.LastName}
 	if h.Signup.VerifiesFirst() {
-		flow, err := h.Signup.Start(r.Context(), in, req.Invite, portalkit.PreferredLanguage(r), h.ClientIP(r))
+		flow, err := h.Signup.Start(r.Context(), in, req.Invite, h.Lang(r), h.ClientIP(r))
 		if err != nil {
 			h.APICodeError(w, err)
 			return
@@ -190,7 +190,7 @@ func (h *Handler) apiPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.Signup.VerifiesFirst() {
 		flow, err := h.Passkeys.FinishSignupByCode(r.Context(), h.CeremonySecret(w, r), req.Credential, req.Name,
-			portalkit.PreferredLanguage(r), h.ClientIP(r))
+			h.Lang(r), h.ClientIP(r))
 		if err != nil {
 			h.PasskeyError(w, err)
 			return
@@ -218,7 +218,7 @@ func (h *Handler) afterSignup(w http.ResponseWriter, r *http.Request, u store.Us
 		return h.AfterLogin(target)
 	}
 	// The account's own address: no fresh-login question, so no session is needed.
-	flow, err := h.Verification.StartEmail(r.Context(), store.Session{}, u, "", portalkit.PreferredLanguage(r), h.ClientIP(r))
+	flow, err := h.Verification.StartEmail(r.Context(), store.Session{}, u, "", h.Lang(r), h.ClientIP(r))
 	if err != nil {
 		h.Logger.Warn("sign-up: send verification code", "error", err)
 		return h.AfterLogin(target)

@@ -48,7 +48,7 @@ func (h *Handler) apiEmailStart(w http.ResponseWriter, r *http.Request) {
 	if !h.Decode(w, r, &req) {
 		return
 	}
-	flow, err := h.Email.Begin(r.Context(), req.Email, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	flow, err := h.Email.Begin(r.Context(), req.Email, h.Lang(r), h.ClientIP(r))
 	h.FlowStarted(w, flow, err)
 }
 
@@ -58,7 +58,7 @@ func (h *Handler) apiSMSStart(w http.ResponseWriter, r *http.Request) {
 	if !h.Decode(w, r, &req) {
 		return
 	}
-	flow, err := h.SMS.Begin(r.Context(), req.PhoneNumber, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	flow, err := h.SMS.Begin(r.Context(), req.PhoneNumber, h.Lang(r), h.ClientIP(r))
 	h.FlowStarted(w, flow, err)
 }
 
@@ -129,9 +129,9 @@ func (h *Handler) startForm(w http.ResponseWriter, r *http.Request) {
 	var flow string
 	var err error
 	if ch == "sms" {
-		flow, err = h.SMS.Begin(r.Context(), f.Get("phone_number"), portalkit.PreferredLanguage(r), h.ClientIP(r))
+		flow, err = h.SMS.Begin(r.Context(), f.Get("phone_number"), h.Lang(r), h.ClientIP(r))
 	} else {
-		flow, err = h.Email.Begin(r.Context(), f.Get("email"), portalkit.PreferredLanguage(r), h.ClientIP(r))
+		flow, err = h.Email.Begin(r.Context(), f.Get("email"), h.Lang(r), h.ClientIP(r))
 	}
 	if err != nil {
 		status, _, msg, _ := h.CodeError(w, err)

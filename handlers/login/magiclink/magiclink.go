@@ -53,7 +53,7 @@ func (h *Handler) apiStart(w http.ResponseWriter, r *http.Request) {
 	if !h.Decode(w, r, &req) {
 		return
 	}
-	nonce, err := h.MagicLink.Begin(r.Context(), req.Email, portalkit.ReturnTo(req.ReturnTo), portalkit.PreferredLanguage(r), h.ClientIP(r))
+	nonce, err := h.MagicLink.Begin(r.Context(), req.Email, portalkit.ReturnTo(req.ReturnTo), h.Lang(r), h.ClientIP(r))
 	if err != nil {
 		h.APICodeError(w, err)
 		return
@@ -109,7 +109,7 @@ func (h *Handler) requestForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := portalkit.ReturnTo(f.Get("return_to"))
-	nonce, err := h.MagicLink.Begin(r.Context(), f.Get("email"), target, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	nonce, err := h.MagicLink.Begin(r.Context(), f.Get("email"), target, h.Lang(r), h.ClientIP(r))
 	if err != nil {
 		status, _, msg, _ := h.CodeError(w, err)
 		d := h.startData(target)

@@ -45,7 +45,7 @@ func (h *Handler) apiStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := cmp.Or(req.Identifier, req.Email, req.PhoneNumber)
-	flow, err := h.Recovery.Begin(r.Context(), id, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	flow, err := h.Recovery.Begin(r.Context(), id, h.Lang(r), h.ClientIP(r))
 	h.FlowStarted(w, flow, err)
 }
 
@@ -112,7 +112,7 @@ func (h *Handler) startForm(w http.ResponseWriter, r *http.Request) {
 	}
 	target := portalkit.ReturnTo(f.Get("return_to"))
 	id := cmp.Or(f.Get("identifier"), f.Get("email"), f.Get("phone_number"))
-	flow, err := h.Recovery.Begin(r.Context(), id, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	flow, err := h.Recovery.Begin(r.Context(), id, h.Lang(r), h.ClientIP(r))
 	if err != nil {
 		status, _, msg, _ := h.CodeError(w, err)
 		d := h.startData(target)
