@@ -58,7 +58,7 @@ func (h *Handler) apiChangePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.Accounts.ChangePassword(r.Context(), s, req.Password); err != nil {
-		h.APICodeError(w, err)
+		h.APICodeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

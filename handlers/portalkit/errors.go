@@ -1,6 +1,8 @@
 package portalkit
 
 import (
+	"github.com/gatehouse-dev/gatehouse/i18n"
+
 	"context"
 	"errors"
 	"net/http"
@@ -74,36 +76,39 @@ func (k *Kit) CodeError(w http.ResponseWriter, err error) (status int, code, msg
 	return k.Classify(w, err)
 }
 
-// APIError answers err (Classify) as a JSON API error.
-func (k *Kit) APIError(w http.ResponseWriter, err error) {
+// APIError answers err (Classify) as a JSON API error, its message in the request's
+// language (the pages' scripts show it).
+func (k *Kit) APIError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg, field := k.Classify(w, err)
-	web.WriteJSON(w, status, web.APIError{Error: code, Message: msg, Field: field})
+	web.WriteJSON(w, status, web.APIError{Error: code, Message: i18n.Text(k.Lang(r), msg), Field: field})
 }
 
-// APICodeError answers err (CodeError) as a JSON API error.
-func (k *Kit) APICodeError(w http.ResponseWriter, err error) {
+// APICodeError answers err (CodeError) as a JSON API error, its message in the request's
+// language.
+func (k *Kit) APICodeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg, field := k.CodeError(w, err)
-	web.WriteJSON(w, status, web.APIError{Error: code, Message: msg, Field: field})
+	web.WriteJSON(w, status, web.APIError{Error: code, Message: i18n.Text(k.Lang(r), msg), Field: field})
 }
 
 // PasskeyError answers the errors of the passkey ceremonies as JSON API errors; others go
 // to APICodeError (a passkey sign-up that sends a code can hit the send limits).
-func (k *Kit) PasskeyError(w http.ResponseWriter, err error) {
+func (k *Kit) PasskeyError(w http.ResponseWriter, r *http.Request, err error) {
+	lang := k.Lang(r)
 	switch {
 	case errors.Is(err, passkey.ErrPasskeyFailed), errors.Is(err, passkey.ErrClonedAuthenticator):
-		web.WriteAPIError(w, http.StatusUnauthorized, "passkey_failed", Capitalize(err.Error())+".")
+		web.WriteAPIError(w, http.StatusUnauthorized, "passkey_failed", i18n.Text(lang, Capitalize(err.Error())+"."))
 	case errors.Is(err, passkey.ErrPasskeyMalformed):
-		web.WriteAPIError(w, http.StatusBadRequest, "invalid_credential", Capitalize(err.Error())+".")
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_credential", i18n.Text(lang, Capitalize(err.Error())+"."))
 	case errors.Is(err, passkey.ErrCeremonyExpired):
-		web.WriteAPIError(w, http.StatusBadRequest, "ceremony_expired", Capitalize(err.Error())+".")
+		web.WriteAPIError(w, http.StatusBadRequest, "ceremony_expired", i18n.Text(lang, Capitalize(err.Error())+"."))
 	case errors.Is(err, sessions.ErrReauthenticate):
-		web.WriteAPIError(w, http.StatusForbidden, "reauthenticate", Capitalize(err.Error())+".")
+		web.WriteAPIError(w, http.StatusForbidden, "reauthenticate", i18n.Text(lang, Capitalize(err.Error())+"."))
 	case errors.Is(err, passkey.ErrPasskeysDisabled):
-		web.WriteAPIError(w, http.StatusNotImplemented, "passkeys_unavailable", Capitalize(err.Error())+".")
+		web.WriteAPIError(w, http.StatusNotImplemented, "passkeys_unavailable", i18n.Text(lang, Capitalize(err.Error())+"."))
 	case errors.Is(err, passkey.ErrLastCredential), errors.Is(err, passkey.ErrNoPasskey):
-		web.WriteAPIError(w, http.StatusConflict, "last_credential", Capitalize(err.Error())+".")
+		web.WriteAPIError(w, http.StatusConflict, "last_credential", i18n.Text(lang, Capitalize(err.Error())+"."))
 	default:
-		k.APICodeError(w, err)
+		k.APICodeError(w, r, err)
 	}
 }
 

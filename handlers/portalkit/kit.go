@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
@@ -211,13 +210,15 @@ func Capitalize(s string) string {
 }
 
 // Minutes says a code's or link's lifetime in words ("10 minutes").
-func Minutes(d time.Duration) string {
-	m := max(int(d.Round(time.Minute)/time.Minute), 1)
-	if m == 1 {
-		return "1 minute"
-	}
-	return strconv.Itoa(m) + " minutes"
+func Minutes(d time.Duration) string { return MinutesIn(i18n.Default, d) }
+
+// MinutesIn says a code's or link's lifetime in words in lang ("10 Minuten").
+func MinutesIn(lang string, d time.Duration) string {
+	return i18n.T(lang, "%d minutes", max(int(d.Round(time.Minute)/time.Minute), 1))
 }
+
+// Minutes says a code's or link's lifetime in the request's language.
+func (k *Kit) Minutes(r *http.Request, d time.Duration) string { return MinutesIn(k.Lang(r), d) }
 
 // LoginData is the data of the login page (the method chooser with the password form),
 // which the login page and the password form both render.

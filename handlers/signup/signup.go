@@ -147,7 +147,7 @@ func (h *Handler) apiSignup(w http.ResponseWriter, r *http.Request) {
 	if h.Signup.VerifiesFirst() {
 		flow, err := h.Signup.Start(r.Context(), in, req.Invite, h.Lang(r), h.ClientIP(r))
 		if err != nil {
-			h.APICodeError(w, err)
+			h.APICodeError(w, r, err)
 			return
 		}
 		h.codeSent(w, flow, req.ReturnTo)
@@ -159,7 +159,7 @@ func (h *Handler) apiSignup(w http.ResponseWriter, r *http.Request) {
 		err = h.StartSession(w, r, u, res.AMR, true, "")
 	}
 	if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusCreated, portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: h.afterSignup(w, r, u, req.ReturnTo)})
@@ -175,7 +175,7 @@ func (h *Handler) apiPasskeyBegin(w http.ResponseWriter, r *http.Request) {
 	c, err := h.Passkeys.BeginSignup(r.Context(), account.NewUser{Email: req.Email, FirstName: req.FirstName,
 		MiddleName: req.MiddleName, LastName: req.LastName}, req.Invite, h.ClientIP(r))
 	if err != nil {
-		h.PasskeyError(w, err)
+		h.PasskeyError(w, r, err)
 		return
 	}
 	h.StartCeremony(w, c)
@@ -192,7 +192,7 @@ func (h *Handler) apiPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 		flow, err := h.Passkeys.FinishSignupByCode(r.Context(), h.CeremonySecret(w, r), req.Credential, req.Name,
 			h.Lang(r), h.ClientIP(r))
 		if err != nil {
-			h.PasskeyError(w, err)
+			h.PasskeyError(w, r, err)
 			return
 		}
 		h.codeSent(w, flow, req.ReturnTo)
@@ -204,7 +204,7 @@ func (h *Handler) apiPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 		err = h.StartSession(w, r, u, res.AMR, true, res.Passkey)
 	}
 	if err != nil {
-		h.PasskeyError(w, err)
+		h.PasskeyError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusCreated, portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: h.afterSignup(w, r, u, req.ReturnTo)})

@@ -55,7 +55,7 @@ func (h *Handler) apiStart(w http.ResponseWriter, r *http.Request) {
 	}
 	nonce, err := h.MagicLink.Begin(r.Context(), req.Email, portalkit.ReturnTo(req.ReturnTo), h.Lang(r), h.ClientIP(r))
 	if err != nil {
-		h.APICodeError(w, err)
+		h.APICodeError(w, r, err)
 		return
 	}
 	h.SetShortCookie(w, magicCookie, nonce, magicMaxAge)
@@ -118,7 +118,7 @@ func (h *Handler) requestForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.SetShortCookie(w, magicCookie, nonce, magicMaxAge)
-	h.Page(w, r, http.StatusOK, "magic_sent", "Check your email", "", struct{ ExpiresIn string }{portalkit.Minutes(h.Channels.LinkTTL())})
+	h.Page(w, r, http.StatusOK, "magic_sent", "Check your email", "", struct{ ExpiresIn string }{h.Minutes(r, h.Channels.LinkTTL())})
 }
 
 type linkData struct {

@@ -81,7 +81,7 @@ func (h *Handler) apiLogin(w http.ResponseWriter, r *http.Request) {
 		next, err = h.AfterFirstFactor(w, r, u, res.AMR, req.ReturnTo)
 	}
 	if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	out := portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: next}
