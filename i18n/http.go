@@ -1,6 +1,11 @@
 package i18n
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
 
 // CookieName is the cookie that carries an authorization request's ui_locales through the
 // login flow (the login, code, link and second-factor pages that follow it). It holds a
@@ -11,13 +16,52 @@ const CookieName = "gatehouse_locale"
 // parameter, else the ui_locales the authorization request carried (CookieName), else the
 // Accept-Language header, else def.
 func FromRequest(r *http.Request, def string) string {
-	if l, ok := FromUILocales(r.URL.Query().Get("ui_locales")); ok {
-		return l
+	if strings.Contains(r.URL.RawQuery, "ui_locales=") {
+		if l, ok := FromUILocales(r.URL.Query().Get("ui_locales")); ok {
+			return l
+		}
 	}
 	if c, err := r.Cookie(CookieName); err == nil && Supported(c.Value) {
 		return c.Value
 	}
-	return Choose("", r.Header.Get("Accept-Language"), def)
+	if l, ok := acceptCached(r.Header.Get("Accept-Language")); ok {
+		return l
+	}
+	if Supported(def) {
+		return def
+	}
+	return Default
+}
+
+// acceptCache remembers the language of the Accept-Language values seen (browsers send a
+// handful of distinct ones), up to acceptCacheMax of them.
+var (
+	acceptCache     sync.Map // header value -> acceptResult
+	acceptCacheSize atomic.Int64
+)
+
+const acceptCacheMax = 4096
+
+type acceptResult struct {
+	lang string
+	ok   bool
+}
+
+func acceptCached(v string) (string, bool) {
+	if v == "" {
+		return "", false
+	}
+	if res, ok := acceptCache.Load(v); ok {
+		r := res.(acceptResult)
+		return r.lang, r.ok
+	}
+	l, ok := FromAcceptLanguage(v)
+	if acceptCacheSize.Load() < acceptCacheMax {
+		if _, loaded := acceptCache.LoadOrStore(v, acceptResult{l, ok}); !loaded {
+			acceptCacheSize.Add(1)
+		}
+	}
+	return l, ok
 }
 
 // Remember carries an authorization request's ui_locales (OpenID Connect Core 3.1.2.1)

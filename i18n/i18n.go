@@ -11,8 +11,8 @@
 //
 // Formatting and plural rules come from golang.org/x/text/message and its catalog (already a
 // dependency for language matching): one message.Printer per language is built at start and
-// shared by every request (a Printer is safe for concurrent use), so translating costs a map
-// lookup.
+// shared by every request (a Printer is safe for concurrent use) for the texts with plural
+// forms; every other text is a map lookup.
 package i18n
 
 import (
@@ -121,12 +121,25 @@ func Supported(lang string) bool { return slices.Contains(Languages, lang) }
 
 // T translates the English text msg into lang (one of Languages; anything else means
 // English) and formats it with args like fmt.Sprintf.
+//
+// A plain text costs a map lookup (and fmt.Sprintf with arguments); only the texts with
+// plural forms go through the message.Printer, which selects the form by CLDR rules.
 func T(lang, msg string, args ...any) string {
-	p, ok := printers[lang]
+	cat, ok := entries[lang]
 	if !ok {
-		p = printers[Default]
+		lang, cat = Default, entries[Default]
 	}
-	return p.Sprintf(msg, args...)
+	s := msg
+	if e, ok := cat[msg]; ok {
+		if e.Plural != nil {
+			return printers[lang].Sprintf(msg, args...)
+		}
+		s = e.Text
+	}
+	if len(args) == 0 && !strings.Contains(s, "%") {
+		return s
+	}
+	return fmt.Sprintf(s, args...)
 }
 
 // N marks msg as a text to translate later (where it is shown) and returns it unchanged,

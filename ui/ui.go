@@ -10,6 +10,10 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/i18n"
 )
@@ -85,21 +89,49 @@ func funcs(lang string) template.FuncMap {
 	return template.FuncMap{"t": func(msg string, args ...any) string { return i18n.T(lang, msg, args...) }}
 }
 
-// Load parses the embedded templates.
+// staticText is a {{t "..."}} action without arguments.
+var staticText = regexp.MustCompile(`\{\{t ("(?:[^"\\]|\\.)*")\}\}`)
+
+// Load parses the embedded templates, once per language. A {{t "..."}} without arguments
+// becomes the translation itself, HTML-escaped, in that language's copy, so that a
+// translated page costs what an English-only one did; texts with arguments call t at
+// render time, and html/template escapes them like every value.
 func Load() (*Templates, error) {
-	base, err := template.New("").Funcs(funcs(i18n.Default)).ParseFS(templateFS, "templates/*.html")
+	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
-		return nil, fmt.Errorf("parse templates: %w", err)
+		return nil, fmt.Errorf("list templates: %w", err)
 	}
 	ts := &Templates{byLang: map[string]*template.Template{}}
 	for _, lang := range i18n.Languages {
-		c, err := base.Clone()
-		if err != nil {
-			return nil, fmt.Errorf("clone templates for %s: %w", lang, err)
+		set := template.New("").Funcs(funcs(lang))
+		for _, name := range names {
+			src, err := fs.ReadFile(templateFS, name)
+			if err != nil {
+				return nil, fmt.Errorf("read template %s: %w", name, err)
+			}
+			if _, err := set.New(path.Base(name)).Parse(translateStatic(lang, string(src))); err != nil {
+				return nil, fmt.Errorf("parse template %s (%s): %w", name, lang, err)
+			}
 		}
-		ts.byLang[lang] = c.Funcs(funcs(lang))
+		ts.byLang[lang] = set
 	}
 	return ts, nil
+}
+
+// translateStatic replaces the {{t "..."}} actions without arguments of a template source
+// by their escaped translation into lang.
+func translateStatic(lang, src string) string {
+	return staticText.ReplaceAllStringFunc(src, func(action string) string {
+		msg, err := strconv.Unquote(staticText.FindStringSubmatch(action)[1])
+		if err != nil {
+			return action // html/template reports it when parsing
+		}
+		out := i18n.T(lang, msg)
+		if strings.Contains(out, "{{") || strings.Contains(out, "}}") {
+			return action // never template syntax from a catalog
+		}
+		return template.HTMLEscapeString(out)
+	})
 }
 
 // Render writes the page name with status. The page is rendered into a buffer first, so a
