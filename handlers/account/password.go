@@ -37,7 +37,7 @@ func (h *Handler) passwordForm(w http.ResponseWriter, r *http.Request) {
 	}
 	target := portalkit.ReturnTo(f.Get("return_to"))
 	if err := h.Accounts.ChangePassword(r.Context(), s, f.Get("password")); err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		h.Page(w, r, status, "password", "Set a new password", msg, passwordData{ReturnTo: target,
 			Fresh: h.Sessions.Fresh(s)})
 		return

@@ -100,7 +100,7 @@ func (h *Handler) verifyStartForm(w http.ResponseWriter, r *http.Request, what s
 		target := portalkit.ReturnTo(f.Get("return_to"))
 		flow, err = h.Verification.StartEmail(r.Context(), s, u, "", lang, ip)
 		if err != nil {
-			status, _, msg, _ := h.CodeError(w, err)
+			status, _, msg, _ := h.CodeError(w, r, err)
 			h.CodeVerifyPage(w, r, status, h.emailVerifyData(r, u.Email, target), msg)
 			return
 		}
@@ -118,7 +118,7 @@ func (h *Handler) verifyStartForm(w http.ResponseWriter, r *http.Request, what s
 		d.Intro = h.T(r, "We emailed a 6-digit code to the address you entered. It works for %s.", h.Minutes(r, h.Channels.CodeTTL()))
 	}
 	if err != nil {
-		_, _, msg, _ := h.CodeError(w, err)
+		_, _, msg, _ := h.CodeError(w, r, err)
 		h.RenderError(w, r, http.StatusBadRequest, msg)
 		return
 	}
@@ -144,7 +144,7 @@ func (h *Handler) verifyFinishForm(w http.ResponseWriter, r *http.Request, what 
 		_, err = h.Verification.FinishEmail(r.Context(), u, flow, code, h.ClientIP(r))
 	}
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		d := portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/account/" + what + "/verify",
 			ReturnTo: portalkit.ReturnTo(f.Get("return_to"))}
 		if what == "email" && f.Get("skip") != "" {

@@ -44,7 +44,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	params, err := web.ParseForm(w, r)
 	if err != nil {
-		h.errorPage(w, r, http.StatusBadRequest, "Invalid request", "The authorization request is malformed: "+err.Error()+".", codeInvalidRequest)
+		h.errorPage(w, r, http.StatusBadRequest, "Invalid request", h.T(r, "The authorization request is malformed: %s.", err.Error()), codeInvalidRequest)
 		return
 	}
 	// OIDC Core 3.1.2.1: ui_locales, the End-User's preferred languages for the user
@@ -63,7 +63,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		if e.Code == codeServerError {
 			status = http.StatusServiceUnavailable
 		}
-		h.errorPage(w, r, status, "Invalid request", "The application sent an invalid sign-in request: "+e.Description+". Contact the application's owner.", e.Code)
+		h.errorPage(w, r, status, "Invalid request", h.T(r, "The application sent an invalid sign-in request: %s. Contact the application's owner.", e.Description), e.Code)
 		return
 	}
 	s, u, err := h.Sessions.Get(ctx, h.Cookie.Secret(r))

@@ -102,6 +102,11 @@ func (h *Handler) clientIP(r *http.Request) string {
 
 type errorData struct{ Message, Code string }
 
+// T translates the English text msg into the request's language (i18n.T).
+func (h *Handler) T(r *http.Request, msg string, args ...any) string {
+	return i18n.T(i18n.FromRequest(r, h.Locale), msg, args...)
+}
+
 // errorPage renders the error page in the request's language: title and msg are English
 // catalog texts (msg may end in a detail that stays untranslated).
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg, code string) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
@@ -20,8 +21,10 @@ import (
 )
 
 // Classify maps an error of the identity core to an HTTP status, an API error code, a user
-// message and the input field at fault (Retry-After is set on w when it applies).
-func (k *Kit) Classify(w http.ResponseWriter, err error) (status int, code, msg, field string) {
+// message and the input field at fault (Retry-After is set on w when it applies). The message
+// is an English catalog text (ErrorMessages), translated where it is shown, or already in
+// the request's language when it carries a number.
+func (k *Kit) Classify(w http.ResponseWriter, r *http.Request, err error) (status int, code, msg, field string) {
 	var in *input.Error
 	var locked *lockout.LockedError
 	switch {
@@ -29,7 +32,7 @@ func (k *Kit) Classify(w http.ResponseWriter, err error) (status int, code, msg,
 		return http.StatusBadRequest, "invalid_input", in.Message, in.Field
 	case errors.As(err, &locked):
 		w.Header().Set("Retry-After", strconv.Itoa(int(locked.RetryAfter.Seconds())+1))
-		return http.StatusTooManyRequests, "too_many_attempts", Capitalize(locked.Error()) + ".", ""
+		return http.StatusTooManyRequests, "too_many_attempts", k.T(r, "Too many failed attempts; try again in %d minutes.", retryMinutes(locked.RetryAfter)), ""
 	case errors.Is(err, pwlogin.ErrInvalidCredentials):
 		return http.StatusUnauthorized, "invalid_credentials", Capitalize(err.Error()) + ".", ""
 	case errors.Is(err, account.ErrUserDisabled):
@@ -52,12 +55,12 @@ func (k *Kit) Classify(w http.ResponseWriter, err error) (status int, code, msg,
 }
 
 // CodeError maps the errors of the code and link methods; other errors go to Classify.
-func (k *Kit) CodeError(w http.ResponseWriter, err error) (status int, code, msg, field string) {
+func (k *Kit) CodeError(w http.ResponseWriter, r *http.Request, err error) (status int, code, msg, field string) {
 	var limit *otp.SendLimitError
 	switch {
 	case errors.As(err, &limit):
 		w.Header().Set("Retry-After", strconv.Itoa(int(limit.RetryAfter.Seconds())+1))
-		return http.StatusTooManyRequests, "too_many_requests", Capitalize(err.Error()) + ".", ""
+		return http.StatusTooManyRequests, "too_many_requests", k.T(r, "Too many codes requested; try again in %d minutes.", retryMinutes(limit.RetryAfter)), ""
 	case errors.Is(err, otp.ErrCodeInvalid):
 		return http.StatusUnauthorized, "invalid_code", Capitalize(err.Error()) + ".", "code"
 	case errors.Is(err, otp.ErrCodeExpired), errors.Is(err, otp.ErrCodeAttempts):
@@ -73,20 +76,23 @@ func (k *Kit) CodeError(w http.ResponseWriter, err error) (status int, code, msg
 	case errors.Is(err, sessions.ErrReauthenticate):
 		return http.StatusForbidden, "reauthenticate", Capitalize(err.Error()) + ".", ""
 	}
-	return k.Classify(w, err)
+	return k.Classify(w, r, err)
 }
+
+// retryMinutes is a Retry-After in whole minutes, at least 1.
+func retryMinutes(d time.Duration) int { return max(int(d.Round(time.Minute)/time.Minute), 1) }
 
 // APIError answers err (Classify) as a JSON API error, its message in the request's
 // language (the pages' scripts show it).
 func (k *Kit) APIError(w http.ResponseWriter, r *http.Request, err error) {
-	status, code, msg, field := k.Classify(w, err)
+	status, code, msg, field := k.Classify(w, r, err)
 	web.WriteJSON(w, status, web.APIError{Error: code, Message: i18n.Text(k.Lang(r), msg), Field: field})
 }
 
 // APICodeError answers err (CodeError) as a JSON API error, its message in the request's
 // language.
 func (k *Kit) APICodeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, code, msg, field := k.CodeError(w, err)
+	status, code, msg, field := k.CodeError(w, r, err)
 	web.WriteJSON(w, status, web.APIError{Error: code, Message: i18n.Text(k.Lang(r), msg), Field: field})
 }
 

@@ -103,7 +103,7 @@ func (h *Handler) form(w http.ResponseWriter, r *http.Request) {
 	if h.Signup.VerifiesFirst() {
 		flow, err := h.Signup.Start(r.Context(), in, f.Get("invite"), h.Lang(r), h.ClientIP(r))
 		if err != nil {
-			status, _, msg, _ := h.CodeError(w, err)
+			status, _, msg, _ := h.CodeError(w, r, err)
 			h.Page(w, r, status, "signup", "Sign up", msg, data)
 			return
 		}
@@ -117,7 +117,7 @@ func (h *Handler) form(w http.ResponseWriter, r *http.Request) {
 		err = h.StartSession(w, r, u, res.AMR, true, "")
 	}
 	if err != nil {
-		status, _, msg, _ := h.Classify(w, err)
+		status, _, msg, _ := h.Classify(w, r, err)
 		h.Page(w, r, status, "signup", "Sign up", msg, data)
 		return
 	}

@@ -89,7 +89,7 @@ func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 	target := portalkit.ReturnTo(f.Get("return_to"))
 	_, next, err := h.finishSignup(w, r, f.Get("code"), target)
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		h.CodeVerifyPage(w, r, status, h.verifyData(r, target), msg)
 		return
 	}

@@ -134,7 +134,7 @@ func (h *Handler) startForm(w http.ResponseWriter, r *http.Request) {
 		flow, err = h.Email.Begin(r.Context(), f.Get("email"), h.Lang(r), h.ClientIP(r))
 	}
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		d := h.startData(ch, target)
 		d.Value = f.Get(d.Field)
 		h.CodeStartPage(w, r, status, d, msg)
@@ -158,7 +158,7 @@ func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 		next, err = h.AfterFirstFactor(w, r, res.User, res.AMR, target)
 	}
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		d := h.verifyData(r, channelOf(r), target)
 		d.Intro = ""
 		h.CodeVerifyPage(w, r, status, d, msg)

@@ -111,7 +111,7 @@ func (h *Handler) requestForm(w http.ResponseWriter, r *http.Request) {
 	target := portalkit.ReturnTo(f.Get("return_to"))
 	nonce, err := h.MagicLink.Begin(r.Context(), f.Get("email"), target, h.Lang(r), h.ClientIP(r))
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		d := h.startData(target)
 		d.Value = f.Get("email")
 		h.CodeStartPage(w, r, status, d, msg)
@@ -171,7 +171,7 @@ func (h *Handler) linkForm(w http.ResponseWriter, r *http.Request) {
 		next, err = h.AfterFirstFactor(w, r, res.User, res.AMR, res.ReturnTo)
 	}
 	if err != nil {
-		_, code, msg, _ := h.CodeError(w, err)
+		_, code, msg, _ := h.CodeError(w, r, err)
 		h.Fail(w, r, http.StatusBadRequest, "Link not valid", msg, code)
 		return
 	}

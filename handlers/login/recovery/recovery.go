@@ -114,7 +114,7 @@ func (h *Handler) startForm(w http.ResponseWriter, r *http.Request) {
 	id := cmp.Or(f.Get("identifier"), f.Get("email"), f.Get("phone_number"))
 	flow, err := h.Recovery.Begin(r.Context(), id, h.Lang(r), h.ClientIP(r))
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		d := h.startData(target)
 		d.Value = id
 		h.CodeStartPage(w, r, status, d, msg)
@@ -135,7 +135,7 @@ func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 	target := portalkit.ReturnTo(f.Get("return_to"))
 	next, _, err := h.recover(w, r, f.Get("code"), target)
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		h.CodeVerifyPage(w, r, status, portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/recover/verify",
 			ReturnTo: target, Resend: portalkit.ResendURL(h.Base+"/recover", target)}, msg)
 		return

@@ -66,7 +66,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, upstream.ErrFailed):
 		h.Fail(w, r, http.StatusBadGateway, "Login failed", portalkit.Capitalize(err.Error())+".", "upstream_failed")
 	default:
-		status, code, msg, _ := h.Classify(w, err)
+		status, code, msg, _ := h.Classify(w, r, err)
 		h.Fail(w, r, status, "Login failed", msg, code)
 	}
 }
