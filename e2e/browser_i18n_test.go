@@ -35,7 +35,7 @@ func brI18nEnglish(lang string) []string {
 // overflows horizontally (document.documentElement.scrollWidth > clientWidth), when
 // <html lang> is not the language asked for, or when a translated page still shows an
 // English text of the catalogs. The screenshots go to $GATEHOUSE_SCREENSHOTS if set (else a
-// temporary directory), named <lang>-<page>.png.
+// temporary directory), named <lang>-<page>.png (full page).
 func TestBrowserPagesInEveryLanguage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
@@ -71,7 +71,7 @@ func TestBrowserPagesInEveryLanguage(t *testing.T) {
 				Scroll: document.documentElement.scrollWidth, Client: document.documentElement.clientWidth,
 				Text: document.body.innerText})`, &got))
 			var png []byte
-			b.run(lang+" "+page+": screenshot", 20*time.Second, chromedp.FullScreenshot(&png, 80))
+			b.run(lang+" "+page+": screenshot", 20*time.Second, chromedp.FullScreenshot(&png, 100))
 			file := filepath.Join(shots, fmt.Sprintf("%s-%s.png", lang, page))
 			if err := os.WriteFile(file, png, 0o644); err != nil {
 				t.Errorf("save %s: %v", file, err)
