@@ -3,6 +3,7 @@ package i18n
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 )
 
@@ -117,5 +118,22 @@ func TestUntranslatedFallsBackToEnglish(t *testing.T) {
 	}
 	if got := Text("de", "50% off"); got != "50% off" {
 		t.Errorf("Text formatted an untranslated text: %q", got)
+	}
+}
+
+// PX-21: a ui_locales (or Accept-Language, or cookie) value with markup never reaches a page
+// or a cookie: only a supported language tag is ever chosen, kept or written.
+func TestPX21_UILocalesNeverReflected(t *testing.T) {
+	evil := `"><svg onload=alert(1)>`
+	r := httptest.NewRequest("GET", "/login?ui_locales="+url.QueryEscape(evil), nil)
+	r.Header.Set("Accept-Language", evil)
+	r.AddCookie(&http.Cookie{Name: CookieName, Value: "de<script>"})
+	if got := FromRequest(r, "fr"); got != "fr" {
+		t.Errorf("FromRequest with markup everywhere = %q, want the default fr", got)
+	}
+	w := httptest.NewRecorder()
+	Remember(w, httptest.NewRequest("GET", "/authorize", nil), evil+" de", "/", false)
+	if c := w.Result().Cookies(); len(c) != 1 || c[0].Value != "de" {
+		t.Errorf("cookie after ui_locales with markup: %+v, want de only", c)
 	}
 }

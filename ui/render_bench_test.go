@@ -62,8 +62,8 @@ func TestRenderSetsLanguage(t *testing.T) {
 	}
 }
 
-// A translation is text: html/template escapes what a catalog or an argument carries.
-func TestTranslationsAreEscaped(t *testing.T) {
+// PX-21: a translation is text: html/template escapes what a catalog or an argument carries.
+func TestPX21_TranslationsAreEscaped(t *testing.T) {
 	ts, err := Load()
 	if err != nil {
 		t.Fatal(err)
