@@ -22,13 +22,18 @@ var templateKey = regexp.MustCompile(`\bt\s+"((?:[^"\\]|\\.)*)"`)
 // helpers that translate their title and message where they render them, and the notices
 // of account-change emails (translated by the messenger).
 var textArgs = map[string][]int{
-	"T": {1}, "Text": {1}, "N": {0}, "Notify": {1},
+	"T": {1}, "Text": {1}, "N": {0}, "Notify": {1}, "pageT": {1},
 	"Fail": {3, 4}, "Page": {4, 5}, "Render": {5, 6}, "RenderError": {3}, "errorPage": {3, 4},
 }
 
-// textFields are the fields of the code pages' data that CodeStartPage and CodeVerifyPage
-// translate.
-var textFields = map[string]bool{"Title": true, "Intro": true, "Button": true}
+// textFields are the fields, by type, of page data that the renderers translate: the code
+// pages' (CodeStartPage, CodeVerifyPage) and the protected sites' own pages (renderPage).
+var textFields = map[string]map[string]bool{
+	"CodeStartData":  {"Title": true, "Intro": true, "Button": true},
+	"CodeVerifyData": {"Title": true, "Intro": true},
+	"pageData":       {"Title": true, "Message": true, "LinkText": true},
+	"pageLink":       {"Text": true},
+}
 
 // usedKeys collects every text the templates and the Go code hand to the catalogs, with
 // where it was found.
@@ -90,23 +95,30 @@ func usedKeys(t *testing.T) map[string]string {
 					}
 				}
 			case *ast.CompositeLit:
-				typ := ""
-				if sel, ok := n.Type.(*ast.SelectorExpr); ok {
-					typ = sel.Sel.Name
-				} else if id, ok := n.Type.(*ast.Ident); ok {
-					typ = id.Name
+				elts := []ast.Expr{n}
+				typ := typeName(n.Type)
+				if arr, ok := n.Type.(*ast.ArrayType); ok {
+					// []pageLink{{...}, {...}}: the elements' type is implicit.
+					typ, elts = typeName(arr.Elt), n.Elts
 				}
-				if typ != "CodeStartData" && typ != "CodeVerifyData" {
+				fields := textFields[typ]
+				if fields == nil {
 					return true
 				}
-				for _, e := range n.Elts {
-					kv, ok := e.(*ast.KeyValueExpr)
+				for _, el := range elts {
+					lit, ok := el.(*ast.CompositeLit)
 					if !ok {
 						continue
 					}
-					if k, ok := kv.Key.(*ast.Ident); ok && textFields[k.Name] {
-						if s, ok := literal(kv.Value); ok && s != "" {
-							used[s] = fset.Position(kv.Pos()).String()
+					for _, e := range lit.Elts {
+						kv, ok := e.(*ast.KeyValueExpr)
+						if !ok {
+							continue
+						}
+						if k, ok := kv.Key.(*ast.Ident); ok && fields[k.Name] {
+							if s, ok := literal(kv.Value); ok && s != "" {
+								used[s] = fset.Position(kv.Pos()).String()
+							}
 						}
 					}
 				}
@@ -119,6 +131,17 @@ func usedKeys(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	return used
+}
+
+// typeName is the name of a (possibly qualified) type expression, or "".
+func typeName(e ast.Expr) string {
+	switch e := e.(type) {
+	case *ast.SelectorExpr:
+		return e.Sel.Name
+	case *ast.Ident:
+		return e.Name
+	}
+	return ""
 }
 
 // literal returns the value of a string literal or a sum of string literals.

@@ -1,6 +1,8 @@
 package protect
 
 import (
+	"github.com/gatehouse-dev/gatehouse/i18n"
+
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -130,13 +132,13 @@ func (g *Guard) startLoginWith(w http.ResponseWriter, r *http.Request, stepUp bo
 	client, err := g.Provider.Client(r.Context(), g.ClientID)
 	if err != nil {
 		g.Logger.Error("protect: load client", "client", g.ClientID, "error", err)
-		renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
+		renderPage(w, r, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
 		return
 	}
 	redirectURI := g.redirectURI(r)
 	if !client.HasRedirectURI(redirectURI) {
-		renderPage(w, http.StatusBadRequest, pageData{Title: "Site not registered",
-			Message: "Gatehouse does not know this site's login callback " + redirectURI + ". The administrator must add it as a redirect_uri of client " + g.ClientID + "."})
+		renderPage(w, r, http.StatusBadRequest, pageData{Title: "Site not registered",
+			Message: pageT(r, "Gatehouse does not know this site's login callback %s. The administrator must add it as a redirect_uri of client %s.", redirectURI, g.ClientID)})
 		return
 	}
 	target := web.LocalPath(r.URL.RequestURI())
@@ -194,7 +196,7 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	if r.Method != http.MethodGet {
-		renderPage(w, http.StatusMethodNotAllowed, pageData{Title: "Invalid login", Message: "The login callback only accepts GET."})
+		renderPage(w, r, http.StatusMethodNotAllowed, pageData{Title: "Invalid login", Message: "The login callback only accepts GET."})
 		return
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -204,7 +206,7 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response is malformed."})
+		renderPage(w, r, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response is malformed."})
 		return
 	}
 	list := g.livePending(r)
@@ -216,30 +218,30 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if idx < 0 {
-		renderPage(w, http.StatusBadRequest, pageData{Title: "Login expired",
+		renderPage(w, r, http.StatusBadRequest, pageData{Title: "Login expired",
 			Message: "This login was not started in this browser, or it took too long.", Link: "/", LinkText: "Start again"})
 		return
 	}
 	p := list[idx]
 	g.savePending(w, r, append(list[:idx:idx], list[idx+1:]...))
 	if iss := q.Get("iss"); iss != "" && iss != g.Provider.Issuer {
-		renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response came from another issuer."})
+		renderPage(w, r, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response came from another issuer."})
 		return
 	}
 	if e := q.Get("error"); e != "" {
 		if p.StepUp && e == idp.ErrCodeAccessDenied {
 			// The portal refused the multi-factor login outright: same advice.
-			g.secondFactorPage(w, p.ReturnTo, "")
+			g.secondFactorPage(w, r, p.ReturnTo, "")
 			return
 		}
-		renderPage(w, http.StatusForbidden, pageData{Title: "Login not completed",
+		renderPage(w, r, http.StatusForbidden, pageData{Title: "Login not completed",
 			Message: "The login did not complete (" + quoteSafe(e) + ").", Link: p.ReturnTo, LinkText: "Try again"})
 		return
 	}
 	client, err := g.Provider.Client(r.Context(), p.Client)
 	if err != nil {
 		g.Logger.Error("protect: load client", "client", p.Client, "error", err)
-		renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
+		renderPage(w, r, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
 		return
 	}
 	resp, oerr := g.Provider.ExchangeCode(r.Context(), client, q.Get("code"), p.RedirectURI, p.Verifier)
@@ -248,18 +250,18 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		if oerr.Kind == idp.ErrInternal {
 			status = http.StatusServiceUnavailable
 		}
-		renderPage(w, status, pageData{Title: "Login failed", Message: "The login could not be completed: " + oerr.Description + ".",
+		renderPage(w, r, status, pageData{Title: "Login failed", Message: pageT(r, "The login could not be completed: %s.", oerr.Description),
 			Link: p.ReturnTo, LinkText: "Try again"})
 		return
 	}
 	claims, err := g.Provider.Verifier.VerifyIDToken(resp.IDToken, false)
 	if nonce, _ := claims["nonce"].(string); err != nil || subtle.ConstantTimeCompare([]byte(nonce), []byte(p.Nonce)) != 1 {
-		renderPage(w, http.StatusBadRequest, pageData{Title: "Login failed", Message: "The login response did not match this browser's request."})
+		renderPage(w, r, http.StatusBadRequest, pageData{Title: "Login failed", Message: "The login response did not match this browser's request."})
 		return
 	}
 	if err := g.setAuthCookie(w, r, p.Cookie, sealedCookie{Client: p.Client, AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}); err != nil {
 		g.Logger.Error("protect: set session cookie", "error", err)
-		renderPage(w, http.StatusInternalServerError, pageData{Title: "Login failed", Message: "The session could not be stored in this browser."})
+		renderPage(w, r, http.StatusInternalServerError, pageData{Title: "Login failed", Message: "The session could not be stored in this browser."})
 		return
 	}
 	if p.StepUp && (resp.Claims == nil || !newIdentity(resp.Claims, nil).Policy.MFA) {
@@ -271,7 +273,7 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		if resp.Claims != nil {
 			email = resp.Claims.Email
 		}
-		g.secondFactorPage(w, p.ReturnTo, email)
+		g.secondFactorPage(w, r, p.ReturnTo, email)
 		return
 	}
 	http.Redirect(w, r, p.ReturnTo, http.StatusSeeOther)
@@ -291,26 +293,26 @@ func (g *Guard) logout(w http.ResponseWriter, r *http.Request, cookies []string)
 			http.Redirect(w, r, g.Provider.Issuer+"/logout", http.StatusSeeOther)
 			return
 		}
-		renderPage(w, http.StatusOK, pageData{Title: "Log out", Message: "Log out of this site and every other app that uses this login?",
+		renderPage(w, r, http.StatusOK, pageData{Title: "Log out", Message: "Log out of this site and every other app that uses this login?",
 			Form: g.LogoutPath, CSRF: g.csrfToken(sid)})
 	case http.MethodPost:
 		if err := http.NewCrossOriginProtection().Check(r); err != nil {
-			renderPage(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "This request came from another site."})
+			renderPage(w, r, http.StatusForbidden, pageData{Title: "Request refused", Message: "This request came from another site."})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 4096)
 		if err := r.ParseForm(); err != nil {
-			renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid request", Message: "The logout form is malformed."})
+			renderPage(w, r, http.StatusBadRequest, pageData{Title: "Invalid request", Message: "The logout form is malformed."})
 			return
 		}
 		if sid != "" {
 			if !hmac.Equal([]byte(r.PostForm.Get("csrf_token")), []byte(g.csrfToken(sid))) {
-				renderPage(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "The logout form expired. Go back and try again."})
+				renderPage(w, r, http.StatusForbidden, pageData{Title: "Request refused", Message: "The logout form expired. Go back and try again."})
 				return
 			}
 			if err := g.Provider.EndSession(r.Context(), sid); err != nil {
 				g.Logger.Error("protect: logout", "error", err)
-				renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Logout failed", Message: "Logging out failed on our side. Try again in a moment."})
+				renderPage(w, r, http.StatusServiceUnavailable, pageData{Title: "Logout failed", Message: "Logging out failed on our side. Try again in a moment."})
 				return
 			}
 		}
@@ -322,7 +324,7 @@ func (g *Guard) logout(w http.ResponseWriter, r *http.Request, cookies []string)
 		http.Redirect(w, r, g.Provider.Issuer+"/logout", http.StatusSeeOther)
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		renderPage(w, http.StatusMethodNotAllowed, pageData{Title: "Method not allowed", Message: "Use GET or POST."})
+		renderPage(w, r, http.StatusMethodNotAllowed, pageData{Title: "Method not allowed", Message: "Use GET or POST."})
 	}
 }
 
@@ -365,6 +367,8 @@ func (g *Guard) csrfToken(sid string) string {
 }
 
 type pageData struct {
+	// Lang and LogOut are set by renderPage.
+	Lang, LogOut   string
 	Title, Message string
 	Link, LinkText string
 	Form, CSRF     string
@@ -377,19 +381,33 @@ type pageLink struct{ URL, Text string }
 // page is a small self-contained page (the protected site serves none of the portal's
 // assets).
 var page = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>{{.Title}}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#1d2433}
 button{font:inherit;padding:.5rem 1.2rem;border:0;border-radius:6px;background:#2454d6;color:#fff;cursor:pointer}</style>
 </head><body><h1>{{.Title}}</h1><p>{{.Message}}</p>
-{{if .Form}}<form method="post" action="{{.Form}}"><input type="hidden" name="csrf_token" value="{{.CSRF}}"><button type="submit">Log out</button></form>{{end}}
+{{if .Form}}<form method="post" action="{{.Form}}"><input type="hidden" name="csrf_token" value="{{.CSRF}}"><button type="submit">{{.LogOut}}</button></form>{{end}}
 {{if .Link}}<p><a href="{{.Link}}">{{.LinkText}}</a></p>{{end}}
 {{range .Links}}<p><a href="{{.URL}}">{{.Text}}</a></p>{{end}}
 </body></html>
 `))
 
-func renderPage(w http.ResponseWriter, status int, d pageData) {
+// pageT translates an English text with arguments into the browser's language.
+func pageT(r *http.Request, msg string, args ...any) string {
+	return i18n.T(i18n.FromRequest(r, ""), msg, args...)
+}
+
+// renderPage writes a page in the browser's language (Accept-Language; i18n): Title,
+// Message and the link texts are English catalog texts, or already translated (pageT).
+func renderPage(w http.ResponseWriter, r *http.Request, status int, d pageData) {
+	d.Lang = i18n.FromRequest(r, "")
+	d.Title, d.Message, d.LinkText = i18n.Text(d.Lang, d.Title), i18n.Text(d.Lang, d.Message), i18n.Text(d.Lang, d.LinkText)
+	d.LogOut = i18n.T(d.Lang, "Log out")
+	for i := range d.Links {
+		d.Links[i].Text = i18n.Text(d.Lang, d.Links[i].Text)
+	}
 	h := w.Header()
+	h.Set("Content-Language", d.Lang)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
@@ -402,21 +420,21 @@ func renderPage(w http.ResponseWriter, status int, d pageData) {
 // secondFactorPage answers a browser whose step-up login ended without a multi-factor login:
 // 403, with what to do — add a second factor on the portal's account page (a passkey today),
 // then try the page again. email, when known, names the account.
-func (g *Guard) secondFactorPage(w http.ResponseWriter, returnTo, email string) {
-	account := "your account"
-	if email != "" {
-		account = "your account (" + email + ")"
-	}
+func (g *Guard) secondFactorPage(w http.ResponseWriter, r *http.Request, returnTo, email string) {
 	d := pageData{Title: "A second factor is needed"}
 	if g.Provider.PasskeysEnabled() {
-		d.Message = "This page needs a login with a second factor, and " + account + " has none yet. " +
-			"Add one on your account page — a passkey: your fingerprint, face, device PIN or a security key — then try again."
+		d.Message = pageT(r, "This page needs a login with a second factor, and your account has none yet. Add one on your account page — a passkey: your fingerprint, face, device PIN or a security key — then try again.")
+		if email != "" {
+			d.Message = pageT(r, "This page needs a login with a second factor, and your account (%s) has none yet. Add one on your account page — a passkey: your fingerprint, face, device PIN or a security key — then try again.", email)
+		}
 		d.Links = []pageLink{{URL: g.Provider.Issuer + "/", Text: "Add a passkey on your account page"}, {URL: returnTo, Text: "Try again"}}
 	} else {
-		d.Message = "This page needs a login with a second factor, and " + account + " has none. " +
-			"This server cannot offer one yet: ask your administrator."
+		d.Message = pageT(r, "This page needs a login with a second factor, and your account has none. This server cannot offer one yet: ask your administrator.")
+		if email != "" {
+			d.Message = pageT(r, "This page needs a login with a second factor, and your account (%s) has none. This server cannot offer one yet: ask your administrator.", email)
+		}
 		d.Links = []pageLink{{URL: returnTo, Text: "Try again"}}
 	}
 	d.Links = append(d.Links, pageLink{URL: g.LogoutPath, Text: "Log in as someone else"})
-	renderPage(w, http.StatusForbidden, d)
+	renderPage(w, r, http.StatusForbidden, d)
 }
