@@ -16,7 +16,7 @@ type loginData struct {
 // BenchmarkRenderLogin renders the login page as the portal does for a browser sending
 // Accept-Language: the language choice (i18n.FromRequest) and the page in that language.
 func BenchmarkRenderLogin(b *testing.B) {
-	for _, c := range []struct{ name, accept string }{{"en", "en-US,en;q=0.9"}, {"de", "de-DE,de;q=0.9,en;q=0.8"}} {
+	for _, c := range []struct{ name, accept string }{{"en", "en-US,en;q=0.9"}, {"de", "de-DE,de;q=0.9,en;q=0.8"}, {"nosocial", "de"}} {
 		b.Run(c.name, func(b *testing.B) {
 			ts, err := Load()
 			if err != nil {
@@ -26,6 +26,9 @@ func BenchmarkRenderLogin(b *testing.B) {
 			r.Header.Set("Accept-Language", c.accept)
 			p := Page{Title: "Log in", CSRF: "token", Passkeys: true, Methods: Methods{EmailCode: true, MagicLink: true, Recovery: true},
 				Social: []SocialButton{{Name: "corp", Label: "Corp SSO"}}, Data: loginData{ReturnTo: "/authorize", SignupEnabled: true}}
+			if c.name == "nosocial" {
+				p.Social = nil
+			}
 			b.ReportAllocs()
 			for b.Loop() {
 				w := httptest.NewRecorder()

@@ -109,7 +109,9 @@ func Load() (*Templates, error) {
 			if err != nil {
 				return nil, fmt.Errorf("read template %s: %w", name, err)
 			}
-			if _, err := set.New(path.Base(name)).Parse(translateStatic(lang, string(src))); err != nil {
+			// {{.Lang}} is the copy's own language (a fixed tag), written in like the texts.
+			text := strings.ReplaceAll(translateStatic(lang, string(src)), "{{.Lang}}", lang)
+			if _, err := set.New(path.Base(name)).Parse(text); err != nil {
 				return nil, fmt.Errorf("parse template %s (%s): %w", name, lang, err)
 			}
 		}
