@@ -53,7 +53,7 @@ func (h *Handler) apiIdentities(w http.ResponseWriter, r *http.Request) {
 	}
 	ids, err := h.Identities.Identities(r.Context(), u.ID)
 	if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	out := []identityJSON{}
@@ -87,6 +87,6 @@ func (h *Handler) apiUnlinkIdentity(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, account.ErrUserNotFound):
 		web.WriteAPIError(w, http.StatusNotFound, "not_found", "No such linked identity.")
 	default:
-		h.APICodeError(w, err)
+		h.APICodeError(w, r, err)
 	}
 }

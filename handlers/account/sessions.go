@@ -107,7 +107,7 @@ func (h *Handler) apiSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := h.UserSessions.List(r.Context(), u.ID)
 	if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	out := make([]sessionJSON, 0, len(list))
@@ -135,6 +135,6 @@ func (h *Handler) apiEndSession(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, sessions.ErrNoSession):
 		web.WriteAPIError(w, http.StatusNotFound, "not_found", "No such session.")
 	default:
-		h.APICodeError(w, err)
+		h.APICodeError(w, r, err)
 	}
 }

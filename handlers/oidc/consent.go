@@ -121,16 +121,16 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 	web.SecurityHeaders(w.Header())
 	f, err := web.ParseForm(w, r)
 	if err != nil {
-		h.errorPage(w, http.StatusBadRequest, "Bad request", "The form is malformed: "+err.Error()+".", codeInvalidRequest)
+		h.errorPage(w, r, http.StatusBadRequest, "Bad request", "The form is malformed: "+err.Error()+".", codeInvalidRequest)
 		return
 	}
 	if !h.CSRF.Check(r, f.Get("csrf_token")) {
-		h.errorPage(w, http.StatusForbidden, "Request refused", "This form has expired or came from another site. Go back to the application and sign in again.", "csrf")
+		h.errorPage(w, r, http.StatusForbidden, "Request refused", "This form has expired or came from another site. Go back to the application and sign in again.", "csrf")
 		return
 	}
 	params, err := url.ParseQuery(f.Get("request"))
 	if err != nil || f.Get("request") == "" {
-		h.errorPage(w, http.StatusBadRequest, "Bad request", "The consent form lost its sign-in request. Go back to the application and sign in again.", codeInvalidRequest)
+		h.errorPage(w, r, http.StatusBadRequest, "Bad request", "The consent form lost its sign-in request. Go back to the application and sign in again.", codeInvalidRequest)
 		return
 	}
 	ctx := r.Context()
@@ -140,7 +140,7 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 			h.redirectError(w, r, req, e.Code, e.Description)
 			return
 		}
-		h.errorPage(w, http.StatusBadRequest, "Invalid request", "The application sent an invalid sign-in request: "+e.Description+". Contact the application's owner.", e.Code)
+		h.errorPage(w, r, http.StatusBadRequest, "Invalid request", "The application sent an invalid sign-in request: "+e.Description+". Contact the application's owner.", e.Code)
 		return
 	}
 	resume := h.Base + PathAuthorize + "?" + params.Encode()
@@ -163,6 +163,6 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Redirect(w, r, resume, http.StatusSeeOther)
 	default:
-		h.errorPage(w, http.StatusBadRequest, "Bad request", "Choose Allow or Deny.", codeInvalidRequest)
+		h.errorPage(w, r, http.StatusBadRequest, "Bad request", "Choose Allow or Deny.", codeInvalidRequest)
 	}
 }

@@ -99,7 +99,7 @@ func (k *Kit) FinishLogin(w http.ResponseWriter, r *http.Request, u store.User, 
 			return
 		}
 	}
-	k.APICodeError(w, err)
+	k.APICodeError(w, r, err)
 }
 
 // APISession returns the request's session, or answers 401 login_required (or the error)
@@ -110,7 +110,7 @@ func (k *Kit) APISession(w http.ResponseWriter, r *http.Request) (store.Session,
 		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", "Log in first.")
 		return s, u, false
 	} else if err != nil {
-		k.APIError(w, err)
+		k.APIError(w, r, err)
 		return s, u, false
 	}
 	return s, u, true

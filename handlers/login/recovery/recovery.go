@@ -45,8 +45,8 @@ func (h *Handler) apiStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := cmp.Or(req.Identifier, req.Email, req.PhoneNumber)
-	flow, err := h.Recovery.Begin(r.Context(), id, portalkit.PreferredLanguage(r), h.ClientIP(r))
-	h.FlowStarted(w, flow, err)
+	flow, err := h.Recovery.Begin(r.Context(), id, h.Lang(r), h.ClientIP(r))
+	h.FlowStarted(w, r, flow, err)
 }
 
 // apiVerify: POST /api/v1/recovery/verify {code, return_to}. A new session starts (every
@@ -59,7 +59,7 @@ func (h *Handler) apiVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	next, u, err := h.recover(w, r, req.Code, req.ReturnTo)
 	if err != nil {
-		h.APICodeError(w, err)
+		h.APICodeError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: next})
@@ -112,9 +112,9 @@ func (h *Handler) startForm(w http.ResponseWriter, r *http.Request) {
 	}
 	target := portalkit.ReturnTo(f.Get("return_to"))
 	id := cmp.Or(f.Get("identifier"), f.Get("email"), f.Get("phone_number"))
-	flow, err := h.Recovery.Begin(r.Context(), id, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	flow, err := h.Recovery.Begin(r.Context(), id, h.Lang(r), h.ClientIP(r))
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		d := h.startData(target)
 		d.Value = id
 		h.CodeStartPage(w, r, status, d, msg)
@@ -122,7 +122,7 @@ func (h *Handler) startForm(w http.ResponseWriter, r *http.Request) {
 	}
 	h.SetShortCookie(w, portalkit.FlowCookie, flow, portalkit.FlowMaxAge)
 	h.CodeVerifyPage(w, r, http.StatusOK, portalkit.CodeVerifyData{Title: "Enter your code",
-		Intro:  "If an account exists for what you entered, we sent it a 6-digit code. It works for " + portalkit.Minutes(h.Channels.CodeTTL()) + ", in this browser only.",
+		Intro:  h.T(r, "If an account exists for what you entered, we sent it a 6-digit code. It works for %s, in this browser only.", h.Minutes(r, h.Channels.CodeTTL())),
 		Action: h.Base + "/recover/verify", ReturnTo: target, Resend: portalkit.ResendURL(h.Base+"/recover", target)}, "")
 }
 
@@ -135,7 +135,7 @@ func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 	target := portalkit.ReturnTo(f.Get("return_to"))
 	next, _, err := h.recover(w, r, f.Get("code"), target)
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		h.CodeVerifyPage(w, r, status, portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/recover/verify",
 			ReturnTo: target, Resend: portalkit.ResendURL(h.Base+"/recover", target)}, msg)
 		return
