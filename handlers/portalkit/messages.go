@@ -2,12 +2,15 @@ package portalkit
 
 import (
 	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/appcred"
 	"github.com/gatehouse-dev/gatehouse/i18n"
 	"github.com/gatehouse-dev/gatehouse/login/magiclink"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	pwlogin "github.com/gatehouse-dev/gatehouse/login/password"
+	"github.com/gatehouse-dev/gatehouse/login/recoverycode"
 	"github.com/gatehouse-dev/gatehouse/login/social"
+	"github.com/gatehouse-dev/gatehouse/login/totp"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 )
 
@@ -44,6 +47,14 @@ var ErrorMessages = map[error]string{
 	social.ErrNotAllowed:           i18n.N("This identity is not allowed to log in here (its email domain or groups are not on the list)."),
 	social.ErrNoEmail:              i18n.N("The provider did not confirm an email address for this identity; verify one there and try again."),
 	social.ErrLinkedOther:          i18n.N("This identity is already linked to another account."),
+	totp.ErrInvalidCode:            i18n.N("That code is wrong or expired: enter the 6-digit code your authenticator app shows now."),
+	totp.ErrCodeUsed:               i18n.N("That code was already used: wait for the next code in your authenticator app."),
+	totp.ErrNotEnrolled:            i18n.N("No authenticator app is set up for this account."),
+	totp.ErrAlreadyEnrolled:        i18n.N("An authenticator app is already set up: remove it first to set up another."),
+	totp.ErrEnrolmentExpired:       i18n.N("The setup expired: start again and scan the new QR code."),
+	recoverycode.ErrInvalidCode:    i18n.N("That recovery code is wrong or already used: each code works once."),
+	recoverycode.ErrNoSecondFactor: i18n.N("Set up a passkey or an authenticator app first; recovery codes stand in for them."),
+	appcred.ErrReauthenticate:      i18n.N("Log in again to create an app password or access token (it needs a login from the last 10 minutes)."),
 	social.ErrLastMethod:           i18n.N("This is your only way to log in: add a password or a passkey before unlinking it."),
 }
 

@@ -98,7 +98,7 @@ func (h *Handler) startData(target string) portalkit.CodeStartData {
 // GET /recover.
 func (h *Handler) startPage(w http.ResponseWriter, r *http.Request) {
 	if !h.Methods().Recovery {
-		h.Page(w, r, http.StatusOK, "error", "Recover your account", "", h.noRecovery(portalkit.ReturnTo(r.URL.Query().Get("return_to"))))
+		h.Page(w, r, http.StatusOK, "error", "Recover your account", "", h.noRecovery(r, portalkit.ReturnTo(r.URL.Query().Get("return_to"))))
 		return
 	}
 	h.CodeStartPage(w, r, http.StatusOK, h.startData(portalkit.ReturnTo(r.URL.Query().Get("return_to"))), "")
@@ -148,19 +148,19 @@ func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 // provider confirms the account's address (it takes back an account someone else
 // registered with that address), or an administrator, who can set a new password — and
 // links back to the login page.
-func (h *Handler) noRecovery(target string) portalkit.ErrorData {
-	msg := "This server cannot send email or text messages, so it cannot send you a recovery code."
+func (h *Handler) noRecovery(r *http.Request, target string) portalkit.ErrorData {
+	msg := h.T(r, "This server cannot send email or text messages, so it cannot send you a recovery code.")
 	if bs := h.SocialButtons(); len(bs) > 0 {
 		names := bs[0].Label
 		for i, b := range bs[1:] {
 			if i == len(bs)-2 {
-				names += " or " + b.Label
+				names = h.T(r, "%s or %s", names, b.Label)
 			} else {
 				names += ", " + b.Label
 			}
 		}
-		msg += " If " + names + " knows your email address, log in with it on the login page: it proves the address is yours and gets you into your account."
+		msg += " " + h.T(r, "If %s knows your email address, log in with it on the login page: it proves the address is yours and gets you into your account.", names)
 	}
-	msg += " Otherwise ask your administrator to set a new password for your account."
-	return portalkit.ErrorData{Message: msg, Link: h.LoginURL(target), LinkText: "Back to the login page"}
+	msg += " " + h.T(r, "Otherwise ask your administrator to set a new password for your account.")
+	return portalkit.ErrorData{Message: msg, Link: h.LoginURL(target), LinkText: h.T(r, "Back to the login page")}
 }
