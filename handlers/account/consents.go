@@ -103,7 +103,7 @@ func (h *Handler) apiDisconnect(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
 	case errors.Is(err, oauth.ErrNotConnected):
-		web.WriteAPIError(w, http.StatusNotFound, "not_found", "That app is not connected to your account.")
+		web.WriteAPIError(w, http.StatusNotFound, "not_found", h.T(r, "That app is not connected to your account."))
 	default:
 		h.APICodeError(w, r, err)
 	}

@@ -85,7 +85,7 @@ func (h *Handler) apiUnlinkIdentity(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, social.ErrLastMethod):
 		web.WriteAPIError(w, http.StatusConflict, "last_credential", portalkit.Capitalize(err.Error())+".")
 	case errors.Is(err, account.ErrUserNotFound):
-		web.WriteAPIError(w, http.StatusNotFound, "not_found", "No such linked identity.")
+		web.WriteAPIError(w, http.StatusNotFound, "not_found", h.T(r, "No such linked identity."))
 	default:
 		h.APICodeError(w, r, err)
 	}

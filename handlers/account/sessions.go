@@ -126,14 +126,14 @@ func (h *Handler) apiEndSession(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	if id == s.ID {
-		web.WriteAPIError(w, http.StatusConflict, "current_session", "This is the session making the request: log out instead.")
+		web.WriteAPIError(w, http.StatusConflict, "current_session", h.T(r, "This is the session making the request: log out instead."))
 		return
 	}
 	switch err := h.UserSessions.EndOwn(r.Context(), s.UserID, id); {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
 	case errors.Is(err, sessions.ErrNoSession):
-		web.WriteAPIError(w, http.StatusNotFound, "not_found", "No such session.")
+		web.WriteAPIError(w, http.StatusNotFound, "not_found", h.T(r, "No such session."))
 	default:
 		h.APICodeError(w, r, err)
 	}

@@ -107,7 +107,7 @@ func (k *Kit) FinishLogin(w http.ResponseWriter, r *http.Request, u store.User, 
 func (k *Kit) APISession(w http.ResponseWriter, r *http.Request) (store.Session, store.User, bool) {
 	s, u, err := k.Sessions.Get(r.Context(), k.Cookie.Secret(r))
 	if errors.Is(err, sessions.ErrNoSession) {
-		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", "Log in first.")
+		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", k.T(r, "Log in first."))
 		return s, u, false
 	} else if err != nil {
 		k.APIError(w, r, err)

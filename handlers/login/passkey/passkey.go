@@ -111,7 +111,7 @@ func (h *Handler) secondFactorUser(r *http.Request) (store.User, string, *store.
 func (h *Handler) apiMFABegin(w http.ResponseWriter, r *http.Request) {
 	u, bind, _, err := h.secondFactorUser(r)
 	if errors.Is(err, sessions.ErrNoSession) {
-		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", "Log in with your password first.")
+		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", h.T(r, "Log in with your password first."))
 		return
 	} else if err != nil {
 		h.APIError(w, r, err)
@@ -134,7 +134,7 @@ func (h *Handler) apiMFAFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	u, bind, sess, err := h.secondFactorUser(r)
 	if errors.Is(err, sessions.ErrNoSession) {
-		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", "Log in with your password first.")
+		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", h.T(r, "Log in with your password first."))
 		return
 	} else if err != nil {
 		h.APIError(w, r, err)

@@ -141,7 +141,7 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request, c check) {
 	}
 	u, sess, err := h.who(r)
 	if errors.Is(err, sessions.ErrNoSession) {
-		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", "Log in with your password first.")
+		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", h.T(r, "Log in with your password first."))
 		return
 	} else if err != nil {
 		h.APIError(w, r, err)
