@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,10 @@ func brI18nEnglish(lang string) []string {
 
 // TestBrowserPagesInEveryLanguage renders every hosted page reachable without a secret (the
 // login, sign-up, code, magic-link, recovery, error and 404 pages; logged in with a password:
-// the account, password, second-factor set-up, logout and logged-out pages) in English,
+// the account page with its sessions, authenticator-app, connected-apps and app-password
+// sections, the password, second-factor set-up, authenticator-app set-up, consent (a
+// third-party client), device (the code form and a wrong code's answer), logout and
+// logged-out pages) in English,
 // German, French and Spanish, the language coming from the browser's Accept-Language, in
 // headless Chromium at phone width (375 CSS px, mobile emulation). It fails when a page
 // overflows horizontally (document.documentElement.scrollWidth > clientWidth), when
@@ -42,7 +46,13 @@ func TestBrowserPagesInEveryLanguage(t *testing.T) {
 	}
 	chromium := brNeedChromium(t)
 	outbox := filepath.Join(t.TempDir(), "outbox.txt")
-	gh := strings.Replace(brPasskeyGatehouse, "signup open", "signup open\n\t\tlogin password passkey email_code magic_link\n\t\temail outbox "+outbox, 1)
+	gh := strings.Replace(brPasskeyGatehouse, "signup open", "signup open\n\t\tlogin password passkey email_code magic_link\n\t\temail outbox "+outbox, 1) + `
+		client partner {
+			name "Partner Reports"
+			redirect_uri {{.App}}/partner-cb
+			scopes openid profile email offline_access
+			consent required
+		}`
 	e := Start(t, Config{Localhost: true, Gatehouse: gh, Sites: brPasskeySites})
 	const ada = "ada@example.test"
 	e.CreateUser(ada)
@@ -118,6 +128,21 @@ func TestBrowserPagesInEveryLanguage(t *testing.T) {
 		b.run(lang+" log in", 15*time.Second, brPasswordLogin(portal, ada), brAt(portal, "/"))
 		check("account")
 		open("password", "/account/password", `!!document.querySelector("main h2")`)
+		// A third party's authorization request: the consent page, one line per scope.
+		open("consent", "/authorize?"+url.Values{"client_id": {"partner"}, "response_type": {"code"},
+			"redirect_uri": {e.App + "/partner-cb"}, "scope": {"openid profile email offline_access"}, "state": {"s-" + lang},
+			"nonce": {"n-" + lang}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
+			"code_challenge_method": {"S256"}}.Encode(), `!!document.querySelector("[data-consent-form]")`)
+		// RFC 8628 §3.3: the user enters the code shown on the device; a wrong one is refused
+		// on the same form, in the page's language.
+		open("device", "/device", `!!document.querySelector("[data-device-input]")`)
+		submit("device-wrong-code", `!!document.querySelector("[data-error]:not([hidden])")`,
+			chromedp.SendKeys(`[data-device-input]`, "BCDF-GHJK", chromedp.ByQuery))
+		open("account-sections", "/", `!!document.querySelector("[data-sessions]")`)
+		b.run(lang+" authenticator-app set-up", 15*time.Second,
+			chromedp.Click(`form[action$="/account/totp"] button`, chromedp.ByQuery),
+			brWaitJS(`document.readyState === "complete" && !!document.querySelector("[data-totp-key]")`))
+		check("totp-setup")
 		b.run(lang+" second-factor set-up", 15*time.Second, chromedp.Navigate(e.App+"/admin/panel"), brAt(portal, "/authorize"),
 			brWaitJS(`!document.querySelector("[data-passkey-register]").hidden`))
 		check("mfa-setup")
