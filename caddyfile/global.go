@@ -33,6 +33,7 @@ func init() {
 //		issuer <url>
 //		storage badger [<path>] | postgres <dsn> [{ schema <name>; purge_interval <d> }]
 //		tenant_id <id>
+//		locale <en|de|fr|es>                 # page and message language without ui_locales/Accept-Language (default en)
 //		signup open|closed|invite
 //		signup_reveals_existing          # old sign-up: 409 for a registered address (enumeration)
 //		login <method...>
@@ -111,6 +112,12 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 				return nil, err
 			}
 			app.TenantID = v
+		case "locale":
+			v, err := oneArg(d)
+			if err != nil {
+				return nil, err
+			}
+			app.Locale = v
 		case "signup":
 			v, err := oneArg(d)
 			if err != nil {
@@ -237,7 +244,7 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			app.Clients = append(app.Clients, c)
 		default:
-			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, passkeys, social, social_limits, account, metrics, client)", opt)
+			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, locale, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, passkeys, social, social_limits, account, metrics, client)", opt)
 		}
 	}
 	var warnings []caddyconfig.Warning

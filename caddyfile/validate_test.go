@@ -325,6 +325,7 @@ func TestValidateCaddyfileValues(t *testing.T) {
 		{"issuer with query", global("\t\tissuer https://login.example.com?x=1\n"), "gatehouse.issuer: must not have a query or fragment"},
 		{"issuer relative", global("\t\tissuer login.example.com\n"), "gatehouse.issuer: must be an absolute URL"},
 		{"bad signup mode", global(issuer + "\t\tsignup sometimes\n"), `gatehouse.signup: must be one of open, closed, invite, got "sometimes"`},
+		{"unsupported locale", global(issuer + "\t\tlocale pt-BR\n"), `gatehouse.locale: must be one of en, de, fr, es, got "pt-BR"`},
 		{"unknown login method", global(issuer + "\t\tlogin password carrier_pigeon\n"), `gatehouse.login[1]: must be one of password, passkey, email_code, magic_link, sms_code, got "carrier_pigeon"`},
 		{"social twice", global(issuer + "\t\tsocial google {\n\t\t}\n\t\tsocial google {\n\t\t}\n"), `gatehouse.social[1]: must have a name of its own (provider names are unique), got "google" again`},
 		{"code lifetime above 10 minutes", global(issuer + "\t\ttokens {\n\t\t\tcode_lifetime 1h\n\t\t}\n"), "gatehouse.tokens.code_lifetime: must be at most 10m (RFC 6749 §4.1.2), got 1h"},

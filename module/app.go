@@ -49,6 +49,10 @@ type App struct {
 	StorageRaw json.RawMessage `json:"storage,omitempty" caddy:"namespace=gatehouse.storage inline_key=module"`
 	// TenantID is the tid claim (default: derived from the issuer).
 	TenantID string `json:"tenant_id,omitempty"`
+	// Locale is the language of the hosted pages and of the email and SMS messages when
+	// neither the authorization request's ui_locales nor the browser's Accept-Language names
+	// a supported one: en (default), de, fr or es.
+	Locale string `json:"locale,omitempty"`
 	// Signup is "open" (anyone may create an account), "invite" (with an invitation code
 	// from `gatehouse invite`) or "closed" (default: accounts are created by an
 	// administrator).
@@ -119,6 +123,7 @@ type portalState struct {
 	templates *ui.Templates
 	brand     ui.Brand
 	base      string // issuer path
+	locale    string // default page language (i18n)
 	secure    bool   // issuer is https
 	keys      *keys.Ring
 	// assertKeys sign the identity assertions of gatehouse_protect (protect_assertion.go).
@@ -277,6 +282,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		templates:  tmpl,
 		brand:      ui.Brand{ProductName: a.Branding.ProductName},
 		base:       strings.TrimSuffix(iss.Path, "/"),
+		locale:     a.Locale,
 		secure:     secure,
 		keys:       ring,
 		assertKeys: assertRing,
@@ -386,7 +392,7 @@ func (a *App) provisionMessenger(ctx caddy.Context, cfg *idp.Config) error {
 	if name == "" {
 		name = "Gatehouse"
 	}
-	a.messenger = &messenger{templates: tmpl, queue: notify.NewQueue(email, sms, a.slog, notify.QueueOptions{}),
+	a.messenger = &messenger{templates: tmpl, locale: a.Locale, queue: notify.NewQueue(email, sms, a.slog, notify.QueueOptions{}),
 		brand: notify.MessageData{ProductName: name, LogoURL: a.Branding.LogoURL, Color: a.Branding.Color,
 			Domain: issuerHost(a.Issuer)}}
 	cfg.Messenger, cfg.EmailEnabled, cfg.SMSEnabled = a.messenger, email != nil, sms != nil

@@ -1,12 +1,13 @@
 package module
 
 import (
+	"github.com/gatehouse-dev/gatehouse/i18n"
+
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -72,15 +73,25 @@ type messenger struct {
 	templates *notify.Templates
 	queue     *notify.Queue
 	brand     notify.MessageData
+	// locale is the default language of a message whose recipient's is unknown or not
+	// supported (the app's locale option).
+	locale string
 }
 
 var _ idp.Messenger = (*messenger)(nil)
 
 func (m *messenger) data(v idp.MessageVars) notify.MessageData {
 	d := m.brand
-	d.Email, d.Code, d.Link, d.Notice, d.Language = v.Email, v.Code, v.Link, v.Notice, v.Language
+	d.Email, d.Code, d.Link, d.Language = v.Email, v.Code, v.Link, v.Language
+	// The recipient's language picks the message templates (notify: "de-CH" uses de/);
+	// without a supported one, the deployment's locale.
+	lang := i18n.Choose("", v.Language, m.locale)
+	if _, ok := i18n.FromAcceptLanguage(v.Language); !ok {
+		d.Language = lang
+	}
+	d.Notice = i18n.Text(lang, v.Notice)
 	if v.ExpiresIn > 0 {
-		d.ExpiresIn = humanDuration(v.ExpiresIn)
+		d.ExpiresIn = humanDuration(lang, v.ExpiresIn)
 	}
 	return d
 }
@@ -113,18 +124,10 @@ func (m *messenger) close() {
 	m.queue.Close(ctx)
 }
 
-// humanDuration writes a validity period for a message ("10 minutes", "1 hour").
-func humanDuration(d time.Duration) string {
+// humanDuration writes a validity period for a message in lang ("10 minutes", "1 hour").
+func humanDuration(lang string, d time.Duration) string {
 	if d >= time.Hour && d%time.Hour == 0 {
-		n := int(d / time.Hour)
-		if n == 1 {
-			return "1 hour"
-		}
-		return strconv.Itoa(n) + " hours"
+		return i18n.T(lang, "%d hours", int(d/time.Hour))
 	}
-	n := max(int(d.Round(time.Minute)/time.Minute), 1)
-	if n == 1 {
-		return "1 minute"
-	}
-	return strconv.Itoa(n) + " minutes"
+	return i18n.T(lang, "%d minutes", max(int(d.Round(time.Minute)/time.Minute), 1))
 }

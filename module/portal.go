@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/protect"
 	"github.com/gatehouse-dev/gatehouse/handlers/signup"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/i18n"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/ui"
 )
@@ -48,7 +49,7 @@ func init() {
 type Portal struct {
 	mux      *http.ServeMux
 	base     string // the issuer's path, "" for the root
-	notFound func(http.ResponseWriter)
+	notFound func(http.ResponseWriter, *http.Request)
 }
 
 // CaddyModule returns the Caddy module information.
@@ -69,7 +70,7 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 	core := app.provider
 	op := &oidc.Handler{OAuth: core.OAuth, Sessions: core.Sessions, MFA: core.MFA, Passkeys: core.Passkey, Tokens: core.Verifier,
 		Keys: core.Keys, Issuer: core.Issuer, Now: core.Now, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand,
-		Base: st.base, ClientIP: clientIP, Logger: logger}
+		Base: st.base, Locale: st.locale, ClientIP: clientIP, Logger: logger}
 	if core.Registration.Enabled() {
 		op.Registration = core.OAuth
 	}
@@ -78,10 +79,11 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 	mountHealth(p.mux, st.base, app.store, logger)
 	mountAssertionKeys(p.mux, st)
 	p.base = st.base
-	p.notFound = func(w http.ResponseWriter) {
+	p.notFound = func(w http.ResponseWriter, r *http.Request) {
 		web.SecurityHeaders(w.Header())
-		page := ui.Page{Brand: st.brand, Base: st.base, Title: "Page not found",
-			Data: portalkit.ErrorData{Message: "There is no page at this address.", Code: "not_found"}}
+		lang := i18n.FromRequest(r, st.locale)
+		page := ui.Page{Brand: st.brand, Base: st.base, Lang: lang, Title: i18n.T(lang, "Page not found"),
+			Data: portalkit.ErrorData{Message: i18n.T(lang, "There is no page at this address."), Code: "not_found"}}
 		if err := st.templates.Render(w, http.StatusNotFound, "error", page); err != nil {
 			logger.Error("render page", "page", "error", "error", err)
 		}
@@ -124,7 +126,7 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
 	core, st := app.provider, app.portal
 	kit := &portalkit.Kit{Sessions: core.Sessions, SecondFactor: core.MFA, Channels: core.Codes, Passkeys: core.Passkey,
 		Social: core.Social, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand, Base: st.base,
-		ClientIP: clientIP, Logger: logger}
+		Locale: st.locale, ClientIP: clientIP, Logger: logger}
 	acct := &account.Handler{Kit: kit, Accounts: core.Accounts, Verification: core.Verification, Passkeys: core.Passkey,
 		Identities: core.Social, Apps: core.OAuth, UserSessions: core.Sessions,
 		TOTP: core.TOTP, RecoveryCodes: core.RecoveryCodes, Factors: core.MFA,
@@ -168,7 +170,7 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 			p.mux.ServeHTTP(w, r) // 405 with the Allow header
 			return nil
 		}
-		p.notFound(w)
+		p.notFound(w, r)
 		return nil
 	}
 	// Served through the mux (not the handler Handler returned) so that r.PathValue works.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/gatehouse-dev/gatehouse/i18n"
 	"github.com/gatehouse-dev/gatehouse/idp"
 )
 
@@ -17,6 +18,7 @@ func (a *App) Check(v *Validator, path string) {
 	issuer := a.checkIssuer(v, path+".issuer")
 	checkStorage(v, path+".storage", a.StorageRaw)
 	v.oneOf(path+".signup", a.Signup, idp.SignupOpen, idp.SignupClosed, idp.SignupInvite)
+	v.oneOf(path+".locale", a.Locale, i18n.Languages...)
 	a.checkLogin(v, path, issuer)
 	for i, c := range a.Clients {
 		p := elem(path+".clients", i, c.ID)

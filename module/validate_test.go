@@ -172,6 +172,7 @@ func TestValidateEveryOption(t *testing.T) {
 		{"storage module", `"storage":{"module":"redis"}`, `gatehouse.storage.module: must be one of badger, postgres, got "redis"`},
 		{"storage option", `"storage":{"module":"badger","dir":"/var/lib/x"}`, `gatehouse.storage: must hold the options of the badger storage only, got json: unknown field "dir"`},
 		{"signup", `"signup":"sometimes"`, `gatehouse.signup: must be one of open, closed, invite, got "sometimes"`},
+		{"locale unsupported", `"locale":"it"`, `gatehouse.locale: must be one of en, de, fr, es, got "it"`},
 		{"login unknown", `"login":["password","sms"]`, `gatehouse.login[1]: must be one of password, passkey, email_code, magic_link, sms_code, got "sms"`},
 		{"login without password", `"login":["passkey"]`, "gatehouse.login: must include password"},
 		{"email method without sender", `"login":["password","email_code"]`, "gatehouse.login[1]: email_code sends email: must have an email sender"},

@@ -1,8 +1,10 @@
 package notify_test
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -204,10 +206,10 @@ func TestTemplatesOverride(t *testing.T) {
 // a translation lacks; the WebOTP line is added only for a valid host name.
 func TestTemplatesLanguage(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
-		"fr/sms/login_code.txt":           "{{.Code}} est votre code {{.ProductName}}.",
-		"fr/email/login_code.html":        `{{define "content"}}<p>Votre code : {{.Code}}</p>{{end}}`,
+		"it/sms/login_code.txt":           "{{.Code}} è il tuo codice {{.ProductName}}.",
+		"it/email/login_code.html":        `{{define "content"}}<p>Il tuo codice: {{.Code}}</p>{{end}}`,
 		"pt-br/sms/login_code.txt":        "{{.Code}} é o seu código.",
-		"fr/email/login_code.subject.txt": "Votre code {{.ProductName}}",
+		"it/email/login_code.subject.txt": "Il tuo codice {{.ProductName}}",
 	})
 	tmpl := loadTemplates(t, dir)
 	sms := func(lang string) string {
@@ -218,20 +220,31 @@ func TestTemplatesLanguage(t *testing.T) {
 		return m.Body
 	}
 	for lang, want := range map[string]string{
-		"fr": "123456 est votre code", "fr-CA": "123456 est votre code", "FR_ca": "123456 est votre code",
-		"pt-BR": "123456 é o seu código", "pt": "123456 is your", "de": "123456 is your", "": "123456 is your",
+		"it": "123456 è il tuo codice", "it-CH": "123456 è il tuo codice", "IT_ch": "123456 è il tuo codice",
+		"pt-BR": "123456 é o seu código", "pt": "123456 is your", "": "123456 is your",
+		// Built in: German, French and Spanish.
+		"de": "123456 ist Ihr Anmeldecode", "de-AT": "123456 ist Ihr Anmeldecode", "fr-CA": "123456 est votre code de connexion",
+		"es": "123456 es tu código",
 	} {
 		if got := sms(lang); !strings.HasPrefix(got, want) {
 			t.Errorf("language %q: %q, want %q...", lang, got, want)
 		}
 	}
-	m, err := tmpl.Email(notify.KindLoginCode, notify.MessageData{Code: "123456", Language: "fr-FR", ProductName: "Acme"})
+	m, err := tmpl.Email(notify.KindLoginCode, notify.MessageData{Code: "123456", Language: "it-IT", ProductName: "Acme"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Subject != "Votre code Acme" || !strings.Contains(m.HTML, "Votre code : 123456") || !strings.Contains(m.Text, "Your Acme sign-in code is:") {
-		t.Errorf("french email: subject %q, html has french: %v, text falls back to English: %v", m.Subject,
-			strings.Contains(m.HTML, "Votre code"), strings.Contains(m.Text, "Your Acme sign-in code is:"))
+	if m.Subject != "Il tuo codice Acme" || !strings.Contains(m.HTML, "Il tuo codice: 123456") || !strings.Contains(m.Text, "Your Acme sign-in code is:") {
+		t.Errorf("italian email: subject %q, html has italian: %v, text falls back to English: %v", m.Subject,
+			strings.Contains(m.HTML, "Il tuo codice"), strings.Contains(m.Text, "Your Acme sign-in code is:"))
+	}
+	m, err = tmpl.Email(notify.KindLoginCode, notify.MessageData{Code: "123456", Language: "es", ProductName: "Acme", ExpiresIn: "10 minutos"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "Tu código de inicio de sesión de Acme" || !strings.Contains(m.Text, "Caduca en 10 minutos.") ||
+		!strings.Contains(m.HTML, `<html lang="es">`) || !strings.Contains(m.HTML, "Si no lo has pedido tú") {
+		t.Errorf("spanish email: %q\n%s\n%s", m.Subject, m.Text, m.HTML)
 	}
 
 	for domain, want := range map[string]string{
@@ -244,6 +257,30 @@ func TestTemplatesLanguage(t *testing.T) {
 		has := strings.Contains(m.Body, "\n@")
 		if want == "" && has || want != "" && !strings.HasSuffix(m.Body, want) {
 			t.Errorf("domain %q: %q", domain, m.Body)
+		}
+	}
+}
+
+// The built-in languages besides English translate every file English has (no message falls
+// back to English file by file).
+func TestTemplatesBuiltInLanguagesComplete(t *testing.T) {
+	files := func(lang string) []string {
+		var out []string
+		err := fs.WalkDir(os.DirFS("templates/"+lang), ".", func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				out = append(out, p)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	en := files("en")
+	for _, lang := range []string{"de", "fr", "es"} {
+		if got := files(lang); !slices.Equal(got, en) {
+			t.Errorf("templates/%s has %q, want the files of templates/en: %q", lang, got, en)
 		}
 	}
 }

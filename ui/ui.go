@@ -10,6 +10,12 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/i18n"
 )
 
 //go:embed templates/*.html
@@ -36,6 +42,9 @@ type Brand struct {
 // Page is the data common to every page.
 type Page struct {
 	Brand Brand
+	// Lang is the page's language (one of i18n.Languages; "" means i18n.Default): the
+	// {{t "..."}} texts, <html lang> and Content-Language.
+	Lang string
 	// Base is the portal's path prefix (issuer path), for links and form actions.
 	Base  string
 	Title string
@@ -68,16 +77,63 @@ type Methods struct {
 
 // Templates renders the portal pages.
 type Templates struct {
-	t *template.Template
+	// byLang holds one parsed copy of the templates per language, whose t function
+	// translates into that language (i18n.T), so a request pays no translation setup.
+	byLang map[string]*template.Template
 }
 
-// Load parses the embedded templates.
+// Funcs are the template functions of the pages: t translates its English text into the
+// page's language and formats the arguments (`{{t "Signed in as %s" .Email}}`; a count
+// first selects the plural form).
+func funcs(lang string) template.FuncMap {
+	return template.FuncMap{"t": func(msg string, args ...any) string { return i18n.T(lang, msg, args...) }}
+}
+
+// staticText is a {{t "..."}} action without arguments.
+var staticText = regexp.MustCompile(`\{\{t ("(?:[^"\\]|\\.)*")\}\}`)
+
+// Load parses the embedded templates, once per language. A {{t "..."}} without arguments
+// becomes the translation itself, HTML-escaped, in that language's copy, so that a
+// translated page costs what an English-only one did; texts with arguments call t at
+// render time, and html/template escapes them like every value.
 func Load() (*Templates, error) {
-	t, err := template.New("").ParseFS(templateFS, "templates/*.html")
+	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
-		return nil, fmt.Errorf("parse templates: %w", err)
+		return nil, fmt.Errorf("list templates: %w", err)
 	}
-	return &Templates{t: t}, nil
+	ts := &Templates{byLang: map[string]*template.Template{}}
+	for _, lang := range i18n.Languages {
+		set := template.New("").Funcs(funcs(lang))
+		for _, name := range names {
+			src, err := fs.ReadFile(templateFS, name)
+			if err != nil {
+				return nil, fmt.Errorf("read template %s: %w", name, err)
+			}
+			// {{.Lang}} is the copy's own language (a fixed tag), written in like the texts.
+			text := strings.ReplaceAll(translateStatic(lang, string(src)), "{{.Lang}}", lang)
+			if _, err := set.New(path.Base(name)).Parse(text); err != nil {
+				return nil, fmt.Errorf("parse template %s (%s): %w", name, lang, err)
+			}
+		}
+		ts.byLang[lang] = set
+	}
+	return ts, nil
+}
+
+// translateStatic replaces the {{t "..."}} actions without arguments of a template source
+// by their escaped translation into lang.
+func translateStatic(lang, src string) string {
+	return staticText.ReplaceAllStringFunc(src, func(action string) string {
+		msg, err := strconv.Unquote(staticText.FindStringSubmatch(action)[1])
+		if err != nil {
+			return action // html/template reports it when parsing
+		}
+		out := i18n.T(lang, msg)
+		if strings.Contains(out, "{{") || strings.Contains(out, "}}") {
+			return action // never template syntax from a catalog
+		}
+		return template.HTMLEscapeString(out)
+	})
 }
 
 // Render writes the page name with status. The page is rendered into a buffer first, so a
@@ -86,12 +142,18 @@ func (t *Templates) Render(w http.ResponseWriter, status int, name string, p Pag
 	if p.Brand.ProductName == "" {
 		p.Brand.ProductName = "Gatehouse"
 	}
+	tpl, ok := t.byLang[p.Lang]
+	if !ok {
+		p.Lang = i18n.Default
+		tpl = t.byLang[p.Lang]
+	}
 	var buf bytes.Buffer
-	if err := t.t.ExecuteTemplate(&buf, name+".html", p); err != nil {
+	if err := tpl.ExecuteTemplate(&buf, name+".html", p); err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", p.Lang)
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
 	return err

@@ -83,7 +83,7 @@ func (h *Handler) apiApps(w http.ResponseWriter, r *http.Request) {
 	}
 	apps, err := h.Apps.ConnectedApps(r.Context(), u.ID)
 	if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	out := make([]appJSON, 0, len(apps))
@@ -103,8 +103,8 @@ func (h *Handler) apiDisconnect(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
 	case errors.Is(err, oauth.ErrNotConnected):
-		web.WriteAPIError(w, http.StatusNotFound, "not_found", "That app is not connected to your account.")
+		web.WriteAPIError(w, http.StatusNotFound, "not_found", h.T(r, "That app is not connected to your account."))
 	default:
-		h.APICodeError(w, err)
+		h.APICodeError(w, r, err)
 	}
 }

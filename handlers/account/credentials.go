@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/appcred"
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/i18n"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -74,7 +75,7 @@ func (h *Handler) apiCredentials(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := h.credentialList(r.Context(), u.ID)
 	if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]any{"credentials": out})
@@ -94,7 +95,7 @@ func (h *Handler) apiCreateCredential(w http.ResponseWriter, r *http.Request) {
 	}
 	sec, c, err := h.AppCredentials.CreateForSession(r.Context(), s, req)
 	if err != nil {
-		h.credentialAPIError(w, err)
+		h.credentialAPIError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusCreated, map[string]any{"secret": sec, "credential": appcred.ViewOf(c, time.Now())})
@@ -108,7 +109,7 @@ func (h *Handler) apiRevokeCredential(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := h.AppCredentials.Revoke(r.Context(), u.ID, r.PathValue("id"))
 	if err != nil {
-		h.credentialAPIError(w, err)
+		h.credentialAPIError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, appcred.ViewOf(c, time.Now()))
@@ -121,20 +122,20 @@ func (h *Handler) apiDeleteCredential(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.AppCredentials.Delete(r.Context(), u.ID, r.PathValue("id")); err != nil {
-		h.credentialAPIError(w, err)
+		h.credentialAPIError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *Handler) credentialAPIError(w http.ResponseWriter, err error) {
+func (h *Handler) credentialAPIError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, appcred.ErrReauthenticate):
-		web.WriteAPIError(w, http.StatusForbidden, "reauthenticate", portalkit.Capitalize(err.Error())+".")
+		web.WriteAPIError(w, http.StatusForbidden, "reauthenticate", i18n.Text(h.Lang(r), portalkit.Capitalize(err.Error())+"."))
 	case errors.Is(err, store.ErrNotFound):
-		web.WriteAPIError(w, http.StatusNotFound, "not_found", "No such app password or access token.")
+		web.WriteAPIError(w, http.StatusNotFound, "not_found", h.T(r, "No such app password or access token."))
 	default:
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 	}
 }
 

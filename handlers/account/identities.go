@@ -53,7 +53,7 @@ func (h *Handler) apiIdentities(w http.ResponseWriter, r *http.Request) {
 	}
 	ids, err := h.Identities.Identities(r.Context(), u.ID)
 	if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	out := []identityJSON{}
@@ -85,8 +85,8 @@ func (h *Handler) apiUnlinkIdentity(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, social.ErrLastMethod):
 		web.WriteAPIError(w, http.StatusConflict, "last_credential", portalkit.Capitalize(err.Error())+".")
 	case errors.Is(err, account.ErrUserNotFound):
-		web.WriteAPIError(w, http.StatusNotFound, "not_found", "No such linked identity.")
+		web.WriteAPIError(w, http.StatusNotFound, "not_found", h.T(r, "No such linked identity."))
 	default:
-		h.APICodeError(w, err)
+		h.APICodeError(w, r, err)
 	}
 }

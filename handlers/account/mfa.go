@@ -116,7 +116,7 @@ func (h *Handler) totpConfirmForm(w http.ResponseWriter, r *http.Request) {
 	codes, err := h.TOTP.ConfirmEnrol(r.Context(), s, u, token, f.Get("code"))
 	if err != nil {
 		if e, perr := h.TOTP.Pending(r.Context(), u, token); perr == nil && !errors.Is(err, sessions.ErrReauthenticate) {
-			status, _, msg, _ := h.SecondFactorError(w, err)
+			status, _, msg, _ := h.SecondFactorError(w, r, err)
 			h.Page(w, r, status, "totp_setup", "Set up an authenticator app", msg, setupData(e))
 			return
 		}
@@ -159,7 +159,7 @@ func (h *Handler) recoveryForm(w http.ResponseWriter, r *http.Request) {
 
 // secondFactorFail shows the account page with the error's message.
 func (h *Handler) secondFactorFail(w http.ResponseWriter, r *http.Request, err error) {
-	status, code, msg, _ := h.SecondFactorError(w, err)
+	status, code, msg, _ := h.SecondFactorError(w, r, err)
 	if code == "unavailable" {
 		h.LogFailure("account second factor", err)
 	}
@@ -181,7 +181,7 @@ func (h *Handler) apiFactors(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := h.Factors.Factors(r.Context(), u.ID)
 	if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, factorsJSON{Passkeys: f.Passkeys, TOTP: f.TOTP, RecoveryCodesLeft: f.RecoveryCodes})
@@ -195,7 +195,7 @@ func (h *Handler) apiTOTPBegin(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := h.TOTP.BeginEnrol(r.Context(), s, u)
 	if err != nil {
-		h.APISecondFactorError(w, err)
+		h.APISecondFactorError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]string{"token": e.Token, "key": e.Key, "uri": e.URI, "qr": string(qrURL(e.QR))})
@@ -216,7 +216,7 @@ func (h *Handler) apiTOTPConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	codes, err := h.TOTP.ConfirmEnrol(r.Context(), s, u, req.Token, req.Code)
 	if err != nil {
-		h.APISecondFactorError(w, err)
+		h.APISecondFactorError(w, r, err)
 		return
 	}
 	if codes == nil {
@@ -232,7 +232,7 @@ func (h *Handler) apiTOTPRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.TOTP.Remove(r.Context(), s); err != nil {
-		h.APISecondFactorError(w, err)
+		h.APISecondFactorError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -246,7 +246,7 @@ func (h *Handler) apiRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 	}
 	codes, err := h.RecoveryCodes.Regenerate(r.Context(), s)
 	if err != nil {
-		h.APISecondFactorError(w, err)
+		h.APISecondFactorError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, map[string][]string{"recovery_codes": codes})

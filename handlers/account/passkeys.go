@@ -53,7 +53,7 @@ func (h *Handler) apiPasskeys(w http.ResponseWriter, r *http.Request) {
 	}
 	keys, err := h.Passkeys.List(r.Context(), u.ID)
 	if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	out := []passkeyJSON{}
@@ -71,7 +71,7 @@ func (h *Handler) apiPasskeyRegisterBegin(w http.ResponseWriter, r *http.Request
 	}
 	c, err := h.Passkeys.BeginRegistration(r.Context(), s)
 	if err != nil {
-		h.PasskeyError(w, err)
+		h.PasskeyError(w, r, err)
 		return
 	}
 	h.StartCeremony(w, c)
@@ -90,7 +90,7 @@ func (h *Handler) apiPasskeyRegisterFinish(w http.ResponseWriter, r *http.Reques
 	}
 	pk, err := h.Passkeys.FinishRegistration(r.Context(), s, h.CeremonySecret(w, r), req.Name, req.Credential)
 	if err != nil {
-		h.PasskeyError(w, err)
+		h.PasskeyError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusCreated, toPasskeyJSON(pk))
@@ -111,7 +111,7 @@ func (h *Handler) apiPasskeyRename(w http.ResponseWriter, r *http.Request) {
 	}
 	pk, err := h.Passkeys.Rename(r.Context(), u.ID, r.PathValue("id"), req.Name)
 	if err != nil {
-		h.PasskeyError(w, err)
+		h.PasskeyError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, toPasskeyJSON(pk))
@@ -124,7 +124,7 @@ func (h *Handler) apiPasskeyDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.Passkeys.Delete(r.Context(), s, r.PathValue("id")); err != nil {
-		h.PasskeyError(w, err)
+		h.PasskeyError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -46,7 +46,7 @@ func (h *Handler) passwordForm(w http.ResponseWriter, r *http.Request) {
 	}
 	target := portalkit.ReturnTo(f.Get("return_to"))
 	if err := h.Accounts.ChangePassword(r.Context(), s, f.Get("password")); err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		h.Page(w, r, status, "password", "Set a new password", msg, passwordData{ReturnTo: target,
 			Fresh: h.Sessions.Fresh(s)})
 		return
@@ -67,7 +67,7 @@ func (h *Handler) apiChangePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.Accounts.ChangePassword(r.Context(), s, req.Password); err != nil {
-		h.APICodeError(w, err)
+		h.APICodeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

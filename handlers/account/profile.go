@@ -3,6 +3,7 @@ package account
 import (
 	"encoding/json"
 	"errors"
+	"github.com/gatehouse-dev/gatehouse/i18n"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,8 +18,8 @@ type profileField struct {
 	Name, Label, Value, Type string
 }
 
-var fieldLabels = map[string]string{"fname": "First name", "mname": "Middle name", "lname": "Last name",
-	"username": "Username", "birthday": "Birthday", "picture": "Picture URL", "organization": "Organization"}
+var fieldLabels = map[string]string{"fname": i18n.N("First name"), "mname": i18n.N("Middle name"), "lname": i18n.N("Last name"),
+	"username": i18n.N("Username"), "birthday": i18n.N("Birthday"), "picture": i18n.N("Picture URL"), "organization": i18n.N("Organization")}
 
 // profileFields are the editable fields with the user's values, in the configured order.
 func (h *Handler) profileFields(u store.User) []profileField {
@@ -102,7 +103,7 @@ func (h *Handler) apiUpdateProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := h.Accounts.UpdateOwnProfile(r.Context(), s.UserID, req, h.EditableFields)
 	if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	h.writeProfile(w, u)
@@ -199,7 +200,7 @@ func (h *Handler) apiDelete(w http.ResponseWriter, r *http.Request) {
 		web.WriteJSON(w, http.StatusBadRequest, web.APIError{Error: "confirm_mismatch", Message: errMsg(err), Field: "confirm"})
 		return
 	default:
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	if err := h.Cookie.Clear(w, r); err != nil {

@@ -107,7 +107,7 @@ func (h *Handler) apiSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := h.UserSessions.List(r.Context(), u.ID)
 	if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	out := make([]sessionJSON, 0, len(list))
@@ -126,15 +126,15 @@ func (h *Handler) apiEndSession(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	if id == s.ID {
-		web.WriteAPIError(w, http.StatusConflict, "current_session", "This is the session making the request: log out instead.")
+		web.WriteAPIError(w, http.StatusConflict, "current_session", h.T(r, "This is the session making the request: log out instead."))
 		return
 	}
 	switch err := h.UserSessions.EndOwn(r.Context(), s.UserID, id); {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
 	case errors.Is(err, sessions.ErrNoSession):
-		web.WriteAPIError(w, http.StatusNotFound, "not_found", "No such session.")
+		web.WriteAPIError(w, http.StatusNotFound, "not_found", h.T(r, "No such session."))
 	default:
-		h.APICodeError(w, err)
+		h.APICodeError(w, r, err)
 	}
 }

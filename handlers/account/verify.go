@@ -23,8 +23,8 @@ func (h *Handler) apiEmailStart(w http.ResponseWriter, r *http.Request) {
 	if !h.Decode(w, r, &req) {
 		return
 	}
-	flow, err := h.Verification.StartEmail(r.Context(), s, u, req.Email, portalkit.PreferredLanguage(r), h.ClientIP(r))
-	h.FlowStarted(w, flow, err)
+	flow, err := h.Verification.StartEmail(r.Context(), s, u, req.Email, h.Lang(r), h.ClientIP(r))
+	h.FlowStarted(w, r, flow, err)
 }
 
 // apiEmailVerify: POST /api/v1/account/email/verify {code}.
@@ -38,7 +38,7 @@ func (h *Handler) apiEmailVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	nu, err := h.Verification.FinishEmail(r.Context(), u, h.ShortCookie(r, portalkit.FlowCookie), req.Code, h.ClientIP(r))
-	h.verified(w, nu, err)
+	h.verified(w, r, nu, err)
 }
 
 // apiPhoneStart: POST /api/v1/account/phone/start {phone_number} (a fresh login, CR-19).
@@ -51,8 +51,8 @@ func (h *Handler) apiPhoneStart(w http.ResponseWriter, r *http.Request) {
 	if !h.Decode(w, r, &req) {
 		return
 	}
-	flow, err := h.Verification.StartPhone(r.Context(), s, u, req.PhoneNumber, portalkit.PreferredLanguage(r), h.ClientIP(r))
-	h.FlowStarted(w, flow, err)
+	flow, err := h.Verification.StartPhone(r.Context(), s, u, req.PhoneNumber, h.Lang(r), h.ClientIP(r))
+	h.FlowStarted(w, r, flow, err)
 }
 
 // apiPhoneVerify: POST /api/v1/account/phone/verify {code}.
@@ -66,12 +66,12 @@ func (h *Handler) apiPhoneVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	nu, err := h.Verification.FinishPhone(r.Context(), u, h.ShortCookie(r, portalkit.FlowCookie), req.Code, h.ClientIP(r))
-	h.verified(w, nu, err)
+	h.verified(w, r, nu, err)
 }
 
-func (h *Handler) verified(w http.ResponseWriter, u store.User, err error) {
+func (h *Handler) verified(w http.ResponseWriter, r *http.Request, u store.User, err error) {
 	if err != nil {
-		h.APICodeError(w, err)
+		h.APICodeError(w, r, err)
 		return
 	}
 	h.SetShortCookie(w, portalkit.FlowCookie, "", -1)
@@ -93,32 +93,32 @@ func (h *Handler) verifyStartForm(w http.ResponseWriter, r *http.Request, what s
 	}
 	var flow string
 	d := portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/account/" + what + "/verify"}
-	lang, ip := portalkit.PreferredLanguage(r), h.ClientIP(r)
+	lang, ip := h.Lang(r), h.ClientIP(r)
 	if afterSignup := what == "email" && f.Get("email") == "" && f.Get("skip") != ""; afterSignup {
 		// "Send a new code" on the page verifying the address after sign-up: the same page
 		// again, with a new code (the send limits of StartEmail apply).
 		target := portalkit.ReturnTo(f.Get("return_to"))
 		flow, err = h.Verification.StartEmail(r.Context(), s, u, "", lang, ip)
 		if err != nil {
-			status, _, msg, _ := h.CodeError(w, err)
-			h.CodeVerifyPage(w, r, status, h.emailVerifyData(u.Email, target), msg)
+			status, _, msg, _ := h.CodeError(w, r, err)
+			h.CodeVerifyPage(w, r, status, h.emailVerifyData(r, u.Email, target), msg)
 			return
 		}
 		h.SetShortCookie(w, portalkit.FlowCookie, flow, portalkit.FlowMaxAge)
-		d = h.emailVerifyData(u.Email, target)
+		d = h.emailVerifyData(r, u.Email, target)
 		d.Intro = "We emailed a new 6-digit code to " + u.Email + "; the previous one no longer works. Enter it to confirm the address is yours."
 		h.CodeVerifyPage(w, r, http.StatusOK, d, "")
 		return
 	}
 	if what == "phone" {
 		flow, err = h.Verification.StartPhone(r.Context(), s, u, f.Get("phone_number"), lang, ip)
-		d.Intro = "We texted a 6-digit code to the number you entered. It works for " + portalkit.Minutes(h.Channels.CodeTTL()) + "."
+		d.Intro = h.T(r, "We texted a 6-digit code to the number you entered. It works for %s.", h.Minutes(r, h.Channels.CodeTTL()))
 	} else {
 		flow, err = h.Verification.StartEmail(r.Context(), s, u, f.Get("email"), lang, ip)
-		d.Intro = "We emailed a 6-digit code to the address you entered. It works for " + portalkit.Minutes(h.Channels.CodeTTL()) + "."
+		d.Intro = h.T(r, "We emailed a 6-digit code to the address you entered. It works for %s.", h.Minutes(r, h.Channels.CodeTTL()))
 	}
 	if err != nil {
-		_, _, msg, _ := h.CodeError(w, err)
+		_, _, msg, _ := h.CodeError(w, r, err)
 		h.RenderError(w, r, http.StatusBadRequest, msg)
 		return
 	}
@@ -144,13 +144,13 @@ func (h *Handler) verifyFinishForm(w http.ResponseWriter, r *http.Request, what 
 		_, err = h.Verification.FinishEmail(r.Context(), u, flow, code, h.ClientIP(r))
 	}
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		d := portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/account/" + what + "/verify",
 			ReturnTo: portalkit.ReturnTo(f.Get("return_to"))}
 		if what == "email" && f.Get("skip") != "" {
 			// The page verifying the address after sign-up keeps its explanation, "Send a
 			// new code" and "Skip for now".
-			d = h.emailVerifyData(u.Email, d.ReturnTo)
+			d = h.emailVerifyData(r, u.Email, d.ReturnTo)
 		}
 		h.CodeVerifyPage(w, r, status, d, msg)
 		return
@@ -166,14 +166,14 @@ func (h *Handler) emailVerifyPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.LoginURL(h.Base+"/"), http.StatusSeeOther)
 		return
 	}
-	h.CodeVerifyPage(w, r, http.StatusOK, h.emailVerifyData(u.Email, portalkit.ReturnTo(r.URL.Query().Get("return_to"))), "")
+	h.CodeVerifyPage(w, r, http.StatusOK, h.emailVerifyData(r, u.Email, portalkit.ReturnTo(r.URL.Query().Get("return_to"))), "")
 }
 
 // emailVerifyData is the page verifying the account's address after sign-up: the code
 // form, "Send a new code" (POST /account/email with skip=1) and "Skip for now".
-func (h *Handler) emailVerifyData(email, target string) portalkit.CodeVerifyData {
+func (h *Handler) emailVerifyData(r *http.Request, email, target string) portalkit.CodeVerifyData {
 	return portalkit.CodeVerifyData{Title: "Verify your email",
-		Intro:  "We emailed a 6-digit code to " + email + ". Enter it to confirm the address is yours.",
+		Intro:  h.T(r, "We emailed a 6-digit code to %s. Enter it to confirm the address is yours.", email),
 		Action: h.Base + "/account/email/verify", ReturnTo: target, Skip: h.AfterLogin(target),
 		ResendAction: h.Base + "/account/email"}
 }

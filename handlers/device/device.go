@@ -11,6 +11,7 @@ package device
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse-dev/gatehouse/i18n"
 	"net/http"
 	"net/url"
 
@@ -127,6 +128,13 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Page(w, r, http.StatusOK, "device", "Connect a device", "", pageData{Step: "done", App: req.Client.Name, Approved: approve})
+}
+
+// deviceMessages are the device errors the code form shows (Capitalize(Description)+"."),
+// marked for the catalogs: Page translates them.
+var deviceMessages = []string{
+	i18n.N("This code is not valid or has expired; check it on the device and try again."),
+	i18n.N("Your session ended; log in again."),
 }
 
 // failed shows the code form again with what went wrong.

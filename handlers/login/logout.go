@@ -257,7 +257,7 @@ func (h *Handler) apiSession(w http.ResponseWriter, r *http.Request) {
 		web.WriteJSON(w, http.StatusUnauthorized, sessionResponse{})
 		return
 	} else if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	uj := portalkit.ToUserJSON(u)
@@ -280,7 +280,7 @@ func (h *Handler) apiLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := h.endSession(w, r); err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

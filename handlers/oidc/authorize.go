@@ -1,6 +1,8 @@
 package oidc
 
 import (
+	"github.com/gatehouse-dev/gatehouse/i18n"
+
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -37,14 +39,17 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	web.SecurityHeaders(w.Header())
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
-		h.errorPage(w, http.StatusMethodNotAllowed, "Method not allowed", "Use GET or POST.", codeInvalidRequest)
+		h.errorPage(w, r, http.StatusMethodNotAllowed, "Method not allowed", "Use GET or POST.", codeInvalidRequest)
 		return
 	}
 	params, err := web.ParseForm(w, r)
 	if err != nil {
-		h.errorPage(w, http.StatusBadRequest, "Invalid request", "The authorization request is malformed: "+err.Error()+".", codeInvalidRequest)
+		h.errorPage(w, r, http.StatusBadRequest, "Invalid request", h.T(r, "The authorization request is malformed: %s.", err.Error()), codeInvalidRequest)
 		return
 	}
+	// OIDC Core 3.1.2.1: ui_locales, the End-User's preferred languages for the user
+	// interface, is carried through the login pages this request leads to.
+	i18n.Remember(w, r, params.Get("ui_locales"), h.Base+"/", strings.HasPrefix(h.Issuer, "https:"))
 	ctx := r.Context()
 	req, redirect, e := h.parseAuthRequest(ctx, params)
 	if e != nil {
@@ -58,7 +63,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		if e.Code == codeServerError {
 			status = http.StatusServiceUnavailable
 		}
-		h.errorPage(w, status, "Invalid request", "The application sent an invalid sign-in request: "+e.Description+". Contact the application's owner.", e.Code)
+		h.errorPage(w, r, status, "Invalid request", h.T(r, "The application sent an invalid sign-in request: %s. Contact the application's owner.", e.Description), e.Code)
 		return
 	}
 	s, u, err := h.Sessions.Get(ctx, h.Cookie.Secret(r))
@@ -225,7 +230,7 @@ func (h *Handler) loginRedirect(params url.Values, req *oauth.AuthRequest) strin
 func (h *Handler) redirectTo(w http.ResponseWriter, r *http.Request, req *oauth.AuthRequest, extra url.Values) {
 	u, err := url.Parse(req.RedirectURI)
 	if err != nil {
-		h.errorPage(w, http.StatusBadRequest, "Invalid request", "The registered redirect URI is invalid.", codeInvalidRequest)
+		h.errorPage(w, r, http.StatusBadRequest, "Invalid request", "The registered redirect URI is invalid.", codeInvalidRequest)
 		return
 	}
 	q := u.Query()
@@ -276,8 +281,9 @@ func (h *Handler) secondFactorPage(w http.ResponseWriter, r *http.Request, param
 		ReloginURL: h.Base + PathLogin + "?" + url.Values{"return_to": {here}}.Encode(),
 		AccountURL: h.Base + "/", ContinueURL: h.Base + PathAuthorize + "?" + resume.Encode()}
 	web.SecurityHeaders(w.Header())
-	if err := h.Templates.Render(w, http.StatusOK, "mfa_setup", ui.Page{Brand: h.Brand, Base: h.Base,
-		Title: "Set up a second factor", Data: d, Passkeys: h.Passkeys.Enabled()}); err != nil {
+	lang := i18n.FromRequest(r, h.Locale)
+	if err := h.Templates.Render(w, http.StatusOK, "mfa_setup", ui.Page{Brand: h.Brand, Base: h.Base, Lang: lang,
+		Title: i18n.T(lang, "Set up a second factor"), Data: d, Passkeys: h.Passkeys.Enabled()}); err != nil {
 		h.Logger.Error("render second-factor page", "error", err)
 	}
 }

@@ -1,6 +1,8 @@
 package oidc
 
 import (
+	"github.com/gatehouse-dev/gatehouse/i18n"
+
 	"net/http"
 	"net/url"
 	"slices"
@@ -21,12 +23,12 @@ const codeConsentRequired = "consent_required"
 
 // scopeText says in plain words what each standard scope lets the application have.
 var scopeText = map[string]string{
-	"openid":         "Know that it is you: a stable identifier of your account",
-	"profile":        "Your name, username, picture and other profile details",
-	"email":          "Your email address and whether it is verified",
-	"phone":          "Your phone number and whether it is verified",
-	"address":        "Your postal address",
-	"offline_access": "Keep access while you are away, until you disconnect it on your account page",
+	"openid":         i18n.N("Know that it is you: a stable identifier of your account"),
+	"profile":        i18n.N("Your name, username, picture and other profile details"),
+	"email":          i18n.N("Your email address and whether it is verified"),
+	"phone":          i18n.N("Your phone number and whether it is verified"),
+	"address":        i18n.N("Your postal address"),
+	"offline_access": i18n.N("Keep access while you are away, until you disconnect it on your account page"),
 }
 
 // ScopeLine is one line of the consent page: the scope and what it gives.
@@ -49,13 +51,15 @@ type consentData struct {
 	Action, Request, User string
 }
 
-// scopeLines describes the requested scopes; a custom scope is shown by its name.
-func scopeLines(scopes []string) []ScopeLine {
+// scopeLines describes the requested scopes in lang; a custom scope is shown by its name.
+func scopeLines(lang string, scopes []string) []ScopeLine {
 	out := make([]ScopeLine, 0, len(scopes))
 	for _, s := range scopes {
 		t, ok := scopeText[s]
-		if !ok {
-			t = "Access named “" + s + "”"
+		if ok {
+			t = i18n.Text(lang, t)
+		} else {
+			t = i18n.T(lang, "Access named “%s”", s)
 		}
 		out = append(out, ScopeLine{Scope: s, Text: t})
 	}
@@ -120,14 +124,15 @@ func consentResume(params url.Values) url.Values {
 
 // consentPage asks the user whether the third-party client may have what it requests.
 func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request, params url.Values, req *oauth.AuthRequest, u store.User) {
-	d := consentData{App: req.Client.Name, Email: u.Email, Scopes: scopeLines(req.Scopes), Claims: requestedClaims(req),
+	lang := i18n.FromRequest(r, h.Locale)
+	d := consentData{App: req.Client.Name, Email: u.Email, Scopes: scopeLines(lang, req.Scopes), Claims: requestedClaims(req),
 		Action: h.Base + PathConsent, Request: consentResume(params).Encode(), User: u.ID,
 		Registered: req.Client.Registered, SendsTo: sendsTo(req.RedirectURI)}
 	web.SecurityHeaders(w.Header())
 	// The page must not be framed or cached: it carries the decision's form.
 	w.Header().Set("Cache-Control", "no-store")
-	if err := h.Templates.Render(w, http.StatusOK, "consent", ui.Page{Brand: h.Brand, Base: h.Base,
-		Title: "Allow " + req.Client.Name + "?", CSRF: h.CSRF.Token(w, r), Data: d, Passkeys: h.Passkeys.Enabled()}); err != nil {
+	if err := h.Templates.Render(w, http.StatusOK, "consent", ui.Page{Brand: h.Brand, Base: h.Base, Lang: lang,
+		Title: i18n.T(lang, "Allow %s?", req.Client.Name), CSRF: h.CSRF.Token(w, r), Data: d, Passkeys: h.Passkeys.Enabled()}); err != nil {
 		h.Logger.Error("render consent page", "error", err)
 	}
 }
@@ -141,16 +146,16 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 	web.SecurityHeaders(w.Header())
 	f, err := web.ParseForm(w, r)
 	if err != nil {
-		h.errorPage(w, http.StatusBadRequest, "Bad request", "The form is malformed: "+err.Error()+".", codeInvalidRequest)
+		h.errorPage(w, r, http.StatusBadRequest, "Bad request", h.T(r, "The form is malformed: %s.", err.Error()), codeInvalidRequest)
 		return
 	}
 	if !h.CSRF.Check(r, f.Get("csrf_token")) {
-		h.errorPage(w, http.StatusForbidden, "Request refused", "This form has expired or came from another site. Go back to the application and sign in again.", "csrf")
+		h.errorPage(w, r, http.StatusForbidden, "Request refused", "This form has expired or came from another site. Go back to the application and sign in again.", "csrf")
 		return
 	}
 	params, err := url.ParseQuery(f.Get("request"))
 	if err != nil || f.Get("request") == "" {
-		h.errorPage(w, http.StatusBadRequest, "Bad request", "The consent form lost its sign-in request. Go back to the application and sign in again.", codeInvalidRequest)
+		h.errorPage(w, r, http.StatusBadRequest, "Bad request", "The consent form lost its sign-in request. Go back to the application and sign in again.", codeInvalidRequest)
 		return
 	}
 	ctx := r.Context()
@@ -160,7 +165,7 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 			h.redirectError(w, r, req, e.Code, e.Description)
 			return
 		}
-		h.errorPage(w, http.StatusBadRequest, "Invalid request", "The application sent an invalid sign-in request: "+e.Description+". Contact the application's owner.", e.Code)
+		h.errorPage(w, r, http.StatusBadRequest, "Invalid request", h.T(r, "The application sent an invalid sign-in request: %s. Contact the application's owner.", e.Description), e.Code)
 		return
 	}
 	resume := h.Base + PathAuthorize + "?" + params.Encode()
@@ -183,6 +188,6 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Redirect(w, r, resume, http.StatusSeeOther)
 	default:
-		h.errorPage(w, http.StatusBadRequest, "Bad request", "Choose Allow or Deny.", codeInvalidRequest)
+		h.errorPage(w, r, http.StatusBadRequest, "Bad request", "Choose Allow or Deny.", codeInvalidRequest)
 	}
 }

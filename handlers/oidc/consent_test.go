@@ -281,3 +281,26 @@ func TestConsentAllowBoundToTheUserAsked(t *testing.T) {
 	}
 	consentForm(t, b.get(w.Header().Get("Location")))
 }
+
+// The consent page's scope lines are in the page's language; a custom scope is shown by its
+// name inside the translated sentence, taken as text even when it holds a '%' (the name
+// comes from the client's request).
+func TestConsentScopeLinesTranslated(t *testing.T) {
+	got := scopeLines("de", []string{"openid", "email", "files:%d"})
+	want := []ScopeLine{
+		{Scope: "openid", Text: "Wissen, dass Sie es sind: eine feste Kennung Ihres Kontos"},
+		{Scope: "email", Text: "Ihre E-Mail-Adresse und ob sie bestätigt ist"},
+		{Scope: "files:%d", Text: "Zugriff namens „files:%d“"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("scope lines %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("scope line %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+	if en := scopeLines("en", []string{"email"}); en[0].Text != "Your email address and whether it is verified" {
+		t.Errorf("English scope line %q", en[0].Text)
+	}
+}

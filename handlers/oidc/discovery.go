@@ -1,6 +1,8 @@
 package oidc
 
 import (
+	"github.com/gatehouse-dev/gatehouse/i18n"
+
 	"encoding/json"
 	"net/http"
 
@@ -87,7 +89,7 @@ func (h *Handler) buildDiscovery() []byte {
 		PromptValuesSupported: []string{"none", "login", "consent"},
 		// aal2: acr_values=aal2 steps a single-factor session up with a second factor.
 		ACRValuesSupported:                []string{login.ACRSingleFactor, login.ACRMultiFactor},
-		UILocalesSupported:                []string{"en"},
+		UILocalesSupported:                i18n.Languages,
 		AuthorizationResponseIssParameter: true,
 		ClaimsParameterSupported:          true,
 		BackchannelLogoutSupported:        true,

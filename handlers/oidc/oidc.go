@@ -23,6 +23,8 @@
 package oidc
 
 import (
+	"github.com/gatehouse-dev/gatehouse/i18n"
+
 	"log/slog"
 	"net"
 	"net/http"
@@ -81,6 +83,8 @@ type Handler struct {
 	Brand     ui.Brand
 	// Base is the issuer URL's path ("" at the root).
 	Base string
+	// Locale is the deployment's default page language (i18n; "" means English).
+	Locale string
 	// ClientIP returns the request's client IP as determined by Caddy (nil: RemoteAddr).
 	ClientIP func(*http.Request) string
 	Logger   *slog.Logger
@@ -103,7 +107,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	// (Sec-Fetch-Site / Origin) before the CSRF token is even checked (PX-24).
 	origin := http.NewCrossOriginProtection()
 	origin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.errorPage(w, http.StatusForbidden, "Request refused", "This request came from another site. Go back to the application and sign in again.", "cross_origin")
+		h.errorPage(w, r, http.StatusForbidden, "Request refused", "This request came from another site. Go back to the application and sign in again.", "cross_origin")
 	}))
 	mux.Handle("POST "+b+PathConsent, origin.Handler(http.HandlerFunc(h.consentDecision)))
 	mux.HandleFunc(b+PathToken, h.token)
@@ -129,10 +133,18 @@ func (h *Handler) clientIP(r *http.Request) string {
 // its optional way on, unused here).
 type errorData struct{ Message, Code, Link, LinkText string }
 
-func (h *Handler) errorPage(w http.ResponseWriter, status int, title, msg, code string) {
+// T translates the English text msg into the request's language (i18n.T).
+func (h *Handler) T(r *http.Request, msg string, args ...any) string {
+	return i18n.T(i18n.FromRequest(r, h.Locale), msg, args...)
+}
+
+// errorPage renders the error page in the request's language: title and msg are English
+// catalog texts (msg may end in a detail that stays untranslated).
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg, code string) {
 	web.SecurityHeaders(w.Header())
-	if err := h.Templates.Render(w, status, "error", ui.Page{Brand: h.Brand, Base: h.Base, Title: title,
-		Data: errorData{Message: msg, Code: code}}); err != nil {
+	lang := i18n.FromRequest(r, h.Locale)
+	if err := h.Templates.Render(w, status, "error", ui.Page{Brand: h.Brand, Base: h.Base, Lang: lang, Title: i18n.Text(lang, title),
+		Data: errorData{Message: i18n.Text(lang, msg), Code: code}}); err != nil {
 		h.Logger.Error("render error page", "error", err)
 	}
 }

@@ -1,6 +1,8 @@
 package portalkit
 
 import (
+	"github.com/gatehouse-dev/gatehouse/i18n"
+
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,9 +34,9 @@ type SentJSON struct {
 
 // FlowStarted answers the JSON API call that sent a code: the flow cookie and 202, or the
 // error.
-func (k *Kit) FlowStarted(w http.ResponseWriter, flow string, err error) {
+func (k *Kit) FlowStarted(w http.ResponseWriter, r *http.Request, flow string, err error) {
 	if err != nil {
-		k.APICodeError(w, err)
+		k.APICodeError(w, r, err)
 		return
 	}
 	k.SetShortCookie(w, FlowCookie, flow, FlowMaxAge)
@@ -60,12 +62,18 @@ type CodeVerifyData struct {
 }
 
 // CodeStartPage renders the form asking where to send a code or link.
+// Title, Intro and Button are English catalog texts (or already translated).
 func (k *Kit) CodeStartPage(w http.ResponseWriter, r *http.Request, status int, d CodeStartData, msg string) {
+	lang := k.Lang(r)
+	d.Title, d.Intro, d.Button = i18n.Text(lang, d.Title), i18n.Text(lang, d.Intro), i18n.Text(lang, d.Button)
 	k.Page(w, r, status, "code_start", d.Title, msg, d)
 }
 
 // CodeVerifyPage renders the form asking for a received code.
+// Title and Intro are English catalog texts (or already translated).
 func (k *Kit) CodeVerifyPage(w http.ResponseWriter, r *http.Request, status int, d CodeVerifyData, msg string) {
+	lang := k.Lang(r)
+	d.Title, d.Intro = i18n.Text(lang, d.Title), i18n.Text(lang, d.Intro)
 	k.Page(w, r, status, "code_verify", d.Title, msg, d)
 }
 

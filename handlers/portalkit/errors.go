@@ -1,10 +1,13 @@
 package portalkit
 
 import (
+	"github.com/gatehouse-dev/gatehouse/i18n"
+
 	"context"
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
@@ -19,8 +22,10 @@ import (
 )
 
 // Classify maps an error of the identity core to an HTTP status, an API error code, a user
-// message and the input field at fault (Retry-After is set on w when it applies).
-func (k *Kit) Classify(w http.ResponseWriter, err error) (status int, code, msg, field string) {
+// message and the input field at fault (Retry-After is set on w when it applies). The message
+// is an English catalog text (ErrorMessages), translated where it is shown, or already in
+// the request's language when it carries a number.
+func (k *Kit) Classify(w http.ResponseWriter, r *http.Request, err error) (status int, code, msg, field string) {
 	var in *input.Error
 	var locked *lockout.LockedError
 	switch {
@@ -28,7 +33,7 @@ func (k *Kit) Classify(w http.ResponseWriter, err error) (status int, code, msg,
 		return http.StatusBadRequest, "invalid_input", in.Message, in.Field
 	case errors.As(err, &locked):
 		w.Header().Set("Retry-After", strconv.Itoa(int(locked.RetryAfter.Seconds())+1))
-		return http.StatusTooManyRequests, "too_many_attempts", Capitalize(locked.Error()) + ".", ""
+		return http.StatusTooManyRequests, "too_many_attempts", k.T(r, "Too many failed attempts; try again in %d minutes.", retryMinutes(locked.RetryAfter)), ""
 	case errors.Is(err, pwlogin.ErrInvalidCredentials):
 		return http.StatusUnauthorized, "invalid_credentials", Capitalize(err.Error()) + ".", ""
 	case errors.Is(err, account.ErrUserDisabled):
@@ -55,12 +60,12 @@ func (k *Kit) Classify(w http.ResponseWriter, err error) (status int, code, msg,
 }
 
 // CodeError maps the errors of the code and link methods; other errors go to Classify.
-func (k *Kit) CodeError(w http.ResponseWriter, err error) (status int, code, msg, field string) {
+func (k *Kit) CodeError(w http.ResponseWriter, r *http.Request, err error) (status int, code, msg, field string) {
 	var limit *otp.SendLimitError
 	switch {
 	case errors.As(err, &limit):
 		w.Header().Set("Retry-After", strconv.Itoa(int(limit.RetryAfter.Seconds())+1))
-		return http.StatusTooManyRequests, "too_many_requests", Capitalize(err.Error()) + ".", ""
+		return http.StatusTooManyRequests, "too_many_requests", k.T(r, "Too many codes requested; try again in %d minutes.", retryMinutes(limit.RetryAfter)), ""
 	case errors.Is(err, otp.ErrCodeInvalid):
 		return http.StatusUnauthorized, "invalid_code", Capitalize(err.Error()) + ".", "code"
 	case errors.Is(err, otp.ErrCodeExpired), errors.Is(err, otp.ErrCodeAttempts):
@@ -76,39 +81,45 @@ func (k *Kit) CodeError(w http.ResponseWriter, err error) (status int, code, msg
 	case errors.Is(err, sessions.ErrReauthenticate):
 		return http.StatusForbidden, "reauthenticate", Capitalize(err.Error()) + ".", ""
 	}
-	return k.Classify(w, err)
+	return k.Classify(w, r, err)
 }
 
-// APIError answers err (Classify) as a JSON API error.
-func (k *Kit) APIError(w http.ResponseWriter, err error) {
-	status, code, msg, field := k.Classify(w, err)
-	web.WriteJSON(w, status, web.APIError{Error: code, Message: msg, Field: field})
+// retryMinutes is a Retry-After in whole minutes, at least 1.
+func retryMinutes(d time.Duration) int { return max(int(d.Round(time.Minute)/time.Minute), 1) }
+
+// APIError answers err (Classify) as a JSON API error, its message in the request's
+// language (the pages' scripts show it).
+func (k *Kit) APIError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg, field := k.Classify(w, r, err)
+	web.WriteJSON(w, status, web.APIError{Error: code, Message: i18n.Text(k.Lang(r), msg), Field: field})
 }
 
-// APICodeError answers err (CodeError) as a JSON API error.
-func (k *Kit) APICodeError(w http.ResponseWriter, err error) {
-	status, code, msg, field := k.CodeError(w, err)
-	web.WriteJSON(w, status, web.APIError{Error: code, Message: msg, Field: field})
+// APICodeError answers err (CodeError) as a JSON API error, its message in the request's
+// language.
+func (k *Kit) APICodeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg, field := k.CodeError(w, r, err)
+	web.WriteJSON(w, status, web.APIError{Error: code, Message: i18n.Text(k.Lang(r), msg), Field: field})
 }
 
 // PasskeyError answers the errors of the passkey ceremonies as JSON API errors; others go
 // to APICodeError (a passkey sign-up that sends a code can hit the send limits).
-func (k *Kit) PasskeyError(w http.ResponseWriter, err error) {
+func (k *Kit) PasskeyError(w http.ResponseWriter, r *http.Request, err error) {
+	lang := k.Lang(r)
 	switch {
 	case errors.Is(err, passkey.ErrPasskeyFailed), errors.Is(err, passkey.ErrClonedAuthenticator):
-		web.WriteAPIError(w, http.StatusUnauthorized, "passkey_failed", Capitalize(err.Error())+".")
+		web.WriteAPIError(w, http.StatusUnauthorized, "passkey_failed", i18n.Text(lang, Capitalize(err.Error())+"."))
 	case errors.Is(err, passkey.ErrPasskeyMalformed):
-		web.WriteAPIError(w, http.StatusBadRequest, "invalid_credential", Capitalize(err.Error())+".")
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_credential", i18n.Text(lang, Capitalize(err.Error())+"."))
 	case errors.Is(err, passkey.ErrCeremonyExpired):
-		web.WriteAPIError(w, http.StatusBadRequest, "ceremony_expired", Capitalize(err.Error())+".")
+		web.WriteAPIError(w, http.StatusBadRequest, "ceremony_expired", i18n.Text(lang, Capitalize(err.Error())+"."))
 	case errors.Is(err, sessions.ErrReauthenticate):
-		web.WriteAPIError(w, http.StatusForbidden, "reauthenticate", Capitalize(err.Error())+".")
+		web.WriteAPIError(w, http.StatusForbidden, "reauthenticate", i18n.Text(lang, Capitalize(err.Error())+"."))
 	case errors.Is(err, passkey.ErrPasskeysDisabled):
-		web.WriteAPIError(w, http.StatusNotImplemented, "passkeys_unavailable", Capitalize(err.Error())+".")
+		web.WriteAPIError(w, http.StatusNotImplemented, "passkeys_unavailable", i18n.Text(lang, Capitalize(err.Error())+"."))
 	case errors.Is(err, passkey.ErrLastCredential), errors.Is(err, passkey.ErrNoPasskey):
-		web.WriteAPIError(w, http.StatusConflict, "last_credential", Capitalize(err.Error())+".")
+		web.WriteAPIError(w, http.StatusConflict, "last_credential", i18n.Text(lang, Capitalize(err.Error())+"."))
 	default:
-		k.APICodeError(w, err)
+		k.APICodeError(w, r, err)
 	}
 }
 

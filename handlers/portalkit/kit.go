@@ -19,13 +19,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/text/language"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/i18n"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/ui"
@@ -49,6 +49,8 @@ type Kit struct {
 	Brand     ui.Brand
 	// Base is the path prefix of the portal (the issuer URL's path, "" at the root).
 	Base string
+	// Locale is the deployment's default page language (i18n; "" means English).
+	Locale string
 	// ClientIP returns the request's client IP as determined by Caddy (trusted_proxies aware).
 	ClientIP func(*http.Request) string
 	Logger   *slog.Logger
@@ -89,15 +91,26 @@ func (k *Kit) ProtectChange(f http.HandlerFunc) http.Handler {
 }
 
 // Page renders a page with a CSRF token (setting the CSRF cookie when the browser has none).
+// title and errMsg are English catalog texts, shown in the request's language (Lang).
 func (k *Kit) Page(w http.ResponseWriter, r *http.Request, status int, name, title, errMsg string, data any) {
-	k.Render(w, status, name, title, errMsg, k.CSRF.Token(w, r), data)
+	k.Render(w, r, status, name, title, errMsg, k.CSRF.Token(w, r), data)
+}
+
+// Lang returns the language of the request's pages and messages: ui_locales (the request's
+// own or the one its authorization request carried), Accept-Language, then Locale.
+func (k *Kit) Lang(r *http.Request) string { return i18n.FromRequest(r, k.Locale) }
+
+// T translates the English text msg into the request's language (i18n.T).
+func (k *Kit) T(r *http.Request, msg string, args ...any) string {
+	return i18n.T(k.Lang(r), msg, args...)
 }
 
 // Render writes a page with the given CSRF token ("" for a page without forms that need
 // one: it then sets no cookie).
-func (k *Kit) Render(w http.ResponseWriter, status int, name, title, errMsg, csrf string, data any) {
+func (k *Kit) Render(w http.ResponseWriter, r *http.Request, status int, name, title, errMsg, csrf string, data any) {
 	web.SecurityHeaders(w.Header())
-	p := ui.Page{Brand: k.Brand, Base: k.Base, Title: title, CSRF: csrf, Error: errMsg, Data: data,
+	lang := k.Lang(r)
+	p := ui.Page{Brand: k.Brand, Base: k.Base, Lang: lang, Title: i18n.Text(lang, title), CSRF: csrf, Error: i18n.Text(lang, errMsg), Data: data,
 		Passkeys: k.Passkeys.Enabled(), Methods: k.Methods(), Social: k.SocialButtons()}
 	if err := k.Templates.Render(w, status, name, p); err != nil {
 		k.Logger.Error("render page", "page", name, "error", err)
@@ -110,7 +123,7 @@ type ErrorData struct{ Message, Code, Link, LinkText string }
 
 // Fail renders the error page.
 func (k *Kit) Fail(w http.ResponseWriter, r *http.Request, status int, title, msg, code string) {
-	k.Page(w, r, status, "error", title, "", ErrorData{Message: msg, Code: code})
+	k.Page(w, r, status, "error", title, "", ErrorData{Message: i18n.Text(k.Lang(r), msg), Code: code})
 }
 
 // Methods says which login methods and account features the pages offer.
@@ -198,13 +211,15 @@ func Capitalize(s string) string {
 }
 
 // Minutes says a code's or link's lifetime in words ("10 minutes").
-func Minutes(d time.Duration) string {
-	m := max(int(d.Round(time.Minute)/time.Minute), 1)
-	if m == 1 {
-		return "1 minute"
-	}
-	return strconv.Itoa(m) + " minutes"
+func Minutes(d time.Duration) string { return MinutesIn(i18n.Default, d) }
+
+// MinutesIn says a code's or link's lifetime in words in lang ("10 Minuten").
+func MinutesIn(lang string, d time.Duration) string {
+	return i18n.T(lang, "%d minutes", max(int(d.Round(time.Minute)/time.Minute), 1))
 }
+
+// Minutes says a code's or link's lifetime in the request's language.
+func (k *Kit) Minutes(r *http.Request, d time.Duration) string { return MinutesIn(k.Lang(r), d) }
 
 // LoginData is the data of the login page (the method chooser with the password form),
 // which the login page and the password form both render.

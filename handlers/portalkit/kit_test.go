@@ -58,11 +58,11 @@ func TestErrorMapping(t *testing.T) {
 		{wrap(passkey.ErrLastCredential), http.StatusConflict, "last_credential", false, true},
 		{wrap(otp.ErrCodeInvalid), http.StatusUnauthorized, "invalid_code", false, true},
 	} {
-		w := httptest.NewRecorder()
+		w, r := httptest.NewRecorder(), httptest.NewRequest("POST", "/api/v1/login/password", nil)
 		if c.passkey {
-			k.PasskeyError(w, c.err)
+			k.PasskeyError(w, r, c.err)
 		} else {
-			k.APICodeError(w, c.err)
+			k.APICodeError(w, r, c.err)
 		}
 		if w.Code != c.status || !strings.Contains(w.Body.String(), `"error":"`+c.code+`"`) {
 			t.Errorf("%v: %d %s, want %d %s", c.err, w.Code, w.Body, c.status, c.code)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/i18n"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	"github.com/gatehouse-dev/gatehouse/login/recoverycode"
 	"github.com/gatehouse-dev/gatehouse/login/totp"
@@ -25,7 +26,7 @@ type MFAData struct {
 
 // SecondFactorError maps the errors of the authenticator app and the recovery codes; other
 // errors go to CodeError.
-func (k *Kit) SecondFactorError(w http.ResponseWriter, err error) (status int, code, msg, field string) {
+func (k *Kit) SecondFactorError(w http.ResponseWriter, r *http.Request, err error) (status int, code, msg, field string) {
 	switch {
 	case errors.Is(err, totp.ErrInvalidCode), errors.Is(err, recoverycode.ErrInvalidCode):
 		return http.StatusUnauthorized, "invalid_code", Capitalize(err.Error()) + ".", "code"
@@ -40,11 +41,12 @@ func (k *Kit) SecondFactorError(w http.ResponseWriter, err error) (status int, c
 	case errors.Is(err, passkey.ErrCeremonyExpired):
 		return http.StatusBadRequest, "login_expired", "Your login expired. Log in again.", ""
 	}
-	return k.CodeError(w, err)
+	return k.CodeError(w, r, err)
 }
 
-// APISecondFactorError answers err (SecondFactorError) as a JSON API error.
-func (k *Kit) APISecondFactorError(w http.ResponseWriter, err error) {
-	status, code, msg, field := k.SecondFactorError(w, err)
-	web.WriteJSON(w, status, web.APIError{Error: code, Message: msg, Field: field})
+// APISecondFactorError answers err (SecondFactorError) as a JSON API error, its message
+// in the request's language.
+func (k *Kit) APISecondFactorError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg, field := k.SecondFactorError(w, r, err)
+	web.WriteJSON(w, status, web.APIError{Error: code, Message: i18n.Text(k.Lang(r), msg), Field: field})
 }

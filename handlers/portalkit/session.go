@@ -99,7 +99,7 @@ func (k *Kit) FinishLogin(w http.ResponseWriter, r *http.Request, u store.User, 
 			return
 		}
 	}
-	k.APICodeError(w, err)
+	k.APICodeError(w, r, err)
 }
 
 // APISession returns the request's session, or answers 401 login_required (or the error)
@@ -107,10 +107,10 @@ func (k *Kit) FinishLogin(w http.ResponseWriter, r *http.Request, u store.User, 
 func (k *Kit) APISession(w http.ResponseWriter, r *http.Request) (store.Session, store.User, bool) {
 	s, u, err := k.Sessions.Get(r.Context(), k.Cookie.Secret(r))
 	if errors.Is(err, sessions.ErrNoSession) {
-		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", "Log in first.")
+		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", k.T(r, "Log in first."))
 		return s, u, false
 	} else if err != nil {
-		k.APIError(w, err)
+		k.APIError(w, r, err)
 		return s, u, false
 	}
 	return s, u, true

@@ -1,6 +1,8 @@
 package protect
 
 import (
+	"github.com/gatehouse-dev/gatehouse/i18n"
+
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -133,13 +135,13 @@ func (g *Guard) startLoginWith(w http.ResponseWriter, r *http.Request, stepUp bo
 	client, err := g.Provider.Client(r.Context(), g.ClientID)
 	if err != nil {
 		g.Logger.Error("protect: load client", "client", g.ClientID, "error", err)
-		g.renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
+		g.renderPage(w, r, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
 		return
 	}
 	redirectURI := g.redirectURI(r)
 	if !client.HasRedirectURI(redirectURI) {
-		g.renderPage(w, http.StatusBadRequest, pageData{Title: "Site not registered",
-			Message: "Gatehouse does not know this site's login callback " + redirectURI + ". The administrator must add it as a redirect_uri of client " + g.ClientID + "."})
+		g.renderPage(w, r, http.StatusBadRequest, pageData{Title: "Site not registered",
+			Message: pageT(r, "Gatehouse does not know this site's login callback %s. The administrator must add it as a redirect_uri of client %s.", redirectURI, g.ClientID)})
 		return
 	}
 	target := web.LocalPath(r.URL.RequestURI())
@@ -205,7 +207,7 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	if r.Method != http.MethodGet {
-		g.renderPage(w, http.StatusMethodNotAllowed, pageData{Title: "Invalid login", Message: "The login callback only accepts GET."})
+		g.renderPage(w, r, http.StatusMethodNotAllowed, pageData{Title: "Invalid login", Message: "The login callback only accepts GET."})
 		return
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -215,7 +217,7 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		g.renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response is malformed."})
+		g.renderPage(w, r, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response is malformed."})
 		return
 	}
 	list := g.livePending(r)
@@ -227,30 +229,30 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if idx < 0 {
-		g.renderPage(w, http.StatusBadRequest, pageData{Title: "Login expired",
+		g.renderPage(w, r, http.StatusBadRequest, pageData{Title: "Login expired",
 			Message: "This login was not started in this browser, or it took too long.", Link: "/", LinkText: "Start again"})
 		return
 	}
 	p := list[idx]
 	g.savePending(w, r, append(list[:idx:idx], list[idx+1:]...))
 	if iss := q.Get("iss"); iss != "" && iss != g.Provider.Issuer {
-		g.renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response came from another issuer."})
+		g.renderPage(w, r, http.StatusBadRequest, pageData{Title: "Invalid login", Message: "The login response came from another issuer."})
 		return
 	}
 	if e := q.Get("error"); e != "" {
 		if p.StepUp && e == idp.ErrCodeAccessDenied {
 			// The portal refused the multi-factor login outright: same advice.
-			g.secondFactorPage(w, p.ReturnTo, "")
+			g.secondFactorPage(w, r, p.ReturnTo, "")
 			return
 		}
-		g.renderPage(w, http.StatusForbidden, pageData{Title: "Login not completed",
+		g.renderPage(w, r, http.StatusForbidden, pageData{Title: "Login not completed",
 			Message: "The login did not complete (" + quoteSafe(e) + ").", Link: p.ReturnTo, LinkText: "Try again"})
 		return
 	}
 	client, err := g.Provider.Client(r.Context(), p.Client)
 	if err != nil {
 		g.Logger.Error("protect: load client", "client", p.Client, "error", err)
-		g.renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
+		g.renderPage(w, r, http.StatusServiceUnavailable, pageData{Title: "Login unavailable", Message: "The login service is unavailable. Try again in a moment."})
 		return
 	}
 	resp, oerr := g.Provider.ExchangeCode(r.Context(), client, q.Get("code"), p.RedirectURI, p.Verifier)
@@ -259,22 +261,22 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		if oerr.Kind == idp.ErrInternal {
 			status = http.StatusServiceUnavailable
 		}
-		g.renderPage(w, status, pageData{Title: "Login failed", Message: "The login could not be completed: " + oerr.Description + ".",
+		g.renderPage(w, r, status, pageData{Title: "Login failed", Message: pageT(r, "The login could not be completed: %s.", oerr.Description),
 			Link: p.ReturnTo, LinkText: "Try again"})
 		return
 	}
 	claims, err := g.Provider.Verifier.VerifyIDToken(resp.IDToken, false)
 	if nonce, _ := claims["nonce"].(string); err != nil || subtle.ConstantTimeCompare([]byte(nonce), []byte(p.Nonce)) != 1 {
-		g.renderPage(w, http.StatusBadRequest, pageData{Title: "Login failed", Message: "The login response did not match this browser's request."})
+		g.renderPage(w, r, http.StatusBadRequest, pageData{Title: "Login failed", Message: "The login response did not match this browser's request."})
 		return
 	}
 	if err := g.setAuthCookie(w, r, p.Cookie, sealedCookie{Client: p.Client, AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken}); err != nil {
 		g.Logger.Error("protect: set session cookie", "error", err)
-		g.renderPage(w, http.StatusInternalServerError, pageData{Title: "Login failed", Message: "The session could not be stored in this browser."})
+		g.renderPage(w, r, http.StatusInternalServerError, pageData{Title: "Login failed", Message: "The session could not be stored in this browser."})
 		return
 	}
 	if resp.Claims != nil && staleLogin(p, resp.Claims.AuthTime, g.Provider.Now()) {
-		g.staleLoginPage(w, p.ReturnTo)
+		g.staleLoginPage(w, r, p.ReturnTo)
 		return
 	}
 	if p.StepUp && (resp.Claims == nil || !newIdentity(resp.Claims, nil).Policy.MFA) {
@@ -286,7 +288,7 @@ func (g *Guard) callback(w http.ResponseWriter, r *http.Request) {
 		if resp.Claims != nil {
 			email = resp.Claims.Email
 		}
-		g.secondFactorPage(w, p.ReturnTo, email)
+		g.secondFactorPage(w, r, p.ReturnTo, email)
 		return
 	}
 	http.Redirect(w, r, p.ReturnTo, http.StatusSeeOther)
@@ -312,26 +314,26 @@ func (g *Guard) logout(w http.ResponseWriter, r *http.Request, cookies []string)
 		if back == "" {
 			back = "/"
 		}
-		g.renderPage(w, http.StatusOK, pageData{Title: "Log out", Message: "Log out of this site and every other app that uses this login?",
+		g.renderPage(w, r, http.StatusOK, pageData{Title: "Log out", Message: "Log out of this site and every other app that uses this login?",
 			Form: g.LogoutPath, CSRF: g.csrfToken(sid), Cancel: back})
 	case http.MethodPost:
 		if err := http.NewCrossOriginProtection().Check(r); err != nil {
-			g.renderPage(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "This request came from another site."})
+			g.renderPage(w, r, http.StatusForbidden, pageData{Title: "Request refused", Message: "This request came from another site."})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 4096)
 		if err := r.ParseForm(); err != nil {
-			g.renderPage(w, http.StatusBadRequest, pageData{Title: "Invalid request", Message: "The logout form is malformed."})
+			g.renderPage(w, r, http.StatusBadRequest, pageData{Title: "Invalid request", Message: "The logout form is malformed."})
 			return
 		}
 		if sid != "" {
 			if !hmac.Equal([]byte(r.PostForm.Get("csrf_token")), []byte(g.csrfToken(sid))) {
-				g.renderPage(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "The logout form expired. Go back and try again."})
+				g.renderPage(w, r, http.StatusForbidden, pageData{Title: "Request refused", Message: "The logout form expired. Go back and try again."})
 				return
 			}
 			if err := g.Provider.EndSession(r.Context(), sid); err != nil {
 				g.Logger.Error("protect: logout", "error", err)
-				g.renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Logout failed", Message: "Logging out failed on our side. Try again in a moment."})
+				g.renderPage(w, r, http.StatusServiceUnavailable, pageData{Title: "Logout failed", Message: "Logging out failed on our side. Try again in a moment."})
 				return
 			}
 		}
@@ -343,7 +345,7 @@ func (g *Guard) logout(w http.ResponseWriter, r *http.Request, cookies []string)
 		http.Redirect(w, r, g.loggedOutURL(), http.StatusSeeOther)
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		g.renderPage(w, http.StatusMethodNotAllowed, pageData{Title: "Method not allowed", Message: "Use GET or POST."})
+		g.renderPage(w, r, http.StatusMethodNotAllowed, pageData{Title: "Method not allowed", Message: "Use GET or POST."})
 	}
 }
 
@@ -396,8 +398,11 @@ func (g *Guard) csrfToken(sid string) string {
 }
 
 type pageData struct {
-	// Brand is the product name shown above the title (the portal's branding).
-	Brand          string
+	// Brand is the product name shown above the title (the portal's branding); Lang,
+	// LogOut and CancelText are set by renderPage.
+	Brand, Lang    string
+	LogOut         string
+	CancelText     string
 	Title, Message string
 	// Cancel, with Form, is where the form's Cancel link goes.
 	Cancel         string
@@ -412,7 +417,7 @@ type pageLink struct{ URL, Text string }
 // page is a small self-contained page in the portal's look (the protected site serves none
 // of the portal's assets): the brand above a card, as the portal's layout.
 var page = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>{{.Title}}{{if .Brand}} · {{.Brand}}{{end}}</title>
 <style>body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f4f6fa;color:#1d2433}
 main.card{max-width:26rem;margin:3rem auto;background:#fff;border-radius:14px;box-shadow:0 2px 12px rgba(20,30,60,.08);padding:1.5rem 1.75rem}
@@ -420,23 +425,37 @@ main.card{max-width:26rem;margin:3rem auto;background:#fff;border-radius:14px;bo
 .actions{display:flex;gap:1rem;align-items:center;flex-wrap:wrap}a{color:#2454d6}
 button{font:inherit;font-weight:600;padding:.6rem 1.2rem;border:0;border-radius:8px;background:#2454d6;color:#fff;cursor:pointer}</style>
 </head><body><main class="card"><p class="brand">{{.Brand}}</p><h2>{{.Title}}</h2><p>{{.Message}}</p>
-{{if .Form}}<form method="post" action="{{.Form}}" class="actions"><input type="hidden" name="csrf_token" value="{{.CSRF}}"><button type="submit">Log out</button>{{if .Cancel}}<a href="{{.Cancel}}" data-cancel>Cancel</a>{{end}}</form>{{end}}
+{{if .Form}}<form method="post" action="{{.Form}}" class="actions"><input type="hidden" name="csrf_token" value="{{.CSRF}}"><button type="submit">{{.LogOut}}</button>{{if .Cancel}}<a href="{{.Cancel}}" data-cancel>{{.CancelText}}</a>{{end}}</form>{{end}}
 {{if .Link}}<p><a href="{{.Link}}">{{.LinkText}}</a></p>{{end}}
 {{range .Links}}<p><a href="{{.URL}}">{{.Text}}</a></p>{{end}}
 </main></body></html>
 `))
 
 // renderPage renders d with the Guard's brand.
-func (g *Guard) renderPage(w http.ResponseWriter, status int, d pageData) {
+func (g *Guard) renderPage(w http.ResponseWriter, r *http.Request, status int, d pageData) {
 	d.Brand = g.ProductName
 	if d.Brand == "" {
 		d.Brand = "Gatehouse"
 	}
-	renderPage(w, status, d)
+	renderPage(w, r, status, d)
 }
 
-func renderPage(w http.ResponseWriter, status int, d pageData) {
+// pageT translates an English text with arguments into the browser's language.
+func pageT(r *http.Request, msg string, args ...any) string {
+	return i18n.T(i18n.FromRequest(r, ""), msg, args...)
+}
+
+// renderPage writes a page in the browser's language (Accept-Language; i18n): Title,
+// Message and the link texts are English catalog texts, or already translated (pageT).
+func renderPage(w http.ResponseWriter, r *http.Request, status int, d pageData) {
+	d.Lang = i18n.FromRequest(r, "")
+	d.Title, d.Message, d.LinkText = i18n.Text(d.Lang, d.Title), i18n.Text(d.Lang, d.Message), i18n.Text(d.Lang, d.LinkText)
+	d.LogOut, d.CancelText = i18n.T(d.Lang, "Log out"), i18n.T(d.Lang, "Cancel")
+	for i := range d.Links {
+		d.Links[i].Text = i18n.Text(d.Lang, d.Links[i].Text)
+	}
 	h := w.Header()
+	h.Set("Content-Language", d.Lang)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
@@ -449,21 +468,21 @@ func renderPage(w http.ResponseWriter, status int, d pageData) {
 // secondFactorPage answers a browser whose step-up login ended without a multi-factor login:
 // 403, with what to do — add a second factor on the portal's account page (a passkey today),
 // then try the page again. email, when known, names the account.
-func (g *Guard) secondFactorPage(w http.ResponseWriter, returnTo, email string) {
-	account := "your account"
-	if email != "" {
-		account = "your account (" + email + ")"
-	}
+func (g *Guard) secondFactorPage(w http.ResponseWriter, r *http.Request, returnTo, email string) {
 	d := pageData{Title: "A second factor is needed"}
 	if g.Provider.PasskeysEnabled() {
-		d.Message = "This page needs a login with a second factor, and " + account + " has none yet. " +
-			"Add one on your account page — a passkey: your fingerprint, face, device PIN or a security key — then try again."
+		d.Message = pageT(r, "This page needs a login with a second factor, and your account has none yet. Add one on your account page — a passkey: your fingerprint, face, device PIN or a security key — then try again.")
+		if email != "" {
+			d.Message = pageT(r, "This page needs a login with a second factor, and your account (%s) has none yet. Add one on your account page — a passkey: your fingerprint, face, device PIN or a security key — then try again.", email)
+		}
 		d.Links = []pageLink{{URL: g.Provider.Issuer + "/", Text: "Add a passkey on your account page"}, {URL: returnTo, Text: "Try again"}}
 	} else {
-		d.Message = "This page needs a login with a second factor, and " + account + " has none. " +
-			"This server cannot offer one yet: ask your administrator."
+		d.Message = pageT(r, "This page needs a login with a second factor, and your account has none. This server cannot offer one yet: ask your administrator.")
+		if email != "" {
+			d.Message = pageT(r, "This page needs a login with a second factor, and your account (%s) has none. This server cannot offer one yet: ask your administrator.", email)
+		}
 		d.Links = []pageLink{{URL: returnTo, Text: "Try again"}}
 	}
 	d.Links = append(d.Links, pageLink{URL: g.LogoutPath, Text: "Log in as someone else"})
-	g.renderPage(w, http.StatusForbidden, d)
+	g.renderPage(w, r, http.StatusForbidden, d)
 }

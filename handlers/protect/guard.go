@@ -480,8 +480,8 @@ func (g *Guard) forbidden(w http.ResponseWriter, r *http.Request, id *Identity, 
 			quoteSafe(strings.Join(g.Rule.Scopes, " "))+`"`)
 	}
 	if isBrowser(r) && id != nil {
-		g.renderPage(w, http.StatusForbidden, pageData{Title: "Access denied",
-			Message: "You are logged in as " + id.Claims.Email + ", but this page needs more access: " + d.Reason + ".",
+		g.renderPage(w, r, http.StatusForbidden, pageData{Title: "Access denied",
+			Message: pageT(r, "You are logged in as %s, but this page needs more access: %s.", id.Claims.Email, d.Reason),
 			Link:    g.LogoutPath, LinkText: "Log in as someone else"})
 		return
 	}

@@ -67,8 +67,8 @@ func staleLogin(p pendingLogin, authTime int64, now time.Time) bool {
 }
 
 // staleLoginPage says that the login did not confirm the user's identity recently enough.
-func (g *Guard) staleLoginPage(w http.ResponseWriter, returnTo string) {
-	g.renderPage(w, http.StatusForbidden, pageData{Title: "A recent login is needed",
+func (g *Guard) staleLoginPage(w http.ResponseWriter, r *http.Request, returnTo string) {
+	g.renderPage(w, r, http.StatusForbidden, pageData{Title: "A recent login is needed",
 		Message: "This page needs you to have entered your credentials recently, and the login did not ask for them again. " +
 			"Log out, log in again, then try again.",
 		Link: g.LogoutPath, LinkText: "Log out", Links: []pageLink{{URL: returnTo, Text: "Try again"}}})

@@ -351,9 +351,8 @@ func (id *Identity) celClaims() ref.Val {
 func (g *Guard) requireDenied(w http.ResponseWriter, r *http.Request, missing string) {
 	desc := "this route requires: " + missing
 	if isBrowser(r) {
-		g.renderPage(w, http.StatusForbidden, pageData{Title: "Access denied",
-			Message: "You are logged in, but this page requires " + missing + ", which your account does not meet. " +
-				"Ask an administrator for access, or log in with another account.",
+		g.renderPage(w, r, http.StatusForbidden, pageData{Title: "Access denied",
+			Message: pageT(r, "You are logged in, but this page requires %s, which your account does not meet. Ask an administrator for access, or log in with another account.", missing),
 			Link: g.LogoutPath, LinkText: "Log in as someone else"})
 		return
 	}

@@ -101,9 +101,9 @@ func (h *Handler) form(w http.ResponseWriter, r *http.Request) {
 	}
 	in := account.NewUser{Email: f.Get("email"), Password: f.Get("password"), FirstName: f.Get("fname"), LastName: f.Get("lname")}
 	if h.Signup.VerifiesFirst() {
-		flow, err := h.Signup.Start(r.Context(), in, f.Get("invite"), portalkit.PreferredLanguage(r), h.ClientIP(r))
+		flow, err := h.Signup.Start(r.Context(), in, f.Get("invite"), h.Lang(r), h.ClientIP(r))
 		if err != nil {
-			status, _, msg, _ := h.CodeError(w, err)
+			status, _, msg, _ := h.CodeError(w, r, err)
 			h.Page(w, r, status, "signup", "Sign up", msg, data)
 			return
 		}
@@ -117,7 +117,7 @@ func (h *Handler) form(w http.ResponseWriter, r *http.Request) {
 		err = h.StartSession(w, r, u, res.AMR, true, "")
 	}
 	if err != nil {
-		status, _, msg, _ := h.Classify(w, err)
+		status, _, msg, _ := h.Classify(w, r, err)
 		h.Page(w, r, status, "signup", "Sign up", msg, data)
 		return
 	}
@@ -145,9 +145,9 @@ func (h *Handler) apiSignup(w http.ResponseWriter, r *http.Request) {
 	}
 	in := account.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName, MiddleName: req.MiddleName, LastName: req.LastName}
 	if h.Signup.VerifiesFirst() {
-		flow, err := h.Signup.Start(r.Context(), in, req.Invite, portalkit.PreferredLanguage(r), h.ClientIP(r))
+		flow, err := h.Signup.Start(r.Context(), in, req.Invite, h.Lang(r), h.ClientIP(r))
 		if err != nil {
-			h.APICodeError(w, err)
+			h.APICodeError(w, r, err)
 			return
 		}
 		h.codeSent(w, flow, req.ReturnTo)
@@ -159,7 +159,7 @@ func (h *Handler) apiSignup(w http.ResponseWriter, r *http.Request) {
 		err = h.StartSession(w, r, u, res.AMR, true, "")
 	}
 	if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusCreated, portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: h.afterSignup(w, r, u, req.ReturnTo)})
@@ -175,7 +175,7 @@ func (h *Handler) apiPasskeyBegin(w http.ResponseWriter, r *http.Request) {
 	c, err := h.Passkeys.BeginSignup(r.Context(), account.NewUser{Email: req.Email, FirstName: req.FirstName,
 		MiddleName: req.MiddleName, LastName: req.LastName}, req.Invite, h.ClientIP(r))
 	if err != nil {
-		h.PasskeyError(w, err)
+		h.PasskeyError(w, r, err)
 		return
 	}
 	h.StartCeremony(w, c)
@@ -190,9 +190,9 @@ func (h *Handler) apiPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.Signup.VerifiesFirst() {
 		flow, err := h.Passkeys.FinishSignupByCode(r.Context(), h.CeremonySecret(w, r), req.Credential, req.Name,
-			portalkit.PreferredLanguage(r), h.ClientIP(r))
+			h.Lang(r), h.ClientIP(r))
 		if err != nil {
-			h.PasskeyError(w, err)
+			h.PasskeyError(w, r, err)
 			return
 		}
 		h.codeSent(w, flow, req.ReturnTo)
@@ -204,7 +204,7 @@ func (h *Handler) apiPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 		err = h.StartSession(w, r, u, res.AMR, true, res.Passkey)
 	}
 	if err != nil {
-		h.PasskeyError(w, err)
+		h.PasskeyError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusCreated, portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: h.afterSignup(w, r, u, req.ReturnTo)})
@@ -218,7 +218,7 @@ func (h *Handler) afterSignup(w http.ResponseWriter, r *http.Request, u store.Us
 		return h.AfterLogin(target)
 	}
 	// The account's own address: no fresh-login question, so no session is needed.
-	flow, err := h.Verification.StartEmail(r.Context(), store.Session{}, u, "", portalkit.PreferredLanguage(r), h.ClientIP(r))
+	flow, err := h.Verification.StartEmail(r.Context(), store.Session{}, u, "", h.Lang(r), h.ClientIP(r))
 	if err != nil {
 		h.Logger.Warn("sign-up: send verification code", "error", err)
 		return h.AfterLogin(target)

@@ -58,16 +58,16 @@ func (h *Handler) apiVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	s, next, err := h.finishSignup(w, r, req.Code, req.ReturnTo)
 	if err != nil {
-		h.APICodeError(w, err)
+		h.APICodeError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusCreated, portalkit.AuthResult{User: portalkit.ToUserJSON(s.User), RedirectTo: next})
 }
 
-func (h *Handler) verifyData(target string) portalkit.CodeVerifyData {
+func (h *Handler) verifyData(r *http.Request, target string) portalkit.CodeVerifyData {
 	return portalkit.CodeVerifyData{Title: "Check your email",
-		Intro: "We emailed a 6-digit code to the address you entered. Enter it to create your account; it works for " +
-			portalkit.Minutes(h.Channels.CodeTTL()) + ", in this browser only. If that address already has an account, we emailed it a note instead: log in, or recover the account if you cannot.",
+		Intro: h.T(r, "We emailed a 6-digit code to the address you entered. Enter it to create your account; it works for %s, in this browser only. If that address already has an account, we emailed it a note instead: log in, or recover the account if you cannot.",
+			h.Minutes(r, h.Channels.CodeTTL())),
 		Action: h.Base + "/signup/verify", ReturnTo: target, Resend: portalkit.ResendURL(h.Base+"/signup", target)}
 }
 
@@ -77,7 +77,7 @@ func (h *Handler) verifyPage(w http.ResponseWriter, r *http.Request) {
 		h.Fail(w, r, http.StatusForbidden, "Sign-up is closed", "Sign-up is closed. Ask an administrator for an account.", "signup_closed")
 		return
 	}
-	h.CodeVerifyPage(w, r, http.StatusOK, h.verifyData(portalkit.ReturnTo(r.URL.Query().Get("return_to"))), "")
+	h.CodeVerifyPage(w, r, http.StatusOK, h.verifyData(r, portalkit.ReturnTo(r.URL.Query().Get("return_to"))), "")
 }
 
 // POST /signup/verify.
@@ -89,8 +89,8 @@ func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 	target := portalkit.ReturnTo(f.Get("return_to"))
 	_, next, err := h.finishSignup(w, r, f.Get("code"), target)
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
-		h.CodeVerifyPage(w, r, status, h.verifyData(target), msg)
+		status, _, msg, _ := h.CodeError(w, r, err)
+		h.CodeVerifyPage(w, r, status, h.verifyData(r, target), msg)
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)

@@ -48,8 +48,8 @@ func (h *Handler) apiEmailStart(w http.ResponseWriter, r *http.Request) {
 	if !h.Decode(w, r, &req) {
 		return
 	}
-	flow, err := h.Email.Begin(r.Context(), req.Email, portalkit.PreferredLanguage(r), h.ClientIP(r))
-	h.FlowStarted(w, flow, err)
+	flow, err := h.Email.Begin(r.Context(), req.Email, h.Lang(r), h.ClientIP(r))
+	h.FlowStarted(w, r, flow, err)
 }
 
 // apiSMSStart: POST /api/v1/login/sms-code/start {phone_number}.
@@ -58,8 +58,8 @@ func (h *Handler) apiSMSStart(w http.ResponseWriter, r *http.Request) {
 	if !h.Decode(w, r, &req) {
 		return
 	}
-	flow, err := h.SMS.Begin(r.Context(), req.PhoneNumber, portalkit.PreferredLanguage(r), h.ClientIP(r))
-	h.FlowStarted(w, flow, err)
+	flow, err := h.SMS.Begin(r.Context(), req.PhoneNumber, h.Lang(r), h.ClientIP(r))
+	h.FlowStarted(w, r, flow, err)
 }
 
 // apiVerify: POST /api/v1/login/code/verify {code, return_to}.
@@ -81,12 +81,12 @@ func (h *Handler) startData(channel, target string) portalkit.CodeStartData {
 		Action: h.Base + "/login/code?channel=email", Field: "email", ReturnTo: target, Button: "Email me a code"}
 }
 
-func (h *Handler) verifyData(channel, target string) portalkit.CodeVerifyData {
-	where := "email"
+func (h *Handler) verifyData(r *http.Request, channel, target string) portalkit.CodeVerifyData {
+	intro := h.T(r, "If an account exists for what you entered, we sent it a 6-digit code by email. It works for %s, in this browser only.", h.Minutes(r, h.Channels.CodeTTL()))
 	if channel == "sms" {
-		where = "text message"
+		intro = h.T(r, "If an account exists for what you entered, we sent it a 6-digit code by text message. It works for %s, in this browser only.", h.Minutes(r, h.Channels.CodeTTL()))
 	}
-	return portalkit.CodeVerifyData{Title: "Enter your code", Intro: "If an account exists for what you entered, we sent it a 6-digit code by " + where + ". It works for " + portalkit.Minutes(h.Channels.CodeTTL()) + ", in this browser only.",
+	return portalkit.CodeVerifyData{Title: "Enter your code", Intro: intro,
 		Action: h.Base + "/login/code/verify?channel=" + channel, ReturnTo: target, Resend: portalkit.ResendURL(h.Base+"/login/code?channel="+channel, target)}
 }
 
@@ -129,19 +129,19 @@ func (h *Handler) startForm(w http.ResponseWriter, r *http.Request) {
 	var flow string
 	var err error
 	if ch == "sms" {
-		flow, err = h.SMS.Begin(r.Context(), f.Get("phone_number"), portalkit.PreferredLanguage(r), h.ClientIP(r))
+		flow, err = h.SMS.Begin(r.Context(), f.Get("phone_number"), h.Lang(r), h.ClientIP(r))
 	} else {
-		flow, err = h.Email.Begin(r.Context(), f.Get("email"), portalkit.PreferredLanguage(r), h.ClientIP(r))
+		flow, err = h.Email.Begin(r.Context(), f.Get("email"), h.Lang(r), h.ClientIP(r))
 	}
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		d := h.startData(ch, target)
 		d.Value = f.Get(d.Field)
 		h.CodeStartPage(w, r, status, d, msg)
 		return
 	}
 	h.SetShortCookie(w, portalkit.FlowCookie, flow, portalkit.FlowMaxAge)
-	h.CodeVerifyPage(w, r, http.StatusOK, h.verifyData(ch, target), "")
+	h.CodeVerifyPage(w, r, http.StatusOK, h.verifyData(r, ch, target), "")
 }
 
 // POST /login/code/verify.
@@ -158,8 +158,8 @@ func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 		next, err = h.AfterFirstFactor(w, r, res.User, res.AMR, target)
 	}
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
-		d := h.verifyData(channelOf(r), target)
+		status, _, msg, _ := h.CodeError(w, r, err)
+		d := h.verifyData(r, channelOf(r), target)
 		d.Intro = ""
 		h.CodeVerifyPage(w, r, status, d, msg)
 		return

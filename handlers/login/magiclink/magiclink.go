@@ -53,9 +53,9 @@ func (h *Handler) apiStart(w http.ResponseWriter, r *http.Request) {
 	if !h.Decode(w, r, &req) {
 		return
 	}
-	nonce, err := h.MagicLink.Begin(r.Context(), req.Email, portalkit.ReturnTo(req.ReturnTo), portalkit.PreferredLanguage(r), h.ClientIP(r))
+	nonce, err := h.MagicLink.Begin(r.Context(), req.Email, portalkit.ReturnTo(req.ReturnTo), h.Lang(r), h.ClientIP(r))
 	if err != nil {
-		h.APICodeError(w, err)
+		h.APICodeError(w, r, err)
 		return
 	}
 	h.SetShortCookie(w, magicCookie, nonce, magicMaxAge)
@@ -109,16 +109,16 @@ func (h *Handler) requestForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := portalkit.ReturnTo(f.Get("return_to"))
-	nonce, err := h.MagicLink.Begin(r.Context(), f.Get("email"), target, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	nonce, err := h.MagicLink.Begin(r.Context(), f.Get("email"), target, h.Lang(r), h.ClientIP(r))
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		d := h.startData(target)
 		d.Value = f.Get("email")
 		h.CodeStartPage(w, r, status, d, msg)
 		return
 	}
 	h.SetShortCookie(w, magicCookie, nonce, magicMaxAge)
-	h.Page(w, r, http.StatusOK, "magic_sent", "Check your email", "", struct{ ExpiresIn string }{portalkit.Minutes(h.Channels.LinkTTL())})
+	h.Page(w, r, http.StatusOK, "magic_sent", "Check your email", "", struct{ ExpiresIn string }{h.Minutes(r, h.Channels.LinkTTL())})
 }
 
 type linkData struct {
@@ -171,7 +171,7 @@ func (h *Handler) linkForm(w http.ResponseWriter, r *http.Request) {
 		next, err = h.AfterFirstFactor(w, r, res.User, res.AMR, res.ReturnTo)
 	}
 	if err != nil {
-		_, code, msg, _ := h.CodeError(w, err)
+		_, code, msg, _ := h.CodeError(w, r, err)
 		h.Fail(w, r, http.StatusBadRequest, "Link not valid", msg, code)
 		return
 	}

@@ -66,7 +66,7 @@ func (h *Handler) apiLoginBegin(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := h.Passkeys.BeginLogin(r.Context(), req.Email)
 	if err != nil {
-		h.PasskeyError(w, err)
+		h.PasskeyError(w, r, err)
 		return
 	}
 	h.StartCeremony(w, c)
@@ -85,7 +85,7 @@ func (h *Handler) apiLoginFinish(w http.ResponseWriter, r *http.Request) {
 		err = h.StartSession(w, r, u, res.AMR, false, res.Passkey)
 	}
 	if err != nil {
-		h.PasskeyError(w, err)
+		h.PasskeyError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: h.AfterLogin(req.ReturnTo)})
@@ -111,15 +111,15 @@ func (h *Handler) secondFactorUser(r *http.Request) (store.User, string, *store.
 func (h *Handler) apiMFABegin(w http.ResponseWriter, r *http.Request) {
 	u, bind, _, err := h.secondFactorUser(r)
 	if errors.Is(err, sessions.ErrNoSession) {
-		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", "Log in with your password first.")
+		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", h.T(r, "Log in with your password first."))
 		return
 	} else if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	c, err := h.Passkeys.BeginSecondFactor(r.Context(), u, bind)
 	if err != nil {
-		h.PasskeyError(w, err)
+		h.PasskeyError(w, r, err)
 		return
 	}
 	h.StartCeremony(w, c)
@@ -134,22 +134,22 @@ func (h *Handler) apiMFAFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	u, bind, sess, err := h.secondFactorUser(r)
 	if errors.Is(err, sessions.ErrNoSession) {
-		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", "Log in with your password first.")
+		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", h.T(r, "Log in with your password first."))
 		return
 	} else if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	pk, err := h.Passkeys.FinishSecondFactor(r.Context(), u, bind, h.CeremonySecret(w, r), req.Credential)
 	if err != nil {
-		h.PasskeyError(w, err)
+		h.PasskeyError(w, r, err)
 		return
 	}
 	var amr []string
 	if sess == nil {
 		pending, err := h.Pending.CompletePending(r.Context(), h.ShortCookie(r, portalkit.MFACookie))
 		if err != nil {
-			h.PasskeyError(w, err)
+			h.PasskeyError(w, r, err)
 			return
 		}
 		h.SetShortCookie(w, portalkit.MFACookie, "", -1)
@@ -159,7 +159,7 @@ func (h *Handler) apiMFAFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	// The session is replaced at every privilege change (PX-25).
 	if err := h.StartSession(w, r, u, addAMR(amr, authn.AMRWebAuthn, authn.AMRMFA), false, pk.ID); err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: h.AfterLogin(req.ReturnTo)})

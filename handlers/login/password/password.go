@@ -54,7 +54,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 		next, err = h.AfterFirstFactor(w, r, res.User, res.AMR, data.ReturnTo)
 	}
 	if err != nil {
-		status, _, msg, _ := h.Classify(w, err)
+		status, _, msg, _ := h.Classify(w, r, err)
 		h.Page(w, r, status, "login", "Log in", msg, data)
 		return
 	}
@@ -81,7 +81,7 @@ func (h *Handler) apiLogin(w http.ResponseWriter, r *http.Request) {
 		next, err = h.AfterFirstFactor(w, r, u, res.AMR, req.ReturnTo)
 	}
 	if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	out := portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: next}

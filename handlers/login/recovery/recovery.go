@@ -45,8 +45,8 @@ func (h *Handler) apiStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := cmp.Or(req.Identifier, req.Email, req.PhoneNumber)
-	flow, err := h.Recovery.Begin(r.Context(), id, portalkit.PreferredLanguage(r), h.ClientIP(r))
-	h.FlowStarted(w, flow, err)
+	flow, err := h.Recovery.Begin(r.Context(), id, h.Lang(r), h.ClientIP(r))
+	h.FlowStarted(w, r, flow, err)
 }
 
 // apiVerify: POST /api/v1/recovery/verify {code, return_to}. A new session starts (every
@@ -59,7 +59,7 @@ func (h *Handler) apiVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	next, u, err := h.recover(w, r, req.Code, req.ReturnTo)
 	if err != nil {
-		h.APICodeError(w, err)
+		h.APICodeError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: next})
@@ -98,7 +98,7 @@ func (h *Handler) startData(target string) portalkit.CodeStartData {
 // GET /recover.
 func (h *Handler) startPage(w http.ResponseWriter, r *http.Request) {
 	if !h.Methods().Recovery {
-		h.Page(w, r, http.StatusOK, "error", "Recover your account", "", h.noRecovery(portalkit.ReturnTo(r.URL.Query().Get("return_to"))))
+		h.Page(w, r, http.StatusOK, "error", "Recover your account", "", h.noRecovery(r, portalkit.ReturnTo(r.URL.Query().Get("return_to"))))
 		return
 	}
 	h.CodeStartPage(w, r, http.StatusOK, h.startData(portalkit.ReturnTo(r.URL.Query().Get("return_to"))), "")
@@ -112,9 +112,9 @@ func (h *Handler) startForm(w http.ResponseWriter, r *http.Request) {
 	}
 	target := portalkit.ReturnTo(f.Get("return_to"))
 	id := cmp.Or(f.Get("identifier"), f.Get("email"), f.Get("phone_number"))
-	flow, err := h.Recovery.Begin(r.Context(), id, portalkit.PreferredLanguage(r), h.ClientIP(r))
+	flow, err := h.Recovery.Begin(r.Context(), id, h.Lang(r), h.ClientIP(r))
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		d := h.startData(target)
 		d.Value = id
 		h.CodeStartPage(w, r, status, d, msg)
@@ -122,7 +122,7 @@ func (h *Handler) startForm(w http.ResponseWriter, r *http.Request) {
 	}
 	h.SetShortCookie(w, portalkit.FlowCookie, flow, portalkit.FlowMaxAge)
 	h.CodeVerifyPage(w, r, http.StatusOK, portalkit.CodeVerifyData{Title: "Enter your code",
-		Intro:  "If an account exists for what you entered, we sent it a 6-digit code. It works for " + portalkit.Minutes(h.Channels.CodeTTL()) + ", in this browser only.",
+		Intro:  h.T(r, "If an account exists for what you entered, we sent it a 6-digit code. It works for %s, in this browser only.", h.Minutes(r, h.Channels.CodeTTL())),
 		Action: h.Base + "/recover/verify", ReturnTo: target, Resend: portalkit.ResendURL(h.Base+"/recover", target)}, "")
 }
 
@@ -135,7 +135,7 @@ func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 	target := portalkit.ReturnTo(f.Get("return_to"))
 	next, _, err := h.recover(w, r, f.Get("code"), target)
 	if err != nil {
-		status, _, msg, _ := h.CodeError(w, err)
+		status, _, msg, _ := h.CodeError(w, r, err)
 		h.CodeVerifyPage(w, r, status, portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/recover/verify",
 			ReturnTo: target, Resend: portalkit.ResendURL(h.Base+"/recover", target)}, msg)
 		return
@@ -148,19 +148,19 @@ func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 // provider confirms the account's address (it takes back an account someone else
 // registered with that address), or an administrator, who can set a new password — and
 // links back to the login page.
-func (h *Handler) noRecovery(target string) portalkit.ErrorData {
-	msg := "This server cannot send email or text messages, so it cannot send you a recovery code."
+func (h *Handler) noRecovery(r *http.Request, target string) portalkit.ErrorData {
+	msg := h.T(r, "This server cannot send email or text messages, so it cannot send you a recovery code.")
 	if bs := h.SocialButtons(); len(bs) > 0 {
 		names := bs[0].Label
 		for i, b := range bs[1:] {
 			if i == len(bs)-2 {
-				names += " or " + b.Label
+				names = h.T(r, "%s or %s", names, b.Label)
 			} else {
 				names += ", " + b.Label
 			}
 		}
-		msg += " If " + names + " knows your email address, log in with it on the login page: it proves the address is yours and gets you into your account."
+		msg += " " + h.T(r, "If %s knows your email address, log in with it on the login page: it proves the address is yours and gets you into your account.", names)
 	}
-	msg += " Otherwise ask your administrator to set a new password for your account."
-	return portalkit.ErrorData{Message: msg, Link: h.LoginURL(target), LinkText: "Back to the login page"}
+	msg += " " + h.T(r, "Otherwise ask your administrator to set a new password for your account.")
+	return portalkit.ErrorData{Message: msg, Link: h.LoginURL(target), LinkText: h.T(r, "Back to the login page")}
 }

@@ -116,7 +116,7 @@ func (h *Handler) form(w http.ResponseWriter, r *http.Request, c check) {
 		return
 	}
 	if err := h.finish(w, r, u, sess, c, f.Get("code")); err != nil {
-		status, _, msg, _ := h.SecondFactorError(w, err)
+		status, _, msg, _ := h.SecondFactorError(w, r, err)
 		factors, ferr := h.Pending.Factors(r.Context(), u.ID)
 		if ferr != nil {
 			h.LogFailure("second-factor page: factors", ferr)
@@ -141,14 +141,14 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request, c check) {
 	}
 	u, sess, err := h.who(r)
 	if errors.Is(err, sessions.ErrNoSession) {
-		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", "Log in with your password first.")
+		web.WriteAPIError(w, http.StatusUnauthorized, "login_required", h.T(r, "Log in with your password first."))
 		return
 	} else if err != nil {
-		h.APIError(w, err)
+		h.APIError(w, r, err)
 		return
 	}
 	if err := h.finish(w, r, u, sess, c, req.Code); err != nil {
-		h.APISecondFactorError(w, err)
+		h.APISecondFactorError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: h.AfterLogin(req.ReturnTo)})

@@ -137,7 +137,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 			}
 			// No CSRF token: the cross-site POST came without the CSRF cookie, and setting a
 			// new one would break the forms of the user's other portal tabs.
-			h.Render(w, http.StatusOK, "social_repost", "Logging in", "", "", d)
+			h.Render(w, r, http.StatusOK, "social_repost", "Logging in", "", "", d)
 			return
 		}
 	} else {

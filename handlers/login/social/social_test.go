@@ -238,3 +238,28 @@ func TestLinkRequiredKeepsDestinationAndLinkConfirms(t *testing.T) {
 		t.Fatalf("link: %d %q, want 303 to the account page's confirmation", r.StatusCode, r.Location())
 	}
 }
+
+// The failure pages speak the page's language (OpenID Connect Core 1.0 §3.1.2.1 ui_locales,
+// carried to the page): the sentence names the provider by its label inside the translated
+// text, the title and the link back are translated too, and the provider's label is escaped
+// like any value.
+func TestErrorPagesTranslated(t *testing.T) {
+	e, _ := newEnv(t, "octo@example.com")
+	r := e.Browser().Get("/login/social/down?return_to=%2Fapp&ui_locales=de")
+	for _, want := range []string{"Anbieter nicht erreichbar", "Corp SSO ist gerade nicht erreichbar.",
+		"Zurück zur Anmeldeseite", `href="/login?return_to=%2Fapp"`, `lang="de"`} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("unreachable provider in German lacks %q:\n%s", want, r.Body)
+		}
+	}
+	if r.StatusCode != http.StatusServiceUnavailable || strings.Contains(r.Body, "is unavailable right now") {
+		t.Errorf("unreachable provider in German: %d, English left:\n%s", r.StatusCode, r.Body)
+	}
+	b := e.Browser()
+	state := start(t, b, "/login/social/gh?return_to=%2Fapp")
+	r = b.Get("/login/social/gh/callback?error=access_denied&ui_locales=fr&state=" + url.QueryEscape(state))
+	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.Body, "La connexion a été annulée chez GitHub.") ||
+		!strings.Contains(r.Body, "Connexion annulée") {
+		t.Errorf("cancelled, in French: %d\n%s", r.StatusCode, r.Body)
+	}
+}
