@@ -353,7 +353,7 @@ func (g *Guard) requireDenied(w http.ResponseWriter, r *http.Request, missing st
 	if isBrowser(r) {
 		g.renderPage(w, r, http.StatusForbidden, pageData{Title: "Access denied",
 			Message: pageT(r, "You are logged in, but this page requires %s, which your account does not meet. Ask an administrator for access, or log in with another account.", missing),
-			Link: g.LogoutPath, LinkText: "Log in as someone else"})
+			Link:    g.LogoutPath, LinkText: "Log in as someone else"})
 		return
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="insufficient_scope", error_description="`+quoteSafe(desc)+`"`)
