@@ -85,6 +85,9 @@ func TestBrowserTOTP(t *testing.T) {
 			chromedp.WaitVisible(form+` input[name=code]`, chromedp.ByQuery),
 			chromedp.Evaluate(`document.querySelector(`+strconv.Quote(form+` input[name=code]`)+`).value = ""`, nil),
 			chromedp.SendKeys(form+` input[name=code]`, code, chromedp.ByQuery),
+			// The error of the previous answer goes, so that errorSays waits for the page that
+			// answers this code, not the one still on screen (same path).
+			chromedp.Evaluate(`document.querySelectorAll("[data-error]").forEach(e => e.remove())`, nil),
 			chromedp.Click(form+` button[type=submit]`, chromedp.ByQuery),
 		}
 	}

@@ -317,9 +317,14 @@ func TestAS13_ROPCDisabled(t *testing.T) {
 			t.Errorf("password grant answers differ with the credentials (oracle): %s vs %s", b, bodies[0])
 		}
 	}
-	for _, g := range []string{"implicit", "urn:ietf:params:oauth:grant-type:jwt-bearer", "urn:ietf:params:oauth:grant-type:device_code", "PASSWORD"} {
+	for _, g := range []string{"implicit", "urn:ietf:params:oauth:grant-type:jwt-bearer", "PASSWORD"} {
 		wantTokenError(t, "grant "+g, e.Token(url.Values{"grant_type": {g}, "client_id": {"rp-public"}}), http.StatusBadRequest, "unsupported_grant_type")
 	}
+	// The device grant is supported since issue 16, for the clients that enable it: RFC 6749
+	// §5.2 "unauthorized_client: The authenticated client is not authorized to use this
+	// authorization grant type."
+	wantTokenError(t, "device grant for a client without it", e.Token(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
+		"device_code": {"x"}, "client_id": {"rp-public"}}), http.StatusBadRequest, "unauthorized_client")
 	if slices.Contains(toStrings(Get(t, e.Issuer+"/.well-known/openid-configuration", "").JSON(t)["grant_types_supported"]), "password") {
 		t.Errorf("discovery advertises the password grant")
 	}

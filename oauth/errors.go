@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 // Kind says what made an operation of the authorization server fail, in the domain's
@@ -107,7 +108,12 @@ func (e *Error) Canceled() bool { return e.Kind == Internal && errors.Is(e.Err, 
 
 // Unreachable tells whether the operation failed because the store could not be reached (a
 // database outage: temporary, answered with 503 and Retry-After, not 500).
-func (e *Error) Unreachable() bool { return e.Kind == Internal && store.Unreachable(e.Err) }
+func (e *Error) Unreachable() bool {
+	// tokens.ErrUnavailable: the revocation list could not be read from the store for
+	// longer than it may be trusted (a store outage), so nothing can be said about the
+	// grant yet: temporary, never a verdict on the credential.
+	return e.Kind == Internal && (store.Unreachable(e.Err) || errors.Is(e.Err, tokens.ErrUnavailable))
+}
 
 func errorf(kind Kind, format string, args ...any) *Error {
 	return &Error{Kind: kind, Description: fmt.Sprintf(format, args...)}

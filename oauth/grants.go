@@ -147,7 +147,9 @@ func (p *Server) exchangeCode(ctx context.Context, c *Client, in CodeGrant) (*To
 	if u.Disabled {
 		return nil, invalid("the user is disabled")
 	}
-	if err := p.Revocations.Check(rec.SessionID, "", u.ID, rec.CreatedAt.Unix()); err != nil {
+	if err := p.Revocations.Check(rec.SessionID, "", u.ID, rec.CreatedAt.Unix()); errors.Is(err, tokens.ErrUnavailable) {
+		return nil, p.serverError("token: revocation list", err)
+	} else if err != nil {
 		return nil, invalid("the session was logged out")
 	}
 	// The session must still exist: a code must not outlive a logout, whatever the
@@ -243,7 +245,11 @@ func (p *Server) refreshGrant(ctx context.Context, c *Client, in RefreshRequest)
 	if u.Disabled {
 		return nil, invalid("the user is disabled")
 	}
-	if err := p.Revocations.Check(old.SessionID, old.FamilyID, u.ID, old.CreatedAt.Unix()); err != nil {
+	if err := p.Revocations.Check(old.SessionID, old.FamilyID, u.ID, old.CreatedAt.Unix()); errors.Is(err, tokens.ErrUnavailable) {
+		// The revocation list is stale (store outage): 503, so that the client keeps its
+		// refresh token and retries; invalid_grant would make it throw the token away.
+		return nil, p.serverError("token: revocation list", err)
+	} else if err != nil {
 		return nil, invalid("the refresh token was revoked")
 	}
 	g := grant{Grant: issue.Grant{ID: old.FamilyID, User: u, SessionID: old.SessionID, Scopes: scopes,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 func mustB64(t testing.TB, s string) []byte {
@@ -97,5 +98,17 @@ func TestRB10_UnreachableStoreIs503(t *testing.T) {
 	writeTokenError(w, got)
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 		t.Fatalf("written: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+	}
+}
+
+// TestRB10_StaleRevocationListIs503: a refresh or code exchange during a store outage long
+// enough for the revocation list to go stale is a temporary failure (503 with Retry-After),
+// never invalid_grant: RFC 6749 §5.2 invalid_grant tells the client the grant is dead, and
+// it would throw away a refresh token that is still good.
+func TestRB10_StaleRevocationListIs503(t *testing.T) {
+	got := fromDomain(&oauth.Error{Kind: oauth.Internal, Description: "internal error, try again later",
+		Err: fmt.Errorf("token: revocation list: %w", tokens.ErrUnavailable)})
+	if got.Code != codeTemporarilyUnavail || got.Status != http.StatusServiceUnavailable {
+		t.Fatalf("stale revocation list → %q %d, want temporarily_unavailable 503", got.Code, got.Status)
 	}
 }
