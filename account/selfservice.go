@@ -17,8 +17,9 @@ import (
 
 // SelfEditableFields are the profile fields an operator may let users change themselves
 // (option account.editable_fields). Email and phone number are never among them: they
-// change only through the verification flows, which prove the new address.
-var SelfEditableFields = []string{"fname", "mname", "lname", "username", "birthday", "picture", "organization"}
+// change only through the verification flows, which prove the new address; organization
+// neither: relying parties read it as tenant membership, which only an administrator sets.
+var SelfEditableFields = []string{"fname", "mname", "lname", "username", "birthday", "picture"}
 
 // DefaultEditableFields are the fields users may change when the operator says nothing.
 var DefaultEditableFields = []string{"fname", "mname", "lname"}
@@ -75,8 +76,6 @@ func (a *Accounts) UpdateOwnProfile(ctx context.Context, userID string, fields m
 			pp.Birthday = &v
 		case "picture":
 			pp.Picture = &v
-		case "organization":
-			pp.Organization = &v
 		}
 	}
 	return a.UpdateProfile(ctx, userID, pp)

@@ -221,7 +221,7 @@ func TestValidateEveryOption(t *testing.T) {
 		{"lockout negative", `"lockout":{"ip_max_failures":-1}`, "gatehouse.lockout.ip_max_failures: must be a positive whole number"},
 		{"keys rotate too often", `"keys":{"rotate_every":"10m"}`, "gatehouse.keys.rotate_every: must be at least 1h, got 10m"},
 		{"account editable email", `"account":{"editable_fields":["fname","email"]}`, `gatehouse.account.editable_fields[1]: "email" cannot be edited by users: addresses and phone numbers change only through verification`},
-		{"account editable unknown", `"account":{"editable_fields":["nickname"]}`, `gatehouse.account.editable_fields[0]: unknown field "nickname" (fields: fname, mname, lname, username, birthday, picture, organization)`},
+		{"account editable unknown", `"account":{"editable_fields":["nickname"]}`, `gatehouse.account.editable_fields[0]: unknown field "nickname" (fields: fname, mname, lname, username, birthday, picture)`},
 		{"account editable twice", `"account":{"editable_fields":["fname","fname"]}`, `gatehouse.account.editable_fields[1]: lists "fname" again (first at editable_fields[0])`},
 		{"passkeys rp_id foreign", `"passkeys":{"rp_id":"evil.example"}`, `gatehouse.passkeys.rp_id: must be the issuer's host "login.example.com" or a parent domain of it, got "evil.example"`},
 		{"passkeys rp_id IP", `"passkeys":{"rp_id":"192.0.2.1"}`, "gatehouse.passkeys.rp_id: must be a bare domain name"},

@@ -19,7 +19,7 @@ type profileField struct {
 }
 
 var fieldLabels = map[string]string{"fname": i18n.N("First name"), "mname": i18n.N("Middle name"), "lname": i18n.N("Last name"),
-	"username": i18n.N("Username"), "birthday": i18n.N("Birthday"), "picture": i18n.N("Picture URL"), "organization": i18n.N("Organization")}
+	"username": i18n.N("Username"), "birthday": i18n.N("Birthday"), "picture": i18n.N("Picture URL")}
 
 // profileFields are the editable fields with the user's values, in the configured order.
 func (h *Handler) profileFields(u store.User) []profileField {
@@ -42,7 +42,7 @@ func (h *Handler) profileFields(u store.User) []profileField {
 // profileValues are the user's self-editable fields by name.
 func profileValues(u store.User) map[string]any {
 	return map[string]any{"fname": u.FirstName, "mname": u.MiddleName, "lname": u.LastName, "username": u.Username,
-		"birthday": u.Birthday, "picture": u.Picture, "organization": u.Organization}
+		"birthday": u.Birthday, "picture": u.Picture}
 }
 
 // profileForm: POST /account/profile: the editable fields of the form. A field of the

@@ -123,6 +123,12 @@ func (f *ForwardAuth) original(r *http.Request) (inner *http.Request, nginx bool
 	uri, ok1 := one(hdrOriginalURI)
 	method, ok2 := one(hdrOriginalMethod)
 	nginx = uri != ""
+	// Both proxies' names at once: one set came from the client. Traefik passes every client
+	// header on to the auth server and overwrites only its own X-Forwarded-* names, so a
+	// client-sent X-Original-URI would otherwise choose the path judged behind Traefik.
+	if nginx && (r.Header.Get(hdrForwardedURI) != "" || r.Header.Get(hdrForwardedMethod) != "") {
+		return nil, nginx, "both X-Original-URI (nginx) and X-Forwarded-Uri/X-Forwarded-Method (Traefik) are present: one set was sent by the client"
+	}
 	if !nginx {
 		uri, ok1 = one(hdrForwardedURI)
 		method, ok2 = one(hdrForwardedMethod)

@@ -180,3 +180,26 @@ func TestForwardAuthCarriesTheAssertion(t *testing.T) {
 		t.Fatalf("the assertion is not bound to the original request GET /docs of the user: %s", payload)
 	}
 }
+
+// TestPX07_ForwardAuthTraefikSpoofedOriginal: Traefik's ForwardAuth passes the client's
+// headers on and sets only X-Forwarded-Method/-Uri/-Host/-Proto; a client-sent
+// X-Original-URI must not choose the path judged. Both sets at once are refused, never
+// judged on the client's choice.
+func TestPX07_ForwardAuthTraefikSpoofedOriginal(t *testing.T) {
+	e := newEnv(t)
+	resp, _ := e.login("openid", "email", "read")
+	f := newForward(e, policy.Rule{Scopes: []string{"read"}, Audience: []string{"web"}}, true)
+	r := httptest.NewRequest(http.MethodGet, "http://auth.test/", nil)
+	r.Header.Set("X-Forwarded-Method", http.MethodDelete)
+	r.Header.Set("X-Forwarded-Uri", "/a/../admin")
+	r.Header.Set("X-Forwarded-Host", "app.test")
+	r.Header.Set("X-Forwarded-Proto", "https")
+	r.Header.Set("X-Original-URI", "/docs") // the client's
+	r.Header.Set("X-Original-Method", http.MethodGet)
+	r.Header.Set("Authorization", "Bearer "+resp.AccessToken)
+	w := httptest.NewRecorder()
+	f.Serve(w, r)
+	if w.Code == http.StatusOK || w.Header().Get("X-User-Email") != "" {
+		t.Fatalf("a client-sent X-Original-URI behind Traefik was judged: %d %v", w.Code, w.Header())
+	}
+}
