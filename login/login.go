@@ -1,6 +1,10 @@
 package login
 
-import "github.com/gatehouse-dev/gatehouse/store"
+import (
+	"slices"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
 
 // Authentication method references (claim amr): what a login proved.
 const (
@@ -32,6 +36,18 @@ func ACR(amr []string) string {
 		}
 	}
 	return ACRSingleFactor
+}
+
+// AddAMR returns amr with each of more appended that it does not hold yet (a second factor
+// adds to what the first login proved); amr itself is not changed.
+func AddAMR(amr []string, more ...string) []string {
+	out := append([]string{}, amr...)
+	for _, m := range more {
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Result is a finished login (or sign-up): who, and what the login proved.

@@ -158,25 +158,11 @@ func (h *Handler) apiMFAFinish(w http.ResponseWriter, r *http.Request) {
 		amr = sess.AMR
 	}
 	// The session is replaced at every privilege change (PX-25).
-	if err := h.StartSession(w, r, u, addAMR(amr, authn.AMRWebAuthn, authn.AMRMFA), false, pk.ID); err != nil {
+	if err := h.StartSession(w, r, u, authn.AddAMR(amr, authn.AMRWebAuthn, authn.AMRMFA), false, pk.ID); err != nil {
 		h.APIError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: h.AfterLogin(req.ReturnTo)})
-}
-
-func addAMR(amr []string, more ...string) []string {
-	out := append([]string{}, amr...)
-	for _, m := range more {
-		found := false
-		for _, a := range out {
-			found = found || a == m
-		}
-		if !found {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // mfaPage: GET /login/mfa — the second-factor (and step-up) page: a passkey, an

@@ -100,7 +100,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, u store.User, s
 		amr = sess.AMR
 	}
 	// The session is replaced at every privilege change (PX-25).
-	return h.StartSession(w, r, u, addAMR(amr, proves...), false, "")
+	return h.StartSession(w, r, u, authn.AddAMR(amr, proves...), false, "")
 }
 
 // form: POST /login/mfa/{totp,recovery} {code, return_to, csrf_token}.
@@ -152,18 +152,4 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request, c check) {
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: h.AfterLogin(req.ReturnTo)})
-}
-
-func addAMR(amr []string, more ...string) []string {
-	out := append([]string{}, amr...)
-	for _, m := range more {
-		found := false
-		for _, a := range out {
-			found = found || a == m
-		}
-		if !found {
-			out = append(out, m)
-		}
-	}
-	return out
 }
