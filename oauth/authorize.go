@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/login"
@@ -35,6 +36,18 @@ type AuthRequest struct {
 	// Resources are the requested resource indicators (RFC 8707): the access token's
 	// audience.
 	Resources []string
+	// Pushed tells that the request's parameters came from a pushed authorization request
+	// (RFC 9126) made by an authenticated client: they are trusted input of that client (a
+	// journey's auth_state unauthenticated may draw external_user_id from them), unlike
+	// anything the browser sends.
+	Pushed bool
+	// PushedParams are all the parameters of the pushed request (nil when not Pushed).
+	PushedParams url.Values
+	// Journey is the journey the client asked for (journey=<name>, or its default_journey).
+	Journey string
+	// ApprovalData is the transaction to approve (the seed's approval_data: type, amount,
+	// currency, payee, payment method), validated JSON, only from a pushed request.
+	ApprovalData json.RawMessage
 }
 
 // RequestedSubject returns the sub value the claims request demands for the ID token, if any

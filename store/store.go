@@ -284,8 +284,11 @@ type AuthCode struct {
 	// Claims is the validated OIDC claims request of the authorization request (JSON).
 	Claims string `json:"claims,omitempty"`
 	// Passkey is the passkey the session authenticated with (claim webauthn).
-	Passkey   string    `json:"passkey,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Passkey string `json:"passkey,omitempty"`
+	// ApprovalData is the transaction the user approved (JSON, claim approval_data), set
+	// only in a transaction-signing flow.
+	ApprovalData string    `json:"approval_data,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
 	// ExpiresAt ends the code's validity; PurgeAfter (later) is when the record may be
 	// removed, so that a late replay is still recognised as a replay.
 	ExpiresAt  time.Time `json:"expires_at"`
