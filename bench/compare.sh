@@ -24,6 +24,7 @@ labels = [
     ("ratio.bearer", "proxy, same bearer token: ratio to plain reverse_proxy"),
     ("ratio.cookie", "proxy, same session cookie: ratio to plain reverse_proxy"),
     ("ratio.cookieX", "proxy, one cookie across access-token expiry: ratio"),
+    ("ratio.fwdauth", "forward auth, nginx auth_request to gatehouse_forward_auth: ratio to nginx alone"),
     ("logins", "password logins/s (server on 1 CPU)"),
     ("go.PasskeyLogin/usernameless", "passkey logins/s, serial (Go benchmark)"),
     ("go.PasskeyLoginParallel", "passkey logins/s, 16 goroutines (Go benchmark)"),

@@ -13,7 +13,9 @@
 # unique-token run, DURATION x 10000), CONNS (32), ALGS (access-token algorithms compared,
 # "RS256 EdDSA"), EXPIRY_TTL (access-token lifetime of the cookie-across-expiry runs, 2s:
 # shorter than DURATION), SKIP_TOKENS=1, SKIP_MEMORY=1, SKIP_STARTUP=1, SKIP_GOBENCH=1 (the
-# passwordless-login Go benchmarks), GOBENCHTIME (3s).
+# passwordless-login Go benchmarks), GOBENCHTIME (3s), SKIP_NGINX=1 (the forward-auth rows:
+# nginx alone, and nginx with auth_request to gatehouse_forward_auth; they need Debian's
+# nginx, installed by scripts/deps.sh).
 # Store: GATEHOUSE_BENCH_STORE=badger (default) or postgres; PostgreSQL is
 # GATEHOUSE_BENCH_POSTGRES, else GATEHOUSE_TEST_POSTGRES, else the development server on
 # 127.0.0.1:5432 (database test). Each PostgreSQL data set gets a schema gh_bench_<time>_<n>,
@@ -46,6 +48,16 @@ if ! need wrk || ! need taskset; then
   (apt-get install -y wrk util-linux >/dev/null 2>&1 || sudo apt-get install -y wrk util-linux >/dev/null) ||
     { echo "install wrk first (apt-get install wrk)" >&2; exit 1; }
 fi
+NGINX=""
+if [ -z "${SKIP_NGINX:-}" ]; then
+  NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
+  if [ -z "$NGINX" ]; then
+    echo "installing nginx (scripts/deps.sh) for the forward-auth rows" >&2
+    scripts/deps.sh >/dev/null || true
+    NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
+  fi
+  [ -n "$NGINX" ] || echo "no nginx: the forward-auth rows are left out (apt-get install nginx)" >&2
+fi
 NCPU=$(nproc)
 if [ "$NCPU" -ge 2 ]; then LOADCPU=0; SRVCPU=1; else LOADCPU=0; SRVCPU=0; fi
 
@@ -72,6 +84,9 @@ BIN=$WORK/gatehouse; BT=$WORK/benchtool
 
 PORTAL=19000; PLAIN=19001; PROT=19002; UP=19003; REQ=19004; ADMIN=19019
 ASSERT_PORT=19011 # gatehouse_protect with `assertion` (README "Signed identity assertion")
+# Forward auth (README "Forward auth for nginx and Traefik"): nginx alone proxying the upstream
+# on NGX_PLAIN, nginx with auth_request to gatehouse_forward_auth (on FWD_GH) on NGX_FWD.
+NGX_PLAIN=19020; NGX_FWD=19021; FWD_GH=19022
 ISSUER=http://127.0.0.1:$PORTAL
 DATA=$WORK/data
 BENCH_ID=$(date -u +%Y%m%d%H%M%S)_$$
@@ -99,6 +114,11 @@ cat <<EOF
 	auto_https off
 	log {
 		level ERROR
+	}
+	# Only the forward-auth server believes a proxy, and only nginx's subrequests (sent from
+	# 127.0.0.2): the other servers keep the configuration of the other rows.
+	servers 127.0.0.1:$FWD_GH {
+		trusted_proxies static 127.0.0.2/32
 	}
 	gatehouse {
 		issuer $ISSUER
@@ -146,6 +166,79 @@ http://127.0.0.1:$REQ {
 		require request.method in ["GET", "HEAD"] || "admin" in claims.roles
 	}
 	reverse_proxy 127.0.0.1:$UP
+}
+# No host name: nginx sends its upstream block's name as Host (a site address with a host
+# name is refused at load). The policy is the protect row's: client bench (the audience of
+# the minted tokens; issuer $ISSUER), scope bench.
+http://:$FWD_GH {
+	bind 127.0.0.1
+	gatehouse_forward_auth {
+		client bench
+		scope bench
+	}
+}
+EOF
+}
+
+# nginx.conf for the forward-auth rows: the README's snippet (nginx passes the client's
+# Authorization to the auth subrequest; the identity headers and the stripped Authorization
+# are set on the upstream request), keep-alive connections to the upstream and to
+# Gatehouse, one worker.
+nginx_conf() { # $1 = directory
+cat <<EOF
+worker_processes 1;
+master_process off;
+daemon off;
+error_log $1/error.log warn;
+pid $1/nginx.pid;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $1/body;
+	proxy_temp_path $1/proxy;
+	fastcgi_temp_path $1/fastcgi;
+	uwsgi_temp_path $1/uwsgi;
+	scgi_temp_path $1/scgi;
+	proxy_http_version 1.1;
+	proxy_set_header Connection "";
+	upstream bench_upstream { server 127.0.0.1:$UP; keepalive 64; }
+	upstream gatehouse_auth { server 127.0.0.1:$FWD_GH; keepalive 64; }
+	server {
+		listen 127.0.0.1:$NGX_PLAIN;
+		location / { proxy_pass http://bench_upstream; }
+	}
+	server {
+		listen 127.0.0.1:$NGX_FWD;
+		location = /_gatehouse_auth {
+			internal;
+			proxy_pass http://gatehouse_auth;
+			proxy_bind 127.0.0.2;
+			proxy_pass_request_body off;
+			proxy_set_header Connection "";
+			proxy_set_header Content-Length "";
+			proxy_set_header X-Original-Method \$request_method;
+			proxy_set_header X-Original-URI \$request_uri;
+			proxy_set_header X-Forwarded-Host 127.0.0.1:$NGX_FWD;
+			proxy_set_header X-Forwarded-Proto \$scheme;
+		}
+		location / {
+			auth_request /_gatehouse_auth;
+			auth_request_set \$gh_user_id \$upstream_http_x_user_id;
+			auth_request_set \$gh_user_email \$upstream_http_x_user_email;
+			auth_request_set \$gh_user_name \$upstream_http_x_user_name;
+			auth_request_set \$gh_user_groups \$upstream_http_x_user_groups;
+			auth_request_set \$gh_cookie \$upstream_http_x_gatehouse_cookie;
+			auth_request_set \$gh_authorization \$upstream_http_x_gatehouse_authorization;
+			proxy_set_header Connection "";
+			proxy_set_header X-User-Id \$gh_user_id;
+			proxy_set_header X-User-Email \$gh_user_email;
+			proxy_set_header X-User-Name \$gh_user_name;
+			proxy_set_header X-User-Groups \$gh_user_groups;
+			proxy_set_header Cookie \$gh_cookie;
+			proxy_set_header Authorization \$gh_authorization;
+			proxy_pass http://bench_upstream;
+		}
+	}
 }
 EOF
 }
@@ -207,6 +300,17 @@ curl -sf -o /dev/null -H "Authorization: Bearer $SAME" http://127.0.0.1:$REQ/ ||
 curl -sf -o /dev/null -H "Authorization: $PAT_AUTH" http://127.0.0.1:$PROT/ || { echo "PAT check failed" >&2; exit 1; }
 curl -sf -o /dev/null -H "Authorization: $APPPW_AUTH" http://127.0.0.1:$PROT/ || { echo "app password check failed" >&2; exit 1; }
 curl -sf -o /dev/null -H "Authorization: Bearer $SAME" http://127.0.0.1:$ASSERT_PORT/ || { echo "assertion check failed" >&2; exit 1; }
+if [ -n "$NGINX" ]; then
+  mkdir -p "$WORK/nginx"
+  nginx_conf "$WORK/nginx" > "$WORK/nginx/nginx.conf"
+  taskset -c "$SRVCPU" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>>"$WORK/nginx/error.log" & PIDS+=($!)
+  wait_up http://127.0.0.1:$NGX_PLAIN/ || { cat "$WORK/nginx/error.log" >&2; exit 1; }
+  # The forward-auth row must measure a decision: the bench token allowed, no token refused.
+  curl -sf -o /dev/null -H "Authorization: Bearer $SAME" http://127.0.0.1:$NGX_FWD/ ||
+    { echo "forward-auth check failed (nginx -> gatehouse_forward_auth with the bench token)" >&2; cat "$WORK/nginx/error.log" >&2; exit 1; }
+  code=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$NGX_FWD/)
+  [ "$code" = 401 ] || { echo "forward-auth check failed: without a token nginx answered $code, want 401" >&2; exit 1; }
+fi
 
 run_wrk() { # name rep args...
   local name=$1 rep=$2; shift 2
@@ -232,6 +336,10 @@ for r in $(seq 1 "$REPS"); do
   run_wrk assert "$r" -H "Authorization: Bearer $SAME" http://127.0.0.1:$ASSERT_PORT/
   run_wrk plain "$r" http://127.0.0.1:$PLAIN/
   run_wrk require "$r" -H "Authorization: Bearer $SAME" http://127.0.0.1:$REQ/
+  if [ -n "$NGINX" ]; then
+    run_wrk ngx "$r" -H "Authorization: Bearer $SAME" http://127.0.0.1:$NGX_PLAIN/
+    run_wrk fwdauth "$r" -H "Authorization: Bearer $SAME" http://127.0.0.1:$NGX_FWD/
+  fi
   for a in $ALGS; do
     # The same scripted requests to plain reverse_proxy (which passes the header on) are the
     # baseline of the unique-token runs: client-side work is identical.
@@ -367,6 +475,9 @@ for name in ["plain", "bearer", "cookie", "pat", "apppw", "assert", "require"]:
 for a in algs.split():
     row(f"plainU.{a}", f"plainU.{a}", f"plain reverse_proxy, scripted requests with {a} tokens (baseline)")
     row(f"unique.{a}", f"plainU.{a}", f"protect, a new {a} token every request")
+if "fwdauth" in rows:
+    row("ngx", "ngx", "nginx proxy_pass alone, same bearer token (baseline of the next row)")
+    row("fwdauth", "ngx", "nginx auth_request to gatehouse_forward_auth, same bearer token")
 if "cookieX" in rows:
     row("plainX", "plainX", "plain reverse_proxy (baseline of the next row)")
     row("cookieX", "plainX", "protect, one session cookie across access-token expiry, Set-Cookie ignored")

@@ -143,8 +143,9 @@ func fwdEnv(t *testing.T) (*Env, string) {
 	servers {
 		trusted_proxies static 127.0.0.2/32
 `,
+		// No host name in the site address: see TestPX18_ForwardAuthBehindHostRefused.
 		Sites: `
-{{.App2}} {
+http://:{{.App2Port}} {
 	bind 127.0.0.1
 	gatehouse_forward_auth {
 		client app
@@ -233,6 +234,54 @@ func TestPX01_ForwardAuthNginx(t *testing.T) {
 	req.Header.Set("X-Forwarded-Proto", "http")
 	if resp := Do(t, API, req); resp.Status != http.StatusForbidden || resp.Header.Get("X-User-Id") != "" {
 		t.Fatalf("untrusted caller: %s %v", resp, resp.Header)
+	}
+	// The same with a Host that names no site: the endpoint answers every Host (a site
+	// bound to a host name would leave this one to Caddy's empty 200).
+	req.Host = "unknown.example"
+	if resp := Do(t, API, req); resp.Status != http.StatusForbidden {
+		t.Fatalf("untrusted caller, another Host: %s", resp)
+	}
+}
+
+// TestPX18_ForwardAuthBehindHostRefused: "gatehouse_forward_auth on a site with a host
+// matcher (e.g. a site block `auth.example.com { gatehouse_forward_auth }`) is dangerous:
+// when nginx sends an auth subrequest with another Host, Caddy answers an empty 200 for an
+// unmatched host and nginx treats it as allowed. Make the configuration refuse this at load
+// with a message that says what to change" (issue 17 follow-up). Real Caddy, real
+// Caddyfile: the site forms that carry a host matcher are refused, the running
+// configuration stays, and the form without a host name loads.
+func TestPX18_ForwardAuthBehindHostRefused(t *testing.T) {
+	e := Start(t, Config{Gatehouse: AppClient, Sites: AppSite})
+	const body = " {\n\tbind 127.0.0.1\n\tgatehouse_forward_auth {\n\t\tclient app\n\t}\n}"
+	for _, block := range []string{
+		"{{.App2}}" + body, // http://127.0.0.1:<port>: a host matcher on the IP
+		"http://auth.example.com:{{.App2Port}}" + body, // the issue's example
+		// A named host matcher in a site without a host name.
+		"http://:{{.App2Port}} {\n\tbind 127.0.0.1\n\t@h host auth.example.com\n\tgatehouse_forward_auth @h {\n\t\tclient app\n\t}\n}",
+	} {
+		site := block[:strings.Index(block, " {")]
+		err := e.Load(Config{Gatehouse: AppClient, Sites: AppSite + "\n" + block})
+		if err == nil {
+			t.Fatalf("%s: a forward-auth endpoint behind a host matcher loaded", site)
+		}
+		for _, want := range []string{"gatehouse_forward_auth", "matches host", "empty 200", "no host name"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error lacks %q: %v", site, want, err)
+			}
+		}
+	}
+	// The previous configuration still serves.
+	if resp := Get(t, e.App+"/docs", ""); resp.Status != http.StatusUnauthorized {
+		t.Fatalf("after the refused loads, the protected site answers %s", resp)
+	}
+	if err := e.Load(Config{Gatehouse: AppClient, Sites: AppSite + "\nhttp://:{{.App2Port}}" + body}); err != nil {
+		t.Fatalf("the site without a host name: %v", err)
+	}
+	// Any Host reaches the endpoint: an untrusted caller is refused, never an empty 200.
+	req := NewRequest(t, http.MethodGet, e.App2+"/auth", nil)
+	req.Host = "auth.example.com"
+	if resp := Do(t, API, req); resp.Status != http.StatusForbidden {
+		t.Fatalf("endpoint without a host name, caller untrusted: %s", resp)
 	}
 }
 

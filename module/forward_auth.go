@@ -32,8 +32,12 @@ func (ForwardAuth) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "http.handlers.gatehouse_forward_auth", New: func() caddy.Module { return new(ForwardAuth) }}
 }
 
-// Provision builds the guard as gatehouse_protect does.
+// Provision refuses an endpoint behind a host matcher (see checkForwardAuthHosts), then
+// builds the guard as gatehouse_protect does.
 func (f *ForwardAuth) Provision(ctx caddy.Context) error {
+	if err := checkForwardAuthHosts(ctx); err != nil {
+		return err
+	}
 	if err := f.Protect.Provision(ctx); err != nil {
 		return err
 	}

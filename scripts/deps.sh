@@ -80,6 +80,45 @@ step_chromium() {
   fi
 }
 
+# nginx, the front proxy of the forward-auth tests (e2e/fwdauth_nginx_test.go: auth_request
+# to gatehouse_forward_auth) and of the forward-auth row of bench/run.sh: Debian's package
+# (its auth_request module is built in), through sudo when not root. The tests run their own
+# nginx with a configuration of their own; the package's service is neither needed nor
+# started here (policy-rc.d answers 101 for the install). GATEHOUSE_SKIP_NGINX=1: the tests
+# skip and the bench leaves the row out instead.
+step_nginx() {
+  if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
+    echo "deps: nginx is installed"
+    return
+  fi
+  if [ "${GATEHOUSE_SKIP_NGINX:-}" = 1 ]; then
+    echo "deps: no nginx, and GATEHOUSE_SKIP_NGINX=1: the forward-auth nginx tests will be skipped"
+    return
+  fi
+  need apt-get "to install nginx (or install the nginx package yourself, or set GATEHOUSE_SKIP_NGINX=1)"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    need sudo "to install nginx with apt-get (or install the nginx package yourself)"
+    sudo=sudo
+  fi
+  echo "deps: apt-get install nginx"
+  # Keep the package's own service from starting (it would take port 80).
+  local rc=/usr/sbin/policy-rc.d own_rc=0
+  if [ ! -e "$rc" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$rc" >/dev/null && $sudo chmod 755 "$rc" && own_rc=1
+  fi
+  local ok=1
+  if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx; then
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update &&
+      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx || ok=0
+  fi
+  if [ "$own_rc" = 1 ]; then $sudo rm -f "$rc"; fi
+  if [ "$ok" != 1 ] || ! { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }; then
+    echo "deps: installing the nginx package failed; install nginx yourself, or set GATEHOUSE_SKIP_NGINX=1" >&2
+    exit 1
+  fi
+}
+
 # A PostgreSQL server for the PostgreSQL store's tests (store/postgres, e2e/postgres_test.go):
 # GATEHOUSE_TEST_POSTGRES (a DSN) if set, else postgres://postgres@127.0.0.1:5432/test with
 # trust authentication. Each test works in a schema of its own and drops it. Nothing is
@@ -124,6 +163,7 @@ STEPS=(
   step_node_packages
   step_upstream_packages
   step_chromium
+  step_nginx
   step_postgres
 )
 
