@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -81,29 +80,17 @@ func TestCR03_HALimitsShared(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three gatehouse processes (skipped under -short)")
 	}
-	_, schema := pgStorage(t)
+	h := newHAPair(t)
 	m := otStartMailDev(t)
 	tw := otStartTwilio(t)
-	dir := t.TempDir()
-	bin := buildGatehouse(t, dir)
-	lbPort, lbAdmin, rp, app := freePort(t), freePort(t), freePort(t), freePort(t)
-	issuer := fmt.Sprintf("http://127.0.0.1:%d", lbPort)
+	rp := freePort(t)
 	body := otGatehouse(m, tw, "lockout {\n\t\t\taccount_max_failures 5\n\t\t\tip_max_failures 1000\n\t\t}", "")
-	body = strings.NewReplacer("{{.App}}", fmt.Sprintf("http://127.0.0.1:%d", app), "{{.RP}}", fmt.Sprintf("http://127.0.0.1:%d", rp)).Replace(body)
-	type ports struct{ admin, portal int }
-	pa, pb := ports{freePort(t), freePort(t)}, ports{freePort(t), freePort(t)}
-	for _, in := range []struct {
-		name string
-		p    ports
-	}{{"a", pa}, {"b", pb}} {
-		cf := fmt.Sprintf(haLimitsInstance, in.p.admin, filepath.Join(dir, in.name), issuer, schema, body, in.p.portal, in.name)
-		startHA(t, bin, dir, in.name, cf, fmt.Sprintf("http://127.0.0.1:%d/.well-known/openid-configuration", in.p.portal))
-	}
-	startHA(t, bin, dir, "lb", fmt.Sprintf(haLimitsBalancer, lbAdmin, filepath.Join(dir, "lb"), lbPort, pa.portal, pb.portal),
-		issuer+"/.well-known/openid-configuration")
-	e := &otEnv{Env: &Env{t: t, Issuer: issuer, AdminAddr: fmt.Sprintf("127.0.0.1:%d", pa.admin), PortalPort: lbPort,
-		AdminPort: pa.admin}, mail: m, sms: tw}
-	pg, err := postgres.Open(context.Background(), postgres.Options{DSN: pgtest.DSN(), Schema: schema, SkipMigrations: true})
+	body = strings.NewReplacer("{{.App}}", h.App, "{{.RP}}", fmt.Sprintf("http://127.0.0.1:%d", rp)).Replace(body)
+	h.Start(func(name string, p haPorts) string {
+		return fmt.Sprintf(haLimitsInstance, p.Admin, h.Dir(name), h.Issuer, h.Schema, body, p.Portal, name)
+	}, fmt.Sprintf(haLimitsBalancer, h.LB.Admin, h.Dir("lb"), h.LB.Portal, h.A.Portal, h.B.Portal))
+	e := &otEnv{Env: h.Env(nil), mail: m, sms: tw}
+	pg, err := postgres.Open(context.Background(), postgres.Options{DSN: pgtest.DSN(), Schema: h.Schema, SkipMigrations: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,8 +121,8 @@ func TestCR03_HALimitsShared(t *testing.T) {
 		if n, _, err := pg.GetCounter(Ctx(t), "login:account:"+secret.Hash(email), time.Now()); err != nil || n > 5 {
 			t.Errorf("the account's failure counter in PostgreSQL: %d (%v), want ≤ 5", n, err)
 		}
-		for _, p := range []int{pa.portal, pb.portal} {
-			r := Do(t, API, NewRequest(t, http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/api/v1/login/password", p),
+		for _, p := range []haPorts{h.A, h.B} {
+			r := Do(t, API, NewRequest(t, http.MethodPost, p.PortalURL()+"/api/v1/login/password",
 				map[string]string{"email": email, "password": Password}))
 			otAPIError(t, fmt.Sprintf("right password at instance %s", r.Header.Get("X-Instance")), r, http.StatusTooManyRequests, "too_many_attempts")
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -108,26 +107,12 @@ func TestAS18_HARefreshRace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three gatehouse processes (skipped under -short)")
 	}
-	_, schema := pgStorage(t)
-	dir := t.TempDir()
-	bin := buildGatehouse(t, dir)
-	lbPortal, lbApp, lbAdmin := freePort(t), freePort(t), freePort(t)
-	issuer, app := fmt.Sprintf("http://127.0.0.1:%d", lbPortal), fmt.Sprintf("http://127.0.0.1:%d", lbApp)
+	h := newHAPair(t)
 	up := NewUpstream(t)
-	type ports struct{ admin, portal, app int }
-	pa, pb := ports{freePort(t), freePort(t), freePort(t)}, ports{freePort(t), freePort(t), freePort(t)}
-	for _, in := range []struct {
-		name string
-		p    ports
-	}{{"a", pa}, {"b", pb}} {
-		cf := fmt.Sprintf(haRefreshInstance, in.p.admin, filepath.Join(dir, in.name), issuer, schema, app, in.p.portal, in.p.app,
-			up.Addr(), in.name)
-		startHA(t, bin, dir, in.name, cf, fmt.Sprintf("http://127.0.0.1:%d/.well-known/openid-configuration", in.p.portal))
-	}
-	startHA(t, bin, dir, "lb", fmt.Sprintf(haRefreshBalancer, lbAdmin, filepath.Join(dir, "lb"), lbPortal, lbApp,
-		pa.portal, pb.portal, pa.app, pb.app), issuer+"/.well-known/openid-configuration")
-	e := &Env{t: t, Issuer: issuer, App: app, AdminAddr: fmt.Sprintf("127.0.0.1:%d", pa.admin), Upstream: up,
-		UpstreamAddr: up.Addr(), PortalPort: lbPortal, AppPort: lbApp, AdminPort: pa.admin}
+	h.Start(func(name string, p haPorts) string {
+		return fmt.Sprintf(haRefreshInstance, p.Admin, h.Dir(name), h.Issuer, h.Schema, h.App, p.Portal, p.App, up.Addr(), name)
+	}, fmt.Sprintf(haRefreshBalancer, h.LB.Admin, h.Dir("lb"), h.LB.Portal, h.LB.App, h.A.Portal, h.B.Portal, h.A.App, h.B.App))
+	e, app := h.Env(up), h.App
 	e.CreateUser("pat@example.test", "staff")
 	b := NewBrowser(t)
 	if r := e.BrowserLogin(b, app+"/docs", "pat@example.test", Password); r.Status != http.StatusOK {
@@ -184,7 +169,7 @@ func TestAS18_HARefreshRace(t *testing.T) {
 		}
 		time.Sleep(3200 * time.Millisecond) // the cookie's access token expires
 		hdr := map[string]string{"Accept": "application/json", "Cookie": name + "=" + old}
-		direct := []string{fmt.Sprintf("http://127.0.0.1:%d", pa.app), fmt.Sprintf("http://127.0.0.1:%d", pb.app)}
+		direct := []string{h.A.AppURL(), h.B.AppURL()}
 		var wg sync.WaitGroup
 		rs := make([]*Resp, 2)
 		errs := make([]error, 2)

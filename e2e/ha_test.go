@@ -4,121 +4,17 @@ package e2e
 
 // The high-availability test of issue 15: two Gatehouse processes on one PostgreSQL schema
 // behind a third process, a Caddy load balancer (reverse_proxy, round robin, health
-// checks). Every process is the real cmd/gatehouse binary, so that one of them can be
-// killed with SIGKILL.
+// checks), started by haPair (ha_util_test.go).
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// haProcess is one gatehouse process run from a Caddyfile of its own.
-type haProcess struct {
-	t      *testing.T
-	name   string
-	dir    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-// startHA writes caddyfile under dir/name, starts the binary on it and waits until ready
-// answers 200 (fatal after 60 s or if the process exits).
-func startHA(t *testing.T, bin, dir, name, caddyfile, ready string) *haProcess {
-	t.Helper()
-	p := &haProcess{t: t, name: name, dir: filepath.Join(dir, name)}
-	if err := os.MkdirAll(p.dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	cf := filepath.Join(p.dir, "Caddyfile")
-	if err := os.WriteFile(cf, []byte(caddyfile), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.Create(filepath.Join(p.dir, "stderr.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd = exec.Command(bin, "run", "--config", cf, "--adapter", "caddyfile")
-	p.cmd.Stdout, p.cmd.Stderr = out, out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p.cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(p.dir, "xdg-data"),
-		"XDG_CONFIG_HOME="+filepath.Join(p.dir, "xdg-config"))
-	if err := p.cmd.Start(); err != nil {
-		out.Close()
-		t.Fatalf("start %s: %v", name, err)
-	}
-	p.exited = make(chan struct{})
-	go func() {
-		_ = p.cmd.Wait()
-		out.Close()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			t.Logf("logs of %s:\n%s", name, p.tail())
-		}
-	})
-	c := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-p.exited:
-			t.Fatalf("%s exited before it was ready: %v\n%s", name, p.cmd.ProcessState, p.tail())
-		default:
-		}
-		if resp, err := c.Get(ready); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready within 60s\n%s", name, p.tail())
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	c.CloseIdleConnections()
-	return p
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (p *haProcess) kill() {
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
-}
-
-// tail returns the end of the process's output and Caddy log.
-func (p *haProcess) tail() string {
-	var b strings.Builder
-	for _, name := range []string{"stderr.log", "caddy.log"} {
-		data, err := os.ReadFile(filepath.Join(p.dir, name))
-		if err != nil {
-			continue
-		}
-		if len(data) > 8<<10 {
-			data = data[len(data)-8<<10:]
-		}
-		fmt.Fprintf(&b, "--- %s ---\n%s\n", name, data)
-	}
-	return b.String()
-}
 
 // haInstance is the Caddyfile of one Gatehouse instance: its own admin, portal and app
 // ports, the load balancer's URLs as issuer and client redirect URI, and the shared schema.
@@ -213,56 +109,19 @@ type haCluster struct {
 
 func startHACluster(t *testing.T) *haCluster {
 	t.Helper()
-	_, schema := pgStorage(t) // sets GATEHOUSE_E2E_DATABASE_URL, inherited by the processes
-	dir := t.TempDir()
-	bin := buildGatehouse(t, dir)
-	lbPortal, lbApp, lbAdmin, rp := freePort(t), freePort(t), freePort(t), freePort(t)
-	issuer := fmt.Sprintf("http://127.0.0.1:%d", lbPortal)
-	app := fmt.Sprintf("http://127.0.0.1:%d", lbApp)
+	h := newHAPair(t)
+	rp := freePort(t)
 	rpURL := fmt.Sprintf("http://127.0.0.1:%d", rp)
 	up := NewUpstream(t)
-	type ports struct{ admin, portal, app int }
-	pa := ports{freePort(t), freePort(t), freePort(t)}
-	pb := ports{freePort(t), freePort(t), freePort(t)}
-	inst := func(name string, p ports) *haProcess {
-		cf := fmt.Sprintf(haInstance, p.admin, filepath.Join(dir, name), issuer, schema, app, rpURL, p.portal, p.app,
-			up.Addr(), name)
-		return startHA(t, bin, dir, name, cf, fmt.Sprintf("http://127.0.0.1:%d/.well-known/openid-configuration", p.portal))
-	}
-	c := &haCluster{}
-	// A migrates the schema and creates the keys; B then starts on them (starting together
-	// works too: migrations run under an advisory lock).
-	c.a = inst("a", pa)
-	c.b = inst("b", pb)
-	c.lb = startHA(t, bin, dir, "lb", fmt.Sprintf(haBalancer, lbAdmin, filepath.Join(dir, "lb"), lbPortal, lbApp,
-		pa.portal, pb.portal, pa.app, pb.app), issuer+"/.well-known/openid-configuration")
-	c.AdminA, c.AdminB = fmt.Sprintf("127.0.0.1:%d", pa.admin), fmt.Sprintf("127.0.0.1:%d", pb.admin)
-	c.AppA, c.AppB = fmt.Sprintf("http://127.0.0.1:%d", pa.app), fmt.Sprintf("http://127.0.0.1:%d", pb.app)
-	c.Env = &Env{t: t, Issuer: issuer, App: app, RP: rpURL, AdminAddr: c.AdminA, Upstream: up, UpstreamAddr: up.Addr(),
-		PortalPort: lbPortal, AppPort: lbApp, AdminPort: pa.admin, RPPort: rp}
+	h.Start(func(name string, p haPorts) string {
+		return fmt.Sprintf(haInstance, p.Admin, h.Dir(name), h.Issuer, h.Schema, h.App, rpURL, p.Portal, p.App, up.Addr(), name)
+	}, fmt.Sprintf(haBalancer, h.LB.Admin, h.Dir("lb"), h.LB.Portal, h.LB.App, h.A.Portal, h.B.Portal, h.A.App, h.B.App))
+	c := &haCluster{lb: h.lb, a: h.a, b: h.b}
+	c.AdminA, c.AdminB = h.A.AdminAddr(), h.B.AdminAddr()
+	c.AppA, c.AppB = h.A.AppURL(), h.B.AppURL()
+	c.Env = h.Env(up)
+	c.Env.RP, c.Env.RPPort = rpURL, rp
 	return c
-}
-
-// haGet sends GET with the given headers and never fails the test: a transport error is
-// returned (the load balancer may lose an instance under it).
-func haGet(c *http.Client, rawURL string, hdr map[string]string) (*Resp, error) {
-	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: body, URL: req.URL}, nil
 }
 
 // waitRefused polls rawURL with hdr until it answers 401 and returns how long that took
