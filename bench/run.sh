@@ -52,8 +52,9 @@ NGINX=""
 if [ -z "${SKIP_NGINX:-}" ]; then
   NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
   if [ -z "$NGINX" ]; then
-    echo "installing nginx (scripts/deps.sh) for the forward-auth rows" >&2
-    scripts/deps.sh >/dev/null || true
+    echo "installing nginx (Debian package, as scripts/deps.sh does) for the forward-auth rows" >&2
+    (apt-get install -y --no-install-recommends nginx >/dev/null 2>&1 ||
+      sudo apt-get install -y --no-install-recommends nginx >/dev/null 2>&1) || true
     NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
   fi
   [ -n "$NGINX" ] || echo "no nginx: the forward-auth rows are left out (apt-get install nginx)" >&2
