@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/login"
@@ -35,6 +36,8 @@ func (e *ConfirmationRequiredError) Error() string {
 type Method struct {
 	// Metrics counts the login attempts (nil: not counted).
 	Metrics  metrics.Recorder
+	// Audit records the login attempts (nil: not recorded).
+	Audit audit.Recorder
 	Store    store.Store
 	Codes    *otp.Codes
 	Accounts *account.Accounts
@@ -142,6 +145,7 @@ func (m *Method) Finish(ctx context.Context, token, nonce string, confirmed bool
 	if errors.As(err, &confirm) {
 		return res, err // not an attempt yet: the browser confirms first
 	}
+	login.Audit(ctx, m.Audit, "magic_link", "", res, err, ErrLinkExpired, account.ErrUserDisabled)
 	return login.Count(m.Metrics, "magic_link", res, err, ErrLinkExpired)
 }
 
