@@ -132,7 +132,7 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		IPMaxFailures: cfg.IPMaxFailures, Now: now, Logger: logger}
 	p.EmailCode = &emailcode.Method{Metrics: cfg.Metrics, Audit: cfg.Audit, Codes: p.Codes, Accounts: p.Accounts}
 	p.SMSCode = &smscode.Method{Metrics: cfg.Metrics, Audit: cfg.Audit, Codes: p.Codes, Accounts: p.Accounts}
-	p.CodeLogin = &otp.LoginCodes{Codes: p.Codes, Email: p.EmailCode, SMS: p.SMSCode}
+	p.CodeLogin = &otp.LoginCodes{Audit: cfg.Audit, Codes: p.Codes, Email: p.EmailCode, SMS: p.SMSCode}
 	p.MagicLink = &magiclink.Method{Metrics: cfg.Metrics, Audit: cfg.Audit, Store: s, Codes: p.Codes, Accounts: p.Accounts, Issuer: cfg.Issuer, Now: now}
 	p.Recovery = &recovery.Method{Audit: cfg.Audit, Store: s, Codes: p.Codes, Accounts: p.Accounts, Sessions: p.Sessions}
 	p.Passkey = &passkey.Method{Metrics: cfg.Metrics, Audit: cfg.Audit, WebAuthn: wa, Store: s, Accounts: p.Accounts, Signup: p.Signup, Sessions: p.Sessions,

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/metrics"
@@ -35,9 +35,9 @@ func (e *ConfirmationRequiredError) Error() string {
 // Method is login by magic link. Every field is required.
 type Method struct {
 	// Metrics counts the login attempts (nil: not counted).
-	Metrics  metrics.Recorder
+	Metrics metrics.Recorder
 	// Audit records the login attempts (nil: not recorded).
-	Audit audit.Recorder
+	Audit    audit.Recorder
 	Store    store.Store
 	Codes    *otp.Codes
 	Accounts *account.Accounts

@@ -18,9 +18,9 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/metrics"
@@ -115,10 +115,10 @@ func NewRelyingParty(issuer string, cfg Config) (*webauthn.WebAuthn, error) {
 // but Logger is required.
 type Method struct {
 	// Metrics counts the login attempts (nil: not counted).
-	Metrics  metrics.Recorder
+	Metrics metrics.Recorder
 	// Audit records the login attempts and the passkeys added and removed (nil: not
 	// recorded).
-	Audit audit.Recorder
+	Audit    audit.Recorder
 	WebAuthn *webauthn.WebAuthn
 	Store    store.Store
 	Accounts *account.Accounts

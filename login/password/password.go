@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
 	"github.com/gatehouse-dev/gatehouse/metrics"
@@ -28,7 +28,7 @@ type Method struct {
 	// Metrics counts the login attempts (nil: not counted).
 	Metrics metrics.Recorder
 	// Audit records the login attempts (nil: not recorded).
-	Audit audit.Recorder
+	Audit   audit.Recorder
 	Store   store.Store
 	Hasher  *pwhash.Hasher
 	Limiter *lockout.Limiter

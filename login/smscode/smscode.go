@@ -3,9 +3,9 @@ package smscode
 import (
 	"context"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/metrics"
@@ -21,9 +21,9 @@ const Purpose = otp.PurposeCodeLogin + otp.ChannelSMS
 // Method is login by SMS code. Both fields are required.
 type Method struct {
 	// Metrics counts the login attempts (nil: not counted).
-	Metrics  metrics.Recorder
+	Metrics metrics.Recorder
 	// Audit records the login attempts (nil: not recorded).
-	Audit audit.Recorder
+	Audit    audit.Recorder
 	Codes    *otp.Codes
 	Accounts *account.Accounts
 }

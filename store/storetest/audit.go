@@ -38,9 +38,9 @@ func testAuditEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 	// Appended out of order; listed in time order.
 	var events []store.AuditEvent
 	for i, c := range []struct {
-		d          time.Duration
-		typ, user  string
-		actor      string
+		d         time.Duration
+		typ, user string
+		actor     string
 	}{
 		{3 * time.Minute, "login.failed", "", ""},
 		{time.Minute, "login.succeeded", "u1", "u1"},
