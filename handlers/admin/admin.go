@@ -28,7 +28,8 @@
 //	POST /gatehouse/clients/{id}/approve    let a registered client waiting for approval work
 //	DELETE /gatehouse/clients/{id}          delete a registered client
 //	GET  /gatehouse/audit?user=&actor=&type=&since=&until=&after=&limit=   the audit trail as
-//	                                        JSON lines, oldest first (handlers/auditlog)
+//	                                        JSON lines, oldest first (audit.Query); a full page
+//	                                        names the next cursor in Gatehouse-Audit-Next
 //
 // Every write (any method but GET and HEAD) is recorded on the audit trail as admin.write
 // with its route as the reason, the actor "caddy-admin" and the caller's address; the
@@ -48,7 +49,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/handlers/auditlog"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/login/social"
 )
@@ -142,7 +142,12 @@ func (s *statusWriter) WriteHeader(code int) {
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// exportAudit serves the audit trail as JSON lines (handlers/auditlog).
+// AuditNextHeader names the cursor of the next page of an audit export (the ID of the
+// last event of a full page: pass it as after).
+const AuditNextHeader = "Gatehouse-Audit-Next"
+
+// exportAudit serves the audit trail as JSON lines (audit.Query): a bad query is a 400
+// naming the parameter, a store failure a 503.
 func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request) {
 	b := h.backend(w)
 	if b == nil {
@@ -152,7 +157,20 @@ func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request) {
 		web.WriteAPIError(w, http.StatusNotFound, "not_found", "the audit trail is not stored")
 		return
 	}
-	auditlog.Export(w, r, b.AuditLog)
+	events, next, err := audit.Query(r.Context(), b.AuditLog, r.URL.Query())
+	if errors.Is(err, audit.ErrBadQuery) {
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_input", err.Error())
+		return
+	} else if err != nil {
+		web.WriteAPIError(w, http.StatusServiceUnavailable, "unavailable", "the audit trail cannot be read now; try again")
+		return
+	}
+	w.Header().Set("Content-Type", audit.ContentType)
+	if next != "" {
+		w.Header().Set(AuditNextHeader, next)
+	}
+	w.WriteHeader(http.StatusOK)
+	_ = audit.WriteJSONL(w, events) // an error is the client gone
 }
 
 func (h *Handler) backend(w http.ResponseWriter) *Backend {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/handlers/auditlog"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -32,7 +31,7 @@ type Backend struct {
 	// Audit records every write through this API (audit.AdminWrite; nil: not recorded);
 	// AuditLog is the stored trail GET /gatehouse/audit exports (nil: 404).
 	Audit    audit.Recorder
-	AuditLog auditlog.Lister
+	AuditLog audit.Lister
 }
 
 // Accounts are the user accounts and group data (*account.Accounts).
