@@ -262,14 +262,15 @@ func TestTokenRefreshed(t *testing.T) {
 func TestTokenRevoked(t *testing.T) {
 	e := newEnv(t)
 	resp := e.tokens(t)
-	if oerr := e.P.OAuth.Revoke(e.Ctx, e.Web, resp.RefreshToken, oauth.NoHint); oerr != nil {
-		t.Fatal(oerr)
-	}
+	// The access token first: revoking the grant revokes its access tokens too.
 	if oerr := e.P.OAuth.Revoke(e.Ctx, e.Web, resp.AccessToken, oauth.AccessTokenHint); oerr != nil {
 		t.Fatal(oerr)
 	}
+	if oerr := e.P.OAuth.Revoke(e.Ctx, e.Web, resp.RefreshToken, oauth.NoHint); oerr != nil {
+		t.Fatal(oerr)
+	}
 	evs := e.events(t, audit.TokenRevoked)
-	if len(evs) != 2 || evs[0].Details["grant"] == "" || evs[1].Details["jti"] != resp.Claims.ID {
+	if len(evs) != 2 || evs[0].Details["jti"] != resp.Claims.ID || evs[1].Details["grant"] == "" {
 		t.Fatalf("revocation events %+v", evs)
 	}
 	for _, ev := range evs {

@@ -58,7 +58,7 @@ func (a *App) newTrail(logger *zap.Logger, m *appMetrics) *audit.Trail {
 
 // auditFields are the event's fields as zap fields (JSON with Caddy's default encoder).
 func auditFields(e audit.Event) []zap.Field {
-	f := []zap.Field{zap.String("id", e.ID), zap.Time("time", e.Time), zap.String("type", e.Type)}
+	f := []zap.Field{zap.String("id", e.ID), zap.String("time", e.Time.Format(time.RFC3339Nano)), zap.String("type", e.Type)}
 	for _, kv := range [...]struct{ k, v string }{{"actor", e.Actor}, {"user_id", e.UserID}, {"client_id", e.ClientID},
 		{"ip", e.IP}, {"method", e.Method}, {"reason", e.Reason}} {
 		if kv.v != "" {

@@ -682,7 +682,7 @@ type AppCredentials interface {
 // AuditEvent is one stored audit record (package audit's Event, with its expiry). It holds
 // identifiers only, never a secret.
 type AuditEvent struct {
-	// ID is unique and time-ordered: IDs sort as the events' times do (see AuditEventID).
+	// ID is unique and time-ordered: IDs sort as the events' times do (see AuditEventIDPrefix).
 	ID       string    `json:"id"`
 	Time     time.Time `json:"time"`
 	Type     string    `json:"type"`
