@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/secret"
@@ -41,6 +42,8 @@ type Accounts struct {
 	// ClientExists returns nil when an OAuth client with this ID exists (custom_app_data
 	// is kept per client); nil refuses every client.
 	ClientExists func(ctx context.Context, id string) error
+	// Audit records password changes and users disabled or enabled (nil: not recorded).
+	Audit audit.Recorder
 }
 
 func (a *Accounts) logger() *slog.Logger {
@@ -174,10 +177,13 @@ func (a *Accounts) SetDisabled(ctx context.Context, userID string, disabled bool
 	if err != nil {
 		return u, err
 	}
+	e := audit.Event{Type: audit.UserEnabled, UserID: userID}
 	if disabled {
-		return u, a.Sessions.RevokeUser(ctx, userID)
+		e.Type = audit.UserDisabled
+		err = a.Sessions.RevokeUser(ctx, userID)
 	}
-	return u, nil
+	audit.Or(a.Audit).Record(ctx, e)
+	return u, err
 }
 
 // SetGroups replaces a user's groups. Tokens issued before carry the old groups until they

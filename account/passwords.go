@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/sessions"
@@ -28,6 +29,8 @@ func (a *Accounts) SetPassword(ctx context.Context, userID, pw string) error {
 	if err := a.Store.SetPassword(ctx, store.PasswordCredential{UserID: userID, Hash: hash, UpdatedAt: a.Now()}); err != nil {
 		return fmt.Errorf("store password: %w", err)
 	}
+	// The actor (an administrator) comes from ctx.
+	audit.Or(a.Audit).Record(ctx, audit.Event{Type: audit.PasswordChanged, UserID: userID, Reason: "set by an administrator"})
 	return a.Sessions.RevokeUser(ctx, userID)
 }
 
@@ -79,6 +82,8 @@ func (a *Accounts) ChangePassword(ctx context.Context, s store.Session, pw strin
 	if err := a.Sessions.SignOutEverywhere(ctx, u.ID, s.ID); err != nil {
 		return err
 	}
+	audit.Or(a.Audit).Record(ctx, audit.Event{Type: audit.PasswordChanged, Actor: u.ID, UserID: u.ID,
+		Reason: "changed by the user", Details: map[string]string{"session": s.ID}})
 	if u.Email != "" {
 		a.Codes.Notify(u.Email, "The password of your account was changed, and every other device was signed out.", u.Language)
 	}

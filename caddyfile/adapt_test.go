@@ -163,6 +163,11 @@ func TestAdaptErrors(t *testing.T) {
 	}{
 		{"unknown gatehouse option", global(issuer + "\t\tcolour blue\n"), []string{`unknown option "colour"`, "Caddyfile:4"}},
 		{"metrics on", global(issuer + "\t\tmetrics on\n"), []string{"expected `metrics off`", "Caddyfile:4"}},
+		// Issue 18: "kept in the store with a retention (`audit { retain 90d }`)"; a trail
+		// that keeps nothing is refused.
+		{"audit retain 0", global(issuer + "\t\taudit {\n\t\t\tretain 0\n\t\t}\n"), []string{"audit retain \"0\": the audit trail cannot be turned off", "Caddyfile:5"}},
+		{"audit retain not a duration", global(issuer + "\t\taudit {\n\t\t\tretain forever\n\t\t}\n"), []string{`audit retain "forever"`, "Caddyfile:5"}},
+		{"audit unknown option", global(issuer + "\t\taudit {\n\t\t\tkeep 9d\n\t\t}\n"), []string{`audit: unknown option "keep"`, "Caddyfile:5"}},
 		{"metrics without value", global(issuer + "\t\tmetrics\n"), []string{"expected `metrics off`", "Caddyfile:4"}},
 		{"protect route without name", site("\tgatehouse_protect {\n\t\troute\n\t}\n"), []string{"route takes exactly one name", "Caddyfile:9"}},
 		{"issuer without value", global("\t\tissuer\n"), []string{"issuer takes exactly one value", "Caddyfile:3"}},

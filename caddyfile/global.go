@@ -60,6 +60,9 @@ func init() {
 //		keys {
 //			rotate_every <duration>
 //		}
+//		audit {
+//			retain <duration>            # how long the store keeps audit events (default 90d; 0 is refused)
+//		}
 //		registration approval|open {     # dynamic client registration (registration.go)
 //			initial_access_token <token>
 //			no_initial_access_token
@@ -237,6 +240,10 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 				return nil, d.Errf("gatehouse: expected `metrics off` (the metrics are on by default)")
 			}
 			app.DisableMetrics = true
+		case "audit":
+			if err := parseAudit(d, app); err != nil {
+				return nil, err
+			}
 		case "client":
 			c, err := parseClient(d)
 			if err != nil {
@@ -244,11 +251,43 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			app.Clients = append(app.Clients, c)
 		default:
-			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, locale, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, passkeys, social, social_limits, account, metrics, client)", opt)
+			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, locale, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, audit, passkeys, social, social_limits, account, metrics, client)", opt)
 		}
 	}
 	var warnings []caddyconfig.Warning
 	return httpcaddyfile.App{Name: "gatehouse", Value: caddyconfig.JSON(app, &warnings)}, nil
+}
+
+// parseAudit parses `audit { retain <duration> }`. A retention of 0 is refused here
+// already (the validator refuses it in JSON too): the trail cannot be turned off.
+func parseAudit(d *caddyfile.Dispenser, app *module.App) error {
+	if d.NextArg() {
+		return d.Errf("gatehouse: audit takes a block, not %q", d.Val())
+	}
+	if app.Audit == nil {
+		app.Audit = &module.AuditConfig{}
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "retain":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil || dur < 0 {
+				return d.Errf("gatehouse: audit retain %q: use a positive duration such as 90d (the default) or 365d", v)
+			}
+			if dur == 0 {
+				return d.Errf("gatehouse: audit retain %q: the audit trail cannot be turned off; use a positive duration such as 90d (the default) or 365d", v)
+			}
+			r := caddy.Duration(dur)
+			app.Audit.Retain = &r
+		default:
+			return d.Errf("gatehouse: audit: unknown option %q (options: retain)", opt)
+		}
+	}
+	return nil
 }
 
 func oneArg(d *caddyfile.Dispenser) (string, error) {

@@ -71,6 +71,8 @@ type Config struct {
 	Localhost bool
 	// Storage, if set, replaces the storage line `storage badger {{.Dir}}` (a template too).
 	Storage string
+	// Global is added to the global options (a template too), such as a `log` of its own.
+	Global string
 }
 
 // AppClient is a public client for the protected site App, with the read:docs scope.
@@ -102,6 +104,7 @@ const baseCaddyfile = `{
 		output file {{.LogFile}}
 		level WARN
 	}
+	{{.Global}}
 	gatehouse {
 		issuer {{.Issuer}}
 		{{.Storage}}
@@ -170,8 +173,8 @@ func (e *Env) Render(cfg Config) string {
 	tmpl := template.Must(template.New("base").Parse(baseCaddyfile))
 	data := struct {
 		*Env
-		Extra, Sites, Storage string
-	}{e, extra, sites, storage}
+		Extra, Sites, Storage, Global string
+	}{e, extra, sites, storage, e.exec(cfg.Global)}
 	if err := tmpl.Execute(&buf, data); err != nil {
 		e.t.Fatalf("render Caddyfile: %v", err)
 	}

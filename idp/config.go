@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/metrics"
 )
@@ -61,6 +62,10 @@ type Config struct {
 	// Metrics receives the logins, MFA challenges, token responses and refresh token reuse
 	// (nil: not counted).
 	Metrics metrics.Recorder
+	// Audit records the security events (logins, lockouts, MFA challenges, recoveries,
+	// password and passkey changes, tokens, sessions ended, users disabled); nil records
+	// nothing.
+	Audit audit.Recorder
 	// EmailEnabled and SMSEnabled tell whether Messenger can deliver email / SMS.
 	EmailEnabled, SMSEnabled bool
 	// CodeTTL is how long an email or SMS code is valid (default 10m, at most 10m);

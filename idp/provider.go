@@ -116,38 +116,38 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 	p.Lockout = &lockout.Limiter{Store: s, Now: now, Logger: logger, Window: cfg.LockoutWindow, Shared: cfg.SharedStore}
 	p.AppCredentials = &appcred.Service{Store: s, Revocations: rl, Limiter: p.Lockout, IPMaxFailures: cfg.IPMaxFailures,
 		SecretMaxFailures: cfg.AccountMaxFailures, Now: now, Logger: logger}
-	p.Sessions = &sessions.Manager{Store: s, Revocations: rl, Now: now, Logger: logger,
+	p.Sessions = &sessions.Manager{Store: s, Revocations: rl, Now: now, Logger: logger, Audit: cfg.Audit,
 		Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime,
 		// As long as any access token issued before a revocation can be valid.
 		RevocationTTL: max(cfg.AccessTokenLifetime, p.Verifier.MaxLifetime, cfg.CodeLifetime) + 2*cfg.Leeway}
 	p.Codes = &otp.Codes{Store: s, Limiter: p.Lockout, Messenger: cfg.Messenger, Methods: cfg.Methods,
 		EmailEnabled: cfg.EmailEnabled, SMSEnabled: cfg.SMSEnabled, SMSAllowedPrefixes: cfg.SMSAllowedPrefixes,
 		CodeLifetime: cfg.CodeTTL, LinkLifetime: cfg.MagicLinkTTL, IPMaxFailures: cfg.IPMaxFailures, Now: now, Logger: logger}
-	p.Accounts = &account.Accounts{Store: s, Hasher: h, Sessions: p.Sessions, Codes: p.Codes, Now: now, Logger: logger,
+	p.Accounts = &account.Accounts{Store: s, Hasher: h, Sessions: p.Sessions, Codes: p.Codes, Now: now, Logger: logger, Audit: cfg.Audit,
 		ClientExists: func(ctx context.Context, id string) error { _, err := p.OAuth.Client(ctx, id); return err }}
 	p.Signup = &account.Signup{Accounts: p.Accounts, Store: s, Hasher: h, Codes: p.Codes, Mode: cfg.SignupMode,
 		RevealsExisting: cfg.SignupRevealsExisting, InviteLifetime: cfg.InviteLifetime, Issuer: cfg.Issuer, Now: now}
 	p.Verification = &account.Verification{Accounts: p.Accounts, Codes: p.Codes}
-	p.Password = &pwlogin.Method{Metrics: cfg.Metrics, Store: s, Hasher: h, Limiter: p.Lockout, AccountMaxFailures: cfg.AccountMaxFailures,
+	p.Password = &pwlogin.Method{Metrics: cfg.Metrics, Audit: cfg.Audit, Store: s, Hasher: h, Limiter: p.Lockout, AccountMaxFailures: cfg.AccountMaxFailures,
 		IPMaxFailures: cfg.IPMaxFailures, Now: now, Logger: logger}
-	p.EmailCode = &emailcode.Method{Metrics: cfg.Metrics, Codes: p.Codes, Accounts: p.Accounts}
-	p.SMSCode = &smscode.Method{Metrics: cfg.Metrics, Codes: p.Codes, Accounts: p.Accounts}
-	p.CodeLogin = &otp.LoginCodes{Codes: p.Codes, Email: p.EmailCode, SMS: p.SMSCode}
-	p.MagicLink = &magiclink.Method{Metrics: cfg.Metrics, Store: s, Codes: p.Codes, Accounts: p.Accounts, Issuer: cfg.Issuer, Now: now}
-	p.Recovery = &recovery.Method{Store: s, Codes: p.Codes, Accounts: p.Accounts, Sessions: p.Sessions}
-	p.Passkey = &passkey.Method{Metrics: cfg.Metrics, WebAuthn: wa, Store: s, Accounts: p.Accounts, Signup: p.Signup, Sessions: p.Sessions,
+	p.EmailCode = &emailcode.Method{Metrics: cfg.Metrics, Audit: cfg.Audit, Codes: p.Codes, Accounts: p.Accounts}
+	p.SMSCode = &smscode.Method{Metrics: cfg.Metrics, Audit: cfg.Audit, Codes: p.Codes, Accounts: p.Accounts}
+	p.CodeLogin = &otp.LoginCodes{Audit: cfg.Audit, Codes: p.Codes, Email: p.EmailCode, SMS: p.SMSCode}
+	p.MagicLink = &magiclink.Method{Metrics: cfg.Metrics, Audit: cfg.Audit, Store: s, Codes: p.Codes, Accounts: p.Accounts, Issuer: cfg.Issuer, Now: now}
+	p.Recovery = &recovery.Method{Audit: cfg.Audit, Store: s, Codes: p.Codes, Accounts: p.Accounts, Sessions: p.Sessions}
+	p.Passkey = &passkey.Method{Metrics: cfg.Metrics, Audit: cfg.Audit, WebAuthn: wa, Store: s, Accounts: p.Accounts, Signup: p.Signup, Sessions: p.Sessions,
 		Keys: ring, Now: now, Logger: logger}
 	p.Signup.Passkeys = p.Passkey
-	p.Social = &social.Method{Metrics: cfg.Metrics, Providers: cfg.SocialProviders, Issuer: cfg.Issuer, HTTPClient: cfg.SocialHTTPClient,
+	p.Social = &social.Method{Metrics: cfg.Metrics, Audit: cfg.Audit, Providers: cfg.SocialProviders, Issuer: cfg.Issuer, HTTPClient: cfg.SocialHTTPClient,
 		Limits: cfg.SocialLimits, Store: s, Accounts: p.Accounts, Sessions: p.Sessions, Codes: p.Codes, Now: now, Logger: logger}
-	p.MFA = &mfa.Rules{Store: s, Passkeys: p.Passkey, Sessions: p.Sessions, Now: now}
+	p.MFA = &mfa.Rules{Audit: cfg.Audit, Store: s, Passkeys: p.Passkey, Sessions: p.Sessions, Now: now}
 	p.RecoveryCodes = &recoverycode.Codes{Store: s, Limiter: p.Lockout, Now: now}
 	p.TOTP = &totp.Method{Store: s, Limiter: p.Lockout, Recovery: p.RecoveryCodes, Key: ring.DeriveKey("totp-secret-v1"),
 		Issuer: totpIssuer(cfg.Issuer), Sessions: p.Sessions, Notify: p.Codes.Notify, Now: now}
 	p.Tokens = &issue.Issuer{Issuer: cfg.Issuer, TenantID: cfg.TenantID, Keys: ring, Store: s,
 		AccessTokenAlg: cfg.AccessTokenAlg, IDTokenAlg: cfg.IDTokenAlg, AccessTokenLifetime: cfg.AccessTokenLifetime,
 		IDTokenLifetime: cfg.IDTokenLifetime, Logger: logger}
-	p.OAuth = &oauth.Server{Metrics: cfg.Metrics, Issuer: cfg.Issuer, Store: s, Configured: configured, Tokens: p.Tokens, Sessions: p.Sessions,
+	p.OAuth = &oauth.Server{Metrics: cfg.Metrics, Audit: cfg.Audit, Issuer: cfg.Issuer, Store: s, Configured: configured, Tokens: p.Tokens, Sessions: p.Sessions,
 		Limiter: p.Lockout, Verifier: p.Verifier, Revocations: rl, CodeLifetime: cfg.CodeLifetime,
 		AccessTokenLifetime: cfg.AccessTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle,
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, Leeway: cfg.Leeway, ClientMaxFailures: cfg.ClientMaxFailures,

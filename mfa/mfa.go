@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/sessions"
@@ -15,12 +16,14 @@ import (
 
 const purposePending = "mfa:pending"
 
-// Rules are the second-factor rules. Every field is required.
+// Rules are the second-factor rules. Every field but Audit is required.
 type Rules struct {
 	Store    store.Store
 	Passkeys *passkey.Method
 	Sessions *sessions.Manager
 	Now      func() time.Time
+	// Audit records each second-factor challenge (nil: not recorded).
+	Audit audit.Recorder
 }
 
 // NeedsSecondFactor tells whether a login of u by a factor that is not a passkey must be
@@ -80,6 +83,8 @@ func (r *Rules) StartPending(ctx context.Context, u store.User, amr []string) (s
 	if err := r.Store.CreateOneTimeCode(ctx, rec); err != nil {
 		return "", fmt.Errorf("store pending login: %w", err)
 	}
+	audit.Or(r.Audit).Record(ctx, audit.Event{Type: audit.MFAChallenged, Actor: u.ID, UserID: u.ID,
+		Reason: "second factor required", Details: map[string]string{"amr": strings.Join(amr, " ")}})
 	return sec, nil
 }
 

@@ -51,7 +51,7 @@ func (a *AdminAPI) backend() (*admin.Backend, error) {
 	}
 	return &admin.Backend{Accounts: p.Accounts, Invites: p.Signup, Identities: p.Social, Keys: p.Keys,
 		Clients: p.OAuth, AppCredentials: p.AppCredentials, Issuer: p.Issuer, SignupMode: p.SignupMode,
-		AssertionKeys: assertKeys}, nil
+		AssertionKeys: assertKeys, Audit: ga.trail, AuditLog: ga.store}, nil
 }
 
 // Routes returns the admin routes.

@@ -23,6 +23,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/handlers/protect"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/idp"
@@ -93,11 +94,14 @@ type App struct {
 	SMS   SMSConfig   `json:"sms,omitzero"`
 	// Account sets what users may change of their own account (profile fields, deletion).
 	Account AccountConfig `json:"account,omitzero"`
+	// Audit sets the audit trail (retention of the stored events).
+	Audit *AuditConfig `json:"audit,omitempty"`
 	// DisableMetrics turns off the Prometheus metrics (see README, Metrics and health): no
 	// collectors are registered and the store is not timed.
 	DisableMetrics bool `json:"disable_metrics,omitempty"`
 
 	provider  *idp.Provider
+	trail     *audit.Trail
 	messenger *messenger
 	names     *protect.Names     // header names every gatehouse handler strips
 	refreshes *protect.Refreshes // session-cookie refreshes shared by the gatehouse_protect handlers
@@ -228,6 +232,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.metrics != nil {
 		cfg.Metrics = a.metrics
 	}
+	a.trail = a.newTrail(a.logger, a.metrics)
+	cfg.Audit = a.trail
 	if cfg.Passkeys.RPName == "" {
 		cfg.Passkeys.RPName = a.Branding.ProductName
 	}

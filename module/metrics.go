@@ -21,6 +21,7 @@ type appMetrics struct {
 	mfa           *prometheus.CounterVec
 	tokens        *prometheus.CounterVec
 	reuse         prometheus.Counter
+	auditFailures prometheus.Counter
 	decisions     *prometheus.CounterVec
 	cache         *prometheus.CounterVec
 	storeDuration *prometheus.HistogramVec
@@ -40,6 +41,8 @@ func newAppMetrics(reg prometheus.Registerer, queued func() int) (*appMetrics, e
 			Help: "Token responses by grant type."}, []string{"grant"}),
 		reuse: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "gatehouse", Name: "refresh_token_reuse_total",
 			Help: "Rotated refresh tokens presented again (their grant is revoked)."}),
+		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "gatehouse", Name: "audit_store_failures_total",
+			Help: "Audit events the store could not keep (each is still on the gatehouse.audit log)."}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "gatehouse", Name: "protect_decisions_total",
 			Help: "gatehouse_protect answers by route and result."}, []string{"route", "result"}),
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "gatehouse", Name: "protect_cache_lookups_total",
@@ -63,6 +66,7 @@ func newAppMetrics(reg prometheus.Registerer, queued func() int) (*appMetrics, e
 	m.mfa = register(m.mfa).(*prometheus.CounterVec)
 	m.tokens = register(m.tokens).(*prometheus.CounterVec)
 	m.reuse = register(m.reuse).(prometheus.Counter)
+	m.auditFailures = register(m.auditFailures).(prometheus.Counter)
 	m.decisions = register(m.decisions).(*prometheus.CounterVec)
 	m.cache = register(m.cache).(*prometheus.CounterVec)
 	m.storeDuration = register(m.storeDuration).(*prometheus.HistogramVec)

@@ -83,6 +83,8 @@ const (
 	opListUserAppCredentials
 	opUpdateAppCredential
 	opDeleteAppCredential
+	opAppendAuditEvent
+	opListAuditEvents
 	opClose
 	numStoreOps
 )
@@ -161,6 +163,8 @@ var storeOps = [numStoreOps]string{
 	opListUserAppCredentials: "ListUserAppCredentials",
 	opUpdateAppCredential:    "UpdateAppCredential",
 	opDeleteAppCredential:    "DeleteAppCredential",
+	opAppendAuditEvent:       "AppendAuditEvent",
+	opListAuditEvents:        "ListAuditEvents",
 	opClose:                  "Close",
 }
 
@@ -522,6 +526,16 @@ func (s *timedStore) UpdateAppCredential(p0 context.Context, p1 string, p2 func(
 func (s *timedStore) DeleteAppCredential(p0 context.Context, p1 string) error {
 	defer s.since(opDeleteAppCredential, time.Now())
 	return s.s.DeleteAppCredential(p0, p1)
+}
+
+func (s *timedStore) AppendAuditEvent(p0 context.Context, p1 store.AuditEvent) error {
+	defer s.since(opAppendAuditEvent, time.Now())
+	return s.s.AppendAuditEvent(p0, p1)
+}
+
+func (s *timedStore) ListAuditEvents(p0 context.Context, p1 store.AuditFilter) ([]store.AuditEvent, error) {
+	defer s.since(opListAuditEvents, time.Now())
+	return s.s.ListAuditEvents(p0, p1)
 }
 
 func (s *timedStore) Close() error {

@@ -323,7 +323,7 @@ var (
 // expired_token, and on approval the tokens of the session the user approved in, as the
 // code flow issues them. The device code is single use.
 func (p *Server) DeviceGrant(ctx context.Context, c *Client, deviceCode string) (*TokenResponse, *Error) {
-	return p.counted(GrantDeviceCodeShort)(p.deviceGrant(ctx, c, deviceCode))
+	return p.counted(ctx, GrantDeviceCodeShort)(p.deviceGrant(ctx, c, deviceCode))
 }
 
 func (p *Server) deviceGrant(ctx context.Context, c *Client, deviceCode string) (*TokenResponse, *Error) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/detach"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
 	"github.com/gatehouse-dev/gatehouse/metrics"
@@ -88,7 +89,7 @@ type RefreshRequest struct {
 // marked used before anything else is checked, so that any failed or repeated redemption
 // burns it; a repeated redemption also revokes every token the first one issued.
 func (p *Server) ExchangeCode(ctx context.Context, c *Client, in CodeGrant) (*TokenResponse, *Error) {
-	return p.counted(GrantAuthorizationCode)(p.exchangeCode(ctx, c, in))
+	return p.counted(ctx, GrantAuthorizationCode)(p.exchangeCode(ctx, c, in))
 }
 
 func (p *Server) exchangeCode(ctx context.Context, c *Client, in CodeGrant) (*TokenResponse, *Error) {
@@ -187,7 +188,7 @@ func (p *Server) exchangeCode(ctx context.Context, c *Client, in CodeGrant) (*To
 // RFC 9700 §4.14.2). A rotated token presented again revokes its whole family. The scopes
 // may narrow the grant, never widen it.
 func (p *Server) RefreshGrant(ctx context.Context, c *Client, in RefreshRequest) (*TokenResponse, *Error) {
-	return p.counted(GrantRefreshToken)(p.refreshGrant(ctx, c, in))
+	return p.counted(ctx, GrantRefreshToken)(p.refreshGrant(ctx, c, in))
 }
 
 func (p *Server) refreshGrant(ctx context.Context, c *Client, in RefreshRequest) (*TokenResponse, *Error) {
@@ -269,6 +270,9 @@ func (p *Server) refreshGrant(ctx context.Context, c *Client, in RefreshRequest)
 
 func (p *Server) refreshReuse(ctx context.Context, old store.RefreshToken) *Error {
 	metrics.Or(p.Metrics).RefreshReuse()
+	audit.Or(p.Audit).Record(ctx, audit.Event{Type: audit.RefreshReuse, Actor: "client:" + old.ClientID, UserID: old.UserID,
+		ClientID: old.ClientID, Method: GrantRefreshToken, Reason: "a rotated refresh token was presented again; its grant is revoked",
+		Details: map[string]string{"grant": old.FamilyID}})
 	p.logger().Warn("refresh token reused; revoking its family", "client", old.ClientID, "grant", old.FamilyID)
 	if err := p.Sessions.RevokeGrant(ctx, old.FamilyID); err != nil {
 		return p.serverError("token: revoke reused family", err)
@@ -277,14 +281,42 @@ func (p *Server) refreshReuse(ctx context.Context, old store.RefreshToken) *Erro
 }
 
 // counted returns a function passing a grant's results through, counting a token response
-// of grant.
-func (p *Server) counted(grant string) func(*TokenResponse, *Error) (*TokenResponse, *Error) {
+// of grant and recording it on the audit trail (token.refreshed for the refresh_token
+// grant, token.issued for the others).
+func (p *Server) counted(ctx context.Context, grant string) func(*TokenResponse, *Error) (*TokenResponse, *Error) {
 	return func(resp *TokenResponse, oerr *Error) (*TokenResponse, *Error) {
 		if oerr == nil && resp != nil {
 			metrics.Or(p.Metrics).TokenIssued(grant)
+			if p.Audit != nil {
+				p.Audit.Record(ctx, tokenEvent(grant, resp))
+			}
 		}
 		return resp, oerr
 	}
+}
+
+// tokenEvent is the audit event of a token response: identifiers only (the access token's
+// jti, never a token).
+func tokenEvent(grant string, resp *TokenResponse) audit.Event {
+	e := audit.Event{Type: audit.TokenIssued, Method: grant}
+	if grant == GrantRefreshToken {
+		e.Type = audit.TokenRefreshed
+	}
+	if c := resp.Claims; c != nil {
+		e.ClientID = c.ClientID
+		e.Actor = "client:" + c.ClientID
+		if grant != GrantClientCredentials {
+			e.UserID = c.Subject
+		}
+		e.Details = map[string]string{"jti": c.ID, "scope": c.Scope}
+		if c.SessionID != "" {
+			e.Details["session"] = c.SessionID
+		}
+		if resp.RefreshToken != "" {
+			e.Details["refresh"] = "issued"
+		}
+	}
+	return e
 }
 
 // grant is what tokens are issued from.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -27,7 +28,7 @@ type ClientCredentialsRequest struct {
 // subset of the client's (openid is refused: there is no user); the resources choose the
 // audience.
 func (p *Server) ClientCredentialsGrant(ctx context.Context, c *Client, in ClientCredentialsRequest) (*TokenResponse, *Error) {
-	return p.counted(GrantClientCredentials)(p.clientCredentialsGrant(ctx, c, in))
+	return p.counted(ctx, GrantClientCredentials)(p.clientCredentialsGrant(ctx, c, in))
 }
 
 func (p *Server) clientCredentialsGrant(ctx context.Context, c *Client, in ClientCredentialsRequest) (*TokenResponse, *Error) {
@@ -114,6 +115,8 @@ func (p *Server) Revoke(ctx context.Context, c *Client, token string, hint Token
 		if err := p.Sessions.RevokeGrant(ctx, rt.FamilyID); err != nil {
 			return true, p.serverError("revoke: family", err)
 		}
+		audit.Or(p.Audit).Record(ctx, audit.Event{Type: audit.TokenRevoked, Actor: "client:" + c.ID, UserID: rt.UserID,
+			ClientID: c.ID, Reason: "refresh token revoked by its client", Details: map[string]string{"grant": rt.FamilyID}})
 		return true, nil
 	}
 	tryAccess := func() (bool, *Error) {
@@ -134,6 +137,8 @@ func (p *Server) Revoke(ctx context.Context, c *Client, token string, hint Token
 		if err := p.Store.AddRevocation(ctx, r); err != nil {
 			return true, p.serverError("revoke: store", err)
 		}
+		audit.Or(p.Audit).Record(ctx, audit.Event{Type: audit.TokenRevoked, Actor: "client:" + c.ID, UserID: ac.Subject,
+			ClientID: c.ID, Reason: "access token revoked by its client", Details: map[string]string{"jti": ac.ID}})
 		return true, nil
 	}
 	first, second := tryRefresh, tryAccess

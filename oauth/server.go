@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
 	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/sessions"
@@ -45,6 +46,9 @@ type Server struct {
 	DeviceCodeLifetime time.Duration
 	// Metrics counts the token responses and refresh token reuse (nil: not counted).
 	Metrics metrics.Recorder
+	// Audit records the tokens issued, refreshed and revoked and refresh token reuse (nil:
+	// not recorded).
+	Audit audit.Recorder
 	// Registration is the dynamic client registration policy (zero: off; registration.go).
 	Registration Registration
 

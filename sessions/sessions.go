@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/detach"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/secret"
@@ -49,6 +50,8 @@ type Manager struct {
 	RevocationTTL time.Duration
 	// Logout, if set, is told of every session that ends.
 	Logout LogoutNotifier
+	// Audit records every session that ends (nil: not recorded).
+	Audit audit.Recorder
 }
 
 func (m *Manager) logger() *slog.Logger {
@@ -161,8 +164,20 @@ func (m *Manager) End(ctx context.Context, sessionID string) error {
 	}
 	if sess.ID != "" {
 		m.notifyLogout(sess)
+		m.audit(ctx, sess, "")
 	}
 	return nil
+}
+
+// audit records that s ended. The actor is the one ctx names (an administrator), else the
+// session's user.
+func (m *Manager) audit(ctx context.Context, s store.Session, reason string) {
+	actor := audit.ActorFrom(ctx)
+	if actor == "" {
+		actor = s.UserID
+	}
+	audit.Or(m.Audit).Record(ctx, audit.Event{Type: audit.SessionEnded, Actor: actor, UserID: s.UserID,
+		Reason: reason, Details: map[string]string{"session": s.ID}})
 }
 
 func (m *Manager) notifyLogout(s store.Session) {
@@ -204,6 +219,7 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string) error {
 	}
 	for _, s := range sessions {
 		m.notifyLogout(s)
+		m.audit(ctx, s, "every session of the user revoked")
 	}
 	return nil
 }

@@ -28,11 +28,12 @@ const (
 	KindRevocation   = "revocation"
 	KindOneTimeCode  = "one_time_code"
 	KindCounter      = "counter"
+	KindAuditEvent   = "audit_event"
 )
 
 // Kinds lists the record kinds in dump order.
 var Kinds = []string{KindUser, KindPassword, KindPasskey, KindSecondFactor, KindIdentity, KindConsent, KindAppCred, KindGroup, KindClient, KindKey,
-	KindSession, KindRefreshToken, KindAuthCode, KindRevocation, KindOneTimeCode, KindCounter}
+	KindSession, KindRefreshToken, KindAuthCode, KindRevocation, KindOneTimeCode, KindCounter, KindAuditEvent}
 
 // Counter is a fixed-window counter as Dumper reports it.
 type Counter struct {
@@ -44,7 +45,7 @@ type Counter struct {
 // Record is one stored record of any kind. Value holds, by Kind: User, PasswordCredential,
 // Passkey, SecondFactor, Identity, Consent, AppCredential, Group, Client, SigningKey, Session, RefreshToken (with Revoked set
 // when its family was revoked, and RotatedAt when it was rotated), AuthCode (with
-// RedeemedAt and GrantID once redeemed), Revocation, OneTimeCode, Counter.
+// RedeemedAt and GrantID once redeemed), Revocation, OneTimeCode, Counter, AuditEvent.
 type Record struct {
 	Kind  string
 	Value any
@@ -68,7 +69,7 @@ type Dumper interface {
 }
 
 // Live tells whether the record is still in force at now: sessions, refresh tokens,
-// authorization codes, revocations, one-time codes and counters past their expiry (as
+// authorization codes, revocations, one-time codes, counters and audit events past their expiry (as
 // GarbageCollector defines it) are not; the other kinds always are.
 func Live(r Record, now time.Time) bool {
 	before := func(t time.Time) bool { return !t.IsZero() && !t.After(now) }
@@ -95,6 +96,8 @@ func Live(r Record, now time.Time) bool {
 		return !before(v.ExpiresAt)
 	case Counter:
 		return v.WindowEnd.After(now)
+	case AuditEvent:
+		return !before(v.ExpiresAt)
 	}
 	return true
 }
@@ -239,6 +242,8 @@ func Write(ctx context.Context, dst Store, r Record, now time.Time) error {
 		}
 		_, _, err := dst.IncrementCounter(ctx, v.Key, v.Value, v.WindowEnd.Sub(now), now)
 		return err
+	case AuditEvent:
+		return dst.AppendAuditEvent(ctx, v)
 	}
 	return fmt.Errorf("unknown record %T", r.Value)
 }
@@ -279,6 +284,8 @@ func RecordID(r Record) string {
 		return v.ID
 	case Counter:
 		return v.Key
+	case AuditEvent:
+		return v.ID
 	}
 	return ""
 }

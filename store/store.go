@@ -31,6 +31,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -67,6 +68,7 @@ type Store interface {
 	Consents
 	SecondFactors
 	AppCredentials
+	AuditEvents
 	// Close releases the store's resources. It is safe to call once.
 	Close() error
 }
@@ -81,8 +83,8 @@ type Store interface {
 // that a late replay is still recognised; for a refresh-token family, the FamilyExpiresAt of
 // the token that started it, and for its tokens the same (their own ExpiresAt if the family
 // has none), so that the replay of a rotated token is still recognised; for a revocation,
-// ExpiresAt; for a counter, the end of its window; for a one-time code, ExpiresAt. A zero
-// time is no expiry, and the other records never expire.
+// ExpiresAt; for a counter, the end of its window; for a one-time code and an audit event,
+// ExpiresAt. A zero time is no expiry, and the other records never expire.
 type GarbageCollector interface {
 	GarbageCollect(ctx context.Context, now time.Time) (int, error)
 }
@@ -675,6 +677,88 @@ type AppCredentials interface {
 	UpdateAppCredential(ctx context.Context, id string, update func(AppCredential) (AppCredential, error)) (AppCredential, error)
 	// DeleteAppCredential removes it; deleting a missing credential is not an error.
 	DeleteAppCredential(ctx context.Context, id string) error
+}
+
+// AuditEvent is one stored audit record (package audit's Event, with its expiry). It holds
+// identifiers only, never a secret.
+type AuditEvent struct {
+	// ID is unique and time-ordered: IDs sort as the events' times do (see AuditEventIDPrefix).
+	ID       string    `json:"id"`
+	Time     time.Time `json:"time"`
+	Type     string    `json:"type"`
+	Actor    string    `json:"actor,omitempty"`
+	UserID   string    `json:"user_id,omitempty"`
+	ClientID string    `json:"client_id,omitempty"`
+	IP       string    `json:"ip,omitempty"`
+	Method   string    `json:"method,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	// Details are further non-secret identifiers.
+	Details map[string]string `json:"details,omitempty"`
+	// ExpiresAt is when the retention ends and the event may be purged (zero: never).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// AuditEventIDPrefix is the part of an audit event ID that encodes t: 16 lowercase hex
+// digits of its Unix time in nanoseconds, so that IDs sort as times do (until 2262). An
+// event ID is this prefix followed by random hex digits.
+func AuditEventIDPrefix(t time.Time) string {
+	const hex = "0123456789abcdef"
+	n := uint64(t.UnixNano())
+	if t.UnixNano() < 0 {
+		n = 0
+	}
+	var b [16]byte
+	for i := 15; i >= 0; i-- {
+		b[i] = hex[n&0xf]
+		n >>= 4
+	}
+	return string(b[:])
+}
+
+// CheckAuditEvent returns an error unless e can be appended: it needs a type and an ID
+// that starts with AuditEventIDPrefix(e.Time), which the stores use to seek by time.
+func CheckAuditEvent(e AuditEvent) error {
+	if e.Type == "" {
+		return errors.New("audit event without a type")
+	}
+	if p := AuditEventIDPrefix(e.Time); len(e.ID) <= len(p) || e.ID[:len(p)] != p {
+		return fmt.Errorf("audit event id %q does not start with the prefix of its time %s", e.ID, p)
+	}
+	return nil
+}
+
+// AuditFilter selects audit events. Zero fields select everything.
+type AuditFilter struct {
+	// UserID, Actor and Type select the events with exactly this value.
+	UserID, Actor, Type string
+	// Since and Until select the events with Since <= Time < Until (zero: unbounded).
+	Since, Until time.Time
+	// After returns events whose ID sorts strictly after this one (a cursor: the ID of the
+	// last event of the previous page).
+	After string
+	// Limit caps the number of events returned; 0 means 100, and values above 1000 mean 1000.
+	Limit int
+}
+
+// Match tells whether f selects e (every field but After and Limit).
+func (f AuditFilter) Match(e AuditEvent) bool {
+	return (f.UserID == "" || e.UserID == f.UserID) &&
+		(f.Actor == "" || e.Actor == f.Actor) &&
+		(f.Type == "" || e.Type == f.Type) &&
+		(f.Since.IsZero() || !e.Time.Before(f.Since)) &&
+		(f.Until.IsZero() || e.Time.Before(f.Until))
+}
+
+// AuditEvents keeps the audit trail.
+type AuditEvents interface {
+	// AppendAuditEvent stores e (ErrAlreadyExists if its ID is taken; an error from
+	// CheckAuditEvent if the event is malformed). Events are never
+	// changed afterwards; they go when their ExpiresAt has passed (GarbageCollect, a Badger
+	// TTL, PostgreSQL's GarbageCollect).
+	AppendAuditEvent(ctx context.Context, e AuditEvent) error
+	// ListAuditEvents returns the events f selects, oldest first (ordered by ID, which is
+	// time-ordered), so that After pages forward through the trail.
+	ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 }
 
 // Change topics: what a Notifier reports changed.

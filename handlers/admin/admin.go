@@ -27,6 +27,13 @@
 //	GET  /gatehouse/clients?pending=true&after=&limit=   registered (stored) clients
 //	POST /gatehouse/clients/{id}/approve    let a registered client waiting for approval work
 //	DELETE /gatehouse/clients/{id}          delete a registered client
+//	GET  /gatehouse/audit?user=&actor=&type=&since=&until=&after=&limit=   the audit trail as
+//	                                        JSON lines, oldest first (audit.Query); a full page
+//	                                        names the next cursor in Gatehouse-Audit-Next
+//
+// Every write (any method but GET and HEAD) is recorded on the audit trail as admin.write
+// with its route as the reason, the actor "caddy-admin" and the caller's address; the
+// domain events it causes (user.disabled, password.changed ...) carry the same actor.
 //
 // One file per resource: users.go, invites.go, groups.go, keys.go, identities.go, clients.go; this file
 // has the routes and the error mapping, deps.go the identity core as the API uses it.
@@ -34,10 +41,14 @@ package admin
 
 import (
 	"errors"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/login/social"
 )
@@ -80,13 +91,87 @@ func New(backend func() (*Backend, error)) *Handler {
 	h.mux.HandleFunc("GET /gatehouse/clients", h.listClients)
 	h.mux.HandleFunc("POST /gatehouse/clients/{id}/approve", h.approveClient)
 	h.mux.HandleFunc("DELETE /gatehouse/clients/{id}", h.deleteClient)
+	h.mux.HandleFunc("GET /gatehouse/audit", h.exportAudit)
 	h.mux.HandleFunc("/gatehouse/", func(w http.ResponseWriter, r *http.Request) {
 		web.WriteAPIError(w, http.StatusNotFound, "not_found", "no such admin endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	return h
 }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+// Actor is the audit actor of the requests to this API: Caddy's admin endpoint has no
+// users, whoever can reach it is the administrator.
+const Actor = "caddy-admin"
+
+// ServeHTTP routes the request; a write is recorded on the audit trail once it is answered
+// (AdminWrite, with the route pattern as the reason and the status in the details).
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	ctx := audit.WithActor(r.Context(), Actor)
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		ctx = audit.WithIP(ctx, host)
+	}
+	r = r.WithContext(ctx)
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	h.mux.ServeHTTP(sw, r)
+	b, err := h.Backend()
+	if err != nil || b.Audit == nil {
+		return
+	}
+	_, pattern := h.mux.Handler(r)
+	e := audit.Event{Type: audit.AdminWrite, Reason: pattern,
+		Details: map[string]string{"path": r.URL.Path, "status": strconv.Itoa(sw.status)}}
+	if id := r.PathValue("id"); id != "" && strings.HasPrefix(pattern, r.Method+" /gatehouse/users/") {
+		e.UserID = id
+	}
+	b.Audit.Record(ctx, e)
+}
+
+// statusWriter remembers the status of the response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// AuditNextHeader names the cursor of the next page of an audit export (the ID of the
+// last event of a full page: pass it as after).
+const AuditNextHeader = "Gatehouse-Audit-Next"
+
+// exportAudit serves the audit trail as JSON lines (audit.Query): a bad query is a 400
+// naming the parameter, a store failure a 503.
+func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request) {
+	b := h.backend(w)
+	if b == nil {
+		return
+	}
+	if b.AuditLog == nil {
+		web.WriteAPIError(w, http.StatusNotFound, "not_found", "the audit trail is not stored")
+		return
+	}
+	events, next, err := audit.Query(r.Context(), b.AuditLog, r.URL.Query())
+	if errors.Is(err, audit.ErrBadQuery) {
+		web.WriteAPIError(w, http.StatusBadRequest, "invalid_input", err.Error())
+		return
+	} else if err != nil {
+		web.WriteAPIError(w, http.StatusServiceUnavailable, "unavailable", "the audit trail cannot be read now; try again")
+		return
+	}
+	w.Header().Set("Content-Type", audit.ContentType)
+	if next != "" {
+		w.Header().Set(AuditNextHeader, next)
+	}
+	w.WriteHeader(http.StatusOK)
+	_ = audit.WriteJSONL(w, events) // an error is the client gone
+}
 
 func (h *Handler) backend(w http.ResponseWriter) *Backend {
 	p, err := h.Backend()

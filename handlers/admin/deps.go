@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -27,6 +28,10 @@ type Backend struct {
 	Issuer string
 	// SignupMode is the configured sign-up mode, reported with invitations.
 	SignupMode string
+	// Audit records every write through this API (audit.AdminWrite; nil: not recorded);
+	// AuditLog is the stored trail GET /gatehouse/audit exports (nil: 404).
+	Audit    audit.Recorder
+	AuditLog audit.Lister
 }
 
 // Accounts are the user accounts and group data (*account.Accounts).

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/metrics"
@@ -20,7 +21,9 @@ const Purpose = otp.PurposeCodeLogin + otp.ChannelEmail
 // Method is login by email code. Both fields are required.
 type Method struct {
 	// Metrics counts the login attempts (nil: not counted).
-	Metrics  metrics.Recorder
+	Metrics metrics.Recorder
+	// Audit records the login attempts (nil: not recorded).
+	Audit    audit.Recorder
 	Codes    *otp.Codes
 	Accounts *account.Accounts
 }
@@ -53,6 +56,7 @@ func (m *Method) Begin(ctx context.Context, email, lang, clientIP string) (strin
 // Finish checks a code sent by email (in the browser holding flow) and returns the account.
 func (m *Method) Finish(ctx context.Context, flow, code, clientIP string) (login.Result, error) {
 	res, err := m.finish(ctx, flow, code, clientIP)
+	login.Audit(ctx, m.Audit, "email_otp", "", res, err, otp.ErrCodeInvalid, otp.ErrCodeExpired, otp.ErrCodeAttempts, account.ErrUserDisabled)
 	return login.Count(m.Metrics, "email_otp", res, err, otp.ErrCodeInvalid, otp.ErrCodeExpired, otp.ErrCodeAttempts)
 }
 

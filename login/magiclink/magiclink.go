@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/metrics"
@@ -34,7 +35,9 @@ func (e *ConfirmationRequiredError) Error() string {
 // Method is login by magic link. Every field is required.
 type Method struct {
 	// Metrics counts the login attempts (nil: not counted).
-	Metrics  metrics.Recorder
+	Metrics metrics.Recorder
+	// Audit records the login attempts (nil: not recorded).
+	Audit    audit.Recorder
 	Store    store.Store
 	Codes    *otp.Codes
 	Accounts *account.Accounts
@@ -142,6 +145,7 @@ func (m *Method) Finish(ctx context.Context, token, nonce string, confirmed bool
 	if errors.As(err, &confirm) {
 		return res, err // not an attempt yet: the browser confirms first
 	}
+	login.Audit(ctx, m.Audit, "magic_link", "", res, err, ErrLinkExpired, account.ErrUserDisabled)
 	return login.Count(m.Metrics, "magic_link", res, err, ErrLinkExpired)
 }
 

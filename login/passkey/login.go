@@ -93,6 +93,7 @@ func (m *Method) decoyCredentials(email string) []protocol.CredentialDescriptor 
 // counter that went backwards is refused (CR-25).
 func (m *Method) FinishLogin(ctx context.Context, sec string, response []byte) (login.Result, error) {
 	res, err := m.finishLogin(ctx, sec, response)
+	login.Audit(ctx, m.Audit, "passkey", "", res, err, ErrPasskeyFailed, ErrClonedAuthenticator, ErrNoPasskey, account.ErrUserDisabled)
 	return login.Count(m.Metrics, "passkey", res, err, ErrPasskeyFailed, ErrClonedAuthenticator, ErrNoPasskey)
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -100,6 +101,9 @@ func (m *Method) FinishRegistration(ctx context.Context, s store.Session, sec, n
 		return store.Passkey{}, err
 	}
 	if err := m.Sessions.KeepIfLive(ctx, s.ID, func() error { return m.Store.DeletePasskey(ctx, pk.ID) }); err != nil {
+		// The session ended meanwhile: the passkey is gone again.
+		audit.Or(m.Audit).Record(ctx, audit.Event{Type: audit.PasskeyRemoved, Actor: s.UserID, UserID: s.UserID,
+			Reason: "session ended during registration", Details: map[string]string{"passkey": pk.ID}})
 		return store.Passkey{}, err
 	}
 	return pk, nil
@@ -159,5 +163,7 @@ func (m *Method) Delete(ctx context.Context, s store.Session, id string) error {
 	if err := m.Store.DeletePasskey(ctx, id); err != nil {
 		return fmt.Errorf("delete passkey: %w", err)
 	}
+	audit.Or(m.Audit).Record(ctx, audit.Event{Type: audit.PasskeyRemoved, Actor: s.UserID, UserID: s.UserID,
+		Details: map[string]string{"passkey": id}})
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/metrics"
@@ -114,7 +115,10 @@ func NewRelyingParty(issuer string, cfg Config) (*webauthn.WebAuthn, error) {
 // but Logger is required.
 type Method struct {
 	// Metrics counts the login attempts (nil: not counted).
-	Metrics  metrics.Recorder
+	Metrics metrics.Recorder
+	// Audit records the login attempts and the passkeys added and removed (nil: not
+	// recorded).
+	Audit    audit.Recorder
 	WebAuthn *webauthn.WebAuthn
 	Store    store.Store
 	Accounts *account.Accounts
@@ -300,6 +304,8 @@ func (m *Method) storePasskey(ctx context.Context, u store.User, cred *webauthn.
 		}
 		return store.Passkey{}, fmt.Errorf("store passkey: %w", err)
 	}
+	audit.Or(m.Audit).Record(ctx, audit.Event{Type: audit.PasskeyAdded, Actor: u.ID, UserID: u.ID,
+		Details: map[string]string{"passkey": pk.ID}})
 	return pk, nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
 	"github.com/gatehouse-dev/gatehouse/metrics"
@@ -26,6 +27,8 @@ var ErrInvalidCredentials = errors.New("the email or password is incorrect")
 type Method struct {
 	// Metrics counts the login attempts (nil: not counted).
 	Metrics metrics.Recorder
+	// Audit records the login attempts (nil: not recorded).
+	Audit   audit.Recorder
 	Store   store.Store
 	Hasher  *pwhash.Hasher
 	Limiter *lockout.Limiter
@@ -42,20 +45,30 @@ type Method struct {
 // *lockout.LockedError, account.ErrUserDisabled (only after a correct password), an
 // *input.Error, or an internal error.
 func (m *Method) Login(ctx context.Context, email, pw, clientIP string) (login.Result, error) {
-	res, err := m.login(ctx, email, pw, clientIP)
+	res, who, err := m.login(ctx, email, pw, clientIP)
+	login.Audit(ctx, m.Audit, "password", who, res, err, ErrInvalidCredentials, account.ErrUserDisabled)
 	return login.Count(m.Metrics, "password", res, err, ErrInvalidCredentials)
 }
 
-func (m *Method) login(ctx context.Context, email, pw, clientIP string) (login.Result, error) {
+// login is Login; it also returns the ID of the account the attempt was for when it has
+// one (for the audit trail, also when the attempt failed).
+func (m *Method) login(ctx context.Context, email, pw, clientIP string) (login.Result, string, error) {
 	email, err := input.NormalizeEmail(email)
 	if err != nil {
-		return login.Result{}, err
+		return login.Result{}, "", err
 	}
 	release, err := m.Limiter.Attempt(ctx,
 		[]string{lockout.AccountKey(email), "login:ip:" + lockout.IPKey(clientIP)},
 		[]int{m.AccountMaxFailures, m.IPMaxFailures})
 	if err != nil {
-		return login.Result{}, err
+		who := ""
+		var locked *lockout.LockedError
+		if errors.As(err, &locked) {
+			if u, err := m.Store.GetUserByEmail(ctx, email); err == nil {
+				who = u.ID
+			}
+		}
+		return login.Result{}, who, err
 	}
 	ok := false
 	defer func() { release(ok) }()
@@ -66,23 +79,23 @@ func (m *Method) login(ctx context.Context, email, pw, clientIP string) (login.R
 	case err == nil:
 		cred, err := m.Store.GetPassword(ctx, u.ID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return login.Result{}, fmt.Errorf("read password: %w", err)
+			return login.Result{}, "", fmt.Errorf("read password: %w", err)
 		}
 		hash = cred.Hash
 	case errors.Is(err, store.ErrNotFound):
 	default:
-		return login.Result{}, fmt.Errorf("read user: %w", err)
+		return login.Result{}, "", fmt.Errorf("read user: %w", err)
 	}
 	match, rehash, err := m.Hasher.Verify(ctx, pw, hash)
 	if err != nil {
-		return login.Result{}, fmt.Errorf("verify password: %w", err)
+		return login.Result{}, u.ID, fmt.Errorf("verify password: %w", err)
 	}
 	if !match {
-		return login.Result{}, ErrInvalidCredentials
+		return login.Result{}, u.ID, ErrInvalidCredentials
 	}
 	ok = true
 	if u.Disabled {
-		return login.Result{}, account.ErrUserDisabled
+		return login.Result{}, u.ID, account.ErrUserDisabled
 	}
 	if rehash {
 		if h, err := m.Hasher.Hash(ctx, pw); err == nil {
@@ -91,7 +104,7 @@ func (m *Method) login(ctx context.Context, email, pw, clientIP string) (login.R
 			}
 		}
 	}
-	return login.Result{User: u, AMR: []string{login.AMRPassword}}, nil
+	return login.Result{User: u, AMR: []string{login.AMRPassword}}, u.ID, nil
 }
 
 func (m *Method) logger() *slog.Logger {

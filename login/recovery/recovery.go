@@ -8,18 +8,21 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-// Method is account recovery. Every field is required.
+// Method is account recovery. Every field but Audit is required.
 type Method struct {
 	Store    store.Store
 	Codes    *otp.Codes
 	Accounts *account.Accounts
 	Sessions *sessions.Manager
+	// Audit records each recovery, and each failed attempt (nil: not recorded).
+	Audit audit.Recorder
 }
 
 // Enabled tells whether recovery can send anything (email or SMS).
@@ -76,6 +79,17 @@ func (m *Method) Begin(ctx context.Context, identifier, lang, clientIP string) (
 // password or adds a passkey. It returns the account and the amr of the proof (eotp or
 // sms).
 func (m *Method) Finish(ctx context.Context, flow, code, clientIP string) (login.Result, error) {
+	res, err := m.finish(ctx, flow, code, clientIP)
+	e := audit.Event{Type: audit.Recovered, Actor: res.User.ID, UserID: res.User.ID, Method: strings.Join(res.AMR, " ")}
+	if err != nil {
+		e.Type, e.Reason = audit.LoginFailed, login.FailureReason(err, otp.ErrCodeInvalid, otp.ErrCodeExpired, otp.ErrCodeAttempts, account.ErrUserDisabled)
+		e.Method = "recovery"
+	}
+	audit.Or(m.Audit).Record(ctx, e)
+	return res, err
+}
+
+func (m *Method) finish(ctx context.Context, flow, code, clientIP string) (login.Result, error) {
 	rec, err := m.Codes.Check(ctx, otp.PurposeRecover, flow, code, clientIP)
 	if err != nil {
 		return login.Result{}, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/metrics"
@@ -32,6 +33,8 @@ const stateTTL = 10 * time.Minute
 type Method struct {
 	// Metrics counts the social logins (nil: not counted).
 	Metrics metrics.Recorder
+	// Audit records the login attempts (nil: not recorded).
+	Audit audit.Recorder
 	// Providers are the configured upstream providers.
 	Providers []*Provider
 	// Issuer is the portal's URL: each provider's callback is
@@ -186,6 +189,7 @@ func (m *Method) Finish(ctx context.Context, name string, cb Callback, sess stor
 	}
 	// ErrDenied (cancelled at the provider), ErrNoAccount and ErrNotAllowed are the
 	// failures; a rejected answer or an unavailable provider counts as an error.
+	login.Audit(ctx, m.Audit, "social", "", res.Result, err, ErrDenied, ErrNoAccount, ErrNotAllowed, account.ErrUserDisabled)
 	_, err = login.Count(m.Metrics, "social", res.Result, err, ErrDenied, ErrNoAccount, ErrNotAllowed)
 	return res, err
 }

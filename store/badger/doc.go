@@ -48,6 +48,7 @@
 //	cs/<user>/<client>        Consent (the user's consent to a third-party client)
 //	ac/<id>                   AppCredential (app password, personal access token)
 //	acu/<user>/<id>           index of app credentials by user
+//	ae/<id>                   AuditEvent (the ID starts with the event's time, so keys are in time order)
 //
 // In composite keys (su, rfs, rfu, rv, op, pku, idu, cs, acu) every component but the last is written as
 // "<length>:<bytes>" so that IDs containing "/" can never make two keys collide or make a
@@ -58,7 +59,7 @@
 // Records that expire carry a badger TTL taken from their expiry (Session: the earlier of
 // its non-zero idle and absolute expiries; AuthCode: PurgeAfter; refresh family:
 // FamilyExpiresAt; RefreshToken: its family's expiry, or its own ExpiresAt when the family
-// has none; Revocation: ExpiresAt; counter: window end; OneTimeCode: ExpiresAt). A zero
+// has none; Revocation: ExpiresAt; counter: window end; OneTimeCode and AuditEvent: ExpiresAt, the retention). A zero
 // time means no TTL, never "already expired". Index entries get the TTL of the record they
 // index. Badger compares TTLs with the wall clock, rounded up to the second; callers still
 // check expiry themselves with the time they pass in.

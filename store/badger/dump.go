@@ -58,6 +58,7 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 				err := json.Unmarshal(val, &c)
 				return store.Counter{Key: string(suffix), Value: c.Value, WindowEnd: c.WindowEnd}, err
 			}},
+			{store.KindAuditEvent, pAudit, decodeAs[store.AuditEvent]},
 		}
 		for _, st := range steps {
 			err := scan(txn, []byte(st.prefix), "", func(suffix []byte, item *badger.Item) (bool, error) {

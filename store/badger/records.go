@@ -168,6 +168,7 @@ const (
 	pConsent     = "cs/"
 	pAppCred     = "ac/"
 	pUserAppCred = "acu/"
+	pAudit       = "ae/"
 )
 
 // --- listing ---

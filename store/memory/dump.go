@@ -87,6 +87,9 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 		c := s.counters[id]
 		add(store.KindCounter, store.Counter{Key: id, Value: c.value, WindowEnd: c.windowEnd})
 	}
+	for _, id := range slices.Sorted(maps.Keys(s.audit)) {
+		add(store.KindAuditEvent, cloneAuditEvent(s.audit[id].rec))
+	}
 	s.mu.Unlock()
 	for _, r := range recs {
 		if err := ctx.Err(); err != nil {

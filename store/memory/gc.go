@@ -58,6 +58,11 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (int, error) 
 			delete(s.oneTime, id)
 		}
 	}
+	for id, it := range s.audit {
+		if passed(it.rec.ExpiresAt) {
+			delete(s.audit, id)
+		}
+	}
 	return n, nil
 }
 

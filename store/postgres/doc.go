@@ -39,6 +39,7 @@
 //	app_credentials   id | user_id | data                                     (0040)
 //	identities        (provider, subject) | user_id (FK users ON DELETE CASCADE) | data
 //	consents          (user_id (FK users ON DELETE CASCADE), client_id) | data
+//	audit_events      id (time-ordered) | type, actor, user_id, expires_at | data  (0050)
 //
 // Identifier columns use the "C" collation: listings are ordered byte-wise, as in Badger.
 // An authorization code's redemption and a refresh token's rotation are written as a small
@@ -93,7 +94,7 @@
 // earlier non-zero of its idle and absolute expiries; authorization code: PurgeAfter,
 // never before ExpiresAt; refresh family: FamilyExpiresAt; refresh token: its family's
 // expiry, else its own ExpiresAt; revocation: ExpiresAt; counter: window end; one-time
-// code: ExpiresAt); NULL means none. Expired rows are readable until purged — callers
+// code and audit event: ExpiresAt); NULL means none. Expired rows are readable until purged — callers
 // check expiry themselves — and GarbageCollect (run every few minutes by RunPurge)
 // deletes them in batches of 500 rows, each its own short transaction, skipping rows that
 // are locked.

@@ -33,6 +33,7 @@ var dumpQueries = []struct{ kind, sql string }{
 	{store.KindRevocation, `SELECT data FROM revocations ORDER BY kind, subject`},
 	{store.KindOneTimeCode, `SELECT data FROM one_time_codes ORDER BY id`},
 	{store.KindCounter, `SELECT key, value, window_end FROM counters ORDER BY key`},
+	{store.KindAuditEvent, `SELECT data FROM audit_events ORDER BY id`},
 }
 
 // Dump implements store.Dumper: one read-only REPEATABLE READ transaction (a consistent
@@ -127,6 +128,8 @@ func scanRecord(kind string, rows pgx.Rows) (any, error) {
 		return decodeTo[store.SecondFactor](data)
 	case store.KindAppCred:
 		return decodeTo[store.AppCredential](data)
+	case store.KindAuditEvent:
+		return decodeTo[store.AuditEvent](data)
 	case store.KindIdentity:
 		return decodeTo[store.Identity](data)
 	case store.KindConsent:

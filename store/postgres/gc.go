@@ -26,6 +26,8 @@ var purges = []struct{ table, sql string }{
 		SELECT key FROM counters WHERE window_end < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
 	{"one_time_codes", `DELETE FROM one_time_codes WHERE id IN (
 		SELECT id FROM one_time_codes WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"audit_events", `DELETE FROM audit_events WHERE id IN (
+		SELECT id FROM audit_events WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
 }
 
 // gcBatchesPerTable bounds the batches one GarbageCollect deletes per table, so that one

@@ -15,8 +15,8 @@ import (
 // with every profile field, a password, a passkey, a linked identity and an app credential; a disabled user;
 // group data; a client with a secret hash; a current and a retired signing key; sessions;
 // a rotated refresh token and its live successor, and a token of a revoked family; a
-// redeemed and an unredeemed authorization code; a revocation; a one-time code and a
-// counter. Its times lie after Base, so that they are live at Base.
+// redeemed and an unredeemed authorization code; a revocation; a one-time code, a
+// counter and an audit event. Its times lie after Base, so that they are live at Base.
 func Populate(ctx context.Context, s store.Store) error {
 	u1 := fullUser()
 	u1.WebAuthnID = "AAECAwQFBgcICQoLDA0ODw"
@@ -90,6 +90,11 @@ func Populate(ctx context.Context, s store.Store) error {
 				Data: map[string]string{"role": "staff"}, CreatedAt: base, ExpiresAt: at(time.Hour)})
 		},
 		func() error { _, _, err := s.IncrementCounter(ctx, "login:u1", 3, time.Hour, base); return err },
+		func() error {
+			return s.AppendAuditEvent(ctx, auditEvent(base, "a", "login.succeeded", "u1", func(e *store.AuditEvent) {
+				e.IP, e.Method, e.Details, e.ExpiresAt = "192.0.2.1", "password", map[string]string{"session": "s1"}, at(time.Hour)
+			}))
+		},
 	}
 	for i, step := range steps {
 		if err := step(); err != nil {

@@ -49,6 +49,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("UserProfile", func(t *testing.T) { testUserProfile(t, newStore) })
 	t.Run("Passkeys", func(t *testing.T) { testPasskeys(t, newStore) })
 	t.Run("AppCredentials", func(t *testing.T) { testAppCredentials(t, newStore) })
+	t.Run("AuditEvents", func(t *testing.T) { testAuditEvents(t, newStore) })
 	t.Run("Identities", func(t *testing.T) { testIdentities(t, newStore) })
 	t.Run("Consents", func(t *testing.T) { testConsents(t, newStore) })
 	t.Run("Grants", func(t *testing.T) { testGrants(t, newStore) })
