@@ -461,6 +461,9 @@ type Client struct {
 	// Pending marks a client registered dynamically (RFC 7591) that waits for an
 	// administrator's approval: it cannot be used until Pending is cleared.
 	Pending bool `json:"pending,omitempty"`
+	// Disabled marks a client an administrator turned off: it cannot authorize, get tokens
+	// or use its refresh tokens until Disabled is cleared.
+	Disabled bool `json:"disabled,omitempty"`
 	// RegistrationTokenHash is the hex SHA-256 of the registration access token (RFC 7592)
 	// with which the client reads, changes and deletes its registration; empty for a client
 	// not registered dynamically.
