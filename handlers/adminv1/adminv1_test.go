@@ -61,9 +61,9 @@ type env struct {
 	token string
 }
 
-func newEnv(t *testing.T) *env { return newEnvOn(t, memory.New()) }
+func newEnv(t testing.TB) *env { return newEnvOn(t, memory.New()) }
 
-func newEnvOn(t *testing.T, s store.Store) *env {
+func newEnvOn(t testing.TB, s store.Store) *env {
 	t.Helper()
 	ie := idptest.NewOn(t, s, nil)
 	e := &env{Env: ie, audit: &recorder{},
@@ -90,7 +90,7 @@ func newEnvOn(t *testing.T, s store.Store) *env {
 
 // clientToken runs the client_credentials grant for a client allowed scope, with the API as
 // its resource.
-func (e *env) clientToken(t *testing.T, id, scope string) string {
+func (e *env) clientToken(t testing.TB, id, scope string) string {
 	t.Helper()
 	aud := idptest.Issuer + adminv1.Prefix
 	c, err := idp.NewClient(idp.ClientConfig{ID: id, Secret: "client secret of 16+ chars", GrantTypes: []string{"client_credentials"},
@@ -106,7 +106,7 @@ func (e *env) clientToken(t *testing.T, id, scope string) string {
 }
 
 // session starts a portal session for u with amr and returns a credential adding its cookie.
-func (e *env) session(t *testing.T, u store.User, amr ...string) string {
+func (e *env) session(t testing.TB, u store.User, amr ...string) string {
 	t.Helper()
 	sec, _, err := e.P.Sessions.Start(e.Ctx, u, amr, sessions.Meta{})
 	if err != nil {
