@@ -14,7 +14,8 @@ func mountAdminV1(mux *http.ServeMux, app *App) *adminv1.Handler {
 	h := adminv1.New(adminv1.Deps{
 		Tokens: core.Verifier, Sessions: core.Sessions, SessionSecret: st.sessions.Secret, CSRF: st.csrf,
 		Issuer: core.Issuer, AdminGroup: app.AdminGroup, AdminMaxAge: time.Duration(app.AdminMaxAge), Now: core.Now,
-		Users: core.Accounts, Passkeys: core.Passkey, Identities: core.Social, UserSessions: core.Sessions,
+		ClientIP: clientIP,
+		Users:    core.Accounts, Passkeys: core.Passkey, Identities: core.Social, UserSessions: core.Sessions,
 		Invites: core.Signup, Clients: core.OAuth, Groups: core.Accounts,
 	})
 	var hh http.Handler = h

@@ -82,6 +82,8 @@ type Deps struct {
 	Now func() time.Time
 	// Audit records every write as an audit.AdminWrite event (nil: audit.Discard).
 	Audit audit.Recorder
+	// ClientIP returns the request's client IP as Caddy resolved it (nil: none recorded).
+	ClientIP func(*http.Request) string
 
 	// Users (users.go).
 	Users        Users

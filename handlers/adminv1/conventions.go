@@ -187,6 +187,10 @@ func (h *Handler) record(r *http.Request, userID, reason string, details map[str
 		details = map[string]string{}
 	}
 	details["route"] = r.Pattern
-	h.deps.Audit.Record(r.Context(), audit.Event{Time: h.deps.Now(), Type: audit.AdminWrite, Actor: c.Actor,
-		UserID: userID, ClientID: c.ClientID, Reason: reason, Details: details})
+	ev := audit.Event{Time: h.deps.Now(), Type: audit.AdminWrite, Actor: c.Actor,
+		UserID: userID, ClientID: c.ClientID, Reason: reason, Details: details}
+	if h.deps.ClientIP != nil {
+		ev.IP = h.deps.ClientIP(r)
+	}
+	h.deps.Audit.Record(r.Context(), ev)
 }
