@@ -122,6 +122,7 @@ func New(d Deps) *Handler {
 	h := &Handler{deps: d, mux: http.NewServeMux()}
 	// Each resource file adds one mount call here.
 	h.mountOpenAPI()
+	h.mountMe()
 	h.mountUsers()
 	h.mountClients()
 	h.mountGroups()

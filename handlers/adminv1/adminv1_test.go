@@ -244,6 +244,12 @@ func TestAuthorization(t *testing.T) {
 	t.Run("admin session reads", func(t *testing.T) {
 		decodeBody[adminv1.Page[adminv1.UserSummary]](t, e.call(e.withSession(mfa, false), "GET", "/users", ""), http.StatusOK)
 	})
+	t.Run("the console reads its CSRF token", func(t *testing.T) {
+		me := decodeBody[adminv1.Me](t, e.call(e.withSession(mfa, true), "GET", "/me", ""), http.StatusOK)
+		if me.UserID != e.admin.ID || me.CSRFToken == "" {
+			t.Errorf("me = %+v", me)
+		}
+	})
 	t.Run("missing CSRF", func(t *testing.T) {
 		p := problem(t, e.call(e.withSession(mfa, false), "POST", target, disable), http.StatusForbidden)
 		if p.Missing != adminv1.MissingCSRF {
@@ -486,9 +492,9 @@ func TestClients(t *testing.T) {
 	}
 
 	// A client of the configuration is read-only.
-	web := decodeBody[adminv1.ClientView](t, e.adminCall("GET", "/clients/web", ""), http.StatusOK)
-	if web.Source != adminv1.SourceCaddyfile {
-		t.Errorf("web: source %q", web.Source)
+	webc := decodeBody[adminv1.ClientView](t, e.adminCall("GET", "/clients/web", ""), http.StatusOK)
+	if webc.Source != adminv1.SourceCaddyfile {
+		t.Errorf("web: source %q", webc.Source)
 	}
 	problem(t, e.adminCall("PUT", "/clients/web", `{"name":"x"}`, `If-Match: *`), http.StatusConflict)
 	problem(t, e.adminCall("POST", "/clients/web/disable", ""), http.StatusConflict)

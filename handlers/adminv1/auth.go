@@ -181,3 +181,26 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request, sec string, wr
 	}
 	return Caller{Actor: u.ID, UserID: u.ID}, nil
 }
+
+// Me is the authenticated caller, for the console: who it is and, for a session caller,
+// the CSRF token its writes send in X-CSRF-Token (a same-origin read: the API answers no
+// CORS request, so another site cannot read it).
+type Me struct {
+	Actor     string `json:"actor"`
+	UserID    string `json:"user_id,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	CSRFToken string `json:"csrf_token,omitempty"`
+}
+
+func (h *Handler) mountMe() {
+	h.handle(Route{Method: "GET", Path: "/me", Summary: "The authenticated caller (and a session caller's CSRF token)",
+		Response: Me{}}, func(w http.ResponseWriter, r *http.Request) error {
+		c := CallerOf(r)
+		me := Me{Actor: c.Actor, UserID: c.UserID, ClientID: c.ClientID}
+		if c.UserID != "" && h.deps.CSRF != nil {
+			me.CSRFToken = h.deps.CSRF.Token(w, r)
+		}
+		writeJSON(w, http.StatusOK, me)
+		return nil
+	})
+}
