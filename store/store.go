@@ -188,7 +188,9 @@ type Users interface {
 	// returned. It returns ErrAlreadyExists if the new Email or ExternalUserID is taken.
 	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) (User, error)
 	// DeleteUser removes the user and its unique indexes (and its password credential,
-	// passkeys, linked identities and app credentials).
+	// passkeys, linked identities and app credentials), and its refresh tokens with their
+	// families and its authorization codes (GDPR erasure: nothing of the user is left; its
+	// revocation entries stay until they expire).
 	DeleteUser(ctx context.Context, id string) error
 	// ListUsers returns users ordered by ID.
 	ListUsers(ctx context.Context, opts ListOptions) ([]User, error)
