@@ -571,3 +571,39 @@ func TestOpenAPI(t *testing.T) {
 		t.Errorf("an unknown route answers %d", w.Code)
 	}
 }
+
+// POST /invitations answers the sign-up URL once; DELETE .../identities/{provider}/{subject}
+// unlinks exactly that identity of exactly that user.
+func TestInvitationsAndIdentities(t *testing.T) {
+	e := newEnv(t)
+	inv := decodeBody[adminv1.Invitation](t, e.adminCall("POST", "/invitations", `{"email":"new@example.com","groups":["staff"]}`), http.StatusCreated)
+	if inv.Code == "" || !strings.HasPrefix(inv.URL, idptest.Issuer+"/signup?invite=") || inv.Email != "new@example.com" {
+		t.Errorf("invitation %+v", inv)
+	}
+	p := problem(t, e.adminCall("POST", "/invitations", `{"email":"not an address"}`), http.StatusBadRequest)
+	if p.Field != "email" {
+		t.Errorf("bad email: field %q", p.Field)
+	}
+
+	now := e.Clock.Now()
+	if err := e.Store.CreateIdentity(e.Ctx, store.Identity{Provider: "google", Subject: "g-1", UserID: e.User.ID, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Store.CreateIdentity(e.Ctx, store.Identity{Provider: "google", Subject: "g-2", UserID: e.admin.ID, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	d := decodeBody[adminv1.UserDetail](t, e.adminCall("GET", "/users/"+e.User.ID, ""), http.StatusOK)
+	if len(d.Identities) != 1 || d.Identities[0].Subject != "g-1" {
+		t.Fatalf("identities %+v", d.Identities)
+	}
+	problem(t, e.adminCall("DELETE", "/users/"+e.User.ID+"/identities/google/g-2", ""), http.StatusNotFound)
+	if w := e.adminCall("DELETE", "/users/"+e.User.ID+"/identities/google/g-1", ""); w.Code != http.StatusNoContent {
+		t.Fatalf("unlink: %d %s", w.Code, w.Body)
+	}
+	if ids, _ := e.P.Social.Identities(e.Ctx, e.User.ID); len(ids) != 0 {
+		t.Errorf("identities left: %+v", ids)
+	}
+	if ids, _ := e.P.Social.Identities(e.Ctx, e.admin.ID); len(ids) != 1 {
+		t.Errorf("the other user's identity was touched: %+v", ids)
+	}
+}
