@@ -607,3 +607,13 @@ func TestInvitationsAndIdentities(t *testing.T) {
 		t.Errorf("the other user's identity was touched: %+v", ids)
 	}
 }
+
+// Every mounted route that changes state is marked Write (CSRF and fresh MFA for sessions,
+// and the OpenAPI document says so).
+func TestWritesAreMarked(t *testing.T) {
+	for _, rt := range newEnv(t).h.Routes() {
+		if (rt.Method != http.MethodGet) != rt.Write {
+			t.Errorf("%s %s: Write = %v", rt.Method, rt.Path, rt.Write)
+		}
+	}
+}

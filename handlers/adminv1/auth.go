@@ -106,7 +106,9 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, rt Route)
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		c, err = h.bearer(w, auth)
 	} else if sec := h.sessionSecret(r); sec != "" {
-		c, err = h.session(w, r, sec, rt.Write)
+		// Any method but GET and HEAD writes, whatever the route says.
+		write := rt.Write || (r.Method != http.MethodGet && r.Method != http.MethodHead)
+		c, err = h.session(w, r, sec, write)
 	} else {
 		err = unauthorized(w, "", "send an access token (Authorization: Bearer) with scope "+Scope+", or log in as an administrator")
 	}
