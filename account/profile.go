@@ -186,6 +186,34 @@ func (a *Accounts) UpdateProfile(ctx context.Context, userID string, pp ProfileP
 	return u, err
 }
 
+// PatchIf is UpdateProfile for the Administration API: the patch, and groups when not
+// nil, are applied in one compare-and-swap of the stored user, and only when pre (nil: no
+// check) accepts the user as stored, so that a precondition (If-Match) is checked against
+// exactly the record that is changed. pre's error is returned as is.
+func (a *Accounts) PatchIf(ctx context.Context, userID string, pp ProfilePatch, groups *[]string, pre func(store.User) error) (store.User, error) {
+	if groups != nil {
+		if err := input.ValidateGroups(*groups); err != nil {
+			return store.User{}, err
+		}
+	}
+	u, err := a.Update(ctx, userID, func(u store.User) (store.User, error) {
+		if pre != nil {
+			if err := pre(u); err != nil {
+				return u, err
+			}
+		}
+		u, err := pp.apply(u)
+		if err == nil && groups != nil {
+			u.Groups = *groups
+		}
+		return u, err
+	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return store.User{}, ErrEmailTaken
+	}
+	return u, err
+}
+
 // SetCustomAppData stores the custom_app_data of one client for a user (null removes it).
 func (a *Accounts) SetCustomAppData(ctx context.Context, userID, clientID string, data json.RawMessage) (store.User, error) {
 	if a.ClientExists == nil || a.ClientExists(ctx, clientID) != nil {

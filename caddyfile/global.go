@@ -38,6 +38,8 @@ func init() {
 //		signup_reveals_existing          # old sign-up: 409 for a registered address (enumeration)
 //		login <method...>
 //		product_name <name>
+//		admin_group <group>              # who may use /api/admin/v1 with a session (default admins)
+//		admin_max_age <duration>         # how old an admin's MFA login may be for writes (default 15m)
 //		session {
 //			idle <duration>
 //			lifetime <duration>
@@ -121,6 +123,18 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 				return nil, err
 			}
 			app.Locale = v
+		case "admin_group":
+			v, err := oneArg(d)
+			if err != nil {
+				return nil, err
+			}
+			app.AdminGroup = v
+		case "admin_max_age":
+			v, err := durationArg(d, "")
+			if err != nil {
+				return nil, err
+			}
+			app.AdminMaxAge = v
 		case "signup":
 			v, err := oneArg(d)
 			if err != nil {

@@ -99,6 +99,12 @@ type App struct {
 	// DisableMetrics turns off the Prometheus metrics (see README, Metrics and health): no
 	// collectors are registered and the store is not timed.
 	DisableMetrics bool `json:"disable_metrics,omitempty"`
+	// AdminGroup is the group whose members may use the Administration API (and console)
+	// with their portal session (default "admins").
+	AdminGroup string `json:"admin_group,omitempty"`
+	// AdminMaxAge is how old an administrator's multi-factor login may be for a write
+	// through the Administration API with a session (default 15m).
+	AdminMaxAge caddy.Duration `json:"admin_max_age,omitempty"`
 
 	provider  *idp.Provider
 	trail     *audit.Trail

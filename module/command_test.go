@@ -64,3 +64,29 @@ func TestUserAddNoPassword(t *testing.T) {
 		t.Fatal("--no-password with --password-stdin was accepted")
 	}
 }
+
+// Issue 18, "First admin": "`gatehouse user add --email ... --groups admins` (it must refuse
+// to create a password-less admin silently: without a TTY it needs `--password-stdin` or
+// `--no-password`)".
+func TestUserAddFirstAdmin(t *testing.T) {
+	err, got := runUserAdd(t, "", "--groups", "admins")
+	if err == nil || !strings.Contains(err.Error(), "--password-stdin") || len(got) != 0 {
+		t.Fatalf("admin without a TTY and without a password flag: error %v, admin API got %v; want a refusal and no call", err, got)
+	}
+	// --password-stdin with nothing piped in is not a password-less admin either.
+	if err, got := runUserAdd(t, "", "--groups", "admins", "--password-stdin"); err == nil || len(got) != 0 {
+		t.Fatalf("empty stdin: error %v, admin API got %v; want a refusal and no call", err, got)
+	}
+	err, got = runUserAdd(t, "first-admin-pass\n", "--groups", "admins", "--password-stdin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, _ := got[0]["groups"].([]any)
+	if len(got) != 1 || got[0]["password"] != "first-admin-pass" || len(groups) != 1 || groups[0] != "admins" {
+		t.Fatalf("admin API got %v, want one user in admins with the piped password", got)
+	}
+	err, got = runUserAdd(t, "", "--groups", "admins", "--no-password")
+	if err != nil || len(got) != 1 || got[0]["password"] != "" {
+		t.Fatalf("--no-password: error %v, admin API got %v; want one admin created without a password, on purpose", err, got)
+	}
+}

@@ -78,6 +78,7 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 	mountLogin(p.mux, app, logger)
 	mountHealth(p.mux, st.base, app.store, logger)
 	mountAssertionKeys(p.mux, st)
+	mountAdminV1(p.mux, app)
 	p.base = st.base
 	p.notFound = func(w http.ResponseWriter, r *http.Request) {
 		web.SecurityHeaders(w.Header())

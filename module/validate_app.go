@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -20,6 +21,12 @@ func (a *App) Check(v *Validator, path string) {
 	v.oneOf(path+".signup", a.Signup, idp.SignupOpen, idp.SignupClosed, idp.SignupInvite)
 	v.oneOf(path+".locale", a.Locale, i18n.Languages...)
 	a.checkLogin(v, path, issuer)
+	if a.AdminMaxAge < 0 {
+		v.Errorf(path+".admin_max_age", "must be a positive duration such as 15m, got %s", time.Duration(a.AdminMaxAge))
+	}
+	if strings.TrimSpace(a.AdminGroup) != a.AdminGroup {
+		v.Errorf(path+".admin_group", "must be a group name without surrounding spaces, got %q", a.AdminGroup)
+	}
 	for i, c := range a.Clients {
 		p := elem(path+".clients", i, c.ID)
 		if j := slices.IndexFunc(a.Clients, func(o ClientConfig) bool { return o.ID == c.ID }); j < i {

@@ -416,3 +416,17 @@ func TestValidateWarnings(t *testing.T) {
 		t.Errorf("errors %q warnings %q", errs, warns)
 	}
 }
+
+// The Administration API's options: a negative admin_max_age and a group name with spaces
+// around it are refused, naming the option.
+func TestValidateAdminOptions(t *testing.T) {
+	errs, _ := checkApp(t, `{"issuer":"https://login.example.com","admin_group":" admins","admin_max_age":-1}`)
+	for _, want := range []string{"gatehouse.admin_group", "gatehouse.admin_max_age"} {
+		if !containsLine(errs, want) {
+			t.Errorf("no error for %s in %q", want, errs)
+		}
+	}
+	if errs, _ := checkApp(t, `{"issuer":"https://login.example.com","admin_group":"ops","admin_max_age":300000000000}`); len(errs) != 0 {
+		t.Errorf("valid admin options refused: %q", errs)
+	}
+}

@@ -310,6 +310,10 @@ func (p *Server) Client(ctx context.Context, id string) (*Client, error) {
 	if rec.Pending {
 		return nil, fmt.Errorf("client %q: %w", id, ErrClientPending)
 	}
+	if rec.Disabled {
+		// Unknown to every endpoint (authorize, token, refresh, introspection) while disabled.
+		return nil, fmt.Errorf("client %q is disabled: %w", id, store.ErrNotFound)
+	}
 	c := &Client{ID: rec.ID, Name: rec.Name, RedirectURIs: rec.RedirectURIs,
 		PostLogoutRedirectURIs: rec.PostLogoutRedirectURIs, Scopes: rec.Scopes,
 		GrantTypes: rec.GrantTypes, RequirePKCE: rec.RequirePKCE, AllowedOrigins: rec.AllowedOrigins,

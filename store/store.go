@@ -190,7 +190,9 @@ type Users interface {
 	// returned. It returns ErrAlreadyExists if the new Email or ExternalUserID is taken.
 	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) (User, error)
 	// DeleteUser removes the user and its unique indexes (and its password credential,
-	// passkeys, linked identities and app credentials).
+	// passkeys, linked identities and app credentials), and its refresh tokens with their
+	// families and its authorization codes (GDPR erasure: nothing of the user is left; its
+	// revocation entries stay until they expire).
 	DeleteUser(ctx context.Context, id string) error
 	// ListUsers returns users ordered by ID.
 	ListUsers(ctx context.Context, opts ListOptions) ([]User, error)
@@ -463,6 +465,9 @@ type Client struct {
 	// Pending marks a client registered dynamically (RFC 7591) that waits for an
 	// administrator's approval: it cannot be used until Pending is cleared.
 	Pending bool `json:"pending,omitempty"`
+	// Disabled marks a client an administrator turned off: it cannot authorize, get tokens
+	// or use its refresh tokens until Disabled is cleared.
+	Disabled bool `json:"disabled,omitempty"`
 	// RegistrationTokenHash is the hex SHA-256 of the registration access token (RFC 7592)
 	// with which the client reads, changes and deletes its registration; empty for a client
 	// not registered dynamically.

@@ -15,6 +15,10 @@ package adminv1
 
 import (
 	"net/http"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
 )
 
 // Prefix is where the API is mounted on the portal.
@@ -36,6 +40,11 @@ type Route struct {
 	Request, Response any
 	// Status is the success status (0: 200).
 	Status int
+	// Public serves the route without authentication (only the OpenAPI document).
+	Public bool
+	// ETag marks a single-resource GET answered with an ETag whose PUT/PATCH/DELETE need
+	// If-Match (conventions.go); for the OpenAPI document.
+	ETag bool
 }
 
 // Param is a query parameter.
@@ -50,6 +59,43 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 // Deps are the identity core as the API uses it. Each resource file declares the narrow
 // interfaces it needs and adds its fields here; New refuses a nil one.
 type Deps struct {
+	// Authentication (auth.go).
+
+	// Tokens verifies the portal's own access tokens (signature, type, issuer, lifetime,
+	// revocation: *tokens.Verifier).
+	Tokens TokenVerifier
+	// Sessions reads the portal session of a cookie secret with its user, fresh from the
+	// store (*sessions.Manager).
+	Sessions SessionReader
+	// SessionSecret returns the session cookie's secret of a request ("" without one).
+	SessionSecret func(*http.Request) string
+	// CSRF checks the X-CSRF-Token header of a session caller's write.
+	CSRF *web.CSRF
+	// Issuer is the portal's URL; a bearer token's audience must hold Issuer+Prefix.
+	Issuer string
+	// AdminGroup is the group a session caller must be in ("" means "admins").
+	AdminGroup string
+	// AdminMaxAge is how old a session caller's multi-factor login may be for a write
+	// (0 means 15 minutes).
+	AdminMaxAge time.Duration
+	// Now returns the current time (nil: time.Now).
+	Now func() time.Time
+	// Audit records every write as an audit.AdminWrite event (nil: audit.Discard).
+	Audit audit.Recorder
+	// ClientIP returns the request's client IP as Caddy resolved it (nil: none recorded).
+	ClientIP func(*http.Request) string
+
+	// Users (users.go).
+	Users        Users
+	Passkeys     Passkeys
+	Identities   Identities
+	UserSessions UserSessions
+	Invites      Invites
+
+	// Clients (clients.go).
+	Clients Clients
+	// Groups (groups.go) are the group data (*account.Accounts).
+	Groups Groups
 }
 
 // Handler serves the API.
@@ -61,8 +107,28 @@ type Handler struct {
 
 // New returns the API handler with every resource mounted.
 func New(d Deps) *Handler {
+	if d.AdminGroup == "" {
+		d.AdminGroup = DefaultAdminGroup
+	}
+	if d.AdminMaxAge <= 0 {
+		d.AdminMaxAge = DefaultAdminMaxAge
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Audit == nil {
+		d.Audit = audit.Discard
+	}
 	h := &Handler{deps: d, mux: http.NewServeMux()}
 	// Each resource file adds one mount call here.
+	h.mountOpenAPI()
+	h.mountMe()
+	h.mountUsers()
+	h.mountClients()
+	h.mountGroups()
+	h.mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, NotFound("no such endpoint: "+r.Method+" "+r.URL.Path+" (see "+Prefix+"/openapi.json)"))
+	})
 	return h
 }
 
@@ -74,7 +140,12 @@ func (h *Handler) Routes() []Route { return append([]Route(nil), h.routes...) }
 func (h *Handler) handle(rt Route, fn HandlerFunc) {
 	h.routes = append(h.routes, rt)
 	h.mux.HandleFunc(rt.Method+" "+Prefix+rt.Path, func(w http.ResponseWriter, r *http.Request) {
-		if err := fn(w, r); err != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		r, err := h.authenticate(w, r, rt)
+		if err == nil {
+			err = fn(w, r)
+		}
+		if err != nil {
 			writeProblem(w, err)
 		}
 	})

@@ -137,6 +137,23 @@ func (m *Method) Rename(ctx context.Context, userID, id, name string) (store.Pas
 	return pk, err
 }
 
+// Remove deletes one passkey of a user: an administrator's action (the Administration API),
+// so no fresh login of the user is asked and the last way in may go. A passkey that is not
+// the user's is store.ErrNotFound.
+func (m *Method) Remove(ctx context.Context, userID, id string) error {
+	pk, err := m.Store.GetPasskey(ctx, id)
+	if err == nil && pk.UserID != userID {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("read passkey: %w", err)
+	}
+	if err := m.Store.DeletePasskey(ctx, id); err != nil {
+		return fmt.Errorf("delete passkey: %w", err)
+	}
+	return nil
+}
+
 // Delete removes one of the session user's passkeys: it needs a login from the last 10
 // minutes (CR-19), and the last way to log in cannot be removed.
 func (m *Method) Delete(ctx context.Context, s store.Session, id string) error {

@@ -2,6 +2,7 @@ package badger
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -227,10 +228,67 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		}
 		return del(txn, uk)
 	})
+	if err == nil {
+		err = s.deleteUserGrants(ctx, id)
+	}
 	if err != nil {
 		return fmt.Errorf("badger: delete user %q: %w", id, err)
 	}
 	return nil
+}
+
+// deleteUserGrants removes the user's refresh-token families (with their index entries),
+// refresh tokens and authorization codes, after the user itself. Tokens and codes have no
+// index by user, so they are found by one scan of each (a rare administrative action);
+// the deletions are batched, batchSize keys per transaction.
+func (s *Store) deleteUserGrants(ctx context.Context, id string) error {
+	var keys [][]byte
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		fids, err := indexIDs(txn, indexPrefix(pUserFamily, id), 0)
+		if err != nil {
+			return err
+		}
+		for _, fid := range fids {
+			var f family
+			if err := get(txn, key(pFamily, fid), &f); err == nil && f.SessionID != "" {
+				keys = append(keys, indexKey(pSessFamily, f.SessionID, fid))
+			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			keys = append(keys, key(pFamily, fid), indexKey(pUserFamily, id, fid))
+		}
+		for _, prefix := range []string{pToken, pCode} {
+			err := scan(txn, []byte(prefix), "", func(suffix []byte, item *badger.Item) (bool, error) {
+				var rec struct {
+					UserID string `json:"user_id"`
+				}
+				if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+					return false, err
+				}
+				if rec.UserID == id {
+					keys = append(keys, key(prefix, string(suffix)))
+				}
+				return true, nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for len(keys) > 0 && err == nil {
+		n := min(len(keys), batchSize)
+		err = s.update(ctx, func(txn *badger.Txn) error {
+			for _, k := range keys[:n] {
+				if err := del(txn, k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		keys = keys[n:]
+	}
+	return err
 }
 
 // ListUsers implements store.Users.

@@ -185,6 +185,21 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			delete(s.appCreds, cid)
 		}
 	}
+	for tid, t := range s.tokens {
+		if t.token.UserID == id {
+			delete(s.tokens, tid)
+		}
+	}
+	for fid, f := range s.families {
+		if f.userID == id {
+			delete(s.families, fid)
+		}
+	}
+	for cid, c := range s.codes {
+		if c.code.UserID == id {
+			delete(s.codes, cid)
+		}
+	}
 	delete(s.users, id)
 	return nil
 }

@@ -135,6 +135,14 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if _, err = tx.Exec(ctx, `DELETE FROM app_credentials WHERE user_id = $1`, id); err != nil {
 			return err
 		}
+		// The refresh tokens go with their families (ON DELETE CASCADE); the codes hold the
+		// user only in their data.
+		if _, err = tx.Exec(ctx, `DELETE FROM refresh_families WHERE user_id = $1`, id); err != nil {
+			return err
+		}
+		if _, err = tx.Exec(ctx, `DELETE FROM auth_codes WHERE data->>'user_id' = $1`, id); err != nil {
+			return err
+		}
 		return s.notify(ctx, tx, store.TopicUsers)
 	})
 	if err != nil {

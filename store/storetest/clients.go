@@ -41,10 +41,11 @@ func testClients(t *testing.T, newStore func(t *testing.T) store.Store) {
 		ok(t, err, "get")
 		same(t, got, c, "client")
 
+		// An administrator's Disabled flag (Administration API) is kept like the rest.
 		want := c
-		want.Name, want.RedirectURIs, want.Pending = "Renamed", []string{"https://app.example/cb2"}, false
+		want.Name, want.RedirectURIs, want.Pending, want.Disabled = "Renamed", []string{"https://app.example/cb2"}, false, true
 		got, err = s.UpdateClient(ctx, "app", func(c store.Client) (store.Client, error) {
-			c.Name, c.RedirectURIs, c.Pending = "Renamed", []string{"https://app.example/cb2"}, false
+			c.Name, c.RedirectURIs, c.Pending, c.Disabled = "Renamed", []string{"https://app.example/cb2"}, false, true
 			return c, nil
 		})
 		ok(t, err, "update")

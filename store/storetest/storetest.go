@@ -53,6 +53,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Identities", func(t *testing.T) { testIdentities(t, newStore) })
 	t.Run("Consents", func(t *testing.T) { testConsents(t, newStore) })
 	t.Run("Grants", func(t *testing.T) { testGrants(t, newStore) })
+	t.Run("DeleteUserGrants", func(t *testing.T) { testDeleteUserGrants(t, newStore) })
 	t.Run("SecondFactors", func(t *testing.T) { testSecondFactors(t, newStore) })
 	t.Run("Copies", func(t *testing.T) { testCopies(t, newStore) })
 	t.Run("GarbageCollect", func(t *testing.T) { testGarbageCollect(t, newStore) })

@@ -1,0 +1,605 @@
+package adminv1
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// Users are the user accounts (*account.Accounts, the same core as the localhost API of
+// handlers/admin).
+type Users interface {
+	List(ctx context.Context, after string, limit int) ([]store.User, error)
+	Create(ctx context.Context, in account.NewUser) (store.User, error)
+	Get(ctx context.Context, idOrEmail string) (store.User, error)
+	PatchIf(ctx context.Context, userID string, pp account.ProfilePatch, groups *[]string, pre func(store.User) error) (store.User, error)
+	SetDisabled(ctx context.Context, userID string, disabled bool) (store.User, error)
+	Delete(ctx context.Context, userID string) error
+}
+
+// Passkeys are the users' passkeys (*passkey.Method).
+type Passkeys interface {
+	List(ctx context.Context, userID string) ([]store.Passkey, error)
+	Remove(ctx context.Context, userID, id string) error
+}
+
+// Identities are the linked upstream identities (*social.Method).
+type Identities interface {
+	Identities(ctx context.Context, userID string) ([]store.Identity, error)
+	Remove(ctx context.Context, userID, provider, subject string) error
+}
+
+// UserSessions are the portal sessions of users (*sessions.Manager).
+type UserSessions interface {
+	List(ctx context.Context, userID string) ([]store.Session, error)
+	// RevokeUser ends every session of the user and revokes its tokens.
+	RevokeUser(ctx context.Context, userID string) error
+}
+
+// Invites creates invitations (*account.Signup).
+type Invites interface {
+	CreateInvite(ctx context.Context, email string, groups []string) (account.Invite, error)
+}
+
+// UserSummary is a user in a listing.
+type UserSummary struct {
+	ID             string    `json:"id"`
+	Email          string    `json:"email,omitempty"`
+	EmailVerified  bool      `json:"email_verified"`
+	FirstName      string    `json:"fname,omitempty"`
+	LastName       string    `json:"lname,omitempty"`
+	Username       string    `json:"username,omitempty"`
+	Groups         []string  `json:"groups"`
+	Roles          []string  `json:"roles,omitempty"`
+	ExternalUserID string    `json:"external_user_id,omitempty"`
+	Disabled       bool      `json:"disabled"`
+	CreatedAt      time.Time `json:"created_at"`
+	LastLoginAt    time.Time `json:"last_login_at,omitzero"`
+}
+
+// UserDetail is everything the seed's user object holds: the profile, identifiers and
+// their verified flags, groups, roles, custom data, passkeys, linked identities, live
+// sessions, the last login and the creation time. It holds no secret.
+type UserDetail struct {
+	ID                    string                     `json:"id"`
+	Email                 string                     `json:"email,omitempty"`
+	EmailVerified         bool                       `json:"email_verified"`
+	FirstName             string                     `json:"fname,omitempty"`
+	MiddleName            string                     `json:"mname,omitempty"`
+	LastName              string                     `json:"lname,omitempty"`
+	Username              string                     `json:"username,omitempty"`
+	PhoneNumber           string                     `json:"phone_number,omitempty"`
+	PhoneNumberVerified   bool                       `json:"phone_number_verified"`
+	SecondaryEmails       []store.SecondaryEmail     `json:"secondary_emails,omitempty"`
+	SecondaryPhoneNumbers []store.SecondaryPhone     `json:"secondary_phone_numbers,omitempty"`
+	Birthday              string                     `json:"birthday,omitempty"`
+	Address               *store.Address             `json:"address,omitempty"`
+	Picture               string                     `json:"picture,omitempty"`
+	Language              string                     `json:"language,omitempty"`
+	Organization          string                     `json:"organization,omitempty"`
+	Groups                []string                   `json:"groups"`
+	Roles                 []string                   `json:"roles,omitempty"`
+	RoleValues            []string                   `json:"role_values,omitempty"`
+	Permissions           []string                   `json:"permissions,omitempty"`
+	ExternalUserID        string                     `json:"external_user_id,omitempty"`
+	ExternalAccountID     string                     `json:"external_account_id,omitempty"`
+	CustomData            json.RawMessage            `json:"custom_data,omitempty"`
+	CustomAppData         map[string]json.RawMessage `json:"custom_app_data,omitempty"`
+	Disabled              bool                       `json:"disabled"`
+	CreatedAt             time.Time                  `json:"created_at"`
+	UpdatedAt             time.Time                  `json:"updated_at"`
+	LastLoginAt           time.Time                  `json:"last_login_at,omitzero"`
+	Passkeys              []PasskeyView              `json:"passkeys"`
+	Identities            []IdentityView             `json:"identities"`
+	Sessions              []SessionView              `json:"sessions"`
+}
+
+// PasskeyView is a passkey without its public key.
+type PasskeyView struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	UseCount   int       `json:"use_count"`
+}
+
+// IdentityView is a linked upstream identity.
+type IdentityView struct {
+	Provider   string    `json:"provider"`
+	Subject    string    `json:"subject"`
+	Email      string    `json:"email,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+}
+
+// SessionView is a live portal session (its ID is the sid of its tokens, never the cookie).
+type SessionView struct {
+	ID         string    `json:"id"`
+	AMR        []string  `json:"amr,omitempty"`
+	ACR        string    `json:"acr,omitempty"`
+	AuthTime   time.Time `json:"auth_time"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	IP         string    `json:"ip,omitempty"`
+	UserAgent  string    `json:"user_agent,omitempty"`
+}
+
+// CreateUserRequest creates a user, with a password or without one (the user then logs in
+// by another method, or by account recovery).
+type CreateUserRequest struct {
+	Email          string   `json:"email"`
+	Password       string   `json:"password,omitempty"`
+	FirstName      string   `json:"fname,omitempty"`
+	MiddleName     string   `json:"mname,omitempty"`
+	LastName       string   `json:"lname,omitempty"`
+	Groups         []string `json:"groups,omitempty"`
+	ExternalUserID string   `json:"external_user_id,omitempty"`
+	// EmailVerified defaults to true: the administrator vouches for the address.
+	EmailVerified *bool `json:"email_verified,omitempty"`
+}
+
+// UserPatch changes the fields present (account.ProfilePatch, plus the groups).
+type UserPatch struct {
+	account.ProfilePatch
+	Groups *[]string `json:"groups"`
+}
+
+// InvitationRequest invites someone to sign up (with the groups the account will get).
+type InvitationRequest struct {
+	Email  string   `json:"email,omitempty"`
+	Groups []string `json:"groups,omitempty"`
+}
+
+// Invitation is a sign-up invitation: give the URL to the person (it is shown once).
+type Invitation struct {
+	Code      string    `json:"code"`
+	URL       string    `json:"url"`
+	Email     string    `json:"email,omitempty"`
+	Groups    []string  `json:"groups,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// userFilters are the listing's filters.
+var userFilters = []Param{
+	{Name: "email", Description: "exact email address"},
+	{Name: "name", Description: "part of the first, middle or last name or the username (case-insensitive)"},
+	{Name: "group", Description: "member of this group"},
+	{Name: "role", Description: "has this role"},
+	{Name: "external_user_id", Description: "exact external user ID"},
+	{Name: "disabled", Description: "true or false"},
+}
+
+// maxScan bounds the users one filtered listing request reads; a page may then hold fewer
+// than limit users and a next cursor to continue from.
+const maxScan = 20000
+
+func (h *Handler) mountUsers() {
+	h.handle(Route{Method: "GET", Path: "/users", Summary: "List and search users (filters combine)",
+		Query: append(slices.Clone(userFilters), pageParams...), Response: Page[UserSummary]{}}, h.listUsers)
+	h.handle(Route{Method: "POST", Path: "/users", Summary: "Create a user (with or without a password)", Write: true,
+		Request: CreateUserRequest{}, Response: UserDetail{}, Status: http.StatusCreated}, h.createUser)
+	h.handle(Route{Method: "GET", Path: "/users/{id}", Summary: "Everything about a user (id or email)", ETag: true,
+		Response: UserDetail{}}, h.getUser)
+	h.handle(Route{Method: "PATCH", Path: "/users/{id}", Summary: "Change a user's profile and groups (If-Match)", Write: true,
+		ETag: true, Request: UserPatch{}, Response: UserDetail{}}, h.patchUser)
+	h.handle(Route{Method: "DELETE", Path: "/users/{id}", Summary: "Delete a user and everything of it (If-Match)", Write: true,
+		ETag: true, Status: http.StatusNoContent}, h.deleteUser)
+	h.handle(Route{Method: "PUT", Path: "/users/{id}/custom_data", Summary: "Replace a user's custom_data (a JSON object of at most 100 KB; If-Match)",
+		Write: true, ETag: true, Request: json.RawMessage(nil), Response: UserDetail{}}, h.putCustomData)
+	h.handle(Route{Method: "POST", Path: "/users/{id}/disable", Summary: "Disable a user (ends its sessions and tokens)", Write: true,
+		Response: UserDetail{}}, h.setDisabled(true))
+	h.handle(Route{Method: "POST", Path: "/users/{id}/enable", Summary: "Enable a user", Write: true,
+		Response: UserDetail{}}, h.setDisabled(false))
+	h.handle(Route{Method: "DELETE", Path: "/users/{id}/sessions", Summary: "End every session of a user and revoke its tokens", Write: true,
+		Status: http.StatusNoContent}, h.revokeSessions)
+	h.handle(Route{Method: "DELETE", Path: "/users/{id}/passkeys/{passkey}", Summary: "Remove one passkey of a user", Write: true,
+		Status: http.StatusNoContent}, h.removePasskey)
+	h.handle(Route{Method: "DELETE", Path: "/users/{id}/identities/{provider}/{subject}", Summary: "Unlink one upstream identity of a user",
+		Write: true, Status: http.StatusNoContent}, h.removeIdentity)
+	h.handle(Route{Method: "POST", Path: "/invitations", Summary: "Invite someone to sign up (the URL is shown once)", Write: true,
+		Request: InvitationRequest{}, Response: Invitation{}, Status: http.StatusCreated}, h.invite)
+}
+
+func summaryOf(u store.User) UserSummary {
+	return UserSummary{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, FirstName: u.FirstName, LastName: u.LastName,
+		Username: u.Username, Groups: nonNil(u.Groups), Roles: u.Roles, ExternalUserID: u.ExternalUserID, Disabled: u.Disabled,
+		CreatedAt: u.CreatedAt, LastLoginAt: u.LastAuthAt}
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// userFilter is a parsed set of listing filters.
+type userFilter struct {
+	email, name, group, role, external string
+	disabled                           *bool
+}
+
+func parseUserFilter(r *http.Request) (userFilter, error) {
+	q := r.URL.Query()
+	f := userFilter{name: strings.ToLower(strings.TrimSpace(q.Get("name"))), group: q.Get("group"), role: q.Get("role"),
+		external: q.Get("external_user_id")}
+	if e := q.Get("email"); e != "" {
+		n, err := input.NormalizeEmail(e)
+		if err != nil {
+			return f, Invalid("email", "must be an email address")
+		}
+		f.email = n
+	}
+	switch q.Get("disabled") {
+	case "":
+	case "true":
+		f.disabled = new(true)
+	case "false":
+		f.disabled = new(false)
+	default:
+		return f, Invalid("disabled", "must be true or false")
+	}
+	return f, nil
+}
+
+func (f userFilter) empty() bool {
+	return f.email == "" && f.name == "" && f.group == "" && f.role == "" && f.external == "" && f.disabled == nil
+}
+
+func (f userFilter) match(u store.User) bool {
+	if f.email != "" && u.Email != f.email {
+		return false
+	}
+	if f.group != "" && !slices.Contains(u.Groups, f.group) {
+		return false
+	}
+	if f.role != "" && !slices.Contains(u.Roles, f.role) {
+		return false
+	}
+	if f.external != "" && u.ExternalUserID != f.external {
+		return false
+	}
+	if f.disabled != nil && u.Disabled != *f.disabled {
+		return false
+	}
+	if f.name != "" {
+		hay := strings.ToLower(strings.Join([]string{u.FirstName, u.MiddleName, u.LastName, u.Username}, " "))
+		if !strings.Contains(hay, f.name) {
+			return false
+		}
+	}
+	return true
+}
+
+// listUsers pages through the users ordered by ID. Without filters a page is one read of
+// the store; with filters the store is scanned from the cursor until the page is full or
+// maxScan users were read (then next says where to continue). An email filter is one
+// lookup of the email index.
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
+	after, limit, err := pageQuery(r)
+	if err != nil {
+		return err
+	}
+	f, err := parseUserFilter(r)
+	if err != nil {
+		return err
+	}
+	out := Page[UserSummary]{Items: []UserSummary{}}
+	ctx := r.Context()
+	if f.email != "" {
+		u, err := h.deps.Users.Get(ctx, f.email)
+		if err != nil && !errors.Is(err, account.ErrUserNotFound) {
+			return err
+		}
+		if err == nil && u.ID > after && f.match(u) {
+			out.Items = append(out.Items, summaryOf(u))
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
+	if f.empty() {
+		us, err := h.deps.Users.List(ctx, after, limit)
+		if err != nil {
+			return err
+		}
+		for _, u := range us {
+			out.Items = append(out.Items, summaryOf(u))
+		}
+		if len(us) == limit {
+			out.Next = us[len(us)-1].ID
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
+	for scanned := 0; scanned < maxScan; {
+		us, err := h.deps.Users.List(ctx, after, MaxLimit)
+		if err != nil {
+			return err
+		}
+		for _, u := range us {
+			scanned++
+			after = u.ID
+			if f.match(u) {
+				out.Items = append(out.Items, summaryOf(u))
+				if len(out.Items) == limit {
+					out.Next = u.ID
+					writeJSON(w, http.StatusOK, out)
+					return nil
+				}
+			}
+		}
+		if len(us) < MaxLimit {
+			writeJSON(w, http.StatusOK, out)
+			return nil
+		}
+	}
+	out.Next = after
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
+	var req CreateUserRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Email) == "" {
+		return Invalid("email", "is required")
+	}
+	verified := req.EmailVerified == nil || *req.EmailVerified
+	u, err := h.deps.Users.Create(r.Context(), account.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName,
+		MiddleName: req.MiddleName, LastName: req.LastName, Groups: req.Groups, ExternalUserID: req.ExternalUserID,
+		EmailVerified: verified})
+	if err != nil {
+		return problemOf(err)
+	}
+	h.record(r, u.ID, "user created", map[string]string{"password": boolWord(req.Password != "")})
+	w.Header().Set("Location", Prefix+"/users/"+u.ID)
+	return h.writeUser(w, r, http.StatusCreated, u)
+}
+
+func boolWord(b bool) string {
+	if b {
+		return "set"
+	}
+	return "none"
+}
+
+// user reads the path's user (id or email).
+func (h *Handler) user(r *http.Request) (store.User, error) {
+	u, err := h.deps.Users.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		var in *input.Error
+		if errors.As(err, &in) {
+			return u, NotFound("no such user")
+		}
+		return u, problemOf(err)
+	}
+	return u, nil
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
+	u, err := h.user(r)
+	if err != nil {
+		return err
+	}
+	return h.writeUser(w, r, http.StatusOK, u)
+}
+
+// writeUser answers the user's detail with the ETag of its stored record.
+func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, status int, u store.User) error {
+	ctx := r.Context()
+	d := UserDetail{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, FirstName: u.FirstName, MiddleName: u.MiddleName,
+		LastName: u.LastName, Username: u.Username, PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
+		SecondaryEmails: u.SecondaryEmails, SecondaryPhoneNumbers: u.SecondaryPhoneNumbers, Birthday: u.Birthday,
+		Address: u.Address, Picture: u.Picture, Language: u.Language, Organization: u.Organization, Groups: nonNil(u.Groups),
+		Roles: u.Roles, RoleValues: u.RoleValues, Permissions: u.Permissions, ExternalUserID: u.ExternalUserID,
+		ExternalAccountID: u.ExternalAccountID, CustomData: u.CustomData, CustomAppData: u.CustomAppData, Disabled: u.Disabled,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastLoginAt: u.LastAuthAt,
+		Passkeys: []PasskeyView{}, Identities: []IdentityView{}, Sessions: []SessionView{}}
+	if h.deps.Passkeys != nil {
+		pks, err := h.deps.Passkeys.List(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		for _, p := range pks {
+			d.Passkeys = append(d.Passkeys, PasskeyView{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, LastUsedAt: p.LastUsedAt, UseCount: p.UseCount})
+		}
+	}
+	if h.deps.Identities != nil {
+		ids, err := h.deps.Identities.Identities(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		for _, i := range ids {
+			d.Identities = append(d.Identities, IdentityView{Provider: i.Provider, Subject: i.Subject, Email: i.Email,
+				CreatedAt: i.CreatedAt, LastUsedAt: i.LastUsedAt})
+		}
+	}
+	if h.deps.UserSessions != nil {
+		ss, err := h.deps.UserSessions.List(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		for _, s := range ss {
+			d.Sessions = append(d.Sessions, SessionView{ID: s.ID, AMR: s.AMR, ACR: s.ACR, AuthTime: s.AuthTime, CreatedAt: s.CreatedAt,
+				LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt(), IP: s.IP, UserAgent: s.UserAgent})
+		}
+	}
+	writeResource(w, status, etagOf(u), d)
+	return nil
+}
+
+// precondition returns the If-Match check of a stored user (428 without If-Match).
+func precondition(r *http.Request) (func(store.User) error, error) {
+	ifm, err := ifMatch(r)
+	if err != nil {
+		return nil, err
+	}
+	return func(u store.User) error {
+		if !matches(ifm, etagOf(u)) {
+			return PreconditionFailed()
+		}
+		return nil
+	}, nil
+}
+
+func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request) error {
+	pre, err := precondition(r)
+	if err != nil {
+		return err
+	}
+	var req UserPatch
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	u, err := h.user(r)
+	if err != nil {
+		return err
+	}
+	u, err = h.deps.Users.PatchIf(r.Context(), u.ID, req.ProfilePatch, req.Groups, pre)
+	if err != nil {
+		return problemOf(err)
+	}
+	h.record(r, u.ID, "user changed", nil)
+	return h.writeUser(w, r, http.StatusOK, u)
+}
+
+func (h *Handler) putCustomData(w http.ResponseWriter, r *http.Request) error {
+	pre, err := precondition(r)
+	if err != nil {
+		return err
+	}
+	var data json.RawMessage
+	if err := decode(w, r, &data); err != nil {
+		return err
+	}
+	if len(data) > input.MaxCustomData {
+		return &Problem{Type: "about:blank", Title: "request too large", Status: http.StatusRequestEntityTooLarge, Field: "custom_data",
+			Detail: "custom_data may be at most 100 KB"}
+	}
+	u, err := h.user(r)
+	if err != nil {
+		return err
+	}
+	u, err = h.deps.Users.PatchIf(r.Context(), u.ID, account.ProfilePatch{CustomData: data}, nil, pre)
+	if err != nil {
+		return problemOf(err)
+	}
+	h.record(r, u.ID, "custom_data replaced", nil)
+	return h.writeUser(w, r, http.StatusOK, u)
+}
+
+// deleteUser removes the user and everything of it (account.Accounts.Delete: sessions,
+// tokens, credentials, passkeys, identities, counters), after checking If-Match.
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	pre, err := precondition(r)
+	if err != nil {
+		return err
+	}
+	u, err := h.user(r)
+	if err != nil {
+		return err
+	}
+	if err := pre(u); err != nil {
+		return err
+	}
+	if err := h.deps.Users.Delete(r.Context(), u.ID); err != nil {
+		return problemOf(err)
+	}
+	h.record(r, u.ID, "user deleted", nil)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) setDisabled(disabled bool) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, err := h.user(r)
+		if err != nil {
+			return err
+		}
+		if u, err = h.deps.Users.SetDisabled(r.Context(), u.ID, disabled); err != nil {
+			return problemOf(err)
+		}
+		reason := "user enabled"
+		if disabled {
+			reason = "user disabled"
+		}
+		h.record(r, u.ID, reason, nil)
+		return h.writeUser(w, r, http.StatusOK, u)
+	}
+}
+
+func (h *Handler) revokeSessions(w http.ResponseWriter, r *http.Request) error {
+	u, err := h.user(r)
+	if err != nil {
+		return err
+	}
+	if err := h.deps.UserSessions.RevokeUser(r.Context(), u.ID); err != nil {
+		return err
+	}
+	h.record(r, u.ID, "sessions revoked", nil)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) removePasskey(w http.ResponseWriter, r *http.Request) error {
+	u, err := h.user(r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("passkey")
+	if err := h.deps.Passkeys.Remove(r.Context(), u.ID, id); errors.Is(err, store.ErrNotFound) {
+		return NotFound("the user has no such passkey")
+	} else if err != nil {
+		return err
+	}
+	h.record(r, u.ID, "passkey removed", map[string]string{"passkey": id})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) removeIdentity(w http.ResponseWriter, r *http.Request) error {
+	u, err := h.user(r)
+	if err != nil {
+		return err
+	}
+	provider, subject := r.PathValue("provider"), r.PathValue("subject")
+	ids, err := h.deps.Identities.Identities(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(ids, func(i store.Identity) bool { return i.Provider == provider && i.Subject == subject }) {
+		return NotFound("the user has no such linked identity")
+	}
+	if err := h.deps.Identities.Remove(r.Context(), u.ID, provider, subject); err != nil {
+		return err
+	}
+	h.record(r, u.ID, "identity unlinked", map[string]string{"provider": provider})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) invite(w http.ResponseWriter, r *http.Request) error {
+	var req InvitationRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	inv, err := h.deps.Invites.CreateInvite(r.Context(), req.Email, req.Groups)
+	if err != nil {
+		return problemOf(err)
+	}
+	h.record(r, "", "invitation created", nil)
+	writeJSON(w, http.StatusCreated, Invitation{Code: inv.Code, URL: h.deps.Issuer + "/signup?invite=" + inv.Code,
+		Email: inv.Email, Groups: inv.Groups, ExpiresAt: inv.ExpiresAt})
+	return nil
+}

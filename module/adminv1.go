@@ -1,0 +1,27 @@
+package module
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/handlers/adminv1"
+)
+
+// mountAdminV1 mounts the Administration API (handlers/adminv1) on the portal at
+// <issuer path>/api/admin/v1/, with the app's admin_group and admin_max_age.
+func mountAdminV1(mux *http.ServeMux, app *App) *adminv1.Handler {
+	core, st := app.provider, app.portal
+	h := adminv1.New(adminv1.Deps{
+		Tokens: core.Verifier, Sessions: core.Sessions, SessionSecret: st.sessions.Secret, CSRF: st.csrf,
+		Issuer: core.Issuer, AdminGroup: app.AdminGroup, AdminMaxAge: time.Duration(app.AdminMaxAge), Now: core.Now,
+		ClientIP: clientIP,
+		Users:    core.Accounts, Passkeys: core.Passkey, Identities: core.Social, UserSessions: core.Sessions,
+		Invites: core.Signup, Clients: core.OAuth, Groups: core.Accounts,
+	})
+	var hh http.Handler = h
+	if st.base != "" {
+		hh = http.StripPrefix(st.base, h)
+	}
+	mux.Handle(st.base+adminv1.Prefix+"/", hh)
+	return h
+}
