@@ -112,17 +112,21 @@ func (h *Handler) loadApproval(w http.ResponseWriter, r *http.Request, request s
 		}
 		return nil
 	}
+	lost := i18n.N("The approval lost its sign-in request. Go back to the application and start again.")
 	q, err := url.ParseQuery(request)
 	if err != nil || !q.Has("request_uri") {
-		return fail(http.StatusBadRequest, codeInvalidRequest, "The approval lost its sign-in request. Go back to the application and start again.")
+		return fail(http.StatusBadRequest, codeInvalidRequest, lost)
 	}
 	eff, params, pushed, e := h.openPushed(w, r, q)
 	if e != nil {
-		return fail(http.StatusBadRequest, e.Code, "The approval lost its sign-in request. Go back to the application and start again.")
+		return fail(http.StatusBadRequest, e.Code, lost)
+	}
+	if pushed == nil {
+		return fail(http.StatusBadRequest, codeInvalidRequest, lost)
 	}
 	req, _, e := h.parseRequest(r.Context(), eff, pushed, q.Get("request_uri"))
 	if e != nil || len(req.ApprovalData) == 0 {
-		return fail(http.StatusBadRequest, codeInvalidRequest, "The approval lost its sign-in request. Go back to the application and start again.")
+		return fail(http.StatusBadRequest, codeInvalidRequest, lost)
 	}
 	if pushed.Expired {
 		if api {
@@ -134,11 +138,11 @@ func (h *Handler) loadApproval(w http.ResponseWriter, r *http.Request, request s
 	}
 	s, u, err := h.Sessions.Get(r.Context(), h.Cookie.Secret(r))
 	if err != nil {
-		return fail(http.StatusUnauthorized, "login_required", "Your session ended. Go back to the application and start again.")
+		return fail(http.StatusUnauthorized, "login_required", i18n.N("Your session ended. Go back to the application and start again."))
 	}
 	tx, err := approval.FromCanonical(req.ApprovalData)
 	if err != nil {
-		return fail(http.StatusBadRequest, codeInvalidRequest, "The approval lost its sign-in request. Go back to the application and start again.")
+		return fail(http.StatusBadRequest, codeInvalidRequest, lost)
 	}
 	return &approvalContext{req: req, params: params, s: s, u: u, tx: tx, bind: approvalBind(req, s)}
 }

@@ -3,6 +3,7 @@ package oidc
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/oauth"
@@ -65,13 +66,14 @@ func (h *Handler) par(w http.ResponseWriter, r *http.Request) {
 // request_uri, the parameters are the pushed ones, and of the browser's query only client_id,
 // request_uri and Gatehouse's own resume parameters (gh_*) count — "the authorization server
 // MUST ... ignore" the others. browser are the parameters a resumed request carries. Without
-// a request_uri, q is both.
+// a request_uri of this server (urn:ietf:params:oauth:request_uri:...), q is both: a request
+// object by reference is then refused as unsupported, as ever.
 func (h *Handler) openPushed(w http.ResponseWriter, r *http.Request, q url.Values) (eff, browser url.Values, p *oauth.Pushed, e *apiError) {
-	if !q.Has("request_uri") {
+	if len(q["request_uri"]) != 1 || !strings.HasPrefix(q.Get("request_uri"), oauth.RequestURIPrefix) {
 		return q, q, nil, nil
 	}
 	for _, k := range []string{"client_id", "request_uri"} {
-		if len(q[k]) > 1 || len(q.Get(k)) > maxParamLen {
+		if len(q[k]) > 1 || len(q.Get(k)) > 512 {
 			return nil, nil, nil, &apiError{Code: codeInvalidRequest, Description: "parameter " + k + " is repeated or too long"}
 		}
 	}
@@ -106,4 +108,4 @@ func (h *Handler) openPushed(w http.ResponseWriter, r *http.Request, q url.Value
 }
 
 // secure tells whether the portal is served over https (cookie names and flags).
-func (h *Handler) secure() bool { return len(h.Issuer) > 6 && h.Issuer[:6] == "https:" }
+func (h *Handler) secure() bool { return strings.HasPrefix(h.Issuer, "https:") }
