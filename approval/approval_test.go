@@ -91,6 +91,9 @@ func newApprovalEnv(t testing.TB) *approvalEnv {
 	if _, err := e.P.Passkey.FinishRegistration(e.Ctx, s, c.Secret, "laptop", resp); err != nil {
 		t.Fatal(err)
 	}
+	if e.User, err = e.Store.GetUser(e.Ctx, e.User.ID); err != nil { // with its WebAuthn user handle now
+		t.Fatal(err)
+	}
 	return &approvalEnv{Env: e, auth: auth, msgs: msgs, a: e.P.Approval}
 }
 

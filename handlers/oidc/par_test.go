@@ -16,12 +16,12 @@ import (
 
 // browser is one user agent: a portal session of the fixture's user and the cookies the
 // portal set (the pushed request's binding, CSRF, ceremonies).
-type browser struct {
+type agent struct {
 	e       *env
 	cookies map[string]*http.Cookie
 }
 
-func (e *env) browser() *browser {
+func (e *env) agent() *agent {
 	e.T.Helper()
 	sec, _, err := e.P.Sessions.Start(e.Ctx, e.User, []string{"pwd"}, sessions.Meta{})
 	if err != nil {
@@ -31,12 +31,12 @@ func (e *env) browser() *browser {
 	if err := e.cookie.Issue(w, httptest.NewRequest(http.MethodGet, "/", nil), sec); err != nil {
 		e.T.Fatal(err)
 	}
-	b := &browser{e: e, cookies: map[string]*http.Cookie{}}
+	b := &agent{e: e, cookies: map[string]*http.Cookie{}}
 	b.keep(w)
 	return b
 }
 
-func (b *browser) keep(w *httptest.ResponseRecorder) {
+func (b *agent) keep(w *httptest.ResponseRecorder) {
 	for _, c := range w.Result().Cookies() {
 		if c.MaxAge < 0 {
 			delete(b.cookies, c.Name)
@@ -47,7 +47,7 @@ func (b *browser) keep(w *httptest.ResponseRecorder) {
 }
 
 // do sends r with the browser's cookies and keeps the ones set.
-func (b *browser) do(r *http.Request) *httptest.ResponseRecorder {
+func (b *agent) do(r *http.Request) *httptest.ResponseRecorder {
 	for _, c := range b.cookies {
 		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 	}
@@ -56,7 +56,7 @@ func (b *browser) do(r *http.Request) *httptest.ResponseRecorder {
 	return w
 }
 
-func (b *browser) get(target string) *httptest.ResponseRecorder {
+func (b *agent) get(target string) *httptest.ResponseRecorder {
 	return b.do(httptest.NewRequest(http.MethodGet, target, nil))
 }
 
@@ -110,7 +110,7 @@ func TestPARHappyPath(t *testing.T) {
 	q := idptest.AuthQuery("web", idptest.WebCB2, ch, "openid", "email")
 	q.Set("state", "pushed-state")
 	ru := e.pushOK(q)
-	b := e.browser()
+	b := e.agent()
 	loc := redirectParams(t, b.get(byRef("web", ru)))
 	if loc.Get("state") != "pushed-state" || loc.Get("code") == "" || loc.Get("iss") != idptest.Issuer {
 		t.Fatalf("authorization response %v", loc)
@@ -135,7 +135,7 @@ func TestPARQueryParametersIgnored(t *testing.T) {
 	ru := e.pushOK(idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
 	target := byRef("web", ru) + "&" + url.Values{"redirect_uri": {idptest.WebCB2}, "state": {"forged"},
 		"scope": {"openid write"}, "prompt": {"none"}, "approval_data": {`{"type":"x"}`}}.Encode()
-	w := e.browser().get(target)
+	w := e.agent().get(target)
 	u, _ := url.Parse(w.Header().Get("Location"))
 	if w.Code != http.StatusFound || u.Scheme+"://"+u.Host+u.Path != idptest.WebCB || u.Query().Get("state") != "st" || u.Query().Get("code") == "" {
 		t.Fatalf("status %d Location %q: want a code at the pushed redirect_uri with the pushed state", w.Code, w.Header().Get("Location"))
@@ -152,27 +152,27 @@ func TestPARRequestURIRefused(t *testing.T) {
 	q := idptest.AuthQuery("web", idptest.WebCB, ch, "openid")
 	t.Run("another client's", func(t *testing.T) {
 		ru := e.pushOK(q)
-		errorPageCode(t, e.browser().get(byRef("rp", ru)), codeInvalidRequestURI)
+		errorPageCode(t, e.agent().get(byRef("rp", ru)), codeInvalidRequestURI)
 		// Still usable by its own client: the refusal did not consume it.
-		redirectParams(t, e.browser().get(byRef("web", ru)))
+		redirectParams(t, e.agent().get(byRef("web", ru)))
 	})
 	t.Run("expired", func(t *testing.T) {
 		ru := e.pushOK(q)
 		e.Clock.Advance(61 * time.Second)
-		errorPageCode(t, e.browser().get(byRef("web", ru)), codeInvalidRequestURI)
+		errorPageCode(t, e.agent().get(byRef("web", ru)), codeInvalidRequestURI)
 	})
 	t.Run("unknown", func(t *testing.T) {
-		errorPageCode(t, e.browser().get(byRef("web", oauth.RequestURIPrefix+"guessed")), codeInvalidRequestURI)
+		errorPageCode(t, e.agent().get(byRef("web", oauth.RequestURIPrefix+"guessed")), codeInvalidRequestURI)
 		// A request object by reference (RFC 9101) is still unsupported: OIDC Core §6.2.
 	})
 	t.Run("another browser", func(t *testing.T) {
 		ru := e.pushOK(q)
 		// The first browser is sent to the login page (no session): it holds the request.
-		first := &browser{e: e, cookies: map[string]*http.Cookie{}}
+		first := &agent{e: e, cookies: map[string]*http.Cookie{}}
 		if w := first.get(byRef("web", ru)); w.Code != http.StatusFound || !strings.Contains(w.Header().Get("Location"), PathLogin) {
 			t.Fatalf("first browser: %d %q, want the login page", w.Code, w.Header().Get("Location"))
 		}
-		errorPageCode(t, e.browser().get(byRef("web", ru)), codeInvalidRequestURI)
+		errorPageCode(t, e.agent().get(byRef("web", ru)), codeInvalidRequestURI)
 	})
 }
 
@@ -227,7 +227,7 @@ func TestPARRequired(t *testing.T) {
 		t.Fatalf("plain request of a client that must push: %v", loc)
 	}
 	ru := e.pushOK(q)
-	if loc := redirectParams(t, e.browser().get(byRef("web", ru))); loc.Get("code") == "" {
+	if loc := redirectParams(t, e.agent().get(byRef("web", ru))); loc.Get("code") == "" {
 		t.Fatalf("pushed request: %v", loc)
 	}
 }
