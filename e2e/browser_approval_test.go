@@ -20,7 +20,7 @@ const brApprovalGatehouse = `signup open
 		client bank {
 			name "Example Bank"
 			secret bank-secret-0123456789abcdef
-			redirect_uri {{.RP}}/bank-cb
+			redirect_uri http://{{.UpstreamAddr}}/bank-cb
 			scopes openid email
 			require_pushed_authorization_requests
 		}`
@@ -56,7 +56,7 @@ func TestBrowserTransactionApproval(t *testing.T) {
 		t.Fatalf("discovery pushed_authorization_request_endpoint %q (%v)", meta.PAR, err)
 	}
 	conf := &oauth2.Config{ClientID: "bank", ClientSecret: "bank-secret-0123456789abcdef", Endpoint: provider.Endpoint(),
-		RedirectURL: e.RP + "/bank-cb", Scopes: []string{oidc.ScopeOpenID, "email"}}
+		RedirectURL: "http://" + e.UpstreamAddr + "/bank-cb", Scopes: []string{oidc.ScopeOpenID, "email"}}
 	conf.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
 
 	// The user signs up with a passkey on the laptop's authenticator.
