@@ -64,8 +64,9 @@ func (h *Handler) par(w http.ResponseWriter, r *http.Request) {
 
 // openPushed resolves an authorization request by reference (RFC 9126 §4): with a
 // request_uri, the parameters are the pushed ones, and of the browser's query only client_id,
-// request_uri and Gatehouse's own resume parameters (gh_*) count — "the authorization server
-// MUST ... ignore" the others. browser are the parameters a resumed request carries. Without
+// request_uri and Gatehouse's own resume parameters (gh_*) count; the others are ignored (the
+// request by reference of RFC 9101 §5, on which RFC 9126 §4 builds, uses only the referenced
+// parameters). browser are the parameters a resumed request carries. Without
 // a request_uri of this server (urn:ietf:params:oauth:request_uri:...), q is both: a request
 // object by reference is then refused as unsupported, as ever.
 func (h *Handler) openPushed(w http.ResponseWriter, r *http.Request, q url.Values) (eff, browser url.Values, p *oauth.Pushed, e *apiError) {

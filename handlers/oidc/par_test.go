@@ -126,9 +126,9 @@ func TestPARHappyPath(t *testing.T) {
 	errorPageCode(t, b.get(byRef("web", ru)), codeInvalidRequestURI)
 }
 
-// RFC 9126 §4: "the authorization server MUST ... ignore" the parameters sent outside the
-// request_uri (only client_id must match): a redirect_uri, state or scope added on the
-// query changes nothing.
+// RFC 9126 §4 builds the authorization request on RFC 9101's request by reference, whose
+// parameters are the referenced ones only (client_id must match): a redirect_uri, state,
+// scope, prompt or approval_data added on the query changes nothing.
 func TestPARQueryParametersIgnored(t *testing.T) {
 	e := newEnv(t)
 	_, ch := idptest.PKCE()
@@ -242,6 +242,42 @@ func TestPARDiscovery(t *testing.T) {
 		if d["pushed_authorization_request_endpoint"] != idptest.Issuer+PathPAR || d["require_pushed_authorization_requests"] != required {
 			t.Errorf("required=%v: pushed_authorization_request_endpoint %v, require_pushed_authorization_requests %v",
 				required, d["pushed_authorization_request_endpoint"], d["require_pushed_authorization_requests"])
+		}
+	}
+}
+
+// The contract the journey engine reads (oauth.AuthRequest.Pushed, PushedParams): a request
+// pushed by an authenticated confidential client is Pushed with all its parameters; a
+// public client's push (no authentication: RFC 9126 §2 applies the token endpoint's rules,
+// where a public client only names itself) is loaded but not Pushed, its parameters being
+// no more trustworthy than the browser's.
+func TestPARPushedContract(t *testing.T) {
+	e := newEnv(t)
+	_, ch := idptest.PKCE()
+	for _, tc := range []struct {
+		client, id, secret, cb string
+		pushed                 bool
+	}{
+		{"web", "web", idptest.WebSecret, idptest.WebCB, true},
+		{"cli", "", "", idptest.CliCB, false},
+	} {
+		q := idptest.AuthQuery(tc.client, tc.cb, ch, "openid")
+		q.Set("external_user_id", "ext-42")
+		w := e.push(q, tc.id, tc.secret)
+		var out oauth.PushedRequest
+		if w.Code != http.StatusCreated || json.Unmarshal(w.Body.Bytes(), &out) != nil {
+			t.Fatalf("%s push: %d %s", tc.client, w.Code, w.Body)
+		}
+		p, oerr := e.P.OAuth.OpenPushed(e.Ctx, tc.client, out.RequestURI, "browser-secret-0123456789abcdef0123")
+		if oerr != nil {
+			t.Fatal(oerr)
+		}
+		req, _, aerr := e.h.parseRequest(e.Ctx, p.Params, p, out.RequestURI)
+		if aerr != nil {
+			t.Fatal(aerr)
+		}
+		if req.Pushed != tc.pushed || (req.PushedParams.Get("external_user_id") == "ext-42") != tc.pushed || req.PushedRequestURI != out.RequestURI {
+			t.Errorf("%s: Pushed %v, PushedParams %v, want Pushed %v", tc.client, req.Pushed, req.PushedParams, tc.pushed)
 		}
 	}
 }
