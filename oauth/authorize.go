@@ -222,10 +222,10 @@ func (p *Server) Authorize(ctx context.Context, in AuthParams) (req *AuthRequest
 	if in.RequestURI {
 		return req, true, errorf(RequestURINotSupported, "request_uri is only for pushed authorization requests (RFC 9126): urn:ietf:params:oauth:request_uri: values of the pushed authorization request endpoint")
 	}
-	// RFC 9126 §5, §6: when policy requires pushed requests, "the authorization server will
-	// refuse, using the invalid_request error code, to process any request to the
-	// authorization endpoint that does not have a request_uri parameter with a value
-	// obtained from the PAR endpoint".
+	// RFC 9126 §4 (metadata: §5, §6): when policy requires pushed requests, "the
+	// authorization server will refuse, using the invalid_request error code, to process
+	// any request to the authorization endpoint that does not have a request_uri parameter
+	// with a value obtained from the PAR endpoint".
 	if !in.Pushed && p.RequiresPushed(client) {
 		return req, true, errorf(InvalidRequest, "this client must push its authorization requests to the pushed authorization request endpoint (RFC 9126) and send only client_id and request_uri here")
 	}

@@ -56,7 +56,7 @@ type Pushed struct {
 }
 
 // RequiresPushed reports whether client c may start authorization requests only through a
-// pushed request (RFC 9126 §5, §6: require_pushed_authorization_requests).
+// pushed request (RFC 9126 §4; metadata require_pushed_authorization_requests, §5 and §6).
 func (p *Server) RequiresPushed(c *Client) bool {
 	return p.RequirePushedRequests || c.RequirePushedRequests
 }

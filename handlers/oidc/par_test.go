@@ -213,7 +213,7 @@ func TestPARPushRefused(t *testing.T) {
 	}
 }
 
-// RFC 9126 §5, §6: require_pushed_authorization_requests — "the authorization server will
+// RFC 9126 §4, with the metadata of §5 and §6: require_pushed_authorization_requests — "the authorization server will
 // refuse, using the invalid_request error code, to process any request to the authorization
 // endpoint that does not have a request_uri parameter with a value obtained from the PAR
 // endpoint"; the same request pushed works.
