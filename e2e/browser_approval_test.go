@@ -23,6 +23,10 @@ const brApprovalGatehouse = `signup open
 			redirect_uri http://{{.UpstreamAddr}}/bank-cb
 			scopes openid email
 			require_pushed_authorization_requests
+		}
+		client shop {
+			redirect_uri http://{{.UpstreamAddr}}/bank-cb
+			scopes openid email
 		}`
 
 const brApprovalSites = `
@@ -154,5 +158,15 @@ func TestBrowserTransactionApproval(t *testing.T) {
 		chromedp.Navigate(conf.AuthCodeURL("s3", oauth2.S256ChallengeOption(v2))), atCallback)
 	if q := callback(); q.Get("error") != "invalid_request" {
 		t.Errorf("plain /authorize of a client that must push: %v", q)
+	}
+	// approval_data is accepted only pushed: on /authorize itself, even from a client that
+	// need not push, it is refused (invalid_request naming it), with no approval page.
+	plain := portal + "/authorize?" + url.Values{"response_type": {"code"}, "client_id": {"shop"},
+		"redirect_uri": {conf.RedirectURL}, "scope": {"openid"}, "state": {"s4"},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(v2)}, "code_challenge_method": {"S256"},
+		"approval_data": {tx}}.Encode()
+	b.run("approval_data on a plain request", 15*time.Second, chromedp.Navigate(plain), atCallback)
+	if q := callback(); q.Get("error") != "invalid_request" || !strings.Contains(q.Get("error_description"), "approval_data") || q.Get("code") != "" {
+		t.Errorf("approval_data on /authorize: %v", q)
 	}
 }
