@@ -182,12 +182,17 @@ func TestCodeApproval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := e.msgs.Last(t, e.User.Email, otp.MsgLoginCode).Vars.Code
+	msg := e.msgs.Last(t, e.User.Email, otp.MsgApprovalCode)
+	// The message names what the code approves.
+	if msg.Vars.Amount != "125.50 EUR" || msg.Vars.Payee != "ACME GmbH" {
+		t.Errorf("approval message names %q to %q", msg.Vars.Amount, msg.Vars.Payee)
+	}
+	code := msg.Vars.Code
 	if _, err := e.a.CheckCode(e.Ctx, b, e.User, "flow-1", flow, code, "192.0.2.1"); !errors.Is(err, otp.ErrCodeExpired) {
 		t.Errorf("code for A used for B: %v, want ErrCodeExpired", err)
 	}
 	flow, _ = e.a.SendCode(e.Ctx, a, e.User, "flow-1", "en", "192.0.2.1")
-	code = e.msgs.Last(t, e.User.Email, otp.MsgLoginCode).Vars.Code
+	code = e.msgs.Last(t, e.User.Email, otp.MsgApprovalCode).Vars.Code
 	amr, err := e.a.CheckCode(e.Ctx, a, e.User, "flow-1", flow, code, "192.0.2.1")
 	if err != nil || amr != "eotp" {
 		t.Fatalf("code approval: %q, %v", amr, err)

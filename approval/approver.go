@@ -91,7 +91,7 @@ func (a *Approver) SendCode(ctx context.Context, tx Transaction, u store.User, b
 	}
 	h := tx.Hash()
 	return a.Codes.Start(ctx, otp.Request{Purpose: PurposeCode + channel, Channel: channel, Dest: dest, Subject: u.ID,
-		Kind: otp.MsgLoginCode, Vars: otp.MessageVars{Email: u.Email, Language: lang},
+		Kind: otp.MsgApprovalCode, Vars: otp.MessageVars{Email: u.Email, Language: lang, Amount: tx.Amount + " " + tx.Currency, Payee: tx.Payee},
 		Data: map[string]string{"tx": hex.EncodeToString(h[:]), "bind": bind}}, clientIP)
 }
 

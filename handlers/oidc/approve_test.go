@@ -268,7 +268,7 @@ func TestApprovalWithCode(t *testing.T) {
 	if w := b.postForm(PathApprove, url.Values{"csrf_token": {csrf}, "request": {request}, "decision": {"send_code"}}); w.Code != http.StatusOK {
 		t.Fatalf("send_code: %d %s", w.Code, w.Body)
 	}
-	code := e.msgs.Last(t, idptest.Alice, otp.MsgLoginCode).Vars.Code
+	code := e.msgs.Last(t, idptest.Alice, otp.MsgApprovalCode).Vars.Code
 	w = b.postForm(PathApprove, url.Values{"csrf_token": {csrf}, "request": {request}, "decision": {"code"}, "code": {code}})
 	if w.Code != http.StatusFound {
 		t.Fatalf("code: %d %s", w.Code, w.Body)
