@@ -70,6 +70,13 @@ func init() {
 //			no_initial_access_token
 //			per_ip_per_hour <n>
 //		}
+//		par {                            # pushed authorization requests (RFC 9126): POST <issuer>/par
+//			lifetime <duration>          # a request_uri's expires_in (default 60s)
+//			required                     # every client must push its authorization requests
+//		}
+//		approval {                       # transaction approval (approval_data of a pushed request)
+//			allow otp                    # also an email/SMS code, besides a passkey
+//		}
 //		client <id> {
 //			name <name>
 //			secret <secret>              # a placeholder: {env.CLIENT_SECRET} or {file./run/secrets/client}
@@ -86,6 +93,10 @@ func init() {
 //			backchannel_logout_uri <uri>
 //			allowed_origins <origin...>  # public clients: more pages allowed to call /token (CORS)
 //			consent required|none        # required: a third-party client, users see a consent page
+//			require_pushed_authorization_requests  # this client must use /par (RFC 9126 §6)
+//			approval {
+//				allow otp                # this client's users may approve with a code
+//			}
 //		}
 //	}
 func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
@@ -258,6 +269,31 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			if err := parseAudit(d, app); err != nil {
 				return nil, err
 			}
+		case "par":
+			if d.NextArg() {
+				return nil, d.Errf("gatehouse: par takes a block, not %q", d.Val())
+			}
+			for nesting := d.Nesting(); d.NextBlock(nesting); {
+				switch opt := d.Val(); opt {
+				case "lifetime":
+					v, err := durationArg(d, "par ")
+					if err != nil {
+						return nil, err
+					}
+					app.PAR.Lifetime = v
+				case "required":
+					if d.NextArg() {
+						return nil, d.Errf("gatehouse: par required takes no value")
+					}
+					app.PAR.Required = true
+				default:
+					return nil, d.Errf("gatehouse: par: unknown option %q (options: lifetime, required)", opt)
+				}
+			}
+		case "approval":
+			if err := parseApproval(d, &app.Approval, ""); err != nil {
+				return nil, err
+			}
 		case "client":
 			c, err := parseClient(d)
 			if err != nil {
@@ -265,7 +301,7 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			app.Clients = append(app.Clients, c)
 		default:
-			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, locale, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, audit, passkeys, social, social_limits, account, metrics, client)", opt)
+			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, locale, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, audit, passkeys, social, social_limits, account, metrics, par, approval, client)", opt)
 		}
 	}
 	var warnings []caddyconfig.Warning
@@ -453,9 +489,39 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 				return c, err
 			}
 			*v = dur
+		} else if opt == "require_pushed_authorization_requests" {
+			if d.NextArg() {
+				return c, d.Errf("gatehouse: %srequire_pushed_authorization_requests takes no value", p)
+			}
+			c.RequirePushedAuthorizationRequests = true
+		} else if opt == "approval" {
+			if err := parseApproval(d, &c.Approval, p); err != nil {
+				return c, err
+			}
 		} else {
-			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, access_token_alg, resource, backchannel_logout_uri, allowed_origins, consent, access_token_claims)", p, opt)
+			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, access_token_alg, resource, backchannel_logout_uri, allowed_origins, consent, access_token_claims, require_pushed_authorization_requests, approval)", p, opt)
 		}
 	}
 	return c, nil
+}
+
+// parseApproval parses an `approval { allow <way...> }` block (global, or a client's with
+// prefix p).
+func parseApproval(d *caddyfile.Dispenser, a *module.ApprovalConfig, p string) error {
+	if d.NextArg() {
+		return d.Errf("gatehouse: %sapproval takes a block, not %q", p, d.Val())
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "allow":
+			ways := d.RemainingArgs()
+			if len(ways) == 0 {
+				return d.Errf("gatehouse: %sapproval allow: name a way, such as otp", p)
+			}
+			a.Allow = append(a.Allow, ways...)
+		default:
+			return d.Errf("gatehouse: %sapproval: unknown option %q (options: allow)", p, opt)
+		}
+	}
+	return nil
 }

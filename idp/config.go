@@ -81,6 +81,13 @@ type Config struct {
 	SocialLimits SocialLimits
 	// Registration turns on dynamic client registration (RFC 7591/7592; zero: off).
 	Registration Registration
+	// PushedRequestLifetime is a request_uri's lifetime (RFC 9126; 0: 60 s);
+	// RequirePushedRequests makes every client push its authorization requests.
+	PushedRequestLifetime time.Duration
+	RequirePushedRequests bool
+	// ApprovalOTP lets every client's users approve a transaction with an email or SMS
+	// code instead of a passkey (approval { allow otp }).
+	ApprovalOTP bool
 	// SMSAllowedPrefixes limits SMS to numbers starting with one of these (E.164 prefixes
 	// such as +1, +44); empty allows any number.
 	SMSAllowedPrefixes []string

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/appcred"
+	"github.com/gatehouse-dev/gatehouse/approval"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/login/emailcode"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
@@ -68,7 +69,9 @@ type Provider struct {
 	MagicLink *magiclink.Method
 	Recovery  *recovery.Method
 	Passkey   *passkey.Method
-	Social    *social.Method
+	// Approval runs transaction approvals (passkey or code; package approval).
+	Approval *approval.Approver
+	Social   *social.Method
 	// TOTP is the authenticator app; RecoveryCodes the last-resort second factor.
 	TOTP          *totp.Method
 	RecoveryCodes *recoverycode.Codes
@@ -151,7 +154,9 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		Limiter: p.Lockout, Verifier: p.Verifier, Revocations: rl, CodeLifetime: cfg.CodeLifetime,
 		AccessTokenLifetime: cfg.AccessTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle,
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, Leeway: cfg.Leeway, ClientMaxFailures: cfg.ClientMaxFailures,
-		DeviceKey: ring.DeriveKey("device-user-code"), Registration: cfg.Registration, Now: now, Logger: logger}
+		DeviceKey: ring.DeriveKey("device-user-code"), Registration: cfg.Registration, Now: now, Logger: logger,
+		RequirePushedRequests: cfg.RequirePushedRequests, PushedRequestLifetime: cfg.PushedRequestLifetime}
+	p.Approval = &approval.Approver{Passkeys: p.Passkey, Codes: p.Codes}
 	p.Sessions.Logout = p.OAuth
 	p.AppCredentials.Sessions = p.Sessions
 	if cfg.SignupMode != SignupClosed && !p.Codes.CanEmail() && !cfg.SignupRevealsExisting {

@@ -73,6 +73,10 @@ type App struct {
 	Clients []ClientConfig `json:"clients,omitempty"`
 	// Registration turns on dynamic client registration (RFC 7591/7592; default off).
 	Registration *RegistrationConfig `json:"registration,omitempty"`
+	// PAR sets pushed authorization requests (RFC 9126, the /par endpoint).
+	PAR PARConfig `json:"par,omitzero"`
+	// Approval sets transaction approval (approval_data in a pushed request).
+	Approval ApprovalConfig `json:"approval,omitzero"`
 	// Tokens sets token lifetimes and algorithms.
 	Tokens TokenConfig `json:"tokens,omitzero"`
 	// Sessions sets the portal session's lifetimes.
@@ -235,6 +239,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 			Disabled: len(a.Login) > 0 && !hasString(a.Login, "passkey")},
 	}
 	cfg.Registration = a.Registration.IDP(initialToken)
+	cfg.PushedRequestLifetime, cfg.RequirePushedRequests = time.Duration(a.PAR.Lifetime), a.PAR.Required
+	cfg.ApprovalOTP = a.Approval.allowsOTP()
 	if a.metrics != nil {
 		cfg.Metrics = a.metrics
 	}

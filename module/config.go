@@ -76,7 +76,33 @@ type ClientConfig struct {
 	// defaults: "roles", "permissions" (the user's; each list capped at 2 KB like groups),
 	// so that a gatehouse_protect route can use them without a store read.
 	AccessTokenClaims []string `json:"access_token_claims,omitempty"`
+	// RequirePushedAuthorizationRequests: this client must push its authorization requests
+	// to the /par endpoint (RFC 9126 §6); a plain /authorize request is refused with
+	// invalid_request. Default false.
+	RequirePushedAuthorizationRequests bool `json:"require_pushed_authorization_requests,omitempty"`
+	// Approval sets how this client's users may approve transactions (Allow: ["otp"] adds
+	// an email or SMS code to the passkey).
+	Approval ApprovalConfig `json:"approval,omitzero"`
 }
+
+// PARConfig sets pushed authorization requests (RFC 9126).
+type PARConfig struct {
+	// Lifetime is a request_uri's lifetime, its expires_in (default 60s; at most 10m).
+	Lifetime caddy.Duration `json:"lifetime,omitempty"`
+	// Required makes every client push its authorization requests (advertised as
+	// require_pushed_authorization_requests). Default false.
+	Required bool `json:"required,omitempty"`
+}
+
+// ApprovalConfig sets transaction approval: the user approves the approval_data of a pushed
+// request with a passkey, always; Allow adds other ways.
+type ApprovalConfig struct {
+	// Allow lists the other ways: "otp" (a code sent to the verified email address, or
+	// else phone). Default none: passkeys only.
+	Allow []string `json:"allow,omitempty"`
+}
+
+func (c ApprovalConfig) allowsOTP() bool { return hasString(c.Allow, "otp") }
 
 // IDP converts the configuration (secret placeholders resolved by the caller).
 func (c ClientConfig) IDP(secret string) idp.ClientConfig {
@@ -86,7 +112,8 @@ func (c ClientConfig) IDP(secret string) idp.ClientConfig {
 		RefreshTokenLifetime: time.Duration(c.RefreshTokenLifetime), RefreshTokenIdle: time.Duration(c.RefreshTokenIdle),
 		IDTokenAlg: c.IDTokenAlg, AccessTokenAlg: c.AccessTokenAlg, Resources: c.Resources,
 		BackchannelLogoutURI: c.BackchannelLogoutURI, AllowedOrigins: c.AllowedOrigins, Consent: c.Consent,
-		AccessTokenClaims: c.AccessTokenClaims}
+		AccessTokenClaims: c.AccessTokenClaims, RequirePushedRequests: c.RequirePushedAuthorizationRequests,
+		ApprovalOTP: c.Approval.allowsOTP()}
 }
 
 // KeysConfig sets signing-key rotation.

@@ -83,6 +83,7 @@ var _ idp.Messenger = (*messenger)(nil)
 func (m *messenger) data(v idp.MessageVars) notify.MessageData {
 	d := m.brand
 	d.Email, d.Code, d.Link, d.Language = v.Email, v.Code, v.Link, v.Language
+	d.Amount, d.Payee = v.Amount, v.Payee
 	// The recipient's language picks the message templates (notify: "de-CH" uses de/);
 	// without a supported one, the deployment's locale.
 	lang := i18n.Choose("", v.Language, m.locale)

@@ -70,7 +70,8 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 	core := app.provider
 	op := &oidc.Handler{OAuth: core.OAuth, Sessions: core.Sessions, MFA: core.MFA, Passkeys: core.Passkey, Tokens: core.Verifier,
 		Keys: core.Keys, Issuer: core.Issuer, Now: core.Now, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand,
-		Base: st.base, Locale: st.locale, ClientIP: clientIP, Logger: logger}
+		Base: st.base, Locale: st.locale, ClientIP: clientIP, Logger: logger,
+		Approval: core.Approval, ApprovalOTP: app.Approval.allowsOTP(), RequirePushed: app.PAR.Required}
 	if core.Registration.Enabled() {
 		op.Registration = core.OAuth
 	}

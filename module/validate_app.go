@@ -36,6 +36,8 @@ func (a *App) Check(v *Validator, path string) {
 		c.check(v, p)
 	}
 	a.Registration.check(v, path+".registration")
+	v.duration(path+".par.lifetime", a.PAR.Lifetime, 5*time.Second, 10*time.Minute, " (RFC 9126 §2.2: a short-lived request_uri)")
+	a.Approval.check(v, path+".approval")
 	a.Tokens.check(v, path+".tokens")
 	a.Sessions.check(v, path+".sessions")
 	a.Lockout.check(v, path+".lockout")
@@ -205,5 +207,12 @@ func (a *App) checkPasskeys(v *Validator, path, issuer string) {
 		if h != rpID && !strings.HasSuffix(h, "."+rpID) {
 			v.Errorf(p, "must be under the rp_id %q, or browsers refuse it, got %q", rpID, o)
 		}
+	}
+}
+
+// check checks the ways to approve a transaction besides passkeys.
+func (c ApprovalConfig) check(v *Validator, path string) {
+	for i, w := range c.Allow {
+		v.oneOf(index(path+".allow", i), w, "otp")
 	}
 }

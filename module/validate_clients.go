@@ -24,6 +24,7 @@ var algs = []string{keys.RS256, keys.ES256, keys.EdDSA}
 
 // check records the problems of one client under path (gatehouse.clients[web]).
 func (c ClientConfig) check(v *Validator, path string) {
+	c.Approval.check(v, path+".approval")
 	if !validClientID(c.ID) {
 		v.Errorf(path+".id", "must be 1-128 characters among letters, digits and . _ - : @, got %q", c.ID)
 	}

@@ -29,12 +29,14 @@ const (
 	// KindSignupExisting tells an account's address that someone tried to sign up with it;
 	// Link is the login page. It carries no code.
 	KindSignupExisting = "signup_existing"
+	// KindApprovalCode carries a code approving one transaction: Code, Amount and Payee.
+	KindApprovalCode = "approval_code"
 )
 
 // EmailKinds and SMSKinds list the kinds each channel has templates for.
 var (
-	EmailKinds = []string{KindLoginCode, KindMagicLink, KindVerifyEmail, KindRecovery, KindAccountChanged, KindSignupExisting}
-	SMSKinds   = []string{KindLoginCode, KindVerifyPhone, KindRecovery}
+	EmailKinds = []string{KindLoginCode, KindMagicLink, KindVerifyEmail, KindRecovery, KindAccountChanged, KindSignupExisting, KindApprovalCode}
+	SMSKinds   = []string{KindLoginCode, KindVerifyPhone, KindRecovery, KindApprovalCode}
 )
 
 // DefaultLanguage is the language every other one falls back to, file by file.
@@ -65,6 +67,9 @@ type MessageData struct {
 	ExpiresIn string
 	// Notice says what changed, for account_changed ("Your password was changed.").
 	Notice string
+	// Amount ("125.50 EUR") and Payee name the transaction an approval code approves
+	// (validated text: no control or invisible characters).
+	Amount, Payee string
 	// Language is the recipient's language tag ("de-CH"): the templates of the longest
 	// matching language directory are used ("de-ch", then "de"), falling back to English.
 	Language string

@@ -53,6 +53,10 @@ func TestTemplatesEveryKind(t *testing.T) {
 				d.Link, want = link, []string{link}
 			case notify.KindAccountChanged:
 				want = []string{"Your password was changed."}
+			case notify.KindApprovalCode:
+				// The code names what it approves.
+				d.Code, d.Amount, d.Payee = code, "125.50 EUR", "ACME & Co"
+				want = []string{code, "125.50 EUR", "ACME"}
 			case notify.KindSignupExisting:
 				// A notice for the owner of the address: the login link, never a code
 				// (sign-up must not let anyone complete it for an existing account).

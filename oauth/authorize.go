@@ -48,6 +48,9 @@ type AuthRequest struct {
 	// ApprovalData is the transaction to approve (the seed's approval_data: type, amount,
 	// currency, payee, payment method), validated JSON, only from a pushed request.
 	ApprovalData json.RawMessage
+	// PushedRequestURI is the request_uri the request was loaded by ("" for a plain
+	// request): the authorization response closes it (Server.ClosePushed).
+	PushedRequestURI string
 }
 
 // RequestedSubject returns the sub value the claims request demands for the ID token, if any
@@ -167,6 +170,15 @@ type AuthParams struct {
 	Claims *issue.ClaimsRequest
 	// Resources are the resource indicators (RFC 8707), in order.
 	Resources []string
+	// Pushed tells that the parameters come from a pushed authorization request (RFC 9126),
+	// being pushed or loaded by its request_uri; PushedAuthenticated that a confidential
+	// client pushed them, authenticated.
+	Pushed, PushedAuthenticated bool
+	// PushedParams are the pushed parameters (AuthRequest.PushedParams when authenticated).
+	PushedParams url.Values
+	// ApprovalData is the validated transaction of the approval_data parameter (canonical
+	// JSON, package approval), nil without one.
+	ApprovalData json.RawMessage
 }
 
 // Authorize validates an authorization request. If the returned error is not nil and
@@ -208,7 +220,17 @@ func (p *Server) Authorize(ctx context.Context, in AuthParams) (req *AuthRequest
 		return req, true, errorf(RequestNotSupported, "request objects are not supported")
 	}
 	if in.RequestURI {
-		return req, true, errorf(RequestURINotSupported, "request_uri is not supported")
+		return req, true, errorf(RequestURINotSupported, "request_uri is only for pushed authorization requests (RFC 9126): urn:ietf:params:oauth:request_uri: values of the pushed authorization request endpoint")
+	}
+	// RFC 9126 §4 (metadata: §5, §6): when policy requires pushed requests, "the
+	// authorization server will refuse, using the invalid_request error code, to process
+	// any request to the authorization endpoint that does not have a request_uri parameter
+	// with a value obtained from the PAR endpoint".
+	if !in.Pushed && p.RequiresPushed(client) {
+		return req, true, errorf(InvalidRequest, "this client must push its authorization requests to the pushed authorization request endpoint (RFC 9126) and send only client_id and request_uri here")
+	}
+	if len(in.ApprovalData) > 0 && !in.Pushed {
+		return req, true, errorf(InvalidRequest, "approval_data is accepted only in a pushed authorization request (RFC 9126), never on /authorize itself")
 	}
 	switch in.ResponseType {
 	case "code":
@@ -264,6 +286,12 @@ func (p *Server) Authorize(ctx context.Context, in AuthParams) (req *AuthRequest
 	req.ACRValues = in.ACRValues
 	req.UILocales = in.UILocales
 	req.Claims = in.Claims
+	if in.Pushed && in.PushedAuthenticated {
+		req.Pushed, req.PushedParams = true, in.PushedParams
+	}
+	if len(in.ApprovalData) > 0 {
+		req.ApprovalData = in.ApprovalData
+	}
 	if len(in.Resources) > 8 {
 		return req, true, errorf(InvalidTarget, "at most 8 resource parameters")
 	}
@@ -281,8 +309,29 @@ func (p *Server) Authorize(ctx context.Context, in AuthParams) (req *AuthRequest
 	return req, false, nil
 }
 
+// ErrApprovalPending is IssueCode's answer for a request with a transaction to approve: its
+// code comes only from IssueApprovalCode, after the user approved.
+var ErrApprovalPending = errors.New("the transaction of this request was not approved")
+
 // IssueCode creates an authorization code for the request, the session and its user.
 func (p *Server) IssueCode(ctx context.Context, req *AuthRequest, s store.Session) (string, error) {
+	if len(req.ApprovalData) > 0 {
+		return "", ErrApprovalPending
+	}
+	return p.issueCode(ctx, req, s, nil)
+}
+
+// IssueApprovalCode creates the authorization code of a request whose transaction
+// (req.ApprovalData) the session's user approved with the method amr proves: the code
+// carries the transaction (the ID token's approval_data) and amr adds that method.
+func (p *Server) IssueApprovalCode(ctx context.Context, req *AuthRequest, s store.Session, amr string) (string, error) {
+	if len(req.ApprovalData) == 0 || amr == "" {
+		return "", errors.New("approval code without a transaction or its method")
+	}
+	return p.issueCode(ctx, req, s, &amr)
+}
+
+func (p *Server) issueCode(ctx context.Context, req *AuthRequest, s store.Session, approvedBy *string) (string, error) {
 	newUser := false
 	if s.NewUser || !hasString(s.Clients, req.Client.ID) {
 		// new_user is reported once: by the first code of the session that created the
@@ -309,6 +358,11 @@ func (p *Server) IssueCode(ctx context.Context, req *AuthRequest, s store.Sessio
 		ExpiresAt: now.Add(p.CodeLifetime), PurgeAfter: now.Add(p.CodeLifetime + max(p.AccessTokenLifetime, p.Verifier.MaxLifetime))}
 	if req.CodeChallenge != "" {
 		rec.CodeChallenge, rec.CodeChallengeMethod = req.CodeChallenge, "S256"
+	}
+	if approvedBy != nil {
+		rec.ApprovalData = string(req.ApprovalData)
+		rec.AMR = login.AddAMR(s.AMR, *approvedBy)
+		rec.ACR = req.ACRFor(login.ACR(rec.AMR))
 	}
 	if err := p.Store.CreateAuthCode(ctx, rec); err != nil {
 		return "", fmt.Errorf("store authorization code: %w", err)

@@ -70,6 +70,12 @@ type Client struct {
 	Registered bool
 	// AccessTokenClaims are the user claims its access tokens carry besides the defaults.
 	AccessTokenClaims []string
+	// RequirePushedRequests: the client may start an authorization request only through a
+	// pushed authorization request (RFC 9126 §6).
+	RequirePushedRequests bool
+	// ApprovalOTP lets the users of this client approve a transaction with an email or SMS
+	// code instead of a passkey.
+	ApprovalOTP bool
 	// origins are the browser origins of a public client (origins.go); nil otherwise.
 	origins map[string]bool
 }
@@ -120,6 +126,11 @@ type ClientConfig struct {
 	// AccessTokenClaims are user claims its access tokens carry besides the defaults:
 	// "roles", "permissions" (issue.AccessTokenClaimNames).
 	AccessTokenClaims []string
+	// RequirePushedRequests: authorization requests only through the pushed authorization
+	// request endpoint (RFC 9126 §6: require_pushed_authorization_requests).
+	RequirePushedRequests bool
+	// ApprovalOTP lets this client's users approve a transaction with an email or SMS code.
+	ApprovalOTP bool
 }
 
 // NewClient validates cfg and builds a client. Each problem is reported with the field name.
@@ -134,7 +145,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle,
 		IDTokenAlg: cfg.IDTokenAlg, AccessTokenAlg: cfg.AccessTokenAlg, Resources: cfg.Resources,
 		BackchannelLogoutURI: cfg.BackchannelLogoutURI, AllowedOrigins: cfg.AllowedOrigins,
-		AccessTokenClaims: cfg.AccessTokenClaims}
+		AccessTokenClaims: cfg.AccessTokenClaims, RequirePushedRequests: cfg.RequirePushedRequests,
+		ApprovalOTP: cfg.ApprovalOTP}
 	for _, name := range cfg.AccessTokenClaims {
 		if !slices.Contains(issue.AccessTokenClaimNames, name) {
 			errs = append(errs, fmt.Errorf("access_token_claims: %q is not a claim access tokens can carry (%s)", name, strings.Join(issue.AccessTokenClaimNames, ", ")))

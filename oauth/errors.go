@@ -61,6 +61,9 @@ const (
 	SlowDown
 	AccessDenied
 	ExpiredToken
+	// InvalidRequestURI: the request_uri of an authorization request is unknown, expired,
+	// already used or another client's (RFC 9126 §4, RFC 9101 §7: invalid_request_uri).
+	InvalidRequestURI
 )
 
 var kindNames = map[Kind]string{
@@ -70,7 +73,7 @@ var kindNames = map[Kind]string{
 	RequestURINotSupported: "request_uri not supported", InvalidToken: "invalid token",
 	InsufficientScope: "insufficient scope", Unavailable: "temporarily unavailable", Internal: "internal error",
 	AuthorizationPending: "authorization pending", SlowDown: "slow down", AccessDenied: "access denied",
-	ExpiredToken:       "expired token",
+	ExpiredToken: "expired token", InvalidRequestURI: "invalid request_uri",
 	InvalidRedirectURI: "invalid redirect URI", InvalidClientMetadata: "invalid client metadata", TooManyRequests: "too many requests",
 }
 

@@ -165,7 +165,7 @@ func (p *Server) exchangeCode(ctx context.Context, c *Client, in CodeGrant) (*To
 	}
 	g := grant{Grant: issue.Grant{ID: grantID, User: u, SessionID: rec.SessionID, Scopes: rec.Scopes,
 		Audience: rec.Audience, AuthTime: rec.AuthTime, AMR: rec.AMR, ACR: rec.ACR, Nonce: rec.Nonce,
-		NewUser: rec.NewUser, Claims: rec.Claims, Passkey: rec.Passkey}, client: c}
+		NewUser: rec.NewUser, Claims: rec.Claims, Passkey: rec.Passkey, ApprovalData: rec.ApprovalData}, client: c}
 	resp, err := p.issue(ctx, g, now, true)
 	if err != nil {
 		return nil, p.serverError("token: issue", err)

@@ -52,6 +52,12 @@ type Server struct {
 	// Registration is the dynamic client registration policy (zero: off; registration.go).
 	Registration Registration
 
+	// RequirePushedRequests makes every client use pushed authorization requests (RFC 9126
+	// §5: require_pushed_authorization_requests); PushedRequestLifetime is a request_uri's
+	// lifetime (0: DefaultPushedRequestLifetime).
+	RequirePushedRequests bool
+	PushedRequestLifetime time.Duration
+
 	// origins indexes the public clients' browser origins (origins.go).
 	origins originIndex
 }

@@ -42,20 +42,41 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusMethodNotAllowed, "Method not allowed", "Use GET or POST.", codeInvalidRequest)
 		return
 	}
-	params, err := web.ParseForm(w, r)
+	query, err := web.ParseForm(w, r)
 	if err != nil {
 		h.errorPage(w, r, http.StatusBadRequest, "Invalid request", h.T(r, "The authorization request is malformed: %s.", err.Error()), codeInvalidRequest)
 		return
 	}
+	req, params, eff, ok := h.resolveRequest(w, r, query)
+	if !ok {
+		return
+	}
 	// OIDC Core 3.1.2.1: ui_locales, the End-User's preferred languages for the user
 	// interface, is carried through the login pages this request leads to.
-	i18n.Remember(w, r, params.Get("ui_locales"), h.Base+"/", strings.HasPrefix(h.Issuer, "https:"))
+	i18n.Remember(w, r, eff.Get("ui_locales"), h.Base+"/", strings.HasPrefix(h.Issuer, "https:"))
+	h.authorizeRequest(w, r, req, params)
+}
+
+// resolveRequest reads and validates the authorization request of query, loading a pushed
+// one by its request_uri (openPushed). params are the parameters that resume it (the
+// browser's), eff those in force. It answers the browser itself when ok is false.
+func (h *Handler) resolveRequest(w http.ResponseWriter, r *http.Request, query url.Values) (req *oauth.AuthRequest, params, eff url.Values, ok bool) {
 	ctx := r.Context()
-	req, redirect, e := h.parseAuthRequest(ctx, params)
+	eff, params, pushed, e := h.openPushed(w, r, query)
+	if e != nil {
+		// RFC 9126 §4: "An expired request_uri MUST be rejected as invalid." Its redirect
+		// URI is unknown (or another client's): a page, never a redirect.
+		h.errorPage(w, r, http.StatusBadRequest, "Invalid request", h.T(r, "The application sent an invalid sign-in request: %s. Contact the application's owner.", e.Description), e.Code)
+		return nil, nil, nil, false
+	}
+	req, redirect, e := h.parseRequest(ctx, eff, pushed, query.Get("request_uri"))
+	if e == nil && pushed != nil && pushed.Expired {
+		e, redirect = &apiError{Code: codeAccessDenied, Description: "the request was not completed in time"}, true
+	}
 	if e != nil {
 		if redirect {
 			h.redirectError(w, r, req, e.Code, e.Description)
-			return
+			return nil, nil, nil, false
 		}
 		// RFC 6749 §4.1.2.1: the client or redirect URI cannot be trusted: a page, never a
 		// redirect.
@@ -64,8 +85,15 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusServiceUnavailable
 		}
 		h.errorPage(w, r, status, "Invalid request", h.T(r, "The application sent an invalid sign-in request: %s. Contact the application's owner.", e.Description), e.Code)
-		return
+		return nil, nil, nil, false
 	}
+	return req, params, eff, true
+}
+
+// authorizeRequest answers the validated request req (params resume it): login, step-up,
+// consent, transaction approval, then the code.
+func (h *Handler) authorizeRequest(w http.ResponseWriter, r *http.Request, req *oauth.AuthRequest, params url.Values) {
+	ctx := r.Context()
 	s, u, err := h.Sessions.Get(ctx, h.Cookie.Secret(r))
 	hasSession := err == nil
 	if err != nil && !errors.Is(err, sessions.ErrNoSession) {
@@ -157,6 +185,16 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.consentPage(w, r, params, req, u)
 		return
 	}
+	// A transaction to approve (approval_data of a pushed request): the approval page, whose
+	// answer issues the code (approve.go).
+	if len(req.ApprovalData) > 0 {
+		if req.HasPrompt("none") {
+			h.redirectError(w, r, req, codeInteractionRequired, "the user must approve the transaction")
+			return
+		}
+		h.approvalPage(w, r, params, req, s, u, "", "")
+		return
+	}
 	code, err := h.OAuth.IssueCode(ctx, req, s)
 	if err != nil {
 		h.Logger.Error("authorize: issue code", "error", err)
@@ -242,6 +280,15 @@ func (h *Handler) redirectTo(w http.ResponseWriter, r *http.Request, req *oauth.
 	}
 	q.Set("iss", h.Issuer)
 	u.RawQuery = q.Encode()
+	// RFC 9126 §4: a request_uri answers once; of two concurrent answers only the one that
+	// closes it goes to the client.
+	if req.PushedRequestURI != "" {
+		if oerr := h.OAuth.ClosePushed(r.Context(), req.PushedRequestURI); oerr != nil {
+			e := fromDomain(oerr)
+			h.errorPage(w, r, http.StatusBadRequest, "Invalid request", h.T(r, "The application sent an invalid sign-in request: %s. Contact the application's owner.", e.Description), e.Code)
+			return
+		}
+	}
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 

@@ -2,17 +2,19 @@ package oidc
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/approval"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
 // singleParams must appear at most once (RFC 6749 §3.1).
 var singleParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
 	"code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "id_token_hint",
-	"acr_values", "ui_locales", "response_mode", "request", "request_uri", "claims", "display"}
+	"acr_values", "ui_locales", "response_mode", "request", "request_uri", "claims", "display", approval.Param}
 
 // maxParamLen caps every authorization parameter.
 const maxParamLen = 4096
@@ -29,6 +31,26 @@ const maxParamLen = 4096
 // other checks, before the resource indicators — so that a request with several faults
 // gets the same answer as ever.
 func (h *Handler) parseAuthRequest(ctx context.Context, q url.Values) (*oauth.AuthRequest, bool, *apiError) {
+	return h.parseRequest(ctx, q, nil, "")
+}
+
+// parseRequest is parseAuthRequest for the parameters of the pushed request p, loaded by
+// its requestURI (openPushed); p nil is a plain request.
+func (h *Handler) parseRequest(ctx context.Context, q url.Values, p *oauth.Pushed, requestURI string) (*oauth.AuthRequest, bool, *apiError) {
+	in, fault := authParams(q)
+	if p != nil {
+		in.Pushed, in.PushedAuthenticated, in.PushedParams, in.RequestURI = true, p.Authenticated, p.Params, false
+	}
+	req, redirect, e := h.validateAuthRequest(ctx, q, in, fault)
+	if req != nil && p != nil {
+		req.PushedRequestURI = requestURI
+	}
+	return req, redirect, e
+}
+
+// validateAuthRequest checks the parameters q read into in (fault: authParams') and has the
+// authorization server validate them (parseAuthRequest).
+func (h *Handler) validateAuthRequest(ctx context.Context, q url.Values, in oauth.AuthParams, fault *apiError) (*oauth.AuthRequest, bool, *apiError) {
 	for _, k := range singleParams {
 		if len(q[k]) > 1 {
 			return nil, false, &apiError{Code: codeInvalidRequest, Description: "parameter " + k + " is repeated"}
@@ -37,7 +59,6 @@ func (h *Handler) parseAuthRequest(ctx context.Context, q url.Values) (*oauth.Au
 			return nil, false, &apiError{Code: codeInvalidRequest, Description: "parameter " + k + " is too long"}
 		}
 	}
-	in, fault := authParams(q)
 	req, redirect, oerr := h.OAuth.Authorize(ctx, in)
 	switch {
 	case oerr != nil && (!redirect || fault == nil || oerr.Kind != oauth.InvalidTarget):
@@ -75,6 +96,20 @@ func authParams(q url.Values) (in oauth.AuthParams, fault *apiError) {
 			fault = cerr
 		case cerr == nil:
 			in.Claims = cr
+		}
+	}
+	if q.Has(approval.Param) {
+		// Parsed here, refused by the domain unless pushed (a plain request's answer is then
+		// that, whatever the JSON: the domain's faults come first).
+		tx, err := approval.Parse(q.Get(approval.Param))
+		switch {
+		case err != nil:
+			in.ApprovalData = json.RawMessage(`{}`)
+			if fault == nil {
+				fault = &apiError{Code: codeInvalidRequest, Description: err.Error()}
+			}
+		default:
+			in.ApprovalData = tx.Canonical()
 		}
 	}
 	return in, fault

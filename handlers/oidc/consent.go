@@ -159,13 +159,8 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	req, redirect, e := h.parseAuthRequest(ctx, params)
-	if e != nil {
-		if redirect {
-			h.redirectError(w, r, req, e.Code, e.Description)
-			return
-		}
-		h.errorPage(w, r, http.StatusBadRequest, "Invalid request", h.T(r, "The application sent an invalid sign-in request: %s. Contact the application's owner.", e.Description), e.Code)
+	req, params, _, ok := h.resolveRequest(w, r, params)
+	if !ok {
 		return
 	}
 	resume := h.Base + PathAuthorize + "?" + params.Encode()

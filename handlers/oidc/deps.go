@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"net/url"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -16,6 +17,12 @@ import (
 type OAuth interface {
 	Authorize(ctx context.Context, in oauth.AuthParams) (req *oauth.AuthRequest, redirect bool, err *oauth.Error)
 	IssueCode(ctx context.Context, req *oauth.AuthRequest, s store.Session) (string, error)
+	// IssueApprovalCode issues the code of a request whose transaction the user approved.
+	IssueApprovalCode(ctx context.Context, req *oauth.AuthRequest, s store.Session, amr string) (string, error)
+	// Push, OpenPushed and ClosePushed are pushed authorization requests (RFC 9126, par.go).
+	Push(ctx context.Context, c *oauth.Client, params url.Values) (*oauth.PushedRequest, *oauth.Error)
+	OpenPushed(ctx context.Context, clientID, requestURI, browserSecret string) (*oauth.Pushed, *oauth.Error)
+	ClosePushed(ctx context.Context, requestURI string) *oauth.Error
 	// NeedsConsent and GiveConsent are the consent page's decisions (third-party clients).
 	NeedsConsent(ctx context.Context, userID string, req *oauth.AuthRequest) (bool, error)
 	GiveConsent(ctx context.Context, userID string, req *oauth.AuthRequest) error

@@ -27,7 +27,10 @@ type Discovery struct {
 	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"`
 	// RegistrationEndpoint is advertised only when dynamic registration is on (OIDC
 	// Discovery §3, RFC 8414 §2).
-	RegistrationEndpoint                      string   `json:"registration_endpoint,omitempty"`
+	RegistrationEndpoint string `json:"registration_endpoint,omitempty"`
+	// PushedAuthorizationRequestEndpoint and RequirePushedAuthorizationRequests: RFC 9126 §5.
+	PushedAuthorizationRequestEndpoint        string   `json:"pushed_authorization_request_endpoint"`
+	RequirePushedAuthorizationRequests        bool     `json:"require_pushed_authorization_requests"`
 	ScopesSupported                           []string `json:"scopes_supported"`
 	ResponseTypesSupported                    []string `json:"response_types_supported"`
 	ResponseModesSupported                    []string `json:"response_modes_supported"`
@@ -70,6 +73,8 @@ func (h *Handler) buildDiscovery() []byte {
 		RevocationEndpoint:                        iss + PathRevoke,
 		IntrospectionEndpoint:                     iss + PathIntrospect,
 		DeviceAuthorizationEndpoint:               iss + PathDeviceCode,
+		PushedAuthorizationRequestEndpoint:        iss + PathPAR,
+		RequirePushedAuthorizationRequests:        h.RequirePushed,
 		ScopesSupported:                           []string{"openid", "profile", "email", "phone", "address", "offline_access"},
 		ResponseTypesSupported:                    []string{"code"},
 		ResponseModesSupported:                    []string{"query"},

@@ -70,6 +70,7 @@ var kinds = map[oauth.Kind]struct {
 	oauth.SlowDown:                {codeSlowDown, http.StatusBadRequest},
 	oauth.AccessDenied:            {codeAccessDenied, http.StatusBadRequest},
 	oauth.ExpiredToken:            {codeExpiredToken, http.StatusBadRequest},
+	oauth.InvalidRequestURI:       {codeInvalidRequestURI, http.StatusBadRequest},
 }
 
 // apiError is an error as an endpoint answers it.

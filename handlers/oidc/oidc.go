@@ -12,7 +12,10 @@
 // grant_client_credentials.go, device.go (the device authorization endpoint and the device
 // code grant, RFC 8628), userinfo.go, revoke.go, introspect.go, errors.go, cors.go
 // (browser apps: CORS on /token, /revoke and /userinfo for public clients' origins), and
-// register.go (dynamic client registration, RFC 7591/7592, when turned on). The logout
+// register.go (dynamic client registration, RFC 7591/7592, when turned on), par.go (the
+// pushed authorization request endpoint, RFC 9126, and the request_uri at /authorize) and
+// approve.go (the transaction approval page of a pushed approval_data: passkey or code,
+// through package approval). The logout
 // (end_session) endpoint is served with the login pages (handlers/login). consent.go is the
 // consent page of third-party clients and its decision.
 //
@@ -71,6 +74,15 @@ type Handler struct {
 	// Registration serves dynamic client registration (register.go); nil turns it off: no
 	// endpoint, nothing in discovery.
 	Registration Registrar
+	// Approval runs transaction approvals (approve.go; nil: approval_data cannot be
+	// approved, its page ends the request with server_error). ApprovalOTP lets every
+	// client's users approve with an email or SMS code (approval { allow otp }); a client
+	// may allow it for itself (oauth.Client.ApprovalOTP).
+	Approval    Approver
+	ApprovalOTP bool
+	// RequirePushed is advertised as require_pushed_authorization_requests (RFC 9126 §5);
+	// the authorization server enforces it.
+	RequirePushed bool
 	// Issuer is the exact issuer URL.
 	Issuer string
 	Now    func() time.Time
@@ -110,6 +122,10 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		h.errorPage(w, r, http.StatusForbidden, "Request refused", "This request came from another site. Go back to the application and sign in again.", "cross_origin")
 	}))
 	mux.Handle("POST "+b+PathConsent, origin.Handler(http.HandlerFunc(h.consentDecision)))
+	mux.Handle("POST "+b+PathApprove, origin.Handler(http.HandlerFunc(h.approveDecision)))
+	mux.Handle("POST "+b+PathApprovePasskey+"/begin", origin.Handler(http.HandlerFunc(h.approvePasskeyBegin)))
+	mux.Handle("POST "+b+PathApprovePasskey+"/finish", origin.Handler(http.HandlerFunc(h.approvePasskeyFinish)))
+	mux.HandleFunc(b+PathPAR, h.par)
 	mux.HandleFunc(b+PathToken, h.token)
 	mux.HandleFunc(b+PathUserinfo, h.userinfo)
 	mux.HandleFunc(b+PathRevoke, h.revoke)

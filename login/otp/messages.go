@@ -13,6 +13,9 @@ const (
 	// MsgSignupExisting tells an account's address that someone tried to sign up with it
 	// (instead of a code: sign-up does not reveal which addresses have accounts).
 	MsgSignupExisting = "signup_existing"
+	// MsgApprovalCode carries a code that approves one transaction (package approval),
+	// naming its amount and payee, so that the user approves what they read.
+	MsgApprovalCode = "approval_code"
 )
 
 // Messenger delivers a message built from the template of kind. It must return at once
@@ -35,6 +38,8 @@ type MessageVars struct {
 	Notice string
 	// Language is the user's preferred language (Accept-Language).
 	Language string
+	// Amount ("125.50 EUR") and Payee are the transaction an approval code approves.
+	Amount, Payee string
 }
 
 // Notify tells an address about a security-relevant change, when email can be sent.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"time"
@@ -112,6 +113,10 @@ type Grant struct {
 	Claims string
 	// Passkey is the passkey of the authentication, if any.
 	Passkey string
+	// ApprovalData is the transaction the user approved (JSON object, package approval),
+	// released as the ID token's approval_data exactly as approved; "" outside transaction
+	// signing flows.
+	ApprovalData string
 }
 
 // AccessToken signs the access token of g (RFC 9068), issued at now.
@@ -236,6 +241,9 @@ func (i *Issuer) IDToken(ctx context.Context, g Grant, now time.Time, accessToke
 	claims["amr"] = nonNil(g.AMR)
 	claims["acr"] = g.ACR
 	claims["new_user"] = g.NewUser
+	if g.ApprovalData != "" {
+		claims["approval_data"] = json.RawMessage(g.ApprovalData)
+	}
 	if g.SessionID != "" {
 		claims["sid"] = g.SessionID
 	}

@@ -6,7 +6,8 @@
 // 2. The magic-link page moves the link's token from the URL fragment into its form, and a
 //    social login's form_post answer is posted again from the portal (data-autosubmit).
 // 3. Passkey ceremonies (WebAuthn needs JavaScript): sign-up, login (button and browser
-//    autofill), second factor / step-up, and adding a passkey on the account page. Each calls
+//    autofill), second factor / step-up, transaction approval, and adding a passkey on the
+//    account page. Each calls
 //    <api>/begin for the options, runs navigator.credentials, and posts the result to
 //    <api>/finish.
 "use strict";
@@ -216,6 +217,19 @@ document.addEventListener("DOMContentLoaded", () => {
     el.querySelector("[data-passkey-button]").addEventListener("click", async () => {
       try {
         const data = await assert(el.dataset.api, {}, { return_to: el.dataset.returnTo });
+        window.location.assign(data.redirect_to);
+      } catch (e) {
+        showError(friendly(e));
+      }
+    });
+  }
+
+  // Transaction approval: the assertion's challenge is bound to the transaction shown.
+  for (const el of document.querySelectorAll("[data-passkey-approve]")) {
+    el.hidden = false;
+    el.querySelector("[data-passkey-button]").addEventListener("click", async () => {
+      try {
+        const data = await assert(el.dataset.api, { request: el.dataset.request }, { request: el.dataset.request });
         window.location.assign(data.redirect_to);
       } catch (e) {
         showError(friendly(e));
