@@ -301,7 +301,7 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			app.Clients = append(app.Clients, c)
 		default:
-			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, locale, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, audit, passkeys, social, social_limits, account, metrics, par, approval, client)", opt)
+			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, locale, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, audit, admin_group, admin_max_age, passkeys, social, social_limits, account, metrics, par, approval, client)", opt)
 		}
 	}
 	var warnings []caddyconfig.Warning

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -115,7 +116,10 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, rt Route)
 	if err != nil {
 		return r, err
 	}
-	return r.WithContext(context.WithValue(r.Context(), callerKey{}, c)), nil
+	// The events the identity core records during the call (user disabled, password
+	// changed, sessions ended ...) name the administrator as their actor.
+	ctx := audit.WithActor(context.WithValue(r.Context(), callerKey{}, c), c.Actor)
+	return r.WithContext(ctx), nil
 }
 
 func (h *Handler) sessionSecret(r *http.Request) string {
