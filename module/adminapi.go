@@ -62,6 +62,17 @@ func (a *AdminAPI) Routes() []caddy.AdminRoute {
 			a.handler.ServeHTTP(w, r)
 			return nil
 		}),
+	}, {
+		// The runtime settings (settings.go), for `gatehouse settings`.
+		Pattern: "/gatehouse/settings",
+		Handler: caddy.AdminHandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			app, err := a.ctx.AppIfConfigured("gatehouse")
+			ga, ok := app.(*App)
+			if err != nil || !ok || ga.settingsSvc == nil {
+				return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errors.New("the gatehouse app is not running")}
+			}
+			return serveSettings(w, r, ga.settingsSvc)
+		}),
 	}}
 }
 

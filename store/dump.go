@@ -20,6 +20,7 @@ const (
 	KindConsent      = "consent"
 	KindAppCred      = "app_credential"
 	KindGroup        = "group"
+	KindSetting      = "setting"
 	KindClient       = "client"
 	KindKey          = "key"
 	KindSession      = "session"
@@ -31,7 +32,7 @@ const (
 )
 
 // Kinds lists the record kinds in dump order.
-var Kinds = []string{KindUser, KindPassword, KindPasskey, KindSecondFactor, KindIdentity, KindConsent, KindAppCred, KindGroup, KindClient, KindKey,
+var Kinds = []string{KindUser, KindPassword, KindPasskey, KindSecondFactor, KindIdentity, KindConsent, KindAppCred, KindGroup, KindSetting, KindClient, KindKey,
 	KindSession, KindRefreshToken, KindAuthCode, KindRevocation, KindOneTimeCode, KindCounter}
 
 // Counter is a fixed-window counter as Dumper reports it.
@@ -42,7 +43,7 @@ type Counter struct {
 }
 
 // Record is one stored record of any kind. Value holds, by Kind: User, PasswordCredential,
-// Passkey, SecondFactor, Identity, Consent, AppCredential, Group, Client, SigningKey, Session, RefreshToken (with Revoked set
+// Passkey, SecondFactor, Identity, Consent, AppCredential, Group, Setting, Client, SigningKey, Session, RefreshToken (with Revoked set
 // when its family was revoked, and RotatedAt when it was rotated), AuthCode (with
 // RedeemedAt and GrantID once redeemed), Revocation, OneTimeCode, Counter.
 type Record struct {
@@ -218,6 +219,11 @@ func Write(ctx context.Context, dst Store, r Record, now time.Time) error {
 		return dst.CreateAppCredential(ctx, v)
 	case Group:
 		return dst.PutGroup(ctx, v)
+	case Setting:
+		// A copy starts the document's versions again at 1 (ETags read before the copy
+		// no longer match, which is safe: the writer reads again).
+		_, err := dst.PutSetting(ctx, v, 0)
+		return err
 	case Client:
 		return dst.CreateClient(ctx, v)
 	case SigningKey:
@@ -263,6 +269,8 @@ func RecordID(r Record) string {
 		return v.ID
 	case Group:
 		return v.Name
+	case Setting:
+		return v.Key
 	case Client:
 		return v.ID
 	case SigningKey:

@@ -168,6 +168,7 @@ const (
 	pConsent     = "cs/"
 	pAppCred     = "ac/"
 	pUserAppCred = "acu/"
+	pSetting     = "st/"
 )
 
 // --- listing ---

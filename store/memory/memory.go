@@ -89,6 +89,7 @@ type Store struct {
 	consents   map[consentKey]store.Consent
 	factors    map[string]item[store.SecondFactor]
 	appCreds   map[string]item[store.AppCredential]
+	settings   map[string]store.Setting
 }
 
 // New returns an empty Store.
@@ -114,6 +115,7 @@ func New() *Store {
 		consents:   make(map[consentKey]store.Consent),
 		factors:    make(map[string]item[store.SecondFactor]),
 		appCreds:   make(map[string]item[store.AppCredential]),
+		settings:   make(map[string]store.Setting),
 	}
 }
 
