@@ -62,7 +62,8 @@ func (a *App) settingsBase(cfg idp.Config, passkeys bool) settings.Base {
 		set[settings.FieldColor], v.Color = true, a.Branding.Color
 	}
 	b := settings.Base{Values: v, Set: set, TemplatesDir: caddy.NewReplacer().ReplaceKnown(a.Branding.Templates, ""),
-		EmailAvailable: cfg.EmailEnabled, SMSAvailable: cfg.SMSEnabled, PasskeysAvailable: passkeys}
+		EmailAvailable: cfg.EmailEnabled, SMSAvailable: cfg.SMSEnabled, PasskeysAvailable: passkeys,
+		MaxSessionLifetime: cfg.SessionLifetime}
 	for _, sc := range a.Social {
 		b.Providers = append(b.Providers, sc.Name)
 	}

@@ -173,6 +173,9 @@ type Base struct {
 	// needs one cannot be turned on without it. PasskeysAvailable likewise for passkeys
 	// (WebAuthn needs a domain name).
 	EmailAvailable, SMSAvailable, PasskeysAvailable bool
+	// MaxSessionLifetime, if set, bounds the stored session lifetimes: the session
+	// cookie's Max-Age, fixed at start.
+	MaxSessionLifetime time.Duration
 	// Providers are the names of the Caddyfile's social providers, and Roles of the
 	// Caddyfile's roles, if any: a stored one may not reuse them.
 	Providers []string
@@ -255,6 +258,10 @@ func apply(e *Effective, field string, raw json.RawMessage, base Base) *FieldErr
 		d, perr := time.ParseDuration(s)
 		if perr != nil || d < time.Minute || d > 400*24*time.Hour {
 			return fieldErr(field, "must be a duration between 1m and 9600h, such as \"12h\", got %q", s)
+		}
+		if base.MaxSessionLifetime > 0 && d > base.MaxSessionLifetime {
+			return fieldErr(field, "must be at most %s, the session cookie's lifetime (raise session lifetime in the Caddyfile for more), got %s",
+				base.MaxSessionLifetime, d)
 		}
 		if field == FieldSessionIdle {
 			e.SessionIdle = d

@@ -442,3 +442,19 @@ func TestETag(t *testing.T) {
 		t.Error("ETag does not round-trip")
 	}
 }
+
+// A stored session lifetime cannot outlive the session cookie (its Max-Age is fixed at
+// start from the Caddyfile's lifetime).
+func TestSessionLifetimeBoundedByCookie(t *testing.T) {
+	b := testBase()
+	b.MaxSessionLifetime = 14 * 24 * time.Hour
+	e := newEnv(t, b)
+	_, err := e.svc.Update(t.Context(), json.RawMessage(`{"login":{"session_lifetime":"400h"}}`), 0, "u1")
+	fieldError(t, err, FieldSessionLifetime)
+	if _, err := e.svc.Update(t.Context(), json.RawMessage(`{"login":{"session_lifetime":"48h","session_idle":"1h"}}`), 0, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.view.Load().Effective; got.SessionLifetime != 48*time.Hour || got.SessionIdle != time.Hour {
+		t.Fatalf("lifetimes %v / %v", got.SessionIdle, got.SessionLifetime)
+	}
+}
