@@ -83,6 +83,10 @@ const (
 	opListUserAppCredentials
 	opUpdateAppCredential
 	opDeleteAppCredential
+	opGetSetting
+	opListSettings
+	opPutSetting
+	opDeleteSetting
 	opClose
 	numStoreOps
 )
@@ -161,6 +165,10 @@ var storeOps = [numStoreOps]string{
 	opListUserAppCredentials: "ListUserAppCredentials",
 	opUpdateAppCredential:    "UpdateAppCredential",
 	opDeleteAppCredential:    "DeleteAppCredential",
+	opGetSetting:             "GetSetting",
+	opListSettings:           "ListSettings",
+	opPutSetting:             "PutSetting",
+	opDeleteSetting:          "DeleteSetting",
 	opClose:                  "Close",
 }
 
@@ -522,6 +530,26 @@ func (s *timedStore) UpdateAppCredential(p0 context.Context, p1 string, p2 func(
 func (s *timedStore) DeleteAppCredential(p0 context.Context, p1 string) error {
 	defer s.since(opDeleteAppCredential, time.Now())
 	return s.s.DeleteAppCredential(p0, p1)
+}
+
+func (s *timedStore) GetSetting(p0 context.Context, p1 string) (store.Setting, error) {
+	defer s.since(opGetSetting, time.Now())
+	return s.s.GetSetting(p0, p1)
+}
+
+func (s *timedStore) ListSettings(p0 context.Context, p1 store.ListOptions) ([]store.Setting, error) {
+	defer s.since(opListSettings, time.Now())
+	return s.s.ListSettings(p0, p1)
+}
+
+func (s *timedStore) PutSetting(p0 context.Context, p1 store.Setting, p2 int64) (store.Setting, error) {
+	defer s.since(opPutSetting, time.Now())
+	return s.s.PutSetting(p0, p1, p2)
+}
+
+func (s *timedStore) DeleteSetting(p0 context.Context, p1 string, p2 int64) error {
+	defer s.since(opDeleteSetting, time.Now())
+	return s.s.DeleteSetting(p0, p1, p2)
 }
 
 func (s *timedStore) Close() error {

@@ -91,7 +91,10 @@ func ParseETag(tag string) (version int64, ok bool) {
 		return 0, false
 	}
 	v, err := strconv.ParseInt(u, 10, 64)
-	return v, err == nil && v >= 0
+	if err != nil || v < 0 {
+		return 0, false
+	}
+	return v, true
 }
 
 // Document is the effective general settings as the console shows them.

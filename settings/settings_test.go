@@ -144,6 +144,7 @@ func TestUpdateValidation(t *testing.T) {
 			e := newEnv(t, testBase())
 			_, err := e.svc.Update(t.Context(), json.RawMessage(c.patch), 0, "u1")
 			fieldError(t, err, c.field)
+			t.Log(err)
 			if _, err := e.st.GetSetting(t.Context(), KeyGeneral); !errors.Is(err, store.ErrNotFound) {
 				t.Fatal("a refused update was stored")
 			}
