@@ -37,7 +37,7 @@ const settingsInstance = `{
 		%[4]s
 		email outbox %[2]s/outbox.txt
 		branding {
-			color #123456
+			color "#123456"
 		}
 	}
 }
