@@ -163,7 +163,7 @@ func checkProvider(p Provider, path string, secretStored bool) *FieldError {
 		case preset != "github":
 			return fieldErr(path+"."+f.name, "is only for the github preset, got preset %s", preset)
 		default:
-			if msg := checkHTTPSURL(f.url); msg != "" {
+			if msg := checkUpstreamURL(f.url); msg != "" {
 				return fieldErr(path+"."+f.name, "%s, got %q", msg, f.url)
 			}
 		}
@@ -192,7 +192,7 @@ func checkProvider(p Provider, path string, secretStored bool) *FieldError {
 // checkIssuer is checkHTTPSURL for an OpenID issuer: no query either (OpenID Connect
 // Discovery §4: the issuer has no query or fragment).
 func checkIssuer(s string) string {
-	if msg := checkHTTPSURL(s); msg != "" {
+	if msg := checkUpstreamURL(s); msg != "" {
 		return msg
 	}
 	if strings.Contains(s, "?") {

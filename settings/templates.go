@@ -2,6 +2,7 @@ package settings
 
 import (
 	"maps"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -14,6 +15,27 @@ var (
 	emailKinds = notify.EmailKinds
 	smsKinds   = notify.SMSKinds
 )
+
+// checkUpstreamURL is checkHTTPSURL for a URL Gatehouse calls (a provider's issuer or
+// endpoints), as the Caddyfile's social block checks it: plain http is accepted on a
+// loopback host (development, tests).
+func checkUpstreamURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Scheme == "http" && u.Host != "" && isLoopback(u.Hostname()) {
+		if u.User != nil || u.Fragment != "" {
+			return "must be a URL without user information or fragment"
+		}
+		return ""
+	}
+	if msg := checkHTTPSURL(s); msg != "" {
+		return msg + " (plain http only on a loopback host)"
+	}
+	return ""
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
 
 var hexColor = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
 
