@@ -291,7 +291,7 @@ func RecordID(r Record) string {
 	return ""
 }
 
-// Empty tells whether the store holds no user, client, signing key or group:
+// Empty tells whether the store holds no user, client, signing key, group or setting:
 // what `gatehouse store copy` requires of its destination.
 func Empty(ctx context.Context, s Store) (bool, error) {
 	users, err := s.ListUsers(ctx, ListOptions{Limit: 1})
@@ -308,6 +308,10 @@ func Empty(ctx context.Context, s Store) (bool, error) {
 	}
 	groups, err := s.ListGroups(ctx, ListOptions{Limit: 1})
 	if err != nil || len(groups) > 0 {
+		return false, err
+	}
+	settings, err := s.ListSettings(ctx, ListOptions{Limit: 1})
+	if err != nil || len(settings) > 0 {
 		return false, err
 	}
 	return true, nil
