@@ -49,8 +49,12 @@ func (a *AdminAPI) backend() (*admin.Backend, error) {
 	if ga.portal != nil && ga.portal.assertKeys != nil {
 		assertKeys = ga.portal.assertKeys
 	}
+	mode := p.SignupMode
+	if ga.settings != nil {
+		mode = ga.settings.Load().Effective.Signup // the runtime settings' (settings.go)
+	}
 	return &admin.Backend{Accounts: p.Accounts, Invites: p.Signup, Identities: p.Social, Keys: p.Keys,
-		Clients: p.OAuth, AppCredentials: p.AppCredentials, Issuer: p.Issuer, SignupMode: p.SignupMode,
+		Clients: p.OAuth, AppCredentials: p.AppCredentials, Issuer: p.Issuer, SignupMode: mode,
 		AssertionKeys: assertKeys}, nil
 }
 
