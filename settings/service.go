@@ -30,7 +30,38 @@ var (
 	// ErrUnavailable: the test message cannot be sent, no sender is configured for the
 	// channel (HTTP 409).
 	ErrUnavailable = errors.New("no sender is configured for this channel")
+	// ErrSecondFactorRequired: a login by a method whose MFA setting is MFARequired, of a
+	// user who has no second factor, is refused.
+	ErrSecondFactorRequired = errors.New("this way of logging in needs a second factor, and this account has none; log in with a passkey, or ask an administrator")
 )
+
+// MethodOfAMR is the login method a first factor's amr value stands for ("" if none).
+func MethodOfAMR(amr string) string {
+	switch amr {
+	case "pwd":
+		return MethodPassword
+	case "eotp":
+		return MethodEmailCode
+	case "eml":
+		return MethodMagicLink
+	case "sms":
+		return MethodSMSCode
+	case "social":
+		return MethodSocial
+	}
+	return ""
+}
+
+// SecondFactorRequired tells whether a login with amr must have a second factor: one of
+// its methods is MFARequired.
+func (e Effective) SecondFactorRequired(amr []string) bool {
+	for _, a := range amr {
+		if m := MethodOfAMR(a); m != "" && e.MFAFor(m) == MFARequired {
+			return true
+		}
+	}
+	return false
+}
 
 // Deliverer sends rendered messages (the app's message queue, *notify.Queue).
 type Deliverer interface {
@@ -116,9 +147,7 @@ type Document struct {
 func document(e Effective) map[string]any {
 	mfa := map[string]string{}
 	for _, m := range Methods {
-		if m != MethodSocial {
-			mfa[m] = e.MFAFor(m)
-		}
+		mfa[m] = e.MFAFor(m)
 	}
 	tmpl := map[string]string{}
 	maps.Copy(tmpl, e.Templates)

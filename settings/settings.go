@@ -125,9 +125,7 @@ func templateNames() map[string]string {
 func fields() []string {
 	out := []string{FieldMethods, FieldSignup, FieldSessionIdle, FieldSessionLifetime, FieldProductName, FieldLogoURL, FieldColor}
 	for _, m := range Methods {
-		if m != MethodSocial {
-			out = append(out, FieldMFA+"."+m)
-		}
+		out = append(out, FieldMFA+"."+m)
 	}
 	for n := range TemplateNames {
 		out = append(out, FieldTemplates+"."+n)
