@@ -15,7 +15,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/notify"
@@ -104,7 +103,7 @@ func (a *App) provisionSettings(ctx caddy.Context, cfg idp.Config, ring *keys.Ri
 	if a.messenger != nil {
 		a.messenger.settings = view
 	}
-	svc := settings.NewService(a.store, view, sealer, audit.Discard)
+	svc := settings.NewService(a.store, view, sealer, a.trail)
 	svc.Issuer = a.Issuer
 	if a.messenger != nil {
 		svc.Deliver = a.messenger.queue
