@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/protect"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/journey"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/notify"
 	"github.com/gatehouse-dev/gatehouse/password"
@@ -93,6 +94,10 @@ type App struct {
 	SMS   SMSConfig   `json:"sms,omitzero"`
 	// Account sets what users may change of their own account (profile fields, deletion).
 	Account AccountConfig `json:"account,omitzero"`
+	// Journeys are the configured identity workflows (README, Journeys): an authorization
+	// request runs one with journey=<name> (or its client's default_journey), and
+	// <issuer>/journeys/<name> starts one from the portal.
+	Journeys []JourneyConfig `json:"journeys,omitempty"`
 	// DisableMetrics turns off the Prometheus metrics (see README, Metrics and health): no
 	// collectors are registered and the store is not timed.
 	DisableMetrics bool `json:"disable_metrics,omitempty"`
@@ -114,6 +119,7 @@ type App struct {
 	ctx                  caddy.Context
 
 	rotateEvery time.Duration
+	journeys    *journey.Engine // nil without journeys
 }
 
 // portalState is shared by every handler of the app.
@@ -286,6 +292,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		secure:     secure,
 		keys:       ring,
 		assertKeys: assertRing,
+	}
+	if a.journeys, err = a.journeyEngine(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -76,6 +76,9 @@ type ClientConfig struct {
 	// defaults: "roles", "permissions" (the user's; each list capped at 2 KB like groups),
 	// so that a gatehouse_protect route can use them without a store read.
 	AccessTokenClaims []string `json:"access_token_claims,omitempty"`
+	// DefaultJourney is the journey (gatehouse.journeys) this client's authorization
+	// requests run when they name none with journey=<name> (default: the built-in login).
+	DefaultJourney string `json:"default_journey,omitempty"`
 }
 
 // IDP converts the configuration (secret placeholders resolved by the caller).
@@ -86,7 +89,7 @@ func (c ClientConfig) IDP(secret string) idp.ClientConfig {
 		RefreshTokenLifetime: time.Duration(c.RefreshTokenLifetime), RefreshTokenIdle: time.Duration(c.RefreshTokenIdle),
 		IDTokenAlg: c.IDTokenAlg, AccessTokenAlg: c.AccessTokenAlg, Resources: c.Resources,
 		BackchannelLogoutURI: c.BackchannelLogoutURI, AllowedOrigins: c.AllowedOrigins, Consent: c.Consent,
-		AccessTokenClaims: c.AccessTokenClaims}
+		AccessTokenClaims: c.AccessTokenClaims, DefaultJourney: c.DefaultJourney}
 }
 
 // KeysConfig sets signing-key rotation.

@@ -47,6 +47,7 @@ func (a *App) Check(v *Validator, path string) {
 	a.Email.check(v, path+".email", issuer)
 	a.SMS.check(v, path+".sms", issuer)
 	a.Account.check(v, path+".account")
+	a.checkJourneys(v, path)
 }
 
 // checkStorage checks that the storage names a gatehouse.storage module and holds only its

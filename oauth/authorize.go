@@ -167,6 +167,8 @@ type AuthParams struct {
 	Claims *issue.ClaimsRequest
 	// Resources are the resource indicators (RFC 8707), in order.
 	Resources []string
+	// Journey is the journey=<name> parameter ("" when absent).
+	Journey string
 }
 
 // Authorize validates an authorization request. If the returned error is not nil and
@@ -277,6 +279,10 @@ func (p *Server) Authorize(ctx context.Context, in AuthParams) (req *AuthRequest
 		if !hasString(req.Resources, r) {
 			req.Resources = append(req.Resources, r)
 		}
+	}
+	req.Journey = in.Journey
+	if req.Journey == "" {
+		req.Journey = client.DefaultJourney
 	}
 	return req, false, nil
 }

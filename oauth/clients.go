@@ -70,6 +70,8 @@ type Client struct {
 	Registered bool
 	// AccessTokenClaims are the user claims its access tokens carry besides the defaults.
 	AccessTokenClaims []string
+	// DefaultJourney is the journey its authorization requests run when they name none.
+	DefaultJourney string
 	// origins are the browser origins of a public client (origins.go); nil otherwise.
 	origins map[string]bool
 }
@@ -120,6 +122,8 @@ type ClientConfig struct {
 	// AccessTokenClaims are user claims its access tokens carry besides the defaults:
 	// "roles", "permissions" (issue.AccessTokenClaimNames).
 	AccessTokenClaims []string
+	// DefaultJourney is the journey its authorization requests run without journey=<name>.
+	DefaultJourney string
 }
 
 // NewClient validates cfg and builds a client. Each problem is reported with the field name.
@@ -134,7 +138,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle,
 		IDTokenAlg: cfg.IDTokenAlg, AccessTokenAlg: cfg.AccessTokenAlg, Resources: cfg.Resources,
 		BackchannelLogoutURI: cfg.BackchannelLogoutURI, AllowedOrigins: cfg.AllowedOrigins,
-		AccessTokenClaims: cfg.AccessTokenClaims}
+		AccessTokenClaims: cfg.AccessTokenClaims, DefaultJourney: cfg.DefaultJourney}
 	for _, name := range cfg.AccessTokenClaims {
 		if !slices.Contains(issue.AccessTokenClaimNames, name) {
 			errs = append(errs, fmt.Errorf("access_token_claims: %q is not a claim access tokens can carry (%s)", name, strings.Join(issue.AccessTokenClaimNames, ", ")))

@@ -66,6 +66,21 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, status, "Invalid request", h.T(r, "The application sent an invalid sign-in request: %s. Contact the application's owner.", e.Description), e.Code)
 		return
 	}
+	// A journey answers the request instead of the built-in login (journey=<name> or the
+	// client's default_journey): it ends with the authorization response.
+	if req.Journey != "" {
+		if h.Journeys == nil || !h.Journeys.Has(req.Journey) {
+			h.redirectError(w, r, req, codeInvalidRequest, "there is no journey named "+sanitizeJourney(req.Journey))
+			return
+		}
+		if req.HasPrompt("none") {
+			h.redirectError(w, r, req, codeInteractionRequired, "a journey needs the user's interaction")
+			return
+		}
+		in, _ := authParams(params)
+		h.Journeys.StartAuthorization(w, r, req.Journey, req, in)
+		return
+	}
 	s, u, err := h.Sessions.Get(ctx, h.Cookie.Secret(r))
 	hasSession := err == nil
 	if err != nil && !errors.Is(err, sessions.ErrNoSession) {
@@ -286,4 +301,17 @@ func (h *Handler) secondFactorPage(w http.ResponseWriter, r *http.Request, param
 		Title: i18n.T(lang, "Set up a second factor"), Data: d, Passkeys: h.Passkeys.Enabled()}); err != nil {
 		h.Logger.Error("render second-factor page", "error", err)
 	}
+}
+
+// sanitizeJourney makes a requested journey name safe to echo.
+func sanitizeJourney(name string) string {
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '?'
+	}, name)
 }

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -68,4 +69,14 @@ type Keys interface {
 	Algs() []string
 	JWKS() []byte
 	DeriveKey(purpose string) []byte
+}
+
+// Journeys starts a journey for an authorization request (handlers/journey.Handler).
+type Journeys interface {
+	// Has reports whether a journey of this name is configured.
+	Has(name string) bool
+	// StartAuthorization begins journey name for the validated request req, whose
+	// parameters were in, and answers the browser (the journey's first page). The journey
+	// ends with the authorization response: a code from oauth.IssueJourneyCode, or an error.
+	StartAuthorization(w http.ResponseWriter, r *http.Request, name string, req *oauth.AuthRequest, in oauth.AuthParams)
 }

@@ -71,6 +71,9 @@ type Handler struct {
 	// Registration serves dynamic client registration (register.go); nil turns it off: no
 	// endpoint, nothing in discovery.
 	Registration Registrar
+	// Journeys runs the journeys an authorization request asks for (journey=<name> or the
+	// client's default_journey; handlers/journey); nil when none are configured.
+	Journeys Journeys
 	// Issuer is the exact issuer URL.
 	Issuer string
 	Now    func() time.Time
