@@ -11,7 +11,7 @@ import (
 func TestJourneyInvalidConfigFailsWithTheLine(t *testing.T) {
 	for _, tc := range []struct {
 		name, steps, want string
-		line             int
+		line              int
 	}{
 		{"unknown step type", "step who identify email\n\t\t\tstep x teleport\n\t\t\tstep done complete", `unknown step type "teleport"`, 6},
 		{"goto to a missing step", "step login authenticate\n\t\t\tstep b branch {\n\t\t\t\tif true goto nowhere\n\t\t\t}\n\t\t\tstep done complete", `goto: there is no step "nowhere"`, 6},

@@ -12,19 +12,10 @@
 //     anything but request.pushed.<name>, and a step that touches user data placed where
 //     some path from the start reaches it without an authenticating step (a "must"
 //     data-flow analysis over the step graph).
-//   - Expressions (expr.go): CEL over a documented context, type-checked at load, evaluated
-//     with a runtime cost limit (cel.CostLimit) and a wall-time bound, so that an
+//   - Expressions (expr.go): CEL over a documented context (below), type-checked at load,
+//     evaluated with a runtime cost limit (cel.CostLimit) and a wall-time bound, so that an
 //     expression that loops or allocates without bound ends the journey with an error
-//     instead of hanging it. The context:
-//
-//     user     the user's fields by claim name (email, fname, custom_data, ...); {} when the
-//     step does not act on a user
-//     request  client_id, scopes, acr_values, query (browser-supplied), pushed (the
-//     parameters of a pushed authorization request: trusted input of the client)
-//     journey  values collected so far (identify: journey.email/phone/username; collect:
-//     journey.<field>)
-//     device   known (bool), user_agent
-//     now      timestamp
+//     instead of hanging it.
 //   - State (state.go): on the server, a store.OneTimeCode of purpose "journey" whose ID is
 //     the hash of the browser's journey cookie secret, bound to the browser's CSRF cookie and
 //     to the client, with an expiry and a step counter. Every answer names the step and
@@ -33,6 +24,17 @@
 //   - The engine (engine.go): runs steps until one needs the browser, enforces auth_state
 //     before each step that touches user data, records audit.JourneyStep for each
 //     transition.
+//
+// # The expression context
+//
+//	user     the user's fields by claim name (email, fname, custom_data, ...); {} when the
+//	         step does not act on a user
+//	request  client_id, scopes, acr_values, query (browser-supplied), pushed (the
+//	         parameters of a pushed authorization request: trusted input of the client)
+//	journey  values collected so far (identify: journey.email/phone/username; collect:
+//	         journey.<field>)
+//	device   known (bool), user_agent
+//	now      timestamp
 //
 // # The Step interface (step.go): adding a step type
 //

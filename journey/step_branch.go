@@ -57,4 +57,6 @@ func (s branch) Enter(ctx context.Context, rc *Run) (Outcome, error) {
 	return Outcome{Kind: Next}, nil
 }
 
-func (s branch) Submit(ctx context.Context, rc *Run, _ Input) (Outcome, error) { return s.Enter(ctx, rc) }
+func (s branch) Submit(ctx context.Context, rc *Run, _ Input) (Outcome, error) {
+	return s.Enter(ctx, rc)
+}

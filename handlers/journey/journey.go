@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	engine "github.com/gatehouse-dev/gatehouse/journey"
+	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 )
@@ -162,17 +163,17 @@ func (h *Handler) afterLogin(w http.ResponseWriter, r *http.Request) {
 		h.Kit.Fail(w, r, http.StatusBadRequest, "Bad request", "Your form expired. Go back, reload the page and try again.", "invalid_request")
 		return
 	}
-	var login *engine.Login
+	var current *engine.Login
 	s, _, err := h.Kit.Sessions.Get(r.Context(), h.Kit.Cookie.Secret(r))
 	switch {
 	case err == nil:
-		login = &engine.Login{SessionID: s.ID, UserID: s.UserID, AuthTime: s.AuthTime, AMR: s.AMR, ACR: s.ACR}
+		current = &engine.Login{SessionID: s.ID, UserID: s.UserID, AuthTime: s.AuthTime, AMR: s.AMR, ACR: s.ACR}
 	case !errors.Is(err, sessions.ErrNoSession):
 		h.Kit.Logger.Error("journey: read session", "error", err)
 		h.Kit.Fail(w, r, http.StatusServiceUnavailable, "Unavailable", "The login service is temporarily unavailable. Try again in a moment.", "temporarily_unavailable")
 		return
 	}
-	v, err := h.Engine.Answer(r.Context(), h.secret(r), h.binding(r), q.Get("step"), n, engine.Input{}, login, device(r))
+	v, err := h.Engine.Answer(r.Context(), h.secret(r), h.binding(r), q.Get("step"), n, engine.Input{}, current, device(r))
 	h.after(w, r, v, err)
 }
 
@@ -293,6 +294,21 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, v engine.View
 			return
 		}
 		h.Kit.Fail(w, r, http.StatusBadRequest, "Invalid request", "The application's sign-in request is no longer valid. Go back to the application and start again.", "invalid_request")
+		return
+	}
+	// What the request demands of the authentication, the journey must have done (OIDC Core
+	// §5.5.1 and §5.5.1.1: a specific sub, an essential acr; §3.1.2.1 max_age needs an
+	// auth_time, which only an authenticate step gives).
+	if sub, ok := req.RequestedSubject(); ok && sub != st.UserID {
+		h.redirect(w, r, req, url.Values{"error": {"login_required"}, "error_description": {"the journey authenticated another user than the one requested"}})
+		return
+	}
+	if _, essential := req.WantsMultiFactor(); (essential && st.ACR != login.ACRMultiFactor) || req.UnsatisfiableACR(login.ACRSingleFactor, login.ACRMultiFactor) {
+		h.redirect(w, r, req, url.Values{"error": {"access_denied"}, "error_description": {"the requested authentication context (acr) was not satisfied by the journey"}})
+		return
+	}
+	if req.MaxAge >= 0 && st.AuthTime.IsZero() {
+		h.redirect(w, r, req, url.Values{"error": {"login_required"}, "error_description": {"max_age needs a journey with an authenticate step"}})
 		return
 	}
 	code, err := h.OAuth.IssueJourneyCode(ctx, req, oauth.JourneyResult{UserID: st.UserID, SessionID: st.SessionID,

@@ -77,6 +77,12 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 			h.redirectError(w, r, req, codeInteractionRequired, "a journey needs the user's interaction")
 			return
 		}
+		// A journey has no consent page: third-party and self-registered clients cannot
+		// run one (they would skip the consent).
+		if req.Client.ConsentRequired || req.Client.Registered {
+			h.redirectError(w, r, req, codeAccessDenied, "journeys are available to first-party clients only")
+			return
+		}
 		in, _ := authParams(params)
 		h.Journeys.StartAuthorization(w, r, req.Journey, req, in)
 		return
