@@ -165,3 +165,62 @@ func TestJourneyUnknownName(t *testing.T) {
 		t.Fatalf("unknown journey: %s", r)
 	}
 }
+
+// TestJourneyBeforeProtectedRoute: `gatehouse_protect { journey terms }` sends a browser
+// without a session through the journey (login, then a terms form) before the route; the
+// upstream sees the user, and the journey's write is in the profile.
+func TestJourneyBeforeProtectedRoute(t *testing.T) {
+	e := Start(t, Config{Gatehouse: AppClient + `
+		journey terms {
+			step login authenticate password
+			step accept collect {
+				field terms checkbox {
+					label "I accept the terms"
+					required
+				}
+			}
+			step save write_user {
+				set custom_data ` + "`" + `{"terms_accepted": journey.terms}` + "`" + `
+			}
+			step done complete
+		}`, Sites: `
+{{.App}} {
+	bind 127.0.0.1
+	gatehouse_protect {
+		client app
+		journey terms
+	}
+	reverse_proxy {{.UpstreamAddr}}
+}`})
+	r := e.Admin(http.MethodPost, "/gatehouse/users", map[string]any{"email": "tess@example.test", "password": Password, "email_verified": true})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create user: %s", r)
+	}
+	userID := r.JSON(t)["id"].(string)
+	b := NewBrowser(t)
+	loginPage := b.Go(http.MethodGet, e.App+"/docs/page", nil, nil)
+	if loginPage.Status != http.StatusOK || loginPage.URL.Path != "/login" {
+		t.Fatalf("expected the journey's hosted login, got %s (hops %v)", loginPage, loginPage.Hops)
+	}
+	terms := e.SubmitLogin(b, loginPage, "tess@example.test", Password, nil)
+	if terms.Status != http.StatusOK || !strings.Contains(string(terms.Body), `data-step="accept"`) {
+		t.Fatalf("expected the terms form, got %s", terms)
+	}
+	// Without the box ticked the form comes back; ticked, the route answers.
+	if again := b.Go(http.MethodPost, e.Issuer+"/journey", journeyForm(t, terms, nil), nil); again.Status != http.StatusOK || !strings.Contains(string(again.Body), `data-field-error="terms"`) {
+		t.Fatalf("terms not accepted: %s", again)
+	} else {
+		terms = again
+	}
+	page := b.Go(http.MethodPost, e.Issuer+"/journey", journeyForm(t, terms, url.Values{"terms": {"on"}}), nil)
+	if page.Status != http.StatusOK || page.URL.String() != e.App+"/docs/page" {
+		t.Fatalf("expected the protected page after the journey, got %s (hops %v)", page, page.Hops)
+	}
+	if got := e.Upstream.Last(t).Values("X-User-Id"); len(got) != 1 || got[0] != userID {
+		t.Fatalf("upstream X-User-Id %v, want %s", got, userID)
+	}
+	u := e.Admin(http.MethodGet, "/gatehouse/users/"+userID, nil)
+	if !strings.Contains(string(u.Body), `"terms_accepted":true`) {
+		t.Fatalf("user after the journey: %s", u)
+	}
+}
