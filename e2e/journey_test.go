@@ -37,6 +37,9 @@ const journeyClients = `
 				set custom_data ` + "`" + `{"plan": journey.plan, "via": "journey"}` + "`" + `
 			}
 			step done complete
+		}
+		journey closed {
+			step no deny "Not today."
 		}`
 
 var (
@@ -154,15 +157,30 @@ func TestJourneyProfilingOIDC(t *testing.T) {
 	}
 }
 
-// An unknown journey name is an invalid_request to the client, not a page.
-func TestJourneyUnknownName(t *testing.T) {
+// The authorization errors of journeys go to the client: an unknown journey name
+// (invalid_request), prompt=none (interaction_required: a journey needs the user), and a
+// deny step (access_denied with the step's message).
+func TestJourneyAuthorizeErrors(t *testing.T) {
 	e := Start(t, Config{Gatehouse: journeyClients})
 	b := NewBrowser(t)
-	params, _ := AuthParams("rp-journey", e.RP+"/cb", "openid")
-	params.Set("journey", "nope")
-	r := b.Go(http.MethodGet, e.Issuer+"/authorize?"+params.Encode(), nil, StopAt(e.RP))
-	if r.Status != http.StatusFound || r.Location(t).Query().Get("error") != "invalid_request" {
-		t.Fatalf("unknown journey: %s", r)
+	for _, tc := range []struct{ journey, prompt, want, desc string }{
+		{"nope", "", "invalid_request", ""},
+		{"profile", "none", "interaction_required", ""},
+		{"closed", "", "access_denied", "Not today."},
+	} {
+		params, _ := AuthParams("rp-journey", e.RP+"/cb", "openid")
+		params.Set("journey", tc.journey)
+		if tc.prompt != "" {
+			params.Set("prompt", tc.prompt)
+		}
+		r := b.Go(http.MethodGet, e.Issuer+"/authorize?"+params.Encode(), nil, StopAt(e.RP))
+		if r.Status != http.StatusFound {
+			t.Fatalf("journey %s: %s", tc.journey, r)
+		}
+		q := r.Location(t).Query()
+		if q.Get("error") != tc.want || (tc.desc != "" && q.Get("error_description") != tc.desc) || q.Get("state") != params.Get("state") {
+			t.Errorf("journey %s: %v, want error %s", tc.journey, q, tc.want)
+		}
 	}
 }
 
