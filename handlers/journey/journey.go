@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -32,7 +33,7 @@ const Cookie = "journey"
 
 // OAuth is the authorization server as the journeys' end uses it (*oauth.Server).
 type OAuth interface {
-	Authorize(ctx context.Context, in oauth.AuthParams) (*oauth.AuthRequest, bool, *oauth.Error)
+	Client(ctx context.Context, id string) (*oauth.Client, error)
 	IssueJourneyCode(ctx context.Context, req *oauth.AuthRequest, res oauth.JourneyResult) (string, error)
 }
 
@@ -45,9 +46,40 @@ type Handler struct {
 	Issuer string
 }
 
-// origin is what a journey started by an authorization request needs at its end.
+// origin is what a journey started by an authorization request needs at its end: the
+// validated request as it was (pushed parameters and approval data included; a pushed
+// request's request_uri is single-use and cannot be resolved again), without its client,
+// which is loaded again by ID at the end.
 type origin struct {
-	Authorize *oauth.AuthParams `json:"authorize,omitempty"`
+	ClientID string             `json:"client_id,omitempty"`
+	Request  *oauth.AuthRequest `json:"request,omitempty"`
+}
+
+// request rebuilds the authorization request of a journey's origin: nil, false when the
+// journey has none; an error when the client or its redirect URI is gone meanwhile.
+func (h *Handler) request(ctx context.Context, raw json.RawMessage) (*oauth.AuthRequest, bool, error) {
+	var o origin
+	if len(raw) == 0 {
+		return nil, false, nil
+	}
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return nil, false, fmt.Errorf("journey origin: %w", err)
+	}
+	if o.Request == nil {
+		return nil, false, nil
+	}
+	c, err := h.OAuth.Client(ctx, o.ClientID)
+	if err != nil {
+		return nil, true, fmt.Errorf("journey client %q: %w", o.ClientID, err)
+	}
+	if !c.HasRedirectURI(o.Request.RedirectURI) {
+		return nil, true, fmt.Errorf("journey client %q: the redirect URI is no longer registered", o.ClientID)
+	}
+	o.Request.Client = c
+	if string(o.Request.ApprovalData) == "null" {
+		o.Request.ApprovalData = nil
+	}
+	return o.Request, true, nil
 }
 
 // Mount registers the routes.
@@ -67,8 +99,10 @@ func (h *Handler) Has(name string) bool {
 
 // StartAuthorization begins journey name for an authorization request
 // (handlers/oidc.Journeys).
-func (h *Handler) StartAuthorization(w http.ResponseWriter, r *http.Request, name string, req *oauth.AuthRequest, in oauth.AuthParams) {
-	raw, err := json.Marshal(origin{Authorize: &in})
+func (h *Handler) StartAuthorization(w http.ResponseWriter, r *http.Request, name string, req *oauth.AuthRequest, _ oauth.AuthParams) {
+	saved := *req
+	saved.Client = nil
+	raw, err := json.Marshal(origin{ClientID: req.Client.ID, Request: &saved})
 	if err != nil {
 		h.Kit.Logger.Error("journey: encode origin", "error", err)
 		h.Kit.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
@@ -270,30 +304,20 @@ func (h *Handler) pageData(r *http.Request, v engine.View) pageData {
 // complete ends a journey: a code to the client, or the return_to.
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request, v engine.View) {
 	st := v.State
-	var o origin
-	if len(st.Origin) > 0 {
-		if err := json.Unmarshal(st.Origin, &o); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-	}
-	if o.Authorize == nil {
+	ctx := r.Context()
+	req, fromClient, err := h.request(ctx, st.Origin)
+	switch {
+	case err != nil:
+		// The client changed since the journey began (removed, redirect URI dropped).
+		h.Kit.Logger.Warn("journey: the client's request is no longer valid", "journey", st.Journey, "error", err)
+		h.Kit.Fail(w, r, http.StatusBadRequest, "Invalid request", "The application's sign-in request is no longer valid. Go back to the application and start again.", "invalid_request")
+		return
+	case !fromClient:
 		target := v.ReturnTo
 		if target == "" {
 			target = st.ReturnTo
 		}
 		http.Redirect(w, r, h.Kit.AfterLogin(target), http.StatusSeeOther)
-		return
-	}
-	ctx := r.Context()
-	req, redirect, oerr := h.OAuth.Authorize(ctx, *o.Authorize)
-	if oerr != nil {
-		// The client changed since the journey began (removed, redirect URI dropped).
-		if redirect && req != nil {
-			h.redirect(w, r, req, url.Values{"error": {"invalid_request"}, "error_description": {oerr.Description}})
-			return
-		}
-		h.Kit.Fail(w, r, http.StatusBadRequest, "Invalid request", "The application's sign-in request is no longer valid. Go back to the application and start again.", "invalid_request")
 		return
 	}
 	// What the request demands of the authentication, the journey must have done (OIDC Core
@@ -324,9 +348,8 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, v engine.View
 // deny ends a journey with its message: access_denied to the client (the message as
 // error_description), or a page.
 func (h *Handler) deny(w http.ResponseWriter, r *http.Request, v engine.View) {
-	var o origin
-	if v.State != nil && len(v.State.Origin) > 0 && json.Unmarshal(v.State.Origin, &o) == nil && o.Authorize != nil {
-		if req, _, oerr := h.OAuth.Authorize(r.Context(), *o.Authorize); oerr == nil {
+	if v.State != nil {
+		if req, ok, err := h.request(r.Context(), v.State.Origin); ok && err == nil {
 			h.redirect(w, r, req, url.Values{"error": {"access_denied"}, "error_description": {asciiDescription(v.Message)}})
 			return
 		}

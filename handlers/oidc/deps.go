@@ -75,8 +75,9 @@ type Keys interface {
 type Journeys interface {
 	// Has reports whether a journey of this name is configured.
 	Has(name string) bool
-	// StartAuthorization begins journey name for the validated request req, whose
-	// parameters were in, and answers the browser (the journey's first page). The journey
-	// ends with the authorization response: a code from oauth.IssueJourneyCode, or an error.
+	// StartAuthorization begins journey name for the validated request req (in are its
+	// parameters as sent) and answers the browser (the journey's first page). The journey
+	// keeps req — pushed parameters and approval data included — and ends with the
+	// authorization response: a code from oauth.IssueJourneyCode, or an error.
 	StartAuthorization(w http.ResponseWriter, r *http.Request, name string, req *oauth.AuthRequest, in oauth.AuthParams)
 }
