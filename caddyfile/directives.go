@@ -80,6 +80,7 @@ func parsePortal(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //
 //	gatehouse_protect [<matcher>] {
 //		client <id>
+//		journey <name>      # the journey a browser login to the route runs (journey.go)
 //		scope <scope...>
 //		group <group...>
 //		audience <aud...>
@@ -128,6 +129,12 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 				return nil, h.Errf("gatehouse_protect: client takes exactly one client ID")
 			}
 			p.Client = args[0]
+		case "journey":
+			args := h.RemainingArgs()
+			if len(args) != 1 {
+				return nil, h.Errf("gatehouse_protect: journey takes exactly one journey name")
+			}
+			p.Journey = args[0]
 		case "scope", "scopes":
 			args := h.RemainingArgs()
 			if len(args) == 0 {
@@ -236,7 +243,7 @@ func parseProtect(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 		case "insecure_allow_noncanonical_paths":
 			return nil, h.Errf("gatehouse_protect: insecure_allow_noncanonical_paths is a site-wide choice: put it in `gatehouse_sanitize { insecure_allow_noncanonical_paths }` at the top of the site")
 		default:
-			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, acr, max_age, allow, header, headers, no_default_headers, strip_header, cookie_name, cache_size, route, assertion, require, role, permission, organization, close_on_revoke)", opt)
+			return nil, h.Errf("gatehouse_protect: unknown option %q (options: client, scope, group, audience, mfa, acr, max_age, allow, header, headers, no_default_headers, strip_header, cookie_name, cache_size, route, assertion, require, role, permission, organization, close_on_revoke, journey)", opt)
 		}
 	}
 	routes := h.NewRoute(matcherSet, p)

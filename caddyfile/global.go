@@ -97,7 +97,9 @@ func init() {
 //			approval {
 //				allow otp                # this client's users may approve with a code
 //			}
+//			default_journey <name>       # the journey its authorization requests run (journey.go)
 //		}
+//		journey <name> { step <id> <type> ... }  # see journey.go
 //	}
 func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 	if existing != nil {
@@ -294,6 +296,12 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			if err := parseApproval(d, &app.Approval, ""); err != nil {
 				return nil, err
 			}
+		case "journey":
+			j, err := parseJourney(d)
+			if err != nil {
+				return nil, err
+			}
+			app.Journeys = append(app.Journeys, j)
 		case "client":
 			c, err := parseClient(d)
 			if err != nil {
@@ -301,7 +309,7 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			app.Clients = append(app.Clients, c)
 		default:
-			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, locale, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, audit, admin_group, admin_max_age, passkeys, social, social_limits, account, metrics, par, approval, client)", opt)
+			return nil, d.Errf("gatehouse: unknown option %q (options: issuer, storage, tenant_id, locale, signup, signup_reveals_existing, login, product_name, branding, email, sms, session, tokens, lockout, keys, audit, admin_group, admin_max_age, passkeys, social, social_limits, account, metrics, par, approval, journey, client)", opt)
 		}
 	}
 	var warnings []caddyconfig.Warning
@@ -462,7 +470,7 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 	p := "client " + c.ID + ": "
 	str := map[string]*string{"name": &c.Name, "secret": &c.Secret, "secret_hash": &c.SecretHash, "pkce": &c.PKCE,
 		"id_token_alg": &c.IDTokenAlg, "access_token_alg": &c.AccessTokenAlg, "backchannel_logout_uri": &c.BackchannelLogoutURI,
-		"consent": &c.Consent}
+		"consent": &c.Consent, "default_journey": &c.DefaultJourney}
 	lists := map[string]*[]string{"redirect_uri": &c.RedirectURIs, "post_logout_redirect_uri": &c.PostLogoutRedirectURIs,
 		"scopes": &c.Scopes, "grant_types": &c.GrantTypes, "resource": &c.Resources, "resources": &c.Resources,
 		"allowed_origins": &c.AllowedOrigins, "allowed_origin": &c.AllowedOrigins, "access_token_claims": &c.AccessTokenClaims}
@@ -499,7 +507,7 @@ func parseClient(d *caddyfile.Dispenser) (module.ClientConfig, error) {
 				return c, err
 			}
 		} else {
-			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, access_token_alg, resource, backchannel_logout_uri, allowed_origins, consent, access_token_claims, require_pushed_authorization_requests, approval)", p, opt)
+			return c, d.Errf("gatehouse: %sunknown option %q (options: name, secret, secret_hash, redirect_uri, post_logout_redirect_uri, scopes, grant_types, pkce, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, refresh_token_idle, id_token_alg, access_token_alg, resource, backchannel_logout_uri, allowed_origins, consent, access_token_claims, require_pushed_authorization_requests, approval, default_journey)", p, opt)
 		}
 	}
 	return c, nil

@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/protect"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/journey"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/notify"
 	"github.com/gatehouse-dev/gatehouse/password"
@@ -101,6 +102,10 @@ type App struct {
 	Account AccountConfig `json:"account,omitzero"`
 	// Audit sets the audit trail (retention of the stored events).
 	Audit *AuditConfig `json:"audit,omitempty"`
+	// Journeys are the configured identity workflows (README, Journeys): an authorization
+	// request runs one with journey=<name> (or its client's default_journey), and
+	// <issuer>/journeys/<name> starts one from the portal.
+	Journeys []JourneyConfig `json:"journeys,omitempty"`
 	// DisableMetrics turns off the Prometheus metrics (see README, Metrics and health): no
 	// collectors are registered and the store is not timed.
 	DisableMetrics bool `json:"disable_metrics,omitempty"`
@@ -132,6 +137,7 @@ type App struct {
 	ctx                  caddy.Context
 
 	rotateEvery time.Duration
+	journeys    *journey.Engine // nil without journeys
 }
 
 // portalState is shared by every handler of the app.
@@ -310,6 +316,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		assertKeys: assertRing,
 	}
 	if err := a.provisionSettings(ctx, cfg, ring); err != nil {
+		return err
+	}
+	if a.journeys, err = a.journeyEngine(); err != nil {
 		return err
 	}
 	return nil

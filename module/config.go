@@ -83,6 +83,9 @@ type ClientConfig struct {
 	// Approval sets how this client's users may approve transactions (Allow: ["otp"] adds
 	// an email or SMS code to the passkey).
 	Approval ApprovalConfig `json:"approval,omitzero"`
+	// DefaultJourney is the journey (gatehouse.journeys) this client's authorization
+	// requests run when they name none with journey=<name> (default: the built-in login).
+	DefaultJourney string `json:"default_journey,omitempty"`
 }
 
 // PARConfig sets pushed authorization requests (RFC 9126).
@@ -113,7 +116,7 @@ func (c ClientConfig) IDP(secret string) idp.ClientConfig {
 		IDTokenAlg: c.IDTokenAlg, AccessTokenAlg: c.AccessTokenAlg, Resources: c.Resources,
 		BackchannelLogoutURI: c.BackchannelLogoutURI, AllowedOrigins: c.AllowedOrigins, Consent: c.Consent,
 		AccessTokenClaims: c.AccessTokenClaims, RequirePushedRequests: c.RequirePushedAuthorizationRequests,
-		ApprovalOTP: c.Approval.allowsOTP()}
+		ApprovalOTP: c.Approval.allowsOTP(), DefaultJourney: c.DefaultJourney}
 }
 
 // KeysConfig sets signing-key rotation.

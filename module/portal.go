@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/handlers/account"
 	"github.com/gatehouse-dev/gatehouse/handlers/device"
+	journeyh "github.com/gatehouse-dev/gatehouse/handlers/journey"
 	"github.com/gatehouse-dev/gatehouse/handlers/login"
 	"github.com/gatehouse-dev/gatehouse/handlers/login/codes"
 	"github.com/gatehouse-dev/gatehouse/handlers/login/magiclink"
@@ -75,8 +76,11 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 	if core.Registration.Enabled() {
 		op.Registration = core.OAuth
 	}
+	jh := mountLogin(p.mux, app, logger)
+	if jh != nil {
+		op.Journeys = jh
+	}
 	op.Mount(p.mux)
-	mountLogin(p.mux, app, logger)
 	mountHealth(p.mux, st.base, app.store, logger)
 	mountAssertionKeys(p.mux, st)
 	mountAdminV1(p.mux, app)
@@ -124,7 +128,7 @@ func mountHealth(mux *http.ServeMux, base string, st store.Store, logger *slog.L
 // mountLogin mounts the hosted login, sign-up, logout and account pages and the JSON
 // authentication API: one handler per login method plus sign-up and the account, all
 // sharing one portalkit.Kit (rendering, CSRF, cookies, sessions).
-func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
+func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) *journeyh.Handler {
 	core, st := app.provider, app.portal
 	kit := &portalkit.Kit{Sessions: core.Sessions, SecondFactor: core.MFA, Channels: core.Codes, Passkeys: core.Passkey,
 		Social: core.Social, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand, Base: st.base,
@@ -149,6 +153,12 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
 	} {
 		h.Mount(mux)
 	}
+	if app.journeys == nil {
+		return nil
+	}
+	jh := &journeyh.Handler{Kit: kit, Engine: app.journeys, OAuth: core.OAuth, Issuer: core.Issuer}
+	jh.Mount(mux)
+	return jh
 }
 
 // ServeHTTP serves the portal's routes and passes any other request on.

@@ -55,6 +55,11 @@ type Protect struct {
 	// ACR is the authentication context class the route requires: "aal2" (a multi-factor
 	// login; the same as MFA).
 	ACR string `json:"acr,omitempty"`
+	// Journey is a journey (gatehouse.journeys) that a browser login to this route runs
+	// instead of the built-in login (journey=<name> on the authorization request): profile
+	// completion, terms acceptance. It runs when the browser has no session for the route;
+	// a browser that already has one is not sent through it again.
+	Journey string `json:"journey,omitempty"`
 	// MFAAllowsAppCredentials lets app passwords and personal access tokens through a route
 	// with MFA (they are never multi-factor: by default such a route refuses them).
 	MFAAllowsAppCredentials bool `json:"mfa_allows_app_credentials,omitempty"`
@@ -124,8 +129,19 @@ func (p *Protect) Provision(ctx caddy.Context) error {
 	if len(aud) == 0 && client != "" {
 		aud = []string{client}
 	}
+	if p.Journey != "" {
+		if app.journeys == nil {
+			return fmt.Errorf("gatehouse_protect: journey %q: no journeys are defined (add `journey %s { ... }` to the gatehouse option)", p.Journey, p.Journey)
+		}
+		if _, ok := app.journeys.Journey(p.Journey); !ok {
+			return fmt.Errorf("gatehouse_protect: journey %q is not defined in the gatehouse option", p.Journey)
+		}
+		if client == "" {
+			return fmt.Errorf("gatehouse_protect: journey %q needs a client for browser logins (`client <id>`)", p.Journey)
+		}
+	}
 	keys := app.portal.keys
-	p.guard = &protect.Guard{
+	p.guard = &protect.Guard{Journey: p.Journey,
 		Provider: app.provider, ClientID: client, ProductName: app.portal.brand.ProductName,
 		Rule:    policy.Rule{Scopes: p.Scopes, Groups: p.Groups, Audience: aud, MFA: p.MFA || p.ACR == idp.ACRMultiFactor},
 		MaxAge:  time.Duration(p.MaxAge),

@@ -57,6 +57,7 @@ func (a *App) Check(v *Validator, path string) {
 	a.SMS.check(v, path+".sms", issuer)
 	a.Account.check(v, path+".account")
 	a.Audit.check(v, path+".audit")
+	a.checkJourneys(v, path)
 }
 
 // checkStorage checks that the storage names a gatehouse.storage module and holds only its

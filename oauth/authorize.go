@@ -179,6 +179,8 @@ type AuthParams struct {
 	// ApprovalData is the validated transaction of the approval_data parameter (canonical
 	// JSON, package approval), nil without one.
 	ApprovalData json.RawMessage
+	// Journey is the journey=<name> parameter ("" when absent).
+	Journey string
 }
 
 // Authorize validates an authorization request. If the returned error is not nil and
@@ -305,6 +307,10 @@ func (p *Server) Authorize(ctx context.Context, in AuthParams) (req *AuthRequest
 		if !hasString(req.Resources, r) {
 			req.Resources = append(req.Resources, r)
 		}
+	}
+	req.Journey = in.Journey
+	if req.Journey == "" {
+		req.Journey = client.DefaultJourney
 	}
 	return req, false, nil
 }

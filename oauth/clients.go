@@ -76,6 +76,8 @@ type Client struct {
 	// ApprovalOTP lets the users of this client approve a transaction with an email or SMS
 	// code instead of a passkey.
 	ApprovalOTP bool
+	// DefaultJourney is the journey its authorization requests run when they name none.
+	DefaultJourney string
 	// origins are the browser origins of a public client (origins.go); nil otherwise.
 	origins map[string]bool
 }
@@ -131,6 +133,8 @@ type ClientConfig struct {
 	RequirePushedRequests bool
 	// ApprovalOTP lets this client's users approve a transaction with an email or SMS code.
 	ApprovalOTP bool
+	// DefaultJourney is the journey its authorization requests run without journey=<name>.
+	DefaultJourney string
 }
 
 // NewClient validates cfg and builds a client. Each problem is reported with the field name.
@@ -146,7 +150,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		IDTokenAlg: cfg.IDTokenAlg, AccessTokenAlg: cfg.AccessTokenAlg, Resources: cfg.Resources,
 		BackchannelLogoutURI: cfg.BackchannelLogoutURI, AllowedOrigins: cfg.AllowedOrigins,
 		AccessTokenClaims: cfg.AccessTokenClaims, RequirePushedRequests: cfg.RequirePushedRequests,
-		ApprovalOTP: cfg.ApprovalOTP}
+		ApprovalOTP: cfg.ApprovalOTP, DefaultJourney: cfg.DefaultJourney}
 	for _, name := range cfg.AccessTokenClaims {
 		if !slices.Contains(issue.AccessTokenClaimNames, name) {
 			errs = append(errs, fmt.Errorf("access_token_claims: %q is not a claim access tokens can carry (%s)", name, strings.Join(issue.AccessTokenClaimNames, ", ")))

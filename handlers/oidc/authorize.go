@@ -94,6 +94,27 @@ func (h *Handler) resolveRequest(w http.ResponseWriter, r *http.Request, query u
 // consent, transaction approval, then the code.
 func (h *Handler) authorizeRequest(w http.ResponseWriter, r *http.Request, req *oauth.AuthRequest, params url.Values) {
 	ctx := r.Context()
+	// A journey answers the request instead of the built-in login (journey=<name> or the
+	// client's default_journey): it ends with the authorization response.
+	if req.Journey != "" {
+		if h.Journeys == nil || !h.Journeys.Has(req.Journey) {
+			h.redirectError(w, r, req, codeInvalidRequest, "there is no journey named "+sanitizeJourney(req.Journey))
+			return
+		}
+		if req.HasPrompt("none") {
+			h.redirectError(w, r, req, codeInteractionRequired, "a journey needs the user's interaction")
+			return
+		}
+		// A journey has no consent page: third-party and self-registered clients cannot
+		// run one (they would skip the consent).
+		if req.Client.ConsentRequired || req.Client.Registered {
+			h.redirectError(w, r, req, codeAccessDenied, "journeys are available to first-party clients only")
+			return
+		}
+		in, _ := authParams(params)
+		h.Journeys.StartAuthorization(w, r, req.Journey, req, in)
+		return
+	}
 	s, u, err := h.Sessions.Get(ctx, h.Cookie.Secret(r))
 	hasSession := err == nil
 	if err != nil && !errors.Is(err, sessions.ErrNoSession) {
@@ -333,4 +354,17 @@ func (h *Handler) secondFactorPage(w http.ResponseWriter, r *http.Request, param
 		Title: i18n.T(lang, "Set up a second factor"), Data: d, Passkeys: h.Passkeys.Enabled()}); err != nil {
 		h.Logger.Error("render second-factor page", "error", err)
 	}
+}
+
+// sanitizeJourney makes a requested journey name safe to echo.
+func sanitizeJourney(name string) string {
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '?'
+	}, name)
 }

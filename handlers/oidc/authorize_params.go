@@ -14,7 +14,7 @@ import (
 // singleParams must appear at most once (RFC 6749 §3.1).
 var singleParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
 	"code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "id_token_hint",
-	"acr_values", "ui_locales", "response_mode", "request", "request_uri", "claims", "display", approval.Param}
+	"acr_values", "ui_locales", "response_mode", "request", "request_uri", "claims", "display", approval.Param, "journey"}
 
 // maxParamLen caps every authorization parameter.
 const maxParamLen = 4096
@@ -80,7 +80,7 @@ func authParams(q url.Values) (in oauth.AuthParams, fault *apiError) {
 		Prompt: strings.Fields(q.Get("prompt")), MaxAge: -1,
 		LoginHint: q.Get("login_hint"), IDTokenHint: q.Get("id_token_hint"),
 		ACRValues: strings.Fields(q.Get("acr_values")), UILocales: q.Get("ui_locales"),
-		Resources: q["resource"]}
+		Resources: q["resource"], Journey: q.Get("journey")}
 	if ma := q.Get("max_age"); ma != "" {
 		n, err := strconv.Atoi(ma)
 		if err != nil || n < 0 {

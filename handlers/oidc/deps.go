@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
@@ -75,4 +76,15 @@ type Keys interface {
 	Algs() []string
 	JWKS() []byte
 	DeriveKey(purpose string) []byte
+}
+
+// Journeys starts a journey for an authorization request (handlers/journey.Handler).
+type Journeys interface {
+	// Has reports whether a journey of this name is configured.
+	Has(name string) bool
+	// StartAuthorization begins journey name for the validated request req (in are its
+	// parameters as sent) and answers the browser (the journey's first page). The journey
+	// keeps req — pushed parameters and approval data included — and ends with the
+	// authorization response: a code from oauth.IssueJourneyCode, or an error.
+	StartAuthorization(w http.ResponseWriter, r *http.Request, name string, req *oauth.AuthRequest, in oauth.AuthParams)
 }

@@ -83,6 +83,9 @@ type Handler struct {
 	// RequirePushed is advertised as require_pushed_authorization_requests (RFC 9126 §5);
 	// the authorization server enforces it.
 	RequirePushed bool
+	// Journeys runs the journeys an authorization request asks for (journey=<name> or the
+	// client's default_journey; handlers/journey); nil when none are configured.
+	Journeys Journeys
 	// Issuer is the exact issuer URL.
 	Issuer string
 	Now    func() time.Time

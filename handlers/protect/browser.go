@@ -181,6 +181,9 @@ func (g *Guard) startLoginWith(w http.ResponseWriter, r *http.Request, stepUp bo
 	if stepUp {
 		q.Set("acr_values", idp.ACRMultiFactor)
 	}
+	if g.Journey != "" {
+		q.Set("journey", g.Journey)
+	}
 	if p.MaxAge > 0 {
 		q.Set("max_age", strconv.FormatInt(p.MaxAge, 10))
 	}

@@ -51,6 +51,8 @@ type Guard struct {
 	Provider *idp.Provider
 	// ClientID is the client used for browser logins ("" disables them: browsers get 401).
 	ClientID string
+	// Journey, if set, is the journey a browser login runs (journey=<name>).
+	Journey string
 	// ProductName brands the Guard's own pages (logout confirmation, errors) as the
 	// portal's are (default "Gatehouse").
 	ProductName string

@@ -140,7 +140,7 @@ func (i *Issuer) AccessToken(g Grant, now time.Time) (string, *tokens.AccessClai
 	c := &tokens.AccessClaims{Issuer: i.Issuer, Subject: g.User.ID, Audience: aud,
 		ExpiresAt: now.Add(i.AccessTokenLifetimeOf(g.Client)).Unix(),
 		IssuedAt:  now.Unix(), ID: secret.New(16),
-		ClientID: g.Client.ID, Scope: strings.Join(g.Scopes, " "), AuthTime: g.AuthTime.Unix(),
+		ClientID: g.Client.ID, Scope: strings.Join(g.Scopes, " "), AuthTime: unixOrZero(g.AuthTime),
 		ACR: g.ACR, AMR: g.AMR, SessionID: g.SessionID, GrantID: g.ID, Groups: i.tokenGroups(g.User)}
 	if hasString(g.Client.AccessTokenClaims, "roles") {
 		c.Roles = i.capList("roles", g.User.ID, g.User.Roles)
@@ -248,7 +248,11 @@ func (i *Issuer) IDToken(ctx context.Context, g Grant, now time.Time, accessToke
 	claims["aud"] = g.Client.ID
 	claims["exp"] = now.Add(pick(g.Client.IDTokenLifetime, i.IDTokenLifetime)).Unix()
 	claims["iat"] = now.Unix()
-	claims["auth_time"] = g.AuthTime.Unix()
+	if !g.AuthTime.IsZero() {
+		// A journey that authenticated nobody (create_user set_authenticated) has no
+		// auth_time: it is not invented.
+		claims["auth_time"] = g.AuthTime.Unix()
+	}
 	claims["tid"] = i.TenantID
 	claims["amr"] = nonNil(g.AMR)
 	claims["acr"] = g.ACR
@@ -329,4 +333,12 @@ func hasString(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// unixOrZero is t's Unix time, 0 for the zero time (omitted from the token).
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
