@@ -129,5 +129,8 @@ func (e *Engine) load(ctx context.Context, sec, binding string) (*State, error) 
 	if binding == "" || !e.Now().Before(c.ExpiresAt) || !secret.Equal(st.Binding, secret.Hash(binding)) || st.Step == "" {
 		return nil, ErrNoJourney
 	}
+	if st.Values == nil {
+		st.Values = map[string]any{}
+	}
 	return &st, nil
 }

@@ -138,7 +138,7 @@ func TestAuthenticateChecksTheLogin(t *testing.T) {
 func TestBranchAndDeny(t *testing.T) {
 	f := newFixture(t, nil, Definition{Name: "j", Steps: []StepConfig{
 		{ID: "b", Type: "branch", Branches: []BranchConfig{
-			{If: `request.query.lang == "de"`, Goto: "de"},
+			{If: `has(request.query.lang) && request.query.lang == "de"`, Goto: "de"},
 			{If: `"admin" in request.scopes`, Goto: "admin"}}},
 		{ID: "other", Type: "deny", Message: "other"},
 		{ID: "de", Type: "deny", Message: "de"},
