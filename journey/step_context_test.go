@@ -2,6 +2,7 @@ package journey
 
 import (
 	"context"
+	"net/url"
 	"testing"
 	"time"
 
@@ -12,7 +13,8 @@ import (
 // another journey restores the full user context (the journey becomes authenticated) only
 // for the same client, once, before expiry" (brief). Each refusal is its own test.
 var (
-	saveJ    = loginThen("first", StepConfig{ID: "save", Type: "save_context"}, StepConfig{ID: "done", Type: "complete"})
+	saveJ = loginThen("first", StepConfig{ID: "more", Type: "collect", Fields: []FieldConfig{{Name: "plan"}}},
+		StepConfig{ID: "save", Type: "save_context"}, StepConfig{ID: "done", Type: "complete"})
 	restoreJ = Definition{Name: "second", Steps: []StepConfig{
 		{ID: "restore", Type: "restore_context"},
 		{ID: "stamp", Type: "write_user", Set: map[string]string{"organization": `"Restored " + journey.plan`}},
@@ -29,6 +31,10 @@ func saved(t *testing.T, f *idpFixture, client string) string {
 	}
 	f.env.Clock.Advance(time.Second)
 	v, err = f.e.Answer(context.Background(), sec, browser, v.Step, v.Counter, Input{}, f.login(), Device{})
+	if err != nil || v.Step != "more" {
+		t.Fatalf("login: %+v %v", v, err)
+	}
+	v, err = f.post(sec, v, url.Values{"plan": {"pro"}})
 	if err != nil || v.Kind != Complete || v.State.ContextHandle == "" {
 		t.Fatalf("save_context: %+v %v", v, err)
 	}
@@ -57,8 +63,8 @@ func TestRestoreContext(t *testing.T) {
 		t.Fatalf("the full user context must be restored: %+v", st)
 	}
 	// The journey acted on the restored user (a step needing authentication ran).
-	if u, _ := f.env.Store.GetUser(context.Background(), f.env.User.ID); u.Organization == "" {
-		t.Fatal("write_user after restore_context did not run")
+	if u, _ := f.env.Store.GetUser(context.Background(), f.env.User.ID); u.Organization != "Restored pro" {
+		t.Fatalf("write_user after restore_context, with the restored journey values: organization %q", u.Organization)
 	}
 }
 
@@ -123,7 +129,7 @@ func TestRestoreContextHandleFromBrowserRefusedAtLoad(t *testing.T) {
 func TestSaveContextNeedsAnAuthentication(t *testing.T) {
 	f := newIDPFixture(t, Definition{Name: "ext", Steps: []StepConfig{
 		{ID: "save", Type: "save_context", AuthState: AuthUnauthenticated, ExternalUserID: "request.pushed.uid"},
-		{ID: "done", Type: "complete"}}})
+		{ID: "end", Type: "deny"}}})
 	ctx := context.Background()
 	f.env.P.Accounts.Update(ctx, f.env.User.ID, func(u store.User) (store.User, error) { u.ExternalUserID = "ext-a"; return u, nil })
 	_, _, err := f.e.Start(ctx, "ext", browser, Request{ClientID: "web", Pushed: map[string]string{"uid": "ext-a"}}, nil, "", Device{})
