@@ -159,8 +159,8 @@ type Page struct {
 	Form []Field
 	// Message is a line of text shown above the form (where a code was sent).
 	Message string
-	// Redirect is set when the browser must do something on another page of the portal
-	// (register_passkey: the account's passkey page) and come back to /journey/return.
+	// Redirect is a portal page (a path) where the user must do something before answering
+	// (register_passkey: the account page's passkey registration); the page links to it.
 	Redirect string
 	// Errors maps a field name to its problem (a re-prompt), "" for the whole form.
 	Errors map[string]string

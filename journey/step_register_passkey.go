@@ -3,6 +3,8 @@ package journey
 import (
 	"context"
 	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/i18n"
 )
 
 // registerPasskey has the journey's user add a passkey with the existing registration (the
@@ -22,7 +24,7 @@ func init() {
 }
 
 func (registerPasskey) page(errMsg string) *Page {
-	p := &Page{Redirect: PasskeyPage, Message: "Add a passkey on your account page, then come back and continue."}
+	p := &Page{Redirect: PasskeyPage, Message: i18n.N("Add a passkey on your account page, then come back and continue.")}
 	if errMsg != "" {
 		p.Errors = map[string]string{"": errMsg}
 	}
@@ -50,5 +52,5 @@ func (s registerPasskey) Submit(ctx context.Context, rc *Run, _ Input) (Outcome,
 			return Outcome{Kind: Next}, nil
 		}
 	}
-	return Outcome{Kind: Prompt, Page: s.page("No new passkey was added to your account yet. Add one, then continue.")}, nil
+	return Outcome{Kind: Prompt, Page: s.page(i18n.N("No new passkey was added to your account yet. Add one, then continue."))}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/account"
+	"github.com/gatehouse-dev/gatehouse/i18n"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -47,9 +48,9 @@ func (s verifyAddress) address(u *store.User) (string, bool) {
 }
 
 func (s verifyAddress) page(errMsg string) *Page {
-	msg := "We sent a code to your email address. Enter it to continue."
+	msg := i18n.N("We sent a code to your email address. Enter it to continue.")
 	if s.phone {
-		msg = "We sent a code to your phone. Enter it to continue."
+		msg = i18n.N("We sent a code to your phone. Enter it to continue.")
 	}
 	p := &Page{Message: msg, Form: []Field{{Name: "code", Type: "text", Label: "Code", Required: true, MaxLength: 16}}}
 	if errMsg != "" {
@@ -67,11 +68,11 @@ func (s verifyAddress) Enter(ctx context.Context, rc *Run) (Outcome, error) {
 		return Outcome{Kind: Next}, nil
 	}
 	if addr == "" {
-		what := "an email address"
+		msg := "Your account has no email address to verify."
 		if s.phone {
-			what = "a phone number"
+			msg = "Your account has no phone number to verify."
 		}
-		return Outcome{Kind: Deny, Message: fmt.Sprintf("Your account has no %s to verify.", what)}, nil
+		return Outcome{Kind: Deny, Message: msg}, nil
 	}
 	return s.send(ctx, rc, addr)
 }
@@ -94,7 +95,7 @@ func (s verifyAddress) send(ctx context.Context, rc *Run, addr string) (Outcome,
 	case errors.As(err, &limit):
 		p := s.page("")
 		p.Message = ""
-		p.Errors = map[string]string{"": "Too many codes were sent. Wait a few minutes, then reload this page."}
+		p.Errors = map[string]string{"": i18n.N("Too many codes were sent. Wait a few minutes, then reload this page.")}
 		return Outcome{Kind: Prompt, Page: p}, nil
 	case err != nil:
 		return Outcome{}, fmt.Errorf("send verification code: %w", err)
@@ -121,7 +122,7 @@ func (s verifyAddress) Submit(ctx context.Context, rc *Run, in Input) (Outcome, 
 	}
 	code := strings.TrimSpace(in.Form.Get("code"))
 	if code == "" {
-		return Outcome{Kind: Prompt, Page: s.page("Enter the code we sent you.")}, nil
+		return Outcome{Kind: Prompt, Page: s.page(i18n.N("Enter the code we sent you."))}, nil
 	}
 	var err error
 	if s.phone {
@@ -131,12 +132,12 @@ func (s verifyAddress) Submit(ctx context.Context, rc *Run, in Input) (Outcome, 
 	}
 	switch {
 	case errors.Is(err, otp.ErrCodeInvalid):
-		return Outcome{Kind: Prompt, Page: s.page("The code is incorrect. Check the latest message and try again.")}, nil
+		return Outcome{Kind: Prompt, Page: s.page(i18n.N("The code is incorrect. Check the latest message and try again."))}, nil
 	case errors.Is(err, otp.ErrCodeExpired), errors.Is(err, otp.ErrCodeAttempts):
 		// The code is spent (expired, superseded or too many wrong tries): a new one is
 		// needed, which resend (or a reload of the journey) sends.
 		delete(rc.State.Private, rc.State.Step)
-		return Outcome{Kind: Prompt, Page: s.page("This code can no longer be used. Reload the page to get a new code.")}, nil
+		return Outcome{Kind: Prompt, Page: s.page(i18n.N("This code can no longer be used. Reload the page to get a new code."))}, nil
 	case errors.Is(err, account.ErrEmailTaken), errors.Is(err, account.ErrPhoneTaken):
 		return Outcome{Kind: Deny, Message: "This address belongs to another account."}, nil
 	case err != nil:
