@@ -1,0 +1,106 @@
+package journey_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	journeyh "github.com/gatehouse-dev/gatehouse/handlers/journey"
+	"github.com/gatehouse-dev/gatehouse/handlers/portalkit/portaltest"
+	"github.com/gatehouse-dev/gatehouse/journey"
+	"github.com/gatehouse-dev/gatehouse/journey/device"
+)
+
+func setupSteps(t *testing.T, defs ...journey.Definition) (*portaltest.Env, *journey.Engine) {
+	t.Helper()
+	e := portaltest.New(t)
+	env, err := journey.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := journey.Compile(defs, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &journey.Engine{Journeys: js, Env: env, Store: e.Store, Users: e.P.Accounts, Now: e.Clock.Now,
+		Verify: e.P.Verification, Devices: &device.Keeper{Key: e.Ring.DeriveKey("journey-device-cookie")}}
+	e.Mount(&journeyh.Handler{Kit: e.Kit, Engine: eng, OAuth: e.P.OAuth, Issuer: "https://id.test"})
+	return e, eng
+}
+
+// runLogin starts journey name and passes its authenticate step with a fresh login; it
+// returns the answer after the login.
+func runLogin(t *testing.T, e *portaltest.Env, b *portaltest.Browser, name string) *portaltest.Response {
+	t.Helper()
+	r := b.Get("/journeys/" + name)
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/login?") {
+		t.Fatalf("start: %d %s", r.StatusCode, r.Location())
+	}
+	back, _ := url.Parse(r.Location())
+	e.Clock.Advance(time.Second)
+	b.LogIn()
+	return b.Get(back.Query().Get("return_to"))
+}
+
+// known_device through the HTTP layer: the first journey ends with a long-lived, HttpOnly
+// device cookie (the browser was authenticated); the next run of the journey in the same
+// browser sees device.known; another browser does not.
+func TestKnownDeviceCookie(t *testing.T) {
+	e, _ := setupSteps(t, journey.Definition{Name: "dev", Steps: []journey.StepConfig{
+		{ID: "login", Type: "authenticate", Methods: []string{"password"}},
+		{ID: "device", Type: "known_device"},
+		{ID: "b", Type: "branch", Branches: []journey.BranchConfig{{If: "device.known", Goto: "known"}}},
+		{ID: "done", Type: "complete", ReturnTo: "/welcome"},
+		{ID: "known", Type: "complete", ReturnTo: "/welcome-back"}}})
+	b := e.Browser()
+	end := runLogin(t, e, b, "dev")
+	if end.StatusCode != http.StatusSeeOther || end.Location() != "/welcome" {
+		t.Fatalf("first run: %d %s", end.StatusCode, end.Location())
+	}
+	c := end.Cookie(device.CookieName)
+	if c == nil || c.Value == "" || !c.HttpOnly || c.MaxAge < 30*24*3600 {
+		t.Fatalf("the device cookie must be set, HttpOnly and long-lived: %+v", c)
+	}
+	if again := runLogin(t, e, b, "dev"); again.Location() != "/welcome-back" {
+		t.Fatalf("the remembered browser must be known: %d %s", again.StatusCode, again.Location())
+	}
+	// A copy of the cookie value for another user's browser session says nothing: the cookie
+	// is bound to alice, and another browser without it is unknown.
+	other := e.Browser()
+	if r := runLogin(t, e, other, "dev"); r.Location() != "/welcome" {
+		t.Fatalf("another browser must be unknown: %s", r.Location())
+	}
+	// A forged cookie is unknown.
+	forger := e.Browser()
+	forger.SetCookie(device.CookieName, c.Value[:len(c.Value)-2]+"AA")
+	if r := runLogin(t, e, forger, "dev"); r.Location() != "/welcome" {
+		t.Fatalf("a forged device cookie must be unknown: %s", r.Location())
+	}
+}
+
+// register_passkey's page links to the account page's passkey registration and refuses to
+// go on until a passkey was added.
+func TestRegisterPasskeyPage(t *testing.T) {
+	e, _ := setupSteps(t, journey.Definition{Name: "pk", Steps: []journey.StepConfig{
+		{ID: "login", Type: "authenticate", Methods: []string{"password"}},
+		{ID: "add", Type: "register_passkey"},
+		{ID: "done", Type: "complete", ReturnTo: "/welcome"}}})
+	b := e.Browser()
+	page := runLogin(t, e, b, "pk")
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.Body, `data-journey-redirect`) || !strings.Contains(page.Body, `href="/account"`) {
+		t.Fatalf("the step must link to the passkey registration: %d\n%s", page.StatusCode, page.Body)
+	}
+	answer := url.Values{"step": {field(t, page.Body, stepRe)}, "counter": {field(t, page.Body, counterRe)}}
+	again := b.PostForm("/journey", answer)
+	if again.StatusCode != http.StatusOK || !strings.Contains(again.Body, "data-journey-error") {
+		t.Fatalf("continuing without a passkey must re-ask: %d\n%s", again.StatusCode, again.Body)
+	}
+	e.Clock.Advance(time.Second)
+	e.AddPasskey("Laptop")
+	answer.Set("counter", field(t, again.Body, counterRe))
+	if done := b.PostForm("/journey", answer); done.StatusCode != http.StatusSeeOther || done.Location() != "/welcome" {
+		t.Fatalf("after adding a passkey: %d %s\n%s", done.StatusCode, done.Location(), done.Body)
+	}
+}
