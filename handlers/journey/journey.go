@@ -351,7 +351,7 @@ func (h *Handler) deny(w http.ResponseWriter, r *http.Request, v engine.View) {
 			return
 		}
 	}
-	h.Kit.Render(w, r, http.StatusForbidden, "error", "Access denied", "", "",
+	h.Kit.Page(w, r, http.StatusForbidden, "error", "Access denied", "",
 		portalkit.ErrorData{Message: v.Message, Code: "access_denied"})
 }
 
@@ -398,7 +398,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.SetCookieGone(w)
 		k.Fail(w, r, http.StatusBadRequest, "Journey ended", "This journey has ended, expired or was started in another browser. Start again from the application.", "journey_ended")
 	case errors.Is(err, engine.ErrStale):
-		k.Render(w, r, http.StatusConflict, "error", "Page out of date", "", "", portalkit.ErrorData{
+		k.Page(w, r, http.StatusConflict, "error", "Page out of date", "", portalkit.ErrorData{
 			Message: k.T(r, "This page is not the current step of your journey. Continue where you are."), Code: "journey_stale",
 			Link: k.Base + "/journey", LinkText: k.T(r, "Continue")})
 	case errors.Is(err, engine.ErrExpression), errors.Is(err, engine.ErrTooManySteps), errors.Is(err, engine.ErrNotAuthenticated):
