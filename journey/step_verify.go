@@ -52,7 +52,7 @@ func (s verifyAddress) page(errMsg string) *Page {
 	if s.phone {
 		msg = i18n.N("We sent a code to your phone. Enter it to continue.")
 	}
-	p := &Page{Message: msg, Form: []Field{{Name: "code", Type: "text", Label: "Code", Required: true, MaxLength: 16}}}
+	p := &Page{Message: msg, Form: []Field{{Name: "code", Type: "text", Label: "Code", MaxLength: 16}}}
 	if errMsg != "" {
 		p.Errors = map[string]string{"code": errMsg}
 	}
@@ -95,7 +95,7 @@ func (s verifyAddress) send(ctx context.Context, rc *Run, addr string) (Outcome,
 	case errors.As(err, &limit):
 		p := s.page("")
 		p.Message = ""
-		p.Errors = map[string]string{"": i18n.N("Too many codes were sent. Wait a few minutes, then reload this page.")}
+		p.Errors = map[string]string{"": i18n.N("Too many codes were sent. Wait a few minutes, then select Continue.")}
 		return Outcome{Kind: Prompt, Page: p}, nil
 	case err != nil:
 		return Outcome{}, fmt.Errorf("send verification code: %w", err)
@@ -113,7 +113,7 @@ func (s verifyAddress) Submit(ctx context.Context, rc *Run, in Input) (Outcome, 
 	}
 	flow := rc.State.Private[rc.State.Step]
 	if flow == "" {
-		// No code was sent (the send limit): try again.
+		// No code is pending (the send limit, or a spent code): send one now.
 		return s.Enter(ctx, rc)
 	}
 	if in.Form.Get("resend") != "" {
@@ -134,10 +134,10 @@ func (s verifyAddress) Submit(ctx context.Context, rc *Run, in Input) (Outcome, 
 	case errors.Is(err, otp.ErrCodeInvalid):
 		return Outcome{Kind: Prompt, Page: s.page(i18n.N("The code is incorrect. Check the latest message and try again."))}, nil
 	case errors.Is(err, otp.ErrCodeExpired), errors.Is(err, otp.ErrCodeAttempts):
-		// The code is spent (expired, superseded or too many wrong tries): a new one is
-		// needed, which resend (or a reload of the journey) sends.
+		// The code is spent (expired, superseded or too many wrong tries): the next answer
+		// (Continue) sends a new one.
 		delete(rc.State.Private, rc.State.Step)
-		return Outcome{Kind: Prompt, Page: s.page(i18n.N("This code can no longer be used. Reload the page to get a new code."))}, nil
+		return Outcome{Kind: Prompt, Page: s.page(i18n.N("This code can no longer be used. Select Continue to get a new code."))}, nil
 	case errors.Is(err, account.ErrEmailTaken), errors.Is(err, account.ErrPhoneTaken):
 		return Outcome{Kind: Deny, Message: "This address belongs to another account."}, nil
 	case err != nil:

@@ -183,6 +183,14 @@ func TestVerifyEmailAttemptLimit(t *testing.T) {
 	if u, _ := f.env.Store.GetUser(ctx, f.env.User.ID); u.EmailVerified {
 		t.Fatal("verified after the attempt limit")
 	}
+	// Continue (no code) sends a new code; the spent one stays spent.
+	before := f.m.Count(idptest.Alice)
+	if v, err = f.post(sec, v, url.Values{}); err != nil || v.Kind != Prompt || f.m.Count(idptest.Alice) != before+1 {
+		t.Fatalf("continue after a spent code must send a new one: %+v %v (messages %d -> %d)", v, err, before, f.m.Count(idptest.Alice))
+	}
+	if v, err = f.post(sec, v, url.Values{"code": {code}}); err == nil && v.Kind == Complete {
+		t.Fatal("the spent code worked")
+	}
 }
 
 // verify_phone sets phone_number_verified; an address already verified passes at once.

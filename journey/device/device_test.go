@@ -92,3 +92,13 @@ func TestShortKeyRefused(t *testing.T) {
 		t.Fatal("a short key must be refused")
 	}
 }
+
+func BenchmarkVerify(b *testing.B) {
+	k := &Keeper{Key: keyA}
+	v, _ := k.Issue("u-alice-0123456789", "", now)
+	for b.Loop() {
+		if _, ok := k.Verify(v, "u-alice-0123456789", now); !ok {
+			b.Fatal("unknown")
+		}
+	}
+}
