@@ -1,9 +1,8 @@
 // Package journey is the journey engine: configurable identity workflows made of steps
 // (identify, authenticate, create_user, collect, write_user, branch, deny, complete,
 // known_device, verify_email, verify_phone, register_passkey, save_context,
-// restore_context), each
-// step that reads or writes user data declaring the authentication state it expects (the
-// seed's "User Auth State").
+// restore_context), each step that reads or writes user data declaring the authentication
+// state it expects (the seed's "User Auth State").
 //
 // # What it owns
 //
