@@ -88,7 +88,7 @@ func (e *Engine) Start(ctx context.Context, name, binding string, req Request, o
 		return "", View{}, fmt.Errorf("store journey: %w", err)
 	}
 	e.record(ctx, st, "start", "")
-	v, err := e.drive(ctx, sec, j, st, 0, nil, dev, nil)
+	v, err := e.drive(ctx, sec, j, st, nil, dev, nil)
 	return sec, v, err
 }
 
@@ -140,7 +140,14 @@ func (e *Engine) Answer(ctx context.Context, sec, binding, stepID string, counte
 	if !ok {
 		return View{}, ErrNoJourney
 	}
-	return e.drive(ctx, sec, j, st, st.Counter, &in, dev, login)
+	// Claim the state before running anything: the answer uses up the counter, so a
+	// concurrent answer to the same step (a double submit, a replay racing the original)
+	// is refused, by the counter or by the version that moved.
+	st.Counter++
+	if err := e.save(ctx, sec, st); err != nil {
+		return View{}, err
+	}
+	return e.drive(ctx, sec, j, st, &in, dev, login)
 }
 
 // ParseCounter reads a posted counter.
@@ -151,10 +158,10 @@ func ParseCounter(s string) (int, bool) {
 
 // drive runs the current step (Submit with in, or Enter when in is nil) and the following
 // steps that need no browser, until a prompt or the end, then stores the state (CAS on
-// prev) or ends the journey.
-func (e *Engine) drive(ctx context.Context, sec string, j *Journey, st *State, prev int, in *Input, dev Device, login *Login) (View, error) {
+// on the version) or ends the journey.
+func (e *Engine) drive(ctx context.Context, sec string, j *Journey, st *State, in *Input, dev Device, login *Login) (View, error) {
 	for {
-		if st.Counter-prev > maxTransitions || st.Counter > maxTransitions {
+		if st.Counter > maxTransitions {
 			e.end(ctx, sec, st, "too_many_steps")
 			return View{}, ErrTooManySteps
 		}
@@ -190,19 +197,19 @@ func (e *Engine) drive(ctx context.Context, sec string, j *Journey, st *State, p
 		switch out.Kind {
 		case Prompt:
 			st.Page = out.Page
-			if err := e.save(ctx, sec, prev, st); err != nil {
+			if err := e.save(ctx, sec, st); err != nil {
 				return View{}, err
 			}
 			return View{Journey: st.Journey, Step: st.Step, Counter: st.Counter, StepType: c.cfg.Type, Page: out.Page, Kind: Prompt}, nil
 		case Deny:
 			e.record(ctx, st, "denied", "")
-			if err := e.finish(ctx, sec, prev); err != nil {
+			if err := e.finish(ctx, sec, st.Version); err != nil {
 				return View{}, err
 			}
 			return View{Journey: st.Journey, Step: st.Step, Kind: Deny, Message: out.Message, State: st}, nil
 		case Complete:
 			e.record(ctx, st, "completed", "")
-			if err := e.finish(ctx, sec, prev); err != nil {
+			if err := e.finish(ctx, sec, st.Version); err != nil {
 				return View{}, err
 			}
 			return View{Journey: st.Journey, Step: st.Step, Kind: Complete, State: st, ReturnTo: out.ReturnTo}, nil
@@ -266,10 +273,10 @@ func (e *Engine) bindUser(ctx context.Context, c compiled, rc *Run) error {
 
 // finish deletes the journey (single use: a completed or denied journey cannot be answered
 // again), unless another answer changed it meanwhile.
-func (e *Engine) finish(ctx context.Context, sec string, prev int) error {
+func (e *Engine) finish(ctx context.Context, sec string, version int) error {
 	if _, err := e.Store.UpdateOneTimeCode(ctx, stateID(sec), func(c store.OneTimeCode) (store.OneTimeCode, error) {
 		var cur State
-		if json.Unmarshal([]byte(c.Data["state"]), &cur) != nil || cur.Counter != prev || cur.Step == "" {
+		if json.Unmarshal([]byte(c.Data["state"]), &cur) != nil || cur.Version != version || cur.Step == "" {
 			return c, ErrStale
 		}
 		return c, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +16,16 @@ import (
 )
 
 // recorder keeps the audit events.
-type recorder struct{ events []audit.Event }
+type recorder struct {
+	mu     sync.Mutex
+	events []audit.Event
+}
 
-func (r *recorder) Record(_ context.Context, e audit.Event) { r.events = append(r.events, e) }
+func (r *recorder) Record(_ context.Context, e audit.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
 
 type fixture struct {
 	t     testing.TB
@@ -240,4 +248,42 @@ func TestBranchLoopEnds(t *testing.T) {
 
 func storeUser(id, email string, now time.Time) store.User {
 	return store.User{ID: id, Email: email, CreatedAt: now, UpdatedAt: now}
+}
+
+// A double submit (two concurrent answers to the same step) runs the following steps once:
+// one answer wins, the other is refused as stale, and create_user creates one account.
+func TestConcurrentAnswersRunOnce(t *testing.T) {
+	f := newFixture(t, nil, Definition{Name: "signup", Steps: []StepConfig{
+		{ID: "who", Type: "identify", Identifier: "email"},
+		{ID: "create", Type: "create_user", SetAuthenticated: true},
+		{ID: "done", Type: "complete"}}})
+	for i := 0; i < 20; i++ {
+		sec, v := f.start("signup", Request{})
+		email := "race" + strings.Repeat("x", i) + "@example.com"
+		type res struct {
+			v   View
+			err error
+		}
+		out := make(chan res, 2)
+		for range 2 {
+			go func() {
+				v2, err := f.post(sec, v, url.Values{"email": {email}})
+				out <- res{v2, err}
+			}()
+		}
+		a, b := <-out, <-out
+		completed := 0
+		for _, r := range []res{a, b} {
+			switch {
+			case r.err == nil && r.v.Kind == Complete:
+				completed++
+			case errors.Is(r.err, ErrStale), errors.Is(r.err, ErrNoJourney):
+			default:
+				t.Fatalf("round %d: unexpected answer %+v %v", i, r.v, r.err)
+			}
+		}
+		if completed != 1 {
+			t.Fatalf("round %d: %d answers completed the journey, want exactly 1", i, completed)
+		}
+	}
 }

@@ -28,6 +28,10 @@ type State struct {
 	// answer must name both.
 	Step    string `json:"step"`
 	Counter int    `json:"counter"`
+	// Version changes with every write of the state: an answer claims the state (version
+	// +1) before any step runs, so that of two concurrent answers to one step only one runs
+	// its steps (and their writes to the user).
+	Version int `json:"version"`
 	// StepStartedAt is when the journey arrived at the current step (an authenticate step
 	// accepts only a login made after it).
 	StepStartedAt time.Time `json:"step_started_at"`
@@ -79,9 +83,11 @@ type Request struct {
 
 func stateID(sec string) string { return secret.Hash(sec) }
 
-// save writes st under the cookie secret sec if the stored state still has counter prev
-// (compare-and-swap: of two concurrent answers to one step, one wins).
-func (e *Engine) save(ctx context.Context, sec string, prev int, st *State) error {
+// save writes st under the cookie secret sec if the stored state still has st's version
+// (compare-and-swap), with the next version.
+func (e *Engine) save(ctx context.Context, sec string, st *State) error {
+	prev := st.Version
+	st.Version++
 	b, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encode journey state: %w", err)
@@ -94,7 +100,7 @@ func (e *Engine) save(ctx context.Context, sec string, prev int, st *State) erro
 		if c.Purpose != Purpose || json.Unmarshal([]byte(c.Data["state"]), &cur) != nil {
 			return c, ErrNoJourney
 		}
-		if cur.Counter != prev || cur.Step == "" {
+		if cur.Version != prev || cur.Step == "" {
 			return c, ErrStale
 		}
 		c.Data = map[string]string{"state": string(b)}

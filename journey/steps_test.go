@@ -16,8 +16,12 @@ func TestIdentifyValidates(t *testing.T) {
 		{ID: "who", Type: "identify", Identifier: "phone"}, {ID: "no", Type: "deny"}}})
 	sec, v := f.start("j", Request{})
 	v2, err := f.post(sec, v, url.Values{"phone": {"0123"}})
-	if err != nil || v2.Kind != Prompt || v2.Page.Errors["phone"] == "" || v2.Counter != v.Counter {
-		t.Fatalf("a bad phone number must re-ask the same step: %+v %v", v2, err)
+	if err != nil || v2.Kind != Prompt || v2.Page.Errors["phone"] == "" || v2.Step != v.Step || v2.Counter <= v.Counter {
+		t.Fatalf("a bad phone number must re-ask the same step (with a new counter): %+v %v", v2, err)
+	}
+	// The old form is used up.
+	if _, err := f.post(sec, v, url.Values{"phone": {"+14155550100"}}); !errors.Is(err, ErrStale) {
+		t.Fatalf("the first form posted again: %v", err)
 	}
 	v3, err := f.post(sec, v2, url.Values{"phone": {"+1 (415) 555-0100"}})
 	if err != nil || v3.Kind != Deny {

@@ -1,6 +1,7 @@
 package journey_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -14,8 +15,9 @@ import (
 )
 
 var (
-	stepRe    = regexp.MustCompile(`name="step" value="([^"]*)"`)
-	counterRe = regexp.MustCompile(`name="counter" value="([^"]*)"`)
+	stepRe      = regexp.MustCompile(`name="step" value="([^"]*)"`)
+	counterRe   = regexp.MustCompile(`name="counter" value="([^"]*)"`)
+	loginLinkRe = regexp.MustCompile(`href="([^"]*)" data-journey-login`)
 )
 
 func field(t *testing.T, body string, re *regexp.Regexp) string {
@@ -61,14 +63,20 @@ func TestSelfServiceJourney(t *testing.T) {
 	}
 	back, _ := url.Parse(r.Location())
 	ret := back.Query().Get("return_to")
-	// Coming back without a new login: the step asks again.
-	if again := b.Get(ret); again.StatusCode != http.StatusOK || !strings.Contains(again.Body, "data-journey-login") {
+	// Coming back without a new login: the step asks again, with a new login link.
+	again := b.Get(ret)
+	if again.StatusCode != http.StatusOK || !strings.Contains(again.Body, "data-journey-login") {
 		t.Fatalf("back without a login: %d\n%s", again.StatusCode, again.Body)
 	}
+	link, _ := url.Parse(html.UnescapeString(field(t, again.Body, loginLinkRe)))
+	ret2 := link.Query().Get("return_to")
 	e.Clock.Advance(time.Second)
 	b.LogIn()
-	// The page re-shown above moved nothing: the counter is the same.
-	form := b.Get(ret)
+	// The first return is used up.
+	if r := b.Get(ret); r.StatusCode != http.StatusConflict {
+		t.Fatalf("the first return again: %d", r.StatusCode)
+	}
+	form := b.Get(ret2)
 	if form.StatusCode != http.StatusOK || !strings.Contains(form.Body, `data-step="more"`) {
 		t.Fatalf("after login: %d\n%s", form.StatusCode, form.Body)
 	}
