@@ -9,8 +9,10 @@ import (
 
 	journeyh "github.com/gatehouse-dev/gatehouse/handlers/journey"
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit/portaltest"
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
 	"github.com/gatehouse-dev/gatehouse/journey"
 	"github.com/gatehouse-dev/gatehouse/journey/device"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
 func setupSteps(t *testing.T, defs ...journey.Definition) (*portaltest.Env, *journey.Engine) {
@@ -102,5 +104,68 @@ func TestRegisterPasskeyPage(t *testing.T) {
 	answer.Set("counter", field(t, again.Body, counterRe))
 	if done := b.PostForm("/journey", answer); done.StatusCode != http.StatusSeeOther || done.Location() != "/welcome" {
 		t.Fatalf("after adding a passkey: %d %s\n%s", done.StatusCode, done.Location(), done.Body)
+	}
+}
+
+// authorizeRoute mounts /test-authorize/{journey}: an authorization request of the "web"
+// client starting the journey, as handlers/oidc does; with ?pushed=<handle> the request
+// carries journey_context as a pushed parameter (what a pushed authorization request of the
+// client gives; PAR itself is h/approval's).
+func authorizeRoute(t *testing.T, e *portaltest.Env, h *journeyh.Handler) {
+	e.Mux.HandleFunc("GET /test-authorize/{journey}", func(w http.ResponseWriter, r *http.Request) {
+		in := oauth.AuthParams{ClientID: "web", RedirectURI: idptest.WebCB, ResponseType: "code", State: "st",
+			Scopes: []string{"openid"}, CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", CodeChallengeMethod: "S256", MaxAge: -1}
+		req, _, oerr := e.P.OAuth.Authorize(r.Context(), in)
+		if oerr != nil {
+			t.Errorf("authorize: %v", oerr)
+			return
+		}
+		if hd := r.URL.Query().Get("pushed"); hd != "" {
+			req.Pushed, req.PushedParams = true, url.Values{"journey_context": {hd}}
+		}
+		h.StartAuthorization(w, r, r.PathValue("journey"), req, in)
+	})
+}
+
+// save_context / restore_context through the HTTP layer (the seed's "Restore User
+// Context"): the first journey's authorization response carries journey_context beside the
+// code; the client hands it back (pushed) to a second journey, which completes without a
+// login; the same handle again is access_denied.
+func TestContextHandleThroughAuthorization(t *testing.T) {
+	e, eng := setupSteps(t,
+		journey.Definition{Name: "first", Steps: []journey.StepConfig{
+			{ID: "login", Type: "authenticate", Methods: []string{"password"}},
+			{ID: "save", Type: "save_context"},
+			{ID: "done", Type: "complete"}}},
+		journey.Definition{Name: "second", Steps: []journey.StepConfig{
+			{ID: "restore", Type: "restore_context"},
+			{ID: "done", Type: "complete"}}})
+	h := &journeyh.Handler{Kit: e.Kit, Engine: eng, OAuth: e.P.OAuth, Issuer: "https://id.test"}
+	authorizeRoute(t, e, h)
+	b := e.Browser()
+	r := b.Get("/test-authorize/first")
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("start: %d %s\n%s", r.StatusCode, r.Location(), r.Body)
+	}
+	back, _ := url.Parse(r.Location())
+	e.Clock.Advance(time.Second)
+	b.LogIn()
+	end := b.Get(back.Query().Get("return_to"))
+	loc, _ := url.Parse(end.Location())
+	handle := loc.Query().Get("journey_context")
+	if end.StatusCode != http.StatusFound || loc.Query().Get("code") == "" || handle == "" {
+		t.Fatalf("the first journey must answer with a code and journey_context: %d %s", end.StatusCode, end.Location())
+	}
+	// Another browser (no session) runs the second journey with the pushed handle.
+	other := e.Browser()
+	r2 := other.Get("/test-authorize/second?pushed=" + url.QueryEscape(handle))
+	loc2, _ := url.Parse(r2.Location())
+	if r2.StatusCode != http.StatusFound || loc2.Query().Get("code") == "" {
+		t.Fatalf("restore must complete with a code: %d %s\n%s", r2.StatusCode, r2.Location(), r2.Body)
+	}
+	r3 := e.Browser().Get("/test-authorize/second?pushed=" + url.QueryEscape(handle))
+	loc3, _ := url.Parse(r3.Location())
+	if r3.StatusCode != http.StatusFound || loc3.Query().Get("error") != "access_denied" || loc3.Query().Get("code") != "" {
+		t.Fatalf("a used handle must be access_denied: %d %s", r3.StatusCode, r3.Location())
 	}
 }
