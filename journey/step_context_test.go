@@ -23,7 +23,9 @@ var (
 
 // saved runs the first journey (alice logs in, plan collected as a value) and returns the
 // handle it hands back.
-func saved(t *testing.T, f *idpFixture, client string) string {
+func saved(t *testing.T, f *idpFixture, client string) string { return savedTB(t, f, client) }
+
+func savedTB(t testing.TB, f *idpFixture, client string) string {
 	t.Helper()
 	sec, v, err := f.e.Start(context.Background(), "first", browser, Request{ClientID: client}, nil, "", Device{})
 	if err != nil {
@@ -135,5 +137,21 @@ func TestSaveContextNeedsAnAuthentication(t *testing.T) {
 	_, _, err := f.e.Start(ctx, "ext", browser, Request{ClientID: "web", Pushed: map[string]string{"uid": "ext-a"}}, nil, "", Device{})
 	if err == nil {
 		t.Fatal("save_context without an authentication must fail")
+	}
+}
+
+// BenchmarkRestoreContext: one restore journey (restore_context -> write_user -> complete,
+// one engine call) from a fresh handle, on the memory store.
+func BenchmarkRestoreContext(b *testing.B) {
+	f := newIDPFixtureTB(b, saveJ, restoreJ)
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		h := savedTB(b, f, "web")
+		b.StartTimer()
+		_, v, err := f.e.Start(ctx, "second", browser, Request{ClientID: "web", Pushed: map[string]string{"journey_context": h}}, nil, "", Device{})
+		if err != nil || v.Kind != Complete {
+			b.Fatalf("%+v %v", v, err)
+		}
 	}
 }

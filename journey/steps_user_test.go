@@ -21,7 +21,9 @@ type idpFixture struct {
 	m   *idptest.Messenger
 }
 
-func newIDPFixture(t *testing.T, defs ...Definition) *idpFixture {
+func newIDPFixture(t *testing.T, defs ...Definition) *idpFixture { return newIDPFixtureTB(t, defs...) }
+
+func newIDPFixtureTB(t testing.TB, defs ...Definition) *idpFixture {
 	t.Helper()
 	env, m := idptest.NewWithMessenger(t)
 	ev, err := NewEnv()
