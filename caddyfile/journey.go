@@ -24,11 +24,14 @@ import (
 //			if <expr> goto <step>        # branch
 //			message <text>               # deny (also as argument)
 //			return_to <path>             # complete (also as argument)
+//			handle <expr>                # restore_context (also as argument; default request.pushed.journey_context)
 //		}]
 //	}
 //
 // Arguments by type: identify <email|phone|username>, authenticate [<method...>], deny
-// [<message>], complete [<return_to>], create_user [set_authenticated]. The journey is
+// [<message>], complete [<return_to>], create_user [set_authenticated], restore_context
+// [<handle expr>]; known_device, verify_email, verify_phone, register_passkey and
+// save_context take none. The journey is
 // compiled here too, so that an unknown step type, a goto to a missing step, an expression
 // that does not compile or a step needing an authenticated user where none can be is
 // reported with the step's line; `caddy run` checks the JSON again (module.Validate).
@@ -95,6 +98,10 @@ func parseStep(d *caddyfile.Dispenser, journey string) (module.JourneyStepConfig
 	case "complete":
 		if len(rest) == 1 {
 			s.ReturnTo, rest = rest[0], nil
+		}
+	case "restore_context":
+		if len(rest) == 1 {
+			s.Handle, rest = rest[0], nil
 		}
 	case "create_user":
 		if len(rest) == 1 && rest[0] == "set_authenticated" {
@@ -175,8 +182,11 @@ func parseStep(d *caddyfile.Dispenser, journey string) (module.JourneyStepConfig
 		case "return_to":
 			err = need(1, "return_to <path>")
 			s.ReturnTo = first(args)
+		case "handle":
+			err = need(1, "handle <expression> (quote it)")
+			s.Handle = first(args)
 		default:
-			return s, d.Errf("%s: unknown option %q (auth_state, next, methods, second_factor, set_authenticated, set, field, if, message, return_to)", where, opt)
+			return s, d.Errf("%s: unknown option %q (auth_state, next, methods, second_factor, set_authenticated, set, field, if, message, return_to, handle)", where, opt)
 		}
 		if err != nil {
 			return s, err

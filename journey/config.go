@@ -25,7 +25,8 @@ type StepConfig struct {
 	// ID names the step (unique in the journey; the target of goto and next).
 	ID string `json:"id"`
 	// Type is the step type: identify, authenticate, create_user, collect, write_user,
-	// branch, deny, complete.
+	// branch, deny, complete, known_device, verify_email, verify_phone, register_passkey,
+	// save_context, restore_context.
 	Type string `json:"type"`
 	// AuthState is "authenticated" (default) or "unauthenticated", for the steps that read
 	// or write user data.
@@ -56,6 +57,11 @@ type StepConfig struct {
 	Branches []BranchConfig `json:"branches,omitempty"`
 	// Message (deny) is shown to the user.
 	Message string `json:"message,omitempty"`
+	// Handle (restore_context) is the CEL expression giving the handle save_context made in
+	// an earlier journey (default request.pushed.journey_context); like external_user_id it
+	// may read only request.pushed.<name>: the client hands the handle back in a pushed
+	// authorization request, never through the browser.
+	Handle string `json:"handle,omitempty"`
 	// ReturnTo (complete) is where a journey not started by an OIDC client ends: a local
 	// path of the portal or of a protected site on the same host (default: the account
 	// page).

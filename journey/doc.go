@@ -1,7 +1,8 @@
 // Package journey is the journey engine: configurable identity workflows made of steps
-// (identify, authenticate, create_user, collect, write_user, branch, deny, complete), each
-// step that reads or writes user data declaring the authentication state it expects (the
-// seed's "User Auth State").
+// (identify, authenticate, create_user, collect, write_user, branch, deny, complete,
+// known_device, verify_email, verify_phone, register_passkey, save_context,
+// restore_context), each step that reads or writes user data declaring the authentication
+// state it expects (the seed's "User Auth State").
 //
 // # What it owns
 //
@@ -50,9 +51,12 @@
 // request (such as the transaction of an `approve` step) reads Run.Request; one needing a
 // hosted page of its own gets a Page field and a template in handlers/journey.
 //
-// Step types named by the product but built later (register_passkey, verify_email,
-// verify_phone, known_device, save_context, restore_context, approve) are registered as
-// unavailable: a configuration using them fails to load saying so.
+// Step types of the second set (their own files): known_device (journey/device's signed
+// cookie; device.known), verify_email and verify_phone (account.Verification's codes),
+// register_passkey (the account page's registration), save_context and restore_context
+// (a single-use, short-lived handle bound to the client, a store.OneTimeCode of purpose
+// journey_context). approve is registered as unavailable: a configuration using it fails to
+// load saying so.
 //
 // # What it delegates
 //

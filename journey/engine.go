@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/journey/device"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -40,6 +41,14 @@ type Engine struct {
 	Logger *slog.Logger
 	// Lifetime bounds a journey (default DefaultLifetime).
 	Lifetime time.Duration
+	// Devices signs and checks the known-device cookie (known_device); nil: every device
+	// is unknown and none is remembered.
+	Devices *device.Keeper
+	// Verify sends and checks the codes of verify_email and verify_phone
+	// (*account.Verification); nil: those steps fail.
+	Verify Verifier
+	// ContextLifetime bounds a save_context handle (default DefaultContextLifetime).
+	ContextLifetime time.Duration
 	// Observe, when set, is told of each step's server time and CEL cost (metrics, bench).
 	Observe func(stepType string, d time.Duration, celCost uint64)
 }

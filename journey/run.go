@@ -22,7 +22,7 @@ func (rc *Run) vars(u *store.User) map[string]any {
 		"user":    userMap(u),
 		"request": rc.Request.celMap(),
 		"journey": valuesMap(rc.State.Values),
-		"device":  map[string]any{"known": rc.Device.Known, "user_agent": rc.Device.UserAgent},
+		"device":  map[string]any{"known": rc.Device.Known || rc.State.DeviceKnown, "user_agent": rc.Device.UserAgent},
 		"now":     rc.Now.UTC().Truncate(time.Second),
 	}
 }

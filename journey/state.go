@@ -48,6 +48,17 @@ type State struct {
 	NewUser bool `json:"new_user,omitempty"`
 	// Values are the collected values (CEL `journey`).
 	Values map[string]any `json:"values,omitempty"`
+	// DeviceKnown is known_device's answer (CEL device.known for the steps after it);
+	// RememberDevice asks the handler to remember the browser for UserID when the journey
+	// completes after an authentication.
+	DeviceKnown    bool `json:"device_known,omitempty"`
+	RememberDevice bool `json:"remember_device,omitempty"`
+	// ContextHandle is the handle save_context made, handed back to the client at complete
+	// (journey_context in the authorization response).
+	ContextHandle string `json:"context_handle,omitempty"`
+	// Private is the steps' own server-side data, never shown to expressions (the flow
+	// secret of a verification code), by step ID.
+	Private map[string]string `json:"private,omitempty"`
 	// Request is the request the journey serves.
 	Request Request `json:"request"`
 	// Origin is what the handler needs to finish (the authorization request), opaque here.

@@ -71,8 +71,7 @@ func Types() []string {
 }
 
 func init() {
-	for _, t := range []string{"register_passkey", "verify_email", "verify_phone", "known_device",
-		"save_context", "restore_context", "approve"} {
+	for _, t := range []string{"approve"} {
 		Register(t, Factory{Unavailable: "step type " + t + " is not yet available in this version"})
 	}
 }
@@ -111,10 +110,14 @@ type Login struct {
 
 // Device describes the browser running the journey.
 type Device struct {
-	// Known is whether this browser was seen for the user before (false until the
-	// known_device step exists).
+	// Known is whether this browser was seen for the user before (set by the known_device
+	// step, kept in State.DeviceKnown).
 	Known     bool
 	UserAgent string
+	// Cookie is the browser's device cookie (journey/device), "" without one.
+	Cookie string
+	// ClientIP is the browser's address (the per-IP limits of verification codes).
+	ClientIP string
 }
 
 // Input is the browser's answer to a prompt.
@@ -152,8 +155,13 @@ type Outcome struct {
 
 // Page is what a prompt shows or where it sends the browser.
 type Page struct {
-	// Form is set for a form page (identify, collect).
+	// Form is set for a form page (identify, collect, verify_email, verify_phone).
 	Form []Field
+	// Message is a line of text shown above the form (where a code was sent).
+	Message string
+	// Redirect is a portal page (a path) where the user must do something before answering
+	// (register_passkey: the account page's passkey registration); the page links to it.
+	Redirect string
 	// Errors maps a field name to its problem (a re-prompt), "" for the whole form.
 	Errors map[string]string
 	// Login is set when the browser must log in through the hosted login with one of these

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/journey"
+	"github.com/gatehouse-dev/gatehouse/journey/device"
 )
 
 // JourneyConfig is one journey of the gatehouse app (`journeys`; README, Journeys): a name
@@ -75,5 +76,6 @@ func (a *App) journeyEngine() (*journey.Engine, error) {
 	}
 	p := a.provider
 	return &journey.Engine{Journeys: js, Env: env, Store: a.store, Users: p.Accounts, Now: p.Now, Logger: a.slog,
-		Audit: audit.Discard}, nil
+		Audit: audit.Discard, Verify: p.Verification,
+		Devices: &device.Keeper{Key: a.portal.keys.DeriveKey("journey-device-cookie")}}, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	engine "github.com/gatehouse-dev/gatehouse/journey"
+	"github.com/gatehouse-dev/gatehouse/journey/device"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
@@ -147,7 +148,7 @@ func (h *Handler) startSelfService(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) start(w http.ResponseWriter, r *http.Request, name string, req engine.Request, raw json.RawMessage, returnTo string) {
 	web.SecurityHeaders(w.Header())
 	h.Kit.CSRF.Token(w, r) // the binding cookie exists from here on
-	sec, v, err := h.Engine.Start(r.Context(), name, h.binding(r), req, raw, returnTo, device(r))
+	sec, v, err := h.Engine.Start(r.Context(), name, h.binding(r), req, raw, returnTo, h.device(r))
 	if sec != "" {
 		h.Kit.SetShortCookie(w, Cookie, sec, int(engine.DefaultLifetime.Seconds()))
 	}
@@ -184,7 +185,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 		h.Kit.Fail(w, r, http.StatusBadRequest, "Bad request", "Your form expired. Go back, reload the page and try again.", "invalid_request")
 		return
 	}
-	v, err := h.Engine.Answer(r.Context(), h.secret(r), h.binding(r), f.Get("step"), n, engine.Input{Form: f}, nil, device(r))
+	v, err := h.Engine.Answer(r.Context(), h.secret(r), h.binding(r), f.Get("step"), n, engine.Input{Form: f}, nil, h.device(r))
 	h.after(w, r, v, err)
 }
 
@@ -207,7 +208,7 @@ func (h *Handler) afterLogin(w http.ResponseWriter, r *http.Request) {
 		h.Kit.Fail(w, r, http.StatusServiceUnavailable, "Unavailable", "The login service is temporarily unavailable. Try again in a moment.", "temporarily_unavailable")
 		return
 	}
-	v, err := h.Engine.Answer(r.Context(), h.secret(r), h.binding(r), q.Get("step"), n, engine.Input{}, current, device(r))
+	v, err := h.Engine.Answer(r.Context(), h.secret(r), h.binding(r), q.Get("step"), n, engine.Input{}, current, h.device(r))
 	h.after(w, r, v, err)
 }
 
@@ -224,6 +225,9 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, v engine.View) {
 	switch v.Kind {
 	case engine.Complete:
 		h.SetCookieGone(w)
+		if v.State != nil {
+			h.rememberDevice(w, r, v.State)
+		}
 		h.complete(w, r, v)
 		return
 	case engine.Deny:
@@ -267,6 +271,10 @@ type pageData struct {
 	FormError string
 	// LoginURL is set on an authenticate step whose login did not satisfy it.
 	LoginURL string
+	// Message is the step's explanation (where a code was sent, what to do elsewhere).
+	Message string
+	// Redirect is a portal page the step needs the user to visit (register_passkey).
+	Redirect string
 }
 
 type fieldData struct {
@@ -282,6 +290,12 @@ func (h *Handler) pageData(r *http.Request, v engine.View) pageData {
 	}
 	if v.Page.Login != nil {
 		d.LoginURL = h.loginURL(v)
+	}
+	if v.Page.Message != "" {
+		d.Message = h.Kit.T(r, v.Page.Message)
+	}
+	if v.Page.Redirect != "" {
+		d.Redirect = h.Kit.Base + v.Page.Redirect
 	}
 	for _, f := range v.Page.Form {
 		it := f.Type
@@ -342,7 +356,13 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, v engine.View
 		h.redirect(w, r, req, url.Values{"error": {"server_error"}, "error_description": {"the authorization code could not be issued"}})
 		return
 	}
-	h.redirect(w, r, req, url.Values{"code": {code}})
+	res := url.Values{"code": {code}}
+	if st.ContextHandle != "" {
+		// save_context's handle: the client may push it to another journey's
+		// restore_context (bound to this client, single use, short-lived).
+		res.Set("journey_context", st.ContextHandle)
+	}
+	h.redirect(w, r, req, res)
 }
 
 // deny ends a journey with its message: access_denied to the client (the message as
@@ -426,10 +446,32 @@ func (h *Handler) binding(r *http.Request) string {
 	return c.Value
 }
 
-func device(r *http.Request) engine.Device {
+func (h *Handler) device(r *http.Request) engine.Device {
 	ua := r.UserAgent()
 	if len(ua) > 256 {
 		ua = ua[:256]
 	}
-	return engine.Device{UserAgent: strings.ToValidUTF8(ua, "")}
+	return engine.Device{UserAgent: strings.ToValidUTF8(ua, ""), Cookie: h.Kit.ShortCookie(r, device.CookieName),
+		ClientIP: h.Kit.ClientIP(r)}
+}
+
+// rememberDevice sets the known-device cookie (journey/device) at the successful end of a
+// journey that ran known_device and authenticated its user; the browser keeps its device ID.
+func (h *Handler) rememberDevice(w http.ResponseWriter, r *http.Request, st *engine.State) {
+	k := h.Engine.Devices
+	uid, ok := st.DeviceToRemember()
+	if k == nil || !ok {
+		return
+	}
+	now := h.Engine.Now()
+	v, err := k.Issue(uid, k.DeviceID(h.Kit.ShortCookie(r, device.CookieName), now), now)
+	if err != nil {
+		h.Kit.Logger.Error("journey: remember device", "error", err)
+		return
+	}
+	life := k.Lifetime
+	if life <= 0 {
+		life = device.DefaultLifetime
+	}
+	h.Kit.SetShortCookie(w, device.CookieName, v, int(life.Seconds()))
 }
