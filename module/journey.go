@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/journey"
 	"github.com/gatehouse-dev/gatehouse/journey/device"
 )
@@ -76,6 +75,6 @@ func (a *App) journeyEngine() (*journey.Engine, error) {
 	}
 	p := a.provider
 	return &journey.Engine{Journeys: js, Env: env, Store: a.store, Users: p.Accounts, Now: p.Now, Logger: a.slog,
-		Audit: audit.Discard, Verify: p.Verification,
+		Audit: a.trail, Verify: p.Verification,
 		Devices: &device.Keeper{Key: a.portal.keys.DeriveKey("journey-device-cookie")}}, nil
 }
