@@ -98,6 +98,7 @@ func (e *env) clientToken(t testing.TB, id, scope string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.P.OAuth.Configured[id] = c // as a Caddyfile client
 	resp, oerr := e.P.OAuth.ClientCredentialsGrant(e.Ctx, c, oauth.ClientCredentialsRequest{Scopes: []string{scope}, Resources: []string{aud}})
 	if oerr != nil {
 		t.Fatalf("client_credentials: %v", oerr)
@@ -233,6 +234,27 @@ func TestAuthorization(t *testing.T) {
 	})
 	t.Run("token works", func(t *testing.T) {
 		decodeBody[adminv1.Page[adminv1.UserSummary]](t, e.adminCall("GET", "/users", ""), http.StatusOK)
+	})
+	// A leaked admin token must stop working when incident response removes its client or
+	// the scope, not when it expires (security review of the admin API).
+	t.Run("client removed from the configuration", func(t *testing.T) {
+		tok := e.clientToken(t, "ci", adminv1.Scope)
+		decodeBody[adminv1.Page[adminv1.UserSummary]](t, e.call(bearer(tok), "GET", "/users", ""), http.StatusOK)
+		delete(e.P.OAuth.Configured, "ci")
+		problem(t, e.call(bearer(tok), "GET", "/users", ""), http.StatusUnauthorized)
+	})
+	t.Run("client no longer allowed the scope", func(t *testing.T) {
+		tok := e.clientToken(t, "ops", adminv1.Scope)
+		c, err := idp.NewClient(idp.ClientConfig{ID: "ops", Secret: "client secret of 16+ chars", GrantTypes: []string{"client_credentials"},
+			Scopes: []string{"read"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.P.OAuth.Configured["ops"] = c
+		p := problem(t, e.call(bearer(tok), "GET", "/users", ""), http.StatusForbidden)
+		if p.Missing != adminv1.MissingScope {
+			t.Errorf("missing = %q, want scope", p.Missing)
+		}
 	})
 	t.Run("non-admin session", func(t *testing.T) {
 		sec := e.session(t, e.User, "pwd", "mfa")
@@ -499,8 +521,8 @@ func TestClients(t *testing.T) {
 	problem(t, e.adminCall("PUT", "/clients/web", `{"name":"x"}`, `If-Match: *`), http.StatusConflict)
 	problem(t, e.adminCall("POST", "/clients/web/disable", ""), http.StatusConflict)
 	list := decodeBody[adminv1.Page[adminv1.ClientView]](t, e.adminCall("GET", "/clients", ""), http.StatusOK)
-	if len(list.Items) != 5 {
-		t.Errorf("listed %d clients, want the 4 configured and the stored one", len(list.Items))
+	if want := len(e.P.OAuth.ConfiguredClients()) + 1; len(list.Items) != want {
+		t.Errorf("listed %d clients, want the %d configured and the stored one", len(list.Items), want-1)
 	}
 
 	etag = e.adminCall("GET", "/clients/"+c.ID, "").Header().Get("ETag")

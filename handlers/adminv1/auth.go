@@ -3,6 +3,7 @@ package adminv1
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -105,7 +106,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, rt Route)
 		err error
 	)
 	if auth := r.Header.Get("Authorization"); auth != "" {
-		c, err = h.bearer(w, auth)
+		c, err = h.bearer(w, r, auth)
 	} else if sec := h.sessionSecret(r); sec != "" {
 		// Any method but GET and HEAD writes, whatever the route says.
 		write := rt.Write || (r.Method != http.MethodGet && r.Method != http.MethodHead)
@@ -129,7 +130,7 @@ func (h *Handler) sessionSecret(r *http.Request) string {
 	return h.deps.SessionSecret(r)
 }
 
-func (h *Handler) bearer(w http.ResponseWriter, auth string) (Caller, error) {
+func (h *Handler) bearer(w http.ResponseWriter, r *http.Request, auth string) (Caller, error) {
 	scheme, tok, ok := strings.Cut(auth, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || h.deps.Tokens == nil {
 		return Caller{}, unauthorized(w, "invalid_request", "the Authorization header must be \"Bearer <access token>\"")
@@ -152,6 +153,21 @@ func (h *Handler) bearer(w http.ResponseWriter, auth string) (Caller, error) {
 	if !slices.Contains(c.Scopes(), Scope) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin", error="insufficient_scope", scope="`+Scope+`"`)
 		return Caller{}, forbidden(MissingScope, "the access token lacks the scope "+Scope+" (allow it in the client's scopes and request it)")
+	}
+	// The token outlives nothing of its client: a client deleted, disabled or no longer
+	// allowed the scope (a reload, the API) stops administering at its next request, not
+	// when its tokens expire.
+	if h.deps.Clients != nil {
+		cl, err := h.deps.Clients.Client(r.Context(), c.ClientID)
+		if errors.Is(err, store.ErrNotFound) {
+			return Caller{}, unauthorized(w, "invalid_token", "the access token's client no longer exists or is disabled")
+		} else if err != nil {
+			return Caller{}, fmt.Errorf("admin token's client: %w", err)
+		}
+		if !slices.Contains(cl.Scopes, Scope) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin", error="insufficient_scope", scope="`+Scope+`"`)
+			return Caller{}, forbidden(MissingScope, "the access token's client is no longer allowed the scope "+Scope)
+		}
 	}
 	return Caller{Actor: "client:" + c.ClientID, ClientID: c.ClientID}, nil
 }

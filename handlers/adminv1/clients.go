@@ -15,6 +15,9 @@ import (
 // Clients are the OAuth clients (*oauth.Server): those of the configuration (read-only)
 // and those stored at runtime.
 type Clients interface {
+	// Client is the client as every endpoint sees it now: an unknown, pending or disabled
+	// one is an error.
+	Client(ctx context.Context, id string) (*oauth.Client, error)
 	ConfiguredClients() []*oauth.Client
 	IsConfigured(id string) bool
 	StoredClients(ctx context.Context, pendingOnly bool, after string, limit int) ([]store.Client, error)
