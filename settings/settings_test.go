@@ -277,11 +277,27 @@ func TestProviders(t *testing.T) {
 		t.Fatalf("the view's provider %+v does not carry the opened secret", got)
 	}
 	// An update without a secret keeps it; the secret is never returned.
-	if _, err := e.svc.PutProvider(ctx, "corp", json.RawMessage(`{"issuer":"https://sso2.example.com","client_id":"app"}`), 1, "u1"); err != nil {
+	if _, err := e.svc.PutProvider(ctx, "corp", json.RawMessage(`{"issuer":"https://sso.example.com","client_id":"app","label":"Corp"}`), 1, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.view.Load().Providers["corp"]; got.ClientSecret != secret || got.Label != "Corp" {
+		t.Fatalf("after an update without a secret: %+v", got)
+	}
+	// ... but only while it goes where it went: an administrator pointing the issuer or the
+	// token URL elsewhere must give the secret again, or the next login would hand the
+	// write-only secret to a server of their choosing.
+	for _, body := range []string{
+		`{"issuer":"https://attacker.example.net","client_id":"app"}`,
+		`{"issuer":"https://sso.example.com","client_id":"other"}`,
+	} {
+		_, err := e.svc.PutProvider(ctx, "corp", json.RawMessage(body), 2, "u1")
+		fieldError(t, err, "providers.corp.client_secret")
+	}
+	if _, err := e.svc.PutProvider(ctx, "corp", json.RawMessage(`{"issuer":"https://sso2.example.com","client_id":"app","client_secret":"`+secret+`"}`), 2, "u1"); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.view.Load().Providers["corp"]; got.ClientSecret != secret || got.Issuer != "https://sso2.example.com" {
-		t.Fatalf("after an update without a secret: %+v", got)
+		t.Fatalf("after moving the issuer with the secret: %+v", got)
 	}
 	list, err := e.svc.ListProviders(ctx)
 	if err != nil {
@@ -303,7 +319,7 @@ func TestProviders(t *testing.T) {
 	if err := e.svc.DeleteProvider(ctx, "corp", 1, "u1"); !errors.Is(err, ErrVersionMismatch) {
 		t.Fatalf("delete with a stale version: %v", err)
 	}
-	if err := e.svc.DeleteProvider(ctx, "corp", 2, "u1"); err != nil {
+	if err := e.svc.DeleteProvider(ctx, "corp", 3, "u1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := e.view.Load().Providers["corp"]; ok {
