@@ -44,6 +44,10 @@ func TestCompileRefuses(t *testing.T) {
 		{"expression wrong type", []StepConfig{login, {ID: "b", Type: "branch", Branches: []BranchConfig{{If: `"yes"`, Goto: "done"}}}, done}, `want bool`},
 		{"external id from the query", []StepConfig{{ID: "w", Type: "write_user", AuthState: "unauthenticated", ExternalUserID: "request.query.uid", Set: map[string]string{"fname": `"x"`}}, done}, `external_user_id "request.query.uid" may read only request.pushed`},
 		{"external id from collected values", []StepConfig{{ID: "w", Type: "write_user", AuthState: "unauthenticated", ExternalUserID: "journey.uid", Set: map[string]string{"fname": `"x"`}}, done}, `may read only request.pushed`},
+		// Account pre-hijacking: a user choosing the app's identifier for their own account.
+		{"create_user external id from the query", []StepConfig{{ID: "c", Type: "create_user", SetAuthenticated: true, Set: map[string]string{"external_user_id": "request.query.uid"}}, done}, `set external_user_id may read only request.pushed`},
+		{"write_user external id from collected values", []StepConfig{login, {ID: "w", Type: "write_user", Set: map[string]string{"external_user_id": "journey.uid"}}, done}, `set external_user_id may read only request.pushed`},
+		{"write_user external account id from the query", []StepConfig{login, {ID: "w", Type: "write_user", Set: map[string]string{"external_account_id": "request.query.acct"}}, done}, `set external_account_id may read only request.pushed`},
 		{"unauthenticated without id", []StepConfig{{ID: "w", Type: "write_user", AuthState: "unauthenticated", Set: map[string]string{"fname": `"x"`}}, done}, `needs external_user_id`},
 		{"last step open", []StepConfig{login}, `the last step must end the journey`},
 		{"duplicate step", []StepConfig{login, login, done}, `step id is used twice`},

@@ -34,6 +34,9 @@ func newCreateUser(cfg StepConfig, env *Env) (Step, Traits, error) {
 		if err != nil {
 			return nil, Traits{}, fmt.Errorf("set %s: %w", k, err)
 		}
+		if err := checkTrustedSource(k, x); err != nil {
+			return nil, Traits{}, err
+		}
 		s.set[k] = x
 	}
 	return s, Traits{Authenticates: cfg.SetAuthenticated}, nil
@@ -81,4 +84,15 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// checkTrustedSource refuses an external_user_id or external_account_id computed from
+// anything but request.pushed.<name>: these identifiers are the app's (its backend pushes
+// them), and one a browser could choose would let a user claim another's identifier before
+// its owner signs up (account pre-hijacking), as auth_state's external_user_id is refused.
+func checkTrustedSource(field string, x *Expr) error {
+	if (field == "external_user_id" || field == "external_account_id") && !x.ReadsOnlyPushed() {
+		return fmt.Errorf("set %s may read only request.pushed.<name> (parameters of a pushed authorization request, which the client authenticated), never browser input", field)
+	}
+	return nil
 }

@@ -45,6 +45,9 @@ func newWriteUser(cfg StepConfig, env *Env) (Step, Traits, error) {
 		if err != nil {
 			return nil, Traits{}, fmt.Errorf("set %s: %w", k, err)
 		}
+		if err := checkTrustedSource(k, x); err != nil {
+			return nil, Traits{}, err
+		}
 		s.set[k] = x
 	}
 	return s, Traits{TouchesUser: true}, nil
