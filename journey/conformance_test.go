@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/url"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // Issue 19, "Conformance-style tests that auth_state is enforced for every step type that
@@ -102,4 +104,27 @@ func forceJourney(t *testing.T, env *Env, cfg StepConfig) *Journey {
 		}
 	}
 	return j
+}
+
+// A disabled account is acted on by no step, whether the journey authenticated it or a
+// pushed external_user_id names it (security review).
+func TestAuthStateUnauthenticatedSkipsDisabledUser(t *testing.T) {
+	fx := newFixture(t, nil, Definition{Name: "trusted", Steps: []StepConfig{
+		{ID: "w", Type: "write_user", AuthState: AuthUnauthenticated, ExternalUserID: "request.pushed.uid",
+			Set: map[string]string{"organization": `"Pushed Inc"`}},
+		{ID: "no", Type: "deny", Message: "bye"}}})
+	ctx := context.Background()
+	if _, err := fx.st.UpdateUser(ctx, "u-alice", func(u store.User) (store.User, error) { u.Disabled = true; return u, nil }); err != nil {
+		t.Fatal(err)
+	}
+	_, v, err := fx.e.Start(ctx, "trusted", browser, Request{Pushed: map[string]string{"uid": "ext-alice"}}, nil, "", Device{})
+	if err == nil && v.Kind != Deny {
+		t.Fatalf("the journey went on: %+v", v)
+	}
+	if err != nil && !errors.Is(err, ErrNotAuthenticated) {
+		t.Fatalf("error = %v, want ErrNotAuthenticated", err)
+	}
+	if u, _ := fx.st.GetUser(ctx, "u-alice"); u.Organization == "Pushed Inc" {
+		t.Fatal("write_user changed a disabled account")
+	}
 }

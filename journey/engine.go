@@ -251,6 +251,9 @@ func (e *Engine) bindUser(ctx context.Context, c compiled, rc *Run) error {
 		} else if err != nil {
 			return fmt.Errorf("find user by external_user_id: %w", err)
 		}
+		if u.Disabled {
+			return fmt.Errorf("%w: the account is disabled", ErrNotAuthenticated)
+		}
 		rc.User = &u
 		return nil
 	case st.Authenticated && st.UserID != "":
