@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -240,5 +241,47 @@ func TestJourneyBeforeProtectedRoute(t *testing.T) {
 	u := e.Admin(http.MethodGet, "/gatehouse/users/"+userID, nil)
 	if !strings.Contains(string(u.Body), `"terms_accepted":true`) {
 		t.Fatalf("user after the journey: %s", u)
+	}
+}
+
+// RFC 9126 §4: "the client MUST only use a request_uri value once" and the server must hold
+// it to that. A journey keeps the whole request, so opening the pushed request_uri again —
+// the same browser, while the journey runs or after it ended — must not start a second
+// journey (each would end in its own code).
+func TestJourneyPushedRequestOpensOnce(t *testing.T) {
+	e := Start(t, Config{Gatehouse: journeyClients + `
+		client rp-journey-backend {
+			secret backend-secret-0123456789abcdef
+			redirect_uri {{.RP}}/cb
+			scopes openid profile email
+		}`})
+	params, _ := AuthParams("rp-journey-backend", e.RP+"/cb", "openid")
+	params.Set("journey", "closed")
+	req, _ := http.NewRequest(http.MethodPost, e.Issuer+"/par", strings.NewReader(params.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("rp-journey-backend", "backend-secret-0123456789abcdef")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		RequestURI string `json:"request_uri"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || err != nil || out.RequestURI == "" {
+		t.Fatalf("push: %d %v", resp.StatusCode, err)
+	}
+	open := e.Issuer + "/authorize?" + url.Values{"client_id": {"rp-journey-backend"}, "request_uri": {out.RequestURI}}.Encode()
+	b := NewBrowser(t)
+	r := b.Go(http.MethodGet, open, nil, StopAt(e.RP))
+	if r.Status != http.StatusFound || r.Location(t).Query().Get("error") != "access_denied" {
+		t.Fatalf("first open must run the journey (deny): %s", r)
+	}
+	for _, who := range []*Browser{b, NewBrowser(t)} {
+		r = who.Go(http.MethodGet, open, nil, StopAt(e.RP))
+		if r.Status != http.StatusBadRequest || strings.HasPrefix(r.URL.String(), e.RP) {
+			t.Fatalf("a second open of the request_uri must be refused with a page: %s", r)
+		}
 	}
 }

@@ -690,3 +690,32 @@ func TestOfflineGrantOutlivesLogout(t *testing.T) {
 		})
 	}
 }
+
+// A journey yields approval_data only as its approve step approved it (security review:
+// a pushed payment answered by a login-only journey must not come back "approved").
+func TestJourneyCodeNeedsTheApprovedTransaction(t *testing.T) {
+	e := idptest.New(t)
+	_, ch := idptest.PKCE()
+	req, _, oerr := e.P.ParseAuthRequest(e.Ctx, idptest.AuthQuery("web", idptest.WebCB, ch, "openid"))
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	tx := []byte(`{"amount":"100.00","currency":"EUR","payee":"Shop","type":"payment"}`)
+	req.ApprovalData = tx
+	res := oauth.JourneyResult{UserID: e.User.ID}
+	if _, err := e.P.OAuth.IssueJourneyCode(e.Ctx, req, res); !errors.Is(err, oauth.ErrApprovalPending) {
+		t.Fatalf("no approval: %v, want ErrApprovalPending", err)
+	}
+	res.Approved = []byte(`{"amount":"1.00","currency":"EUR","payee":"Shop","type":"payment"}`)
+	if _, err := e.P.OAuth.IssueJourneyCode(e.Ctx, req, res); !errors.Is(err, oauth.ErrApprovalPending) {
+		t.Fatalf("another transaction approved: %v, want ErrApprovalPending", err)
+	}
+	res.Approved = tx
+	if code, err := e.P.OAuth.IssueJourneyCode(e.Ctx, req, res); err != nil || code == "" {
+		t.Fatalf("approved: %q %v", code, err)
+	}
+	req.ApprovalData = nil
+	if _, err := e.P.OAuth.IssueJourneyCode(e.Ctx, req, oauth.JourneyResult{UserID: e.User.ID}); err != nil {
+		t.Fatalf("no transaction: %v", err)
+	}
+}

@@ -19,6 +19,9 @@ type JourneyResult struct {
 	AMR       []string
 	ACR       string
 	NewUser   bool
+	// Approved is the canonical transaction (package approval) an approve step of the
+	// journey had the user approve; nil when none did.
+	Approved []byte
 }
 
 // IssueJourneyCode creates an authorization code for a request answered by a journey
@@ -26,6 +29,12 @@ type JourneyResult struct {
 func (p *Server) IssueJourneyCode(ctx context.Context, req *AuthRequest, res JourneyResult) (string, error) {
 	if res.UserID == "" {
 		return "", fmt.Errorf("journey code: no user")
+	}
+	// approval_data goes into a token only as the user approved it: a journey that did not
+	// approve exactly this transaction (no approve step, or another transaction) gets no
+	// code for it, or a login alone would yield "approved" payments.
+	if len(req.ApprovalData) > 0 && string(res.Approved) != string(req.ApprovalData) {
+		return "", ErrApprovalPending
 	}
 	if res.SessionID != "" {
 		// The session remembers the client, for back-channel logout.

@@ -351,6 +351,10 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, v engine.View
 	}
 	code, err := h.OAuth.IssueJourneyCode(ctx, req, oauth.JourneyResult{UserID: st.UserID, SessionID: st.SessionID,
 		AuthTime: st.AuthTime, AMR: st.AMR, ACR: st.ACR, NewUser: st.NewUser})
+	if errors.Is(err, oauth.ErrApprovalPending) {
+		h.redirect(w, r, req, url.Values{"error": {"access_denied"}, "error_description": {"the journey did not have the user approve this transaction (it needs an approve step)"}})
+		return
+	}
 	if err != nil {
 		h.Kit.Logger.Error("journey: issue code", "journey", st.Journey, "error", err)
 		h.redirect(w, r, req, url.Values{"error": {"server_error"}, "error_description": {"the authorization code could not be issued"}})

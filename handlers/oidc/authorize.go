@@ -111,6 +111,17 @@ func (h *Handler) authorizeRequest(w http.ResponseWriter, r *http.Request, req *
 			h.redirectError(w, r, req, codeAccessDenied, "journeys are available to first-party clients only")
 			return
 		}
+		// RFC 9126 §4: a request_uri is used once. The journey keeps the whole request, so
+		// the pushed one closes now: opening it again cannot start a second journey (and
+		// get a second code) from one push.
+		if req.PushedRequestURI != "" {
+			if oerr := h.OAuth.ClosePushed(ctx, req.PushedRequestURI); oerr != nil {
+				e := fromDomain(oerr)
+				h.errorPage(w, r, http.StatusBadRequest, "Invalid request", h.T(r, "The application sent an invalid sign-in request: %s. Contact the application's owner.", e.Description), e.Code)
+				return
+			}
+			req.PushedRequestURI = ""
+		}
 		in, _ := authParams(params)
 		h.Journeys.StartAuthorization(w, r, req.Journey, req, in)
 		return
