@@ -45,8 +45,16 @@ func parseJourney(d *caddyfile.Dispenser) (module.JourneyConfig, error) {
 	lines := map[string]int{}
 	file := d.File()
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if d.Val() == "clients" {
+			ids := d.RemainingArgs()
+			if len(ids) == 0 {
+				return j, d.Errf("gatehouse: journey %s: clients takes the IDs of the clients that may run it", j.Name)
+			}
+			j.Clients = append(j.Clients, ids...)
+			continue
+		}
 		if d.Val() != "step" {
-			return j, d.Errf("gatehouse: journey %s: unknown option %q (a journey is a list of `step <id> <type>`)", j.Name, d.Val())
+			return j, d.Errf("gatehouse: journey %s: unknown option %q (a journey is `clients <id>...` and a list of `step <id> <type>`)", j.Name, d.Val())
 		}
 		line := d.Line()
 		s, err := parseStep(d, j.Name)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"cel.dev/cel-go/cel"
@@ -14,6 +15,17 @@ type Journey struct {
 	Name  string
 	steps []compiled
 	index map[string]int
+	// clients are Definition.Clients (nil: any first-party client, and the portal).
+	clients []string
+}
+
+// AllowsClient reports whether a client may run the journey; clientID "" is the portal's
+// self-service start, allowed only for a journey that lists no clients.
+func (j *Journey) AllowsClient(clientID string) bool {
+	if len(j.clients) == 0 {
+		return true
+	}
+	return clientID != "" && slices.Contains(j.clients, clientID)
 }
 
 type compiled struct {
@@ -80,7 +92,18 @@ func compileOne(d Definition, env *Env) (*Journey, []error) {
 		fail("", "has more than 100 steps")
 		return nil, errs
 	}
-	j := &Journey{Name: d.Name, index: map[string]int{}}
+	j := &Journey{Name: d.Name, index: map[string]int{}, clients: d.Clients}
+	for _, id := range d.Clients {
+		if id == "" || len(id) > 255 {
+			fail("", "clients: a client ID of 1-255 characters, got %q", id)
+		}
+	}
+	for _, sc := range d.Steps {
+		if sc.AuthState == AuthUnauthenticated && len(d.Clients) == 0 {
+			fail(sc.ID, "auth_state unauthenticated acts on the external_user_id a client pushes: list the clients allowed to run this journey (clients <id> ...)")
+			break
+		}
+	}
 	for i, sc := range d.Steps {
 		if !idRE.MatchString(sc.ID) {
 			fail(sc.ID, "step id: use 1-64 letters, digits, - and _")

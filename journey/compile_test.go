@@ -71,7 +71,7 @@ func TestCompileAccepts(t *testing.T) {
 			{ID: "more", Type: "collect", Fields: []FieldConfig{{Name: "fname"}}},
 			{ID: "save", Type: "write_user", Set: map[string]string{"fname": "journey.fname"}},
 			{ID: "done", Type: "complete"}}},
-		{Name: "trusted", Steps: []StepConfig{
+		{Name: "trusted", Clients: []string{"backend"}, Steps: []StepConfig{
 			{ID: "w", Type: "write_user", AuthState: "unauthenticated", ExternalUserID: `request.pushed.external_user_id`, Set: map[string]string{"organization": `"Acme"`}},
 			{ID: "no", Type: "deny"}}},
 		{Name: "both-paths", Steps: []StepConfig{

@@ -8,6 +8,12 @@ type Definition struct {
 	Name string `json:"name"`
 	// Steps run in order from the first; branch and `next` jump by step ID.
 	Steps []StepConfig `json:"steps"`
+	// Clients are the client IDs that may run the journey (journey=<name> or their
+	// default_journey); empty: every first-party client, and /journeys/<name> on the portal.
+	// A journey with an auth_state unauthenticated step must list them: it acts on whatever
+	// external_user_id a client pushes, so only the backends meant to may start it, and it
+	// cannot start from the portal.
+	Clients []string `json:"clients,omitempty"`
 }
 
 // Auth states of a step that reads or writes user data (the seed's "User Auth State").

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -62,11 +63,11 @@ func TestAuthStateConformance(t *testing.T) {
 
 // With the declared external_user_id (from the pushed request) the step acts on that user.
 func TestAuthStateUnauthenticatedActsOnExternalUser(t *testing.T) {
-	fx := newFixture(t, nil, Definition{Name: "trusted", Steps: []StepConfig{
+	fx := newFixture(t, nil, Definition{Name: "trusted", Clients: []string{"backend"}, Steps: []StepConfig{
 		{ID: "w", Type: "write_user", AuthState: AuthUnauthenticated, ExternalUserID: "request.pushed.uid",
 			Set: map[string]string{"organization": `"Pushed Inc"`}},
 		{ID: "no", Type: "deny", Message: "bye"}}})
-	_, v, err := fx.e.Start(context.Background(), "trusted", browser, Request{Pushed: map[string]string{"uid": "ext-alice"}}, nil, "", Device{})
+	_, v, err := fx.e.Start(context.Background(), "trusted", browser, Request{ClientID: "backend", Pushed: map[string]string{"uid": "ext-alice"}}, nil, "", Device{})
 	if err != nil || v.Kind != Deny {
 		t.Fatalf("%+v %v", v, err)
 	}
@@ -109,7 +110,7 @@ func forceJourney(t *testing.T, env *Env, cfg StepConfig) *Journey {
 // A disabled account is acted on by no step, whether the journey authenticated it or a
 // pushed external_user_id names it (security review).
 func TestAuthStateUnauthenticatedSkipsDisabledUser(t *testing.T) {
-	fx := newFixture(t, nil, Definition{Name: "trusted", Steps: []StepConfig{
+	fx := newFixture(t, nil, Definition{Name: "trusted", Clients: []string{"backend"}, Steps: []StepConfig{
 		{ID: "w", Type: "write_user", AuthState: AuthUnauthenticated, ExternalUserID: "request.pushed.uid",
 			Set: map[string]string{"organization": `"Pushed Inc"`}},
 		{ID: "no", Type: "deny", Message: "bye"}}})
@@ -117,7 +118,7 @@ func TestAuthStateUnauthenticatedSkipsDisabledUser(t *testing.T) {
 	if _, err := fx.st.UpdateUser(ctx, "u-alice", func(u store.User) (store.User, error) { u.Disabled = true; return u, nil }); err != nil {
 		t.Fatal(err)
 	}
-	_, v, err := fx.e.Start(ctx, "trusted", browser, Request{Pushed: map[string]string{"uid": "ext-alice"}}, nil, "", Device{})
+	_, v, err := fx.e.Start(ctx, "trusted", browser, Request{ClientID: "backend", Pushed: map[string]string{"uid": "ext-alice"}}, nil, "", Device{})
 	if err == nil && v.Kind != Deny {
 		t.Fatalf("the journey went on: %+v", v)
 	}
@@ -126,5 +127,31 @@ func TestAuthStateUnauthenticatedSkipsDisabledUser(t *testing.T) {
 	}
 	if u, _ := fx.st.GetUser(ctx, "u-alice"); u.Organization == "Pushed Inc" {
 		t.Fatal("write_user changed a disabled account")
+	}
+}
+
+// A journey acting on a pushed external_user_id runs only for the clients it lists: another
+// first-party client pushing the same parameter, or the portal's self-service start, gets
+// nothing done (security review: any client could otherwise act on any user).
+func TestAuthStateUnauthenticatedOnlyForListedClients(t *testing.T) {
+	fx := newFixture(t, nil, Definition{Name: "trusted", Clients: []string{"backend"}, Steps: []StepConfig{
+		{ID: "w", Type: "write_user", AuthState: AuthUnauthenticated, ExternalUserID: "request.pushed.uid",
+			Set: map[string]string{"organization": `"Pushed Inc"`}},
+		{ID: "no", Type: "deny", Message: "bye"}}})
+	ctx := context.Background()
+	for _, client := range []string{"web", ""} {
+		if _, _, err := fx.e.Start(ctx, "trusted", browser, Request{ClientID: client, Pushed: map[string]string{"uid": "ext-alice"}}, nil, "", Device{}); !errors.Is(err, ErrNoJourney) {
+			t.Errorf("client %q: %v, want ErrNoJourney", client, err)
+		}
+	}
+	if u, _ := fx.st.GetUser(ctx, "u-alice"); u.Organization == "Pushed Inc" {
+		t.Fatal("a client not listed acted on the user")
+	}
+	env, _ := NewEnv()
+	_, err := Compile([]Definition{{Name: "open", Steps: []StepConfig{
+		{ID: "w", Type: "write_user", AuthState: AuthUnauthenticated, ExternalUserID: "request.pushed.uid", Set: map[string]string{"organization": `"x"`}},
+		{ID: "no", Type: "deny"}}}}, env)
+	if err == nil || !strings.Contains(err.Error(), "list the clients allowed") {
+		t.Fatalf("a journey acting on a pushed external_user_id without a client list: %v", err)
 	}
 }

@@ -67,6 +67,9 @@ func (e *Engine) Start(ctx context.Context, name, binding string, req Request, o
 	if !ok {
 		return "", View{}, fmt.Errorf("%w: no journey %q", ErrNoJourney, name)
 	}
+	if !j.AllowsClient(req.ClientID) {
+		return "", View{}, fmt.Errorf("%w: journey %q is not open to client %q", ErrNoJourney, name, req.ClientID)
+	}
 	if binding == "" {
 		return "", View{}, errors.New("start journey: no browser binding")
 	}

@@ -129,7 +129,7 @@ func TestRestoreContextHandleFromBrowserRefusedAtLoad(t *testing.T) {
 // save_context saves an authentication: a step acting on an external_user_id (no
 // authentication) must not save one.
 func TestSaveContextNeedsAnAuthentication(t *testing.T) {
-	f := newIDPFixture(t, Definition{Name: "ext", Steps: []StepConfig{
+	f := newIDPFixture(t, Definition{Name: "ext", Clients: []string{"web"}, Steps: []StepConfig{
 		{ID: "save", Type: "save_context", AuthState: AuthUnauthenticated, ExternalUserID: "request.pushed.uid"},
 		{ID: "end", Type: "deny"}}})
 	ctx := context.Background()
