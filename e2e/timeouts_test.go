@@ -21,8 +21,10 @@ import (
 // no write timeout (it would cut long downloads and event streams).
 func TestExamplesSetServerTimeouts(t *testing.T) {
 	files, err := filepath.Glob("../examples/*/Caddyfile")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no example Caddyfiles found: %v", err)
+	more, err2 := filepath.Glob("../examples/*/*.Caddyfile")
+	files = append(files, more...)
+	if err != nil || err2 != nil || len(files) == 0 {
+		t.Fatalf("no example Caddyfiles found: %v %v", err, err2)
 	}
 	for _, f := range files {
 		src, err := os.ReadFile(f)
