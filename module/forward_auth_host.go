@@ -36,6 +36,11 @@ func hostGuardedForwardAuth(app *caddyhttp.App) (hosts, servers []string) {
 		}
 		found := map[string]bool{}
 		walkRoutes(srv.Routes, nil, found)
+		if srv.Errors != nil {
+			// handle_errors routes answer too (an error of the route that would have
+			// answered), and behind a host they fail open the same way.
+			walkRoutes(srv.Errors.Routes, nil, found)
+		}
 		if len(found) > 0 {
 			ss[name] = true
 			for h := range found {

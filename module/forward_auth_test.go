@@ -119,4 +119,13 @@ func TestHostGuardedForwardAuthForms(t *testing.T) {
 	if hosts, _ := hostGuardedForwardAuth(loaded); len(hosts) != 0 {
 		t.Errorf("loaded, no host: %v", hosts)
 	}
+	// handle_errors routes answer requests too: the same refusal behind a host there.
+	var rl caddyhttp.RouteList
+	if err := json.Unmarshal([]byte(fwdUnderSiteHost), &rl); err != nil {
+		t.Fatal(err)
+	}
+	errs := &caddyhttp.App{Servers: map[string]*caddyhttp.Server{"srv0": {Errors: &caddyhttp.HTTPErrorConfig{Routes: rl}}}}
+	if hosts, _ := hostGuardedForwardAuth(errs); !slices.Equal(hosts, []string{"auth.example.com"}) {
+		t.Errorf("handle_errors under a host: %v", hosts)
+	}
 }
