@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -19,13 +20,21 @@ type JourneyResult struct {
 	AMR       []string
 	ACR       string
 	NewUser   bool
+	// ApprovedBy is the amr value of the method with which the user approved the request's
+	// transaction (AuthRequest.ApprovalData) in an approve step; "" when none did.
+	ApprovedBy string
 }
 
 // IssueJourneyCode creates an authorization code for a request answered by a journey
-// instead of the built-in login.
+// instead of the built-in login. A request carrying a transaction gets a code only when the
+// journey approved it (res.ApprovedBy, else ErrApprovalPending): the code then carries the
+// transaction (the ID token's approval_data) and amr adds the approving method.
 func (p *Server) IssueJourneyCode(ctx context.Context, req *AuthRequest, res JourneyResult) (string, error) {
 	if res.UserID == "" {
 		return "", fmt.Errorf("journey code: no user")
+	}
+	if len(req.ApprovalData) > 0 && res.ApprovedBy == "" {
+		return "", ErrApprovalPending
 	}
 	if res.SessionID != "" {
 		// The session remembers the client, for back-channel logout.
@@ -51,6 +60,8 @@ func (p *Server) IssueJourneyCode(ctx context.Context, req *AuthRequest, res Jou
 		PurgeAfter: now.Add(p.CodeLifetime + max(p.AccessTokenLifetime, p.Verifier.MaxLifetime))}
 	if len(req.ApprovalData) > 0 {
 		rec.ApprovalData = string(req.ApprovalData)
+		rec.AMR = login.AddAMR(res.AMR, res.ApprovedBy)
+		rec.ACR = req.ACRFor(login.ACR(rec.AMR))
 	}
 	if req.CodeChallenge != "" {
 		rec.CodeChallenge, rec.CodeChallengeMethod = req.CodeChallenge, "S256"
