@@ -91,7 +91,7 @@ func TestRegisterPasskeyPage(t *testing.T) {
 		{ID: "done", Type: "complete", ReturnTo: "/welcome"}}})
 	b := e.Browser()
 	page := runLogin(t, e, b, "pk")
-	if page.StatusCode != http.StatusOK || !strings.Contains(page.Body, `data-journey-redirect`) || !strings.Contains(page.Body, `href="/account"`) {
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.Body, `data-journey-redirect`) || !strings.Contains(page.Body, `href="/"`) {
 		t.Fatalf("the step must link to the passkey registration: %d\n%s", page.StatusCode, page.Body)
 	}
 	answer := url.Values{"step": {field(t, page.Body, stepRe)}, "counter": {field(t, page.Body, counterRe)}}
