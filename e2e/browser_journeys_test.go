@@ -193,11 +193,18 @@ func TestBrowserJourneyPaymentApproval(t *testing.T) {
 // OIDC provider and the client's config.
 func brJourneyClient(t *testing.T, client, defaultJourney string, journeys ...string) (*Env, *brBrowser, *oidc.Provider, *oauth2.Config) {
 	t.Helper()
+	return brJourneyClientWith(t, "", client, defaultJourney, journeys...)
+}
+
+// brJourneyClientWith is brJourneyClient with more gatehouse options (extra).
+func brJourneyClientWith(t *testing.T, extra, client, defaultJourney string, journeys ...string) (*Env, *brBrowser, *oidc.Provider, *oauth2.Config) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
 	}
 	chromium := brNeedChromium(t)
 	gh := `signup open
+		` + extra + `
 		client ` + client + ` {
 			name "Example App"
 			redirect_uri http://{{.UpstreamAddr}}/cb
@@ -235,8 +242,9 @@ type brJourneyClaims struct {
 	Nonce   string   `json:"nonce"`
 	AMR     []string `json:"amr"`
 	NewUser *bool    `json:"new_user"`
-	Email   string   `json:"email"`
-	Name    string   `json:"given_name"`
+	Email         string   `json:"email"`
+	EmailVerified *bool    `json:"email_verified"`
+	Name          string   `json:"given_name"`
 }
 
 // brRedeem exchanges the code at the browser's /cb and verifies the ID token.
@@ -404,5 +412,75 @@ func TestBrowserJourneyPasskeyAfterThirdLogin(t *testing.T) {
 	u := e.Admin(http.MethodGet, "/gatehouse/users/"+userID, nil)
 	if body := string(u.Body); !strings.Contains(body, `"password_logins":3`) {
 		t.Errorf("the counter after three sign-ins: %s", body)
+	}
+}
+
+// TestBrowserJourneySignupVerified — examples/journeys/signup-verified.Caddyfile (issue 19:
+// "the built-in sign-up ... as a journey"), asked for by the client with journey=signup: the
+// address, a new account, the email code (verify_email), the names, then a passkey on the
+// account page (the new user, who has no portal session yet, logs in there with an email
+// code first). The ID token says new_user, email_verified, and no amr (the journey
+// authenticated nobody: create_user's authentication is not a login).
+func TestBrowserJourneySignupVerified(t *testing.T) {
+	outbox := filepath.Join(t.TempDir(), "outbox.txt")
+	e, b, provider, conf := brJourneyClientWith(t, "login password passkey email_code\n\t\temail outbox "+outbox, "app", "signup",
+		exampleJourney(t, "signup-verified.Caddyfile", "signup"))
+	const addr = "vera@example.test"
+	code := func(kind string) string {
+		t.Helper()
+		body, err := outboxMessage(outbox, kind, addr, nil, 15*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := otCodeRe.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no code in the message:\n%s", body)
+		}
+		return m[1]
+	}
+	v := oauth2.GenerateVerifier()
+	b.run("address", 30*time.Second,
+		chromedp.Navigate(conf.AuthCodeURL("s1", oauth2.S256ChallengeOption(v))),
+		chromedp.WaitVisible(`[data-journey-form] input[name=email]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=email]`, addr, chromedp.ByQuery),
+		chromedp.Click(`[data-journey-continue]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-journey-form] input[name=code]`, chromedp.ByQuery))
+	b.run("email code and names", 30*time.Second,
+		chromedp.SendKeys(`input[name=code]`, code("verify_email"), chromedp.ByQuery),
+		chromedp.Click(`[data-journey-continue]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-journey-form] input[name=fname]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=fname]`, "Vera", chromedp.ByQuery),
+		chromedp.Click(`[data-journey-continue]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-journey-redirect]`, chromedp.ByQuery))
+	accountPage := b.attr(`[data-journey-redirect]`, "href")
+	if strings.HasPrefix(accountPage, "/") {
+		accountPage = e.Issuer + accountPage
+	}
+	b.run("log in on the account page with an email code", 30*time.Second,
+		chromedp.Navigate(accountPage),
+		brWaitJS(`location.pathname === "/login" && document.readyState === "complete"`),
+		chromedp.Click(`//a[normalize-space()="Email me a code"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`input[name=email]`, chromedp.ByQuery),
+		chromedp.SetValue(`input[name=email]`, addr, chromedp.ByQuery),
+		chromedp.Submit(`input[name=email]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`input[name=code]`, chromedp.ByQuery))
+	b.addAuthenticator(webauthn.AuthenticatorTransportInternal)
+	b.run("add the passkey", 30*time.Second,
+		chromedp.SendKeys(`input[name=code]`, code("login_code"), chromedp.ByQuery),
+		chromedp.Submit(`input[name=code]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-passkey-register] [data-passkey-button]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=passkey_name]`, "Laptop", chromedp.ByQuery),
+		chromedp.Click(`[data-passkey-register] [data-passkey-button]`, chromedp.ByQuery),
+		brWaitJS(`document.body.textContent.includes("Laptop") && document.readyState === "complete"`))
+	b.run("back to the journey", 30*time.Second,
+		chromedp.Navigate(e.Issuer+"/journey"),
+		chromedp.WaitVisible(`[data-journey-continue]`, chromedp.ByQuery),
+		chromedp.Click(`[data-journey-continue]`, chromedp.ByQuery), brAtCB)
+	idt, c := brRedeem(t, b, provider, conf, "s1", v)
+	if c.NewUser == nil || !*c.NewUser || len(c.AMR) != 0 || c.Email != addr || c.EmailVerified == nil || !*c.EmailVerified {
+		t.Errorf("ID token new_user %v amr %v email %q verified %v: want true, none, %s, true", c.NewUser, c.AMR, c.Email, c.EmailVerified, addr)
+	}
+	if u := e.Admin(http.MethodGet, "/gatehouse/users/"+idt.Subject, nil); !strings.Contains(string(u.Body), `"fname":"Vera"`) {
+		t.Errorf("the new account: %s", u)
 	}
 }
