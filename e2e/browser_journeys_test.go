@@ -239,9 +239,9 @@ var brAtCB = brWaitJS(`location.pathname === "/cb"`)
 
 // brJourneyClaims are the ID token claims the journey tests look at.
 type brJourneyClaims struct {
-	Nonce   string   `json:"nonce"`
-	AMR     []string `json:"amr"`
-	NewUser *bool    `json:"new_user"`
+	Nonce         string   `json:"nonce"`
+	AMR           []string `json:"amr"`
+	NewUser       *bool    `json:"new_user"`
 	Email         string   `json:"email"`
 	EmailVerified *bool    `json:"email_verified"`
 	Name          string   `json:"given_name"`
