@@ -76,10 +76,11 @@ func TestBrowserJourneyPaymentApproval(t *testing.T) {
 		t.Fatalf("discovery: %v", err)
 	}
 	var meta struct {
-		PAR string `json:"pushed_authorization_request_endpoint"`
+		PAR    string   `json:"pushed_authorization_request_endpoint"`
+		Claims []string `json:"claims_supported"`
 	}
-	if err := provider.Claims(&meta); err != nil || meta.PAR == "" {
-		t.Fatalf("discovery pushed_authorization_request_endpoint %q (%v)", meta.PAR, err)
+	if err := provider.Claims(&meta); err != nil || meta.PAR == "" || !slices.Contains(meta.Claims, "approval_data") {
+		t.Fatalf("discovery pushed_authorization_request_endpoint %q, claims_supported %v (%v): want the endpoint and approval_data", meta.PAR, meta.Claims, err)
 	}
 	conf := &oauth2.Config{ClientID: "bank", ClientSecret: "bank-secret-0123456789abcdef", Endpoint: provider.Endpoint(),
 		RedirectURL: "http://" + e.UpstreamAddr + "/bank-cb", Scopes: []string{oidc.ScopeOpenID, "email"}}
