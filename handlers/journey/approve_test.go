@@ -277,3 +277,28 @@ func TestApproveStepCode(t *testing.T) {
 		t.Fatalf("amr must say the code: %v", amr)
 	}
 }
+
+// A request carrying a transaction, answered by a journey without an approve step, gets
+// access_denied: the code never carries an unapproved approval_data.
+func TestJourneyWithoutApproveRefusesTransaction(t *testing.T) {
+	e := newApproveEnv(t, journey.StepConfig{ID: "approve", Type: "branch", // no approve step
+		Branches: []journey.BranchConfig{{If: "false", Goto: "done"}}})
+	_, ch := idptest.PKCE()
+	b := e.Browser()
+	r := b.Get("/test/authorize?" + url.Values{"tx": {bigPayment}, "challenge": {ch}}.Encode())
+	back, _ := url.Parse(r.Location())
+	e.Clock.Advance(time.Second)
+	b.LogIn()
+	r = b.Get(back.Query().Get("return_to"))
+	if r.StatusCode != http.StatusFound || !strings.Contains(r.Location(), "error=access_denied") || strings.Contains(r.Location(), "code=") {
+		t.Fatalf("a transaction nobody approved: %d %s", r.StatusCode, r.Location())
+	}
+	// Without a transaction the same journey issues a code.
+	r = b.Get("/test/authorize?" + url.Values{"challenge": {ch}}.Encode())
+	back, _ = url.Parse(r.Location())
+	e.Clock.Advance(time.Second)
+	b.LogIn()
+	if r = b.Get(back.Query().Get("return_to")); r.StatusCode != http.StatusFound || !strings.Contains(r.Location(), "code=") {
+		t.Fatalf("no transaction: %d %s", r.StatusCode, r.Location())
+	}
+}
