@@ -40,9 +40,6 @@ func TestExamplesLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			adapted, _, err := adapt(t, string(src))
-			if err != nil && strings.HasSuffix(name, "/payment-approval") {
-				t.Skipf("needs h/approval (par, approval, the approve step): %v", err)
-			}
 			if err != nil {
 				t.Fatalf("adapt %s: %v", ex, err)
 			}

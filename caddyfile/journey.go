@@ -25,13 +25,14 @@ import (
 //			message <text>               # deny (also as argument)
 //			return_to <path>             # complete (also as argument)
 //			handle <expr>                # restore_context (also as argument; default request.pushed.journey_context)
+//			allow_otp                    # approve: a code may approve too (else only a passkey, unless the client allows codes)
 //		}]
 //	}
 //
 // Arguments by type: identify <email|phone|username>, authenticate [<method...>], deny
 // [<message>], complete [<return_to>], create_user [set_authenticated], restore_context
-// [<handle expr>]; known_device, verify_email, verify_phone, register_passkey and
-// save_context take none. The journey is
+// [<handle expr>]; known_device, verify_email, verify_phone, register_passkey,
+// save_context and approve take none. The journey is
 // compiled here too, so that an unknown step type, a goto to a missing step, an expression
 // that does not compile or a step needing an authenticated user where none can be is
 // reported with the step's line; `caddy run` checks the JSON again (module.Validate).
@@ -193,8 +194,11 @@ func parseStep(d *caddyfile.Dispenser, journey string) (module.JourneyStepConfig
 		case "handle":
 			err = need(1, "handle <expression> (quote it)")
 			s.Handle = first(args)
+		case "allow_otp":
+			err = need(0, "allow_otp takes no arguments")
+			s.AllowOTP = true
 		default:
-			return s, d.Errf("%s: unknown option %q (auth_state, next, methods, second_factor, set_authenticated, set, field, if, message, return_to, handle)", where, opt)
+			return s, d.Errf("%s: unknown option %q (auth_state, next, methods, second_factor, set_authenticated, set, field, if, message, return_to, handle, allow_otp)", where, opt)
 		}
 		if err != nil {
 			return s, err

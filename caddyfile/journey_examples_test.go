@@ -29,13 +29,6 @@ func TestAdaptJourneyExamples(t *testing.T) {
 			}
 			got, _, err := adapt(t, string(src))
 			if err != nil {
-				// The payment approval needs the pushed requests, approval options and the
-				// approve step of h/approval; until they are merged it cannot load.
-				if name == "payment-approval" && (strings.Contains(err.Error(), "approve is not yet available") ||
-					strings.Contains(err.Error(), `"par"`) || strings.Contains(err.Error(), "approval") ||
-					strings.Contains(err.Error(), "pushed")) {
-					t.Skipf("needs the approve step (h/approval): %v", err)
-				}
 				t.Fatalf("adapt %s: %v", ex, err)
 			}
 			gotNorm := normalize(t, "adapted", got)

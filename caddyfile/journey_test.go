@@ -18,7 +18,7 @@ func TestJourneyInvalidConfigFailsWithTheLine(t *testing.T) {
 		{"write before authentication", "step w write_user {\n\t\t\t\tset fname `\"x\"`\n\t\t\t}\n\t\t\tstep login authenticate\n\t\t\tstep done complete", "reads or writes user data", 5},
 		{"expression that does not compile", "step login authenticate\n\t\t\tstep b branch {\n\t\t\t\tif `journey.x ==` goto done\n\t\t\t}\n\t\t\tstep done complete", "does not compile", 6},
 		{"external_user_id from the browser", "step w write_user {\n\t\t\t\tauth_state unauthenticated {\n\t\t\t\t\texternal_user_id request.query.uid\n\t\t\t\t}\n\t\t\t\tset fname `\"x\"`\n\t\t\t}\n\t\t\tstep bye deny", "may read only request.pushed", 5},
-		{"not yet available", "step login authenticate\n\t\t\tstep pay approve\n\t\t\tstep done complete", "not yet available", 6},
+		{"approve before authentication", "step pay approve\n\t\t\tstep login authenticate\n\t\t\tstep done complete", "reads or writes user data", 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := "{\n\tgatehouse {\n\t\tissuer https://login.example.com\n\t\tjourney j {\n\t\t\t" + tc.steps + "\n\t\t}\n\t}\n}\n"

@@ -30,7 +30,7 @@ func TestCompileRefuses(t *testing.T) {
 		want  string
 	}{
 		{"unknown type", []StepConfig{{ID: "x", Type: "teleport"}, done}, `step "x": unknown step type "teleport"`},
-		{"not yet available", []StepConfig{login, {ID: "pay", Type: "approve"}, done}, `step "pay": step type approve is not yet available`},
+		{"approve before authentication", []StepConfig{{ID: "pay", Type: "approve"}, login, done}, `step "pay": step type approve reads or writes user data`},
 		{"goto missing", []StepConfig{login, {ID: "b", Type: "branch", Branches: []BranchConfig{{If: "true", Goto: "nowhere"}}}, done}, `step "b": goto: there is no step "nowhere"`},
 		{"next missing", []StepConfig{{ID: "login", Type: "authenticate", Next: "gone"}, done}, `step "login": next: there is no step "gone"`},
 		{"write before auth", []StepConfig{{ID: "w", Type: "write_user", Set: map[string]string{"fname": `"x"`}}, login, done}, `step "w": step type write_user reads or writes user data`},

@@ -68,6 +68,10 @@ type StepConfig struct {
 	// may read only request.pushed.<name>: the client hands the handle back in a pushed
 	// authorization request, never through the browser.
 	Handle string `json:"handle,omitempty"`
+	// AllowOTP (approve) lets the user approve with a code sent to a verified email address
+	// or phone number instead of a passkey (also allowed when the client's approval allows
+	// otp).
+	AllowOTP bool `json:"allow_otp,omitempty"`
 	// ReturnTo (complete) is where a journey not started by an OIDC client ends: a local
 	// path of the portal or of a protected site on the same host (default: the account
 	// page).

@@ -1,7 +1,7 @@
 // Package journey is the journey engine: configurable identity workflows made of steps
 // (identify, authenticate, create_user, collect, write_user, branch, deny, complete,
 // known_device, verify_email, verify_phone, register_passkey, save_context,
-// restore_context), each step that reads or writes user data declaring the authentication
+// restore_context, approve), each step that reads or writes user data declaring the authentication
 // state it expects (the seed's "User Auth State").
 //
 // # What it owns
@@ -55,8 +55,12 @@
 // cookie; device.known), verify_email and verify_phone (account.Verification's codes),
 // register_passkey (the account page's registration), save_context and restore_context
 // (a single-use, short-lived handle bound to the client, a store.OneTimeCode of purpose
-// journey_context). approve is registered as unavailable: a configuration using it fails to
-// load saying so.
+// journey_context), and approve (step_approve.go): the transaction of the client's pushed
+// request (Request.Transaction) approved through package approval's Approver — a passkey
+// ceremony (Engine.BeginApproval, then the answer with the assertion) whose challenge
+// carries the transaction's hash and whose binding is the journey's ID and the step, or a
+// code where allowed; State.ApprovedBy then says how, and the handler's code carries the
+// transaction.
 //
 // # What it delegates
 //

@@ -47,6 +47,9 @@ type Engine struct {
 	// Verify sends and checks the codes of verify_email and verify_phone
 	// (*account.Verification); nil: those steps fail.
 	Verify Verifier
+	// Approver runs the approvals of approve steps (*approval.Approver); nil: those steps
+	// fail.
+	Approver Approver
 	// ContextLifetime bounds a save_context handle (default DefaultContextLifetime).
 	ContextLifetime time.Duration
 	// Observe, when set, is told of each step's server time and CEL cost (metrics, bench).
@@ -170,7 +173,7 @@ func (e *Engine) drive(ctx context.Context, sec string, j *Journey, st *State, i
 		}
 		i := j.index[st.Step]
 		c := j.steps[i]
-		rc := &Run{State: st, Login: login, Request: st.Request, Device: dev, Now: e.Now(), Engine: e}
+		rc := &Run{ID: stateID(sec), State: st, Login: login, Request: st.Request, Device: dev, Now: e.Now(), Engine: e}
 		if err := e.bindUser(ctx, c, rc); err != nil {
 			e.record(ctx, st, "refused", "auth_state")
 			e.end(ctx, sec, st, "auth_state")

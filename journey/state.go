@@ -44,6 +44,10 @@ type State struct {
 	AMR       []string  `json:"amr,omitempty"`
 	ACR       string    `json:"acr,omitempty"`
 	SessionID string    `json:"session_id,omitempty"`
+	// ApprovedBy is the amr value of the method that approved the journey's transaction
+	// (approve), ApprovedTransaction the transaction approved (canonical JSON).
+	ApprovedBy          string          `json:"approved_by,omitempty"`
+	ApprovedTransaction json.RawMessage `json:"approved_transaction,omitempty"`
 	// NewUser is set by create_user.
 	NewUser bool `json:"new_user,omitempty"`
 	// Values are the collected values (CEL `journey`).
@@ -79,6 +83,11 @@ type Request struct {
 	ACRValues []string          `json:"acr_values,omitempty"`
 	Query     map[string]string `json:"query,omitempty"`
 	Pushed    map[string]string `json:"pushed,omitempty"`
+	// Transaction is the approval_data of a pushed authorization request (canonical JSON,
+	// package approval): what an approve step shows and has approved. Not in CEL.
+	Transaction json.RawMessage `json:"transaction,omitempty"`
+	// ApprovalOTP: the client allows approving its transactions with a code.
+	ApprovalOTP bool `json:"approval_otp,omitempty"`
 }
 
 func stateID(sec string) string { return secret.Hash(sec) }

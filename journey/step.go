@@ -70,14 +70,11 @@ func Types() []string {
 	return out
 }
 
-func init() {
-	for _, t := range []string{"approve"} {
-		Register(t, Factory{Unavailable: "step type " + t + " is not yet available in this version"})
-	}
-}
-
 // Run is what a step sees of the journey while it runs.
 type Run struct {
+	// ID is the journey's state ID (the hash of its cookie secret): what binds a step's
+	// ceremonies and codes to this journey.
+	ID string
 	// State is the journey's state; a step changes it (Values, the user, the auth facts).
 	State *State
 	// User is the user the step acts on: the authenticated user (auth_state authenticated)
@@ -164,13 +161,17 @@ type Page struct {
 	Redirect string
 	// Errors maps a field name to its problem (a re-prompt), "" for the whole form.
 	Errors map[string]string
-	// Login is set when the browser must log in through the hosted login with one of these
-	// methods (empty: any) and come back.
-	Login []string
+	// HostedLogin is set when the browser must log in through the hosted login and come
+	// back (authenticate); Login lists the methods the step accepts (empty: any enabled
+	// method).
+	HostedLogin bool
+	Login       []string
 	// SecondFactor asks the hosted login for a multi-factor login.
 	SecondFactor bool
 	// LoginHint is the identifier collected so far, if any.
 	LoginHint string
+	// Approval is set on an approve step: the transaction page.
+	Approval *ApprovalPage
 }
 
 // Field is one rendered form field.

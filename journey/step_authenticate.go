@@ -46,7 +46,7 @@ func newAuthenticate(cfg StepConfig, _ *Env) (Step, Traits, error) {
 }
 
 func (s authenticate) page(rc *Run) *Page {
-	p := &Page{Login: s.names, SecondFactor: s.mfa}
+	p := &Page{HostedLogin: true, Login: s.names, SecondFactor: s.mfa}
 	for _, k := range []string{"email", "phone", "username"} {
 		if v, ok := rc.State.Values[k].(string); ok && v != "" {
 			p.LoginHint = v

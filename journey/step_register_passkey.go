@@ -14,8 +14,9 @@ import (
 // account page — has a passkey created since the step began.
 type registerPasskey struct{}
 
-// PasskeyPage is the portal page with the passkey registration.
-const PasskeyPage = "/account"
+// PasskeyPage is the portal page with the passkey registration: the account page, at the
+// portal's root (handlers/account; there is no /account page).
+const PasskeyPage = "/"
 
 func init() {
 	Register("register_passkey", Factory{New: func(StepConfig, *Env) (Step, Traits, error) {

@@ -74,7 +74,11 @@ func (a *App) journeyEngine() (*journey.Engine, error) {
 		return nil, fmt.Errorf("gatehouse journeys: %w", err)
 	}
 	p := a.provider
-	return &journey.Engine{Journeys: js, Env: env, Store: a.store, Users: p.Accounts, Now: p.Now, Logger: a.slog,
+	e := &journey.Engine{Journeys: js, Env: env, Store: a.store, Users: p.Accounts, Now: p.Now, Logger: a.slog,
 		Audit: a.trail, Verify: p.Verification,
-		Devices: &device.Keeper{Key: a.portal.keys.DeriveKey("journey-device-cookie")}}, nil
+		Devices: &device.Keeper{Key: a.portal.keys.DeriveKey("journey-device-cookie")}}
+	if p.Approval != nil {
+		e.Approver = p.Approval
+	}
+	return e, nil
 }

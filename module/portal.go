@@ -156,7 +156,8 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) *journeyh.Han
 	if app.journeys == nil {
 		return nil
 	}
-	jh := &journeyh.Handler{Kit: kit, Engine: app.journeys, OAuth: core.OAuth, Issuer: core.Issuer}
+	jh := &journeyh.Handler{Kit: kit, Engine: app.journeys, OAuth: core.OAuth, Issuer: core.Issuer,
+		ApprovalOTP: app.Approval.allowsOTP()}
 	jh.Mount(mux)
 	return jh
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -19,21 +20,20 @@ type JourneyResult struct {
 	AMR       []string
 	ACR       string
 	NewUser   bool
-	// Approved is the canonical transaction (package approval) an approve step of the
-	// journey had the user approve; nil when none did.
-	Approved []byte
+	// ApprovedBy is the amr value of the method with which the user approved the request's
+	// transaction (AuthRequest.ApprovalData) in an approve step; "" when none did.
+	ApprovedBy string
 }
 
 // IssueJourneyCode creates an authorization code for a request answered by a journey
-// instead of the built-in login.
+// instead of the built-in login. A request carrying a transaction gets a code only when the
+// journey approved it (res.ApprovedBy, else ErrApprovalPending): the code then carries the
+// transaction (the ID token's approval_data) and amr adds the approving method.
 func (p *Server) IssueJourneyCode(ctx context.Context, req *AuthRequest, res JourneyResult) (string, error) {
 	if res.UserID == "" {
 		return "", fmt.Errorf("journey code: no user")
 	}
-	// approval_data goes into a token only as the user approved it: a journey that did not
-	// approve exactly this transaction (no approve step, or another transaction) gets no
-	// code for it, or a login alone would yield "approved" payments.
-	if len(req.ApprovalData) > 0 && string(res.Approved) != string(req.ApprovalData) {
+	if len(req.ApprovalData) > 0 && res.ApprovedBy == "" {
 		return "", ErrApprovalPending
 	}
 	if res.SessionID != "" {
@@ -60,6 +60,8 @@ func (p *Server) IssueJourneyCode(ctx context.Context, req *AuthRequest, res Jou
 		PurgeAfter: now.Add(p.CodeLifetime + max(p.AccessTokenLifetime, p.Verifier.MaxLifetime))}
 	if len(req.ApprovalData) > 0 {
 		rec.ApprovalData = string(req.ApprovalData)
+		rec.AMR = login.AddAMR(res.AMR, res.ApprovedBy)
+		rec.ACR = req.ACRFor(login.ACR(rec.AMR))
 	}
 	if req.CodeChallenge != "" {
 		rec.CodeChallenge, rec.CodeChallengeMethod = req.CodeChallenge, "S256"

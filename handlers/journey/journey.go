@@ -11,6 +11,7 @@
 package journey
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,6 +46,9 @@ type Handler struct {
 	OAuth  OAuth
 	// Issuer is the iss parameter of authorization responses (RFC 9207).
 	Issuer string
+	// ApprovalOTP: every client's transactions may be approved with a code (the app's
+	// approval { allow otp }); a client's own setting adds to it.
+	ApprovalOTP bool
 }
 
 // origin is what a journey started by an authorization request needs at its end: the
@@ -90,6 +94,8 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	k.Handle(mux, http.MethodGet, "/journey", h.current)
 	k.HandleChange(mux, http.MethodPost, "/journey", h.answer)
 	k.Handle(mux, http.MethodGet, "/journey/login", h.afterLogin)
+	k.HandleChange(mux, http.MethodPost, PathApprovePasskey+"/begin", h.approvePasskeyBegin)
+	k.HandleChange(mux, http.MethodPost, PathApprovePasskey+"/finish", h.approvePasskeyFinish)
 }
 
 // Has reports whether a journey of this name is configured (handlers/oidc.Journeys).
@@ -115,7 +121,13 @@ func (h *Handler) StartAuthorization(w http.ResponseWriter, r *http.Request, nam
 			query[k] = v[0]
 		}
 	}
-	er := engine.Request{ClientID: req.Client.ID, Scopes: req.Scopes, ACRValues: req.ACRValues, Query: query}
+	er := engine.Request{ClientID: req.Client.ID, Scopes: req.Scopes, ACRValues: req.ACRValues, Query: query,
+		ApprovalOTP: h.ApprovalOTP || req.Client.ApprovalOTP}
+	if len(req.ApprovalData) > 0 {
+		// oauth.Authorize accepts approval_data only in a pushed request: the transaction
+		// the approve step shows and the code carries.
+		er.Transaction = req.ApprovalData
+	}
 	if req.Pushed {
 		er.Pushed = map[string]string{}
 		for k, v := range req.PushedParams {
@@ -167,7 +179,7 @@ func (h *Handler) current(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if v.Page != nil && v.Page.Login != nil && len(v.Page.Errors) == 0 {
+	if v.Page != nil && v.Page.HostedLogin && len(v.Page.Errors) == 0 {
 		h.toLogin(w, r, v)
 		return
 	}
@@ -180,12 +192,20 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n, ok := engine.ParseCounter(f.Get("counter"))
+	step, counter := f.Get("step"), f.Get("counter")
+	if f.Has("request") {
+		// The approve step's page (the approval template) names the step as request.
+		step, counter = stepOf(f.Get("request"))
+	}
+	n, ok := engine.ParseCounter(counter)
 	if !ok {
 		h.Kit.Fail(w, r, http.StatusBadRequest, "Bad request", "Your form expired. Go back, reload the page and try again.", "invalid_request")
 		return
 	}
-	v, err := h.Engine.Answer(r.Context(), h.secret(r), h.binding(r), f.Get("step"), n, engine.Input{Form: f}, nil, h.device(r))
+	// A passkey ceremony's secret comes from its cookie only, never from the form.
+	f.Del("ceremony")
+	f.Del("credential")
+	v, err := h.Engine.Answer(r.Context(), h.secret(r), h.binding(r), step, n, engine.Input{Form: f}, nil, h.device(r))
 	h.after(w, r, v, err)
 }
 
@@ -239,8 +259,12 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, v engine.View) {
 		h.fail(w, r, errors.New("journey: a prompt without a page"))
 		return
 	}
-	if v.Page.Login != nil && len(v.Page.Errors) == 0 {
+	if v.Page.HostedLogin && len(v.Page.Errors) == 0 {
 		h.toLogin(w, r, v)
+		return
+	}
+	if v.Page.Approval != nil {
+		h.approvalPage(w, r, v)
 		return
 	}
 	h.Kit.Page(w, r, http.StatusOK, "journey", "Continue", "", h.pageData(r, v))
@@ -288,7 +312,7 @@ func (h *Handler) pageData(r *http.Request, v engine.View) pageData {
 	if msg := v.Page.Errors[""]; msg != "" {
 		d.FormError = h.Kit.T(r, msg)
 	}
-	if v.Page.Login != nil {
+	if v.Page.HostedLogin {
 		d.LoginURL = h.loginURL(v)
 	}
 	if v.Page.Message != "" {
@@ -349,10 +373,15 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, v engine.View
 		h.redirect(w, r, req, url.Values{"error": {"login_required"}, "error_description": {"max_age needs a journey with an authenticate step"}})
 		return
 	}
-	code, err := h.OAuth.IssueJourneyCode(ctx, req, oauth.JourneyResult{UserID: st.UserID, SessionID: st.SessionID,
-		AuthTime: st.AuthTime, AMR: st.AMR, ACR: st.ACR, NewUser: st.NewUser})
+	res := oauth.JourneyResult{UserID: st.UserID, SessionID: st.SessionID,
+		AuthTime: st.AuthTime, AMR: st.AMR, ACR: st.ACR, NewUser: st.NewUser}
+	if st.ApprovedBy != "" && bytes.Equal(st.ApprovedTransaction, req.ApprovalData) {
+		res.ApprovedBy = st.ApprovedBy
+	}
+	code, err := h.OAuth.IssueJourneyCode(ctx, req, res)
 	if errors.Is(err, oauth.ErrApprovalPending) {
-		h.redirect(w, r, req, url.Values{"error": {"access_denied"}, "error_description": {"the journey did not have the user approve this transaction (it needs an approve step)"}})
+		// A request with a transaction, answered by a journey that did not approve it.
+		h.redirect(w, r, req, url.Values{"error": {"access_denied"}, "error_description": {"the transaction was not approved (the journey has no approve step)"}})
 		return
 	}
 	if err != nil {
@@ -360,13 +389,13 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, v engine.View
 		h.redirect(w, r, req, url.Values{"error": {"server_error"}, "error_description": {"the authorization code could not be issued"}})
 		return
 	}
-	res := url.Values{"code": {code}}
+	out := url.Values{"code": {code}}
 	if st.ContextHandle != "" {
 		// save_context's handle: the client may push it to another journey's
 		// restore_context (bound to this client, single use, short-lived).
-		res.Set("journey_context", st.ContextHandle)
+		out.Set("journey_context", st.ContextHandle)
 	}
-	h.redirect(w, r, req, res)
+	h.redirect(w, r, req, out)
 }
 
 // deny ends a journey with its message: access_denied to the client (the message as

@@ -91,7 +91,7 @@ func TestRegisterPasskeyPage(t *testing.T) {
 		{ID: "done", Type: "complete", ReturnTo: "/welcome"}}})
 	b := e.Browser()
 	page := runLogin(t, e, b, "pk")
-	if page.StatusCode != http.StatusOK || !strings.Contains(page.Body, `data-journey-redirect`) || !strings.Contains(page.Body, `href="/account"`) {
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.Body, `data-journey-redirect`) || !strings.Contains(page.Body, `href="/"`) {
 		t.Fatalf("the step must link to the passkey registration: %d\n%s", page.StatusCode, page.Body)
 	}
 	answer := url.Values{"step": {field(t, page.Body, stepRe)}, "counter": {field(t, page.Body, counterRe)}}
@@ -167,5 +167,24 @@ func TestContextHandleThroughAuthorization(t *testing.T) {
 	loc3, _ := url.Parse(r3.Location())
 	if r3.StatusCode != http.StatusFound || loc3.Query().Get("error") != "access_denied" || loc3.Query().Get("code") != "" {
 		t.Fatalf("a used handle must be access_denied: %d %s", r3.StatusCode, r3.Location())
+	}
+}
+
+// An authenticate step without methods accepts any enabled method: the browser goes to the
+// hosted login (which offers every enabled method), not to an empty journey form — on the
+// start and on a reload of /journey.
+func TestAuthenticateWithoutMethodsGoesToHostedLogin(t *testing.T) {
+	e, _ := setupSteps(t, journey.Definition{Name: "any", Steps: []journey.StepConfig{
+		{ID: "login", Type: "authenticate"}, {ID: "done", Type: "complete", ReturnTo: "/welcome"}}})
+	b := e.Browser()
+	r := b.Get("/journeys/any")
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/login?") {
+		t.Fatalf("start: %d %q %s", r.StatusCode, r.Location(), r.Body)
+	}
+	if again := b.Get("/journey"); again.StatusCode != http.StatusSeeOther || !strings.HasPrefix(again.Location(), "/login?") {
+		t.Fatalf("reload: %d %q", again.StatusCode, again.Location())
+	}
+	if end := runLogin(t, e, b, "any"); end.StatusCode != http.StatusSeeOther || end.Location() != "/welcome" {
+		t.Fatalf("after a password login: %d %s", end.StatusCode, end.Location())
 	}
 }

@@ -63,7 +63,7 @@ var SupportedClaims = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "
 	"lname", "preferred_username", "username", "picture", "birthdate", "birthday", "locale", "language", "updated_at",
 	"email", "email_verified", "phone_number", "phone_number_verified", "address", "secondary_emails",
 	"secondary_phone_numbers", "roles", "role_values", "permissions", "created_at", "last_auth", "external_account_id",
-	"external_user_id", "app_name", "custom_data", "custom_app_data", "custom_group_data"}
+	"external_user_id", "app_name", "custom_data", "custom_app_data", "custom_group_data", "approval_data"}
 
 // Claims builds the user claims released for scopes and the requested claims (a claims
 // request member), for client c: the ID token's and userinfo's.
