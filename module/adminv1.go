@@ -17,7 +17,7 @@ func mountAdminV1(mux *http.ServeMux, app *App) *adminv1.Handler {
 		ClientIP: clientIP,
 		Users:    core.Accounts, Passkeys: core.Passkey, Identities: core.Social, UserSessions: core.Sessions,
 		Invites: core.Signup, Clients: core.OAuth, Groups: core.Accounts,
-		Audit: app.trail,
+		Audit: app.trail, AuditLog: app.store,
 	})
 	var hh http.Handler = h
 	if st.base != "" {

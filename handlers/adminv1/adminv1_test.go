@@ -78,7 +78,7 @@ func newEnvOn(t testing.TB, s store.Store) *env {
 			return c.Value
 		},
 		Now: ie.Clock.Now, Audit: e.audit, Users: p.Accounts, Passkeys: p.Passkey, Identities: p.Social, UserSessions: p.Sessions,
-		Invites: p.Signup, Clients: p.OAuth, Groups: p.Accounts})
+		Invites: p.Signup, Clients: p.OAuth, Groups: p.Accounts, AuditLog: ie.Store})
 	var err error
 	e.admin, err = p.Accounts.Create(ie.Ctx, idp.NewUser{Email: "root@example.com", Password: adminPassword, Groups: []string{"admins"}, EmailVerified: true})
 	if err != nil {
