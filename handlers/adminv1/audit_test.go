@@ -35,7 +35,7 @@ func TestAuditBrowseAndExport(t *testing.T) {
 		t.Fatalf("whole trail, oldest first: %+v", all.Items)
 	}
 	for q, want := range map[string]string{
-		"?type=login.failed": audit.LoginFailed,
+		"?type=login.failed":   audit.LoginFailed,
 		"?actor=" + e.admin.ID: audit.AdminWrite,
 		"?since=" + e.Clock.Now().Add(1500*time.Millisecond).UTC().Format(time.RFC3339Nano): audit.AdminWrite,
 		"?until=" + e.Clock.Now().Add(1500*time.Millisecond).UTC().Format(time.RFC3339Nano): audit.LoginFailed,
