@@ -8,8 +8,9 @@ import (
 )
 
 // mountAdminV1 mounts the Administration API (handlers/adminv1) on the portal at
-// <issuer path>/api/admin/v1/, with the app's admin_group and admin_max_age.
-func mountAdminV1(mux *http.ServeMux, app *App) *adminv1.Handler {
+// <issuer path>/api/admin/v1/, with the app's admin_group and admin_max_age, and returns
+// it as mounted (for the console's in-process calls).
+func mountAdminV1(mux *http.ServeMux, app *App) http.Handler {
 	core, st := app.provider, app.portal
 	h := adminv1.New(adminv1.Deps{
 		Tokens: core.Verifier, Sessions: core.Sessions, SessionSecret: st.sessions.Secret, CSRF: st.csrf,
@@ -24,5 +25,5 @@ func mountAdminV1(mux *http.ServeMux, app *App) *adminv1.Handler {
 		hh = http.StripPrefix(st.base, h)
 	}
 	mux.Handle(st.base+adminv1.Prefix+"/", hh)
-	return h
+	return hh
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/account"
+	"github.com/gatehouse-dev/gatehouse/handlers/console"
 	"github.com/gatehouse-dev/gatehouse/handlers/device"
 	"github.com/gatehouse-dev/gatehouse/handlers/login"
 	"github.com/gatehouse-dev/gatehouse/handlers/login/codes"
@@ -76,10 +77,12 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 		op.Registration = core.OAuth
 	}
 	op.Mount(p.mux)
-	mountLogin(p.mux, app, logger)
+	kit := mountLogin(p.mux, app, logger)
 	mountHealth(p.mux, st.base, app.store, logger)
 	mountAssertionKeys(p.mux, st)
-	mountAdminV1(p.mux, app)
+	api := mountAdminV1(p.mux, app)
+	// The console calls the API in-process for every page and form (handlers/console).
+	(&console.Handler{Kit: kit, API: api}).Mount(p.mux)
 	p.base = st.base
 	p.notFound = func(w http.ResponseWriter, r *http.Request) {
 		web.SecurityHeaders(w.Header())
@@ -124,7 +127,7 @@ func mountHealth(mux *http.ServeMux, base string, st store.Store, logger *slog.L
 // mountLogin mounts the hosted login, sign-up, logout and account pages and the JSON
 // authentication API: one handler per login method plus sign-up and the account, all
 // sharing one portalkit.Kit (rendering, CSRF, cookies, sessions).
-func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
+func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) *portalkit.Kit {
 	core, st := app.provider, app.portal
 	kit := &portalkit.Kit{Sessions: core.Sessions, SecondFactor: core.MFA, Channels: core.Codes, Passkeys: core.Passkey,
 		Social: core.Social, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand, Base: st.base,
@@ -149,6 +152,7 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) {
 	} {
 		h.Mount(mux)
 	}
+	return kit
 }
 
 // ServeHTTP serves the portal's routes and passes any other request on.
