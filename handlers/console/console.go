@@ -147,7 +147,7 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, path string, v an
 	}
 	if err != nil {
 		h.Logger.Error("console: API read", "path", path, "error", err)
-		h.Fail(w, r, http.StatusInternalServerError, "Something went wrong", "The request could not be completed. Try again.", "server_error")
+		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 		return false
 	}
 	h.refused(w, r, a.problem(), r.URL.RequestURI())
@@ -194,7 +194,7 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, f url.Values, ba
 	a, err := h.call(r, method, path, f.Get("csrf_token"), body, extra...)
 	if err != nil {
 		h.Logger.Error("console: API write", "path", path, "error", err)
-		h.Fail(w, r, http.StatusInternalServerError, "Something went wrong", "The request could not be completed. Try again.", "server_error")
+		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 		return nil, "", false
 	}
 	if a.ok() {

@@ -99,7 +99,7 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int
 		errMsg, status = problemText(p), http.StatusBadRequest
 	}
 	if err != nil {
-		h.Fail(w, r, http.StatusInternalServerError, "Something went wrong", "The request could not be completed. Try again.", "server_error")
+		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 		return
 	}
 	d := UsersData{Nav: Nav{"users"}, Filter: f, Users: page.Items, Invitation: inv}
@@ -131,7 +131,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	var u adminv1.UserDetail
 	if err := a.decode(&u); err != nil {
-		h.Fail(w, r, http.StatusInternalServerError, "Something went wrong", "The request could not be completed. Try again.", "server_error")
+		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 		return
 	}
 	http.Redirect(w, r, h.Base+Path+"/users/"+url.PathEscape(u.ID), http.StatusSeeOther)
@@ -153,7 +153,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
 	}
 	var inv adminv1.Invitation
 	if err := a.decode(&inv); err != nil {
-		h.Fail(w, r, http.StatusInternalServerError, "Something went wrong", "The request could not be completed. Try again.", "server_error")
+		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -177,7 +177,7 @@ func (h *Handler) user(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) renderUser(w http.ResponseWriter, r *http.Request, status int, id, errMsg string) {
 	a, err := h.call(r, "GET", "/users/"+url.PathEscape(id), "", nil)
 	if err != nil {
-		h.Fail(w, r, http.StatusInternalServerError, "Something went wrong", "The request could not be completed. Try again.", "server_error")
+		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 		return
 	}
 	if !a.ok() {
@@ -186,7 +186,7 @@ func (h *Handler) renderUser(w http.ResponseWriter, r *http.Request, status int,
 	}
 	d := UserData{Nav: Nav{"users"}, ETag: a.header.Get("ETag"), Done: r.URL.Query().Get("done")}
 	if err := a.decode(&d.User); err != nil {
-		h.Fail(w, r, http.StatusInternalServerError, "Something went wrong", "The request could not be completed. Try again.", "server_error")
+		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 		return
 	}
 	if len(d.User.CustomData) > 0 {
@@ -305,7 +305,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request) {
 	}
 	var c adminv1.ClientView
 	if err := a.decode(&c); err != nil {
-		h.Fail(w, r, http.StatusInternalServerError, "Something went wrong", "The request could not be completed. Try again.", "server_error")
+		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 		return
 	}
 	h.renderClients(w, r, http.StatusCreated, "", &c)
@@ -327,7 +327,7 @@ func (h *Handler) client(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) renderClient(w http.ResponseWriter, r *http.Request, status int, id, errMsg, secret string) {
 	a, err := h.call(r, "GET", "/clients/"+url.PathEscape(id), "", nil)
 	if err != nil {
-		h.Fail(w, r, http.StatusInternalServerError, "Something went wrong", "The request could not be completed. Try again.", "server_error")
+		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 		return
 	}
 	if !a.ok() {
@@ -336,7 +336,7 @@ func (h *Handler) renderClient(w http.ResponseWriter, r *http.Request, status in
 	}
 	d := ClientData{Nav: Nav{"clients"}, ETag: a.header.Get("ETag"), Secret: secret, Done: r.URL.Query().Get("done")}
 	if err := a.decode(&d.Client); err != nil {
-		h.Fail(w, r, http.StatusInternalServerError, "Something went wrong", "The request could not be completed. Try again.", "server_error")
+		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 		return
 	}
 	if secret != "" {
@@ -385,7 +385,7 @@ func (h *Handler) clientAction(w http.ResponseWriter, r *http.Request) {
 	case "secret":
 		var c adminv1.ClientView
 		if err := a.decode(&c); err != nil {
-			h.Fail(w, r, http.StatusInternalServerError, "Something went wrong", "The request could not be completed. Try again.", "server_error")
+			h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 			return
 		}
 		h.renderClient(w, r, http.StatusOK, id, "", c.Secret)
@@ -513,7 +513,7 @@ func (h *Handler) auditLog(w http.ResponseWriter, r *http.Request) {
 		status, errMsg = http.StatusBadRequest, problemText(p)
 	}
 	if err != nil {
-		h.Fail(w, r, http.StatusInternalServerError, "Something went wrong", "The request could not be completed. Try again.", "server_error")
+		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 		return
 	}
 	d := AuditData{Nav: Nav{"audit"}, Filter: f, Events: page.Items, Export: template.URL(export)}
