@@ -297,3 +297,11 @@ func TestAuditAndDashboard(t *testing.T) {
 	}
 	status(t, b.PostForm("/admin/groups/_/save", url.Values{"name": {"ops"}, "custom_data": {`[1`}}), http.StatusBadRequest)
 }
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
