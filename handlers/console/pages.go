@@ -122,6 +122,8 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	req := adminv1.CreateUserRequest{Email: strings.TrimSpace(f.Get("email")), Password: f.Get("password"),
 		FirstName: strings.TrimSpace(f.Get("fname")), LastName: strings.TrimSpace(f.Get("lname")), Groups: list(f.Get("groups"))}
+	verified := f.Get("email_verified") != ""
+	req.EmailVerified = &verified
 	a, errMsg, ok := h.write(w, r, f, h.Base+Path+"/users", "POST", "/users", req)
 	if !ok {
 		if errMsg != "" {
