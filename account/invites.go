@@ -71,7 +71,7 @@ func InviteGroups(inv store.OneTimeCode) []string {
 // checkInvite checks the invitation code of a sign-up in invite mode and returns its store
 // ID, to be used at Finish ("" in the other modes).
 func (s *Signup) checkInvite(ctx context.Context, code, email string) (string, error) {
-	if s.Mode != SignupInvite {
+	if s.mode() != SignupInvite {
 		return "", nil
 	}
 	if code == "" {

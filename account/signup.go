@@ -53,6 +53,9 @@ type Signup struct {
 	Codes    *otp.Codes
 	// Mode is SignupOpen, SignupClosed or SignupInvite.
 	Mode string
+	// ModeNow, if set, replaces Mode: the mode in force now (runtime settings), read at
+	// each step so that a change needs no reload.
+	ModeNow func() string
 	// RevealsExisting keeps the sign-up that refuses a taken address with ErrEmailTaken
 	// even when email can be sent (see VerifiesFirst).
 	RevealsExisting bool
@@ -68,11 +71,18 @@ type Signup struct {
 // (and, with RevealsExisting or without email, answers whether an address is registered).
 const signupsPerIP = 30
 
+func (s *Signup) mode() string {
+	if s.ModeNow != nil {
+		return s.ModeNow()
+	}
+	return s.Mode
+}
+
 // Enabled tells whether anyone may sign up (open or invite mode).
-func (s *Signup) Enabled() bool { return s.Mode != SignupClosed }
+func (s *Signup) Enabled() bool { return s.mode() != SignupClosed }
 
 // InviteRequired tells whether sign-up needs an invitation.
-func (s *Signup) InviteRequired() bool { return s.Mode == SignupInvite }
+func (s *Signup) InviteRequired() bool { return s.mode() == SignupInvite }
 
 // VerifiesFirst tells whether sign-up proves the address with an emailed code before the
 // account exists (Start, StartPending, Finish): whenever email can be sent, unless
@@ -90,7 +100,7 @@ func (s *Signup) Check(ctx context.Context, invite, clientIP string) error {
 	if n > signupsPerIP {
 		return &lockout.LockedError{RetryAfter: reset.Sub(s.Now())}
 	}
-	switch s.Mode {
+	switch s.mode() {
 	case SignupOpen:
 	case SignupInvite:
 		if invite == "" {
@@ -121,7 +131,7 @@ func (s *Signup) Create(ctx context.Context, in NewUser, invite, clientIP string
 		return login.Result{}, &input.Error{Field: "password", Message: err.Error()}
 	}
 	var inv store.OneTimeCode
-	if s.Mode == SignupInvite {
+	if s.mode() == SignupInvite {
 		if inv, err = s.ConsumeInvite(ctx, invite, u.Email); err != nil {
 			return login.Result{}, err
 		}
@@ -132,7 +142,7 @@ func (s *Signup) Create(ctx context.Context, in NewUser, invite, clientIP string
 		return login.Result{}, fmt.Errorf("hash password: %w", err)
 	}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
-		if s.Mode == SignupInvite {
+		if s.mode() == SignupInvite {
 			// Give the invitation back: it was not used.
 			s.RestoreInvite(ctx, inv)
 		}
@@ -238,11 +248,11 @@ func (s *Signup) Finish(ctx context.Context, flow, code, clientIP string) (login
 		(rec.Data["password"] == "") == (rec.Data["passkey"] == "") {
 		return login.Result{}, otp.ErrCodeExpired
 	}
-	if s.Mode != SignupOpen && s.Mode != SignupInvite {
+	if s.mode() != SignupOpen && s.mode() != SignupInvite {
 		return login.Result{}, ErrSignupClosed // closed since the code was sent
 	}
 	var inv store.OneTimeCode
-	if s.Mode == SignupInvite {
+	if s.mode() == SignupInvite {
 		if rec.Data["invite"] == "" {
 			return login.Result{}, ErrInviteRequired
 		}
@@ -254,7 +264,7 @@ func (s *Signup) Finish(ctx context.Context, flow, code, clientIP string) (login
 	now := s.Now()
 	u.EmailVerified, u.CreatedAt, u.UpdatedAt = true, now, now
 	if err := s.Store.CreateUser(ctx, u); err != nil {
-		if s.Mode == SignupInvite {
+		if s.mode() == SignupInvite {
 			s.RestoreInvite(ctx, inv) // not used: give it back
 		}
 		if errors.Is(err, store.ErrAlreadyExists) {

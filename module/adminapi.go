@@ -49,8 +49,12 @@ func (a *AdminAPI) backend() (*admin.Backend, error) {
 	if ga.portal != nil && ga.portal.assertKeys != nil {
 		assertKeys = ga.portal.assertKeys
 	}
+	mode := p.SignupMode
+	if ga.settings != nil {
+		mode = ga.settings.Load().Effective.Signup // the runtime settings' (settings.go)
+	}
 	return &admin.Backend{Accounts: p.Accounts, Invites: p.Signup, Identities: p.Social, Keys: p.Keys,
-		Clients: p.OAuth, AppCredentials: p.AppCredentials, Issuer: p.Issuer, SignupMode: p.SignupMode,
+		Clients: p.OAuth, AppCredentials: p.AppCredentials, Issuer: p.Issuer, SignupMode: mode,
 		AssertionKeys: assertKeys, Audit: ga.trail, AuditLog: ga.store}, nil
 }
 
@@ -61,6 +65,17 @@ func (a *AdminAPI) Routes() []caddy.AdminRoute {
 		Handler: caddy.AdminHandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 			a.handler.ServeHTTP(w, r)
 			return nil
+		}),
+	}, {
+		// The runtime settings (settings.go), for `gatehouse settings`.
+		Pattern: "/gatehouse/settings",
+		Handler: caddy.AdminHandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			app, err := a.ctx.AppIfConfigured("gatehouse")
+			ga, ok := app.(*App)
+			if err != nil || !ok || ga.settingsSvc == nil {
+				return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errors.New("the gatehouse app is not running")}
+			}
+			return serveSettings(w, r, ga.settingsSvc)
 		}),
 	}}
 }

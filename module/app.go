@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/session"
+	"github.com/gatehouse-dev/gatehouse/settings"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 	"github.com/gatehouse-dev/gatehouse/ui"
@@ -113,13 +114,16 @@ type App struct {
 	provider  *idp.Provider
 	trail     *audit.Trail
 	messenger *messenger
-	names     *protect.Names     // header names every gatehouse handler strips
-	refreshes *protect.Refreshes // session-cookie refreshes shared by the gatehouse_protect handlers
-	storage   Storage
-	store     store.Store
-	metrics   *appMetrics // nil: metrics disabled
-	portal    *portalState
-	logger    *zap.Logger
+	// settings is the runtime-settings view and settingsSvc its writer (settings.go).
+	settings    *settings.View
+	settingsSvc *settings.Service
+	names       *protect.Names     // header names every gatehouse handler strips
+	refreshes   *protect.Refreshes // session-cookie refreshes shared by the gatehouse_protect handlers
+	storage     Storage
+	store       store.Store
+	metrics     *appMetrics // nil: metrics disabled
+	portal      *portalState
+	logger      *zap.Logger
 	// emailWhere and smsWhere say where messages go, for the start-up log line.
 	emailWhere, smsWhere string
 	slog                 *slog.Logger
@@ -305,6 +309,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		keys:       ring,
 		assertKeys: assertRing,
 	}
+	if err := a.provisionSettings(ctx, cfg, ring); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -356,7 +363,7 @@ func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel, a.done = cancel, make(chan struct{})
 	bg := &background{store: a.store, revocations: a.provider.Revocations, keys: a.provider.Keys,
-		assertKeys: a.portal.assertKeys, rotateEvery: a.rotateEvery, poll: time.Second, logger: a.logger}
+		assertKeys: a.portal.assertKeys, settings: a.settings, rotateEvery: a.rotateEvery, poll: time.Second, logger: a.logger}
 	go func() {
 		defer close(a.done)
 		bg.run(ctx)

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gatehouse-dev/gatehouse/keys"
+	"github.com/gatehouse-dev/gatehouse/settings"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -25,6 +26,9 @@ type background struct {
 	revocations *tokens.RevocationList
 	keys        *keys.Ring
 	assertKeys  *keys.Ring // the identity-assertion keys, maintained like keys (nil: none)
+	// settings is reloaded on its own schedule (settings.View.Run) and at once on a
+	// store.TopicSettings notification (nil: none).
+	settings    *settings.View
 	rotateEvery time.Duration
 	poll        time.Duration
 	logger      *zap.Logger
@@ -46,7 +50,17 @@ func (b *background) run(ctx context.Context) {
 					}
 				}
 				changes.add(topic)
+				if b.settings != nil {
+					b.settings.Changed(topic)
+				}
 			})
+		}()
+	}
+	if b.settings != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.settings.Run(ctx, settings.DefaultPoll, nil)
 		}()
 	}
 	defer wg.Wait()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/notify"
+	"github.com/gatehouse-dev/gatehouse/settings"
 )
 
 // devIssuer tells whether the issuer is a development one (plain http on a loopback host):
@@ -76,12 +77,15 @@ type messenger struct {
 	// locale is the default language of a message whose recipient's is unknown or not
 	// supported (the app's locale option).
 	locale string
+	// settings, if set, are the runtime settings: their brand and stored templates apply
+	// to each message (current, settings.go).
+	settings *settings.View
 }
 
 var _ idp.Messenger = (*messenger)(nil)
 
-func (m *messenger) data(v idp.MessageVars) notify.MessageData {
-	d := m.brand
+func (m *messenger) data(brand notify.MessageData, v idp.MessageVars) notify.MessageData {
+	d := brand
 	d.Email, d.Code, d.Link, d.Language = v.Email, v.Code, v.Link, v.Language
 	d.Amount, d.Payee = v.Amount, v.Payee
 	// The recipient's language picks the message templates (notify: "de-CH" uses de/);
@@ -99,7 +103,8 @@ func (m *messenger) data(v idp.MessageVars) notify.MessageData {
 
 // SendEmail implements idp.Messenger.
 func (m *messenger) SendEmail(kind, to string, v idp.MessageVars) error {
-	e, err := m.templates.Email(kind, m.data(v))
+	t, brand := m.current()
+	e, err := t.Email(kind, m.data(brand, v))
 	if err != nil {
 		return fmt.Errorf("render %s email: %w", kind, err)
 	}
@@ -109,9 +114,10 @@ func (m *messenger) SendEmail(kind, to string, v idp.MessageVars) error {
 
 // SendSMS implements idp.Messenger.
 func (m *messenger) SendSMS(kind, to string, v idp.MessageVars) error {
-	d := m.data(v)
+	t, brand := m.current()
+	d := m.data(brand, v)
 	d.Phone = to
-	s, err := m.templates.SMS(kind, d)
+	s, err := t.SMS(kind, d)
 	if err != nil {
 		return fmt.Errorf("render %s sms: %w", kind, err)
 	}

@@ -85,6 +85,10 @@ const (
 	opDeleteAppCredential
 	opAppendAuditEvent
 	opListAuditEvents
+	opGetSetting
+	opListSettings
+	opPutSetting
+	opDeleteSetting
 	opClose
 	numStoreOps
 )
@@ -165,6 +169,10 @@ var storeOps = [numStoreOps]string{
 	opDeleteAppCredential:    "DeleteAppCredential",
 	opAppendAuditEvent:       "AppendAuditEvent",
 	opListAuditEvents:        "ListAuditEvents",
+	opGetSetting:             "GetSetting",
+	opListSettings:           "ListSettings",
+	opPutSetting:             "PutSetting",
+	opDeleteSetting:          "DeleteSetting",
 	opClose:                  "Close",
 }
 
@@ -536,6 +544,26 @@ func (s *timedStore) AppendAuditEvent(p0 context.Context, p1 store.AuditEvent) e
 func (s *timedStore) ListAuditEvents(p0 context.Context, p1 store.AuditFilter) ([]store.AuditEvent, error) {
 	defer s.since(opListAuditEvents, time.Now())
 	return s.s.ListAuditEvents(p0, p1)
+}
+
+func (s *timedStore) GetSetting(p0 context.Context, p1 string) (store.Setting, error) {
+	defer s.since(opGetSetting, time.Now())
+	return s.s.GetSetting(p0, p1)
+}
+
+func (s *timedStore) ListSettings(p0 context.Context, p1 store.ListOptions) ([]store.Setting, error) {
+	defer s.since(opListSettings, time.Now())
+	return s.s.ListSettings(p0, p1)
+}
+
+func (s *timedStore) PutSetting(p0 context.Context, p1 store.Setting, p2 int64) (store.Setting, error) {
+	defer s.since(opPutSetting, time.Now())
+	return s.s.PutSetting(p0, p1, p2)
+}
+
+func (s *timedStore) DeleteSetting(p0 context.Context, p1 string, p2 int64) error {
+	defer s.since(opDeleteSetting, time.Now())
+	return s.s.DeleteSetting(p0, p1, p2)
 }
 
 func (s *timedStore) Close() error {

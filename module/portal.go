@@ -131,7 +131,7 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) *portalkit.Ki
 	core, st := app.provider, app.portal
 	kit := &portalkit.Kit{Sessions: core.Sessions, SecondFactor: core.MFA, Channels: core.Codes, Passkeys: core.Passkey,
 		Social: core.Social, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand, Base: st.base,
-		Locale: st.locale, ClientIP: clientIP, Logger: logger}
+		Locale: st.locale, ClientIP: clientIP, Logger: logger, Settings: app.settings}
 	acct := &account.Handler{Kit: kit, Accounts: core.Accounts, Verification: core.Verification, Passkeys: core.Passkey,
 		Identities: core.Social, Apps: core.OAuth, UserSessions: core.Sessions,
 		TOTP: core.TOTP, RecoveryCodes: core.RecoveryCodes, Factors: core.MFA,

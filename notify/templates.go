@@ -119,7 +119,18 @@ var languageDir = regexp.MustCompile(`^[a-z]{2,3}(-[a-z0-9]{2,8})*$`)
 // directory such as de/). Every template is parsed and executed once on sample data, so a
 // mistake (a syntax error, an unknown field, a template that drops the code or link) is
 // reported now, naming the file.
-func LoadTemplates(dir string) (*Templates, error) {
+func LoadTemplates(dir string) (*Templates, error) { return LoadTemplatesWith(dir, nil) }
+
+// Override is one template file given as text rather than read from a directory (runtime
+// settings): File is its relative name (en/email/login_code.subject.txt), Name what errors
+// call it (the settings field), Content the template.
+type Override struct {
+	File, Name, Content string
+}
+
+// LoadTemplatesWith is LoadTemplates with overrides laid over the directory's files; they
+// are parsed and self-tested the same way, and errors name them by their Name.
+func LoadTemplatesWith(dir string, overrides []Override) (*Templates, error) {
 	files := map[string]templateSource{}
 	err := fs.WalkDir(builtinFS, "templates", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -137,6 +148,9 @@ func LoadTemplates(dir string) (*Templates, error) {
 		if err := loadOverrides(dir, files); err != nil {
 			return nil, err
 		}
+	}
+	for _, o := range overrides {
+		files[o.File] = templateSource{name: o.Name, content: o.Content}
 	}
 	t := &Templates{email: map[string]map[string]*emailTemplate{}, sms: map[string]map[string]*template.Template{}}
 	languages := map[string]bool{}

@@ -45,6 +45,9 @@ type Manager struct {
 	// Idle and Lifetime bound a session: it ends after Idle without use, and after Lifetime
 	// in any case.
 	Idle, Lifetime time.Duration
+	// Lifetimes, if set, replaces Idle and Lifetime with the ones in force now (runtime
+	// settings): a session started or used after a change gets the new ones.
+	Lifetimes func() (idle, lifetime time.Duration)
 	// RevocationTTL is how long a revocation entry must live: as long as any access token
 	// issued before it can be valid.
 	RevocationTTL time.Duration
@@ -52,6 +55,13 @@ type Manager struct {
 	Logout LogoutNotifier
 	// Audit records every session that ends (nil: not recorded).
 	Audit audit.Recorder
+}
+
+func (m *Manager) lifetimes() (idle, lifetime time.Duration) {
+	if m.Lifetimes != nil {
+		return m.Lifetimes()
+	}
+	return m.Idle, m.Lifetime
 }
 
 func (m *Manager) logger() *slog.Logger {
@@ -65,14 +75,15 @@ func (m *Manager) logger() *slog.Logger {
 // secret to put in the session cookie (the store holds only its hash).
 func (m *Manager) Start(ctx context.Context, u store.User, amr []string, meta Meta) (string, store.Session, error) {
 	now := m.Now()
+	idle, lifetime := m.lifetimes()
 	sec := secret.Token()
 	ua := meta.UserAgent
 	if len(ua) > 256 {
 		ua = ua[:256]
 	}
 	s := store.Session{ID: secret.Hash(sec), UserID: u.ID, AuthTime: now, AMR: amr, ACR: login.ACR(amr),
-		NewUser: meta.NewUser, CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(m.Idle),
-		AbsoluteExpiresAt: now.Add(m.Lifetime), UserAgent: ua, IP: meta.IP, Passkey: meta.Passkey}
+		NewUser: meta.NewUser, CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(idle),
+		AbsoluteExpiresAt: now.Add(lifetime), UserAgent: ua, IP: meta.IP, Passkey: meta.Passkey}
 	if err := m.Store.CreateSession(ctx, s); err != nil {
 		return "", store.Session{}, fmt.Errorf("create session: %w", err)
 	}
@@ -128,7 +139,8 @@ func (m *Manager) Get(ctx context.Context, sec string) (store.Session, store.Use
 	if now.Sub(s.LastSeenAt) >= touchEvery {
 		s2, err := m.Store.UpdateSession(ctx, id, func(s store.Session) (store.Session, error) {
 			s.LastSeenAt = now
-			s.IdleExpiresAt = now.Add(m.Idle)
+			idle, _ := m.lifetimes()
+			s.IdleExpiresAt = now.Add(idle)
 			if s.IdleExpiresAt.After(s.AbsoluteExpiresAt) {
 				s.IdleExpiresAt = s.AbsoluteExpiresAt
 			}

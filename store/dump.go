@@ -20,6 +20,7 @@ const (
 	KindConsent      = "consent"
 	KindAppCred      = "app_credential"
 	KindGroup        = "group"
+	KindSetting      = "setting"
 	KindClient       = "client"
 	KindKey          = "key"
 	KindSession      = "session"
@@ -32,7 +33,7 @@ const (
 )
 
 // Kinds lists the record kinds in dump order.
-var Kinds = []string{KindUser, KindPassword, KindPasskey, KindSecondFactor, KindIdentity, KindConsent, KindAppCred, KindGroup, KindClient, KindKey,
+var Kinds = []string{KindUser, KindPassword, KindPasskey, KindSecondFactor, KindIdentity, KindConsent, KindAppCred, KindGroup, KindSetting, KindClient, KindKey,
 	KindSession, KindRefreshToken, KindAuthCode, KindRevocation, KindOneTimeCode, KindCounter, KindAuditEvent}
 
 // Counter is a fixed-window counter as Dumper reports it.
@@ -43,7 +44,7 @@ type Counter struct {
 }
 
 // Record is one stored record of any kind. Value holds, by Kind: User, PasswordCredential,
-// Passkey, SecondFactor, Identity, Consent, AppCredential, Group, Client, SigningKey, Session, RefreshToken (with Revoked set
+// Passkey, SecondFactor, Identity, Consent, AppCredential, Group, Setting, Client, SigningKey, Session, RefreshToken (with Revoked set
 // when its family was revoked, and RotatedAt when it was rotated), AuthCode (with
 // RedeemedAt and GrantID once redeemed), Revocation, OneTimeCode, Counter, AuditEvent.
 type Record struct {
@@ -221,6 +222,11 @@ func Write(ctx context.Context, dst Store, r Record, now time.Time) error {
 		return dst.CreateAppCredential(ctx, v)
 	case Group:
 		return dst.PutGroup(ctx, v)
+	case Setting:
+		// A copy starts the document's versions again at 1 (ETags read before the copy
+		// no longer match, which is safe: the writer reads again).
+		_, err := dst.PutSetting(ctx, v, 0)
+		return err
 	case Client:
 		return dst.CreateClient(ctx, v)
 	case SigningKey:
@@ -268,6 +274,8 @@ func RecordID(r Record) string {
 		return v.ID
 	case Group:
 		return v.Name
+	case Setting:
+		return v.Key
 	case Client:
 		return v.ID
 	case SigningKey:
@@ -290,7 +298,7 @@ func RecordID(r Record) string {
 	return ""
 }
 
-// Empty tells whether the store holds no user, client, signing key or group:
+// Empty tells whether the store holds no user, client, signing key, group or setting:
 // what `gatehouse store copy` requires of its destination.
 func Empty(ctx context.Context, s Store) (bool, error) {
 	users, err := s.ListUsers(ctx, ListOptions{Limit: 1})
@@ -307,6 +315,10 @@ func Empty(ctx context.Context, s Store) (bool, error) {
 	}
 	groups, err := s.ListGroups(ctx, ListOptions{Limit: 1})
 	if err != nil || len(groups) > 0 {
+		return false, err
+	}
+	settings, err := s.ListSettings(ctx, ListOptions{Limit: 1})
+	if err != nil || len(settings) > 0 {
 		return false, err
 	}
 	return true, nil

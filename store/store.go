@@ -48,6 +48,10 @@ var (
 	ErrRevoked = errors.New("revoked")
 	// ErrConflict means a concurrent transaction changed the same records and retries ran out.
 	ErrConflict = errors.New("conflict")
+	// ErrVersionMismatch means a compare-and-set write (PutSetting, DeleteSetting) named a
+	// version other than the stored one: someone changed the record since the caller read
+	// it. Nothing was written; the caller reads again and decides (an HTTP 412).
+	ErrVersionMismatch = errors.New("version mismatch")
 )
 
 // Store is everything Gatehouse persists.
@@ -69,6 +73,7 @@ type Store interface {
 	SecondFactors
 	AppCredentials
 	AuditEvents
+	Settings
 	// Close releases the store's resources. It is safe to call once.
 	Close() error
 }
@@ -766,6 +771,39 @@ type AuditEvents interface {
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 }
 
+// Setting is one runtime-settings document (package settings): login preferences,
+// branding, a social provider, a role. Its Value is JSON the settings package owns; sealed
+// secrets inside it are sealed by the caller.
+type Setting struct {
+	// Key names the document ("login", "branding", "provider/google", "role/editor").
+	Key   string          `json:"key"`
+	Value json.RawMessage `json:"value"`
+	// Version counts the writes of the key: 1 after the first PutSetting, +1 after each
+	// later one. It is the document's ETag.
+	Version   int64     `json:"version"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// UpdatedBy is who wrote it last (a user ID, "client:<id>", "cli").
+	UpdatedBy string `json:"updated_by,omitempty"`
+}
+
+// Settings stores versioned runtime-settings documents by key, written compare-and-set.
+// store/postgres notifies TopicSettings when a PutSetting or DeleteSetting commits.
+type Settings interface {
+	// GetSetting returns the document stored under key (ErrNotFound if none).
+	GetSetting(ctx context.Context, key string) (Setting, error)
+	// ListSettings returns the documents ordered by key.
+	ListSettings(ctx context.Context, opts ListOptions) ([]Setting, error)
+	// PutSetting stores s.Value (with s.UpdatedAt and s.UpdatedBy) under s.Key if the
+	// stored version is expected — 0 meaning that the key must not exist — and returns the
+	// stored record, whose Version is expected+1 (s.Version is ignored). Otherwise it
+	// writes nothing and returns ErrVersionMismatch. Of concurrent writers naming the same
+	// version exactly one succeeds.
+	PutSetting(ctx context.Context, s Setting, expected int64) (Setting, error)
+	// DeleteSetting removes the document if its stored version is expected; a different
+	// version is ErrVersionMismatch, a missing key ErrNotFound.
+	DeleteSetting(ctx context.Context, key string, expected int64) error
+}
+
 // Change topics: what a Notifier reports changed.
 const (
 	// TopicAll means anything may have changed (the listener (re)connected and may have
@@ -778,12 +816,14 @@ const (
 	TopicKeys = "keys"
 	// TopicUsers: a user was disabled, enabled or deleted.
 	TopicUsers = "users"
+	// TopicSettings: a runtime-settings document was written or deleted.
+	TopicSettings = "settings"
 )
 
 // Notifier is implemented by stores shared by several instances that can tell the others
 // of a change at once (store/postgres, with LISTEN/NOTIFY). The writes concerned
 // (AddRevocation, an UpdateUser that disables or enables, DeleteUser, CreateKey,
-// UpdateKey, DeleteKey) notify when they commit. Callers keep polling as a fallback: a notification is an early hint, never
+// UpdateKey, DeleteKey, PutSetting, DeleteSetting) notify when they commit. Callers keep polling as a fallback: a notification is an early hint, never
 // the only way a change arrives.
 type Notifier interface {
 	// Listen calls changed with the topic of every change committed by any instance,

@@ -73,6 +73,21 @@ type Methods struct {
 	// Recovery: an account can be recovered by email or SMS; VerifyEmail, VerifyPhone: an
 	// address or number can be verified.
 	Recovery, VerifyEmail, VerifyPhone bool
+	// Order is the order of the login page's other ways in: "social" (the provider
+	// buttons), "email_code", "magic_link", "sms_code" (runtime settings; each shown only
+	// if enabled above).
+	Order []string
+}
+
+// DefaultOrder is the login page's order of the other ways in when none is set.
+var DefaultOrder = []string{"social", "email_code", "magic_link", "sms_code"}
+
+// Ordered is Order, or DefaultOrder when it is empty.
+func (m Methods) Ordered() []string {
+	if len(m.Order) == 0 {
+		return DefaultOrder
+	}
+	return m.Order
 }
 
 // Templates renders the portal pages.

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	pwlogin "github.com/gatehouse-dev/gatehouse/login/password"
 	"github.com/gatehouse-dev/gatehouse/sessions"
+	"github.com/gatehouse-dev/gatehouse/settings"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -38,6 +39,8 @@ func (k *Kit) Classify(w http.ResponseWriter, r *http.Request, err error) (statu
 		return http.StatusUnauthorized, "invalid_credentials", Capitalize(err.Error()) + ".", ""
 	case errors.Is(err, account.ErrUserDisabled):
 		return http.StatusForbidden, "user_disabled", Capitalize(err.Error()) + ".", ""
+	case errors.Is(err, settings.ErrSecondFactorRequired):
+		return http.StatusForbidden, "second_factor_required", Capitalize(err.Error()) + ".", ""
 	case errors.Is(err, account.ErrEmailTaken):
 		return http.StatusConflict, "email_taken", Capitalize(err.Error()) + ".", "email"
 	case errors.Is(err, account.ErrSignupClosed):

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/i18n"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/session"
+	"github.com/gatehouse-dev/gatehouse/settings"
 	"github.com/gatehouse-dev/gatehouse/ui"
 )
 
@@ -47,6 +49,9 @@ type Kit struct {
 	CSRF      *web.CSRF
 	Templates *ui.Templates
 	Brand     ui.Brand
+	// Settings, if set, are the runtime settings: the brand's product name, the login
+	// page's methods and their order come from its snapshot at each request.
+	Settings *settings.View
 	// Base is the path prefix of the portal (the issuer URL's path, "" at the root).
 	Base string
 	// Locale is the deployment's default page language (i18n; "" means English).
@@ -110,8 +115,14 @@ func (k *Kit) T(r *http.Request, msg string, args ...any) string {
 func (k *Kit) Render(w http.ResponseWriter, r *http.Request, status int, name, title, errMsg, csrf string, data any) {
 	web.SecurityHeaders(w.Header())
 	lang := k.Lang(r)
-	p := ui.Page{Brand: k.Brand, Base: k.Base, Lang: lang, Title: i18n.Text(lang, title), CSRF: csrf, Error: i18n.Text(lang, errMsg), Data: data,
-		Passkeys: k.Passkeys.Enabled(), Methods: k.Methods(), Social: k.SocialButtons()}
+	brand, passkeys := k.Brand, k.Passkeys.Enabled()
+	if k.Settings != nil {
+		e := k.Settings.Load().Effective
+		brand.ProductName = e.ProductName
+		passkeys = passkeys && e.Enabled(settings.MethodPasskey)
+	}
+	p := ui.Page{Brand: brand, Base: k.Base, Lang: lang, Title: i18n.Text(lang, title), CSRF: csrf, Error: i18n.Text(lang, errMsg), Data: data,
+		Passkeys: passkeys, Methods: k.Methods(), Social: k.SocialButtons()}
 	if err := k.Templates.Render(w, status, name, p); err != nil {
 		k.Logger.Error("render page", "page", name, "error", err)
 	}
@@ -129,9 +140,29 @@ func (k *Kit) Fail(w http.ResponseWriter, r *http.Request, status int, title, ms
 // Methods says which login methods and account features the pages offer.
 func (k *Kit) Methods() ui.Methods {
 	c := k.Channels
-	return ui.Methods{EmailCode: c.MethodEnabled(otp.MethodEmailCode), MagicLink: c.MethodEnabled(otp.MethodMagicLink),
+	m := ui.Methods{EmailCode: c.MethodEnabled(otp.MethodEmailCode), MagicLink: c.MethodEnabled(otp.MethodMagicLink),
 		SMSCode: c.MethodEnabled(otp.MethodSMSCode), Recovery: c.CanEmail() || c.CanSMS(),
-		VerifyEmail: c.CanEmail(), VerifyPhone: c.CanSMS()}
+		VerifyEmail: c.CanEmail(), VerifyPhone: c.CanSMS(), Order: ui.DefaultOrder}
+	if k.Settings != nil {
+		m.Order = loginOrder(k.Settings.Load().Effective.LoginMethods)
+	}
+	return m
+}
+
+// loginOrder is the order of the login page's other ways in, from the enabled methods'
+// order: the social buttons, which the Caddyfile's providers bring, come last when the
+// order does not place them.
+func loginOrder(methods []string) []string {
+	var out []string
+	for _, m := range methods {
+		if slices.Contains(ui.DefaultOrder, m) {
+			out = append(out, m)
+		}
+	}
+	if !slices.Contains(out, settings.MethodSocial) {
+		out = append(out, settings.MethodSocial)
+	}
+	return out
 }
 
 // SocialButtons are the buttons of the configured social-login providers.

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	"github.com/gatehouse-dev/gatehouse/sessions"
+	"github.com/gatehouse-dev/gatehouse/settings"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -67,6 +68,11 @@ func (k *Kit) AfterFirstFactor(w http.ResponseWriter, r *http.Request, u store.U
 	need, err := k.SecondFactor.NeedsSecondFactor(r.Context(), u)
 	if err != nil {
 		return "", fmt.Errorf("second factor: %w", err)
+	}
+	if !need && k.Settings != nil && k.Settings.Load().Effective.SecondFactorRequired(amr) {
+		// The runtime settings require a second factor after this method (login.mfa), and
+		// the user has none: no session.
+		return "", settings.ErrSecondFactorRequired
 	}
 	if !need {
 		if err := k.StartSession(w, r, u, amr, false, ""); err != nil {

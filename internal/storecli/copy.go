@@ -35,7 +35,7 @@ func Copy(ctx context.Context, from, to Spec, log io.Writer, now time.Time) (sto
 		return store.CopyStats{}, fmt.Errorf("check the destination: %w", err)
 	}
 	if !empty {
-		return store.CopyStats{}, fmt.Errorf("%s: %w (it holds users, clients, signing keys or groups); copy into a new Badger directory, "+
+		return store.CopyStats{}, fmt.Errorf("%s: %w (it holds users, clients, signing keys, groups or settings); copy into a new Badger directory, "+
 			"or an empty PostgreSQL database or schema (for example a new schema, created by the copy: --to-schema NAME)", to, ErrNotEmpty)
 	}
 	stats, err := store.Copy(ctx, src, dst, now)

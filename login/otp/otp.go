@@ -80,6 +80,9 @@ type Codes struct {
 	// Methods are the enabled passwordless methods (MethodEmailCode, MethodMagicLink,
 	// MethodSMSCode).
 	Methods []string
+	// On, if set, replaces Methods: it tells whether a passwordless method is turned on
+	// now (runtime settings), so that turning one on or off needs no reload.
+	On func(method string) bool
 	// EmailEnabled and SMSEnabled tell whether Messenger can deliver email / SMS.
 	EmailEnabled, SMSEnabled bool
 	// SMSAllowedPrefixes limits SMS to numbers starting with one of these (E.164 prefixes);
@@ -103,7 +106,11 @@ func (c *Codes) logger() *slog.Logger {
 
 // MethodEnabled tells whether a passwordless method is enabled and deliverable.
 func (c *Codes) MethodEnabled(m string) bool {
-	if !slices.Contains(c.Methods, m) || c.Messenger == nil {
+	on := slices.Contains(c.Methods, m)
+	if c.On != nil {
+		on = c.On(m)
+	}
+	if !on || c.Messenger == nil {
 		return false
 	}
 	if m == MethodSMSCode {

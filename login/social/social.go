@@ -37,6 +37,10 @@ type Method struct {
 	Audit audit.Recorder
 	// Providers are the configured upstream providers.
 	Providers []*Provider
+	// Stored, if set, returns the providers added at runtime (runtime settings), which
+	// follow Providers; it returns the same *Provider for an unchanged provider, whose
+	// upstream client (and discovery) is then kept.
+	Stored func() []*Provider
 	// Issuer is the portal's URL: each provider's callback is
 	// Issuer/login/social/<name>/callback.
 	Issuer string
@@ -55,6 +59,7 @@ type Method struct {
 
 	once    sync.Once
 	clients map[string]*upstream.Client
+	stored  sync.Map // *Provider (a stored one) -> *upstream.Client
 }
 
 func (m *Method) logger() *slog.Logger {
@@ -66,7 +71,7 @@ func (m *Method) logger() *slog.Logger {
 
 // Provider returns the configured provider name, or nil.
 func (m *Method) Provider(name string) *Provider {
-	for _, sp := range m.Providers {
+	for _, sp := range m.Configured() {
 		if sp.Name == name {
 			return sp
 		}
@@ -84,7 +89,16 @@ func (m *Method) client(sp *Provider) *upstream.Client {
 				HTTPClient:  m.HTTPClient, Now: m.Now, Logger: m.Logger}
 		}
 	})
-	return m.clients[sp.Name]
+	if c, ok := m.clients[sp.Name]; ok && slices.Contains(m.Providers, sp) {
+		return c
+	}
+	if c, ok := m.stored.Load(sp); ok {
+		return c.(*upstream.Client)
+	}
+	c, _ := m.stored.LoadOrStore(sp, &upstream.Client{Config: sp.upstreamConfig(),
+		RedirectURL: m.Issuer + "/login/social/" + sp.Name + "/callback",
+		HTTPClient:  m.HTTPClient, Now: m.Now, Logger: m.Logger})
+	return c.(*upstream.Client)
 }
 
 // Start is a started upstream login.
@@ -415,4 +429,13 @@ func (m *Method) syncGroups(ctx context.Context, sp *Provider, u store.User, up 
 }
 
 // Configured returns the configured providers (the "Log in with …" buttons).
-func (m *Method) Configured() []*Provider { return m.Providers }
+func (m *Method) Configured() []*Provider {
+	if m.Stored == nil {
+		return m.Providers
+	}
+	extra := m.Stored()
+	if len(extra) == 0 {
+		return m.Providers
+	}
+	return append(slices.Clip(m.Providers), extra...)
+}

@@ -49,6 +49,7 @@
 //	ac/<id>                   AppCredential (app password, personal access token)
 //	acu/<user>/<id>           index of app credentials by user
 //	ae/<id>                   AuditEvent (the ID starts with the event's time, so keys are in time order)
+//	st/<key>                  Setting (runtime settings; written compare-and-set on Version)
 //
 // In composite keys (su, rfs, rfu, rv, op, pku, idu, cs, acu) every component but the last is written as
 // "<length>:<bytes>" so that IDs containing "/" can never make two keys collide or make a

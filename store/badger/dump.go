@@ -28,6 +28,7 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 			{store.KindConsent, pConsent, decodeAs[store.Consent]},
 			{store.KindAppCred, pAppCred, decodeAs[store.AppCredential]},
 			{store.KindGroup, pGroup, decodeAs[store.Group]},
+			{store.KindSetting, pSetting, decodeAs[store.Setting]},
 			{store.KindClient, pClient, decodeAs[store.Client]},
 			{store.KindKey, pKey, decodeAs[store.SigningKey]},
 			{store.KindSession, pSession, decodeAs[store.Session]},

@@ -169,6 +169,7 @@ const (
 	pAppCred     = "ac/"
 	pUserAppCred = "acu/"
 	pAudit       = "ae/"
+	pSetting     = "st/"
 )
 
 // --- listing ---

@@ -26,6 +26,7 @@ func TestClonesShareNothing(t *testing.T) {
 	checkClone(t, cloneConsent)
 	checkClone(t, cloneSecondFactor)
 	checkClone(t, cloneAuditEvent)
+	checkClone(t, cloneSetting)
 	// These are stored and returned by assignment, which copies them only while they hold
 	// no slice, map or pointer.
 	for _, v := range []any{store.PasswordCredential{}, store.Revocation{}, store.Identity{}} {

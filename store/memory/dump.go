@@ -50,6 +50,9 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 	for _, id := range slices.Sorted(maps.Keys(s.groups)) {
 		add(store.KindGroup, cloneGroup(s.groups[id].rec))
 	}
+	for _, k := range slices.Sorted(maps.Keys(s.settings)) {
+		add(store.KindSetting, cloneSetting(s.settings[k]))
+	}
 	for _, id := range slices.Sorted(maps.Keys(s.clients)) {
 		add(store.KindClient, cloneClient(s.clients[id].rec))
 	}

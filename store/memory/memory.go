@@ -90,6 +90,7 @@ type Store struct {
 	factors    map[string]item[store.SecondFactor]
 	appCreds   map[string]item[store.AppCredential]
 	audit      map[string]item[store.AuditEvent]
+	settings   map[string]store.Setting
 }
 
 // New returns an empty Store.
@@ -116,6 +117,7 @@ func New() *Store {
 		factors:    make(map[string]item[store.SecondFactor]),
 		appCreds:   make(map[string]item[store.AppCredential]),
 		audit:      make(map[string]item[store.AuditEvent]),
+		settings:   make(map[string]store.Setting),
 	}
 }
 

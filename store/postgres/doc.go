@@ -37,6 +37,7 @@
 //	groups            name | data
 //	passkeys          id | user_id | data
 //	app_credentials   id | user_id | data                                     (0040)
+//	settings          key | version | data                                     (0060)
 //	identities        (provider, subject) | user_id (FK users ON DELETE CASCADE) | data
 //	consents          (user_id (FK users ON DELETE CASCADE), client_id) | data
 //	audit_events      id (time-ordered) | type, actor, user_id, expires_at | data  (0050)
@@ -132,7 +133,7 @@
 //
 // Store implements store.Notifier with LISTEN/NOTIFY (notify.go): AddRevocation (when it
 // changes the list), UpdateUser (when it disables or enables), DeleteUser, CreateKey,
-// UpdateKey and DeleteKey run pg_notify in their own transaction, so that other instances
+// UpdateKey, DeleteKey, PutSetting and DeleteSetting run pg_notify in their own transaction, so that other instances
 // hear of the change exactly when it commits, on a channel named after the schema
 // ("gatehouse:<schema>"). Listen
 // holds one connection outside the pool (application_name gatehouse-listener), checks it

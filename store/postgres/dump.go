@@ -24,6 +24,7 @@ var dumpQueries = []struct{ kind, sql string }{
 	{store.KindConsent, `SELECT data FROM consents ORDER BY user_id, client_id`},
 	{store.KindAppCred, `SELECT data FROM app_credentials ORDER BY id`},
 	{store.KindGroup, `SELECT data FROM groups ORDER BY name`},
+	{store.KindSetting, `SELECT data FROM settings ORDER BY key`},
 	{store.KindClient, `SELECT data FROM clients ORDER BY id`},
 	{store.KindKey, `SELECT data FROM signing_keys ORDER BY id`},
 	{store.KindSession, `SELECT data FROM sessions ORDER BY id`},
@@ -136,6 +137,8 @@ func scanRecord(kind string, rows pgx.Rows) (any, error) {
 		return decodeTo[store.Consent](data)
 	case store.KindGroup:
 		return decodeTo[store.Group](data)
+	case store.KindSetting:
+		return decodeTo[store.Setting](data)
 	case store.KindClient:
 		return decodeTo[store.Client](data)
 	case store.KindKey:

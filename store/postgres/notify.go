@@ -16,7 +16,7 @@ import (
 // Change notifications (store.Notifier) and named locks (store.Locker).
 //
 // The writes other instances must see at once (AddRevocation, UpdateUser, DeleteUser and
-// the signing-key methods) run `SELECT pg_notify(channel, topic)` in their transaction, so
+// the signing-key and settings methods) run `SELECT pg_notify(channel, topic)` in their transaction, so
 // that the notification is delivered exactly when the change commits (and never for a
 // rolled-back one). The channel is named after the schema, so that deployments (and tests)
 // sharing one database in different schemas do not hear each other. Listen holds a

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -108,6 +109,26 @@ func TestNotifyReachesOtherInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	await(t, ch, store.TopicKeys, time.Second)
+	// Runtime settings: a write and a delete notify "settings"; a refused stale write
+	// (nothing committed) notifies nobody.
+	if _, err := a.PutSetting(ctx, store.Setting{Key: "general", Value: []byte(`{}`)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	await(t, ch, store.TopicSettings, time.Second)
+	if _, err := a.PutSetting(ctx, store.Setting{Key: "general", Value: []byte(`{}`)}, 0); !errors.Is(err, store.ErrVersionMismatch) {
+		t.Fatalf("stale settings write: %v", err)
+	}
+	if err := a.DeleteSetting(ctx, "general", 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := await(t, ch, store.TopicSettings, time.Second); n.topic != store.TopicSettings {
+		t.Fatal(n)
+	}
+	select {
+	case n := <-ch:
+		t.Fatalf("a refused settings write notified %q", n.topic)
+	case <-time.After(100 * time.Millisecond):
+	}
 	select {
 	case n := <-otherCh:
 		t.Fatalf("a store in another schema heard %q", n.topic)

@@ -59,6 +59,11 @@ func Populate(ctx context.Context, s store.Store) error {
 			return s.PutGroup(ctx, store.Group{Name: "staff", CustomData: json.RawMessage(`{"floor":3}`), UpdatedAt: base})
 		},
 		func() error {
+			_, err := s.PutSetting(ctx, store.Setting{Key: "login", Value: json.RawMessage(`{"methods":["password","email_code"]}`),
+				UpdatedAt: base, UpdatedBy: "u1"}, 0)
+			return err
+		},
+		func() error {
 			return s.CreateClient(ctx, store.Client{ID: "app", Name: "App", SecretHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 				RedirectURIs: []string{"https://app.example/cb"}, Scopes: []string{"openid"}, GrantTypes: []string{"authorization_code", "refresh_token"},
 				RequirePKCE: true, CreatedAt: base})

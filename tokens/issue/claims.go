@@ -143,9 +143,9 @@ func (i *Issuer) claimValue(ctx context.Context, name string, u store.User, c Cl
 	case "roles":
 		return list(u.Roles)
 	case "role_values":
-		return list(u.RoleValues)
+		return list(i.expand(u).RoleValues)
 	case "permissions":
-		return list(u.Permissions)
+		return list(i.expand(u).Permissions)
 	case "created_at":
 		return u.CreatedAt.Unix(), !u.CreatedAt.IsZero(), nil
 	case "last_auth":

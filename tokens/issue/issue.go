@@ -44,7 +44,19 @@ type Issuer struct {
 	AccessTokenAlg, IDTokenAlg string
 	// AccessTokenLifetime and IDTokenLifetime apply unless the client has its own.
 	AccessTokenLifetime, IDTokenLifetime time.Duration
-	Logger                               *slog.Logger
+	// ExpandUser, if set, adds what the user's roles grant (runtime settings: a role's
+	// permissions and role value) before the roles, role_values and permissions claims
+	// are built; nil releases the user's own lists.
+	ExpandUser func(store.User) store.User
+	Logger     *slog.Logger
+}
+
+// expand applies ExpandUser.
+func (i *Issuer) expand(u store.User) store.User {
+	if i.ExpandUser == nil {
+		return u
+	}
+	return i.ExpandUser(u)
 }
 
 func (i *Issuer) logger() *slog.Logger {
@@ -134,7 +146,7 @@ func (i *Issuer) AccessToken(g Grant, now time.Time) (string, *tokens.AccessClai
 		c.Roles = i.capList("roles", g.User.ID, g.User.Roles)
 	}
 	if hasString(g.Client.AccessTokenClaims, "permissions") {
-		c.Permissions = i.capList("permissions", g.User.ID, g.User.Permissions)
+		c.Permissions = i.capList("permissions", g.User.ID, i.expand(g.User).Permissions)
 	}
 	if hasString(g.Scopes, "email") {
 		c.Email, c.EmailVerified = g.User.Email, g.User.EmailVerified
