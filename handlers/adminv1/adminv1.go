@@ -99,6 +99,10 @@ type Deps struct {
 
 	// AuditLog is the stored audit trail (audit.go; store.AuditEvents; nil: an empty trail).
 	AuditLog audit.Lister
+
+	// Settings are the runtime settings (settings.go; *settings.Service; nil: the routes
+	// answer 404).
+	Settings Settings
 }
 
 // Handler serves the API.
@@ -130,6 +134,7 @@ func New(d Deps) *Handler {
 	h.mountClients()
 	h.mountGroups()
 	h.mountAudit()
+	h.mountSettings()
 	h.mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, NotFound("no such endpoint: "+r.Method+" "+r.URL.Path+" (see "+Prefix+"/openapi.json)"))
 	})

@@ -57,6 +57,14 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.Handle(mux, "GET", Path+"/groups", h.groups)
 	h.HandleChange(mux, "POST", Path+"/groups/{name}/{action}", h.groupAction)
 	h.Handle(mux, "GET", Path+"/audit", h.auditLog)
+	h.Handle(mux, "GET", Path+"/settings", h.settingsPage)
+	h.HandleChange(mux, "POST", Path+"/settings", h.saveSettings)
+	h.Handle(mux, "GET", Path+"/templates", h.templatesPage)
+	h.HandleChange(mux, "POST", Path+"/templates/{action}", h.templateAction)
+	h.Handle(mux, "GET", Path+"/providers", h.providersPage)
+	h.HandleChange(mux, "POST", Path+"/providers/{name}/{action}", h.providerAction)
+	h.Handle(mux, "GET", Path+"/roles", h.rolesPage)
+	h.HandleChange(mux, "POST", Path+"/roles/{name}/{action}", h.roleAction)
 }
 
 // answer is the API's answer to one in-process call.

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit/portaltest"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/sessions"
+	"github.com/gatehouse-dev/gatehouse/settings"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -21,16 +22,30 @@ import (
 // mounts them, with an administrator (group admins) next to portaltest's alice (group staff).
 type env struct {
 	*portaltest.Env
-	admin store.User
+	admin    store.User
+	settings *settings.Service
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	pe := portaltest.New(t)
 	p, kit := pe.P, pe.Kit
+	sealer, err := settings.NewSealer(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The Caddyfile sets the sign-up mode: read-only in the console.
+	base := settings.Defaults()
+	base.Signup = settings.SignupInvite
+	view := settings.NewView(settings.Base{Values: base, Set: map[string]bool{settings.FieldSignup: true},
+		EmailAvailable: true, PasskeysAvailable: true}, pe.Store, sealer, nil)
+	if err := view.Refresh(pe.Ctx); err != nil {
+		t.Fatal(err)
+	}
+	svc := settings.NewService(pe.Store, view, sealer, nil)
 	api := adminv1.New(adminv1.Deps{Tokens: p.Verifier, Sessions: p.Sessions, SessionSecret: kit.Cookie.Secret, CSRF: kit.CSRF,
 		Issuer: pe.Srv.URL, Now: pe.Clock.Now, Users: p.Accounts, Passkeys: p.Passkey, Identities: p.Social,
-		UserSessions: p.Sessions, Invites: p.Signup, Clients: p.OAuth, Groups: p.Accounts, AuditLog: pe.Store})
+		UserSessions: p.Sessions, Invites: p.Signup, Clients: p.OAuth, Groups: p.Accounts, AuditLog: pe.Store, Settings: svc})
 	pe.Mux.Handle(adminv1.Prefix+"/", api)
 	pe.Mount(&console.Handler{Kit: kit, API: api})
 	admin, err := p.Accounts.Create(pe.Ctx, idp.NewUser{Email: "root@example.com", Password: "admin password of 16+",
@@ -38,7 +53,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{Env: pe, admin: admin}
+	return &env{Env: pe, admin: admin, settings: svc}
 }
 
 // as returns a browser logged in as u with the login methods amr.
