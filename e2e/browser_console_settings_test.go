@@ -29,7 +29,7 @@ func TestBrowserConsoleSettings(t *testing.T) {
 	corp := up.op("corp")
 	corp.setUser(t, soUser{Sub: "so-bob", Email: "bob@corp.test", EmailVerified: true, GivenName: "Bob", FamilyName: "Builder"})
 	mail := otStartMailDev(t)
-	e := Start(t, Config{Localhost: true, Gatehouse: fmt.Sprintf(`signup open
+	e := Start(t, Config{Gatehouse: fmt.Sprintf(`signup open
 		email {
 			smtp 127.0.0.1:%d {
 				username %s
