@@ -25,7 +25,7 @@ func BenchmarkPages(b *testing.B) {
 	}
 	br := e.as(b, e.admin, "pwd", "mfa")
 	cookies := br.Client.Jar.Cookies(mustURL(e.Srv.URL + "/"))
-	for _, p := range []string{"/admin/", "/admin/users", "/admin/users?name=u05", "/admin/users/" + e.User.ID, "/admin/clients", "/admin/groups", "/admin/audit"} {
+	for _, p := range []string{"/admin/", "/admin/users", "/admin/users?name=u05", "/admin/users/" + e.User.ID, "/admin/clients", "/admin/groups", "/admin/audit", "/admin/settings", "/admin/templates", "/admin/providers", "/admin/roles"} {
 		b.Run(p, func(b *testing.B) {
 			d := make([]time.Duration, 0, b.N)
 			for b.Loop() {
