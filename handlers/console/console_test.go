@@ -281,6 +281,18 @@ func TestClients(t *testing.T) {
 		t.Fatalf("rotated secret: %.500s", rot.Body)
 	}
 	status(t, b.PostForm("/admin/clients/"+id[1]+"/disable", nil), http.StatusSeeOther)
+
+	// A client of the Caddyfile is shown read-only, and a change of it is refused.
+	cf := b.Get("/admin/clients/" + e.Web.ID)
+	status(t, cf, http.StatusOK)
+	if !strings.Contains(cf.Body, "data-readonly") || strings.Contains(cf.Body, "data-edit-client") {
+		t.Errorf("Caddyfile client page: %.1500s", cf.Body)
+	}
+	r = b.PostForm("/admin/clients/"+e.Web.ID+"/disable", nil)
+	status(t, r, http.StatusBadRequest)
+	if !strings.Contains(r.Body, "Caddyfile") {
+		t.Errorf("disabling a Caddyfile client: %.500s", r.Body)
+	}
 	if !strings.Contains(b.Get("/admin/clients/"+id[1]).Body, `data-status="disabled"`) {
 		t.Fatal("not disabled")
 	}
