@@ -50,8 +50,19 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 			d.Failed++
 		}
 	}
-	for i := len(events.Items) - 1; i >= 0 && len(d.Recent) < 10; i-- {
-		d.Recent = append(d.Recent, events.Items[i])
+	recent := events.Items
+	if events.Next != "" {
+		// More than a page today: the page holds the day's first events; the latest come
+		// from the last few minutes (the trail lists oldest first).
+		var last adminv1.Page[audit.Event]
+		since := url.QueryEscape(time.Now().Add(-5 * time.Minute).UTC().Format(time.RFC3339))
+		if !h.read(w, r, "/audit?limit=1000&since="+since, &last) {
+			return
+		}
+		recent = last.Items
+	}
+	for i := len(recent) - 1; i >= 0 && len(d.Recent) < 10; i-- {
+		d.Recent = append(d.Recent, recent[i])
 	}
 	h.Page(w, r, http.StatusOK, "admin_dashboard", "Console", "", d)
 }
