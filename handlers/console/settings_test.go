@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/notify"
 	"github.com/gatehouse-dev/gatehouse/settings"
 )
 
@@ -86,9 +87,30 @@ func TestSettingsPages(t *testing.T) {
 	r = b.PostForm("/admin/templates/preview", url.Values{"name": {"email.login_code.subject"}, "source": {"{{.Code"}})
 	status(t, r, http.StatusBadRequest)
 
+	// "Send me a test": without a sender the page says so; with one, the message goes to
+	// the administrator's own address, rendered with the unsaved template.
+	r = b.PostForm("/admin/templates/test", url.Values{"name": {"email.login_code.subject"}, "source": {"Test {{.Code}}"}})
+	status(t, r, http.StatusBadRequest)
+	if !strings.Contains(r.Body, "no sender") {
+		t.Errorf("test without a sender: %.500s", r.Body)
+	}
+	sent := &deliveries{}
+	e.settings.Deliver = sent
+	r = b.PostForm("/admin/templates/test", url.Values{"name": {"email.login_code.subject"}, "source": {"Acme test {{.Code}}"}})
+	status(t, r, http.StatusSeeOther)
+	if len(sent.emails) != 1 || sent.emails[0].To != e.admin.Email || !strings.Contains(sent.emails[0].Subject, "Acme test") {
+		t.Fatalf("test message: %+v", sent.emails)
+	}
+
 	// A non-administrator gets none of it.
 	alice := e.as(t, e.User, "pwd", "mfa")
 	for _, p := range []string{"/admin/settings", "/admin/roles", "/admin/providers", "/admin/templates"} {
 		status(t, alice.Get(p), http.StatusForbidden)
 	}
 }
+
+// deliveries records the messages a settings.Service sends.
+type deliveries struct{ emails []notify.Email }
+
+func (d *deliveries) Email(m notify.Email) error { d.emails = append(d.emails, m); return nil }
+func (d *deliveries) SMS(notify.SMS) error       { return nil }
