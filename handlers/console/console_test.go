@@ -224,6 +224,16 @@ func TestUsers(t *testing.T) {
 
 	status(t, b.PostForm("/admin/users/"+nu.ID+"/sessions", nil), http.StatusSeeOther)
 
+	// custom_data: JSON, through the API's If-Match and its 100 KB cap.
+	page = b.Get("/admin/users/" + nu.ID)
+	etag = strings.ReplaceAll(etagField.FindStringSubmatch(page.Body)[1], "&#34;", `"`)
+	status(t, b.PostForm("/admin/users/"+nu.ID+"/custom_data", url.Values{"etag": {etag}, "custom_data": {`{"plan":`}}), http.StatusBadRequest)
+	status(t, b.PostForm("/admin/users/"+nu.ID+"/custom_data", url.Values{"etag": {etag}, "custom_data": {`{"big":"` + strings.Repeat("x", 101<<10) + `"}`}}), http.StatusBadRequest)
+	status(t, b.PostForm("/admin/users/"+nu.ID+"/custom_data", url.Values{"etag": {etag}, "custom_data": {`{"plan":"pro"}`}}), http.StatusSeeOther)
+	if u := e.user(t, "new@example.com"); !strings.Contains(string(u.CustomData), "pro") {
+		t.Fatalf("custom_data: %s", u.CustomData)
+	}
+
 	inv := b.PostForm("/admin/invitations", url.Values{"email": {"guest@example.com"}})
 	status(t, inv, http.StatusOK)
 	if !strings.Contains(inv.Body, "data-invitation-url") {

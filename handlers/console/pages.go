@@ -214,7 +214,7 @@ func (h *Handler) renderUser(w http.ResponseWriter, r *http.Request, status int,
 }
 
 // userActions are the forms of a user's page, done markers of the page after them.
-var userActions = []string{"edit", "disable", "enable", "sessions", "passkey", "identity", "delete"}
+var userActions = []string{"edit", "custom_data", "disable", "enable", "sessions", "passkey", "identity", "delete"}
 
 // POST /admin/users/{id}/{action}: one change of the user's page, as one API call.
 func (h *Handler) userAction(w http.ResponseWriter, r *http.Request) {
@@ -241,6 +241,16 @@ func (h *Handler) userAction(w http.ResponseWriter, r *http.Request) {
 		patch := adminv1.UserPatch{Groups: &groups}
 		patch.FirstName, patch.LastName, patch.Roles = &fname, &lname, &roles
 		method, path, body, extra = "PATCH", base, patch, []string{"If-Match", f.Get("etag")}
+	case "custom_data":
+		data := strings.TrimSpace(f.Get("custom_data"))
+		if data == "" {
+			data = "{}"
+		}
+		if !json.Valid([]byte(data)) {
+			h.renderUser(w, r, http.StatusBadRequest, id, "custom_data: must be a JSON object")
+			return
+		}
+		method, body, extra = "PUT", json.RawMessage(data), []string{"If-Match", f.Get("etag")}
 	case "sessions":
 		method = "DELETE"
 	case "passkey":
