@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/account"
+	"github.com/gatehouse-dev/gatehouse/handlers/console"
 	"github.com/gatehouse-dev/gatehouse/handlers/device"
 	journeyh "github.com/gatehouse-dev/gatehouse/handlers/journey"
 	"github.com/gatehouse-dev/gatehouse/handlers/login"
@@ -76,14 +77,16 @@ func (p *Portal) Provision(ctx caddy.Context) error {
 	if core.Registration.Enabled() {
 		op.Registration = core.OAuth
 	}
-	jh := mountLogin(p.mux, app, logger)
+	kit, jh := mountLogin(p.mux, app, logger)
 	if jh != nil {
 		op.Journeys = jh
 	}
 	op.Mount(p.mux)
 	mountHealth(p.mux, st.base, app.store, logger)
 	mountAssertionKeys(p.mux, st)
-	mountAdminV1(p.mux, app)
+	api := mountAdminV1(p.mux, app)
+	// The console calls the API in-process for every page and form (handlers/console).
+	(&console.Handler{Kit: kit, API: api}).Mount(p.mux)
 	p.base = st.base
 	p.notFound = func(w http.ResponseWriter, r *http.Request) {
 		web.SecurityHeaders(w.Header())
@@ -128,7 +131,7 @@ func mountHealth(mux *http.ServeMux, base string, st store.Store, logger *slog.L
 // mountLogin mounts the hosted login, sign-up, logout and account pages and the JSON
 // authentication API: one handler per login method plus sign-up and the account, all
 // sharing one portalkit.Kit (rendering, CSRF, cookies, sessions).
-func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) *journeyh.Handler {
+func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) (*portalkit.Kit, *journeyh.Handler) {
 	core, st := app.provider, app.portal
 	kit := &portalkit.Kit{Sessions: core.Sessions, SecondFactor: core.MFA, Channels: core.Codes, Passkeys: core.Passkey,
 		Social: core.Social, Cookie: st.sessions, CSRF: st.csrf, Templates: st.templates, Brand: st.brand, Base: st.base,
@@ -154,12 +157,12 @@ func mountLogin(mux *http.ServeMux, app *App, logger *slog.Logger) *journeyh.Han
 		h.Mount(mux)
 	}
 	if app.journeys == nil {
-		return nil
+		return kit, nil
 	}
 	jh := &journeyh.Handler{Kit: kit, Engine: app.journeys, OAuth: core.OAuth, Issuer: core.Issuer,
 		ApprovalOTP: app.Approval.allowsOTP()}
 	jh.Mount(mux)
-	return jh
+	return kit, jh
 }
 
 // ServeHTTP serves the portal's routes and passes any other request on.

@@ -41,6 +41,11 @@ func (a *App) settingsBase(cfg idp.Config, passkeys bool) settings.Base {
 			v.LoginMethods = append(v.LoginMethods, settings.MethodSocial)
 		}
 	}
+	if !passkeys && !set[settings.FieldMethods] {
+		// The default order names passkeys; without WebAuthn (no domain name) it cannot,
+		// or no stored change of the methods would pass the check.
+		v.LoginMethods = slices.DeleteFunc(v.LoginMethods, func(m string) bool { return m == settings.MethodPasskey })
+	}
 	if a.Signup != "" {
 		set[settings.FieldSignup], v.Signup = true, a.Signup
 	}

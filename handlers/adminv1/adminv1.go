@@ -96,6 +96,13 @@ type Deps struct {
 	Clients Clients
 	// Groups (groups.go) are the group data (*account.Accounts).
 	Groups Groups
+
+	// AuditLog is the stored audit trail (audit.go; store.AuditEvents; nil: an empty trail).
+	AuditLog audit.Lister
+
+	// Settings are the runtime settings (settings.go; *settings.Service; nil: the routes
+	// answer 404).
+	Settings Settings
 }
 
 // Handler serves the API.
@@ -126,6 +133,8 @@ func New(d Deps) *Handler {
 	h.mountUsers()
 	h.mountClients()
 	h.mountGroups()
+	h.mountAudit()
+	h.mountSettings()
 	h.mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, NotFound("no such endpoint: "+r.Method+" "+r.URL.Path+" (see "+Prefix+"/openapi.json)"))
 	})

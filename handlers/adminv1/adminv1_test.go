@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/idptest"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
+	"github.com/gatehouse-dev/gatehouse/settings"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/memory"
 )
@@ -78,7 +79,7 @@ func newEnvOn(t testing.TB, s store.Store) *env {
 			return c.Value
 		},
 		Now: ie.Clock.Now, Audit: e.audit, Users: p.Accounts, Passkeys: p.Passkey, Identities: p.Social, UserSessions: p.Sessions,
-		Invites: p.Signup, Clients: p.OAuth, Groups: p.Accounts})
+		Invites: p.Signup, Clients: p.OAuth, Groups: p.Accounts, AuditLog: ie.Store, Settings: newSettings(t, ie.Store)})
 	var err error
 	e.admin, err = p.Accounts.Create(ie.Ctx, idp.NewUser{Email: "root@example.com", Password: adminPassword, Groups: []string{"admins"}, EmailVerified: true})
 	if err != nil {
@@ -86,6 +87,25 @@ func newEnvOn(t testing.TB, s store.Store) *env {
 	}
 	e.token = e.clientToken(t, "automation", adminv1.Scope)
 	return e
+}
+
+// newSettings is a runtime-settings service on st whose Caddyfile sets the sign-up mode
+// (read-only), with an email sender and passkeys available.
+func newSettings(t testing.TB, st store.Store) *settings.Service {
+	t.Helper()
+	sealer, err := settings.NewSealer(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := settings.Base{Values: settings.Defaults(), Set: map[string]bool{settings.FieldSignup: true},
+		EmailAvailable: true, PasskeysAvailable: true}
+	view := settings.NewView(base, st, sealer, nil)
+	if err := view.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	svc := settings.NewService(st, view, sealer, nil)
+	svc.Issuer = idptest.Issuer
+	return svc
 }
 
 // clientToken runs the client_credentials grant for a client allowed scope, with the API as

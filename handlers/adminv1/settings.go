@@ -1,0 +1,310 @@
+package adminv1
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/settings"
+)
+
+// Settings are the runtime settings (*settings.Service): login preferences and branding
+// (one document), social providers, roles, message previews and test sends.
+type Settings interface {
+	Get(ctx context.Context) (settings.Document, error)
+	Update(ctx context.Context, patch json.RawMessage, expected int64, actor string) (settings.Document, error)
+	ListProviders(ctx context.Context) ([]settings.ProviderDoc, error)
+	GetProvider(ctx context.Context, name string) (settings.ProviderDoc, error)
+	PutProvider(ctx context.Context, name string, raw json.RawMessage, expected int64, actor string) (settings.ProviderDoc, error)
+	DeleteProvider(ctx context.Context, name string, expected int64, actor string) error
+	ListRoles(ctx context.Context) ([]settings.RoleDoc, error)
+	GetRole(ctx context.Context, name string) (settings.RoleDoc, error)
+	PutRole(ctx context.Context, name string, raw json.RawMessage, expected int64, actor string) (settings.RoleDoc, error)
+	DeleteRole(ctx context.Context, name string, expected int64, actor string) error
+	Preview(ctx context.Context, req settings.PreviewRequest) (settings.Rendered, error)
+	TestSend(ctx context.Context, req settings.PreviewRequest, to, actor string) error
+}
+
+// MessageRequest asks for a message rendered with sample values, with unsaved template
+// fields (names as in the branding.templates document) laid over the stored ones; To is
+// where a test goes (default: the calling administrator's email address).
+type MessageRequest struct {
+	Channel   string            `json:"channel"`
+	Kind      string            `json:"kind"`
+	Language  string            `json:"language,omitempty"`
+	Templates map[string]string `json:"templates,omitempty"`
+	To        string            `json:"to,omitempty"`
+}
+
+func (m MessageRequest) preview() settings.PreviewRequest {
+	return settings.PreviewRequest{Channel: m.Channel, Kind: m.Kind, Language: m.Language, Templates: m.Templates}
+}
+
+func (h *Handler) mountSettings() {
+	h.handle(Route{Method: "GET", Path: "/settings", Summary: "The login preferences and branding in force, which fields the Caddyfile sets (read-only), the version",
+		ETag: true, Response: settings.Document{}}, h.needSettings(h.getSettings))
+	h.handle(Route{Method: "PATCH", Path: "/settings", Summary: "Change login preferences and branding: the fields given, nested or dotted; null resets one (If-Match)",
+		Write: true, ETag: true, Request: json.RawMessage(nil), Response: settings.Document{}}, h.needSettings(h.patchSettings))
+	h.handle(Route{Method: "POST", Path: "/settings/preview", Summary: "Render an email or SMS with sample values, with unsaved templates",
+		Write: true, Request: MessageRequest{}, Response: settings.Rendered{}}, h.needSettings(h.previewMessage))
+	h.handle(Route{Method: "POST", Path: "/settings/test", Summary: "Send a test email or SMS (to: default the calling administrator's address)",
+		Write: true, Request: MessageRequest{}, Status: http.StatusNoContent}, h.needSettings(h.testMessage))
+	h.handle(Route{Method: "GET", Path: "/providers", Summary: "Social-login providers: the Caddyfile's (names only, read-only) and the stored ones; never a secret",
+		Response: Page[settings.ProviderDoc]{}}, h.needSettings(h.listProviders))
+	h.handle(Route{Method: "GET", Path: "/providers/{name}", Summary: "A stored social-login provider (never its secret)", ETag: true,
+		Response: settings.ProviderDoc{}}, h.needSettings(h.getProvider))
+	h.handle(Route{Method: "PUT", Path: "/providers/{name}", Summary: "Create (no If-Match) or replace (If-Match) a provider; a blank client_secret keeps the stored one",
+		Write: true, ETag: true, Request: json.RawMessage(nil), Response: settings.ProviderDoc{}}, h.needSettings(h.putProvider))
+	h.handle(Route{Method: "DELETE", Path: "/providers/{name}", Summary: "Delete a stored provider (If-Match)", Write: true, ETag: true,
+		Status: http.StatusNoContent}, h.needSettings(h.deleteProvider))
+	h.handle(Route{Method: "GET", Path: "/roles", Summary: "Roles and their permissions: the Caddyfile's (read-only) and the stored ones",
+		Response: Page[settings.RoleDoc]{}}, h.needSettings(h.listRoles))
+	h.handle(Route{Method: "GET", Path: "/roles/{name}", Summary: "A role", ETag: true, Response: settings.RoleDoc{}}, h.needSettings(h.getRole))
+	h.handle(Route{Method: "PUT", Path: "/roles/{name}", Summary: "Create (no If-Match) or replace (If-Match) a role: value, description, permissions",
+		Write: true, ETag: true, Request: json.RawMessage(nil), Response: settings.RoleDoc{}}, h.needSettings(h.putRole))
+	h.handle(Route{Method: "DELETE", Path: "/roles/{name}", Summary: "Delete a stored role (If-Match)", Write: true, ETag: true,
+		Status: http.StatusNoContent}, h.needSettings(h.deleteRole))
+}
+
+// needSettings answers 404 when the deployment has no runtime settings.
+func (h *Handler) needSettings(fn HandlerFunc) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if h.deps.Settings == nil {
+			return NotFound("runtime settings are not available on this server")
+		}
+		return fn(w, r)
+	}
+}
+
+// settingsProblem maps the settings errors to problems.
+func settingsProblem(err error) error {
+	var fe *settings.FieldError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fe):
+		return Invalid(fe.Field, fe.Message)
+	case errors.Is(err, settings.ErrVersionMismatch):
+		return PreconditionFailed()
+	case errors.Is(err, settings.ErrNotFound):
+		return NotFound("no such resource")
+	case errors.Is(err, settings.ErrUnavailable):
+		return Conflict("channel", "no sender is configured for this channel (see the Caddyfile's email and sms options)")
+	}
+	return problemOf(err)
+}
+
+// version reads If-Match as a settings version: required when required, else absent
+// means 0 (create).
+func version(r *http.Request, required bool) (int64, error) {
+	v := r.Header.Get("If-Match")
+	if v == "" {
+		if required {
+			return 0, PreconditionRequired()
+		}
+		return 0, nil
+	}
+	n, ok := settings.ParseETag(v)
+	if !ok {
+		return 0, PreconditionFailed()
+	}
+	return n, nil
+}
+
+// rawObject reads a JSON object body as it is (the settings package checks its fields,
+// naming them).
+func rawObject(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) {
+	var raw json.RawMessage
+	if err := decode(w, r, &raw); err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil || obj == nil {
+		return nil, Invalid("", "send a JSON object")
+	}
+	return raw, nil
+}
+
+func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.deps.Settings.Get(r.Context())
+	if err != nil {
+		return settingsProblem(err)
+	}
+	writeResource(w, http.StatusOK, d.ETag, d)
+	return nil
+}
+
+func (h *Handler) patchSettings(w http.ResponseWriter, r *http.Request) error {
+	v, err := version(r, true)
+	if err != nil {
+		return err
+	}
+	raw, err := rawObject(w, r)
+	if err != nil {
+		return err
+	}
+	d, err := h.deps.Settings.Update(r.Context(), raw, v, CallerOf(r).Actor)
+	if err != nil {
+		return settingsProblem(err)
+	}
+	h.record(r, "", "settings updated", nil)
+	writeResource(w, http.StatusOK, d.ETag, d)
+	return nil
+}
+
+func (h *Handler) previewMessage(w http.ResponseWriter, r *http.Request) error {
+	var m MessageRequest
+	if err := decode(w, r, &m); err != nil {
+		return err
+	}
+	out, err := h.deps.Settings.Preview(r.Context(), m.preview())
+	if err != nil {
+		return settingsProblem(err)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Handler) testMessage(w http.ResponseWriter, r *http.Request) error {
+	var m MessageRequest
+	if err := decode(w, r, &m); err != nil {
+		return err
+	}
+	c := CallerOf(r)
+	if m.To == "" && c.UserID != "" {
+		u, err := h.deps.Users.Get(r.Context(), c.UserID)
+		if err != nil {
+			return problemOf(err)
+		}
+		m.To = u.Email
+		if m.Channel == "sms" {
+			m.To = u.PhoneNumber
+		}
+	}
+	if m.To == "" {
+		return Invalid("to", "say where the test goes (an email address or an E.164 phone number)")
+	}
+	if err := h.deps.Settings.TestSend(r.Context(), m.preview(), m.To, c.Actor); err != nil {
+		return settingsProblem(err)
+	}
+	h.record(r, "", "test message sent", map[string]string{"channel": m.Channel, "kind": m.Kind})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) listProviders(w http.ResponseWriter, r *http.Request) error {
+	ps, err := h.deps.Settings.ListProviders(r.Context())
+	if err != nil {
+		return settingsProblem(err)
+	}
+	writeJSON(w, http.StatusOK, Page[settings.ProviderDoc]{Items: nonNil(ps)})
+	return nil
+}
+
+func (h *Handler) getProvider(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.deps.Settings.GetProvider(r.Context(), r.PathValue("name"))
+	if errors.Is(err, settings.ErrNotFound) {
+		return NotFound("no such provider")
+	} else if err != nil {
+		return settingsProblem(err)
+	}
+	writeResource(w, http.StatusOK, p.ETag, p)
+	return nil
+}
+
+func (h *Handler) putProvider(w http.ResponseWriter, r *http.Request) error {
+	v, err := version(r, false)
+	if err != nil {
+		return err
+	}
+	raw, err := rawObject(w, r)
+	if err != nil {
+		return err
+	}
+	p, err := h.deps.Settings.PutProvider(r.Context(), r.PathValue("name"), raw, v, CallerOf(r).Actor)
+	if err != nil {
+		return settingsProblem(err)
+	}
+	h.record(r, "", "provider saved", map[string]string{"provider": p.Name})
+	status := http.StatusOK
+	if v == 0 {
+		status = http.StatusCreated
+	}
+	writeResource(w, status, p.ETag, p)
+	return nil
+}
+
+func (h *Handler) deleteProvider(w http.ResponseWriter, r *http.Request) error {
+	v, err := version(r, true)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if err := h.deps.Settings.DeleteProvider(r.Context(), name, v, CallerOf(r).Actor); errors.Is(err, settings.ErrNotFound) {
+		return NotFound("no such provider")
+	} else if err != nil {
+		return settingsProblem(err)
+	}
+	h.record(r, "", "provider deleted", map[string]string{"provider": name})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) listRoles(w http.ResponseWriter, r *http.Request) error {
+	rs, err := h.deps.Settings.ListRoles(r.Context())
+	if err != nil {
+		return settingsProblem(err)
+	}
+	writeJSON(w, http.StatusOK, Page[settings.RoleDoc]{Items: nonNil(rs)})
+	return nil
+}
+
+func (h *Handler) getRole(w http.ResponseWriter, r *http.Request) error {
+	rd, err := h.deps.Settings.GetRole(r.Context(), r.PathValue("name"))
+	if errors.Is(err, settings.ErrNotFound) {
+		return NotFound("no such role")
+	} else if err != nil {
+		return settingsProblem(err)
+	}
+	writeResource(w, http.StatusOK, rd.ETag, rd)
+	return nil
+}
+
+func (h *Handler) putRole(w http.ResponseWriter, r *http.Request) error {
+	v, err := version(r, false)
+	if err != nil {
+		return err
+	}
+	raw, err := rawObject(w, r)
+	if err != nil {
+		return err
+	}
+	rd, err := h.deps.Settings.PutRole(r.Context(), r.PathValue("name"), raw, v, CallerOf(r).Actor)
+	if err != nil {
+		return settingsProblem(err)
+	}
+	h.record(r, "", "role saved", map[string]string{"role": rd.Name})
+	status := http.StatusOK
+	if v == 0 {
+		status = http.StatusCreated
+	}
+	writeResource(w, status, rd.ETag, rd)
+	return nil
+}
+
+func (h *Handler) deleteRole(w http.ResponseWriter, r *http.Request) error {
+	v, err := version(r, true)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if err := h.deps.Settings.DeleteRole(r.Context(), name, v, CallerOf(r).Actor); errors.Is(err, settings.ErrNotFound) {
+		return NotFound("no such role")
+	} else if err != nil {
+		return settingsProblem(err)
+	}
+	h.record(r, "", "role deleted", map[string]string{"role": name})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
