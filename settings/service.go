@@ -454,13 +454,13 @@ func (s *Service) PutProvider(ctx context.Context, name string, raw json.RawMess
 		AllowedDomains: in.AllowedDomains, RequiredGroups: in.RequiredGroups, Onboarding: in.Onboarding,
 		TrustEmailVerified: in.TrustEmailVerified, AuthURL: in.AuthURL, TokenURL: in.TokenURL, APIURL: in.APIURL}
 	// The kept secret goes only where it went before: a change of anywhere the secret is
-	// sent (issuer, endpoints, preset, tenant, client ID) needs it given again, or an
+	// sent (issuer, endpoints, preset, tenant) needs it given again, or an
 	// administrator could point the token URL at their own server and read it at the next
 	// login (write-only means write-only).
 	keep := old.SealedSecret != "" && old.Preset == p.Preset && old.Issuer == p.Issuer && old.Tenant == p.Tenant &&
-		old.AuthURL == p.AuthURL && old.TokenURL == p.TokenURL && old.APIURL == p.APIURL && old.ClientID == p.ClientID
+		old.AuthURL == p.AuthURL && old.TokenURL == p.TokenURL && old.APIURL == p.APIURL
 	if old.SealedSecret != "" && !keep && p.ClientSecret == "" {
-		return ProviderDoc{}, fieldErr(path+".client_secret", "must be given again: the provider's issuer, endpoints or client ID changed, and the stored secret is only ever sent where it was sent before")
+		return ProviderDoc{}, fieldErr(path+".client_secret", "must be given again: the provider's issuer or endpoints changed, and the stored secret is only ever sent where it was sent before")
 	}
 	if ferr := checkProvider(p, path, keep); ferr != nil {
 		return ProviderDoc{}, ferr

@@ -288,7 +288,7 @@ func TestProviders(t *testing.T) {
 	// write-only secret to a server of their choosing.
 	for _, body := range []string{
 		`{"issuer":"https://attacker.example.net","client_id":"app"}`,
-		`{"issuer":"https://sso.example.com","client_id":"other"}`,
+		`{"preset":"github","client_id":"app","token_url":"https://attacker.example.net/token","auth_url":"https://attacker.example.net/auth","api_url":"https://attacker.example.net/api"}`,
 	} {
 		_, err := e.svc.PutProvider(ctx, "corp", json.RawMessage(body), 2, "u1")
 		fieldError(t, err, "providers.corp.client_secret")

@@ -275,6 +275,8 @@ func TestDependencyRules(t *testing.T) {
 			name:      "handler packages do not import each other, except the route-free kits handlers/web and handlers/portalkit",
 			applies:   func(p string) bool { return under(p, handlers) && !under(p, handlerKit) },
 			forbidden: func(p string) bool { return under(p, handlers) && !under(p, handlerKit, portalKit) },
+			exceptions: []exception{{dirs: []string{"handlers/console"},
+				why: "the console is the Administration API's client: it calls handlers/adminv1 in-process and reads its wire contract (paths, problem type, header names), never its internals"}},
 		},
 		{
 			name:      "domain packages and the store never import handlers (imports point one way)",
