@@ -286,8 +286,8 @@ done
 "$BT" mint $(store_args "$DATA") -issuer "$ISSUER" -alg "$ALG" -n 1 -out "$WORK/token.same"
 SAME=$(head -1 "$WORK/token.same")
 # A personal access token and an app password of the first seeded user, with the route's scope.
-PAT_AUTH=$("$BT" appcred -store "$DATA" -kind pat -header)
-APPPW_AUTH=$("$BT" appcred -store "$DATA" -kind app_password -header)
+PAT_AUTH=$("$BT" appcred $(store_args "$DATA") -kind pat -header)
+APPPW_AUTH=$("$BT" appcred $(store_args "$DATA") -kind app_password -header)
 
 echo "== starting servers (wrk on CPU $LOADCPU, servers on CPU $SRVCPU)" >&2
 taskset -c "$SRVCPU" "$BT" upstream -addr 127.0.0.1:$UP & PIDS+=($!)

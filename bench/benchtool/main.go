@@ -135,13 +135,14 @@ func mint(args []string) error {
 // and prints its secret (the Authorization header value with -header).
 func appCredential(args []string) error {
 	fs := flag.NewFlagSet("appcred", flag.ExitOnError)
-	dir := fs.String("store", "", "Badger directory (the server must not be running)")
+	dir := fs.String("store", "", "Badger directory (the server must not be running), or a postgres:// DSN")
+	schema := fs.String("schema", "", "PostgreSQL schema (with a postgres:// -store)")
 	kind := fs.String("kind", store.CredentialPAT, "pat or app_password")
 	user := fs.String("user", "benchuser000000000000", "user ID (seed's first user by default)")
 	scope := fs.String("scope", "bench", "scopes, space-separated")
 	header := fs.Bool("header", false, "print the Authorization header value (Bearer or Basic)")
 	_ = fs.Parse(args)
-	s, err := badger.Open(badger.Options{Path: *dir})
+	s, err := openStore(*dir, *schema)
 	if err != nil {
 		return err
 	}
