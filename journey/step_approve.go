@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/approval"
 	"github.com/gatehouse-dev/gatehouse/i18n"
 	"github.com/gatehouse-dev/gatehouse/login/lockout"
@@ -191,6 +192,7 @@ func (s approve) Submit(ctx context.Context, rc *Run, in Input) (Outcome, error)
 func approvalUserError(err error) (string, bool) {
 	var limit *otp.SendLimitError
 	var locked *lockout.LockedError
+	var bad *input.Error
 	switch {
 	case errors.Is(err, passkey.ErrPasskeyFailed), errors.Is(err, passkey.ErrCeremonyExpired),
 		errors.Is(err, passkey.ErrPasskeyMalformed), errors.Is(err, passkey.ErrNoPasskey),
@@ -199,6 +201,10 @@ func approvalUserError(err error) (string, bool) {
 		errors.Is(err, otp.ErrCodeInvalid), errors.Is(err, otp.ErrCodeExpired), errors.Is(err, otp.ErrCodeAttempts):
 		return err.Error(), true
 	case errors.As(err, &limit), errors.As(err, &locked):
+		return err.Error(), true
+	case errors.As(err, &bad):
+		// A mistyped code ("12345", a space inside): the page asks again; ending the
+		// journey would throw away the payment for a typo.
 		return err.Error(), true
 	}
 	return "", false

@@ -185,10 +185,22 @@ func (h *Handler) testMessage(w http.ResponseWriter, r *http.Request) error {
 	if m.To == "" {
 		return Invalid("to", "say where the test goes (an email address or an E.164 phone number)")
 	}
+	// An administrator's session sends tests to the administrator only: a template's text
+	// is the caller's, so a test to any address would be phishing from this deployment's
+	// own sender. Automation (an admin token) names the recipient, which the audit records.
+	if c.UserID != "" {
+		u, err := h.deps.Users.Get(r.Context(), c.UserID)
+		if err != nil {
+			return problemOf(err)
+		}
+		if m.To != u.Email && m.To != u.PhoneNumber {
+			return Invalid("to", "a test message goes to your own email address or phone number")
+		}
+	}
 	if err := h.deps.Settings.TestSend(r.Context(), m.preview(), m.To, c.Actor); err != nil {
 		return settingsProblem(err)
 	}
-	h.record(r, "", "test message sent", map[string]string{"channel": m.Channel, "kind": m.Kind})
+	h.record(r, "", "test message sent", map[string]string{"channel": m.Channel, "kind": m.Kind, "to": m.To})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -95,3 +95,15 @@ func TestSettingsRoutes(t *testing.T) {
 		t.Errorf("single-factor write: %q", p.Missing)
 	}
 }
+
+// An administrator's session sends a test message only to the administrator: the template
+// text is the caller's, so a test to any address would be phishing from this deployment's
+// sender (review of the console).
+func TestSettingsTestMessageGoesToTheAdministrator(t *testing.T) {
+	e := newEnv(t)
+	sec := e.session(t, e.admin, "pwd", "mfa")
+	body := `{"channel":"email","kind":"login_code","to":"victim@example.net"}`
+	if p := problem(t, e.call(e.withSession(sec, true), "POST", "/settings/test", body), http.StatusBadRequest); p.Field != "to" {
+		t.Fatalf("a test to someone else: field %q", p.Field)
+	}
+}

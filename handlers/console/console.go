@@ -121,7 +121,10 @@ func (h *Handler) call(r *http.Request, method, path, csrf string, body any, ext
 	}
 	req.RemoteAddr, req.Host = r.RemoteAddr, r.Host
 	req.Header["Cookie"] = r.Header["Cookie"]
-	for _, k := range []string{"User-Agent", "Accept-Language", "X-Forwarded-For"} {
+	// Only what the API needs of the browser: never a header that would let it choose an
+	// identity (Authorization) or an address (X-Forwarded-*: the client IP is Caddy's,
+	// carried in the request's context).
+	for _, k := range []string{"User-Agent", "Accept-Language"} {
 		if v := r.Header.Get(k); v != "" {
 			req.Header.Set(k, v)
 		}
@@ -194,8 +197,8 @@ func problemText(p adminv1.Problem) string {
 	return portalkit.Capitalize(msg)
 }
 
-// write runs a form's API call: the form's CSRF token is checked here first (and sent on
-// as the header the API checks again). ok is true when the call succeeded; otherwise the
+// write runs a form's API call: the form's CSRF token (checked by Kit.Form when the
+// handler read the form) is sent on as the header the API checks again. ok is true when the call succeeded; otherwise the
 // refusal was answered (login, step-up, 403) unless errMsg is set: a validation error for
 // the page to show next to its form.
 func (h *Handler) write(w http.ResponseWriter, r *http.Request, f url.Values, back, method, path string, body any, extra ...string) (a *answer, errMsg string, ok bool) {

@@ -267,6 +267,13 @@ func TestApproveStepCode(t *testing.T) {
 	r = b.PostForm("/journey", url.Values{"request": {request}, "decision": {"send_code"}})
 	_, request = e2.pageRequest(strings.Replace(r.Body, `name="request" value="`, `data-request="`, 1))
 	code := e2.LastCode(e2.User.Email, "approval_code")
+	// A mistyped code (too short) is a retry on the same page, not the end of the payment
+	// (review: it used to end the journey with a 500).
+	r = b.PostForm("/journey", url.Values{"request": {request}, "decision": {"code"}, "code": {code[:len(code)-1]}})
+	if r.StatusCode >= 500 || r.StatusCode == http.StatusFound || !strings.Contains(r.Body, `name="request"`) {
+		t.Fatalf("a mistyped code must show the page again: %d %s\n%.400s", r.StatusCode, r.Location(), r.Body)
+	}
+	_, request = e2.pageRequest(strings.Replace(r.Body, `name="request" value="`, `data-request="`, 1))
 	r = b.PostForm("/journey", url.Values{"request": {request}, "decision": {"code"}, "code": {code}})
 	if r.StatusCode != http.StatusFound || !strings.Contains(r.Location(), "code=") {
 		t.Fatalf("code approval: %d %s %s", r.StatusCode, r.Location(), r.Body)
