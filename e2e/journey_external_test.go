@@ -18,6 +18,7 @@ const journeyExternalClients = `
 			scopes openid profile
 		}
 		journey trusted {
+			clients backend
 			step note collect {
 				field note {
 					max_length 40

@@ -3,7 +3,6 @@ package journey
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -75,7 +74,6 @@ func TestAuthStateUnauthenticatedActsOnExternalUser(t *testing.T) {
 	if u.Organization != "Pushed Inc" {
 		t.Fatalf("organization = %q", u.Organization)
 	}
-	_ = url.Values{}
 }
 
 // forceJourney builds a one-step journey (then deny) without the static analysis.
