@@ -62,18 +62,5 @@ func (m *Method) FinishApproval(ctx context.Context, u store.User, bind, sec str
 		m.logger().Info("passkey approval refused: the ceremony was for another transaction", "user", u.ID)
 		return store.Passkey{}, ErrPasskeyFailed
 	}
-	w, err := m.loadUser(ctx, u)
-	if err != nil {
-		return store.Passkey{}, err
-	}
-	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
-	if err != nil {
-		return store.Passkey{}, ErrPasskeyMalformed
-	}
-	cred, err := m.WebAuthn.ValidateLogin(w, sd, parsed)
-	if err != nil {
-		m.logger().Info("passkey approval refused", "user", u.ID, "error", err)
-		return store.Passkey{}, ErrPasskeyFailed
-	}
-	return m.recordUse(ctx, u, cred)
+	return m.assertFor(ctx, u, sd, response, "approval")
 }

@@ -227,6 +227,13 @@ func (m *Method) FinishSecondFactor(ctx context.Context, u store.User, bind, sec
 	if rec.Subject != u.ID || rec.Data["bind"] != bind {
 		return store.Passkey{}, ErrCeremonyExpired
 	}
+	return m.assertFor(ctx, u, sd, response, "second factor")
+}
+
+// assertFor checks a discoverable-less assertion of u's passkey against the ceremony sd
+// (the second factor's and the approval's: the user is known before the ceremony) and
+// records the passkey's use; what names the ceremony in the log.
+func (m *Method) assertFor(ctx context.Context, u store.User, sd webauthn.SessionData, response []byte, what string) (store.Passkey, error) {
 	w, err := m.loadUser(ctx, u)
 	if err != nil {
 		return store.Passkey{}, err
@@ -237,7 +244,7 @@ func (m *Method) FinishSecondFactor(ctx context.Context, u store.User, bind, sec
 	}
 	cred, err := m.WebAuthn.ValidateLogin(w, sd, parsed)
 	if err != nil {
-		m.logger().Info("passkey second factor refused", "user", u.ID, "error", err)
+		m.logger().Info("passkey "+what+" refused", "user", u.ID, "error", err)
 		return store.Passkey{}, ErrPasskeyFailed
 	}
 	return m.recordUse(ctx, u, cred)
