@@ -230,7 +230,7 @@ func (m *Method) FinishSecondFactor(ctx context.Context, u store.User, bind, sec
 	return m.assertFor(ctx, u, sd, response, "second factor")
 }
 
-// assertFor checks a discoverable-less assertion of u's passkey against the ceremony sd
+// assertFor checks an assertion of one of u's passkeys against the ceremony sd
 // (the second factor's and the approval's: the user is known before the ceremony) and
 // records the passkey's use; what names the ceremony in the log.
 func (m *Method) assertFor(ctx context.Context, u store.User, sd webauthn.SessionData, response []byte, what string) (store.Passkey, error) {
