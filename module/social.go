@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/settings"
 )
 
 // SocialConfig is one upstream identity provider (a "Log in with …" button).
@@ -66,7 +67,9 @@ type SocialConfig struct {
 	APIURL   string `json:"api_url,omitempty"`
 }
 
-var socialPresets = []string{"google", "microsoft", "gitlab", "apple", "github", "oidc"}
+// socialPresets are the provider presets, one list for the Caddyfile and the stored
+// providers (settings.Presets).
+var socialPresets = settings.Presets
 
 // SocialLimitsConfig limits the social logins a client IP may leave unfinished. A start
 // counts until its callback brings an answer the provider vouches for; abandoned starts and
