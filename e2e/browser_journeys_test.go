@@ -103,21 +103,8 @@ func TestBrowserJourneyPaymentApproval(t *testing.T) {
 			"scope": {"openid email"}, "state": {state}, "nonce": {nonce},
 			"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"},
 			"approval_data": {tx}}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, meta.PAR, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(conf.ClientID, conf.ClientSecret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out struct {
-			RequestURI string `json:"request_uri"`
-		}
-		if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
-			t.Fatalf("push: status %d", resp.StatusCode)
-		}
-		return portal + "/authorize?" + url.Values{"client_id": {"bank"}, "request_uri": {out.RequestURI}}.Encode()
+		requestURI := pushRequest(t, ctx, meta.PAR, conf.ClientID, conf.ClientSecret, form)
+		return portal + "/authorize?" + url.Values{"client_id": {"bank"}, "request_uri": {requestURI}}.Encode()
 	}
 	atCallback := brWaitJS(`location.pathname === "/bank-cb"`)
 	callback := func() url.Values {

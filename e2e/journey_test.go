@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -257,22 +256,8 @@ func TestJourneyPushedRequestOpensOnce(t *testing.T) {
 		}`})
 	params, _ := AuthParams("rp-journey-backend", e.RP+"/cb", "openid")
 	params.Set("journey", "closed")
-	req, _ := http.NewRequest(http.MethodPost, e.Issuer+"/par", strings.NewReader(params.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("rp-journey-backend", "backend-secret-0123456789abcdef")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out struct {
-		RequestURI string `json:"request_uri"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&out)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated || err != nil || out.RequestURI == "" {
-		t.Fatalf("push: %d %v", resp.StatusCode, err)
-	}
-	open := e.Issuer + "/authorize?" + url.Values{"client_id": {"rp-journey-backend"}, "request_uri": {out.RequestURI}}.Encode()
+	requestURI := pushRequest(t, t.Context(), e.Issuer+"/par", "rp-journey-backend", "backend-secret-0123456789abcdef", params)
+	open := e.Issuer + "/authorize?" + url.Values{"client_id": {"rp-journey-backend"}, "request_uri": {requestURI}}.Encode()
 	b := NewBrowser(t)
 	r := b.Go(http.MethodGet, open, nil, StopAt(e.RP))
 	if r.Status != http.StatusFound || r.Location(t).Query().Get("error") != "access_denied" {
