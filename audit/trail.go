@@ -45,6 +45,12 @@ type Trail struct {
 	Logger *slog.Logger
 	// Failures counts the events the store could not keep (nil: not counted).
 	Failures metrics.Counter
+
+	// The batches waiting for the store (see append).
+	mu      sync.Mutex
+	queue   []*batch
+	next    *batch // the batch new events join (the last of queue), nil: a new one
+	writing bool   // a drain goroutine is running
 }
 
 var _ Recorder = (*Trail)(nil)
@@ -80,19 +86,89 @@ func (t *Trail) Record(ctx context.Context, e Event) {
 	if t.Retain > 0 {
 		rec.ExpiresAt = e.Time.Add(t.Retain)
 	}
+	if err := t.append(rec); err != nil {
+		t.report(err, rec)
+	}
+}
+
+// maxBatch bounds the events of one store write (a Badger transaction has a size limit;
+// an event is a few hundred bytes).
+const maxBatch = 128
+
+// batch is the events of one store write, and its outcome once done is closed.
+type batch struct {
+	recs []store.AuditEvent
+	err  error
+	done chan struct{}
+}
+
+// append stores rec and returns when it is durable (or its write failed). The events of
+// concurrent requests are written together, group-commit style: while one write is in
+// flight the events that arrive join the next batch, which the same writer goroutine
+// stores as soon as the first write returns: one store write (one fsync, one round trip)
+// for many events, instead of one per event. A request still returns only once its event
+// is stored, so that nothing acknowledged is lost on a crash. The writer goroutine exists
+// only while there are events to write.
+func (t *Trail) append(rec store.AuditEvent) error {
+	t.mu.Lock()
+	b := t.next
+	if b == nil || len(b.recs) >= maxBatch {
+		b = &batch{done: make(chan struct{})}
+		t.queue = append(t.queue, b)
+		t.next = b
+	}
+	b.recs = append(b.recs, rec)
+	if !t.writing {
+		t.writing = true
+		go t.drain()
+	}
+	t.mu.Unlock()
+	<-b.done
+	return b.err
+}
+
+// drain writes the queued batches, oldest first, until none is left.
+func (t *Trail) drain() {
 	timeout := t.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	// The request may end (or be cancelled) right after the action: the event is still
-	// kept, within the timeout.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-	defer cancel()
-	if err := t.Store.AppendAuditEvent(wctx, rec); err != nil {
-		metrics.Inc(t.Failures)
-		if t.Logger != nil {
-			t.Logger.Error("audit event not stored", "error", err, "id", e.ID, "type", e.Type)
+	for {
+		t.mu.Lock()
+		if len(t.queue) == 0 {
+			t.writing = false
+			t.mu.Unlock()
+			return
 		}
+		b := t.queue[0]
+		t.queue[0] = nil
+		t.queue = t.queue[1:]
+		if t.next == b {
+			t.next = nil
+		}
+		t.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		b.err = t.Store.AppendAuditEvents(ctx, b.recs...)
+		if b.err != nil && len(b.recs) > 1 && ctx.Err() == nil {
+			// All or none failed: one bad (or duplicate) event must not take the others
+			// with it, so each is tried on its own and keeps its own outcome.
+			b.err = nil
+			for _, r := range b.recs {
+				if err := t.Store.AppendAuditEvents(ctx, r); err != nil {
+					t.report(err, r)
+				}
+			}
+		}
+		cancel()
+		close(b.done)
+	}
+}
+
+// report logs and counts an event the store could not keep.
+func (t *Trail) report(err error, r store.AuditEvent) {
+	metrics.Inc(t.Failures)
+	if t.Logger != nil {
+		t.Logger.Error("audit event not stored", "error", err, "id", r.ID, "type", r.Type)
 	}
 }
 

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,7 +52,7 @@ func TestTrailRecords(t *testing.T) {
 
 type failingStore struct{ store.AuditEvents }
 
-func (failingStore) AppendAuditEvent(context.Context, store.AuditEvent) error {
+func (failingStore) AppendAuditEvents(context.Context, ...store.AuditEvent) error {
 	return errors.New("disk full")
 }
 
@@ -81,3 +84,89 @@ func TestTrailCancelledRequest(t *testing.T) {
 		t.Errorf("%d events stored, want 1", len(got))
 	}
 }
+
+// slowStore is a memory store whose writes take a while (like a synced disk write) and
+// are counted; it refuses, all or none, a batch holding an event of type "poison".
+type slowStore struct {
+	*memory.Store
+	writes atomic.Int64
+}
+
+func (s *slowStore) AppendAuditEvents(ctx context.Context, events ...store.AuditEvent) error {
+	s.writes.Add(1)
+	time.Sleep(2 * time.Millisecond)
+	for _, e := range events {
+		if e.Type == "poison" {
+			return errors.New("refused")
+		}
+	}
+	return s.Store.AppendAuditEvents(ctx, events...)
+}
+
+// TestTrailGroupsConcurrentEvents: the events of concurrent requests share store writes
+// (issue 15: "find out what batching does"), yet each Record returns only once its own
+// event is stored (issue 18: every security event "is kept in the store"; a crash right
+// after a response must not lose its event).
+func TestTrailGroupsConcurrentEvents(t *testing.T) {
+	s := &slowStore{Store: memory.New()}
+	tr := &audit.Trail{Store: s}
+	const n = 64
+	var wg sync.WaitGroup
+	var missing atomic.Int64
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			user := "u" + strconv.Itoa(i)
+			tr.Record(t.Context(), audit.Event{Type: audit.LoginSucceeded, UserID: user})
+			if got, err := s.ListAuditEvents(t.Context(), store.AuditFilter{UserID: user}); err != nil || len(got) != 1 {
+				missing.Add(1) // Record returned before its event was stored
+			}
+		}()
+	}
+	wg.Wait()
+	if m := missing.Load(); m != 0 {
+		t.Errorf("%d of %d Record calls returned before their event was stored", m, n)
+	}
+	got, _ := s.ListAuditEvents(t.Context(), store.AuditFilter{Limit: 1000})
+	if len(got) != n {
+		t.Errorf("%d events stored, want %d", len(got), n)
+	}
+	if w := s.writes.Load(); w >= n {
+		t.Errorf("%d store writes for %d concurrent events: not grouped", w, n)
+	}
+}
+
+// TestTrailBatchOneBadEvent: a batch the store refuses because of one event does not take
+// the events of the other requests with it: they are stored, and only the bad one is
+// counted as a failure.
+func TestTrailBatchOneBadEvent(t *testing.T) {
+	s := &slowStore{Store: memory.New()}
+	var failures atomic.Int64
+	tr := &audit.Trail{Store: s, Failures: (*atomicCounter)(&failures)}
+	var wg sync.WaitGroup
+	// A first event keeps the writer busy while the others queue up into one batch.
+	wg.Add(1)
+	go func() { defer wg.Done(); tr.Record(t.Context(), audit.Event{Type: audit.LoginFailed, UserID: "first"}) }()
+	time.Sleep(time.Millisecond)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			typ := audit.LoginSucceeded
+			if i == 3 {
+				typ = "poison"
+			}
+			tr.Record(t.Context(), audit.Event{Type: typ, UserID: "u" + strconv.Itoa(i)})
+		}()
+	}
+	wg.Wait()
+	got, _ := s.ListAuditEvents(t.Context(), store.AuditFilter{Limit: 1000})
+	if len(got) != 8 || failures.Load() != 1 {
+		t.Errorf("%d events stored (want 8), %d failures (want 1)", len(got), failures.Load())
+	}
+}
+
+type atomicCounter atomic.Int64
+
+func (c *atomicCounter) Inc() { (*atomic.Int64)(c).Add(1) }

@@ -83,7 +83,7 @@ const (
 	opListUserAppCredentials
 	opUpdateAppCredential
 	opDeleteAppCredential
-	opAppendAuditEvent
+	opAppendAuditEvents
 	opListAuditEvents
 	opGetSetting
 	opListSettings
@@ -167,7 +167,7 @@ var storeOps = [numStoreOps]string{
 	opListUserAppCredentials: "ListUserAppCredentials",
 	opUpdateAppCredential:    "UpdateAppCredential",
 	opDeleteAppCredential:    "DeleteAppCredential",
-	opAppendAuditEvent:       "AppendAuditEvent",
+	opAppendAuditEvents:      "AppendAuditEvents",
 	opListAuditEvents:        "ListAuditEvents",
 	opGetSetting:             "GetSetting",
 	opListSettings:           "ListSettings",
@@ -536,9 +536,9 @@ func (s *timedStore) DeleteAppCredential(p0 context.Context, p1 string) error {
 	return s.s.DeleteAppCredential(p0, p1)
 }
 
-func (s *timedStore) AppendAuditEvent(p0 context.Context, p1 store.AuditEvent) error {
-	defer s.since(opAppendAuditEvent, time.Now())
-	return s.s.AppendAuditEvent(p0, p1)
+func (s *timedStore) AppendAuditEvents(p0 context.Context, p1 ...store.AuditEvent) error {
+	defer s.since(opAppendAuditEvents, time.Now())
+	return s.s.AppendAuditEvents(p0, p1...)
 }
 
 func (s *timedStore) ListAuditEvents(p0 context.Context, p1 store.AuditFilter) ([]store.AuditEvent, error) {

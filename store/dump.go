@@ -249,7 +249,7 @@ func Write(ctx context.Context, dst Store, r Record, now time.Time) error {
 		_, _, err := dst.IncrementCounter(ctx, v.Key, v.Value, v.WindowEnd.Sub(now), now)
 		return err
 	case AuditEvent:
-		return dst.AppendAuditEvent(ctx, v)
+		return dst.AppendAuditEvents(ctx, v)
 	}
 	return fmt.Errorf("unknown record %T", r.Value)
 }

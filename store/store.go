@@ -761,11 +761,13 @@ func (f AuditFilter) Match(e AuditEvent) bool {
 
 // AuditEvents keeps the audit trail.
 type AuditEvents interface {
-	// AppendAuditEvent stores e (ErrAlreadyExists if its ID is taken; an error from
-	// CheckAuditEvent if the event is malformed). Events are never
-	// changed afterwards; they go when their ExpiresAt has passed (GarbageCollect, a Badger
-	// TTL, PostgreSQL's GarbageCollect).
-	AppendAuditEvent(ctx context.Context, e AuditEvent) error
+	// AppendAuditEvents stores events in one durable write, all or none: ErrAlreadyExists
+	// if an ID is taken (or repeated among events), an error from CheckAuditEvent if one
+	// is malformed, and then none is stored. One write for many events is what lets the
+	// audit trail group the events of concurrent requests (package audit). Events are
+	// never changed afterwards; they go when their ExpiresAt has passed (GarbageCollect, a
+	// Badger TTL, PostgreSQL's GarbageCollect).
+	AppendAuditEvents(ctx context.Context, events ...AuditEvent) error
 	// ListAuditEvents returns the events f selects, oldest first (ordered by ID, which is
 	// time-ordered), so that After pages forward through the trail.
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)

@@ -18,7 +18,7 @@ func (e *env) appendEvent(t *testing.T, d time.Duration, ev audit.Event) {
 	ev.ID = store.AuditEventIDPrefix(ev.Time) + ev.Type
 	rec := audit.ToStore(ev)
 	rec.ExpiresAt = ev.Time.Add(time.Hour)
-	if err := e.Store.AppendAuditEvent(e.Ctx, rec); err != nil {
+	if err := e.Store.AppendAuditEvents(e.Ctx, rec); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,20 +10,30 @@ import (
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-// AppendAuditEvent implements store.AuditEvents. The record's TTL is its ExpiresAt (the
+// AppendAuditEvents implements store.AuditEvents. A record's TTL is its ExpiresAt (the
 // retention), so Badger purges it by itself.
-func (s *Store) AppendAuditEvent(ctx context.Context, e store.AuditEvent) error {
-	if err := store.CheckAuditEvent(e); err != nil {
-		return fmt.Errorf("badger: append audit event: %w", err)
-	}
-	err := s.update(ctx, func(txn *badger.Txn) error {
-		if ok, err := exists(txn, key(pAudit, e.ID)); err != nil || ok {
-			return existsErr(ok, err, "id")
+func (s *Store) AppendAuditEvents(ctx context.Context, events ...store.AuditEvent) error {
+	for _, e := range events {
+		if err := store.CheckAuditEvent(e); err != nil {
+			return fmt.Errorf("badger: append audit events: %w", err)
 		}
-		return put(txn, key(pAudit, e.ID), e, e.ExpiresAt)
+	}
+	// One transaction: one synced commit for the whole batch, and nothing of it is
+	// stored if an ID is taken (an ID repeated within events is seen by exists too, as
+	// a transaction reads its own writes).
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		for _, e := range events {
+			if ok, err := exists(txn, key(pAudit, e.ID)); err != nil || ok {
+				return existsErr(ok, err, "id")
+			}
+			if err := put(txn, key(pAudit, e.ID), e, e.ExpiresAt); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("badger: append audit event: %w", err)
+		return fmt.Errorf("badger: append audit events: %w", err)
 	}
 	return nil
 }

@@ -8,19 +8,30 @@ import (
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-// AppendAuditEvent implements store.AuditEvents.
-func (s *Store) AppendAuditEvent(ctx context.Context, e store.AuditEvent) error {
-	if err := store.CheckAuditEvent(e); err != nil {
-		return fmt.Errorf("memory: append audit event: %w", err)
+// AppendAuditEvents implements store.AuditEvents.
+func (s *Store) AppendAuditEvents(ctx context.Context, events ...store.AuditEvent) error {
+	seen := make(map[string]bool, len(events))
+	for _, e := range events {
+		if err := store.CheckAuditEvent(e); err != nil {
+			return fmt.Errorf("memory: append audit events: %w", err)
+		}
+		if seen[e.ID] {
+			return fmt.Errorf("memory: append audit events: %w", taken("id"))
+		}
+		seen[e.ID] = true
 	}
 	if err := s.lock(ctx); err != nil {
-		return fmt.Errorf("memory: append audit event: %w", err)
+		return fmt.Errorf("memory: append audit events: %w", err)
 	}
 	defer s.mu.Unlock()
-	if _, ok := s.audit[e.ID]; ok {
-		return fmt.Errorf("memory: append audit event: %w", taken("id"))
+	for _, e := range events {
+		if _, ok := s.audit[e.ID]; ok {
+			return fmt.Errorf("memory: append audit events: %w", taken("id"))
+		}
 	}
-	put(s, s.audit, e.ID, cloneAuditEvent(e))
+	for _, e := range events {
+		put(s, s.audit, e.ID, cloneAuditEvent(e))
+	}
 	return nil
 }
 

@@ -5,31 +5,42 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // --- audit events ---
 
-// AppendAuditEvent implements store.AuditEvents.
-func (s *Store) AppendAuditEvent(ctx context.Context, e store.AuditEvent) error {
-	if err := store.CheckAuditEvent(e); err != nil {
-		return fmt.Errorf("postgres: append audit event: %w", err)
+// AppendAuditEvents implements store.AuditEvents.
+func (s *Store) AppendAuditEvents(ctx context.Context, events ...store.AuditEvent) error {
+	n := len(events)
+	ids, types, actors, users := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	expires, data := make([]*time.Time, n), make([]string, n)
+	for i, e := range events {
+		if err := store.CheckAuditEvent(e); err != nil {
+			return fmt.Errorf("postgres: append audit events: %w", err)
+		}
+		d, err := encode(e)
+		if err != nil {
+			return fmt.Errorf("postgres: append audit events: %w", err)
+		}
+		ids[i], types[i], actors[i], users[i], expires[i], data[i] = e.ID, e.Type, e.Actor, e.UserID, nullTime(e.ExpiresAt), d
 	}
-	data, err := encode(e)
-	if err == nil {
-		err = s.retry(ctx, func() error {
-			tag, err := s.pool.Exec(ctx, `INSERT INTO audit_events (id, type, actor, user_id, expires_at, data)
-				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-				e.ID, e.Type, e.Actor, e.UserID, nullTime(e.ExpiresAt), data)
-			if err == nil && tag.RowsAffected() == 0 {
-				err = fmt.Errorf("id taken: %w", store.ErrAlreadyExists)
-			}
-			return err
-		})
-	}
+	// One statement, one commit for the whole batch; a taken (or repeated) ID makes it
+	// insert fewer rows than given, and then the transaction rolls back: all or none.
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO audit_events (id, type, actor, user_id, expires_at, data)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::json[])
+			ON CONFLICT (id) DO NOTHING`, ids, types, actors, users, expires, data)
+		if err == nil && tag.RowsAffected() != int64(n) {
+			err = fmt.Errorf("id taken: %w", store.ErrAlreadyExists)
+		}
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("postgres: append audit event: %w", err)
+		return fmt.Errorf("postgres: append audit events: %w", err)
 	}
 	return nil
 }

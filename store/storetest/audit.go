@@ -53,7 +53,7 @@ func testAuditEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 			e.Details = map[string]string{"n": fmt.Sprint(i)}
 			e.ExpiresAt = at(90 * 24 * time.Hour)
 		})
-		ok(t, s.AppendAuditEvent(ctx, e), "append "+c.typ)
+		ok(t, s.AppendAuditEvents(ctx, e), "append "+c.typ)
 		events = append(events, e)
 	}
 	e0, e1, e2, e3, e4 := events[0], events[1], events[2], events[3], events[4]
@@ -90,16 +90,26 @@ func testAuditEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 	// Events are never overwritten, and a malformed event is refused.
 	dup := e1
 	dup.Type = "user.disabled"
-	isErr(t, s.AppendAuditEvent(ctx, dup), store.ErrAlreadyExists, "append with a taken ID")
+	isErr(t, s.AppendAuditEvents(ctx, dup), store.ErrAlreadyExists, "append with a taken ID")
 	bad := auditEvent(at(time.Hour), "x", "login.failed", "", nil)
 	bad.ID = "not-a-time"
-	if err := s.AppendAuditEvent(ctx, bad); err == nil {
+	if err := s.AppendAuditEvents(ctx, bad); err == nil {
 		t.Fatal("an event whose ID does not start with its time was appended")
 	}
 	bad = auditEvent(at(time.Hour), "x", "", "", nil)
-	if err := s.AppendAuditEvent(ctx, bad); err == nil {
+	if err := s.AppendAuditEvents(ctx, bad); err == nil {
 		t.Fatal("an event without a type was appended")
 	}
+	// A batch is one write, all or none: a taken ID, an ID repeated within the batch or a
+	// malformed event stores nothing of it (the audit trail groups the events of
+	// concurrent requests into one batch; a refused batch must not half-apply).
+	fresh := auditEvent(at(2*time.Hour), "f", "login.failed", "u7", nil)
+	isErr(t, s.AppendAuditEvents(ctx, fresh, dup), store.ErrAlreadyExists, "a batch with a taken ID")
+	isErr(t, s.AppendAuditEvents(ctx, fresh, fresh), store.ErrAlreadyExists, "a batch repeating an ID")
+	if err := s.AppendAuditEvents(ctx, fresh, bad); err == nil {
+		t.Fatal("a batch with an event without a type was appended")
+	}
+	list(store.AuditFilter{UserID: "u7"}, nil, "after the refused batches")
 	list(store.AuditFilter{}, []store.AuditEvent{e1, e2, e0, e3, e4}, "after the refused appends")
 
 	// A copy shares nothing with the store.
@@ -115,7 +125,7 @@ func testAuditEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 	old := auditEvent(time.Unix(100, 0).UTC(), "old", "login.failed", "u9", func(e *store.AuditEvent) {
 		e.ExpiresAt = time.Unix(200, 0).UTC()
 	})
-	ok(t, s.AppendAuditEvent(ctx, old), "append an expired event")
+	ok(t, s.AppendAuditEvents(ctx, old), "append an expired event")
 	switch gc := s.(type) {
 	case store.GarbageCollector:
 		_, err := gc.GarbageCollect(ctx, base)
@@ -128,4 +138,9 @@ func testAuditEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	list(store.AuditFilter{UserID: "u9"}, nil, "an event past its retention")
 	list(store.AuditFilter{}, []store.AuditEvent{e1, e2, e0, e3, e4}, "the events within their retention")
+
+	// A batch that is accepted is stored whole.
+	b1, b2 := fresh, auditEvent(at(2*time.Hour), "g", "login.succeeded", "u7", nil)
+	ok(t, s.AppendAuditEvents(ctx, b1, b2), "append a batch")
+	list(store.AuditFilter{UserID: "u7"}, []store.AuditEvent{b1, b2}, "a stored batch")
 }

@@ -96,7 +96,7 @@ func Populate(ctx context.Context, s store.Store) error {
 		},
 		func() error { _, _, err := s.IncrementCounter(ctx, "login:u1", 3, time.Hour, base); return err },
 		func() error {
-			return s.AppendAuditEvent(ctx, auditEvent(base, "a", "login.succeeded", "u1", func(e *store.AuditEvent) {
+			return s.AppendAuditEvents(ctx, auditEvent(base, "a", "login.succeeded", "u1", func(e *store.AuditEvent) {
 				e.IP, e.Method, e.Details, e.ExpiresAt = "192.0.2.1", "password", map[string]string{"session": "s1"}, at(time.Hour)
 			}))
 		},
