@@ -1,6 +1,7 @@
 package console
 
 import (
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/adminv1"
+	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	"github.com/gatehouse-dev/gatehouse/notify"
 	"github.com/gatehouse-dev/gatehouse/settings"
 )
@@ -213,14 +215,15 @@ func (h *Handler) renderTemplates(w http.ResponseWriter, r *http.Request, status
 	} else {
 		d.Source = doc.Settings.Branding.Templates[name]
 	}
-	h.Page(w, r, status, "admin_templates", "Messages", errMsg, d)
+	h.Page(frameSelf{w}, r, status, "admin_templates", "Messages", errMsg, d)
 }
 
-// POST /admin/templates/{preview,save,test}: preview the form's template (unsaved), save
-// it (blank: back to the built-in one), or send a test of it to the administrator.
+// POST /admin/templates/{preview,frame,save,test}: preview the form's template (unsaved) on
+// the page or, for the frame, as the message itself, save it (blank: back to the built-in
+// one), or send a test of it to the administrator.
 func (h *Handler) templateAction(w http.ResponseWriter, r *http.Request) {
 	action := r.PathValue("action")
-	if action != "preview" && action != "save" && action != "test" {
+	if action != "preview" && action != "frame" && action != "save" && action != "test" {
 		http.NotFound(w, r)
 		return
 	}
@@ -250,6 +253,15 @@ func (h *Handler) templateAction(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.renderTemplates(w, r, http.StatusOK, "", name, &source, &out)
+	case "frame":
+		a, errMsg, ok := h.write(w, r, f, back, "POST", "/settings/preview", msg)
+		var out settings.Rendered
+		if ok && a.decode(&out) != nil {
+			ok, errMsg = false, "Something went wrong on our side. Try again in a moment."
+		}
+		if ok || errMsg != "" {
+			previewFrame(w, out, h.T(r, errMsg))
+		}
 	case "save":
 		var v any
 		if strings.TrimSpace(source) != "" {
@@ -275,6 +287,47 @@ func (h *Handler) templateAction(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, back+"&sent="+url.QueryEscape(channel), http.StatusSeeOther)
 	}
 }
+
+// previewFrame writes the document of the templates page's preview frame: the message as
+// an email client shows it (its HTML part, else its text or SMS body as plain text), or
+// errMsg. An administrator's HTML is shown as HTML only under a policy of its own: a
+// sandbox (no script, an opaque origin, no forms), inline styles and images as in an email,
+// nothing else loaded, and framed only by the portal's own pages (the console's policy
+// allows frames of 'self' for this page only: see frameSelf).
+func previewFrame(w http.ResponseWriter, m settings.Rendered, errMsg string) {
+	h := w.Header()
+	web.NoStore(h)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "+
+		"frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("Referrer-Policy", "no-referrer")
+	status, ctype, body := http.StatusOK, "text/plain; charset=utf-8", m.Text
+	switch {
+	case errMsg != "":
+		status, body = http.StatusBadRequest, errMsg
+	case m.HTML != "":
+		ctype, body = "text/html; charset=utf-8", m.HTML
+	case m.Text == "":
+		body = m.Body
+	}
+	h.Set("Content-Type", ctype)
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+// frameSelf lets the page it writes frame the portal's own documents (the template
+// preview): the page's Content-Security-Policy gains frame-src 'self'.
+type frameSelf struct{ http.ResponseWriter }
+
+func (f frameSelf) WriteHeader(status int) {
+	if csp := f.Header().Get("Content-Security-Policy"); csp != "" {
+		f.Header().Set("Content-Security-Policy", csp+"; frame-src 'self'")
+	}
+	f.ResponseWriter.WriteHeader(status)
+}
+
+func (f frameSelf) Write(b []byte) (int, error) { return f.ResponseWriter.Write(b) }
 
 // ProvidersData is the social providers page; Edit is the provider in the form (nil: a
 // new one).

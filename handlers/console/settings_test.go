@@ -87,6 +87,38 @@ func TestSettingsPages(t *testing.T) {
 	r = b.PostForm("/admin/templates/preview", url.Values{"name": {"email.login_code.subject"}, "source": {"{{.Code"}})
 	status(t, r, http.StatusBadRequest)
 
+	// "a live preview": the HTML part is shown as an email client shows it, in a frame of
+	// its own. The frame's document is the administrator's HTML, so it gets a policy of its
+	// own (a sandbox: no script, an opaque origin) and only the portal may frame it; the
+	// templates page allows frames of 'self', no other console page any frame.
+	page = b.PostForm("/admin/templates/preview", url.Values{"name": {"email.login_code.html"}, "source": {`{{define "content"}}<p>Acme <b>{{.Code}}</b></p>{{end}}`}})
+	status(t, page, http.StatusOK)
+	if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(page.Body, `name="preview-frame"`) ||
+		!strings.Contains(page.Body, "data-render-form") || !strings.Contains(csp, "frame-src 'self'") {
+		t.Errorf("templates page: CSP %q, body %.3000s", csp, page.Body)
+	}
+	if csp := b.Get("/admin/settings").Header.Get("Content-Security-Policy"); strings.Contains(csp, "frame-src") {
+		t.Errorf("another console page allows frames: %q", csp)
+	}
+	r = b.PostForm("/admin/templates/frame", url.Values{"name": {"email.login_code.html"}, "source": {`{{define "content"}}<p style="color:#b00">Acme <b>{{.Code}}</b></p>{{end}}`}})
+	status(t, r, http.StatusOK)
+	csp := r.Header.Get("Content-Security-Policy")
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(r.Body, `<b>740193</b>`) ||
+		!strings.HasPrefix(csp, "sandbox;") || strings.Contains(csp, "script-src") || !strings.Contains(csp, "frame-ancestors 'self'") ||
+		r.Header.Get("X-Frame-Options") != "SAMEORIGIN" {
+		t.Errorf("frame: %v\n%.1000s", r.Header, r.Body)
+	}
+	r = b.PostForm("/admin/templates/frame", url.Values{"name": {"sms.login_code"}, "source": {"Acme <b>{{.Code}}</b>"}})
+	status(t, r, http.StatusOK)
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") || !strings.Contains(r.Body, "Acme <b>740193</b>") {
+		t.Errorf("SMS frame (plain text): %v\n%.500s", r.Header, r.Body)
+	}
+	r = b.PostForm("/admin/templates/frame", url.Values{"name": {"email.login_code.html"}, "source": {"{{.Code"}})
+	status(t, r, http.StatusBadRequest)
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") || !strings.Contains(r.Body, "email.login_code.html") {
+		t.Errorf("broken template in the frame: %v\n%.500s", r.Header, r.Body)
+	}
+
 	// "Send me a test": without a sender the page says so; with one, the message goes to
 	// the administrator's own address, rendered with the unsaved template.
 	r = b.PostForm("/admin/templates/test", url.Values{"name": {"email.login_code.subject"}, "source": {"Test {{.Code}}"}})
