@@ -22,7 +22,8 @@ import (
 // same running Caddy. The user's tab looks at the login page before the administrator's
 // changes and again after them, logs in through the upstream provider's HTML pages, and
 // sends the authorization request of the client the administrator registered; the test
-// redeems the code as the client's back channel does.
+// redeems the code as the client's back channel does. A third browser context then logs in
+// with the email code the administrator turned on.
 func TestBrowserConsoleSettings(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
@@ -184,11 +185,36 @@ func TestBrowserConsoleSettings(t *testing.T) {
 		}
 		return out
 	}
+	if claims["sub"] != bobID || claims["aud"] != clientID || claims["nonce"] != params.Get("nonce") {
+		t.Errorf("ID token sub %v aud %v nonce %v, want %s, %s, %s", claims["sub"], claims["aud"], claims["nonce"], bobID, clientID, params.Get("nonce"))
+	}
 	if claims["email"] != nil && claims["email"] != "bob@corp.test" {
 		t.Errorf("ID token of %v, want bob@corp.test", claims["email"])
 	}
-	if !slices.Equal(strs("roles"), []string{"editor"}) || !slices.Equal(strs("permissions"), []string{"docs:read", "docs:write"}) {
-		t.Fatalf("ID token roles %v, permissions %v", claims["roles"], claims["permissions"])
+	if !slices.Equal(strs("roles"), []string{"editor"}) || !slices.Equal(strs("role_values"), []string{"Editor"}) ||
+		!slices.Equal(strs("permissions"), []string{"docs:read", "docs:write"}) {
+		t.Fatalf("ID token roles %v, role_values %v, permissions %v", claims["roles"], claims["role_values"], claims["permissions"])
+	}
+
+	// 7. The method turned on works too: the same user, in a third browser context, logs in
+	// with a code sent by email.
+	w := b.newContext()
+	w.run("ask for an email code", 20*time.Second, chromedp.Navigate(portal+"/login"), brAt(portal, "/login"),
+		chromedp.Click(`a[href*="/login/code?channel=email"]`, chromedp.ByQuery),
+		brAt(portal, "/login/code"),
+		chromedp.SendKeys(`form input[name=email]`, "bob@corp.test", chromedp.ByQuery),
+		chromedp.Click(`//input[@name="email"]/ancestor::form//button[@type="submit"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`form input[name=code]`, chromedp.ByQuery))
+	code := mail.next("bob@corp.test", otSubjCode).code(t)
+	w.run("enter the email code", 20*time.Second,
+		chromedp.SendKeys(`form input[name=code]`, code, chromedp.ByQuery),
+		chromedp.Click(`//input[@name="code"]/ancestor::form//button[@type="submit"]`, chromedp.BySearch),
+		brAt(portal, "/"))
+	if s := w.session(); !s.Authenticated || s.UserID != bobID {
+		t.Fatalf("the third browser after the email code: %+v, want a session as %s", s, bobID)
+	}
+	if Provider(t) != running {
+		t.Fatal("Caddy's configuration was reloaded")
 	}
 }
 
