@@ -16,9 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
@@ -104,6 +106,15 @@ func brStartBrowser(t *testing.T, e *Env, path string) *brBrowser {
 		cancelAlloc() // waits for Chromium to exit
 		brRemoveProfile(t, profile)
 	})
+	b.attach(ctx, "start Chromium ("+path+")")
+	return b
+}
+
+// attach makes ctx the browser's tab: it records the tab's console, page errors and
+// WebAuthn calls, opens the tab (what names the step in a failure), and enables the WebAuthn
+// virtual authenticator environment and the WebAuthn call recorder in it.
+func (b *brBrowser) attach(ctx context.Context, what string) {
+	b.t.Helper()
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch ev := ev.(type) {
 		case *runtime.EventConsoleAPICalled:
@@ -132,21 +143,56 @@ func brStartBrowser(t *testing.T, e *Env, path string) *brBrowser {
 		}
 	})
 	b.ctx = ctx
-	// The first Run starts Chromium and binds it to its context, which must therefore be
-	// the tab's own (WSURLReadTimeout bounds the start).
+	// The first Run starts Chromium (or, in a browser already started, opens the tab) and
+	// binds it to its context, which must therefore be the tab's own (WSURLReadTimeout
+	// bounds the start).
 	if err := chromedp.Run(ctx); err != nil {
-		t.Fatalf("start Chromium (%s): %v", path, err)
+		b.t.Fatalf("%s: %v", what, err)
 	}
 	start, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err = chromedp.Run(start, runtime.AddBinding("brWebAuthn"), chromedp.ActionFunc(func(ctx context.Context) error {
+	err := chromedp.Run(start, runtime.AddBinding("brWebAuthn"), chromedp.ActionFunc(func(ctx context.Context) error {
 		_, err := page.AddScriptToEvaluateOnNewDocument(brRecorder).Do(ctx)
 		return err
 	}), webauthn.Enable().WithEnableUI(false))
 	if err != nil {
-		t.Fatalf("enable the WebAuthn domain in Chromium (%s): %v", path, err)
+		b.t.Fatalf("%s: enable the WebAuthn domain: %v", what, err)
 	}
-	return b
+}
+
+// newContext opens a tab in a new browser context of the same Chromium, prepared like the
+// first tab: another person's browser, with cookies and storage of its own (as an incognito
+// window has). It is closed with the test. (chromedp.WithNewBrowserContext cannot be used:
+// headless Chromium opens a tab in a new browser context only in a new window, which
+// chromedp does not ask for.)
+func (b *brBrowser) newContext() *brBrowser {
+	b.t.Helper()
+	var bc cdp.BrowserContextID
+	var tab target.ID
+	b.run("open a new browser context", 30*time.Second, chromedp.ActionFunc(func(ctx context.Context) error {
+		browser := cdp.WithExecutor(ctx, chromedp.FromContext(ctx).Browser)
+		var err error
+		if bc, err = target.CreateBrowserContext().WithDisposeOnDetach(true).Do(browser); err != nil {
+			return fmt.Errorf("create the browser context: %w", err)
+		}
+		tab, err = target.CreateTarget("about:blank").WithBrowserContextID(bc).WithNewWindow(true).Do(browser)
+		if err != nil {
+			return fmt.Errorf("open a window in it: %w", err)
+		}
+		return nil
+	}))
+	n := &brBrowser{t: b.t, e: b.e}
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(tab))
+	b.t.Cleanup(func() {
+		cancel()
+		dctx, dcancel := context.WithTimeout(b.ctx, 5*time.Second)
+		defer dcancel()
+		_ = chromedp.Run(dctx, chromedp.ActionFunc(func(ctx context.Context) error {
+			return target.DisposeBrowserContext(bc).Do(cdp.WithExecutor(ctx, chromedp.FromContext(ctx).Browser))
+		}))
+	})
+	n.attach(ctx, "attach to the new browser context's tab")
+	return n
 }
 
 // brRemoveProfile removes Chromium's profile directory once its helper processes, which

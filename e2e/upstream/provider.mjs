@@ -20,6 +20,8 @@
 // Interactions are plain HTTP so that a Go client drives them:
 //
 //	GET  /interaction/<uid>          → {"uid", "prompt": "login"|"consent", "params"}
+//	                                   or, to a browser's navigation (Sec-Fetch-Dest:
+//	                                   document), an HTML page with the form(s) below
 //	POST /interaction/<uid>/login    form login=<sub>: log in as that user
 //	POST /interaction/<uid>/confirm  grant what the consent prompt asks
 //	POST /interaction/<uid>/abort    deny (error=access_denied back to the client)
@@ -103,6 +105,47 @@ function readBody(req) {
   });
 }
 
+// wantsPage reports whether the request is a browser's navigation to a page (Chromium and
+// Firefox send Sec-Fetch-Dest: document on those; the Go clients of the tests do not).
+function wantsPage(req) {
+  return req.headers['sec-fetch-dest'] === 'document';
+}
+
+function escapeHTML(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
+
+// page answers a browser with the interaction's form: the login asks for the account id,
+// the consent offers to allow or deny. Each form posts to the same action the Go clients use.
+function page(res, uid, prompt, clientId) {
+  const base = `/interaction/${encodeURIComponent(uid)}`;
+  let body;
+  if (prompt === 'login') {
+    body = `<h1>Sign in to the test provider</h1>
+<form method="post" action="${escapeHTML(base)}/login" data-upstream-login>
+<label>Account <input name="login" autocomplete="username" required></label>
+<button type="submit">Sign in</button>
+</form>`;
+  } else {
+    body = `<h1>Allow ${escapeHTML(clientId)}?</h1>
+<form method="post" action="${escapeHTML(base)}/confirm" data-upstream-confirm><button type="submit">Allow</button></form>
+<form method="post" action="${escapeHTML(base)}/abort" data-upstream-abort><button type="submit">Deny</button></form>`;
+  }
+  const b = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Test provider</title></head>
+<body>
+${body}
+</body></html>
+`;
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(b),
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'cache-control': 'no-store',
+  });
+  res.end(b);
+}
+
 function json(res, status, body) {
   const b = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) });
@@ -171,6 +214,10 @@ function start(pc) {
     }
     const { prompt, params, session } = details;
     if (req.method === 'GET' && action === '') {
+      if (wantsPage(req)) {
+        page(res, details.uid, prompt.name, params.client_id);
+        return;
+      }
       json(res, 200, { uid: details.uid, prompt: prompt.name, params });
       return;
     }
