@@ -19,10 +19,11 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
 // Prefix is where the API is mounted on the portal.
-const Prefix = "/api/admin/v1"
+const Prefix = oauth.AdminAPIPath
 
 // Route describes one operation: its pattern and its OpenAPI description.
 type Route struct {

@@ -310,7 +310,7 @@ func clientRequest(f url.Values) adminv1.ClientRequest {
 	return adminv1.ClientRequest{Name: strings.TrimSpace(f.Get("name")), RedirectURIs: list(f.Get("redirect_uris")),
 		PostLogoutRedirectURIs: list(f.Get("post_logout_redirect_uris")), Scopes: list(f.Get("scopes")),
 		GrantTypes: list(f.Get("grant_types")), AllowedOrigins: list(f.Get("allowed_origins")),
-		Public: f.Get("public") != "", ConsentRequired: f.Get("consent_required") != ""}
+		Public: f.Get("public") != "", ConsentRequired: f.Get("consent_required") != "", Admin: f.Get("admin") != ""}
 }
 
 // POST /admin/clients: register a client; the answer shows its secret, once.
