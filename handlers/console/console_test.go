@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -333,6 +334,23 @@ func TestAuditAndDashboard(t *testing.T) {
 		t.Fatal("group data not saved")
 	}
 	status(t, b.PostForm("/admin/groups/_/save", url.Values{"name": {"ops"}, "custom_data": {`[1`}}), http.StatusBadRequest)
+
+	// Issue 18: "Concurrent edits conflict cleanly (412)": each group's form carries the
+	// ETag of the page; a save over a newer change is refused and changes nothing, and the
+	// "new group" form does not overwrite a group that has data.
+	m := regexp.MustCompile(`data-group="ops">[\s\S]*?name="etag" value="([^"]+)"`).FindStringSubmatch(b.Get("/admin/groups").Body)
+	if m == nil {
+		t.Fatal("the group's form has no etag")
+	}
+	etag := html.UnescapeString(m[1])
+	status(t, b.PostForm("/admin/groups/ops/save", url.Values{"etag": {etag}, "custom_data": {`{"floor": 4}`}}), http.StatusSeeOther)
+	stale := b.PostForm("/admin/groups/ops/save", url.Values{"etag": {etag}, "custom_data": {`{"floor": 5}`}})
+	status(t, stale, http.StatusBadRequest)
+	status(t, b.PostForm("/admin/groups/ops/delete", url.Values{"etag": {etag}}), http.StatusBadRequest)
+	status(t, b.PostForm("/admin/groups/_/save", url.Values{"name": {"ops"}, "custom_data": {`{"floor": 6}`}}), http.StatusBadRequest)
+	if body := b.Get("/admin/groups").Body; !strings.Contains(body, "&#34;floor&#34;:4") && !strings.Contains(body, `"floor":4`) {
+		t.Errorf("a refused save changed the data: %.2000s", body)
+	}
 }
 
 func mustURL(s string) *url.URL {

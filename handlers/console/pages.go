@@ -477,7 +477,13 @@ func (h *Handler) groupAction(w http.ResponseWriter, r *http.Request) {
 		}
 		method, body = "PUT", adminv1.GroupRequest{CustomData: json.RawMessage(data)}
 	}
-	_, errMsg, ok := h.write(w, r, f, h.Base+Path+"/groups", method, "/groups/"+url.PathEscape(name), body)
+	// The ETag of the page the form came from: a change over someone else's newer one is
+	// refused (412); the "new group" form has none, so it only creates.
+	var extra []string
+	if etag := f.Get("etag"); etag != "" {
+		extra = []string{"If-Match", etag}
+	}
+	_, errMsg, ok := h.write(w, r, f, h.Base+Path+"/groups", method, "/groups/"+url.PathEscape(name), body, extra...)
 	if !ok {
 		if errMsg != "" {
 			h.renderGroups(w, r, http.StatusBadRequest, errMsg)
