@@ -93,6 +93,8 @@ type Deps struct {
 	Identities   Identities
 	UserSessions UserSessions
 	Invites      Invites
+	// Recovery issues the recovery code of a creation with "recovery" (nil: refused).
+	Recovery Recovery
 
 	// Clients (clients.go).
 	Clients Clients

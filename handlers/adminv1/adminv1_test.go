@@ -64,9 +64,9 @@ type env struct {
 
 func newEnv(t testing.TB) *env { return newEnvOn(t, memory.New()) }
 
-func newEnvOn(t testing.TB, s store.Store) *env {
+func newEnvOn(t testing.TB, s store.Store, mod ...func(*idp.Config)) *env {
 	t.Helper()
-	ie := idptest.NewOn(t, s, nil)
+	ie := idptest.NewOn(t, s, nil, mod...)
 	e := &env{Env: ie, audit: &recorder{},
 		csrf: &web.CSRF{Key: make([]byte, 32), CookieName: csrfCookie, NewSecret: func() string { return csrfSecret }}}
 	p := ie.P
@@ -79,7 +79,7 @@ func newEnvOn(t testing.TB, s store.Store) *env {
 			return c.Value
 		},
 		Now: ie.Clock.Now, Audit: e.audit, Users: p.Accounts, Passkeys: p.Passkey, Identities: p.Social, UserSessions: p.Sessions,
-		Invites: p.Signup, Clients: p.OAuth, Groups: p.Accounts, AuditLog: ie.Store, Settings: newSettings(t, ie.Store)})
+		Invites: p.Signup, Recovery: p.Recovery, Clients: p.OAuth, Groups: p.Accounts, AuditLog: ie.Store, Settings: newSettings(t, ie.Store)})
 	var err error
 	e.admin, err = p.Accounts.Create(ie.Ctx, idp.NewUser{Email: "root@example.com", Password: adminPassword, Groups: []string{"admins"}, EmailVerified: true})
 	if err != nil {
