@@ -46,7 +46,7 @@ func newEnv(t testing.TB) *env {
 	svc := settings.NewService(pe.Store, view, sealer, nil)
 	api := adminv1.New(adminv1.Deps{Tokens: p.Verifier, Sessions: p.Sessions, SessionSecret: kit.Cookie.Secret, CSRF: kit.CSRF,
 		Issuer: pe.Srv.URL, Now: pe.Clock.Now, Users: p.Accounts, Passkeys: p.Passkey, Identities: p.Social,
-		UserSessions: p.Sessions, Invites: p.Signup, Clients: p.OAuth, Groups: p.Accounts, AuditLog: pe.Store, Settings: svc})
+		UserSessions: p.Sessions, Invites: p.Signup, Recovery: p.Recovery, Clients: p.OAuth, Groups: p.Accounts, AuditLog: pe.Store, Settings: svc})
 	pe.Mux.Handle(adminv1.Prefix+"/", api)
 	pe.Mount(&console.Handler{Kit: kit, API: api})
 	admin, err := p.Accounts.Create(pe.Ctx, idp.NewUser{Email: "root@example.com", Password: "admin password of 16+",
@@ -188,6 +188,25 @@ func TestUsers(t *testing.T) {
 	nu := e.user(t, "new@example.com")
 	if r.Location() != "/admin/users/"+nu.ID || nu.FirstName != "Nova" || len(nu.Groups) != 2 {
 		t.Fatalf("created %+v, to %q", nu, r.Location())
+	}
+	// Issue 18: "create (...; send an invitation or a recovery code)": the link and code
+	// are on this answer only, not cached, and work in the recovery flow.
+	r = b.PostForm("/admin/users", url.Values{"email": {"handed@example.com"}, "recovery": {"code"}})
+	status(t, r, http.StatusCreated)
+	link := regexp.MustCompile(`data-recovery-url>([^<]+)<`).FindStringSubmatch(r.Body)
+	code := regexp.MustCompile(`data-recovery-code>(\d{6})<`).FindStringSubmatch(r.Body)
+	if link == nil || code == nil || r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("recovery code not shown once: %.3000s", r.Body)
+	}
+	ru, err := url.Parse(html.UnescapeString(link[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.P.Recovery.Finish(e.Ctx, ru.Query().Get("flow"), code[1], "192.0.2.9"); err != nil || res.User.Email != "handed@example.com" {
+		t.Fatalf("the console's recovery code: %v", err)
+	}
+	if page := b.Get("/admin/users/" + e.user(t, "handed@example.com").ID).Body; strings.Contains(page, code[1]) {
+		t.Error("the user's page shows the recovery code again")
 	}
 	// The API's validation, shown on the page, naming the field.
 	r = b.PostForm("/admin/users", url.Values{"email": {"not an address"}})
