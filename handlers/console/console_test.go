@@ -328,6 +328,38 @@ func TestClients(t *testing.T) {
 	}
 }
 
+// Issue 18: a client created in the console may get gatehouse:admin ("machine
+// automation"): the checkbox carries a warning, a public client is refused naming the
+// field, and the client's page marks it.
+func TestAdminClientCheckbox(t *testing.T) {
+	e := newEnv(t)
+	b := e.as(t, e.admin, "pwd", "mfa")
+	list := b.Get("/admin/clients")
+	status(t, list, http.StatusOK)
+	if !strings.Contains(list.Body, `name="admin"`) || !strings.Contains(list.Body, "data-admin-warning") {
+		t.Fatalf("no admin checkbox with its warning: %.3000s", list.Body)
+	}
+	r := b.PostForm("/admin/clients", url.Values{"name": {"SPA"}, "public": {"1"}, "admin": {"1"}, "redirect_uris": {"https://spa.example.com/cb"},
+		"grant_types": {"authorization_code, client_credentials"}})
+	status(t, r, http.StatusBadRequest)
+	if !strings.Contains(r.Body, "admin") {
+		t.Errorf("a public admin client: %.500s", r.Body)
+	}
+	r = b.PostForm("/admin/clients", url.Values{"name": {"Robot"}, "admin": {"1"}, "grant_types": {"client_credentials"}, "scopes": {"read"}})
+	status(t, r, http.StatusCreated)
+	id := regexp.MustCompile(`data-created-client="([^"]+)"`).FindStringSubmatch(r.Body)
+	if id == nil {
+		t.Fatalf("not created: %.800s", r.Body)
+	}
+	c, err := e.P.OAuth.Client(e.Ctx, id[1])
+	if err != nil || !c.AllowsScope(adminv1.Scope) {
+		t.Fatalf("the console's admin client is not allowed %s: %v", adminv1.Scope, err)
+	}
+	if page := b.Get("/admin/clients/" + id[1]).Body; !strings.Contains(page, "data-admin") || !strings.Contains(page, `name="admin" value="1" aria-describedby="admin-warning" checked`) {
+		t.Errorf("the client's page does not mark it administrator: %.3000s", page)
+	}
+}
+
 // Issue 18: "audit log browser (filter by user, actor, type, time; link to JSON-lines
 // export)" and the dashboard's "counts, recent audit events".
 func TestAuditAndDashboard(t *testing.T) {
