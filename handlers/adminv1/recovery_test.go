@@ -90,6 +90,10 @@ func TestCreateUserRecoveryRefusals(t *testing.T) {
 	if p.Field != "recovery" {
 		t.Errorf("email without a sender: field %q", p.Field)
 	}
+	p = problem(t, e.adminCall("POST", "/users", `{"email":"a@example.com","email_verified":false,"recovery":"code"}`), http.StatusBadRequest)
+	if p.Field != "recovery" {
+		t.Errorf("a handed code for an unverified address: field %q", p.Field)
+	}
 	// Nothing was half-applied: the user was not created.
 	problem(t, e.adminCall("GET", "/users/a@example.com", ""), http.StatusNotFound)
 	// Without "recovery", no code.

@@ -405,6 +405,11 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 		return Invalid("recovery", "account recovery is not available on this server")
 	}
 	verified := req.EmailVerified == nil || *req.EmailVerified
+	if req.Recovery == RecoveryCode && !verified {
+		// Recovery verifies the address it was sent to; a code handed over proves nothing
+		// of an address nobody vouched for.
+		return Invalid("recovery", `a code handed over does not prove an unverified address: use "email", or leave email_verified true`)
+	}
 	u, err := h.deps.Users.Create(r.Context(), account.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName,
 		MiddleName: req.MiddleName, LastName: req.LastName, Groups: req.Groups, ExternalUserID: req.ExternalUserID,
 		EmailVerified: verified})
