@@ -253,6 +253,14 @@ func (a *Accounts) SetGroupData(ctx context.Context, name string, data json.RawM
 	return g, nil
 }
 
+// GetGroup returns a group's data (store.ErrNotFound: it has none).
+func (a *Accounts) GetGroup(ctx context.Context, name string) (store.Group, error) {
+	if err := input.ValidateGroups([]string{name}); err != nil {
+		return store.Group{}, store.ErrNotFound
+	}
+	return a.Store.GetGroup(ctx, name)
+}
+
 // ListGroups pages through the groups that have data, ordered by name.
 func (a *Accounts) ListGroups(ctx context.Context, after string, limit int) ([]store.Group, error) {
 	return a.Store.ListGroups(ctx, store.ListOptions{After: after, Limit: limit})

@@ -17,7 +17,7 @@ func mountAdminV1(mux *http.ServeMux, app *App) http.Handler {
 		Issuer: core.Issuer, AdminGroup: app.AdminGroup, AdminMaxAge: time.Duration(app.AdminMaxAge), Now: core.Now,
 		ClientIP: clientIP,
 		Users:    core.Accounts, Passkeys: core.Passkey, Identities: core.Social, UserSessions: core.Sessions,
-		Invites: core.Signup, Clients: core.OAuth, Groups: core.Accounts,
+		Invites: core.Signup, Recovery: core.Recovery, Clients: core.OAuth, Groups: core.Accounts,
 		Audit: app.trail, AuditLog: app.store,
 	}
 	if svc := app.Settings(); svc != nil { // a nil *settings.Service is not a nil interface

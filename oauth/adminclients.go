@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/secret"
@@ -14,6 +15,14 @@ import (
 // The stored clients as the Administration API manages them: created, edited, disabled,
 // their secret rotated and deleted at runtime. A client of the configuration (Configured)
 // is read-only here; it changes only with the configuration.
+
+// AdminScope is the scope of the Administration API; AdminAPIPath is where the portal
+// serves that API, so Issuer+AdminAPIPath is the resource indicator (RFC 8707) of its tokens.
+// A stored client gets both only with store.Client.Admin: listing the scope is not enough.
+const (
+	AdminScope   = "gatehouse:admin"
+	AdminAPIPath = "/api/admin/v1"
+)
 
 // ErrConfiguredClient is the error of a change to a client of the configuration.
 var ErrConfiguredClient = errors.New("this client is set in the Caddyfile (configuration) and cannot be changed here")
@@ -37,10 +46,22 @@ type AdminClient struct {
 	Public bool
 	// ConsentRequired marks a third-party client.
 	ConsentRequired bool
+	// Admin allows a confidential client the scope gatehouse:admin (AdminScope) and the
+	// Administration API as resource, for the client_credentials grant.
+	Admin bool
 }
 
 // check validates a with the rules of configured clients (NewClient), naming the field.
 func (a AdminClient) check(id string) error {
+	if slices.Contains(a.Scopes, AdminScope) {
+		return &FieldError{Field: "scopes", Message: AdminScope + ` is not listed in scopes: set "admin": true on a confidential client instead`}
+	}
+	if a.Admin && a.Public {
+		return &FieldError{Field: "admin", Message: "a public client (no secret) can never get " + AdminScope + "; create a confidential client for automation"}
+	}
+	if a.Admin && !slices.Contains(a.GrantTypes, GrantClientCredentials) {
+		return &FieldError{Field: "admin", Message: AdminScope + " is only issued by the client_credentials grant: add client_credentials to grant_types"}
+	}
 	for i, u := range a.RedirectURIs {
 		if err := ValidateRedirectURI(u); err != nil {
 			return &FieldError{Field: fmt.Sprintf("redirect_uris[%d]", i), Message: err.Error()}
@@ -88,6 +109,7 @@ func (a AdminClient) apply(rec store.Client) store.Client {
 	rec.Name, rec.RedirectURIs, rec.PostLogoutRedirectURIs = a.Name, a.RedirectURIs, a.PostLogoutRedirectURIs
 	rec.Scopes, rec.GrantTypes, rec.AllowedOrigins, rec.ConsentRequired = a.Scopes, a.GrantTypes, a.AllowedOrigins, a.ConsentRequired
 	rec.RequirePKCE = rec.RequirePKCE || a.Public
+	rec.Admin = a.Admin && !a.Public // check refuses the other case, naming the field
 	return rec
 }
 
@@ -164,6 +186,7 @@ func (p *Server) RotateClientSecret(ctx context.Context, id string) (store.Clien
 			return c, &FieldError{Field: "id", Message: "a public client has no secret to rotate"}
 		}
 		c.SecretHash = hex.EncodeToString(secret.ClientDigest(nil, sec))
+		c.SecretRotatedAt = p.Now()
 		return c, nil
 	})
 	if err != nil {

@@ -78,6 +78,9 @@ type Client struct {
 	ApprovalOTP bool
 	// DefaultJourney is the journey its authorization requests run when they name none.
 	DefaultJourney string
+	// SecretRotatedAt is when a stored client's secret was last rotated (zero: never, or a
+	// client of the configuration): tokens issued before then no longer administer.
+	SecretRotatedAt time.Time
 	// origins are the browser origins of a public client (origins.go); nil otherwise.
 	origins map[string]bool
 }
@@ -355,6 +358,14 @@ func (p *Server) Client(ctx context.Context, id string) (*Client, error) {
 	if len(c.Scopes) == 0 {
 		c.Scopes = DefaultScopes
 	}
+	// gatehouse:admin comes from the Admin flag an administrator sets on a confidential
+	// client, never from the scopes a record lists (a registration, an older record).
+	c.Scopes = slices.DeleteFunc(slices.Clone(c.Scopes), func(s string) bool { return s == AdminScope })
+	if rec.Admin && !c.Public() {
+		c.Scopes = append(c.Scopes, AdminScope)
+		c.Resources = []string{p.Issuer + AdminAPIPath}
+	}
+	c.SecretRotatedAt = rec.SecretRotatedAt
 	if len(c.GrantTypes) == 0 {
 		c.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
 	}

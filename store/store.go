@@ -473,6 +473,13 @@ type Client struct {
 	// Disabled marks a client an administrator turned off: it cannot authorize, get tokens
 	// or use its refresh tokens until Disabled is cleared.
 	Disabled bool `json:"disabled,omitempty"`
+	// Admin marks a confidential client an administrator allowed the scope gatehouse:admin
+	// (the Administration API, through the client_credentials grant). Only an administrator
+	// sets it; a public client never has it.
+	Admin bool `json:"admin,omitempty"`
+	// SecretRotatedAt is when the client's secret was last rotated (zero: never): the
+	// Administration API refuses its access tokens issued before then.
+	SecretRotatedAt time.Time `json:"secret_rotated_at,omitzero"`
 	// RegistrationTokenHash is the hex SHA-256 of the registration access token (RFC 7592)
 	// with which the client reads, changes and deletes its registration; empty for a client
 	// not registered dynamically.

@@ -15,14 +15,16 @@ package adminv1
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
 // Prefix is where the API is mounted on the portal.
-const Prefix = "/api/admin/v1"
+const Prefix = oauth.AdminAPIPath
 
 // Route describes one operation: its pattern and its OpenAPI description.
 type Route struct {
@@ -91,6 +93,8 @@ type Deps struct {
 	Identities   Identities
 	UserSessions UserSessions
 	Invites      Invites
+	// Recovery issues the recovery code of a creation with "recovery" (nil: refused).
+	Recovery Recovery
 
 	// Clients (clients.go).
 	Clients Clients
@@ -110,6 +114,8 @@ type Handler struct {
 	deps   Deps
 	mux    *http.ServeMux
 	routes []Route
+	// groupMu serializes a group's If-Match check with its write (groups.go).
+	groupMu sync.Mutex
 }
 
 // New returns the API handler with every resource mounted.

@@ -64,9 +64,9 @@ type env struct {
 
 func newEnv(t testing.TB) *env { return newEnvOn(t, memory.New()) }
 
-func newEnvOn(t testing.TB, s store.Store) *env {
+func newEnvOn(t testing.TB, s store.Store, mod ...func(*idp.Config)) *env {
 	t.Helper()
-	ie := idptest.NewOn(t, s, nil)
+	ie := idptest.NewOn(t, s, nil, mod...)
 	e := &env{Env: ie, audit: &recorder{},
 		csrf: &web.CSRF{Key: make([]byte, 32), CookieName: csrfCookie, NewSecret: func() string { return csrfSecret }}}
 	p := ie.P
@@ -79,7 +79,7 @@ func newEnvOn(t testing.TB, s store.Store) *env {
 			return c.Value
 		},
 		Now: ie.Clock.Now, Audit: e.audit, Users: p.Accounts, Passkeys: p.Passkey, Identities: p.Social, UserSessions: p.Sessions,
-		Invites: p.Signup, Clients: p.OAuth, Groups: p.Accounts, AuditLog: ie.Store, Settings: newSettings(t, ie.Store)})
+		Invites: p.Signup, Recovery: p.Recovery, Clients: p.OAuth, Groups: p.Accounts, AuditLog: ie.Store, Settings: newSettings(t, ie.Store)})
 	var err error
 	e.admin, err = p.Accounts.Create(ie.Ctx, idp.NewUser{Email: "root@example.com", Password: adminPassword, Groups: []string{"admins"}, EmailVerified: true})
 	if err != nil {
@@ -554,18 +554,57 @@ func TestClients(t *testing.T) {
 
 func TestGroups(t *testing.T) {
 	e := newEnv(t)
-	decodeBody[adminv1.GroupView](t, e.adminCall("PUT", "/groups/staff", `{"custom_data":{"floor":3}}`), http.StatusOK)
+	problem(t, e.adminCall("GET", "/groups/staff", ""), http.StatusNotFound)
+	created := decodeBody[adminv1.GroupView](t, e.adminCall("PUT", "/groups/staff", `{"custom_data":{"floor":3}}`), http.StatusCreated)
 	pg := decodeBody[adminv1.Page[adminv1.GroupView]](t, e.adminCall("GET", "/groups", ""), http.StatusOK)
-	if len(pg.Items) != 1 || pg.Items[0].Name != "staff" {
+	if len(pg.Items) != 1 || pg.Items[0].Name != "staff" || pg.Items[0].ETag != created.ETag {
 		t.Fatalf("groups %+v", pg)
 	}
 	big := `{"custom_data":{"k":"` + strings.Repeat("x", 100*1024) + `"}}`
-	if w := e.adminCall("PUT", "/groups/staff", big); w.Code != http.StatusRequestEntityTooLarge && w.Code != http.StatusBadRequest {
+	if w := e.adminCall("PUT", "/groups/staff", big, "If-Match: "+created.ETag); w.Code != http.StatusRequestEntityTooLarge && w.Code != http.StatusBadRequest {
 		t.Errorf("group data over 100 KB: %d", w.Code)
 	}
-	if w := e.adminCall("DELETE", "/groups/staff", ""); w.Code != http.StatusNoContent {
+	if w := e.adminCall("DELETE", "/groups/staff", "", "If-Match: "+created.ETag); w.Code != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", w.Code, w.Body)
 	}
+	problem(t, e.adminCall("DELETE", "/groups/staff", "", "If-Match: "+created.ETag), http.StatusPreconditionFailed)
+}
+
+// Issue 18: "ETags or If-Match for updates so two admins cannot silently overwrite each
+// other ... Concurrent edits conflict cleanly (412)." A group's data follows the
+// conventions of users and clients: GET answers an ETag, a change of existing data needs
+// If-Match (428 without it, 412 when it names an older version).
+func TestGroupConflicts(t *testing.T) {
+	e := newEnv(t)
+	decodeBody[adminv1.GroupView](t, e.adminCall("PUT", "/groups/staff", `{"custom_data":{"floor":3}}`), http.StatusCreated)
+	w := e.adminCall("GET", "/groups/staff", "")
+	read := decodeBody[adminv1.GroupView](t, w, http.StatusOK)
+	etag := w.Header().Get("ETag")
+	if etag == "" || etag != read.ETag {
+		t.Fatalf("ETag %q, body etag %q", etag, read.ETag)
+	}
+	p := problem(t, e.adminCall("PUT", "/groups/staff", `{"custom_data":{"floor":4}}`), http.StatusPreconditionRequired)
+	if !strings.Contains(p.Detail, "If-Match") {
+		t.Errorf("428 detail %q", p.Detail)
+	}
+	problem(t, e.adminCall("DELETE", "/groups/staff", ""), http.StatusPreconditionRequired)
+
+	// Two administrators read the same version; the first write wins, the second is 412
+	// and changes nothing.
+	e.Clock.Advance(time.Second)
+	first := decodeBody[adminv1.GroupView](t, e.adminCall("PUT", "/groups/staff", `{"custom_data":{"floor":4}}`, "If-Match: "+etag), http.StatusOK)
+	if first.ETag == etag {
+		t.Fatal("the ETag did not change with the data")
+	}
+	problem(t, e.adminCall("PUT", "/groups/staff", `{"custom_data":{"floor":5}}`, "If-Match: "+etag), http.StatusPreconditionFailed)
+	problem(t, e.adminCall("DELETE", "/groups/staff", "", "If-Match: "+etag), http.StatusPreconditionFailed)
+	now := decodeBody[adminv1.GroupView](t, e.adminCall("GET", "/groups/staff", ""), http.StatusOK)
+	if string(now.CustomData) != `{"floor":4}` {
+		t.Errorf("after the refused write: %s", now.CustomData)
+	}
+	// If-Match on a group without data matches nothing (RFC 9110 §13.1.1).
+	problem(t, e.adminCall("PUT", "/groups/other", `{"custom_data":{}}`, "If-Match: "+etag), http.StatusPreconditionFailed)
+	decodeBody[adminv1.GroupView](t, e.adminCall("PUT", "/groups/staff", `{"custom_data":null}`, "If-Match: *"), http.StatusOK)
 }
 
 // Issue 18: "An OpenAPI 3.1 document served at /api/admin/v1/openapi.json, and a test that

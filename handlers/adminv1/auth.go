@@ -11,13 +11,14 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 // Scope is the scope an access token needs for the API.
-const Scope = "gatehouse:admin"
+const Scope = oauth.AdminScope
 
 // Defaults of the configuration (admin_group, admin_max_age).
 const (
@@ -167,6 +168,11 @@ func (h *Handler) bearer(w http.ResponseWriter, r *http.Request, auth string) (C
 		if !slices.Contains(cl.Scopes, Scope) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin", error="insufficient_scope", scope="`+Scope+`"`)
 			return Caller{}, forbidden(MissingScope, "the access token's client is no longer allowed the scope "+Scope)
+		}
+		// A rotated secret may be what leaked: the tokens it got stop with it.
+		// iat has whole seconds: a token of the rotation's second is refused too (the safe side).
+		if !cl.SecretRotatedAt.IsZero() && c.IssuedAt <= cl.SecretRotatedAt.Unix() {
+			return Caller{}, unauthorized(w, "invalid_token", "the access token predates the rotation of its client's secret; get a new one")
 		}
 	}
 	return Caller{Actor: "client:" + c.ClientID, ClientID: c.ClientID}, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,19 +40,22 @@ const (
 // be changed through the API. No secret is ever shown, except Secret in the answer of a
 // creation or a rotation (exactly once).
 type ClientView struct {
-	ID                     string    `json:"id"`
-	Name                   string    `json:"name,omitempty"`
-	Source                 string    `json:"source"`
-	Public                 bool      `json:"public"`
-	RedirectURIs           []string  `json:"redirect_uris"`
-	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris,omitempty"`
-	Scopes                 []string  `json:"scopes"`
-	GrantTypes             []string  `json:"grant_types"`
-	AllowedOrigins         []string  `json:"allowed_origins,omitempty"`
-	ConsentRequired        bool      `json:"consent_required"`
-	Pending                bool      `json:"pending,omitempty"`
-	Disabled               bool      `json:"disabled"`
-	CreatedAt              time.Time `json:"created_at,omitzero"`
+	ID                     string   `json:"id"`
+	Name                   string   `json:"name,omitempty"`
+	Source                 string   `json:"source"`
+	Public                 bool     `json:"public"`
+	RedirectURIs           []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	Scopes                 []string `json:"scopes"`
+	GrantTypes             []string `json:"grant_types"`
+	AllowedOrigins         []string `json:"allowed_origins,omitempty"`
+	ConsentRequired        bool     `json:"consent_required"`
+	// Admin: the client may get gatehouse:admin (the Administration API) through the
+	// client_credentials grant.
+	Admin     bool      `json:"admin"`
+	Pending   bool      `json:"pending,omitempty"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
 	// Secret is the new client secret: in the answer of a creation or rotation only.
 	Secret string `json:"secret,omitempty"`
 }
@@ -68,11 +72,16 @@ type ClientRequest struct {
 	// It cannot change after creation.
 	Public          bool `json:"public,omitempty"`
 	ConsentRequired bool `json:"consent_required,omitempty"`
+	// Admin allows a confidential client the scope gatehouse:admin: whoever holds its
+	// secret administers Gatehouse through this API. It needs the client_credentials grant;
+	// a public client never gets it. The client then requests the token with
+	// scope=gatehouse:admin and resource=<issuer>/api/admin/v1.
+	Admin bool `json:"admin,omitempty"`
 }
 
 func (c ClientRequest) admin() oauth.AdminClient {
 	return oauth.AdminClient{Name: c.Name, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
-		Scopes: c.Scopes, GrantTypes: c.GrantTypes, AllowedOrigins: c.AllowedOrigins, Public: c.Public, ConsentRequired: c.ConsentRequired}
+		Scopes: c.Scopes, GrantTypes: c.GrantTypes, AllowedOrigins: c.AllowedOrigins, Public: c.Public, ConsentRequired: c.ConsentRequired, Admin: c.Admin}
 }
 
 func (h *Handler) mountClients() {
@@ -96,13 +105,14 @@ func (h *Handler) mountClients() {
 func storedView(c store.Client) ClientView {
 	return ClientView{ID: c.ID, Name: c.Name, Source: SourceStore, Public: c.SecretHash == "", RedirectURIs: nonNil(c.RedirectURIs),
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scopes: nonNil(c.Scopes), GrantTypes: nonNil(c.GrantTypes),
-		AllowedOrigins: c.AllowedOrigins, ConsentRequired: c.ConsentRequired, Pending: c.Pending, Disabled: c.Disabled, CreatedAt: c.CreatedAt}
+		AllowedOrigins: c.AllowedOrigins, ConsentRequired: c.ConsentRequired, Admin: c.Admin && c.SecretHash != "", Pending: c.Pending,
+		Disabled: c.Disabled, CreatedAt: c.CreatedAt}
 }
 
 func configuredView(c *oauth.Client) ClientView {
 	return ClientView{ID: c.ID, Name: c.Name, Source: SourceCaddyfile, Public: c.Public(), RedirectURIs: nonNil(c.RedirectURIs),
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scopes: nonNil(c.Scopes), GrantTypes: nonNil(c.GrantTypes),
-		AllowedOrigins: c.AllowedOrigins, ConsentRequired: c.ConsentRequired}
+		AllowedOrigins: c.AllowedOrigins, ConsentRequired: c.ConsentRequired, Admin: c.AllowsScope(Scope)}
 }
 
 // clientProblem maps the client errors to problems.
@@ -159,7 +169,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return clientProblem(err)
 	}
-	h.record(r, "", "client created", map[string]string{"client": c.ID})
+	h.record(r, "", "client created", map[string]string{"client": c.ID, "admin": strconv.FormatBool(c.Admin)})
 	v := storedView(c)
 	v.Secret = sec
 	w.Header().Set("Location", Prefix+"/clients/"+c.ID)
@@ -215,7 +225,7 @@ func (h *Handler) putClient(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return clientProblem(err)
 	}
-	h.record(r, "", "client changed", map[string]string{"client": id})
+	h.record(r, "", "client changed", map[string]string{"client": id, "admin": strconv.FormatBool(c.Admin)})
 	writeResource(w, http.StatusOK, etagOf(c), storedView(c))
 	return nil
 }

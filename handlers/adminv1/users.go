@@ -1,16 +1,20 @@
 package adminv1
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
+	"github.com/gatehouse-dev/gatehouse/login/recovery"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -100,6 +104,34 @@ type UserDetail struct {
 	Passkeys              []PasskeyView              `json:"passkeys"`
 	Identities            []IdentityView             `json:"identities"`
 	Sessions              []SessionView              `json:"sessions"`
+	// Recovery is the account-recovery code of a creation with "recovery": only in that
+	// answer, never again (only its hash is stored).
+	Recovery *AccountRecovery `json:"recovery,omitempty"`
+}
+
+// Ways of CreateUserRequest.Recovery.
+const (
+	RecoveryNone  = ""
+	RecoveryCode  = "code"
+	RecoveryEmail = "email"
+)
+
+// AccountRecovery is a one-time account-recovery code issued at a user's creation: the
+// person opens URL and enters Code (or receives both by email: Sent), then sets a password
+// or adds a passkey. It works once, until ExpiresAt, and stops when a newer recovery code
+// of the account is asked for.
+type AccountRecovery struct {
+	URL       string    `json:"url,omitempty"`
+	Code      string    `json:"code,omitempty"`
+	Sent      bool      `json:"sent,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Recovery issues account-recovery codes (*recovery.Method).
+type Recovery interface {
+	Issue(ctx context.Context, u store.User) (recovery.Issued, error)
+	CanEmail() bool
+	SendIssued(u store.User, is recovery.Issued, link string) error
 }
 
 // PasskeyView is a passkey without its public key.
@@ -145,6 +177,11 @@ type CreateUserRequest struct {
 	ExternalUserID string   `json:"external_user_id,omitempty"`
 	// EmailVerified defaults to true: the administrator vouches for the address.
 	EmailVerified *bool `json:"email_verified,omitempty"`
+	// Recovery gives the new user a one-time account-recovery code (72 hours) with which
+	// to set a password or add a passkey: "code" answers it (recovery.url and
+	// recovery.code, this once), "email" sends both to the user's address instead (400
+	// when the server cannot send email); "" (the default) gives none.
+	Recovery string `json:"recovery,omitempty"`
 }
 
 // UserPatch changes the fields present (account.ProfilePatch, plus the groups).
@@ -355,16 +392,56 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(req.Email) == "" {
 		return Invalid("email", "is required")
 	}
+	switch req.Recovery {
+	case RecoveryNone, RecoveryCode:
+	case RecoveryEmail:
+		if h.deps.Recovery == nil || !h.deps.Recovery.CanEmail() {
+			return Invalid("recovery", `this server cannot send email: use "code" and hand the code over yourself`)
+		}
+	default:
+		return Invalid("recovery", `must be "code" (answered once) or "email" (sent to the user), or absent`)
+	}
+	if req.Recovery != RecoveryNone && h.deps.Recovery == nil {
+		return Invalid("recovery", "account recovery is not available on this server")
+	}
 	verified := req.EmailVerified == nil || *req.EmailVerified
+	if req.Recovery == RecoveryCode && !verified {
+		// Recovery verifies the address it was sent to; a code handed over proves nothing
+		// of an address nobody vouched for.
+		return Invalid("recovery", `a code handed over does not prove an unverified address: use "email", or leave email_verified true`)
+	}
 	u, err := h.deps.Users.Create(r.Context(), account.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName,
 		MiddleName: req.MiddleName, LastName: req.LastName, Groups: req.Groups, ExternalUserID: req.ExternalUserID,
 		EmailVerified: verified})
 	if err != nil {
 		return problemOf(err)
 	}
-	h.record(r, u.ID, "user created", map[string]string{"password": boolWord(req.Password != "")})
+	var rec *AccountRecovery
+	if req.Recovery != RecoveryNone {
+		if rec, err = h.issueRecovery(r, u, req.Recovery); err != nil {
+			return err
+		}
+	}
+	// The event says which way, never the code or its link.
+	h.record(r, u.ID, "user created", map[string]string{"password": boolWord(req.Password != ""), "recovery": cmp.Or(req.Recovery, "none")})
 	w.Header().Set("Location", Prefix+"/users/"+u.ID)
-	return h.writeUser(w, r, http.StatusCreated, u)
+	return h.writeUserWith(w, r, http.StatusCreated, u, rec)
+}
+
+// issueRecovery issues u's recovery code, and answers it or sends it (how).
+func (h *Handler) issueRecovery(r *http.Request, u store.User, how string) (*AccountRecovery, error) {
+	is, err := h.deps.Recovery.Issue(r.Context(), u)
+	if err != nil {
+		return nil, fmt.Errorf("issue a recovery code: %w", err)
+	}
+	link := h.deps.Issuer + recovery.CodePath + "?flow=" + url.QueryEscape(is.Flow)
+	if how == RecoveryEmail {
+		if err := h.deps.Recovery.SendIssued(u, is, link); err != nil {
+			return nil, problemOf(err)
+		}
+		return &AccountRecovery{Sent: true, ExpiresAt: is.ExpiresAt}, nil
+	}
+	return &AccountRecovery{URL: link, Code: is.Code, ExpiresAt: is.ExpiresAt}, nil
 }
 
 func boolWord(b bool) string {
@@ -397,6 +474,11 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
 
 // writeUser answers the user's detail with the ETag of its stored record.
 func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, status int, u store.User) error {
+	return h.writeUserWith(w, r, status, u, nil)
+}
+
+// writeUserWith answers the user's detail, with a recovery code issued at its creation.
+func (h *Handler) writeUserWith(w http.ResponseWriter, r *http.Request, status int, u store.User, rec *AccountRecovery) error {
 	ctx := r.Context()
 	d := UserDetail{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, FirstName: u.FirstName, MiddleName: u.MiddleName,
 		LastName: u.LastName, Username: u.Username, PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
@@ -435,6 +517,7 @@ func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, status int, 
 				LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt(), IP: s.IP, UserAgent: s.UserAgent})
 		}
 	}
+	d.Recovery = rec
 	writeResource(w, status, etagOf(u), d)
 	return nil
 }

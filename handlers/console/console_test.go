@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -45,7 +46,7 @@ func newEnv(t testing.TB) *env {
 	svc := settings.NewService(pe.Store, view, sealer, nil)
 	api := adminv1.New(adminv1.Deps{Tokens: p.Verifier, Sessions: p.Sessions, SessionSecret: kit.Cookie.Secret, CSRF: kit.CSRF,
 		Issuer: pe.Srv.URL, Now: pe.Clock.Now, Users: p.Accounts, Passkeys: p.Passkey, Identities: p.Social,
-		UserSessions: p.Sessions, Invites: p.Signup, Clients: p.OAuth, Groups: p.Accounts, AuditLog: pe.Store, Settings: svc})
+		UserSessions: p.Sessions, Invites: p.Signup, Recovery: p.Recovery, Clients: p.OAuth, Groups: p.Accounts, AuditLog: pe.Store, Settings: svc})
 	pe.Mux.Handle(adminv1.Prefix+"/", api)
 	pe.Mount(&console.Handler{Kit: kit, API: api})
 	admin, err := p.Accounts.Create(pe.Ctx, idp.NewUser{Email: "root@example.com", Password: "admin password of 16+",
@@ -188,6 +189,25 @@ func TestUsers(t *testing.T) {
 	if r.Location() != "/admin/users/"+nu.ID || nu.FirstName != "Nova" || len(nu.Groups) != 2 {
 		t.Fatalf("created %+v, to %q", nu, r.Location())
 	}
+	// Issue 18: "create (...; send an invitation or a recovery code)": the link and code
+	// are on this answer only, not cached, and work in the recovery flow.
+	r = b.PostForm("/admin/users", url.Values{"email": {"handed@example.com"}, "email_verified": {"1"}, "recovery": {"code"}})
+	status(t, r, http.StatusCreated)
+	link := regexp.MustCompile(`data-recovery-url>([^<]+)<`).FindStringSubmatch(r.Body)
+	code := regexp.MustCompile(`data-recovery-code>(\d{6})<`).FindStringSubmatch(r.Body)
+	if link == nil || code == nil || r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("recovery code not shown once: %.3000s", r.Body)
+	}
+	ru, err := url.Parse(html.UnescapeString(link[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.P.Recovery.Finish(e.Ctx, ru.Query().Get("flow"), code[1], "192.0.2.9"); err != nil || res.User.Email != "handed@example.com" {
+		t.Fatalf("the console's recovery code: %v", err)
+	}
+	if page := b.Get("/admin/users/" + e.user(t, "handed@example.com").ID).Body; strings.Contains(page, code[1]) {
+		t.Error("the user's page shows the recovery code again")
+	}
 	// The API's validation, shown on the page, naming the field.
 	r = b.PostForm("/admin/users", url.Values{"email": {"not an address"}})
 	status(t, r, http.StatusBadRequest)
@@ -308,6 +328,38 @@ func TestClients(t *testing.T) {
 	}
 }
 
+// Issue 18: a client created in the console may get gatehouse:admin ("machine
+// automation"): the checkbox carries a warning, a public client is refused naming the
+// field, and the client's page marks it.
+func TestAdminClientCheckbox(t *testing.T) {
+	e := newEnv(t)
+	b := e.as(t, e.admin, "pwd", "mfa")
+	list := b.Get("/admin/clients")
+	status(t, list, http.StatusOK)
+	if !strings.Contains(list.Body, `name="admin"`) || !strings.Contains(list.Body, "data-admin-warning") {
+		t.Fatalf("no admin checkbox with its warning: %.3000s", list.Body)
+	}
+	r := b.PostForm("/admin/clients", url.Values{"name": {"SPA"}, "public": {"1"}, "admin": {"1"}, "redirect_uris": {"https://spa.example.com/cb"},
+		"grant_types": {"authorization_code, client_credentials"}})
+	status(t, r, http.StatusBadRequest)
+	if !strings.Contains(r.Body, "admin") {
+		t.Errorf("a public admin client: %.500s", r.Body)
+	}
+	r = b.PostForm("/admin/clients", url.Values{"name": {"Robot"}, "admin": {"1"}, "grant_types": {"client_credentials"}, "scopes": {"read"}})
+	status(t, r, http.StatusCreated)
+	id := regexp.MustCompile(`data-created-client="([^"]+)"`).FindStringSubmatch(r.Body)
+	if id == nil {
+		t.Fatalf("not created: %.800s", r.Body)
+	}
+	c, err := e.P.OAuth.Client(e.Ctx, id[1])
+	if err != nil || !c.AllowsScope(adminv1.Scope) {
+		t.Fatalf("the console's admin client is not allowed %s: %v", adminv1.Scope, err)
+	}
+	if page := b.Get("/admin/clients/" + id[1]).Body; !strings.Contains(page, "data-admin") || !strings.Contains(page, `name="admin" value="1" aria-describedby="admin-warning" checked`) {
+		t.Errorf("the client's page does not mark it administrator: %.3000s", page)
+	}
+}
+
 // Issue 18: "audit log browser (filter by user, actor, type, time; link to JSON-lines
 // export)" and the dashboard's "counts, recent audit events".
 func TestAuditAndDashboard(t *testing.T) {
@@ -333,6 +385,23 @@ func TestAuditAndDashboard(t *testing.T) {
 		t.Fatal("group data not saved")
 	}
 	status(t, b.PostForm("/admin/groups/_/save", url.Values{"name": {"ops"}, "custom_data": {`[1`}}), http.StatusBadRequest)
+
+	// Issue 18: "Concurrent edits conflict cleanly (412)": each group's form carries the
+	// ETag of the page; a save over a newer change is refused and changes nothing, and the
+	// "new group" form does not overwrite a group that has data.
+	m := regexp.MustCompile(`data-group="ops">[\s\S]*?name="etag" value="([^"]+)"`).FindStringSubmatch(b.Get("/admin/groups").Body)
+	if m == nil {
+		t.Fatal("the group's form has no etag")
+	}
+	etag := html.UnescapeString(m[1])
+	status(t, b.PostForm("/admin/groups/ops/save", url.Values{"etag": {etag}, "custom_data": {`{"floor": 4}`}}), http.StatusSeeOther)
+	stale := b.PostForm("/admin/groups/ops/save", url.Values{"etag": {etag}, "custom_data": {`{"floor": 5}`}})
+	status(t, stale, http.StatusBadRequest)
+	status(t, b.PostForm("/admin/groups/ops/delete", url.Values{"etag": {etag}}), http.StatusBadRequest)
+	status(t, b.PostForm("/admin/groups/_/save", url.Values{"name": {"ops"}, "custom_data": {`{"floor": 6}`}}), http.StatusBadRequest)
+	if body := b.Get("/admin/groups").Body; !strings.Contains(body, "&#34;floor&#34;:4") && !strings.Contains(body, `"floor":4`) {
+		t.Errorf("a refused save changed the data: %.2000s", body)
+	}
 }
 
 func mustURL(s string) *url.URL {

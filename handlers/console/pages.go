@@ -75,16 +75,25 @@ type UsersData struct {
 	Users      []adminv1.UserSummary
 	Next       template.URL
 	Invitation *adminv1.Invitation
+	// Created is a user just created with a recovery code: its link and code are shown on
+	// this answer only.
+	Created *CreatedUser
+}
+
+// CreatedUser is a user just created and the recovery code issued with it.
+type CreatedUser struct {
+	ID, Email string
+	Recovery  adminv1.AccountRecovery
 }
 
 // userFilters are the list's filters the page passes on to the API.
 var userFilters = []string{"email", "name", "group", "role", "external_user_id", "disabled"}
 
 func (h *Handler) users(w http.ResponseWriter, r *http.Request) {
-	h.renderUsers(w, r, http.StatusOK, "", nil)
+	h.renderUsers(w, r, http.StatusOK, "", nil, nil)
 }
 
-func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int, errMsg string, inv *adminv1.Invitation) {
+func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int, errMsg string, inv *adminv1.Invitation, created *CreatedUser) {
 	in := r.URL.Query()
 	f, q := url.Values{}, url.Values{}
 	for _, k := range userFilters {
@@ -113,7 +122,7 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int
 		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 		return
 	}
-	d := UsersData{Nav: Nav{"users"}, Filter: f, Users: page.Items, Invitation: inv}
+	d := UsersData{Nav: Nav{"users"}, Filter: f, Users: page.Items, Invitation: inv, Created: created}
 	if page.Next != "" {
 		f2 := url.Values{}
 		for k, v := range f {
@@ -135,16 +144,24 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 		FirstName: strings.TrimSpace(f.Get("fname")), LastName: strings.TrimSpace(f.Get("lname")), Groups: list(f.Get("groups"))}
 	verified := f.Get("email_verified") != ""
 	req.EmailVerified = &verified
+	req.Recovery = f.Get("recovery")
 	a, errMsg, ok := h.write(w, r, f, h.Base+Path+"/users", "POST", "/users", req)
 	if !ok {
 		if errMsg != "" {
-			h.renderUsers(w, r, http.StatusBadRequest, errMsg, nil)
+			h.renderUsers(w, r, http.StatusBadRequest, errMsg, nil, nil)
 		}
 		return
 	}
 	var u adminv1.UserDetail
 	if err := a.decode(&u); err != nil {
 		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
+		return
+	}
+	if u.Recovery != nil {
+		// The code is in this answer only (never again from the API): shown here, not
+		// behind a redirect, and not cached.
+		w.Header().Set("Cache-Control", "no-store")
+		h.renderUsers(w, r, http.StatusCreated, "", nil, &CreatedUser{ID: u.ID, Email: u.Email, Recovery: *u.Recovery})
 		return
 	}
 	http.Redirect(w, r, h.Base+Path+"/users/"+url.PathEscape(u.ID), http.StatusSeeOther)
@@ -160,7 +177,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
 	a, errMsg, ok := h.write(w, r, f, h.Base+Path+"/users", "POST", "/invitations", req)
 	if !ok {
 		if errMsg != "" {
-			h.renderUsers(w, r, http.StatusBadRequest, errMsg, nil)
+			h.renderUsers(w, r, http.StatusBadRequest, errMsg, nil, nil)
 		}
 		return
 	}
@@ -170,7 +187,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	h.renderUsers(w, r, http.StatusOK, "", &inv)
+	h.renderUsers(w, r, http.StatusOK, "", &inv, nil)
 }
 
 // UserData is one user's page: everything the API shows, and the ETag its edits send as
@@ -310,7 +327,7 @@ func clientRequest(f url.Values) adminv1.ClientRequest {
 	return adminv1.ClientRequest{Name: strings.TrimSpace(f.Get("name")), RedirectURIs: list(f.Get("redirect_uris")),
 		PostLogoutRedirectURIs: list(f.Get("post_logout_redirect_uris")), Scopes: list(f.Get("scopes")),
 		GrantTypes: list(f.Get("grant_types")), AllowedOrigins: list(f.Get("allowed_origins")),
-		Public: f.Get("public") != "", ConsentRequired: f.Get("consent_required") != ""}
+		Public: f.Get("public") != "", ConsentRequired: f.Get("consent_required") != "", Admin: f.Get("admin") != ""}
 }
 
 // POST /admin/clients: register a client; the answer shows its secret, once.
@@ -477,7 +494,13 @@ func (h *Handler) groupAction(w http.ResponseWriter, r *http.Request) {
 		}
 		method, body = "PUT", adminv1.GroupRequest{CustomData: json.RawMessage(data)}
 	}
-	_, errMsg, ok := h.write(w, r, f, h.Base+Path+"/groups", method, "/groups/"+url.PathEscape(name), body)
+	// The ETag of the page the form came from: a change over someone else's newer one is
+	// refused (412); the "new group" form has none, so it only creates.
+	var extra []string
+	if etag := f.Get("etag"); etag != "" {
+		extra = []string{"If-Match", etag}
+	}
+	_, errMsg, ok := h.write(w, r, f, h.Base+Path+"/groups", method, "/groups/"+url.PathEscape(name), body, extra...)
 	if !ok {
 		if errMsg != "" {
 			h.renderGroups(w, r, http.StatusBadRequest, errMsg)

@@ -270,18 +270,9 @@ func (c *Codes) Start(ctx context.Context, req Request, clientIP string) (string
 	if err := c.Throttle(ctx, req.Dest, clientIP); err != nil {
 		return "", err
 	}
-	flow, code, now := secret.Token(), newCode(), c.Now()
-	data := map[string]string{"code": codeHash(flow, code), "dest": req.Dest}
-	for k, v := range req.Data {
-		data[k] = v
-	}
 	ttl := c.CodeTTL()
-	rec := store.OneTimeCode{ID: secret.Hash(flow), Purpose: req.Purpose, Subject: req.Subject, Data: data,
-		CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	if err := c.Store.CreateOneTimeCode(ctx, rec); err != nil {
-		return "", fmt.Errorf("store code: %w", err)
-	}
-	if err := c.MarkLatest(ctx, req.Purpose, req.Dest, rec); err != nil {
+	flow, code, err := c.create(ctx, req, ttl)
+	if err != nil {
 		return "", err
 	}
 	kind, v := req.Kind, req.Vars
@@ -293,7 +284,6 @@ func (c *Codes) Start(ctx context.Context, req Request, clientIP string) (string
 	default:
 		return flow, nil
 	}
-	var err error
 	if req.Channel == ChannelSMS {
 		err = c.Messenger.SendSMS(kind, req.Dest, v)
 	} else {
@@ -305,6 +295,36 @@ func (c *Codes) Start(ctx context.Context, req Request, clientIP string) (string
 		c.logger().Error("send message", "kind", kind, "channel", req.Channel, "user", req.Subject, "error", err)
 	}
 	return flow, nil
+}
+
+// create stores a new challenge of req living ttl, the newest for its purpose and
+// destination, and returns its flow secret and code (only their hash is stored).
+func (c *Codes) create(ctx context.Context, req Request, ttl time.Duration) (flow, code string, err error) {
+	flow, code, now := secret.Token(), newCode(), c.Now()
+	data := map[string]string{"code": codeHash(flow, code), "dest": req.Dest}
+	for k, v := range req.Data {
+		data[k] = v
+	}
+	rec := store.OneTimeCode{ID: secret.Hash(flow), Purpose: req.Purpose, Subject: req.Subject, Data: data,
+		CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := c.Store.CreateOneTimeCode(ctx, rec); err != nil {
+		return "", "", fmt.Errorf("store code: %w", err)
+	}
+	if err := c.MarkLatest(ctx, req.Purpose, req.Dest, rec); err != nil {
+		return "", "", err
+	}
+	return flow, code, nil
+}
+
+// Issue creates a challenge living ttl for a known subject on someone else's behalf (an
+// administrator's), without sending or throttling anything: the caller hands the flow
+// secret and the code over. Check accepts it like any other: hashed at rest, bound to its
+// flow, attempt-limited, single use, superseded by a newer one.
+func (c *Codes) Issue(ctx context.Context, req Request, ttl time.Duration) (flow, code string, err error) {
+	if req.Subject == "" || req.Dest == "" {
+		return "", "", errors.New("issue code: no subject or destination")
+	}
+	return c.create(ctx, req, ttl)
 }
 
 // Check verifies code for the flow started with flow secret, whose purpose must start with

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
 	authn "github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/login/recovery"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -34,6 +35,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.Handle(mux, "GET", "/recover", h.startPage)
 	h.HandleChange(mux, "POST", "/recover", h.startForm)
 	h.HandleChange(mux, "POST", "/recover/verify", h.verifyForm)
+	h.Handle(mux, "GET", recovery.CodePath, h.codePage)
 	h.HandleChange(mux, "POST", "/api/v1/recovery/start", h.apiStart)
 	h.HandleChange(mux, "POST", "/api/v1/recovery/verify", h.apiVerify)
 }
@@ -124,6 +126,26 @@ func (h *Handler) startForm(w http.ResponseWriter, r *http.Request) {
 	h.CodeVerifyPage(w, r, http.StatusOK, portalkit.CodeVerifyData{Title: "Enter your code",
 		Intro:  h.T(r, "If an account exists for what you entered, we sent it a 6-digit code. It works for %s, in this browser only.", h.Minutes(r, h.Channels.CodeTTL())),
 		Action: h.Base + "/recover/verify", ReturnTo: target, Resend: portalkit.ResendURL(h.Base+"/recover", target)}, "")
+}
+
+// GET /recover/code[?flow=...]: the link of a recovery code an administrator issued keeps
+// the flow in the flow cookie, as Begin's answer does, and comes back without it; the page
+// asks for the code, which goes to POST /recover/verify like any other. Opening the link uses nothing up (a link scanner that
+// fetches it changes nothing): only the code, entered on the page, recovers the account.
+func (h *Handler) codePage(w http.ResponseWriter, r *http.Request) {
+	if flow := r.URL.Query().Get("flow"); flow != "" {
+		if len(flow) > 128 {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		h.SetShortCookie(w, portalkit.FlowCookie, flow, portalkit.FlowMaxAge)
+		// The flow secret leaves the address bar (history, Referer) at once.
+		http.Redirect(w, r, h.Base+recovery.CodePath, http.StatusSeeOther)
+		return
+	}
+	h.CodeVerifyPage(w, r, http.StatusOK, portalkit.CodeVerifyData{Title: "Enter your code",
+		Intro:  h.T(r, "Enter the 6-digit recovery code your administrator gave you. Then you can set a new password or add a passkey."),
+		Action: h.Base + "/recover/verify", Resend: portalkit.ResendURL(h.Base+"/recover", "")}, "")
 }
 
 // POST /recover/verify.

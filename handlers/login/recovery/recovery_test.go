@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit/portaltest"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/idptest"
+	authrec "github.com/gatehouse-dev/gatehouse/login/recovery"
 	"github.com/gatehouse-dev/gatehouse/login/social"
 )
 
@@ -127,5 +128,76 @@ func TestDisabled(t *testing.T) {
 	if r := e.Browser().PostJSON("/api/v1/recovery/start", map[string]string{"email": idptest.Alice}); r.StatusCode != http.StatusNotFound ||
 		r.APIError(t).Error != "method_disabled" {
 		t.Fatalf("API start without senders: %d %s, want 404 method_disabled", r.StatusCode, r.Body)
+	}
+}
+
+// Issue 18: "Users: create (...; send an invitation or a recovery code)". A code an
+// administrator issued goes through this flow like one the user asked for: its link keeps
+// the flow secret in the flow cookie (and leaves the address bar at once), the code on the
+// page recovers the account once, and a second use fails.
+func TestIssuedCode(t *testing.T) {
+	e := newEnv(t)
+	u, err := e.P.Accounts.Get(e.Ctx, idptest.Alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := e.P.Recovery.Issue(e.Ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Msgs.Count(idptest.Alice) != 0 {
+		t.Fatal("issuing a code sent a message")
+	}
+	link := authrec.CodePath + "?flow=" + url.QueryEscape(is.Flow)
+	b := e.Browser()
+	r := b.Get(link)
+	if r.StatusCode != http.StatusSeeOther || r.Location() != authrec.CodePath || r.Cookie("otp") == nil {
+		t.Fatalf("link: %d %q, want 303 to %s and the flow cookie", r.StatusCode, r.Location(), authrec.CodePath)
+	}
+	r = b.Get(authrec.CodePath)
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `action="/recover/verify"`) || strings.Contains(r.Body, is.Flow) {
+		t.Fatalf("code page: %d\n%s", r.StatusCode, r.Body)
+	}
+	// A day later it still works (an administrator's code outlives a self-service one).
+	e.Clock.Advance(24 * time.Hour)
+	r = b.PostForm("/recover/verify", url.Values{"code": {is.Code}})
+	if r.StatusCode != http.StatusSeeOther || r.Location() != "/account/password?recovered=1" || r.Cookie("session") == nil {
+		t.Fatalf("right code: %d %q, want 303 to the password page and a session", r.StatusCode, r.Location())
+	}
+	// Single use: the same link and code in another browser fail.
+	again := e.Browser()
+	again.Get(link)
+	r = again.PostForm("/recover/verify", url.Values{"code": {is.Code}})
+	if r.StatusCode == http.StatusSeeOther || r.Cookie("session") != nil {
+		t.Fatalf("second use: %d %q, want a refusal", r.StatusCode, r.Location())
+	}
+}
+
+// An issued code expires (recovery.IssuedTTL) and is attempt-limited like any other.
+func TestIssuedCodeExpiresAndLimits(t *testing.T) {
+	e := newEnv(t)
+	u, _ := e.P.Accounts.Get(e.Ctx, idptest.Alice)
+	is, err := e.P.Recovery.Issue(e.Ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(authrec.IssuedTTL + time.Second)
+	b := e.Browser()
+	b.Get(authrec.CodePath + "?flow=" + url.QueryEscape(is.Flow))
+	if r := b.PostJSON("/api/v1/recovery/verify", map[string]string{"code": is.Code}); r.StatusCode == http.StatusOK {
+		t.Fatalf("expired issued code: %d %s", r.StatusCode, r.Body)
+	}
+
+	is, err = e.P.Recovery.Issue(e.Ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = e.Browser()
+	b.Get(authrec.CodePath + "?flow=" + url.QueryEscape(is.Flow))
+	for i := 1; i <= 5; i++ {
+		b.PostJSON("/api/v1/recovery/verify", map[string]string{"code": idptest.WrongCode(is.Code, i)})
+	}
+	if r := b.PostJSON("/api/v1/recovery/verify", map[string]string{"code": is.Code}); r.StatusCode == http.StatusOK {
+		t.Fatalf("the right code after 5 wrong ones: %d %s", r.StatusCode, r.Body)
 	}
 }
