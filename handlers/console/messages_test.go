@@ -58,3 +58,18 @@ func TestEveryProblemCodeHasAMessage(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkProblemMessage measures the translation of an API refusal for the page (the
+// field's label, the code's message), in English and in German.
+//
+//	go test ./handlers/console/ -run '^$' -bench ProblemMessage
+func BenchmarkProblemMessage(b *testing.B) {
+	p := adminv1.Problem{Field: "redirect_uris[1]", Code: adminv1.CodeScheme, Detail: `scheme "javascript" is not allowed`}
+	for _, lang := range []string{"en", "de"} {
+		b.Run(lang, func(b *testing.B) {
+			for b.Loop() {
+				_ = problemMessage(lang, p)
+			}
+		})
+	}
+}
