@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -16,7 +17,8 @@ import (
 // and can read the console, but its first change (registering a client) is sent through a
 // step-up login and changes nothing; root sets up an authenticator app, logs in with
 // password + code, registers a client (the secret shown once, never again), creates a user
-// and assigns a role; a form whose CSRF token was removed is refused; then Ada, a user
+// and assigns a role (and, with a German Accept-Language, sees the console and a refused
+// javascript: redirect URI in German); a form whose CSRF token was removed is refused; then Ada, a user
 // outside admins, in a second browser, is refused the console (403).
 func TestBrowserConsole(t *testing.T) {
 	if testing.Short() {
@@ -86,6 +88,28 @@ func TestBrowserConsole(t *testing.T) {
 	if strings.Contains(b.text("main"), secret) {
 		t.Error("the secret is shown again")
 	}
+
+	// 3b. In the browser's language (German): labels, login methods by their names, and the
+	// API's refusal of a javascript: redirect URI as a German message naming the field's label.
+	b.run("German", 5*time.Second, network.Enable(), network.SetExtraHTTPHeaders(network.Headers{"Accept-Language": "de;q=1, en;q=0.1"}))
+	b.run("a javascript: redirect URI, in German", 15*time.Second,
+		chromedp.Navigate(portal+"/admin/clients"), brAt(portal, "/admin/clients"),
+		chromedp.SendKeys(`form[data-create-client] input[name=name]`, "Evil", chromedp.ByQuery),
+		chromedp.SendKeys(`form[data-create-client] textarea[name=redirect_uris]`, "javascript:alert(1)", chromedp.ByQuery),
+		chromedp.Click(`form[data-create-client] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-error]:not([hidden])`, chromedp.ByQuery))
+	if got, want := b.text("[data-error]"), "Weiterleitungs-URIs, Zeile 1: Diese Art von Adresse ist nicht erlaubt"; !strings.Contains(got, want) {
+		t.Errorf("German console error %q, want %q", got, want)
+	}
+	if got := b.text("main h2#new-client"); got != "Client registrieren" {
+		t.Errorf("German heading %q, want Client registrieren", got)
+	}
+	b.run("login preferences, in German", 15*time.Second, chromedp.Navigate(portal+"/admin/settings"),
+		chromedp.WaitVisible(`tr[data-method="email_code"]`, chromedp.ByQuery))
+	if got := b.text(`tr[data-method="email_code"] th`); got != "E-Mail-Code" {
+		t.Errorf("the email_code method in German: %q, want E-Mail-Code", got)
+	}
+	b.run("English again", 5*time.Second, network.SetExtraHTTPHeaders(network.Headers{"Accept-Language": "en"}))
 
 	// 4. Create a user and give it a role.
 	b.run("create a user", 15*time.Second, chromedp.Navigate(portal+"/admin/users"),

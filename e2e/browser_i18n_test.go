@@ -32,8 +32,8 @@ func brI18nEnglish(lang string) []string {
 // login, sign-up, code, magic-link, recovery, error and 404 pages; logged in with a password:
 // the account page with its sessions, authenticator-app, connected-apps and app-password
 // sections, the password, second-factor set-up, authenticator-app set-up, consent (a
-// third-party client), device (the code form and a wrong code's answer), logout and
-// logged-out pages) in English,
+// third-party client), device (the code form and a wrong code's answer), the admin
+// console's pages (Ada is an administrator), logout and logged-out pages) in English,
 // German, French and Spanish, the language coming from the browser's Accept-Language, in
 // headless Chromium at phone width (375 CSS px, mobile emulation). It fails when a page
 // overflows horizontally (document.documentElement.scrollWidth > clientWidth), when
@@ -55,7 +55,7 @@ func TestBrowserPagesInEveryLanguage(t *testing.T) {
 		}`
 	e := Start(t, Config{Localhost: true, Gatehouse: gh, Sites: brPasskeySites})
 	const ada = "ada@example.test"
-	e.CreateUser(ada)
+	adaID := e.CreateUser(ada, "admins")
 	shots := os.Getenv("GATEHOUSE_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
@@ -146,6 +146,16 @@ func TestBrowserPagesInEveryLanguage(t *testing.T) {
 		b.run(lang+" second-factor set-up", 15*time.Second, chromedp.Navigate(e.App+"/admin/panel"), brAt(portal, "/authorize"),
 			brWaitJS(`!document.querySelector("[data-passkey-register]").hidden`))
 		check("mfa-setup")
+		// The console: Ada is an administrator (reading it needs no second factor).
+		for _, c := range []struct{ page, path, ready string }{
+			{"console", "/admin/", "[data-count]"}, {"console-users", "/admin/users", "[data-users]"},
+			{"console-user", "/admin/users/" + adaID, "[data-user-detail]"}, {"console-clients", "/admin/clients", "[data-clients]"},
+			{"console-groups", "/admin/groups", "[data-groups]"}, {"console-audit", "/admin/audit", "main form[role=search]"},
+			{"console-settings", "/admin/settings", "[data-settings]"}, {"console-templates", "/admin/templates", "[data-template]"},
+			{"console-providers", "/admin/providers", "[data-provider-form]"}, {"console-roles", "/admin/roles", "[data-role-form]"},
+		} {
+			open(c.page, c.path, fmt.Sprintf(`!!document.querySelector(%q)`, c.ready))
+		}
 		open("logout", "/logout", `!!document.querySelector("main form button")`)
 		submit("logged-out", `location.pathname !== "/logout" || !document.querySelector("main form")`)
 	}

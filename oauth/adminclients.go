@@ -27,9 +27,10 @@ const (
 // ErrConfiguredClient is the error of a change to a client of the configuration.
 var ErrConfiguredClient = errors.New("this client is set in the Caddyfile (configuration) and cannot be changed here")
 
-// FieldError names the field of a client's settings at fault ("redirect_uris[1]").
+// FieldError names the field of a client's settings at fault ("redirect_uris[1]"). Code is
+// the kind of a refused redirect URI (URIError.Code), "" for any other error.
 type FieldError struct {
-	Field, Message string
+	Field, Message, Code string
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
@@ -64,12 +65,12 @@ func (a AdminClient) check(id string) error {
 	}
 	for i, u := range a.RedirectURIs {
 		if err := ValidateRedirectURI(u); err != nil {
-			return &FieldError{Field: fmt.Sprintf("redirect_uris[%d]", i), Message: err.Error()}
+			return &FieldError{Field: fmt.Sprintf("redirect_uris[%d]", i), Message: err.Error(), Code: uriCode(err)}
 		}
 	}
 	for i, u := range a.PostLogoutRedirectURIs {
 		if err := ValidateRedirectURI(u); err != nil {
-			return &FieldError{Field: fmt.Sprintf("post_logout_redirect_uris[%d]", i), Message: err.Error()}
+			return &FieldError{Field: fmt.Sprintf("post_logout_redirect_uris[%d]", i), Message: err.Error(), Code: uriCode(err)}
 		}
 	}
 	cfg := ClientConfig{ID: id, Name: a.Name, RedirectURIs: a.RedirectURIs, PostLogoutRedirectURIs: a.PostLogoutRedirectURIs,
@@ -81,6 +82,15 @@ func (a AdminClient) check(id string) error {
 		return &FieldError{Field: fieldOf(err.Error()), Message: strings.ReplaceAll(err.Error(), "\n", "; ")}
 	}
 	return nil
+}
+
+// uriCode is the kind of a ValidateRedirectURI error.
+func uriCode(err error) string {
+	var ue *URIError
+	if errors.As(err, &ue) {
+		return ue.Code
+	}
+	return URIInvalid
 }
 
 // fieldOf guesses the settings field a NewClient message is about.

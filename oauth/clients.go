@@ -403,39 +403,66 @@ func (p *Server) ConfiguredClients() []*Client {
 // §7.1). javascript:, data:, file: and similar schemes are refused.
 func ValidateRedirectURI(raw string) error {
 	if raw == "" || strings.TrimSpace(raw) != raw || strings.ContainsAny(raw, "\x00\r\n\t\\ ") {
-		return errors.New("must be a URL without spaces or control characters")
+		return uriErr(URIInvalid, "must be a URL without spaces or control characters")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("not a valid URL: %w", err)
+		return &URIError{Code: URIInvalid, Message: fmt.Sprintf("not a valid URL: %v", err), err: err}
 	}
 	if !u.IsAbs() {
-		return errors.New("must be an absolute URL")
+		return uriErr(URIInvalid, "must be an absolute URL")
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return errors.New("must not contain a fragment (#...)")
+		return uriErr(URIFragment, "must not contain a fragment (#...)")
 	}
 	if u.User != nil {
-		return errors.New("must not contain user information (user@host)")
+		return uriErr(URIInvalid, "must not contain user information (user@host)")
 	}
 	switch scheme := strings.ToLower(u.Scheme); scheme {
 	case "https":
 		if u.Host == "" {
-			return errors.New("must have a host")
+			return uriErr(URIInvalid, "must have a host")
 		}
 	case "http":
 		if !isLoopbackHost(u.Hostname()) {
-			return errors.New("plain http is only allowed for loopback hosts (127.0.0.1, [::1], localhost); use https")
+			return uriErr(URIHTTPS, "plain http is only allowed for loopback hosts (127.0.0.1, [::1], localhost); use https")
 		}
 	case "javascript", "data", "file", "vbscript", "blob", "about", "ftp", "ws", "wss":
-		return fmt.Errorf("scheme %q is not allowed", u.Scheme)
+		return uriErr(URIScheme, fmt.Sprintf("scheme %q is not allowed", u.Scheme))
 	default:
 		if !strings.Contains(scheme, ".") {
-			return fmt.Errorf("scheme %q is not allowed; native apps use a reverse-domain scheme such as com.example.app", u.Scheme)
+			return uriErr(URIScheme, fmt.Sprintf("scheme %q is not allowed; native apps use a reverse-domain scheme such as com.example.app", u.Scheme))
 		}
 	}
 	return nil
 }
+
+// The kinds of a refused redirect URI (URIError.Code), stable names that the Administration
+// API passes on as its problem's code.
+const (
+	// URIInvalid: not an absolute URL with a host, or with spaces or user information.
+	URIInvalid = "invalid"
+	// URIFragment: the URI has a fragment (#...).
+	URIFragment = "fragment"
+	// URIScheme: a scheme that is not allowed (javascript:, data:, a bare custom scheme).
+	URIScheme = "scheme"
+	// URIHTTPS: plain http on a host that is not a loopback one.
+	URIHTTPS = "https"
+)
+
+// URIError is a redirect URI that ValidateRedirectURI refuses: Message says what to change,
+// Code is its kind (URIInvalid, URIFragment, URIScheme, URIHTTPS).
+type URIError struct {
+	Code, Message string
+	err           error
+}
+
+func (e *URIError) Error() string { return e.Message }
+
+// Unwrap returns the URL parser's error, if any.
+func (e *URIError) Unwrap() error { return e.err }
+
+func uriErr(code, msg string) error { return &URIError{Code: code, Message: msg} }
 
 func isLoopbackHost(h string) bool {
 	if h == "localhost" {

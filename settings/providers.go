@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -93,11 +94,11 @@ func decodeStrict(raw []byte, v any, prefix string) *FieldError {
 		msg := err.Error()
 		if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
 			name, _ := strconv.Unquote(f)
-			return fieldErr(join(prefix, name), "is not a known field")
+			return fieldErr(join(prefix, name), "is not a known field").coded(CodeUnknownField)
 		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return fieldErr(join(prefix, te.Field), "must be a %s", jsonType(te.Type.Kind().String()))
+			return fieldErr(join(prefix, te.Field), "must be a %s", jsonType(te.Type.Kind().String())).coded(CodeType)
 		}
 		return fieldErr(prefix, "must be a JSON object: %s", strings.TrimPrefix(msg, "json: "))
 	}
@@ -136,10 +137,10 @@ func checkProvider(p Provider, path string, secretStored bool) *FieldError {
 		return fieldErr(path+".preset", "must be one of %s, got %q", strings.Join(Presets, ", "), preset)
 	}
 	if strings.TrimSpace(p.ClientID) == "" {
-		return fieldErr(path+".client_id", "is required: the client ID registered at the provider")
+		return fieldErr(path+".client_id", "is required: the client ID registered at the provider").coded(CodeRequired)
 	}
 	if p.ClientSecret == "" && !secretStored {
-		return fieldErr(path+".client_secret", "is required: the client secret registered at the provider")
+		return fieldErr(path+".client_secret", "is required: the client secret registered at the provider").coded(CodeRequired)
 	}
 	if len(p.ClientSecret) > 4096 || len(p.ClientID) > 1024 || len(p.Label) > 64 {
 		return fieldErr(path, "client_id, client_secret or label is too long")
@@ -148,10 +149,14 @@ func checkProvider(p Provider, path string, secretStored bool) *FieldError {
 	case preset == "github" && p.Issuer != "":
 		return fieldErr(path+".issuer", "must be empty: GitHub is not an OpenID provider (set auth_url, token_url and api_url for GitHub Enterprise)")
 	case preset == "oidc" && p.Issuer == "":
-		return fieldErr(path+".issuer", "is required for preset oidc: the provider's OpenID issuer URL, such as https://sso.example.com")
+		return fieldErr(path+".issuer", "is required for preset oidc: the provider's OpenID issuer URL, such as https://sso.example.com").coded(CodeRequired)
 	case p.Issuer != "":
 		if msg := checkIssuer(p.Issuer); msg != "" {
-			return fieldErr(path+".issuer", "%s, got %q", msg, p.Issuer)
+			fe := fieldErr(path+".issuer", "%s, got %q", msg, p.Issuer)
+			if u, err := url.Parse(p.Issuer); err == nil && u.Host != "" && u.Scheme != "https" {
+				fe.Code = CodeHTTPS
+			}
+			return fe
 		}
 	}
 	if p.Tenant != "" && preset != "microsoft" {

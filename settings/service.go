@@ -217,7 +217,7 @@ func flatten(prefix string, raw json.RawMessage, out map[string]json.RawMessage)
 				return err
 			}
 		default:
-			return fieldErr(p, "is not a known setting")
+			return fieldErr(p, "is not a known setting").coded(CodeUnknownField)
 		}
 	}
 	return nil
@@ -250,7 +250,7 @@ func (s *Service) Update(ctx context.Context, patch json.RawMessage, expected in
 	base := s.view.base
 	for _, f := range slices.Sorted(maps.Keys(leaves)) {
 		if base.locked(f) {
-			return Document{}, fieldErr(f, "is set in the Caddyfile (read-only here): change it there")
+			return Document{}, fieldErr(f, "is set in the Caddyfile (read-only here): change it there").coded(CodeReadOnly)
 		}
 	}
 	rec, stored, err := s.readGeneral(ctx)
@@ -689,7 +689,7 @@ func (s *Service) templatesFor(req PreviewRequest) (*notify.Templates, notify.Me
 				return nil, d, fieldErr(f, "is not a message template")
 			}
 			if s.view.base.locked(f) {
-				return nil, d, fieldErr(f, "is set in the Caddyfile (read-only here): change it there")
+				return nil, d, fieldErr(f, "is set in the Caddyfile (read-only here): change it there").coded(CodeReadOnly)
 			}
 			all[name] = v
 		}

@@ -146,13 +146,42 @@ var knownFields = func() map[string]bool {
 func Fields() []string { return fields() }
 
 // FieldError is bad input: Field is the path of the field ("login.methods",
-// "providers.google.issuer"), Message says what to change.
+// "providers.google.issuer"), Message says what to change, Code is the kind of error (one of
+// the Code constants; "" for any other invalid value), for a translated message.
 type FieldError struct {
 	Field   string
 	Message string
+	Code    string
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// The kinds of a FieldError (its Code): stable names that the Administration API passes on
+// as its problem's code, so that the console can show a translated message.
+const (
+	// CodeRequired: the field is required.
+	CodeRequired = "required"
+	// CodeUnknownField: there is no such field.
+	CodeUnknownField = "unknown_field"
+	// CodeType: the value has the wrong JSON type.
+	CodeType = "type"
+	// CodeReadOnly: the Caddyfile sets the field.
+	CodeReadOnly = "read_only"
+	// CodeHTTPS: the URL must use https (plain http only on a loopback host).
+	CodeHTTPS = "https"
+	// CodeDuration: not a duration in the allowed range.
+	CodeDuration = "duration"
+	// CodeColor: not a colour as #rgb or #rrggbb.
+	CodeColor = "color"
+	// CodeTemplate: the template does not parse or does not render.
+	CodeTemplate = "template"
+)
+
+// coded sets e's Code.
+func (e *FieldError) coded(code string) *FieldError {
+	e.Code = code
+	return e
+}
 
 func fieldErr(field, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
@@ -208,12 +237,12 @@ func Defaults() Effective {
 // apply decodes and validates one stored field into e.
 func apply(e *Effective, field string, raw json.RawMessage, base Base) *FieldError {
 	if !knownFields[field] {
-		return fieldErr(field, "is not a setting (known: %s)", strings.Join(fields()[:7], ", ")+", login.mfa.<method>, branding.templates.<name>")
+		return fieldErr(field, "is not a setting (known: %s)", strings.Join(fields()[:7], ", ")+", login.mfa.<method>, branding.templates.<name>").coded(CodeUnknownField)
 	}
 	str := func() (string, *FieldError) {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", fieldErr(field, "must be a string")
+			return "", fieldErr(field, "must be a string").coded(CodeType)
 		}
 		return s, nil
 	}
@@ -255,7 +284,7 @@ func apply(e *Effective, field string, raw json.RawMessage, base Base) *FieldErr
 		}
 		d, perr := time.ParseDuration(s)
 		if perr != nil || d < time.Minute || d > 400*24*time.Hour {
-			return fieldErr(field, "must be a duration between 1m and 9600h, such as \"12h\", got %q", s)
+			return fieldErr(field, "must be a duration between 1m and 9600h, such as \"12h\", got %q", s).coded(CodeDuration)
 		}
 		if base.MaxSessionLifetime > 0 && d > base.MaxSessionLifetime {
 			return fieldErr(field, "must be at most %s, the session cookie's lifetime (raise session lifetime in the Caddyfile for more), got %s",
@@ -291,7 +320,7 @@ func apply(e *Effective, field string, raw json.RawMessage, base Base) *FieldErr
 			return err
 		}
 		if !validColor(s) {
-			return fieldErr(field, "must be a colour as #rgb or #rrggbb, got %q", s)
+			return fieldErr(field, "must be a colour as #rgb or #rrggbb, got %q", s).coded(CodeColor)
 		}
 		e.Color = s
 	case strings.HasPrefix(field, FieldTemplates+"."):

@@ -84,10 +84,10 @@ func compileTemplates(dir string, stored map[string]string) (*notify.Templates, 
 		for _, line := range strings.Split(msg, "\n") {
 			if strings.Contains(line, f+":") {
 				line = strings.TrimPrefix(line, "template "+f+": ")
-				return nil, fieldErr(f, "does not work: %s", line)
+				return nil, fieldErr(f, "does not work: %s", line).coded(CodeTemplate)
 			}
 		}
 	}
 	// The layout or footer broke another file: name the first stored template.
-	return nil, fieldErr(FieldTemplates+"."+slices.Sorted(maps.Keys(stored))[0], "breaks the message templates: %s", msg)
+	return nil, fieldErr(FieldTemplates+"."+slices.Sorted(maps.Keys(stored))[0], "breaks the message templates: %s", msg).coded(CodeTemplate)
 }

@@ -122,9 +122,9 @@ func clientProblem(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &fe):
-		return Invalid(fe.Field, fe.Message)
+		return InvalidAs(fe.Field, fe.Code, fe.Message)
 	case errors.Is(err, oauth.ErrConfiguredClient):
-		return Conflict("id", "this client is set in the Caddyfile and is read-only here; change it in the configuration")
+		return Conflict("id", CodeReadOnly, "this client is set in the Caddyfile and is read-only here; change it in the configuration")
 	case errors.Is(err, store.ErrNotFound):
 		return NotFound("no such client")
 	}

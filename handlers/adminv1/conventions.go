@@ -79,17 +79,17 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	)
 	switch {
 	case errors.As(err, &mbe):
-		return &Problem{Type: "about:blank", Title: "request too large", Status: http.StatusRequestEntityTooLarge,
+		return &Problem{Type: "about:blank", Title: "request too large", Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge,
 			Detail: fmt.Sprintf("the body may be at most %d bytes (custom_data at most %d)", maxBody, input.MaxCustomData)}
 	case errors.As(err, &ute):
-		return Invalid(ute.Field, fmt.Sprintf("must be a JSON %s", jsonKind(ute.Type.Kind().String())))
+		return InvalidAs(ute.Field, CodeType, fmt.Sprintf("must be a JSON %s", jsonKind(ute.Type.Kind().String())))
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return Invalid("", "the body is not a JSON object")
 	}
 	// encoding/json: `json: unknown field "x"`
 	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		f = strings.Trim(f, `"`)
-		return Invalid(f, fmt.Sprintf("unknown field %q (see %s/openapi.json)", f, Prefix))
+		return InvalidAs(f, CodeUnknownField, fmt.Sprintf("unknown field %q (see %s/openapi.json)", f, Prefix))
 	}
 	return Invalid("", strings.TrimPrefix(err.Error(), "json: "))
 }
@@ -167,15 +167,15 @@ func problemOf(err error) error {
 	case errors.As(err, &in):
 		if in.Field == "custom_data" && strings.HasPrefix(in.Message, "at most") {
 			return &Problem{Type: "about:blank", Title: "request too large", Status: http.StatusRequestEntityTooLarge,
-				Field: in.Field, Detail: in.Message}
+				Field: in.Field, Code: CodeTooLarge, Detail: in.Message}
 		}
 		return Invalid(in.Field, in.Message)
 	case errors.Is(err, account.ErrUserNotFound):
 		return NotFound("no such user")
 	case errors.Is(err, account.ErrEmailTaken):
-		return Conflict("email", "a user with this email already exists")
+		return Conflict("email", CodeTaken, "a user with this email already exists")
 	case errors.Is(err, account.ErrPhoneTaken):
-		return Conflict("phone_number", "another user verified this phone number")
+		return Conflict("phone_number", CodeTaken, "another user verified this phone number")
 	}
 	return err
 }

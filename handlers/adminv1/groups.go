@@ -126,7 +126,7 @@ func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(req.CustomData) == 0 {
-		return Invalid("custom_data", "is required (a JSON object, or null to clear it)")
+		return InvalidAs("custom_data", CodeRequired, "is required (a JSON object, or null to clear it)")
 	}
 	h.groupMu.Lock()
 	defer h.groupMu.Unlock()

@@ -60,9 +60,26 @@ func (h *Handler) OpenAPI() map[string]any {
 					"description": "an administrator's portal session (group " + h.deps.AdminGroup + "); writes need the " + CSRFHeader +
 						" header and a multi-factor login no older than " + h.deps.AdminMaxAge.String() + " (__Host- prefix on https)"},
 			},
-			"schemas": map[string]any{"Problem": schemaOf(reflect.TypeFor[Problem]())},
+			"schemas": map[string]any{"Problem": problemSchema()},
 		},
 	}
+}
+
+// problemSchema is the Problem schema with its members described: code is a closed list
+// (Codes) that clients map to their own messages, detail is English.
+func problemSchema() map[string]any {
+	s := schemaOf(reflect.TypeFor[Problem]())
+	props := s["properties"].(map[string]any)
+	props["field"] = map[string]any{"type": "string",
+		"description": "the request field at fault: a dotted path with list indexes, such as redirect_uris[1] or login.session_idle"}
+	props["code"] = map[string]any{"type": "string", "enum": Codes,
+		"description": "the kind of error, stable for programs (a console translates it and names the field's label; " +
+			"treat an unknown code as invalid): invalid (see detail), required, unknown_field, type (wrong JSON type), " +
+			"too_large, taken (409: another record has the value), read_only (set in the Caddyfile), changed (412), " +
+			"if_match_required (428), scheme (a URI scheme that is not allowed, such as javascript:), fragment (a URI with #...), " +
+			"https (plain http only on a loopback host), duration, color, template (does not parse or render), no_sender (409)"}
+	props["detail"] = map[string]any{"type": "string", "description": "what to change, in English"}
+	return s
 }
 
 func operation(rt Route) map[string]any {
@@ -113,7 +130,7 @@ func operation(rt Route) map[string]any {
 			map[string]any{"session": []any{}}}
 	}
 	if rt.Request != nil || len(rt.Query) > 0 {
-		resp["400"] = problem("invalid input (the problem's field names it)")
+		resp["400"] = problem("invalid input (the problem's field names it, its code says what kind of error)")
 	}
 	if strings.Contains(rt.Path, "{") {
 		resp["404"] = problem("no such resource")

@@ -84,13 +84,13 @@ func settingsProblem(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &fe):
-		return Invalid(fe.Field, fe.Message)
+		return InvalidAs(fe.Field, fe.Code, fe.Message)
 	case errors.Is(err, settings.ErrVersionMismatch):
 		return PreconditionFailed()
 	case errors.Is(err, settings.ErrNotFound):
 		return NotFound("no such resource")
 	case errors.Is(err, settings.ErrUnavailable):
-		return Conflict("channel", "no sender is configured for this channel (see the Caddyfile's email and sms options)")
+		return Conflict("channel", CodeNoSender, "no sender is configured for this channel (see the Caddyfile's email and sms options)")
 	}
 	return problemOf(err)
 }

@@ -390,7 +390,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if strings.TrimSpace(req.Email) == "" {
-		return Invalid("email", "is required")
+		return InvalidAs("email", CodeRequired, "is required")
 	}
 	switch req.Recovery {
 	case RecoveryNone, RecoveryCode:
@@ -567,7 +567,7 @@ func (h *Handler) putCustomData(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(data) > input.MaxCustomData {
-		return &Problem{Type: "about:blank", Title: "request too large", Status: http.StatusRequestEntityTooLarge, Field: "custom_data",
+		return &Problem{Type: "about:blank", Title: "request too large", Status: http.StatusRequestEntityTooLarge, Field: "custom_data", Code: CodeTooLarge,
 			Detail: "custom_data may be at most 100 KB"}
 	}
 	u, err := h.user(r)

@@ -167,7 +167,8 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, path string, v an
 
 // refused answers an API refusal: no session (or an ended one) and a stale multi-factor
 // login go through the login page and come back to back; a non-administrator and a
-// missing CSRF token are 403; anything else is the error page with the API's words.
+// missing CSRF token are 403; anything else is the error page saying what the API
+// refused, in the page's language (problemText).
 func (h *Handler) refused(w http.ResponseWriter, r *http.Request, p adminv1.Problem, back string) {
 	switch {
 	case p.Status == http.StatusUnauthorized, p.Status == http.StatusForbidden && p.Missing == adminv1.MissingFreshMFA:
@@ -181,26 +182,15 @@ func (h *Handler) refused(w http.ResponseWriter, r *http.Request, p adminv1.Prob
 	case p.Status == http.StatusNotFound:
 		h.Fail(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.", "not_found")
 	default:
-		h.Fail(w, r, p.Status, "Request refused", problemText(p), "invalid_request")
+		h.Fail(w, r, p.Status, "Request refused", h.problemText(r, p), "invalid_request")
 	}
-}
-
-// problemText is a problem's message for the page: the field it names and the detail.
-func problemText(p adminv1.Problem) string {
-	msg := p.Detail
-	if msg == "" {
-		msg = p.Title
-	}
-	if p.Field != "" {
-		msg = p.Field + ": " + msg
-	}
-	return portalkit.Capitalize(msg)
 }
 
 // write runs a form's API call: the form's CSRF token (checked by Kit.Form when the
 // handler read the form) is sent on as the header the API checks again. ok is true when the call succeeded; otherwise the
-// refusal was answered (login, step-up, 403) unless errMsg is set: a validation error for
-// the page to show next to its form.
+// refusal was answered (login, step-up, 403) unless errMsg is set: a validation error or an
+// edit conflict (412) for the page to show next to its form, in the page's language
+// (problemText).
 func (h *Handler) write(w http.ResponseWriter, r *http.Request, f url.Values, back, method, path string, body any, extra ...string) (a *answer, errMsg string, ok bool) {
 	a, err := h.call(r, method, path, f.Get("csrf_token"), body, extra...)
 	if err != nil {
@@ -215,7 +205,7 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, f url.Values, ba
 	switch p.Status {
 	case http.StatusBadRequest, http.StatusConflict, http.StatusPreconditionFailed, http.StatusPreconditionRequired,
 		http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
-		return a, problemText(p), false
+		return a, h.problemText(r, p), false
 	}
 	h.refused(w, r, p, back)
 	return a, "", false

@@ -23,7 +23,25 @@ type DashboardData struct {
 	Nav
 	Users, Clients, Groups, Events, Failed int
 	UsersMore, EventsMore                  bool
-	Recent                                 []audit.Event
+	Recent                                 []EventRow
+}
+
+// EventRow is an audit event with its login method's human name (MethodName).
+type EventRow struct {
+	audit.Event
+	MethodName string
+}
+
+// eventRows names the events' methods in lang.
+func eventRows(lang string, events []audit.Event) []EventRow {
+	out := make([]EventRow, len(events))
+	for i, e := range events {
+		out[i] = EventRow{Event: e}
+		if e.Method != "" {
+			out[i].MethodName = methodName(lang, e.Method)
+		}
+	}
+	return out
 }
 
 // dashboardCap bounds what the dashboard counts (one API page each).
@@ -61,9 +79,11 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		}
 		recent = last.Items
 	}
-	for i := len(recent) - 1; i >= 0 && len(d.Recent) < 10; i-- {
-		d.Recent = append(d.Recent, recent[i])
+	var latest []audit.Event
+	for i := len(recent) - 1; i >= 0 && len(latest) < 10; i-- {
+		latest = append(latest, recent[i])
 	}
+	d.Recent = eventRows(h.Lang(r), latest)
 	h.Page(w, r, http.StatusOK, "admin_dashboard", "Console", "", d)
 }
 
@@ -116,7 +136,7 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int
 			h.refused(w, r, p, r.URL.RequestURI())
 			return
 		}
-		errMsg, status = problemText(p), http.StatusBadRequest
+		errMsg, status = h.problemText(r, p), http.StatusBadRequest
 	}
 	if err != nil {
 		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
@@ -264,7 +284,7 @@ func (h *Handler) userAction(w http.ResponseWriter, r *http.Request) {
 			data = "{}"
 		}
 		if !json.Valid([]byte(data)) {
-			h.renderUser(w, r, http.StatusBadRequest, id, "custom_data: must be a JSON object")
+			h.renderUser(w, r, http.StatusBadRequest, id, h.T(r, "Custom data must be a JSON object, such as {\"floor\": 3}."))
 			return
 		}
 		method, body, extra = "PUT", json.RawMessage(data), []string{"If-Match", f.Get("etag")}
@@ -276,7 +296,7 @@ func (h *Handler) userAction(w http.ResponseWriter, r *http.Request) {
 		method, path = "DELETE", base+"/identities/"+url.PathEscape(f.Get("provider"))+"/"+url.PathEscape(f.Get("subject"))
 	case "delete":
 		if f.Get("confirm") == "" || (f.Get("confirm") != f.Get("email") && f.Get("confirm") != id) {
-			h.renderUser(w, r, http.StatusBadRequest, id, "Type the user's email address to confirm the deletion.")
+			h.renderUser(w, r, http.StatusBadRequest, id, h.T(r, "Type the user's email address to confirm the deletion."))
 			return
 		}
 		method, path, extra = "DELETE", base, []string{"If-Match", f.Get("etag")}
@@ -489,7 +509,7 @@ func (h *Handler) groupAction(w http.ResponseWriter, r *http.Request) {
 		}
 		if !json.Valid([]byte(data)) {
 			// Sent on as it is, the API would refuse the whole body; name the field instead.
-			h.renderGroups(w, r, http.StatusBadRequest, "custom_data: must be a JSON object")
+			h.renderGroups(w, r, http.StatusBadRequest, h.T(r, "Custom data must be a JSON object, such as {\"floor\": 3}."))
 			return
 		}
 		method, body = "PUT", adminv1.GroupRequest{CustomData: json.RawMessage(data)}
@@ -515,7 +535,7 @@ func (h *Handler) groupAction(w http.ResponseWriter, r *http.Request) {
 type AuditData struct {
 	Nav
 	Filter url.Values
-	Events []audit.Event
+	Events []EventRow
 	Next   template.URL
 	Export template.URL
 }
@@ -556,13 +576,13 @@ func (h *Handler) auditLog(w http.ResponseWriter, r *http.Request) {
 			h.refused(w, r, p, r.URL.RequestURI())
 			return
 		}
-		status, errMsg = http.StatusBadRequest, problemText(p)
+		status, errMsg = http.StatusBadRequest, h.problemText(r, p)
 	}
 	if err != nil {
 		h.Fail(w, r, http.StatusInternalServerError, "Unavailable", "Something went wrong on our side. Try again in a moment.", "server_error")
 		return
 	}
-	d := AuditData{Nav: Nav{"audit"}, Filter: f, Events: page.Items, Export: template.URL(export)}
+	d := AuditData{Nav: Nav{"audit"}, Filter: f, Events: eventRows(h.Lang(r), page.Items), Export: template.URL(export)}
 	if page.Next != "" {
 		f2 := url.Values{}
 		for k, v := range f {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/handlers/adminv1"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
+	"github.com/gatehouse-dev/gatehouse/i18n"
 	"github.com/gatehouse-dev/gatehouse/notify"
 	"github.com/gatehouse-dev/gatehouse/settings"
 )
@@ -41,9 +42,11 @@ func (d settingsDoc) locked(field string) bool {
 	return slices.Contains(d.FromCaddyfile, field)
 }
 
-// MethodRow is one login method of the preferences form.
+// MethodRow is one login method of the preferences form: Name is its identifier, Label its
+// human name in the page's language.
 type MethodRow struct {
 	Name  string
+	Label string
 	On    bool
 	Order int
 	MFA   string
@@ -61,7 +64,7 @@ type SettingsData struct {
 	ETag                                 string
 	Locked                               map[string]bool
 	Done                                 bool
-	SignupModes                          []string
+	SignupModes                          []Option
 }
 
 func (h *Handler) readSettings(w http.ResponseWriter, r *http.Request) (settingsDoc, bool) {
@@ -81,7 +84,11 @@ func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, status 
 	l, b := doc.Settings.Login, doc.Settings.Branding
 	d := SettingsData{Nav: Nav{"settings"}, Signup: l.Signup, SessionIdle: l.SessionIdle, SessionLifetime: l.SessionLifetime,
 		ProductName: b.ProductName, LogoURL: b.LogoURL, Color: b.Color, ETag: doc.ETag, Locked: map[string]bool{},
-		Done: r.URL.Query().Get("done") != "", SignupModes: []string{settings.SignupOpen, settings.SignupInvite, settings.SignupClosed}}
+		Done: r.URL.Query().Get("done") != ""}
+	lang := h.Lang(r)
+	for _, m := range []string{settings.SignupOpen, settings.SignupInvite, settings.SignupClosed} {
+		d.SignupModes = append(d.SignupModes, Option{Value: m, Label: i18n.T(lang, signupNames[m])})
+	}
 	for _, f := range doc.FromCaddyfile {
 		d.Locked[f] = true
 	}
@@ -94,6 +101,7 @@ func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, status 
 		}
 	}
 	for i := range d.Methods {
+		d.Methods[i].Label = methodName(lang, d.Methods[i].Name)
 		d.Methods[i].MFA = l.MFA[d.Methods[i].Name]
 		d.Methods[i].MFALocked = d.Locked[settings.FieldMFA+"."+d.Methods[i].Name]
 	}
