@@ -46,7 +46,8 @@ type Manager struct {
 	// in any case.
 	Idle, Lifetime time.Duration
 	// Lifetimes, if set, replaces Idle and Lifetime with the ones in force now (runtime
-	// settings): a session started or used after a change gets the new ones.
+	// settings): a session started or used after a change gets the new ones, and shorter
+	// ones end existing sessions at their next request (ExpiresAt).
 	Lifetimes func() (idle, lifetime time.Duration)
 	// RevocationTTL is how long a revocation entry must live: as long as any access token
 	// issued before it can be valid.
