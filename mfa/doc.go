@@ -7,7 +7,9 @@
 //     (CR-18); StartPending records the first factor and its amr for the browser's MFA
 //     cookie, PendingUser reads it back for the second-factor page, CompletePending
 //     consumes it once the passkey checked out;
-//   - CanAddPasskey: whether the step-up page may offer to add a passkey right there.
+//   - CanAddPasskey: whether the step-up page may offer to add a passkey right there;
+//   - StepUpRequired: whether a single-factor session or token must be stepped up because
+//     the runtime settings now require a second factor after one of its methods (Required).
 //
 // The second factor itself is a passkey ceremony (login/passkey BeginSecondFactor /
 // FinishSecondFactor), an authenticator code (login/totp) or a recovery code

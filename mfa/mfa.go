@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/sessions"
@@ -24,6 +25,23 @@ type Rules struct {
 	Now      func() time.Time
 	// Audit records each second-factor challenge (nil: not recorded).
 	Audit audit.Recorder
+	// Required, if set, tells whether a login by the methods of amr must have a second
+	// factor now (the runtime settings' login.mfa, settings.Effective.SecondFactorRequired).
+	// It reads memory only: it runs on the protect handler's hot path.
+	Required func(amr []string) bool
+}
+
+// StepUpRequired tells whether a session (or an access token) whose login proved amr lacks
+// the second factor that the settings now require: it is single-factor and one of its
+// methods is set to required. Such a session, even one started before the setting
+// changed, is confirmed with a second factor (or one is set up) before a code is issued
+// for it or a protected route accepts it: the settings "take effect on the next request"
+// (issue 18).
+func (r *Rules) StepUpRequired(amr []string) bool {
+	if r == nil || r.Required == nil || login.ACR(amr) == login.ACRMultiFactor {
+		return false
+	}
+	return r.Required(amr)
 }
 
 // NeedsSecondFactor tells whether a login of u by a factor that is not a passkey must be

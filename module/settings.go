@@ -19,7 +19,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/notify"
 	"github.com/gatehouse-dev/gatehouse/settings"
-	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // Settings returns the runtime-settings service (the Administration API's Go API for login
@@ -76,8 +75,9 @@ func (a *App) settingsBase(cfg idp.Config, passkeys bool) settings.Base {
 
 // provisionSettings builds the settings view over the store (loaded once now; Start keeps
 // it current), the service that writes it, and points the consumers at the view: enabled
-// passwordless methods, sign-up mode, session lifetimes, roles in tokens, stored social
-// providers, the pages' brand (portal.go) and the messages' brand and templates.
+// login methods, sign-up mode, second factor per method, session lifetimes, roles in tokens
+// (idp.Provider.UseSettings), stored social providers, the pages' brand (portal.go) and the
+// messages' brand and templates.
 func (a *App) provisionSettings(ctx caddy.Context, cfg idp.Config, ring *keys.Ring) error {
 	// Stored values are data, never placeholders: an administrator must not be able to send
 	// {env.*} or {file.*} to a provider of their choosing.
@@ -95,13 +95,7 @@ func (a *App) provisionSettings(ctx caddy.Context, cfg idp.Config, ring *keys.Ri
 		a.logger.Warn("runtime settings not loaded; the configuration's apply until they are", zap.Error(err))
 	}
 	a.settings = view
-	p.Codes.On = func(m string) bool { return view.Load().Effective.Enabled(m) }
-	p.Signup.ModeNow = func() string { return view.Load().Effective.Signup }
-	p.Sessions.Lifetimes = func() (time.Duration, time.Duration) {
-		e := view.Load().Effective
-		return e.SessionIdle, e.SessionLifetime
-	}
-	p.Tokens.ExpandUser = func(u store.User) store.User { return view.Load().ExpandUser(u) }
+	p.UseSettings(view)
 	social := &storedSocial{repl: repl, logger: a.logger}
 	view.Subscribe(social.update)
 	p.Social.Stored = social.providers

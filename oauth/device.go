@@ -266,7 +266,7 @@ func (p *Server) DecideDevice(ctx context.Context, userCode, sessionID string, a
 		return nil, oerr
 	}
 	s, err := p.Store.GetSession(ctx, sessionID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.Now().Before(s.ExpiresAt())) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.Now().Before(p.Sessions.ExpiresAt(s))) {
 		return nil, errorf(InvalidGrant, "your session ended; log in again")
 	} else if err != nil {
 		return nil, p.serverError("device: read session", err)
@@ -401,7 +401,7 @@ func (p *Server) redeemDevice(ctx context.Context, c *Client, id string, now tim
 		return nil, invalid("the session was logged out")
 	}
 	s, err := p.Store.GetSession(ctx, d["sid"])
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !now.Before(s.ExpiresAt())) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !now.Before(p.Sessions.ExpiresAt(s))) {
 		return nil, invalid("the session that approved the request was logged out")
 	} else if err != nil {
 		return nil, p.serverError("device: read session", err)

@@ -157,7 +157,7 @@ func (p *Server) exchangeCode(ctx context.Context, c *Client, in CodeGrant) (*To
 	// revocation list still holds.
 	if rec.SessionID != "" {
 		s, err := p.Store.GetSession(ctx, rec.SessionID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !now.Before(s.ExpiresAt())) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !now.Before(p.Sessions.ExpiresAt(s))) {
 			return nil, invalid("the session was logged out")
 		} else if err != nil {
 			return nil, p.serverError("token: read session", err)
@@ -231,7 +231,7 @@ func (p *Server) refreshGrant(ctx context.Context, c *Client, in RefreshRequest)
 	}
 	if old.SessionID != "" && !hasString(old.Scopes, "offline_access") {
 		s, err := p.Store.GetSession(ctx, old.SessionID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !now.Before(s.ExpiresAt())) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !now.Before(p.Sessions.ExpiresAt(s))) {
 			return nil, invalid("the session of this refresh token ended")
 		} else if err != nil {
 			return nil, p.serverError("token: read session", err)

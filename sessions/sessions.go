@@ -46,7 +46,8 @@ type Manager struct {
 	// in any case.
 	Idle, Lifetime time.Duration
 	// Lifetimes, if set, replaces Idle and Lifetime with the ones in force now (runtime
-	// settings): a session started or used after a change gets the new ones.
+	// settings): a session started or used after a change gets the new ones, and shorter
+	// ones end existing sessions at their next request (ExpiresAt).
 	Lifetimes func() (idle, lifetime time.Duration)
 	// RevocationTTL is how long a revocation entry must live: as long as any access token
 	// issued before it can be valid.
@@ -118,7 +119,17 @@ func (m *Manager) Get(ctx context.Context, sec string) (store.Session, store.Use
 		return store.Session{}, store.User{}, fmt.Errorf("read session: %w", err)
 	}
 	now := m.Now()
-	if !now.Before(s.ExpiresAt()) {
+	if exp := m.ExpiresAt(s); !now.Before(exp) {
+		if exp.Before(s.ExpiresAt()) {
+			// Ended by lifetimes shortened since it was last used: recorded, so that it
+			// stays ended if they grow again (best effort: the check above repeats).
+			if _, err := m.Store.UpdateSession(ctx, id, func(s store.Session) (store.Session, error) {
+				s.IdleExpiresAt = exp
+				return s, nil
+			}); err != nil && !errors.Is(err, store.ErrNotFound) {
+				m.logger().Warn("record the end of a session", "error", err)
+			}
+		}
 		return store.Session{}, store.User{}, ErrNoSession
 	}
 	if err := m.Revocations.Check(s.ID, "", "", 0); err != nil {
@@ -139,7 +150,10 @@ func (m *Manager) Get(ctx context.Context, sec string) (store.Session, store.Use
 	if now.Sub(s.LastSeenAt) >= touchEvery {
 		s2, err := m.Store.UpdateSession(ctx, id, func(s store.Session) (store.Session, error) {
 			s.LastSeenAt = now
-			idle, _ := m.lifetimes()
+			idle, lifetime := m.lifetimes()
+			if abs := s.CreatedAt.Add(lifetime); lifetime > 0 && abs.Before(s.AbsoluteExpiresAt) {
+				s.AbsoluteExpiresAt = abs // a shorter lifetime in force since the start
+			}
 			s.IdleExpiresAt = now.Add(idle)
 			if s.IdleExpiresAt.After(s.AbsoluteExpiresAt) {
 				s.IdleExpiresAt = s.AbsoluteExpiresAt
@@ -153,6 +167,26 @@ func (m *Manager) Get(ctx context.Context, sec string) (store.Session, store.Use
 		}
 	}
 	return s, u, nil
+}
+
+// ExpiresAt returns when s ends: its recorded deadlines, brought forward by the lifetimes in
+// force now (Lifetimes, the runtime settings). A shorter idle or absolute lifetime applies
+// to existing sessions at their next request — idle counted from the last recorded use,
+// absolute from the start; a longer one applies to sessions started after the change
+// (and the idle one to sessions used after it, up to their absolute deadline).
+func (m *Manager) ExpiresAt(s store.Session) time.Time {
+	exp := s.ExpiresAt()
+	if m == nil {
+		return exp
+	}
+	idle, lifetime := m.lifetimes()
+	if t := s.LastSeenAt.Add(idle); idle > 0 && t.Before(exp) {
+		exp = t
+	}
+	if t := s.CreatedAt.Add(lifetime); lifetime > 0 && t.Before(exp) {
+		exp = t
+	}
+	return exp
 }
 
 // End logs a session out: the record is deleted, every refresh-token family started in it

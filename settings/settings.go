@@ -59,7 +59,9 @@ type Effective struct {
 	// MFA is the second-factor requirement per login method (a method not named is
 	// MFAIfEnrolled).
 	MFA map[string]string `json:"mfa,omitempty"`
-	// SessionIdle and SessionLifetime bound portal sessions started from now on.
+	// SessionIdle and SessionLifetime bound the portal sessions: shorter ones also end
+	// existing sessions at their next request, longer ones apply to sessions started (the
+	// idle one: used) from now on (sessions.Manager.ExpiresAt).
 	SessionIdle     time.Duration `json:"session_idle"`
 	SessionLifetime time.Duration `json:"session_lifetime"`
 	ProductName     string        `json:"product_name"`

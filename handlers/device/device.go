@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
+	"github.com/gatehouse-dev/gatehouse/settings"
 )
 
 // Path is the verification page (verification_uri).
@@ -60,6 +61,17 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request, target string)
 	} else if err != nil {
 		h.LogFailure("device page: read session", err)
 		h.Fail(w, r, http.StatusServiceUnavailable, "Try again later", "The login service is temporarily unavailable. Try again in a moment.", "temporarily_unavailable")
+		return "", "", false
+	}
+	if h.SecondFactor.StepUpRequired(s.AMR) {
+		// The settings now require a second factor after this session's way of logging
+		// in (login.mfa, issue 18): no device is approved until it is confirmed.
+		if has, err := h.SecondFactor.NeedsSecondFactor(r.Context(), u); err == nil && has {
+			http.Redirect(w, r, h.Base+"/login/mfa?return_to="+url.QueryEscape(target), http.StatusSeeOther)
+			return "", "", false
+		}
+		status, code, msg, _ := h.Classify(w, r, settings.ErrSecondFactorRequired)
+		h.Fail(w, r, status, "Request refused", msg, code)
 		return "", "", false
 	}
 	return s.ID, u.Email, true

@@ -173,6 +173,27 @@ func (h *Handler) authorizeRequest(w http.ResponseWriter, r *http.Request, req *
 		http.Redirect(w, r, h.loginRedirect(params, req), http.StatusFound)
 		return
 	}
+	// A second factor that the runtime settings now require after one of the session's
+	// methods (login.mfa.<method>: required), also for a session started before the change
+	// ("take effect on the next request", issue 18): no code is issued for the session until
+	// a second factor confirms it, or the user sets one up; there is no "continue without"
+	// way, whatever the request asks.
+	if h.MFA.StepUpRequired(s.AMR) {
+		has, err := h.MFA.NeedsSecondFactor(ctx, u)
+		switch {
+		case err != nil:
+			h.Logger.Error("authorize: second factors", "error", err)
+			h.redirectError(w, r, req, codeTemporarilyUnavail, "the login service is temporarily unavailable")
+		case req.HasPrompt("none"):
+			h.redirectError(w, r, req, codeInteractionRequired, "the user must confirm the login with a second factor")
+		case has:
+			target := h.Base + PathAuthorize + "?" + params.Encode()
+			http.Redirect(w, r, h.Base+"/login/mfa?return_to="+url.QueryEscape(target), http.StatusFound)
+		default:
+			h.secondFactorPage(w, r, params, req, s, u, true)
+		}
+		return
+	}
 	// Step-up: a client asking for a multi-factor login (acr_values aal2, or an essential
 	// acr claim) gets the session confirmed with a passkey first. A user without a second
 	// factor cannot do better than aal1: an essential request fails (OIDC Core §5.5.1.1), a
@@ -199,7 +220,7 @@ func (h *Handler) authorizeRequest(w http.ResponseWriter, r *http.Request, req *
 			h.redirectError(w, r, req, codeAccessDenied, "a multi-factor login was required and this account has no second factor")
 			return
 		case !req.HasPrompt("none") && params.Get(paramMFASkip) == "":
-			h.secondFactorPage(w, r, params, req, s, u)
+			h.secondFactorPage(w, r, params, req, s, u, false)
 			return
 		}
 	}
@@ -338,7 +359,8 @@ type secondFactorData struct {
 	ReloginURL string
 	// AccountURL is the account page, where passkeys are managed.
 	AccountURL string
-	// ContinueURL resumes the authorization request with a single-factor login.
+	// ContinueURL resumes the authorization request with a single-factor login ("": not
+	// offered, the settings require a second factor).
 	ContinueURL string
 }
 
@@ -347,7 +369,9 @@ type secondFactorData struct {
 // (a passkey today) right there, after which a reload resumes the request through the
 // step-up, or to continue without one. It is a page and not a redirect, so that a client
 // that insists on aal2 (gatehouse_protect's mfa) cannot send the browser round in circles.
-func (h *Handler) secondFactorPage(w http.ResponseWriter, r *http.Request, params url.Values, req *oauth.AuthRequest, s store.Session, u store.User) {
+// required (the runtime settings require a second factor after the session's method)
+// leaves out the way on without one.
+func (h *Handler) secondFactorPage(w http.ResponseWriter, r *http.Request, params url.Values, req *oauth.AuthRequest, s store.Session, u store.User, required bool) {
 	resume := url.Values{}
 	for k, v := range params {
 		if len(v) > 0 && k != paramMFASkip {
@@ -359,6 +383,9 @@ func (h *Handler) secondFactorPage(w http.ResponseWriter, r *http.Request, param
 	d := secondFactorData{App: req.Client.Name, Email: u.Email, CanAdd: h.MFA.CanAddPasskey(s),
 		ReloginURL: h.Base + PathLogin + "?" + url.Values{"return_to": {here}}.Encode(),
 		AccountURL: h.Base + "/", ContinueURL: h.Base + PathAuthorize + "?" + resume.Encode()}
+	if required {
+		d.ContinueURL = ""
+	}
 	web.SecurityHeaders(w.Header())
 	lang := i18n.FromRequest(r, h.Locale)
 	if err := h.Templates.Render(w, http.StatusOK, "mfa_setup", ui.Page{Brand: h.Brand, Base: h.Base, Lang: lang,

@@ -58,6 +58,7 @@ type Sessions interface {
 type MFA interface {
 	NeedsSecondFactor(ctx context.Context, u store.User) (bool, error)
 	CanAddPasskey(s store.Session) bool
+	StepUpRequired(amr []string) bool
 }
 
 // Passkeys tells whether passkeys are available (*passkey.Method).

@@ -27,6 +27,9 @@ type Sessions interface {
 type SecondFactor interface {
 	NeedsSecondFactor(ctx context.Context, u store.User) (bool, error)
 	StartPending(ctx context.Context, u store.User, amr []string) (string, error)
+	// StepUpRequired tells whether a session whose login proved amr lacks a second factor
+	// that the runtime settings now require after one of its methods.
+	StepUpRequired(amr []string) bool
 }
 
 // Channels say which code methods are on and how long codes live (*otp.Codes).

@@ -323,6 +323,13 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) (*Identity, int) {
 		rule = &g.credRule
 	}
 	d := policy.Evaluate(rule, &id.Policy)
+	if d.Outcome == policy.Allow && id.cred == nil && !id.Policy.MFA && g.Provider.MFA.StepUpRequired(id.Claims.AMR) {
+		// The runtime settings now require a second factor after this login's method
+		// (login.mfa.<method>: required), on every route, also for a login made before the
+		// change: a step-up, as for a route with mfa. Memory only (the settings snapshot),
+		// and only for single-factor identities.
+		d = policy.Decision{Outcome: policy.InsufficientAuthentication, Reason: "a second factor is now required after this way of logging in"}
+	}
 	switch d.Outcome {
 	case policy.Allow:
 	case policy.InvalidToken:

@@ -64,6 +64,8 @@ type Link struct {
 // continues.
 func (m *Method) Begin(ctx context.Context, email, returnTo, lang, clientIP string) (string, error) {
 	if !m.Enabled() {
+		// Turned off (or no sender): nothing is sent, and the attempt is on the record.
+		login.Audit(ctx, m.Audit, "magic_link", "", login.Result{}, otp.ErrMethodDisabled, otp.ErrMethodDisabled)
 		return "", otp.ErrMethodDisabled
 	}
 	email, err := input.NormalizeEmail(email)
@@ -145,11 +147,16 @@ func (m *Method) Finish(ctx context.Context, token, nonce string, confirmed bool
 	if errors.As(err, &confirm) {
 		return res, err // not an attempt yet: the browser confirms first
 	}
-	login.Audit(ctx, m.Audit, "magic_link", "", res, err, ErrLinkExpired, account.ErrUserDisabled)
-	return login.Count(m.Metrics, "magic_link", res, err, ErrLinkExpired)
+	login.Audit(ctx, m.Audit, "magic_link", "", res, err, ErrLinkExpired, account.ErrUserDisabled, otp.ErrMethodDisabled)
+	return login.Count(m.Metrics, "magic_link", res, err, ErrLinkExpired, otp.ErrMethodDisabled)
 }
 
 func (m *Method) finish(ctx context.Context, token, nonce string, confirmed bool) (login.Result, error) {
+	if !m.Enabled() {
+		// Turned off since the link was sent: it no longer logs in (and is left unused, so
+		// that it works again if the method is turned back on before it expires).
+		return login.Result{}, otp.ErrMethodDisabled
+	}
 	ml, rec, err := m.lookup(ctx, token, nonce)
 	if err != nil {
 		return login.Result{}, err

@@ -30,7 +30,7 @@ type LoginCodes struct {
 // Finish checks a login code (email or SMS) and returns the account and its amr.
 func (l *LoginCodes) Finish(ctx context.Context, flow, code, clientIP string) (login.Result, error) {
 	method, userID, res, err := l.finish(ctx, flow, code, clientIP)
-	login.Audit(ctx, l.Audit, method, userID, res, err, ErrCodeInvalid, ErrCodeExpired, ErrCodeAttempts)
+	login.Audit(ctx, l.Audit, method, userID, res, err, ErrCodeInvalid, ErrCodeExpired, ErrCodeAttempts, ErrMethodDisabled)
 	return res, err
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -27,6 +28,9 @@ import (
 func (m *Method) BeginLogin(ctx context.Context, email string) (*Ceremony, error) {
 	if m.WebAuthn == nil {
 		return nil, ErrPasskeysDisabled
+	}
+	if !m.LoginEnabled() {
+		return nil, m.loginOff(ctx)
 	}
 	if email == "" {
 		assertion, sd, err := m.WebAuthn.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
@@ -93,13 +97,18 @@ func (m *Method) decoyCredentials(email string) []protocol.CredentialDescriptor 
 // counter that went backwards is refused (CR-25).
 func (m *Method) FinishLogin(ctx context.Context, sec string, response []byte) (login.Result, error) {
 	res, err := m.finishLogin(ctx, sec, response)
-	login.Audit(ctx, m.Audit, "passkey", "", res, err, ErrPasskeyFailed, ErrClonedAuthenticator, ErrNoPasskey, account.ErrUserDisabled)
-	return login.Count(m.Metrics, "passkey", res, err, ErrPasskeyFailed, ErrClonedAuthenticator, ErrNoPasskey)
+	login.Audit(ctx, m.Audit, "passkey", "", res, err, ErrPasskeyFailed, ErrClonedAuthenticator, ErrNoPasskey, account.ErrUserDisabled, otp.ErrMethodDisabled)
+	return login.Count(m.Metrics, "passkey", res, err, ErrPasskeyFailed, ErrClonedAuthenticator, ErrNoPasskey, otp.ErrMethodDisabled)
 }
 
 func (m *Method) finishLogin(ctx context.Context, sec string, response []byte) (login.Result, error) {
 	if m.WebAuthn == nil {
 		return login.Result{}, ErrPasskeysDisabled
+	}
+	if !m.LoginEnabled() {
+		// Also a ceremony begun before the method was turned off: refused before the
+		// assertion is looked at (the challenge stays unused).
+		return login.Result{}, otp.ErrMethodDisabled
 	}
 	if err := checkResponseSize(response); err != nil {
 		return login.Result{}, err

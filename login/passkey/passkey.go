@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/metrics"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/sessions"
@@ -125,13 +126,31 @@ type Method struct {
 	Signup   *account.Signup
 	Sessions *sessions.Manager
 	// Keys derives the secret of the decoy credentials shown for unknown addresses.
-	Keys   *keys.Ring
-	Now    func() time.Time
-	Logger *slog.Logger
+	Keys *keys.Ring
+	// LoginOn, if set, tells whether logging in (and signing up) with a passkey is turned on
+	// now (the runtime settings' login.methods): when it is off, the login and sign-up
+	// ceremonies are refused at both steps with otp.ErrMethodDisabled. A passkey as the
+	// second factor, for step-up and for approvals stays available, and so does managing
+	// passkeys: the second-factor rules (login.mfa) do not depend on the login methods.
+	// nil: on whenever WebAuthn is.
+	LoginOn func() bool
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Enabled reports whether the server can run WebAuthn ceremonies.
 func (m *Method) Enabled() bool { return m.WebAuthn != nil }
+
+// LoginEnabled reports whether logging in with a passkey is possible now: WebAuthn is
+// available and the runtime settings have not turned the method off.
+func (m *Method) LoginEnabled() bool { return m.WebAuthn != nil && (m.LoginOn == nil || m.LoginOn()) }
+
+// loginOff is the refusal of a login or sign-up ceremony while passkey login is turned off
+// (WebAuthn available, the method off in the settings), recorded as a failed login.
+func (m *Method) loginOff(ctx context.Context) error {
+	login.Audit(ctx, m.Audit, "passkey", "", login.Result{}, otp.ErrMethodDisabled, otp.ErrMethodDisabled)
+	return otp.ErrMethodDisabled
+}
 
 func (m *Method) logger() *slog.Logger {
 	if m.Logger == nil {

@@ -21,6 +21,9 @@ func (m *Method) BeginSignup(ctx context.Context, in account.NewUser, invite, cl
 	if m.WebAuthn == nil {
 		return nil, ErrPasskeysDisabled
 	}
+	if !m.LoginEnabled() {
+		return nil, m.loginOff(ctx)
+	}
 	if err := m.Signup.Check(ctx, invite, clientIP); err != nil {
 		return nil, err
 	}
@@ -52,6 +55,9 @@ func (m *Method) BeginSignup(ctx context.Context, in account.NewUser, invite, cl
 func (m *Method) signupCredential(ctx context.Context, sec string, response []byte) (store.User, *webauthn.Credential, store.OneTimeCode, error) {
 	if m.WebAuthn == nil {
 		return store.User{}, nil, store.OneTimeCode{}, ErrPasskeysDisabled
+	}
+	if !m.LoginEnabled() {
+		return store.User{}, nil, store.OneTimeCode{}, m.loginOff(ctx)
 	}
 	if err := checkResponseSize(response); err != nil {
 		return store.User{}, nil, store.OneTimeCode{}, err

@@ -34,6 +34,8 @@ func (m *Method) Enabled() bool { return m.Codes.MethodEnabled(otp.MethodSMSCode
 // Begin sends a login code to phone if an account has verified it.
 func (m *Method) Begin(ctx context.Context, phone, lang, clientIP string) (string, error) {
 	if !m.Enabled() {
+		// Turned off (or no sender): nothing is sent, and the attempt is on the record.
+		login.Audit(ctx, m.Audit, "sms_otp", "", login.Result{}, otp.ErrMethodDisabled, otp.ErrMethodDisabled)
 		return "", otp.ErrMethodDisabled
 	}
 	phone, err := input.NormalizePhone(phone)
@@ -58,11 +60,14 @@ func (m *Method) Begin(ctx context.Context, phone, lang, clientIP string) (strin
 // Finish checks a code sent by SMS (in the browser holding flow) and returns the account.
 func (m *Method) Finish(ctx context.Context, flow, code, clientIP string) (login.Result, error) {
 	res, err := m.finish(ctx, flow, code, clientIP)
-	login.Audit(ctx, m.Audit, "sms_otp", "", res, err, otp.ErrCodeInvalid, otp.ErrCodeExpired, otp.ErrCodeAttempts, account.ErrUserDisabled)
-	return login.Count(m.Metrics, "sms_otp", res, err, otp.ErrCodeInvalid, otp.ErrCodeExpired, otp.ErrCodeAttempts)
+	login.Audit(ctx, m.Audit, "sms_otp", "", res, err, otp.ErrCodeInvalid, otp.ErrCodeExpired, otp.ErrCodeAttempts, account.ErrUserDisabled, otp.ErrMethodDisabled)
+	return login.Count(m.Metrics, "sms_otp", res, err, otp.ErrCodeInvalid, otp.ErrCodeExpired, otp.ErrCodeAttempts, otp.ErrMethodDisabled)
 }
 
 func (m *Method) finish(ctx context.Context, flow, code, clientIP string) (login.Result, error) {
+	if !m.Enabled() {
+		return login.Result{}, otp.ErrMethodDisabled // before the code is looked at
+	}
 	rec, err := m.Codes.Check(ctx, Purpose, flow, code, clientIP)
 	if err != nil {
 		return login.Result{}, err
@@ -73,6 +78,10 @@ func (m *Method) finish(ctx context.Context, flow, code, clientIP string) (login
 // Complete ends a login whose SMS code checked out (rec is its record): the number must
 // still be the account's verified one.
 func (m *Method) Complete(ctx context.Context, rec store.OneTimeCode) (login.Result, error) {
+	if !m.Enabled() {
+		// Turned off since the code was sent: the code no longer logs in.
+		return login.Result{}, otp.ErrMethodDisabled
+	}
 	u, err := m.Accounts.LoginUser(ctx, rec.Subject)
 	if err != nil {
 		return login.Result{}, err
