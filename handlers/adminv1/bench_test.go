@@ -28,6 +28,7 @@ const benchUsers = 100_000
 func BenchmarkListUsers(b *testing.B) {
 	s := benchstore.Open(b)
 	seedUsers(b, s, benchUsers)
+	benchstore.Settle(b, s)
 	e := newEnvOn(b, s)
 	for _, bc := range []struct {
 		name, query string

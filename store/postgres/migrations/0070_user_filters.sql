@@ -55,3 +55,7 @@ BEGIN
     END IF;
 END
 $$;
+
+-- Statistics for the new columns now, so that the planner does not take the filters of a
+-- large table for rare until autovacuum comes by.
+ANALYZE users;
