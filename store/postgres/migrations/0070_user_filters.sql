@@ -1,23 +1,36 @@
 -- The admin API's user filters (issue 18; store.Users.FindUsers) are answered from
--- indexes: email and external_id have their unique indexes already; the groups, the
--- roles, the disabled flag and the searchable name (store.NameKey) get columns of their
--- own, written with the record's json by CreateUser and UpdateUser, and filled here from
--- the json for the users already stored.
+-- indexes: email and external_id have their unique indexes already. Groups and roles are
+-- rows of user_memberships, whose primary key lists the members of a group (or role) in
+-- user ID order: a page of a filter is a range of that index joined to users, whatever the
+-- group's size, never a sort of all its members. The disabled flag and the searchable name
+-- (store.NameKey) get columns. CreateUser and UpdateUser write them with the record's json;
+-- here they are filled from the json for the users already stored.
 ALTER TABLE users
-    ADD COLUMN groups   text[] COLLATE "C" NOT NULL DEFAULT '{}',
-    ADD COLUMN roles    text[] COLLATE "C" NOT NULL DEFAULT '{}',
     ADD COLUMN disabled boolean NOT NULL DEFAULT false,
     ADD COLUMN name     text COLLATE "C" NOT NULL DEFAULT '';
 
 UPDATE users SET
-    groups = ARRAY(SELECT json_array_elements_text(CASE WHEN json_typeof(data->'groups') = 'array' THEN data->'groups' END)),
-    roles = ARRAY(SELECT json_array_elements_text(CASE WHEN json_typeof(data->'roles') = 'array' THEN data->'roles' END)),
     disabled = coalesce((data->>'disabled')::boolean, false),
     name = lower(coalesce(data->>'fname', '') || ' ' || coalesce(data->>'mname', '') || ' ' ||
                  coalesce(data->>'lname', '') || ' ' || coalesce(data->>'username', ''));
 
-CREATE INDEX users_groups ON users USING gin (groups);
-CREATE INDEX users_roles ON users USING gin (roles);
+CREATE TABLE user_memberships (
+    kind    "char" NOT NULL,                -- 'g': a group, 'r': a role
+    value   text COLLATE "C" NOT NULL,
+    user_id text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    PRIMARY KEY (kind, value, user_id)
+);
+CREATE INDEX user_memberships_user ON user_memberships (user_id);
+
+INSERT INTO user_memberships (kind, value, user_id)
+    SELECT DISTINCT m.kind, m.value, u.id FROM users u, LATERAL (
+        SELECT 'g'::"char" AS kind, v AS value
+            FROM json_array_elements_text(CASE WHEN json_typeof(u.data->'groups') = 'array' THEN u.data->'groups' END) v
+        UNION ALL
+        SELECT 'r'::"char", v
+            FROM json_array_elements_text(CASE WHEN json_typeof(u.data->'roles') = 'array' THEN u.data->'roles' END) v
+    ) m;
+
 CREATE INDEX users_disabled ON users (disabled, id);
 
 -- The name filter is "contains" (LIKE '%...%'), which a btree cannot answer; a trigram
@@ -59,3 +72,4 @@ $$;
 -- Statistics for the new columns now, so that the planner does not take the filters of a
 -- large table for rare until autovacuum comes by.
 ANALYZE users;
+ANALYZE user_memberships;
