@@ -151,6 +151,15 @@ func (a *Accounts) List(ctx context.Context, after string, limit int) ([]store.U
 	return us, nil
 }
 
+// Find pages through the users matching f, ordered by ID (store.Users.FindUsers).
+func (a *Accounts) Find(ctx context.Context, f store.UserFilter, after string, limit int) ([]store.User, error) {
+	us, err := a.Store.FindUsers(ctx, f, store.ListOptions{After: after, Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("find users: %w", err)
+	}
+	return us, nil
+}
+
 // Update changes a user with fn (compare-and-swap in the store), setting UpdatedAt. An
 // unknown user is ErrUserNotFound.
 func (a *Accounts) Update(ctx context.Context, id string, fn func(store.User) (store.User, error)) (store.User, error) {

@@ -19,6 +19,7 @@ const (
 	opUpdateUser
 	opDeleteUser
 	opListUsers
+	opFindUsers
 	opSetPassword
 	opGetPassword
 	opDeletePassword
@@ -103,6 +104,7 @@ var storeOps = [numStoreOps]string{
 	opUpdateUser:             "UpdateUser",
 	opDeleteUser:             "DeleteUser",
 	opListUsers:              "ListUsers",
+	opFindUsers:              "FindUsers",
 	opSetPassword:            "SetPassword",
 	opGetPassword:            "GetPassword",
 	opDeletePassword:         "DeletePassword",
@@ -214,6 +216,11 @@ func (s *timedStore) DeleteUser(p0 context.Context, p1 string) error {
 func (s *timedStore) ListUsers(p0 context.Context, p1 store.ListOptions) ([]store.User, error) {
 	defer s.since(opListUsers, time.Now())
 	return s.s.ListUsers(p0, p1)
+}
+
+func (s *timedStore) FindUsers(p0 context.Context, p1 store.UserFilter, p2 store.ListOptions) ([]store.User, error) {
+	defer s.since(opFindUsers, time.Now())
+	return s.s.FindUsers(p0, p1, p2)
 }
 
 func (s *timedStore) SetPassword(p0 context.Context, p1 store.PasswordCredential) error {

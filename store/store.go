@@ -32,6 +32,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -201,6 +203,52 @@ type Users interface {
 	DeleteUser(ctx context.Context, id string) error
 	// ListUsers returns users ordered by ID.
 	ListUsers(ctx context.Context, opts ListOptions) ([]User, error)
+	// FindUsers returns the users matching f (UserFilter.Match), ordered by ID and paged
+	// like ListUsers: up to opts.Limit matches whose ID sorts after opts.After. Every
+	// filter but Name is answered from an index, never by reading every user; a page
+	// shorter than the limit is the last one. An empty filter lists like ListUsers.
+	FindUsers(ctx context.Context, f UserFilter, opts ListOptions) ([]User, error)
+}
+
+// UserFilter selects users (FindUsers). The non-empty fields combine: a user matches all
+// of them.
+type UserFilter struct {
+	// Email and ExternalUserID select the user whose field is exactly this value (the
+	// caller normalises the email).
+	Email, ExternalUserID string
+	// Group and Role select the users that hold this group or role.
+	Group, Role string
+	// Disabled, if set, selects the disabled (true) or the enabled (false) users.
+	Disabled *bool
+	// Name selects the users whose NameKey contains strings.ToLower(Name).
+	Name string
+}
+
+// Empty tells whether f selects every user.
+func (f UserFilter) Empty() bool {
+	return f.Email == "" && f.ExternalUserID == "" && f.Group == "" && f.Role == "" && f.Disabled == nil && f.Name == ""
+}
+
+// Match tells whether u matches every set field of f: the definition every store's
+// FindUsers answers.
+func (f UserFilter) Match(u User) bool {
+	switch {
+	case f.Email != "" && u.Email != f.Email,
+		f.ExternalUserID != "" && u.ExternalUserID != f.ExternalUserID,
+		f.Group != "" && !slices.Contains(u.Groups, f.Group),
+		f.Role != "" && !slices.Contains(u.Roles, f.Role),
+		f.Disabled != nil && u.Disabled != *f.Disabled,
+		f.Name != "" && !strings.Contains(NameKey(u), strings.ToLower(f.Name)):
+		return false
+	}
+	return true
+}
+
+// NameKey is what UserFilter.Name searches: the user's first, middle and last names and
+// username, lower-cased and joined with single spaces (empty names included, so that the
+// key is the same whichever store computes it: store/postgres stores it in a column).
+func NameKey(u User) string {
+	return strings.ToLower(u.FirstName + " " + u.MiddleName + " " + u.LastName + " " + u.Username)
 }
 
 // PasswordCredential is a user's password hash.

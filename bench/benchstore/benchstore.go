@@ -9,7 +9,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/badger"
@@ -42,14 +45,30 @@ func Open(b testing.TB) store.Store {
 		return s
 	case "postgres":
 		dsn := pgtest.Need(b)
-		s, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn, Schema: pgtest.Schema(b), MaxConns: 16})
+		schema := pgtest.Schema(b)
+		s, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn, Schema: schema, MaxConns: 16})
 		if err != nil {
 			b.Fatalf("open postgres store: %v", err)
 		}
+		schemas.Store(s, schema)
 		b.Cleanup(func() { _ = s.Close() })
 		return s
 	default:
 		b.Fatalf("%s=%q: want badger or postgres", Env, v)
 		return nil
+	}
+}
+
+// schemas maps the PostgreSQL stores Open returned to their schema.
+var schemas sync.Map
+
+// Settle brings the store to the state a server's store reaches after a bulk load:
+// on PostgreSQL, ANALYZE of its tables (what autovacuum does within a minute or so), so
+// that the planner chooses plans from the real statistics, not from an empty table's.
+// Badger needs nothing.
+func Settle(b testing.TB, s store.Store) {
+	b.Helper()
+	if schema, ok := schemas.Load(s); ok {
+		pgtest.Exec(b, pgtest.DSN(), "ANALYZE "+pgx.Identifier{schema.(string), "users"}.Sanitize())
 	}
 }

@@ -22,6 +22,8 @@ import (
 // handlers/admin).
 type Users interface {
 	List(ctx context.Context, after string, limit int) ([]store.User, error)
+	// Find pages through the users matching the filter, from the store's indexes.
+	Find(ctx context.Context, f store.UserFilter, after string, limit int) ([]store.User, error)
 	Create(ctx context.Context, in account.NewUser) (store.User, error)
 	Get(ctx context.Context, idOrEmail string) (store.User, error)
 	PatchIf(ctx context.Context, userID string, pp account.ProfilePatch, groups *[]string, pre func(store.User) error) (store.User, error)
@@ -215,10 +217,6 @@ var userFilters = []Param{
 	{Name: "disabled", Description: "true or false"},
 }
 
-// maxScan bounds the users one filtered listing request reads; a page may then hold fewer
-// than limit users and a next cursor to continue from.
-const maxScan = 20000
-
 func (h *Handler) mountUsers() {
 	h.handle(Route{Method: "GET", Path: "/users", Summary: "List and search users (filters combine)",
 		Query: append(slices.Clone(userFilters), pageParams...), Response: Page[UserSummary]{}}, h.listUsers)
@@ -259,68 +257,33 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// userFilter is a parsed set of listing filters.
-type userFilter struct {
-	email, name, group, role, external string
-	disabled                           *bool
-}
-
-func parseUserFilter(r *http.Request) (userFilter, error) {
+// parseUserFilter reads the listing's filters (userFilters).
+func parseUserFilter(r *http.Request) (store.UserFilter, error) {
 	q := r.URL.Query()
-	f := userFilter{name: strings.ToLower(strings.TrimSpace(q.Get("name"))), group: q.Get("group"), role: q.Get("role"),
-		external: q.Get("external_user_id")}
+	f := store.UserFilter{Name: strings.TrimSpace(q.Get("name")), Group: q.Get("group"), Role: q.Get("role"),
+		ExternalUserID: q.Get("external_user_id")}
 	if e := q.Get("email"); e != "" {
 		n, err := input.NormalizeEmail(e)
 		if err != nil {
 			return f, Invalid("email", "must be an email address")
 		}
-		f.email = n
+		f.Email = n
 	}
 	switch q.Get("disabled") {
 	case "":
 	case "true":
-		f.disabled = new(true)
+		f.Disabled = new(true)
 	case "false":
-		f.disabled = new(false)
+		f.Disabled = new(false)
 	default:
 		return f, Invalid("disabled", "must be true or false")
 	}
 	return f, nil
 }
 
-func (f userFilter) empty() bool {
-	return f.email == "" && f.name == "" && f.group == "" && f.role == "" && f.external == "" && f.disabled == nil
-}
-
-func (f userFilter) match(u store.User) bool {
-	if f.email != "" && u.Email != f.email {
-		return false
-	}
-	if f.group != "" && !slices.Contains(u.Groups, f.group) {
-		return false
-	}
-	if f.role != "" && !slices.Contains(u.Roles, f.role) {
-		return false
-	}
-	if f.external != "" && u.ExternalUserID != f.external {
-		return false
-	}
-	if f.disabled != nil && u.Disabled != *f.disabled {
-		return false
-	}
-	if f.name != "" {
-		hay := strings.ToLower(strings.Join([]string{u.FirstName, u.MiddleName, u.LastName, u.Username}, " "))
-		if !strings.Contains(hay, f.name) {
-			return false
-		}
-	}
-	return true
-}
-
-// listUsers pages through the users ordered by ID. Without filters a page is one read of
-// the store; with filters the store is scanned from the cursor until the page is full or
-// maxScan users were read (then next says where to continue). An email filter is one
-// lookup of the email index.
+// listUsers pages through the users ordered by ID. Filters combine; the store answers them
+// from its indexes (store.Users.FindUsers), so a filtered page costs about what an
+// unfiltered one does, and a page shorter than limit is the last.
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	after, limit, err := pageQuery(r)
 	if err != nil {
@@ -330,56 +293,22 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var us []store.User
+	if f.Empty() {
+		us, err = h.deps.Users.List(r.Context(), after, limit)
+	} else {
+		us, err = h.deps.Users.Find(r.Context(), f, after, limit)
+	}
+	if err != nil {
+		return err
+	}
 	out := Page[UserSummary]{Items: []UserSummary{}}
-	ctx := r.Context()
-	if f.email != "" {
-		u, err := h.deps.Users.Get(ctx, f.email)
-		if err != nil && !errors.Is(err, account.ErrUserNotFound) {
-			return err
-		}
-		if err == nil && u.ID > after && f.match(u) {
-			out.Items = append(out.Items, summaryOf(u))
-		}
-		writeJSON(w, http.StatusOK, out)
-		return nil
+	for _, u := range us {
+		out.Items = append(out.Items, summaryOf(u))
 	}
-	if f.empty() {
-		us, err := h.deps.Users.List(ctx, after, limit)
-		if err != nil {
-			return err
-		}
-		for _, u := range us {
-			out.Items = append(out.Items, summaryOf(u))
-		}
-		if len(us) == limit {
-			out.Next = us[len(us)-1].ID
-		}
-		writeJSON(w, http.StatusOK, out)
-		return nil
+	if len(us) == limit {
+		out.Next = us[len(us)-1].ID
 	}
-	for scanned := 0; scanned < maxScan; {
-		us, err := h.deps.Users.List(ctx, after, MaxLimit)
-		if err != nil {
-			return err
-		}
-		for _, u := range us {
-			scanned++
-			after = u.ID
-			if f.match(u) {
-				out.Items = append(out.Items, summaryOf(u))
-				if len(out.Items) == limit {
-					out.Next = u.ID
-					writeJSON(w, http.StatusOK, out)
-					return nil
-				}
-			}
-		}
-		if len(us) < MaxLimit {
-			writeJSON(w, http.StatusOK, out)
-			return nil
-		}
-	}
-	out.Next = after
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -89,6 +89,9 @@ type Store struct {
 	mu     sync.RWMutex
 	closed bool
 
+	// userIndex tells that the user indexes are complete (see userindex.go).
+	userIndex bool
+
 	// revs mirrors the revocation list (see revocationCache).
 	revs revocationCache
 
@@ -149,7 +152,37 @@ func Open(opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("badger: open %q: %w", opts.Path, err)
 	}
-	return &Store{db: db, path: opts.Path, inMemory: opts.InMemory, log: logger, seed: maphash.MakeSeed()}, nil
+	s := &Store{db: db, path: opts.Path, inMemory: opts.InMemory, log: logger, seed: maphash.MakeSeed()}
+	if err := s.openUserIndexes(opts.ReadOnly); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("badger: open %q: user indexes: %w", opts.Path, err)
+	}
+	return s, nil
+}
+
+// openUserIndexes builds the user indexes of a database written without them (once; see
+// buildUserIndexes) or, read-only, notes whether they are there (FindUsers then scans).
+func (s *Store) openUserIndexes(readOnly bool) error {
+	ctx := context.Background()
+	if readOnly {
+		return s.view(ctx, func(txn *badger.Txn) error {
+			v, err := getIndex(txn, []byte(kUserIndex))
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			s.userIndex = v == userIndexVersion
+			return err
+		})
+	}
+	built, err := s.buildUserIndexes(ctx)
+	if err != nil {
+		return err
+	}
+	if built {
+		s.log.Infof("badger: built the user indexes (version %s)", userIndexVersion)
+	}
+	s.userIndex = true
+	return nil
 }
 
 // isLockError recognises badger's directory-lock failure. Badger flattens the underlying

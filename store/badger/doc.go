@@ -25,6 +25,11 @@
 //	ue/<email>                -> user ID (unique index, only for a non-empty Email)
 //	ux/<external id>          -> user ID (unique index, only for a non-empty ExternalUserID)
 //	up/<phone number>         -> user ID (unique index, only for a verified PhoneNumber)
+//	ug/<group>/<uid>          index of users by group (FindUsers; see userindex.go)
+//	ur/<role>/<uid>           index of users by role
+//	ud/<0|1>/<uid>            index of users by the disabled flag
+//	un/<uid>                  -> the user's store.NameKey (the name filter's compact scan)
+//	meta/ui                   -> the version of the four user indexes above (built at Open)
 //	pw/<user id>              PasswordCredential
 //	sf/<user id>              SecondFactor (authenticator app, recovery codes)
 //	s/<id>                    Session
@@ -51,7 +56,7 @@
 //	ae/<id>                   AuditEvent (the ID starts with the event's time, so keys are in time order)
 //	st/<key>                  Setting (runtime settings; written compare-and-set on Version)
 //
-// In composite keys (su, rfs, rfu, rv, op, pku, idu, cs, acu) every component but the last is written as
+// In composite keys (su, rfs, rfu, rv, op, pku, idu, cs, acu, ug, ur, ud) every component but the last is written as
 // "<length>:<bytes>" so that IDs containing "/" can never make two keys collide or make a
 // prefix scan for one user return another user's records.
 //

@@ -44,6 +44,9 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 				return err
 			}
 		}
+		if err := moveUserIndexes(txn, nil, &u); err != nil {
+			return err
+		}
 		return put(txn, key(pUser, u.ID), u, zeroTime)
 	})
 	if err != nil {
@@ -131,6 +134,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 		if err := moveIndex(txn, pUserPhone, verifiedPhone(old), verifiedPhone(u), id, "phone number"); err != nil {
 			return err
 		}
+		if err := moveUserIndexes(txn, &old, &u); err != nil {
+			return err
+		}
 		return put(txn, uk, u, zeroTime)
 	})
 }
@@ -180,6 +186,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
+		}
+		if err := moveUserIndexes(txn, &u, nil); err != nil {
+			return err
 		}
 		if err := del(txn, key(pPassword, id)); err != nil {
 			return err

@@ -212,3 +212,13 @@ func (s *Store) ListUsers(ctx context.Context, opts store.ListOptions) ([]store.
 	defer s.mu.Unlock()
 	return page(s.users, opts, nil, cloneUser), nil
 }
+
+// FindUsers implements store.Users: the simplest correct way for a store in memory, the
+// listing with the filter as its predicate.
+func (s *Store) FindUsers(ctx context.Context, f store.UserFilter, opts store.ListOptions) ([]store.User, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, fmt.Errorf("memory: find users: %w", err)
+	}
+	defer s.mu.Unlock()
+	return page(s.users, opts, f.Match, cloneUser), nil
+}

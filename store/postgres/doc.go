@@ -23,6 +23,8 @@
 // repeat what is looked up, kept unique, ordered or purged by:
 //
 //	users             id | email, external_id, phone (verified only) — UNIQUE, NULL when empty | data
+//	                  | disabled, name (store.NameKey; pg_trgm index when available) — FindUsers
+//	user_memberships  (kind 'g'/'r', value, user_id (FK users ON DELETE CASCADE)) — the user's groups and roles, for FindUsers
 //	passwords         user_id (FK users ON DELETE CASCADE) | data
 //	second_factors    user_id (FK users ON DELETE CASCADE) | data
 //	sessions          id | user_id, expires_at | data

@@ -48,6 +48,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Groups", func(t *testing.T) { testGroups(t, newStore) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, newStore) })
 	t.Run("UserProfile", func(t *testing.T) { testUserProfile(t, newStore) })
+	t.Run("FindUsers", func(t *testing.T) { testFindUsers(t, newStore) })
 	t.Run("Passkeys", func(t *testing.T) { testPasskeys(t, newStore) })
 	t.Run("AppCredentials", func(t *testing.T) { testAppCredentials(t, newStore) })
 	t.Run("AuditEvents", func(t *testing.T) { testAuditEvents(t, newStore) })
