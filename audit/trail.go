@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -33,7 +35,7 @@ type Trail struct {
 	// Retain is how long the store keeps an event (ExpiresAt = Time + Retain); 0 keeps
 	// it forever.
 	Retain time.Duration
-	// Timeout bounds one store write (default DefaultTimeout).
+	// Timeout bounds how long Record waits for the store (default DefaultTimeout).
 	Timeout time.Duration
 	// ClientIP returns the client's IP of the request ctx belongs to, for events whose ctx
 	// carries none (WithIP); module/ reads Caddy's resolved client IP. nil: none.
@@ -49,6 +51,7 @@ type Trail struct {
 	// The batches waiting for the store (see append).
 	mu      sync.Mutex
 	queue   []*batch
+	queued  int    // events in queue
 	next    *batch // the batch new events join (the last of queue), nil: a new one
 	writing bool   // a drain goroutine is running
 }
@@ -95,44 +98,68 @@ func (t *Trail) Record(ctx context.Context, e Event) {
 // an event is a few hundred bytes).
 const maxBatch = 128
 
-// batch is the events of one store write, and its outcome once done is closed.
+// maxQueued bounds the events waiting for the store: when the store hangs, the requests
+// that record events fail their event at once instead of piling up (a few MB at most).
+const maxQueued = 8192
+
+// errQueueFull: the store has not kept up (it hangs, or is far too slow).
+var errQueueFull = errors.New("audit: too many events waiting for the store")
+
+// batch is the events of one store write, the time by which it must be written (the
+// Timeout of its first event, the one that has waited longest), and its outcome once done
+// is closed.
 type batch struct {
-	recs []store.AuditEvent
-	err  error
-	done chan struct{}
+	recs     []store.AuditEvent
+	deadline time.Time
+	err      error
+	done     chan struct{}
 }
 
-// append stores rec and returns when it is durable (or its write failed). The events of
-// concurrent requests are written together, group-commit style: while one write is in
-// flight the events that arrive join the next batch, which the same writer goroutine
-// stores as soon as the first write returns: one store write (one fsync, one round trip)
-// for many events, instead of one per event. A request still returns only once its event
-// is stored, so that nothing acknowledged is lost on a crash. The writer goroutine exists
-// only while there are events to write.
+// append stores rec and returns when it is durable, its write failed, or Timeout has
+// passed. The events of concurrent requests are written together, group-commit style:
+// while one write is in flight the events that arrive join the next batch, which the same
+// writer goroutine stores as soon as the first write returns: one store write (one fsync,
+// one round trip) for many events, instead of one per event. A request still returns only
+// once its event is stored, so that nothing acknowledged is lost on a crash; and never
+// later than Timeout after it asked, whatever the store does (a batch past its deadline is
+// not written, and at most maxQueued events wait). The writer goroutine exists only while
+// there are events to write.
 func (t *Trail) append(rec store.AuditEvent) error {
+	timeout := t.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	deadline := time.Now().Add(timeout)
 	t.mu.Lock()
+	if t.queued >= maxQueued {
+		t.mu.Unlock()
+		return errQueueFull
+	}
 	b := t.next
 	if b == nil || len(b.recs) >= maxBatch {
-		b = &batch{done: make(chan struct{})}
+		b = &batch{done: make(chan struct{}), deadline: deadline}
 		t.queue = append(t.queue, b)
 		t.next = b
 	}
 	b.recs = append(b.recs, rec)
+	t.queued++
 	if !t.writing {
 		t.writing = true
 		go t.drain()
 	}
 	t.mu.Unlock()
-	<-b.done
-	return b.err
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case <-b.done:
+		return b.err
+	case <-timer.C:
+		return fmt.Errorf("audit: not stored within %s: %w", timeout, context.DeadlineExceeded)
+	}
 }
 
 // drain writes the queued batches, oldest first, until none is left.
 func (t *Trail) drain() {
-	timeout := t.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
 	for {
 		t.mu.Lock()
 		if len(t.queue) == 0 {
@@ -143,25 +170,47 @@ func (t *Trail) drain() {
 		b := t.queue[0]
 		t.queue[0] = nil
 		t.queue = t.queue[1:]
+		t.queued -= len(b.recs)
 		if t.next == b {
 			t.next = nil
 		}
 		t.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		b.err = t.Store.AppendAuditEvents(ctx, b.recs...)
-		if b.err != nil && len(b.recs) > 1 && ctx.Err() == nil {
-			// All or none failed: one bad (or duplicate) event must not take the others
-			// with it, so each is tried on its own and keeps its own outcome.
-			b.err = nil
-			for _, r := range b.recs {
-				if err := t.Store.AppendAuditEvents(ctx, r); err != nil {
-					t.report(err, r)
-				}
-			}
-		}
-		cancel()
+		t.write(b)
 		close(b.done)
 	}
+}
+
+// write stores the batch b by its deadline. A batch whose deadline has passed is not
+// written: its first request has already given up (and reported the event as lost).
+func (t *Trail) write(b *batch) {
+	ctx, cancel := context.WithDeadline(context.Background(), b.deadline)
+	defer cancel()
+	if b.err = ctx.Err(); b.err != nil {
+		return
+	}
+	b.err = t.Store.AppendAuditEvents(ctx, b.recs...)
+	if b.err == nil || len(b.recs) == 1 || ctx.Err() != nil {
+		return
+	}
+	// All or none failed: one bad (or duplicate) event must not take the others with it,
+	// so each is tried on its own and keeps its own outcome — unless the store itself is
+	// failing (three failures in a row): then the rest fail with the batch.
+	failed := 0
+	for i, r := range b.recs {
+		if failed == 3 || ctx.Err() != nil {
+			for _, r := range b.recs[i:] {
+				t.report(b.err, r)
+			}
+			break
+		}
+		if err := t.Store.AppendAuditEvents(ctx, r); err != nil {
+			t.report(err, r)
+			failed++
+		} else {
+			failed = 0
+		}
+	}
+	b.err = nil // each event's failure is reported above
 }
 
 // report logs and counts an event the store could not keep.

@@ -170,3 +170,46 @@ func TestTrailBatchOneBadEvent(t *testing.T) {
 type atomicCounter atomic.Int64
 
 func (c *atomicCounter) Inc() { (*atomic.Int64)(c).Add(1) }
+
+// hangingStore is a store that is down without answering (a partitioned database): a
+// write returns only when its context ends.
+type hangingStore struct {
+	store.AuditEvents
+	calls atomic.Int64
+}
+
+func (h *hangingStore) AppendAuditEvents(ctx context.Context, _ ...store.AuditEvent) error {
+	h.calls.Add(1)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestTrailHangingStoreBoundsRequests: "it never fails the action that records" — and it
+// must not hold it either: with the store hanging, every Record returns (its event counted
+// as lost) once its Timeout has passed, however many events queue up behind the first
+// write. Queued batches do not each get a Timeout of their own in turn: 1000 events are 8
+// batches, so a queue that waited batch after batch would hold the last request ~8 s.
+func TestTrailHangingStoreBoundsRequests(t *testing.T) {
+	s := &hangingStore{}
+	var failures atomic.Int64
+	tr := &audit.Trail{Store: s, Timeout: time.Second, Failures: (*atomicCounter)(&failures)}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range 1000 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr.Record(t.Context(), audit.Event{Type: audit.LoginSucceeded, UserID: "u" + strconv.Itoa(i)})
+		}()
+	}
+	wg.Wait()
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("the last of 1000 requests returned after %s with a 1s Timeout", took)
+	}
+	if f := failures.Load(); f != 1000 {
+		t.Errorf("%d failures counted, want 1000 (every event lost)", f)
+	}
+	if c := s.calls.Load(); c > 8 {
+		t.Errorf("%d store calls for a hanging store, want at most one per batch", c)
+	}
+}

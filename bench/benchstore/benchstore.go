@@ -12,8 +12,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/badger"
 	"github.com/gatehouse-dev/gatehouse/store/postgres"
@@ -69,6 +67,6 @@ var schemas sync.Map
 func Settle(b testing.TB, s store.Store) {
 	b.Helper()
 	if schema, ok := schemas.Load(s); ok {
-		pgtest.Exec(b, pgtest.DSN(), "ANALYZE "+pgx.Identifier{schema.(string), "users"}.Sanitize())
+		pgtest.Analyze(b, pgtest.DSN(), schema.(string), "users")
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/jackc/pgx/v5"
 )
 
 // --- audit events ---

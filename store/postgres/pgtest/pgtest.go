@@ -86,6 +86,13 @@ func Schema(t testing.TB) string {
 	return name
 }
 
+// Analyze runs ANALYZE on table of schema (after a bulk load, so that the planner sees the
+// table's real size).
+func Analyze(t testing.TB, dsn, schema, table string) {
+	t.Helper()
+	Exec(t, dsn, "ANALYZE "+pgx.Identifier{schema, table}.Sanitize())
+}
+
 // Exec runs sql (statements without parameters) on the server of dsn, failing the test on
 // an error.
 func Exec(t testing.TB, dsn, sql string) {
