@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/idptest"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
+	"github.com/gatehouse-dev/gatehouse/settings"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -725,13 +724,23 @@ func TestJourneyCodeNeedsTheApprovedTransaction(t *testing.T) {
 // makes the same refresh token work.
 func TestStepUpRequiredRefusesSingleFactorGrants(t *testing.T) {
 	e := idptest.New(t)
-	var required atomic.Bool
-	e.P.MFA.Required = func(amr []string) bool { return required.Load() && slices.Contains(amr, "pwd") }
+	view := settings.NewView(settings.Base{Values: settings.Defaults(), PasskeysAvailable: true}, e.Store, nil, nil)
+	e.P.UseSettings(view)
+	svc := settings.NewService(e.Store, view, nil, nil)
+	version := int64(0)
+	set := func(patch string) {
+		t.Helper()
+		d, err := svc.Update(e.Ctx, json.RawMessage(patch), version, "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		version = d.Version
+	}
 	resp, _ := e.Tokens("openid", "read", "offline_access")
 	v, ch := idptest.PKCE()
 	code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid", "offline_access"))
 
-	required.Store(true)
+	set(`{"login":{"mfa":{"password":"required"}}}`)
 	_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken})
 	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
 	if !strings.Contains(oerr.Description, "second factor") {
@@ -754,7 +763,7 @@ func TestStepUpRequiredRefusesSingleFactorGrants(t *testing.T) {
 		t.Fatalf("multi-factor refresh: %v", oerr)
 	}
 
-	required.Store(false)
+	set(`{"login":{"mfa":{"password":"if_enrolled"}}}`)
 	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken}); oerr != nil {
 		t.Fatalf("setting relaxed: refresh refused: %v", oerr)
 	}
