@@ -94,8 +94,13 @@ type Service struct {
 		Fresh(s store.Session) bool
 		KeepIfLive(ctx context.Context, sessionID string, undo func() error) error
 	}
-	Now    func() time.Time
-	Logger *slog.Logger
+	// StepUpRequired, if set, tells whether a session whose login proved amr lacks the
+	// second factor that the runtime settings now require (mfa.Rules.StepUpRequired): such a
+	// session creates no credential, as app credentials are exempt from the step-up that
+	// gatehouse_protect asks of the session itself. Nil: never.
+	StepUpRequired func(amr []string) bool
+	Now            func() time.Time
+	Logger         *slog.Logger
 
 	touched sync.Map // credential ID -> *atomic.Int64 (Unix seconds of the last write)
 	writes  sync.WaitGroup
@@ -198,11 +203,21 @@ func (s *Service) Create(ctx context.Context, userID string, req CreateRequest) 
 // a stolen session must not turn into a long-lived credential (CR-19).
 var ErrReauthenticate = errors.New("log in again to create an app password or access token (it needs a login from the last 10 minutes)")
 
+// ErrSecondFactorRequired refuses to create a credential from a single-factor session while
+// the runtime settings require a second factor after its login method: the credential would
+// skip the step-up that the session itself must pass.
+var ErrSecondFactorRequired = errors.New("confirm your login with a second factor first (at /login/mfa, or set one up on your account page): app passwords and access tokens now need it")
+
 // CreateForSession is Create for the user of portal session sess, which must have logged
-// in recently; if the session ended while the credential was written, it is removed again.
+// in recently, and with a second factor if the settings now require one after its login
+// method (StepUpRequired); if the session ended while the credential was written, it is
+// removed again.
 func (s *Service) CreateForSession(ctx context.Context, sess store.Session, req CreateRequest) (string, store.AppCredential, error) {
 	if s.Sessions != nil && !s.Sessions.Fresh(sess) {
 		return "", store.AppCredential{}, ErrReauthenticate
+	}
+	if s.StepUpRequired != nil && s.StepUpRequired(sess.AMR) {
+		return "", store.AppCredential{}, ErrSecondFactorRequired
 	}
 	sec, c, err := s.Create(ctx, sess.UserID, req)
 	if err != nil {

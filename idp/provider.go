@@ -156,6 +156,8 @@ func New(cfg Config, s store.Store, ring *keys.Ring, h *password.Hasher, rl *tok
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, Leeway: cfg.Leeway, ClientMaxFailures: cfg.ClientMaxFailures,
 		DeviceKey: ring.DeriveKey("device-user-code"), Registration: cfg.Registration, Now: now, Logger: logger,
 		RequirePushedRequests: cfg.RequirePushedRequests, PushedRequestLifetime: cfg.PushedRequestLifetime}
+	p.OAuth.StepUpRequired = p.MFA.StepUpRequired
+	p.AppCredentials.StepUpRequired = p.MFA.StepUpRequired
 	p.Approval = &approval.Approver{Passkeys: p.Passkey, Codes: p.Codes}
 	p.Sessions.Logout = p.OAuth
 	p.AppCredentials.Sessions = p.Sessions

@@ -11,7 +11,8 @@ import (
 // the next request, without a reload"): which login methods are on (the code and link
 // methods, passkey login and sign-up; refused at every step when off), the sign-up mode,
 // the second factor required per login method (at the login, and for sessions and tokens
-// of an earlier login: mfa.Rules.StepUpRequired), the session lifetimes (also of existing
+// of an earlier login: mfa.Rules.StepUpRequired, which also refuses their codes and refresh
+// tokens: oauth.Server.StepUpRequired), the session lifetimes (also of existing
 // sessions: sessions.Manager.ExpiresAt) and the roles in tokens. Each reads the view's
 // snapshot, never the store. The social providers stored at runtime and the brand are
 // the module's to wire (they build upstream clients and pages).

@@ -406,6 +406,11 @@ func (p *Server) redeemDevice(ctx context.Context, c *Client, id string, now tim
 	} else if err != nil {
 		return nil, p.serverError("device: read session", err)
 	}
+	// A device approved by a single-factor session just before the settings required a
+	// second factor after its method gets no tokens (the device code is spent).
+	if p.stepUpRequired(strings.Fields(d["amr"])) {
+		return nil, invalid(errStepUp)
+	}
 	authTime, _ := strconv.ParseInt(d["auth_time"], 10, 64)
 	g := grant{Grant: issue.Grant{ID: secret.New(16), User: u, SessionID: s.ID, Scopes: strings.Fields(d["scope"]),
 		AuthTime: time.Unix(authTime, 0), AMR: strings.Fields(d["amr"]), ACR: d["acr"], Passkey: d["passkey"]}, client: c}

@@ -1,8 +1,10 @@
 package oauth_test
 
 import (
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -333,4 +335,31 @@ func FuzzNormalizeUserCode(f *testing.F) {
 			t.Fatalf("%q → %q → %q", in, code, again)
 		}
 	})
+}
+
+// Issue 18 ("take effect on the next request"): a device approved by a password-only
+// session just before login.mfa.password was set to required gets no tokens when it polls
+// after the change (invalid_grant, log in again), like a code issued just before it.
+func TestDeviceApprovedBeforeSecondFactorRequired(t *testing.T) {
+	e, tv, _ := deviceEnv(t)
+	var required atomic.Bool
+	e.P.MFA.Required = func(amr []string) bool { return required.Load() && slices.Contains(amr, "pwd") }
+	st, oerr := e.P.OAuth.StartDevice(e.Ctx, tv, []string{"openid", "offline_access"})
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	_, sess, err := e.P.Sessions.Start(e.Ctx, e.User, []string{"pwd"}, sessions.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, oerr := e.P.OAuth.DecideDevice(e.Ctx, st.UserCode, sess.ID, true, "192.0.2.7"); oerr != nil {
+		t.Fatal(oerr)
+	}
+	required.Store(true)
+	e.Clock.Advance(30 * time.Second)
+	_, oerr = e.P.OAuth.DeviceGrant(e.Ctx, tv, st.DeviceCode)
+	wantKind(t, "poll after the change", oerr, oauth.InvalidGrant)
+	if !strings.Contains(oerr.Description, "second factor") {
+		t.Fatalf("poll after the change: %q does not tell to log in with a second factor", oerr.Description)
+	}
 }

@@ -163,6 +163,11 @@ func (p *Server) exchangeCode(ctx context.Context, c *Client, in CodeGrant) (*To
 			return nil, p.serverError("token: read session", err)
 		}
 	}
+	// A code issued for a single-factor login just before the settings required a second
+	// factor for its method yields no tokens (the code is spent: the user logs in again).
+	if p.stepUpRequired(rec.AMR) {
+		return nil, invalid(errStepUp)
+	}
 	g := grant{Grant: issue.Grant{ID: grantID, User: u, SessionID: rec.SessionID, Scopes: rec.Scopes,
 		Audience: rec.Audience, AuthTime: rec.AuthTime, AMR: rec.AMR, ACR: rec.ACR, Nonce: rec.Nonce,
 		NewUser: rec.NewUser, Claims: rec.Claims, Passkey: rec.Passkey, ApprovalData: rec.ApprovalData}, client: c}
@@ -252,6 +257,12 @@ func (p *Server) refreshGrant(ctx context.Context, c *Client, in RefreshRequest)
 		return nil, p.serverError("token: revocation list", err)
 	} else if err != nil {
 		return nil, invalid("the refresh token was revoked")
+	}
+	// A refresh token of a single-factor login made before the settings required a second
+	// factor for its method yields no new tokens while the setting holds (the token itself
+	// is kept: it works again if the setting is relaxed).
+	if p.stepUpRequired(old.AMR) {
+		return nil, invalid(errStepUp)
 	}
 	g := grant{Grant: issue.Grant{ID: old.FamilyID, User: u, SessionID: old.SessionID, Scopes: scopes,
 		Audience: old.Audience, AuthTime: old.AuthTime, AMR: old.AMR, ACR: old.ACR, Nonce: old.Nonce,

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/idptest"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/sessions"
+	"github.com/gatehouse-dev/gatehouse/settings"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -713,5 +714,57 @@ func TestJourneyCodeNeedsTheApprovedTransaction(t *testing.T) {
 	req.ApprovalData = nil
 	if _, err := e.P.OAuth.IssueJourneyCode(e.Ctx, req, oauth.JourneyResult{UserID: e.User.ID}); err != nil {
 		t.Fatalf("no transaction: %v", err)
+	}
+}
+
+// TestStepUpRequiredRefusesSingleFactorGrants: issue 18 ("take effect on the next request,
+// without a reload") — once the settings require a second factor for the password method
+// (login.mfa.password: required), a refresh token of a password-only login (amr [pwd]) gets
+// no new tokens, nor does a code issued just before the switch; relaxing the setting again
+// makes the same refresh token work.
+func TestStepUpRequiredRefusesSingleFactorGrants(t *testing.T) {
+	e := idptest.New(t)
+	view := settings.NewView(settings.Base{Values: settings.Defaults(), PasskeysAvailable: true}, e.Store, nil, nil)
+	e.P.UseSettings(view)
+	svc := settings.NewService(e.Store, view, nil, nil)
+	version := int64(0)
+	set := func(patch string) {
+		t.Helper()
+		d, err := svc.Update(e.Ctx, json.RawMessage(patch), version, "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		version = d.Version
+	}
+	resp, _ := e.Tokens("openid", "read", "offline_access")
+	v, ch := idptest.PKCE()
+	code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid", "offline_access"))
+
+	set(`{"login":{"mfa":{"password":"required"}}}`)
+	_, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
+	if !strings.Contains(oerr.Description, "second factor") {
+		t.Fatalf("refresh: %q does not tell to log in with a second factor", oerr.Description)
+	}
+	_, oerr = e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
+	idptest.WantOAuth(t, oerr, oauth.InvalidGrant)
+
+	// A multi-factor login is not affected.
+	_, s, err := e.P.Sessions.Start(e.Ctx, e.User, []string{"pwd", "mfa", "otp"}, sessions.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ = e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid", "offline_access"), s)
+	mf, oerr := e.P.OAuth.ExchangeCode(e.Ctx, e.Web, oauth.CodeGrant{Code: code, RedirectURI: idptest.WebCB, Verifier: v})
+	if oerr != nil {
+		t.Fatalf("multi-factor code: %v", oerr)
+	}
+	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: mf.RefreshToken}); oerr != nil {
+		t.Fatalf("multi-factor refresh: %v", oerr)
+	}
+
+	set(`{"login":{"mfa":{"password":"if_enrolled"}}}`)
+	if _, oerr := e.P.OAuth.RefreshGrant(e.Ctx, e.Web, oauth.RefreshRequest{Token: resp.RefreshToken}); oerr != nil {
+		t.Fatalf("setting relaxed: refresh refused: %v", oerr)
 	}
 }

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,13 +26,23 @@ type JourneyResult struct {
 	ApprovedBy string
 }
 
+// ErrSecondFactorRequired is IssueJourneyCode's answer for a journey whose login (its
+// authenticate steps, or a restored context) was single-factor while the runtime settings
+// require a second factor after one of its methods (StepUpRequired).
+var ErrSecondFactorRequired = errors.New("a second factor is now required after this login method, and the journey's login had none")
+
 // IssueJourneyCode creates an authorization code for a request answered by a journey
 // instead of the built-in login. A request carrying a transaction gets a code only when the
 // journey approved it (res.ApprovedBy, else ErrApprovalPending): the code then carries the
-// transaction (the ID token's approval_data) and amr adds the approving method.
+// transaction (the ID token's approval_data) and amr adds the approving method. A
+// single-factor login that the settings now require to be stepped up gets no code
+// (ErrSecondFactorRequired), as at /authorize.
 func (p *Server) IssueJourneyCode(ctx context.Context, req *AuthRequest, res JourneyResult) (string, error) {
 	if res.UserID == "" {
 		return "", fmt.Errorf("journey code: no user")
+	}
+	if p.stepUpRequired(res.AMR) {
+		return "", ErrSecondFactorRequired
 	}
 	if len(req.ApprovalData) > 0 && res.ApprovedBy == "" {
 		return "", ErrApprovalPending

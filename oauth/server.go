@@ -58,9 +58,25 @@ type Server struct {
 	RequirePushedRequests bool
 	PushedRequestLifetime time.Duration
 
+	// StepUpRequired, if set, tells whether a grant whose login proved amr lacks the second
+	// factor that the runtime settings now require (mfa.Rules.StepUpRequired; it reads memory
+	// only). Its authorization codes and refresh tokens are then refused with invalid_grant,
+	// so that the user logs in again with a second factor: the setting holds for grants made
+	// before it changed too (issue 18: "take effect on the next request"). Nil: never.
+	StepUpRequired func(amr []string) bool
+
 	// origins indexes the public clients' browser origins (origins.go).
 	origins originIndex
 }
+
+// stepUpRequired tells whether a grant whose login proved amr must be stepped up
+// (StepUpRequired) before it yields tokens.
+func (p *Server) stepUpRequired(amr []string) bool {
+	return p.StepUpRequired != nil && p.StepUpRequired(amr)
+}
+
+// errStepUp is the message of a grant refused by stepUpRequired.
+const errStepUp = "a second factor is now required: log in again"
 
 func (p *Server) logger() *slog.Logger {
 	if p.Logger == nil {

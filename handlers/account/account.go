@@ -273,7 +273,7 @@ func (h *Handler) changeError(w http.ResponseWriter, r *http.Request, err error)
 		errors.Is(err, social.ErrLastMethod):
 	case errors.Is(err, account.ErrUserNotFound):
 		msg = "No such linked identity."
-	case errors.Is(err, appcred.ErrReauthenticate), errors.Is(err, errNoCredential):
+	case errors.Is(err, appcred.ErrReauthenticate), errors.Is(err, appcred.ErrSecondFactorRequired), errors.Is(err, errNoCredential):
 	default:
 		// A store failure: its text is for the log, not the page.
 		h.LogFailure("account change", err)

@@ -132,6 +132,8 @@ func (h *Handler) credentialAPIError(w http.ResponseWriter, r *http.Request, err
 	switch {
 	case errors.Is(err, appcred.ErrReauthenticate):
 		web.WriteAPIError(w, http.StatusForbidden, "reauthenticate", i18n.Text(h.Lang(r), portalkit.Capitalize(err.Error())+"."))
+	case errors.Is(err, appcred.ErrSecondFactorRequired):
+		web.WriteAPIError(w, http.StatusForbidden, "second_factor_required", i18n.Text(h.Lang(r), portalkit.Capitalize(err.Error())+"."))
 	case errors.Is(err, store.ErrNotFound):
 		web.WriteAPIError(w, http.StatusNotFound, "not_found", h.T(r, "No such app password or access token."))
 	default:

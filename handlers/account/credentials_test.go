@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/appcred"
@@ -113,5 +115,32 @@ func TestCredentialsPage(t *testing.T) {
 	}
 	if r := b.Get("/"); !strings.Contains(r.Body, ">revoked<") {
 		t.Fatalf("revoked credential not shown as revoked:\n%s", r.Body)
+	}
+}
+
+// TestCredentialsNeedTheRequiredSecondFactor: issue 18 ("take effect on the next request")
+// — while the settings require a second factor after the password (login.mfa.password:
+// required), a recent password-only session (amr [pwd], logged in just before the change)
+// creates no app password or access token: those are exempt from the step-up that
+// gatehouse_protect asks of the session, so the session would skip it through them. The
+// answer tells the user to confirm the login with a second factor; relaxed, it works.
+func TestCredentialsNeedTheRequiredSecondFactor(t *testing.T) {
+	e := newEnv(t)
+	b := e.Browser()
+	b.LogIn()
+	var required atomic.Bool
+	required.Store(true)
+	e.P.MFA.Required = func(amr []string) bool { return required.Load() && slices.Contains(amr, "pwd") }
+	body := map[string]any{"kind": "pat", "name": "CI", "expires_in_days": 30}
+	r := b.PostJSON("/api/v1/account/credentials", body)
+	if got := r.APIError(t); r.StatusCode != http.StatusForbidden || got.Error != "second_factor_required" || !strings.Contains(r.Body, "/login/mfa") {
+		t.Fatalf("create from a single-factor session: %d %s, want 403 second_factor_required naming /login/mfa", r.StatusCode, r.Body)
+	}
+	if list, err := e.P.AppCredentials.List(e.Ctx, e.User.ID); err != nil || len(list) != 0 {
+		t.Fatalf("credentials stored: %v %d", err, len(list))
+	}
+	required.Store(false)
+	if r := b.PostJSON("/api/v1/account/credentials", body); r.StatusCode != http.StatusCreated {
+		t.Fatalf("setting relaxed: %d %s, want 201", r.StatusCode, r.Body)
 	}
 }

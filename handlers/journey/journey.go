@@ -384,6 +384,12 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, v engine.View
 		h.redirect(w, r, req, url.Values{"error": {"access_denied"}, "error_description": {"the transaction was not approved (the journey has no approve step)"}})
 		return
 	}
+	if errors.Is(err, oauth.ErrSecondFactorRequired) {
+		// The settings now require a second factor after the login method the journey's
+		// login used (login.mfa.<method>: required), as /authorize does for a session.
+		h.redirect(w, r, req, url.Values{"error": {"access_denied"}, "error_description": {"a second factor is now required after this login method: the journey must authenticate with one"}})
+		return
+	}
 	if err != nil {
 		h.Kit.Logger.Error("journey: issue code", "journey", st.Journey, "error", err)
 		h.redirect(w, r, req, url.Values{"error": {"server_error"}, "error_description": {"the authorization code could not be issued"}})

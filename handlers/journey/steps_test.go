@@ -3,7 +3,9 @@ package journey_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,5 +188,57 @@ func TestAuthenticateWithoutMethodsGoesToHostedLogin(t *testing.T) {
 	}
 	if end := runLogin(t, e, b, "any"); end.StatusCode != http.StatusSeeOther || end.Location() != "/welcome" {
 		t.Fatalf("after a password login: %d %s", end.StatusCode, end.Location())
+	}
+}
+
+// A second factor that the settings require after the password (login.mfa.password:
+// required, issue 18: "take effect on the next request") holds for journeys too: a journey
+// whose authenticate step accepted a password-only session, or whose restore_context
+// brought back a password-only login, gets no authorization code (access_denied), as
+// /authorize refuses such a session. Relaxed again, the same journey issues a code.
+func TestJourneyCodeNeedsTheRequiredSecondFactor(t *testing.T) {
+	e, eng := setupSteps(t,
+		journey.Definition{Name: "first", Steps: []journey.StepConfig{
+			{ID: "login", Type: "authenticate", Methods: []string{"password"}},
+			{ID: "save", Type: "save_context"},
+			{ID: "done", Type: "complete"}}},
+		journey.Definition{Name: "second", Steps: []journey.StepConfig{
+			{ID: "restore", Type: "restore_context"},
+			{ID: "done", Type: "complete"}}})
+	h := &journeyh.Handler{Kit: e.Kit, Engine: eng, OAuth: e.P.OAuth, Issuer: "https://id.test"}
+	authorizeRoute(t, e, h)
+	var required atomic.Bool
+	e.P.MFA.Required = func(amr []string) bool { return required.Load() && slices.Contains(amr, "pwd") }
+	refused := func(what string, r *portaltest.Response) {
+		t.Helper()
+		loc, _ := url.Parse(r.Location())
+		if r.StatusCode != http.StatusFound || loc.Query().Get("code") != "" || loc.Query().Get("error") != "access_denied" {
+			t.Fatalf("%s: %d %s, want access_denied and no code", what, r.StatusCode, r.Location())
+		}
+	}
+	run := func(b *portaltest.Browser) *portaltest.Response {
+		t.Helper()
+		r := b.Get("/test-authorize/first")
+		back, _ := url.Parse(r.Location())
+		e.Clock.Advance(time.Second)
+		b.LogIn()
+		return b.Get(back.Query().Get("return_to"))
+	}
+
+	// A password login, then the setting: its context is saved while it is relaxed.
+	end := run(e.Browser())
+	loc, _ := url.Parse(end.Location())
+	handle := loc.Query().Get("journey_context")
+	if end.StatusCode != http.StatusFound || loc.Query().Get("code") == "" || handle == "" {
+		t.Fatalf("relaxed: %d %s, want a code and journey_context", end.StatusCode, end.Location())
+	}
+	required.Store(true)
+	refused("restore_context of a password-only login", e.Browser().Get("/test-authorize/second?pushed="+url.QueryEscape(handle)))
+	refused("authenticate with a password-only session", run(e.Browser()))
+
+	required.Store(false)
+	end = run(e.Browser())
+	if loc, _ := url.Parse(end.Location()); end.StatusCode != http.StatusFound || loc.Query().Get("code") == "" {
+		t.Fatalf("relaxed again: %d %s, want a code", end.StatusCode, end.Location())
 	}
 }

@@ -56,6 +56,7 @@ var ErrorMessages = map[error]string{
 	recoverycode.ErrInvalidCode:      i18n.N("That recovery code is wrong or already used: each code works once."),
 	recoverycode.ErrNoSecondFactor:   i18n.N("Set up a passkey or an authenticator app first; recovery codes stand in for them."),
 	appcred.ErrReauthenticate:        i18n.N("Log in again to create an app password or access token (it needs a login from the last 10 minutes)."),
+	appcred.ErrSecondFactorRequired:  i18n.N("Confirm your login with a second factor first (at /login/mfa, or set one up on your account page): app passwords and access tokens now need it."),
 	settings.ErrSecondFactorRequired: i18n.N("This way of logging in needs a second factor, and this account has none; log in with a passkey, or ask an administrator."),
 	social.ErrLastMethod:             i18n.N("This is your only way to log in: add a password or a passkey before unlinking it."),
 }
