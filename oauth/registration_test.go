@@ -293,3 +293,65 @@ func TestRegisteredIDTokenAlg(t *testing.T) {
 		t.Fatalf("client %+v %v", c, err)
 	}
 }
+
+// Attack: an administrator disables a dynamically registered client; its registrant sends
+// an RFC 7592 PUT with its registration access token to get a fresh record without the
+// Disabled mark, and the client works again. RFC 7592 §2.1: "If the client does not have
+// permission to read its record, the server MUST return an HTTP 403 Forbidden": while
+// disabled, the registration can be neither read, changed nor deleted (403,
+// insufficient_scope), and the client stays unknown to every endpoint. What only an
+// administrator sets (Admin, SecretRotatedAt) survives an update of an enabled client.
+func TestRegistrationCannotUndoDisable(t *testing.T) {
+	p, s := registrar(t, oauth.RegistrationOpen, "")
+	ctx := context.Background()
+	rc, e := p.Register(ctx, oauth.ClientMetadata{RedirectURIs: []string{"https://rp.test/cb"}, ClientName: "RP"}, "192.0.2.1")
+	if e != nil {
+		t.Fatal(e)
+	}
+	id, tok := rc.Client.ID, rc.RegistrationToken
+	m := rc.Metadata()
+	if _, err := p.SetClientDisabled(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	m.ClientName = "Back again"
+	_, e = p.UpdateRegistration(ctx, id, tok, "192.0.2.1", m)
+	wantRegKind(t, e, oauth.InsufficientScope, "disabled")
+	if _, err := p.Client(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Client after the PUT: %v; want still disabled (not found)", err)
+	}
+	if _, ae := p.AuthenticateClient(ctx, id, rc.Secret, true, "192.0.2.1"); ae == nil {
+		t.Error("the disabled client authenticates after the PUT")
+	}
+	_, e = p.ReadRegistration(ctx, id, tok, "192.0.2.1")
+	wantRegKind(t, e, oauth.InsufficientScope, "disabled")
+	wantRegKind(t, p.DeleteRegistration(ctx, id, tok, "192.0.2.1"), oauth.InsufficientScope, "disabled")
+	// A wrong token still learns nothing: the same 401 as an unknown client.
+	_, e = p.ReadRegistration(ctx, id, tok+"x", "192.0.2.1")
+	wantRegKind(t, e, oauth.InvalidToken, "registration access token")
+	if rec, err := s.GetClient(ctx, id); err != nil || !rec.Disabled || rec.Name != "RP" {
+		t.Fatalf("stored %+v %v; want disabled, unchanged", rec, err)
+	}
+
+	// Enabled again, with the administrator's marks: an update keeps them.
+	if _, err := p.SetClientDisabled(ctx, id, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateClient(ctx, id, func(c store.Client) (store.Client, error) {
+		c.Admin = true
+		return c, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rot, _, err := p.RotateClientSecret(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, e := p.UpdateRegistration(ctx, id, tok, "192.0.2.1", m)
+	if e != nil {
+		t.Fatal(e)
+	}
+	if up.Client.Name != "Back again" || !up.Client.Admin || !up.Client.SecretRotatedAt.Equal(rot.SecretRotatedAt) ||
+		rot.SecretRotatedAt.IsZero() || up.Client.Disabled {
+		t.Errorf("after the update %+v; want renamed, Admin and SecretRotatedAt %v kept", up.Client, rot.SecretRotatedAt)
+	}
+}
