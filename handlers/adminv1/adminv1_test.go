@@ -698,3 +698,33 @@ func TestWritesAreMarked(t *testing.T) {
 		}
 	}
 }
+
+// A stored client whose record lists gatehouse:admin (a registration from before
+// registration refused it, a restored dump) gets nothing from it (oauth.Client strips it;
+// only the Admin mark gives it), and the API must not show it: the console puts the scopes
+// shown back in its edit, which would then be refused ("gatehouse:admin is not listed in
+// scopes").
+func TestStoredClientViewHidesAdminScope(t *testing.T) {
+	e := newEnv(t)
+	rec := store.Client{ID: "legacy-reg", Name: "Legacy", SecretHash: strings.Repeat("ab", 32), RedirectURIs: []string{"https://rp.test/cb"},
+		Scopes: []string{"openid", oauth.AdminScope}, GrantTypes: []string{"authorization_code"}, RequirePKCE: true, CreatedAt: e.Clock.Now()}
+	if err := e.Store.CreateClient(e.Ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	w := e.adminCall("GET", "/clients/"+rec.ID, "")
+	got := decodeBody[adminv1.ClientView](t, w, http.StatusOK)
+	if !slices.Equal(got.Scopes, []string{"openid"}) || got.Admin {
+		t.Errorf("GET: scopes %v admin %v; want [openid], false", got.Scopes, got.Admin)
+	}
+	list := decodeBody[adminv1.Page[adminv1.ClientView]](t, e.adminCall("GET", "/clients", ""), http.StatusOK)
+	for _, c := range list.Items {
+		if c.ID == rec.ID && slices.Contains(c.Scopes, oauth.AdminScope) {
+			t.Errorf("list: scopes %v", c.Scopes)
+		}
+	}
+	body, _ := json.Marshal(adminv1.ClientRequest{Name: "Legacy 2", RedirectURIs: got.RedirectURIs, Scopes: got.Scopes, GrantTypes: got.GrantTypes})
+	edited := decodeBody[adminv1.ClientView](t, e.adminCall("PUT", "/clients/"+rec.ID, string(body), "If-Match: "+w.Header().Get("ETag")), http.StatusOK)
+	if edited.Name != "Legacy 2" || slices.Contains(edited.Scopes, oauth.AdminScope) {
+		t.Errorf("edited %+v", edited)
+	}
+}
