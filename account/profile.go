@@ -237,6 +237,14 @@ func (a *Accounts) SetCustomAppData(ctx context.Context, userID, clientID string
 
 // SetGroupData stores a group's custom data (claim custom_group_data).
 func (a *Accounts) SetGroupData(ctx context.Context, name string, data json.RawMessage) (store.Group, error) {
+	return a.SetGroupDataIf(ctx, name, data, nil)
+}
+
+// SetGroupDataIf stores a group's custom data when pre (nil: no check) accepts the stored
+// record (exists false: the group has no data yet), in one compare-and-swap
+// (store.Groups.UpdateGroup): an If-Match check holds across instances sharing the store.
+// An error of pre is returned as it is.
+func (a *Accounts) SetGroupDataIf(ctx context.Context, name string, data json.RawMessage, pre func(old store.Group, exists bool) error) (store.Group, error) {
 	if err := input.ValidateGroups([]string{name}); err != nil {
 		return store.Group{}, err
 	}
@@ -247,10 +255,28 @@ func (a *Accounts) SetGroupData(ctx context.Context, name string, data json.RawM
 	if string(data) == "null" {
 		g.CustomData = nil
 	}
-	if err := a.Store.PutGroup(ctx, g); err != nil {
-		return store.Group{}, fmt.Errorf("store group: %w", err)
-	}
-	return g, nil
+	return a.Store.UpdateGroup(ctx, name, func(old store.Group, exists bool) (*store.Group, error) {
+		if pre != nil {
+			if err := pre(old, exists); err != nil {
+				return nil, err
+			}
+		}
+		return &g, nil
+	})
+}
+
+// DeleteGroupIf removes a group's data when pre accepts the stored record, in one
+// compare-and-swap (see SetGroupDataIf).
+func (a *Accounts) DeleteGroupIf(ctx context.Context, name string, pre func(old store.Group, exists bool) error) error {
+	_, err := a.Store.UpdateGroup(ctx, name, func(old store.Group, exists bool) (*store.Group, error) {
+		if pre != nil {
+			if err := pre(old, exists); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	})
+	return err
 }
 
 // GetGroup returns a group's data (store.ErrNotFound: it has none).

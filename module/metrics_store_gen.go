@@ -60,6 +60,7 @@ const (
 	opPutGroup
 	opGetGroup
 	opDeleteGroup
+	opUpdateGroup
 	opListGroups
 	opCreatePasskey
 	opGetPasskey
@@ -145,6 +146,7 @@ var storeOps = [numStoreOps]string{
 	opPutGroup:               "PutGroup",
 	opGetGroup:               "GetGroup",
 	opDeleteGroup:            "DeleteGroup",
+	opUpdateGroup:            "UpdateGroup",
 	opListGroups:             "ListGroups",
 	opCreatePasskey:          "CreatePasskey",
 	opGetPasskey:             "GetPasskey",
@@ -421,6 +423,11 @@ func (s *timedStore) GetGroup(p0 context.Context, p1 string) (store.Group, error
 func (s *timedStore) DeleteGroup(p0 context.Context, p1 string) error {
 	defer s.since(opDeleteGroup, time.Now())
 	return s.s.DeleteGroup(p0, p1)
+}
+
+func (s *timedStore) UpdateGroup(p0 context.Context, p1 string, p2 func(old store.Group, exists bool) (*store.Group, error)) (store.Group, error) {
+	defer s.since(opUpdateGroup, time.Now())
+	return s.s.UpdateGroup(p0, p1, p2)
 }
 
 func (s *timedStore) ListGroups(p0 context.Context, p1 store.ListOptions) ([]store.Group, error) {

@@ -188,7 +188,11 @@ func (p *Server) registeredRecord(id string, m ClientMetadata, sec string) (stor
 
 // registration reads the client a registration access token manages (RFC 7592 §3). An
 // unknown client and a wrong token are the same 401 (RFC 7592 §3: "If the client does not
-// exist on this server, the server MUST respond with HTTP 401 Unauthorized").
+// exist on this server, the server MUST respond with HTTP 401 Unauthorized"). A client an
+// administrator disabled is refused with 403 once its token checked out (RFC 7592 §2.1:
+// "If the client does not have permission to read its record, the server MUST return an
+// HTTP 403 Forbidden"): while disabled, its registration can be neither read, changed nor
+// deleted, so the registrant cannot undo or escape the administrator's decision.
 func (p *Server) registration(ctx context.Context, id, token, clientIP string) (store.Client, *Error) {
 	var rec store.Client
 	var loadErr error
@@ -208,8 +212,18 @@ func (p *Server) registration(ctx context.Context, id, token, clientIP string) (
 	if loadErr != nil {
 		return store.Client{}, p.serverError("registration: load client", loadErr)
 	}
-	return rec, e
+	if e != nil {
+		return store.Client{}, e
+	}
+	if rec.Disabled {
+		return store.Client{}, errDisabledRegistration
+	}
+	return rec, nil
 }
+
+// errDisabledRegistration refuses the RFC 7592 management of a disabled client (403).
+var errDisabledRegistration = &Error{Kind: InsufficientScope,
+	Description: "an administrator disabled this client: its registration cannot be read, changed or deleted until it is enabled again"}
 
 // ReadRegistration returns the client's registration (RFC 7592 §2.1).
 func (p *Server) ReadRegistration(ctx context.Context, id, token, clientIP string) (*RegisteredClient, *Error) {
@@ -255,14 +269,22 @@ func (p *Server) UpdateRegistration(ctx context.Context, id, token, clientIP str
 		if c.RegistrationTokenHash != old.RegistrationTokenHash {
 			return c, store.ErrConflict
 		}
+		if c.Disabled {
+			return c, errDisabledRegistration
+		}
 		changed := !slices.Equal(c.RedirectURIs, next.RedirectURIs) || !slices.Equal(c.PostLogoutRedirectURIs, next.PostLogoutRedirectURIs) ||
 			!slices.Equal(c.AllowedOrigins, next.AllowedOrigins) || !slices.Equal(c.GrantTypes, next.GrantTypes) ||
 			!slices.Equal(c.Scopes, next.Scopes)
+		// What only an administrator (or a rotation) sets survives the client's update.
 		next.SecretHash, next.RegistrationTokenHash, next.CreatedAt = c.SecretHash, c.RegistrationTokenHash, c.CreatedAt
+		next.Disabled, next.Admin, next.SecretRotatedAt = c.Disabled, c.Admin, c.SecretRotatedAt
 		next.Pending = c.Pending || (changed && p.Registration.Mode == RegistrationApproval)
 		return next, nil
 	})
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+	var oe *Error
+	if errors.As(err, &oe) {
+		return nil, oe
+	} else if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
 		return nil, &Error{Kind: InvalidToken, Description: "the client was deleted or changed meanwhile"}
 	} else if err != nil {
 		return nil, p.serverError("registration: update client", err)

@@ -207,12 +207,18 @@ func (m *ClientMetadata) extra() map[string]string {
 	return out
 }
 
+// withoutAdminScope drops gatehouse:admin from a record's scopes: it grants nothing there
+// (store.Client.Admin does), and a registration read back with it could not be PUT again.
+func withoutAdminScope(scopes []string) []string {
+	return slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return s == AdminScope })
+}
+
 // metadataOf is the registered metadata of a stored client, as RFC 7592 §3 answers it.
 func metadataOf(rec RegisteredClient) ClientMetadata {
 	c := rec.Client
 	m := ClientMetadata{ClientID: c.ID, RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes,
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, AllowedOrigins: c.AllowedOrigins,
-		ClientName: c.Name, Scope: strings.Join(c.Scopes, " "), TokenEndpointAuthMethod: c.Metadata["token_endpoint_auth_method"],
+		ClientName: c.Name, Scope: strings.Join(withoutAdminScope(c.Scopes), " "), TokenEndpointAuthMethod: c.Metadata["token_endpoint_auth_method"],
 		ClientURI: c.Metadata["client_uri"], LogoURI: c.Metadata["logo_uri"], TOSURI: c.Metadata["tos_uri"],
 		PolicyURI: c.Metadata["policy_uri"], SoftwareID: c.Metadata["software_id"], SoftwareVersion: c.Metadata["software_version"],
 		IDTokenSignedResponseAlg: c.Metadata["id_token_signed_response_alg"]}

@@ -126,6 +126,11 @@ func TestRegisterRefusesBadMetadata(t *testing.T) {
 		{oauth.ClientMetadata{RedirectURIs: cb, TokenEndpointAuthMethod: "private_key_jwt"}, "token_endpoint_auth_method"},
 		{oauth.ClientMetadata{TokenEndpointAuthMethod: "none", GrantTypes: []string{"client_credentials"}, ResponseTypes: []string{}}, "client_credentials"},
 		{oauth.ClientMetadata{RedirectURIs: cb, Scope: "openid admin"}, `scope "admin"`},
+		// gatehouse:admin is never registered (RFC 7591 §3.2.2: "invalid_client_metadata
+		// [...] The value of one of the client metadata fields is invalid"), even by a
+		// confidential client_credentials client: only an administrator's Admin mark gives it.
+		{oauth.ClientMetadata{RedirectURIs: cb, Scope: "openid " + oauth.AdminScope}, `scope "gatehouse:admin"`},
+		{oauth.ClientMetadata{GrantTypes: []string{"client_credentials"}, ResponseTypes: []string{}, Scope: oauth.AdminScope}, `scope "gatehouse:admin"`},
 		{oauth.ClientMetadata{RedirectURIs: cb, AllowedOrigins: []string{"https://rp.test"}}, "allowed_origins is only for public"},
 		{oauth.ClientMetadata{RedirectURIs: cb, TokenEndpointAuthMethod: "none", AllowedOrigins: []string{"https://rp.test/"}}, "allowed_origins[0]"},
 		{oauth.ClientMetadata{RedirectURIs: cb, ClientName: strings.Repeat("n", 201)}, "client_name"},
@@ -291,5 +296,97 @@ func TestRegisteredIDTokenAlg(t *testing.T) {
 	c, err := p.Client(context.Background(), rc.Client.ID)
 	if err != nil || c.IDTokenAlg != "ES256" || rc.Metadata().IDTokenSignedResponseAlg != "ES256" {
 		t.Fatalf("client %+v %v", c, err)
+	}
+}
+
+// Attack: an administrator disables a dynamically registered client; its registrant sends
+// an RFC 7592 PUT with its registration access token to get a fresh record without the
+// Disabled mark, and the client works again. RFC 7592 §2.1: "If the client does not have
+// permission to read its record, the server MUST return an HTTP 403 Forbidden": while
+// disabled, the registration can be neither read, changed nor deleted (403,
+// insufficient_scope), and the client stays unknown to every endpoint. What only an
+// administrator sets (Admin, SecretRotatedAt) survives an update of an enabled client.
+func TestRegistrationCannotUndoDisable(t *testing.T) {
+	p, s := registrar(t, oauth.RegistrationOpen, "")
+	ctx := context.Background()
+	rc, e := p.Register(ctx, oauth.ClientMetadata{RedirectURIs: []string{"https://rp.test/cb"}, ClientName: "RP"}, "192.0.2.1")
+	if e != nil {
+		t.Fatal(e)
+	}
+	id, tok := rc.Client.ID, rc.RegistrationToken
+	m := rc.Metadata()
+	if _, err := p.SetClientDisabled(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	m.ClientName = "Back again"
+	_, e = p.UpdateRegistration(ctx, id, tok, "192.0.2.1", m)
+	wantRegKind(t, e, oauth.InsufficientScope, "disabled")
+	if _, err := p.Client(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Client after the PUT: %v; want still disabled (not found)", err)
+	}
+	if _, ae := p.AuthenticateClient(ctx, id, rc.Secret, true, "192.0.2.1"); ae == nil {
+		t.Error("the disabled client authenticates after the PUT")
+	}
+	_, e = p.ReadRegistration(ctx, id, tok, "192.0.2.1")
+	wantRegKind(t, e, oauth.InsufficientScope, "disabled")
+	wantRegKind(t, p.DeleteRegistration(ctx, id, tok, "192.0.2.1"), oauth.InsufficientScope, "disabled")
+	// A wrong token still learns nothing: the same 401 as an unknown client.
+	_, e = p.ReadRegistration(ctx, id, tok+"x", "192.0.2.1")
+	wantRegKind(t, e, oauth.InvalidToken, "registration access token")
+	if rec, err := s.GetClient(ctx, id); err != nil || !rec.Disabled || rec.Name != "RP" {
+		t.Fatalf("stored %+v %v; want disabled, unchanged", rec, err)
+	}
+
+	// Enabled again, with the administrator's marks: an update keeps them.
+	if _, err := p.SetClientDisabled(ctx, id, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateClient(ctx, id, func(c store.Client) (store.Client, error) {
+		c.Admin = true
+		return c, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rot, _, err := p.RotateClientSecret(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, e := p.UpdateRegistration(ctx, id, tok, "192.0.2.1", m)
+	if e != nil {
+		t.Fatal(e)
+	}
+	if up.Client.Name != "Back again" || !up.Client.Admin || !up.Client.SecretRotatedAt.Equal(rot.SecretRotatedAt) ||
+		rot.SecretRotatedAt.IsZero() || up.Client.Disabled {
+		t.Errorf("after the update %+v; want renamed, Admin and SecretRotatedAt %v kept", up.Client, rot.SecretRotatedAt)
+	}
+}
+
+// A record listing gatehouse:admin (an older registration, a restored dump) reads back
+// without it (it grants nothing: Client strips it), and an update cannot add it:
+// invalid_client_metadata naming scope (RFC 7591 §3.2.2).
+func TestRegistrationNeverListsAdminScope(t *testing.T) {
+	p, s := registrar(t, oauth.RegistrationOpen, "")
+	ctx := context.Background()
+	rc, e := p.Register(ctx, oauth.ClientMetadata{RedirectURIs: []string{"https://rp.test/cb"}, Scope: "openid"}, "192.0.2.1")
+	if e != nil {
+		t.Fatal(e)
+	}
+	id, tok := rc.Client.ID, rc.RegistrationToken
+	m := rc.Metadata()
+	m.Scope = "openid " + oauth.AdminScope
+	_, e = p.UpdateRegistration(ctx, id, tok, "192.0.2.1", m)
+	wantRegKind(t, e, oauth.InvalidClientMetadata, `scope "gatehouse:admin"`)
+	if _, err := s.UpdateClient(ctx, id, func(c store.Client) (store.Client, error) {
+		c.Scopes = []string{"openid", oauth.AdminScope}
+		return c, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, e := p.ReadRegistration(ctx, id, tok, "192.0.2.1")
+	if e != nil || got.Metadata().Scope != "openid" {
+		t.Fatalf("read %v %v; want scope openid", got, e)
+	}
+	if _, e := p.UpdateRegistration(ctx, id, tok, "192.0.2.1", got.Metadata()); e != nil {
+		t.Errorf("PUT of the registration as read: %v", e)
 	}
 }

@@ -607,6 +607,13 @@ type Groups interface {
 	GetGroup(ctx context.Context, name string) (Group, error)
 	// DeleteGroup removes it; deleting a missing group is not an error.
 	DeleteGroup(ctx context.Context, name string) error
+	// UpdateGroup changes the group's record in one compare-and-swap, also across
+	// instances sharing the store: update gets the stored record (exists false: there is
+	// none, old is zero) and returns the record to store, or nil to delete it (nothing to
+	// do if there is none). An error of update aborts, returned as it is; ErrConflict means
+	// another writer created the record meanwhile. It returns the stored record (zero after
+	// a delete). update may run more than once.
+	UpdateGroup(ctx context.Context, name string, update func(old Group, exists bool) (*Group, error)) (Group, error)
 	// ListGroups returns group records ordered by name.
 	ListGroups(ctx context.Context, opts ListOptions) ([]Group, error)
 }

@@ -15,7 +15,6 @@ package adminv1
 
 import (
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/audit"
@@ -114,8 +113,6 @@ type Handler struct {
 	deps   Deps
 	mux    *http.ServeMux
 	routes []Route
-	// groupMu serializes a group's If-Match check with its write (groups.go).
-	groupMu sync.Mutex
 }
 
 // New returns the API handler with every resource mounted.

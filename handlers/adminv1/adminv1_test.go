@@ -3,6 +3,7 @@ package adminv1_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -55,6 +56,7 @@ func (r *recorder) all() []audit.Event {
 type env struct {
 	*idptest.Env
 	h     *adminv1.Handler
+	deps  adminv1.Deps
 	csrf  *web.CSRF
 	audit *recorder
 	admin store.User
@@ -70,7 +72,7 @@ func newEnvOn(t testing.TB, s store.Store, mod ...func(*idp.Config)) *env {
 	e := &env{Env: ie, audit: &recorder{},
 		csrf: &web.CSRF{Key: make([]byte, 32), CookieName: csrfCookie, NewSecret: func() string { return csrfSecret }}}
 	p := ie.P
-	e.h = adminv1.New(adminv1.Deps{Tokens: p.Verifier, Sessions: p.Sessions, CSRF: e.csrf, Issuer: idptest.Issuer,
+	e.deps = adminv1.Deps{Tokens: p.Verifier, Sessions: p.Sessions, CSRF: e.csrf, Issuer: idptest.Issuer,
 		SessionSecret: func(r *http.Request) string {
 			c, err := r.Cookie(sessionCookie)
 			if err != nil {
@@ -79,7 +81,8 @@ func newEnvOn(t testing.TB, s store.Store, mod ...func(*idp.Config)) *env {
 			return c.Value
 		},
 		Now: ie.Clock.Now, Audit: e.audit, Users: p.Accounts, Passkeys: p.Passkey, Identities: p.Social, UserSessions: p.Sessions,
-		Invites: p.Signup, Recovery: p.Recovery, Clients: p.OAuth, Groups: p.Accounts, AuditLog: ie.Store, Settings: newSettings(t, ie.Store)})
+		Invites: p.Signup, Recovery: p.Recovery, Clients: p.OAuth, Groups: p.Accounts, AuditLog: ie.Store, Settings: newSettings(t, ie.Store)}
+	e.h = adminv1.New(e.deps)
 	var err error
 	e.admin, err = p.Accounts.Create(ie.Ctx, idp.NewUser{Email: "root@example.com", Password: adminPassword, Groups: []string{"admins"}, EmailVerified: true})
 	if err != nil {
@@ -157,6 +160,11 @@ func none(*http.Request) {}
 
 // call sends one request; extra headers are "Name: value" strings.
 func (e *env) call(c cred, method, path, body string, headers ...string) *httptest.ResponseRecorder {
+	return e.callOn(e.h, c, method, path, body, headers...)
+}
+
+// callOn is call on handler h (another instance of the API on the same store).
+func (e *env) callOn(h *adminv1.Handler, c cred, method, path, body string, headers ...string) *httptest.ResponseRecorder {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -171,7 +179,7 @@ func (e *env) call(c cred, method, path, body string, headers ...string) *httpte
 	}
 	c(r)
 	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, r)
+	h.ServeHTTP(w, r)
 	return w
 }
 
@@ -607,6 +615,55 @@ func TestGroupConflicts(t *testing.T) {
 	decodeBody[adminv1.GroupView](t, e.adminCall("PUT", "/groups/staff", `{"custom_data":null}`, "If-Match: *"), http.StatusOK)
 }
 
+// Issue 18: "Concurrent edits conflict cleanly (412)", also between two instances sharing
+// one store (a multi-instance deployment on PostgreSQL): administrators holding the same
+// version write at once through two API instances; exactly one wins, every other is 412.
+// Creation races alike: exactly one 201, every other refused. The check and the write are one compare-and-swap
+// of the store (store.Groups.UpdateGroup), not a lock of one process.
+func TestGroupConflictsAcrossInstances(t *testing.T) {
+	e := newEnv(t)
+	other := adminv1.New(e.deps)
+	const n = 16
+	run := func(req func(i int) *httptest.ResponseRecorder) map[int]int {
+		codes := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i] = req(i).Code
+			}()
+		}
+		wg.Wait()
+		count := map[int]int{}
+		for _, c := range codes {
+			count[c]++
+		}
+		return count
+	}
+	on := func(i int) *adminv1.Handler {
+		if i%2 == 0 {
+			return e.h
+		}
+		return other
+	}
+	got := run(func(i int) *httptest.ResponseRecorder {
+		return e.callOn(on(i), bearer(e.token), "PUT", "/groups/staff", fmt.Sprintf(`{"custom_data":{"by":%d}}`, i))
+	})
+	// A loser finds data it did not read: 428 (it sent no If-Match), or 412 when the store
+	// saw the record created meanwhile.
+	if got[http.StatusCreated] != 1 || got[http.StatusPreconditionRequired]+got[http.StatusPreconditionFailed] != n-1 {
+		t.Fatalf("concurrent creations: %v, want one 201 and %d 428 or 412", got, n-1)
+	}
+	etag := e.adminCall("GET", "/groups/staff", "").Header().Get("ETag")
+	got = run(func(i int) *httptest.ResponseRecorder {
+		return e.callOn(on(i), bearer(e.token), "PUT", "/groups/staff", fmt.Sprintf(`{"custom_data":{"v":%d}}`, i), "If-Match: "+etag)
+	})
+	if got[http.StatusOK] != 1 || got[http.StatusPreconditionFailed] != n-1 {
+		t.Fatalf("concurrent updates of one version: %v, want one 200 and %d 412", got, n-1)
+	}
+}
+
 // Issue 18: "An OpenAPI 3.1 document served at /api/admin/v1/openapi.json, and a test that
 // every route is in it and every documented route exists."
 func TestOpenAPI(t *testing.T) {
@@ -696,5 +753,35 @@ func TestWritesAreMarked(t *testing.T) {
 		if (rt.Method != http.MethodGet) != rt.Write {
 			t.Errorf("%s %s: Write = %v", rt.Method, rt.Path, rt.Write)
 		}
+	}
+}
+
+// A stored client whose record lists gatehouse:admin (a registration from before
+// registration refused it, a restored dump) gets nothing from it (oauth.Client strips it;
+// only the Admin mark gives it), and the API must not show it: the console puts the scopes
+// shown back in its edit, which would then be refused ("gatehouse:admin is not listed in
+// scopes").
+func TestStoredClientViewHidesAdminScope(t *testing.T) {
+	e := newEnv(t)
+	rec := store.Client{ID: "legacy-reg", Name: "Legacy", SecretHash: strings.Repeat("ab", 32), RedirectURIs: []string{"https://rp.test/cb"},
+		Scopes: []string{"openid", oauth.AdminScope}, GrantTypes: []string{"authorization_code"}, RequirePKCE: true, CreatedAt: e.Clock.Now()}
+	if err := e.Store.CreateClient(e.Ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	w := e.adminCall("GET", "/clients/"+rec.ID, "")
+	got := decodeBody[adminv1.ClientView](t, w, http.StatusOK)
+	if !slices.Equal(got.Scopes, []string{"openid"}) || got.Admin {
+		t.Errorf("GET: scopes %v admin %v; want [openid], false", got.Scopes, got.Admin)
+	}
+	list := decodeBody[adminv1.Page[adminv1.ClientView]](t, e.adminCall("GET", "/clients", ""), http.StatusOK)
+	for _, c := range list.Items {
+		if c.ID == rec.ID && slices.Contains(c.Scopes, oauth.AdminScope) {
+			t.Errorf("list: scopes %v", c.Scopes)
+		}
+	}
+	body, _ := json.Marshal(adminv1.ClientRequest{Name: "Legacy 2", RedirectURIs: got.RedirectURIs, Scopes: got.Scopes, GrantTypes: got.GrantTypes})
+	edited := decodeBody[adminv1.ClientView](t, e.adminCall("PUT", "/clients/"+rec.ID, string(body), "If-Match: "+w.Header().Get("ETag")), http.StatusOK)
+	if edited.Name != "Legacy 2" || slices.Contains(edited.Scopes, oauth.AdminScope) {
+		t.Errorf("edited %+v", edited)
 	}
 }

@@ -102,9 +102,13 @@ func (h *Handler) mountClients() {
 		Write: true, Response: ClientView{}}, h.rotateClientSecret)
 }
 
+// storedView is a stored client as the API shows it. gatehouse:admin is never among its
+// scopes: a record may list it (an older registration, a restored dump) though it grants
+// nothing (Admin does), and a PUT of the scopes shown would then be refused.
 func storedView(c store.Client) ClientView {
+	scopes := nonNil(slices.DeleteFunc(slices.Clone(c.Scopes), func(s string) bool { return s == oauth.AdminScope }))
 	return ClientView{ID: c.ID, Name: c.Name, Source: SourceStore, Public: c.SecretHash == "", RedirectURIs: nonNil(c.RedirectURIs),
-		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scopes: nonNil(c.Scopes), GrantTypes: nonNil(c.GrantTypes),
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scopes: scopes, GrantTypes: nonNil(c.GrantTypes),
 		AllowedOrigins: c.AllowedOrigins, ConsentRequired: c.ConsentRequired, Admin: c.Admin && c.SecretHash != "", Pending: c.Pending,
 		Disabled: c.Disabled, CreatedAt: c.CreatedAt}
 }

@@ -16,8 +16,10 @@ type Groups interface {
 	ListGroups(ctx context.Context, after string, limit int) ([]store.Group, error)
 	// GetGroup returns a group's data (store.ErrNotFound: it has none).
 	GetGroup(ctx context.Context, name string) (store.Group, error)
-	SetGroupData(ctx context.Context, name string, data json.RawMessage) (store.Group, error)
-	DeleteGroup(ctx context.Context, name string) error
+	// SetGroupDataIf and DeleteGroupIf write when pre accepts the stored record, in one
+	// compare-and-swap of the store (also across instances sharing it).
+	SetGroupDataIf(ctx context.Context, name string, data json.RawMessage, pre func(old store.Group, exists bool) error) (store.Group, error)
+	DeleteGroupIf(ctx context.Context, name string, pre func(old store.Group, exists bool) error) error
 }
 
 // GroupView is a group's data.
@@ -90,34 +92,44 @@ func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// groupPrecondition checks If-Match against the group's data as stored now: a group with
-// data needs it (428 without, 412 when it names another version); one without data is
-// created without If-Match (create is true), and If-Match on it is a 412 (RFC 9110
-// §13.1.1: no current representation matches). The store keeps a group with a plain put,
-// so the check and the write are serialized per instance by groupMu (another instance's
-// write between the two is the one race left).
-func (h *Handler) groupPrecondition(r *http.Request, creating bool) (create bool, err error) {
-	g, ok, err := h.group(r)
-	if err != nil {
-		return false, err
-	}
+// groupPrecondition returns the If-Match check of a group's data, run by the store on the
+// record as stored at the write, in one compare-and-swap (so two writers holding one
+// version, on one instance or two sharing the store, cannot both win): a group with data
+// needs If-Match (428 without, 412 when it names another version); one without data is
+// created without If-Match (creating), and If-Match on it is a 412 (RFC 9110 §13.1.1: no
+// current representation matches). created tells, after the write, whether it created.
+func groupPrecondition(r *http.Request, creating bool) (check func(old store.Group, exists bool) error, created *bool) {
 	ifm := r.Header.Get("If-Match")
-	switch {
-	case !ok && ifm == "" && creating:
-		return true, nil
-	case !ok && ifm == "":
-		return false, NotFound("this group has no data")
-	case !ok:
-		return false, PreconditionFailed()
+	created = new(bool)
+	return func(old store.Group, exists bool) error {
+		*created = false
+		switch {
+		case !exists && ifm == "" && creating:
+			*created = true
+			return nil
+		case !exists && ifm == "":
+			return NotFound("this group has no data")
+		case !exists:
+			return PreconditionFailed()
+		}
+		v, err := ifMatch(r)
+		if err != nil {
+			return err
+		}
+		if !matches(v, etagOf(old)) {
+			return PreconditionFailed()
+		}
+		return nil
+	}, created
+}
+
+// groupWriteProblem maps a failed conditional write: a record another writer created
+// between the check and the write (store.ErrConflict) is a changed version too.
+func groupWriteProblem(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return PreconditionFailed()
 	}
-	v, err := ifMatch(r)
-	if err != nil {
-		return false, err
-	}
-	if !matches(v, etagOf(g)) {
-		return false, PreconditionFailed()
-	}
-	return false, nil
+	return problemOf(err)
 }
 
 func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request) error {
@@ -128,19 +140,14 @@ func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request) error {
 	if len(req.CustomData) == 0 {
 		return InvalidAs("custom_data", CodeRequired, "is required (a JSON object, or null to clear it)")
 	}
-	h.groupMu.Lock()
-	defer h.groupMu.Unlock()
-	create, err := h.groupPrecondition(r, true)
+	check, created := groupPrecondition(r, true)
+	g, err := h.deps.Groups.SetGroupDataIf(r.Context(), r.PathValue("name"), req.CustomData, check)
 	if err != nil {
-		return err
-	}
-	g, err := h.deps.Groups.SetGroupData(r.Context(), r.PathValue("name"), req.CustomData)
-	if err != nil {
-		return problemOf(err)
+		return groupWriteProblem(err)
 	}
 	h.record(r, "", "group data set", map[string]string{"group": g.Name})
 	status := http.StatusOK
-	if create {
+	if *created {
 		status = http.StatusCreated
 	}
 	writeResource(w, status, etagOf(g), groupView(g))
@@ -149,13 +156,9 @@ func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
-	h.groupMu.Lock()
-	defer h.groupMu.Unlock()
-	if _, err := h.groupPrecondition(r, false); err != nil {
-		return err
-	}
-	if err := h.deps.Groups.DeleteGroup(r.Context(), name); err != nil {
-		return problemOf(err)
+	check, _ := groupPrecondition(r, false)
+	if err := h.deps.Groups.DeleteGroupIf(r.Context(), name, check); err != nil {
+		return groupWriteProblem(err)
 	}
 	h.record(r, "", "group data removed", map[string]string{"group": name})
 	w.WriteHeader(http.StatusNoContent)

@@ -19,7 +19,9 @@ import (
 // (oauth/registration.go); this file reads the JSON, the Bearer tokens and writes the
 // answers: 201 with the client information response (§3.2.1), 400 invalid_redirect_uri or
 // invalid_client_metadata (§3.2.2), 401 invalid_token with a Bearer challenge for a
-// missing or wrong initial or registration access token (RFC 6750 §3.1).
+// missing or wrong initial or registration access token (RFC 6750 §3.1), 403
+// insufficient_scope for the registration of a client an administrator disabled (RFC 7592
+// §2.1: a client without "permission to read its record").
 
 // maxRegistrationBody bounds a registration request: the metadata kept is bounded further.
 const maxRegistrationBody = 64 << 10
@@ -166,7 +168,9 @@ func decodeMetadata(w http.ResponseWriter, r *http.Request) (oauth.ClientMetadat
 // registrationError writes a failure of the registration endpoints.
 func (h *Handler) registrationError(w http.ResponseWriter, e *oauth.Error) {
 	a := fromDomain(e)
-	if a.Status == http.StatusUnauthorized {
+	// RFC 6750 §3: a refused token (401) and a token without the right (403, a disabled
+	// client, RFC 7592 §2.1) both carry the Bearer challenge.
+	if a.Status == http.StatusUnauthorized || a.Status == http.StatusForbidden {
 		challenge(w, a.Status, a.Code, a.Description)
 		return
 	}

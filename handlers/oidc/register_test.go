@@ -220,3 +220,30 @@ func TestPendingClientRefusedUntilApproved(t *testing.T) {
 		t.Errorf("without PKCE: %v", loc)
 	}
 }
+
+// Attack: the registrant of a client an administrator disabled re-PUTs its metadata to get
+// it working again. RFC 7592 §2.1: "If the client does not have permission to read its
+// record, the server MUST return an HTTP 403 Forbidden"; RFC 6750 §3.1: insufficient_scope
+// is 403 with the Bearer challenge. GET, PUT and DELETE are refused and the client stays
+// unknown to the token endpoint.
+func TestDisabledClientConfigurationRefused(t *testing.T) {
+	e := newRegEnv(t, oauth.RegistrationOpen, "")
+	out := jsonBody(t, e.regRequest(http.MethodPost, PathRegister, "",
+		`{"redirect_uris":["https://spa.test/cb"],"token_endpoint_auth_method":"none","client_name":"SPA"}`), http.StatusCreated)
+	id, tok := out["client_id"].(string), out["registration_access_token"].(string)
+	path := PathRegister + "/" + id
+	if _, err := e.P.OAuth.SetClientDisabled(e.Ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	upd := `{"client_id":"` + id + `","redirect_uris":["https://spa.test/cb"],"token_endpoint_auth_method":"none","client_name":"SPA 2"}`
+	w := e.regRequest(http.MethodPut, path, tok, upd)
+	oauthError(t, w, http.StatusForbidden, codeInsufficientScope)
+	if !strings.Contains(w.Header().Get("WWW-Authenticate"), `error="insufficient_scope"`) {
+		t.Errorf("403 without the Bearer challenge: %q", w.Header().Get("WWW-Authenticate"))
+	}
+	oauthError(t, e.regRequest(http.MethodGet, path, tok, ""), http.StatusForbidden, codeInsufficientScope)
+	oauthError(t, e.regRequest(http.MethodDelete, path, tok, ""), http.StatusForbidden, codeInsufficientScope)
+	oauthError(t, e.regRequest(http.MethodGet, path, tok+"x", ""), http.StatusUnauthorized, codeInvalidToken)
+	oauthError(t, e.post(PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_id": {id}}, "", ""),
+		http.StatusUnauthorized, codeInvalidClient)
+}

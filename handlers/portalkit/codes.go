@@ -59,6 +59,9 @@ type CodeVerifyData struct {
 	// skip=1 when Skip is set), for a flow that can send a new code without asking again
 	// where to send it.
 	ResendAction string
+	// Flow, if set, is the flow secret the form posts in a hidden field (the page of a
+	// recovery link), instead of the flow cookie's.
+	Flow string
 }
 
 // CodeStartPage renders the form asking where to send a code or link.

@@ -327,6 +327,28 @@ func (c *Codes) Issue(ctx context.Context, req Request, ttl time.Duration) (flow
 	return c.create(ctx, req, ttl)
 }
 
+// Destination returns where the code of the flow started with flow secret was sent (an
+// email address or phone number), for a flow of a purpose starting with purposePrefix that
+// has not expired or been used; ErrCodeExpired otherwise. It changes nothing and counts no
+// attempt: the flow secret is itself the credential (its holder typed the destination, or
+// got it from an administrator). A flow for an address without an account answers the same
+// way as one for an account (CR-06).
+func (c *Codes) Destination(ctx context.Context, purposePrefix, flow string) (string, error) {
+	if flow == "" || len(flow) > 128 {
+		return "", ErrCodeExpired
+	}
+	rec, err := c.Store.GetOneTimeCode(ctx, secret.Hash(flow))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrCodeExpired
+	} else if err != nil {
+		return "", fmt.Errorf("read code: %w", err)
+	}
+	if !strings.HasPrefix(rec.Purpose, purposePrefix) || !c.Now().Before(rec.ExpiresAt) || rec.Data["dest"] == "" {
+		return "", ErrCodeExpired
+	}
+	return rec.Data["dest"], nil
+}
+
 // Check verifies code for the flow started with flow secret, whose purpose must start with
 // purposePrefix. Wrong codes are limited per code (5, then the code is gone), per account
 // across codes and per client IP, reserved before the comparison so parallel guesses cannot

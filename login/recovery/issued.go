@@ -18,8 +18,8 @@ const CodePath = "/recover/code"
 const IssuedTTL = 72 * time.Hour
 
 // Issued is an account-recovery code an administrator issued for a user: Flow is the
-// secret that the recovery link carries (the browser keeps it in the flow cookie, as after
-// Begin), Code the 6 digits the user enters. Only their hash is stored; Finish accepts
+// secret that the recovery link carries (its page keeps it in a hidden field of the code
+// form, never in a cookie), Code the 6 digits the user enters. Only their hash is stored; Finish accepts
 // them once, like a code the user asked for (attempt-limited, single use, superseded by a
 // newer recovery code of the account).
 type Issued struct {
@@ -51,4 +51,11 @@ func (m *Method) SendIssued(u store.User, is Issued, link string) error {
 	m.Codes.SendEmail(otp.MsgRecovery, u.Email, u.ID, otp.MessageVars{Email: u.Email, Code: is.Code, Link: link,
 		ExpiresIn: IssuedTTL, Language: u.Language})
 	return nil
+}
+
+// Destination returns the email address or phone number a live recovery flow's code went
+// to (otp.ErrCodeExpired for an unknown, expired or used flow), so that the page of a
+// recovery link can show whose account the code recovers.
+func (m *Method) Destination(ctx context.Context, flow string) (string, error) {
+	return m.Codes.Destination(ctx, otp.PurposeRecover, flow)
 }

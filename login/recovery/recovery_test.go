@@ -86,3 +86,46 @@ func TestOTPRecoveryRemovesPassword(t *testing.T) {
 		t.Errorf("the old password survived recovery (%v)", err)
 	}
 }
+
+// Destination names where a live recovery flow's code went, so that the page of a recovery
+// link can show whose account it recovers; it uses nothing up. An unknown, expired or used
+// flow, and a flow of another purpose, is otp.ErrCodeExpired; a flow for an address without
+// an account answers like one for an account (CR-06: the answer must not tell which
+// addresses have one).
+func TestRecoveryDestination(t *testing.T) {
+	e, m := idptest.NewWithMessenger(t)
+	ip := "192.0.2.11"
+	flow, err := e.P.Recovery.Begin(e.Ctx, idptest.Alice, "en", ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := m.Last(t, idptest.Alice, otp.MsgRecovery).Vars.Code
+	for range 2 {
+		if got, err := e.P.Recovery.Destination(e.Ctx, flow); err != nil || got != idptest.Alice {
+			t.Fatalf("Destination = %q, %v; want %s", got, err, idptest.Alice)
+		}
+	}
+	unknown, err := e.P.Recovery.Begin(e.Ctx, "nobody@example.com", "en", ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.P.Recovery.Destination(e.Ctx, unknown); err != nil || got != "nobody@example.com" {
+		t.Errorf("unknown address: %q, %v; want it named like a known one", got, err)
+	}
+	loginFlow, _ := e.LoginCode(m, idptest.Alice, ip)
+	for name, f := range map[string]string{"empty": "", "made up": "not-a-flow", "login code": loginFlow} {
+		if _, err := e.P.Recovery.Destination(e.Ctx, f); !errors.Is(err, otp.ErrCodeExpired) {
+			t.Errorf("%s: %v, want ErrCodeExpired", name, err)
+		}
+	}
+	if _, err := e.P.Recovery.Finish(e.Ctx, flow, code, ip); err != nil {
+		t.Fatalf("Destination used the code up: %v", err)
+	}
+	if _, err := e.P.Recovery.Destination(e.Ctx, flow); !errors.Is(err, otp.ErrCodeExpired) {
+		t.Errorf("used flow: %v, want ErrCodeExpired", err)
+	}
+	e.Clock.Advance(e.P.Codes.CodeTTL())
+	if _, err := e.P.Recovery.Destination(e.Ctx, unknown); !errors.Is(err, otp.ErrCodeExpired) {
+		t.Errorf("expired flow: %v, want ErrCodeExpired", err)
+	}
+}

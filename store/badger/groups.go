@@ -40,6 +40,47 @@ func (s *Store) DeleteGroup(ctx context.Context, name string) error {
 	return nil
 }
 
+// UpdateGroup implements store.Groups: one transaction, retried on conflict.
+func (s *Store) UpdateGroup(ctx context.Context, name string, update func(store.Group, bool) (*store.Group, error)) (store.Group, error) {
+	if name == "" {
+		return store.Group{}, errors.New("badger: update group: empty name")
+	}
+	var out store.Group
+	var cbErr error
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		var old store.Group
+		err := get(txn, key(pGroup, name), &old)
+		exists := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		nu, err := update(old, exists)
+		if err != nil {
+			cbErr = err
+			return err
+		}
+		if nu == nil {
+			out = store.Group{}
+			if !exists {
+				return nil
+			}
+			return txn.Delete(key(pGroup, name))
+		}
+		if nu.Name != name {
+			return errors.New("the name changed")
+		}
+		out = *nu
+		return put(txn, key(pGroup, name), *nu, zeroTime)
+	})
+	if cbErr != nil {
+		return store.Group{}, cbErr
+	}
+	if err != nil {
+		return store.Group{}, fmt.Errorf("badger: update group %q: %w", name, err)
+	}
+	return out, nil
+}
+
 // ListGroups implements store.Groups.
 func (s *Store) ListGroups(ctx context.Context, opts store.ListOptions) ([]store.Group, error) {
 	var out []store.Group

@@ -44,6 +44,35 @@ func (s *Store) DeleteGroup(ctx context.Context, name string) error {
 	return nil
 }
 
+// UpdateGroup implements store.Groups.
+func (s *Store) UpdateGroup(ctx context.Context, name string, update func(store.Group, bool) (*store.Group, error)) (store.Group, error) {
+	if name == "" {
+		return store.Group{}, errors.New("memory: update group: empty name")
+	}
+	if err := s.lock(ctx); err != nil {
+		return store.Group{}, fmt.Errorf("memory: update group %q: %w", name, err)
+	}
+	defer s.mu.Unlock()
+	var old store.Group
+	it, exists := s.groups[name]
+	if exists {
+		old = cloneGroup(it.rec)
+	}
+	nu, err := update(old, exists)
+	if err != nil {
+		return store.Group{}, err
+	}
+	if nu == nil {
+		delete(s.groups, name)
+		return store.Group{}, nil
+	}
+	if nu.Name != name {
+		return store.Group{}, fmt.Errorf("memory: update group %q: the name changed", name)
+	}
+	put(s, s.groups, name, cloneGroup(*nu))
+	return cloneGroup(*nu), nil
+}
+
 // ListGroups implements store.Groups.
 func (s *Store) ListGroups(ctx context.Context, opts store.ListOptions) ([]store.Group, error) {
 	if err := s.lock(ctx); err != nil {

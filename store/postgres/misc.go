@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -381,6 +382,64 @@ func (s *Store) DeleteGroup(ctx context.Context, name string) error {
 		return fmt.Errorf("postgres: delete group %q: %w", name, err)
 	}
 	return nil
+}
+
+// UpdateGroup implements store.Groups: the record is locked (SELECT ... FOR UPDATE) for the
+// transaction; a record another writer created meanwhile (there was none to lock) is
+// ErrConflict.
+func (s *Store) UpdateGroup(ctx context.Context, name string, update func(store.Group, bool) (*store.Group, error)) (store.Group, error) {
+	if name == "" {
+		return store.Group{}, errors.New("postgres: update group: empty name")
+	}
+	var out store.Group
+	var cbErr error
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var old store.Group
+		err := getJSON(ctx, tx, &old, `SELECT data FROM groups WHERE name = $1 FOR UPDATE`, name)
+		exists := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		nu, err := update(old, exists)
+		if err != nil {
+			cbErr = err
+			return err
+		}
+		out = store.Group{}
+		switch {
+		case nu == nil && !exists:
+			return nil
+		case nu == nil:
+			_, err := tx.Exec(ctx, `DELETE FROM groups WHERE name = $1`, name)
+			return err
+		case nu.Name != name:
+			return errors.New("the name changed")
+		}
+		data, err := encode(*nu)
+		if err != nil {
+			return err
+		}
+		if exists {
+			_, err = tx.Exec(ctx, `UPDATE groups SET data = $2 WHERE name = $1`, name, data)
+		} else {
+			var tag pgconn.CommandTag
+			tag, err = tx.Exec(ctx, `INSERT INTO groups (name, data) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, data)
+			if err == nil && tag.RowsAffected() == 0 {
+				err = fmt.Errorf("created meanwhile: %w", store.ErrConflict)
+			}
+		}
+		if err == nil {
+			out = *nu
+		}
+		return err
+	})
+	if cbErr != nil {
+		return store.Group{}, cbErr
+	}
+	if err != nil {
+		return store.Group{}, fmt.Errorf("postgres: update group %q: %w", name, err)
+	}
+	return out, nil
 }
 
 // ListGroups implements store.Groups.

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -13,6 +15,46 @@ import (
 
 // RunConcurrencyTests checks the exactly-once guarantees under concurrent callers.
 func RunConcurrencyTests(t *testing.T, newStore func(t *testing.T) store.Store) {
+	// Two administrators (maybe on two instances) change a group's data, both holding the
+	// same version (If-Match): exactly one wins, the other sees the winner's version and
+	// gives up. Creation races the same way: exactly one creator wins.
+	t.Run("concurrent group updates on one version: exactly one wins", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		const rounds, n = 5, 20
+		errStale := errors.New("stale version")
+		for round := range rounds {
+			name := fmt.Sprintf("g%d", round)
+			results := race(n, func(i int) (string, error) {
+				want := fmt.Sprintf(`{"by":%d}`, i)
+				_, err := s.UpdateGroup(ctx, name, func(old store.Group, exists bool) (*store.Group, error) {
+					if exists {
+						return nil, errStale // If-Match: the version held was "none"
+					}
+					return &store.Group{Name: name, CustomData: json.RawMessage(want)}, nil
+				})
+				return want, err
+			})
+			winners(t, results, errStale)
+			held, err := s.GetGroup(ctx, name)
+			ok(t, err, "get the created group")
+			created := string(held.CustomData)
+			results = race(n, func(i int) (string, error) {
+				want := fmt.Sprintf(`{"v":%d}`, i)
+				_, err := s.UpdateGroup(ctx, name, func(old store.Group, exists bool) (*store.Group, error) {
+					if !exists || string(old.CustomData) != created {
+						return nil, errStale
+					}
+					return &store.Group{Name: name, CustomData: json.RawMessage(want)}, nil
+				})
+				return want, err
+			})
+			updated := winners(t, results, errStale)
+			if g, err := s.GetGroup(ctx, name); err != nil || compact(g.CustomData) != updated {
+				t.Fatalf("round %d: stored %s (%v), the winner wrote %s", round, g.CustomData, err, updated)
+			}
+		}
+	})
+
 	t.Run("a code replayed in parallel is redeemed exactly once", func(t *testing.T) {
 		s, ctx := newStore(t), t.Context()
 		const rounds, n = 5, 50
@@ -257,4 +299,35 @@ func race(n int, fn func(i int) (string, error)) []result {
 	close(start)
 	wg.Wait()
 	return results
+}
+
+// winners checks that exactly one of results succeeded and every other failed with stale
+// (or store.ErrConflict), and returns the winner's value.
+func winners(t *testing.T, results []result, stale error) string {
+	t.Helper()
+	var winner string
+	wins := 0
+	for _, r := range results {
+		switch {
+		case r.err == nil:
+			wins++
+			winner = r.val
+		case errors.Is(r.err, stale), errors.Is(r.err, store.ErrConflict):
+		default:
+			t.Fatalf("unexpected error %v", r.err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d of %d concurrent updates of one version succeeded, want exactly 1", wins, len(results))
+	}
+	return winner
+}
+
+// compact is data without insignificant space (a store may keep JSON reformatted).
+func compact(data []byte) string {
+	var b bytes.Buffer
+	if json.Compact(&b, data) != nil {
+		return string(data)
+	}
+	return b.String()
 }

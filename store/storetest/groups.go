@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -36,4 +37,46 @@ func testGroups(t *testing.T, newStore func(t *testing.T) store.Store) {
 	ok(t, s.DeleteGroup(ctx, "admins"), "delete missing group")
 	_, err = s.GetGroup(ctx, "admins")
 	isErr(t, err, store.ErrNotFound, "get deleted group")
+
+	testUpdateGroup(t, s)
+}
+
+// testUpdateGroup: UpdateGroup creates, replaces and deletes in one compare-and-swap; an
+// error of the update function aborts and is returned as it is.
+func testUpdateGroup(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	v := func(data string) func(store.Group, bool) (*store.Group, error) {
+		return func(old store.Group, _ bool) (*store.Group, error) {
+			return &store.Group{Name: "ops", CustomData: json.RawMessage(data)}, nil
+		}
+	}
+	g, err := s.UpdateGroup(ctx, "ops", func(old store.Group, exists bool) (*store.Group, error) {
+		if exists || old.Name != "" {
+			t.Errorf("missing group seen as %+v, exists %v", old, exists)
+		}
+		return &store.Group{Name: "ops", CustomData: json.RawMessage(`{"v":1}`)}, nil
+	})
+	ok(t, err, "create with UpdateGroup")
+	if string(g.CustomData) != `{"v":1}` {
+		t.Fatalf("created %+v", g)
+	}
+	stop := errors.New("precondition failed")
+	_, err = s.UpdateGroup(ctx, "ops", func(old store.Group, exists bool) (*store.Group, error) {
+		if !exists || string(old.CustomData) != `{"v":1}` {
+			t.Errorf("stored group seen as %+v, exists %v", old, exists)
+		}
+		return nil, stop
+	})
+	isErr(t, err, stop, "aborted update")
+	g, err = s.UpdateGroup(ctx, "ops", v(`{"v":2}`))
+	ok(t, err, "replace with UpdateGroup")
+	if got, err := s.GetGroup(ctx, "ops"); err != nil || string(got.CustomData) != `{"v":2}` || string(g.CustomData) != `{"v":2}` {
+		t.Fatalf("after replace: %+v %v", got, err)
+	}
+	_, err = s.UpdateGroup(ctx, "ops", func(store.Group, bool) (*store.Group, error) { return nil, nil })
+	ok(t, err, "delete with UpdateGroup")
+	_, err = s.GetGroup(ctx, "ops")
+	isErr(t, err, store.ErrNotFound, "get group deleted by UpdateGroup")
+	_, err = s.UpdateGroup(ctx, "ops", func(store.Group, bool) (*store.Group, error) { return nil, nil })
+	ok(t, err, "delete a missing group with UpdateGroup")
 }

@@ -10,6 +10,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/handlers/portalkit"
 	"github.com/gatehouse-dev/gatehouse/handlers/web"
@@ -22,6 +24,8 @@ import (
 type Recovery interface {
 	Begin(ctx context.Context, identifier, lang, clientIP string) (string, error)
 	Finish(ctx context.Context, flow, code, clientIP string) (authn.Result, error)
+	// Destination is where a live recovery flow's code went (otp.ErrCodeExpired if none).
+	Destination(ctx context.Context, flow string) (string, error)
 }
 
 // Handler serves account recovery. Every field is required.
@@ -59,7 +63,7 @@ func (h *Handler) apiVerify(w http.ResponseWriter, r *http.Request) {
 	if !h.Decode(w, r, &req) {
 		return
 	}
-	next, u, err := h.recover(w, r, req.Code, req.ReturnTo)
+	next, u, err := h.recover(w, r, "", req.Code, req.ReturnTo)
 	if err != nil {
 		h.APICodeError(w, r, err)
 		return
@@ -67,13 +71,21 @@ func (h *Handler) apiVerify(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, portalkit.AuthResult{User: portalkit.ToUserJSON(u), RedirectTo: next})
 }
 
-func (h *Handler) recover(w http.ResponseWriter, r *http.Request, code, target string) (string, store.User, error) {
-	res, err := h.Recovery.Finish(r.Context(), h.ShortCookie(r, portalkit.FlowCookie), code, h.ClientIP(r))
+// recover checks code for flow, or when flow is "" for the flow of the flow cookie, and
+// starts the new session.
+func (h *Handler) recover(w http.ResponseWriter, r *http.Request, flow, code, target string) (string, store.User, error) {
+	fromCookie := flow == ""
+	if fromCookie {
+		flow = h.ShortCookie(r, portalkit.FlowCookie)
+	}
+	res, err := h.Recovery.Finish(r.Context(), flow, code, h.ClientIP(r))
 	u := res.User
 	if err != nil {
 		return "", u, err
 	}
-	h.SetShortCookie(w, portalkit.FlowCookie, "", -1)
+	if fromCookie {
+		h.SetShortCookie(w, portalkit.FlowCookie, "", -1)
+	}
 	if err := h.StartSession(w, r, u, res.AMR, false, ""); err != nil {
 		return "", u, err
 	}
@@ -128,24 +140,46 @@ func (h *Handler) startForm(w http.ResponseWriter, r *http.Request) {
 		Action: h.Base + "/recover/verify", ReturnTo: target, Resend: portalkit.ResendURL(h.Base+"/recover", target)}, "")
 }
 
-// GET /recover/code[?flow=...]: the link of a recovery code an administrator issued keeps
-// the flow in the flow cookie, as Begin's answer does, and comes back without it; the page
-// asks for the code, which goes to POST /recover/verify like any other. Opening the link uses nothing up (a link scanner that
-// fetches it changes nothing): only the code, entered on the page, recovers the account.
+// GET /recover/code[?flow=...]: the page of the link of a recovery code an administrator
+// issued. It sets no cookie: a GET that any site can send (a link, an image) must not
+// replace the flow of a recovery in progress, nor put someone else's flow in this browser
+// (login CSRF: the victim would recover, and set a password on, the attacker's account).
+// The flow goes in a hidden field of the code form, which POST /recover/verify prefers to
+// the flow cookie, and the page names the account the code recovers by its masked address,
+// so the person sees whose account it is before entering anything. Opening the link uses
+// nothing up (a link scanner that fetches it changes nothing): only the code, entered on
+// the page, recovers the account. Without flow the page asks for the code of the flow
+// cookie's flow.
 func (h *Handler) codePage(w http.ResponseWriter, r *http.Request) {
-	if flow := r.URL.Query().Get("flow"); flow != "" {
-		if len(flow) > 128 {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		h.SetShortCookie(w, portalkit.FlowCookie, flow, portalkit.FlowMaxAge)
-		// The flow secret leaves the address bar (history, Referer) at once.
-		http.Redirect(w, r, h.Base+recovery.CodePath, http.StatusSeeOther)
+	flow := r.URL.Query().Get("flow")
+	if flow == "" {
+		h.CodeVerifyPage(w, r, http.StatusOK, portalkit.CodeVerifyData{Title: "Enter your code",
+			Intro:  h.T(r, "Enter the 6-digit recovery code your administrator gave you. Then you can set a new password or add a passkey."),
+			Action: h.Base + "/recover/verify", Resend: portalkit.ResendURL(h.Base+"/recover", "")}, "")
+		return
+	}
+	dest, err := h.Recovery.Destination(r.Context(), flow)
+	if err != nil {
+		status, _, msg, _ := h.CodeError(w, r, err)
+		h.CodeStartPage(w, r, status, h.startData(""), msg)
 		return
 	}
 	h.CodeVerifyPage(w, r, http.StatusOK, portalkit.CodeVerifyData{Title: "Enter your code",
-		Intro:  h.T(r, "Enter the 6-digit recovery code your administrator gave you. Then you can set a new password or add a passkey."),
-		Action: h.Base + "/recover/verify", Resend: portalkit.ResendURL(h.Base+"/recover", "")}, "")
+		Intro:  h.T(r, "Enter the 6-digit recovery code your administrator gave you for the account of %s. Then you can set a new password or add a passkey.", maskDestination(dest)),
+		Action: h.Base + "/recover/verify", Flow: flow, Resend: portalkit.ResendURL(h.Base+"/recover", "")}, "")
+}
+
+// maskDestination shows enough of an email address (its first character and its domain)
+// or phone number (its last 4 digits) for its owner to recognise it, and little more.
+func maskDestination(dest string) string {
+	if local, domain, ok := strings.Cut(dest, "@"); ok {
+		first, _ := utf8.DecodeRuneInString(local)
+		return string(first) + "***@" + domain
+	}
+	if len(dest) <= 4 {
+		return "***"
+	}
+	return "***" + dest[len(dest)-4:]
 }
 
 // POST /recover/verify.
@@ -155,11 +189,13 @@ func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := portalkit.ReturnTo(f.Get("return_to"))
-	next, _, err := h.recover(w, r, f.Get("code"), target)
+	// The flow of a recovery link's page (its hidden field), else the flow cookie's.
+	flow := f.Get("flow")
+	next, _, err := h.recover(w, r, flow, f.Get("code"), target)
 	if err != nil {
 		status, _, msg, _ := h.CodeError(w, r, err)
 		h.CodeVerifyPage(w, r, status, portalkit.CodeVerifyData{Title: "Enter your code", Action: h.Base + "/recover/verify",
-			ReturnTo: target, Resend: portalkit.ResendURL(h.Base+"/recover", target)}, msg)
+			ReturnTo: target, Flow: flow, Resend: portalkit.ResendURL(h.Base+"/recover", target)}, msg)
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)

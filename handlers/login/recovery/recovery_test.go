@@ -131,10 +131,22 @@ func TestDisabled(t *testing.T) {
 	}
 }
 
+// flowField is the hidden flow field of a code page, "" if it has none.
+func flowField(body string) string {
+	const prefix = `name="flow" value="`
+	_, rest, ok := strings.Cut(body, prefix)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, `"`)
+	return v
+}
+
 // Issue 18: "Users: create (...; send an invitation or a recovery code)". A code an
-// administrator issued goes through this flow like one the user asked for: its link keeps
-// the flow secret in the flow cookie (and leaves the address bar at once), the code on the
-// page recovers the account once, and a second use fails.
+// administrator issued goes through this flow like one the user asked for: its link's page
+// names the account by its masked address and keeps the flow secret in a hidden field of
+// its form (no cookie), the code on the page recovers the account once, and a second use
+// fails.
 func TestIssuedCode(t *testing.T) {
 	e := newEnv(t)
 	u, err := e.P.Accounts.Get(e.Ctx, idptest.Alice)
@@ -151,25 +163,71 @@ func TestIssuedCode(t *testing.T) {
 	link := authrec.CodePath + "?flow=" + url.QueryEscape(is.Flow)
 	b := e.Browser()
 	r := b.Get(link)
-	if r.StatusCode != http.StatusSeeOther || r.Location() != authrec.CodePath || r.Cookie("otp") == nil {
-		t.Fatalf("link: %d %q, want 303 to %s and the flow cookie", r.StatusCode, r.Location(), authrec.CodePath)
-	}
-	r = b.Get(authrec.CodePath)
-	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `action="/recover/verify"`) || strings.Contains(r.Body, is.Flow) {
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `action="/recover/verify"`) || flowField(r.Body) != is.Flow ||
+		!strings.Contains(r.Body, "a***@example.com") {
 		t.Fatalf("code page: %d\n%s", r.StatusCode, r.Body)
 	}
 	// A day later it still works (an administrator's code outlives a self-service one).
 	e.Clock.Advance(24 * time.Hour)
-	r = b.PostForm("/recover/verify", url.Values{"code": {is.Code}})
+	r = b.PostForm("/recover/verify", url.Values{"code": {idptest.WrongCode(is.Code, 1)}, "flow": {is.Flow}})
+	if r.StatusCode != http.StatusUnauthorized || flowField(r.Body) != is.Flow {
+		t.Fatalf("wrong code: %d, want 401 and the page again with the flow\n%s", r.StatusCode, r.Body)
+	}
+	r = b.PostForm("/recover/verify", url.Values{"code": {is.Code}, "flow": {is.Flow}})
 	if r.StatusCode != http.StatusSeeOther || r.Location() != "/account/password?recovered=1" || r.Cookie("session") == nil {
 		t.Fatalf("right code: %d %q, want 303 to the password page and a session", r.StatusCode, r.Location())
 	}
-	// Single use: the same link and code in another browser fail.
+	// Single use: the same link and code in another browser fail; the page says so.
 	again := e.Browser()
-	again.Get(link)
-	r = again.PostForm("/recover/verify", url.Values{"code": {is.Code}})
+	if r := again.Get(link); r.StatusCode != http.StatusBadRequest || strings.Contains(r.Body, "a***@example.com") || flowField(r.Body) != "" {
+		t.Fatalf("used link: %d, want 400 without the account\n%s", r.StatusCode, r.Body)
+	}
+	r = again.PostForm("/recover/verify", url.Values{"code": {is.Code}, "flow": {is.Flow}})
 	if r.StatusCode == http.StatusSeeOther || r.Cookie("session") != nil {
 		t.Fatalf("second use: %d %q, want a refusal", r.StatusCode, r.Location())
+	}
+}
+
+// Attack (login CSRF): a cross-site link or image to the recovery link of the attacker's
+// own account (an issued code's, or the attacker's self-service flow) must not put the
+// attacker's flow into the victim's browser — the victim would then recover, and set a
+// password on, the attacker's account — nor replace the flow of a recovery the victim has
+// in progress. The GET sets no cookie; the victim's own code still works with its cookie;
+// the page names the account it recovers.
+func TestIssuedLinkSetsNoCookie(t *testing.T) {
+	e := newEnv(t)
+	u, err := e.P.Accounts.Get(e.Ctx, idptest.Alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacker, err := e.P.Recovery.Issue(e.Ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bob = "bob@example.com"
+	if _, err := e.P.Accounts.Create(e.Ctx, idp.NewUser{Email: bob, EmailVerified: true}); err != nil {
+		t.Fatal(err)
+	}
+	victim := e.Browser()
+	if r := victim.PostForm("/recover", url.Values{"identifier": {bob}}); r.StatusCode != http.StatusOK {
+		t.Fatalf("victim's recovery: %d", r.StatusCode)
+	}
+	own := victim.CookieValue("otp")
+	code := e.LastCode(bob, portaltest.MsgRecovery)
+	r := victim.Get(authrec.CodePath + "?flow=" + url.QueryEscape(attacker.Flow))
+	if r.Cookie("otp") != nil || victim.CookieValue("otp") != own || len(r.Header.Values("Set-Cookie")) > 1 {
+		t.Fatalf("the link set cookies %q", r.Header.Values("Set-Cookie"))
+	}
+	if !strings.Contains(r.Body, "a***@example.com") {
+		t.Errorf("the page does not name the account it recovers\n%s", r.Body)
+	}
+	r = victim.PostForm("/recover/verify", url.Values{"code": {code}})
+	if r.StatusCode != http.StatusSeeOther || r.Cookie("session") == nil {
+		t.Fatalf("the victim's own code after the link: %d, want 303 and a session", r.StatusCode)
+	}
+	sec := e.Kit.Cookie.Secret(&http.Request{Header: http.Header{"Cookie": {"gatehouse_session=" + victim.CookieValue("session")}}})
+	if _, got, err := e.P.Sessions.Get(e.Ctx, sec); err != nil || got.Email != bob {
+		t.Errorf("the new session is %q's (%v), want the victim's own", got.Email, err)
 	}
 }
 
@@ -183,8 +241,10 @@ func TestIssuedCodeExpiresAndLimits(t *testing.T) {
 	}
 	e.Clock.Advance(authrec.IssuedTTL + time.Second)
 	b := e.Browser()
-	b.Get(authrec.CodePath + "?flow=" + url.QueryEscape(is.Flow))
-	if r := b.PostJSON("/api/v1/recovery/verify", map[string]string{"code": is.Code}); r.StatusCode == http.StatusOK {
+	if r := b.Get(authrec.CodePath + "?flow=" + url.QueryEscape(is.Flow)); r.StatusCode != http.StatusBadRequest || flowField(r.Body) != "" {
+		t.Fatalf("expired link: %d, want 400\n%s", r.StatusCode, r.Body)
+	}
+	if r := b.PostForm("/recover/verify", url.Values{"code": {is.Code}, "flow": {is.Flow}}); r.StatusCode == http.StatusSeeOther {
 		t.Fatalf("expired issued code: %d %s", r.StatusCode, r.Body)
 	}
 
@@ -193,11 +253,10 @@ func TestIssuedCodeExpiresAndLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	b = e.Browser()
-	b.Get(authrec.CodePath + "?flow=" + url.QueryEscape(is.Flow))
 	for i := 1; i <= 5; i++ {
-		b.PostJSON("/api/v1/recovery/verify", map[string]string{"code": idptest.WrongCode(is.Code, i)})
+		b.PostForm("/recover/verify", url.Values{"code": {idptest.WrongCode(is.Code, i)}, "flow": {is.Flow}})
 	}
-	if r := b.PostJSON("/api/v1/recovery/verify", map[string]string{"code": is.Code}); r.StatusCode == http.StatusOK {
+	if r := b.PostForm("/recover/verify", url.Values{"code": {is.Code}, "flow": {is.Flow}}); r.StatusCode == http.StatusSeeOther {
 		t.Fatalf("the right code after 5 wrong ones: %d %s", r.StatusCode, r.Body)
 	}
 }
