@@ -724,18 +724,7 @@ func TestJourneyCodeNeedsTheApprovedTransaction(t *testing.T) {
 // makes the same refresh token work.
 func TestStepUpRequiredRefusesSingleFactorGrants(t *testing.T) {
 	e := idptest.New(t)
-	view := settings.NewView(settings.Base{Values: settings.Defaults(), PasskeysAvailable: true}, e.Store, nil, nil)
-	e.P.UseSettings(view)
-	svc := settings.NewService(e.Store, view, nil, nil)
-	version := int64(0)
-	set := func(patch string) {
-		t.Helper()
-		d, err := svc.Update(e.Ctx, json.RawMessage(patch), version, "admin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		version = d.Version
-	}
+	set := idptest.UseSettings(t, e.P, e.Store, settings.Base{Values: settings.Defaults(), PasskeysAvailable: true}).Set
 	resp, _ := e.Tokens("openid", "read", "offline_access")
 	v, ch := idptest.PKCE()
 	code, _ := e.Code(idptest.AuthQuery("web", idptest.WebCB, ch, "openid", "offline_access"))

@@ -1,7 +1,6 @@
 package sessions_test
 
 import (
-	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -19,18 +18,7 @@ import (
 // the lifetimes grow again.
 func TestRuntimeLifetimesApplyToExistingSessions(t *testing.T) {
 	e := idptest.New(t)
-	view := settings.NewView(settings.Base{Values: settings.Defaults()}, e.Store, nil, nil)
-	e.P.UseSettings(view)
-	svc := settings.NewService(e.Store, view, nil, nil)
-	version := int64(0)
-	set := func(patch string) {
-		t.Helper()
-		d, err := svc.Update(e.Ctx, json.RawMessage(patch), version, "admin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		version = d.Version
-	}
+	set := idptest.UseSettings(t, e.P, e.Store, settings.Base{Values: settings.Defaults()}).Set
 	start := func() string {
 		sec, _, err := e.P.Sessions.Start(e.Ctx, e.User, []string{"pwd"}, sessions.Meta{})
 		if err != nil {

@@ -38,18 +38,7 @@ func (e *env) withSession(secret, target string) *http.Request {
 // method is back to if_enrolled.
 func TestSecondFactorRequiredSettingOldSession(t *testing.T) {
 	e := newEnv(t)
-	view := settings.NewView(settings.Base{Values: settings.Defaults(), PasskeysAvailable: true}, e.Store, nil, nil)
-	e.P.UseSettings(view)
-	svc := settings.NewService(e.Store, view, nil, nil)
-	version := int64(0)
-	set := func(patch string) {
-		t.Helper()
-		d, err := svc.Update(e.Ctx, json.RawMessage(patch), version, "admin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		version = d.Version
-	}
+	set := idptest.UseSettings(t, e.P, e.Store, settings.Base{Values: settings.Defaults(), PasskeysAvailable: true}).Set
 	old, _, err := e.P.Sessions.Start(e.Ctx, e.User, []string{"pwd"}, sessions.Meta{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,13 +1,13 @@
 package protect
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/idptest"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/settings"
 )
@@ -16,18 +16,7 @@ import (
 // returns a function that writes a patch of them.
 func (e *env) useSettings() func(patch string) {
 	e.t.Helper()
-	view := settings.NewView(settings.Base{Values: settings.Defaults()}, e.store, nil, nil)
-	e.p.UseSettings(view)
-	svc := settings.NewService(e.store, view, nil, nil)
-	version := int64(0)
-	return func(patch string) {
-		e.t.Helper()
-		d, err := svc.Update(e.ctx, json.RawMessage(patch), version, "admin")
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		version = d.Version
-	}
+	return idptest.UseSettings(e.t, e.p, e.store, settings.Base{Values: settings.Defaults()}).Set
 }
 
 // Issue 18: the MFA requirement per method takes "effect on the next request, without a

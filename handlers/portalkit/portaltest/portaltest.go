@@ -279,36 +279,14 @@ func (e *Env) AddPasskey(name string) string {
 	return id
 }
 
-// Settings are the runtime settings of an Env (UseSettings): Set writes a patch, as an
-// administrator would, and the next request sees it.
-type Settings struct {
-	t       testing.TB
-	e       *Env
-	Service *settings.Service
-	View    *settings.View
-	version int64
-}
-
 // UseSettings puts runtime settings on the Env as module/settings.go does: the Kit's pages
 // and the identity core (idp.Provider.UseSettings) read the view's snapshot. Nothing is
 // set in "the Caddyfile"; every method is available; the values start as settings.Defaults
 // (password, passkey and social on; the code and link methods off until Set turns them on).
-func (e *Env) UseSettings() *Settings {
+func (e *Env) UseSettings() *idptest.Settings {
 	e.T.Helper()
-	base := settings.Base{Values: settings.Defaults(), EmailAvailable: true, SMSAvailable: true,
-		PasskeysAvailable: e.P.Passkey.Enabled()}
-	view := settings.NewView(base, e.Store, nil, nil)
-	e.Kit.Settings = view
-	e.P.UseSettings(view)
-	return &Settings{t: e.T, e: e, Service: settings.NewService(e.Store, view, nil, nil), View: view}
-}
-
-// Set applies patch (a settings document, such as {"login":{"methods":["password"]}}).
-func (s *Settings) Set(patch string) {
-	s.t.Helper()
-	d, err := s.Service.Update(s.e.Ctx, json.RawMessage(patch), s.version, "admin")
-	if err != nil {
-		s.t.Fatalf("settings %s: %v", patch, err)
-	}
-	s.version = d.Version
+	s := idptest.UseSettings(e.T, e.P, e.Store, settings.Base{Values: settings.Defaults(), EmailAvailable: true,
+		SMSAvailable: true, PasskeysAvailable: e.P.Passkey.Enabled()})
+	e.Kit.Settings = s.View
+	return s
 }
