@@ -36,7 +36,11 @@ func benchRequest() *http.Request {
 // BenchmarkProtectBearerCached: a client reusing one access token (the common API case):
 // a cache hit plus the revocation check on every request.
 func BenchmarkProtectBearerCached(b *testing.B) {
-	e := newEnv(b)
+	benchBearerCached(b, newEnv(b))
+}
+
+// benchBearerCached is BenchmarkProtectBearerCached on e.
+func benchBearerCached(b *testing.B, e *env) {
 	g := e.guard(benchRule)
 	resp, _ := e.login("openid", "email", "read")
 	authz := []string{"Bearer " + resp.AccessToken}

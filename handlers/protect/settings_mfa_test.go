@@ -72,21 +72,5 @@ func TestSecondFactorRequiredSettingStepsUp(t *testing.T) {
 func BenchmarkProtectBearerCachedSettings(b *testing.B) {
 	e := newEnv(b)
 	e.useSettings()(`{"login":{"mfa":{"email_code":"required"}}}`)
-	g := e.guard(benchRule)
-	resp, _ := e.login("openid", "email", "read")
-	authz := []string{"Bearer " + resp.AccessToken}
-	r := benchRequest()
-	w := httptest.NewRecorder()
-	r.Header["Authorization"] = authz
-	if g.Serve(w, r) == nil {
-		b.Fatalf("control request refused: %d %s", w.Code, w.Body)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		r.Header["Authorization"] = authz
-		if g.Serve(w, r) == nil {
-			b.Fatal("refused")
-		}
-	}
+	benchBearerCached(b, e)
 }
