@@ -51,20 +51,20 @@ func (h *Handler) mountSettings() {
 	h.handle(Route{Method: "POST", Path: "/settings/test", Summary: "Send a test email or SMS (to: default the calling administrator's address)",
 		Write: true, Request: MessageRequest{}, Status: http.StatusNoContent}, h.needSettings(h.testMessage))
 	h.handle(Route{Method: "GET", Path: "/providers", Summary: "Social-login providers: the Caddyfile's (names only, read-only) and the stored ones; never a secret",
-		Response: Page[settings.ProviderDoc]{}}, h.needSettings(h.listProviders))
+		Response: Page[settings.ProviderDoc]{}}, h.needSettings(providerDocs.listRoute(h)))
 	h.handle(Route{Method: "GET", Path: "/providers/{name}", Summary: "A stored social-login provider (never its secret)", ETag: true,
-		Response: settings.ProviderDoc{}}, h.needSettings(h.getProvider))
+		Response: settings.ProviderDoc{}}, h.needSettings(providerDocs.getRoute(h)))
 	h.handle(Route{Method: "PUT", Path: "/providers/{name}", Summary: "Create (no If-Match) or replace (If-Match) a provider; a blank client_secret keeps the stored one",
-		Write: true, ETag: true, Request: json.RawMessage(nil), Response: settings.ProviderDoc{}}, h.needSettings(h.putProvider))
+		Write: true, ETag: true, Request: json.RawMessage(nil), Response: settings.ProviderDoc{}}, h.needSettings(providerDocs.putRoute(h)))
 	h.handle(Route{Method: "DELETE", Path: "/providers/{name}", Summary: "Delete a stored provider (If-Match)", Write: true, ETag: true,
-		Status: http.StatusNoContent}, h.needSettings(h.deleteProvider))
+		Status: http.StatusNoContent}, h.needSettings(providerDocs.deleteRoute(h)))
 	h.handle(Route{Method: "GET", Path: "/roles", Summary: "Roles and their permissions: the Caddyfile's (read-only) and the stored ones",
-		Response: Page[settings.RoleDoc]{}}, h.needSettings(h.listRoles))
-	h.handle(Route{Method: "GET", Path: "/roles/{name}", Summary: "A role", ETag: true, Response: settings.RoleDoc{}}, h.needSettings(h.getRole))
+		Response: Page[settings.RoleDoc]{}}, h.needSettings(roleDocs.listRoute(h)))
+	h.handle(Route{Method: "GET", Path: "/roles/{name}", Summary: "A role", ETag: true, Response: settings.RoleDoc{}}, h.needSettings(roleDocs.getRoute(h)))
 	h.handle(Route{Method: "PUT", Path: "/roles/{name}", Summary: "Create (no If-Match) or replace (If-Match) a role: value, description, permissions",
-		Write: true, ETag: true, Request: json.RawMessage(nil), Response: settings.RoleDoc{}}, h.needSettings(h.putRole))
+		Write: true, ETag: true, Request: json.RawMessage(nil), Response: settings.RoleDoc{}}, h.needSettings(roleDocs.putRoute(h)))
 	h.handle(Route{Method: "DELETE", Path: "/roles/{name}", Summary: "Delete a stored role (If-Match)", Write: true, ETag: true,
-		Status: http.StatusNoContent}, h.needSettings(h.deleteRole))
+		Status: http.StatusNoContent}, h.needSettings(roleDocs.deleteRoute(h)))
 }
 
 // needSettings answers 404 when the deployment has no runtime settings.
@@ -205,118 +205,90 @@ func (h *Handler) testMessage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handler) listProviders(w http.ResponseWriter, r *http.Request) error {
-	ps, err := h.deps.Settings.ListProviders(r.Context())
-	if err != nil {
-		return settingsProblem(err)
-	}
-	writeJSON(w, http.StatusOK, Page[settings.ProviderDoc]{Items: nonNil(ps)})
-	return nil
+// namedDocs is one kind of named settings document (providers, roles) as the settings
+// service serves it; its routes (list, get, put, delete) follow one set of rules: the
+// document's ETag, create without If-Match (201) and replace with it, delete with it, 404
+// for an unknown name, every write an admin.write audit event naming the document.
+type namedDocs[T any] struct {
+	kind string // "provider", "role": in messages and in the audit event's details
+	list func(Settings, context.Context) ([]T, error)
+	get  func(Settings, context.Context, string) (T, error)
+	put  func(Settings, context.Context, string, json.RawMessage, int64, string) (T, error)
+	del  func(Settings, context.Context, string, int64, string) error
+	meta func(T) (name, etag string)
 }
 
-func (h *Handler) getProvider(w http.ResponseWriter, r *http.Request) error {
-	p, err := h.deps.Settings.GetProvider(r.Context(), r.PathValue("name"))
-	if errors.Is(err, settings.ErrNotFound) {
-		return NotFound("no such provider")
-	} else if err != nil {
-		return settingsProblem(err)
+var (
+	providerDocs = namedDocs[settings.ProviderDoc]{kind: "provider", list: Settings.ListProviders, get: Settings.GetProvider,
+		put: Settings.PutProvider, del: Settings.DeleteProvider, meta: func(p settings.ProviderDoc) (string, string) { return p.Name, p.ETag }}
+	roleDocs = namedDocs[settings.RoleDoc]{kind: "role", list: Settings.ListRoles, get: Settings.GetRole,
+		put: Settings.PutRole, del: Settings.DeleteRole, meta: func(r settings.RoleDoc) (string, string) { return r.Name, r.ETag }}
+)
+
+func (d namedDocs[T]) listRoute(h *Handler) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		docs, err := d.list(h.deps.Settings, r.Context())
+		if err != nil {
+			return settingsProblem(err)
+		}
+		writeJSON(w, http.StatusOK, Page[T]{Items: nonNil(docs)})
+		return nil
 	}
-	writeResource(w, http.StatusOK, p.ETag, p)
-	return nil
 }
 
-func (h *Handler) putProvider(w http.ResponseWriter, r *http.Request) error {
-	v, err := version(r, false)
-	if err != nil {
-		return err
+func (d namedDocs[T]) getRoute(h *Handler) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		doc, err := d.get(h.deps.Settings, r.Context(), r.PathValue("name"))
+		if errors.Is(err, settings.ErrNotFound) {
+			return NotFound("no such " + d.kind)
+		} else if err != nil {
+			return settingsProblem(err)
+		}
+		_, etag := d.meta(doc)
+		writeResource(w, http.StatusOK, etag, doc)
+		return nil
 	}
-	raw, err := rawObject(w, r)
-	if err != nil {
-		return err
-	}
-	p, err := h.deps.Settings.PutProvider(r.Context(), r.PathValue("name"), raw, v, CallerOf(r).Actor)
-	if err != nil {
-		return settingsProblem(err)
-	}
-	h.record(r, "", "provider saved", map[string]string{"provider": p.Name})
-	status := http.StatusOK
-	if v == 0 {
-		status = http.StatusCreated
-	}
-	writeResource(w, status, p.ETag, p)
-	return nil
 }
 
-func (h *Handler) deleteProvider(w http.ResponseWriter, r *http.Request) error {
-	v, err := version(r, true)
-	if err != nil {
-		return err
+func (d namedDocs[T]) putRoute(h *Handler) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		v, err := version(r, false)
+		if err != nil {
+			return err
+		}
+		raw, err := rawObject(w, r)
+		if err != nil {
+			return err
+		}
+		doc, err := d.put(h.deps.Settings, r.Context(), r.PathValue("name"), raw, v, CallerOf(r).Actor)
+		if err != nil {
+			return settingsProblem(err)
+		}
+		name, etag := d.meta(doc)
+		h.record(r, "", d.kind+" saved", map[string]string{d.kind: name})
+		status := http.StatusOK
+		if v == 0 {
+			status = http.StatusCreated
+		}
+		writeResource(w, status, etag, doc)
+		return nil
 	}
-	name := r.PathValue("name")
-	if err := h.deps.Settings.DeleteProvider(r.Context(), name, v, CallerOf(r).Actor); errors.Is(err, settings.ErrNotFound) {
-		return NotFound("no such provider")
-	} else if err != nil {
-		return settingsProblem(err)
-	}
-	h.record(r, "", "provider deleted", map[string]string{"provider": name})
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
-func (h *Handler) listRoles(w http.ResponseWriter, r *http.Request) error {
-	rs, err := h.deps.Settings.ListRoles(r.Context())
-	if err != nil {
-		return settingsProblem(err)
+func (d namedDocs[T]) deleteRoute(h *Handler) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		v, err := version(r, true)
+		if err != nil {
+			return err
+		}
+		name := r.PathValue("name")
+		if err := d.del(h.deps.Settings, r.Context(), name, v, CallerOf(r).Actor); errors.Is(err, settings.ErrNotFound) {
+			return NotFound("no such " + d.kind)
+		} else if err != nil {
+			return settingsProblem(err)
+		}
+		h.record(r, "", d.kind+" deleted", map[string]string{d.kind: name})
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
-	writeJSON(w, http.StatusOK, Page[settings.RoleDoc]{Items: nonNil(rs)})
-	return nil
-}
-
-func (h *Handler) getRole(w http.ResponseWriter, r *http.Request) error {
-	rd, err := h.deps.Settings.GetRole(r.Context(), r.PathValue("name"))
-	if errors.Is(err, settings.ErrNotFound) {
-		return NotFound("no such role")
-	} else if err != nil {
-		return settingsProblem(err)
-	}
-	writeResource(w, http.StatusOK, rd.ETag, rd)
-	return nil
-}
-
-func (h *Handler) putRole(w http.ResponseWriter, r *http.Request) error {
-	v, err := version(r, false)
-	if err != nil {
-		return err
-	}
-	raw, err := rawObject(w, r)
-	if err != nil {
-		return err
-	}
-	rd, err := h.deps.Settings.PutRole(r.Context(), r.PathValue("name"), raw, v, CallerOf(r).Actor)
-	if err != nil {
-		return settingsProblem(err)
-	}
-	h.record(r, "", "role saved", map[string]string{"role": rd.Name})
-	status := http.StatusOK
-	if v == 0 {
-		status = http.StatusCreated
-	}
-	writeResource(w, status, rd.ETag, rd)
-	return nil
-}
-
-func (h *Handler) deleteRole(w http.ResponseWriter, r *http.Request) error {
-	v, err := version(r, true)
-	if err != nil {
-		return err
-	}
-	name := r.PathValue("name")
-	if err := h.deps.Settings.DeleteRole(r.Context(), name, v, CallerOf(r).Actor); errors.Is(err, settings.ErrNotFound) {
-		return NotFound("no such role")
-	} else if err != nil {
-		return settingsProblem(err)
-	}
-	h.record(r, "", "role deleted", map[string]string{"role": name})
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
