@@ -24,6 +24,7 @@ const (
 	opGetPassword
 	opDeletePassword
 	opCreateSession
+	opStartSession
 	opGetSession
 	opUpdateSession
 	opDeleteSession
@@ -51,11 +52,14 @@ const (
 	opListClients
 	opIncrementCounter
 	opGetCounter
+	opIncrementCounters
 	opResetCounter
 	opCreateOneTimeCode
+	opCreateLatestOneTimeCode
 	opGetOneTimeCode
 	opUpdateOneTimeCode
 	opConsumeOneTimeCode
+	opUseOneTimeCode
 	opListOneTimeCodes
 	opPutGroup
 	opGetGroup
@@ -66,6 +70,7 @@ const (
 	opGetPasskey
 	opListUserPasskeys
 	opUpdatePasskey
+	opUpdatePasskeyConsuming
 	opDeletePasskey
 	opCreateIdentity
 	opGetIdentity
@@ -97,87 +102,92 @@ const (
 
 // storeOps are the operation label values, by index.
 var storeOps = [numStoreOps]string{
-	opCreateUser:             "CreateUser",
-	opGetUser:                "GetUser",
-	opGetUserByEmail:         "GetUserByEmail",
-	opGetUserByPhone:         "GetUserByPhone",
-	opGetUserByExternalID:    "GetUserByExternalID",
-	opUpdateUser:             "UpdateUser",
-	opDeleteUser:             "DeleteUser",
-	opListUsers:              "ListUsers",
-	opFindUsers:              "FindUsers",
-	opSetPassword:            "SetPassword",
-	opGetPassword:            "GetPassword",
-	opDeletePassword:         "DeletePassword",
-	opCreateSession:          "CreateSession",
-	opGetSession:             "GetSession",
-	opUpdateSession:          "UpdateSession",
-	opDeleteSession:          "DeleteSession",
-	opListUserSessions:       "ListUserSessions",
-	opDeleteUserSessions:     "DeleteUserSessions",
-	opCreateAuthCode:         "CreateAuthCode",
-	opRedeemAuthCode:         "RedeemAuthCode",
-	opCreateRefreshToken:     "CreateRefreshToken",
-	opGetRefreshToken:        "GetRefreshToken",
-	opRotateRefreshToken:     "RotateRefreshToken",
-	opRevokeFamily:           "RevokeFamily",
-	opRevokeSessionFamilies:  "RevokeSessionFamilies",
-	opRevokeUserFamilies:     "RevokeUserFamilies",
-	opListUserGrants:         "ListUserGrants",
-	opAddRevocation:          "AddRevocation",
-	opListRevocations:        "ListRevocations",
-	opCreateKey:              "CreateKey",
-	opListKeys:               "ListKeys",
-	opUpdateKey:              "UpdateKey",
-	opDeleteKey:              "DeleteKey",
-	opCreateClient:           "CreateClient",
-	opGetClient:              "GetClient",
-	opUpdateClient:           "UpdateClient",
-	opDeleteClient:           "DeleteClient",
-	opListClients:            "ListClients",
-	opIncrementCounter:       "IncrementCounter",
-	opGetCounter:             "GetCounter",
-	opResetCounter:           "ResetCounter",
-	opCreateOneTimeCode:      "CreateOneTimeCode",
-	opGetOneTimeCode:         "GetOneTimeCode",
-	opUpdateOneTimeCode:      "UpdateOneTimeCode",
-	opConsumeOneTimeCode:     "ConsumeOneTimeCode",
-	opListOneTimeCodes:       "ListOneTimeCodes",
-	opPutGroup:               "PutGroup",
-	opGetGroup:               "GetGroup",
-	opDeleteGroup:            "DeleteGroup",
-	opUpdateGroup:            "UpdateGroup",
-	opListGroups:             "ListGroups",
-	opCreatePasskey:          "CreatePasskey",
-	opGetPasskey:             "GetPasskey",
-	opListUserPasskeys:       "ListUserPasskeys",
-	opUpdatePasskey:          "UpdatePasskey",
-	opDeletePasskey:          "DeletePasskey",
-	opCreateIdentity:         "CreateIdentity",
-	opGetIdentity:            "GetIdentity",
-	opListUserIdentities:     "ListUserIdentities",
-	opTouchIdentity:          "TouchIdentity",
-	opDeleteIdentity:         "DeleteIdentity",
-	opPutConsent:             "PutConsent",
-	opGetConsent:             "GetConsent",
-	opListUserConsents:       "ListUserConsents",
-	opDeleteConsent:          "DeleteConsent",
-	opCreateSecondFactor:     "CreateSecondFactor",
-	opGetSecondFactor:        "GetSecondFactor",
-	opUpdateSecondFactor:     "UpdateSecondFactor",
-	opDeleteSecondFactor:     "DeleteSecondFactor",
-	opCreateAppCredential:    "CreateAppCredential",
-	opGetAppCredential:       "GetAppCredential",
-	opListUserAppCredentials: "ListUserAppCredentials",
-	opUpdateAppCredential:    "UpdateAppCredential",
-	opDeleteAppCredential:    "DeleteAppCredential",
-	opAppendAuditEvents:      "AppendAuditEvents",
-	opListAuditEvents:        "ListAuditEvents",
-	opGetSetting:             "GetSetting",
-	opListSettings:           "ListSettings",
-	opPutSetting:             "PutSetting",
-	opDeleteSetting:          "DeleteSetting",
-	opClose:                  "Close",
+	opCreateUser:              "CreateUser",
+	opGetUser:                 "GetUser",
+	opGetUserByEmail:          "GetUserByEmail",
+	opGetUserByPhone:          "GetUserByPhone",
+	opGetUserByExternalID:     "GetUserByExternalID",
+	opUpdateUser:              "UpdateUser",
+	opDeleteUser:              "DeleteUser",
+	opListUsers:               "ListUsers",
+	opFindUsers:               "FindUsers",
+	opSetPassword:             "SetPassword",
+	opGetPassword:             "GetPassword",
+	opDeletePassword:          "DeletePassword",
+	opCreateSession:           "CreateSession",
+	opStartSession:            "StartSession",
+	opGetSession:              "GetSession",
+	opUpdateSession:           "UpdateSession",
+	opDeleteSession:           "DeleteSession",
+	opListUserSessions:        "ListUserSessions",
+	opDeleteUserSessions:      "DeleteUserSessions",
+	opCreateAuthCode:          "CreateAuthCode",
+	opRedeemAuthCode:          "RedeemAuthCode",
+	opCreateRefreshToken:      "CreateRefreshToken",
+	opGetRefreshToken:         "GetRefreshToken",
+	opRotateRefreshToken:      "RotateRefreshToken",
+	opRevokeFamily:            "RevokeFamily",
+	opRevokeSessionFamilies:   "RevokeSessionFamilies",
+	opRevokeUserFamilies:      "RevokeUserFamilies",
+	opListUserGrants:          "ListUserGrants",
+	opAddRevocation:           "AddRevocation",
+	opListRevocations:         "ListRevocations",
+	opCreateKey:               "CreateKey",
+	opListKeys:                "ListKeys",
+	opUpdateKey:               "UpdateKey",
+	opDeleteKey:               "DeleteKey",
+	opCreateClient:            "CreateClient",
+	opGetClient:               "GetClient",
+	opUpdateClient:            "UpdateClient",
+	opDeleteClient:            "DeleteClient",
+	opListClients:             "ListClients",
+	opIncrementCounter:        "IncrementCounter",
+	opGetCounter:              "GetCounter",
+	opIncrementCounters:       "IncrementCounters",
+	opResetCounter:            "ResetCounter",
+	opCreateOneTimeCode:       "CreateOneTimeCode",
+	opCreateLatestOneTimeCode: "CreateLatestOneTimeCode",
+	opGetOneTimeCode:          "GetOneTimeCode",
+	opUpdateOneTimeCode:       "UpdateOneTimeCode",
+	opConsumeOneTimeCode:      "ConsumeOneTimeCode",
+	opUseOneTimeCode:          "UseOneTimeCode",
+	opListOneTimeCodes:        "ListOneTimeCodes",
+	opPutGroup:                "PutGroup",
+	opGetGroup:                "GetGroup",
+	opDeleteGroup:             "DeleteGroup",
+	opUpdateGroup:             "UpdateGroup",
+	opListGroups:              "ListGroups",
+	opCreatePasskey:           "CreatePasskey",
+	opGetPasskey:              "GetPasskey",
+	opListUserPasskeys:        "ListUserPasskeys",
+	opUpdatePasskey:           "UpdatePasskey",
+	opUpdatePasskeyConsuming:  "UpdatePasskeyConsuming",
+	opDeletePasskey:           "DeletePasskey",
+	opCreateIdentity:          "CreateIdentity",
+	opGetIdentity:             "GetIdentity",
+	opListUserIdentities:      "ListUserIdentities",
+	opTouchIdentity:           "TouchIdentity",
+	opDeleteIdentity:          "DeleteIdentity",
+	opPutConsent:              "PutConsent",
+	opGetConsent:              "GetConsent",
+	opListUserConsents:        "ListUserConsents",
+	opDeleteConsent:           "DeleteConsent",
+	opCreateSecondFactor:      "CreateSecondFactor",
+	opGetSecondFactor:         "GetSecondFactor",
+	opUpdateSecondFactor:      "UpdateSecondFactor",
+	opDeleteSecondFactor:      "DeleteSecondFactor",
+	opCreateAppCredential:     "CreateAppCredential",
+	opGetAppCredential:        "GetAppCredential",
+	opListUserAppCredentials:  "ListUserAppCredentials",
+	opUpdateAppCredential:     "UpdateAppCredential",
+	opDeleteAppCredential:     "DeleteAppCredential",
+	opAppendAuditEvents:       "AppendAuditEvents",
+	opListAuditEvents:         "ListAuditEvents",
+	opGetSetting:              "GetSetting",
+	opListSettings:            "ListSettings",
+	opPutSetting:              "PutSetting",
+	opDeleteSetting:           "DeleteSetting",
+	opClose:                   "Close",
 }
 
 func (s *timedStore) CreateUser(p0 context.Context, p1 store.User) error {
@@ -243,6 +253,11 @@ func (s *timedStore) DeletePassword(p0 context.Context, p1 string) error {
 func (s *timedStore) CreateSession(p0 context.Context, p1 store.Session) error {
 	defer s.since(opCreateSession, time.Now())
 	return s.s.CreateSession(p0, p1)
+}
+
+func (s *timedStore) StartSession(p0 context.Context, p1 store.Session, p2 func(store.User) (store.User, error)) (store.User, error) {
+	defer s.since(opStartSession, time.Now())
+	return s.s.StartSession(p0, p1, p2)
 }
 
 func (s *timedStore) GetSession(p0 context.Context, p1 string) (store.Session, error) {
@@ -380,6 +395,11 @@ func (s *timedStore) GetCounter(p0 context.Context, p1 string, p2 time.Time) (in
 	return s.s.GetCounter(p0, p1, p2)
 }
 
+func (s *timedStore) IncrementCounters(p0 context.Context, p1 time.Time, p2 ...store.CounterIncrement) ([]store.CounterValue, error) {
+	defer s.since(opIncrementCounters, time.Now())
+	return s.s.IncrementCounters(p0, p1, p2...)
+}
+
 func (s *timedStore) ResetCounter(p0 context.Context, p1 string) error {
 	defer s.since(opResetCounter, time.Now())
 	return s.s.ResetCounter(p0, p1)
@@ -388,6 +408,11 @@ func (s *timedStore) ResetCounter(p0 context.Context, p1 string) error {
 func (s *timedStore) CreateOneTimeCode(p0 context.Context, p1 store.OneTimeCode) error {
 	defer s.since(opCreateOneTimeCode, time.Now())
 	return s.s.CreateOneTimeCode(p0, p1)
+}
+
+func (s *timedStore) CreateLatestOneTimeCode(p0 context.Context, p1 store.OneTimeCode, p2 store.OneTimeCode) error {
+	defer s.since(opCreateLatestOneTimeCode, time.Now())
+	return s.s.CreateLatestOneTimeCode(p0, p1, p2)
 }
 
 func (s *timedStore) GetOneTimeCode(p0 context.Context, p1 string) (store.OneTimeCode, error) {
@@ -403,6 +428,11 @@ func (s *timedStore) UpdateOneTimeCode(p0 context.Context, p1 string, p2 func(st
 func (s *timedStore) ConsumeOneTimeCode(p0 context.Context, p1 string) (store.OneTimeCode, error) {
 	defer s.since(opConsumeOneTimeCode, time.Now())
 	return s.s.ConsumeOneTimeCode(p0, p1)
+}
+
+func (s *timedStore) UseOneTimeCode(p0 context.Context, p1 string, p2 func(store.OneTimeCode) bool) (store.OneTimeCode, bool, error) {
+	defer s.since(opUseOneTimeCode, time.Now())
+	return s.s.UseOneTimeCode(p0, p1, p2)
 }
 
 func (s *timedStore) ListOneTimeCodes(p0 context.Context, p1 string, p2 store.ListOptions) ([]store.OneTimeCode, error) {
@@ -453,6 +483,11 @@ func (s *timedStore) ListUserPasskeys(p0 context.Context, p1 string) ([]store.Pa
 func (s *timedStore) UpdatePasskey(p0 context.Context, p1 string, p2 func(store.Passkey) (store.Passkey, error)) (store.Passkey, error) {
 	defer s.since(opUpdatePasskey, time.Now())
 	return s.s.UpdatePasskey(p0, p1, p2)
+}
+
+func (s *timedStore) UpdatePasskeyConsuming(p0 context.Context, p1 string, p2 string, p3 func(store.Passkey) (store.Passkey, error)) (store.OneTimeCode, store.Passkey, error) {
+	defer s.since(opUpdatePasskeyConsuming, time.Now())
+	return s.s.UpdatePasskeyConsuming(p0, p1, p2, p3)
 }
 
 func (s *timedStore) DeletePasskey(p0 context.Context, p1 string) error {

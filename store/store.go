@@ -310,6 +310,11 @@ func (s Session) ExpiresAt() time.Time {
 type Sessions interface {
 	// CreateSession stores a new session (ErrAlreadyExists if the ID is taken).
 	CreateSession(ctx context.Context, s Session) error
+	// StartSession stores a new session as CreateSession does and applies update to the
+	// session's user as UpdateUser does (the last authentication time of a login), in one
+	// atomic, durable write: both or neither (ErrNotFound if the user is gone, any error of
+	// update, ErrAlreadyExists if the session ID is taken). It returns the updated user.
+	StartSession(ctx context.Context, s Session, update func(User) (User, error)) (User, error)
 	// GetSession returns the session with this ID.
 	GetSession(ctx context.Context, id string) (Session, error)
 	// UpdateSession applies update atomically (see UpdateUser).
@@ -548,6 +553,35 @@ type Clients interface {
 	ListClients(ctx context.Context, opts ListOptions) ([]Client, error)
 }
 
+// CounterIncrement is one counter's part of IncrementCounters: delta added to the counter
+// named Key, whose new window lasts Window.
+type CounterIncrement struct {
+	Key    string
+	Delta  int64
+	Window time.Duration
+}
+
+// CounterValue is a counter's value and the end of its window.
+type CounterValue struct {
+	Value     int64
+	WindowEnd time.Time
+}
+
+// CheckCounterKeys refuses an IncrementCounters call whose keys are empty or repeated.
+func CheckCounterKeys(incs []CounterIncrement) error {
+	for i, in := range incs {
+		if in.Key == "" {
+			return errors.New("empty counter key")
+		}
+		for _, o := range incs[:i] {
+			if o.Key == in.Key {
+				return fmt.Errorf("counter %q given twice", in.Key)
+			}
+		}
+	}
+	return nil
+}
+
 // Counters are fixed-window counters for rate limits and lockouts.
 type Counters interface {
 	// IncrementCounter adds delta to the counter named key, durably and atomically. A
@@ -558,6 +592,10 @@ type Counters interface {
 	// GetCounter returns the counter's value and window end; a missing or ended counter
 	// is (0, zero time, nil).
 	GetCounter(ctx context.Context, key string, now time.Time) (int64, time.Time, error)
+	// IncrementCounters applies IncrementCounter to each of incs, in one atomic, durable
+	// write (all or none), and returns the counters' new values in the order of incs. The
+	// keys must differ.
+	IncrementCounters(ctx context.Context, now time.Time, incs ...CounterIncrement) ([]CounterValue, error)
 	// ResetCounter deletes the counter; resetting a missing counter is not an error.
 	ResetCounter(ctx context.Context, key string) error
 }
@@ -579,6 +617,10 @@ type OneTimeCode struct {
 type OneTimeCodes interface {
 	// CreateOneTimeCode stores a new code (ErrAlreadyExists if the ID is taken).
 	CreateOneTimeCode(ctx context.Context, c OneTimeCode) error
+	// CreateLatestOneTimeCode stores the new code c as CreateOneTimeCode does and, in the
+	// same atomic, durable write, stores latest whether or not a record with its ID exists
+	// (replacing it): a pointer to the newest code of a kind. Both or neither.
+	CreateLatestOneTimeCode(ctx context.Context, c, latest OneTimeCode) error
 	// GetOneTimeCode returns the code.
 	GetOneTimeCode(ctx context.Context, id string) (OneTimeCode, error)
 	// UpdateOneTimeCode applies update atomically (see UpdateUser).
@@ -586,6 +628,14 @@ type OneTimeCodes interface {
 	// ConsumeOneTimeCode deletes the code durably and returns it. Of any number of
 	// concurrent calls exactly one succeeds; the others get ErrNotFound.
 	ConsumeOneTimeCode(ctx context.Context, id string) (OneTimeCode, error)
+	// UseOneTimeCode counts an attempt at the code and, in the same atomic, durable write,
+	// consumes it or keeps the count: Attempts is incremented, then decide is called with
+	// the counted record; if it returns true the code is deleted (as ConsumeOneTimeCode:
+	// of concurrent uses that consume it exactly one succeeds, the others get ErrNotFound),
+	// else the record is stored with its new Attempts. It returns the counted record and
+	// whether it was consumed; ErrNotFound if there is no such code. decide must not call
+	// the store.
+	UseOneTimeCode(ctx context.Context, id string, decide func(OneTimeCode) bool) (OneTimeCode, bool, error)
 	// ListOneTimeCodes returns the codes of one purpose ordered by ID.
 	ListOneTimeCodes(ctx context.Context, purpose string, opts ListOptions) ([]OneTimeCode, error)
 }
@@ -646,6 +696,12 @@ type Passkeys interface {
 	// UpdatePasskey applies update atomically (see UpdateUser); the ID and UserID cannot
 	// change.
 	UpdatePasskey(ctx context.Context, id string, update func(Passkey) (Passkey, error)) (Passkey, error)
+	// UpdatePasskeyConsuming consumes the one-time code codeID (the login ceremony the
+	// passkey answered) and applies update to the passkey as UpdatePasskey does, in one
+	// atomic, durable write: both or neither. Of concurrent calls for one code exactly one
+	// succeeds; the others get ErrNotFound and change nothing. It returns the consumed code
+	// and the updated passkey.
+	UpdatePasskeyConsuming(ctx context.Context, codeID, id string, update func(Passkey) (Passkey, error)) (OneTimeCode, Passkey, error)
 	// DeletePasskey removes it; deleting a missing passkey is not an error.
 	DeletePasskey(ctx context.Context, id string) error
 }

@@ -252,7 +252,7 @@ func (r *RaceStore) SetPassword(ctx context.Context, c store.PasswordCredential)
 }
 
 // CountingStore counts the writes of rate-limit and lockout counters (IncrementCounter,
-// ResetCounter) that reach the store it wraps.
+// IncrementCounters, ResetCounter) that reach the store it wraps.
 type CountingStore struct {
 	store.Store
 	writes atomic.Int64
@@ -265,6 +265,12 @@ func (c *CountingStore) CounterWrites() int64 { return c.writes.Load() }
 func (c *CountingStore) IncrementCounter(ctx context.Context, key string, delta int64, window time.Duration, now time.Time) (int64, time.Time, error) {
 	c.writes.Add(1)
 	return c.Store.IncrementCounter(ctx, key, delta, window, now)
+}
+
+// IncrementCounters counts one write per counter and forwards.
+func (c *CountingStore) IncrementCounters(ctx context.Context, now time.Time, incs ...store.CounterIncrement) ([]store.CounterValue, error) {
+	c.writes.Add(int64(len(incs)))
+	return c.Store.IncrementCounters(ctx, now, incs...)
 }
 
 // ResetCounter counts and forwards.

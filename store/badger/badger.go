@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -270,12 +271,31 @@ func (s *Store) enter() error {
 // lockKey serialises read-modify-writes of one record inside the process and returns the
 // unlock function. Badger's conflict detection already makes them correct; the lock only
 // spares hot records (one rate-limit counter hit by many requests) a storm of conflicting
-// transactions, each of which costs a retry. Every method takes at most one such lock, so
-// they cannot deadlock.
+// transactions, each of which costs a retry. A method takes one such lock, or several
+// with lockKeys, which takes them in one order, so they cannot deadlock.
 func (s *Store) lockKey(key []byte) func() {
 	m := &s.locks[maphash.Bytes(s.seed, key)%uint64(len(s.locks))]
 	m.Lock()
 	return m.Unlock
+}
+
+// lockKeys is lockKey for several records: their locks are taken in ascending order of
+// lock (each once) and released together.
+func (s *Store) lockKeys(keys ...[]byte) func() {
+	idx := make([]uint64, 0, len(keys))
+	for _, k := range keys {
+		idx = append(idx, maphash.Bytes(s.seed, k)%uint64(len(s.locks)))
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	for _, i := range idx {
+		s.locks[i].Lock()
+	}
+	return func() {
+		for _, i := range idx {
+			s.locks[i].Unlock()
+		}
+	}
 }
 
 // view runs fn in a read-only transaction.

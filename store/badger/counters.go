@@ -40,6 +40,41 @@ func (s *Store) IncrementCounter(ctx context.Context, name string, delta int64, 
 	return c.Value, c.WindowEnd, nil
 }
 
+// IncrementCounters implements store.Counters in one transaction.
+func (s *Store) IncrementCounters(ctx context.Context, now time.Time, incs ...store.CounterIncrement) ([]store.CounterValue, error) {
+	if err := store.CheckCounterKeys(incs); err != nil {
+		return nil, fmt.Errorf("badger: increment counters: %w", err)
+	}
+	keys := make([][]byte, len(incs))
+	for i, in := range incs {
+		keys[i] = key(pCounter, in.Key)
+	}
+	defer s.lockKeys(keys...)()
+	out := make([]store.CounterValue, len(incs))
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		for i, in := range incs {
+			var c counter
+			err := get(txn, keys[i], &c)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if err != nil || !c.WindowEnd.After(now) {
+				c = counter{WindowEnd: now.Add(in.Window)}
+			}
+			c.Value += in.Delta
+			if err := put(txn, keys[i], c, c.WindowEnd); err != nil {
+				return err
+			}
+			out[i] = store.CounterValue{Value: c.Value, WindowEnd: c.WindowEnd}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("badger: increment counters: %w", err)
+	}
+	return out, nil
+}
+
 // GetCounter implements store.Counters.
 func (s *Store) GetCounter(ctx context.Context, name string, now time.Time) (int64, time.Time, error) {
 	var c counter

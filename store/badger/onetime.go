@@ -36,6 +36,35 @@ func (s *Store) CreateOneTimeCode(ctx context.Context, c store.OneTimeCode) erro
 	return nil
 }
 
+// CreateLatestOneTimeCode implements store.OneTimeCodes in one transaction.
+func (s *Store) CreateLatestOneTimeCode(ctx context.Context, c, latest store.OneTimeCode) error {
+	if c.ID == "" || latest.ID == "" || c.ID == latest.ID {
+		return errors.New("badger: create one-time code: empty or equal ids")
+	}
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		if found, err := exists(txn, key(pOneTime, c.ID)); err != nil || found {
+			return existsErr(found, err, "id")
+		}
+		if err := putOneTimeCode(txn, c); err != nil {
+			return err
+		}
+		var old store.OneTimeCode
+		switch err := get(txn, key(pOneTime, latest.ID), &old); {
+		case err == nil && old.Purpose != latest.Purpose:
+			if err := del(txn, indexKey(pOneTimePurp, old.Purpose, latest.ID)); err != nil {
+				return err
+			}
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		return putOneTimeCode(txn, latest)
+	})
+	if err != nil {
+		return fmt.Errorf("badger: create one-time code %q: %w", c.ID, err)
+	}
+	return nil
+}
+
 // GetOneTimeCode implements store.OneTimeCodes.
 func (s *Store) GetOneTimeCode(ctx context.Context, id string) (store.OneTimeCode, error) {
 	var c store.OneTimeCode
@@ -83,6 +112,32 @@ func (s *Store) ConsumeOneTimeCode(ctx context.Context, id string) (store.OneTim
 		return store.OneTimeCode{}, fmt.Errorf("badger: consume one-time code %q: %w", id, err)
 	}
 	return c, nil
+}
+
+// UseOneTimeCode implements store.OneTimeCodes in one transaction.
+func (s *Store) UseOneTimeCode(ctx context.Context, id string, decide func(store.OneTimeCode) bool) (store.OneTimeCode, bool, error) {
+	ok := key(pOneTime, id)
+	defer s.lockKey(ok)()
+	var c store.OneTimeCode
+	var consumed bool
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		c = store.OneTimeCode{} // a retry decodes afresh
+		if err := get(txn, ok, &c); err != nil {
+			return err
+		}
+		c.Attempts++
+		if consumed = decide(c); consumed {
+			if err := del(txn, indexKey(pOneTimePurp, c.Purpose, id)); err != nil {
+				return err
+			}
+			return del(txn, ok)
+		}
+		return putOneTimeCode(txn, c)
+	})
+	if err != nil {
+		return store.OneTimeCode{}, false, fmt.Errorf("badger: use one-time code %q: %w", id, err)
+	}
+	return c, consumed, nil
 }
 
 // ListOneTimeCodes implements store.OneTimeCodes.

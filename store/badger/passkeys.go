@@ -76,6 +76,34 @@ func (s *Store) UpdatePasskey(ctx context.Context, id string, update func(store.
 	})
 }
 
+// UpdatePasskeyConsuming implements store.Passkeys: the code's deletion and the
+// passkey's update are one transaction (one synced write); Badger's conflict detection
+// lets one of concurrent consumers of the code commit.
+func (s *Store) UpdatePasskeyConsuming(ctx context.Context, codeID, id string, update func(store.Passkey) (store.Passkey, error)) (store.OneTimeCode, store.Passkey, error) {
+	pk, ck := key(pPasskey, id), key(pOneTime, codeID)
+	var code store.OneTimeCode
+	p, err := updateRecord(s, ctx, "passkey", id, pk, update, func(txn *badger.Txn, old, p store.Passkey) error {
+		if p.ID != id || p.UserID != old.UserID {
+			return errIDChanged
+		}
+		code = store.OneTimeCode{} // a retry decodes afresh
+		if err := get(txn, ck, &code); err != nil {
+			return fmt.Errorf("one-time code %q: %w", codeID, err)
+		}
+		if err := del(txn, indexKey(pOneTimePurp, code.Purpose, codeID)); err != nil {
+			return err
+		}
+		if err := del(txn, ck); err != nil {
+			return err
+		}
+		return put(txn, pk, p, zeroTime)
+	})
+	if err != nil {
+		return store.OneTimeCode{}, store.Passkey{}, err
+	}
+	return code, p, nil
+}
+
 // DeletePasskey implements store.Passkeys. Deleting a missing passkey is not an error.
 func (s *Store) DeletePasskey(ctx context.Context, id string) error {
 	err := s.update(ctx, func(txn *badger.Txn) error {

@@ -37,6 +37,24 @@ func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 	return nil
 }
 
+// StartSession implements store.Sessions: the session and the user's update are one
+// transaction (one synced write).
+func (s *Store) StartSession(ctx context.Context, se store.Session, update func(store.User) (store.User, error)) (store.User, error) {
+	if se.ID == "" {
+		return store.User{}, errors.New("badger: start session: empty id")
+	}
+	sk := key(pSession, se.ID)
+	return updateRecord(s, ctx, "user", se.UserID, key(pUser, se.UserID), update, func(txn *badger.Txn, old, u store.User) error {
+		if ok, err := exists(txn, sk); err != nil || ok {
+			return existsErr(ok, err, "session id")
+		}
+		if err := writeUser(txn, se.UserID, old, u); err != nil {
+			return err
+		}
+		return putSession(txn, se)
+	})
+}
+
 // putSession writes the session and its user index entry with the session's TTL.
 func putSession(txn *badger.Txn, se store.Session) error {
 	exp := sessionExpiry(se)

@@ -120,25 +120,29 @@ func (s *Store) userByIndex(ctx context.Context, prefix, value string) (store.Us
 
 // UpdateUser implements store.Users.
 func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.User) (store.User, error)) (store.User, error) {
-	uk := key(pUser, id)
-	return updateRecord(s, ctx, "user", id, uk, update, func(txn *badger.Txn, old, u store.User) error {
-		if u.ID != id {
-			return errIDChanged
-		}
-		if err := moveIndex(txn, pUserEmail, old.Email, u.Email, id, "email"); err != nil {
-			return err
-		}
-		if err := moveIndex(txn, pUserExt, old.ExternalUserID, u.ExternalUserID, id, "external user id"); err != nil {
-			return err
-		}
-		if err := moveIndex(txn, pUserPhone, verifiedPhone(old), verifiedPhone(u), id, "phone number"); err != nil {
-			return err
-		}
-		if err := moveUserIndexes(txn, &old, &u); err != nil {
-			return err
-		}
-		return put(txn, uk, u, zeroTime)
+	return updateRecord(s, ctx, "user", id, key(pUser, id), update, func(txn *badger.Txn, old, u store.User) error {
+		return writeUser(txn, id, old, u)
 	})
+}
+
+// writeUser stores u, the update of the stored user old, with its index entries moved.
+func writeUser(txn *badger.Txn, id string, old, u store.User) error {
+	if u.ID != id {
+		return errIDChanged
+	}
+	if err := moveIndex(txn, pUserEmail, old.Email, u.Email, id, "email"); err != nil {
+		return err
+	}
+	if err := moveIndex(txn, pUserExt, old.ExternalUserID, u.ExternalUserID, id, "external user id"); err != nil {
+		return err
+	}
+	if err := moveIndex(txn, pUserPhone, verifiedPhone(old), verifiedPhone(u), id, "phone number"); err != nil {
+		return err
+	}
+	if err := moveUserIndexes(txn, &old, &u); err != nil {
+		return err
+	}
+	return put(txn, key(pUser, id), u, zeroTime)
 }
 
 // moveIndex moves the unique index entry prefix/oldVal -> id to prefix/newVal, failing

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // counter is a fixed-window counter.
@@ -25,6 +27,28 @@ func (s *Store) IncrementCounter(ctx context.Context, name string, delta int64, 
 	c.value += delta
 	s.counters[name] = c
 	return c.value, c.windowEnd, nil
+}
+
+// IncrementCounters implements store.Counters: every counter is written under one lock.
+func (s *Store) IncrementCounters(ctx context.Context, now time.Time, incs ...store.CounterIncrement) ([]store.CounterValue, error) {
+	if err := store.CheckCounterKeys(incs); err != nil {
+		return nil, fmt.Errorf("memory: increment counters: %w", err)
+	}
+	if err := s.lock(ctx); err != nil {
+		return nil, fmt.Errorf("memory: increment counters: %w", err)
+	}
+	defer s.mu.Unlock()
+	out := make([]store.CounterValue, len(incs))
+	for i, in := range incs {
+		c, ok := s.counters[in.Key]
+		if !ok || !c.windowEnd.After(now) {
+			c = counter{windowEnd: now.Add(in.Window)}
+		}
+		c.value += in.Delta
+		s.counters[in.Key] = c
+		out[i] = store.CounterValue{Value: c.value, WindowEnd: c.windowEnd}
+	}
+	return out, nil
 }
 
 // GetCounter implements store.Counters.

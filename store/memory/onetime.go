@@ -24,6 +24,23 @@ func (s *Store) CreateOneTimeCode(ctx context.Context, c store.OneTimeCode) erro
 	return nil
 }
 
+// CreateLatestOneTimeCode implements store.OneTimeCodes.
+func (s *Store) CreateLatestOneTimeCode(ctx context.Context, c, latest store.OneTimeCode) error {
+	if c.ID == "" || latest.ID == "" || c.ID == latest.ID {
+		return errors.New("memory: create one-time code: empty or equal ids")
+	}
+	if err := s.lock(ctx); err != nil {
+		return fmt.Errorf("memory: create one-time code %q: %w", c.ID, err)
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.oneTime[c.ID]; ok {
+		return fmt.Errorf("memory: create one-time code %q: %w", c.ID, taken("id"))
+	}
+	put(s, s.oneTime, c.ID, cloneOneTimeCode(c))
+	put(s, s.oneTime, latest.ID, cloneOneTimeCode(latest))
+	return nil
+}
+
 // GetOneTimeCode implements store.OneTimeCodes.
 func (s *Store) GetOneTimeCode(ctx context.Context, id string) (store.OneTimeCode, error) {
 	if err := s.lock(ctx); err != nil {
@@ -61,6 +78,26 @@ func (s *Store) ConsumeOneTimeCode(ctx context.Context, id string) (store.OneTim
 	}
 	delete(s.oneTime, id)
 	return it.rec, nil // no copy needed: nothing refers to it any more
+}
+
+// UseOneTimeCode implements store.OneTimeCodes: decide runs under the lock.
+func (s *Store) UseOneTimeCode(ctx context.Context, id string, decide func(store.OneTimeCode) bool) (store.OneTimeCode, bool, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.OneTimeCode{}, false, fmt.Errorf("memory: use one-time code %q: %w", id, err)
+	}
+	defer s.mu.Unlock()
+	it, ok := s.oneTime[id]
+	if !ok {
+		return store.OneTimeCode{}, false, fmt.Errorf("memory: use one-time code %q: %w", id, store.ErrNotFound)
+	}
+	c := cloneOneTimeCode(it.rec)
+	c.Attempts++
+	if decide(cloneOneTimeCode(c)) {
+		delete(s.oneTime, id)
+		return c, true, nil
+	}
+	put(s, s.oneTime, id, cloneOneTimeCode(c))
+	return c, false, nil
 }
 
 // ListOneTimeCodes implements store.OneTimeCodes.

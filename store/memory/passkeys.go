@@ -63,6 +63,29 @@ func (s *Store) UpdatePasskey(ctx context.Context, id string, update func(store.
 	})
 }
 
+// UpdatePasskeyConsuming implements store.Passkeys: the code is deleted and the passkey
+// written under one lock.
+func (s *Store) UpdatePasskeyConsuming(ctx context.Context, codeID, id string, update func(store.Passkey) (store.Passkey, error)) (store.OneTimeCode, store.Passkey, error) {
+	var code store.OneTimeCode
+	pk, err := updateRecord(s, ctx, "passkey", id, s.passkeys, clonePasskey, update, func(old, p store.Passkey) error {
+		if p.ID != id || p.UserID != old.UserID {
+			return errIDChanged
+		}
+		it, ok := s.oneTime[codeID]
+		if !ok {
+			return fmt.Errorf("one-time code %q: %w", codeID, store.ErrNotFound)
+		}
+		delete(s.oneTime, codeID)
+		code = it.rec
+		put(s, s.passkeys, id, p)
+		return nil
+	})
+	if err != nil {
+		return store.OneTimeCode{}, store.Passkey{}, err
+	}
+	return code, pk, nil
+}
+
 // DeletePasskey implements store.Passkeys. Deleting a missing passkey is not an error.
 func (s *Store) DeletePasskey(ctx context.Context, id string) error {
 	if err := s.lock(ctx); err != nil {

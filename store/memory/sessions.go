@@ -25,6 +25,24 @@ func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 	return nil
 }
 
+// StartSession implements store.Sessions: the user's update and the session are written
+// under one lock.
+func (s *Store) StartSession(ctx context.Context, se store.Session, update func(store.User) (store.User, error)) (store.User, error) {
+	if se.ID == "" {
+		return store.User{}, errors.New("memory: start session: empty id")
+	}
+	return updateRecord(s, ctx, "user", se.UserID, s.users, cloneUser, update, func(old, u store.User) error {
+		if _, ok := s.sessions[se.ID]; ok {
+			return fmt.Errorf("session: %w", taken("id"))
+		}
+		if err := s.writeUser(se.UserID, old, u); err != nil {
+			return err
+		}
+		put(s, s.sessions, se.ID, cloneSession(se))
+		return nil
+	})
+}
+
 // GetSession implements store.Sessions.
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
 	if err := s.lock(ctx); err != nil {

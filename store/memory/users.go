@@ -117,33 +117,39 @@ func (s *Store) userByIndex(ctx context.Context, m map[string]string, value stri
 // UpdateUser implements store.Users.
 func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.User) (store.User, error)) (store.User, error) {
 	return updateRecord(s, ctx, "user", id, s.users, cloneUser, update, func(old, u store.User) error {
-		if u.ID != id {
-			return errIDChanged
-		}
-		// Check every unique field before moving any index entry, so that a refusal
-		// changes nothing.
-		for _, x := range s.uniques() {
-			if v := x.value(u); v != "" && v != x.value(old) {
-				if owner, ok := x.m[v]; ok && owner != id {
-					return taken(x.field)
-				}
-			}
-		}
-		for _, x := range s.uniques() {
-			ov, nv := x.value(old), x.value(u)
-			if ov == nv {
-				continue
-			}
-			if ov != "" && x.m[ov] == id {
-				delete(x.m, ov)
-			}
-			if nv != "" {
-				x.m[nv] = id
-			}
-		}
-		put(s, s.users, id, u)
-		return nil
+		return s.writeUser(id, old, u)
 	})
+}
+
+// writeUser stores u, the update of the stored user old, with its unique index entries
+// moved; a refusal changes nothing. The caller holds the lock.
+func (s *Store) writeUser(id string, old, u store.User) error {
+	if u.ID != id {
+		return errIDChanged
+	}
+	// Check every unique field before moving any index entry, so that a refusal
+	// changes nothing.
+	for _, x := range s.uniques() {
+		if v := x.value(u); v != "" && v != x.value(old) {
+			if owner, ok := x.m[v]; ok && owner != id {
+				return taken(x.field)
+			}
+		}
+	}
+	for _, x := range s.uniques() {
+		ov, nv := x.value(old), x.value(u)
+		if ov == nv {
+			continue
+		}
+		if ov != "" && x.m[ov] == id {
+			delete(x.m, ov)
+		}
+		if nv != "" {
+			x.m[nv] = id
+		}
+	}
+	put(s, s.users, id, u)
+	return nil
 }
 
 // DeleteUser implements store.Users: the user goes with its unique index entries, its

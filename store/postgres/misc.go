@@ -244,6 +244,33 @@ func (s *Store) IncrementCounter(ctx context.Context, name string, delta int64, 
 	return v, end, nil
 }
 
+// IncrementCounters implements store.Counters: counterSQL for each key, in ascending key
+// order (so that two calls with common keys cannot deadlock), in one transaction.
+func (s *Store) IncrementCounters(ctx context.Context, now time.Time, incs ...store.CounterIncrement) ([]store.CounterValue, error) {
+	if err := store.CheckCounterKeys(incs); err != nil {
+		return nil, fmt.Errorf("postgres: increment counters: %w", err)
+	}
+	order := make([]int, len(incs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(incs[a].Key, incs[b].Key) })
+	out := make([]store.CounterValue, len(incs))
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		for _, i := range order {
+			in := incs[i]
+			if err := tx.QueryRow(ctx, counterSQL, in.Key, in.Delta, now.Add(in.Window), now).Scan(&out[i].Value, &out[i].WindowEnd); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: increment counters: %w", err)
+	}
+	return out, nil
+}
+
 // GetCounter implements store.Counters, with IncrementCounter's microsecond comparison.
 func (s *Store) GetCounter(ctx context.Context, name string, now time.Time) (int64, time.Time, error) {
 	var v int64
@@ -283,6 +310,39 @@ func (s *Store) CreateOneTimeCode(ctx context.Context, c store.OneTimeCode) erro
 			if err == nil && tag.RowsAffected() == 0 {
 				err = fmt.Errorf("id taken: %w", store.ErrAlreadyExists)
 			}
+			return err
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: create one-time code %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+// CreateLatestOneTimeCode implements store.OneTimeCodes in one transaction: the code's
+// INSERT, then the pointer's upsert.
+func (s *Store) CreateLatestOneTimeCode(ctx context.Context, c, latest store.OneTimeCode) error {
+	if c.ID == "" || latest.ID == "" || c.ID == latest.ID {
+		return errors.New("postgres: create one-time code: empty or equal ids")
+	}
+	data, err := encode(c)
+	var ldata string
+	if err == nil {
+		ldata, err = encode(latest)
+	}
+	if err == nil {
+		err = s.tx(ctx, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `INSERT INTO one_time_codes (id, purpose, expires_at, data) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (id) DO NOTHING`, c.ID, c.Purpose, nullTime(c.ExpiresAt), data)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return fmt.Errorf("id taken: %w", store.ErrAlreadyExists)
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO one_time_codes (id, purpose, expires_at, data) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (id) DO UPDATE SET purpose = excluded.purpose, expires_at = excluded.expires_at, data = excluded.data`,
+				latest.ID, latest.Purpose, nullTime(latest.ExpiresAt), ldata)
 			return err
 		})
 	}
@@ -333,6 +393,34 @@ func (s *Store) ConsumeOneTimeCode(ctx context.Context, id string) (store.OneTim
 		return store.OneTimeCode{}, fmt.Errorf("postgres: consume one-time code %q: %w", id, err)
 	}
 	return c, nil
+}
+
+// UseOneTimeCode implements store.OneTimeCodes in one transaction: the row lock (SELECT
+// ... FOR UPDATE: concurrent uses queue, each counted), then a DELETE or an UPDATE.
+func (s *Store) UseOneTimeCode(ctx context.Context, id string, decide func(store.OneTimeCode) bool) (store.OneTimeCode, bool, error) {
+	var c store.OneTimeCode
+	var consumed bool
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		c = store.OneTimeCode{}
+		if err := getJSON(ctx, tx, &c, `SELECT data FROM one_time_codes WHERE id = $1 FOR UPDATE`, id); err != nil {
+			return err
+		}
+		c.Attempts++
+		if consumed = decide(c); consumed {
+			_, err := tx.Exec(ctx, `DELETE FROM one_time_codes WHERE id = $1`, id)
+			return err
+		}
+		data, err := encode(c)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE one_time_codes SET data = $2 WHERE id = $1`, id, data)
+		return err
+	})
+	if err != nil {
+		return store.OneTimeCode{}, false, fmt.Errorf("postgres: use one-time code %q: %w", id, err)
+	}
+	return c, consumed, nil
 }
 
 // ListOneTimeCodes implements store.OneTimeCodes.

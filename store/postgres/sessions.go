@@ -39,6 +39,30 @@ func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 	return nil
 }
 
+// StartSession implements store.Sessions in one transaction (one commit): the user's row
+// lock and update, then the session's INSERT.
+func (s *Store) StartSession(ctx context.Context, se store.Session, update func(store.User) (store.User, error)) (store.User, error) {
+	if se.ID == "" {
+		return store.User{}, errors.New("postgres: start session: empty id")
+	}
+	data, err := encode(se)
+	if err != nil {
+		return store.User{}, fmt.Errorf("postgres: start session %q: %w", se.ID, err)
+	}
+	return updateRecord(s, ctx, "user", se.UserID, `SELECT data FROM users WHERE id = $1 FOR UPDATE`, []any{se.UserID}, update,
+		func(tx pgx.Tx, old, u store.User) error {
+			if err := s.writeUser(ctx, tx, se.UserID, old, u); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO sessions (id, user_id, expires_at, data) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (id) DO NOTHING`, se.ID, se.UserID, nullTime(sessionExpiry(se)), data)
+			if err == nil && tag.RowsAffected() == 0 {
+				err = fmt.Errorf("session id taken: %w", store.ErrAlreadyExists)
+			}
+			return err
+		})
+}
+
 // GetSession implements store.Sessions.
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
 	var se store.Session

@@ -101,37 +101,41 @@ func (s *Store) userBy(ctx context.Context, column, value string) (store.User, e
 // taken by another user fails on its unique index, and nothing is written.
 func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.User) (store.User, error)) (store.User, error) {
 	return updateRecord(s, ctx, "user", id, `SELECT data FROM users WHERE id = $1 FOR UPDATE`, []any{id}, update,
-		func(tx pgx.Tx, old, u store.User) error {
-			if u.ID != id {
-				return errIDChanged
-			}
-			data, err := encode(u)
-			if err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, `UPDATE users SET email = $2, external_id = $3, phone = $4, data = $5,
-				disabled = $6, name = $7 WHERE id = $1`,
-				id, nullString(u.Email), nullString(u.ExternalUserID), nullString(verifiedPhone(u)), data,
-				u.Disabled, store.NameKey(u))
-			if err != nil {
-				return uniqueErr(err)
-			}
-			if !slices.Equal(old.Groups, u.Groups) || !slices.Equal(old.Roles, u.Roles) {
-				// Logins rewrite users all the time; the memberships only when they change.
-				if _, err := tx.Exec(ctx, `DELETE FROM user_memberships WHERE user_id = $1`, id); err != nil {
-					return err
-				}
-				if err := addMemberships(ctx, tx, u); err != nil {
-					return err
-				}
-			}
-			if old.Disabled == u.Disabled {
-				// Logins update users all the time; only a disable (or re-enable) is news
-				// for other instances (NOTIFY serialises the commits that send one).
-				return nil
-			}
-			return s.notify(ctx, tx, store.TopicUsers)
-		})
+		func(tx pgx.Tx, old, u store.User) error { return s.writeUser(ctx, tx, id, old, u) })
+}
+
+// writeUser stores u, the update of the stored user old (locked by tx), with its
+// memberships, and tells other instances of a disable or re-enable.
+func (s *Store) writeUser(ctx context.Context, tx pgx.Tx, id string, old, u store.User) error {
+	if u.ID != id {
+		return errIDChanged
+	}
+	data, err := encode(u)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE users SET email = $2, external_id = $3, phone = $4, data = $5,
+		disabled = $6, name = $7 WHERE id = $1`,
+		id, nullString(u.Email), nullString(u.ExternalUserID), nullString(verifiedPhone(u)), data,
+		u.Disabled, store.NameKey(u))
+	if err != nil {
+		return uniqueErr(err)
+	}
+	if !slices.Equal(old.Groups, u.Groups) || !slices.Equal(old.Roles, u.Roles) {
+		// Logins rewrite users all the time; the memberships only when they change.
+		if _, err := tx.Exec(ctx, `DELETE FROM user_memberships WHERE user_id = $1`, id); err != nil {
+			return err
+		}
+		if err := addMemberships(ctx, tx, u); err != nil {
+			return err
+		}
+	}
+	if old.Disabled == u.Disabled {
+		// Logins update users all the time; only a disable (or re-enable) is news
+		// for other instances (NOTIFY serialises the commits that send one).
+		return nil
+	}
+	return s.notify(ctx, tx, store.TopicUsers)
 }
 
 // DeleteUser implements store.Users: the user, its password credential and linked
@@ -370,6 +374,33 @@ func (s *Store) UpdatePasskey(ctx context.Context, id string, update func(store.
 			_, err = tx.Exec(ctx, `UPDATE passkeys SET data = $2 WHERE id = $1`, id, data)
 			return err
 		})
+}
+
+// UpdatePasskeyConsuming implements store.Passkeys in one transaction: the passkey's row
+// lock, then the code's DELETE ... RETURNING (of concurrent consumers the first commits,
+// the others find no row: ErrNotFound, and roll back).
+func (s *Store) UpdatePasskeyConsuming(ctx context.Context, codeID, id string, update func(store.Passkey) (store.Passkey, error)) (store.OneTimeCode, store.Passkey, error) {
+	var code store.OneTimeCode
+	p, err := updateRecord(s, ctx, "passkey", id, `SELECT data FROM passkeys WHERE id = $1 FOR UPDATE`, []any{id}, update,
+		func(tx pgx.Tx, old, p store.Passkey) error {
+			if p.ID != id || p.UserID != old.UserID {
+				return errIDChanged
+			}
+			code = store.OneTimeCode{}
+			if err := getJSON(ctx, tx, &code, `DELETE FROM one_time_codes WHERE id = $1 RETURNING data`, codeID); err != nil {
+				return fmt.Errorf("one-time code %q: %w", codeID, err)
+			}
+			data, err := encode(p)
+			if err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `UPDATE passkeys SET data = $2 WHERE id = $1`, id, data)
+			return err
+		})
+	if err != nil {
+		return store.OneTimeCode{}, store.Passkey{}, err
+	}
+	return code, p, nil
 }
 
 // DeletePasskey implements store.Passkeys. Deleting a missing passkey is not an error.

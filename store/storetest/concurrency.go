@@ -276,6 +276,7 @@ func RunConcurrencyTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 			t.Fatalf("%d users stored, want %d", len(list), rounds)
 		}
 	})
+	testCombinedRaces(t, newStore)
 }
 
 type result struct {

@@ -45,6 +45,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Clients", func(t *testing.T) { testClients(t, newStore) })
 	t.Run("Counters", func(t *testing.T) { testCounters(t, newStore) })
 	t.Run("OneTimeCodes", func(t *testing.T) { testOneTimeCodes(t, newStore) })
+	t.Run("CombinedWrites", func(t *testing.T) { testCombinedWrites(t, newStore) })
 	t.Run("Groups", func(t *testing.T) { testGroups(t, newStore) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, newStore) })
 	t.Run("UserProfile", func(t *testing.T) { testUserProfile(t, newStore) })
