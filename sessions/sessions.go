@@ -85,17 +85,15 @@ func (m *Manager) Start(ctx context.Context, u store.User, amr []string, meta Me
 	s := store.Session{ID: secret.Hash(sec), UserID: u.ID, AuthTime: now, AMR: amr, ACR: login.ACR(amr),
 		NewUser: meta.NewUser, CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(idle),
 		AbsoluteExpiresAt: now.Add(lifetime), UserAgent: ua, IP: meta.IP, Passkey: meta.Passkey}
-	if err := m.Store.CreateSession(ctx, s); err != nil {
-		return "", store.Session{}, fmt.Errorf("create session: %w", err)
-	}
-	if _, err := m.Store.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
+	// The session and the user's last authentication are one store write.
+	if _, err := m.Store.StartSession(ctx, s, func(u store.User) (store.User, error) {
 		u.LastAuthAt = now
 		if meta.Language != "" {
 			u.Language = meta.Language
 		}
 		return u, nil
 	}); err != nil {
-		m.logger().Warn("record last authentication", "user", u.ID, "error", err)
+		return "", store.Session{}, fmt.Errorf("create session: %w", err)
 	}
 	return sec, s, nil
 }

@@ -698,9 +698,10 @@ type Passkeys interface {
 	UpdatePasskey(ctx context.Context, id string, update func(Passkey) (Passkey, error)) (Passkey, error)
 	// UpdatePasskeyConsuming consumes the one-time code codeID (the login ceremony the
 	// passkey answered) and applies update to the passkey as UpdatePasskey does, in one
-	// atomic, durable write: both or neither. Of concurrent calls for one code exactly one
-	// succeeds; the others get ErrNotFound and change nothing. It returns the consumed code
-	// and the updated passkey.
+	// atomic, durable write: both or neither. update is called only while the code exists:
+	// of concurrent calls for one code exactly one succeeds, and the others get ErrNotFound
+	// (without calling update, or with their update discarded) and change nothing. It
+	// returns the consumed code and the updated passkey.
 	UpdatePasskeyConsuming(ctx context.Context, codeID, id string, update func(Passkey) (Passkey, error)) (OneTimeCode, Passkey, error)
 	// DeletePasskey removes it; deleting a missing passkey is not an error.
 	DeletePasskey(ctx context.Context, id string) error

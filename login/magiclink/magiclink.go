@@ -91,11 +91,8 @@ func (m *Method) Begin(ctx context.Context, email, returnTo, lang, clientIP stri
 	if found {
 		rec.Subject = u.ID
 	}
-	if err := m.Store.CreateOneTimeCode(ctx, rec); err != nil {
-		return "", fmt.Errorf("store magic link: %w", err)
-	}
-	if err := m.Codes.MarkLatest(ctx, otp.PurposeLinkLogin, email, rec); err != nil {
-		return "", err
+	if err := m.Codes.CreateLatest(ctx, otp.PurposeLinkLogin, email, rec); err != nil {
+		return "", fmt.Errorf("magic link: %w", err)
 	}
 	if !found {
 		return nonce, nil

@@ -175,25 +175,25 @@ func latestID(purpose, dest string) string {
 	return secret.Hash(purposeLatest + "\x00" + purpose + "\x00" + dest)
 }
 
-// Throttle counts a code or link requested for dest from clientIP (CR-12). Requests for
-// unknown addresses count too, so the limits reveal nothing.
+// Throttle counts a code or link requested for dest from clientIP (CR-12), both counters
+// in one store write. Requests for unknown addresses count too, so the limits reveal
+// nothing.
 func (c *Codes) Throttle(ctx context.Context, dest, clientIP string) error {
 	now := c.Now()
-	for _, l := range []struct {
-		key    string
-		limit  int64
-		window time.Duration
-	}{
-		{"send:dest:" + secret.Hash(dest), sendsPerDest, sendDestWindow},
-		{"send:ip:" + lockout.IPKey(clientIP), sendsPerIP, time.Hour},
-	} {
-		n, reset, err := c.Store.IncrementCounter(ctx, l.key, 1, l.window, now)
-		if err != nil {
-			return fmt.Errorf("count send: %w", err)
+	vs, err := c.Store.IncrementCounters(ctx, now,
+		store.CounterIncrement{Key: "send:dest:" + secret.Hash(dest), Delta: 1, Window: sendDestWindow},
+		store.CounterIncrement{Key: "send:ip:" + lockout.IPKey(clientIP), Delta: 1, Window: time.Hour})
+	if err != nil {
+		return fmt.Errorf("count send: %w", err)
+	}
+	var retry time.Duration
+	for i, limit := range []int64{sendsPerDest, sendsPerIP} {
+		if vs[i].Value > limit {
+			retry = max(retry, vs[i].WindowEnd.Sub(now))
 		}
-		if n > l.limit {
-			return &SendLimitError{RetryAfter: reset.Sub(now)}
-		}
+	}
+	if retry > 0 {
+		return &SendLimitError{RetryAfter: retry}
 	}
 	return nil
 }
@@ -225,6 +225,17 @@ func (c *Codes) MarkLatest(ctx context.Context, purpose, dest string, rec store.
 		}
 	}
 	return errors.New("record latest code: concurrent updates")
+}
+
+// CreateLatest stores the new challenge rec of purpose for dest and, in the same store
+// write, records it as the newest: older ones stop working (CR-10 supersession).
+func (c *Codes) CreateLatest(ctx context.Context, purpose, dest string, rec store.OneTimeCode) error {
+	latest := store.OneTimeCode{ID: latestID(purpose, dest), Purpose: purposeLatest,
+		Data: map[string]string{"flow": rec.ID}, CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt}
+	if err := c.Store.CreateLatestOneTimeCode(ctx, rec, latest); err != nil {
+		return fmt.Errorf("store code: %w", err)
+	}
+	return nil
 }
 
 // IsLatest tells whether rec is still the newest challenge for its purpose and destination.
@@ -307,10 +318,7 @@ func (c *Codes) create(ctx context.Context, req Request, ttl time.Duration) (flo
 	}
 	rec := store.OneTimeCode{ID: secret.Hash(flow), Purpose: req.Purpose, Subject: req.Subject, Data: data,
 		CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	if err := c.Store.CreateOneTimeCode(ctx, rec); err != nil {
-		return "", "", fmt.Errorf("store code: %w", err)
-	}
-	if err := c.MarkLatest(ctx, req.Purpose, req.Dest, rec); err != nil {
+	if err := c.CreateLatest(ctx, req.Purpose, req.Dest, rec); err != nil {
 		return "", "", err
 	}
 	return flow, code, nil
@@ -389,39 +397,37 @@ func (c *Codes) Check(ctx context.Context, purposePrefix, flow, code, clientIP s
 	}
 	ok := false
 	defer func() { release(ok) }()
-	rec, err = c.Store.UpdateOneTimeCode(ctx, id, func(o store.OneTimeCode) (store.OneTimeCode, error) {
-		o.Attempts++
-		return o, nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return store.OneTimeCode{}, ErrCodeExpired
-	} else if err != nil {
-		return store.OneTimeCode{}, fmt.Errorf("count code attempt: %w", err)
-	}
-	if rec.Attempts > attemptsPerCode {
-		_, _ = c.Store.ConsumeOneTimeCode(ctx, id)
-		return store.OneTimeCode{}, ErrCodeAttempts
-	}
-	if !secret.Equal(codeHash(flow, code), rec.Data["code"]) || rec.Subject == "" {
-		if rec.Attempts == attemptsPerCode {
-			_, _ = c.Store.ConsumeOneTimeCode(ctx, id)
-			return store.OneTimeCode{}, ErrCodeAttempts
-		}
-		return store.OneTimeCode{}, ErrCodeInvalid
-	}
+	// Whether a newer code superseded this one (CR-10) is read first: the attempt is then
+	// counted and the code, if right, consumed in one store write.
 	latest, err := c.IsLatest(ctx, rec)
 	if err != nil {
 		return store.OneTimeCode{}, err
 	}
-	if !latest {
-		_, _ = c.Store.ConsumeOneTimeCode(ctx, id)
-		return store.OneTimeCode{}, ErrCodeExpired
-	}
-	rec, err = c.Store.ConsumeOneTimeCode(ctx, id)
+	match := secret.Equal(codeHash(flow, code), rec.Data["code"]) && rec.Subject != ""
+	var verdict error
+	rec, _, err = c.Store.UseOneTimeCode(ctx, id, func(o store.OneTimeCode) bool {
+		switch {
+		case o.Attempts > attemptsPerCode:
+			verdict = ErrCodeAttempts
+		case !match && o.Attempts == attemptsPerCode:
+			verdict = ErrCodeAttempts // the last attempt was wrong: the code is gone
+		case !match:
+			verdict = ErrCodeInvalid
+			return false
+		case !latest:
+			verdict = ErrCodeExpired
+		default:
+			verdict = nil
+		}
+		return true
+	})
 	if errors.Is(err, store.ErrNotFound) {
-		return store.OneTimeCode{}, ErrCodeExpired // a parallel request used it
+		return store.OneTimeCode{}, ErrCodeExpired // expired, or a parallel request used it
 	} else if err != nil {
 		return store.OneTimeCode{}, fmt.Errorf("use code: %w", err)
+	}
+	if verdict != nil {
+		return store.OneTimeCode{}, verdict
 	}
 	ok = true // release resets the account's failures and gives the IP's attempt back
 	return rec, nil

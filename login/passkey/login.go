@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/metrics"
+	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -113,10 +114,22 @@ func (m *Method) finishLogin(ctx context.Context, sec string, response []byte) (
 	if err := checkResponseSize(response); err != nil {
 		return login.Result{}, err
 	}
-	rec, sd, err := m.takeCeremony(ctx, ceremonyLogin, sec)
+	// The ceremony is read, and consumed only in the write that records the passkey's use
+	// (one store write for a login): a failure on the way consumes it (burnCeremony), so
+	// that a ceremony is answered once either way.
+	rec, sd, err := m.readCeremony(ctx, ceremonyLogin, sec)
 	if err != nil {
+		if sec != "" && len(sec) <= 128 {
+			m.burnCeremony(ctx, secret.Hash(sec)) // one of another kind, or expired
+		}
 		return login.Result{}, err
 	}
+	used := false
+	defer func() {
+		if !used {
+			m.burnCeremony(ctx, rec.ID)
+		}
+	}()
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
 		return login.Result{}, ErrPasskeyMalformed
@@ -152,23 +165,33 @@ func (m *Method) finishLogin(ctx context.Context, sec string, response []byte) (
 	if found.u.Disabled {
 		return login.Result{}, account.ErrUserDisabled
 	}
-	pk, err := m.recordUse(ctx, found.u, cred)
+	pk, err := m.recordUse(ctx, found.u, cred, rec.ID)
 	if err != nil {
 		return login.Result{}, err
 	}
+	used = true
 	return login.Result{User: found.u, AMR: []string{AMR}, Passkey: pk.ID}, nil
 }
 
 // recordUse stores the credential's new signature counter and last use, refusing a counter
 // that went backwards (a cloned authenticator, CR-25); the stored counter never decreases.
-func (m *Method) recordUse(ctx context.Context, u store.User, cred *webauthn.Credential) (store.Passkey, error) {
+// With a ceremony ID, the ceremony is consumed in the same store write (ErrCeremonyExpired
+// if it is gone: a parallel answer used it).
+func (m *Method) recordUse(ctx context.Context, u store.User, cred *webauthn.Credential, ceremonyID string) (store.Passkey, error) {
 	id := base64.RawURLEncoding.EncodeToString(cred.ID)
 	if cred.Authenticator.CloneWarning {
+		// The same answer sent twice at once also gets here, once the first has moved the
+		// counter: the ceremony tells them apart (the first one consumed it).
+		if ceremonyID != "" {
+			if _, err := m.Store.ConsumeOneTimeCode(ctx, ceremonyID); errors.Is(err, store.ErrNotFound) {
+				return store.Passkey{}, ErrCeremonyExpired
+			}
+		}
 		m.logger().Warn("passkey refused: signature counter regression (cloned authenticator?)", "user", u.ID, "passkey", id)
 		return store.Passkey{}, ErrClonedAuthenticator
 	}
 	now := m.Now()
-	pk, err := m.Store.UpdatePasskey(ctx, id, func(pk store.Passkey) (store.Passkey, error) {
+	update := func(pk store.Passkey) (store.Passkey, error) {
 		var stored webauthn.Credential
 		if err := json.Unmarshal(pk.Credential, &stored); err != nil {
 			return pk, err
@@ -184,10 +207,19 @@ func (m *Method) recordUse(ctx context.Context, u store.User, cred *webauthn.Cre
 		}
 		pk.Credential, pk.LastUsedAt, pk.UseCount = raw, now, pk.UseCount+1
 		return pk, nil
-	})
+	}
+	var pk store.Passkey
+	var err error
+	if ceremonyID != "" {
+		_, pk, err = m.Store.UpdatePasskeyConsuming(ctx, ceremonyID, id, update)
+	} else {
+		pk, err = m.Store.UpdatePasskey(ctx, id, update)
+	}
 	if errors.Is(err, ErrClonedAuthenticator) {
 		m.logger().Warn("passkey refused: signature counter regression", "user", u.ID, "passkey", id)
 		return store.Passkey{}, err
+	} else if ceremonyID != "" && errors.Is(err, store.ErrNotFound) {
+		return store.Passkey{}, ErrCeremonyExpired // answered in parallel (or the passkey was deleted)
 	} else if err != nil {
 		return store.Passkey{}, fmt.Errorf("record passkey use: %w", err)
 	}
@@ -256,5 +288,5 @@ func (m *Method) assertFor(ctx context.Context, u store.User, sd webauthn.Sessio
 		m.logger().Info("passkey "+what+" refused", "user", u.ID, "error", err)
 		return store.Passkey{}, ErrPasskeyFailed
 	}
-	return m.recordUse(ctx, u, cred)
+	return m.recordUse(ctx, u, cred, "")
 }

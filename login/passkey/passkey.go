@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/account"
 	"github.com/gatehouse-dev/gatehouse/account/input"
 	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/detach"
 	"github.com/gatehouse-dev/gatehouse/keys"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
@@ -231,11 +232,32 @@ func (m *Method) saveCeremony(ctx context.Context, kind, subject string, sd *web
 
 // takeCeremony consumes the ceremony of kind started with sec: once, unexpired.
 func (m *Method) takeCeremony(ctx context.Context, kind, sec string) (store.OneTimeCode, webauthn.SessionData, error) {
+	return m.ceremony(ctx, kind, sec, m.Store.ConsumeOneTimeCode)
+}
+
+// readCeremony is takeCeremony without consuming the ceremony: the caller consumes it
+// in the same store write as what it does on success (UpdatePasskeyConsuming), or
+// with burnCeremony on failure.
+func (m *Method) readCeremony(ctx context.Context, kind, sec string) (store.OneTimeCode, webauthn.SessionData, error) {
+	return m.ceremony(ctx, kind, sec, m.Store.GetOneTimeCode)
+}
+
+// burnCeremony consumes the ceremony id after a failed answer, so that it cannot be
+// answered again; the request's cancellation does not stop it.
+func (m *Method) burnCeremony(ctx context.Context, id string) {
+	wctx, cancel := detach.Context(ctx)
+	defer cancel()
+	if _, err := m.Store.ConsumeOneTimeCode(wctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		m.logger().Warn("passkey ceremony not consumed", "error", err)
+	}
+}
+
+func (m *Method) ceremony(ctx context.Context, kind, sec string, load func(context.Context, string) (store.OneTimeCode, error)) (store.OneTimeCode, webauthn.SessionData, error) {
 	var sd webauthn.SessionData
 	if sec == "" || len(sec) > 128 {
 		return store.OneTimeCode{}, sd, ErrCeremonyExpired
 	}
-	rec, err := m.Store.ConsumeOneTimeCode(ctx, secret.Hash(sec))
+	rec, err := load(ctx, secret.Hash(sec))
 	if errors.Is(err, store.ErrNotFound) {
 		return store.OneTimeCode{}, sd, ErrCeremonyExpired
 	} else if err != nil {

@@ -28,7 +28,7 @@ const passkeyBenchIssuer = "https://login.example.com"
 // b.TempDir() (SyncWrites: every ceremony record, passkey update and session is fsynced, as
 // in production) or, with GATEHOUSE_BENCH_STORE=postgres, on the PostgreSQL test server
 // (synchronous commit).
-func passkeyBenchProvider(b *testing.B) *idp.Provider {
+func passkeyBenchProvider(b testing.TB) *idp.Provider {
 	b.Helper()
 	ctx := context.Background()
 	s := benchstore.Open(b)
@@ -45,7 +45,7 @@ func passkeyBenchProvider(b *testing.B) *idp.Provider {
 }
 
 // passkeyBenchSignup creates a passkey account for email with auth.
-func passkeyBenchSignup(b *testing.B, p *idp.Provider, auth *softauthn.Authenticator, email, ip string) {
+func passkeyBenchSignup(b testing.TB, p *idp.Provider, auth *softauthn.Authenticator, email, ip string) {
 	b.Helper()
 	ctx := context.Background()
 	c, err := p.Passkey.BeginSignup(ctx, account.NewUser{Email: email}, "", ip)

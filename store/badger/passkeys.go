@@ -81,14 +81,26 @@ func (s *Store) UpdatePasskey(ctx context.Context, id string, update func(store.
 // lets one of concurrent consumers of the code commit.
 func (s *Store) UpdatePasskeyConsuming(ctx context.Context, codeID, id string, update func(store.Passkey) (store.Passkey, error)) (store.OneTimeCode, store.Passkey, error) {
 	pk, ck := key(pPasskey, id), key(pOneTime, codeID)
+	defer s.lockKey(pk)()
 	var code store.OneTimeCode
-	p, err := updateRecord(s, ctx, "passkey", id, pk, update, func(txn *badger.Txn, old, p store.Passkey) error {
-		if p.ID != id || p.UserID != old.UserID {
-			return errIDChanged
-		}
+	var out store.Passkey
+	var cbErr error
+	err := s.update(ctx, func(txn *badger.Txn) error {
 		code = store.OneTimeCode{} // a retry decodes afresh
 		if err := get(txn, ck, &code); err != nil {
 			return fmt.Errorf("one-time code %q: %w", codeID, err)
+		}
+		var old store.Passkey
+		if err := get(txn, pk, &old); err != nil {
+			return err
+		}
+		p, err := update(old)
+		if err != nil {
+			cbErr = err
+			return err
+		}
+		if p.ID != id || p.UserID != old.UserID {
+			return errIDChanged
 		}
 		if err := del(txn, indexKey(pOneTimePurp, code.Purpose, codeID)); err != nil {
 			return err
@@ -96,12 +108,16 @@ func (s *Store) UpdatePasskeyConsuming(ctx context.Context, codeID, id string, u
 		if err := del(txn, ck); err != nil {
 			return err
 		}
+		out = p
 		return put(txn, pk, p, zeroTime)
 	})
-	if err != nil {
-		return store.OneTimeCode{}, store.Passkey{}, err
+	if cbErr != nil {
+		return store.OneTimeCode{}, store.Passkey{}, cbErr
 	}
-	return code, p, nil
+	if err != nil {
+		return store.OneTimeCode{}, store.Passkey{}, fmt.Errorf("badger: update passkey %q: %w", id, err)
+	}
+	return code, out, nil
 }
 
 // DeletePasskey implements store.Passkeys. Deleting a missing passkey is not an error.

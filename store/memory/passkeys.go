@@ -66,6 +66,15 @@ func (s *Store) UpdatePasskey(ctx context.Context, id string, update func(store.
 // UpdatePasskeyConsuming implements store.Passkeys: the code is deleted and the passkey
 // written under one lock.
 func (s *Store) UpdatePasskeyConsuming(ctx context.Context, codeID, id string, update func(store.Passkey) (store.Passkey, error)) (store.OneTimeCode, store.Passkey, error) {
+	// update runs only while the code exists (checked first, then again under the lock).
+	if err := s.lock(ctx); err != nil {
+		return store.OneTimeCode{}, store.Passkey{}, fmt.Errorf("memory: update passkey %q: %w", id, err)
+	}
+	_, ok := s.oneTime[codeID]
+	s.mu.Unlock()
+	if !ok {
+		return store.OneTimeCode{}, store.Passkey{}, fmt.Errorf("memory: update passkey %q: one-time code %q: %w", id, codeID, store.ErrNotFound)
+	}
 	var code store.OneTimeCode
 	pk, err := updateRecord(s, ctx, "passkey", id, s.passkeys, clonePasskey, update, func(old, p store.Passkey) error {
 		if p.ID != id || p.UserID != old.UserID {

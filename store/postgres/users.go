@@ -376,31 +376,46 @@ func (s *Store) UpdatePasskey(ctx context.Context, id string, update func(store.
 		})
 }
 
-// UpdatePasskeyConsuming implements store.Passkeys in one transaction: the passkey's row
-// lock, then the code's DELETE ... RETURNING (of concurrent consumers the first commits,
-// the others find no row: ErrNotFound, and roll back).
+// UpdatePasskeyConsuming implements store.Passkeys in one transaction: the code's DELETE
+// ... RETURNING first (of concurrent consumers the first commits, the others then find no
+// row: ErrNotFound, and roll back without calling update), then the passkey's row lock and
+// update.
 func (s *Store) UpdatePasskeyConsuming(ctx context.Context, codeID, id string, update func(store.Passkey) (store.Passkey, error)) (store.OneTimeCode, store.Passkey, error) {
 	var code store.OneTimeCode
-	p, err := updateRecord(s, ctx, "passkey", id, `SELECT data FROM passkeys WHERE id = $1 FOR UPDATE`, []any{id}, update,
-		func(tx pgx.Tx, old, p store.Passkey) error {
-			if p.ID != id || p.UserID != old.UserID {
-				return errIDChanged
-			}
-			code = store.OneTimeCode{}
-			if err := getJSON(ctx, tx, &code, `DELETE FROM one_time_codes WHERE id = $1 RETURNING data`, codeID); err != nil {
-				return fmt.Errorf("one-time code %q: %w", codeID, err)
-			}
-			data, err := encode(p)
-			if err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, `UPDATE passkeys SET data = $2 WHERE id = $1`, id, data)
+	var out store.Passkey
+	var cbErr error
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		code = store.OneTimeCode{}
+		if err := getJSON(ctx, tx, &code, `DELETE FROM one_time_codes WHERE id = $1 RETURNING data`, codeID); err != nil {
+			return fmt.Errorf("one-time code %q: %w", codeID, err)
+		}
+		var old store.Passkey
+		if err := getJSON(ctx, tx, &old, `SELECT data FROM passkeys WHERE id = $1 FOR UPDATE`, id); err != nil {
 			return err
-		})
-	if err != nil {
-		return store.OneTimeCode{}, store.Passkey{}, err
+		}
+		p, err := update(old)
+		if err != nil {
+			cbErr = err
+			return err
+		}
+		if p.ID != id || p.UserID != old.UserID {
+			return errIDChanged
+		}
+		data, err := encode(p)
+		if err != nil {
+			return err
+		}
+		out = p
+		_, err = tx.Exec(ctx, `UPDATE passkeys SET data = $2 WHERE id = $1`, id, data)
+		return err
+	})
+	if cbErr != nil {
+		return store.OneTimeCode{}, store.Passkey{}, cbErr
 	}
-	return code, p, nil
+	if err != nil {
+		return store.OneTimeCode{}, store.Passkey{}, fmt.Errorf("postgres: update passkey %q: %w", id, err)
+	}
+	return code, out, nil
 }
 
 // DeletePasskey implements store.Passkeys. Deleting a missing passkey is not an error.

@@ -1,0 +1,106 @@
+package passkey_test
+
+import (
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/softauthn"
+	"github.com/gatehouse-dev/gatehouse/login/passkey"
+)
+
+// A login ceremony is consumed in the same store write that records the passkey's use
+// (UpdatePasskeyConsuming), not before the assertion is checked; these tests hold the
+// one-time property that CR-22 asks of it on the real store (Badger on disk):
+// "A challenge is single use: a replayed assertion, or an assertion answering a used
+// challenge, is refused", whether the first answer succeeded or failed, and when the same
+// answer arrives twice at once.
+func TestLoginCeremonyIsAnsweredOnce(t *testing.T) {
+	p := passkeyBenchProvider(t)
+	ctx := t.Context()
+	owner, stranger := softauthn.New(passkeyBenchIssuer), softauthn.New(passkeyBenchIssuer)
+	passkeyBenchSignup(t, p, owner, "owner@example.com", "192.0.2.1")
+	passkeyBenchSignup(t, p, stranger, "stranger@example.com", "192.0.2.2")
+	answer := func(a *softauthn.Authenticator) (string, []byte) {
+		t.Helper()
+		c, err := p.Passkey.BeginLogin(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts, _ := json.Marshal(c.Options)
+		resp, err := a.Get(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Secret, resp
+	}
+
+	t.Run("a replayed assertion is refused", func(t *testing.T) {
+		sec, resp := answer(owner)
+		if _, err := p.Passkey.FinishLogin(ctx, sec, resp); err != nil {
+			t.Fatalf("genuine login: %v", err)
+		}
+		if _, err := p.Passkey.FinishLogin(ctx, sec, resp); !errors.Is(err, passkey.ErrCeremonyExpired) {
+			t.Fatalf("replay: %v, want ErrCeremonyExpired", err)
+		}
+	})
+
+	t.Run("a failed answer uses the ceremony up", func(t *testing.T) {
+		sec, _ := answer(owner)
+		c, err := p.Passkey.BeginLogin(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts, _ := json.Marshal(c.Options)
+		bad, err := stranger.Get(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		good, err := owner.Get(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An assertion of another ceremony's challenge is refused, and so is a malformed
+		// answer; either uses its ceremony up, so that the valid answer comes too late.
+		if _, err := p.Passkey.FinishLogin(ctx, sec, bad); !errors.Is(err, passkey.ErrPasskeyFailed) {
+			t.Fatalf("assertion of another challenge: %v, want ErrPasskeyFailed", err)
+		}
+		if _, err := p.Passkey.FinishLogin(ctx, c.Secret, []byte(`{"id":"x"}`)); err == nil {
+			t.Fatal("a malformed answer logged in")
+		}
+		if _, err := p.Passkey.FinishLogin(ctx, c.Secret, good); !errors.Is(err, passkey.ErrCeremonyExpired) {
+			t.Fatalf("a valid answer after a malformed one: %v, want ErrCeremonyExpired", err)
+		}
+	})
+
+	t.Run("the same answer sent twice at once logs in once", func(t *testing.T) {
+		for range 5 {
+			sec, resp := answer(owner)
+			var wg sync.WaitGroup
+			errs := make([]error, 8)
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = p.Passkey.FinishLogin(ctx, sec, resp)
+				}()
+			}
+			wg.Wait()
+			wins := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					wins++
+				case errors.Is(err, passkey.ErrCeremonyExpired):
+					// Not ErrClonedAuthenticator: a double submission is not a cloned key.
+				default:
+					t.Fatalf("parallel answer: unexpected error %v", err)
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("%d of %d parallel answers logged in, want 1", wins, len(errs))
+			}
+		}
+	})
+}
