@@ -150,7 +150,8 @@ func (m *Method) finishLogin(ctx context.Context, sec string, response []byte) (
 		if rec.Subject != "" && rec.Subject != u.ID {
 			return nil, fmt.Errorf("credential of another account")
 		}
-		w, err := m.loadUser(ctx, u)
+		// Only the passkey that answered: the other passkeys of the user play no part.
+		w, err := singleKeyUser(u, pk)
 		if err != nil {
 			return nil, err
 		}

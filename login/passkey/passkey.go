@@ -209,6 +209,15 @@ func (m *Method) loadUser(ctx context.Context, u store.User) (*waUser, error) {
 	return w, nil
 }
 
+// singleKeyUser is u with the one passkey pk, for checking an assertion made with pk.
+func singleKeyUser(u store.User, pk store.Passkey) (*waUser, error) {
+	var c webauthn.Credential
+	if err := json.Unmarshal(pk.Credential, &c); err != nil {
+		return nil, fmt.Errorf("decode passkey %s: %w", pk.ID, err)
+	}
+	return &waUser{u: u, keys: []store.Passkey{pk}, creds: []webauthn.Credential{c}}, nil
+}
+
 func newUserHandle() string { return secret.New(16) }
 
 func (m *Method) saveCeremony(ctx context.Context, kind, subject string, sd *webauthn.SessionData, data map[string]string) (string, error) {
