@@ -34,10 +34,13 @@ labels = [
 for k in sorted(set(b) | set(p)):
     if k.startswith("ratio.unique."):
         labels.append((k, f"proxy, a new {k.split('.')[-1]} token every request: ratio"))
-    if k.startswith("exchange."):
-        labels.append((k, f"code exchanges/s, access_token_alg {k.split('.', 1)[1]}"))
-    if k.startswith("refresh."):
-        labels.append((k, f"refreshes/s, access_token_alg {k.split('.', 1)[1]}"))
+    for prefix, what in (("exchange.", "code exchanges/s"), ("refresh.", "refreshes/s")):
+        if k.startswith(prefix):
+            alg = k[len(prefix):]
+            if alg.endswith("-all"):
+                labels.append((k, f"{what}, access and ID tokens {alg[:-4]} (id_token_alg {alg[:-4]})"))
+            else:
+                labels.append((k, f"{what}, access_token_alg {alg}, ID tokens RS256"))
 print("| measurement | Badger | PostgreSQL |")
 print("|---|---|---|")
 for k, label in labels:

@@ -105,8 +105,8 @@ storage_line() { # $1 = data dir: the Caddyfile's storage option
   fi
 }
 
-caddyfile() { # $1 = data dir, $2 = access-token algorithm, $3 = access-token lifetime
-local alg=${2:-$ALG} ttl=${3:-1h} st
+caddyfile() { # $1 = data dir, $2 = access-token algorithm, $3 = access-token lifetime, $4 = ID-token algorithm
+local alg=${2:-$ALG} ttl=${3:-1h} idalg=${4:-RS256} st
 st=$(storage_line "$1")
 cat <<EOF
 {
@@ -128,6 +128,7 @@ cat <<EOF
 		tokens {
 			access_token_lifetime $ttl
 			access_token_alg $alg
+			id_token_alg $idalg
 		}
 		lockout {
 			account_max_failures 100000000
@@ -366,9 +367,16 @@ if [ -z "${SKIP_TOKENS:-}" ]; then
   echo "== password logins (server on CPU $SRVCPU: per core)" >&2
   "$BT" logins -issuer "$ISSUER" -c 4 -d 10s | tee "$OUT/logins.txt" >&2
   stop_server
-  for a in $ALGS; do
-    echo "== code exchanges and refreshes, access_token_alg $a (server and load generator share both CPUs)" >&2
-    caddyfile "$DATA" "$a" > "$WORK/Caddyfile.$a"
+  # Each access-token algorithm with RS256 ID tokens (OpenID Connect's default: a client that
+  # registers no id_token_signed_response_alg gets RS256), then "EdDSA-all": EdDSA access
+  # and ID tokens, what a client that registers id_token_signed_response_alg EdDSA gets.
+  for a in $ALGS EdDSA-all; do
+    case $a in
+      *-all) at=${a%-all}; idt=$at ;;
+      *) at=$a; idt=RS256 ;;
+    esac
+    echo "== code exchanges and refreshes, access_token_alg $at, id_token_alg $idt (server and load generator share both CPUs)" >&2
+    caddyfile "$DATA" "$at" 1h "$idt" > "$WORK/Caddyfile.$a"
     start_server "$WORK/Caddyfile.$a" ""
     "$BT" exchange -issuer "$ISSUER" -redirect http://127.0.0.1:19999/cb -n 3000 -c 16 | sed "s/^/[$a] /" | tee -a "$OUT/exchange.txt" >&2
     "$BT" refresh -issuer "$ISSUER" -redirect http://127.0.0.1:19999/cb -c 16 -d 10s | sed "s/^/[$a] /" | tee -a "$OUT/refresh.txt" >&2
