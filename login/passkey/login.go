@@ -18,7 +18,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/login/otp"
 	"github.com/gatehouse-dev/gatehouse/metrics"
-	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -111,16 +110,13 @@ func (m *Method) finishLogin(ctx context.Context, sec string, response []byte) (
 		// assertion is looked at (the challenge stays unused).
 		return login.Result{}, otp.ErrMethodDisabled
 	}
-	if err := checkResponseSize(response); err != nil {
-		return login.Result{}, err
-	}
 	// The ceremony is read, and consumed only in the write that records the passkey's use
-	// (one store write for a login): a failure on the way consumes it (burnCeremony), so
-	// that a ceremony is answered once either way.
+	// (one store write for a login): every failure on the way consumes it (burnCeremony),
+	// so that a ceremony is answered once either way.
 	rec, sd, err := m.readCeremony(ctx, ceremonyLogin, sec)
 	if err != nil {
-		if sec != "" && len(sec) <= 128 {
-			m.burnCeremony(ctx, secret.Hash(sec)) // one of another kind, or expired
+		if rec.ID != "" && isCeremony(rec.Purpose) {
+			m.burnCeremony(ctx, rec.ID) // another kind of ceremony (CR-23), or expired
 		}
 		return login.Result{}, err
 	}
@@ -130,6 +126,9 @@ func (m *Method) finishLogin(ctx context.Context, sec string, response []byte) (
 			m.burnCeremony(ctx, rec.ID)
 		}
 	}()
+	if err := checkResponseSize(response); err != nil {
+		return login.Result{}, err
+	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
 		return login.Result{}, ErrPasskeyMalformed

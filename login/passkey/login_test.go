@@ -5,9 +5,12 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/softauthn"
 	"github.com/gatehouse-dev/gatehouse/login/passkey"
+	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // A login ceremony is consumed in the same store write that records the passkey's use
@@ -71,6 +74,31 @@ func TestLoginCeremonyIsAnsweredOnce(t *testing.T) {
 		}
 		if _, err := p.Passkey.FinishLogin(ctx, c.Secret, good); !errors.Is(err, passkey.ErrCeremonyExpired) {
 			t.Fatalf("a valid answer after a malformed one: %v, want ErrCeremonyExpired", err)
+		}
+	})
+
+	t.Run("an oversized answer uses the ceremony up, a secret of another record burns nothing", func(t *testing.T) {
+		sec, good := answer(owner)
+		huge := make([]byte, 40<<10)
+		if _, err := p.Passkey.FinishLogin(ctx, sec, huge); !errors.Is(err, passkey.ErrPasskeyMalformed) {
+			t.Fatalf("oversized answer: %v, want ErrPasskeyMalformed", err)
+		}
+		if _, err := p.Passkey.FinishLogin(ctx, sec, good); !errors.Is(err, passkey.ErrCeremonyExpired) {
+			t.Fatalf("a valid answer after an oversized one: %v, want ErrCeremonyExpired", err)
+		}
+		// A login step given the secret of a record that is no passkey ceremony (an
+		// invitation, say) refuses it and leaves the record alone.
+		other := store.OneTimeCode{ID: secret.Hash("invitation-secret"), Purpose: "invite",
+			CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+		if err := p.Passkey.Store.CreateOneTimeCode(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		_, resp := answer(owner)
+		if _, err := p.Passkey.FinishLogin(ctx, "invitation-secret", resp); !errors.Is(err, passkey.ErrCeremonyExpired) {
+			t.Fatalf("secret of an invitation: %v, want ErrCeremonyExpired", err)
+		}
+		if _, err := p.Passkey.Store.GetOneTimeCode(ctx, other.ID); err != nil {
+			t.Fatalf("the invitation after a login step was given its secret: %v", err)
 		}
 	})
 

@@ -272,13 +272,25 @@ func (m *Method) ceremony(ctx context.Context, kind, sec string, load func(conte
 	} else if err != nil {
 		return store.OneTimeCode{}, sd, fmt.Errorf("read ceremony: %w", err)
 	}
+	// A record found but refused is returned with the error, for readCeremony's callers
+	// to burn it if it is a ceremony.
 	if rec.Purpose != kind || !m.Now().Before(rec.ExpiresAt) {
-		return store.OneTimeCode{}, sd, ErrCeremonyExpired
+		return rec, sd, ErrCeremonyExpired
 	}
 	if err := json.Unmarshal([]byte(rec.Data["session_data"]), &sd); err != nil {
-		return store.OneTimeCode{}, sd, ErrCeremonyExpired
+		return rec, sd, ErrCeremonyExpired
 	}
 	return rec, sd, nil
+}
+
+// isCeremony tells whether a one-time code's purpose is one of the passkey ceremonies (a
+// secret that hashes to another kind of record is not burned by a passkey step).
+func isCeremony(purpose string) bool {
+	switch purpose {
+	case ceremonySignup, ceremonyLogin, ceremonyRegister, ceremonyFactor, ceremonyApproval:
+		return true
+	}
+	return false
 }
 
 // maxCredentialResponse bounds a WebAuthn response before it is parsed (CR-27).

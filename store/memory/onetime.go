@@ -10,6 +10,19 @@ import (
 
 // CreateOneTimeCode implements store.OneTimeCodes.
 func (s *Store) CreateOneTimeCode(ctx context.Context, c store.OneTimeCode) error {
+	return s.createOneTimeCode(ctx, c, nil)
+}
+
+// CreateLatestOneTimeCode implements store.OneTimeCodes.
+func (s *Store) CreateLatestOneTimeCode(ctx context.Context, c, latest store.OneTimeCode) error {
+	if latest.ID == "" || c.ID == latest.ID {
+		return errors.New("memory: create one-time code: empty or equal ids")
+	}
+	return s.createOneTimeCode(ctx, c, &latest)
+}
+
+// createOneTimeCode stores the new code c and, under the same lock, latest if not nil.
+func (s *Store) createOneTimeCode(ctx context.Context, c store.OneTimeCode, latest *store.OneTimeCode) error {
 	if c.ID == "" {
 		return errors.New("memory: create one-time code: empty id")
 	}
@@ -21,23 +34,9 @@ func (s *Store) CreateOneTimeCode(ctx context.Context, c store.OneTimeCode) erro
 		return fmt.Errorf("memory: create one-time code %q: %w", c.ID, taken("id"))
 	}
 	put(s, s.oneTime, c.ID, cloneOneTimeCode(c))
-	return nil
-}
-
-// CreateLatestOneTimeCode implements store.OneTimeCodes.
-func (s *Store) CreateLatestOneTimeCode(ctx context.Context, c, latest store.OneTimeCode) error {
-	if c.ID == "" || latest.ID == "" || c.ID == latest.ID {
-		return errors.New("memory: create one-time code: empty or equal ids")
+	if latest != nil {
+		put(s, s.oneTime, latest.ID, cloneOneTimeCode(*latest))
 	}
-	if err := s.lock(ctx); err != nil {
-		return fmt.Errorf("memory: create one-time code %q: %w", c.ID, err)
-	}
-	defer s.mu.Unlock()
-	if _, ok := s.oneTime[c.ID]; ok {
-		return fmt.Errorf("memory: create one-time code %q: %w", c.ID, taken("id"))
-	}
-	put(s, s.oneTime, c.ID, cloneOneTimeCode(c))
-	put(s, s.oneTime, latest.ID, cloneOneTimeCode(latest))
 	return nil
 }
 

@@ -63,36 +63,35 @@ func (s *Store) UpdatePasskey(ctx context.Context, id string, update func(store.
 	})
 }
 
-// UpdatePasskeyConsuming implements store.Passkeys: the code is deleted and the passkey
-// written under one lock.
+// UpdatePasskeyConsuming implements store.Passkeys: the code's check, update and both
+// writes happen under one lock (update must not call the store), so that update never
+// runs once a concurrent call has consumed the code.
 func (s *Store) UpdatePasskeyConsuming(ctx context.Context, codeID, id string, update func(store.Passkey) (store.Passkey, error)) (store.OneTimeCode, store.Passkey, error) {
-	// update runs only while the code exists (checked first, then again under the lock).
-	if err := s.lock(ctx); err != nil {
+	fail := func(err error) (store.OneTimeCode, store.Passkey, error) {
 		return store.OneTimeCode{}, store.Passkey{}, fmt.Errorf("memory: update passkey %q: %w", id, err)
 	}
-	_, ok := s.oneTime[codeID]
-	s.mu.Unlock()
-	if !ok {
-		return store.OneTimeCode{}, store.Passkey{}, fmt.Errorf("memory: update passkey %q: one-time code %q: %w", id, codeID, store.ErrNotFound)
+	if err := s.lock(ctx); err != nil {
+		return fail(err)
 	}
-	var code store.OneTimeCode
-	pk, err := updateRecord(s, ctx, "passkey", id, s.passkeys, clonePasskey, update, func(old, p store.Passkey) error {
-		if p.ID != id || p.UserID != old.UserID {
-			return errIDChanged
-		}
-		it, ok := s.oneTime[codeID]
-		if !ok {
-			return fmt.Errorf("one-time code %q: %w", codeID, store.ErrNotFound)
-		}
-		delete(s.oneTime, codeID)
-		code = it.rec
-		put(s, s.passkeys, id, p)
-		return nil
-	})
+	defer s.mu.Unlock()
+	c, ok := s.oneTime[codeID]
+	if !ok {
+		return fail(fmt.Errorf("one-time code %q: %w", codeID, store.ErrNotFound))
+	}
+	old, ok := s.passkeys[id]
+	if !ok {
+		return fail(store.ErrNotFound)
+	}
+	p, err := update(clonePasskey(old.rec))
 	if err != nil {
 		return store.OneTimeCode{}, store.Passkey{}, err
 	}
-	return code, pk, nil
+	if p.ID != id || p.UserID != old.rec.UserID {
+		return fail(errIDChanged)
+	}
+	delete(s.oneTime, codeID)
+	put(s, s.passkeys, id, clonePasskey(p))
+	return c.rec, clonePasskey(p), nil
 }
 
 // DeletePasskey implements store.Passkeys. Deleting a missing passkey is not an error.
