@@ -371,6 +371,27 @@ func (h *Handler) renderProviders(w http.ResponseWriter, r *http.Request, status
 // POST /admin/providers/{name}/{save,delete}: the form as one PUT (a blank secret keeps the
 // stored one), or a delete.
 func (h *Handler) providerAction(w http.ResponseWriter, r *http.Request) {
+	h.namedDocAction(w, r, "providers", func(f url.Values) any {
+		p := map[string]any{}
+		for _, k := range []string{"preset", "label", "issuer", "client_id", "client_secret"} {
+			if v := strings.TrimSpace(f.Get(k)); v != "" {
+				p[k] = v
+			}
+		}
+		if s := list(f.Get("scopes")); len(s) > 0 {
+			p["scopes"] = s
+		}
+		p["trust_email_verified"] = f.Get("trust_email_verified") != ""
+		return p
+	}, h.renderProviders)
+}
+
+// namedDocAction is POST /admin/<kind>/{name}/{save,delete} for the named documents of the
+// API (providers, roles): save is one PUT of docOf(form), delete a DELETE, both with the
+// form's ETag as If-Match ("_" as the name takes the form's name field: a new document);
+// then back to the list, or the list again with the API's error.
+func (h *Handler) namedDocAction(w http.ResponseWriter, r *http.Request, kind string, docOf func(url.Values) any,
+	render func(w http.ResponseWriter, r *http.Request, status int, errMsg, edit string)) {
 	name, action := r.PathValue("name"), r.PathValue("action")
 	if action != "save" && action != "delete" {
 		http.NotFound(w, r)
@@ -383,29 +404,19 @@ func (h *Handler) providerAction(w http.ResponseWriter, r *http.Request) {
 	if name == "_" {
 		name = strings.TrimSpace(f.Get("name"))
 	}
-	back := h.Base + Path + "/providers"
+	back := h.Base + Path + "/" + kind
 	var extra []string
 	if e := f.Get("etag"); e != "" {
 		extra = []string{"If-Match", e}
 	}
 	method, body := "DELETE", any(nil)
 	if action == "save" {
-		p := map[string]any{}
-		for _, k := range []string{"preset", "label", "issuer", "client_id", "client_secret"} {
-			if v := strings.TrimSpace(f.Get(k)); v != "" {
-				p[k] = v
-			}
-		}
-		if s := list(f.Get("scopes")); len(s) > 0 {
-			p["scopes"] = s
-		}
-		p["trust_email_verified"] = f.Get("trust_email_verified") != ""
-		method, body = "PUT", p
+		method, body = "PUT", docOf(f)
 	}
-	_, errMsg, ok := h.write(w, r, f, back, method, "/providers/"+url.PathEscape(name), body, extra...)
+	_, errMsg, ok := h.write(w, r, f, back, method, "/"+kind+"/"+url.PathEscape(name), body, extra...)
 	if !ok {
 		if errMsg != "" {
-			h.renderProviders(w, r, http.StatusBadRequest, errMsg, "")
+			render(w, r, http.StatusBadRequest, errMsg, "")
 		}
 		return
 	}
@@ -444,25 +455,7 @@ func (h *Handler) renderRoles(w http.ResponseWriter, r *http.Request, status int
 
 // POST /admin/roles/{name}/{save,delete}.
 func (h *Handler) roleAction(w http.ResponseWriter, r *http.Request) {
-	name, action := r.PathValue("name"), r.PathValue("action")
-	if action != "save" && action != "delete" {
-		http.NotFound(w, r)
-		return
-	}
-	f, ok := h.Form(w, r)
-	if !ok {
-		return
-	}
-	if name == "_" {
-		name = strings.TrimSpace(f.Get("name"))
-	}
-	back := h.Base + Path + "/roles"
-	var extra []string
-	if e := f.Get("etag"); e != "" {
-		extra = []string{"If-Match", e}
-	}
-	method, body := "DELETE", any(nil)
-	if action == "save" {
+	h.namedDocAction(w, r, "roles", func(f url.Values) any {
 		role := map[string]any{"permissions": list(f.Get("permissions"))}
 		if v := strings.TrimSpace(f.Get("value")); v != "" {
 			role["value"] = v
@@ -470,14 +463,6 @@ func (h *Handler) roleAction(w http.ResponseWriter, r *http.Request) {
 		if v := strings.TrimSpace(f.Get("description")); v != "" {
 			role["description"] = v
 		}
-		method, body = "PUT", role
-	}
-	_, errMsg, ok := h.write(w, r, f, back, method, "/roles/"+url.PathEscape(name), body, extra...)
-	if !ok {
-		if errMsg != "" {
-			h.renderRoles(w, r, http.StatusBadRequest, errMsg, "")
-		}
-		return
-	}
-	http.Redirect(w, r, back+"?done=1", http.StatusSeeOther)
+		return role
+	}, h.renderRoles)
 }
