@@ -52,7 +52,6 @@ const (
 	opListClients
 	opIncrementCounter
 	opGetCounter
-	opIncrementCounters
 	opResetCounter
 	opCreateOneTimeCode
 	opCreateLatestOneTimeCode
@@ -143,7 +142,6 @@ var storeOps = [numStoreOps]string{
 	opListClients:             "ListClients",
 	opIncrementCounter:        "IncrementCounter",
 	opGetCounter:              "GetCounter",
-	opIncrementCounters:       "IncrementCounters",
 	opResetCounter:            "ResetCounter",
 	opCreateOneTimeCode:       "CreateOneTimeCode",
 	opCreateLatestOneTimeCode: "CreateLatestOneTimeCode",
@@ -395,11 +393,6 @@ func (s *timedStore) GetCounter(p0 context.Context, p1 string, p2 time.Time) (in
 	return s.s.GetCounter(p0, p1, p2)
 }
 
-func (s *timedStore) IncrementCounters(p0 context.Context, p1 time.Time, p2 ...store.CounterIncrement) ([]store.CounterValue, error) {
-	defer s.since(opIncrementCounters, time.Now())
-	return s.s.IncrementCounters(p0, p1, p2...)
-}
-
 func (s *timedStore) ResetCounter(p0 context.Context, p1 string) error {
 	defer s.since(opResetCounter, time.Now())
 	return s.s.ResetCounter(p0, p1)
@@ -410,9 +403,9 @@ func (s *timedStore) CreateOneTimeCode(p0 context.Context, p1 store.OneTimeCode)
 	return s.s.CreateOneTimeCode(p0, p1)
 }
 
-func (s *timedStore) CreateLatestOneTimeCode(p0 context.Context, p1 store.OneTimeCode, p2 store.OneTimeCode) error {
+func (s *timedStore) CreateLatestOneTimeCode(p0 context.Context, p1 time.Time, p2 store.OneTimeCode, p3 store.OneTimeCode, p4 ...store.CounterIncrement) ([]store.CounterValue, bool, error) {
 	defer s.since(opCreateLatestOneTimeCode, time.Now())
-	return s.s.CreateLatestOneTimeCode(p0, p1, p2)
+	return s.s.CreateLatestOneTimeCode(p0, p1, p2, p3, p4...)
 }
 
 func (s *timedStore) GetOneTimeCode(p0 context.Context, p1 string) (store.OneTimeCode, error) {

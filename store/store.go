@@ -553,12 +553,15 @@ type Clients interface {
 	ListClients(ctx context.Context, opts ListOptions) ([]Client, error)
 }
 
-// CounterIncrement is one counter's part of IncrementCounters: delta added to the counter
-// named Key, whose new window lasts Window.
+// CounterIncrement is one counter's part of CreateLatestOneTimeCode: Delta added to the
+// counter named Key as IncrementCounter adds it, whose new window lasts Window.
 type CounterIncrement struct {
 	Key    string
 	Delta  int64
 	Window time.Duration
+	// Limit, if positive, is the highest value at which CreateLatestOneTimeCode still
+	// stores its code.
+	Limit int64
 }
 
 // CounterValue is a counter's value and the end of its window.
@@ -567,7 +570,18 @@ type CounterValue struct {
 	WindowEnd time.Time
 }
 
-// CheckCounterKeys refuses an IncrementCounters call whose keys are empty or repeated.
+// WithinLimits tells whether every counter of vs is at most the Limit of its increment in
+// incs (a Limit of 0 or less is none).
+func WithinLimits(incs []CounterIncrement, vs []CounterValue) bool {
+	for i, in := range incs {
+		if in.Limit > 0 && vs[i].Value > in.Limit {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckCounterKeys refuses counter increments whose keys are empty or repeated.
 func CheckCounterKeys(incs []CounterIncrement) error {
 	for i, in := range incs {
 		if in.Key == "" {
@@ -592,10 +606,6 @@ type Counters interface {
 	// GetCounter returns the counter's value and window end; a missing or ended counter
 	// is (0, zero time, nil).
 	GetCounter(ctx context.Context, key string, now time.Time) (int64, time.Time, error)
-	// IncrementCounters applies IncrementCounter to each of incs, in one atomic, durable
-	// write (all or none), and returns the counters' new values in the order of incs. The
-	// keys must differ.
-	IncrementCounters(ctx context.Context, now time.Time, incs ...CounterIncrement) ([]CounterValue, error)
 	// ResetCounter deletes the counter; resetting a missing counter is not an error.
 	ResetCounter(ctx context.Context, key string) error
 }
@@ -619,8 +629,13 @@ type OneTimeCodes interface {
 	CreateOneTimeCode(ctx context.Context, c OneTimeCode) error
 	// CreateLatestOneTimeCode stores the new code c as CreateOneTimeCode does and, in the
 	// same atomic, durable write, stores latest whether or not a record with its ID exists
-	// (replacing it): a pointer to the newest code of a kind. Both or neither.
-	CreateLatestOneTimeCode(ctx context.Context, c, latest OneTimeCode) error
+	// (replacing it): a pointer to the newest code of a kind. It also applies count as
+	// IncrementCounter does to each (the send limits of the code; the keys must differ), in
+	// the same write; if a
+	// counter's new value exceeds its Limit, only the counters are stored and created is
+	// false. It returns the counters' new values in the order of count. On an error
+	// (ErrAlreadyExists if c's ID is taken) nothing is stored.
+	CreateLatestOneTimeCode(ctx context.Context, now time.Time, c, latest OneTimeCode, count ...CounterIncrement) (values []CounterValue, created bool, err error)
 	// GetOneTimeCode returns the code.
 	GetOneTimeCode(ctx context.Context, id string) (OneTimeCode, error)
 	// UpdateOneTimeCode applies update atomically (see UpdateUser).

@@ -252,7 +252,7 @@ func (r *RaceStore) SetPassword(ctx context.Context, c store.PasswordCredential)
 }
 
 // CountingStore counts the writes of rate-limit and lockout counters (IncrementCounter,
-// IncrementCounters, ResetCounter) that reach the store it wraps.
+// the counters of CreateLatestOneTimeCode, ResetCounter) that reach the store it wraps.
 type CountingStore struct {
 	store.Store
 	writes atomic.Int64
@@ -267,10 +267,10 @@ func (c *CountingStore) IncrementCounter(ctx context.Context, key string, delta 
 	return c.Store.IncrementCounter(ctx, key, delta, window, now)
 }
 
-// IncrementCounters counts one write per counter and forwards.
-func (c *CountingStore) IncrementCounters(ctx context.Context, now time.Time, incs ...store.CounterIncrement) ([]store.CounterValue, error) {
-	c.writes.Add(int64(len(incs)))
-	return c.Store.IncrementCounters(ctx, now, incs...)
+// CreateLatestOneTimeCode counts one write per counter of count and forwards.
+func (c *CountingStore) CreateLatestOneTimeCode(ctx context.Context, now time.Time, code, latest store.OneTimeCode, count ...store.CounterIncrement) ([]store.CounterValue, bool, error) {
+	c.writes.Add(int64(len(count)))
+	return c.Store.CreateLatestOneTimeCode(ctx, now, code, latest, count...)
 }
 
 // ResetCounter counts and forwards.

@@ -72,9 +72,6 @@ func (m *Method) Begin(ctx context.Context, email, returnTo, lang, clientIP stri
 	if err != nil {
 		return "", err
 	}
-	if err := m.Codes.Throttle(ctx, email, clientIP); err != nil {
-		return "", err
-	}
 	nonce := secret.Token()
 	u, found, err := m.Accounts.FindByEmail(ctx, email)
 	if err != nil {
@@ -91,7 +88,13 @@ func (m *Method) Begin(ctx context.Context, email, returnTo, lang, clientIP stri
 	if found {
 		rec.Subject = u.ID
 	}
-	if err := m.Codes.CreateLatest(ctx, otp.PurposeLinkLogin, email, rec); err != nil {
+	// Counted against the send limits of the address and the client IP in the same store
+	// write (CR-12); over a limit nothing is stored or sent.
+	if err := m.Codes.CreateLatest(ctx, otp.PurposeLinkLogin, email, rec, true, clientIP); err != nil {
+		var limited *otp.SendLimitError
+		if errors.As(err, &limited) {
+			return "", err
+		}
 		return "", fmt.Errorf("magic link: %w", err)
 	}
 	if !found {

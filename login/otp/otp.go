@@ -175,29 +175,6 @@ func latestID(purpose, dest string) string {
 	return secret.Hash(purposeLatest + "\x00" + purpose + "\x00" + dest)
 }
 
-// Throttle counts a code or link requested for dest from clientIP (CR-12), both counters
-// in one store write. Requests for unknown addresses count too, so the limits reveal
-// nothing.
-func (c *Codes) Throttle(ctx context.Context, dest, clientIP string) error {
-	now := c.Now()
-	vs, err := c.Store.IncrementCounters(ctx, now,
-		store.CounterIncrement{Key: "send:dest:" + secret.Hash(dest), Delta: 1, Window: sendDestWindow},
-		store.CounterIncrement{Key: "send:ip:" + lockout.IPKey(clientIP), Delta: 1, Window: time.Hour})
-	if err != nil {
-		return fmt.Errorf("count send: %w", err)
-	}
-	var retry time.Duration
-	for i, limit := range []int64{sendsPerDest, sendsPerIP} {
-		if vs[i].Value > limit {
-			retry = max(retry, vs[i].WindowEnd.Sub(now))
-		}
-	}
-	if retry > 0 {
-		return &SendLimitError{RetryAfter: retry}
-	}
-	return nil
-}
-
 // MarkLatest records rec as the newest challenge of purpose for dest: older ones stop
 // working (CR-10 supersession).
 func (c *Codes) MarkLatest(ctx context.Context, purpose, dest string, rec store.OneTimeCode) error {
@@ -228,12 +205,33 @@ func (c *Codes) MarkLatest(ctx context.Context, purpose, dest string, rec store.
 }
 
 // CreateLatest stores the new challenge rec of purpose for dest and, in the same store
-// write, records it as the newest: older ones stop working (CR-10 supersession).
-func (c *Codes) CreateLatest(ctx context.Context, purpose, dest string, rec store.OneTimeCode) error {
+// write, records it as the newest: older ones stop working (CR-10 supersession). With
+// limited, the request also counts, in that write, against the send limits of dest and of
+// clientIP (CR-12); over a limit nothing else is stored and the error is a
+// *SendLimitError. Requests for unknown addresses count too, so the limits reveal nothing.
+func (c *Codes) CreateLatest(ctx context.Context, purpose, dest string, rec store.OneTimeCode, limited bool, clientIP string) error {
 	latest := store.OneTimeCode{ID: latestID(purpose, dest), Purpose: purposeLatest,
 		Data: map[string]string{"flow": rec.ID}, CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt}
-	if err := c.Store.CreateLatestOneTimeCode(ctx, rec, latest); err != nil {
+	var count []store.CounterIncrement
+	if limited {
+		count = []store.CounterIncrement{
+			{Key: "send:dest:" + secret.Hash(dest), Delta: 1, Window: sendDestWindow, Limit: sendsPerDest},
+			{Key: "send:ip:" + lockout.IPKey(clientIP), Delta: 1, Window: time.Hour, Limit: sendsPerIP},
+		}
+	}
+	now := c.Now()
+	vs, created, err := c.Store.CreateLatestOneTimeCode(ctx, now, rec, latest, count...)
+	if err != nil {
 		return fmt.Errorf("store code: %w", err)
+	}
+	if !created {
+		var retry time.Duration
+		for i, in := range count {
+			if vs[i].Value > in.Limit {
+				retry = max(retry, vs[i].WindowEnd.Sub(now))
+			}
+		}
+		return &SendLimitError{RetryAfter: retry}
 	}
 	return nil
 }
@@ -278,11 +276,8 @@ type Request struct {
 // Start creates a code challenge and sends it; it returns the flow secret, which goes in
 // the browser's cookie: the code is only accepted together with it (CR-11).
 func (c *Codes) Start(ctx context.Context, req Request, clientIP string) (string, error) {
-	if err := c.Throttle(ctx, req.Dest, clientIP); err != nil {
-		return "", err
-	}
 	ttl := c.CodeTTL()
-	flow, code, err := c.create(ctx, req, ttl)
+	flow, code, err := c.create(ctx, req, ttl, true, clientIP)
 	if err != nil {
 		return "", err
 	}
@@ -309,8 +304,9 @@ func (c *Codes) Start(ctx context.Context, req Request, clientIP string) (string
 }
 
 // create stores a new challenge of req living ttl, the newest for its purpose and
-// destination, and returns its flow secret and code (only their hash is stored).
-func (c *Codes) create(ctx context.Context, req Request, ttl time.Duration) (flow, code string, err error) {
+// destination (counted against the send limits if limited, see CreateLatest), and returns
+// its flow secret and code (only their hash is stored).
+func (c *Codes) create(ctx context.Context, req Request, ttl time.Duration, limited bool, clientIP string) (flow, code string, err error) {
 	flow, code, now := secret.Token(), newCode(), c.Now()
 	data := map[string]string{"code": codeHash(flow, code), "dest": req.Dest}
 	for k, v := range req.Data {
@@ -318,7 +314,7 @@ func (c *Codes) create(ctx context.Context, req Request, ttl time.Duration) (flo
 	}
 	rec := store.OneTimeCode{ID: secret.Hash(flow), Purpose: req.Purpose, Subject: req.Subject, Data: data,
 		CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	if err := c.CreateLatest(ctx, req.Purpose, req.Dest, rec); err != nil {
+	if err := c.CreateLatest(ctx, req.Purpose, req.Dest, rec, limited, clientIP); err != nil {
 		return "", "", err
 	}
 	return flow, code, nil
@@ -332,7 +328,7 @@ func (c *Codes) Issue(ctx context.Context, req Request, ttl time.Duration) (flow
 	if req.Subject == "" || req.Dest == "" {
 		return "", "", errors.New("issue code: no subject or destination")
 	}
-	return c.create(ctx, req, ttl)
+	return c.create(ctx, req, ttl, false, "")
 }
 
 // Destination returns where the code of the flow started with flow secret was sent (an

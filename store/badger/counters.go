@@ -40,37 +40,32 @@ func (s *Store) IncrementCounter(ctx context.Context, name string, delta int64, 
 	return c.Value, c.WindowEnd, nil
 }
 
-// IncrementCounters implements store.Counters in one transaction.
-func (s *Store) IncrementCounters(ctx context.Context, now time.Time, incs ...store.CounterIncrement) ([]store.CounterValue, error) {
-	if err := store.CheckCounterKeys(incs); err != nil {
-		return nil, fmt.Errorf("badger: increment counters: %w", err)
-	}
+// counterKeys returns the keys of the counters of incs.
+func counterKeys(incs []store.CounterIncrement) [][]byte {
 	keys := make([][]byte, len(incs))
 	for i, in := range incs {
 		keys[i] = key(pCounter, in.Key)
 	}
-	defer s.lockKeys(keys...)()
+	return keys
+}
+
+// incrementCounters applies incs (whose keys are keys) in txn.
+func incrementCounters(txn *badger.Txn, keys [][]byte, incs []store.CounterIncrement, now time.Time) ([]store.CounterValue, error) {
 	out := make([]store.CounterValue, len(incs))
-	err := s.update(ctx, func(txn *badger.Txn) error {
-		for i, in := range incs {
-			var c counter
-			err := get(txn, keys[i], &c)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			if err != nil || !c.WindowEnd.After(now) {
-				c = counter{WindowEnd: now.Add(in.Window)}
-			}
-			c.Value += in.Delta
-			if err := put(txn, keys[i], c, c.WindowEnd); err != nil {
-				return err
-			}
-			out[i] = store.CounterValue{Value: c.Value, WindowEnd: c.WindowEnd}
+	for i, in := range incs {
+		var c counter
+		err := get(txn, keys[i], &c)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("badger: increment counters: %w", err)
+		if err != nil || !c.WindowEnd.After(now) {
+			c = counter{WindowEnd: now.Add(in.Window)}
+		}
+		c.Value += in.Delta
+		if err := put(txn, keys[i], c, c.WindowEnd); err != nil {
+			return nil, err
+		}
+		out[i] = store.CounterValue{Value: c.Value, WindowEnd: c.WindowEnd}
 	}
 	return out, nil
 }

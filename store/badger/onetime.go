@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -37,13 +38,27 @@ func (s *Store) CreateOneTimeCode(ctx context.Context, c store.OneTimeCode) erro
 }
 
 // CreateLatestOneTimeCode implements store.OneTimeCodes in one transaction.
-func (s *Store) CreateLatestOneTimeCode(ctx context.Context, c, latest store.OneTimeCode) error {
+func (s *Store) CreateLatestOneTimeCode(ctx context.Context, now time.Time, c, latest store.OneTimeCode, count ...store.CounterIncrement) ([]store.CounterValue, bool, error) {
 	if c.ID == "" || latest.ID == "" || c.ID == latest.ID {
-		return errors.New("badger: create one-time code: empty or equal ids")
+		return nil, false, errors.New("badger: create one-time code: empty or equal ids")
 	}
+	if err := store.CheckCounterKeys(count); err != nil {
+		return nil, false, fmt.Errorf("badger: create one-time code %q: %w", c.ID, err)
+	}
+	keys := counterKeys(count)
+	defer s.lockKeys(keys...)()
+	var vs []store.CounterValue
+	var created bool
 	err := s.update(ctx, func(txn *badger.Txn) error {
 		if found, err := exists(txn, key(pOneTime, c.ID)); err != nil || found {
 			return existsErr(found, err, "id")
+		}
+		var err error
+		if vs, err = incrementCounters(txn, keys, count, now); err != nil {
+			return err
+		}
+		if created = store.WithinLimits(count, vs); !created {
+			return nil // only the counters
 		}
 		if err := putOneTimeCode(txn, c); err != nil {
 			return err
@@ -60,9 +75,9 @@ func (s *Store) CreateLatestOneTimeCode(ctx context.Context, c, latest store.One
 		return putOneTimeCode(txn, latest)
 	})
 	if err != nil {
-		return fmt.Errorf("badger: create one-time code %q: %w", c.ID, err)
+		return nil, false, fmt.Errorf("badger: create one-time code %q: %w", c.ID, err)
 	}
-	return nil
+	return vs, created, nil
 }
 
 // GetOneTimeCode implements store.OneTimeCodes.

@@ -29,15 +29,8 @@ func (s *Store) IncrementCounter(ctx context.Context, name string, delta int64, 
 	return c.value, c.windowEnd, nil
 }
 
-// IncrementCounters implements store.Counters: every counter is written under one lock.
-func (s *Store) IncrementCounters(ctx context.Context, now time.Time, incs ...store.CounterIncrement) ([]store.CounterValue, error) {
-	if err := store.CheckCounterKeys(incs); err != nil {
-		return nil, fmt.Errorf("memory: increment counters: %w", err)
-	}
-	if err := s.lock(ctx); err != nil {
-		return nil, fmt.Errorf("memory: increment counters: %w", err)
-	}
-	defer s.mu.Unlock()
+// incrementCounters applies incs; the caller holds the lock.
+func (s *Store) incrementCounters(now time.Time, incs []store.CounterIncrement) []store.CounterValue {
 	out := make([]store.CounterValue, len(incs))
 	for i, in := range incs {
 		c, ok := s.counters[in.Key]
@@ -48,7 +41,7 @@ func (s *Store) IncrementCounters(ctx context.Context, now time.Time, incs ...st
 		s.counters[in.Key] = c
 		out[i] = store.CounterValue{Value: c.value, WindowEnd: c.windowEnd}
 	}
-	return out, nil
+	return out
 }
 
 // GetCounter implements store.Counters.

@@ -4,40 +4,50 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // CreateOneTimeCode implements store.OneTimeCodes.
 func (s *Store) CreateOneTimeCode(ctx context.Context, c store.OneTimeCode) error {
-	return s.createOneTimeCode(ctx, c, nil)
+	_, _, err := s.createOneTimeCode(ctx, time.Time{}, c, nil, nil)
+	return err
 }
 
 // CreateLatestOneTimeCode implements store.OneTimeCodes.
-func (s *Store) CreateLatestOneTimeCode(ctx context.Context, c, latest store.OneTimeCode) error {
+func (s *Store) CreateLatestOneTimeCode(ctx context.Context, now time.Time, c, latest store.OneTimeCode, count ...store.CounterIncrement) ([]store.CounterValue, bool, error) {
 	if latest.ID == "" || c.ID == latest.ID {
-		return errors.New("memory: create one-time code: empty or equal ids")
+		return nil, false, errors.New("memory: create one-time code: empty or equal ids")
 	}
-	return s.createOneTimeCode(ctx, c, &latest)
+	if err := store.CheckCounterKeys(count); err != nil {
+		return nil, false, fmt.Errorf("memory: create one-time code %q: %w", c.ID, err)
+	}
+	return s.createOneTimeCode(ctx, now, c, &latest, count)
 }
 
-// createOneTimeCode stores the new code c and, under the same lock, latest if not nil.
-func (s *Store) createOneTimeCode(ctx context.Context, c store.OneTimeCode, latest *store.OneTimeCode) error {
+// createOneTimeCode stores the new code c and, under the same lock, latest if not nil and
+// the counters of count (only those if one goes over its limit).
+func (s *Store) createOneTimeCode(ctx context.Context, now time.Time, c store.OneTimeCode, latest *store.OneTimeCode, count []store.CounterIncrement) ([]store.CounterValue, bool, error) {
 	if c.ID == "" {
-		return errors.New("memory: create one-time code: empty id")
+		return nil, false, errors.New("memory: create one-time code: empty id")
 	}
 	if err := s.lock(ctx); err != nil {
-		return fmt.Errorf("memory: create one-time code %q: %w", c.ID, err)
+		return nil, false, fmt.Errorf("memory: create one-time code %q: %w", c.ID, err)
 	}
 	defer s.mu.Unlock()
 	if _, ok := s.oneTime[c.ID]; ok {
-		return fmt.Errorf("memory: create one-time code %q: %w", c.ID, taken("id"))
+		return nil, false, fmt.Errorf("memory: create one-time code %q: %w", c.ID, taken("id"))
+	}
+	vs := s.incrementCounters(now, count)
+	if !store.WithinLimits(count, vs) {
+		return vs, false, nil
 	}
 	put(s, s.oneTime, c.ID, cloneOneTimeCode(c))
 	if latest != nil {
 		put(s, s.oneTime, latest.ID, cloneOneTimeCode(*latest))
 	}
-	return nil
+	return vs, true, nil
 }
 
 // GetOneTimeCode implements store.OneTimeCodes.

@@ -244,29 +244,21 @@ func (s *Store) IncrementCounter(ctx context.Context, name string, delta int64, 
 	return v, end, nil
 }
 
-// IncrementCounters implements store.Counters: counterSQL for each key, in ascending key
-// order (so that two calls with common keys cannot deadlock), in one transaction.
-func (s *Store) IncrementCounters(ctx context.Context, now time.Time, incs ...store.CounterIncrement) ([]store.CounterValue, error) {
-	if err := store.CheckCounterKeys(incs); err != nil {
-		return nil, fmt.Errorf("postgres: increment counters: %w", err)
-	}
+// incrementCounters runs counterSQL for each of incs in tx, in ascending key order (so
+// that two transactions with common keys cannot deadlock), and returns the new values in
+// the order of incs.
+func incrementCounters(ctx context.Context, tx pgx.Tx, incs []store.CounterIncrement, now time.Time) ([]store.CounterValue, error) {
 	order := make([]int, len(incs))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(incs[a].Key, incs[b].Key) })
 	out := make([]store.CounterValue, len(incs))
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		for _, i := range order {
-			in := incs[i]
-			if err := tx.QueryRow(ctx, counterSQL, in.Key, in.Delta, now.Add(in.Window), now).Scan(&out[i].Value, &out[i].WindowEnd); err != nil {
-				return err
-			}
+	for _, i := range order {
+		in := incs[i]
+		if err := tx.QueryRow(ctx, counterSQL, in.Key, in.Delta, now.Add(in.Window), now).Scan(&out[i].Value, &out[i].WindowEnd); err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: increment counters: %w", err)
 	}
 	return out, nil
 }
@@ -321,10 +313,15 @@ func (s *Store) CreateOneTimeCode(ctx context.Context, c store.OneTimeCode) erro
 
 // CreateLatestOneTimeCode implements store.OneTimeCodes in one transaction: the code's
 // INSERT, then the pointer's upsert.
-func (s *Store) CreateLatestOneTimeCode(ctx context.Context, c, latest store.OneTimeCode) error {
+func (s *Store) CreateLatestOneTimeCode(ctx context.Context, now time.Time, c, latest store.OneTimeCode, count ...store.CounterIncrement) ([]store.CounterValue, bool, error) {
 	if c.ID == "" || latest.ID == "" || c.ID == latest.ID {
-		return errors.New("postgres: create one-time code: empty or equal ids")
+		return nil, false, errors.New("postgres: create one-time code: empty or equal ids")
 	}
+	if err := store.CheckCounterKeys(count); err != nil {
+		return nil, false, fmt.Errorf("postgres: create one-time code %q: %w", c.ID, err)
+	}
+	var vs []store.CounterValue
+	var created bool
 	data, err := encode(c)
 	var ldata string
 	if err == nil {
@@ -332,6 +329,21 @@ func (s *Store) CreateLatestOneTimeCode(ctx context.Context, c, latest store.One
 	}
 	if err == nil {
 		err = s.tx(ctx, func(tx pgx.Tx) error {
+			var err error
+			if vs, err = incrementCounters(ctx, tx, count, now); err != nil {
+				return err
+			}
+			if created = store.WithinLimits(count, vs); !created {
+				// Only the counters; a taken ID is still refused, with nothing stored.
+				var taken bool
+				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM one_time_codes WHERE id = $1)`, c.ID).Scan(&taken); err != nil {
+					return err
+				}
+				if taken {
+					return fmt.Errorf("id taken: %w", store.ErrAlreadyExists)
+				}
+				return nil
+			}
 			tag, err := tx.Exec(ctx, `INSERT INTO one_time_codes (id, purpose, expires_at, data) VALUES ($1, $2, $3, $4)
 				ON CONFLICT (id) DO NOTHING`, c.ID, c.Purpose, nullTime(c.ExpiresAt), data)
 			if err != nil {
@@ -347,9 +359,9 @@ func (s *Store) CreateLatestOneTimeCode(ctx context.Context, c, latest store.One
 		})
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: create one-time code %q: %w", c.ID, err)
+		return nil, false, fmt.Errorf("postgres: create one-time code %q: %w", c.ID, err)
 	}
-	return nil
+	return vs, created, nil
 }
 
 // GetOneTimeCode implements store.OneTimeCodes.

@@ -12,14 +12,20 @@ import (
 )
 
 // testCombinedWrites: the methods that do in one durable write what a login otherwise does
-// in two or three (IncrementCounters, CreateLatestOneTimeCode, UseOneTimeCode,
-// StartSession, UpdatePasskeyConsuming) do all of it or none of it.
+// in two to four (CreateLatestOneTimeCode, UseOneTimeCode, StartSession,
+// UpdatePasskeyConsuming) do all of it or none of it.
 func testCombinedWrites(t *testing.T, newStore func(t *testing.T) store.Store) {
-	t.Run("several counters are incremented at once, each in its own window", func(t *testing.T) {
+	t.Run("several counters are incremented with a code, each in its own window", func(t *testing.T) {
 		s, ctx := newStore(t), t.Context()
+		codes := 0
+		incrementCounters := func(now time.Time, incs ...store.CounterIncrement) ([]store.CounterValue, error) {
+			codes++
+			vs, _, err := s.CreateLatestOneTimeCode(ctx, now, oneTimeCode(fmt.Sprint("c", codes), "login"), oneTimeCode("latest", "latest"), incs...)
+			return vs, err
+		}
 		_, _, err := s.IncrementCounter(ctx, "send:ip", 4, time.Hour, base)
 		ok(t, err, "earlier increment")
-		vs, err := s.IncrementCounters(ctx, at(time.Minute),
+		vs, err := incrementCounters(at(time.Minute),
 			store.CounterIncrement{Key: "send:dest", Delta: 1, Window: 15 * time.Minute},
 			store.CounterIncrement{Key: "send:ip", Delta: 2, Window: time.Hour})
 		ok(t, err, "increment both")
@@ -33,7 +39,7 @@ func testCombinedWrites(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("send:dest = %d, want 1", n)
 		}
 		// After the windows end both restart.
-		vs, err = s.IncrementCounters(ctx, at(2*time.Hour),
+		vs, err = incrementCounters(at(2*time.Hour),
 			store.CounterIncrement{Key: "send:ip", Delta: 1, Window: time.Hour},
 			store.CounterIncrement{Key: "send:dest", Delta: 1, Window: time.Minute})
 		ok(t, err, "increment after the windows")
@@ -41,7 +47,7 @@ func testCombinedWrites(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("values after the windows %+v, want both restarted at 1", vs)
 		}
 		// A repeated key is refused and nothing is counted.
-		_, err = s.IncrementCounters(ctx, at(2*time.Hour),
+		_, err = incrementCounters(at(2*time.Hour),
 			store.CounterIncrement{Key: "send:ip", Delta: 1, Window: time.Hour},
 			store.CounterIncrement{Key: "send:ip", Delta: 1, Window: time.Hour})
 		if err == nil {
@@ -52,25 +58,66 @@ func testCombinedWrites(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
-	t.Run("a new code and its latest pointer are written together", func(t *testing.T) {
+	t.Run("a new code, its latest pointer and its send limits are written together", func(t *testing.T) {
 		s, ctx := newStore(t), t.Context()
 		latest := func(flow string) store.OneTimeCode {
 			return store.OneTimeCode{ID: "latest", Purpose: "latest", Data: map[string]string{"flow": flow},
 				CreatedAt: base, ExpiresAt: at(time.Hour)}
 		}
-		ok(t, s.CreateLatestOneTimeCode(ctx, oneTimeCode("c1", "login"), latest("c1")), "first code")
-		ok(t, s.CreateLatestOneTimeCode(ctx, oneTimeCode("c2", "login"), latest("c2")), "second code replaces the pointer")
+		// Two sends allowed per address, three per IP.
+		limits := []store.CounterIncrement{{Key: "send:dest", Delta: 1, Window: time.Hour, Limit: 2},
+			{Key: "send:ip", Delta: 1, Window: time.Hour, Limit: 3}}
+		create := func(id string, count ...store.CounterIncrement) ([]store.CounterValue, bool, error) {
+			return s.CreateLatestOneTimeCode(ctx, base, oneTimeCode(id, "login"), latest(id), count...)
+		}
+		vs, created, err := create("c1", limits...)
+		ok(t, err, "first code")
+		if !created || len(vs) != 2 || vs[0].Value != 1 || vs[1].Value != 1 || !vs[0].WindowEnd.Equal(at(time.Hour)) {
+			t.Fatalf("first code: created %v, counters %+v", created, vs)
+		}
+		vs, created, err = create("c2", limits...)
+		ok(t, err, "second code")
+		if !created || vs[0].Value != 2 {
+			t.Fatalf("second code: created %v, counters %+v", created, vs)
+		}
 		got, err := s.GetOneTimeCode(ctx, "latest")
 		ok(t, err, "get pointer")
-		same(t, got, latest("c2"), "pointer")
+		same(t, got, latest("c2"), "pointer replaced by the second code")
 		_, err = s.GetOneTimeCode(ctx, "c1")
 		ok(t, err, "the first code stays (superseded, not deleted)")
-		// A taken ID: neither the code nor the pointer changes.
-		err = s.CreateLatestOneTimeCode(ctx, oneTimeCode("c2", "other"), latest("c9"))
+
+		// Over the address's limit: the counters count the attempt, nothing else is stored.
+		vs, created, err = create("c3", limits...)
+		ok(t, err, "third code")
+		if created || vs[0].Value != 3 || vs[1].Value != 3 {
+			t.Fatalf("third code over the limit: created %v, counters %+v, want not created and both counted", created, vs)
+		}
+		_, err = s.GetOneTimeCode(ctx, "c3")
+		isErr(t, err, store.ErrNotFound, "code over the limit")
+		got, err = s.GetOneTimeCode(ctx, "latest")
+		ok(t, err, "get pointer over the limit")
+		same(t, got, latest("c2"), "pointer after a code over the limit")
+		if n, _, _ := s.GetCounter(ctx, "send:dest", base); n != 3 {
+			t.Fatalf("stored send:dest = %d, want 3", n)
+		}
+
+		// A taken ID: nothing changes, counters included.
+		_, _, err = s.CreateLatestOneTimeCode(ctx, base, oneTimeCode("c2", "other"), latest("c9"), limits...)
 		isErr(t, err, store.ErrAlreadyExists, "code id taken")
+		_, _, err = s.CreateLatestOneTimeCode(ctx, base, oneTimeCode("c2", "other"), latest("c9"))
+		isErr(t, err, store.ErrAlreadyExists, "code id taken, no counters")
 		got, err = s.GetOneTimeCode(ctx, "latest")
 		ok(t, err, "get pointer after the refusal")
 		same(t, got, latest("c2"), "pointer after a refused create")
+		if n, _, _ := s.GetCounter(ctx, "send:ip", base); n != 3 {
+			t.Fatalf("send:ip = %d after a refused create, want 3", n)
+		}
+		// Without counters (an administrator's code): always created.
+		_, created, err = create("c4")
+		ok(t, err, "code without counters")
+		if !created {
+			t.Fatal("a code without counters was not created")
+		}
 		list, err := s.ListOneTimeCodes(ctx, "latest", store.ListOptions{})
 		ok(t, err, "list pointers")
 		if len(list) != 1 {
@@ -287,7 +334,7 @@ func testCombinedRaces(t *testing.T, newStore func(t *testing.T) store.Store) {
 			case 2:
 				incs = incs[:1]
 			}
-			_, err := s.IncrementCounters(ctx, base, incs...)
+			_, _, err := s.CreateLatestOneTimeCode(ctx, base, oneTimeCode(fmt.Sprint("c", i), "login"), oneTimeCode("latest", "latest"), incs...)
 			return "", err
 		})
 		for _, r := range results {
