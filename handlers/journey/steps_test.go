@@ -129,11 +129,10 @@ func authorizeRoute(t *testing.T, e *portaltest.Env, h *journeyh.Handler) {
 	})
 }
 
-// save_context / restore_context through the HTTP layer (the seed's "Restore User
-// Context"): the first journey's authorization response carries journey_context beside the
-// code; the client hands it back (pushed) to a second journey, which completes without a
-// login; the same handle again is access_denied.
-func TestContextHandleThroughAuthorization(t *testing.T) {
+// contextJourneys serves /test-authorize/{first,second}: "first" logs in with a password
+// and saves the context, "second" restores it.
+func contextJourneys(t *testing.T) *portaltest.Env {
+	t.Helper()
 	e, eng := setupSteps(t,
 		journey.Definition{Name: "first", Steps: []journey.StepConfig{
 			{ID: "login", Type: "authenticate", Methods: []string{"password"}},
@@ -142,8 +141,16 @@ func TestContextHandleThroughAuthorization(t *testing.T) {
 		journey.Definition{Name: "second", Steps: []journey.StepConfig{
 			{ID: "restore", Type: "restore_context"},
 			{ID: "done", Type: "complete"}}})
-	h := &journeyh.Handler{Kit: e.Kit, Engine: eng, OAuth: e.P.OAuth, Issuer: "https://id.test"}
-	authorizeRoute(t, e, h)
+	authorizeRoute(t, e, &journeyh.Handler{Kit: e.Kit, Engine: eng, OAuth: e.P.OAuth, Issuer: "https://id.test"})
+	return e
+}
+
+// save_context / restore_context through the HTTP layer (the seed's "Restore User
+// Context"): the first journey's authorization response carries journey_context beside the
+// code; the client hands it back (pushed) to a second journey, which completes without a
+// login; the same handle again is access_denied.
+func TestContextHandleThroughAuthorization(t *testing.T) {
+	e := contextJourneys(t)
 	b := e.Browser()
 	r := b.Get("/test-authorize/first")
 	if r.StatusCode != http.StatusSeeOther {
@@ -197,16 +204,7 @@ func TestAuthenticateWithoutMethodsGoesToHostedLogin(t *testing.T) {
 // brought back a password-only login, gets no authorization code (access_denied), as
 // /authorize refuses such a session. Relaxed again, the same journey issues a code.
 func TestJourneyCodeNeedsTheRequiredSecondFactor(t *testing.T) {
-	e, eng := setupSteps(t,
-		journey.Definition{Name: "first", Steps: []journey.StepConfig{
-			{ID: "login", Type: "authenticate", Methods: []string{"password"}},
-			{ID: "save", Type: "save_context"},
-			{ID: "done", Type: "complete"}}},
-		journey.Definition{Name: "second", Steps: []journey.StepConfig{
-			{ID: "restore", Type: "restore_context"},
-			{ID: "done", Type: "complete"}}})
-	h := &journeyh.Handler{Kit: e.Kit, Engine: eng, OAuth: e.P.OAuth, Issuer: "https://id.test"}
-	authorizeRoute(t, e, h)
+	e := contextJourneys(t)
 	var required atomic.Bool
 	e.P.MFA.Required = func(amr []string) bool { return required.Load() && slices.Contains(amr, "pwd") }
 	refused := func(what string, r *portaltest.Response) {

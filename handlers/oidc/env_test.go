@@ -69,6 +69,12 @@ func (e *env) loggedIn(target string) *http.Request {
 	if err != nil {
 		e.T.Fatal(err)
 	}
+	return e.withSession(secret, target)
+}
+
+// withSession returns a GET request for target carrying the session cookie of secret.
+func (e *env) withSession(secret, target string) *http.Request {
+	e.T.Helper()
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodGet, target, nil)
 	if err := e.cookie.Issue(w, r, secret); err != nil {

@@ -3,7 +3,6 @@ package oidc
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,21 +12,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/settings"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
-
-// withSession returns a GET request for target carrying the session cookie of secret.
-func (e *env) withSession(secret, target string) *http.Request {
-	e.T.Helper()
-	w := httptest.NewRecorder()
-	r := httptest.NewRequest(http.MethodGet, target, nil)
-	if err := e.cookie.Issue(w, r, secret); err != nil {
-		e.T.Fatal(err)
-	}
-	r = httptest.NewRequest(http.MethodGet, target, nil)
-	for _, c := range w.Result().Cookies() {
-		r.AddCookie(c)
-	}
-	return r
-}
 
 // Issue 18: the MFA requirement per method takes "effect on the next request, without a
 // reload". A password session started before login.mfa.password was set to required gets

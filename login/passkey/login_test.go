@@ -25,18 +25,28 @@ func TestLoginCeremonyIsAnsweredOnce(t *testing.T) {
 	owner, stranger := softauthn.New(passkeyBenchIssuer), softauthn.New(passkeyBenchIssuer)
 	passkeyBenchSignup(t, p, owner, "owner@example.com", "192.0.2.1")
 	passkeyBenchSignup(t, p, stranger, "stranger@example.com", "192.0.2.2")
-	answer := func(a *softauthn.Authenticator) (string, []byte) {
+	// begin starts a ceremony and returns its secret and, for each of as, its answer.
+	begin := func(as ...*softauthn.Authenticator) (string, [][]byte) {
 		t.Helper()
 		c, err := p.Passkey.BeginLogin(ctx, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		opts, _ := json.Marshal(c.Options)
-		resp, err := a.Get(opts)
-		if err != nil {
-			t.Fatal(err)
+		var resps [][]byte
+		for _, a := range as {
+			resp, err := a.Get(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resps = append(resps, resp)
 		}
-		return c.Secret, resp
+		return c.Secret, resps
+	}
+	answer := func(a *softauthn.Authenticator) (string, []byte) {
+		t.Helper()
+		sec, resps := begin(a)
+		return sec, resps[0]
 	}
 
 	t.Run("a replayed assertion is refused", func(t *testing.T) {
@@ -50,29 +60,18 @@ func TestLoginCeremonyIsAnsweredOnce(t *testing.T) {
 	})
 
 	t.Run("a failed answer uses the ceremony up", func(t *testing.T) {
-		sec, _ := answer(owner)
-		c, err := p.Passkey.BeginLogin(ctx, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts, _ := json.Marshal(c.Options)
-		bad, err := stranger.Get(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		good, err := owner.Get(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sec, _ := begin()
+		sec2, resps := begin(stranger, owner)
+		bad, good := resps[0], resps[1]
 		// An assertion of another ceremony's challenge is refused, and so is a malformed
 		// answer; either uses its ceremony up, so that the valid answer comes too late.
 		if _, err := p.Passkey.FinishLogin(ctx, sec, bad); !errors.Is(err, passkey.ErrPasskeyFailed) {
 			t.Fatalf("assertion of another challenge: %v, want ErrPasskeyFailed", err)
 		}
-		if _, err := p.Passkey.FinishLogin(ctx, c.Secret, []byte(`{"id":"x"}`)); err == nil {
+		if _, err := p.Passkey.FinishLogin(ctx, sec2, []byte(`{"id":"x"}`)); err == nil {
 			t.Fatal("a malformed answer logged in")
 		}
-		if _, err := p.Passkey.FinishLogin(ctx, c.Secret, good); !errors.Is(err, passkey.ErrCeremonyExpired) {
+		if _, err := p.Passkey.FinishLogin(ctx, sec2, good); !errors.Is(err, passkey.ErrCeremonyExpired) {
 			t.Fatalf("a valid answer after a malformed one: %v, want ErrCeremonyExpired", err)
 		}
 	})
