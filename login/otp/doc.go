@@ -9,7 +9,9 @@
 //     while doing the same store work, so that the answer reveals nothing (CR-06, CR-07);
 //   - Codes.Check accepts a code once, before it expires, for the latest challenge only,
 //     with wrong codes limited per code, per account and per client IP (CR-09);
-//   - Codes.Throttle limits the codes and links sent per address and per client IP (CR-12);
+//   - Codes.CreateLatest (behind Start and magic links) counts each code or link requested
+//     against the limits per address and per client IP in the write that stores it, and
+//     stores nothing else over a limit (CR-12);
 //   - the channels: which methods are enabled, whether email and SMS can be sent, the
 //     numbers SMS may go to, and the notices of security-relevant changes (Notify).
 //

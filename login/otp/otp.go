@@ -227,9 +227,12 @@ func (c *Codes) CreateLatest(ctx context.Context, purpose, dest string, rec stor
 	if !created {
 		var retry time.Duration
 		for i, in := range count {
-			if vs[i].Value > in.Limit {
+			if in.Limit > 0 && vs[i].Value > in.Limit {
 				retry = max(retry, vs[i].WindowEnd.Sub(now))
 			}
+		}
+		if retry <= 0 {
+			return fmt.Errorf("store code: not stored, and no limit was reached")
 		}
 		return &SendLimitError{RetryAfter: retry}
 	}

@@ -101,7 +101,28 @@ func testCombinedWrites(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("stored send:dest = %d, want 3", n)
 		}
 
-		// A taken ID: nothing changes, counters included.
+		// A taken ID within the limits: nothing changes, counters included.
+		other := []store.CounterIncrement{{Key: "send:dest2", Delta: 1, Window: time.Hour, Limit: 2},
+			{Key: "send:ip2", Delta: 1, Window: time.Hour, Limit: 3}}
+		_, _, err = s.CreateLatestOneTimeCode(ctx, base, oneTimeCode("c1", "other"), latest("c9"), other...)
+		isErr(t, err, store.ErrAlreadyExists, "code id taken within the limits")
+		for _, k := range []string{"send:dest2", "send:ip2"} {
+			if n, _, _ := s.GetCounter(ctx, k, base); n != 0 {
+				t.Fatalf("%s = %d after a refused create, want 0", k, n)
+			}
+		}
+		// Only the IP's limit reached (another address, the same IP): not created either.
+		vs, created, err = s.CreateLatestOneTimeCode(ctx, base, oneTimeCode("c5", "login"), latest("c5"),
+			store.CounterIncrement{Key: "send:dest3", Delta: 1, Window: time.Hour, Limit: 2},
+			store.CounterIncrement{Key: "send:ip", Delta: 1, Window: time.Hour, Limit: 3})
+		ok(t, err, "code over the IP's limit")
+		if created || vs[0].Value != 1 || vs[1].Value != 4 {
+			t.Fatalf("code over the IP's limit: created %v, counters %+v, want not created, (1, 4)", created, vs)
+		}
+		_, err = s.GetOneTimeCode(ctx, "c5")
+		isErr(t, err, store.ErrNotFound, "code over the IP's limit")
+
+		// A taken ID over the limits: nothing changes, counters included.
 		_, _, err = s.CreateLatestOneTimeCode(ctx, base, oneTimeCode("c2", "other"), latest("c9"), limits...)
 		isErr(t, err, store.ErrAlreadyExists, "code id taken")
 		_, _, err = s.CreateLatestOneTimeCode(ctx, base, oneTimeCode("c2", "other"), latest("c9"))
@@ -109,8 +130,8 @@ func testCombinedWrites(t *testing.T, newStore func(t *testing.T) store.Store) {
 		got, err = s.GetOneTimeCode(ctx, "latest")
 		ok(t, err, "get pointer after the refusal")
 		same(t, got, latest("c2"), "pointer after a refused create")
-		if n, _, _ := s.GetCounter(ctx, "send:ip", base); n != 3 {
-			t.Fatalf("send:ip = %d after a refused create, want 3", n)
+		if n, _, _ := s.GetCounter(ctx, "send:ip", base); n != 4 {
+			t.Fatalf("send:ip = %d after a refused create, want 4", n)
 		}
 		// Without counters (an administrator's code): always created.
 		_, created, err = create("c4")
