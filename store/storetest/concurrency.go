@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -65,21 +66,7 @@ func RunConcurrencyTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 				c, err := s.RedeemAuthCode(ctx, code, fmt.Sprintf("g%d", i), base)
 				return c.GrantID, err
 			})
-			var winner string
-			wins := 0
-			for _, r := range results {
-				switch {
-				case r.err == nil:
-					wins++
-					winner = r.val
-				case errors.Is(r.err, store.ErrAlreadyUsed):
-				default:
-					t.Fatalf("redeem: unexpected error %v", r.err)
-				}
-			}
-			if wins != 1 {
-				t.Fatalf("round %d: %d of %d concurrent redemptions succeeded, want exactly 1", round, wins, n)
-			}
+			winner := oneWinner(t, fmt.Sprintf("round %d: concurrent redemptions", round), results, store.ErrAlreadyUsed)
 			for _, r := range results {
 				if r.err != nil && r.val != winner {
 					t.Fatalf("a replay saw grant %q, the winner stored %q", r.val, winner)
@@ -216,21 +203,7 @@ func RunConcurrencyTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 				uid := fmt.Sprintf("u%d", i)
 				return uid, s.CreatePasskey(ctx, store.Passkey{ID: cred, UserID: uid, Name: "Key", CreatedAt: base})
 			})
-			var winner string
-			wins := 0
-			for _, r := range results {
-				switch {
-				case r.err == nil:
-					wins++
-					winner = r.val
-				case errors.Is(r.err, store.ErrAlreadyExists):
-				default:
-					t.Fatalf("create passkey: unexpected error %v", r.err)
-				}
-			}
-			if wins != 1 {
-				t.Fatalf("round %d: %d of %d concurrent registrations succeeded, want exactly 1", round, wins, n)
-			}
+			winner := oneWinner(t, fmt.Sprintf("round %d: concurrent registrations", round), results, store.ErrAlreadyExists)
 			p, err := s.GetPasskey(ctx, cred)
 			ok(t, err, "get passkey")
 			if p.UserID != winner {
@@ -249,21 +222,7 @@ func RunConcurrencyTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 				id := fmt.Sprintf("u%d-%d", round, i)
 				return id, s.CreateUser(ctx, user(id, email, ""))
 			})
-			var winner string
-			wins := 0
-			for _, r := range results {
-				switch {
-				case r.err == nil:
-					wins++
-					winner = r.val
-				case errors.Is(r.err, store.ErrAlreadyExists):
-				default:
-					t.Fatalf("create: unexpected error %v", r.err)
-				}
-			}
-			if wins != 1 {
-				t.Fatalf("round %d: %d of %d concurrent sign-ups succeeded, want exactly 1", round, wins, n)
-			}
+			winner := oneWinner(t, fmt.Sprintf("round %d: concurrent sign-ups", round), results, store.ErrAlreadyExists)
 			u, err := s.GetUserByEmail(ctx, email)
 			ok(t, err, "get by email")
 			if u.ID != winner {
@@ -306,20 +265,27 @@ func race(n int, fn func(i int) (string, error)) []result {
 // (or store.ErrConflict), and returns the winner's value.
 func winners(t *testing.T, results []result, stale error) string {
 	t.Helper()
+	return oneWinner(t, "concurrent updates of one version", results, stale, store.ErrConflict)
+}
+
+// oneWinner checks that exactly one of results (of the race what) succeeded and every other
+// failed with one of lost, and returns the winner's value.
+func oneWinner(t *testing.T, what string, results []result, lost ...error) string {
+	t.Helper()
 	var winner string
 	wins := 0
 	for _, r := range results {
-		switch {
-		case r.err == nil:
+		if r.err == nil {
 			wins++
 			winner = r.val
-		case errors.Is(r.err, stale), errors.Is(r.err, store.ErrConflict):
-		default:
-			t.Fatalf("unexpected error %v", r.err)
+			continue
+		}
+		if !slices.ContainsFunc(lost, func(e error) bool { return errors.Is(r.err, e) }) {
+			t.Fatalf("%s: unexpected error %v", what, r.err)
 		}
 	}
 	if wins != 1 {
-		t.Fatalf("%d of %d concurrent updates of one version succeeded, want exactly 1", wins, len(results))
+		t.Fatalf("%s: %d of %d succeeded, want exactly 1", what, wins, len(results))
 	}
 	return winner
 }
