@@ -60,13 +60,16 @@ func TestLoginCeremonyIsAnsweredOnce(t *testing.T) {
 	})
 
 	t.Run("a failed answer uses the ceremony up", func(t *testing.T) {
-		sec, _ := begin()
+		sec, own := begin(owner)
 		sec2, resps := begin(stranger, owner)
 		bad, good := resps[0], resps[1]
 		// An assertion of another ceremony's challenge is refused, and so is a malformed
 		// answer; either uses its ceremony up, so that the valid answer comes too late.
 		if _, err := p.Passkey.FinishLogin(ctx, sec, bad); !errors.Is(err, passkey.ErrPasskeyFailed) {
 			t.Fatalf("assertion of another challenge: %v, want ErrPasskeyFailed", err)
+		}
+		if _, err := p.Passkey.FinishLogin(ctx, sec, own[0]); !errors.Is(err, passkey.ErrCeremonyExpired) {
+			t.Fatalf("the ceremony's own answer after a failed one: %v, want ErrCeremonyExpired", err)
 		}
 		if _, err := p.Passkey.FinishLogin(ctx, sec2, []byte(`{"id":"x"}`)); err == nil {
 			t.Fatal("a malformed answer logged in")
